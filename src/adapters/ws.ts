@@ -1,0 +1,137 @@
+/**
+ * The only module that touches `ws` on the server: upgrade, limits, heartbeat and frames to
+ * strings. Everything above it sees a {@link SessionTransport} and text.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { CloseCode } from '../protocol/codes';
+import type { Logger } from '../server/logger';
+import type { SessionTransport } from '../server/session';
+
+/** What the layer above does with one connection. */
+export interface ConnectionHandler {
+  receive(data: string | Uint8Array, isBinary: boolean): void;
+  closed(code: number, reason: string): void;
+}
+
+/** Settings of {@link attachWebSocketServer}. */
+export interface WebSocketAdapterOptions {
+  readonly server: Server;
+  /** Only upgrades to this path are accepted; others get HTTP 404. */
+  readonly path: string;
+  /** Largest frame accepted, in bytes; a bigger one closes that connection with 1009. */
+  readonly maxPayload: number;
+  readonly perMessageDeflate: boolean;
+  /** Ping period in ms; a connection that missed the previous ping's pong is terminated. 0 disables. */
+  readonly heartbeatInterval: number;
+  /** Connections beyond this are accepted and closed at once with 1013 (try again later). */
+  readonly maxConnections: number;
+  readonly logger: Logger;
+  /** Called for each accepted connection; returns the handler of its frames. */
+  onConnection(transport: SessionTransport): ConnectionHandler;
+}
+
+/** The attached WebSocket endpoint. */
+export interface WebSocketAdapter {
+  connectionCount(): number;
+  /** Closes every connection with `code` (terminating those that do not close within `graceMs`) and stops accepting. */
+  close(code: number, reason: string, graceMs?: number): Promise<void>;
+}
+
+function pathnameOf(request: IncomingMessage): string {
+  // Only the path matters; the host is a placeholder so relative URLs parse.
+  return new URL(request.url ?? '/', 'http://localhost').pathname;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+const textOf = (data: RawData): string =>
+  Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+const bytesOf = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer));
+
+/** Serves WebSocket upgrades on `options.path` of an existing HTTP server. */
+export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSocketAdapter {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload,
+    perMessageDeflate: options.perMessageDeflate,
+  });
+  // Sockets that got a session; those refused with 1013 are in `wss.clients` until they close.
+  const accepted = new Set<WebSocket>();
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (pathnameOf(request) !== options.path) return refuseUpgrade(socket, 404, 'Not Found');
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      if (accepted.size >= options.maxConnections) {
+        ws.close(CloseCode.TryAgainLater, 'server at maxConnections: try again later');
+        return;
+      }
+      accept(ws);
+    });
+  };
+
+  const accept = (ws: WebSocket): void => {
+    accepted.add(ws);
+    alive.set(ws, true);
+    const handler = options.onConnection({
+      send: (text) => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(text);
+      },
+      close: (code, reason) => ws.close(code, reason),
+    });
+    ws.on('pong', () => alive.set(ws, true));
+    ws.on('message', (data, isBinary) => {
+      alive.set(ws, true);
+      handler.receive(isBinary ? bytesOf(data) : textOf(data), isBinary);
+    });
+    ws.on('error', (error) => options.logger.warn(`websocket error: ${error.message}`));
+    ws.once('close', (code, reason) => {
+      accepted.delete(ws);
+      handler.closed(code, reason.toString());
+    });
+  };
+
+  // One timer for all connections, not one per connection.
+  const heartbeat =
+    options.heartbeatInterval > 0
+      ? setInterval(() => {
+          for (const ws of wss.clients) {
+            if (!alive.get(ws)) {
+              ws.terminate();
+              continue;
+            }
+            alive.set(ws, false);
+            ws.ping();
+          }
+        }, options.heartbeatInterval)
+      : undefined;
+  heartbeat?.unref();
+
+  options.server.on('upgrade', onUpgrade);
+
+  return {
+    connectionCount: () => accepted.size,
+    close: async (code, reason, graceMs = 1000) => {
+      options.server.off('upgrade', onUpgrade);
+      if (heartbeat) clearInterval(heartbeat);
+      const closing = [...wss.clients].map(
+        (ws) =>
+          new Promise<void>((resolve) => {
+            if (ws.readyState === WebSocket.CLOSED) return resolve();
+            const timer = setTimeout(() => ws.terminate(), graceMs);
+            ws.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            ws.close(code, reason);
+          }),
+      );
+      await Promise.all(closing);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Error classes with stable string codes. Pure: safe in browsers.
+ *
+ * Codes that travel in `error` messages are the protocol's {@link ErrorCode}s; the others
+ * (`tool_error`, `invalid_arguments`) stay inside the server and reach the model as a tool result.
+ */
+import type { ErrorCode } from './protocol/codes';
+
+/** Base class of every error llm-ws raises. `code` is stable; `message` is for people. */
+export class LLMWSError extends Error {
+  /** A stable code to switch on. */
+  readonly code: string;
+  /** Whether sending the same request again may succeed. */
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A frame from the peer that is not a valid protocol message. */
+export class ProtocolError extends LLMWSError {
+  declare readonly code: ErrorCode;
+  /** The offending message's `id`, when the frame had a readable one. */
+  readonly requestId: string | undefined;
+
+  constructor(code: ErrorCode, message: string, requestId?: string) {
+    super(code, message);
+    this.requestId = requestId;
+  }
+}
+
+/** Codes an {@link UpstreamError} can carry. */
+export type UpstreamErrorCode = Extract<ErrorCode, 'upstream_error' | 'upstream_timeout' | 'rate_limited'>;
+
+/** The model endpoint failed: an HTTP error, a cut stream, a timeout. */
+export class UpstreamError extends LLMWSError {
+  declare readonly code: UpstreamErrorCode;
+  /** The HTTP status the endpoint answered with, when there was one. */
+  readonly status: number | undefined;
+
+  constructor(
+    code: UpstreamErrorCode,
+    message: string,
+    options: { retryable: boolean; status?: number; cause?: unknown },
+  ) {
+    super(code, message, options);
+    this.status = options.status;
+  }
+}
+
+/** Codes a {@link ToolError} can carry. */
+export type ToolErrorCode = 'unknown_tool' | 'invalid_arguments' | 'tool_error';
+
+/** A tool call failed. The model is told, the reply goes on. */
+export class ToolError extends LLMWSError {
+  declare readonly code: ToolErrorCode;
+
+  constructor(code: ToolErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options);
+  }
+}
+
+/** A user_message asked for something the server refuses before calling the model. */
+export class RequestError extends LLMWSError {
+  declare readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean } = {}) {
+    super(code, message, options);
+  }
+}

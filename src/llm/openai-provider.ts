@@ -1,0 +1,176 @@
+import OpenAI from 'openai';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions';
+import { Observable } from 'rxjs';
+import { UpstreamError } from '../errors';
+import type { HistoryMessage } from '../protocol/codecs';
+import type { LLMEvent, LLMFinishReason, LLMProvider, LLMRequest } from './types';
+
+/** The model asked for unless configured (or `LLM_MODEL` is set). */
+export const DEFAULT_MODEL = 'gpt-4o-mini';
+
+/** How to reach an OpenAI-compatible endpoint. Unset fields fall back to the environment. */
+export interface OpenAIProviderOptions {
+  /** @default process.env.OPENAI_API_KEY */
+  readonly apiKey?: string;
+  /** Any OpenAI-compatible server: OpenAI, Ollama, vLLM, llama.cpp, LM Studio. @default process.env.OPENAI_BASE_URL */
+  readonly baseURL?: string;
+  /** @default process.env.LLM_MODEL ?? DEFAULT_MODEL */
+  readonly model?: string;
+  /** Retries the SDK makes for 429, 5xx and connection errors. @default 2 (the SDK's default) */
+  readonly maxRetries?: number;
+  /** The SDK's timeout, which covers the wait for response headers, in ms. @default 600000 (the SDK's default) */
+  readonly timeoutMs?: number;
+  /** A client of your own (for a proxy, custom headers...); the options above are then ignored but `model`. */
+  readonly client?: OpenAI;
+}
+
+function toOpenAIMessage(message: HistoryMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'system':
+      return { role: 'system', content: message.content };
+    case 'user':
+      return { role: 'user', content: message.content };
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId ?? '', content: message.content };
+    case 'assistant':
+      if (!message.toolCalls?.length) return { role: 'assistant', content: message.content };
+      return {
+        role: 'assistant',
+        content: message.content === '' ? null : message.content,
+        tool_calls: message.toolCalls.map((call) => ({
+          id: call.id,
+          type: 'function',
+          function: { name: call.name, arguments: call.arguments },
+        })),
+      };
+  }
+}
+
+/** The SDK's streaming request for one {@link LLMRequest}. */
+export function makeChatCompletionParams(request: LLMRequest, model: string): ChatCompletionCreateParamsStreaming {
+  const { temperature, maxTokens, toolChoice } = request.options;
+  return {
+    model,
+    stream: true,
+    stream_options: { include_usage: true },
+    messages: request.messages.map(toOpenAIMessage),
+    ...(temperature === undefined ? {} : { temperature }),
+    ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
+    ...(request.tools.length === 0
+      ? {}
+      : {
+          tools: request.tools.map((tool) => ({
+            type: 'function' as const,
+            function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+          })),
+          ...(toolChoice ? { tool_choice: toolChoice } : {}),
+        }),
+  };
+}
+
+const finishReasons: Record<string, LLMFinishReason> = {
+  stop: 'stop',
+  length: 'length',
+  tool_calls: 'tool_calls',
+  function_call: 'tool_calls',
+  content_filter: 'content_filter',
+};
+
+/** The events in one streamed chunk, in the order the API defines them. */
+export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
+  const events: LLMEvent[] = [];
+  for (const choice of chunk.choices ?? []) {
+    if (choice.index !== 0) continue; // n > 1 is not requested; ignore stray choices
+    const { delta } = choice;
+    if (delta?.content) events.push({ type: 'text', delta: delta.content });
+    for (const call of delta?.tool_calls ?? []) {
+      events.push({
+        type: 'tool_call_delta',
+        index: call.index,
+        ...(call.id ? { id: call.id } : {}),
+        ...(call.function?.name ? { name: call.function.name } : {}),
+        ...(call.function?.arguments ? { argumentsDelta: call.function.arguments } : {}),
+      });
+    }
+    if (choice.finish_reason) events.push({ type: 'finish', reason: finishReasons[choice.finish_reason] ?? 'stop' });
+  }
+  if (chunk.usage) {
+    events.push({
+      type: 'usage',
+      usage: {
+        promptTokens: chunk.usage.prompt_tokens,
+        completionTokens: chunk.usage.completion_tokens,
+        totalTokens: chunk.usage.total_tokens,
+      },
+    });
+  }
+  return events;
+}
+
+/** Maps whatever the SDK threw to an {@link UpstreamError} with an honest `retryable`. */
+export function toUpstreamError(error: unknown): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (error instanceof OpenAI.APIConnectionTimeoutError) {
+    return new UpstreamError('upstream_timeout', 'the model endpoint did not answer in time', { retryable: true, cause: error });
+  }
+  if (error instanceof OpenAI.APIConnectionError) {
+    return new UpstreamError('upstream_error', `could not reach the model endpoint: ${error.message}`, { retryable: true, cause: error });
+  }
+  if (error instanceof OpenAI.RateLimitError) {
+    return new UpstreamError('rate_limited', `the model endpoint is rate limiting: ${error.message}`, { retryable: true, status: 429, cause: error });
+  }
+  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+    // 408, 409 and 5xx may pass on a retry; other 4xx (bad key, bad request, unknown model) will not.
+    const retryable = error.status >= 500 || error.status === 408 || error.status === 409;
+    return new UpstreamError('upstream_error', `the model endpoint answered ${error.status}: ${error.message}`, {
+      retryable,
+      status: error.status,
+      cause: error,
+    });
+  }
+  // Anything else happened while reading the stream: the connection was cut mid-way.
+  const detail = error instanceof Error ? error.message : String(error);
+  return new UpstreamError('upstream_error', `the model stream failed: ${detail}`, { retryable: true, cause: error });
+}
+
+/**
+ * A provider for any OpenAI-compatible endpoint, streaming with `stream_options.include_usage`.
+ * Unsubscribing aborts the HTTP request through an AbortSignal, so the endpoint sees the
+ * connection close at once, not at the next chunk.
+ */
+export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider {
+  const baseURL = options.baseURL ?? process.env.OPENAI_BASE_URL;
+  const client =
+    options.client ??
+    new OpenAI({
+      // Local servers (Ollama, llama.cpp) need no key, but the SDK refuses to start without one.
+      apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? (baseURL ? 'unused' : undefined),
+      baseURL,
+      maxRetries: options.maxRetries,
+      timeout: options.timeoutMs,
+    });
+  const model = options.model ?? process.env.LLM_MODEL ?? DEFAULT_MODEL;
+
+  return (request) =>
+    new Observable<LLMEvent>((subscriber) => {
+      const controller = new AbortController();
+      const run = async (): Promise<void> => {
+        const stream = await client.chat.completions.create(makeChatCompletionParams(request, model), {
+          signal: controller.signal,
+        });
+        for await (const chunk of stream) {
+          for (const event of eventsOfChunk(chunk)) subscriber.next(event);
+          if (subscriber.closed) return;
+        }
+        subscriber.complete();
+      };
+      run().catch((error: unknown) => {
+        if (!controller.signal.aborted) subscriber.error(toUpstreamError(error));
+      });
+      return () => controller.abort();
+    });
+}

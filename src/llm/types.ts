@@ -1,0 +1,49 @@
+import type { Observable } from 'rxjs';
+import type { HistoryMessage, Usage } from '../protocol/codecs';
+
+/** A JSON Schema object, as the OpenAI API takes for tool parameters. */
+export type JSONSchema = { [key: string]: unknown };
+
+/** A tool as the model sees it. */
+export interface LLMToolDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly parameters: JSONSchema;
+}
+
+/** One call to the model. */
+export interface LLMRequest {
+  /** The conversation, system prompt first. */
+  readonly messages: readonly HistoryMessage[];
+  /** Tools the model may call; empty for none. */
+  readonly tools: readonly LLMToolDefinition[];
+  readonly options: {
+    readonly temperature?: number;
+    readonly maxTokens?: number;
+    /** `none` forbids tool calls (the last round of a tool loop). */
+    readonly toolChoice?: 'auto' | 'none';
+  };
+}
+
+/** Why one model call ended. */
+export type LLMFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+/** What a provider streams. Tool calls arrive as fragments keyed by `index`, as in the OpenAI API. */
+export type LLMEvent =
+  | { readonly type: 'text'; readonly delta: string }
+  | {
+      readonly type: 'tool_call_delta';
+      readonly index: number;
+      readonly id?: string;
+      readonly name?: string;
+      readonly argumentsDelta?: string;
+    }
+  | { readonly type: 'finish'; readonly reason: LLMFinishReason }
+  | { readonly type: 'usage'; readonly usage: Usage };
+
+/**
+ * A model: a function from a request to a cold Observable of events. Subscribing makes the
+ * request; unsubscribing cancels it, down to the HTTP connection. Failures are
+ * {@link UpstreamError}s.
+ */
+export type LLMProvider = (request: LLMRequest) => Observable<LLMEvent>;

@@ -1,0 +1,318 @@
+/**
+ * The wire format, once. Each codec is the single source of truth for its message: the
+ * TypeScript type of the same name is derived from it, never written by hand.
+ *
+ * Every object codec is `t.strict` (exact): decoding drops keys the protocol does not know,
+ * so nothing the peer invents (including `__proto__`) reaches our objects.
+ */
+import * as t from 'io-ts';
+import { ErrorCode } from './codes';
+
+// ---------------------------------------------------------------------------------------------
+// Shared field types
+
+/** Longest message id the server accepts from a client. */
+export const MAX_MESSAGE_ID_LENGTH = 128;
+
+interface MessageIdBrand {
+  readonly MessageId: unique symbol;
+}
+/** A message id: a non-empty string of at most {@link MAX_MESSAGE_ID_LENGTH} characters. */
+export const MessageId = t.brand(
+  t.string,
+  (s): s is t.Branded<string, MessageIdBrand> => s.length > 0 && s.length <= MAX_MESSAGE_ID_LENGTH,
+  'MessageId',
+);
+/** A message id. */
+export type MessageId = t.TypeOf<typeof MessageId>;
+
+interface TemperatureBrand {
+  readonly Temperature: unique symbol;
+}
+/** Sampling temperature, from 0 to 2 as the OpenAI API accepts. */
+export const Temperature = t.brand(
+  t.number,
+  (n): n is t.Branded<number, TemperatureBrand> => Number.isFinite(n) && n >= 0 && n <= 2,
+  'Temperature',
+);
+/** Sampling temperature. */
+export type Temperature = t.TypeOf<typeof Temperature>;
+
+interface PositiveIntBrand {
+  readonly PositiveInt: unique symbol;
+}
+/** A whole number greater than zero. */
+export const PositiveInt = t.brand(
+  t.number,
+  (n): n is t.Branded<number, PositiveIntBrand> => Number.isSafeInteger(n) && n > 0,
+  'PositiveInt',
+);
+/** A whole number greater than zero. */
+export type PositiveInt = t.TypeOf<typeof PositiveInt>;
+
+/** Why a reply ended. `aborted` means the client asked to stop it. */
+export const FinishReason = t.keyof({ stop: null, length: null, content_filter: null, aborted: null });
+/** Why a reply ended. */
+export type FinishReason = t.TypeOf<typeof FinishReason>;
+
+/** Token counts reported by the model, summed over every model call of one reply. */
+export const Usage = t.strict({
+  promptTokens: t.number,
+  completionTokens: t.number,
+  totalTokens: t.number,
+});
+/** Token counts of one reply. */
+export type Usage = t.TypeOf<typeof Usage>;
+
+/** What the session is doing. */
+export const SessionStatus = t.keyof({
+  idle: null,
+  thinking: null,
+  streaming: null,
+  calling_tool: null,
+  paused: null,
+});
+/** What the session is doing. */
+export type SessionStatus = t.TypeOf<typeof SessionStatus>;
+
+/** A tool call the assistant asked for, as kept in history. `arguments` is the raw JSON text. */
+export const HistoryToolCall = t.strict({
+  id: t.string,
+  name: t.string,
+  arguments: t.string,
+});
+/** A tool call kept in history. */
+export type HistoryToolCall = t.TypeOf<typeof HistoryToolCall>;
+
+/**
+ * One message of a conversation, in the protocol's own (camelCase) shape; providers map it to
+ * their API's shape. `finishReason: 'aborted'` marks an assistant answer that was cut short.
+ */
+export const HistoryMessage = t.intersection([
+  t.strict({
+    role: t.keyof({ system: null, user: null, assistant: null, tool: null }),
+    content: t.string,
+  }),
+  t.exact(
+    t.partial({
+      toolCalls: t.array(HistoryToolCall),
+      toolCallId: t.string,
+      toolName: t.string,
+      finishReason: FinishReason,
+    }),
+  ),
+]);
+/** One message of a conversation. */
+export type HistoryMessage = t.TypeOf<typeof HistoryMessage>;
+
+// ---------------------------------------------------------------------------------------------
+// Client to server
+
+/** Per-message options of a `user_message`. */
+export const UserMessageOptions = t.exact(
+  t.partial({
+    /** Sampling temperature, 0 to 2. */
+    temperature: Temperature,
+    /** Upper bound on generated tokens per model call. */
+    maxTokens: PositiveInt,
+    /** Names of the server's tools the model may use for this message; all of them when absent. */
+    tools: t.array(t.string),
+  }),
+);
+/** Per-message options of a `user_message`. */
+export type UserMessageOptions = t.TypeOf<typeof UserMessageOptions>;
+
+/** The user says something; the server answers with a streamed reply. */
+export const UserMessage = t.strict({
+  type: t.literal('user_message'),
+  id: MessageId,
+  data: t.intersection([t.strict({ text: t.string }), t.exact(t.partial({ options: UserMessageOptions }))]),
+});
+/** The user says something. */
+export type UserMessage = t.TypeOf<typeof UserMessage>;
+
+/** What a `control` message asks for. */
+export const ControlType = t.keyof({
+  abort: null,
+  pause: null,
+  resume: null,
+  clear_history: null,
+  get_history: null,
+  get_status: null,
+});
+/** What a `control` message asks for. */
+export type ControlType = t.TypeOf<typeof ControlType>;
+
+/**
+ * Controls the session. `requestId`, with `abort`, names the reply to stop, so an abort that
+ * races with the end of its reply cannot stop the next one.
+ */
+export const ControlMessage = t.strict({
+  type: t.literal('control'),
+  id: MessageId,
+  data: t.intersection([t.strict({ type: ControlType }), t.exact(t.partial({ requestId: t.string }))]),
+});
+/** Controls the session. */
+export type ControlMessage = t.TypeOf<typeof ControlMessage>;
+
+/** Protocol-level heartbeat from the client (browsers cannot send WebSocket pings). */
+export const PingMessage = t.intersection([
+  t.strict({ type: t.literal('ping'), id: MessageId }),
+  t.exact(t.partial({ data: t.strict({}) })),
+]);
+/** Protocol-level heartbeat from the client. */
+export type PingMessage = t.TypeOf<typeof PingMessage>;
+
+/** Codecs of client messages by their `type` tag. */
+export const clientMessageCodecs = {
+  user_message: UserMessage,
+  control: ControlMessage,
+  ping: PingMessage,
+} as const;
+
+/** Any message a client may send. */
+export const ClientMessage = t.union([UserMessage, ControlMessage, PingMessage]);
+/** Any message a client may send. */
+export type ClientMessage = t.TypeOf<typeof ClientMessage>;
+/** The `type` tags of client messages. */
+export type ClientMessageType = ClientMessage['type'];
+
+// ---------------------------------------------------------------------------------------------
+// Server to client
+
+function serverMessage<Tag extends string, D extends t.Mixed>(type: Tag, data: D) {
+  return t.strict({ type: t.literal(type), id: t.string, data });
+}
+
+/** Sent once on connect: the session this connection talks to. */
+export const SessionMessage = serverMessage('session', t.strict({ sessionId: t.string }));
+/** Sent once on connect. */
+export type SessionMessage = t.TypeOf<typeof SessionMessage>;
+
+/**
+ * A piece of the reply's text. Pieces of one reply concatenate to its `fullText`; the last piece
+ * of a reply is empty with `isComplete: true` and comes right before the `llm_complete`.
+ */
+export const ChunkMessage = serverMessage(
+  'llm_chunk',
+  t.strict({ chunk: t.string, isComplete: t.boolean, requestId: t.string }),
+);
+/** A piece of the reply's text. */
+export type ChunkMessage = t.TypeOf<typeof ChunkMessage>;
+
+/** The reply is over: its whole text, why it ended and, when the model said, the token usage. */
+export const CompleteMessage = serverMessage(
+  'llm_complete',
+  t.intersection([
+    t.strict({ fullText: t.string, requestId: t.string, finishReason: FinishReason }),
+    t.exact(t.partial({ usage: Usage })),
+  ]),
+);
+/** The reply is over. */
+export type CompleteMessage = t.TypeOf<typeof CompleteMessage>;
+
+/** Where a tool call is: asked for (`start`), finished (`complete`) or failed (`error`). */
+export const ToolCallStatus = t.keyof({ start: null, complete: null, error: null });
+/** Where a tool call is. */
+export type ToolCallStatus = t.TypeOf<typeof ToolCallStatus>;
+
+/** The model asked for a tool, or a tool call changed state. */
+export const ToolCallMessage = serverMessage(
+  'tool_call',
+  t.strict({
+    toolCallId: t.string,
+    toolName: t.string,
+    args: t.unknown,
+    status: ToolCallStatus,
+    requestId: t.string,
+  }),
+);
+/** The model asked for a tool, or a tool call changed state. */
+export type ToolCallMessage = t.TypeOf<typeof ToolCallMessage>;
+
+/** What a tool returned (`result`) or why it failed (`error`); the model sees the same. */
+export const ToolResultMessage = serverMessage(
+  'tool_result',
+  t.intersection([
+    t.strict({ toolCallId: t.string, toolName: t.string, requestId: t.string }),
+    t.exact(t.partial({ result: t.unknown, error: t.string })),
+  ]),
+);
+/** What a tool returned or why it failed. */
+export type ToolResultMessage = t.TypeOf<typeof ToolResultMessage>;
+
+/** The session's status changed, or a control asked for it. */
+export const StatusMessage = serverMessage(
+  'status',
+  t.intersection([t.strict({ status: SessionStatus }), t.exact(t.partial({ requestId: t.string }))]),
+);
+/** The session's status. */
+export type StatusMessage = t.TypeOf<typeof StatusMessage>;
+
+/** The conversation so far (without the system prompt), answering `get_history` or `clear_history`. */
+export const HistoryReplyMessage = serverMessage(
+  'history',
+  t.intersection([t.strict({ messages: t.array(HistoryMessage) }), t.exact(t.partial({ requestId: t.string }))]),
+);
+/** The conversation so far. */
+export type HistoryReplyMessage = t.TypeOf<typeof HistoryReplyMessage>;
+
+/** A request-level failure. The connection stays open. */
+export const ErrorMessage = serverMessage(
+  'error',
+  t.intersection([
+    t.strict({ code: ErrorCode, message: t.string, retryable: t.boolean }),
+    t.exact(t.partial({ requestId: t.string })),
+  ]),
+);
+/** A request-level failure. */
+export type ErrorMessage = t.TypeOf<typeof ErrorMessage>;
+
+/** Answers a client `ping`. */
+export const PongMessage = serverMessage('pong', t.strict({ requestId: t.string }));
+/** Answers a client `ping`. */
+export type PongMessage = t.TypeOf<typeof PongMessage>;
+
+/** An application message pushed by `WSServer.sendToClient` or `broadcast`. */
+export const NotificationMessage = serverMessage(
+  'notification',
+  t.intersection([t.strict({ event: t.string }), t.exact(t.partial({ payload: t.unknown }))]),
+);
+/** An application message pushed by the server. */
+export type NotificationMessage = t.TypeOf<typeof NotificationMessage>;
+
+/** Codecs of server messages by their `type` tag. */
+export const serverMessageCodecs = {
+  session: SessionMessage,
+  llm_chunk: ChunkMessage,
+  llm_complete: CompleteMessage,
+  tool_call: ToolCallMessage,
+  tool_result: ToolResultMessage,
+  status: StatusMessage,
+  history: HistoryReplyMessage,
+  error: ErrorMessage,
+  pong: PongMessage,
+  notification: NotificationMessage,
+} as const;
+
+/** Any message the server may send. */
+export const ServerMessage = t.union([
+  SessionMessage,
+  ChunkMessage,
+  CompleteMessage,
+  ToolCallMessage,
+  ToolResultMessage,
+  StatusMessage,
+  HistoryReplyMessage,
+  ErrorMessage,
+  PongMessage,
+  NotificationMessage,
+]);
+/** Any message the server may send. */
+export type ServerMessage = t.TypeOf<typeof ServerMessage>;
+/** The `type` tags of server messages. */
+export type ServerMessageType = ServerMessage['type'];
+/** A server message of one type. */
+export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage, { type: K }>;
+/** A server message before the server gives it an id. */
+export type ServerMessageInput = ServerMessage extends infer M ? (M extends ServerMessage ? Omit<M, 'id'> : never) : never;

@@ -1,0 +1,49 @@
+import * as t from 'io-ts';
+
+/**
+ * Every `code` an `error` message can carry. The set is closed: clients may switch on it.
+ * docs/PROTOCOL.md explains each one and whether a retry can help.
+ */
+export const ErrorCode = t.keyof({
+  /** The frame was not valid JSON (or not valid UTF-8). */
+  invalid_json: null,
+  /** The frame was JSON but not a valid message: the message says which field and why. */
+  invalid_message: null,
+  /** The envelope's `type` is not one the server knows. */
+  unknown_type: null,
+  /** A binary frame: the protocol is text only. */
+  unsupported_frame: null,
+  /** A `user_message` (or `clear_history`) arrived while a reply was still running. */
+  busy: null,
+  /** The model endpoint failed: HTTP error after the SDK's retries, or a stream cut mid-way. */
+  upstream_error: null,
+  /** The model endpoint went silent for longer than the idle timeout. */
+  upstream_timeout: null,
+  /** The model endpoint (or, later, this server) asked the client to slow down. */
+  rate_limited: null,
+  /** `options.tools` named a tool the server does not have. */
+  unknown_tool: null,
+  /** Something failed inside the server; the session lives on. */
+  internal_error: null,
+});
+/** One of the documented error codes. */
+export type ErrorCode = t.TypeOf<typeof ErrorCode>;
+
+/**
+ * Close codes the server uses. Connection-level failures close the socket with one of these;
+ * request-level failures send an `error` message instead and keep the socket open.
+ */
+export const CloseCode = {
+  /** Normal closure. */
+  Normal: 1000,
+  /** The server is stopping (or the client navigated away). */
+  GoingAway: 1001,
+  /** A frame exceeded the server's `maxPayload`. */
+  MessageTooBig: 1009,
+  /** An unexpected condition inside the server. */
+  InternalError: 1011,
+  /** The server is at `maxConnections`: try again later. */
+  TryAgainLater: 1013,
+} as const;
+/** A close code from {@link CloseCode}. */
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -1,0 +1,245 @@
+/**
+ * One reply as one Observable: user text -> model stream -> tool loop -> protocol messages.
+ * Unsubscribing it anywhere cancels the model request and any running tool.
+ */
+import * as E from 'fp-ts/Either';
+import {
+  catchError,
+  concat,
+  connect,
+  defer,
+  EMPTY,
+  filter,
+  from,
+  merge,
+  mergeMap,
+  type Observable,
+  of,
+  type SchedulerLike,
+  takeUntil,
+  tap,
+  throwError,
+  timeout,
+} from 'rxjs';
+import { LLMWSError, RequestError, UpstreamError } from '../errors';
+import type { LLMEvent, LLMFinishReason, LLMProvider, LLMRequest } from '../llm/types';
+import { collectRound, type RoundSnapshot, type ToolCallSnapshot } from '../operators/collect-round';
+import type {
+  FinishReason,
+  HistoryMessage,
+  ServerMessageInput,
+  Usage,
+  UserMessageOptions,
+} from '../protocol/codecs';
+import { parseToolArguments, type ToolRegistry } from '../tools/registry';
+import type { ToolOutcome } from '../tools/types';
+import type { Conversation } from './conversation';
+import type { Logger } from './logger';
+
+/** Rounds of tool calls one reply may make unless configured. */
+export const DEFAULT_MAX_TOOL_STEPS = 5;
+/** Longest silence between two upstream events before the reply fails, in ms. */
+export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
+
+/** Everything one reply needs. */
+export interface ReplyContext {
+  /** The `user_message` id: every message of the reply carries it as `requestId`. */
+  readonly requestId: string;
+  readonly sessionId: string;
+  readonly text: string;
+  readonly options: UserMessageOptions;
+  readonly conversation: Conversation;
+  readonly provider: LLMProvider;
+  readonly tools: ToolRegistry;
+  readonly maxToolSteps: number;
+  readonly idleTimeoutMs: number;
+  /** Emits to abort: the reply then ends with `llm_complete` and finishReason `aborted`. */
+  readonly abort$: Observable<unknown>;
+  readonly logger: Logger;
+  /** For tests: the scheduler of the idle timeout. */
+  readonly scheduler?: SchedulerLike;
+}
+
+function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
+  if (!more) return total;
+  if (!total) return more;
+  return {
+    promptTokens: total.promptTokens + more.promptTokens,
+    completionTokens: total.completionTokens + more.completionTokens,
+    totalTokens: total.totalTokens + more.totalTokens,
+  };
+}
+
+function finishReasonOf(reason: LLMFinishReason): FinishReason {
+  // A model that still asks for tools on the last allowed round ran out of steps: a limit, like `length`.
+  return reason === 'tool_calls' ? 'length' : reason;
+}
+
+function toolMessageContent(outcome: ToolOutcome): string {
+  if (!outcome.ok) return `Error: ${outcome.error}`;
+  return typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result);
+}
+
+const isText = (event: LLMEvent): event is Extract<LLMEvent, { type: 'text' }> => event.type === 'text' && event.delta !== '';
+
+/**
+ * Runs one reply. Emits, in order: `status` thinking, `llm_chunk`s (after a `status`
+ * streaming), `tool_call`/`tool_result` rounds (after a `status` calling_tool), then a final
+ * empty `llm_chunk` with `isComplete` and the `llm_complete`; or an `error` message when the
+ * request is refused or the model fails. It never errors itself. The conversation gets the
+ * user's message first, and each model round once it is whole (an aborted round as its partial
+ * text marked `finishReason: 'aborted'`).
+ */
+export function runReply(context: ReplyContext): Observable<ServerMessageInput> {
+  const { requestId, conversation, tools, provider, options } = context;
+  return defer(() => {
+    const unknownTools = (options.tools ?? []).filter((name) => !tools.has(name));
+    if (unknownTools.length > 0) {
+      return throwError(
+        () => new RequestError('unknown_tool', `no such tool: ${unknownTools.join(', ')}; this server has ${tools.names.join(', ') || 'none'}`),
+      );
+    }
+    conversation.append({ role: 'user', content: context.text });
+    const definitions = tools.definitions(options.tools);
+    let fullText = '';
+    let roundText = '';
+    let usage: Usage | undefined;
+
+    const chunk = (text: string, isComplete: boolean): ServerMessageInput => ({
+      type: 'llm_chunk',
+      data: { chunk: text, isComplete, requestId },
+    });
+    const ending = (finishReason: FinishReason): ServerMessageInput[] => [
+      chunk('', true),
+      { type: 'llm_complete', data: { fullText, requestId, finishReason, ...(usage ? { usage } : {}) } },
+    ];
+
+    const modelRound = (step: number): Observable<ServerMessageInput> => {
+      const lastRound = step >= context.maxToolSteps;
+      const request: LLMRequest = {
+        messages: conversation.forModel(),
+        tools: definitions,
+        options: {
+          temperature: options.temperature,
+          maxTokens: options.maxTokens,
+          toolChoice: definitions.length === 0 ? undefined : lastRound ? 'none' : 'auto',
+        },
+      };
+      roundText = '';
+      let streaming = false;
+      return concat(
+        of<ServerMessageInput>({ type: 'status', data: { status: 'thinking', requestId } }),
+        provider(request).pipe(
+          timeout({
+            each: context.idleTimeoutMs,
+            with: () =>
+              throwError(
+                () => new UpstreamError('upstream_timeout', `the model sent nothing for ${context.idleTimeoutMs} ms`, { retryable: true }),
+              ),
+            scheduler: context.scheduler,
+          }),
+          connect((events$) =>
+            merge(
+              events$.pipe(
+                filter(isText),
+                mergeMap(({ delta }) => {
+                  fullText += delta;
+                  roundText += delta;
+                  if (streaming) return [chunk(delta, false)];
+                  streaming = true;
+                  return [{ type: 'status', data: { status: 'streaming', requestId } }, chunk(delta, false)] as ServerMessageInput[];
+                }),
+              ),
+              events$.pipe(
+                collectRound(),
+                mergeMap((round) => afterRound(round, step, lastRound)),
+              ),
+            ),
+          ),
+        ),
+      );
+    };
+
+    const afterRound = (round: RoundSnapshot, step: number, lastRound: boolean): Observable<ServerMessageInput> => {
+      usage = addUsage(usage, round.usage);
+      if (round.finishReason === undefined) {
+        throw new UpstreamError('upstream_error', 'the model stream ended before the model finished', { retryable: true });
+      }
+      if (round.toolCalls.length === 0 || lastRound) {
+        const finishReason = finishReasonOf(round.finishReason);
+        conversation.append({ role: 'assistant', content: round.text, ...(finishReason === 'stop' ? {} : { finishReason }) });
+        return from(ending(finishReason));
+      }
+      return toolRound(round, step);
+    };
+
+    const toolRound = (round: RoundSnapshot, step: number): Observable<ServerMessageInput> => {
+      const calls = round.toolCalls.map((call: ToolCallSnapshot) => ({ ...call, id: call.id || `call_${requestId}_${step}_${call.index}` }));
+      const outcomes: ToolOutcome[] = [];
+      const toolCallMessage = (call: ToolCallSnapshot, status: 'start' | 'complete' | 'error'): ServerMessageInput => {
+        const parsed = parseToolArguments(call.arguments);
+        const args = E.isRight(parsed) ? parsed.right : call.arguments;
+        return { type: 'tool_call', data: { toolCallId: call.id, toolName: call.name, args, status, requestId } };
+      };
+      const runs = calls.map((call, i) =>
+        context.tools.execute(call, { sessionId: context.sessionId, requestId }).pipe(
+          mergeMap((outcome): ServerMessageInput[] => {
+            outcomes[i] = outcome;
+            const base = { toolCallId: call.id, toolName: call.name, requestId };
+            return [
+              toolCallMessage(call, outcome.ok ? 'complete' : 'error'),
+              { type: 'tool_result', data: outcome.ok ? { ...base, result: outcome.result } : { ...base, error: outcome.error } },
+            ];
+          }),
+        ),
+      );
+      return concat(
+        of<ServerMessageInput>({ type: 'status', data: { status: 'calling_tool', requestId } }),
+        from(calls.map((call) => toolCallMessage(call, 'start'))),
+        merge(...runs),
+        defer(() => {
+          // The call and its results enter history together, so a trim never separates them.
+          const toolMessages = calls.map(
+            (call, i): HistoryMessage => ({
+              role: 'tool',
+              content: toolMessageContent(outcomes[i] as ToolOutcome),
+              toolCallId: call.id,
+              toolName: call.name,
+            }),
+          );
+          conversation.append(
+            { role: 'assistant', content: round.text, toolCalls: calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })) },
+            ...toolMessages,
+          );
+          return modelRound(step + 1);
+        }),
+      );
+    };
+
+    let aborted = false;
+    return concat(
+      modelRound(0).pipe(
+        takeUntil(context.abort$.pipe(tap(() => (aborted = true)))),
+      ),
+      defer(() => {
+        if (!aborted) return EMPTY;
+        if (roundText !== '') conversation.append({ role: 'assistant', content: roundText, finishReason: 'aborted' });
+        return from(ending('aborted'));
+      }),
+    );
+  }).pipe(catchError((error: unknown) => of(errorMessageFor(error, context))));
+}
+
+/** The `error` message that tells the client why its request failed. */
+export function errorMessageFor(error: unknown, context: { requestId?: string; logger: Logger }): ServerMessageInput {
+  const requestId = context.requestId === undefined ? {} : { requestId: context.requestId };
+  if (error instanceof UpstreamError || error instanceof RequestError) {
+    return { type: 'error', data: { code: error.code, message: error.message, retryable: error.retryable, ...requestId } };
+  }
+  context.logger.error(`request ${context.requestId ?? '(unknown)'} failed inside the server`, error);
+  const detail = error instanceof LLMWSError ? ` (${error.code})` : '';
+  return {
+    type: 'error',
+    data: { code: 'internal_error', message: `the server failed to answer${detail}`, retryable: true, ...requestId },
+  };
+}

@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { filter, type Observable, Subject } from 'rxjs';
+import { attachWebSocketServer, type WebSocketAdapter } from '../adapters/ws';
+import type { LLMWSError } from '../errors';
+import { providerFromEnvironment } from '../llm/from-environment';
+import type { LLMProvider } from '../llm/types';
+import type { ServerMessageInput, SessionStatus } from '../protocol/codecs';
+import { CloseCode } from '../protocol/codes';
+import { builtinTools } from '../tools/builtin';
+import { createToolRegistry, type ToolRegistry } from '../tools/registry';
+import { createIdGenerator } from './ids';
+import type { Logger } from './logger';
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_HOSTNAME,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_PATH,
+  DEFAULT_PORT,
+  type WSServerOptions,
+} from './options';
+import { DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
+import { createSession, type Session } from './session';
+
+/** What happens on a server, as `events$` emits it. */
+export type WSServerEvent =
+  | { readonly type: 'started'; readonly url: string; readonly port: number }
+  | { readonly type: 'stopped' }
+  | { readonly type: 'client_connected'; readonly sessionId: string }
+  | { readonly type: 'client_disconnected'; readonly sessionId: string; readonly code: number; readonly reason: string }
+  | { readonly type: 'client_error'; readonly sessionId: string; readonly error: LLMWSError };
+
+/** One live session, as `getActiveSessions` reports it. */
+export interface SessionInfo {
+  readonly sessionId: string;
+  readonly status: SessionStatus;
+  readonly connectedAt: Date;
+  /** Messages in the conversation's history. */
+  readonly historyLength: number;
+}
+
+type EventOf<K extends WSServerEvent['type']> = Extract<WSServerEvent, { type: K }>;
+
+/**
+ * An llm-ws server: WebSocket on an HTTP server, one conversation per connection, each reply
+ * streamed from the model with tools run on the way.
+ *
+ * ```ts
+ * const server = new WSServer({ port: 3000 });
+ * await server.start();
+ * ```
+ */
+export class WSServer {
+  /** Everything that happens, as one stream. */
+  readonly events$: Observable<WSServerEvent>;
+
+  private readonly options: WSServerOptions;
+  private readonly logger: Logger;
+  private readonly provider: LLMProvider;
+  private readonly tools: ToolRegistry;
+  private readonly events = new Subject<WSServerEvent>();
+  private readonly sessions = new Map<string, { session: Session; connectedAt: Date }>();
+  private httpServer: Server | undefined;
+  private adapter: WebSocketAdapter | undefined;
+  private address: AddressInfo | undefined;
+
+  constructor(options: WSServerOptions = {}) {
+    this.options = options;
+    this.logger = options.logger ?? console;
+    this.events$ = this.events.asObservable();
+    if (options.llm) {
+      this.provider = options.llm;
+    } else {
+      const fromEnvironment = providerFromEnvironment();
+      this.provider = fromEnvironment.provider;
+      (fromEnvironment.offline ? this.logger.warn : this.logger.info)(`llm-ws: answering with ${fromEnvironment.description}`);
+    }
+    this.tools = createToolRegistry([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], {
+      timeoutMs: options.toolTimeout,
+    });
+  }
+
+  /** The port listened on, once started (useful with `port: 0`). */
+  get port(): number | undefined {
+    return this.address?.port;
+  }
+
+  /** The WebSocket URL clients connect to, once started. */
+  get url(): string | undefined {
+    if (!this.address) return undefined;
+    const host = this.address.family === 'IPv6' ? `[${this.address.address}]` : this.address.address;
+    return `ws://${host}:${this.address.port}${this.options.path ?? DEFAULT_PATH}`;
+  }
+
+  /** Listens and accepts connections. Rejects if the port is taken or the server already runs. */
+  async start(): Promise<void> {
+    if (this.adapter) throw new Error('WSServer is already started');
+    const server = this.options.server ?? createServer((request, response) => this.handleHttpRequest(request, response));
+    this.httpServer = server;
+    this.adapter = attachWebSocketServer({
+      server,
+      path: this.options.path ?? DEFAULT_PATH,
+      maxPayload: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      perMessageDeflate: this.options.enableCompression ?? false,
+      heartbeatInterval: this.options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      maxConnections: this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      logger: this.logger,
+      onConnection: (transport) => {
+        const sessionId = randomUUID();
+        const session = createSession({
+          sessionId,
+          transport,
+          provider: this.provider,
+          tools: this.tools,
+          conversation: this.options.conversationOptions ?? {},
+          maxToolSteps: this.options.maxToolSteps ?? DEFAULT_MAX_TOOL_STEPS,
+          idleTimeoutMs: this.options.upstreamIdleTimeout ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+          logger: this.logger,
+          nextMessageId: createIdGenerator(),
+          onProtocolError: (error) => this.events.next({ type: 'client_error', sessionId, error }),
+        });
+        this.sessions.set(sessionId, { session, connectedAt: new Date() });
+        this.events.next({ type: 'client_connected', sessionId });
+        return {
+          receive: (data, isBinary) => session.receive(data, isBinary),
+          closed: (code, reason) => {
+            session.dispose();
+            this.sessions.delete(sessionId);
+            this.events.next({ type: 'client_disconnected', sessionId, code, reason });
+          },
+        };
+      },
+    });
+    if (!server.listening) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.options.port ?? DEFAULT_PORT, this.options.hostname ?? DEFAULT_HOSTNAME, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (error) {
+        await this.adapter.close(CloseCode.GoingAway, 'server failed to start');
+        this.adapter = undefined;
+        this.httpServer = undefined;
+        throw error;
+      }
+    }
+    this.address = server.address() as AddressInfo;
+    this.events.next({ type: 'started', url: this.url as string, port: this.address.port });
+  }
+
+  /**
+   * Closes every connection with 1001 (going away), cancels running replies and stops
+   * listening. Resolves once everything is closed. Safe to call twice.
+   */
+  async stop(): Promise<void> {
+    const adapter = this.adapter;
+    const server = this.httpServer;
+    if (!adapter || !server) return;
+    this.adapter = undefined;
+    this.httpServer = undefined;
+    for (const { session } of this.sessions.values()) session.dispose();
+    await adapter.close(CloseCode.GoingAway, 'server stopping');
+    this.sessions.clear();
+    if (!this.options.server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    this.address = undefined;
+    this.events.next({ type: 'stopped' });
+  }
+
+  /** Sends a message to one session's client. Returns false if there is no such session. */
+  sendToClient(sessionId: string, message: ServerMessageInput): boolean {
+    const entry = this.sessions.get(sessionId);
+    entry?.session.send(message);
+    return entry !== undefined;
+  }
+
+  /** Sends a message to every client but `excludeSessionId`. Returns how many it was sent to. */
+  broadcast(message: ServerMessageInput, excludeSessionId?: string): number {
+    let sent = 0;
+    for (const [sessionId, { session }] of this.sessions) {
+      if (sessionId === excludeSessionId) continue;
+      session.send(message);
+      sent++;
+    }
+    return sent;
+  }
+
+  /** The sessions connected now. */
+  getActiveSessions(): SessionInfo[] {
+    return [...this.sessions].map(([sessionId, { session, connectedAt }]) => ({
+      sessionId,
+      status: session.status,
+      connectedAt,
+      historyLength: session.conversation.messages().length,
+    }));
+  }
+
+  /** How many WebSocket connections are open. */
+  getConnectionCount(): number {
+    return this.adapter?.connectionCount() ?? 0;
+  }
+
+  /** Calls back once the server listens. Returns an unsubscribe function. */
+  onStarted(callback: (event: EventOf<'started'>) => void): () => void {
+    return this.on('started', callback);
+  }
+
+  /** Calls back once the server has stopped. Returns an unsubscribe function. */
+  onStopped(callback: (event: EventOf<'stopped'>) => void): () => void {
+    return this.on('stopped', callback);
+  }
+
+  /** Calls back for each new client. Returns an unsubscribe function. */
+  onClientConnected(callback: (event: EventOf<'client_connected'>) => void): () => void {
+    return this.on('client_connected', callback);
+  }
+
+  /** Calls back for each client that left. Returns an unsubscribe function. */
+  onClientDisconnected(callback: (event: EventOf<'client_disconnected'>) => void): () => void {
+    return this.on('client_disconnected', callback);
+  }
+
+  /** Calls back for each bad frame a client sent (the client has been answered already). Returns an unsubscribe function. */
+  onClientError(callback: (event: EventOf<'client_error'>) => void): () => void {
+    return this.on('client_error', callback);
+  }
+
+  private on<K extends WSServerEvent['type']>(type: K, callback: (event: EventOf<K>) => void): () => void {
+    const subscription = this.events$
+      .pipe(filter((event): event is EventOf<K> => event.type === type))
+      .subscribe((event) => {
+        // A throwing callback must not take the server down (RxJS would rethrow it asynchronously).
+        try {
+          callback(event);
+        } catch (error) {
+          this.logger.error(`llm-ws: an ${type} callback threw`, error);
+        }
+      });
+    return () => subscription.unsubscribe();
+  }
+
+  private handleHttpRequest(request: IncomingMessage, response: ServerResponse): void {
+    const path = this.options.path ?? DEFAULT_PATH;
+    const body = `llm-ws server: connect a WebSocket client to ${path}\n`;
+    response.writeHead(request.url === '/' ? 200 : 404, { 'content-type': 'text/plain; charset=utf-8' });
+    response.end(request.url === '/' ? body : `not found; ${body}`);
+  }
+}

@@ -1,0 +1,42 @@
+import type * as t from 'io-ts';
+import type { JSONSchema } from '../llm/types';
+
+/** What a tool knows about the call it serves. */
+export interface ToolContext {
+  /** The session (conversation) the call belongs to. */
+  readonly sessionId: string;
+  /** The id of the `user_message` whose reply made the call. */
+  readonly requestId: string;
+  /** The model's id for this call. */
+  readonly toolCallId: string;
+  /** Aborted when the reply is aborted or the session ends: long-running tools should stop. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A tool the model may call.
+ *
+ * `parameters` is a JSON Schema for the arguments object, or an io-ts codec from which the
+ * schema is derived. Arguments are validated against it before `execute` runs; bad arguments,
+ * and anything `execute` throws or rejects with, become a tool error that the model sees.
+ */
+export interface Tool<Args = any> {
+  /** 1 to 64 letters, digits, `_` or `-`, as the OpenAI API requires. */
+  readonly name: string;
+  /** What the tool does, for the model. */
+  readonly description: string;
+  readonly parameters: JSONSchema | t.Type<Args, unknown, unknown>;
+  /**
+   * Runs the tool. Returns the result (any JSON value), a Promise of it, or an Observable whose
+   * last value is the result; unsubscribing that Observable cancels the call.
+   */
+  execute(args: Args, context: ToolContext): unknown;
+}
+
+/** A tool's result as the model will see it: a value, or an error message. */
+export type ToolOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
+
+/** Typed identity for declaring a tool: `defineTool({ name, parameters: codec, execute })` infers `Args`. */
+export function defineTool<Args>(tool: Tool<Args>): Tool<Args> {
+  return tool;
+}

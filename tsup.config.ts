@@ -1,0 +1,21 @@
+import { defineConfig } from 'tsup';
+
+/**
+ * One build, two module formats. Each public entry point is its own file so that
+ * `llm-ws/protocol` (and later `llm-ws/client`) never pull in `ws`, `openai` or `node:*`.
+ */
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    server: 'src/server/index.ts',
+    protocol: 'src/protocol/index.ts',
+    testing: 'src/testing/index.ts',
+    'cli/index': 'src/cli/index.ts',
+  },
+  format: ['cjs', 'esm'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'node20',
+  splitting: true,
+});
