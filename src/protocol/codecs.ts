@@ -5,6 +5,7 @@
  * Every object codec is `t.strict` (exact): decoding drops keys the protocol does not know,
  * so nothing the peer invents (including `__proto__`) reaches our objects.
  */
+import * as E from 'fp-ts/Either';
 import * as t from 'io-ts';
 import { ErrorCode } from './codes';
 
@@ -14,41 +15,31 @@ import { ErrorCode } from './codes';
 /** Longest message id the server accepts from a client. */
 export const MAX_MESSAGE_ID_LENGTH = 128;
 
-interface MessageIdBrand {
-  readonly MessageId: unique symbol;
+/**
+ * A codec for the values of `base` that satisfy `predicate`. Unlike `t.brand`, the type stays
+ * plain (`string`, `number`), so users build messages from literals without casts.
+ */
+function constrained<A>(base: t.Type<A, A, unknown>, predicate: (value: A) => boolean, name: string): t.Type<A, A, unknown> {
+  return new t.Type<A, A, unknown>(
+    name,
+    (u): u is A => base.is(u) && predicate(u),
+    (u, c) => {
+      const result = base.validate(u, c);
+      if (E.isLeft(result)) return result;
+      return predicate(result.right) ? t.success(result.right) : t.failure(u, c);
+    },
+    t.identity,
+  );
 }
+
 /** A message id: a non-empty string of at most {@link MAX_MESSAGE_ID_LENGTH} characters. */
-export const MessageId = t.brand(
-  t.string,
-  (s): s is t.Branded<string, MessageIdBrand> => s.length > 0 && s.length <= MAX_MESSAGE_ID_LENGTH,
-  'MessageId',
-);
-/** A message id. */
-export type MessageId = t.TypeOf<typeof MessageId>;
+export const MessageId = constrained(t.string, (s) => s.length > 0 && s.length <= MAX_MESSAGE_ID_LENGTH, 'MessageId');
 
-interface TemperatureBrand {
-  readonly Temperature: unique symbol;
-}
 /** Sampling temperature, from 0 to 2 as the OpenAI API accepts. */
-export const Temperature = t.brand(
-  t.number,
-  (n): n is t.Branded<number, TemperatureBrand> => Number.isFinite(n) && n >= 0 && n <= 2,
-  'Temperature',
-);
-/** Sampling temperature. */
-export type Temperature = t.TypeOf<typeof Temperature>;
+export const Temperature = constrained(t.number, (n) => Number.isFinite(n) && n >= 0 && n <= 2, 'Temperature');
 
-interface PositiveIntBrand {
-  readonly PositiveInt: unique symbol;
-}
 /** A whole number greater than zero. */
-export const PositiveInt = t.brand(
-  t.number,
-  (n): n is t.Branded<number, PositiveIntBrand> => Number.isSafeInteger(n) && n > 0,
-  'PositiveInt',
-);
-/** A whole number greater than zero. */
-export type PositiveInt = t.TypeOf<typeof PositiveInt>;
+export const PositiveInt = constrained(t.number, (n) => Number.isSafeInteger(n) && n > 0, 'PositiveInt');
 
 /** Why a reply ended. `aborted` means the client asked to stop it. */
 export const FinishReason = t.keyof({ stop: null, length: null, content_filter: null, aborted: null });

@@ -90,7 +90,11 @@ export class WSServer {
   /** The WebSocket URL clients connect to, once started. */
   get url(): string | undefined {
     if (!this.address) return undefined;
-    const host = this.address.family === 'IPv6' ? `[${this.address.address}]` : this.address.address;
+    // Name the host as configured (a wildcard listens on loopback too); fall back to the bound address.
+    const configured = this.options.server ? undefined : (this.options.hostname ?? DEFAULT_HOSTNAME);
+    const wildcard = configured === '0.0.0.0' || configured === '::';
+    const address = wildcard ? 'localhost' : (configured ?? this.address.address);
+    const host = address.includes(':') ? `[${address}]` : address;
     return `ws://${host}:${this.address.port}${this.options.path ?? DEFAULT_PATH}`;
   }
 

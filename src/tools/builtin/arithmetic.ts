@@ -210,5 +210,5 @@ export function evaluateArithmetic(expression: string): number {
   if (expression.trim() === '') throw new ArithmeticError('empty expression', 0);
   const value = new Parser(expression).parse();
   if (!Number.isFinite(value)) throw new ArithmeticError(`the result is not a finite number (${value})`, 0);
-  return value;
+  return value === 0 ? 0 : value; // no -0 on a calculator
 }

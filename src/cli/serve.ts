@@ -1,0 +1,85 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { providerFromEnvironment } from '../llm/from-environment';
+import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../server/conversation';
+import { DEFAULT_HOSTNAME, DEFAULT_MAX_CONNECTIONS, DEFAULT_PATH, DEFAULT_PORT } from '../server/options';
+import { WSServer } from '../server/ws-server';
+
+/** Parses a whole number of at least `min` for commander, with an error naming what was wrong. */
+export function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(parsed) || parsed < min) {
+      throw new InvalidArgumentError(`expected a whole number of ${min} or more, got "${value}"`);
+    }
+    return parsed;
+  };
+}
+
+interface ServeOptions {
+  port: number;
+  host: string;
+  path: string;
+  model?: string;
+  systemPrompt: string;
+  maxConnections: number;
+  maxHistory: number;
+}
+
+async function serve(options: ServeOptions): Promise<void> {
+  const llm = providerFromEnvironment(process.env, { model: options.model });
+  if (llm.offline) {
+    console.warn('llm-ws: no OPENAI_API_KEY or OPENAI_BASE_URL set, so the OFFLINE DEMO model answers.');
+    console.warn('llm-ws: it only tells the time and does arithmetic; set OPENAI_API_KEY (or OPENAI_BASE_URL) for a real model.');
+  } else {
+    console.log(`llm-ws: answering with ${llm.description}`);
+  }
+  const server = new WSServer({
+    port: options.port,
+    hostname: options.host,
+    path: options.path,
+    maxConnections: options.maxConnections,
+    conversationOptions: { systemPrompt: options.systemPrompt, maxHistoryLength: options.maxHistory },
+    llm: llm.provider,
+  });
+  await server.start();
+  console.log(`llm-ws: listening on ${server.url}`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`llm-ws: ${signal} received, closing connections`);
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error('llm-ws: failed to stop cleanly', error);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** `llm-ws serve`: runs the server until SIGINT or SIGTERM. */
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run the llm-ws WebSocket server')
+    .option('-p, --port <port>', 'TCP port (env PORT)', wholeNumber(0), process.env.PORT ? wholeNumber(0)(process.env.PORT) : DEFAULT_PORT)
+    .option('-H, --host <host>', 'interface to listen on; 0.0.0.0 for all (env HOST)', process.env.HOST ?? DEFAULT_HOSTNAME)
+    .option('--path <path>', 'WebSocket path', DEFAULT_PATH)
+    .option('-m, --model <model>', 'model name (env LLM_MODEL; default gpt-4o-mini)')
+    .option('-s, --system-prompt <text>', 'system prompt of every conversation', DEFAULT_SYSTEM_PROMPT)
+    .option('--max-connections <n>', 'concurrent connections; more are closed with 1013', wholeNumber(1), DEFAULT_MAX_CONNECTIONS)
+    .option('--max-history <n>', 'messages kept per conversation', wholeNumber(1), DEFAULT_MAX_HISTORY_LENGTH)
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n' +
+        '  OPENAI_API_KEY    key of the model endpoint\n' +
+        '  OPENAI_BASE_URL   any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp, LM Studio)\n' +
+        '  LLM_MODEL         model name (default gpt-4o-mini)\n' +
+        '  PORT, HOST        as --port and --host\n' +
+        'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.',
+    )
+    .action((options: ServeOptions) => serve(options));
+}

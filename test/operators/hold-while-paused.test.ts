@@ -1,0 +1,51 @@
+import { TestScheduler } from 'rxjs/testing';
+import { holdWhilePaused } from '../../src/operators/hold-while-paused';
+
+const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+const flags = { p: true, r: false };
+
+describe('holdWhilePaused', () => {
+  it('passes values straight through while not paused', () => {
+    newScheduler().run(({ cold, hot, expectObservable }) => {
+      expectObservable(cold('a-b-c|').pipe(holdWhilePaused(hot<boolean>('r', flags)))).toBe('a-b-c|');
+    });
+  });
+
+  it('holds values while paused and releases them in order on resume', () => {
+    newScheduler().run(({ cold, hot, expectObservable }) => {
+      const paused = hot<boolean>('-p----r--', flags);
+      expectObservable(cold('a-b-c------d|').pipe(holdWhilePaused(paused))).toBe('a-----(bc)-d|');
+    });
+  });
+
+  it('keeps completion behind held values', () => {
+    newScheduler().run(({ cold, hot, expectObservable }) => {
+      const paused = hot<boolean>('p-----r', flags);
+      expectObservable(cold('-a-b|').pipe(holdWhilePaused(paused))).toBe('------(ab|)');
+    });
+  });
+
+  it('keeps an error behind held values', () => {
+    newScheduler().run(({ cold, hot, expectObservable }) => {
+      const paused = hot<boolean>('p---r', flags);
+      expectObservable(cold('-a#').pipe(holdWhilePaused(paused))).toBe('----(a#)');
+    });
+  });
+
+  it('keeps the source running while paused, and unsubscribes both inputs on teardown', () => {
+    newScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = cold('a-b-c-d-e');
+      const paused = hot<boolean>('--p---', flags);
+      expectObservable(source.pipe(holdWhilePaused(paused)), '^-------!').toBe('a-------');
+      expectSubscriptions(source.subscriptions).toBe('^-------!');
+      expectSubscriptions(paused.subscriptions).toBe('^-------!');
+    });
+  });
+
+  it('treats repeated resumes and pauses as no-ops', () => {
+    newScheduler().run(({ cold, hot, expectObservable }) => {
+      const paused = hot<boolean>('rpp-rr', flags);
+      expectObservable(cold('-a-b-----c|').pipe(holdWhilePaused(paused))).toBe('----(ab)-c|');
+    });
+  });
+});

@@ -1,0 +1,96 @@
+import WebSocket from 'ws';
+import type { ServerMessage, ServerMessageOf, ServerMessageType } from '../../src/protocol/codecs';
+
+/**
+ * A plain `ws` client for integration tests: records every frame the server sends and lets a
+ * test wait for the one it expects, with a timeout that names what it was waiting for.
+ */
+export interface TestClient {
+  readonly socket: WebSocket;
+  /** Every message received so far, parsed. */
+  readonly received: ServerMessage[];
+  send(message: unknown): void;
+  sendRaw(data: string | Buffer, options?: { binary?: boolean }): void;
+  /** Resolves with the first message (already received or future) that matches. */
+  waitFor<K extends ServerMessageType>(type: K, match?: (message: ServerMessageOf<K>) => boolean, timeoutMs?: number): Promise<ServerMessageOf<K>>;
+  /** Messages received so far that carry this requestId, in order. */
+  forRequest(requestId: string): ServerMessage[];
+  /** Resolves with the close code and reason once the socket closes. */
+  closed: Promise<{ code: number; reason: string }>;
+  close(): Promise<void>;
+}
+
+export async function connectTestClient(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+  const socket = new WebSocket(url, options);
+  const received: ServerMessage[] = [];
+  const listeners = new Set<() => void>();
+  socket.on('message', (data) => {
+    received.push(JSON.parse(data.toString()) as ServerMessage);
+    for (const listener of [...listeners]) listener();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+    socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused with HTTP ${response.statusCode}`)));
+  });
+
+  const waitFor: TestClient['waitFor'] = (type, match = () => true, timeoutMs = 5000) =>
+    new Promise((resolve, reject) => {
+      let seen = 0;
+      const check = (): boolean => {
+        for (; seen < received.length; seen++) {
+          const message = received[seen] as ServerMessage;
+          if (message.type === type && match(message as never)) {
+            resolve(message as never);
+            return true;
+          }
+        }
+        return false;
+      };
+      if (check()) return;
+      const timer = setTimeout(() => {
+        listeners.delete(listener);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for a ${type} message; got ${JSON.stringify(received.map((m) => m.type))}`));
+      }, timeoutMs);
+      const listener = (): void => {
+        if (!check()) return;
+        clearTimeout(timer);
+        listeners.delete(listener);
+      };
+      listeners.add(listener);
+    });
+
+  return {
+    socket,
+    received,
+    send: (message) => socket.send(JSON.stringify(message)),
+    sendRaw: (data, { binary = false } = {}) => socket.send(data, { binary }),
+    waitFor,
+    forRequest: (requestId) =>
+      received.filter((message) => (message.data as { requestId?: string }).requestId === requestId),
+    closed,
+    close: async () => {
+      if (socket.readyState !== WebSocket.CLOSED) {
+        socket.close();
+        await closed;
+      }
+    },
+  };
+}
+
+/** A user_message frame. */
+export const userMessage = (id: string, text: string, options?: object) => ({
+  type: 'user_message',
+  id,
+  data: { text, ...(options ? { options } : {}) },
+});
+
+/** A control frame. */
+export const control = (id: string, type: string, requestId?: string) => ({
+  type: 'control',
+  id,
+  data: { type, ...(requestId ? { requestId } : {}) },
+});
