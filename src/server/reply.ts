@@ -15,7 +15,6 @@ import {
   mergeMap,
   type Observable,
   of,
-  type SchedulerLike,
   takeUntil,
   tap,
   throwError,
@@ -56,8 +55,6 @@ export interface ReplyContext {
   /** Emits to abort: the reply then ends with `llm_complete` and finishReason `aborted`. */
   readonly abort$: Observable<unknown>;
   readonly logger: Logger;
-  /** For tests: the scheduler of the idle timeout. */
-  readonly scheduler?: SchedulerLike;
 }
 
 function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
@@ -136,7 +133,6 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
               throwError(
                 () => new UpstreamError('upstream_timeout', `the model sent nothing for ${context.idleTimeoutMs} ms`, { retryable: true }),
               ),
-            scheduler: context.scheduler,
           }),
           connect((events$) =>
             merge(

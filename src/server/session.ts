@@ -3,7 +3,7 @@
  * `send(text)` and `close(code, reason)`. No sockets here; `adapters/ws.ts` supplies them.
  */
 import * as E from 'fp-ts/Either';
-import { BehaviorSubject, Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, type Subscription } from 'rxjs';
 import type { ProtocolError } from '../errors';
 import type { LLMProvider } from '../llm/types';
 import type {
@@ -39,8 +39,6 @@ export interface SessionOptions {
   readonly nextMessageId: () => string;
   /** Told about every frame the client got wrong (it has already been answered with an error). */
   readonly onProtocolError?: (error: ProtocolError) => void;
-  /** For tests: the scheduler of time-based steps. */
-  readonly scheduler?: SchedulerLike;
 }
 
 /** One conversation with one client. */
@@ -105,7 +103,6 @@ export function createSession(options: SessionOptions): Session {
       idleTimeoutMs: options.idleTimeoutMs,
       abort$: running.abort$,
       logger,
-      scheduler: options.scheduler,
     })
       .pipe(holdWhilePaused(running.paused$))
       .subscribe({

@@ -1,0 +1,269 @@
+import { type Observable, NEVER } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { UpstreamError } from '../../src/errors';
+import type { LLMEvent, LLMRequest } from '../../src/llm/types';
+import type { ServerMessageInput } from '../../src/protocol/codecs';
+import { createConversation } from '../../src/server/conversation';
+import { silentLogger } from '../../src/server/logger';
+import { runReply } from '../../src/server/reply';
+import { createToolRegistry, type Tool } from '../../src/tools';
+
+// Marble values: LLM events by letter.
+const e = {
+  a: { type: 'text', delta: 'Hel' },
+  b: { type: 'text', delta: 'lo' },
+  c: { type: 'text', delta: '!' },
+  s: { type: 'finish', reason: 'stop' },
+  u: { type: 'usage', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 } },
+  t: { type: 'tool_call_delta', index: 0, id: 'call_1', name: 'lookup', argumentsDelta: '{"key":' },
+  T: { type: 'tool_call_delta', index: 0, argumentsDelta: '"x"}' },
+  v: { type: 'tool_call_delta', index: 1, id: 'call_2', name: 'lookup', argumentsDelta: '{"key":"y"}' },
+  f: { type: 'finish', reason: 'tool_calls' },
+} satisfies Record<string, LLMEvent>;
+
+const R = 'req1';
+const status = (value: string) => ({ type: 'status', data: { status: value, requestId: R } });
+const chunk = (text: string, isComplete = false) => ({ type: 'llm_chunk', data: { chunk: text, isComplete, requestId: R } });
+const complete = (fullText: string, finishReason: string, usage?: object) => ({
+  type: 'llm_complete',
+  data: { fullText, requestId: R, finishReason, ...(usage ? { usage } : {}) },
+});
+const toolCall = (id: string, key: string, state: string) => ({
+  type: 'tool_call',
+  data: { toolCallId: id, toolName: 'lookup', args: { key }, status: state, requestId: R },
+});
+const toolResult = (id: string, result: unknown) => ({ type: 'tool_result', data: { toolCallId: id, toolName: 'lookup', requestId: R, result } });
+
+/** A reply over scripted model rounds (one cold Observable per model call) and one `lookup` tool. */
+function setup(
+  rounds: Observable<LLMEvent>[],
+  options: { tool?: (key: string) => Observable<unknown>; maxToolSteps?: number; idleTimeoutMs?: number; abort$?: Observable<unknown>; toolNames?: string[] } = {},
+) {
+  const requests: LLMRequest[] = [];
+  const conversation = createConversation({ systemPrompt: 'sys' });
+  const lookup: Tool = {
+    name: 'lookup',
+    description: 'looks a key up',
+    parameters: { type: 'object', properties: { key: { type: 'string' } }, required: ['key'] },
+    execute: ({ key }: { key: string }) => (options.tool ? options.tool(key) : `value of ${key}`),
+  };
+  const reply$ = runReply({
+    requestId: R,
+    sessionId: 's1',
+    text: 'question',
+    options: options.toolNames ? { tools: options.toolNames } : {},
+    conversation,
+    provider: (request) => {
+      requests.push(request);
+      const next = rounds.shift();
+      if (!next) throw new Error('the test gave no more model rounds');
+      return next;
+    },
+    tools: createToolRegistry([lookup]),
+    maxToolSteps: options.maxToolSteps ?? 5,
+    idleTimeoutMs: options.idleTimeoutMs ?? 1000,
+    abort$: options.abort$ ?? NEVER,
+    logger: silentLogger,
+  });
+  return { reply$, requests, conversation };
+}
+
+const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+
+describe('runReply', () => {
+  it('streams text: thinking, streaming, chunks, the closing chunk and llm_complete with usage', () => {
+    newScheduler().run((helpers) => {
+      const model = helpers.cold<LLMEvent>('-a----b----(su|)', e);
+      const { reply$, requests, conversation } = setup([model]);
+      helpers.expectObservable(reply$).toBe('t(sa)-b----(ec|)', {
+        t: status('thinking'),
+        s: status('streaming'),
+        a: chunk('Hel'),
+        b: chunk('lo'),
+        e: chunk('', true),
+        c: complete('Hello', 'stop', e.u.usage),
+      } as Record<string, ServerMessageInput>);
+      helpers.flush();
+      expect(requests[0]?.messages).toEqual([
+        { role: 'system', content: 'sys' },
+        { role: 'user', content: 'question' },
+      ]);
+      expect(conversation.messages()).toEqual([
+        { role: 'user', content: 'question' },
+        { role: 'assistant', content: 'Hello' },
+      ]);
+    });
+  });
+
+  it('runs the tool loop: calls, results, then the model again with both in history', () => {
+    newScheduler().run((helpers) => {
+      const round1 = helpers.cold<LLMEvent>('-tT(f|)', e);
+      const round2 = helpers.cold<LLMEvent>('-----a---(s|)', e);
+      const tool = helpers.cold('-----r---|', { r: 'found it' });
+      const { reply$, requests, conversation } = setup([round1, round2], { tool: () => tool });
+      helpers.expectObservable(reply$).toBe('t--(cS)-----(drt)(sa)(ef|)', {
+        t: status('thinking'),
+        s: status('streaming'),
+        c: status('calling_tool'),
+        S: toolCall('call_1', 'x', 'start'),
+        d: toolCall('call_1', 'x', 'complete'),
+        r: toolResult('call_1', 'found it'),
+        a: chunk('Hel'),
+        e: chunk('', true),
+        f: complete('Hel', 'stop'),
+      } as Record<string, ServerMessageInput>);
+      helpers.flush();
+      helpers.expectSubscriptions(round1.subscriptions).toBe('^--!');
+      helpers.expectSubscriptions(tool.subscriptions).toBe('---^--------!');
+      expect(requests).toHaveLength(2);
+      expect(requests[0]?.options.toolChoice).toBe('auto');
+      expect(requests[1]?.messages.slice(2)).toEqual([
+        { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{"key":"x"}' }] },
+        { role: 'tool', content: 'found it', toolCallId: 'call_1', toolName: 'lookup' },
+      ]);
+      expect(conversation.messages()).toHaveLength(4);
+    });
+  });
+
+  it('runs parallel tool calls together and keeps history in call order whatever order they finish in', () => {
+    newScheduler().run((helpers) => {
+      const round1 = helpers.cold<LLMEvent>('(tTvf|)', e);
+      const round2 = helpers.cold<LLMEvent>('(s|)', e);
+      const slow = helpers.cold('----x|', { x: 'slow' });
+      const fast = helpers.cold('-y|', { y: 'fast' });
+      const { reply$, requests } = setup([round1, round2], { tool: (key) => (key === 'x' ? slow : fast) });
+      const frames: ServerMessageInput[] = [];
+      reply$.subscribe((message) => frames.push(message));
+      helpers.flush();
+      const results = frames.filter((m) => m.type === 'tool_result').map((m) => (m.data as { result: unknown }).result);
+      expect(results).toEqual(['fast', 'slow']);
+      expect(requests[1]?.messages.slice(3).map((m) => m.toolCallId)).toEqual(['call_1', 'call_2']);
+    });
+  });
+
+  it('aborts: cancels the model stream at once, ends with the partial text, keeps it in history marked aborted', () => {
+    newScheduler().run((helpers) => {
+      const model = helpers.cold<LLMEvent>('-a----b----c-(s|)', e);
+      const abort$ = helpers.hot('--------x');
+      const { reply$, conversation } = setup([model], { abort$ });
+      helpers.expectObservable(reply$).toBe('t(sa)-b-(ec|)', {
+        t: status('thinking'),
+        s: status('streaming'),
+        a: chunk('Hel'),
+        b: chunk('lo'),
+        e: chunk('', true),
+        c: complete('Hello', 'aborted'),
+      } as Record<string, ServerMessageInput>);
+      helpers.expectSubscriptions(model.subscriptions).toBe('^-------!');
+      helpers.flush();
+      expect(conversation.messages()).toEqual([
+        { role: 'user', content: 'question' },
+        { role: 'assistant', content: 'Hello', finishReason: 'aborted' },
+      ]);
+    });
+  });
+
+  it('aborts a running tool, and leaves no unanswered tool call in history', () => {
+    newScheduler().run((helpers) => {
+      const round1 = helpers.cold<LLMEvent>('-(tTf|)', e);
+      const tool = helpers.cold('------r|', { r: 'late' });
+      const abort$ = helpers.hot('------x');
+      const { reply$, conversation } = setup([round1], { tool: () => tool, abort$ });
+      helpers.expectObservable(reply$).toBe('t(cs)-(ef|)', {
+        t: status('thinking'),
+        c: status('calling_tool'),
+        s: toolCall('call_1', 'x', 'start'),
+        e: chunk('', true),
+        f: complete('', 'aborted'),
+      } as Record<string, ServerMessageInput>);
+      helpers.expectSubscriptions(tool.subscriptions).toBe('-^----!');
+      helpers.flush();
+      expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
+    });
+  });
+
+  it('fails with upstream_timeout when the model goes silent for the idle timeout, and cancels it', () => {
+    newScheduler().run((helpers) => {
+      const model = helpers.cold<LLMEvent>('-a------------b', e);
+      const { reply$ } = setup([model], { idleTimeoutMs: 5 });
+      helpers.expectObservable(reply$).toBe('t(sa)-(x|)', {
+        t: status('thinking'),
+        s: status('streaming'),
+        a: chunk('Hel'),
+        x: {
+          type: 'error',
+          data: { code: 'upstream_timeout', message: 'the model sent nothing for 5 ms', retryable: true, requestId: R },
+        },
+      } as Record<string, ServerMessageInput>);
+      helpers.expectSubscriptions(model.subscriptions).toBe('^-----!');
+    });
+  });
+
+  it('turns an upstream failure into an error message that says whether to retry', () => {
+    newScheduler().run((helpers) => {
+      const failure = new UpstreamError('upstream_error', 'the model endpoint answered 500: boom', { retryable: true, status: 500 });
+      const model = helpers.cold<LLMEvent>('-a----#', e, failure);
+      const { reply$ } = setup([model]);
+      helpers.expectObservable(reply$).toBe('t(sa)-(x|)', {
+        t: status('thinking'),
+        s: status('streaming'),
+        a: chunk('Hel'),
+        x: { type: 'error', data: { code: 'upstream_error', message: 'the model endpoint answered 500: boom', retryable: true, requestId: R } },
+      } as Record<string, ServerMessageInput>);
+    });
+  });
+
+  it('treats a stream that ends without a finish reason as cut off', () => {
+    newScheduler().run((helpers) => {
+      const { reply$ } = setup([helpers.cold<LLMEvent>('-a----|', e)]);
+      helpers.expectObservable(reply$).toBe('t(sa)-(x|)', {
+        t: status('thinking'),
+        s: status('streaming'),
+        a: chunk('Hel'),
+        x: {
+          type: 'error',
+          data: { code: 'upstream_error', message: 'the model stream ended before the model finished', retryable: true, requestId: R },
+        },
+      } as Record<string, ServerMessageInput>);
+    });
+  });
+
+  it('forbids tools on the last round, and ends with length if the model still asks for one', () => {
+    newScheduler().run((helpers) => {
+      const round1 = helpers.cold<LLMEvent>('(tTf|)', e);
+      const round2 = helpers.cold<LLMEvent>('(vf|)', e);
+      const { reply$, requests } = setup([round1, round2], { maxToolSteps: 1 });
+      const frames: ServerMessageInput[] = [];
+      reply$.subscribe((message) => frames.push(message));
+      helpers.flush();
+      expect(requests.map((r) => r.options.toolChoice)).toEqual(['auto', 'none']);
+      expect(frames[frames.length - 1]).toEqual(complete('', 'length'));
+      expect(frames.filter((m) => m.type === 'tool_call' && (m.data as { status: string }).status === 'start')).toHaveLength(1);
+    });
+  });
+
+  it('refuses unknown tools before calling the model or touching history', () => {
+    newScheduler().run((helpers) => {
+      const { reply$, requests, conversation } = setup([], { toolNames: ['lookup', 'nuke'] });
+      helpers.expectObservable(reply$).toBe('(x|)', {
+        x: {
+          type: 'error',
+          data: { code: 'unknown_tool', message: 'no such tool: nuke; this server has lookup', retryable: false, requestId: R },
+        },
+      } as Record<string, ServerMessageInput>);
+      helpers.flush();
+      expect(requests).toHaveLength(0);
+      expect(conversation.messages()).toEqual([]);
+    });
+  });
+
+  it('offers only the tools the message names', () => {
+    newScheduler().run((helpers) => {
+      const { reply$, requests } = setup([helpers.cold<LLMEvent>('(s|)', e)], { toolNames: [] });
+      reply$.subscribe();
+      helpers.flush();
+      expect(requests[0]?.tools).toEqual([]);
+      expect(requests[0]?.options.toolChoice).toBeUndefined();
+    });
+  });
+});
