@@ -174,8 +174,12 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
       const event = events[index++];
       if (event === undefined) {
         if (scenario.type === 'cut') {
-          response.socket?.destroy();
-          return finish();
+          // Cut only once what was written has reached the socket, as when a network drops mid-stream.
+          response.write(': cut\n\n', () => {
+            response.socket?.destroy();
+            finish();
+          });
+          return;
         }
         if (scenario.type === 'stall') return; // silent until the caller hangs up
         response.end('data: [DONE]\n\n');

@@ -1,0 +1,153 @@
+import { firstValueFrom, lastValueFrom, tap, toArray } from 'rxjs';
+import { UpstreamError } from '../../src/errors';
+import { openAIProvider } from '../../src/llm/openai-provider';
+import type { LLMEvent, LLMRequest } from '../../src/llm/types';
+import { collectRound } from '../../src/operators/collect-round';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+
+let upstream: OpenAITestServer;
+beforeEach(async () => {
+  upstream = await createOpenAITestServer();
+});
+afterEach(() => upstream.close());
+
+const provider = (maxRetries = 0) => openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test-key', model: 'test-model', maxRetries });
+const request = (overrides: Partial<LLMRequest> = {}): LLMRequest => ({
+  messages: [
+    { role: 'system', content: 'sys' },
+    { role: 'user', content: 'hi' },
+  ],
+  tools: [],
+  options: {},
+  ...overrides,
+});
+const failureOf = async (events: Promise<unknown>): Promise<UpstreamError> => {
+  const error = await events.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  if (!(error instanceof UpstreamError)) throw new Error(`expected an UpstreamError, got ${String(error)}`);
+  return error;
+};
+
+describe('openAIProvider over HTTP', () => {
+  it('streams text deltas, the finish reason and usage, asking for usage in the stream', async () => {
+    upstream.enqueue({ type: 'text', chunks: ['Hel', 'lo'] });
+    const events = await lastValueFrom(provider()(request()).pipe(toArray()));
+    expect(events).toEqual<LLMEvent[]>([
+      { type: 'text', delta: 'Hel' },
+      { type: 'text', delta: 'lo' },
+      { type: 'finish', reason: 'stop' },
+      { type: 'usage', usage: { promptTokens: 2, completionTokens: 2, totalTokens: 4 } },
+    ]);
+    const sent = upstream.requests[0];
+    expect(sent?.headers.authorization).toBe('Bearer test-key');
+    expect(sent?.body).toMatchObject({ model: 'test-model', stream: true, stream_options: { include_usage: true } });
+  });
+
+  it('sends options, tools and a tool round in the API shape', async () => {
+    await lastValueFrom(
+      provider()(
+        request({
+          messages: [
+            { role: 'user', content: 'sum?' },
+            { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'calculate', arguments: '{"expression":"1+1"}' }] },
+            { role: 'tool', content: '2', toolCallId: 'c1', toolName: 'calculate' },
+          ],
+          tools: [{ name: 'calculate', description: 'maths', parameters: { type: 'object' } }],
+          options: { temperature: 0.5, maxTokens: 20, toolChoice: 'auto' },
+        }),
+      ),
+    );
+    expect(upstream.requests[0]?.body).toMatchObject({
+      temperature: 0.5,
+      max_tokens: 20,
+      tool_choice: 'auto',
+      tools: [{ type: 'function', function: { name: 'calculate', description: 'maths', parameters: { type: 'object' } } }],
+      messages: [
+        { role: 'user', content: 'sum?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'calculate', arguments: '{"expression":"1+1"}' } }] },
+        { role: 'tool', tool_call_id: 'c1', content: '2' },
+      ],
+    });
+  });
+
+  it('streams tool calls whose arguments arrive in fragments, and they assemble whole', async () => {
+    upstream.enqueue({
+      type: 'tool_calls',
+      fragmentSize: 3,
+      calls: [
+        { id: 'a', name: 'calculate', arguments: { expression: '2+3*4' } },
+        { id: 'b', name: 'get_current_time', arguments: {} },
+      ],
+    });
+    const round = await firstValueFrom(provider()(request()).pipe(collectRound()));
+    expect(round.finishReason).toBe('tool_calls');
+    expect(round.toolCalls).toEqual([
+      { index: 0, id: 'a', name: 'calculate', arguments: '{"expression":"2+3*4"}' },
+      { index: 1, id: 'b', name: 'get_current_time', arguments: '{}' },
+    ]);
+  });
+
+  it.each<[number, string, boolean]>([
+    [429, 'rate_limited', true],
+    [500, 'upstream_error', true],
+    [503, 'upstream_error', true],
+    [400, 'upstream_error', false],
+    [401, 'upstream_error', false],
+    [404, 'upstream_error', false],
+  ])('maps HTTP %d to %s (retryable: %s)', async (status, code, retryable) => {
+    upstream.enqueue({ type: 'error', status, message: 'scripted failure' });
+    const error = await failureOf(lastValueFrom(provider()(request())));
+    expect(error).toMatchObject({ code, retryable, status });
+    expect(error.message).toContain('scripted failure');
+  });
+
+  it('lets the SDK retry a 500 before giving up, as configured', async () => {
+    const failure = { type: 'error', status: 500, headers: { 'retry-after-ms': '1' } } as const;
+    upstream.enqueue(failure, failure, { type: 'text', chunks: ['ok'] });
+    const events = await lastValueFrom(provider(2)(request()).pipe(toArray()));
+    expect(events[0]).toEqual({ type: 'text', delta: 'ok' });
+    expect(upstream.requests).toHaveLength(3);
+  });
+
+  it('fails with a retryable upstream_error when the stream is cut mid-way', async () => {
+    upstream.enqueue({ type: 'cut', chunks: ['Hel', 'lo'] });
+    const seen: LLMEvent[] = [];
+    const error = await failureOf(lastValueFrom(provider()(request()).pipe(tap((event) => seen.push(event)))));
+    expect(error).toMatchObject({ code: 'upstream_error', retryable: true });
+    expect(seen).toEqual([
+      { type: 'text', delta: 'Hel' },
+      { type: 'text', delta: 'lo' },
+    ]);
+  });
+
+  it('fails with a retryable upstream_error when nothing listens at the URL', async () => {
+    const port = upstream.port;
+    await upstream.close();
+    const unreachable = openAIProvider({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'k', maxRetries: 0 });
+    const error = await failureOf(lastValueFrom(unreachable(request())));
+    expect(error).toMatchObject({ code: 'upstream_error', retryable: true });
+    upstream = await createOpenAITestServer(); // for afterEach
+  });
+
+  it('closes the HTTP request as soon as the subscriber unsubscribes', async () => {
+    upstream.enqueue({ type: 'stall', chunks: ['thinking...'] });
+    const events: LLMEvent[] = [];
+    const subscription = provider()(request()).subscribe((event) => events.push(event));
+    const arrived = await upstream.request(0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    subscription.unsubscribe();
+    await expect(arrived.ended).resolves.toBe('client_closed');
+    expect(events).toEqual([{ type: 'text', delta: 'thinking...' }]);
+  });
+
+  it('is cold: nothing is requested until subscription, and each subscription requests once', async () => {
+    const events$ = provider()(request());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(upstream.requests).toHaveLength(0);
+    await lastValueFrom(events$);
+    await lastValueFrom(events$);
+    expect(upstream.requests).toHaveLength(2);
+  });
+});
