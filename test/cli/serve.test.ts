@@ -1,0 +1,92 @@
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { type CliProcess, spawnCli } from '../utils/spawn-cli';
+import { connectTestClient, control, type TestClient, userMessage } from '../utils/ws-test-client';
+
+/** `llm-ws serve` as a user runs it, driven by a plain ws client: the issue's "done when". */
+describe('llm-ws serve', () => {
+  let upstream: OpenAITestServer;
+  let cli: CliProcess | undefined;
+  let client: TestClient | undefined;
+
+  beforeEach(async () => {
+    upstream = await createOpenAITestServer();
+  });
+  afterEach(async () => {
+    await client?.close();
+    await cli?.stop();
+    await upstream.close();
+    client = undefined;
+    cli = undefined;
+  });
+
+  it('serves a model at OPENAI_BASE_URL: streaming, both tools, history, abort, upstream errors; stops on SIGTERM', async () => {
+    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--model', 'test-model', '--system-prompt', 'Be brief.'], {
+      OPENAI_BASE_URL: upstream.baseURL,
+    });
+    const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
+    expect(cli.output()).toContain(`answering with model test-model at ${upstream.baseURL}`);
+    client = await connectTestClient(url as string);
+    await client.waitFor('session');
+
+    // A streamed reply.
+    upstream.enqueue({ type: 'text', chunks: ['Hello ', 'there'], delayMs: 5 });
+    client.send(userMessage('q1', 'hi'));
+    expect((await client.waitFor('llm_complete', (m) => m.data.requestId === 'q1')).data.fullText).toBe('Hello there');
+    expect(upstream.requests[0]?.body).toMatchObject({ model: 'test-model', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }] });
+
+    // A tool round trip through both built-in tools.
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ name: 'calculate', arguments: { expression: '2+3*4' } }, { name: 'get_current_time', arguments: {} }] },
+      { type: 'text', chunks: ['It is 14.'] },
+    );
+    client.send(userMessage('q2', 'sum and time?'));
+    await client.waitFor('llm_complete', (m) => m.data.requestId === 'q2');
+    const results = client.forRequest('q2').filter((m) => m.type === 'tool_result');
+    expect(results.map((m) => m.data)).toEqual([
+      expect.objectContaining({ toolName: 'calculate', result: { expression: '2+3*4', result: 14 } }),
+      expect.objectContaining({ toolName: 'get_current_time', result: expect.objectContaining({ iso: expect.any(String) }) }),
+    ]);
+
+    // History controls.
+    client.send(control('h1', 'get_history'));
+    expect((await client.waitFor('history', (m) => m.data.requestId === 'h1')).data.messages).toHaveLength(7);
+    client.send(control('h2', 'clear_history'));
+    expect((await client.waitFor('history', (m) => m.data.requestId === 'h2')).data.messages).toEqual([]);
+
+    // Abort cancels the upstream request for real.
+    upstream.enqueue({ type: 'stall', chunks: ['Long '] });
+    client.send(userMessage('q3', 'story'));
+    await client.waitFor('llm_chunk', (m) => m.data.requestId === 'q3' && m.data.chunk === 'Long ');
+    client.send(control('a1', 'abort'));
+    expect((await client.waitFor('llm_complete', (m) => m.data.requestId === 'q3')).data.finishReason).toBe('aborted');
+    const stalled = upstream.requests[upstream.requests.length - 1];
+    await expect(stalled?.ended).resolves.toBe('client_closed');
+
+    // An upstream 500 (after the SDK's retries) becomes an error message.
+    const failure = { type: 'error', status: 500, message: 'upstream is down', headers: { 'retry-after-ms': '1' } } as const;
+    upstream.enqueue(failure, failure, failure);
+    client.send(userMessage('q4', 'hi'));
+    const error = await client.waitFor('error', (m) => m.data.requestId === 'q4');
+    expect(error.data).toMatchObject({ code: 'upstream_error', retryable: true });
+
+    expect(await cli.stop()).toBe(0);
+    expect(cli.output()).toContain('SIGTERM received');
+    expect((await client.closed).code).toBe(1001);
+  });
+
+  it('says plainly that the offline demo model answers when no endpoint is configured, and it works', async () => {
+    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1']);
+    const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
+    expect(cli.output()).toMatch(/OFFLINE DEMO model/);
+    client = await connectTestClient(url as string);
+    client.send(userMessage('q1', 'what is 2+3*4?'));
+    const done = await client.waitFor('llm_complete');
+    expect(done.data.fullText).toBe('2+3*4 = 14');
+  });
+
+  it('refuses a bad option with a message and exit code 1', async () => {
+    cli = spawnCli(['serve', '--max-connections', 'lots']);
+    expect(await cli.exited).toBe(1);
+    expect(cli.output()).toMatch(/--max-connections <n>' argument 'lots' is invalid. expected a whole number of 1 or more/);
+  });
+});

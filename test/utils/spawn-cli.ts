@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..', '..');
+
+/** A running `llm-ws` command, started from the TypeScript sources through tsx. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the first match of `pattern` in the output. */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code once the process has ended. */
+  exited: Promise<number | null>;
+  /** Sends SIGTERM (if still running) and waits for the exit. */
+  stop(): Promise<number | null>;
+}
+
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/index.ts'), ...args], {
+    cwd: root,
+    // Start from a clean slate: the developer's own OPENAI_* variables must not leak into tests.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const listeners = new Set<() => void>();
+  const append = (data: Buffer): void => {
+    output += data.toString();
+    for (const listener of [...listeners]) listener();
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  return {
+    child,
+    output: () => output,
+    waitForOutput: (pattern, timeoutMs = 15_000) =>
+      new Promise((resolve, reject) => {
+        const check = (): boolean => {
+          const match = output.match(pattern);
+          if (match) resolve(match);
+          return match !== null;
+        };
+        if (check()) return;
+        const timer = setTimeout(() => {
+          listeners.delete(listener);
+          reject(new Error(`timed out waiting for ${pattern} in output:\n${output}`));
+        }, timeoutMs);
+        const listener = (): void => {
+          if (!check()) return;
+          clearTimeout(timer);
+          listeners.delete(listener);
+        };
+        listeners.add(listener);
+        void exited.then(() => {
+          if (check()) return;
+          clearTimeout(timer);
+          listeners.delete(listener);
+          reject(new Error(`process exited before printing ${pattern}; output:\n${output}`));
+        });
+      }),
+    exited,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
