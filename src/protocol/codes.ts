@@ -40,8 +40,6 @@ export const CloseCode = {
   GoingAway: 1001,
   /** A frame exceeded the server's `maxPayload`. */
   MessageTooBig: 1009,
-  /** An unexpected condition inside the server. */
-  InternalError: 1011,
   /** The server is at `maxConnections`: try again later. */
   TryAgainLater: 1013,
 } as const;
