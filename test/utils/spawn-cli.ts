@@ -1,5 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { waitUntil } from './wait-until';
+
+const fail = (message: string): never => {
+  throw new Error(message);
+};
 
 const root = join(__dirname, '..', '..');
 
@@ -36,31 +41,16 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
   return {
     child,
     output: () => output,
-    waitForOutput: (pattern, timeoutMs = 15_000) =>
-      new Promise((resolve, reject) => {
-        const check = (): boolean => {
-          const match = output.match(pattern);
-          if (match) resolve(match);
-          return match !== null;
-        };
-        if (check()) return;
-        const timer = setTimeout(() => {
-          listeners.delete(listener);
-          reject(new Error(`timed out waiting for ${pattern} in output:\n${output}`));
-        }, timeoutMs);
-        const listener = (): void => {
-          if (!check()) return;
-          clearTimeout(timer);
-          listeners.delete(listener);
-        };
-        listeners.add(listener);
-        void exited.then(() => {
-          if (check()) return;
-          clearTimeout(timer);
-          listeners.delete(listener);
-          reject(new Error(`process exited before printing ${pattern}; output:\n${output}`));
-        });
-      }),
+    waitForOutput: (pattern, timeoutMs = 15_000) => {
+      // An exit is a change too: the last check then fails fast instead of waiting out the timeout.
+      void exited.then(() => listeners.forEach((listener) => listener()));
+      return waitUntil(
+        () => output.match(pattern) ?? (child.exitCode !== null ? fail(`process exited before printing ${pattern}; output:\n${output}`) : undefined),
+        listeners,
+        timeoutMs,
+        () => `timed out waiting for ${pattern} in output:\n${output}`,
+      );
+    },
     exited,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import type { ServerMessage, ServerMessageOf, ServerMessageType } from '../../src/protocol/codecs';
+import { waitUntil } from './wait-until';
 
 /**
  * A plain `ws` client for integration tests: records every frame the server sends and lets a
@@ -38,30 +39,12 @@ export async function connectTestClient(url: string, options: WebSocket.ClientOp
   });
 
   const waitFor: TestClient['waitFor'] = (type, match = () => true, timeoutMs = 5000) =>
-    new Promise((resolve, reject) => {
-      let seen = 0;
-      const check = (): boolean => {
-        for (; seen < received.length; seen++) {
-          const message = received[seen] as ServerMessage;
-          if (message.type === type && match(message as never)) {
-            resolve(message as never);
-            return true;
-          }
-        }
-        return false;
-      };
-      if (check()) return;
-      const timer = setTimeout(() => {
-        listeners.delete(listener);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for a ${type} message; got ${JSON.stringify(received.map((m) => m.type))}`));
-      }, timeoutMs);
-      const listener = (): void => {
-        if (!check()) return;
-        clearTimeout(timer);
-        listeners.delete(listener);
-      };
-      listeners.add(listener);
-    });
+    waitUntil(
+      () => received.find((message) => message.type === type && match(message as never)) as never,
+      listeners,
+      timeoutMs,
+      () => `timed out after ${timeoutMs} ms waiting for a ${type} message; got ${JSON.stringify(received.map((m) => m.type))}`,
+    );
 
   return {
     socket,

@@ -1,0 +1,32 @@
+/**
+ * Resolves with the first non-undefined result of `find`, checking now and after each
+ * notification on `changed`; rejects if `find` throws, or after `timeoutMs` with `describe()`.
+ */
+export function waitUntil<T>(
+  find: () => T | undefined,
+  changed: Set<() => void>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (outcome: () => void): void => {
+      clearTimeout(timer);
+      changed.delete(check);
+      outcome();
+    };
+    function check(): boolean {
+      try {
+        const value = find();
+        if (value === undefined) return false;
+        settle(() => resolve(value));
+      } catch (error) {
+        settle(() => reject(error));
+      }
+      return true;
+    }
+    if (check()) return;
+    timer = setTimeout(() => settle(() => reject(new Error(describe()))), timeoutMs);
+    changed.add(check);
+  });
+}
