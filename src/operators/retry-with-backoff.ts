@@ -1,0 +1,51 @@
+import { type MonoTypeOperatorFunction, retry, type SchedulerLike, throwError, timer } from 'rxjs';
+
+/** Settings of {@link retryWithBackoff}. */
+export interface BackoffOptions {
+  /** Retries before giving up; 0 never retries. */
+  readonly maxAttempts: number;
+  /** Delay before the first retry, in ms; doubled for each further one. */
+  readonly initialDelayMs: number;
+  /** Cap on the exponential delay, in ms. */
+  readonly maxDelayMs: number;
+  /**
+   * Share of the capped delay that is random, from 0 (exact schedule) to 1 ("full jitter": a
+   * uniform pick between 0 and the capped delay). Applied after the cap, so clients dropped at
+   * the same moment do not come back in lockstep even once they all reach the cap.
+   */
+  readonly jitter: number;
+  /** The random source, from 0 (inclusive) to 1 (exclusive). @default Math.random */
+  readonly random?: () => number;
+  /** Told before each retry is scheduled. */
+  readonly onRetry?: (retry: { attempt: number; delayMs: number; error: unknown }) => void;
+  /** Makes the error the stream fails with once the attempts are spent. @default the last error */
+  readonly giveUp?: (attempts: number, lastError: unknown) => unknown;
+  readonly scheduler?: SchedulerLike;
+}
+
+/** The delay before retry number `attempt` (1-based), given a random pick. Pure. */
+export function backoffDelay(attempt: number, options: Pick<BackoffOptions, 'initialDelayMs' | 'maxDelayMs' | 'jitter'>, random: number): number {
+  const capped = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (attempt - 1));
+  const jitter = Math.min(1, Math.max(0, options.jitter));
+  return Math.round(capped * (1 - jitter * random));
+}
+
+/**
+ * Resubscribes to the source after an error, waiting an exponentially growing, jittered delay
+ * between attempts. The count starts again once the source emits (a connection that worked),
+ * and after `maxAttempts` failed retries in a row the stream errors with `giveUp(...)`.
+ */
+export function retryWithBackoff<T>(options: BackoffOptions): MonoTypeOperatorFunction<T> {
+  const random = options.random ?? Math.random;
+  return retry({
+    resetOnSuccess: true,
+    delay: (error: unknown, attempt: number) => {
+      if (attempt > options.maxAttempts) {
+        return throwError(() => (options.giveUp ? options.giveUp(options.maxAttempts, error) : error));
+      }
+      const delayMs = backoffDelay(attempt, options, random());
+      options.onRetry?.({ attempt, delayMs, error });
+      return timer(delayMs, options.scheduler);
+    },
+  });
+}
