@@ -72,3 +72,54 @@ export class RequestError extends LLMWSError {
     super(code, message, options);
   }
 }
+
+/** Why a client's connection, or a request riding on it, ended. */
+export type ConnectionErrorCode =
+  /** The connection dropped while the request was in flight. */
+  | 'connection_lost'
+  /** `disconnect()` was called. */
+  | 'disconnected'
+  /** Every reconnect attempt failed. */
+  | 'reconnect_failed'
+  /** The server did not greet the client within `timeout`. */
+  | 'connect_timeout'
+  /** The server went silent for `heartbeatInterval + timeout`. */
+  | 'heartbeat_timeout'
+  /** The server refused the connection for good (a close code a retry cannot fix). */
+  | 'connection_refused';
+
+/** The client's connection ended, or a request could not survive that. */
+export class ConnectionClosedError extends LLMWSError {
+  declare readonly code: ConnectionErrorCode;
+  /** The WebSocket close code, when the socket closed with one. */
+  readonly closeCode: number | undefined;
+
+  constructor(code: ConnectionErrorCode, message: string, options: { closeCode?: number; retryable?: boolean; cause?: unknown } = {}) {
+    super(code, message, { retryable: options.retryable ?? code !== 'connection_refused', cause: options.cause });
+    this.closeCode = options.closeCode;
+  }
+}
+
+/** Codes a {@link ClientError} can carry. */
+export type ClientErrorCode = 'queue_full' | 'request_timeout';
+
+/** The client refused or gave up on a request on its own side. */
+export class ClientError extends LLMWSError {
+  declare readonly code: ClientErrorCode;
+
+  constructor(code: ClientErrorCode, message: string) {
+    super(code, message, { retryable: true });
+  }
+}
+
+/** The server answered a request with an `error` message. */
+export class ServerError extends LLMWSError {
+  declare readonly code: ErrorCode;
+  /** The id of the client message that failed. */
+  readonly requestId: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { retryable: boolean; requestId?: string }) {
+    super(code, message, { retryable: options.retryable });
+    this.requestId = options.requestId;
+  }
+}

@@ -16,6 +16,8 @@ export interface BackoffOptions {
   readonly jitter: number;
   /** The random source, from 0 (inclusive) to 1 (exclusive). @default Math.random */
   readonly random?: () => number;
+  /** Whether an error is worth a retry at all. @default every error is */
+  readonly shouldRetry?: (error: unknown) => boolean;
   /** Told before each retry is scheduled. */
   readonly onRetry?: (retry: { attempt: number; delayMs: number; error: unknown }) => void;
   /** Makes the error the stream fails with once the attempts are spent. @default the last error */
@@ -33,13 +35,15 @@ export function backoffDelay(attempt: number, options: Pick<BackoffOptions, 'ini
 /**
  * Resubscribes to the source after an error, waiting an exponentially growing, jittered delay
  * between attempts. The count starts again once the source emits (a connection that worked),
- * and after `maxAttempts` failed retries in a row the stream errors with `giveUp(...)`.
+ * and after `maxAttempts` failed retries in a row the stream errors with `giveUp(...)`. An error
+ * `shouldRetry` rejects is passed on at once.
  */
 export function retryWithBackoff<T>(options: BackoffOptions): MonoTypeOperatorFunction<T> {
   const random = options.random ?? Math.random;
   return retry({
     resetOnSuccess: true,
     delay: (error: unknown, attempt: number) => {
+      if (options.shouldRetry && !options.shouldRetry(error)) return throwError(() => error);
       if (attempt > options.maxAttempts) {
         return throwError(() => (options.giveUp ? options.giveUp(options.maxAttempts, error) : error));
       }

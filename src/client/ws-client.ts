@@ -1,0 +1,570 @@
+/**
+ * The RxJS client. Browser-safe: it imports rxjs, io-ts and the protocol only, and takes its
+ * WebSocket constructor from the options or the global scope.
+ */
+import * as E from 'fp-ts/Either';
+import {
+  BehaviorSubject,
+  defer,
+  distinctUntilChanged,
+  filter,
+  firstValueFrom,
+  interval,
+  lastValueFrom,
+  map,
+  Observable,
+  type OperatorFunction,
+  Subject,
+  type Subscription,
+  throwError,
+  timeout,
+} from 'rxjs';
+import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
+import { ClientError, ConnectionClosedError, type LLMWSError, ProtocolError } from '../errors';
+import { retryWithBackoff } from '../operators/retry-with-backoff';
+import type {
+  ClientMessage,
+  CompleteMessage,
+  ControlType,
+  HistoryMessage,
+  ServerMessage,
+  ServerMessageOf,
+  ServerMessageType,
+  SessionStatus,
+  UserMessageOptions,
+} from '../protocol/codecs';
+import { decodeServerMessage, encodeMessage } from '../protocol/decode';
+import {
+  type ClientStats,
+  type ConnectionStatus,
+  DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_QUEUE_SIZE,
+  DEFAULT_MAX_RECONNECT_DELAY_MS,
+  DEFAULT_RECONNECT_ATTEMPTS,
+  DEFAULT_RECONNECT_DELAY_MS,
+  DEFAULT_RECONNECT_JITTER,
+  DEFAULT_TIMEOUT_MS,
+  type DisconnectInfo,
+  type ReconnectAttempt,
+  type ReplyEvent,
+  type WebSocketConstructor,
+  type WSClientOptions,
+} from './options';
+import { replyOf, requestIdOf, serverErrorOf } from '../operators/reply-of';
+import { utf8Length } from './utf8-length';
+
+/** Close codes after which reconnecting cannot help: the server refused this client. */
+const REFUSING_CLOSE_CODES = new Set([1008, 4400, 4401, 4403]);
+
+interface QueuedFrame {
+  readonly text: string;
+  readonly requestId: string | undefined;
+}
+
+interface PendingRequest {
+  /** The connection the request was written to; undefined while it waits in the queue. */
+  epoch: number | undefined;
+  readonly fail: (error: LLMWSError) => void;
+}
+
+/** What `send()` and `sendMessage()` resolve with: the `llm_complete` data. */
+export type CompleteData = CompleteMessage['data'];
+
+/**
+ * A client for an llm-ws server: typed observables of everything the server says, `send()` as
+ * a cold Observable per reply, reconnects with backoff and jitter, protocol heartbeats, and the
+ * callback API on top of the same streams.
+ *
+ * ```ts
+ * const client = new WSClient({ url: 'ws://localhost:3000/ws' });
+ * await client.connect();
+ * client.send('Hello').subscribe((event) => console.log(event));
+ * ```
+ */
+export class WSClient {
+  /** The connection: connecting, connected, reconnecting, disconnected. Replays the current value. */
+  readonly status$: Observable<ConnectionStatus>;
+  /** Every message the server sends, decoded. */
+  readonly messages$: Observable<ServerMessage>;
+  /** Every `llm_chunk`'s data. */
+  readonly chunks$: Observable<ServerMessageOf<'llm_chunk'>['data']>;
+  /** Every `llm_complete`'s data. */
+  readonly completions$: Observable<CompleteData>;
+  /** Every `tool_call`'s data. */
+  readonly toolCalls$: Observable<ServerMessageOf<'tool_call'>['data']>;
+  /** Every `tool_result`'s data. */
+  readonly toolResults$: Observable<ServerMessageOf<'tool_result'>['data']>;
+  /** The session's status as the server reports it: idle, thinking, streaming, calling_tool, paused. */
+  readonly sessionStatus$: Observable<SessionStatus>;
+  /** Server `error` messages, frames that failed to decode, and connection failures. Never thrown. */
+  readonly errors$: Observable<LLMWSError>;
+  /** Each reconnect about to be attempted. */
+  readonly reconnecting$: Observable<ReconnectAttempt>;
+  /** Each connection that ended. */
+  readonly disconnected$: Observable<DisconnectInfo>;
+
+  private readonly options: Required<Omit<WSClientOptions, 'protocols' | 'WebSocketCtor'>> &
+    Pick<WSClientOptions, 'protocols' | 'WebSocketCtor'>;
+  private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
+  private readonly incoming = new Subject<ServerMessage>();
+  private readonly errors = new Subject<LLMWSError>();
+  private readonly reconnecting = new Subject<ReconnectAttempt>();
+  private readonly disconnections = new Subject<DisconnectInfo>();
+  private readonly pending = new Map<string, PendingRequest>();
+  private queue: QueuedFrame[] = [];
+  private socket: WebSocketSubject<string> | undefined;
+  private connection: Subscription | undefined;
+  private greeted: Promise<void> | undefined;
+  /** Counts greeted connections; a request remembers the one it was written to. */
+  private epoch = 0;
+  private currentSessionId: string | undefined;
+  private lastPing: { id: string; at: number } | undefined;
+  private readonly idPrefix = Math.random().toString(36).slice(2, 8);
+  private idCounter = 0;
+  private readonly counters = { messagesSent: 0, messagesReceived: 0, bytesSent: 0, bytesReceived: 0, reconnects: 0 };
+  private connectedSince: Date | null = null;
+  private lastRoundTripMs: number | null = null;
+
+  constructor(options: WSClientOptions) {
+    this.options = {
+      reconnectAttempts: DEFAULT_RECONNECT_ATTEMPTS,
+      reconnectDelay: DEFAULT_RECONNECT_DELAY_MS,
+      maxReconnectDelay: DEFAULT_MAX_RECONNECT_DELAY_MS,
+      reconnectJitter: DEFAULT_RECONNECT_JITTER,
+      heartbeatInterval: DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS,
+      timeout: DEFAULT_TIMEOUT_MS,
+      maxQueueSize: DEFAULT_MAX_QUEUE_SIZE,
+      ...options,
+    };
+    this.status$ = this.status.pipe(distinctUntilChanged());
+    this.messages$ = this.incoming.asObservable();
+    this.chunks$ = this.dataOf('llm_chunk');
+    this.completions$ = this.dataOf('llm_complete');
+    this.toolCalls$ = this.dataOf('tool_call');
+    this.toolResults$ = this.dataOf('tool_result');
+    this.sessionStatus$ = this.dataOf('status').pipe(map((data) => data.status));
+    this.errors$ = this.errors.asObservable();
+    this.reconnecting$ = this.reconnecting.asObservable();
+    this.disconnected$ = this.disconnections.asObservable();
+  }
+
+  /** The session id the server gave the current connection. */
+  get sessionId(): string | undefined {
+    return this.currentSessionId;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Connection
+
+  /**
+   * Connects, reconnecting with backoff on loss. Resolves once the server has greeted the
+   * client; rejects with a {@link ConnectionClosedError} if every attempt fails. Calling it
+   * while connected or connecting returns the same promise.
+   */
+  connect(): Promise<void> {
+    if (this.greeted) return this.greeted;
+    const WebSocketCtor = this.options.WebSocketCtor ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WebSocketCtor) {
+      return Promise.reject(
+        new TypeError("no WebSocket implementation: pass WebSocketCtor (on Node 20, import WSClient from 'llm-ws', which uses the ws package)"),
+      );
+    }
+    this.status.next('connecting');
+    let greet!: () => void;
+    let refuse!: (error: unknown) => void;
+    this.greeted = new Promise<void>((resolve, reject) => {
+      greet = resolve;
+      refuse = reject;
+    });
+    // The promise may be ignored by callers who use status$ instead: never an unhandled rejection.
+    this.greeted.catch(() => undefined);
+    this.connection = this.openConnection(WebSocketCtor)
+      .pipe(
+        retryWithBackoff({
+          maxAttempts: this.options.reconnectAttempts,
+          initialDelayMs: this.options.reconnectDelay,
+          maxDelayMs: this.options.maxReconnectDelay,
+          jitter: this.options.reconnectJitter,
+          shouldRetry: (error) => !(error instanceof ConnectionClosedError && error.code === 'connection_refused'),
+          onRetry: ({ attempt, delayMs }) => {
+            this.counters.reconnects++;
+            this.status.next('reconnecting');
+            this.reconnecting.next({ attempt, delayMs });
+          },
+          giveUp: (attempts, last) =>
+            new ConnectionClosedError('reconnect_failed', `gave up after ${attempts} reconnect attempts: ${(last as Error).message}`, {
+              closeCode: (last as ConnectionClosedError).closeCode,
+              cause: last,
+            }),
+        }),
+      )
+      .subscribe({
+        next: () => greet(),
+        error: (error: LLMWSError) => {
+          this.errors.next(error);
+          this.shutDown(error);
+          refuse(error);
+        },
+      });
+    return this.greeted;
+  }
+
+  /** Closes the connection and stops reconnecting. Requests in flight fail with `disconnected`. */
+  disconnect(): void {
+    if (!this.connection) return;
+    this.shutDown(new ConnectionClosedError('disconnected', 'disconnect() was called', { retryable: false }));
+  }
+
+  /** Whether the server has greeted the current connection. */
+  isConnected(): boolean {
+    return this.status.value === 'connected';
+  }
+
+  /** Traffic counters and timings. */
+  getStats(): ClientStats {
+    return { ...this.counters, connectedSince: this.connectedSince, lastRoundTripMs: this.lastRoundTripMs };
+  }
+
+  /**
+   * One connection attempt: emits once the server greets the client, errors when the
+   * connection ends (even cleanly: a closed connection is a loss to recover from).
+   */
+  private openConnection(WebSocketCtor: WebSocketConstructor): Observable<void> {
+    return defer(() => {
+      let close: { code: number; reason: string } | undefined;
+      const socket = webSocket<string>({
+        url: this.options.url,
+        protocol: this.options.protocols,
+        WebSocketCtor: WebSocketCtor as never,
+        // Raw text out of the subject: decoding happens after it, where a bad frame cannot error it.
+        deserializer: (event) => event.data as string,
+        serializer: (text) => text,
+        closeObserver: { next: (event) => (close = { code: event.code, reason: event.reason }) },
+      });
+      const { timeout: slack, heartbeatInterval } = this.options;
+      return new Observable<void>((subscriber) => {
+        let greetedEpoch: number | undefined;
+        const frames = socket
+          .pipe(
+            timeout({
+              first: slack,
+              each: heartbeatInterval + slack,
+              with: (info) =>
+                throwError(() =>
+                  info.seen === 0
+                    ? new ConnectionClosedError('connect_timeout', `no greeting from the server within ${slack} ms`)
+                    : new ConnectionClosedError('heartbeat_timeout', `the server was silent for ${heartbeatInterval + slack} ms`),
+                ),
+            }),
+          )
+          .subscribe({
+            next: (raw) => {
+              const message = this.receive(raw);
+              if (message?.type !== 'session') return;
+              greetedEpoch = this.onGreeting(socket, message.data.sessionId);
+              subscriber.next();
+            },
+            error: (error: unknown) => subscriber.error(this.connectionError(error, close)),
+            complete: () => subscriber.error(this.connectionError(undefined, close)),
+          });
+        const pings = interval(heartbeatInterval).subscribe(() => this.ping());
+        return () => {
+          pings.unsubscribe();
+          frames.unsubscribe();
+          if (this.socket === socket) this.socket = undefined;
+          if (greetedEpoch !== undefined) this.onConnectionLost(greetedEpoch, close);
+        };
+      });
+    });
+  }
+
+  private onGreeting(socket: WebSocketSubject<string>, sessionId: string): number {
+    this.socket = socket;
+    this.currentSessionId = sessionId;
+    this.connectedSince = new Date();
+    const epoch = ++this.epoch;
+    this.status.next('connected');
+    const queued = this.queue;
+    this.queue = [];
+    for (const frame of queued) this.transmit(frame);
+    return epoch;
+  }
+
+  /** An open connection ended: requests written to it cannot be answered any more. */
+  private onConnectionLost(epoch: number, close: { code: number; reason: string } | undefined): void {
+    this.connectedSince = null;
+    const willReconnect = this.connection !== undefined && !this.connection.closed;
+    this.disconnections.next({ code: close?.code, reason: close?.reason ?? '', willReconnect });
+    const lost = new ConnectionClosedError('connection_lost', `the connection closed while the request was in flight${close ? ` (${close.code})` : ''}`, {
+      closeCode: close?.code,
+    });
+    for (const [id, request] of this.pending) {
+      if (request.epoch !== epoch) continue;
+      this.pending.delete(id);
+      request.fail(lost);
+    }
+  }
+
+  private connectionError(error: unknown, close: { code: number; reason: string } | undefined): ConnectionClosedError {
+    if (error instanceof ConnectionClosedError) return error;
+    const detail = (error as { message?: unknown } | undefined)?.message;
+    const reason = close
+      ? `closed with ${close.code}${close.reason ? `: ${close.reason}` : ''}`
+      : `the socket failed${typeof detail === 'string' && detail ? `: ${detail}` : ''}`;
+    if (close && REFUSING_CLOSE_CODES.has(close.code)) {
+      return new ConnectionClosedError('connection_refused', `the server refused the connection (${reason})`, { closeCode: close.code });
+    }
+    return new ConnectionClosedError('connection_lost', `connection lost (${reason})`, { closeCode: close?.code, cause: error });
+  }
+
+  /** Stops for good: closes the socket, fails everything pending, empties the queue. */
+  private shutDown(reason: LLMWSError): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.greeted = undefined;
+    connection?.unsubscribe();
+    this.socket = undefined;
+    this.queue = [];
+    this.connectedSince = null;
+    this.status.next('disconnected');
+    for (const [id, request] of this.pending) {
+      this.pending.delete(id);
+      request.fail(reason);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Frames in and out
+
+  private receive(raw: string): ServerMessage | undefined {
+    this.counters.messagesReceived++;
+    this.counters.bytesReceived += utf8Length(raw);
+    const decoded = decodeServerMessage(raw);
+    if (E.isLeft(decoded)) {
+      this.errors.next(decoded.left);
+      return undefined;
+    }
+    const message = decoded.right;
+    if (message.type === 'pong' && message.data.requestId === this.lastPing?.id) {
+      this.lastRoundTripMs = Date.now() - this.lastPing.at;
+    }
+    if (message.type === 'error') this.errors.next(serverErrorOf(message));
+    this.incoming.next(message);
+    return message;
+  }
+
+  /** Sends now when connected, else queues (bounded). Throws {@link ClientError} `queue_full`. */
+  private write(message: ClientMessage, requestId?: string): void {
+    const frame = { text: encodeMessage(message), requestId };
+    if (this.socket) return this.transmit(frame);
+    if (this.queue.length >= this.options.maxQueueSize) {
+      throw new ClientError('queue_full', `${this.queue.length} messages are already waiting for the connection (maxQueueSize)`);
+    }
+    this.queue.push(frame);
+  }
+
+  private transmit(frame: QueuedFrame): void {
+    this.socket?.next(frame.text);
+    this.counters.messagesSent++;
+    this.counters.bytesSent += utf8Length(frame.text);
+    const request = frame.requestId === undefined ? undefined : this.pending.get(frame.requestId);
+    if (request) request.epoch = this.epoch;
+  }
+
+  private ping(): void {
+    if (!this.socket) return;
+    const id = this.nextId();
+    this.lastPing = { id, at: Date.now() };
+    this.write({ type: 'ping', id });
+  }
+
+  private nextId(): string {
+    return `${this.idPrefix}-${(this.idCounter++).toString(36)}`;
+  }
+
+  private dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {
+    return this.incoming.pipe(
+      filter((message): message is ServerMessageOf<K> => message.type === type),
+      map((message) => message.data as ServerMessageOf<K>['data']),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Requests
+
+  /**
+   * Sends `frame` and mirrors the server's messages carrying its id, until `settle` says the
+   * exchange is over. Fails if the connection drops after the frame went out; unsubscribing
+   * early calls `onCancel` (or drops the frame if it is still queued).
+   */
+  private exchange<T>(
+    build: (id: string) => ClientMessage,
+    settle: OperatorFunction<ServerMessage, T>,
+    onCancel?: (id: string) => void,
+  ): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      const id = this.nextId();
+      let settled = false;
+      const answers = this.incoming.pipe(filter((message) => requestIdOf(message) === id), settle).subscribe({
+        next: (value) => subscriber.next(value),
+        error: (error: unknown) => {
+          settled = true;
+          subscriber.error(error);
+        },
+        complete: () => {
+          settled = true;
+          subscriber.complete();
+        },
+      });
+      this.pending.set(id, {
+        epoch: undefined,
+        fail: (error) => {
+          settled = true;
+          subscriber.error(error);
+        },
+      });
+      try {
+        this.write(build(id), id);
+      } catch (error) {
+        settled = true;
+        subscriber.error(error);
+      }
+      return () => {
+        answers.unsubscribe();
+        const request = this.pending.get(id);
+        this.pending.delete(id);
+        if (settled) return;
+        if (request?.epoch === undefined) this.queue = this.queue.filter((frame) => frame.requestId !== id);
+        else if (request.epoch === this.epoch && this.socket) onCancel?.(id);
+      };
+    });
+  }
+
+  /**
+   * Sends a message and returns its reply as a cold Observable: `llm_chunk`, `tool_call` and
+   * `tool_result` messages as they come, then the `llm_complete`, then completion. Errors with a
+   * {@link ServerError} when the server answers with an error, or a {@link ConnectionClosedError}
+   * when the connection drops mid-reply. Unsubscribing before the end aborts the reply on the
+   * server (and so the model request). Each subscription sends the message once more.
+   */
+  send(text: string, options?: UserMessageOptions): Observable<ReplyEvent> {
+    return this.exchange<ReplyEvent>(
+      (id) => ({ type: 'user_message', id, data: { text, ...(options ? { options } : {}) } }),
+      replyOf(),
+      (id) => this.write({ type: 'control', id: this.nextId(), data: { type: 'abort', requestId: id } }),
+    );
+  }
+
+  /** Sends a message; resolves with the `llm_complete` data, rejects with an error carrying a `code`. */
+  sendMessage(text: string, options?: UserMessageOptions): Promise<CompleteData> {
+    return lastValueFrom(this.send(text, options)).then((event) => (event as CompleteMessage).data);
+  }
+
+  /**
+   * Sends a control and resolves with the server's answer (a `status` or `history` message).
+   * Rejects with a {@link ServerError} (for example `busy`), or `request_timeout` after `timeout`.
+   */
+  sendControl(type: ControlType, requestId?: string): Promise<ServerMessageOf<'status'> | ServerMessageOf<'history'>> {
+    const answer$ = this.exchange(
+      (id) => ({ type: 'control', id, data: { type, ...(requestId ? { requestId } : {}) } }),
+      (messages$) =>
+        messages$.pipe(
+          map((message) => {
+            if (message.type === 'error') throw serverErrorOf(message);
+            return message as ServerMessageOf<'status'> | ServerMessageOf<'history'>;
+          }),
+        ),
+    );
+    return firstValueFrom(
+      answer$.pipe(
+        timeout({
+          first: this.options.timeout,
+          with: () => throwError(() => new ClientError('request_timeout', `no answer to ${type} within ${this.options.timeout} ms`)),
+        }),
+      ),
+    );
+  }
+
+  /** Stops the running reply (or the one named). Resolves once the server has acknowledged. */
+  async abort(requestId?: string): Promise<void> {
+    await this.sendControl('abort', requestId);
+  }
+
+  /** Empties the conversation on the server. */
+  async clearHistory(): Promise<void> {
+    await this.sendControl('clear_history');
+  }
+
+  /** The conversation so far, without the system prompt. */
+  async getHistory(): Promise<HistoryMessage[]> {
+    const answer = await this.sendControl('get_history');
+    return answer.type === 'history' ? answer.data.messages : [];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Callbacks: each a thin subscription to one of the observables above
+
+  /** Calls back each time the server greets a connection. Returns an unsubscribe function. */
+  onConnected(callback: (info: { sessionId: string }) => void): () => void {
+    return this.on(this.status$.pipe(filter((status) => status === 'connected')), () =>
+      callback({ sessionId: this.currentSessionId as string }),
+    );
+  }
+
+  /** Calls back each time a connection ends. Returns an unsubscribe function. */
+  onDisconnected(callback: (info: DisconnectInfo) => void): () => void {
+    return this.on(this.disconnected$, callback);
+  }
+
+  /** Calls back before each reconnect attempt. Returns an unsubscribe function. */
+  onReconnecting(callback: (attempt: ReconnectAttempt) => void): () => void {
+    return this.on(this.reconnecting$, callback);
+  }
+
+  /** Calls back for every error: server errors, undecodable frames, connection failures. */
+  onError(callback: (error: LLMWSError) => void): () => void {
+    return this.on(this.errors$, callback);
+  }
+
+  /** Calls back for frames that failed to decode and connection failures (not server `error`s). */
+  onCommunicationError(callback: (error: LLMWSError) => void): () => void {
+    return this.on(this.errors$.pipe(filter((error) => error instanceof ProtocolError || error instanceof ConnectionClosedError)), callback);
+  }
+
+  /** Calls back for each chunk of any reply. Returns an unsubscribe function. */
+  onLLMChunk(callback: (chunk: ServerMessageOf<'llm_chunk'>['data']) => void): () => void {
+    return this.on(this.chunks$, callback);
+  }
+
+  /** Calls back for each finished reply. Returns an unsubscribe function. */
+  onLLMComplete(callback: (complete: CompleteData) => void): () => void {
+    return this.on(this.completions$, callback);
+  }
+
+  /** Calls back for each tool call event. Returns an unsubscribe function. */
+  onToolCall(callback: (call: ServerMessageOf<'tool_call'>['data']) => void): () => void {
+    return this.on(this.toolCalls$, callback);
+  }
+
+  /** Calls back for each tool result. Returns an unsubscribe function. */
+  onToolResult(callback: (result: ServerMessageOf<'tool_result'>['data']) => void): () => void {
+    return this.on(this.toolResults$, callback);
+  }
+
+  /** Calls back when the session's status changes (idle, thinking, ...). Returns an unsubscribe function. */
+  onStatusChange(callback: (status: SessionStatus) => void): () => void {
+    return this.on(this.sessionStatus$, callback);
+  }
+
+  private on<T>(source$: Observable<T>, callback: (value: T) => void): () => void {
+    const subscription = source$.subscribe((value) => {
+      // A throwing callback must not break the stream for the other listeners.
+      try {
+        callback(value);
+      } catch (error) {
+        console.error('llm-ws: a client callback threw', error);
+      }
+    });
+    return () => subscription.unsubscribe();
+  }
+}
