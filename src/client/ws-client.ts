@@ -322,15 +322,16 @@ export class WSClient {
     const connection = this.connection;
     this.connection = undefined;
     this.greeted = undefined;
-    connection?.unsubscribe();
-    this.socket = undefined;
     this.queue = [];
-    this.connectedSince = null;
-    this.status.next('disconnected');
+    // Fail the requests first, with the real reason, before closing the socket reports them lost.
     for (const [id, request] of this.pending) {
       this.pending.delete(id);
       request.fail(reason);
     }
+    connection?.unsubscribe();
+    this.socket = undefined;
+    this.connectedSince = null;
+    this.status.next('disconnected');
   }
 
   // -------------------------------------------------------------------------------------------
