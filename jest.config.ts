@@ -8,6 +8,11 @@ const config: Config = {
   // Integration tests open real sockets and HTTP servers on loopback: give them room on a
   // shared two-core machine, but every test still closes what it opens (no --forceExit).
   testTimeout: 20_000,
+  // The examples import the package by name, as users do; here it resolves to the sources.
+  moduleNameMapper: {
+    '^llm-ws$': '<rootDir>/src/index.ts',
+    '^llm-ws/(.*)$': '<rootDir>/src/$1/index.ts',
+  },
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
   },

@@ -2,13 +2,14 @@ import { defineConfig } from 'tsup';
 
 /**
  * One build, two module formats. Each public entry point is its own file so that
- * `llm-ws/protocol` (and later `llm-ws/client`) never pull in `ws`, `openai` or `node:*`.
+ * `llm-ws/protocol` and `llm-ws/client` never pull in `ws`, `openai` or `node:*`.
  */
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
     server: 'src/server/index.ts',
     protocol: 'src/protocol/index.ts',
+    client: 'src/client/index.ts',
     testing: 'src/testing/index.ts',
     'cli/index': 'src/cli/index.ts',
   },

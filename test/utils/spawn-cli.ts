@@ -11,6 +11,8 @@ const root = join(__dirname, '..', '..');
 /** A running `llm-ws` command, started from the TypeScript sources through tsx. */
 export interface CliProcess {
   readonly child: ChildProcess;
+  /** Types a line on the process's stdin. */
+  type(line: string): void;
   /** Everything written to stdout and stderr so far. */
   output(): string;
   /** Resolves with the first match of `pattern` in the output. */
@@ -26,7 +28,7 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
     cwd: root,
     // Start from a clean slate: the developer's own OPENAI_* variables must not leak into tests.
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   let output = '';
   const listeners = new Set<() => void>();
@@ -40,6 +42,7 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
 
   return {
     child,
+    type: (line) => child.stdin?.write(`${line}\n`),
     output: () => output,
     waitForOutput: (pattern, timeoutMs = 15_000) => {
       // An exit is a change too: the last check then fails fast instead of waiting out the timeout.
