@@ -15,6 +15,9 @@ export interface ConnectionHandler {
   closed(code: number, reason: string): void;
 }
 
+/** Whether an upgrade may go ahead: with a principal, or refused with an HTTP status. */
+export type UpgradeDecision = { readonly accept: true; readonly principal: unknown } | { readonly accept: false; readonly status: 401 | 403 | 500 };
+
 /** Settings of {@link attachWebSocketServer}. */
 export interface WebSocketAdapterOptions {
   readonly server: Server;
@@ -28,8 +31,10 @@ export interface WebSocketAdapterOptions {
   /** Connections beyond this are accepted and closed at once with 1013 (try again later). */
   readonly maxConnections: number;
   readonly logger: Logger;
+  /** Decides each upgrade (authentication, allowed origins) before any WebSocket exists. */
+  decideUpgrade(request: IncomingMessage): Promise<UpgradeDecision>;
   /** Called for each accepted connection; returns the handler of its frames. */
-  onConnection(transport: SessionTransport): ConnectionHandler;
+  onConnection(transport: SessionTransport, principal: unknown): ConnectionHandler;
 }
 
 /** The attached WebSocket endpoint. */
@@ -44,8 +49,10 @@ function pathnameOf(request: IncomingMessage): string {
   return new URL(request.url ?? '/', 'http://localhost').pathname;
 }
 
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+const statusText: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
+
+function refuseUpgrade(socket: Duplex, status: number): void {
+  socket.end(`HTTP/1.1 ${status} ${statusText[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 const textOf = (data: RawData): string =>
@@ -64,25 +71,40 @@ export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSock
   const alive = new WeakMap<WebSocket, boolean>();
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (pathnameOf(request) !== options.path) return refuseUpgrade(socket, 404, 'Not Found');
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      if (accepted.size >= options.maxConnections) {
-        ws.close(CloseCode.TryAgainLater, 'server at maxConnections: try again later');
-        return;
-      }
-      accept(ws);
-    });
+    if (pathnameOf(request) !== options.path) return refuseUpgrade(socket, 404);
+    socket.on('error', () => socket.destroy()); // a client that vanishes mid-upgrade is no error of ours
+    options.decideUpgrade(request).then(
+      (decision) => {
+        if (socket.destroyed) return;
+        if (!decision.accept) return refuseUpgrade(socket, decision.status);
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          if (accepted.size >= options.maxConnections) {
+            ws.close(CloseCode.TryAgainLater, 'server at maxConnections: try again later');
+            return;
+          }
+          accept(ws, decision.principal);
+        });
+      },
+      (error: unknown) => {
+        options.logger.error('llm-ws: deciding an upgrade failed', error);
+        if (!socket.destroyed) refuseUpgrade(socket, 500);
+      },
+    );
   };
 
-  const accept = (ws: WebSocket): void => {
+  const accept = (ws: WebSocket, principal: unknown): void => {
     accepted.add(ws);
     alive.set(ws, true);
-    const handler = options.onConnection({
-      send: (text) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(text);
+    const handler = options.onConnection(
+      {
+        send: (text) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(text);
+        },
+        close: (code, reason) => ws.close(code, reason),
+        bufferedAmount: () => ws.bufferedAmount,
       },
-      close: (code, reason) => ws.close(code, reason),
-    });
+      principal,
+    );
     ws.on('pong', () => alive.set(ws, true));
     ws.on('message', (data, isBinary) => {
       alive.set(ws, true);

@@ -22,6 +22,7 @@ import {
 import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ClientError, ConnectionClosedError, type LLMWSError, ProtocolError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
+import { type OutgoingFrame, Outbox } from './outbox';
 import type {
   ClientMessage,
   CompleteMessage,
@@ -51,21 +52,10 @@ import {
   type WSClientOptions,
 } from './options';
 import { replyOf, requestIdOf, serverErrorOf } from '../operators/reply-of';
-import { utf8Length } from './utf8-length';
+import { utf8Length } from '../util/utf8-length';
 
 /** Close codes after which reconnecting cannot help: the server refused this client. */
 const REFUSING_CLOSE_CODES = new Set([1008, 4400, 4401, 4403]);
-
-interface QueuedFrame {
-  readonly text: string;
-  readonly requestId: string | undefined;
-}
-
-interface PendingRequest {
-  /** The connection the request was written to; undefined while it waits in the queue. */
-  epoch: number | undefined;
-  readonly fail: (error: LLMWSError) => void;
-}
 
 /** What `send()` and `sendMessage()` resolve with: the `llm_complete` data. */
 export type CompleteData = CompleteMessage['data'];
@@ -110,14 +100,17 @@ export class WSClient {
   private readonly errors = new Subject<LLMWSError>();
   private readonly reconnecting = new Subject<ReconnectAttempt>();
   private readonly disconnections = new Subject<DisconnectInfo>();
-  private readonly pending = new Map<string, PendingRequest>();
-  private queue: QueuedFrame[] = [];
+  private readonly outbox: Outbox;
   private socket: WebSocketSubject<string> | undefined;
   private connection: Subscription | undefined;
   private greeted: Promise<void> | undefined;
   /** Counts greeted connections; a request remembers the one it was written to. */
   private epoch = 0;
-  private currentSessionId: string | undefined;
+  /** The session to resume after a reconnect, and how far its stream has been read. */
+  private resumable: { readonly sessionId: string; readonly resumeToken: string } | undefined;
+  private lastSeq = 0;
+  /** What the server's `closing` message asked the next reconnect to wait, in ms. */
+  private retryAfterMs = 0;
   private lastPing: { id: string; at: number } | undefined;
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
   private idCounter = 0;
@@ -136,6 +129,7 @@ export class WSClient {
       maxQueueSize: DEFAULT_MAX_QUEUE_SIZE,
       ...options,
     };
+    this.outbox = new Outbox(this.options.maxQueueSize);
     this.status$ = this.status.pipe(distinctUntilChanged());
     this.messages$ = this.incoming.asObservable();
     this.chunks$ = this.dataOf('llm_chunk');
@@ -150,7 +144,7 @@ export class WSClient {
 
   /** The session id the server gave the current connection. */
   get sessionId(): string | undefined {
-    return this.currentSessionId;
+    return this.resumable?.sessionId;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -186,6 +180,7 @@ export class WSClient {
           maxDelayMs: this.options.maxReconnectDelay,
           jitter: this.options.reconnectJitter,
           shouldRetry: (error) => !(error instanceof ConnectionClosedError && error.code === 'connection_refused'),
+          adjustDelay: (delayMs) => this.honourRetryAfter(delayMs),
           onRetry: ({ attempt, delayMs }) => {
             this.counters.reconnects++;
             this.status.next('reconnecting');
@@ -209,10 +204,15 @@ export class WSClient {
     return this.greeted;
   }
 
-  /** Closes the connection and stops reconnecting. Requests in flight fail with `disconnected`. */
+  /**
+   * Closes the connection and stops reconnecting. Requests in flight fail with `disconnected`.
+   * The session is forgotten: the next `connect()` starts a new conversation.
+   */
   disconnect(): void {
     if (!this.connection) return;
     this.shutDown(new ConnectionClosedError('disconnected', 'disconnect() was called', { retryable: false }));
+    this.resumable = undefined;
+    this.lastSeq = 0;
   }
 
   /** Whether the server has greeted the current connection. */
@@ -226,24 +226,40 @@ export class WSClient {
   }
 
   /**
-   * One connection attempt: emits once the server greets the client, errors when the
-   * connection ends (even cleanly: a closed connection is a loss to recover from).
+   * One connection attempt: emits once the server greets the client (after a resume, once the
+   * resume is settled), errors when the connection ends (even cleanly: a closed connection is a
+   * loss to recover from).
    */
   private openConnection(WebSocketCtor: WebSocketConstructor): Observable<void> {
     return defer(() => {
       let close: { code: number; reason: string } | undefined;
-      const socket = webSocket<string>({
+      // The resume this connection asked for, and the fresh session to fall back on if it fails.
+      let resumeId: string | undefined;
+      let fallback: { sessionId: string; resumeToken: string } | undefined;
+      const socket: WebSocketSubject<string> = webSocket<string>({
         url: this.options.url,
         protocol: this.options.protocols,
         WebSocketCtor: WebSocketCtor as never,
         // Raw text out of the subject: decoding happens after it, where a bad frame cannot error it.
         deserializer: (event) => event.data as string,
         serializer: (text) => text,
+        openObserver: {
+          next: () => {
+            if (!this.resumable) return;
+            resumeId = this.nextId();
+            // The first frame on the connection, ahead of anything queued.
+            this.count(encodeMessage({ type: 'resume', id: resumeId, data: { ...this.resumable, lastSeq: this.lastSeq } }), (text) => socket.next(text));
+          },
+        },
         closeObserver: { next: (event) => (close = { code: event.code, reason: event.reason }) },
       });
       const { timeout: slack, heartbeatInterval } = this.options;
       return new Observable<void>((subscriber) => {
         let greetedEpoch: number | undefined;
+        const greet = (): void => {
+          greetedEpoch = this.onGreeting(socket);
+          subscriber.next();
+        };
         const frames = socket
           .pipe(
             timeout({
@@ -260,9 +276,23 @@ export class WSClient {
           .subscribe({
             next: (raw) => {
               const message = this.receive(raw);
-              if (message?.type !== 'session') return;
-              greetedEpoch = this.onGreeting(socket, message.data.sessionId);
-              subscriber.next();
+              if (message?.type === 'closing') this.retryAfterMs = message.data.retryAfterMs;
+              if (message?.type === 'session') {
+                const { sessionId, resumeToken, resumed } = message.data;
+                if (resumed) return greet();
+                if (resumeId) {
+                  fallback = { sessionId, resumeToken };
+                  return;
+                }
+                this.adopt({ sessionId, resumeToken });
+                return greet();
+              }
+              if (message?.type === 'error' && resumeId !== undefined && message.data.requestId === resumeId && fallback) {
+                // The old session is gone (or the replay cannot be whole): what was asked on it is lost.
+                this.outbox.failUnanswered(this.epoch + 1, serverErrorOf(message));
+                this.adopt(fallback);
+                greet();
+              }
             },
             error: (error: unknown) => subscriber.error(this.connectionError(error, close)),
             complete: () => subscriber.error(this.connectionError(undefined, close)),
@@ -272,37 +302,43 @@ export class WSClient {
           pings.unsubscribe();
           frames.unsubscribe();
           if (this.socket === socket) this.socket = undefined;
-          if (greetedEpoch !== undefined) this.onConnectionLost(greetedEpoch, close);
+          if (greetedEpoch !== undefined) this.onConnectionLost(close);
         };
       });
     });
   }
 
-  private onGreeting(socket: WebSocketSubject<string>, sessionId: string): number {
+  /** Starts reading a new session's stream from the beginning. */
+  private adopt(session: { sessionId: string; resumeToken: string }): void {
+    this.resumable = session;
+    this.lastSeq = 0;
+  }
+
+  private onGreeting(socket: WebSocketSubject<string>): number {
     this.socket = socket;
-    this.currentSessionId = sessionId;
     this.connectedSince = new Date();
     const epoch = ++this.epoch;
     this.status.next('connected');
-    const queued = this.queue;
-    this.queue = [];
-    for (const frame of queued) this.transmit(frame);
+    // Requests sent on a lost connection go again (the server ignores a user_message it already has),
+    // then what waited in the queue.
+    for (const frame of [...this.outbox.unanswered(epoch), ...this.outbox.takeQueue()]) this.transmit(frame);
     return epoch;
   }
 
-  /** An open connection ended: requests written to it cannot be answered any more. */
-  private onConnectionLost(epoch: number, close: { code: number; reason: string } | undefined): void {
+  /** An open connection ended. Its requests stay pending: a resume may still answer them. */
+  private onConnectionLost(close: { code: number; reason: string } | undefined): void {
     this.connectedSince = null;
     const willReconnect = this.connection !== undefined && !this.connection.closed;
     this.disconnections.next({ code: close?.code, reason: close?.reason ?? '', willReconnect });
-    const lost = new ConnectionClosedError('connection_lost', `the connection closed while the request was in flight${close ? ` (${close.code})` : ''}`, {
-      closeCode: close?.code,
-    });
-    for (const [id, request] of this.pending) {
-      if (request.epoch !== epoch) continue;
-      this.pending.delete(id);
-      request.fail(lost);
-    }
+  }
+
+  /** The delay before the next reconnect, no shorter than what the server's `closing` asked for (jittered). */
+  private honourRetryAfter(delayMs: number): number {
+    const floor = this.retryAfterMs;
+    this.retryAfterMs = 0;
+    if (floor <= 0) return delayMs;
+    // Spread the herd over [floor, floor * (1 + jitter)], so a restarted server is not hit at once.
+    return Math.max(delayMs, Math.round(floor * (1 + this.options.reconnectJitter * Math.random())));
   }
 
   private connectionError(error: unknown, close: { code: number; reason: string } | undefined): ConnectionClosedError {
@@ -317,17 +353,12 @@ export class WSClient {
     return new ConnectionClosedError('connection_lost', `connection lost (${reason})`, { closeCode: close?.code, cause: error });
   }
 
-  /** Stops for good: closes the socket, fails everything pending, empties the queue. */
+  /** Stops for good: fails everything pending, empties the queue, closes the socket. */
   private shutDown(reason: LLMWSError): void {
     const connection = this.connection;
     this.connection = undefined;
     this.greeted = undefined;
-    this.queue = [];
-    // Fail the requests first, with the real reason, before closing the socket reports them lost.
-    for (const [id, request] of this.pending) {
-      this.pending.delete(id);
-      request.fail(reason);
-    }
+    this.outbox.failAll(reason);
     connection?.unsubscribe();
     this.socket = undefined;
     this.connectedSince = null;
@@ -346,6 +377,11 @@ export class WSClient {
       return undefined;
     }
     const message = decoded.right;
+    if (message.seq !== undefined) {
+      // Seen already (a resume replays from the last seq this client read): each message once.
+      if (message.seq <= this.lastSeq) return undefined;
+      this.lastSeq = message.seq;
+    }
     if (message.type === 'pong' && message.data.requestId === this.lastPing?.id) {
       this.lastRoundTripMs = Date.now() - this.lastPing.at;
     }
@@ -355,28 +391,30 @@ export class WSClient {
   }
 
   /** Sends now when connected, else queues (bounded). Throws {@link ClientError} `queue_full`. */
-  private write(message: ClientMessage, requestId?: string): void {
-    const frame = { text: encodeMessage(message), requestId };
-    if (this.socket) return this.transmit(frame);
-    if (this.queue.length >= this.options.maxQueueSize) {
-      throw new ClientError('queue_full', `${this.queue.length} messages are already waiting for the connection (maxQueueSize)`);
-    }
-    this.queue.push(frame);
+  private write(frame: OutgoingFrame): void {
+    if (this.socket) this.transmit(frame);
+    else this.outbox.enqueue(frame);
   }
 
-  private transmit(frame: QueuedFrame): void {
-    this.socket?.next(frame.text);
+  private transmit(frame: OutgoingFrame): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.count(frame.text, (text) => socket.next(text));
+    this.outbox.written(frame.requestId, this.epoch);
+  }
+
+  private count(text: string, send: (text: string) => void): void {
+    send(text);
     this.counters.messagesSent++;
-    this.counters.bytesSent += utf8Length(frame.text);
-    const request = frame.requestId === undefined ? undefined : this.pending.get(frame.requestId);
-    if (request) request.epoch = this.epoch;
+    this.counters.bytesSent += utf8Length(text);
   }
 
   private ping(): void {
     if (!this.socket) return;
     const id = this.nextId();
     this.lastPing = { id, at: Date.now() };
-    this.write({ type: 'ping', id });
+    // The ping acknowledges what this client has read, so the server can drop it from its replay buffer.
+    this.write({ text: encodeMessage({ type: 'ping', id, data: { lastSeq: this.lastSeq } }), requestId: undefined });
   }
 
   private nextId(): string {
@@ -405,6 +443,7 @@ export class WSClient {
   ): Observable<T> {
     return new Observable<T>((subscriber) => {
       const id = this.nextId();
+      const text = encodeMessage(build(id));
       let settled = false;
       const answers = this.incoming.pipe(filter((message) => requestIdOf(message) === id), settle).subscribe({
         next: (value) => subscriber.next(value),
@@ -417,26 +456,20 @@ export class WSClient {
           subscriber.complete();
         },
       });
-      this.pending.set(id, {
-        epoch: undefined,
-        fail: (error) => {
-          settled = true;
-          subscriber.error(error);
-        },
+      this.outbox.track(id, text, (error) => {
+        settled = true;
+        subscriber.error(error);
       });
       try {
-        this.write(build(id), id);
+        this.write({ text, requestId: id });
       } catch (error) {
         settled = true;
         subscriber.error(error);
       }
       return () => {
         answers.unsubscribe();
-        const request = this.pending.get(id);
-        this.pending.delete(id);
-        if (settled) return;
-        if (request?.epoch === undefined) this.queue = this.queue.filter((frame) => frame.requestId !== id);
-        else if (request.epoch === this.epoch && this.socket) onCancel?.(id);
+        const sentOn = this.outbox.untrack(id);
+        if (!settled && sentOn !== undefined) onCancel?.(id);
       };
     });
   }
@@ -452,7 +485,14 @@ export class WSClient {
     return this.exchange<ReplyEvent>(
       (id) => ({ type: 'user_message', id, data: { text, ...(options ? { options } : {}) } }),
       replyOf(),
-      (id) => this.write({ type: 'control', id: this.nextId(), data: { type: 'abort', requestId: id } }),
+      (id) => {
+        const abort = encodeMessage({ type: 'control', id: this.nextId(), data: { type: 'abort', requestId: id } });
+        try {
+          this.write({ text: abort, requestId: undefined });
+        } catch {
+          // The queue is full: the reply runs to its end on the server, unseen. Nothing else to do.
+        }
+      },
     );
   }
 
@@ -508,7 +548,7 @@ export class WSClient {
   /** Calls back each time the server greets a connection. Returns an unsubscribe function. */
   onConnected(callback: (info: { sessionId: string }) => void): () => void {
     return this.on(this.status$.pipe(filter((status) => status === 'connected')), () =>
-      callback({ sessionId: this.currentSessionId as string }),
+      callback({ sessionId: this.resumable?.sessionId as string }),
     );
   }
 

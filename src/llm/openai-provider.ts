@@ -165,6 +165,9 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
         for await (const chunk of stream) {
           for (const event of eventsOfChunk(chunk)) subscriber.next(event);
           if (subscriber.closed) return;
+          // A slow client holds the model's stream back, instead of the server buffering it.
+          const writable = request.whenWritable?.();
+          if (writable) await writable;
         }
         subscriber.complete();
       };

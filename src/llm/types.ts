@@ -23,6 +23,11 @@ export interface LLMRequest {
     /** `none` forbids tool calls (the last round of a tool loop). */
     readonly toolChoice?: 'auto' | 'none';
   };
+  /**
+   * Backpressure from the client: when it returns a promise, the provider should not read more
+   * of the model's stream until it settles (the HTTP response then waits in the network).
+   */
+  readonly whenWritable?: () => Promise<void> | undefined;
 }
 
 /** Why one model call ended. */

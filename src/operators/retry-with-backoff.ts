@@ -18,6 +18,8 @@ export interface BackoffOptions {
   readonly random?: () => number;
   /** Whether an error is worth a retry at all. @default every error is */
   readonly shouldRetry?: (error: unknown) => boolean;
+  /** Changes a computed delay, for example to honour a server's retry-after. @default none */
+  readonly adjustDelay?: (delayMs: number, attempt: number) => number;
   /** Told before each retry is scheduled. */
   readonly onRetry?: (retry: { attempt: number; delayMs: number; error: unknown }) => void;
   /** Makes the error the stream fails with once the attempts are spent. @default the last error */
@@ -47,7 +49,8 @@ export function retryWithBackoff<T>(options: BackoffOptions): MonoTypeOperatorFu
       if (attempt > options.maxAttempts) {
         return throwError(() => (options.giveUp ? options.giveUp(options.maxAttempts, error) : error));
       }
-      const delayMs = backoffDelay(attempt, options, random());
+      const computed = backoffDelay(attempt, options, random());
+      const delayMs = options.adjustDelay ? options.adjustDelay(computed, attempt) : computed;
       options.onRetry?.({ attempt, delayMs, error });
       return timer(delayMs, options.scheduler);
     },

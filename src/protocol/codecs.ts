@@ -47,11 +47,15 @@ export const FinishReason = t.keyof({ stop: null, length: null, content_filter: 
 export type FinishReason = t.TypeOf<typeof FinishReason>;
 
 /** Token counts reported by the model, summed over every model call of one reply. */
-export const Usage = t.strict({
-  promptTokens: t.number,
-  completionTokens: t.number,
-  totalTokens: t.number,
-});
+export const Usage = t.intersection([
+  t.strict({
+    promptTokens: t.number,
+    completionTokens: t.number,
+    totalTokens: t.number,
+  }),
+  /** True when the model did not report the last call's usage (an abort): its tokens are counted from the stream. */
+  t.exact(t.partial({ estimated: t.boolean })),
+]);
 /** Token counts of one reply. */
 export type Usage = t.TypeOf<typeof Usage>;
 
@@ -108,6 +112,8 @@ export const UserMessageOptions = t.exact(
     maxTokens: PositiveInt,
     /** Names of the server's tools the model may use for this message; all of them when absent. */
     tools: t.array(t.string),
+    /** What happens to this reply if the connection drops: run on for a resume (the default), or cancel. */
+    onDisconnect: t.keyof({ continue: null, cancel: null }),
   }),
 );
 /** Per-message options of a `user_message`. */
@@ -146,23 +152,39 @@ export const ControlMessage = t.strict({
 /** Controls the session. */
 export type ControlMessage = t.TypeOf<typeof ControlMessage>;
 
-/** Protocol-level heartbeat from the client (browsers cannot send WebSocket pings). */
+/**
+ * Protocol-level heartbeat from the client (browsers cannot send WebSocket pings). `lastSeq`
+ * acknowledges the session's messages up to it, so the server can drop them from its replay buffer.
+ */
 export const PingMessage = t.intersection([
   t.strict({ type: t.literal('ping'), id: MessageId }),
-  t.exact(t.partial({ data: t.strict({}) })),
+  t.exact(t.partial({ data: t.exact(t.partial({ lastSeq: t.number })) })),
 ]);
 /** Protocol-level heartbeat from the client. */
 export type PingMessage = t.TypeOf<typeof PingMessage>;
+
+/**
+ * Takes over an earlier session after a reconnect, as the first message on the new connection:
+ * the server replays every message after `lastSeq`, then confirms with a `session` message.
+ */
+export const ResumeMessage = t.strict({
+  type: t.literal('resume'),
+  id: MessageId,
+  data: t.strict({ sessionId: t.string, resumeToken: t.string, lastSeq: t.number }),
+});
+/** Takes over an earlier session after a reconnect. */
+export type ResumeMessage = t.TypeOf<typeof ResumeMessage>;
 
 /** Codecs of client messages by their `type` tag. */
 export const clientMessageCodecs = {
   user_message: UserMessage,
   control: ControlMessage,
   ping: PingMessage,
+  resume: ResumeMessage,
 } as const;
 
 /** Any message a client may send. */
-export const ClientMessage = t.union([UserMessage, ControlMessage, PingMessage]);
+export const ClientMessage = t.union([UserMessage, ControlMessage, PingMessage, ResumeMessage]);
 /** Any message a client may send. */
 export type ClientMessage = t.TypeOf<typeof ClientMessage>;
 /** The `type` tags of client messages. */
@@ -171,12 +193,25 @@ export type ClientMessageType = ClientMessage['type'];
 // ---------------------------------------------------------------------------------------------
 // Server to client
 
+/**
+ * A server message: `seq` numbers the messages of a session's stream (1, 2, 3...) and is what a
+ * resume counts from. Connection-level messages (`session`, `pong`, `closing`) carry none.
+ */
 function serverMessage<Tag extends string, D extends t.Mixed>(type: Tag, data: D) {
-  return t.strict({ type: t.literal(type), id: t.string, data });
+  return t.intersection([t.strict({ type: t.literal(type), id: t.string, data }), t.exact(t.partial({ seq: t.number }))]);
 }
 
-/** Sent once on connect: the session this connection talks to. */
-export const SessionMessage = serverMessage('session', t.strict({ sessionId: t.string }));
+/**
+ * Sent first on every connection, naming its session and the secret that resumes it; sent again
+ * with `resumed: true` (and the `resume` message's id as `requestId`) once a resume has replayed.
+ */
+export const SessionMessage = serverMessage(
+  'session',
+  t.intersection([
+    t.strict({ sessionId: t.string, resumeToken: t.string }),
+    t.exact(t.partial({ resumed: t.boolean, requestId: t.string, lastSeq: t.number })),
+  ]),
+);
 /** Sent once on connect. */
 export type SessionMessage = t.TypeOf<typeof SessionMessage>;
 
@@ -272,6 +307,11 @@ export const NotificationMessage = serverMessage(
 /** An application message pushed by the server. */
 export type NotificationMessage = t.TypeOf<typeof NotificationMessage>;
 
+/** The server is about to close this connection: reconnect no sooner than `retryAfterMs`. */
+export const ClosingMessage = serverMessage('closing', t.strict({ reason: t.string, retryAfterMs: t.number }));
+/** The server is about to close this connection. */
+export type ClosingMessage = t.TypeOf<typeof ClosingMessage>;
+
 /** Codecs of server messages by their `type` tag. */
 export const serverMessageCodecs = {
   session: SessionMessage,
@@ -284,6 +324,7 @@ export const serverMessageCodecs = {
   error: ErrorMessage,
   pong: PongMessage,
   notification: NotificationMessage,
+  closing: ClosingMessage,
 } as const;
 
 /** Any message the server may send. */
@@ -298,6 +339,7 @@ export const ServerMessage = t.union([
   ErrorMessage,
   PongMessage,
   NotificationMessage,
+  ClosingMessage,
 ]);
 /** Any message the server may send. */
 export type ServerMessage = t.TypeOf<typeof ServerMessage>;
@@ -305,5 +347,5 @@ export type ServerMessage = t.TypeOf<typeof ServerMessage>;
 export type ServerMessageType = ServerMessage['type'];
 /** A server message of one type. */
 export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage, { type: K }>;
-/** A server message before the server gives it an id. */
-export type ServerMessageInput = ServerMessage extends infer M ? (M extends ServerMessage ? Omit<M, 'id'> : never) : never;
+/** A server message before the server gives it an id and a place in the stream. */
+export type ServerMessageInput = ServerMessage extends infer M ? (M extends ServerMessage ? Omit<M, 'id' | 'seq'> : never) : never;

@@ -19,10 +19,16 @@ export const ErrorCode = t.keyof({
   upstream_error: null,
   /** The model endpoint went silent for longer than the idle timeout. */
   upstream_timeout: null,
-  /** The model endpoint (or, later, this server) asked the client to slow down. */
+  /** The model endpoint, or this server's per-connection rate limit, asks the client to slow down. */
   rate_limited: null,
   /** `options.tools` named a tool the server does not have. */
   unknown_tool: null,
+  /** A `user_message` text longer than the server's `maxMessageLength`. */
+  message_too_long: null,
+  /** A resume named a session the server does not have (expired, or the server restarted). */
+  session_lost: null,
+  /** A resume asked for messages the replay buffer no longer holds. */
+  resume_gap: null,
   /** Something failed inside the server; the session lives on. */
   internal_error: null,
 });
@@ -42,6 +48,12 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** The server is at `maxConnections`: try again later. */
   TryAgainLater: 1013,
+  /** A `resume` presented the wrong token: knowing a session id gives no access. */
+  Forbidden: 4403,
+  /** The client read so slowly that the server's send buffer passed its hard limit. */
+  TooSlow: 4408,
+  /** Another connection resumed this session. */
+  SessionTakenOver: 4409,
 } as const;
 /** A close code from {@link CloseCode}. */
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import type { LLMProvider } from '../llm/types';
+import type { Authenticate } from './auth';
+import type { RateLimit } from './token-bucket';
 import type { Tool } from '../tools/types';
 import type { ConversationOptions } from './conversation';
 import type { Logger } from './logger';
@@ -16,6 +18,18 @@ export const DEFAULT_MAX_CONNECTIONS = 100;
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30_000;
 /** Largest frame accepted unless configured, in bytes (1 MiB). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+/** Longest `user_message` text accepted unless configured, in characters. */
+export const DEFAULT_MAX_MESSAGE_LENGTH = 100_000;
+/** How long a session outlives its connection unless configured, in ms (5 minutes). */
+export const DEFAULT_SESSION_TTL_MS = 5 * 60_000;
+/** Frames per connection and second unless configured, with bursts up to `burst`. */
+export const DEFAULT_RATE_LIMIT: RateLimit = { ratePerSecond: 20, burst: 40 };
+/** Buffered bytes on a connection above which chunks coalesce and the model stream waits (256 KiB). */
+export const DEFAULT_HIGH_WATER_MARK_BYTES = 256 * 1024;
+/** Buffered bytes on a connection above which it is closed with 4408 (8 MiB). */
+export const DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES = 8 * 1024 * 1024;
+/** What `stop()` tells clients to wait before reconnecting unless configured, in ms. */
+export const DEFAULT_STOP_RETRY_AFTER_MS = 1000;
 
 /** Settings of a {@link WSServer}. Every field is optional; defaults are the exported constants. */
 export interface WSServerOptions {
@@ -50,6 +64,28 @@ export interface WSServerOptions {
   readonly upstreamIdleTimeout?: number;
   /** Longest a tool call may run, in ms. @default DEFAULT_TOOL_TIMEOUT_MS */
   readonly toolTimeout?: number;
+  /** Longest `user_message` text, in characters; longer ones get `message_too_long`. @default DEFAULT_MAX_MESSAGE_LENGTH */
+  readonly maxMessageLength?: number;
+  /** How long a session outlives its connection, in ms, so a client can resume it. @default DEFAULT_SESSION_TTL_MS */
+  readonly sessionTtl?: number;
+  /** Messages kept per session for resumes. @default DEFAULT_REPLAY_MAX_MESSAGES */
+  readonly replayMaxMessages?: number;
+  /** UTF-8 bytes kept per session for resumes. @default DEFAULT_REPLAY_MAX_BYTES */
+  readonly replayMaxBytes?: number;
+  /** What a running reply does when its connection drops: run on for a resume, or cancel. A message's `options.onDisconnect` overrides it. @default 'continue' */
+  readonly onDisconnect?: 'continue' | 'cancel';
+  /** Frames per connection (token bucket); more get `rate_limited`. `false` for none. @default DEFAULT_RATE_LIMIT */
+  readonly rateLimit?: RateLimit | false;
+  /** Buffered bytes above which chunks coalesce and the model stream waits. @default DEFAULT_HIGH_WATER_MARK_BYTES */
+  readonly highWaterMark?: number;
+  /** Buffered bytes above which a connection is closed with 4408. @default DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES */
+  readonly sendBufferHardLimit?: number;
+  /** Who may connect: a principal, or null for HTTP 401. See `bearerTokenAuthentication`. @default everyone */
+  readonly authenticate?: Authenticate;
+  /** Origins browsers may connect from; others get HTTP 403 (cross-site WebSocket hijacking). @default any */
+  readonly allowedOrigins?: readonly string[];
+  /** How long `stop()` tells clients to wait before reconnecting, in ms. @default DEFAULT_STOP_RETRY_AFTER_MS */
+  readonly stopRetryAfter?: number;
   /** Serve on this HTTP server instead of creating one; `start` then listens only if it is not listening yet. */
   readonly server?: Server;
   /** @default console */

@@ -45,6 +45,8 @@ export interface ReplyContext {
   /** The `user_message` id: every message of the reply carries it as `requestId`. */
   readonly requestId: string;
   readonly sessionId: string;
+  /** Who the session belongs to; tools see it. */
+  readonly principal?: unknown;
   readonly text: string;
   readonly options: UserMessageOptions;
   readonly conversation: Conversation;
@@ -54,6 +56,8 @@ export interface ReplyContext {
   readonly idleTimeoutMs: number;
   /** Emits to abort: the reply then ends with `llm_complete` and finishReason `aborted`. */
   readonly abort$: Observable<unknown>;
+  /** Backpressure from the connection, handed to the provider (see {@link LLMRequest.whenWritable}). */
+  readonly whenWritable?: () => Promise<void> | undefined;
   readonly logger: Logger;
 }
 
@@ -100,6 +104,8 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
     const definitions = tools.definitions(options.tools);
     let fullText = '';
     let roundText = '';
+    /** Events of the current model call: on an abort, its usage is estimated from them. */
+    let roundDeltas = 0;
     let usage: Usage | undefined;
 
     const chunk = (text: string, isComplete: boolean): ServerMessageInput => ({
@@ -116,6 +122,7 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
       const request: LLMRequest = {
         messages: conversation.forModel(),
         tools: definitions,
+        whenWritable: context.whenWritable,
         options: {
           temperature: options.temperature,
           maxTokens: options.maxTokens,
@@ -123,6 +130,7 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
         },
       };
       roundText = '';
+      roundDeltas = 0;
       let streaming = false;
       return concat(
         of<ServerMessageInput>({ type: 'status', data: { status: 'thinking', requestId } }),
@@ -133,6 +141,9 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
               throwError(
                 () => new UpstreamError('upstream_timeout', `the model sent nothing for ${context.idleTimeoutMs} ms`, { retryable: true }),
               ),
+          }),
+          tap((event) => {
+            if (event.type === 'text' || event.type === 'tool_call_delta') roundDeltas++;
           }),
           connect((events$) =>
             merge(
@@ -158,6 +169,7 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
 
     const afterRound = (round: RoundSnapshot, step: number, lastRound: boolean): Observable<ServerMessageInput> => {
       usage = addUsage(usage, round.usage);
+      roundDeltas = 0; // this call is over: an abort from here on estimates nothing for it
       if (round.finishReason === undefined) {
         throw new UpstreamError('upstream_error', 'the model stream ended before the model finished', { retryable: true });
       }
@@ -178,7 +190,7 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
         return { type: 'tool_call', data: { toolCallId: call.id, toolName: call.name, args, status, requestId } };
       };
       const runs = calls.map((call, i) =>
-        context.tools.execute(call, { sessionId: context.sessionId, requestId }).pipe(
+        context.tools.execute(call, { sessionId: context.sessionId, requestId, principal: context.principal }).pipe(
           mergeMap((outcome): ServerMessageInput[] => {
             outcomes[i] = outcome;
             const base = { toolCallId: call.id, toolName: call.name, requestId };
@@ -220,6 +232,11 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
       defer(() => {
         if (!aborted) return EMPTY;
         if (roundText !== '') conversation.append({ role: 'assistant', content: roundText, finishReason: 'aborted' });
+        if (roundDeltas > 0) {
+          // The model never reported the cut-off call's usage: count its streamed pieces (about a token each).
+          const partial = addUsage(usage, { promptTokens: 0, completionTokens: roundDeltas, totalTokens: roundDeltas });
+          usage = partial && { ...partial, estimated: true };
+        }
         return from(ending('aborted'));
       }),
     );

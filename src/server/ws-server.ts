@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { filter, type Observable, Subject } from 'rxjs';
-import { attachWebSocketServer, type WebSocketAdapter } from '../adapters/ws';
+import { attachWebSocketServer, type UpgradeDecision, type WebSocketAdapter } from '../adapters/ws';
 import type { LLMWSError } from '../errors';
 import { providerFromEnvironment } from '../llm/from-environment';
 import type { LLMProvider } from '../llm/types';
@@ -10,19 +9,29 @@ import type { ServerMessageInput, SessionStatus } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import { builtinTools } from '../tools/builtin';
 import { createToolRegistry, type ToolRegistry } from '../tools/registry';
+import { originAllowed } from './auth';
+import { createConnection } from './connection';
 import { createIdGenerator } from './ids';
 import type { Logger } from './logger';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_HIGH_WATER_MARK_BYTES,
   DEFAULT_HOSTNAME,
   DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_MESSAGE_LENGTH,
   DEFAULT_MAX_PAYLOAD_BYTES,
   DEFAULT_PATH,
   DEFAULT_PORT,
+  DEFAULT_RATE_LIMIT,
+  DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
+  DEFAULT_SESSION_TTL_MS,
+  DEFAULT_STOP_RETRY_AFTER_MS,
   type WSServerOptions,
 } from './options';
+import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
 import { DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
 import { createSession, type Session } from './session';
+import { createSessionRegistry, type LocalSessionRegistry } from './session-registry';
 
 /** What happens on a server, as `events$` emits it. */
 export type WSServerEvent =
@@ -30,15 +39,20 @@ export type WSServerEvent =
   | { readonly type: 'stopped' }
   | { readonly type: 'client_connected'; readonly sessionId: string }
   | { readonly type: 'client_disconnected'; readonly sessionId: string; readonly code: number; readonly reason: string }
-  | { readonly type: 'client_error'; readonly sessionId: string; readonly error: LLMWSError };
+  | { readonly type: 'client_error'; readonly sessionId: string; readonly error: LLMWSError }
+  | { readonly type: 'session_resumed'; readonly sessionId: string }
+  | { readonly type: 'session_expired'; readonly sessionId: string };
 
-/** One live session, as `getActiveSessions` reports it. */
+/** One session, as `getActiveSessions` reports it. */
 export interface SessionInfo {
   readonly sessionId: string;
   readonly status: SessionStatus;
-  readonly connectedAt: Date;
+  /** Whether a client is connected to it now (else it waits for a resume until it expires). */
+  readonly connected: boolean;
   /** Messages in the conversation's history. */
   readonly historyLength: number;
+  /** Who the session belongs to, as `authenticate` said. */
+  readonly principal: unknown;
 }
 
 type EventOf<K extends WSServerEvent['type']> = Extract<WSServerEvent, { type: K }>;
@@ -61,7 +75,7 @@ export class WSServer {
   private readonly provider: LLMProvider;
   private readonly tools: ToolRegistry;
   private readonly events = new Subject<WSServerEvent>();
-  private readonly sessions = new Map<string, { session: Session; connectedAt: Date }>();
+  private readonly sessions: LocalSessionRegistry;
   private httpServer: Server | undefined;
   private adapter: WebSocketAdapter | undefined;
   private address: AddressInfo | undefined;
@@ -80,6 +94,45 @@ export class WSServer {
     this.tools = createToolRegistry([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], {
       timeoutMs: options.toolTimeout,
     });
+    this.sessions = createSessionRegistry({
+      ttlMs: options.sessionTtl ?? DEFAULT_SESSION_TTL_MS,
+      makeSession: (sessionId, resumeToken, principal) => this.makeSession(sessionId, resumeToken, principal),
+      onResumed: (session) => this.events.next({ type: 'session_resumed', sessionId: session.id }),
+      onExpired: (session) => this.events.next({ type: 'session_expired', sessionId: session.id }),
+    });
+  }
+
+  private makeSession(sessionId: string, resumeToken: string, principal: unknown): Session {
+    const options = this.options;
+    return createSession({
+      sessionId,
+      resumeToken,
+      principal,
+      provider: this.provider,
+      tools: this.tools,
+      conversation: options.conversationOptions ?? {},
+      maxToolSteps: options.maxToolSteps ?? DEFAULT_MAX_TOOL_STEPS,
+      idleTimeoutMs: options.upstreamIdleTimeout ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+      maxMessageLength: options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
+      onDisconnect: options.onDisconnect ?? 'continue',
+      replay: {
+        maxMessages: options.replayMaxMessages ?? DEFAULT_REPLAY_MAX_MESSAGES,
+        maxBytes: options.replayMaxBytes ?? DEFAULT_REPLAY_MAX_BYTES,
+      },
+      backpressure: {
+        highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK_BYTES,
+        hardLimit: options.sendBufferHardLimit ?? DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
+      },
+      logger: this.logger,
+      nextMessageId: createIdGenerator(),
+    });
+  }
+
+  private async decideUpgrade(request: IncomingMessage): Promise<UpgradeDecision> {
+    if (!originAllowed(request.headers.origin, this.options.allowedOrigins)) return { accept: false, status: 403 };
+    if (!this.options.authenticate) return { accept: true, principal: undefined };
+    const principal = await this.options.authenticate(request);
+    return principal === null || principal === undefined ? { accept: false, status: 401 } : { accept: true, principal };
   }
 
   /** The port listened on, once started (useful with `port: 0`). */
@@ -111,28 +164,23 @@ export class WSServer {
       heartbeatInterval: this.options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       maxConnections: this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       logger: this.logger,
-      onConnection: (transport) => {
-        const sessionId = randomUUID();
-        const session = createSession({
-          sessionId,
+      decideUpgrade: (request) => this.decideUpgrade(request),
+      onConnection: (transport, principal) => {
+        const rateLimit = this.options.rateLimit ?? DEFAULT_RATE_LIMIT;
+        const connection = createConnection({
           transport,
-          provider: this.provider,
-          tools: this.tools,
-          conversation: this.options.conversationOptions ?? {},
-          maxToolSteps: this.options.maxToolSteps ?? DEFAULT_MAX_TOOL_STEPS,
-          idleTimeoutMs: this.options.upstreamIdleTimeout ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+          principal,
+          registry: this.sessions,
+          rateLimit: rateLimit === false ? undefined : rateLimit,
           logger: this.logger,
-          nextMessageId: createIdGenerator(),
-          onProtocolError: (error) => this.events.next({ type: 'client_error', sessionId, error }),
+          onProtocolError: (sessionId, error) => this.events.next({ type: 'client_error', sessionId, error }),
         });
-        this.sessions.set(sessionId, { session, connectedAt: new Date() });
-        this.events.next({ type: 'client_connected', sessionId });
+        this.events.next({ type: 'client_connected', sessionId: connection.session.id });
         return {
-          receive: (data, isBinary) => session.receive(data, isBinary),
+          receive: (data, isBinary) => connection.receive(data, isBinary),
           closed: (code, reason) => {
-            session.dispose();
-            this.sessions.delete(sessionId);
-            this.events.next({ type: 'client_disconnected', sessionId, code, reason });
+            connection.closed();
+            this.events.next({ type: 'client_disconnected', sessionId: connection.session.id, code, reason });
           },
         };
       },
@@ -158,18 +206,23 @@ export class WSServer {
   }
 
   /**
-   * Closes every connection with 1001 (going away), cancels running replies and stops
-   * listening. Resolves once everything is closed. Safe to call twice.
+   * Stops: refuses new connections, tells every client when to come back (`closing` with
+   * `retryAfterMs`), ends running replies (cancelling their model requests), closes clients with
+   * 1001 and stops listening. Resolves once all is closed, or after `timeoutMs` with the
+   * stragglers terminated. Safe to call twice.
    */
-  async stop(): Promise<void> {
+  async stop(options: { timeoutMs?: number } = {}): Promise<void> {
     const adapter = this.adapter;
     const server = this.httpServer;
     if (!adapter || !server) return;
     this.adapter = undefined;
     this.httpServer = undefined;
-    for (const { session } of this.sessions.values()) session.dispose();
-    await adapter.close(CloseCode.GoingAway, 'server stopping');
-    this.sessions.clear();
+    const retryAfterMs = this.options.stopRetryAfter ?? DEFAULT_STOP_RETRY_AFTER_MS;
+    for (const session of this.sessions.all()) {
+      if (session.attached) session.sendDirect({ type: 'closing', data: { reason: 'server stopping', retryAfterMs } });
+    }
+    this.sessions.disposeAll();
+    await adapter.close(CloseCode.GoingAway, 'server stopping', options.timeoutMs ?? 5000);
     if (!this.options.server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -178,31 +231,35 @@ export class WSServer {
     this.events.next({ type: 'stopped' });
   }
 
-  /** Sends a message to one session's client. Returns false if there is no such session. */
+  /**
+   * Sends a message into one session's stream: delivered now if its client is connected, or on
+   * resume. Returns false if there is no such session.
+   */
   sendToClient(sessionId: string, message: ServerMessageInput): boolean {
-    const entry = this.sessions.get(sessionId);
-    entry?.session.send(message);
-    return entry !== undefined;
+    const session = this.sessions.find(sessionId);
+    session?.send(message);
+    return session !== undefined;
   }
 
-  /** Sends a message to every client but `excludeSessionId`. Returns how many it was sent to. */
+  /** Sends a message to every session but `excludeSessionId`. Returns how many it was sent to. */
   broadcast(message: ServerMessageInput, excludeSessionId?: string): number {
     let sent = 0;
-    for (const [sessionId, { session }] of this.sessions) {
-      if (sessionId === excludeSessionId) continue;
+    for (const session of this.sessions.all()) {
+      if (session.id === excludeSessionId) continue;
       session.send(message);
       sent++;
     }
     return sent;
   }
 
-  /** The sessions connected now. */
+  /** Every session: connected ones, and those waiting for a resume. */
   getActiveSessions(): SessionInfo[] {
-    return [...this.sessions].map(([sessionId, { session, connectedAt }]) => ({
-      sessionId,
+    return [...this.sessions.all()].map((session) => ({
+      sessionId: session.id,
       status: session.status,
-      connectedAt,
+      connected: session.attached,
       historyLength: session.conversation.messages().length,
+      principal: session.principal,
     }));
   }
 

@@ -11,6 +11,8 @@ export interface ToolContext {
   readonly toolCallId: string;
   /** Aborted when the reply is aborted or the session ends: long-running tools should stop. */
   readonly signal: AbortSignal;
+  /** Who the session belongs to, as the server's `authenticate` said (undefined without one). */
+  readonly principal?: unknown;
 }
 
 /**

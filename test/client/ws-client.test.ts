@@ -95,7 +95,7 @@ describe('WSClient (fake socket, fake clock)', () => {
     FakeWebSocket.latest.fail();
     advance(200); // the second, 200 ms after that
     expect(FakeWebSocket.sockets).toHaveLength(3);
-    FakeWebSocket.latest.accept();
+    FakeWebSocket.latest.acceptResume();
     expect(statuses[statuses.length - 1]).toBe('connected');
     // A good connection resets the schedule: the next loss waits 100 ms again.
     FakeWebSocket.latest.serverClose(1001);
@@ -189,22 +189,70 @@ describe('WSClient (fake socket, fake clock)', () => {
     b.subscription.unsubscribe(); // a queued request that is dropped never goes out, and needs no abort
     advance(100);
     const socket = FakeWebSocket.latest;
-    socket.accept('session-2');
-    expect(socket.sent.map((m) => (m.data as { text?: string }).text)).toEqual(['a']);
+    socket.acceptResume();
+    expect(socket.sent.map((m) => m.type)).toEqual(['resume', 'user_message']);
+    expect(socket.sentOf('user_message').map((m) => (m.data as { text?: string }).text)).toEqual(['a']);
     expect(a.seen.error).toBeUndefined();
     client.disconnect();
   });
 
-  it('fails a request that was in flight when its connection dropped, with connection_lost', () => {
+  it('resumes after a drop: presents the session and last seq, skips what it saw, resends what is unanswered', () => {
     const { client } = setup();
     void client.connect();
-    FakeWebSocket.latest.accept();
+    FakeWebSocket.latest.accept('s-1');
+    const reply = observe(client.send('hello'));
+    const request = FakeWebSocket.latest.sentOf('user_message')[0] as { id: string };
+    const seqd = (seq: number, message: ServerMessage): ServerMessage => ({ ...message, seq });
+    FakeWebSocket.latest.deliver(seqd(1, chunk(request.id, 'Hel')));
+    FakeWebSocket.latest.fail();
+    expect(reply.seen.error).toBeUndefined(); // still pending: a resume may answer it
+    advance(100);
+    const socket = FakeWebSocket.latest;
+    socket.open();
+    expect(socket.resumeRequest?.data).toEqual({ sessionId: 's-1', resumeToken: 'token-s-1', lastSeq: 1 });
+    socket.deliver({ type: 'session', id: 'fresh', data: { sessionId: 'fresh-session', resumeToken: 't' } });
+    socket.deliver(seqd(1, chunk(request.id, 'Hel'))); // replayed twice by mistake: dropped
+    socket.deliver(seqd(2, chunk(request.id, 'lo')));
+    socket.deliver({ type: 'session', id: 'r', data: { sessionId: 's-1', resumeToken: 'token-s-1', resumed: true, requestId: socket.resumeRequest?.id, lastSeq: 2 } });
+    expect(client.sessionId).toBe('s-1');
+    // The unanswered user_message goes again with the same id (the server ignores ids it has seen).
+    expect(socket.sentOf('user_message')).toEqual([expect.objectContaining({ id: request.id })]);
+    socket.deliver(seqd(3, complete(request.id, 'Hello')));
+    expect(reply.seen.events.map((event) => event.type === 'llm_chunk' && event.data.chunk)).toEqual(['Hel', 'lo', false]);
+    expect(reply.seen.completed).toBe(true);
+    client.disconnect();
+  });
+
+  it('fails what was in flight with the server code when the resume fails, and carries on with the new session', () => {
+    const { client, statuses } = setup();
+    void client.connect();
+    FakeWebSocket.latest.accept('s-1');
     const inFlight = observe(client.send('hello'));
     const history = client.getHistory();
     FakeWebSocket.latest.serverClose(1001);
-    expect(inFlight.seen.error).toMatchObject({ name: 'ConnectionClosedError', code: 'connection_lost', closeCode: 1001 });
+    const queued = observe(client.send('after the drop'));
+    advance(100);
+    FakeWebSocket.latest.refuseResume('session_lost', 's-2');
+    expect(inFlight.seen.error).toMatchObject({ name: 'ServerError', code: 'session_lost' });
+    expect(queued.seen.error).toBeUndefined();
+    expect(FakeWebSocket.latest.sentOf('user_message').map((m) => (m.data as { text: string }).text)).toEqual(['after the drop']);
+    expect(client.sessionId).toBe('s-2');
+    expect(statuses[statuses.length - 1]).toBe('connected');
     client.disconnect();
-    return expect(history).rejects.toMatchObject({ code: 'connection_lost' });
+    return expect(history).rejects.toMatchObject({ code: 'session_lost' });
+  });
+
+  it('waits at least the retryAfterMs of the server closing message before reconnecting', () => {
+    const { client } = setup({ reconnectJitter: 0 });
+    void client.connect();
+    FakeWebSocket.latest.accept();
+    FakeWebSocket.latest.deliver({ type: 'closing', id: 'bye', data: { reason: 'server stopping', retryAfterMs: 2000 } });
+    FakeWebSocket.latest.serverClose(1001);
+    advance(1999);
+    expect(FakeWebSocket.sockets).toHaveLength(1);
+    advance(1);
+    expect(FakeWebSocket.sockets).toHaveLength(2);
+    client.disconnect();
   });
 
   it('fails everything pending with disconnected on disconnect(), and stops reconnecting', () => {

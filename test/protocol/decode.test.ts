@@ -103,8 +103,10 @@ describe('decodeClientMessage', () => {
 
 describe('decodeServerMessage', () => {
   const messages: ServerMessage[] = [
-    { type: 'session', id: '1', data: { sessionId: 's' } },
-    { type: 'llm_chunk', id: '2', data: { chunk: 'He', isComplete: false, requestId: 'r' } },
+    { type: 'session', id: '1', data: { sessionId: 's', resumeToken: 't' } },
+    { type: 'session', id: '1b', data: { sessionId: 's', resumeToken: 't', resumed: true, requestId: 'r', lastSeq: 9 } },
+    { type: 'closing', id: '11', data: { reason: 'server stopping', retryAfterMs: 1000 } },
+    { type: 'llm_chunk', id: '2', seq: 7, data: { chunk: 'He', isComplete: false, requestId: 'r' } },
     { type: 'llm_complete', id: '3', data: { fullText: 'Hello', requestId: 'r', finishReason: 'aborted', usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } } },
     { type: 'tool_call', id: '4', data: { toolCallId: 't', toolName: 'calculate', args: { expression: '1+1' }, status: 'start', requestId: 'r' } },
     { type: 'tool_result', id: '5', data: { toolCallId: 't', toolName: 'calculate', requestId: 'r', error: 'boom' } },

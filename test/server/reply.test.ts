@@ -152,7 +152,7 @@ describe('runReply', () => {
         a: chunk('Hel'),
         b: chunk('lo'),
         e: chunk('', true),
-        c: complete('Hello', 'aborted'),
+        c: complete('Hello', 'aborted', { promptTokens: 0, completionTokens: 2, totalTokens: 2, estimated: true }),
       } as Record<string, ServerMessageInput>);
       helpers.expectSubscriptions(model.subscriptions).toBe('^-------!');
       helpers.flush();

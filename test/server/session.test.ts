@@ -1,9 +1,11 @@
-import { type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import type { LLMEvent } from '../../src/llm/types';
+import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import type { ServerMessage } from '../../src/protocol/codecs';
+import { createConnection, type Connection } from '../../src/server/connection';
 import { silentLogger } from '../../src/server/logger';
-import { createSession } from '../../src/server/session';
+import { createSession, type SessionOptions } from '../../src/server/session';
+import { createSessionRegistry, type LocalSessionRegistry } from '../../src/server/session-registry';
 import { createToolRegistry } from '../../src/tools';
 
 const e = {
@@ -13,105 +15,148 @@ const e = {
   s: { type: 'finish', reason: 'stop' },
 } satisfies Record<string, LLMEvent>;
 
-/** A session over a fake transport that records what was sent, and when. */
-function harness(scheduler: TestScheduler, rounds: Observable<LLMEvent>[] = []) {
-  const sent: { at: number; message: ServerMessage }[] = [];
-  let counter = 0;
-  const session = createSession({
-    sessionId: 'session-1',
-    transport: {
-      send: (text) => sent.push({ at: scheduler.now(), message: JSON.parse(text) as ServerMessage }),
-      close: () => undefined,
-    },
-    provider: () => {
-      const next = rounds.shift();
-      if (!next) throw new Error('no more model rounds scripted');
-      return next;
-    },
-    tools: createToolRegistry([]),
-    conversation: { systemPrompt: '' },
-    maxToolSteps: 5,
-    idleTimeoutMs: 10_000,
-    logger: silentLogger,
-    nextMessageId: () => `m${counter++}`,
-  });
-  const at = (time: number, frame: unknown): void => {
-    scheduler.schedule(() => session.receive(typeof frame === 'string' ? frame : JSON.stringify(frame)), time);
+/** A transport that records frames with their (virtual) time; its buffer level is the test's to set. */
+class FakeTransport {
+  readonly frames: { at: number; message: ServerMessage }[] = [];
+  closedWith: { code: number; reason: string } | undefined;
+  buffered = 0;
+  constructor(private readonly scheduler: TestScheduler) {}
+  send = (text: string): void => {
+    this.frames.push({ at: this.scheduler.now(), message: JSON.parse(text) as ServerMessage });
   };
-  /** What was sent, as `time type [detail]` lines: easy to read in a failing test. */
-  const log = (): string[] =>
-    sent.map(({ at: time, message }) => {
+  close = (code: number, reason: string): void => {
+    this.closedWith = { code, reason };
+  };
+  bufferedAmount = (): number => this.buffered;
+  /** What was sent, as `time type detail requestId [#seq]` lines: easy to read in a failing test. */
+  log(): string[] {
+    return this.frames.map(({ at, message }) => {
       const data = message.data as Record<string, unknown>;
       const detail = data.status ?? data.chunk ?? data.code ?? data.finishReason ?? '';
-      return `${time} ${message.type} ${String(detail)} ${String(data.requestId ?? '')}`.trim();
+      const seq = message.seq === undefined ? '' : ` #${message.seq}`;
+      return `${at} ${message.type} ${String(detail)} ${String(data.requestId ?? '')}`.trim() + seq;
     });
-  return { session, sent, at, log };
+  }
 }
 
-const userMessage = (id: string, text = 'hi') => ({ type: 'user_message', id, data: { text } });
+/** Sessions and connections as the server makes them, over fake transports and a scripted model. */
+function harness(scheduler: TestScheduler, rounds: Observable<LLMEvent>[] = [], overrides: Partial<SessionOptions> = {}) {
+  const requests: LLMRequest[] = [];
+  let counter = 0;
+  const registry: LocalSessionRegistry = createSessionRegistry({
+    ttlMs: 60_000,
+    makeSession: (sessionId, resumeToken, principal) =>
+      createSession({
+        sessionId,
+        resumeToken,
+        principal,
+        provider: (request) => {
+          requests.push(request);
+          const next = rounds.shift();
+          if (!next) throw new Error('no more model rounds scripted');
+          return next;
+        },
+        tools: createToolRegistry([]),
+        conversation: { systemPrompt: '' },
+        maxToolSteps: 5,
+        idleTimeoutMs: 10_000,
+        maxMessageLength: 50,
+        onDisconnect: 'continue',
+        replay: { maxMessages: 100, maxBytes: 100_000 },
+        backpressure: { highWaterMark: 1000, hardLimit: 5000 },
+        logger: silentLogger,
+        nextMessageId: () => `m${counter++}`,
+        ...overrides,
+      }),
+  });
+  const connect = (rateLimit?: { ratePerSecond: number; burst: number }) => {
+    const transport = new FakeTransport(scheduler);
+    const connection: Connection = createConnection({ transport, principal: undefined, registry, rateLimit, logger: silentLogger });
+    const at = (time: number, frame: unknown): void => {
+      scheduler.schedule(() => connection.receive(typeof frame === 'string' ? frame : JSON.stringify(frame), false), time);
+    };
+    return { transport, connection, at };
+  };
+  return { registry, requests, connect };
+}
+
+const userMessage = (id: string, text = 'hi', options?: object) => ({ type: 'user_message', id, data: { text, ...(options ? { options } : {}) } });
 const control = (id: string, type: string, requestId?: string) => ({ type: 'control', id, data: { type, ...(requestId ? { requestId } : {}) } });
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+const greetingOf = (transport: FakeTransport) => transport.frames[0]?.message as Extract<ServerMessage, { type: 'session' }>;
 
-describe('session', () => {
-  it('greets with its session id, and gives every message a unique id', () => {
+describe('session and connection', () => {
+  it('greets with the session id and a resume token, and numbers the stream from 1 (greeting and pongs aside)', () => {
     const scheduler = newScheduler();
     scheduler.run(({ cold }) => {
-      const { sent, at } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e)]);
+      const { connect } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e)]);
+      const { transport, at } = connect();
       at(1, userMessage('q1'));
       at(10, { type: 'ping', id: 'p1' });
       scheduler.flush();
-      expect(sent[0]?.message).toEqual({ type: 'session', id: 'm0', data: { sessionId: 'session-1' } });
-      const ids = sent.map(({ message }) => message.id);
+      const greeting = greetingOf(transport);
+      expect(greeting.data.resumeToken).toMatch(/^[\w-]{43}$/); // 256 bits, base64url
+      expect(greeting.seq).toBeUndefined();
+      const seqs = transport.frames.map(({ message }) => message.seq).filter((seq) => seq !== undefined);
+      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+      const pong = transport.frames[transport.frames.length - 1]?.message;
+      expect(pong).toMatchObject({ type: 'pong', data: { requestId: 'p1' } });
+      expect(pong?.seq).toBeUndefined();
+      const ids = transport.frames.map(({ message }) => message.id);
       expect(new Set(ids).size).toBe(ids.length);
-      expect(sent[sent.length - 1]?.message).toEqual({ type: 'pong', id: ids[ids.length - 1], data: { requestId: 'p1' } });
     });
   });
 
   it('holds chunks while paused and releases them in order on resume', () => {
     const scheduler = newScheduler();
     scheduler.run(({ cold }) => {
-      const { at, log } = harness(scheduler, [cold<LLMEvent>('-a-b-c-(s|)', e)]);
+      const { connect } = harness(scheduler, [cold<LLMEvent>('-a-b-c-(s|)', e)]);
+      const { transport, at } = connect();
       at(0, userMessage('q1'));
       at(2, control('c1', 'pause'));
       at(6, control('c2', 'get_status'));
       at(10, control('c3', 'resume'));
       scheduler.flush();
-      expect(log()).toEqual([
+      expect(transport.log()).toEqual([
         '0 session',
-        '0 status thinking q1',
-        '1 status streaming q1',
-        '1 llm_chunk one  q1',
-        '2 status paused c1',
-        '6 status paused c2',
-        '10 llm_chunk two  q1',
-        '10 llm_chunk three q1',
-        '10 llm_chunk  q1',
-        '10 llm_complete stop q1',
-        '10 status idle q1',
-        '10 status idle c3',
+        '0 status thinking q1 #1',
+        '1 status streaming q1 #2',
+        '1 llm_chunk one  q1 #3',
+        '2 status paused c1 #4',
+        '6 status paused c2 #5',
+        '10 llm_chunk two  q1 #6',
+        '10 llm_chunk three q1 #7',
+        '10 llm_chunk  q1 #8',
+        '10 llm_complete stop q1 #9',
+        '10 status idle q1 #10',
+        '10 status idle c3 #11',
       ]);
     });
   });
 
-  it('aborts a paused reply: held chunks first, then the aborted ending, and the upstream is cancelled', () => {
+  it('aborts a paused reply: held chunks first, then the aborted ending with estimated usage, and the upstream is cancelled', () => {
     const scheduler = newScheduler();
     scheduler.run(({ cold, expectSubscriptions }) => {
       const model = cold<LLMEvent>('-a-b-c-(s|)', e);
-      const { at, log, sent } = harness(scheduler, [model]);
+      const { connect } = harness(scheduler, [model]);
+      const { transport, at } = connect();
       at(0, userMessage('q1'));
       at(2, control('c1', 'pause'));
       at(4, control('c2', 'abort', 'q1'));
       scheduler.flush();
       expectSubscriptions(model.subscriptions).toBe('^---!');
-      expect(log().slice(4)).toEqual([
-        '2 status paused c1',
-        '4 llm_chunk two  q1',
-        '4 llm_chunk  q1',
-        '4 llm_complete aborted q1',
-        '4 status idle q1',
-        '4 status idle c2',
+      expect(transport.log().slice(4)).toEqual([
+        '2 status paused c1 #4',
+        '4 llm_chunk two  q1 #5',
+        '4 llm_chunk  q1 #6',
+        '4 llm_complete aborted q1 #7',
+        '4 status idle q1 #8',
+        '4 status idle c2 #9',
       ]);
-      expect(sent.find(({ message }) => message.type === 'llm_complete')?.message.data).toMatchObject({ fullText: 'one two ' });
+      expect(transport.frames.find(({ message }) => message.type === 'llm_complete')?.message.data).toMatchObject({
+        fullText: 'one two ',
+        usage: { promptTokens: 0, completionTokens: 2, totalTokens: 2, estimated: true },
+      });
     });
   });
 
@@ -119,43 +164,60 @@ describe('session', () => {
     const scheduler = newScheduler();
     scheduler.run(({ cold, expectSubscriptions }) => {
       const model = cold<LLMEvent>('-a-b-(s|)', e);
-      const { at, log } = harness(scheduler, [model]);
+      const { connect } = harness(scheduler, [model]);
+      const { transport, at } = connect();
       at(0, userMessage('q2'));
       at(2, control('c1', 'abort', 'q1'));
       scheduler.flush();
       expectSubscriptions(model.subscriptions).toBe('^----!');
-      expect(log()).toContain('5 llm_complete stop q2');
-      expect(log()).toContain('2 status streaming c1');
+      expect(transport.log()).toContain('5 llm_complete stop q2 #7');
     });
   });
 
-  it('refuses a second user_message while a reply runs with busy, and accepts one after', () => {
+  it('refuses a second user_message while a reply runs with busy, and a text over maxMessageLength', () => {
     const scheduler = newScheduler();
     scheduler.run(({ cold }) => {
-      const { at, log, sent } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e), cold<LLMEvent>('-b-(s|)', e)]);
+      const { connect } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e), cold<LLMEvent>('-b-(s|)', e)]);
+      const { transport, at } = connect();
       at(0, userMessage('q1'));
       at(1, userMessage('q2'));
       at(2, control('c1', 'clear_history'));
-      at(5, userMessage('q3'));
+      at(5, userMessage('long', 'x'.repeat(51)));
+      at(6, userMessage('q3'));
       scheduler.flush();
-      expect(log()).toContain('1 error busy q2');
-      expect(log()).toContain('2 error busy c1');
-      expect(log()).toContain('8 llm_complete stop q3');
-      const busy = sent.find(({ message }) => message.type === 'error')?.message;
-      expect(busy?.data).toMatchObject({ retryable: true, message: expect.stringContaining('reply q1 is running') });
+      const log = transport.log();
+      expect(log).toContain('1 error busy q2 #2');
+      expect(log).toContain('2 error busy c1 #5');
+      expect(log.some((line) => line.startsWith('5 error message_too_long long'))).toBe(true);
+      expect(log.some((line) => line.startsWith('9 llm_complete stop q3'))).toBe(true);
+    });
+  });
+
+  it('starts no second model request for a user_message id it has seen (a resend after a reconnect)', () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ cold }) => {
+      const { connect, requests } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e)]);
+      const { transport, at } = connect();
+      at(0, userMessage('q1'));
+      at(1, userMessage('q1'));
+      at(9, userMessage('q1'));
+      scheduler.flush();
+      expect(requests).toHaveLength(1);
+      expect(transport.log().filter((line) => line.includes('error'))).toEqual([]);
     });
   });
 
   it('answers history controls with the history', () => {
     const scheduler = newScheduler();
     scheduler.run(({ cold }) => {
-      const { at, sent } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e)]);
+      const { connect } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e)]);
+      const { transport, at } = connect();
       at(0, userMessage('q1', 'hello'));
       at(5, control('h1', 'get_history'));
       at(6, control('h2', 'clear_history'));
       at(7, control('h3', 'get_history'));
       scheduler.flush();
-      const histories = sent.filter(({ message }) => message.type === 'history').map(({ message }) => message.data);
+      const histories = transport.frames.filter(({ message }) => message.type === 'history').map(({ message }) => message.data);
       expect(histories).toEqual([
         { messages: [{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'one ' }], requestId: 'h1' },
         { messages: [], requestId: 'h2' },
@@ -172,26 +234,182 @@ describe('session', () => {
   ])('answers %s with an error and keeps serving', (_name, frame, isBinary, expected) => {
     const scheduler = newScheduler();
     scheduler.run(({ cold }) => {
-      const { session, sent } = harness(scheduler, [cold<LLMEvent>('(as|)', e)]);
-      session.receive(frame, isBinary);
-      session.receive(JSON.stringify(userMessage('ok')));
+      const { connect } = harness(scheduler, [cold<LLMEvent>('(as|)', e)]);
+      const { transport, connection } = connect();
+      connection.receive(frame, isBinary);
+      connection.receive(JSON.stringify(userMessage('ok')), false);
       scheduler.flush();
-      expect(sent[1]?.message).toMatchObject({ type: 'error', data: expected });
-      expect(sent[sent.length - 2]?.message).toMatchObject({ type: 'llm_complete', data: { requestId: 'ok', fullText: 'one ' } });
+      expect(transport.frames[1]?.message).toMatchObject({ type: 'error', data: expected });
+      expect(transport.frames[transport.frames.length - 2]?.message).toMatchObject({ type: 'llm_complete', data: { requestId: 'ok', fullText: 'one ' } });
     });
   });
 
-  it('cancels the running reply and sends nothing more once disposed', () => {
+  it('answers frames over the rate limit with rate_limited (retryable), naming the request', () => {
     const scheduler = newScheduler();
-    scheduler.run(({ cold, expectSubscriptions }) => {
-      const model = cold<LLMEvent>('-a-b-(s|)', e);
-      const { session, at, sent } = harness(scheduler, [model]);
-      at(0, userMessage('q1'));
-      scheduler.schedule(() => session.dispose(), 2);
-      at(3, { type: 'ping', id: 'p' });
-      scheduler.flush();
-      expectSubscriptions(model.subscriptions).toBe('^-!');
-      expect(sent.every(({ at: time }) => time < 2)).toBe(true);
+    scheduler.run(() => {
+      const { connect } = harness(scheduler);
+      const { transport, connection } = connect({ ratePerSecond: 1, burst: 2 });
+      for (const id of ['g1', 'g2', 'g3']) connection.receive(JSON.stringify(control(id, 'get_status')), false);
+      const errors = transport.frames.filter(({ message }) => message.type === 'error').map(({ message }) => message.data);
+      expect(errors).toEqual([{ code: 'rate_limited', message: 'more than 1 messages a second (bursts of 2): slow down', retryable: true, requestId: 'g3' }]);
+    });
+  });
+
+  describe('resume', () => {
+    it('keeps the reply running without a connection, then replays what was missed and goes on live', () => {
+      const scheduler = newScheduler();
+      scheduler.run(({ cold, expectSubscriptions }) => {
+        const model = cold<LLMEvent>('-a---b---c--(s|)', e);
+        const { connect, requests } = harness(scheduler, [model]);
+        const first = connect();
+        first.at(0, userMessage('q1'));
+        scheduler.schedule(() => first.connection.closed(), 3);
+        let second: ReturnType<typeof connect> | undefined;
+        scheduler.schedule(() => {
+          second = connect();
+          const { sessionId, resumeToken } = greetingOf(first.transport).data;
+          second.connection.receive(JSON.stringify({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: 3 } }), false);
+        }, 7);
+        scheduler.flush();
+        expectSubscriptions(model.subscriptions).toBe('^-----------!');
+        expect(requests).toHaveLength(1);
+        expect(first.transport.log()).toEqual(['0 session', '0 status thinking q1 #1', '1 status streaming q1 #2', '1 llm_chunk one  q1 #3']);
+        expect(second?.transport.log()).toEqual([
+          '7 session', // the fresh greeting, before the resume is read
+          '7 llm_chunk two  q1 #4', // replayed
+          '7 session  r1', // resumed: true
+          '9 llm_chunk three q1 #5', // live
+          '12 llm_chunk  q1 #6',
+          '12 llm_complete stop q1 #7',
+          '12 status idle q1 #8',
+        ]);
+        expect(second?.transport.frames[2]?.message.data).toMatchObject({ resumed: true, lastSeq: 4, sessionId: greetingOf(first.transport).data.sessionId });
+      });
+    });
+
+    it('cancels instead when the message asked for onDisconnect: cancel', () => {
+      const scheduler = newScheduler();
+      scheduler.run(({ cold, expectSubscriptions }) => {
+        const model = cold<LLMEvent>('-a---b---(s|)', e);
+        const { connect } = harness(scheduler, [model]);
+        const first = connect();
+        first.at(0, userMessage('q1', 'hi', { onDisconnect: 'cancel' }));
+        scheduler.schedule(() => first.connection.closed(), 3);
+        scheduler.flush();
+        expectSubscriptions(model.subscriptions).toBe('^--!');
+      });
+    });
+
+    it('takes the session over from a connection the server still thinks is open (4409 to the old one)', () => {
+      const scheduler = newScheduler();
+      scheduler.run(() => {
+        const { connect } = harness(scheduler);
+        const first = connect();
+        first.connection.receive(JSON.stringify(control('g', 'get_status')), false);
+        const { sessionId, resumeToken } = greetingOf(first.transport).data;
+        const second = connect();
+        second.connection.receive(JSON.stringify({ type: 'resume', id: 'r', data: { sessionId, resumeToken, lastSeq: 1 } }), false);
+        expect(first.transport.closedWith).toEqual({ code: 4409, reason: 'the session was resumed on another connection' });
+        expect(second.connection.session.id).toBe(sessionId);
+        first.connection.closed(); // the old socket's close arrives late: the session stays with the new one
+        expect(second.connection.session.attached).toBe(true);
+      });
+    });
+
+    it('refuses a wrong resume token with close 4403, and leaves the session alone', () => {
+      const scheduler = newScheduler();
+      scheduler.run(() => {
+        const { connect, registry } = harness(scheduler);
+        const first = connect();
+        first.connection.receive(JSON.stringify(control('g', 'get_status')), false);
+        const { sessionId } = greetingOf(first.transport).data;
+        const thief = connect();
+        thief.connection.receive(JSON.stringify({ type: 'resume', id: 'r', data: { sessionId, resumeToken: 'guess', lastSeq: 0 } }), false);
+        expect(thief.transport.closedWith).toEqual({ code: 4403, reason: 'wrong resume token' });
+        expect(registry.find(sessionId)?.attached).toBe(true);
+        expect(first.transport.closedWith).toBeUndefined();
+      });
+    });
+
+    it.each<[string, number, string]>([
+      ['an unknown session', 0, 'session_lost'],
+      ['a lastSeq the replay buffer no longer holds', 0, 'resume_gap'],
+    ])('answers a resume of %s with an error, and the fresh session carries on', (name, lastSeq, code) => {
+      const scheduler = newScheduler();
+      scheduler.run(() => {
+        const { connect } = harness(scheduler, [], { replay: { maxMessages: 2, maxBytes: 100_000 } });
+        const first = connect();
+        for (const id of ['g1', 'g2', 'g3']) first.connection.receive(JSON.stringify(control(id, 'get_status')), false);
+        const { sessionId, resumeToken } = greetingOf(first.transport).data;
+        const second = connect();
+        const target = name === 'an unknown session' ? 'no-such-session' : sessionId;
+        second.connection.receive(JSON.stringify({ type: 'resume', id: 'r', data: { sessionId: target, resumeToken, lastSeq } }), false);
+        expect(second.transport.frames[1]?.message).toMatchObject({ type: 'error', data: { code, retryable: false, requestId: 'r' } });
+        expect(second.transport.frames[1]?.message.seq).toBeUndefined();
+        expect(second.connection.session.id).toBe(greetingOf(second.transport).data.sessionId);
+      });
+    });
+
+    it('refuses a resume that is not the first message on its connection', () => {
+      const scheduler = newScheduler();
+      scheduler.run(() => {
+        const { connect } = harness(scheduler);
+        const { transport, connection } = connect();
+        connection.receive(JSON.stringify(control('g', 'get_status')), false);
+        connection.receive(JSON.stringify({ type: 'resume', id: 'r', data: { sessionId: 'x', resumeToken: 'y', lastSeq: 0 } }), false);
+        expect(transport.frames[2]?.message).toMatchObject({ type: 'error', data: { code: 'invalid_message', message: 'resume must be the first message on a connection' } });
+      });
+    });
+
+    it('drops from the replay buffer what a ping acknowledged', () => {
+      const scheduler = newScheduler();
+      scheduler.run(() => {
+        const { connect } = harness(scheduler);
+        const { connection } = connect();
+        for (const id of ['g1', 'g2', 'g3']) connection.receive(JSON.stringify(control(id, 'get_status')), false);
+        connection.receive(JSON.stringify({ type: 'ping', id: 'p', data: { lastSeq: 2 } }), false);
+        expect(connection.session.replaySince(2)).toEqual({ frames: [expect.stringContaining('"seq":3')] });
+        expect(connection.session.replaySince(1)).toEqual({ gap: { oldestHeld: 3 } });
+      });
+    });
+  });
+
+  describe('backpressure', () => {
+    it('coalesces chunks and holds the model stream while the connection is over its high-water mark', () => {
+      const scheduler = newScheduler();
+      scheduler.run(({ cold }) => {
+        const model = cold<LLMEvent>(`-a-b-c${'-'.repeat(44)}(s|)`, e);
+        const { connect, requests } = harness(scheduler, [model]);
+        const { transport, at } = connect();
+        at(0, userMessage('q1'));
+        scheduler.schedule(() => (transport.buffered = 2000), 2);
+        scheduler.schedule(() => (transport.buffered = 0), 40);
+        scheduler.flush();
+        // The provider is asked to wait while congested.
+        expect(requests[0]?.whenWritable).toBeDefined();
+        const chunks = transport.frames.filter(({ message }) => message.type === 'llm_chunk').map(({ at: time, message }) => [time, (message.data as { chunk: string }).chunk]);
+        expect(chunks).toEqual([
+          [1, 'one '],
+          [43, 'two three'], // coalesced while congested, sent at the first drain check (every 10 ms) after 40
+          [50, ''],
+        ]);
+      });
+    });
+
+    it('closes a connection past the hard limit with 4408 and keeps the session for a resume', () => {
+      const scheduler = newScheduler();
+      scheduler.run(({ cold }) => {
+        const { connect, registry } = harness(scheduler, [cold<LLMEvent>('-a-b-(s|)', e)]);
+        const { transport, at, connection } = connect();
+        at(0, userMessage('q1'));
+        scheduler.schedule(() => (transport.buffered = 6000), 2);
+        // The socket's close event follows the close, and detaches the session.
+        scheduler.schedule(() => transport.closedWith && connection.closed(), 6);
+        scheduler.flush();
+        expect(transport.closedWith).toEqual({ code: 4408, reason: 'client too slow: send buffer over its hard limit' });
+        expect(connection.session.attached).toBe(false);
+        expect(registry.find(connection.session.id)).toBeDefined();
+      });
     });
   });
 });

@@ -199,7 +199,7 @@ describe('WSServer over loopback', () => {
     const left = new Promise<WSServerEvent>((resolve) => server.onClientDisconnected(resolve));
     const client = await connect();
     expect(server.getActiveSessions()).toEqual([
-      { sessionId: expect.any(String), status: 'idle', connectedAt: expect.any(Date), historyLength: 0 },
+      { sessionId: expect.any(String), status: 'idle', connected: true, historyLength: 0, principal: undefined },
     ]);
     stopListening();
     await client.close();
@@ -233,8 +233,20 @@ describe('WSServer over loopback', () => {
     await server.stop(); // twice is fine
   });
 
-  it('cancels the upstream request when the client goes away mid-reply', async () => {
+  it('keeps the reply (and its upstream request) running when the client goes away: disconnect is not abort', async () => {
     await startServer();
+    upstream.enqueue({ type: 'stall', chunks: ['...'] });
+    const client = await connect();
+    client.send(userMessage('q1', 'hi'));
+    await client.waitFor('llm_chunk');
+    client.socket.terminate();
+    const outcome = await Promise.race([upstream.requests[0]?.ended, new Promise((resolve) => setTimeout(() => resolve('still running'), 300))]);
+    expect(outcome).toBe('still running');
+    expect(server.getActiveSessions()).toEqual([expect.objectContaining({ connected: false, status: 'streaming' })]);
+  });
+
+  it("cancels the upstream request when the client goes away, with onDisconnect: 'cancel'", async () => {
+    await startServer({ onDisconnect: 'cancel' });
     upstream.enqueue({ type: 'stall', chunks: ['...'] });
     const client = await connect();
     client.send(userMessage('q1', 'hi'));

@@ -59,7 +59,29 @@ export class FakeWebSocket {
   /** Opens and sends the `session` greeting. */
   accept(sessionId = 'session-1'): void {
     this.open();
-    this.deliver({ type: 'session', id: `g-${sessionId}`, data: { sessionId } });
+    this.deliver({ type: 'session', id: `g-${sessionId}`, data: { sessionId, resumeToken: `token-${sessionId}` } });
+  }
+
+  /** The `resume` the client sent on this socket, if it sent one. */
+  get resumeRequest(): Extract<ClientMessage, { type: 'resume' }> | undefined {
+    return this.sent.find((message): message is Extract<ClientMessage, { type: 'resume' }> => message.type === 'resume');
+  }
+
+  /** Opens, greets with a fresh session, then confirms the client's resume, as a server that kept the session. */
+  acceptResume(lastSeq = 0): void {
+    this.accept('fresh-session');
+    const resume = this.resumeRequest;
+    if (!resume) throw new Error('the client sent no resume');
+    const { sessionId, resumeToken } = resume.data;
+    this.deliver({ type: 'session', id: 'resumed', data: { sessionId, resumeToken, resumed: true, requestId: resume.id, lastSeq } });
+  }
+
+  /** Opens, greets with `sessionId`, then refuses the client's resume with `code`, as a restarted server would. */
+  refuseResume(code: 'session_lost' | 'resume_gap', sessionId = 'fresh-session'): void {
+    this.accept(sessionId);
+    const resume = this.resumeRequest;
+    if (!resume) throw new Error('the client sent no resume');
+    this.deliver({ type: 'error', id: 'refused', data: { code, message: `${code} (fake)`, retryable: false, requestId: resume.id } });
   }
 
   deliver(message: ServerMessage | string): void {
