@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { providerFromEnvironment } from '../llm/from-environment';
 import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../server/conversation';
-import { DEFAULT_HOSTNAME, DEFAULT_MAX_CONNECTIONS, DEFAULT_PATH, DEFAULT_PORT } from '../server/options';
+import { bearerTokenAuthentication } from '../server/auth';
+import { DEFAULT_HOSTNAME, DEFAULT_MAX_CONNECTIONS, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_SESSION_TTL_MS } from '../server/options';
 import { WSServer } from '../server/ws-server';
 
 /** Parses a whole number of at least `min` for commander, with an error naming what was wrong. */
@@ -23,6 +24,17 @@ interface ServeOptions {
   systemPrompt: string;
   maxConnections: number;
   maxHistory: number;
+  authToken?: string;
+  allowedOrigins?: string[];
+  sessionTtl: number;
+}
+
+/** Splits a comma-separated list for commander. */
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 async function serve(options: ServeOptions): Promise<void> {
@@ -40,7 +52,12 @@ async function serve(options: ServeOptions): Promise<void> {
     maxConnections: options.maxConnections,
     conversationOptions: { systemPrompt: options.systemPrompt, maxHistoryLength: options.maxHistory },
     llm: llm.provider,
+    sessionTtl: options.sessionTtl * 1000,
+    ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken) } : {}),
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
   });
+  if (options.authToken) console.log('llm-ws: clients must present the auth token (Authorization: Bearer, or ?token=)');
+  if (options.allowedOrigins) console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
   await server.start();
   console.log(`llm-ws: listening on ${server.url}`);
 
@@ -72,6 +89,9 @@ export function serveCommand(): Command {
     .option('-s, --system-prompt <text>', 'system prompt of every conversation', DEFAULT_SYSTEM_PROMPT)
     .option('--max-connections <n>', 'concurrent connections; more are closed with 1013', wholeNumber(1), DEFAULT_MAX_CONNECTIONS)
     .option('--max-history <n>', 'messages kept per conversation', wholeNumber(1), DEFAULT_MAX_HISTORY_LENGTH)
+    .option('--auth-token <token>', 'require this token: Authorization: Bearer <token>, or ?token=<token> (env LLM_WS_AUTH_TOKEN)', process.env.LLM_WS_AUTH_TOKEN || undefined)
+    .option('--allowed-origins <origins>', 'comma-separated Origins browsers may connect from; others get HTTP 403', list)
+    .option('--session-ttl <seconds>', 'how long a session waits for its client to resume it', wholeNumber(1), DEFAULT_SESSION_TTL_MS / 1000)
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
@@ -79,6 +99,7 @@ export function serveCommand(): Command {
         '  OPENAI_BASE_URL   any OpenAI-compatible endpoint (Ollama, vLLM, llama.cpp, LM Studio)\n' +
         '  LLM_MODEL         model name (default gpt-4o-mini)\n' +
         '  PORT, HOST        as --port and --host\n' +
+        '  LLM_WS_AUTH_TOKEN as --auth-token\n' +
         'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.',
     )
     .action((options: ServeOptions) => serve(options));

@@ -347,8 +347,10 @@ export class WSClient {
     const reason = close
       ? `closed with ${close.code}${close.reason ? `: ${close.reason}` : ''}`
       : `the socket failed${typeof detail === 'string' && detail ? `: ${detail}` : ''}`;
-    if (close && REFUSING_CLOSE_CODES.has(close.code)) {
-      return new ConnectionClosedError('connection_refused', `the server refused the connection (${reason})`, { closeCode: close.code });
+    // Node's ws reports a refused upgrade as "Unexpected server response: 401" (browsers cannot see it).
+    const refusedUpgrade = typeof detail === 'string' && /Unexpected server response: (401|403)\b/.test(detail);
+    if ((close && REFUSING_CLOSE_CODES.has(close.code)) || refusedUpgrade) {
+      return new ConnectionClosedError('connection_refused', `the server refused the connection (${reason})`, { closeCode: close?.code });
     }
     return new ConnectionClosedError('connection_lost', `connection lost (${reason})`, { closeCode: close?.code, cause: error });
   }

@@ -12,7 +12,12 @@ export {
   type ConversationOptions,
 } from './conversation';
 export { runReply, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, type ReplyContext } from './reply';
-export { createSession, type Session, type SessionOptions, type SessionTransport } from './session';
+export { createSession, type Session, type SessionOptions, type SessionTransport, type BackpressureLimits } from './session';
+export { createConnection, type Connection, type ConnectionOptions, type SessionRegistry } from './connection';
+export { createSessionRegistry, type LocalSessionRegistry, type SessionRegistryOptions } from './session-registry';
+export { ReplayLog, DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, type ReplayLimits, type ReplayResult } from './replay-log';
+export { bearerTokenAuthentication, originAllowed, presentedToken, secretsEqual, type Authenticate, type TokenPrincipal } from './auth';
+export { createTokenBucket, type RateLimit } from './token-bucket';
 export { silentLogger, type Logger } from './logger';
 export * from '../llm';
 export * from '../tools';

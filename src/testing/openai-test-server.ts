@@ -53,6 +53,8 @@ export interface RecordedRequest {
   readonly body: any;
   /** How the exchange ended: the server finished it, or the caller hung up first. */
   readonly ended: Promise<'completed' | 'client_closed'>;
+  /** SSE events written so far. The server waits for the socket to drain, as a real one does, so a caller that stops reading stops this count. */
+  readonly eventsSent: number;
 }
 
 /** A running test server. */
@@ -159,7 +161,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     waiters.delete(index);
   };
 
-  const play = (scenario: TestScenario, body: any, response: ServerResponse, finish: () => void): void => {
+  const play = (scenario: TestScenario, body: any, response: ServerResponse, recorded: { eventsSent: number }, finish: () => void): void => {
     if (scenario.type === 'error') {
       sendError(response, scenario.status, scenario.message ?? `scripted error ${scenario.status}`, scenario.headers);
       return finish();
@@ -169,28 +171,42 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     response.flushHeaders();
     let index = 0;
+    /** Writes one event; false when the socket wants a drain first, as a real server would wait for. */
+    const writeOne = (event: { data: unknown }): boolean => {
+      recorded.eventsSent++;
+      return response.write(`data: ${JSON.stringify(event.data)}\n\n`);
+    };
     const next = (): void => {
-      if (response.destroyed) return;
-      const event = events[index++];
-      if (event === undefined) {
-        if (scenario.type === 'cut') {
-          // Cut only once what was written has reached the socket, as when a network drops mid-stream.
-          response.write(': cut\n\n', () => {
-            response.socket?.destroy();
-            finish();
-          });
+      // A loop, not recursion: thousands of undelayed events must not grow the stack.
+      for (;;) {
+        if (response.destroyed) return;
+        const event = events[index++];
+        if (event === undefined) {
+          if (scenario.type === 'cut') {
+            // Cut only once what was written has reached the socket, as when a network drops mid-stream.
+            response.write(': cut\n\n', () => {
+              response.socket?.destroy();
+              finish();
+            });
+            return;
+          }
+          if (scenario.type === 'stall') return; // silent until the caller hangs up
+          response.end('data: [DONE]\n\n');
+          return finish();
+        }
+        if (event.delayMs > 0) {
+          setTimeout(() => {
+            if (response.destroyed) return;
+            if (writeOne(event)) next();
+            else response.once('drain', next);
+          }, event.delayMs);
           return;
         }
-        if (scenario.type === 'stall') return; // silent until the caller hangs up
-        response.end('data: [DONE]\n\n');
-        return finish();
+        if (!writeOne(event)) {
+          response.once('drain', next);
+          return;
+        }
       }
-      const write = (): void => {
-        if (!response.destroyed) response.write(`data: ${JSON.stringify(event.data)}\n\n`);
-        next();
-      };
-      if (event.delayMs > 0) setTimeout(write, event.delayMs);
-      else write();
     };
     next();
   };
@@ -219,7 +235,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     response.on('close', () => {
       if (!finished) settle('client_closed');
     });
-    const recorded: RecordedRequest = { method: request.method, path, headers: request.headers, body, ended };
+    const recorded = { method: request.method, path, headers: request.headers, body, ended, eventsSent: 0 };
     record(recorded);
     const invalid = validateChatRequest(body);
     if (invalid) {
@@ -230,7 +246,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
       sendError(response, 400, 'this test server only streams: send stream: true');
       return finish();
     }
-    play(queue.shift() ?? fallback(recorded), body, response, finish);
+    play(queue.shift() ?? fallback(recorded), body, response, recorded, finish);
   };
 
   const server = createServer((request, response) => {

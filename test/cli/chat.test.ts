@@ -13,6 +13,7 @@ describe('llm-ws chat', () => {
   afterEach(async () => {
     await cli?.stop();
     await server?.stop();
+    server = undefined as unknown as WSServer;
     await upstream?.close();
     cli = undefined;
     upstream = undefined;
@@ -61,5 +62,21 @@ describe('llm-ws chat', () => {
     await expect(upstream.requests[upstream.requests.length - 1]?.ended).resolves.toBe('client_closed');
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);
+  });
+
+  it('reaches a server started with --auth-token only with --token', async () => {
+    const serve = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--auth-token', 'opensesame']);
+    try {
+      const [, url] = await serve.waitForOutput(/listening on (ws:\/\/\S+)/);
+      expect(serve.output()).toContain('clients must present the auth token');
+      cli = spawnCli(['chat', '--url', url as string, 'what is 1+1?']);
+      expect(await cli.exited).toBe(1);
+      expect(cli.output()).toMatch(/llm-ws: connection_refused: the server refused the connection \(the socket failed: Unexpected server response: 401\)/);
+      cli = spawnCli(['chat', '--url', url as string, '--token', 'opensesame', 'what is 1+1?']);
+      expect(await cli.exited).toBe(0);
+      expect(cli.output()).toContain('1+1 = 2');
+    } finally {
+      await serve.stop();
+    }
   });
 });

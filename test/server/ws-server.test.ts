@@ -6,6 +6,7 @@ import type { ServerMessage } from '../../src/protocol/codecs';
 import { silentLogger } from '../../src/server/logger';
 import type { WSServerOptions } from '../../src/server/options';
 import { WSServer, type WSServerEvent } from '../../src/server/ws-server';
+import { bearerTokenAuthentication } from '../../src/server/auth';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
 import { connectTestClient, control, type TestClient, userMessage } from '../utils/ws-test-client';
 
@@ -277,5 +278,51 @@ describe('WSServer over loopback', () => {
     await server.stop();
     expect(http.listening).toBe(true);
     await new Promise((resolve) => http.close(resolve));
+  });
+
+  describe('access', () => {
+    it('refuses an upgrade without the token with HTTP 401, and accepts it as a bearer header or ?token=', async () => {
+      await startServer({ authenticate: bearerTokenAuthentication('s3cret') });
+      const url = server.url as string;
+      await expect(connectTestClient(url)).rejects.toThrow('upgrade refused with HTTP 401');
+      await expect(connectTestClient(`${url}?token=wrong`)).rejects.toThrow('upgrade refused with HTTP 401');
+      await connect(`${url}?token=s3cret`);
+      const withHeader = await connectTestClient(url, { headers: { Authorization: 'Bearer s3cret' } });
+      clients.push(withHeader);
+      await withHeader.waitFor('session');
+    });
+
+    it('refuses other Origins with HTTP 403 (cross-site WebSocket hijacking)', async () => {
+      await startServer({ allowedOrigins: ['https://chat.example'] });
+      const url = server.url as string;
+      await expect(connectTestClient(url, { origin: 'https://evil.example' })).rejects.toThrow('upgrade refused with HTTP 403');
+      clients.push(await connectTestClient(url, { origin: 'https://chat.example' }));
+    });
+
+    it('keeps the principal on the session and passes it to tools', async () => {
+      const seen: unknown[] = [];
+      await startServer({
+        authenticate: (request) => ({ user: new URL(request.url ?? '/', 'http://x').searchParams.get('user') }),
+        tools: [{ name: 'whoami', description: 'who is asking', parameters: {}, execute: (_args, context) => (seen.push(context.principal), 'ok') }],
+      });
+      upstream.enqueue({ type: 'tool_calls', calls: [{ name: 'whoami', arguments: {} }] }, { type: 'text', chunks: ['done'] });
+      const client = await connect(`${server.url}?user=ada`);
+      client.send(userMessage('q', 'who am I?'));
+      await client.waitFor('llm_complete');
+      expect(seen).toEqual([{ user: 'ada' }]);
+      expect(server.getActiveSessions()[0]?.principal).toEqual({ user: 'ada' });
+    });
+
+    it('answers HTTP 500 when authenticate throws, and serves the next client', async () => {
+      let calls = 0;
+      await startServer({
+        authenticate: () => {
+          if (calls++ === 0) throw new Error('auth backend down');
+          return { ok: true };
+        },
+      });
+      await expect(connectTestClient(server.url as string)).rejects.toThrow('upgrade refused with HTTP 500');
+      await connect();
+    });
   });
 });
