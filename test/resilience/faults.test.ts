@@ -110,11 +110,16 @@ describe('faults over loopback', () => {
     const reply = c.sendMessage('a lot');
     await firstValueFrom(c.chunks$);
     proxy?.stallServerToClient(true);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const sentWhileStalled = upstream.requests[0]?.eventsSent ?? 0;
+    // Socket buffers fill first; wait until the upstream count stops moving (a busy machine is slow to fill them).
+    const sent = (): number => upstream.requests[0]?.eventsSent ?? 0;
+    let sentWhileStalled = -1;
+    for (let tries = 0; tries < 50 && sent() !== sentWhileStalled; tries++) {
+      sentWhileStalled = sent();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
     await new Promise((resolve) => setTimeout(resolve, 500));
     // The upstream was not read further while the client did not read: backpressure reached the model.
-    expect(upstream.requests[0]?.eventsSent).toBe(sentWhileStalled);
+    expect(sent()).toBe(sentWhileStalled);
     expect(sentWhileStalled).toBeLessThan(chunks.length);
     proxy?.stallServerToClient(false);
     expect((await reply).fullText).toBe(chunks.join(''));
