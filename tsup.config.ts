@@ -19,4 +19,6 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   splitting: true,
+  // __dirname in the ESM build too: the CLI finds the demo page beside itself.
+  shims: true,
 });

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { providerFromEnvironment } from '../llm/from-environment';
 import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../server/conversation';
@@ -37,6 +39,12 @@ function list(value: string): string[] {
     .filter(Boolean);
 }
 
+/** The built demo page: beside the built CLI (dist/cli → dist/demo), or in dist/ when run from the sources. */
+function findDemoDir(): string | undefined {
+  const candidates = [join(__dirname, '..', 'demo'), join(__dirname, '..', '..', 'dist', 'demo')];
+  return candidates.find((dir) => existsSync(join(dir, 'llm-ws-client.js')));
+}
+
 async function serve(options: ServeOptions): Promise<void> {
   const llm = providerFromEnvironment(process.env, { model: options.model });
   if (llm.offline) {
@@ -45,6 +53,8 @@ async function serve(options: ServeOptions): Promise<void> {
   } else {
     console.log(`llm-ws: answering with ${llm.description}`);
   }
+  const demoDir = findDemoDir();
+  if (!demoDir) console.warn('llm-ws: the demo page is not built (npm run build), so / serves no chat page');
   const server = new WSServer({
     port: options.port,
     hostname: options.host,
@@ -52,6 +62,8 @@ async function serve(options: ServeOptions): Promise<void> {
     maxConnections: options.maxConnections,
     conversationOptions: { systemPrompt: options.systemPrompt, maxHistoryLength: options.maxHistory },
     llm: llm.provider,
+    upstreamHealthCheck: llm.healthCheck,
+    demoDir,
     sessionTtl: options.sessionTtl * 1000,
     ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken) } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
@@ -60,6 +72,7 @@ async function serve(options: ServeOptions): Promise<void> {
   if (options.allowedOrigins) console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
   await server.start();
   console.log(`llm-ws: listening on ${server.url}`);
+  if (demoDir) console.log(`llm-ws: chat page at ${(server.url as string).replace(/^ws/, 'http').replace(/\/[^/]*$/, '/')}`);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,5 +1,5 @@
 import { offlineProvider } from './offline-provider';
-import { DEFAULT_MODEL, openAIProvider } from './openai-provider';
+import { DEFAULT_MODEL, openAIHealthCheck, openAIProvider } from './openai-provider';
 import type { LLMProvider } from './types';
 
 /** The provider the environment asks for, and words for the start-up log. */
@@ -8,6 +8,8 @@ export interface EnvironmentProvider {
   /** True when no model endpoint is configured and the offline demo model answers. */
   readonly offline: boolean;
   readonly description: string;
+  /** Whether the endpoint answers, for `/health`. */
+  readonly healthCheck: () => Promise<boolean>;
 }
 
 /**
@@ -23,6 +25,7 @@ export function providerFromEnvironment(
     return {
       provider: offlineProvider(),
       offline: true,
+      healthCheck: async () => true,
       description:
         'the OFFLINE DEMO model (no OPENAI_API_KEY or OPENAI_BASE_URL set): it only tells the time and does arithmetic',
     };
@@ -30,6 +33,7 @@ export function providerFromEnvironment(
   const model = overrides.model ?? env.LLM_MODEL ?? DEFAULT_MODEL;
   return {
     provider: openAIProvider({ apiKey, baseURL, model }),
+    healthCheck: openAIHealthCheck({ apiKey, baseURL }),
     offline: false,
     description: `model ${model} at ${baseURL ?? 'https://api.openai.com/v1'}`,
   };

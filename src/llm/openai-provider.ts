@@ -137,14 +137,9 @@ export function toUpstreamError(error: unknown): UpstreamError {
   return new UpstreamError('upstream_error', `the model stream failed: ${detail}`, { retryable: true, cause: error });
 }
 
-/**
- * A provider for any OpenAI-compatible endpoint, streaming with `stream_options.include_usage`.
- * Unsubscribing aborts the HTTP request through an AbortSignal, so the endpoint sees the
- * connection close at once, not at the next chunk.
- */
-export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider {
+function makeClient(options: OpenAIProviderOptions): OpenAI {
   const baseURL = options.baseURL ?? process.env.OPENAI_BASE_URL;
-  const client =
+  return (
     options.client ??
     new OpenAI({
       // Local servers (Ollama, llama.cpp) need no key, but the SDK refuses to start without one.
@@ -152,7 +147,33 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
       baseURL,
       maxRetries: options.maxRetries,
       timeout: options.timeoutMs,
-    });
+    })
+  );
+}
+
+/**
+ * Whether the endpoint answers at all, for `/health`: lists models with a short timeout. Any
+ * HTTP answer counts (some compatible servers have no model list); no answer does not.
+ */
+export function openAIHealthCheck(options: OpenAIProviderOptions = {}): () => Promise<boolean> {
+  const client = makeClient(options);
+  return async () => {
+    try {
+      await client.models.list({ timeout: 5000, maxRetries: 0 });
+      return true;
+    } catch (error) {
+      return error instanceof OpenAI.APIError && error.status !== undefined;
+    }
+  };
+}
+
+/**
+ * A provider for any OpenAI-compatible endpoint, streaming with `stream_options.include_usage`.
+ * Unsubscribing aborts the HTTP request through an AbortSignal, so the endpoint sees the
+ * connection close at once, not at the next chunk.
+ */
+export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider {
+  const client = makeClient(options);
   const model = options.model ?? process.env.LLM_MODEL ?? DEFAULT_MODEL;
 
   return (request) =>

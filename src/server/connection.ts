@@ -9,6 +9,7 @@ import { CloseCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
 import { secretsEqual } from './auth';
 import type { Logger } from './logger';
+import type { ResumeOutcome } from './metrics';
 import type { Session, SessionTransport } from './session';
 import { createTokenBucket, type RateLimit } from './token-bucket';
 import { errorMessageFor } from './reply';
@@ -38,6 +39,8 @@ export interface ConnectionOptions {
   readonly logger: Logger;
   /** Told about every frame the client got wrong (it has already been answered with an error). */
   readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
+  /** Told what each resume came to (for metrics). */
+  readonly onResume?: (outcome: ResumeOutcome) => void;
 }
 
 /** A connection, as the adapter drives it. */
@@ -62,8 +65,10 @@ export function createConnection(options: ConnectionOptions): Connection {
 
   const resume = (message: ResumeMessage): void => {
     const { sessionId, resumeToken, lastSeq } = message.data;
-    const error = (code: 'session_lost' | 'resume_gap' | 'invalid_message', text: string): void =>
+    const error = (code: 'session_lost' | 'resume_gap' | 'invalid_message', text: string): void => {
+      if (code !== 'invalid_message') options.onResume?.(code);
       fail({ type: 'error', data: { code, message: text, retryable: false, requestId: message.id } }, true);
+    };
     if (session.lastSeq > 0 || session.busy || session.conversation.messages().length > 0) {
       return error('invalid_message', 'resume must be the first message on a connection');
     }
@@ -85,6 +90,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     registry.attached(target);
     registry.resumed(target);
+    options.onResume?.('resumed');
     target.sendDirect({
       type: 'session',
       data: { sessionId: target.id, resumeToken: target.resumeToken, resumed: true, requestId: message.id, lastSeq: target.lastSeq },

@@ -86,6 +86,10 @@ export interface WSServerOptions {
   readonly allowedOrigins?: readonly string[];
   /** How long `stop()` tells clients to wait before reconnecting, in ms. @default DEFAULT_STOP_RETRY_AFTER_MS */
   readonly stopRetryAfter?: number;
+  /** A folder of static files to serve at `/` (the demo chat page: `llm-ws serve` passes its own). @default none */
+  readonly demoDir?: string;
+  /** Whether the model endpoint answers, for `/health` (cached, checked in the background). @default unknown */
+  readonly upstreamHealthCheck?: () => Promise<boolean>;
   /** Serve on this HTTP server instead of creating one; `start` then listens only if it is not listening yet. */
   readonly server?: Server;
   /** @default console */

@@ -10,6 +10,7 @@ import {
   defer,
   EMPTY,
   filter,
+  finalize,
   from,
   merge,
   mergeMap,
@@ -40,6 +41,14 @@ export const DEFAULT_MAX_TOOL_STEPS = 5;
 /** Longest silence between two upstream events before the reply fails, in ms. */
 export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
 
+/** Where a reply reports its timings, in seconds. */
+export interface ReplyTimings {
+  modelCall(seconds: number): void;
+  firstToken(seconds: number): void;
+}
+
+const secondsSince = (start: number): number => (performance.now() - start) / 1000;
+
 /** Everything one reply needs. */
 export interface ReplyContext {
   /** The `user_message` id: every message of the reply carries it as `requestId`. */
@@ -58,6 +67,8 @@ export interface ReplyContext {
   readonly abort$: Observable<unknown>;
   /** Backpressure from the connection, handed to the provider (see {@link LLMRequest.whenWritable}). */
   readonly whenWritable?: () => Promise<void> | undefined;
+  /** Told how long model calls take and when the first text arrives (for metrics). */
+  readonly timings?: ReplyTimings;
   readonly logger: Logger;
 }
 
@@ -102,6 +113,7 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
     }
     conversation.append({ role: 'user', content: context.text });
     const definitions = tools.definitions(options.tools);
+    const startedAt = performance.now();
     let fullText = '';
     let roundText = '';
     /** Events of the current model call: on an abort, its usage is estimated from them. */
@@ -132,6 +144,7 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
       roundText = '';
       roundDeltas = 0;
       let streaming = false;
+      const callStartedAt = performance.now();
       return concat(
         of<ServerMessageInput>({ type: 'status', data: { status: 'thinking', requestId } }),
         provider(request).pipe(
@@ -145,11 +158,13 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
           tap((event) => {
             if (event.type === 'text' || event.type === 'tool_call_delta') roundDeltas++;
           }),
+          finalize(() => context.timings?.modelCall(secondsSince(callStartedAt))),
           connect((events$) =>
             merge(
               events$.pipe(
                 filter(isText),
                 mergeMap(({ delta }) => {
+                  if (fullText === '') context.timings?.firstToken(secondsSince(startedAt));
                   fullText += delta;
                   roundText += delta;
                   if (streaming) return [chunk(delta, false)];

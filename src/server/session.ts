@@ -13,7 +13,7 @@ import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
 import type { Logger } from './logger';
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
-import { runReply } from './reply';
+import { type ReplyTimings, runReply } from './reply';
 
 /** What a session needs from its connection. */
 export interface SessionTransport {
@@ -52,6 +52,10 @@ export interface SessionOptions {
   readonly logger: Logger;
   /** Makes the `id` of each server message. */
   readonly nextMessageId: () => string;
+  /** Told of every message of the stream as it is sent (for metrics). */
+  readonly onSent?: (message: ServerMessageInput) => void;
+  /** Told how replies' model calls go (for metrics). */
+  readonly timings?: ReplyTimings;
 }
 
 /** One conversation and its stream of messages. */
@@ -135,6 +139,7 @@ export function createSession(options: SessionOptions): Session {
 
   const emit = (message: ServerMessageInput): void => {
     if (message.type === 'status') deliveredStatus = message.data.status;
+    options.onSent?.(message);
     const seq = log.lastSeq + 1;
     const text = encodeMessage({ ...withId(message, options.nextMessageId()), seq } as ServerMessage);
     log.append(seq, text);
@@ -227,6 +232,7 @@ export function createSession(options: SessionOptions): Session {
       idleTimeoutMs: options.idleTimeoutMs,
       abort$: running.abort$,
       whenWritable,
+      timings: options.timings,
       logger,
     })
       .pipe(holdWhilePaused(running.paused$))

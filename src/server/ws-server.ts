@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import { filter, type Observable, Subject } from 'rxjs';
 import { attachWebSocketServer, type UpgradeDecision, type WebSocketAdapter } from '../adapters/ws';
 import type { LLMWSError } from '../errors';
@@ -11,7 +12,10 @@ import { builtinTools } from '../tools/builtin';
 import { createToolRegistry, type ToolRegistry } from '../tools/registry';
 import { originAllowed } from './auth';
 import { createConnection } from './connection';
+import { createHttpRoutes } from './http-routes';
 import { createIdGenerator } from './ids';
+import { createServerMetrics, type ServerMetrics } from './metrics';
+import { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
 import type { Logger } from './logger';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -57,6 +61,17 @@ export interface SessionInfo {
 
 type EventOf<K extends WSServerEvent['type']> = Extract<WSServerEvent, { type: K }>;
 
+/** The body of `GET /health`. */
+export interface HealthReport {
+  readonly status: 'ok';
+  readonly uptimeSeconds: number;
+  readonly connections: number;
+  readonly sessions: number;
+  readonly repliesRunning: number;
+  /** Whether the model endpoint answered its last check (cached; never checked on the request's time). */
+  readonly upstream: UpstreamHealth;
+}
+
 /**
  * An llm-ws server: WebSocket on an HTTP server, one conversation per connection, each reply
  * streamed from the model with tools run on the way.
@@ -79,6 +94,9 @@ export class WSServer {
   private httpServer: Server | undefined;
   private adapter: WebSocketAdapter | undefined;
   private address: AddressInfo | undefined;
+  private readonly metrics: ServerMetrics;
+  private readonly upstreamHealth: { current(): UpstreamHealth };
+  private readonly startedAt = Date.now();
 
   constructor(options: WSServerOptions = {}) {
     this.options = options;
@@ -94,6 +112,12 @@ export class WSServer {
     this.tools = createToolRegistry([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], {
       timeoutMs: options.toolTimeout,
     });
+    this.metrics = createServerMetrics({
+      connections: () => this.getConnectionCount(),
+      sessions: () => this.sessions.size,
+      repliesRunning: () => this.repliesRunning(),
+    });
+    this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
     this.sessions = createSessionRegistry({
       ttlMs: options.sessionTtl ?? DEFAULT_SESSION_TTL_MS,
       makeSession: (sessionId, resumeToken, principal) => this.makeSession(sessionId, resumeToken, principal),
@@ -125,7 +149,32 @@ export class WSServer {
       },
       logger: this.logger,
       nextMessageId: createIdGenerator(),
+      onSent: this.metrics.sent,
+      timings: { modelCall: this.metrics.modelCall, firstToken: this.metrics.firstToken },
     });
+  }
+
+  private repliesRunning(): number {
+    let running = 0;
+    for (const session of this.sessions.all()) if (session.busy) running++;
+    return running;
+  }
+
+  /** The Prometheus registry behind `GET /metrics`, to scrape from an HTTP server of your own. */
+  get metricsRegistry(): Registry {
+    return this.metrics.registry;
+  }
+
+  /** What `GET /health` answers: never waits on the model endpoint (its reachability is cached). */
+  health(): HealthReport {
+    return {
+      status: 'ok',
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      connections: this.getConnectionCount(),
+      sessions: this.sessions.size,
+      repliesRunning: this.repliesRunning(),
+      upstream: this.upstreamHealth.current(),
+    };
   }
 
   private async decideUpgrade(request: IncomingMessage): Promise<UpgradeDecision> {
@@ -154,7 +203,13 @@ export class WSServer {
   /** Listens and accepts connections. Rejects if the port is taken or the server already runs. */
   async start(): Promise<void> {
     if (this.adapter) throw new Error('WSServer is already started');
-    const server = this.options.server ?? createServer((request, response) => this.handleHttpRequest(request, response));
+    const routes = createHttpRoutes({
+      wsPath: this.options.path ?? DEFAULT_PATH,
+      staticDir: this.options.demoDir,
+      health: () => this.health(),
+      metrics: this.metrics.registry,
+    });
+    const server = this.options.server ?? createServer(routes);
     this.httpServer = server;
     this.adapter = attachWebSocketServer({
       server,
@@ -174,7 +229,9 @@ export class WSServer {
           rateLimit: rateLimit === false ? undefined : rateLimit,
           logger: this.logger,
           onProtocolError: (sessionId, error) => this.events.next({ type: 'client_error', sessionId, error }),
+          onResume: this.metrics.resume,
         });
+        this.metrics.connectionOpened();
         this.events.next({ type: 'client_connected', sessionId: connection.session.id });
         return {
           receive: (data, isBinary) => connection.receive(data, isBinary),
@@ -305,12 +362,5 @@ export class WSServer {
         }
       });
     return () => subscription.unsubscribe();
-  }
-
-  private handleHttpRequest(request: IncomingMessage, response: ServerResponse): void {
-    const path = this.options.path ?? DEFAULT_PATH;
-    const body = `llm-ws server: connect a WebSocket client to ${path}\n`;
-    response.writeHead(request.url === '/' ? 200 : 404, { 'content-type': 'text/plain; charset=utf-8' });
-    response.end(request.url === '/' ? body : `not found; ${body}`);
   }
 }

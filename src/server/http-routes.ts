@@ -1,0 +1,68 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join } from 'node:path';
+import type { Registry } from 'prom-client';
+
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.map': 'application/json; charset=utf-8',
+  '.ico': 'image/x-icon',
+};
+
+/** What the HTTP side of the server answers besides WebSocket upgrades. */
+export interface HttpRoutesOptions {
+  /** The WebSocket path, for the hint a plain GET gets when there is no demo. */
+  readonly wsPath: string;
+  /** A folder of static files served at `/` (the demo page), or undefined for none. */
+  readonly staticDir: string | undefined;
+  /** The body of `GET /health`. */
+  health(): object;
+  readonly metrics: Registry;
+}
+
+/**
+ * Loads the static files once (a handful of small files) and serves them by exact name only:
+ * no path from the request ever reaches the file system.
+ */
+function loadStaticFiles(dir: string | undefined): Map<string, { body: Buffer; type: string }> {
+  const files = new Map<string, { body: Buffer; type: string }>();
+  if (!dir) return files;
+  if (!existsSync(join(dir, 'index.html'))) throw new Error(`no index.html in the demo folder ${dir} (run npm run build)`);
+  for (const name of readdirSync(dir)) {
+    const type = contentTypes[extname(name)];
+    if (type) files.set(`/${name}`, { body: readFileSync(join(dir, name)), type });
+  }
+  return files;
+}
+
+/** The request handler for everything that is not a WebSocket upgrade. */
+export function createHttpRoutes(options: HttpRoutesOptions): (request: IncomingMessage, response: ServerResponse) => void {
+  const files = loadStaticFiles(options.staticDir);
+  const send = (response: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean): void => {
+    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+    response.end(head ? undefined : body);
+  };
+
+  return (request, response) => {
+    const head = request.method === 'HEAD';
+    if (request.method !== 'GET' && !head) return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n', head);
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path === '/health') return send(response, 200, 'application/json; charset=utf-8', JSON.stringify(options.health()), head);
+    if (path === '/metrics') {
+      void options.metrics.metrics().then(
+        (text) => send(response, 200, options.metrics.contentType, text, head),
+        (error: unknown) => send(response, 500, 'text/plain; charset=utf-8', `metrics failed: ${String(error)}\n`, head),
+      );
+      return;
+    }
+    const file = files.get(path === '/' ? '/index.html' : path);
+    if (file) return send(response, 200, file.type, file.body, head);
+    const hint = `llm-ws server: connect a WebSocket client to ${options.wsPath}\n`;
+    if (path === '/') return send(response, 200, 'text/plain; charset=utf-8', hint, head);
+    send(response, 404, 'text/plain; charset=utf-8', `not found; ${hint}`, head);
+  };
+}
