@@ -3,15 +3,16 @@ import type { WebSocketConstructor, WSClientOptions } from './options';
 import { WSClient as BrowserWSClient } from './ws-client';
 
 /**
- * The one place where Node needs a different path: Node 20 has no global WebSocket, so the
- * Node entry falls back to the `ws` package. Browsers, Bun and Node 22+ use their own.
+ * The one place where Node takes a different path: the Node entry always uses the `ws` package.
+ * Node 20 has no global WebSocket, and Node 22's (undici's, like a browser's) cannot tell a
+ * refused upgrade (HTTP 401/403) from a network error, so a client with a wrong token would
+ * retry in vain. Browsers and Bun use their own WebSocket through `llm-ws/client`.
  */
-const defaultWebSocket = ((globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ??
-  (WebSocket as unknown as WebSocketConstructor)) satisfies WebSocketConstructor;
+const nodeWebSocket = WebSocket as unknown as WebSocketConstructor;
 
-/** {@link BrowserWSClient | WSClient} with a WebSocket for every Node version. */
+/** {@link BrowserWSClient | WSClient} on the `ws` package, for Node. */
 export class WSClient extends BrowserWSClient {
   constructor(options: WSClientOptions) {
-    super({ WebSocketCtor: defaultWebSocket, ...options });
+    super({ WebSocketCtor: nodeWebSocket, ...options });
   }
 }

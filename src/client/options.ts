@@ -38,7 +38,7 @@ export interface WSClientOptions {
   readonly protocols?: string | string[];
   /** Messages kept while reconnecting; sending more fails with `queue_full`. @default DEFAULT_MAX_QUEUE_SIZE */
   readonly maxQueueSize?: number;
-  /** @default globalThis.WebSocket (the Node entry of llm-ws falls back to the `ws` package) */
+  /** @default globalThis.WebSocket (the Node entry of llm-ws passes the `ws` package) */
   readonly WebSocketCtor?: WebSocketConstructor;
 }
 

@@ -49,7 +49,7 @@ export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
-  /** The parsed JSON body. */
+  /** The parsed JSON body (null for a GET). */
   readonly body: any;
   /** How the exchange ended: the server finished it, or the caller hung up first. */
   readonly ended: Promise<'completed' | 'client_closed'>;
@@ -214,6 +214,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
   const handle = (request: IncomingMessage, response: ServerResponse, rawBody: string): void => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (request.method === 'GET' && path === '/v1/models') {
+      record({ method: 'GET', path, headers: request.headers, body: null, ended: Promise.resolve('completed'), eventsSent: 0 });
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ object: 'list', data: [{ id: 'test-model', object: 'model', created: 0, owned_by: 'llm-ws' }] }));
       return;

@@ -23,8 +23,12 @@ export interface CliProcess {
   stop(): Promise<number | null>;
 }
 
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/index.ts'), ...args], {
+/** Runs the CLI from its sources, under Node (through tsx) or under Bun (which runs TypeScript itself). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, runtime: 'node' | 'bun' = 'node'): CliProcess {
+  const entry = join(root, 'src/cli/index.ts');
+  const [command, prefix] =
+    runtime === 'bun' ? [join(root, 'node_modules/.bin/bun'), ['run', entry]] : [process.execPath, ['--import', 'tsx', entry]];
+  const child = spawn(command, [...prefix, ...args], {
     cwd: root,
     // Start from a clean slate: the developer's own OPENAI_* variables must not leak into tests.
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
