@@ -10,7 +10,7 @@ export * from './server';
 
 // Client (with the ws package as its WebSocket where Node has none)
 export { WSClient } from './client/node';
-export type { CompleteData } from './client/ws-client';
+export { ReactiveClient, type CompleteData } from './client/reactive-client';
 export * from './client/options';
 export { retryWithBackoff, backoffDelay, type BackoffOptions } from './operators/retry-with-backoff';
 export { replyOf, requestIdOf } from './operators/reply-of';

@@ -2,7 +2,8 @@
  * `llm-ws/client`: the RxJS client. Browser-safe: no `ws`, no `openai`, no `node:` modules.
  * It uses `globalThis.WebSocket` unless given `WebSocketCtor`.
  */
-export { WSClient, type CompleteData } from './ws-client';
+export { WSClient } from './ws-client';
+export { ReactiveClient, type CompleteData } from './reactive-client';
 export * from './options';
 export { retryWithBackoff, backoffDelay, type BackoffOptions } from '../operators/retry-with-backoff';
 export { replyOf, requestIdOf } from '../operators/reply-of';
