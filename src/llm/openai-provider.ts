@@ -179,6 +179,8 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
   return (request) =>
     new Observable<LLMEvent>((subscriber) => {
       const controller = new AbortController();
+      // Settles on unsubscribe, so a wait for a slow client cannot outlive the request.
+      const cancelled = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
       const run = async (): Promise<void> => {
         const stream = await client.chat.completions.create(makeChatCompletionParams(request, model), {
           signal: controller.signal,
@@ -188,7 +190,8 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
           if (subscriber.closed) return;
           // A slow client holds the model's stream back, instead of the server buffering it.
           const writable = request.whenWritable?.();
-          if (writable) await writable;
+          if (writable) await Promise.race([writable, cancelled]);
+          if (subscriber.closed) return;
         }
         subscriber.complete();
       };
