@@ -1,9 +1,8 @@
 import { firstValueFrom, lastValueFrom, filter, toArray } from 'rxjs';
 import { WSClient } from '../../src/client/node';
 import type { ConnectionStatus, ReplyEvent } from '../../src/client/options';
-import { openAIProvider } from '../../src/llm/openai-provider';
-import { silentLogger } from '../../src/server/logger';
 import { WSServer } from '../../src/server/ws-server';
+import { startServerFor } from '../utils/test-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
 
 let upstream: OpenAITestServer;
@@ -11,13 +10,7 @@ let servers: WSServer[] = [];
 let client: WSClient | undefined;
 
 async function startServer(port = 0): Promise<WSServer> {
-  const server = new WSServer({
-    port,
-    hostname: '127.0.0.1',
-    logger: silentLogger,
-    llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test', model: 'test-model', maxRetries: 0 }),
-  });
-  await server.start();
+  const server = await startServerFor(upstream, { port });
   servers.push(server);
   return server;
 }

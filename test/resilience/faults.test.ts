@@ -3,10 +3,9 @@ import { filter, firstValueFrom } from 'rxjs';
 import WebSocket from 'ws';
 import { WSClient } from '../../src/client/node';
 import { offlineProvider } from '../../src/llm/offline-provider';
-import { openAIProvider } from '../../src/llm/openai-provider';
-import { silentLogger } from '../../src/server/logger';
 import type { WSServerOptions } from '../../src/server/options';
 import { WSServer } from '../../src/server/ws-server';
+import { startServerFor } from '../utils/test-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
@@ -21,14 +20,7 @@ let proxy: TcpProxy | undefined;
 let client: WSClient | undefined;
 
 async function startServer(options: WSServerOptions = {}): Promise<WSServer> {
-  server = new WSServer({
-    port: 0,
-    hostname: '127.0.0.1',
-    logger: silentLogger,
-    llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test', model: 'test-model', maxRetries: 0 }),
-    ...options,
-  });
-  await server.start();
+  server = await startServerFor(upstream, options);
   return server;
 }
 

@@ -1,10 +1,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openAIHealthCheck, openAIProvider } from '../../src/llm/openai-provider';
+import { openAIHealthCheck } from '../../src/llm/openai-provider';
 import { silentLogger } from '../../src/server/logger';
 import type { WSServerOptions } from '../../src/server/options';
 import { WSServer } from '../../src/server/ws-server';
+import { startServerFor } from '../utils/test-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
 import { connectTestClient, userMessage } from '../utils/ws-test-client';
 
@@ -12,14 +13,7 @@ let upstream: OpenAITestServer;
 let server: WSServer;
 
 async function startServer(options: WSServerOptions = {}): Promise<string> {
-  server = new WSServer({
-    port: 0,
-    hostname: '127.0.0.1',
-    logger: silentLogger,
-    llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', model: 'm', maxRetries: 0 }),
-    ...options,
-  });
-  await server.start();
+  server = await startServerFor(upstream, options);
   return `http://127.0.0.1:${server.port}`;
 }
 

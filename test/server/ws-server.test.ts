@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { openAIProvider } from '../../src/llm/openai-provider';
 import type { ServerMessage } from '../../src/protocol/codecs';
 import { silentLogger } from '../../src/server/logger';
 import type { WSServerOptions } from '../../src/server/options';
 import { WSServer, type WSServerEvent } from '../../src/server/ws-server';
 import { bearerTokenAuthentication } from '../../src/server/auth';
+import { startServerFor } from '../utils/test-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
 import { connectTestClient, control, type TestClient, userMessage } from '../utils/ws-test-client';
 
@@ -15,14 +15,7 @@ let server: WSServer;
 const clients: TestClient[] = [];
 
 async function startServer(options: WSServerOptions = {}): Promise<WSServer> {
-  server = new WSServer({
-    port: 0,
-    hostname: '127.0.0.1',
-    logger: silentLogger,
-    llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test', model: 'test-model', maxRetries: 0 }),
-    ...options,
-  });
-  await server.start();
+  server = await startServerFor(upstream, options);
   return server;
 }
 
