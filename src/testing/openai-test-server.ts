@@ -7,6 +7,12 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo, Socket } from 'node:net';
 import { validateChatRequest } from './validate-chat-request';
 
+/** In a chunk's text, replaced by the time the chunk is written (see the `text` scenario). */
+export const EMIT_TIME_PLACEHOLDER = '{{emitMs}}';
+
+/** Wall-clock time in ms with sub-millisecond precision, comparable across processes on one machine. */
+export const wallClockMs = (): number => performance.timeOrigin + performance.now();
+
 /** One tool call a scenario makes the model ask for. */
 export interface ScriptedToolCall {
   /** @default `call_<n>` */
@@ -18,7 +24,11 @@ export interface ScriptedToolCall {
 
 /** How the test server answers one request. */
 export type TestScenario =
-  /** Streams `chunks` as text deltas, then the finish reason and (when asked for) usage. */
+  /**
+   * Streams `chunks` as text deltas, then the finish reason and (when asked for) usage. A chunk
+   * may contain {@link EMIT_TIME_PLACEHOLDER}: it is replaced by the wall-clock time, in ms with
+   * three decimals, at the moment the chunk is written, to measure the latency of a relay.
+   */
   | {
       readonly type: 'text';
       readonly chunks: readonly string[];
@@ -174,7 +184,9 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     /** Writes one event; false when the socket wants a drain first, as a real server would wait for. */
     const writeOne = (event: { data: unknown }): boolean => {
       recorded.eventsSent++;
-      return response.write(`data: ${JSON.stringify(event.data)}\n\n`);
+      let json = JSON.stringify(event.data);
+      if (json.includes(EMIT_TIME_PLACEHOLDER)) json = json.replaceAll(EMIT_TIME_PLACEHOLDER, wallClockMs().toFixed(3));
+      return response.write(`data: ${json}\n\n`);
     };
     const next = (): void => {
       // A loop, not recursion: thousands of undelayed events must not grow the stack.

@@ -1,0 +1,108 @@
+/**
+ * The load: N plain WebSocket clients in their own process, each asking for one reply of K
+ * stamped chunks at once. Checks that every client got all its chunks, in order, exactly once
+ * (a fast wrong answer scores nothing), and measures what the relay adds. Prints one JSON line.
+ *
+ *   node --import tsx bench/load.ts '{"url":"ws://127.0.0.1:3000/ws","streams":100,"chunks":250,"delayMs":20}'
+ */
+import WebSocket from 'ws';
+import { wallClockMs } from '../src/testing';
+import { readStamps } from './stamp';
+
+export interface LoadSpec {
+  readonly url: string;
+  readonly streams: number;
+  readonly chunks: number;
+  readonly delayMs: number;
+}
+
+export interface LoadResult {
+  readonly ok: boolean;
+  readonly problems: string[];
+  readonly chunksDelivered: number;
+  readonly elapsedMs: number;
+  /** Client receive time minus upstream emit time, per chunk, in ms. */
+  readonly latencyMs: { p50: number; p99: number; p999: number };
+  /** From sending the user_message to the first chunk, per stream, in ms. */
+  readonly firstChunkMs: { p50: number; p99: number };
+  /** Bytes of llm_chunk frames per upstream chunk delivered. */
+  readonly wireBytesPerChunk: number;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function runStream(spec: LoadSpec, index: number, latencies: number[]): Promise<{ firstChunkMs: number; bytes: number; delivered: number; problem?: string }> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(spec.url);
+    let sentAt = 0;
+    let firstChunkMs = Number.NaN;
+    let bytes = 0;
+    let expected = 0;
+    let problem: string | undefined;
+    const requestId = `load-${index}`;
+    const finish = (): void => {
+      socket.close();
+      resolve({ firstChunkMs, bytes, delivered: expected, problem });
+    };
+    socket.on('message', (raw) => {
+      const receivedAt = wallClockMs();
+      const text = raw.toString();
+      const message = JSON.parse(text);
+      if (message.type === 'session' && sentAt === 0) {
+        sentAt = wallClockMs();
+        socket.send(JSON.stringify({ type: 'user_message', id: requestId, data: { text: `K=${spec.chunks} D=${spec.delayMs}` } }));
+        return;
+      }
+      if (message.data?.requestId !== requestId) return;
+      if (message.type === 'llm_chunk' && message.data.chunk) {
+        if (Number.isNaN(firstChunkMs)) firstChunkMs = receivedAt - sentAt;
+        bytes += Buffer.byteLength(text);
+        for (const stamp of readStamps(message.data.chunk)) {
+          if (stamp.index !== expected) problem ??= `stream ${index}: chunk ${stamp.index} arrived where ${expected} was due`;
+          expected++;
+          latencies.push(receivedAt - stamp.emitMs);
+        }
+      } else if (message.type === 'llm_complete') {
+        if (expected !== spec.chunks) problem ??= `stream ${index}: ${expected} of ${spec.chunks} chunks`;
+        finish();
+      } else if (message.type === 'error') {
+        problem ??= `stream ${index}: error ${message.data.code}: ${message.data.message}`;
+        finish();
+      }
+    });
+    socket.on('error', (error) => {
+      problem ??= `stream ${index}: ${error.message}`;
+      resolve({ firstChunkMs, bytes, delivered: expected, problem });
+    });
+  });
+}
+
+export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const latencies: number[] = [];
+  const started = wallClockMs();
+  const streams = await Promise.all(Array.from({ length: spec.streams }, (_, i) => runStream(spec, i, latencies)));
+  const elapsedMs = wallClockMs() - started;
+  latencies.sort((a, b) => a - b);
+  const firsts = streams.map((s) => s.firstChunkMs).sort((a, b) => a - b);
+  const delivered = streams.reduce((sum, s) => sum + s.delivered, 0);
+  const problems = streams.flatMap((s) => (s.problem ? [s.problem] : []));
+  return {
+    ok: problems.length === 0 && delivered === spec.streams * spec.chunks,
+    problems: problems.slice(0, 5),
+    chunksDelivered: delivered,
+    elapsedMs,
+    latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), p999: percentile(latencies, 99.9) },
+    firstChunkMs: { p50: percentile(firsts, 50), p99: percentile(firsts, 99) },
+    wireBytesPerChunk: streams.reduce((sum, s) => sum + s.bytes, 0) / Math.max(1, delivered),
+  };
+}
+
+if (require.main === module) {
+  runLoad(JSON.parse(process.argv[2] as string) as LoadSpec).then((result) => {
+    console.log(JSON.stringify(result));
+    process.exit(0);
+  });
+}

@@ -1,0 +1,11 @@
+import { EMIT_TIME_PLACEHOLDER } from '../src/testing';
+
+/** The text of chunk `index`: its index and (filled in by the upstream when written) its emit time. */
+export const stampChunk = (index: number): string => `${index}@${EMIT_TIME_PLACEHOLDER};`;
+
+/** Reads the stamps out of received text (chunks may have been coalesced, so any number per piece). */
+export function readStamps(text: string): Array<{ index: number; emitMs: number }> {
+  const stamps: Array<{ index: number; emitMs: number }> = [];
+  for (const match of text.matchAll(/(\d+)@(\d+\.\d+);/g)) stamps.push({ index: Number(match[1]), emitMs: Number(match[2]) });
+  return stamps;
+}
