@@ -1,4 +1,3 @@
-import { utf8Length } from '../util/utf8-length';
 
 /** Messages a session keeps for replay unless configured. */
 export const DEFAULT_REPLAY_MAX_MESSAGES = 5000;
@@ -54,7 +53,7 @@ export class ReplayLog {
   /** Appends the frame of message `seq`, which must be `lastSeq + 1`. */
   append(seq: number, text: string): void {
     if (seq !== this.newest + 1) throw new RangeError(`replay log expected seq ${this.newest + 1}, got ${seq}`);
-    const bytes = utf8Length(text);
+    const bytes = Buffer.byteLength(text); // native: this runs for every frame the server sends
     this.entries.push({ seq, text, bytes });
     this.bytes += bytes;
     this.newest = seq;
