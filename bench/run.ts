@@ -83,13 +83,18 @@ const arms: Arm[] = [
   },
 ];
 
+async function load(spec: LoadSpec): Promise<LoadResult> {
+  const { match } = await startProcess(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(spec)], {}, /^(\{.*\})$/m);
+  return JSON.parse(match[1] as string) as LoadResult;
+}
+
 async function runOnce(arm: Arm, workload: Workload, upstreamURL: string): Promise<Sample> {
   const { child, url } = await arm.start(upstreamURL);
   try {
+    // Warm both arms up alike, so the figures are of compiled code, not of the JIT's first pass.
+    await load({ url, streams: 20, chunks: 100, delayMs: 0 });
     const before = cpuTicks(child.pid as number);
-    const spec: LoadSpec = { url, streams: workload.streams, chunks: workload.chunks, delayMs: workload.delayMs };
-    const { match } = await startProcess(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(spec)], {}, /^(\{.*\})$/m);
-    const result = JSON.parse(match[1] as string) as LoadResult;
+    const result = await load({ url, streams: workload.streams, chunks: workload.chunks, delayMs: workload.delayMs });
     const cpuUsPerChunk = ((cpuTicks(child.pid as number) - before) * TICK_US) / Math.max(1, result.chunksDelivered);
     return { result, cpuUsPerChunk };
   } finally {

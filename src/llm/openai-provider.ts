@@ -7,6 +7,7 @@ import type {
 import { Observable } from 'rxjs';
 import { UpstreamError } from '../errors';
 import type { HistoryMessage } from '../protocol/codecs';
+import { readChatCompletionStream } from './sse-stream';
 import type { LLMEvent, LLMFinishReason, LLMProvider, LLMRequest } from './types';
 
 /** The model asked for unless configured (or `LLM_MODEL` is set). */
@@ -182,17 +183,23 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
       // Settles on unsubscribe, so a wait for a slow client cannot outlive the request.
       const cancelled = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
       const run = async (): Promise<void> => {
-        const stream = await client.chat.completions.create(makeChatCompletionParams(request, model), {
-          signal: controller.signal,
-        });
-        for await (const chunk of stream) {
-          for (const event of eventsOfChunk(chunk)) subscriber.next(event);
-          if (subscriber.closed) return;
+        // The SDK makes the request (auth, retries, HTTP errors as typed errors); the body is
+        // parsed here, which costs far less CPU than the SDK's iterator.
+        const response = await client.chat.completions
+          .create(makeChatCompletionParams(request, model), { signal: controller.signal })
+          .asResponse();
+        if (!response.body) throw new UpstreamError('upstream_error', 'the model endpoint answered without a body', { retryable: true });
+        await readChatCompletionStream(
+          response.body,
+          (chunk) => {
+            for (const event of eventsOfChunk(chunk)) subscriber.next(event);
+          },
           // A slow client holds the model's stream back, instead of the server buffering it.
-          const writable = request.whenWritable?.();
-          if (writable) await Promise.race([writable, cancelled]);
-          if (subscriber.closed) return;
-        }
+          () => {
+            const writable = request.whenWritable?.();
+            return writable && Promise.race([writable, cancelled]);
+          },
+        );
         subscriber.complete();
       };
       run().catch((error: unknown) => {

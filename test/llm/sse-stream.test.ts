@@ -1,0 +1,58 @@
+import { readChatCompletionStream } from '../../src/llm/sse-stream';
+
+/** A body that yields these pieces of text, one network read each. */
+const body = (...pieces: string[]): ReadableStream<Uint8Array> => {
+  const encoder = new TextEncoder();
+  return new ReadableStream({
+    start(controller) {
+      for (const piece of pieces) controller.enqueue(encoder.encode(piece));
+      controller.close();
+    },
+  });
+};
+const chunk = (content: string) => JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] });
+const contents = (chunks: Array<{ choices: Array<{ delta: { content?: string | null } }> }>) => chunks.map((c) => c.choices[0]?.delta.content);
+
+describe('readChatCompletionStream', () => {
+  it('reads events split anywhere across network reads, in order, and stops at [DONE]', async () => {
+    const text = `data: ${chunk('Hel')}\n\ndata: ${chunk('lo')}\n\ndata: [DONE]\n\ndata: ${chunk('after done')}\n\n`;
+    const pieces = [text.slice(0, 7), text.slice(7, 60), text.slice(60, 61), text.slice(61)];
+    const seen: any[] = [];
+    await readChatCompletionStream(body(...pieces), (c) => seen.push(c));
+    expect(contents(seen)).toEqual(['Hel', 'lo']);
+  });
+
+  it('ignores comments and blank keep-alives, and ends quietly when the body ends without [DONE]', async () => {
+    const seen: any[] = [];
+    await readChatCompletionStream(body(`: keep-alive\n\n`, `data: ${chunk('x')}\n\n`), (c) => seen.push(c));
+    expect(contents(seen)).toEqual(['x']);
+  });
+
+  it.each([
+    ['an error event', `event: error\ndata: {"error":{"message":"overloaded"}}\n\n`, 'the model stream reported an error: overloaded'],
+    ['a chunk carrying an error', `data: {"error":{"message":"context too long"}}\n\n`, 'the model stream reported an error: context too long'],
+    ['data that is not JSON', `data: {oops\n\n`, 'the model stream sent data that is not JSON: {oops'],
+  ])('fails with a retryable upstream_error on %s', async (_name, text, message) => {
+    await expect(readChatCompletionStream(body(`data: ${chunk('a')}\n\n`, text), () => undefined)).rejects.toMatchObject({
+      code: 'upstream_error',
+      retryable: true,
+      message,
+    });
+  });
+
+  it('waits for pause() between reads', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const reading = readChatCompletionStream(
+      body(`data: ${chunk('one')}\n\n`, `data: ${chunk('two')}\n\n`),
+      (c) => order.push(String(c.choices[0]?.delta.content)),
+      () => (order.length === 1 ? gate : undefined),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(order).toEqual(['one']);
+    release();
+    await reading;
+    expect(order).toEqual(['one', 'two']);
+  });
+});
