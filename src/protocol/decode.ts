@@ -136,7 +136,10 @@ export function encodeMessage(message: ServerMessage | ClientMessage): string {
   return JSON.stringify(message);
 }
 
-/** Gives a server message its id. */
-export function withId(message: ServerMessageInput, id: string): ServerMessage {
-  return { type: message.type, id, data: message.data } as ServerMessage;
+/**
+ * Encodes a server message given its id and, for messages of a session's stream, its `seq`:
+ * one object, one `JSON.stringify`, in the documented key order. This runs for every frame.
+ */
+export function encodeServerMessage(message: ServerMessageInput, id: string, seq?: number): string {
+  return JSON.stringify(seq === undefined ? { type: message.type, id, data: message.data } : { type: message.type, id, seq, data: message.data });
 }

@@ -6,24 +6,22 @@ import * as E from 'fp-ts/Either';
 import {
   catchError,
   concat,
-  connect,
   defer,
   EMPTY,
-  filter,
   finalize,
   from,
   merge,
   mergeMap,
-  type Observable,
+  Observable,
   of,
   takeUntil,
   tap,
   throwError,
-  timeout,
 } from 'rxjs';
 import { LLMWSError, RequestError, UpstreamError } from '../errors';
-import type { LLMEvent, LLMFinishReason, LLMProvider, LLMRequest } from '../llm/types';
-import { collectRound, type RoundSnapshot, type ToolCallSnapshot } from '../operators/collect-round';
+import type { LLMFinishReason, LLMProvider, LLMRequest } from '../llm/types';
+import { accumulateRound, emptyRound, type RoundSnapshot, type ToolCallSnapshot } from '../operators/collect-round';
+import { idleTimeout } from '../operators/idle-timeout';
 import type {
   FinishReason,
   HistoryMessage,
@@ -92,7 +90,6 @@ function toolMessageContent(outcome: ToolOutcome): string {
   return typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result);
 }
 
-const isText = (event: LLMEvent): event is Extract<LLMEvent, { type: 'text' }> => event.type === 'text' && event.delta !== '';
 
 /**
  * Runs one reply. Emits, in order: `status` thinking, `llm_chunk`s (after a `status`
@@ -144,41 +141,40 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
       roundText = '';
       roundDeltas = 0;
       let streaming = false;
+      let round = emptyRound;
       const callStartedAt = performance.now();
+      // One subscriber does all the per-event work: this is the hot path of every reply.
+      const frames$ = new Observable<ServerMessageInput>((subscriber) =>
+        provider(request)
+          .pipe(
+            idleTimeout(context.idleTimeoutMs, () =>
+              new UpstreamError('upstream_timeout', `the model sent nothing for ${context.idleTimeoutMs} ms`, { retryable: true }),
+            ),
+            finalize(() => context.timings?.modelCall(secondsSince(callStartedAt))),
+          )
+          .subscribe({
+            next: (event) => {
+              round = accumulateRound(round, event);
+              if (event.type === 'tool_call_delta') roundDeltas++;
+              if (event.type !== 'text' || event.delta === '') return;
+              roundDeltas++;
+              if (fullText === '') context.timings?.firstToken(secondsSince(startedAt));
+              fullText += event.delta;
+              roundText += event.delta;
+              if (!streaming) {
+                streaming = true;
+                subscriber.next({ type: 'status', data: { status: 'streaming', requestId } });
+              }
+              subscriber.next(chunk(event.delta, false));
+            },
+            error: (error: unknown) => subscriber.error(error),
+            complete: () => subscriber.complete(),
+          }),
+      );
       return concat(
         of<ServerMessageInput>({ type: 'status', data: { status: 'thinking', requestId } }),
-        provider(request).pipe(
-          timeout({
-            each: context.idleTimeoutMs,
-            with: () =>
-              throwError(
-                () => new UpstreamError('upstream_timeout', `the model sent nothing for ${context.idleTimeoutMs} ms`, { retryable: true }),
-              ),
-          }),
-          tap((event) => {
-            if (event.type === 'text' || event.type === 'tool_call_delta') roundDeltas++;
-          }),
-          finalize(() => context.timings?.modelCall(secondsSince(callStartedAt))),
-          connect((events$) =>
-            merge(
-              events$.pipe(
-                filter(isText),
-                mergeMap(({ delta }) => {
-                  if (fullText === '') context.timings?.firstToken(secondsSince(startedAt));
-                  fullText += delta;
-                  roundText += delta;
-                  if (streaming) return [chunk(delta, false)];
-                  streaming = true;
-                  return [{ type: 'status', data: { status: 'streaming', requestId } }, chunk(delta, false)] as ServerMessageInput[];
-                }),
-              ),
-              events$.pipe(
-                collectRound(),
-                mergeMap((round) => afterRound(round, step, lastRound)),
-              ),
-            ),
-          ),
-        ),
+        frames$,
+        defer(() => afterRound(round, step, lastRound)),
       );
     };
 

@@ -5,9 +5,9 @@
  */
 import { BehaviorSubject, interval, Subject, type Subscription } from 'rxjs';
 import type { LLMProvider } from '../llm/types';
-import type { ControlMessage, ServerMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
+import type { ControlMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
-import { encodeMessage, withId } from '../protocol/decode';
+import { encodeServerMessage } from '../protocol/decode';
 import { holdWhilePaused } from '../operators/hold-while-paused';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
@@ -141,7 +141,7 @@ export function createSession(options: SessionOptions): Session {
     if (message.type === 'status') deliveredStatus = message.data.status;
     options.onSent?.(message);
     const seq = log.lastSeq + 1;
-    const text = encodeMessage({ ...withId(message, options.nextMessageId()), seq } as ServerMessage);
+    const text = encodeServerMessage(message, options.nextMessageId(), seq);
     log.append(seq, text);
     write(text);
   };
@@ -187,7 +187,7 @@ export function createSession(options: SessionOptions): Session {
   };
 
   const sendDirect = (message: ServerMessageInput): void => {
-    if (!disposed) write(encodeMessage(withId(message, options.nextMessageId())));
+    if (!disposed) write(encodeServerMessage(message, options.nextMessageId()));
   };
 
   const answerStatus = (requestId: string): void => send({ type: 'status', data: { status: status(), requestId } });
