@@ -1,7 +1,10 @@
 /**
  * `llm-ws/server`: the WebSocket server and its parts, for Node.
  */
-export { WSServer, type WSServerEvent, type SessionInfo } from './ws-server';
+export { WSServer, type WSServerEvent, type SessionInfo, type HealthReport } from './ws-server';
+export { createServerMetrics, type ServerMetrics, type MetricsGauges, type ResumeOutcome } from './metrics';
+export { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
+export { createHttpRoutes, type HttpRoutesOptions } from './http-routes';
 export * from './options';
 export {
   createConversation,
@@ -11,7 +14,7 @@ export {
   type Conversation,
   type ConversationOptions,
 } from './conversation';
-export { runReply, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, type ReplyContext } from './reply';
+export { runReply, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, type ReplyContext, type ReplyTimings } from './reply';
 export { createSession, type Session, type SessionOptions, type SessionTransport, type BackpressureLimits } from './session';
 export { createConnection, type Connection, type ConnectionOptions, type SessionRegistry } from './connection';
 export { createSessionRegistry, type LocalSessionRegistry, type SessionRegistryOptions } from './session-registry';
