@@ -6,7 +6,7 @@ const config: Config = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   // Integration tests open real sockets and HTTP servers on loopback: give them room on a
-  // shared two-core machine, but every test still closes what it opens (no --forceExit).
+  // shared two-core machine, but every test still closes what it opens: no forced exit.
   testTimeout: 20_000,
   // The examples import the package by name, as users do; here it resolves to the sources.
   moduleNameMapper: {

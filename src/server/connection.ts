@@ -60,14 +60,14 @@ export function createConnection(options: ConnectionOptions): Connection {
   registry.attached(session);
   session.sendDirect({ type: 'session', data: { sessionId: session.id, resumeToken: session.resumeToken } });
 
-  const fail = (message: ServerMessageInput & { type: 'error' }, direct = false): void =>
-    direct ? session.sendDirect(message) : session.send(message);
+  const fail = (message: ServerMessageInput & { type: 'error' }): void => session.send(message);
 
   const resume = (message: ResumeMessage): void => {
     const { sessionId, resumeToken, lastSeq } = message.data;
     const error = (code: 'session_lost' | 'resume_gap' | 'invalid_message', text: string): void => {
       if (code !== 'invalid_message') options.onResume?.(code);
-      fail({ type: 'error', data: { code, message: text, retryable: false, requestId: message.id } }, true);
+      // Connection-level: the answer to a resume is not part of either session's stream.
+      session.sendDirect({ type: 'error', data: { code, message: text, retryable: false, requestId: message.id } });
     };
     if (session.lastSeq > 0 || session.busy || session.conversation.messages().length > 0) {
       return error('invalid_message', 'resume must be the first message on a connection');
