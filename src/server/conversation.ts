@@ -36,21 +36,35 @@ export interface Conversation {
   clear(): void;
 }
 
+/** A conversation as a class, so an idle one costs its fields and no closures. */
+class ConversationState implements Conversation {
+  private history: HistoryMessage[] = [];
+
+  constructor(
+    readonly systemPrompt: string,
+    private readonly max: number,
+  ) {}
+
+  messages(): readonly HistoryMessage[] {
+    return this.history;
+  }
+
+  forModel(): HistoryMessage[] {
+    return this.systemPrompt ? [{ role: 'system', content: this.systemPrompt }, ...this.history] : [...this.history];
+  }
+
+  append(...messages: HistoryMessage[]): void {
+    this.history = trimHistory([...this.history, ...messages], this.max);
+  }
+
+  clear(): void {
+    this.history = [];
+  }
+}
+
 /** Creates an empty conversation. */
 export function createConversation(options: ConversationOptions = {}): Conversation {
-  const systemPrompt = options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT;
   const max = options.maxHistoryLength ?? DEFAULT_MAX_HISTORY_LENGTH;
   if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxHistoryLength must be a whole number of 1 or more, got ${max}`);
-  let history: HistoryMessage[] = [];
-  return {
-    systemPrompt,
-    messages: () => history,
-    forModel: () => (systemPrompt ? [{ role: 'system', content: systemPrompt }, ...history] : [...history]),
-    append: (...messages) => {
-      history = trimHistory([...history, ...messages], max);
-    },
-    clear: () => {
-      history = [];
-    },
-  };
+  return new ConversationState(options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT, max);
 }

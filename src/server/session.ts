@@ -109,228 +109,270 @@ const REMEMBERED_REQUEST_IDS = 1000;
 /** How often a congested connection is checked for draining, in ms. */
 const DRAIN_POLL_MS = 10;
 
-/** Creates a session with no connection yet. */
-export function createSession(options: SessionOptions): Session {
-  const { logger } = options;
-  const conversation = createConversation(options.conversation);
-  const log = new ReplayLog(options.replay);
-  const seenRequestIds = new Set<string>();
-  let transport: SessionTransport | undefined;
-  let reply: RunningReply | undefined;
-  let deliveredStatus: SessionStatus = 'idle';
-  let disposed = false;
+/**
+ * A session as a class: its methods live on the prototype, so an idle session costs its fields,
+ * not a closure per method (thousands of idle sessions are the common case).
+ */
+class SessionState implements Session {
+  readonly conversation: Conversation;
+  private readonly log: ReplayLog;
+  /** Created on the first user_message: an idle session needs none. */
+  private seenRequestIds: Set<string> | undefined;
+  private transport: SessionTransport | undefined;
+  private reply: RunningReply | undefined;
+  private deliveredStatus: SessionStatus = 'idle';
+  private disposed = false;
   // Backpressure: chunk text waiting for the connection to drain, and who waits for that.
-  let coalesced: { requestId: string; text: string } | undefined;
-  let drainWaiters: Array<() => void> = [];
-  let drainWatch: Subscription | undefined;
+  private coalesced: { requestId: string; text: string } | undefined;
+  private drainWaiters: Array<() => void> = [];
+  private drainWatch: Subscription | undefined;
 
-  const status = (): SessionStatus => (reply?.paused$.value ? 'paused' : deliveredStatus);
-  const congested = (): boolean => transport !== undefined && transport.bufferedAmount() > options.backpressure.highWaterMark;
+  constructor(private readonly options: SessionOptions) {
+    this.conversation = createConversation(options.conversation);
+    this.log = new ReplayLog(options.replay);
+  }
 
-  const write = (text: string): void => {
-    if (!transport) return;
-    transport.send(text);
-    if (transport.bufferedAmount() > options.backpressure.hardLimit) {
-      // The connection goes; the session stays, and the client may resume from the replay log.
-      logger.warn(`session ${options.sessionId}: client too slow, closing its connection (resumable)`);
-      transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
-    }
-  };
+  get id(): string {
+    return this.options.sessionId;
+  }
 
-  const emit = (message: ServerMessageInput): void => {
-    if (message.type === 'status') deliveredStatus = message.data.status;
-    options.onSent?.(message);
-    const seq = log.lastSeq + 1;
-    const text = encodeServerMessage(message, options.nextMessageId(), seq);
-    log.append(seq, text);
-    write(text);
-  };
+  get resumeToken(): string {
+    return this.options.resumeToken;
+  }
 
-  const flushCoalesced = (): void => {
-    if (!coalesced) return;
-    const { requestId, text } = coalesced;
-    coalesced = undefined;
-    emit({ type: 'llm_chunk', data: { chunk: text, isComplete: false, requestId } });
-  };
+  get principal(): unknown {
+    return this.options.principal;
+  }
 
-  const watchDrain = (): void => {
-    if (drainWatch) return;
-    drainWatch = interval(DRAIN_POLL_MS).subscribe(() => {
-      if (congested()) return;
-      drainWatch?.unsubscribe();
-      drainWatch = undefined;
-      flushCoalesced();
-      const waiters = drainWaiters;
-      drainWaiters = [];
-      for (const resolve of waiters) resolve();
-    });
-  };
+  get status(): SessionStatus {
+    return this.reply?.paused$.value ? 'paused' : this.deliveredStatus;
+  }
 
-  /** Resolves when the connection can take more (at once when it can, or when none is attached). */
-  const whenWritable = (): Promise<void> | undefined => {
-    if (!congested()) return undefined;
-    watchDrain();
-    return new Promise((resolve) => drainWaiters.push(resolve));
-  };
+  get attached(): boolean {
+    return this.transport !== undefined;
+  }
 
-  const send = (message: ServerMessageInput): void => {
-    if (disposed) return;
+  get busy(): boolean {
+    return this.reply !== undefined;
+  }
+
+  get lastSeq(): number {
+    return this.log.lastSeq;
+  }
+
+  send(message: ServerMessageInput): void {
+    if (this.disposed) return;
     // Under backpressure only: merge chunks of one reply into one frame, sent once the socket drains.
-    if (message.type === 'llm_chunk' && !message.data.isComplete && congested()) {
-      if (coalesced && coalesced.requestId !== message.data.requestId) flushCoalesced();
-      coalesced = { requestId: message.data.requestId, text: (coalesced?.text ?? '') + message.data.chunk };
-      watchDrain();
+    if (message.type === 'llm_chunk' && !message.data.isComplete && this.congested()) {
+      if (this.coalesced && this.coalesced.requestId !== message.data.requestId) this.flushCoalesced();
+      this.coalesced = { requestId: message.data.requestId, text: (this.coalesced?.text ?? '') + message.data.chunk };
+      this.watchDrain();
       return;
     }
-    flushCoalesced();
-    emit(message);
-  };
+    this.flushCoalesced();
+    this.emit(message);
+  }
 
-  const sendDirect = (message: ServerMessageInput): void => {
-    if (!disposed) write(encodeServerMessage(message, options.nextMessageId()));
-  };
+  sendDirect(message: ServerMessageInput): void {
+    if (!this.disposed) this.write(encodeServerMessage(message, this.options.nextMessageId()));
+  }
 
-  const answerStatus = (requestId: string): void => send({ type: 'status', data: { status: status(), requestId } });
-  const answerHistory = (requestId: string): void =>
-    send({ type: 'history', data: { messages: [...conversation.messages()], requestId } });
-  const refuse = (requestId: string, code: 'busy' | 'message_too_long', message: string, retryable: boolean): void =>
-    send({ type: 'error', data: { code, message, retryable, requestId } });
-  const refuseBusy = (requestId: string, what: string): void =>
-    refuse(requestId, 'busy', `${what} while reply ${reply?.requestId} is running: wait for its llm_complete or abort it`, true);
+  handle(message: UserMessage | ControlMessage): void {
+    if (this.disposed) return;
+    if (message.type === 'user_message') this.startReply(message);
+    else this.control(message);
+  }
 
-  const remember = (requestId: string): void => {
-    seenRequestIds.add(requestId);
-    if (seenRequestIds.size > REMEMBERED_REQUEST_IDS) seenRequestIds.delete(seenRequestIds.values().next().value as string);
-  };
+  attach(next: SessionTransport, replay: readonly string[] = []): SessionTransport | undefined {
+    const previous = this.transport;
+    this.transport = next;
+    for (const frame of replay) this.write(frame);
+    return previous === next ? undefined : previous;
+  }
 
-  const startReply = (message: UserMessage): void => {
-    // A resend after a reconnect: the reply exists (running, or in the stream the resume replayed).
-    if (seenRequestIds.has(message.id)) return;
-    if (reply) return refuseBusy(message.id, 'a user_message arrived');
-    const { text } = message.data;
-    if (text.length > options.maxMessageLength) {
-      return refuse(message.id, 'message_too_long', `the text has ${text.length} characters; this server accepts at most ${options.maxMessageLength}`, false);
+  detach(gone: SessionTransport): boolean {
+    if (this.transport !== gone) return false;
+    this.release();
+    return true;
+  }
+
+  replaySince(lastSeq: number): ReplayResult {
+    return this.log.since(lastSeq);
+  }
+
+  acknowledge(seq: number): void {
+    this.log.acknowledge(seq);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.release();
+    this.drainWatch?.unsubscribe();
+    this.reply?.subscription?.unsubscribe();
+    this.reply = undefined;
+    this.log.clear();
+  }
+
+  /** The connection is gone: frames go to the replay log only, and nobody waits for a drain. */
+  private release(): void {
+    this.transport = undefined;
+    this.flushCoalesced();
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+    if (this.reply?.onDisconnect === 'cancel') this.abortReply();
+  }
+
+  private congested(): boolean {
+    return this.transport !== undefined && this.transport.bufferedAmount() > this.options.backpressure.highWaterMark;
+  }
+
+  private write(text: string): void {
+    const transport = this.transport;
+    if (!transport) return;
+    transport.send(text);
+    if (transport.bufferedAmount() > this.options.backpressure.hardLimit) {
+      // The connection goes; the session stays, and the client may resume from the replay log.
+      this.options.logger.warn(`session ${this.id}: client too slow, closing its connection (resumable)`);
+      transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
     }
-    remember(message.id);
+  }
+
+  private emit(message: ServerMessageInput): void {
+    if (message.type === 'status') this.deliveredStatus = message.data.status;
+    this.options.onSent?.(message);
+    const seq = this.log.lastSeq + 1;
+    const text = encodeServerMessage(message, this.options.nextMessageId(), seq);
+    this.log.append(seq, text);
+    this.write(text);
+  }
+
+  private flushCoalesced(): void {
+    if (!this.coalesced) return;
+    const { requestId, text } = this.coalesced;
+    this.coalesced = undefined;
+    this.emit({ type: 'llm_chunk', data: { chunk: text, isComplete: false, requestId } });
+  }
+
+  private watchDrain(): void {
+    if (this.drainWatch) return;
+    this.drainWatch = interval(DRAIN_POLL_MS).subscribe(() => {
+      if (this.congested()) return;
+      this.drainWatch?.unsubscribe();
+      this.drainWatch = undefined;
+      this.flushCoalesced();
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const resolve of waiters) resolve();
+    });
+  }
+
+  /** Resolves when the connection can take more (at once when it can, or when none is attached). */
+  private whenWritable(): Promise<void> | undefined {
+    if (!this.congested()) return undefined;
+    this.watchDrain();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private answerStatus(requestId: string): void {
+    this.send({ type: 'status', data: { status: this.status, requestId } });
+  }
+
+  private answerHistory(requestId: string): void {
+    this.send({ type: 'history', data: { messages: [...this.conversation.messages()], requestId } });
+  }
+
+  private refuse(requestId: string, code: 'busy' | 'message_too_long', message: string, retryable: boolean): void {
+    this.send({ type: 'error', data: { code, message, retryable, requestId } });
+  }
+
+  private refuseBusy(requestId: string, what: string): void {
+    this.refuse(requestId, 'busy', `${what} while reply ${this.reply?.requestId} is running: wait for its llm_complete or abort it`, true);
+  }
+
+  private remember(requestId: string): void {
+    const seen = (this.seenRequestIds ??= new Set());
+    seen.add(requestId);
+    if (seen.size > REMEMBERED_REQUEST_IDS) seen.delete(seen.values().next().value as string);
+  }
+
+  private startReply(message: UserMessage): void {
+    // A resend after a reconnect: the reply exists (running, or in the stream the resume replayed).
+    if (this.seenRequestIds?.has(message.id)) return;
+    if (this.reply) return this.refuseBusy(message.id, 'a user_message arrived');
+    const { text } = message.data;
+    const { options } = this;
+    if (text.length > options.maxMessageLength) {
+      return this.refuse(message.id, 'message_too_long', `the text has ${text.length} characters; this server accepts at most ${options.maxMessageLength}`, false);
+    }
+    this.remember(message.id);
     const running: RunningReply = {
       requestId: message.id,
       abort$: new Subject(),
       paused$: new BehaviorSubject(false),
       onDisconnect: message.data.options?.onDisconnect ?? options.onDisconnect,
     };
-    reply = running;
+    this.reply = running;
     running.subscription = runReply({
       requestId: message.id,
       sessionId: options.sessionId,
       principal: options.principal,
       text,
       options: message.data.options ?? {},
-      conversation,
+      conversation: this.conversation,
       provider: options.provider,
       tools: options.tools,
       maxToolSteps: options.maxToolSteps,
       idleTimeoutMs: options.idleTimeoutMs,
       abort$: running.abort$,
-      whenWritable,
+      whenWritable: () => this.whenWritable(),
       timings: options.timings,
-      logger,
+      logger: options.logger,
     })
       .pipe(holdWhilePaused(running.paused$))
       .subscribe({
-        next: send,
+        next: (frame) => this.send(frame),
         complete: () => {
-          reply = undefined;
-          send({ type: 'status', data: { status: 'idle', requestId: running.requestId } });
+          this.reply = undefined;
+          this.send({ type: 'status', data: { status: 'idle', requestId: running.requestId } });
         },
       });
-  };
+  }
 
-  const abortReply = (): void => {
-    if (!reply) return;
+  private abortReply(): void {
+    if (!this.reply) return;
     // Held frames go out first, then the aborted ending: the client's text stays whole.
-    reply.paused$.next(false);
-    reply.abort$.next();
-  };
+    this.reply.paused$.next(false);
+    this.reply.abort$.next();
+  }
 
-  const control = (message: ControlMessage): void => {
+  private control(message: ControlMessage): void {
     const { id } = message;
     switch (message.data.type) {
       case 'abort': {
         const target = message.data.requestId;
-        if (target === undefined || target === reply?.requestId) abortReply();
-        return answerStatus(id);
+        if (target === undefined || target === this.reply?.requestId) this.abortReply();
+        return this.answerStatus(id);
       }
       case 'pause':
-        reply?.paused$.next(true);
-        return answerStatus(id);
+        this.reply?.paused$.next(true);
+        return this.answerStatus(id);
       case 'resume':
-        reply?.paused$.next(false);
-        return answerStatus(id);
+        this.reply?.paused$.next(false);
+        return this.answerStatus(id);
       case 'clear_history':
-        if (reply) return refuseBusy(id, 'clear_history arrived');
-        conversation.clear();
-        return answerHistory(id);
+        if (this.reply) return this.refuseBusy(id, 'clear_history arrived');
+        this.conversation.clear();
+        return this.answerHistory(id);
       case 'get_history':
-        return answerHistory(id);
+        return this.answerHistory(id);
       case 'get_status':
-        return answerStatus(id);
+        return this.answerStatus(id);
     }
-  };
+  }
+}
 
-  const detach = (): void => {
-    transport = undefined;
-    // Nobody to wait for any more: frames go to the replay log only.
-    flushCoalesced();
-    const waiters = drainWaiters;
-    drainWaiters = [];
-    for (const resolve of waiters) resolve();
-    if (reply?.onDisconnect === 'cancel') abortReply();
-  };
-
-  return {
-    id: options.sessionId,
-    resumeToken: options.resumeToken,
-    principal: options.principal,
-    conversation,
-    get status() {
-      return status();
-    },
-    get attached() {
-      return transport !== undefined;
-    },
-    get busy() {
-      return reply !== undefined;
-    },
-    get lastSeq() {
-      return log.lastSeq;
-    },
-    sendDirect,
-    send,
-    handle: (message) => {
-      if (disposed) return;
-      if (message.type === 'user_message') startReply(message);
-      else control(message);
-    },
-    attach: (next, replay = []) => {
-      const previous = transport;
-      transport = next;
-      for (const frame of replay) write(frame);
-      return previous === next ? undefined : previous;
-    },
-    detach: (gone) => {
-      if (transport !== gone) return false;
-      detach();
-      return true;
-    },
-    replaySince: (lastSeq) => log.since(lastSeq),
-    acknowledge: (seq) => log.acknowledge(seq),
-    dispose: () => {
-      disposed = true;
-      detach();
-      drainWatch?.unsubscribe();
-      reply?.subscription?.unsubscribe();
-      reply = undefined;
-      log.clear();
-    },
-  };
+/** Creates a session with no connection yet. */
+export function createSession(options: SessionOptions): Session {
+  return new SessionState(options);
 }
