@@ -4,14 +4,14 @@
  */
 import * as E from 'fp-ts/Either';
 import type { ProtocolError } from '../errors';
-import type { ResumeMessage, ServerMessageInput } from '../protocol/codecs';
-import { CloseCode } from '../protocol/codes';
+import type { ResumeMessage } from '../protocol/codecs';
+import { CloseCode, type ErrorCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
 import { secretsEqual } from './auth';
 import type { Logger } from './logger';
 import type { ResumeOutcome } from './metrics';
 import type { Session, SessionTransport } from './session';
-import { createTokenBucket, type RateLimit } from './token-bucket';
+import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
 import { errorMessageFor } from './reply';
 
 /** Where a connection finds and leaves sessions; the server keeps them. */
@@ -51,29 +51,82 @@ export interface Connection {
   closed(): void;
 }
 
-/** Accepts a connection: gives it a new session and greets the client with it. */
-export function createConnection(options: ConnectionOptions): Connection {
-  const { transport, registry } = options;
-  const bucket = options.rateLimit ? createTokenBucket(options.rateLimit) : undefined;
-  let session = registry.create(options.principal);
-  session.attach(transport);
-  registry.attached(session);
-  session.sendDirect({ type: 'session', data: { sessionId: session.id, resumeToken: session.resumeToken } });
+/** A connection as a class: an idle connection costs its fields, not a closure per handler. */
+class ConnectionState implements Connection {
+  private current: Session;
+  private readonly bucket: TokenBucket | undefined;
 
-  const fail = (message: ServerMessageInput & { type: 'error' }): void => session.send(message);
+  constructor(private readonly options: ConnectionOptions) {
+    this.bucket = options.rateLimit ? createTokenBucket(options.rateLimit) : undefined;
+    const session = options.registry.create(options.principal);
+    this.current = session;
+    session.attach(options.transport);
+    options.registry.attached(session);
+    session.sendDirect({ type: 'session', data: { sessionId: session.id, resumeToken: session.resumeToken } });
+  }
 
-  const resume = (message: ResumeMessage): void => {
+  get session(): Session {
+    return this.current;
+  }
+
+  receive(raw: RawFrame, isBinary: boolean): void {
+    try {
+      if (isBinary) {
+        return this.fail({ code: 'unsupported_frame', message: 'binary frames are not supported: send JSON text frames', retryable: false });
+      }
+      const decoded = decodeClientMessage(raw);
+      const requestId = E.isRight(decoded) ? decoded.right.id : decoded.left.requestId;
+      if (this.bucket && !this.bucket.take()) {
+        const limit = this.options.rateLimit as RateLimit;
+        return this.fail(
+          { code: 'rate_limited', message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`, retryable: true },
+          requestId,
+        );
+      }
+      if (E.isLeft(decoded)) {
+        const problem = decoded.left;
+        this.options.onProtocolError?.(this.current.id, problem);
+        return this.fail({ code: problem.code, message: problem.message, retryable: false }, requestId);
+      }
+      const message = decoded.right;
+      switch (message.type) {
+        case 'ping':
+          if (message.data?.lastSeq !== undefined) this.current.acknowledge(message.data.lastSeq);
+          return this.current.sendDirect({ type: 'pong', data: { requestId: message.id } });
+        case 'resume':
+          return this.resume(message);
+        default:
+          return this.current.handle(message);
+      }
+    } catch (error) {
+      // A bug of ours must cost this one frame, not the process or the other sessions.
+      this.current.send(errorMessageFor(error, { logger: this.options.logger }));
+    }
+  }
+
+  closed(): void {
+    if (this.current.detach(this.options.transport)) this.options.registry.detached(this.current);
+  }
+
+  /** A request-level error, into the session's stream. */
+  private fail(error: { code: ErrorCode; message: string; retryable: boolean }, requestId?: string): void {
+    this.current.send({ type: 'error', data: { ...error, ...(requestId ? { requestId } : {}) } });
+  }
+
+  private resume(message: ResumeMessage): void {
+    const { registry, transport } = this.options;
     const { sessionId, resumeToken, lastSeq } = message.data;
-    const error = (code: 'session_lost' | 'resume_gap' | 'invalid_message', text: string): void => {
-      if (code !== 'invalid_message') options.onResume?.(code);
+    const fresh = this.current;
+    const refuse = (code: 'session_lost' | 'resume_gap' | 'invalid_message', text: string): void => {
+      if (code !== 'invalid_message') this.options.onResume?.(code);
       // Connection-level: the answer to a resume is not part of either session's stream.
-      session.sendDirect({ type: 'error', data: { code, message: text, retryable: false, requestId: message.id } });
+      fresh.sendDirect({ type: 'error', data: { code, message: text, retryable: false, requestId: message.id } });
     };
-    if (session.lastSeq > 0 || session.busy || session.conversation.messages().length > 0) {
-      return error('invalid_message', 'resume must be the first message on a connection');
+    if (fresh.lastSeq > 0 || fresh.busy || fresh.conversation.messages().length > 0) {
+      return refuse('invalid_message', 'resume must be the first message on a connection');
     }
     const target = registry.find(sessionId);
-    if (!target) return error('session_lost', `session ${sessionId} is gone (expired, or the server restarted): carry on with session ${session.id}`);
+    if (!target) return refuse('session_lost', `session ${sessionId} is gone (expired, or the server restarted): carry on with session ${fresh.id}`);
     if (!secretsEqual(target.resumeToken, resumeToken)) {
       transport.close(CloseCode.Forbidden, 'wrong resume token');
       return;
@@ -81,65 +134,23 @@ export function createConnection(options: ConnectionOptions): Connection {
     const replay = target.replaySince(lastSeq);
     if ('gap' in replay) {
       registry.discard(target);
-      return error('resume_gap', `messages ${lastSeq + 1} to ${replay.gap.oldestHeld - 1} are no longer held: carry on with session ${session.id}`);
+      return refuse('resume_gap', `messages ${lastSeq + 1} to ${replay.gap.oldestHeld - 1} are no longer held: carry on with session ${fresh.id}`);
     }
-    const fresh = session;
-    session = target;
+    this.current = target;
     registry.discard(fresh);
     const previous = target.attach(transport, replay.frames);
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     registry.attached(target);
     registry.resumed(target);
-    options.onResume?.('resumed');
+    this.options.onResume?.('resumed');
     target.sendDirect({
       type: 'session',
       data: { sessionId: target.id, resumeToken: target.resumeToken, resumed: true, requestId: message.id, lastSeq: target.lastSeq },
     });
-  };
+  }
+}
 
-  const receive = (raw: RawFrame, isBinary: boolean): void => {
-    try {
-      if (isBinary) {
-        return fail({ type: 'error', data: { code: 'unsupported_frame', message: 'binary frames are not supported: send JSON text frames', retryable: false } });
-      }
-      const decoded = decodeClientMessage(raw);
-      const requestId = E.isRight(decoded) ? decoded.right.id : decoded.left.requestId;
-      if (bucket && !bucket.take()) {
-        const limit = options.rateLimit as RateLimit;
-        return fail({
-          type: 'error',
-          data: { code: 'rate_limited', message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`, retryable: true, ...(requestId ? { requestId } : {}) },
-        });
-      }
-      if (E.isLeft(decoded)) {
-        const problem = decoded.left;
-        options.onProtocolError?.(session.id, problem);
-        return fail({ type: 'error', data: { code: problem.code, message: problem.message, retryable: false, ...(requestId ? { requestId } : {}) } });
-      }
-      const message = decoded.right;
-      switch (message.type) {
-        case 'ping':
-          if (message.data?.lastSeq !== undefined) session.acknowledge(message.data.lastSeq);
-          return session.sendDirect({ type: 'pong', data: { requestId: message.id } });
-        case 'resume':
-          return resume(message);
-        default:
-          return session.handle(message);
-      }
-    } catch (error) {
-      // A bug of ours must cost this one frame, not the process or the other sessions.
-      session.send(errorMessageFor(error, { logger: options.logger }));
-    }
-  };
-
-  return {
-    get session() {
-      return session;
-    },
-    receive,
-    closed: () => {
-      if (!session.detach(transport)) return;
-      registry.detached(session);
-    },
-  };
+/** Accepts a connection: gives it a new session and greets the client with it. */
+export function createConnection(options: ConnectionOptions): Connection {
+  return new ConnectionState(options);
 }

@@ -4,21 +4,35 @@ export interface RateLimit {
   readonly burst: number;
 }
 
-/**
- * A token bucket refilled lazily from the clock: no timer per connection. `take()` spends one
- * token and says whether there was one.
- */
-export function createTokenBucket(limit: RateLimit, now: () => number = Date.now): { take(): boolean } {
-  let tokens = limit.burst;
-  let refilledAt = now();
-  return {
-    take: () => {
-      const time = now();
-      tokens = Math.min(limit.burst, tokens + ((time - refilledAt) / 1000) * limit.ratePerSecond);
-      refilledAt = time;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    },
-  };
+/** A token bucket: `take()` spends one token and says whether there was one. */
+export interface TokenBucket {
+  take(): boolean;
+}
+
+/** Refilled lazily from the clock, so there is no timer per connection; a class, so no closures either. */
+class LazyTokenBucket implements TokenBucket {
+  private tokens: number;
+  private refilledAt: number;
+
+  constructor(
+    private readonly limit: RateLimit,
+    private readonly now: () => number,
+  ) {
+    this.tokens = limit.burst;
+    this.refilledAt = now();
+  }
+
+  take(): boolean {
+    const time = this.now();
+    this.tokens = Math.min(this.limit.burst, this.tokens + ((time - this.refilledAt) / 1000) * this.limit.ratePerSecond);
+    this.refilledAt = time;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+/** A token bucket for `limit`, full to begin with. */
+export function createTokenBucket(limit: RateLimit, now: () => number = Date.now): TokenBucket {
+  return new LazyTokenBucket(limit, now);
 }
