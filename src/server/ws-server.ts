@@ -34,7 +34,7 @@ import {
 } from './options';
 import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
 import { DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
-import { createSession, type Session } from './session';
+import { createSession, type SessionOptions } from './session';
 import { createSessionRegistry, type LocalSessionRegistry } from './session-registry';
 
 /** What happens on a server, as `events$` emits it. */
@@ -118,20 +118,20 @@ export class WSServer {
       repliesRunning: () => this.repliesRunning(),
     });
     this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
+    const shared = this.sharedSessionOptions();
     this.sessions = createSessionRegistry({
       ttlMs: options.sessionTtl ?? DEFAULT_SESSION_TTL_MS,
-      makeSession: (sessionId, resumeToken, principal) => this.makeSession(sessionId, resumeToken, principal),
+      makeSession: (sessionId, resumeToken, principal) =>
+        createSession({ ...shared, sessionId, resumeToken, principal, nextMessageId: createIdGenerator() }),
       onResumed: (session) => this.events.next({ type: 'session_resumed', sessionId: session.id }),
       onExpired: (session) => this.events.next({ type: 'session_expired', sessionId: session.id }),
     });
   }
 
-  private makeSession(sessionId: string, resumeToken: string, principal: unknown): Session {
+  /** What every session of this server shares, built once: a session keeps only a reference to it. */
+  private sharedSessionOptions(): Omit<SessionOptions, 'sessionId' | 'resumeToken' | 'principal' | 'nextMessageId'> {
     const options = this.options;
-    return createSession({
-      sessionId,
-      resumeToken,
-      principal,
+    return {
       provider: this.provider,
       tools: this.tools,
       conversation: options.conversationOptions ?? {},
@@ -148,10 +148,9 @@ export class WSServer {
         hardLimit: options.sendBufferHardLimit ?? DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
       },
       logger: this.logger,
-      nextMessageId: createIdGenerator(),
       onSent: this.metrics.sent,
       timings: { modelCall: this.metrics.modelCall, firstToken: this.metrics.firstToken },
-    });
+    };
   }
 
   private repliesRunning(): number {
@@ -203,6 +202,8 @@ export class WSServer {
   /** Listens and accepts connections. Rejects if the port is taken or the server already runs. */
   async start(): Promise<void> {
     if (this.adapter) throw new Error('WSServer is already started');
+    const configuredRateLimit = this.options.rateLimit ?? DEFAULT_RATE_LIMIT;
+    const rateLimit = configuredRateLimit === false ? undefined : configuredRateLimit;
     const routes = createHttpRoutes({
       wsPath: this.options.path ?? DEFAULT_PATH,
       staticDir: this.options.demoDir,
@@ -221,12 +222,11 @@ export class WSServer {
       logger: this.logger,
       decideUpgrade: (request) => this.decideUpgrade(request),
       onConnection: (transport, principal) => {
-        const rateLimit = this.options.rateLimit ?? DEFAULT_RATE_LIMIT;
         const connection = createConnection({
           transport,
           principal,
           registry: this.sessions,
-          rateLimit: rateLimit === false ? undefined : rateLimit,
+          rateLimit,
           logger: this.logger,
           onProtocolError: (sessionId, error) => this.events.next({ type: 'client_error', sessionId, error }),
           onResume: this.metrics.resume,
