@@ -193,13 +193,16 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
     };
 
     const toolRound = (round: RoundSnapshot, step: number): Observable<ServerMessageInput> => {
-      const calls = round.toolCalls.map((call: ToolCallSnapshot) => ({ ...call, id: call.id || `call_${requestId}_${step}_${call.index}` }));
-      const outcomes: ToolOutcome[] = [];
-      const toolCallMessage = (call: ToolCallSnapshot, status: 'start' | 'complete' | 'error'): ServerMessageInput => {
+      const calls = round.toolCalls.map((call: ToolCallSnapshot) => {
+        // Parsed once for the client's tool_call messages (the raw text when it is not JSON).
         const parsed = parseToolArguments(call.arguments);
-        const args = E.isRight(parsed) ? parsed.right : call.arguments;
-        return { type: 'tool_call', data: { toolCallId: call.id, toolName: call.name, args, status, requestId } };
-      };
+        return { ...call, id: call.id || `call_${requestId}_${step}_${call.index}`, args: E.isRight(parsed) ? parsed.right : call.arguments };
+      });
+      const outcomes: ToolOutcome[] = [];
+      const toolCallMessage = (call: (typeof calls)[number], status: 'start' | 'complete' | 'error'): ServerMessageInput => ({
+        type: 'tool_call',
+        data: { toolCallId: call.id, toolName: call.name, args: call.args, status, requestId },
+      });
       const runs = calls.map((call, i) =>
         context.tools.execute(call, { sessionId: context.sessionId, requestId, principal: context.principal }).pipe(
           mergeMap((outcome): ServerMessageInput[] => {
