@@ -20,7 +20,7 @@ import {
 } from 'rxjs';
 import { LLMWSError, RequestError, UpstreamError } from '../errors';
 import type { LLMFinishReason, LLMProvider, LLMRequest } from '../llm/types';
-import { accumulateRound, emptyRound, type RoundSnapshot, type ToolCallSnapshot } from '../operators/collect-round';
+import { accumulateRound, emptyRound, type RoundSnapshot, type ToolCallSnapshot } from '../llm/accumulate-round';
 import { idleTimeout } from '../operators/idle-timeout';
 import type {
   FinishReason,

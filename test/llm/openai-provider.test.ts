@@ -1,8 +1,8 @@
-import { firstValueFrom, lastValueFrom, tap, toArray } from 'rxjs';
+import { firstValueFrom, lastValueFrom, reduce, tap, toArray } from 'rxjs';
 import { UpstreamError } from '../../src/errors';
 import { openAIProvider } from '../../src/llm/openai-provider';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
-import { collectRound } from '../../src/operators/collect-round';
+import { accumulateRound, emptyRound } from '../../src/llm/accumulate-round';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
 
 let upstream: OpenAITestServer;
@@ -81,7 +81,7 @@ describe('openAIProvider over HTTP', () => {
         { id: 'b', name: 'get_current_time', arguments: {} },
       ],
     });
-    const round = await firstValueFrom(provider()(request()).pipe(collectRound()));
+    const round = await firstValueFrom(provider()(request()).pipe(reduce(accumulateRound, emptyRound)));
     expect(round.finishReason).toBe('tool_calls');
     expect(round.toolCalls).toEqual([
       { index: 0, id: 'a', name: 'calculate', arguments: '{"expression":"2+3*4"}' },

@@ -1,5 +1,4 @@
-import { type OperatorFunction, reduce } from 'rxjs';
-import type { LLMEvent, LLMFinishReason } from '../llm/types';
+import type { LLMEvent, LLMFinishReason } from './types';
 import type { Usage } from '../protocol/codecs';
 
 /** A tool call as its fragments have assembled it so far. */
@@ -41,7 +40,7 @@ function mergeToolCallDelta(
 }
 
 /**
- * The pure reducer behind {@link collectRound}: `(snapshot, event) => snapshot`. Tool-call
+ * What one model call has produced, as a pure reducer: `(snapshot, event) => snapshot`. Tool-call
  * fragments are merged by `index`, the way the OpenAI API numbers them.
  */
 export function accumulateRound(snapshot: RoundSnapshot, event: LLMEvent): RoundSnapshot {
@@ -55,9 +54,4 @@ export function accumulateRound(snapshot: RoundSnapshot, event: LLMEvent): Round
     case 'usage':
       return { ...snapshot, usage: event.usage };
   }
-}
-
-/** Folds a model call's events into one {@link RoundSnapshot}, emitted when the call completes. */
-export function collectRound(): OperatorFunction<LLMEvent, RoundSnapshot> {
-  return reduce(accumulateRound, emptyRound);
 }

@@ -1,6 +1,5 @@
-import { TestScheduler } from 'rxjs/testing';
+import { accumulateRound, emptyRound, type RoundSnapshot } from '../../src/llm/accumulate-round';
 import type { LLMEvent } from '../../src/llm/types';
-import { accumulateRound, collectRound, emptyRound, type RoundSnapshot } from '../../src/operators/collect-round';
 
 const fold = (events: LLMEvent[]): RoundSnapshot => events.reduce(accumulateRound, emptyRound);
 
@@ -46,17 +45,5 @@ describe('accumulateRound', () => {
     accumulateRound(before, { type: 'tool_call_delta', index: 0, argumentsDelta: '}' });
     accumulateRound(before, { type: 'text', delta: 'x' });
     expect(JSON.stringify(before)).toBe(frozen);
-  });
-});
-
-describe('collectRound', () => {
-  it('emits one snapshot when the stream completes, and passes errors on', () => {
-    new TestScheduler((actual, expected) => expect(actual).toEqual(expected)).run(({ cold, expectObservable }) => {
-      const events = { a: { type: 'text', delta: 'a' }, b: { type: 'finish', reason: 'stop' } } as const;
-      expectObservable(cold<LLMEvent>('a-b-|', events).pipe(collectRound())).toBe('----(s|)', {
-        s: { ...emptyRound, text: 'a', finishReason: 'stop' },
-      });
-      expectObservable(cold<LLMEvent>('a-#', events).pipe(collectRound())).toBe('--#');
-    });
   });
 });
