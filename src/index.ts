@@ -8,21 +8,10 @@ export * from './protocol';
 // Server
 export * from './server';
 
-// Client (with the ws package as its WebSocket where Node has none)
+// Client: everything of `llm-ws/client`, with the Node WSClient (on the ws package) in place of
+// the browser one (an explicit export takes precedence over the same name from `export *`).
+export * from './client';
 export { WSClient } from './client/node';
-export { ReactiveClient, type CompleteData } from './client/reactive-client';
-export * from './client/options';
-export { retryWithBackoff, backoffDelay, type BackoffOptions } from './operators/retry-with-backoff';
-export { replyOf, requestIdOf } from './operators/reply-of';
 
 // Errors
-export {
-  LLMWSError,
-  ProtocolError,
-  UpstreamError,
-  ToolError,
-  RequestError,
-  ConnectionClosedError,
-  ClientError,
-  ServerError,
-} from './errors';
+export * from './errors';
