@@ -21,4 +21,7 @@ export default defineConfig({
   splitting: true,
   // __dirname in the ESM build too: the CLI finds the demo page beside itself.
   shims: true,
+  // fp-ts has no package exports, so Node's ESM loader refuses `fp-ts/Either` (a directory):
+  // bundle the few fp-ts functions we use instead of importing them.
+  noExternal: [/^fp-ts/],
 });
