@@ -29,6 +29,10 @@ export const ErrorCode = t.keyof({
   session_lost: null,
   /** A resume asked for messages the replay buffer no longer holds. */
   resume_gap: null,
+  /** The shared session store (Redis) cannot be reached: the request was not run, or a running reply was stopped. Retry once it is back. */
+  store_unavailable: null,
+  /** The server process generating the reply went away before finishing it; the conversation lives on. */
+  reply_interrupted: null,
   /** Something failed inside the server; the session lives on. */
   internal_error: null,
 });

@@ -7,18 +7,28 @@ import type { ProtocolError } from '../errors';
 import type { ResumeMessage } from '../protocol/codecs';
 import { CloseCode, type ErrorCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
-import { secretsEqual } from './auth';
 import type { Logger } from './logger';
 import type { ResumeOutcome } from './metrics';
 import type { Session, SessionTransport } from './session';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
 import { errorMessageFor } from './reply';
 
-/** Where a connection finds and leaves sessions; the server keeps them. */
+/** What a resume came to: the session with the frames the client missed, or why not. */
+export type ClaimResult =
+  | { readonly outcome: 'resumed'; readonly session: Session; readonly replay: readonly string[] }
+  | { readonly outcome: 'session_lost' }
+  | { readonly outcome: 'forbidden' }
+  | { readonly outcome: 'resume_gap'; readonly oldestHeld: number };
+
+/** Where a connection finds and leaves sessions; the server keeps them (in memory, or in a shared store). */
 export interface SessionRegistry {
   /** A new, registered session for a connection of `principal`. */
   create(principal: unknown): Session;
-  find(sessionId: string): Session | undefined;
+  /**
+   * The session a resume asks for, if the token is right, with the frames after `lastSeq`.
+   * A session store answers asynchronously; one that cannot be reached rejects.
+   */
+  claim(sessionId: string, resumeToken: string, lastSeq: number): ClaimResult | Promise<ClaimResult>;
   /** Disposes and forgets a session. */
   discard(session: Session): void;
   /** A connection took the session: it must not expire. */
@@ -51,10 +61,16 @@ export interface Connection {
   closed(): void;
 }
 
+/** Frames a connection holds while its resume is settled by a session store; more are refused. */
+const MAX_FRAMES_WHILE_RESUMING = 256;
+
 /** A connection as a class: an idle connection costs its fields, not a closure per handler. */
 class ConnectionState implements Connection {
   private current: Session;
   private readonly bucket: TokenBucket | undefined;
+  /** Frames that arrived while an asynchronous resume was settled, handled once it is. */
+  private held: Array<[RawFrame, boolean]> | undefined;
+  private isClosed = false;
 
   constructor(private readonly options: ConnectionOptions) {
     this.bucket = options.rateLimit ? createTokenBucket(options.rateLimit) : undefined;
@@ -70,6 +86,11 @@ class ConnectionState implements Connection {
   }
 
   receive(raw: RawFrame, isBinary: boolean): void {
+    if (this.held) {
+      if (this.held.length < MAX_FRAMES_WHILE_RESUMING) this.held.push([raw, isBinary]);
+      else this.fail({ code: 'rate_limited', message: 'too many messages while the resume is settled: slow down', retryable: true });
+      return;
+    }
     try {
       if (isBinary) {
         return this.fail({ code: 'unsupported_frame', message: 'binary frames are not supported: send JSON text frames', retryable: false });
@@ -105,6 +126,7 @@ class ConnectionState implements Connection {
   }
 
   closed(): void {
+    this.isClosed = true;
     if (this.current.detach(this.options.transport)) this.options.registry.detached(this.current);
   }
 
@@ -114,31 +136,57 @@ class ConnectionState implements Connection {
   }
 
   private resume(message: ResumeMessage): void {
-    const { registry, transport } = this.options;
-    const { sessionId, resumeToken, lastSeq } = message.data;
     const fresh = this.current;
-    const refuse = (code: 'session_lost' | 'resume_gap' | 'invalid_message', text: string): void => {
-      if (code !== 'invalid_message') this.options.onResume?.(code);
-      // Connection-level: the answer to a resume is not part of either session's stream.
-      fresh.sendDirect({ type: 'error', data: { code, message: text, retryable: false, requestId: message.id } });
-    };
     if (fresh.lastSeq > 0 || fresh.busy || fresh.conversation.messages().length > 0) {
-      return refuse('invalid_message', 'resume must be the first message on a connection');
+      return this.refuseResume(message, 'invalid_message', 'resume must be the first message on a connection');
     }
-    const target = registry.find(sessionId);
-    if (!target) return refuse('session_lost', `session ${sessionId} is gone (expired, or the server restarted): carry on with session ${fresh.id}`);
-    if (!secretsEqual(target.resumeToken, resumeToken)) {
-      transport.close(CloseCode.Forbidden, 'wrong resume token');
+    const { sessionId, resumeToken, lastSeq } = message.data;
+    const claimed = this.options.registry.claim(sessionId, resumeToken, lastSeq);
+    if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
+    this.held = [];
+    claimed
+      .then(
+        (result) => this.settleResume(message, result),
+        (error: unknown) => {
+          // The store is away: the session may well exist, so the client must come back, not move on.
+          this.options.logger.warn(`resume of session ${sessionId} failed: the session store did not answer`, error);
+          this.options.transport.close(CloseCode.TryAgainLater, 'session store unavailable: try again shortly');
+        },
+      )
+      .finally(() => {
+        const held = this.held ?? [];
+        this.held = undefined;
+        if (!this.isClosed) for (const [raw, isBinary] of held) this.receive(raw, isBinary);
+      });
+  }
+
+  /** Connection-level: the answer to a resume is not part of either session's stream. */
+  private refuseResume(message: ResumeMessage, code: 'session_lost' | 'resume_gap' | 'invalid_message', text: string): void {
+    if (code !== 'invalid_message') this.options.onResume?.(code);
+    this.current.sendDirect({ type: 'error', data: { code, message: text, retryable: false, requestId: message.id } });
+  }
+
+  private settleResume(message: ResumeMessage, result: ClaimResult): void {
+    const { registry, transport } = this.options;
+    const fresh = this.current;
+    const { sessionId, lastSeq } = message.data;
+    switch (result.outcome) {
+      case 'session_lost':
+        return this.refuseResume(message, 'session_lost', `session ${sessionId} is gone (expired, or the server restarted): carry on with session ${fresh.id}`);
+      case 'resume_gap':
+        return this.refuseResume(message, 'resume_gap', `messages ${lastSeq + 1} to ${result.oldestHeld - 1} are no longer held: carry on with session ${fresh.id}`);
+      case 'forbidden':
+        return transport.close(CloseCode.Forbidden, 'wrong resume token');
+    }
+    const target = result.session;
+    if (this.isClosed) {
+      // The client left while the store answered: the session waits for the next resume.
+      if (!target.attached) registry.detached(target);
       return;
-    }
-    const replay = target.replaySince(lastSeq);
-    if ('gap' in replay) {
-      registry.discard(target);
-      return refuse('resume_gap', `messages ${lastSeq + 1} to ${replay.gap.oldestHeld - 1} are no longer held: carry on with session ${fresh.id}`);
     }
     this.current = target;
     registry.discard(fresh);
-    const previous = target.attach(transport, replay.frames);
+    const previous = target.attach(transport, result.replay);
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     registry.attached(target);
     registry.resumed(target);

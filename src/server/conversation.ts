@@ -36,14 +36,28 @@ export interface Conversation {
   clear(): void;
 }
 
+/** Where a conversation starts from, and who hears of its changes (a session store). */
+export interface ConversationState {
+  /** The history so far (a conversation loaded from a store). @default [] */
+  readonly history?: readonly HistoryMessage[];
+  /** Told the whole history after every change. */
+  readonly onChange?: (messages: readonly HistoryMessage[]) => void;
+}
+
 /** A conversation as a class, so an idle one costs its fields and no closures. */
-class ConversationState implements Conversation {
-  private history: HistoryMessage[] = [];
+class ConversationImpl implements Conversation {
+  private history: HistoryMessage[];
 
   constructor(
     readonly systemPrompt: string,
     private readonly max: number,
-  ) {}
+    state: ConversationState,
+  ) {
+    this.history = trimHistory(state.history ?? [], max);
+    this.onChange = state.onChange;
+  }
+
+  private readonly onChange: ((messages: readonly HistoryMessage[]) => void) | undefined;
 
   messages(): readonly HistoryMessage[] {
     return this.history;
@@ -55,16 +69,18 @@ class ConversationState implements Conversation {
 
   append(...messages: HistoryMessage[]): void {
     this.history = trimHistory([...this.history, ...messages], this.max);
+    this.onChange?.(this.history);
   }
 
   clear(): void {
     this.history = [];
+    this.onChange?.(this.history);
   }
 }
 
-/** Creates an empty conversation. */
-export function createConversation(options: ConversationOptions = {}): Conversation {
+/** Creates a conversation: empty, or from `state.history`. */
+export function createConversation(options: ConversationOptions = {}, state: ConversationState = {}): Conversation {
   const max = options.maxHistoryLength ?? DEFAULT_MAX_HISTORY_LENGTH;
   if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxHistoryLength must be a whole number of 1 or more, got ${max}`);
-  return new ConversationState(options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT, max);
+  return new ConversationImpl(options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT, max, state);
 }

@@ -15,9 +15,17 @@ export {
   type ConversationOptions,
 } from './conversation';
 export { runReply, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, type ReplyContext, type ReplyTimings } from './reply';
-export { createSession, type Session, type SessionOptions, type SessionTransport, type BackpressureLimits } from './session';
-export { createConnection, type Connection, type ConnectionOptions, type SessionRegistry } from './connection';
-export { createSessionRegistry, type LocalSessionRegistry, type SessionRegistryOptions } from './session-registry';
+export {
+  createSession,
+  type Session,
+  type SessionOptions,
+  type SessionTransport,
+  type BackpressureLimits,
+  type SessionPersistence,
+  type RemoteWriter,
+} from './session';
+export { createConnection, type Connection, type ConnectionOptions, type SessionRegistry, type ClaimResult } from './connection';
+export * from '../store';
 export { ReplayLog, DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, type ReplayLimits, type ReplayResult } from './replay-log';
 export { bearerTokenAuthentication, originAllowed, presentedToken, secretsEqual, type Authenticate, type TokenPrincipal } from './auth';
 export { createTokenBucket, type RateLimit } from './token-bucket';

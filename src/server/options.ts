@@ -5,6 +5,7 @@ import type { RateLimit } from './token-bucket';
 import type { Tool } from '../tools/types';
 import type { ConversationOptions } from './conversation';
 import type { Logger } from './logger';
+import type { SessionStore } from '../store/types';
 
 /** Port unless configured. */
 export const DEFAULT_PORT = 3000;
@@ -90,6 +91,8 @@ export interface WSServerOptions {
   readonly demoDir?: string;
   /** Whether the model endpoint answers, for `/health` (cached, checked in the background). @default unknown */
   readonly upstreamHealthCheck?: () => Promise<boolean>;
+  /** Where sessions live: this process (`memoryStore()`), or Redis shared by several processes (`redisStore(...)`). @default memoryStore() */
+  readonly store?: SessionStore;
   /** Serve on this HTTP server instead of creating one; `start` then listens only if it is not listening yet. */
   readonly server?: Server;
   /** @default console */

@@ -33,7 +33,14 @@ export class ReplayLog {
   /** Everything at or below this seq has been dropped or acknowledged. */
   private droppedThrough = 0;
 
-  constructor(private readonly limits: ReplayLimits) {}
+  /** `startSeq`: the stream's seq so far, for a session loaded from a store (its frames are held there). */
+  constructor(
+    private readonly limits: ReplayLimits,
+    startSeq = 0,
+  ) {
+    this.newest = startSeq;
+    this.droppedThrough = startSeq;
+  }
 
   /** The seq of the newest frame appended so far (0 before any). */
   get lastSeq(): number {
@@ -74,6 +81,16 @@ export class ReplayLog {
     if (lastSeq < this.droppedThrough) return { gap: { oldestHeld: this.droppedThrough + 1 } };
     const first = this.start + (lastSeq + 1 - (this.droppedThrough + 1));
     return { frames: this.entries.slice(first).map((entry) => entry.text) };
+  }
+
+  /**
+   * Continues the log after `seq` with nothing held before it: a stream followed from a store
+   * that skipped seqs (its frames from before a store outage are gone).
+   */
+  restartAfter(seq: number): void {
+    this.clear();
+    this.newest = seq;
+    this.droppedThrough = seq;
   }
 
   /** Drops everything (the session ends). */

@@ -5,7 +5,7 @@
  */
 import { BehaviorSubject, interval, Subject, type Subscription } from 'rxjs';
 import type { LLMProvider } from '../llm/types';
-import type { ControlMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
+import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import { encodeServerMessage } from '../protocol/decode';
 import { holdWhilePaused } from '../operators/hold-while-paused';
@@ -29,6 +29,37 @@ export interface BackpressureLimits {
   readonly highWaterMark: number;
   /** Above this many, the connection is closed with 4408 (the session stays resumable). */
   readonly hardLimit: number;
+}
+
+/**
+ * How a session shared between server processes keeps its state in a session store. The store
+ * gives it where the stream and conversation stand, and is told of every change.
+ */
+export interface SessionPersistence {
+  /** The seq of the newest message of the stream so far (0 for a new session). */
+  readonly lastSeq: number;
+  /** The conversation so far. */
+  readonly history: readonly HistoryMessage[];
+  /** Whether the store takes writes now; a `user_message` is refused with `store_unavailable` when not. */
+  available(): boolean;
+  /** Each message of the stream, encoded with its seq, in order. */
+  frameAppended(seq: number, text: string): void;
+  /** The whole history, after each change. */
+  historyChanged(messages: readonly HistoryMessage[]): void;
+  replyStarted(requestId: string): void;
+  /** The reply finished (completed, failed or aborted); its last message has been appended. */
+  replyEnded(requestId: string): void;
+}
+
+/**
+ * Where a session sends what it is asked to do while another server process is its writer
+ * (that process runs the reply; this one follows the stream from the store).
+ */
+export interface RemoteWriter {
+  /** A client message for the writer to handle. */
+  handle(message: UserMessage | ControlMessage): void;
+  /** A message for the writer to put into the stream. */
+  send(message: ServerMessageInput): void;
 }
 
 /** Everything a session is made from. */
@@ -56,6 +87,10 @@ export interface SessionOptions {
   readonly onSent?: (message: ServerMessageInput) => void;
   /** Told how replies' model calls go (for metrics). */
   readonly timings?: ReplyTimings;
+  /** The session store's side of a session shared between processes; none for a session of one process. */
+  readonly persistence?: SessionPersistence;
+  /** Set when another process is the session's writer: the session follows the stream (see {@link Session.deliver}). */
+  readonly remoteWriter?: RemoteWriter;
 }
 
 /** One conversation and its stream of messages. */
@@ -94,6 +129,17 @@ export interface Session {
   acknowledge(seq: number): void;
   /** Ends the session: cancels the running reply (and with it the model request). */
   dispose(): void;
+  /** Whether another process is the writer and this session follows the stream from a store. */
+  readonly following: boolean;
+  /** A message of the stream written by the remote writer, as read from the store (followers only). */
+  deliver(seq: number, text: string): void;
+  /** The remote writer is gone: this session becomes the writer, from the store's state. */
+  own(persistence: SessionPersistence): void;
+  /**
+   * The store cannot take writes: a running reply ends with a `store_unavailable` error (and
+   * its model request is cancelled).
+   */
+  storeFailed(): void;
 }
 
 interface RunningReply {
@@ -102,6 +148,8 @@ interface RunningReply {
   readonly paused$: BehaviorSubject<boolean>;
   readonly onDisconnect: 'continue' | 'cancel';
   subscription?: Subscription;
+  /** Set once the store failed under this reply, so it is told only once. */
+  storeFailed?: boolean;
 }
 
 /** How many `user_message` ids a session remembers to recognise a resend. */
@@ -114,8 +162,10 @@ const DRAIN_POLL_MS = 10;
  * not a closure per method (thousands of idle sessions are the common case).
  */
 class SessionState implements Session {
-  readonly conversation: Conversation;
-  private readonly log: ReplayLog;
+  private currentConversation: Conversation;
+  private log: ReplayLog;
+  private persistence: SessionPersistence | undefined;
+  private remoteWriter: RemoteWriter | undefined;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
   private transport: SessionTransport | undefined;
@@ -128,8 +178,26 @@ class SessionState implements Session {
   private drainWatch: Subscription | undefined;
 
   constructor(private readonly options: SessionOptions) {
-    this.conversation = createConversation(options.conversation);
-    this.log = new ReplayLog(options.replay);
+    this.persistence = options.persistence;
+    this.remoteWriter = options.remoteWriter;
+    this.currentConversation = this.conversationFrom(options.persistence);
+    this.log = new ReplayLog(options.replay, options.persistence?.lastSeq ?? 0);
+  }
+
+  private conversationFrom(persistence: SessionPersistence | undefined): Conversation {
+    if (!persistence) return createConversation(this.options.conversation);
+    return createConversation(this.options.conversation, {
+      history: persistence.history,
+      onChange: (messages) => persistence.historyChanged(messages),
+    });
+  }
+
+  get conversation(): Conversation {
+    return this.currentConversation;
+  }
+
+  get following(): boolean {
+    return this.remoteWriter !== undefined;
   }
 
   get id(): string {
@@ -162,6 +230,7 @@ class SessionState implements Session {
 
   send(message: ServerMessageInput): void {
     if (this.disposed) return;
+    if (this.remoteWriter) return this.remoteWriter.send(message);
     // Under backpressure only: merge chunks of one reply into one frame, sent once the socket drains.
     if (message.type === 'llm_chunk' && !message.data.isComplete && this.congested()) {
       if (this.coalesced && this.coalesced.requestId !== message.data.requestId) this.flushCoalesced();
@@ -179,6 +248,7 @@ class SessionState implements Session {
 
   handle(message: UserMessage | ControlMessage): void {
     if (this.disposed) return;
+    if (this.remoteWriter) return this.remoteWriter.handle(message);
     if (message.type === 'user_message') this.startReply(message);
     else this.control(message);
   }
@@ -202,6 +272,32 @@ class SessionState implements Session {
 
   acknowledge(seq: number): void {
     this.log.acknowledge(seq);
+  }
+
+  deliver(seq: number, text: string): void {
+    if (this.disposed || seq <= this.log.lastSeq) return;
+    // The store skips seqs only past an outage that lost frames; nothing before them can be replayed.
+    if (seq !== this.log.lastSeq + 1) this.log.restartAfter(seq - 1);
+    this.log.append(seq, text);
+    this.write(text);
+  }
+
+  own(persistence: SessionPersistence): void {
+    this.remoteWriter = undefined;
+    this.persistence = persistence;
+    this.currentConversation = this.conversationFrom(persistence);
+    if (persistence.lastSeq > this.log.lastSeq) this.log.restartAfter(persistence.lastSeq);
+  }
+
+  storeFailed(): void {
+    const reply = this.reply;
+    if (!reply || reply.storeFailed) return;
+    reply.storeFailed = true;
+    this.send({
+      type: 'error',
+      data: { code: 'store_unavailable', message: 'the session store went away: the reply was stopped; send it again once the server recovers', retryable: true, requestId: reply.requestId },
+    });
+    this.abortReply();
   }
 
   dispose(): void {
@@ -244,6 +340,7 @@ class SessionState implements Session {
     const seq = this.log.lastSeq + 1;
     const text = encodeServerMessage(message, this.options.nextMessageId(), seq);
     this.log.append(seq, text);
+    this.persistence?.frameAppended(seq, text);
     this.write(text);
   }
 
@@ -282,7 +379,7 @@ class SessionState implements Session {
     this.send({ type: 'history', data: { messages: [...this.conversation.messages()], requestId } });
   }
 
-  private refuse(requestId: string, code: 'busy' | 'message_too_long', message: string, retryable: boolean): void {
+  private refuse(requestId: string, code: 'busy' | 'message_too_long' | 'store_unavailable', message: string, retryable: boolean): void {
     this.send({ type: 'error', data: { code, message, retryable, requestId } });
   }
 
@@ -305,6 +402,10 @@ class SessionState implements Session {
     if (text.length > options.maxMessageLength) {
       return this.refuse(message.id, 'message_too_long', `the text has ${text.length} characters; this server accepts at most ${options.maxMessageLength}`, false);
     }
+    const persistence = this.persistence;
+    if (persistence && !persistence.available()) {
+      return this.refuse(message.id, 'store_unavailable', 'the session store cannot be reached: try again shortly', true);
+    }
     this.remember(message.id);
     const running: RunningReply = {
       requestId: message.id,
@@ -313,6 +414,7 @@ class SessionState implements Session {
       onDisconnect: message.data.options?.onDisconnect ?? options.onDisconnect,
     };
     this.reply = running;
+    persistence?.replyStarted(running.requestId);
     running.subscription = runReply({
       requestId: message.id,
       sessionId: options.sessionId,
@@ -335,6 +437,7 @@ class SessionState implements Session {
         complete: () => {
           this.reply = undefined;
           this.send({ type: 'status', data: { status: 'idle', requestId: running.requestId } });
+          persistence?.replyEnded(running.requestId);
         },
       });
   }

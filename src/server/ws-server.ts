@@ -34,8 +34,9 @@ import {
 } from './options';
 import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
 import { DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
-import { createSession, type SessionOptions } from './session';
-import { createSessionRegistry, type LocalSessionRegistry } from './session-registry';
+import { createSession, type Session, type SessionOptions } from './session';
+import { memoryStore } from '../store/memory-store';
+import type { SessionDirectory, SessionStore, SessionStoreContext, StoreHealth } from '../store/types';
 
 /** What happens on a server, as `events$` emits it. */
 export type WSServerEvent =
@@ -68,6 +69,8 @@ export interface HealthReport {
   readonly connections: number;
   readonly sessions: number;
   readonly repliesRunning: number;
+  /** The session store: `memory`, or `redis` with whether it answers now. */
+  readonly store: { readonly kind: string; readonly status: StoreHealth };
   /** Whether the model endpoint answered its last check (cached; never checked on the request's time). */
   readonly upstream: UpstreamHealth;
 }
@@ -90,7 +93,10 @@ export class WSServer {
   private readonly provider: LLMProvider;
   private readonly tools: ToolRegistry;
   private readonly events = new Subject<WSServerEvent>();
-  private readonly sessions: LocalSessionRegistry;
+  private readonly store: SessionStore;
+  private readonly storeContext: SessionStoreContext;
+  /** The sessions of this process, from the store opened by `start` (none before). */
+  private directory: SessionDirectory | undefined;
   private httpServer: Server | undefined;
   private adapter: WebSocketAdapter | undefined;
   private address: AddressInfo | undefined;
@@ -114,22 +120,28 @@ export class WSServer {
     });
     this.metrics = createServerMetrics({
       connections: () => this.getConnectionCount(),
-      sessions: () => this.sessions.size,
+      sessions: () => this.directory?.size ?? 0,
       repliesRunning: () => this.repliesRunning(),
     });
     this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
     const shared = this.sharedSessionOptions();
-    this.sessions = createSessionRegistry({
+    this.store = options.store ?? memoryStore();
+    this.storeContext = {
       ttlMs: options.sessionTtl ?? DEFAULT_SESSION_TTL_MS,
-      makeSession: (sessionId, resumeToken, principal) =>
-        createSession({ ...shared, sessionId, resumeToken, principal, nextMessageId: createIdGenerator() }),
+      replayMaxMessages: shared.replay.maxMessages,
+      logger: this.logger,
+      makeSession: (init) => createSession({ ...shared, ...init, nextMessageId: createIdGenerator() }),
       onResumed: (session) => this.events.next({ type: 'session_resumed', sessionId: session.id }),
       onExpired: (session) => this.events.next({ type: 'session_expired', sessionId: session.id }),
-    });
+    };
+  }
+
+  private sessions(): Iterable<Session> {
+    return this.directory?.all() ?? [];
   }
 
   /** What every session of this server shares, built once: a session keeps only a reference to it. */
-  private sharedSessionOptions(): Omit<SessionOptions, 'sessionId' | 'resumeToken' | 'principal' | 'nextMessageId'> {
+  private sharedSessionOptions(): Omit<SessionOptions, 'sessionId' | 'resumeToken' | 'principal' | 'nextMessageId' | 'persistence' | 'remoteWriter'> {
     const options = this.options;
     return {
       provider: this.provider,
@@ -155,7 +167,7 @@ export class WSServer {
 
   private repliesRunning(): number {
     let running = 0;
-    for (const session of this.sessions.all()) if (session.busy) running++;
+    for (const session of this.sessions()) if (session.busy) running++;
     return running;
   }
 
@@ -170,8 +182,9 @@ export class WSServer {
       status: 'ok',
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       connections: this.getConnectionCount(),
-      sessions: this.sessions.size,
+      sessions: this.directory?.size ?? 0,
       repliesRunning: this.repliesRunning(),
+      store: { kind: this.store.kind, status: this.directory?.health() ?? 'ok' },
       upstream: this.upstreamHealth.current(),
     };
   }
@@ -211,6 +224,8 @@ export class WSServer {
       metrics: this.metrics.registry,
     });
     const server = this.options.server ?? createServer(routes);
+    const directory = this.store.open(this.storeContext);
+    this.directory = directory;
     this.httpServer = server;
     this.adapter = attachWebSocketServer({
       server,
@@ -225,7 +240,7 @@ export class WSServer {
         const connection = createConnection({
           transport,
           principal,
-          registry: this.sessions,
+          registry: directory,
           rateLimit,
           logger: this.logger,
           onProtocolError: (sessionId, error) => this.events.next({ type: 'client_error', sessionId, error }),
@@ -253,8 +268,10 @@ export class WSServer {
         });
       } catch (error) {
         await this.adapter.close(CloseCode.GoingAway, 'server failed to start');
+        await directory.close();
         this.adapter = undefined;
         this.httpServer = undefined;
+        this.directory = undefined;
         throw error;
       }
     }
@@ -275,11 +292,14 @@ export class WSServer {
     this.adapter = undefined;
     this.httpServer = undefined;
     const retryAfterMs = this.options.stopRetryAfter ?? DEFAULT_STOP_RETRY_AFTER_MS;
-    for (const session of this.sessions.all()) {
+    for (const session of this.sessions()) {
       if (session.attached) session.sendDirect({ type: 'closing', data: { reason: 'server stopping', retryAfterMs } });
     }
-    this.sessions.disposeAll();
+    const directory = this.directory;
+    const closingStore = directory?.close();
     await adapter.close(CloseCode.GoingAway, 'server stopping', options.timeoutMs ?? 5000);
+    await closingStore;
+    this.directory = undefined;
     if (!this.options.server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -290,28 +310,25 @@ export class WSServer {
 
   /**
    * Sends a message into one session's stream: delivered now if its client is connected, or on
-   * resume. Returns false if there is no such session.
+   * resume. With a shared store the session may be on another process. Resolves false if
+   * there is no such session (or the server is not started).
    */
-  sendToClient(sessionId: string, message: ServerMessageInput): boolean {
-    const session = this.sessions.find(sessionId);
-    session?.send(message);
-    return session !== undefined;
+  async sendToClient(sessionId: string, message: ServerMessageInput): Promise<boolean> {
+    return this.directory?.sendTo(sessionId, message) ?? false;
   }
 
-  /** Sends a message to every session but `excludeSessionId`. Returns how many it was sent to. */
-  broadcast(message: ServerMessageInput, excludeSessionId?: string): number {
-    let sent = 0;
-    for (const session of this.sessions.all()) {
-      if (session.id === excludeSessionId) continue;
-      session.send(message);
-      sent++;
-    }
-    return sent;
+  /**
+   * Sends a message to every session but `excludeSessionId`: this process's (connected ones
+   * and, with the memory store, those waiting for a resume) and, with a shared store, those
+   * held by the other processes. Resolves with how many of this process's sessions it went to.
+   */
+  async broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number> {
+    return this.directory?.broadcast(message, excludeSessionId) ?? 0;
   }
 
-  /** Every session: connected ones, and those waiting for a resume. */
+  /** The sessions this process holds: connected ones, and those waiting here for a resume. */
   getActiveSessions(): SessionInfo[] {
-    return [...this.sessions.all()].map((session) => ({
+    return [...this.sessions()].map((session) => ({
       sessionId: session.id,
       status: session.status,
       connected: session.attached,

@@ -5,7 +5,7 @@ import type { ServerMessage } from '../../src/protocol/codecs';
 import { createConnection, type Connection } from '../../src/server/connection';
 import { silentLogger } from '../../src/server/logger';
 import { createSession, type SessionOptions } from '../../src/server/session';
-import { createSessionRegistry, type LocalSessionRegistry } from '../../src/server/session-registry';
+import { createMemorySessionDirectory, type MemorySessionDirectory } from '../../src/store/memory-store';
 import { createToolRegistry } from '../../src/tools';
 
 const e = {
@@ -43,9 +43,9 @@ class FakeTransport {
 function harness(scheduler: TestScheduler, rounds: Observable<LLMEvent>[] = [], overrides: Partial<SessionOptions> = {}) {
   const requests: LLMRequest[] = [];
   let counter = 0;
-  const registry: LocalSessionRegistry = createSessionRegistry({
+  const registry: MemorySessionDirectory = createMemorySessionDirectory({
     ttlMs: 60_000,
-    makeSession: (sessionId, resumeToken, principal) =>
+    makeSession: ({ sessionId, resumeToken, principal }) =>
       createSession({
         sessionId,
         resumeToken,

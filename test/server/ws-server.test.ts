@@ -207,10 +207,10 @@ describe('WSServer over loopback', () => {
     const a = await connect();
     const b = await connect();
     const sessionA = (await a.waitFor('session')).data.sessionId;
-    expect(server.sendToClient(sessionA, { type: 'notification', data: { event: 'hello', payload: { to: 'a' } } })).toBe(true);
-    expect(server.sendToClient('no-such-session', { type: 'notification', data: { event: 'x' } })).toBe(false);
+    expect(await server.sendToClient(sessionA, { type: 'notification', data: { event: 'hello', payload: { to: 'a' } } })).toBe(true);
+    expect(await server.sendToClient('no-such-session', { type: 'notification', data: { event: 'x' } })).toBe(false);
     expect((await a.waitFor('notification')).data).toEqual({ event: 'hello', payload: { to: 'a' } });
-    expect(server.broadcast({ type: 'notification', data: { event: 'maintenance' } }, sessionA)).toBe(1);
+    expect(await server.broadcast({ type: 'notification', data: { event: 'maintenance' } }, sessionA)).toBe(1);
     expect((await b.waitFor('notification')).data).toEqual({ event: 'maintenance' });
     expect(a.received.filter((m) => m.type === 'notification')).toHaveLength(1);
   });

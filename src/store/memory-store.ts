@@ -1,0 +1,102 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { ServerMessageInput } from '../protocol/codecs';
+import { secretsEqual } from '../server/auth';
+import type { ClaimResult } from '../server/connection';
+import type { Session } from '../server/session';
+import type { SessionDirectory, SessionStore, SessionStoreContext } from './types';
+
+/** A new session's id and its 256-bit resume token: the token is the only proof needed to take the session over. */
+export function newSessionIdentity(): { sessionId: string; resumeToken: string } {
+  return { sessionId: randomUUID(), resumeToken: randomBytes(32).toString('base64url') };
+}
+
+/** The sessions of one server process, with their expiry. */
+export interface MemorySessionDirectory extends SessionDirectory {
+  /** The session of this process with this id. */
+  find(sessionId: string): Session | undefined;
+}
+
+/**
+ * Keeps sessions in this process. A session without a connection expires after `ttlMs`; one
+ * that never said anything goes at once, as there is nothing to resume. Timers exist only for
+ * sessions without a connection, so idle connected sessions cost no timer.
+ */
+export function createMemorySessionDirectory(context: Omit<SessionStoreContext, 'replayMaxMessages' | 'logger'>): MemorySessionDirectory {
+  const sessions = new Map<string, Session>();
+  const expiries = new Map<string, ReturnType<typeof setTimeout>>();
+
+  const stopExpiry = (session: Session): void => {
+    clearTimeout(expiries.get(session.id));
+    expiries.delete(session.id);
+  };
+
+  const discard = (session: Session): void => {
+    stopExpiry(session);
+    sessions.delete(session.id);
+    session.dispose();
+  };
+
+  const claim = (sessionId: string, resumeToken: string, lastSeq: number): ClaimResult => {
+    const session = sessions.get(sessionId);
+    if (!session) return { outcome: 'session_lost' };
+    if (!secretsEqual(session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
+    const replay = session.replaySince(lastSeq);
+    if ('gap' in replay) {
+      discard(session);
+      return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
+    }
+    return { outcome: 'resumed', session, replay: replay.frames };
+  };
+
+  const broadcast = (message: ServerMessageInput, excludeSessionId?: string): number => {
+    let sent = 0;
+    for (const session of sessions.values()) {
+      if (session.id === excludeSessionId) continue;
+      session.send(message);
+      sent++;
+    }
+    return sent;
+  };
+
+  return {
+    get size() {
+      return sessions.size;
+    },
+    all: () => sessions.values(),
+    create: (principal) => {
+      const session = context.makeSession({ ...newSessionIdentity(), principal });
+      sessions.set(session.id, session);
+      return session;
+    },
+    find: (sessionId) => sessions.get(sessionId),
+    claim,
+    discard,
+    attached: stopExpiry,
+    detached: (session) => {
+      if (session.lastSeq === 0 && !session.busy) return discard(session);
+      stopExpiry(session);
+      const timer = setTimeout(() => {
+        context.onExpired?.(session);
+        discard(session);
+      }, context.ttlMs);
+      timer.unref();
+      expiries.set(session.id, timer);
+    },
+    resumed: (session) => context.onResumed?.(session),
+    sendTo: async (sessionId, message) => {
+      const session = sessions.get(sessionId);
+      session?.send(message);
+      return session !== undefined;
+    },
+    broadcast: async (message, excludeSessionId) => broadcast(message, excludeSessionId),
+    health: () => 'ok',
+    close: async () => {
+      for (const session of [...sessions.values()]) discard(session);
+    },
+  };
+}
+
+/** Sessions in this server process only: nothing to run, and a resume must reach the same process. The default. */
+export function memoryStore(): SessionStore {
+  return { kind: 'memory', open: (context) => createMemorySessionDirectory(context) };
+}
