@@ -6,6 +6,7 @@ import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../server/con
 import { bearerTokenAuthentication } from '../server/auth';
 import { DEFAULT_HOSTNAME, DEFAULT_MAX_CONNECTIONS, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_SESSION_TTL_MS } from '../server/options';
 import { WSServer } from '../server/ws-server';
+import { DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX, redisStore } from '../store/redis';
 
 /** Parses a whole number of at least `min` for commander, with an error naming what was wrong. */
 export function wholeNumber(min: number): (value: string) => number {
@@ -29,6 +30,21 @@ interface ServeOptions {
   authToken?: string;
   allowedOrigins?: string[];
   sessionTtl: number;
+  redisUrl?: string;
+  redisPrefix: string;
+  redisLease: number;
+}
+
+/** A Redis URL as a user may mistype it: say so before anything starts. */
+function redisUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a URL such as redis://127.0.0.1:6379, got "${value}"`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
+  return value;
 }
 
 /** Splits a comma-separated list for commander. */
@@ -46,6 +62,15 @@ function findDemoDir(): string | undefined {
 }
 
 async function serve(options: ServeOptions): Promise<void> {
+  if (options.redisUrl) {
+    // From REDIS_URL, the value was not checked by the option parser.
+    try {
+      redisUrl(options.redisUrl);
+    } catch (error) {
+      console.error(`llm-ws: REDIS_URL: ${(error as Error).message}`);
+      process.exit(2);
+    }
+  }
   const llm = providerFromEnvironment(process.env, { model: options.model });
   if (llm.offline) {
     console.warn('llm-ws: no OPENAI_API_KEY or OPENAI_BASE_URL set, so the OFFLINE DEMO model answers.');
@@ -67,7 +92,13 @@ async function serve(options: ServeOptions): Promise<void> {
     sessionTtl: options.sessionTtl * 1000,
     ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken) } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+    ...(options.redisUrl ? { store: redisStore({ url: options.redisUrl, prefix: options.redisPrefix, leaseMs: options.redisLease * 1000 }) } : {}),
   });
+  // The URL may carry a password: name only where it points.
+  if (options.redisUrl) {
+    const { host, protocol } = new URL(options.redisUrl);
+    console.log(`llm-ws: sessions shared through Redis at ${protocol}//${host} (prefix ${options.redisPrefix})`);
+  }
   if (options.authToken) console.log('llm-ws: clients must present the auth token (Authorization: Bearer, or ?token=)');
   if (options.allowedOrigins) console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
   await server.start();
@@ -105,6 +136,9 @@ export function serveCommand(): Command {
     .option('--auth-token <token>', 'require this token: Authorization: Bearer <token>, or ?token=<token> (env LLM_WS_AUTH_TOKEN)', process.env.LLM_WS_AUTH_TOKEN || undefined)
     .option('--allowed-origins <origins>', 'comma-separated Origins browsers may connect from; others get HTTP 403', list)
     .option('--session-ttl <seconds>', 'how long a session waits for its client to resume it', wholeNumber(1), DEFAULT_SESSION_TTL_MS / 1000)
+    .option('--redis-url <url>', 'share sessions with other llm-ws processes through this Redis (env REDIS_URL)', redisUrl, process.env.REDIS_URL || undefined)
+    .option('--redis-prefix <prefix>', 'prefix of every Redis key and channel', DEFAULT_REDIS_PREFIX)
+    .option('--redis-lease <seconds>', 'how long a process that stops answering keeps its sessions before another takes them over', wholeNumber(1), DEFAULT_REDIS_LEASE_MS / 1000)
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
@@ -113,6 +147,7 @@ export function serveCommand(): Command {
         '  LLM_MODEL         model name (default gpt-4o-mini)\n' +
         '  PORT, HOST        as --port and --host\n' +
         '  LLM_WS_AUTH_TOKEN as --auth-token\n' +
+        '  REDIS_URL         as --redis-url\n' +
         'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.',
     )
     .action((options: ServeOptions) => serve(options));

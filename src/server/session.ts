@@ -40,6 +40,8 @@ export interface SessionPersistence {
   readonly lastSeq: number;
   /** The conversation so far. */
   readonly history: readonly HistoryMessage[];
+  /** `user_message` ids the session answered already (a resend of one is ignored). */
+  readonly requestIds: readonly string[];
   /** Whether the store takes writes now; a `user_message` is refused with `store_unavailable` when not. */
   available(): boolean;
   /** Each message of the stream, encoded with its seq, in order. */
@@ -91,6 +93,8 @@ export interface SessionOptions {
   readonly persistence?: SessionPersistence;
   /** Set when another process is the session's writer: the session follows the stream (see {@link Session.deliver}). */
   readonly remoteWriter?: RemoteWriter;
+  /** The seq the stream stands at, for a follower (a writer gets it from `persistence`). @default 0 */
+  readonly startSeq?: number;
 }
 
 /** One conversation and its stream of messages. */
@@ -123,6 +127,8 @@ export interface Session {
    * Returns false (and does nothing) if the session had moved to another connection already.
    */
   detach(transport: SessionTransport): boolean;
+  /** Closes the attached connection, if any (the session stays; the connection's end detaches it). */
+  closeConnection(code: number, reason: string): void;
   /** The frames a client that saw up to `lastSeq` missed. */
   replaySince(lastSeq: number): ReplayResult;
   /** The client has the stream up to `seq`. */
@@ -153,7 +159,7 @@ interface RunningReply {
 }
 
 /** How many `user_message` ids a session remembers to recognise a resend. */
-const REMEMBERED_REQUEST_IDS = 1000;
+export const REMEMBERED_REQUEST_IDS = 1000;
 /** How often a congested connection is checked for draining, in ms. */
 const DRAIN_POLL_MS = 10;
 
@@ -181,7 +187,8 @@ class SessionState implements Session {
     this.persistence = options.persistence;
     this.remoteWriter = options.remoteWriter;
     this.currentConversation = this.conversationFrom(options.persistence);
-    this.log = new ReplayLog(options.replay, options.persistence?.lastSeq ?? 0);
+    this.rememberAll(options.persistence?.requestIds);
+    this.log = new ReplayLog(options.replay, options.persistence?.lastSeq ?? options.startSeq ?? 0);
   }
 
   private conversationFrom(persistence: SessionPersistence | undefined): Conversation {
@@ -266,6 +273,10 @@ class SessionState implements Session {
     return true;
   }
 
+  closeConnection(code: number, reason: string): void {
+    this.transport?.close(code, reason);
+  }
+
   replaySince(lastSeq: number): ReplayResult {
     return this.log.since(lastSeq);
   }
@@ -286,6 +297,7 @@ class SessionState implements Session {
     this.remoteWriter = undefined;
     this.persistence = persistence;
     this.currentConversation = this.conversationFrom(persistence);
+    this.rememberAll(persistence.requestIds);
     if (persistence.lastSeq > this.log.lastSeq) this.log.restartAfter(persistence.lastSeq);
   }
 
@@ -385,6 +397,11 @@ class SessionState implements Session {
 
   private refuseBusy(requestId: string, what: string): void {
     this.refuse(requestId, 'busy', `${what} while reply ${this.reply?.requestId} is running: wait for its llm_complete or abort it`, true);
+  }
+
+  /** Ids answered before this process held the session, oldest first so the newest are kept longest. */
+  private rememberAll(requestIds: readonly string[] | undefined): void {
+    for (const id of [...(requestIds ?? [])].reverse()) this.remember(id);
   }
 
   private remember(requestId: string): void {

@@ -226,6 +226,7 @@ export class WSServer {
     const server = this.options.server ?? createServer(routes);
     const directory = this.store.open(this.storeContext);
     this.directory = directory;
+    await directory.ready?.();
     this.httpServer = server;
     this.adapter = attachWebSocketServer({
       server,

@@ -3,3 +3,4 @@
  */
 export { memoryStore, createMemorySessionDirectory, newSessionIdentity, type MemorySessionDirectory } from './memory-store';
 export type { SessionStore, SessionDirectory, SessionStoreContext, SessionInit, StoreHealth } from './types';
+export * from './redis';

@@ -16,6 +16,8 @@ export interface SessionInit {
   readonly persistence?: SessionPersistence;
   /** Set by a shared store when another process is the session's writer. */
   readonly remoteWriter?: RemoteWriter;
+  /** For a follower: the seq the stream stands at. */
+  readonly startSeq?: number;
 }
 
 /** What a server gives the store it opens. */
@@ -52,6 +54,8 @@ export interface SessionDirectory extends SessionRegistry {
    */
   broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
   health(): StoreHealth;
+  /** Resolves once the store can serve (a shared store connected, or gave up waiting); `start` awaits it. */
+  ready?(): Promise<void>;
   /** The server stops: every session of this process ends (a shared store keeps their state). */
   close(): Promise<void>;
 }

@@ -1,0 +1,227 @@
+/**
+ * The Redis side of a shared session: its keys and every command on them, nothing else. The
+ * logic of who writes and who follows lives in `redis-directory.ts`.
+ *
+ * Keys of session S (the `{S}` hash tag keeps them in one Redis Cluster slot):
+ * - `<prefix>{S}:meta`    hash: `token` (SHA-256 of the resume token), `principal` (JSON), `busy`
+ *                         (the request id of a running reply, while one runs)
+ * - `<prefix>{S}:history` string: the conversation history as JSON
+ * - `<prefix>{S}:log`     stream: the session's messages, entry id `<seq>-0`, field `f` = the
+ *                         frame; an entry with field `m` marks a seq whose frames were lost
+ * - `<prefix>{S}:requests` list: the newest `user_message` ids answered, so a resend after a
+ *                         move to another process is recognised
+ * - `<prefix>{S}:owner`   string: the id of the process that writes the session's stream
+ * - `<prefix>node:<N>`    string with a TTL (the lease): process N is alive while it exists
+ * Each session key has a TTL of the session TTL, renewed while a process holds the session.
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { HistoryMessage } from '../../protocol/codecs';
+
+/** The keys of one session. */
+export type SessionKeyPart = 'meta' | 'history' | 'log' | 'requests' | 'owner';
+const SESSION_KEY_PARTS: readonly SessionKeyPart[] = ['meta', 'history', 'log', 'requests', 'owner'];
+
+/** A frame of a session's log, by seq. */
+export interface LoggedFrame {
+  readonly seq: number;
+  readonly text: string;
+}
+
+/** A session's metadata as stored. */
+export interface StoredMeta {
+  readonly tokenHash: string;
+  readonly principal: unknown;
+  /** The request id of the reply running when the writer last said so. */
+  readonly busy: string | undefined;
+}
+
+/** The frames after a seq: all of them, or a gap because the oldest were trimmed or lost. */
+export type LoggedRange = { readonly frames: readonly LoggedFrame[] } | { readonly gap: { readonly oldestHeld: number } };
+
+/** SHA-256 of a resume token: Redis never holds a token that would let a reader take a session over. */
+export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
+
+const seqOf = (entryId: string): number => Number.parseInt(entryId, 10);
+
+/** Reads Redis entries `[id, [field, value, ...]]` as frames, skipping loss markers. */
+export function framesOf(entries: ReadonlyArray<[string, string[]]>): LoggedFrame[] {
+  const frames: LoggedFrame[] = [];
+  for (const [id, fields] of entries) {
+    if (fields[0] === 'f' && fields[1] !== undefined) frames.push({ seq: seqOf(id), text: fields[1] });
+  }
+  return frames;
+}
+
+/** Replaces the owner only if it is still `expected` ('' for none): how a process takes a session. */
+const CLAIM_SCRIPT = `
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+/** Deletes the owner only if it is `me`: a process lets go only of what is still its own. */
+const RELEASE_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** Every command llm-ws sends about sessions, over one connection (commands keep their order). */
+export class RedisSessionData {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    /** Session key TTL, in ms. */
+    private readonly ttlMs: number,
+    /** Log entries kept per session (approximately: Redis trims whole nodes). */
+    private readonly maxLogEntries: number,
+  ) {}
+
+  key(sessionId: string, part: SessionKeyPart): string {
+    return `${this.prefix}{${sessionId}}:${part}`;
+  }
+
+  nodeKey(nodeId: string): string {
+    return `${this.prefix}node:${nodeId}`;
+  }
+
+  get busChannel(): string {
+    return `${this.prefix}bus`;
+  }
+
+  /** Writes a session's metadata (a new session, or one rewritten after Redis lost it). */
+  async writeMeta(sessionId: string, tokenHash: string, principal: unknown, busy?: string): Promise<void> {
+    const meta = this.key(sessionId, 'meta');
+    const pipeline = this.redis.multi().hset(meta, 'token', tokenHash, 'principal', principalJson(principal));
+    if (busy !== undefined) pipeline.hset(meta, 'busy', busy);
+    await pipeline.pexpire(meta, this.ttlMs).exec();
+  }
+
+  async readMeta(sessionId: string): Promise<StoredMeta | undefined> {
+    const fields = await this.redis.hgetall(this.key(sessionId, 'meta'));
+    if (fields.token === undefined) return undefined;
+    return { tokenHash: fields.token, principal: parsePrincipal(fields.principal), busy: fields.busy };
+  }
+
+  /** A reply for `requestId` starts: it is running, and the id is remembered so a resend is recognised. */
+  async replyStarted(sessionId: string, requestId: string, remembered: number): Promise<void> {
+    const requests = this.key(sessionId, 'requests');
+    await this.redis
+      .multi()
+      .hset(this.key(sessionId, 'meta'), 'busy', requestId)
+      .lpush(requests, requestId)
+      .ltrim(requests, 0, remembered - 1)
+      .pexpire(requests, this.ttlMs)
+      .exec();
+  }
+
+  /** The `user_message` ids answered lately, newest first. */
+  async requestIds(sessionId: string): Promise<string[]> {
+    return this.redis.lrange(this.key(sessionId, 'requests'), 0, -1);
+  }
+
+  async setBusy(sessionId: string, requestId: string | undefined): Promise<void> {
+    const meta = this.key(sessionId, 'meta');
+    await (requestId === undefined ? this.redis.hdel(meta, 'busy') : this.redis.hset(meta, 'busy', requestId));
+  }
+
+  async writeHistory(sessionId: string, messages: readonly HistoryMessage[]): Promise<void> {
+    await this.redis.set(this.key(sessionId, 'history'), JSON.stringify(messages), 'PX', this.ttlMs);
+  }
+
+  async readHistory(sessionId: string): Promise<HistoryMessage[]> {
+    const text = await this.redis.get(this.key(sessionId, 'history'));
+    // Written only by llm-ws from validated messages; anything unreadable counts as no history.
+    try {
+      const parsed: unknown = text === null ? [] : JSON.parse(text);
+      return Array.isArray(parsed) ? (parsed as HistoryMessage[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Appends message `seq` to the log, trimming the oldest past the limit. */
+  async append(sessionId: string, seq: number, text: string): Promise<void> {
+    await this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'f', text);
+  }
+
+  /**
+   * Marks `seq` as reached in the log without a frame, so the next writer goes on after it even
+   * though Redis lost the frames (a restart without persistence). Fails harmlessly if the log
+   * already holds `seq` or later.
+   */
+  async markReached(sessionId: string, seq: number): Promise<void> {
+    if (seq === 0) return;
+    await this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'm', '1').catch(() => undefined);
+  }
+
+  /** The seq of the newest log entry (0 for none). */
+  async lastSeq(sessionId: string): Promise<number> {
+    const newest = await this.redis.xrevrange(this.key(sessionId, 'log'), '+', '-', 'COUNT', 1);
+    return newest[0] ? seqOf(newest[0][0]) : 0;
+  }
+
+  /** The frames after `afterSeq`, or a gap if the log no longer starts right after it. */
+  async framesAfter(sessionId: string, afterSeq: number): Promise<LoggedRange> {
+    const entries = await this.redis.xrange(this.key(sessionId, 'log'), `${afterSeq + 1}-0`, '+');
+    const first = entries[0];
+    if (first && seqOf(first[0]) > afterSeq + 1) return { gap: { oldestHeld: seqOf(first[0]) } };
+    return { frames: framesOf(entries) };
+  }
+
+  /** The process that writes the session's stream ('' for none), and whether its lease still runs. */
+  async owner(sessionId: string): Promise<{ readonly id: string; readonly alive: boolean }> {
+    const id = (await this.redis.get(this.key(sessionId, 'owner'))) ?? '';
+    return { id, alive: id !== '' && (await this.redis.exists(this.nodeKey(id))) === 1 };
+  }
+
+  /** Makes `nodeId` the owner if the stored owner is still `expected` ('' for none): a dead owner is named to be replaced. */
+  async claim(sessionId: string, expected: string, nodeId: string): Promise<boolean> {
+    const taken = await this.redis.eval(CLAIM_SCRIPT, 1, this.key(sessionId, 'owner'), expected, nodeId, this.ttlMs);
+    return taken === 1;
+  }
+
+  async release(sessionId: string, nodeId: string): Promise<void> {
+    await this.redis.eval(RELEASE_SCRIPT, 1, this.key(sessionId, 'owner'), nodeId);
+  }
+
+  /** Renews the TTL of every key of these sessions (one round trip). */
+  async touch(sessionIds: readonly string[]): Promise<void> {
+    if (sessionIds.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const id of sessionIds) {
+      for (const part of SESSION_KEY_PARTS) pipeline.pexpire(this.key(id, part), this.ttlMs);
+    }
+    await pipeline.exec();
+  }
+
+  /** Deletes every key of a session. */
+  async remove(sessionId: string): Promise<void> {
+    await this.redis.del(...SESSION_KEY_PARTS.map((part) => this.key(sessionId, part)));
+  }
+
+  /** Says process `nodeId` is alive for `leaseMs` more. */
+  async renewLease(nodeId: string, leaseMs: number): Promise<void> {
+    await this.redis.set(this.nodeKey(nodeId), '1', 'PX', leaseMs);
+  }
+
+  async dropLease(nodeId: string): Promise<void> {
+    await this.redis.del(this.nodeKey(nodeId));
+  }
+}
+
+function principalJson(principal: unknown): string {
+  // A principal that is not plain data cannot cross processes: it is stored as absent.
+  try {
+    return JSON.stringify(principal ?? null) ?? 'null';
+  } catch {
+    return 'null';
+  }
+}
+
+function parsePrincipal(text: string | undefined): unknown {
+  try {
+    return text === undefined ? undefined : ((JSON.parse(text) as unknown) ?? undefined);
+  } catch {
+    return undefined;
+  }
+}

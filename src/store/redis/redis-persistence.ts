@@ -1,0 +1,67 @@
+import type { HistoryMessage } from '../../protocol/codecs';
+import { REMEMBERED_REQUEST_IDS, type SessionPersistence } from '../../server/session';
+import type { RedisSessionData } from './redis-data';
+
+/** What a session's persistence needs from the directory that holds it. */
+export interface PersistenceHost {
+  readonly data: RedisSessionData;
+  /** Whether Redis takes writes now. */
+  available(): boolean;
+  /** A write failed: the session's running reply must end (Redis went away). */
+  writeFailed(sessionId: string, error: unknown): void;
+  /** The session's reply ended: the directory may let go of the session. */
+  replyEnded(sessionId: string): void;
+  /** Whether the session's keys should have their TTL renewed (then marks them renewed). */
+  touchDue(sessionId: string): boolean;
+}
+
+/**
+ * A session written by this process: every message, history change and reply start and end
+ * goes to Redis as it happens. Writes are not awaited (one connection keeps them in order); a
+ * failed one stops the running reply.
+ */
+export class RedisPersistence implements SessionPersistence {
+  /** The request id of the running reply, so it can be written again after Redis lost it. */
+  busy: string | undefined;
+
+  constructor(
+    private readonly host: PersistenceHost,
+    private readonly sessionId: string,
+    /** SHA-256 of the resume token, as stored. */
+    readonly tokenHash: string,
+    readonly principal: unknown,
+    readonly lastSeq: number,
+    readonly history: readonly HistoryMessage[],
+    readonly requestIds: readonly string[],
+  ) {}
+
+  available(): boolean {
+    return this.host.available();
+  }
+
+  frameAppended(seq: number, text: string): void {
+    const { data } = this.host;
+    this.settle(data.append(this.sessionId, seq, text));
+    // XADD keeps a key's TTL but creates the stream without one: the first append gives it one.
+    if (seq === this.lastSeq + 1 || this.host.touchDue(this.sessionId)) this.settle(data.touch([this.sessionId]));
+  }
+
+  historyChanged(messages: readonly HistoryMessage[]): void {
+    this.settle(this.host.data.writeHistory(this.sessionId, messages));
+  }
+
+  replyStarted(requestId: string): void {
+    this.busy = requestId;
+    this.settle(this.host.data.replyStarted(this.sessionId, requestId, REMEMBERED_REQUEST_IDS));
+  }
+
+  replyEnded(): void {
+    this.busy = undefined;
+    this.settle(this.host.data.setBusy(this.sessionId, undefined));
+    this.host.replyEnded(this.sessionId);
+  }
+
+  private settle(write: Promise<void>): void {
+    write.catch((error: unknown) => this.host.writeFailed(this.sessionId, error));
+  }
+}
