@@ -82,6 +82,8 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     this.data = new RedisSessionData(options.redis, options.prefix, context.ttlMs, context.replayMaxMessages);
     const { redis, subscriber } = options;
     redis.on('error', (error: unknown) => this.reportFailure(error));
+    // Replies cannot go on without their log: they end now, not at their next chunk.
+    redis.on('close', () => this.failRunningReplies());
     subscriber.on('error', (error: unknown) => this.reportFailure(error));
     subscriber.on('message', (_channel: string, text: string) => this.onBus(text));
     // Without an offline queue, a subscribe before the connection is up fails: subscribe once it is.
@@ -537,6 +539,11 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     } catch (error) {
       this.reportFailure(error);
     }
+  }
+
+  private failRunningReplies(): void {
+    if (this.closed) return;
+    for (const { session, writer } of this.held.values()) if (writer && session.busy) session.storeFailed();
   }
 
   private reportFailure(error: unknown): void {

@@ -35,6 +35,8 @@ export interface RedisStoreOptions {
  * once instead of hanging. Reconnects go on in the background.
  */
 const OWN_CONNECTION: RedisOptions = { protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false };
+/** A connection that follows a log: made on demand, so its first XREAD waits for it to connect. */
+const FOLLOW_CONNECTION: RedisOptions = { ...OWN_CONNECTION, enableOfflineQueue: true };
 
 /**
  * Sessions in Redis, shared by every server process that uses the same Redis and prefix: a
@@ -58,14 +60,15 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       return createRedisSessionDirectory(context, {
         redis,
         subscriber,
-        newConnection: () => (own ? new Redis(url, OWN_CONNECTION) : redis.duplicate({ protocol: 2 })),
+        newConnection: () => (own ? new Redis(url, FOLLOW_CONNECTION) : redis.duplicate({ protocol: 2, enableOfflineQueue: true })),
         prefix,
         leaseMs,
         connectTimeoutMs: options.connectTimeoutMs ?? 5000,
         closeConnections: async () => {
-          await Promise.allSettled([subscriber.quit(), ...(own ? [redis.quit()] : [])]);
-          subscriber.disconnect();
-          if (own) redis.disconnect();
+          const mine = own ? [subscriber, redis] : [subscriber];
+          await Promise.allSettled(mine.map((connection) => connection.quit()));
+          // Only where QUIT did not end it (Redis away): a disconnect after it would wait 2 s for a close already past.
+          for (const connection of mine) if (connection.status !== 'end') connection.disconnect();
         },
       });
     },
