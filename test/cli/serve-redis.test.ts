@@ -3,17 +3,15 @@
  * proxy standing in for a load balancer without sticky sessions) behave as one server to a
  * client moved between them mid-reply, and the conversation outlives the process that began it.
  */
-import type { Redis } from 'ioredis';
 import { filter, firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
-import { deleteKeysUnder, inspectRedis, TEST_REDIS_URL, uniquePrefix } from '../utils/redis';
+import { isolatedRedisKeys, TEST_REDIS_URL } from '../utils/redis';
 import { type CliProcess, spawnCli } from '../utils/spawn-cli';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 
 let upstream: OpenAITestServer;
-let redis: Redis;
-let prefix: string;
+const keys = isolatedRedisKeys();
 let processes: CliProcess[] = [];
 let proxy: TcpProxy | undefined;
 let client: WSClient | undefined;
@@ -23,12 +21,12 @@ const numbered = (count: number): string[] => Array.from({ length: count }, (_, 
 /** Starts `llm-ws serve` on the shared Redis; resolves with its port. */
 async function serveProcess(): Promise<{ cli: CliProcess; port: number }> {
   const cli = spawnCli(
-    ['serve', '--port', '0', '--host', '127.0.0.1', '--model', 'test-model', '--redis-url', TEST_REDIS_URL, '--redis-prefix', prefix, '--redis-lease', '1'],
+    ['serve', '--port', '0', '--host', '127.0.0.1', '--model', 'test-model', '--redis-url', TEST_REDIS_URL, '--redis-prefix', keys.prefix, '--redis-lease', '1'],
     { OPENAI_BASE_URL: upstream.baseURL },
   );
   processes.push(cli);
   const [, port] = await cli.waitForOutput(/listening on ws:\/\/[^:]+:(\d+)/);
-  expect(cli.output()).toContain(`sessions shared through Redis at redis://${new URL(TEST_REDIS_URL).host} (prefix ${prefix})`);
+  expect(cli.output()).toContain(`sessions shared through Redis at redis://${new URL(TEST_REDIS_URL).host} (prefix ${keys.prefix})`);
   return { cli, port: Number(port) };
 }
 
@@ -50,14 +48,7 @@ async function kill(cli: CliProcess): Promise<void> {
   await cli.exited;
 }
 
-beforeAll(() => {
-  redis = inspectRedis();
-});
-afterAll(async () => {
-  await redis.quit();
-});
 beforeEach(async () => {
-  prefix = uniquePrefix();
   upstream = await createOpenAITestServer();
 });
 afterEach(async () => {
@@ -68,7 +59,6 @@ afterEach(async () => {
   await Promise.all(processes.map((cli) => cli.stop()));
   processes = [];
   await upstream.close();
-  await deleteKeysUnder(redis, prefix);
 });
 
 describe('two llm-ws serve processes on one Redis', () => {

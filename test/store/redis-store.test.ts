@@ -2,22 +2,20 @@
  * Two WSServer instances in one process sharing the real Redis on this machine: what a client
  * moved between them relies on. Every test has its own key prefix, deleted afterwards.
  */
-import type { Redis } from 'ioredis';
 import { filter, firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
 import type { ServerMessage } from '../../src/protocol/codecs';
 import type { WSServer } from '../../src/server/ws-server';
 import { redisStore } from '../../src/store/redis';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
-import { deleteKeysUnder, inspectRedis, keysUnder, TEST_REDIS_URL, uniquePrefix } from '../utils/redis';
+import { isolatedRedisKeys, keysUnder, TEST_REDIS_URL } from '../utils/redis';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 import { startServerFor } from '../utils/test-server';
 import { connectTestClient, control, type TestClient, userMessage } from '../utils/ws-test-client';
 import { waitUntilTrue } from '../utils/wait-until';
 
 let upstream: OpenAITestServer;
-let redis: Redis;
-let prefix: string;
+const keys = isolatedRedisKeys();
 let servers: WSServer[] = [];
 let proxy: TcpProxy | undefined;
 let clients: Array<{ close(): unknown }> = [];
@@ -26,7 +24,7 @@ const numbered = (count: number): string[] => Array.from({ length: count }, (_, 
 
 /** A server on the shared store; `leaseMs` short so a dead writer is noticed quickly. */
 async function startNode(leaseMs = 1000): Promise<WSServer> {
-  const server = await startServerFor(upstream, { store: redisStore({ url: TEST_REDIS_URL, prefix, leaseMs }) });
+  const server = await startServerFor(upstream, { store: redisStore({ url: TEST_REDIS_URL, prefix: keys.prefix, leaseMs }) });
   servers.push(server);
   return server;
 }
@@ -49,14 +47,7 @@ async function clientThroughProxy(server: WSServer): Promise<WSClient> {
 const chunkTexts = (messages: readonly ServerMessage[], requestId: string): string[] =>
   messages.flatMap((m) => (m.type === 'llm_chunk' && m.data.requestId === requestId && m.data.chunk ? [m.data.chunk] : []));
 
-beforeAll(() => {
-  redis = inspectRedis();
-});
-afterAll(async () => {
-  await redis.quit();
-});
 beforeEach(async () => {
-  prefix = uniquePrefix();
   upstream = await createOpenAITestServer();
 });
 afterEach(async () => {
@@ -67,7 +58,6 @@ afterEach(async () => {
   await Promise.all(servers.map((server) => server.stop()));
   servers = [];
   await upstream.close();
-  await deleteKeysUnder(redis, prefix);
 });
 
 describe('redisStore: two servers, one Redis', () => {
@@ -213,9 +203,9 @@ describe('redisStore: two servers, one Redis', () => {
     lost.send({ type: 'resume', id: 'r2', data: { sessionId: '00000000-0000-0000-0000-000000000000', resumeToken, lastSeq: 0 } });
     expect((await lost.waitFor('error', (m) => m.data.requestId === 'r2')).data.code).toBe('session_lost');
 
-    const stored = await redis.hgetall(`${prefix}{${sessionId}}:meta`);
+    const stored = await keys.redis.hgetall(`${keys.prefix}{${sessionId}}:meta`);
     expect(stored.token).toBeDefined();
-    expect(JSON.stringify(await Promise.all((await keysUnder(redis, prefix)).map((key) => redis.dump(key))))).not.toContain(resumeToken);
+    expect(JSON.stringify(await Promise.all((await keysUnder(keys.redis, keys.prefix)).map((key) => keys.redis.dump(key))))).not.toContain(resumeToken);
     expect(owner.received.at(-1)?.type).toBe('status');
   });
 
@@ -228,14 +218,14 @@ describe('redisStore: two servers, one Redis', () => {
     await talker.waitFor('status', (m) => m.data.status === 'idle');
     const silent = await testClient(a);
     const silentId = (await silent.waitFor('session')).data.sessionId;
-    await waitUntilTrue(async () => (await keysUnder(redis, `${prefix}{${silentId}}`)).length > 0);
+    await waitUntilTrue(async () => (await keysUnder(keys.redis, `${keys.prefix}{${silentId}}`)).length > 0);
     await silent.close();
-    await waitUntilTrue(async () => (await keysUnder(redis, `${prefix}{${silentId}}`)).length === 0);
+    await waitUntilTrue(async () => (await keysUnder(keys.redis, `${keys.prefix}{${silentId}}`)).length === 0);
     await talker.close();
     await waitUntilTrue(() => a.getActiveSessions().length === 0);
-    const keys = await keysUnder(redis, prefix);
-    expect(keys.length).toBeGreaterThanOrEqual(4);
+    const stored = await keysUnder(keys.redis, keys.prefix);
+    expect(stored.length).toBeGreaterThanOrEqual(4);
     // -1 would be a key without a TTL (a leak); -2 one deleted since the scan.
-    for (const key of keys) expect(await redis.pttl(key)).not.toBe(-1);
+    for (const key of stored) expect(await keys.redis.pttl(key)).not.toBe(-1);
   });
 });

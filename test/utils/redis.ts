@@ -27,3 +27,33 @@ export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<voi
   const keys = await keysUnder(redis, prefix);
   if (keys.length > 0) await redis.del(...keys);
 }
+
+/**
+ * Gives each test of the calling file a fresh key prefix and deletes its keys after it (after
+ * the file's own afterEach hooks have stopped the servers). Call at the top level of a test file.
+ */
+export function isolatedRedisKeys(): { readonly prefix: string; readonly redis: Redis } {
+  let redis: Redis | undefined;
+  let prefix = '';
+  beforeAll(() => {
+    redis = inspectRedis();
+  });
+  afterAll(async () => {
+    await redis?.quit();
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix();
+  });
+  afterEach(async () => {
+    if (redis) await deleteKeysUnder(redis, prefix);
+  });
+  return {
+    get prefix() {
+      return prefix;
+    },
+    get redis() {
+      if (!redis) throw new Error('isolatedRedisKeys: used outside a test');
+      return redis;
+    },
+  };
+}

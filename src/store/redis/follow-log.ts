@@ -11,19 +11,23 @@ export interface FollowLogOptions {
   readonly afterSeq: number;
   /** Longest wait for new entries, in ms; an empty batch is emitted when it passes. */
   readonly blockMs: number;
+  /** Ends a blocked XREAD of the client with this id (CLIENT UNBLOCK, from another connection). */
+  readonly unblock: (clientId: number) => Promise<unknown>;
 }
 
 /**
  * Follows a session's log as another process appends to it (XREAD BLOCK): emits each batch of
  * frames in order, and an empty batch whenever `blockMs` passes without one, so the subscriber
- * can check that the writer is still alive. Unsubscribing disconnects the connection, which
- * ends a pending XREAD at once.
+ * can check that the writer is still alive. Unsubscribing unblocks a pending XREAD and
+ * disconnects the connection (Redis would not see it close while the XREAD blocks).
  */
 export function followLog(options: FollowLogOptions): Observable<LoggedFrame[]> {
   return new Observable<LoggedFrame[]>((subscriber) => {
     let stopped = false;
     let lastId = `${options.afterSeq}-0`;
+    let clientId: number | undefined;
     void (async () => {
+      clientId = (await options.connection.call('CLIENT', 'ID')) as number;
       while (!stopped) {
         const reply = (await options.connection.call('XREAD', 'COUNT', 512, 'BLOCK', options.blockMs, 'STREAMS', options.key, lastId)) as
           | Array<[string, Array<[string, string[]]>]>
@@ -39,7 +43,9 @@ export function followLog(options: FollowLogOptions): Observable<LoggedFrame[]> 
     });
     return () => {
       stopped = true;
-      options.connection.disconnect();
+      const { connection } = options;
+      if (clientId === undefined) return connection.disconnect();
+      options.unblock(clientId).finally(() => connection.disconnect());
     };
   });
 }

@@ -364,7 +364,13 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
   private followLogOf(session: Session, afterSeq: number): Subscription {
     const connection = this.options.newConnection();
     connection.on('error', () => undefined); // reported through the main connection; the follow is retried
-    return followLog({ connection, key: this.data.key(session.id, 'log'), afterSeq, blockMs: Math.min(1000, Math.max(50, this.options.leaseMs / 2)) }).subscribe({
+    return followLog({
+      connection,
+      key: this.data.key(session.id, 'log'),
+      afterSeq,
+      blockMs: Math.min(1000, Math.max(50, this.options.leaseMs / 2)),
+      unblock: (clientId) => this.options.redis.client('UNBLOCK', clientId).catch(() => undefined),
+    }).subscribe({
       next: (frames) => {
         for (const frame of frames) session.deliver(frame.seq, frame.text);
         if (frames.length === 0) void this.checkWriter(session.id);
