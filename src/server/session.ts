@@ -51,6 +51,8 @@ export interface SessionPersistence {
   replyStarted(requestId: string): void;
   /** The reply finished (completed, failed or aborted); its last message has been appended. */
   replyEnded(requestId: string): void;
+  /** The client has the stream up to `seq`: the store need not keep those messages. */
+  acknowledged(seq: number): void;
 }
 
 /**
@@ -159,7 +161,7 @@ interface RunningReply {
 }
 
 /** How many `user_message` ids a session remembers to recognise a resend. */
-export const REMEMBERED_REQUEST_IDS = 1000;
+const REMEMBERED_REQUEST_IDS = 1000;
 /** How often a congested connection is checked for draining, in ms. */
 const DRAIN_POLL_MS = 10;
 
@@ -178,6 +180,8 @@ class SessionState implements Session {
   private reply: RunningReply | undefined;
   private deliveredStatus: SessionStatus = 'idle';
   private disposed = false;
+  /** The highest seq the client acknowledged: repeated acks (every heartbeat) cost nothing. */
+  private acknowledgedSeq = 0;
   // Backpressure: chunk text waiting for the connection to drain, and who waits for that.
   private coalesced: { requestId: string; text: string } | undefined;
   private drainWaiters: Array<() => void> = [];
@@ -282,7 +286,12 @@ class SessionState implements Session {
   }
 
   acknowledge(seq: number): void {
-    this.log.acknowledge(seq);
+    // A client cannot have more than was sent; acks repeat on every heartbeat.
+    const upTo = Math.min(seq, this.log.lastSeq);
+    if (upTo <= this.acknowledgedSeq) return;
+    this.acknowledgedSeq = upTo;
+    this.log.acknowledge(upTo);
+    this.persistence?.acknowledged(upTo);
   }
 
   deliver(seq: number, text: string): void {

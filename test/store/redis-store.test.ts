@@ -209,6 +209,32 @@ describe('redisStore: two servers, one Redis', () => {
     expect(owner.received.at(-1)?.type).toBe('status');
   });
 
+  it('trims the shared log by the client\'s acknowledgements, and numbering goes on from where it was on another server', async () => {
+    const a = await startNode();
+    const b = await startNode();
+    const client = await testClient(a);
+    const { sessionId, resumeToken } = (await client.waitFor('session')).data;
+    upstream.enqueue({ type: 'text', chunks: numbered(30) });
+    client.send(userMessage('q1', 'thirty'));
+    await client.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
+    const lastSeq = Math.max(...client.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq])));
+    const log = `${keys.prefix}{${sessionId}}:log`;
+    expect(await keys.redis.xlen(log)).toBe(lastSeq);
+    client.send({ type: 'ping', id: 'p1', data: { lastSeq } });
+    await client.waitFor('pong');
+    await waitUntilTrue(async () => (await keys.redis.xlen(log)) === 0);
+    await client.close();
+
+    const back = await testClient(b);
+    await back.waitFor('session');
+    back.send({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq } });
+    expect((await back.waitFor('session', (m) => m.data.resumed === true)).data.lastSeq).toBe(lastSeq);
+    upstream.enqueue({ type: 'text', chunks: ['next'] });
+    back.send(userMessage('q2', 'more'));
+    const firstNew = await back.waitFor('status', (m) => m.data.requestId === 'q2');
+    expect(firstNew.seq).toBe(lastSeq + 1);
+  });
+
   it('gives every key a TTL, and deletes the keys of a session that never said anything', async () => {
     const a = await startNode();
     const talker = await testClient(a);

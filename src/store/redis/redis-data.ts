@@ -154,10 +154,21 @@ export class RedisSessionData {
     await this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'm', '1').catch(() => undefined);
   }
 
-  /** The seq of the newest log entry (0 for none). */
+  /** The seq of the newest entry ever added to the log, even if trimmed since (0 for none). */
   async lastSeq(sessionId: string): Promise<number> {
-    const newest = await this.redis.xrevrange(this.key(sessionId, 'log'), '+', '-', 'COUNT', 1);
-    return newest[0] ? seqOf(newest[0][0]) : 0;
+    try {
+      const info = (await this.redis.call('XINFO', 'STREAM', this.key(sessionId, 'log'))) as unknown[];
+      const at = info.indexOf('last-generated-id');
+      return at >= 0 ? seqOf(String(info[at + 1])) : 0;
+    } catch (error) {
+      if (error instanceof Error && /no such key/i.test(error.message)) return 0;
+      throw error;
+    }
+  }
+
+  /** The client has every message up to `seq`: the log need not keep them (an empty log keeps its newest id). */
+  async acknowledged(sessionId: string, seq: number): Promise<void> {
+    await this.redis.xtrim(this.key(sessionId, 'log'), 'MINID', `${seq + 1}-0`);
   }
 
   /** The frames after `afterSeq`, or a gap if the log no longer starts right after it. */

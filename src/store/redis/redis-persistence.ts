@@ -1,5 +1,11 @@
 import type { HistoryMessage } from '../../protocol/codecs';
-import { REMEMBERED_REQUEST_IDS, type SessionPersistence } from '../../server/session';
+import type { SessionPersistence } from '../../server/session';
+
+/**
+ * `user_message` ids kept in Redis per session. A resend is of a message that got no answer
+ * before a reconnect, so the newest few suffice (a process keeps more while it holds the session).
+ */
+const REMEMBERED_REQUEST_IDS_IN_STORE = 64;
 import type { RedisSessionData } from './redis-data';
 
 /** What a session's persistence needs from the directory that holds it. */
@@ -52,13 +58,17 @@ export class RedisPersistence implements SessionPersistence {
 
   replyStarted(requestId: string): void {
     this.busy = requestId;
-    this.settle(this.host.data.replyStarted(this.sessionId, requestId, REMEMBERED_REQUEST_IDS));
+    this.settle(this.host.data.replyStarted(this.sessionId, requestId, REMEMBERED_REQUEST_IDS_IN_STORE));
   }
 
   replyEnded(): void {
     this.busy = undefined;
     this.settle(this.host.data.setBusy(this.sessionId, undefined));
     this.host.replyEnded(this.sessionId);
+  }
+
+  acknowledged(seq: number): void {
+    this.settle(this.host.data.acknowledged(this.sessionId, seq));
   }
 
   private settle(write: Promise<void>): void {
