@@ -89,4 +89,13 @@ describe('llm-ws serve', () => {
     expect(await cli.exited).toBe(1);
     expect(cli.output()).toMatch(/--max-connections <n>' argument 'lots' is invalid. expected a whole number of 1 or more/);
   });
+
+  it('refuses a Redis URL that is not one, from the flag or from REDIS_URL', async () => {
+    cli = spawnCli(['serve', '--redis-url', 'http://127.0.0.1:6379']);
+    expect(await cli.exited).toBe(1);
+    expect(cli.output()).toMatch(/--redis-url <url>' argument 'http:\/\/127.0.0.1:6379' is invalid. expected a redis:\/\/ or rediss:\/\/ URL/);
+    cli = spawnCli(['serve'], { REDIS_URL: 'not a url' });
+    expect(await cli.exited).toBe(2);
+    expect(cli.output()).toContain('REDIS_URL: expected a URL such as redis://127.0.0.1:6379, got "not a url"');
+  });
 });
