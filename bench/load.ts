@@ -5,16 +5,26 @@
  *
  *   node --import tsx bench/load.ts '{"url":"ws://127.0.0.1:3000/ws","streams":100,"chunks":250,"delayMs":20}'
  */
-import WebSocket from 'ws';
 import { wallClockMs } from '../src/testing';
+import { type BenchConnection, openConnection, type Transport } from './clients';
 import { readStamps } from './stamp';
 
 export interface LoadSpec {
   readonly url: string;
+  /** @default 'ws' */
+  readonly transport?: Transport;
   readonly streams: number;
   readonly chunks: number;
   readonly delayMs: number;
+  /**
+   * Streams (among `streams`) whose client stops reading after its first chunk while asking
+   * for a firehose (20,000 chunks of 1 KB, unpaced). They are not measured; the others are.
+   */
+  readonly stalled?: number;
 }
+
+/** What a stalled reader asks for: far more than socket buffers hold (about 20 MB). */
+const STALLED_REQUEST = 'K=20000 D=0 P=1000';
 
 export interface LoadResult {
   readonly ok: boolean;
@@ -34,9 +44,16 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-function runStream(spec: LoadSpec, index: number, latencies: number[]): Promise<{ firstChunkMs: number; bytes: number; delivered: number; problem?: string }> {
+interface StreamOutcome {
+  firstChunkMs: number;
+  bytes: number;
+  delivered: number;
+  problem?: string;
+}
+
+function runStream(spec: LoadSpec, index: number, latencies: number[]): Promise<StreamOutcome> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(spec.url);
+    let socket: BenchConnection;
     let sentAt = 0;
     let firstChunkMs = Number.NaN;
     let bytes = 0;
@@ -47,50 +64,76 @@ function runStream(spec: LoadSpec, index: number, latencies: number[]): Promise<
       socket.close();
       resolve({ firstChunkMs, bytes, delivered: expected, problem });
     };
-    socket.on('message', (raw) => {
-      const receivedAt = wallClockMs();
-      const text = raw.toString();
-      const message = JSON.parse(text);
-      if (message.type === 'session' && sentAt === 0) {
-        sentAt = wallClockMs();
-        socket.send(JSON.stringify({ type: 'user_message', id: requestId, data: { text: `K=${spec.chunks} D=${spec.delayMs}` } }));
-        return;
-      }
-      if (message.data?.requestId !== requestId) return;
-      if (message.type === 'llm_chunk' && message.data.chunk) {
-        if (Number.isNaN(firstChunkMs)) firstChunkMs = receivedAt - sentAt;
-        bytes += Buffer.byteLength(text);
-        for (const stamp of readStamps(message.data.chunk)) {
-          if (stamp.index !== expected) problem ??= `stream ${index}: chunk ${stamp.index} arrived where ${expected} was due`;
-          expected++;
-          latencies.push(receivedAt - stamp.emitMs);
+    const handlers = {
+      message: (message: any, frameBytes: number, receivedAt: number): void => {
+        if (message.type === 'session' && sentAt === 0) {
+          sentAt = wallClockMs();
+          socket.send({ type: 'user_message', id: requestId, data: { text: `K=${spec.chunks} D=${spec.delayMs}` } });
+          return;
         }
-      } else if (message.type === 'llm_complete') {
-        if (expected !== spec.chunks) problem ??= `stream ${index}: ${expected} of ${spec.chunks} chunks`;
-        finish();
-      } else if (message.type === 'error') {
-        problem ??= `stream ${index}: error ${message.data.code}: ${message.data.message}`;
-        finish();
-      }
-    });
-    socket.on('error', (error) => {
-      problem ??= `stream ${index}: ${error.message}`;
-      resolve({ firstChunkMs, bytes, delivered: expected, problem });
-    });
+        if (message.data?.requestId !== requestId) return;
+        if (message.type === 'llm_chunk' && message.data.chunk) {
+          if (Number.isNaN(firstChunkMs)) firstChunkMs = receivedAt - sentAt;
+          bytes += frameBytes;
+          for (const stamp of readStamps(message.data.chunk)) {
+            if (stamp.index !== expected) problem ??= `stream ${index}: chunk ${stamp.index} arrived where ${expected} was due`;
+            expected++;
+            latencies.push(receivedAt - stamp.emitMs);
+          }
+        } else if (message.type === 'llm_complete') {
+          if (expected !== spec.chunks) problem ??= `stream ${index}: ${expected} of ${spec.chunks} chunks`;
+          finish();
+        } else if (message.type === 'error') {
+          problem ??= `stream ${index}: error ${message.data.code}: ${message.data.message}`;
+          finish();
+        }
+      },
+      error: (error: Error): void => {
+        problem ??= `stream ${index}: ${error.message}`;
+        resolve({ firstChunkMs, bytes, delivered: expected, problem });
+      },
+    };
+    socket = openConnection(spec.transport ?? 'ws', spec.url, handlers, wallClockMs);
   });
+}
+
+/** A client that asks for a firehose and stops reading after its first chunk; returns how to let it go. */
+function runStalledStream(spec: LoadSpec, index: number): () => void {
+  let sent = false;
+  const requestId = `stalled-${index}`;
+  const socket = openConnection(
+    spec.transport ?? 'ws',
+    spec.url,
+    {
+      message: (message) => {
+        if (message.type === 'session' && !sent) {
+          sent = true;
+          socket.send({ type: 'user_message', id: requestId, data: { text: STALLED_REQUEST } });
+        } else if (message.type === 'llm_chunk' && message.data?.requestId === requestId) {
+          socket.stall();
+        }
+      },
+      error: () => undefined,
+    },
+    wallClockMs,
+  );
+  return () => socket.destroy();
 }
 
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const latencies: number[] = [];
+  const stalled = spec.stalled ?? 0;
+  const releaseStalled = Array.from({ length: stalled }, (_, i) => runStalledStream(spec, i));
   const started = wallClockMs();
-  const streams = await Promise.all(Array.from({ length: spec.streams }, (_, i) => runStream(spec, i, latencies)));
+  const streams = await Promise.all(Array.from({ length: spec.streams - stalled }, (_, i) => runStream(spec, i, latencies)));
   const elapsedMs = wallClockMs() - started;
+  for (const release of releaseStalled) release();
   latencies.sort((a, b) => a - b);
   const firsts = streams.map((s) => s.firstChunkMs).sort((a, b) => a - b);
   const delivered = streams.reduce((sum, s) => sum + s.delivered, 0);
   const problems = streams.flatMap((s) => (s.problem ? [s.problem] : []));
   return {
-    ok: problems.length === 0 && delivered === spec.streams * spec.chunks,
+    ok: problems.length === 0 && delivered === (spec.streams - stalled) * spec.chunks,
     problems: problems.slice(0, 5),
     chunksDelivered: delivered,
     elapsedMs,

@@ -1,58 +1,70 @@
 /**
- * `npm run bench`: llm-ws against a bare ws + openai relay, each in its own process, relaying
- * the same stamped stream from the OpenAI-compatible test server (its own process) to the same
- * load clients (their own process). Arms alternate within each round; figures are medians over
- * rounds, reported as ratios against the bare relay of the same run.
+ * `npm run bench`: llm-ws against a bare ws + openai relay and a socket.io relay, each in its own
+ * process, relaying the same stamped stream from the OpenAI-compatible test server (its own
+ * process) to the same load clients (their own process). Arms alternate within each round;
+ * figures are medians over rounds, reported as ratios against the bare relay of the same run.
+ * Every run checks that every client got all its chunks, in order, exactly once.
  *
- * Writes a table to stdout, bench/results.json and bench/RESULTS.md.
- *
- * Environment: BENCH_ROUNDS (default 3), BENCH_QUICK=1 for one small workload (a smoke run).
+ * Writes a table to stdout, bench/results.json, bench/RESULTS.md and bench/results.svg.
+ * `npm run bench -- --quick` runs every workload small, once, and writes nothing (a smoke run).
+ * Environment: BENCH_ROUNDS (default 3).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { renderChart } from './chart';
+import type { Transport } from './clients';
 import type { LoadResult, LoadSpec } from './load';
+import type { StormResult, StormSpec } from './storm';
 
 const root = join(__dirname, '..');
 const TICK_US = 10_000; // /proc/<pid>/stat counts CPU time in clock ticks of 10 ms (USER_HZ = 100)
+const quick = process.argv.includes('--quick');
+/** `--only idle,storm`: run just these sections (while working on one figure); nothing is written. */
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const runs = (section: 'streaming' | 'stalled' | 'idle' | 'storm' | 'capacity'): boolean => !only || only.includes(section);
 
-interface Workload {
-  readonly name: string;
-  readonly streams: number;
-  readonly chunks: number;
-  readonly delayMs: number;
-}
+type ArmName = 'bare' | 'llm-ws' | 'socket.io';
 
 interface Arm {
-  readonly name: 'bare' | 'llm-ws';
-  start(upstreamURL: string): Promise<{ child: ChildProcess; url: string }>;
+  readonly name: ArmName;
+  readonly transport: Transport;
+  /** `sessionTtlSeconds`: how long llm-ws keeps a session for a resume (the others keep none). */
+  start(upstreamURL: string, sessionTtlSeconds?: number): Promise<{ child: ChildProcess; url: string }>;
 }
 
-interface Sample {
-  readonly result: LoadResult;
-  readonly cpuUsPerChunk: number;
-}
+// ---- Processes ---------------------------------------------------------------------------------
 
-/** Starts a process and resolves once its output matches `ready`. */
-function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+/** Starts a process and resolves once its output matches `ready`. `ipc` adds the channel the memory probe answers on. */
+function startProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  options: { ipc?: boolean; stdin?: boolean } = {},
+): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdio: StdioOptions = [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])];
+    const child: ChildProcess = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio });
     let output = '';
+    let matched = false;
     const onData = (data: Buffer): void => {
       output += data.toString();
       const match = output.match(ready);
-      if (match) resolve({ child, match });
+      if (match && !matched) {
+        matched = true;
+        resolve({ child, match, output: () => output });
+      }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${command} ${args.join(' ')} exited with ${code}:\n${output}`)));
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`)));
   });
 }
 
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
@@ -65,49 +77,86 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the whole line)
 }
 
+/** The server's memory, after a full GC when `collect` (the probe loaded into every arm answers). */
+function memoryOf(child: ChildProcess, collect = true): Promise<NodeJS.MemoryUsage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the memory probe did not answer')), 10_000);
+    child.once('message', (message: { memory: NodeJS.MemoryUsage }) => {
+      clearTimeout(timer);
+      resolve(message.memory);
+    });
+    child.send(collect ? 'memory' : 'peek');
+  });
+}
+
+/** Every server runs with the memory probe: `--expose-gc` and `bench/probe.cjs`. */
+const PROBED = ['--expose-gc', '--require', './bench/probe.cjs'];
+
 const arms: Arm[] = [
   {
     name: 'bare',
+    transport: 'ws',
     start: async (upstreamURL) => {
-      const { child, match } = await startProcess(process.execPath, ['--import', 'tsx', 'bench/bare-relay.ts'], { OPENAI_BASE_URL: upstreamURL }, /ready (\d+)/);
+      const { child, match } = await startProcess([...PROBED, '--import', 'tsx', 'bench/bare-relay.ts'], { OPENAI_BASE_URL: upstreamURL }, /ready (\d+)/, { ipc: true });
       return { child, url: `ws://127.0.0.1:${match[1]}/ws` };
     },
   },
   {
     name: 'llm-ws',
-    start: async (upstreamURL) => {
-      const args = ['dist/cli/index.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--max-connections', '20000', '--model', 'bench'];
-      const { child, match } = await startProcess(process.execPath, args, { OPENAI_BASE_URL: upstreamURL }, /listening on (ws:\/\/\S+)/);
+    transport: 'ws',
+    start: async (upstreamURL, sessionTtlSeconds) => {
+      const args = [...PROBED, 'dist/cli/index.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--max-connections', '20000', '--model', 'bench'];
+      if (sessionTtlSeconds !== undefined) args.push('--session-ttl', String(sessionTtlSeconds));
+      const { child, match } = await startProcess(args, { OPENAI_BASE_URL: upstreamURL }, /listening on (ws:\/\/\S+)/, { ipc: true });
       return { child, url: match[1] as string };
+    },
+  },
+  {
+    name: 'socket.io',
+    transport: 'socket.io',
+    start: async (upstreamURL) => {
+      const { child, match } = await startProcess([...PROBED, '--import', 'tsx', 'bench/socketio-relay.ts'], { OPENAI_BASE_URL: upstreamURL }, /ready (\d+)/, {
+        ipc: true,
+      });
+      return { child, url: `ws://127.0.0.1:${match[1]}/ws` };
     },
   },
 ];
 
 async function load(spec: LoadSpec): Promise<LoadResult> {
-  const { match } = await startProcess(process.execPath, ['--import', 'tsx', 'bench/load.ts', JSON.stringify(spec)], {}, /^(\{.*\})$/m);
+  const { match } = await startProcess(['--import', 'tsx', 'bench/load.ts', JSON.stringify(spec)], {}, /^(\{.*\})$/m);
   return JSON.parse(match[1] as string) as LoadResult;
 }
 
-async function runOnce(arm: Arm, workload: Workload, upstreamURL: string): Promise<Sample> {
-  const { child, url } = await arm.start(upstreamURL);
+async function withArm<T>(arm: Arm, upstreamURL: string, run: (child: ChildProcess, url: string) => Promise<T>, sessionTtlSeconds?: number): Promise<T> {
+  const { child, url } = await arm.start(upstreamURL, sessionTtlSeconds);
   try {
-    // Warm both arms up alike, so the figures are of compiled code, not of the JIT's first pass.
-    await load({ url, streams: 20, chunks: 100, delayMs: 0 });
-    const before = cpuTicks(child.pid as number);
-    const result = await load({ url, streams: workload.streams, chunks: workload.chunks, delayMs: workload.delayMs });
-    const cpuUsPerChunk = ((cpuTicks(child.pid as number) - before) * TICK_US) / Math.max(1, result.chunksDelivered);
-    return { result, cpuUsPerChunk };
+    // Warm every arm up alike, so the figures are of compiled code, not of the JIT's first pass.
+    await load({ url, transport: arm.transport, streams: 20, chunks: 100, delayMs: 0 });
+    return await run(child, url);
   } finally {
     await stop(child);
   }
 }
 
 const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  return sorted.length === 0 ? Number.NaN : (sorted[Math.floor(sorted.length / 2)] as number);
 };
+const fixed = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const ratio = (value: number, base: number): string => `${fixed(value / base)}x`;
 
-interface ArmFigures {
+// ---- Streaming workloads ------------------------------------------------------------------------
+
+interface StreamWorkload {
+  readonly name: string;
+  readonly streams: number;
+  readonly chunks: number;
+  readonly delayMs: number;
+}
+
+/** One arm's figures for a streaming workload: medians over rounds. */
+export interface StreamFigures {
   ok: boolean;
   problems: string[];
   chunksPerSecond: number;
@@ -117,45 +166,170 @@ interface ArmFigures {
   firstChunkMs: number;
 }
 
-function figures(samples: Sample[]): ArmFigures {
-  return {
-    ok: samples.every((s) => s.result.ok),
-    problems: samples.flatMap((s) => s.result.problems),
-    chunksPerSecond: median(samples.map((s) => (s.result.chunksDelivered / s.result.elapsedMs) * 1000)),
-    cpuUsPerChunk: median(samples.map((s) => s.cpuUsPerChunk)),
-    wireBytesPerChunk: median(samples.map((s) => s.result.wireBytesPerChunk)),
-    latencyMs: {
-      p50: median(samples.map((s) => s.result.latencyMs.p50)),
-      p99: median(samples.map((s) => s.result.latencyMs.p99)),
-      p999: median(samples.map((s) => s.result.latencyMs.p999)),
-    },
-    firstChunkMs: median(samples.map((s) => s.result.firstChunkMs.p50)),
-  };
+async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: string): Promise<{ result: LoadResult; cpuUsPerChunk: number }> {
+  return withArm(arm, upstreamURL, async (child, url) => {
+    const before = cpuTicks(child.pid as number);
+    const result = await load({ url, transport: arm.transport, ...workload });
+    const cpuUsPerChunk = ((cpuTicks(child.pid as number) - before) * TICK_US) / Math.max(1, result.chunksDelivered);
+    return { result, cpuUsPerChunk };
+  });
 }
 
-const fixed = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+async function streamWorkload(workload: StreamWorkload, rounds: number, upstreamURL: string): Promise<Record<ArmName, StreamFigures>> {
+  const samples: Record<ArmName, Array<{ result: LoadResult; cpuUsPerChunk: number }>> = { bare: [], 'llm-ws': [], 'socket.io': [] };
+  for (let round = 0; round < rounds; round++) {
+    // Rotate which arm goes first, so drift on a shared machine falls on all of them.
+    const order = [...arms.slice(round % arms.length), ...arms.slice(0, round % arms.length)];
+    for (const arm of order) samples[arm.name].push(await streamSample(arm, workload, upstreamURL));
+  }
+  const figuresOf = (list: Array<{ result: LoadResult; cpuUsPerChunk: number }>): StreamFigures => ({
+    ok: list.every((s) => s.result.ok),
+    problems: list.flatMap((s) => s.result.problems),
+    chunksPerSecond: median(list.map((s) => (s.result.chunksDelivered / s.result.elapsedMs) * 1000)),
+    cpuUsPerChunk: median(list.map((s) => s.cpuUsPerChunk)),
+    wireBytesPerChunk: median(list.map((s) => s.result.wireBytesPerChunk)),
+    latencyMs: {
+      p50: median(list.map((s) => s.result.latencyMs.p50)),
+      p99: median(list.map((s) => s.result.latencyMs.p99)),
+      p999: median(list.map((s) => s.result.latencyMs.p999)),
+    },
+    firstChunkMs: median(list.map((s) => s.result.firstChunkMs.p50)),
+  });
+  return { bare: figuresOf(samples.bare), 'llm-ws': figuresOf(samples['llm-ws']), 'socket.io': figuresOf(samples['socket.io']) };
+}
 
-function table(rows: Array<{ workload: Workload; bare: ArmFigures; llmws: ArmFigures }>): string {
+function streamTable(rows: Array<{ workload: StreamWorkload; arms: Record<ArmName, StreamFigures> }>): string {
   const lines = [
-    '| workload | correct (bare / llm-ws) | chunks/s ratio | CPU µs/chunk (bare → llm-ws, ratio) | wire bytes/chunk ratio | added latency p50 / p99 / p99.9 (ms) | added first chunk (ms) |',
-    '|---|---|---|---|---|---|---|',
+    '| workload | arm | correct | chunks/s (ratio) | CPU µs/chunk (ratio) | wire B/chunk (ratio) | latency p50 / p99 / p99.9 ms (added) | first chunk ms (added) |',
+    '|---|---|---|---|---|---|---|---|',
   ];
-  for (const { workload, bare, llmws } of rows) {
-    lines.push(
-      `| ${workload.name} | ${bare.ok ? 'yes' : 'NO'} / ${llmws.ok ? 'yes' : 'NO'} | ${fixed(llmws.chunksPerSecond / bare.chunksPerSecond)}x ` +
-        `| ${fixed(bare.cpuUsPerChunk, 1)} → ${fixed(llmws.cpuUsPerChunk, 1)} (${fixed(llmws.cpuUsPerChunk / bare.cpuUsPerChunk)}x) ` +
-        `| ${fixed(llmws.wireBytesPerChunk / bare.wireBytesPerChunk)}x ` +
-        `| ${fixed(llmws.latencyMs.p50 - bare.latencyMs.p50)} / ${fixed(llmws.latencyMs.p99 - bare.latencyMs.p99)} / ${fixed(llmws.latencyMs.p999 - bare.latencyMs.p999)} ` +
-        `| ${fixed(llmws.firstChunkMs - bare.firstChunkMs)} |`,
-    );
+  for (const { workload, arms: figures } of rows) {
+    const bare = figures.bare;
+    for (const name of ['bare', 'llm-ws', 'socket.io'] as const) {
+      const f = figures[name];
+      const added = name === 'bare' ? '' : ` (${fixed(f.latencyMs.p50 - bare.latencyMs.p50)} / ${fixed(f.latencyMs.p99 - bare.latencyMs.p99)} / ${fixed(f.latencyMs.p999 - bare.latencyMs.p999)})`;
+      lines.push(
+        `| ${name === 'bare' ? workload.name : ''} | ${name} | ${f.ok ? 'yes' : 'NO'} ` +
+          `| ${fixed(f.chunksPerSecond, 0)} (${ratio(f.chunksPerSecond, bare.chunksPerSecond)}) ` +
+          `| ${fixed(f.cpuUsPerChunk, 1)} (${ratio(f.cpuUsPerChunk, bare.cpuUsPerChunk)}) ` +
+          `| ${fixed(f.wireBytesPerChunk, 0)} (${ratio(f.wireBytesPerChunk, bare.wireBytesPerChunk)}) ` +
+          `| ${fixed(f.latencyMs.p50)} / ${fixed(f.latencyMs.p99)} / ${fixed(f.latencyMs.p999)}${added} ` +
+          `| ${fixed(f.firstChunkMs)}${name === 'bare' ? '' : ` (${fixed(f.firstChunkMs - bare.firstChunkMs)})`} |`,
+      );
+    }
   }
   return lines.join('\n');
 }
 
+// ---- Stalled reader -----------------------------------------------------------------------------
+
+interface StalledFigures {
+  ok: boolean;
+  othersP99Ms: number;
+  /** The server's highest RSS during the run, above its RSS before it, in MB. */
+  peakRssGrowthMb: number;
+}
+
+async function stalledReader(arm: Arm, spec: { streams: number; chunks: number; delayMs: number }, upstreamURL: string): Promise<StalledFigures> {
+  return withArm(arm, upstreamURL, async (child, url) => {
+    const before = (await memoryOf(child)).rss;
+    let peak = before;
+    const sampling = setInterval(() => {
+      memoryOf(child, false).then((memory) => (peak = Math.max(peak, memory.rss)), () => undefined);
+    }, 200);
+    try {
+      const result = await load({ url, transport: arm.transport, ...spec, stalled: 1 });
+      return { ok: result.ok, othersP99Ms: result.latencyMs.p99, peakRssGrowthMb: (peak - before) / 2 ** 20 };
+    } finally {
+      clearInterval(sampling);
+    }
+  });
+}
+
+// ---- Idle sessions ------------------------------------------------------------------------------
+
+interface IdleFigures {
+  connected: number;
+  failed: number;
+  heapKbPerSession: number;
+  rssKbPerSession: number;
+  /** Heap after every client left, relative to before they came (0.05 = 5% above). */
+  heapAfterRelative: number;
+  /** The streams run while the idle sessions were connected: all correct? */
+  streamsOk: boolean;
+  streamsP99Ms: number;
+}
+
+/** llm-ws's session TTL in the idle workload, so "heap after all left" is measured once the kept sessions expired. */
+const IDLE_SESSION_TTL_SECONDS = 1;
+
+async function idleSessions(arm: Arm, connections: number, streams: number, upstreamURL: string): Promise<IdleFigures> {
+  return withArm(arm, upstreamURL, async (child, url) => {
+    const busyLoad = (): Promise<LoadResult> => load({ url, transport: arm.transport, streams, chunks: 100, delayMs: 20 });
+    // The streams once before measuring, so the baseline has the upstream connection pool and
+    // compiled code the later streams use: the difference is then the idle sessions'.
+    await busyLoad();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SESSION_TTL_SECONDS * 1000 + 1500));
+    const before = await memoryOf(child);
+    const idle = await startProcess(['--import', 'tsx', 'bench/idle.ts', JSON.stringify({ url, transport: arm.transport, connections })], {}, /connected (\d+) failed (\d+)/, {
+      stdin: true,
+    });
+    const withIdle = await memoryOf(child);
+    const busy = await busyLoad();
+    const closed = new Promise<void>((resolve) => idle.child.stdout?.on('data', () => idle.output().includes('closed') && resolve()));
+    idle.child.stdin?.write('close\n');
+    await closed;
+    // llm-ws keeps the sessions that said something for a resume until their TTL (1 s here) passes.
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SESSION_TTL_SECONDS * 1000 + 1500));
+    const after = await memoryOf(child);
+    const connected = Number(idle.match[1]);
+    await stop(idle.child);
+    return {
+      connected,
+      failed: Number(idle.match[2]),
+      heapKbPerSession: (withIdle.heapUsed - before.heapUsed) / connected / 1024,
+      rssKbPerSession: (withIdle.rss - before.rss) / connected / 1024,
+      heapAfterRelative: (after.heapUsed - before.heapUsed) / before.heapUsed,
+      streamsOk: busy.ok,
+      streamsP99Ms: busy.latencyMs.p99,
+    };
+  }, IDLE_SESSION_TTL_SECONDS);
+}
+
+// ---- Reconnect storm ----------------------------------------------------------------------------
+
+async function reconnectStorm(arm: Arm, sessions: number, upstreamURL: string): Promise<StormResult> {
+  return withArm(arm, upstreamURL, async (_child, url) => {
+    const spec: StormSpec = { url, transport: arm.transport, sessions, resume: arm.name === 'llm-ws' };
+    const { match } = await startProcess(['--import', 'tsx', 'bench/storm.ts', JSON.stringify(spec)], {}, /^(\{.*\})$/m);
+    return JSON.parse(match[1] as string) as StormResult;
+  });
+}
+
+// ---- Largest N under 250 ms ---------------------------------------------------------------------
+
+/** The largest N of `steps` whose p99 latency stays under 250 ms with every chunk correct (0 if none). */
+async function largestN(arm: Arm, steps: readonly number[], upstreamURL: string): Promise<{ largest: number; tried: Array<{ n: number; p99Ms: number; ok: boolean }> }> {
+  const tried: Array<{ n: number; p99Ms: number; ok: boolean }> = [];
+  let largest = 0;
+  for (const n of steps) {
+    const result = await withArm(arm, upstreamURL, (_child, url) => load({ url, transport: arm.transport, streams: n, chunks: 100, delayMs: 20 }));
+    tried.push({ n, p99Ms: result.latencyMs.p99, ok: result.ok });
+    if (!result.ok || result.latencyMs.p99 >= 250) break;
+    largest = n;
+  }
+  return { largest, tried };
+}
+
+// ---- The run ------------------------------------------------------------------------------------
+
 async function main(): Promise<void> {
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-  const workloads: Workload[] = process.env.BENCH_QUICK
-    ? [{ name: 'N=20 K=50 paced 20 ms', streams: 20, chunks: 50, delayMs: 20 }]
+  const rounds = quick ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
+  const workloads: StreamWorkload[] = quick
+    ? [
+        { name: 'N=20 K=50 paced 20 ms', streams: 20, chunks: 50, delayMs: 20 },
+        { name: 'saturation N=20 K=500', streams: 20, chunks: 500, delayMs: 0 },
+      ]
     : [
         { name: 'N=50 K=250 paced 20 ms', streams: 50, chunks: 250, delayMs: 20 },
         { name: 'N=100 K=250 paced 20 ms', streams: 100, chunks: 250, delayMs: 20 },
@@ -164,38 +338,95 @@ async function main(): Promise<void> {
         { name: 'N=100 K=250 paced 1 ms', streams: 100, chunks: 250, delayMs: 1 },
         { name: 'saturation N=100 K=2000', streams: 100, chunks: 2000, delayMs: 0 },
       ];
-  const upstream = await startProcess(process.execPath, ['--import', 'tsx', 'bench/upstream.ts'], {}, /ready (\S+)/);
+  const idleCount = quick ? 500 : 10_000;
+  const idleStreams = quick ? 20 : 200;
+  const stormSessions = quick ? 100 : 1000;
+  const stalledSpec = quick ? { streams: 20, chunks: 50, delayMs: 20 } : { streams: 100, chunks: 250, delayMs: 20 };
+  const nSteps = quick ? [50, 100] : [300, 500, 800, 1200, 1600, 2000];
+
+  const upstream = await startProcess(['--import', 'tsx', 'bench/upstream.ts'], {}, /ready (\S+)/);
   const upstreamURL = upstream.match[1] as string;
-  const rows: Array<{ workload: Workload; bare: ArmFigures; llmws: ArmFigures }> = [];
+  const log = (line: string): boolean => process.stderr.write(`${line}\n`);
+  const streamRows: Array<{ workload: StreamWorkload; arms: Record<ArmName, StreamFigures> }> = [];
+  const stalled = {} as Record<ArmName, StalledFigures>;
+  const idle = {} as Record<ArmName, IdleFigures>;
+  const storm = {} as Record<ArmName, StormResult>;
+  const capacity = {} as Record<ArmName, Awaited<ReturnType<typeof largestN>>>;
   try {
-    for (const workload of workloads) {
-      const samples: Record<Arm['name'], Sample[]> = { bare: [], 'llm-ws': [] };
-      for (let round = 0; round < rounds; round++) {
-        // Alternate which arm goes first, so drift on a shared machine falls on both.
-        for (const arm of round % 2 === 0 ? arms : [...arms].reverse()) {
-          samples[arm.name].push(await runOnce(arm, workload, upstreamURL));
-        }
-      }
-      rows.push({ workload, bare: figures(samples.bare), llmws: figures(samples['llm-ws']) });
-      process.stderr.write(`done: ${workload.name}\n`);
+    for (const workload of runs('streaming') ? workloads : []) {
+      streamRows.push({ workload, arms: await streamWorkload(workload, rounds, upstreamURL) });
+      log(`done: ${workload.name}`);
     }
+    for (const arm of runs('stalled') ? arms : []) stalled[arm.name] = await stalledReader(arm, stalledSpec, upstreamURL);
+    for (const arm of runs('idle') ? arms : []) idle[arm.name] = await idleSessions(arm, idleCount, idleStreams, upstreamURL);
+    for (const arm of runs('storm') ? arms : []) storm[arm.name] = await reconnectStorm(arm, stormSessions, upstreamURL);
+    for (const arm of runs('capacity') ? arms : []) capacity[arm.name] = await largestN(arm, nSteps, upstreamURL);
   } finally {
     await stop(upstream.child);
   }
 
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${rounds} rounds, medians`;
-  const markdown = table(rows);
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${rounds} round${rounds === 1 ? '' : 's'}, medians`;
+  const names = ['bare', 'llm-ws', 'socket.io'] as const;
+  const perArm = (title: string, header: string, cells: (name: ArmName) => string): string =>
+    [`### ${title}`, '', `| arm | ${header} |`, `|---|${header.split('|').map(() => '---').join('|')}|`, ...names.map((name) => `| ${name} | ${cells(name)} |`)].join('\n');
+  if (only) {
+    console.log(JSON.stringify({ streaming: streamRows, stalled, idle, storm, capacity }, null, 2));
+    return;
+  }
+  const sections = [
+    `### Streaming (${rounds} round${rounds === 1 ? '' : 's'} each, medians; ratios against bare)`,
+    '',
+    streamTable(streamRows),
+    '',
+    perArm(
+      `One stalled reader among ${stalledSpec.streams} streams (it asks for 20,000 chunks of 1 KB and stops reading)`,
+      'others correct | others p99 ms | server peak RSS growth MB',
+      (name) => `${stalled[name].ok ? 'yes' : 'NO'} | ${fixed(stalled[name].othersP99Ms)} | ${fixed(stalled[name].peakRssGrowthMb, 1)}`,
+    ),
+    '',
+    perArm(
+      `${idleCount.toLocaleString('en')} idle sessions, then ${idleStreams} streams (K=100, paced 20 ms) beside them; heap after all left is measured after llm-ws's session TTL (1 s here) passed`,
+      'connected | heap KB/session | RSS KB/session | heap after all left | streams correct | streams p99 ms',
+      (name) =>
+        `${idle[name].connected} (${idle[name].failed} failed) | ${fixed(idle[name].heapKbPerSession)} | ${fixed(idle[name].rssKbPerSession)} | ` +
+        `${fixed(idle[name].heapAfterRelative * 100, 1)}% | ${idle[name].streamsOk ? 'yes' : 'NO'} | ${fixed(idle[name].streamsP99Ms)}`,
+    ),
+    '',
+    perArm(
+      `Reconnect storm: ${stormSessions} sessions dropped at once, all reconnecting (llm-ws resumes each session)`,
+      'all back | time to settle ms',
+      (name) => `${storm[name].ok ? 'yes' : `NO (${storm[name].failed} failed)`} | ${fixed(storm[name].settleMs, 0)}`,
+    ),
+    '',
+    perArm(
+      'Largest N (K=100, paced 20 ms) with p99 latency under 250 ms and every chunk correct',
+      `largest N | tried (N: p99 ms)`,
+      (name) => `${capacity[name].largest} | ${capacity[name].tried.map((t) => `${t.n}: ${fixed(t.p99Ms, 0)}${t.ok ? '' : ' (errors)'}`).join(', ')}`,
+    ),
+  ];
+  const markdown = sections.join('\n');
   console.log(`${machine}\n\n${markdown}`);
-  writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify({ machine, date: new Date().toISOString(), rows }, null, 2)}\n`);
-  writeFileSync(
-    join(root, 'bench/RESULTS.md'),
-    `# Benchmark results\n\n${machine}, ${new Date().toISOString().slice(0, 10)}. Ratios are llm-ws against the bare ws + openai relay in the same run; ` +
-      `added latency is llm-ws's percentile minus the bare relay's. Produced by \`npm run bench\`.\n\n${markdown}\n`,
-  );
-  if (rows.some((row) => !row.bare.ok || !row.llmws.ok)) {
-    console.error('some clients did not get every chunk once, in order:', rows.flatMap((row) => [...row.bare.problems, ...row.llmws.problems]).slice(0, 5));
+  const allCorrect = streamRows.every((row) => names.every((name) => row.arms[name].ok)) && names.every((name) => stalled[name].ok && idle[name].streamsOk);
+  if (!quick) {
+    const results = { machine, date: new Date().toISOString(), streaming: streamRows, stalled, idle, storm, capacity };
+    writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(root, 'bench/results.svg'), renderChart(streamRows, idle));
+    writeFileSync(join(root, 'bench/RESULTS.md'), resultsMarkdown(machine, markdown));
+  }
+  if (!allCorrect) {
+    console.error('some clients did not get every chunk once, in order:', streamRows.flatMap((row) => names.flatMap((name) => row.arms[name].problems)).slice(0, 5));
     process.exit(1);
   }
+}
+
+/** RESULTS.md: the latest tables, the chart, and the notes kept in bench/NOTES.md (targets, profile). */
+function resultsMarkdown(machine: string, tables: string): string {
+  const notes = readFileSync(join(root, 'bench/NOTES.md'), 'utf8');
+  return (
+    `# Benchmark results\n\n${machine}, ${new Date().toISOString().slice(0, 10)}. Produced by \`npm run bench\`; ` +
+    `ratios are against the bare ws + openai relay in the same run, "added" is the arm's figure minus the bare relay's.\n\n` +
+    `![CPU per chunk and idle memory, relative to the bare relay](results.svg)\n\n${tables}\n\n${notes}`
+  );
 }
 
 void main();

@@ -1,7 +1,7 @@
 import { EMIT_TIME_PLACEHOLDER } from '../src/testing';
 
-/** The text of chunk `index`: its index and (filled in by the upstream when written) its emit time. */
-export const stampChunk = (index: number): string => `${index}@${EMIT_TIME_PLACEHOLDER};`;
+/** The text of chunk `index`: its index, (filled in by the upstream when written) its emit time, and `padding` bytes. */
+export const stampChunk = (index: number, padding = 0): string => `${index}@${EMIT_TIME_PLACEHOLDER};${'x'.repeat(padding)}`;
 
 /** Reads the stamps out of received text (chunks may have been coalesced, so any number per piece). */
 export function readStamps(text: string): Array<{ index: number; emitMs: number }> {

@@ -1,7 +1,7 @@
 /**
  * The model for the benchmark, in its own process: the OpenAI-compatible test server streaming
- * `K` chunks paced `D` ms apart, each stamped with its emit time so clients can measure the
- * latency the relay adds. The user message says `K=<count> D=<ms>`.
+ * `K` chunks paced `D` ms apart (each padded with `P` bytes), each stamped with its emit time so clients can measure the
+ * latency the relay adds. The user message says `K=<count> D=<ms> [P=<bytes>]`.
  *
  * Prints `ready <baseURL>` once listening.
  */
@@ -19,8 +19,9 @@ async function main(): Promise<void> {
     const text = lastUserText(request);
     const count = Number(/K=(\d+)/.exec(text)?.[1] ?? 10);
     const delayMs = Number(/D=(\d+)/.exec(text)?.[1] ?? 0);
+    const padding = Number(/P=(\d+)/.exec(text)?.[1] ?? 0);
     // Stamps are made when the chunk is written, not now: the scenario asks for them lazily.
-    const scenario: TestScenario = { type: 'text', chunks: Array.from({ length: count }, (_, i) => stampChunk(i)), delayMs };
+    const scenario: TestScenario = { type: 'text', chunks: Array.from({ length: count }, (_, i) => stampChunk(i, padding)), delayMs };
     return scenario;
   });
   console.log(`ready ${server.baseURL}`);

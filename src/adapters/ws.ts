@@ -59,6 +59,32 @@ const textOf = (data: RawData): string =>
   Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
 const bytesOf = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer));
 
+/** A socket that fails mid-upgrade just goes: a listener without a closure, so it keeps nothing alive. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/** A connection's WebSocket as the session sees it: a class, so each costs one field and no closures. */
+class WebSocketTransport implements SessionTransport {
+  constructor(private readonly ws: WebSocket) {}
+
+  send(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
+  }
+
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+
+  bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+}
+
+/** The handler of a connection, kept on its WebSocket so the listeners can be shared by all of them. */
+const kHandler = Symbol('llm-ws handler');
+type HandledWebSocket = WebSocket & { [kHandler]: ConnectionHandler };
+
 /** Serves WebSocket upgrades on `options.path` of an existing HTTP server. */
 export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSocketAdapter {
   const wss = new WebSocketServer({
@@ -72,7 +98,9 @@ export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSock
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (pathnameOf(request) !== options.path) return refuseUpgrade(socket, 404);
-    socket.on('error', () => socket.destroy()); // a client that vanishes mid-upgrade is no error of ours
+    // A client that vanishes mid-upgrade is no error of ours. (A closure here would share this
+    // call's scope and keep the upgrade request alive as long as the connection.)
+    socket.on('error', destroyOnError);
     options.decideUpgrade(request).then(
       (decision) => {
         if (socket.destroyed) return;
@@ -92,29 +120,31 @@ export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSock
     );
   };
 
+  // Listeners shared by every connection (`this` is the WebSocket): thousands of idle
+  // connections cost no closures each.
+  function onPong(this: WebSocket): void {
+    alive.set(this, true);
+  }
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    alive.set(this, true);
+    (this as HandledWebSocket)[kHandler].receive(isBinary ? bytesOf(data) : textOf(data), isBinary);
+  }
+  function onError(error: Error): void {
+    options.logger.warn(`websocket error: ${error.message}`);
+  }
+  function onClose(this: WebSocket, code: number, reason: Buffer): void {
+    accepted.delete(this);
+    (this as HandledWebSocket)[kHandler].closed(code, reason.toString());
+  }
+
   const accept = (ws: WebSocket, principal: unknown): void => {
     accepted.add(ws);
     alive.set(ws, true);
-    const handler = options.onConnection(
-      {
-        send: (text) => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(text);
-        },
-        close: (code, reason) => ws.close(code, reason),
-        bufferedAmount: () => ws.bufferedAmount,
-      },
-      principal,
-    );
-    ws.on('pong', () => alive.set(ws, true));
-    ws.on('message', (data, isBinary) => {
-      alive.set(ws, true);
-      handler.receive(isBinary ? bytesOf(data) : textOf(data), isBinary);
-    });
-    ws.on('error', (error) => options.logger.warn(`websocket error: ${error.message}`));
-    ws.once('close', (code, reason) => {
-      accepted.delete(ws);
-      handler.closed(code, reason.toString());
-    });
+    (ws as HandledWebSocket)[kHandler] = options.onConnection(new WebSocketTransport(ws), principal);
+    ws.on('pong', onPong);
+    ws.on('message', onMessage);
+    ws.on('error', onError);
+    ws.once('close', onClose);
   };
 
   // One timer for all connections, not one per connection.

@@ -51,6 +51,8 @@ export interface ConnectionOptions {
   readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
   /** Told what each resume came to (for metrics). */
   readonly onResume?: (outcome: ResumeOutcome) => void;
+  /** Told when the connection has closed, with the session it was on last. */
+  readonly onClosed?: (sessionId: string, code: number, reason: string) => void;
 }
 
 /** A connection, as the adapter drives it. */
@@ -58,7 +60,8 @@ export interface Connection {
   /** The session the connection talks to now (a resume changes it). */
   readonly session: Session;
   receive(raw: RawFrame, isBinary: boolean): void;
-  closed(): void;
+  /** The connection closed with this code and reason. */
+  closed(code: number, reason: string): void;
 }
 
 /** Frames a connection holds while its resume is settled by a session store; more are refused. */
@@ -125,9 +128,10 @@ class ConnectionState implements Connection {
     }
   }
 
-  closed(): void {
+  closed(code: number, reason: string): void {
     this.isClosed = true;
     if (this.current.detach(this.options.transport)) this.options.registry.detached(this.current);
+    this.options.onClosed?.(this.current.id, code, reason);
   }
 
   /** A request-level error, into the session's stream. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { filter, type Observable, Subject } from 'rxjs';
 import { attachWebSocketServer, type UpgradeDecision, type WebSocketAdapter } from '../adapters/ws';
-import type { LLMWSError } from '../errors';
+import type { LLMWSError, ProtocolError } from '../errors';
 import { providerFromEnvironment } from '../llm/from-environment';
 import type { LLMProvider } from '../llm/types';
 import type { ServerMessageInput, SessionStatus } from '../protocol/codecs';
@@ -226,6 +226,15 @@ export class WSServer {
     const server = this.options.server ?? createServer(routes);
     const directory = this.store.open(this.storeContext);
     this.directory = directory;
+    // What every connection shares, built once: an idle connection should cost its own fields only.
+    const connectionShared = {
+      registry: directory,
+      rateLimit,
+      logger: this.logger,
+      onProtocolError: (sessionId: string, error: ProtocolError) => this.events.next({ type: 'client_error', sessionId, error }),
+      onResume: this.metrics.resume,
+      onClosed: (sessionId: string, code: number, reason: string) => this.events.next({ type: 'client_disconnected', sessionId, code, reason }),
+    };
     await directory.ready?.();
     this.httpServer = server;
     this.adapter = attachWebSocketServer({
@@ -238,24 +247,10 @@ export class WSServer {
       logger: this.logger,
       decideUpgrade: (request) => this.decideUpgrade(request),
       onConnection: (transport, principal) => {
-        const connection = createConnection({
-          transport,
-          principal,
-          registry: directory,
-          rateLimit,
-          logger: this.logger,
-          onProtocolError: (sessionId, error) => this.events.next({ type: 'client_error', sessionId, error }),
-          onResume: this.metrics.resume,
-        });
+        const connection = createConnection({ ...connectionShared, transport, principal });
         this.metrics.connectionOpened();
         this.events.next({ type: 'client_connected', sessionId: connection.session.id });
-        return {
-          receive: (data, isBinary) => connection.receive(data, isBinary),
-          closed: (code, reason) => {
-            connection.closed();
-            this.events.next({ type: 'client_disconnected', sessionId: connection.session.id, code, reason });
-          },
-        };
+        return connection;
       },
     });
     if (!server.listening) {

@@ -263,7 +263,7 @@ describe('session and connection', () => {
         const { connect, requests } = harness(scheduler, [model]);
         const first = connect();
         first.at(0, userMessage('q1'));
-        scheduler.schedule(() => first.connection.closed(), 3);
+        scheduler.schedule(() => first.connection.closed(1006, ''), 3);
         let second: ReturnType<typeof connect> | undefined;
         scheduler.schedule(() => {
           second = connect();
@@ -294,7 +294,7 @@ describe('session and connection', () => {
         const { connect } = harness(scheduler, [model]);
         const first = connect();
         first.at(0, userMessage('q1', 'hi', { onDisconnect: 'cancel' }));
-        scheduler.schedule(() => first.connection.closed(), 3);
+        scheduler.schedule(() => first.connection.closed(1006, ''), 3);
         scheduler.flush();
         expectSubscriptions(model.subscriptions).toBe('^--!');
       });
@@ -311,7 +311,7 @@ describe('session and connection', () => {
         second.connection.receive(JSON.stringify({ type: 'resume', id: 'r', data: { sessionId, resumeToken, lastSeq: 1 } }), false);
         expect(first.transport.closedWith).toEqual({ code: 4409, reason: 'the session was resumed on another connection' });
         expect(second.connection.session.id).toBe(sessionId);
-        first.connection.closed(); // the old socket's close arrives late: the session stays with the new one
+        first.connection.closed(1006, ''); // the old socket's close arrives late: the session stays with the new one
         expect(second.connection.session.attached).toBe(true);
       });
     });
@@ -404,7 +404,7 @@ describe('session and connection', () => {
         at(0, userMessage('q1'));
         scheduler.schedule(() => (transport.buffered = 6000), 2);
         // The socket's close event follows the close, and detaches the session.
-        scheduler.schedule(() => transport.closedWith && connection.closed(), 6);
+        scheduler.schedule(() => transport.closedWith && connection.closed(1006, ''), 6);
         scheduler.flush();
         expect(transport.closedWith).toEqual({ code: 4408, reason: 'client too slow: send buffer over its hard limit' });
         expect(connection.session.attached).toBe(false);
