@@ -21,6 +21,8 @@ export interface LoadSpec {
    * for a firehose (20,000 chunks of 1 KB, unpaced). They are not measured; the others are.
    */
   readonly stalled?: number;
+  /** Run the streams this many times one after another (time to first chunk without queueing). @default 1 */
+  readonly repeat?: number;
 }
 
 /** What a stalled reader asks for: far more than socket buffers hold (about 20 MB). */
@@ -125,7 +127,10 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const stalled = spec.stalled ?? 0;
   const releaseStalled = Array.from({ length: stalled }, (_, i) => runStalledStream(spec, i));
   const started = wallClockMs();
-  const streams = await Promise.all(Array.from({ length: spec.streams - stalled }, (_, i) => runStream(spec, i, latencies)));
+  const streams: StreamOutcome[] = [];
+  for (let round = 0; round < (spec.repeat ?? 1); round++) {
+    streams.push(...(await Promise.all(Array.from({ length: spec.streams - stalled }, (_, i) => runStream(spec, i, latencies)))));
+  }
   const elapsedMs = wallClockMs() - started;
   for (const release of releaseStalled) release();
   latencies.sort((a, b) => a - b);
@@ -133,7 +138,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const delivered = streams.reduce((sum, s) => sum + s.delivered, 0);
   const problems = streams.flatMap((s) => (s.problem ? [s.problem] : []));
   return {
-    ok: problems.length === 0 && delivered === (spec.streams - stalled) * spec.chunks,
+    ok: problems.length === 0 && delivered === (spec.streams - stalled) * spec.chunks * (spec.repeat ?? 1),
     problems: problems.slice(0, 5),
     chunksDelivered: delivered,
     elapsedMs,

@@ -23,7 +23,7 @@ const TICK_US = 10_000; // /proc/<pid>/stat counts CPU time in clock ticks of 10
 const quick = process.argv.includes('--quick');
 /** `--only idle,storm`: run just these sections (while working on one figure); nothing is written. */
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
-const runs = (section: 'streaming' | 'stalled' | 'idle' | 'storm' | 'capacity'): boolean => !only || only.includes(section);
+const runs = (section: 'streaming' | 'first' | 'stalled' | 'idle' | 'storm' | 'capacity'): boolean => !only || only.includes(section);
 
 type ArmName = 'bare' | 'llm-ws' | 'socket.io';
 
@@ -105,7 +105,7 @@ const arms: Arm[] = [
     name: 'llm-ws',
     transport: 'ws',
     start: async (upstreamURL, sessionTtlSeconds) => {
-      const args = [...PROBED, 'dist/cli/index.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--max-connections', '20000', '--model', 'bench'];
+      const args = [...PROBED, 'dist/cli/index.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--max-connections', '20000', '--model', 'bench', '--no-builtin-tools'];
       if (sessionTtlSeconds !== undefined) args.push('--session-ttl', String(sessionTtlSeconds));
       const { child, match } = await startProcess(args, { OPENAI_BASE_URL: upstreamURL }, /listening on (ws:\/\/\S+)/, { ipc: true });
       return { child, url: match[1] as string };
@@ -219,6 +219,21 @@ function streamTable(rows: Array<{ workload: StreamWorkload; arms: Record<ArmNam
     }
   }
   return lines.join('\n');
+}
+
+// ---- Time to first chunk ----------------------------------------------------------------------
+
+/** Time to first chunk of one stream at a time (no queueing behind other streams), p50 and p99 over `repeat` in a row. */
+async function firstChunk(rounds: number, repeat: number, upstreamURL: string): Promise<Record<ArmName, { p50: number; p99: number; ok: boolean }>> {
+  const samples: Record<ArmName, LoadResult[]> = { bare: [], 'llm-ws': [], 'socket.io': [] };
+  for (let round = 0; round < rounds; round++) {
+    const order = [...arms.slice(round % arms.length), ...arms.slice(0, round % arms.length)];
+    for (const arm of order) {
+      samples[arm.name].push(await withArm(arm, upstreamURL, (_child, url) => load({ url, transport: arm.transport, streams: 1, chunks: 5, delayMs: 0, repeat })));
+    }
+  }
+  const summary = (list: LoadResult[]) => ({ p50: median(list.map((r) => r.firstChunkMs.p50)), p99: median(list.map((r) => r.firstChunkMs.p99)), ok: list.every((r) => r.ok) });
+  return { bare: summary(samples.bare), 'llm-ws': summary(samples['llm-ws']), 'socket.io': summary(samples['socket.io']) };
 }
 
 // ---- Stalled reader -----------------------------------------------------------------------------
@@ -348,6 +363,7 @@ async function main(): Promise<void> {
   const upstreamURL = upstream.match[1] as string;
   const log = (line: string): boolean => process.stderr.write(`${line}\n`);
   const streamRows: Array<{ workload: StreamWorkload; arms: Record<ArmName, StreamFigures> }> = [];
+  let first = {} as Awaited<ReturnType<typeof firstChunk>>;
   const stalled = {} as Record<ArmName, StalledFigures>;
   const idle = {} as Record<ArmName, IdleFigures>;
   const storm = {} as Record<ArmName, StormResult>;
@@ -357,6 +373,8 @@ async function main(): Promise<void> {
       streamRows.push({ workload, arms: await streamWorkload(workload, rounds, upstreamURL) });
       log(`done: ${workload.name}`);
     }
+    const firstRepeat = quick ? 10 : 50;
+    if (runs('first')) first = await firstChunk(rounds, firstRepeat, upstreamURL);
     for (const arm of runs('stalled') ? arms : []) stalled[arm.name] = await stalledReader(arm, stalledSpec, upstreamURL);
     for (const arm of runs('idle') ? arms : []) idle[arm.name] = await idleSessions(arm, idleCount, idleStreams, upstreamURL);
     for (const arm of runs('storm') ? arms : []) storm[arm.name] = await reconnectStorm(arm, stormSessions, upstreamURL);
@@ -370,13 +388,21 @@ async function main(): Promise<void> {
   const perArm = (title: string, header: string, cells: (name: ArmName) => string): string =>
     [`### ${title}`, '', `| arm | ${header} |`, `|---|${header.split('|').map(() => '---').join('|')}|`, ...names.map((name) => `| ${name} | ${cells(name)} |`)].join('\n');
   if (only) {
-    console.log(JSON.stringify({ streaming: streamRows, stalled, idle, storm, capacity }, null, 2));
+    console.log(JSON.stringify({ streaming: streamRows, first, stalled, idle, storm, capacity }, null, 2));
     return;
   }
   const sections = [
     `### Streaming (${rounds} round${rounds === 1 ? '' : 's'} each, medians; ratios against bare)`,
     '',
     streamTable(streamRows),
+    '',
+    perArm(
+      `Time to first chunk, one stream at a time (${quick ? 10 : 50} in a row, ${rounds} round${rounds === 1 ? '' : 's'}, medians)`,
+      'correct | p50 ms (added) | p99 ms (added)',
+      (name) =>
+        `${first[name].ok ? 'yes' : 'NO'} | ${fixed(first[name].p50)}${name === 'bare' ? '' : ` (${fixed(first[name].p50 - first.bare.p50)})`} ` +
+        `| ${fixed(first[name].p99)}${name === 'bare' ? '' : ` (${fixed(first[name].p99 - first.bare.p99)})`}`,
+    ),
     '',
     perArm(
       `One stalled reader among ${stalledSpec.streams} streams (it asks for 20,000 chunks of 1 KB and stops reading)`,
@@ -406,9 +432,9 @@ async function main(): Promise<void> {
   ];
   const markdown = sections.join('\n');
   console.log(`${machine}\n\n${markdown}`);
-  const allCorrect = streamRows.every((row) => names.every((name) => row.arms[name].ok)) && names.every((name) => stalled[name].ok && idle[name].streamsOk);
+  const allCorrect = streamRows.every((row) => names.every((name) => row.arms[name].ok)) && names.every((name) => first[name].ok && stalled[name].ok && idle[name].streamsOk);
   if (!quick) {
-    const results = { machine, date: new Date().toISOString(), streaming: streamRows, stalled, idle, storm, capacity };
+    const results = { machine, date: new Date().toISOString(), streaming: streamRows, firstChunk: first, stalled, idle, storm, capacity };
     writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(root, 'bench/results.svg'), renderChart(streamRows, idle));
     writeFileSync(join(root, 'bench/RESULTS.md'), resultsMarkdown(machine, markdown));

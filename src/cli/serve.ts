@@ -33,6 +33,7 @@ interface ServeOptions {
   redisUrl?: string;
   redisPrefix: string;
   redisLease: number;
+  builtinTools: boolean;
 }
 
 /** A Redis URL as a user may mistype it: say so before anything starts. */
@@ -89,6 +90,7 @@ async function serve(options: ServeOptions): Promise<void> {
     llm: llm.provider,
     upstreamHealthCheck: llm.healthCheck,
     demoDir,
+    builtinTools: options.builtinTools,
     sessionTtl: options.sessionTtl * 1000,
     ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken) } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
@@ -133,6 +135,7 @@ export function serveCommand(): Command {
     .option('-s, --system-prompt <text>', 'system prompt of every conversation', DEFAULT_SYSTEM_PROMPT)
     .option('--max-connections <n>', 'concurrent connections; more are closed with 1013', wholeNumber(1), DEFAULT_MAX_CONNECTIONS)
     .option('--max-history <n>', 'messages kept per conversation', wholeNumber(1), DEFAULT_MAX_HISTORY_LENGTH)
+    .option('--no-builtin-tools', 'offer the model no tools (by default: get_current_time and calculate)')
     .option('--auth-token <token>', 'require this token: Authorization: Bearer <token>, or ?token=<token> (env LLM_WS_AUTH_TOKEN)', process.env.LLM_WS_AUTH_TOKEN || undefined)
     .option('--allowed-origins <origins>', 'comma-separated Origins browsers may connect from; others get HTTP 403', list)
     .option('--session-ttl <seconds>', 'how long a session waits for its client to resume it', wholeNumber(1), DEFAULT_SESSION_TTL_MS / 1000)

@@ -1,6 +1,49 @@
 import { createParser } from 'eventsource-parser';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
+import type { Readable } from 'node:stream';
 import { UpstreamError } from '../errors';
+
+/** Turns the bytes of a Chat Completions SSE body into chunks, in order, until `[DONE]`. */
+class ChunkParser {
+  /** `[DONE]` has arrived: nothing more is read. */
+  finished = false;
+  /** Set when the stream reported an error or sent something that is not JSON. */
+  failure: UpstreamError | undefined;
+  private readonly decoder = new TextDecoder();
+  private readonly parser;
+
+  constructor(onChunk: (chunk: ChatCompletionChunk) => void) {
+    this.parser = createParser({
+      onEvent: (event) => {
+        if (this.finished || this.failure) return;
+        if (event.data === '[DONE]') {
+          this.finished = true;
+          return;
+        }
+        let payload: ChatCompletionChunk & { error?: { message?: string } };
+        try {
+          payload = JSON.parse(event.data);
+        } catch {
+          this.failure = new UpstreamError('upstream_error', `the model stream sent data that is not JSON: ${event.data.slice(0, 80)}`, { retryable: true });
+          return;
+        }
+        if (event.event === 'error' || payload.error) {
+          const detail = payload.error?.message ?? event.data.slice(0, 200);
+          this.failure = new UpstreamError('upstream_error', `the model stream reported an error: ${detail}`, { retryable: true });
+          return;
+        }
+        onChunk(payload);
+      },
+    });
+  }
+
+  /** One network read; throws the stream's failure. Returns whether to read on. */
+  feed(bytes: Uint8Array): boolean {
+    this.parser.feed(this.decoder.decode(bytes, { stream: true }));
+    if (this.failure) throw this.failure;
+    return !this.finished;
+  }
+}
 
 /**
  * Reads a Chat Completions SSE body with eventsource-parser, calling `onChunk` for each chunk in
@@ -16,39 +59,12 @@ export async function readChatCompletionStream(
   onChunk: (chunk: ChatCompletionChunk) => void,
   pause?: () => Promise<unknown> | undefined,
 ): Promise<void> {
-  const decoder = new TextDecoder();
-  let finished = false;
-  let failure: UpstreamError | undefined;
-  const parser = createParser({
-    onEvent: (event) => {
-      if (finished || failure) return;
-      if (event.data === '[DONE]') {
-        finished = true;
-        return;
-      }
-      let payload: ChatCompletionChunk & { error?: { message?: string } };
-      try {
-        payload = JSON.parse(event.data);
-      } catch {
-        failure = new UpstreamError('upstream_error', `the model stream sent data that is not JSON: ${event.data.slice(0, 80)}`, { retryable: true });
-        return;
-      }
-      if (event.event === 'error' || payload.error) {
-        const detail = payload.error?.message ?? event.data.slice(0, 200);
-        failure = new UpstreamError('upstream_error', `the model stream reported an error: ${detail}`, { retryable: true });
-        return;
-      }
-      onChunk(payload);
-    },
-  });
+  const parser = new ChunkParser(onChunk);
   const reader = body.getReader();
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
-      parser.feed(decoder.decode(value, { stream: true }));
-      if (failure) throw failure;
-      if (finished) break;
+      if (done || !parser.feed(value)) break;
       const wait = pause?.();
       if (wait) await wait;
     }
@@ -56,4 +72,50 @@ export async function readChatCompletionStream(
     // Frees the connection at [DONE] or a failure; a no-op once the body has ended.
     await reader.cancel().catch(() => undefined);
   }
+}
+
+/**
+ * {@link readChatCompletionStream} for a Node stream (a response of `nodeHttpFetch`): read with
+ * `data` events, paused while `pause()` is pending, without a promise per read. A body that
+ * closes before its end (the connection was cut) fails.
+ */
+export function readChatCompletionNodeStream(
+  body: Readable,
+  onChunk: (chunk: ChatCompletionChunk) => void,
+  pause?: () => Promise<unknown> | undefined,
+): Promise<void> {
+  const parser = new ChunkParser(onChunk);
+  return new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const settle = (error?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      body.off('data', onData);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const onData = (bytes: Buffer): void => {
+      if (settled) return;
+      try {
+        if (!parser.feed(bytes)) {
+          // [DONE]: the rest of the body (if any) is not wanted; the connection goes back to the pool at its end.
+          settle();
+          body.resume();
+          return;
+        }
+      } catch (error) {
+        settle(error);
+        body.destroy();
+        return;
+      }
+      const wait = pause?.();
+      if (!wait) return;
+      body.pause();
+      void wait.then(() => body.resume());
+    };
+    body.on('data', onData);
+    body.once('end', () => settle());
+    body.once('error', (error) => settle(error));
+    body.once('close', () => settle(body.readableEnded ? undefined : new Error('the connection closed before the stream ended')));
+  });
 }
