@@ -41,12 +41,12 @@ export function renderChart(
       const value = row.arms[name].cpuUsPerChunk / row.arms.bare.cpuUsPerChunk;
       const barY = y + 2 + i * 11;
       parts.push(`<rect x="${left}" y="${barY}" width="${Math.max(1, value * scale).toFixed(1)}" height="10" fill="${COLORS[name]}"/>`);
-      parts.push(`<text x="${left + value * scale + 4}" y="${barY + 9}" font-size="10">${value.toFixed(2)}x</text>`);
+      parts.push(`<text x="${(left + value * scale + 4).toFixed(1)}" y="${barY + 9}" font-size="10">${value.toFixed(2)}x</text>`);
     });
     y += rowHeight;
   }
   for (const mark of [0.8, 1]) {
-    const x = left + mark * scale;
+    const x = (left + mark * scale).toFixed(1);
     parts.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${y}" stroke="#444" stroke-dasharray="${mark === 1 ? '4 3' : '2 2'}"/>`);
     parts.push(`<text x="${x}" y="${y + 12}" font-size="10" text-anchor="middle">${mark}x</text>`);
   }
@@ -59,7 +59,7 @@ export function renderChart(
     const value = idle[name].heapKbPerSession;
     parts.push(`<text x="${left - 8}" y="${y + 13}" font-size="12" text-anchor="end">${name}</text>`);
     parts.push(`<rect x="${left}" y="${y + 2}" width="${Math.max(1, (value / maxHeap) * plotWidth * 0.8).toFixed(1)}" height="14" fill="${COLORS[name]}"/>`);
-    parts.push(`<text x="${left + (value / maxHeap) * plotWidth * 0.8 + 4}" y="${y + 13}" font-size="11">${value.toFixed(1)} KB</text>`);
+    parts.push(`<text x="${(left + (value / maxHeap) * plotWidth * 0.8 + 4).toFixed(1)}" y="${y + 13}" font-size="11">${value.toFixed(1)} KB</text>`);
     y += 22;
   }
   y += 10;
