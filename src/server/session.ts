@@ -171,7 +171,7 @@ const DRAIN_POLL_MS = 10;
  */
 class SessionState implements Session {
   private currentConversation: Conversation;
-  private log: ReplayLog;
+  private readonly log: ReplayLog;
   private persistence: SessionPersistence | undefined;
   private remoteWriter: RemoteWriter | undefined;
   /** Created on the first user_message: an idle session needs none. */

@@ -46,6 +46,7 @@ export type WSServerEvent =
   | { readonly type: 'client_disconnected'; readonly sessionId: string; readonly code: number; readonly reason: string }
   | { readonly type: 'client_error'; readonly sessionId: string; readonly error: LLMWSError }
   | { readonly type: 'session_resumed'; readonly sessionId: string }
+  /** With the memory store only: with Redis, a session left alone expires there, on no process. */
   | { readonly type: 'session_expired'; readonly sessionId: string };
 
 /** One session, as `getActiveSessions` reports it. */
@@ -214,7 +215,7 @@ export class WSServer {
 
   /** Listens and accepts connections. Rejects if the port is taken or the server already runs. */
   async start(): Promise<void> {
-    if (this.adapter) throw new Error('WSServer is already started');
+    if (this.adapter || this.directory) throw new Error('WSServer is already started');
     const configuredRateLimit = this.options.rateLimit ?? DEFAULT_RATE_LIMIT;
     const rateLimit = configuredRateLimit === false ? undefined : configuredRateLimit;
     const routes = createHttpRoutes({
