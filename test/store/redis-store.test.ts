@@ -128,6 +128,30 @@ describe('redisStore: two servers, one Redis', () => {
     expect(a.getActiveSessions()).toEqual([]);
   });
 
+  it('resumes on the same following server from before it began following, from the log in Redis', async () => {
+    const a = await startNode();
+    const b = await startNode();
+    const first = await testClient(a);
+    const { sessionId, resumeToken } = (await first.waitFor('session')).data;
+    upstream.enqueue({ type: 'text', chunks: numbered(100), delayMs: 20 });
+    first.send(userMessage('q1', 'go'));
+    await first.waitFor('llm_chunk', (m) => m.data.chunk === 'c3 ');
+    const second = await testClient(b);
+    await second.waitFor('session');
+    second.send({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: 0 } });
+    await second.waitFor('llm_chunk', (m) => m.data.chunk === 'c10 ');
+    // The client lost everything (lastSeq 0) and comes back to the same server, which follows.
+    const third = await testClient(b);
+    await third.waitFor('session');
+    third.send({ type: 'resume', id: 'r2', data: { sessionId, resumeToken, lastSeq: 0 } });
+    await third.waitFor('session', (m) => m.data.resumed === true);
+    expect((await second.closed).code).toBe(4409);
+    await third.waitFor('llm_complete', (m) => m.data.requestId === 'q1', 10_000);
+    expect(chunkTexts(third.received, 'q1')).toEqual(numbered(100));
+    const seqs = third.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq]));
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+  });
+
   it('fails the reply of a server that went away mid-reply, so the client waiting on the other one is not left hanging', async () => {
     const a = await startNode();
     const b = await startNode();

@@ -19,7 +19,7 @@ import { newSessionIdentity } from '../memory-store';
 import type { SessionDirectory, SessionStoreContext, StoreHealth } from '../types';
 import { type BusMessage, decodeBusMessage, encodeBusMessage } from './bus';
 import { followLog } from './follow-log';
-import { hashToken, RedisSessionData, type StoredMeta } from './redis-data';
+import { hashToken, type LoggedFrame, RedisSessionData, type StoredMeta } from './redis-data';
 import { type PersistenceHost, RedisPersistence } from './redis-persistence';
 
 /** The connections and settings a Redis directory runs on. */
@@ -52,6 +52,12 @@ interface Held {
   readonly writer?: RedisPersistence;
   /** Set while another process writes it. */
   readonly following?: Following;
+}
+
+/** The frames read from the log after `lastSeq`, then the session's own frames after those. */
+function logThenLocal(frames: readonly LoggedFrame[], session: Session, lastSeq: number): string[] {
+  const local = session.replaySince(Math.max(lastSeq, frames[frames.length - 1]?.seq ?? 0));
+  return [...frames.map((frame) => frame.text), ...('frames' in local ? local.frames : [])];
 }
 
 /** Frames queued by a follower before it gives up on the writer and drops them. */
@@ -94,8 +100,9 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
           (error: unknown) => this.reportFailure(error),
         );
       };
+      // On every (re)connect: a SUBSCRIBE that failed is tried again; a repeated one is harmless.
       if (subscriber.status === 'ready') subscribe();
-      subscriber.once('ready', subscribe);
+      subscriber.on('ready', subscribe);
     });
     const connected = new Promise<void>((resolve) => {
       const onReady = (): void => {
@@ -271,8 +278,10 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     if (local) {
       if (!secretsEqual(local.session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
       const replay = local.session.replaySince(lastSeq);
-      if ('gap' in replay) return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
-      return { outcome: 'resumed', session: local.session, replay: replay.frames };
+      if (!('gap' in replay)) return { outcome: 'resumed', session: local.session, replay: replay.frames };
+      // A follower holds only what came after it began following; the log in Redis holds the rest.
+      if (!local.following) return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
+      return this.replayFromLog(local.session, lastSeq);
     }
     const meta = await this.data.readMeta(sessionId);
     if (!meta) return { outcome: 'session_lost' };
@@ -288,10 +297,17 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
       }
       const session = await this.adopt(sessionId, resumeToken, meta, lastSeq);
       // Messages the adoption itself wrote (an interrupted reply's error) come after the log's.
-      const fresh = session.replaySince(Math.max(lastSeq, range.frames[range.frames.length - 1]?.seq ?? 0));
-      return { outcome: 'resumed', session, replay: [...range.frames.map((frame) => frame.text), ...('frames' in fresh ? fresh.frames : [])] };
+      return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
     }
     throw new Error(`session ${sessionId} changed hands ${CLAIM_ATTEMPTS} times during a resume`);
+  }
+
+  /** The frames after `lastSeq` from Redis, then those this process appended since that read. */
+  private async replayFromLog(session: Session, lastSeq: number): Promise<ClaimResult> {
+    const range = await this.data.framesAfter(session.id, lastSeq);
+    if ('gap' in range) return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
+    // Nothing is delivered between the read's answer and this line (no I/O callback runs between).
+    return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
   }
 
   /**
