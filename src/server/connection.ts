@@ -157,6 +157,11 @@ class ConnectionState implements Connection {
           this.options.transport.close(CloseCode.TryAgainLater, 'session store unavailable: try again shortly');
         },
       )
+      .catch((error: unknown) => {
+        // A bug of ours while settling must cost this connection, not the process.
+        this.options.logger.error(`resume of session ${sessionId} failed inside the server`, error);
+        this.options.transport.close(CloseCode.TryAgainLater, 'the resume failed: try again');
+      })
       .finally(() => {
         const held = this.held ?? [];
         this.held = undefined;

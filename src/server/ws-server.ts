@@ -308,7 +308,8 @@ export class WSServer {
   /**
    * Sends a message into one session's stream: delivered now if its client is connected, or on
    * resume. With a shared store the session may be on another process. Resolves false if
-   * there is no such session (or the server is not started).
+   * there is no such session (or the server is not started); rejects if the shared store
+   * cannot be reached.
    */
   async sendToClient(sessionId: string, message: ServerMessageInput): Promise<boolean> {
     return this.directory?.sendTo(sessionId, message) ?? false;

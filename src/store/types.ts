@@ -45,12 +45,13 @@ export interface SessionDirectory extends SessionRegistry {
   all(): IterableIterator<Session>;
   /**
    * Puts `message` into the stream of session `sessionId`, wherever it is held. Resolves false
-   * if no such session exists.
+   * if no such session exists; rejects if a shared store cannot be reached to find out.
    */
   sendTo(sessionId: string, message: ServerMessageInput): Promise<boolean>;
   /**
    * Puts `message` into the stream of every session held by any process, but
-   * `excludeSessionId`. Resolves with how many sessions of this process it went to.
+   * `excludeSessionId`. Resolves with how many sessions of this process it went to (also when
+   * a shared store cannot be reached to tell the others).
    */
   broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
   health(): StoreHealth;

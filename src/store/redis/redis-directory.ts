@@ -231,7 +231,10 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
 
   async broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number> {
     const sent = this.broadcastHere(message, excludeSessionId);
-    await this.publish({ t: 'broadcast', from: this.nodeId, m: message, ...(excludeSessionId === undefined ? {} : { x: excludeSessionId }) });
+    // Without Redis the other processes cannot be told; this process's sessions got it regardless.
+    await this.publish({ t: 'broadcast', from: this.nodeId, m: message, ...(excludeSessionId === undefined ? {} : { x: excludeSessionId }) }).catch(
+      (error: unknown) => this.reportFailure(error),
+    );
     return sent;
   }
 
