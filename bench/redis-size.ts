@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { redisStore } from '../src/store/redis';
 import { createOpenAITestServer, wordChunks } from '../src/testing';
 import { startServerFor } from '../test/utils/test-server';
-import { connectTestClient, userMessage } from '../test/utils/ws-test-client';
+import { connectTestClient, seqsOf, userMessage } from '../test/utils/ws-test-client';
 
 async function main(): Promise<void> {
   const prefix = `size-${Date.now()}:`;
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     await c.waitFor('session');
     c.send(userMessage('q1', 'Tell me something in about sixty words, please.'));
     await c.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
-    const ack = Math.max(...c.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq])));
+    const ack = Math.max(...seqsOf(c.received));
     const unacked = process.argv[2] === 'unacked';
     if (!unacked) {
       c.send({ type: 'ping', id: 'p', data: { lastSeq: ack } });

@@ -139,6 +139,9 @@ async function withArm<T>(arm: Arm, upstreamURL: string, run: (child: ChildProce
   }
 }
 
+/** The arms in the order they run in `round`: who goes first rotates, so drift on a shared machine falls on all of them. */
+const armsInRound = (round: number): Arm[] => [...arms.slice(round % arms.length), ...arms.slice(0, round % arms.length)];
+
 const median = (values: number[]): number => {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
   return sorted.length === 0 ? Number.NaN : (sorted[Math.floor(sorted.length / 2)] as number);
@@ -178,9 +181,7 @@ async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: str
 async function streamWorkload(workload: StreamWorkload, rounds: number, upstreamURL: string): Promise<Record<ArmName, StreamFigures>> {
   const samples: Record<ArmName, Array<{ result: LoadResult; cpuUsPerChunk: number }>> = { bare: [], 'llm-ws': [], 'socket.io': [] };
   for (let round = 0; round < rounds; round++) {
-    // Rotate which arm goes first, so drift on a shared machine falls on all of them.
-    const order = [...arms.slice(round % arms.length), ...arms.slice(0, round % arms.length)];
-    for (const arm of order) samples[arm.name].push(await streamSample(arm, workload, upstreamURL));
+    for (const arm of armsInRound(round)) samples[arm.name].push(await streamSample(arm, workload, upstreamURL));
   }
   const figuresOf = (list: Array<{ result: LoadResult; cpuUsPerChunk: number }>): StreamFigures => ({
     ok: list.every((s) => s.result.ok),
@@ -227,8 +228,7 @@ function streamTable(rows: Array<{ workload: StreamWorkload; arms: Record<ArmNam
 async function firstChunk(rounds: number, repeat: number, upstreamURL: string): Promise<Record<ArmName, { p50: number; p99: number; ok: boolean }>> {
   const samples: Record<ArmName, LoadResult[]> = { bare: [], 'llm-ws': [], 'socket.io': [] };
   for (let round = 0; round < rounds; round++) {
-    const order = [...arms.slice(round % arms.length), ...arms.slice(0, round % arms.length)];
-    for (const arm of order) {
+    for (const arm of armsInRound(round)) {
       samples[arm.name].push(await withArm(arm, upstreamURL, (_child, url) => load({ url, transport: arm.transport, streams: 1, chunks: 5, delayMs: 0, repeat })));
     }
   }

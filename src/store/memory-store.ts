@@ -10,6 +10,17 @@ export function newSessionIdentity(): { sessionId: string; resumeToken: string }
   return { sessionId: randomUUID(), resumeToken: randomBytes(32).toString('base64url') };
 }
 
+/** Puts `message` into the stream of each session but `excludeSessionId`; returns how many. */
+export function sendToEach(sessions: Iterable<Session>, message: ServerMessageInput, excludeSessionId?: string): number {
+  let sent = 0;
+  for (const session of sessions) {
+    if (session.id === excludeSessionId) continue;
+    session.send(message);
+    sent++;
+  }
+  return sent;
+}
+
 /** The sessions of one server process, with their expiry. */
 export interface MemorySessionDirectory extends SessionDirectory {
   /** The session of this process with this id. */
@@ -48,16 +59,6 @@ export function createMemorySessionDirectory(context: Omit<SessionStoreContext, 
     return { outcome: 'resumed', session, replay: replay.frames };
   };
 
-  const broadcast = (message: ServerMessageInput, excludeSessionId?: string): number => {
-    let sent = 0;
-    for (const session of sessions.values()) {
-      if (session.id === excludeSessionId) continue;
-      session.send(message);
-      sent++;
-    }
-    return sent;
-  };
-
   return {
     get size() {
       return sessions.size;
@@ -88,7 +89,7 @@ export function createMemorySessionDirectory(context: Omit<SessionStoreContext, 
       session?.send(message);
       return session !== undefined;
     },
-    broadcast: async (message, excludeSessionId) => broadcast(message, excludeSessionId),
+    broadcast: async (message, excludeSessionId) => sendToEach(sessions.values(), message, excludeSessionId),
     health: () => 'ok',
     close: async () => {
       for (const session of [...sessions.values()]) discard(session);

@@ -8,7 +8,7 @@ import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing
 import { type OwnRedis, startOwnRedis } from '../utils/redis-server';
 import { startServerFor } from '../utils/test-server';
 import { waitUntilTrue } from '../utils/wait-until';
-import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
+import { connectTestClient, seqsOf, type TestClient, userMessage } from '../utils/ws-test-client';
 
 let upstream: OpenAITestServer;
 let redis: OwnRedis;
@@ -78,7 +78,7 @@ describe('redisStore when Redis goes away', () => {
     upstream.enqueue({ type: 'text', chunks: ['one'] });
     client.send(userMessage('q1', 'first'));
     await client.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
-    const lastSeq = Math.max(...client.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq])));
+    const lastSeq = Math.max(...seqsOf(client.received));
 
     await redis.kill();
     await redis.restart();

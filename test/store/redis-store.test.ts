@@ -11,7 +11,7 @@ import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing
 import { isolatedRedisKeys, keysUnder, TEST_REDIS_URL } from '../utils/redis';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 import { startServerFor } from '../utils/test-server';
-import { connectTestClient, control, type TestClient, userMessage } from '../utils/ws-test-client';
+import { connectTestClient, control, seqsOf, type TestClient, userMessage } from '../utils/ws-test-client';
 import { waitUntilTrue } from '../utils/wait-until';
 
 let upstream: OpenAITestServer;
@@ -117,7 +117,7 @@ describe('redisStore: two servers, one Redis', () => {
     const complete = await second.waitFor('llm_complete', (m) => m.data.requestId === 'q1');
     expect(complete.data).toMatchObject({ finishReason: 'aborted', fullText: chunkTexts(second.received, 'q1').join('').replace(/^two /, 'one two ') });
     expect(await upstream.requests[0]?.ended).toBe('client_closed');
-    const seqs = second.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq]));
+    const seqs = seqsOf(second.received);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seenSeq + 1 + i));
 
     // Once `a` let go, `b` writes the session: a new message is answered there.
@@ -148,7 +148,7 @@ describe('redisStore: two servers, one Redis', () => {
     expect((await second.closed).code).toBe(4409);
     await third.waitFor('llm_complete', (m) => m.data.requestId === 'q1', 10_000);
     expect(chunkTexts(third.received, 'q1')).toEqual(numbered(100));
-    const seqs = third.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq]));
+    const seqs = seqsOf(third.received);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
   });
 
@@ -197,7 +197,7 @@ describe('redisStore: two servers, one Redis', () => {
 
     // The client of B leaves; a message sent meanwhile waits in the log for its resume (on A).
     const { resumeToken } = (await onB.waitFor('session')).data;
-    const lastSeq = Math.max(...onB.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq])));
+    const lastSeq = Math.max(...seqsOf(onB.received));
     await onB.close();
     await waitUntilTrue(() => b.getActiveSessions().length === 0);
     expect(await a.sendToClient(sessionB, { type: 'notification', data: { event: 'while-away' } })).toBe(true);
@@ -241,7 +241,7 @@ describe('redisStore: two servers, one Redis', () => {
     upstream.enqueue({ type: 'text', chunks: numbered(30) });
     client.send(userMessage('q1', 'thirty'));
     await client.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
-    const lastSeq = Math.max(...client.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq])));
+    const lastSeq = Math.max(...seqsOf(client.received));
     const log = `${keys.prefix}{${sessionId}}:log`;
     expect(await keys.redis.xlen(log)).toBe(lastSeq);
     client.send({ type: 'ping', id: 'p1', data: { lastSeq } });

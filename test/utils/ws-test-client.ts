@@ -64,6 +64,9 @@ export async function connectTestClient(url: string, options: WebSocket.ClientOp
   };
 }
 
+/** The `seq` of each message of a session's stream among `messages`, in order of arrival. */
+export const seqsOf = (messages: readonly ServerMessage[]): number[] => messages.flatMap((m) => (m.seq === undefined ? [] : [m.seq]));
+
 /** A user_message frame. */
 export const userMessage = (id: string, text: string, options?: object) => ({
   type: 'user_message',

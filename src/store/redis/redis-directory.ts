@@ -15,7 +15,7 @@ import { CloseCode } from '../../protocol/codes';
 import { secretsEqual } from '../../server/auth';
 import type { ClaimResult } from '../../server/connection';
 import type { Session } from '../../server/session';
-import { newSessionIdentity } from '../memory-store';
+import { newSessionIdentity, sendToEach } from '../memory-store';
 import type { SessionDirectory, SessionStoreContext, StoreHealth } from '../types';
 import { type BusMessage, decodeBusMessage, encodeBusMessage } from './bus';
 import { followLog } from './follow-log';
@@ -321,10 +321,15 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     // A client ahead of the log (Redis lost entries) must not see seqs it already has reused.
     const writer = await this.loadWriter(sessionId, meta, clientSeq);
     const session = this.context.makeSession({ sessionId, resumeToken, principal: meta.principal, persistence: writer });
-    this.held.set(sessionId, { session, writer });
-    this.touchedAt.set(sessionId, 0);
-    if (meta.busy !== undefined) this.failInterrupted(session, meta.busy);
+    this.holdAsWriter(session, writer, meta.busy);
     return session;
+  }
+
+  /** This process now writes `session`; a reply its previous writer left running (`busy`) is failed. */
+  private holdAsWriter(session: Session, writer: RedisPersistence, busy: string | undefined): void {
+    this.held.set(session.id, { session, writer });
+    this.touchedAt.set(session.id, 0);
+    if (busy !== undefined) this.failInterrupted(session, busy);
   }
 
   /** What this process needs to write a session: its history, answered ids and seq (at least `atLeastSeq`). */
@@ -435,9 +440,7 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     for (const frame of 'frames' in range ? range.frames : []) session.deliver(frame.seq, frame.text);
     const writer = await this.loadWriter(session.id, meta, session.lastSeq);
     session.own(writer);
-    this.held.set(session.id, { session, writer });
-    this.touchedAt.set(session.id, 0);
-    if (meta.busy !== undefined) this.failInterrupted(session, meta.busy);
+    this.holdAsWriter(session, writer, meta.busy);
     for (const item of following.queued) {
       if ('handle' in item) session.handle(item.handle);
       else session.send(item.send);
@@ -515,13 +518,7 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
   }
 
   private broadcastHere(message: ServerMessageInput, excludeSessionId: string | undefined): number {
-    let sent = 0;
-    for (const { session } of this.held.values()) {
-      if (session.id === excludeSessionId) continue;
-      session.send(message);
-      sent++;
-    }
-    return sent;
+    return sendToEach(this.all(), message, excludeSessionId);
   }
 
   // ---- Liveness and outages ------------------------------------------------------------------------
