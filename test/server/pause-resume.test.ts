@@ -93,7 +93,7 @@ describe('pause and resume', () => {
         '6 status streaming c3 #7',
         '7 status streaming c4 #8',
       ]);
-      expect(transport.log()).toContain('11 llm_complete stop q1 #10');
+      expect(transport.log()).toContain('11 llm_complete stop q1 #11');
     });
   });
 
