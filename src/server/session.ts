@@ -249,9 +249,11 @@ class SessionState implements Session {
     if (this.disposed) return;
     if (this.remoteWriter) return this.remoteWriter.send(message);
     // Under backpressure only: merge chunks of one reply into one frame, sent once the socket drains.
-    if (message.type === 'llm_chunk' && !message.data.isComplete && this.congested()) {
-      if (this.coalesced && this.coalesced.requestId !== message.data.requestId) this.flushCoalesced();
-      this.coalesced = { requestId: message.data.requestId, text: (this.coalesced?.text ?? '') + message.data.chunk };
+    // (A pushed chunk that belongs to no reply goes as it is.)
+    if (message.type === 'llm_chunk' && message.data.requestId !== undefined && !message.data.isComplete && this.congested()) {
+      const { requestId } = message.data;
+      if (this.coalesced && this.coalesced.requestId !== requestId) this.flushCoalesced();
+      this.coalesced = { requestId, text: (this.coalesced?.text ?? '') + message.data.chunk };
       this.watchDrain();
       return;
     }
