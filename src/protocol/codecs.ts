@@ -336,6 +336,26 @@ export const serverMessageCodecs = {
   closing: ClosingMessage,
 } as const;
 
+/**
+ * Codecs of the server messages an application may push with `WSServer.sendToClient` or
+ * `broadcast`. Not `status` (the session's status is the server's to say), nor the
+ * connection-level `session`, `pong` and `closing` (they are not part of a session's stream).
+ * Reply messages may be pushed without a `requestId`: they then belong to no request.
+ */
+export const pushableMessageCodecs = {
+  notification: NotificationMessage,
+  llm_chunk: ChunkMessage,
+  llm_complete: CompleteMessage,
+  tool_call: ToolCallMessage,
+  tool_result: ToolResultMessage,
+  history: HistoryReplyMessage,
+  error: ErrorMessage,
+} as const;
+/** The `type` tags of messages an application may push. */
+export type PushableMessageType = keyof typeof pushableMessageCodecs;
+/** A message an application may push to clients (the server gives it an id and a seq). */
+export type PushMessage = Extract<ServerMessageInput, { type: PushableMessageType }>;
+
 /** Any message the server may send. */
 export const ServerMessage = t.union([
   SessionMessage,

@@ -9,6 +9,8 @@ import {
   clientMessageCodecs,
   MAX_MESSAGE_ID_LENGTH,
   type ServerMessage,
+  type PushMessage,
+  pushableMessageCodecs,
   type ServerMessageInput,
   serverMessageCodecs,
 } from './codecs';
@@ -87,7 +89,10 @@ function decodeTagged<M>(
 ): E.Either<ProtocolError, M> {
   const parsed = parseFrame(raw);
   if (E.isLeft(parsed)) return parsed;
-  const value = parsed.right;
+  return decodeTaggedValue<M>(parsed.right, codecs);
+}
+
+function decodeTaggedValue<M>(value: unknown, codecs: Record<string, t.Decoder<unknown, unknown>>): E.Either<ProtocolError, M> {
   if (!isPlainObject(value)) {
     return E.left(
       new ProtocolError('invalid_message', `(message): expected an object with type, id and data, got ${describeValue(value)}`),
@@ -126,6 +131,36 @@ export function decodeClientMessage(raw: RawFrame): E.Either<ProtocolError, Clie
 /** Decodes one frame from the server, as {@link decodeClientMessage} does for clients. */
 export function decodeServerMessage(raw: RawFrame): E.Either<ProtocolError, ServerMessage> {
   return decodeTagged<ServerMessage>(raw, serverMessageCodecs);
+}
+
+const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+
+/**
+ * Checks a message an application wants to push to clients (`WSServer.sendToClient`,
+ * `broadcast`) with the codecs clients decode it with. Never throws: a message a client would
+ * reject, or one that may not be pushed (see {@link pushableMessageCodecs}), is a `Left` whose
+ * {@link ProtocolError} says why (`invalid_message` or `unknown_type`). The `Right` is the
+ * message as it will be sent: `type` and `data`, without fields the protocol does not have.
+ */
+export function decodePushMessage(message: unknown): E.Either<ProtocolError, PushMessage> {
+  if (!isPlainObject(message)) {
+    return E.left(new ProtocolError('invalid_message', `(message): expected an object with type and data, got ${describeValue(message)}`));
+  }
+  const { type } = message;
+  if (typeof type === 'string' && hasOwn(serverMessageCodecs, type) && !hasOwn(pushableMessageCodecs, type)) {
+    const pushable = Object.keys(pushableMessageCodecs).join(', ');
+    return E.left(new ProtocolError('invalid_message', `${type} messages cannot be pushed: the server sends them itself; push one of ${pushable}`));
+  }
+  // The server gives the id; a placeholder lets the message codec check the rest.
+  const decoded = decodeTaggedValue<ServerMessage>({ ...message, id: 'push' }, pushableMessageCodecs);
+  if (E.isLeft(decoded)) return decoded;
+  const { data } = decoded.right;
+  try {
+    JSON.stringify(data);
+  } catch (error) {
+    return E.left(new ProtocolError('invalid_message', `data is not JSON: ${(error as Error).message}`));
+  }
+  return E.right({ type: decoded.right.type, data } as PushMessage);
 }
 
 /**
