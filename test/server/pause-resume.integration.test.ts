@@ -3,49 +3,18 @@
  * to the OpenAI-compatible test server. Gates (promises the test opens) decide when the model and
  * tools go on, so each pause lands where the test says, however loaded the machine.
  */
-import { concatMap, finalize, type Observable } from 'rxjs';
 import { WSClient } from '../../src/client/node';
-import { openAIProvider } from '../../src/llm/openai-provider';
-import type { LLMEvent, LLMProvider } from '../../src/llm/types';
 import type { ServerMessage } from '../../src/protocol/codecs';
 import type { WSServer } from '../../src/server/ws-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
 import { defineTool } from '../../src/tools';
+import { gate, gatedProvider } from '../utils/gated-provider';
 import { startServerFor } from '../utils/test-server';
 import { waitUntil, waitUntilTrue } from '../utils/wait-until';
-
-/** A promise with its resolve, for a test to open when it is ready. */
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((resolve) => (open = resolve));
-  return { promise, open };
-}
 
 let upstream: OpenAITestServer;
 let server: WSServer | undefined;
 let client: WSClient | undefined;
-
-/**
- * The openai provider, with gates: text event `n` (from 0) of the first model call waits for
- * `gates[n]`; `finished` resolves once the model call has ended on the server's side.
- */
-function gatedProvider(gates: Record<number, Promise<void>>) {
-  const real = openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test', model: 'test-model', maxRetries: 0 });
-  const finished = gate();
-  let calls = 0;
-  const provider: LLMProvider = (request): Observable<LLMEvent> => {
-    const first = calls++ === 0;
-    let texts = 0;
-    return real(request).pipe(
-      concatMap(async (event) => {
-        if (first && event.type === 'text') await gates[texts++];
-        return event;
-      }),
-      finalize(() => first && finished.open()),
-    );
-  };
-  return { provider, finished: finished.promise };
-}
 
 /** Starts the server and a connected client that records every message it gets. */
 async function start(options: Parameters<typeof startServerFor>[1] = {}) {
@@ -86,7 +55,7 @@ describe('pause and resume over loopback', () => {
   it('pauses while the model streams, holds the rest, and resume sends it all: the text adds up', async () => {
     upstream.enqueue({ type: 'text', chunks: ['one ', 'two ', 'three'] });
     const second = gate();
-    const { provider, finished } = gatedProvider({ 1: second.promise });
+    const { provider, finished } = gatedProvider(upstream, { 1: second.promise });
     const { c, received, seen, since } = await start({ llm: provider });
     const reply = c.sendMessage('hi');
     await seen((m) => m.type === 'llm_chunk' && m.data.chunk === 'one ');
@@ -115,7 +84,7 @@ describe('pause and resume over loopback', () => {
     upstream.enqueue({ type: 'text', chunks: ['one ', 'two ', 'three'] });
     const second = gate();
     const third = gate();
-    const { provider } = gatedProvider({ 1: second.promise, 2: third.promise });
+    const { provider } = gatedProvider(upstream, { 1: second.promise, 2: third.promise });
     const { c, received, seen, since } = await start({ llm: provider });
     const reply = c.sendMessage('hi');
     await seen((m) => m.type === 'llm_chunk' && m.data.chunk === 'one ');
