@@ -8,8 +8,6 @@ import { version } from '../../package.json';
 import { gate, gatedProvider } from '../utils/gated-provider';
 import { type CliProcess, spawnCli, spawnCliInTerminal } from '../utils/spawn-cli';
 
-/** What a terminal shows, without its escape codes and carriage returns. */
-const screen = (cli: CliProcess): string => cli.output().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 
 describe('llm-ws chat', () => {
   let server: WSServer;
@@ -93,6 +91,17 @@ describe('llm-ws chat', () => {
     }
   });
 
+  it('takes piped lines in turn, each after the reply before it, and exits 0 at the end of its input', async () => {
+    upstream = await createOpenAITestServer();
+    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    await server.start();
+    cli = spawnCli(['chat', '--url', server.url as string]);
+    cli.child.stdin?.end('first question\nsecond question\n/history\n');
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toMatch(/You said: first question\n.*You said: second question\n.*user: first question\nassistant: You said: first question\nuser: second question\nassistant: You said: second question\n/s);
+    expect(cli.output()).not.toMatch(/giving up|still streaming/);
+  });
+
   describe('in a terminal', () => {
     async function startChat(llm?: LLMProvider) {
       upstream ??= await createOpenAITestServer();
@@ -113,7 +122,7 @@ describe('llm-ws chat', () => {
       const chat = await startChat();
       chat.type('/help\r');
       await chat.waitForOutput(/\/quit/);
-      expect(screen(chat)).toMatch(/\/help .*\n.*\/history .*\n.*\/clear .*\n.*\/quit /);
+      expect(chat.output()).toMatch(/\/help .*\n.*\/history .*\n.*\/clear .*\n.*\/quit /);
       chat.type('/foo\r');
       await chat.waitForOutput(/unknown command \/foo/);
       chat.type('//etc is a folder\r');
@@ -121,7 +130,7 @@ describe('llm-ws chat', () => {
       expect(upstream?.requests.map((request) => request.body.messages.at(-1).content)).toEqual(['/etc is a folder']);
       chat.type('/quit\r');
       expect(await chat.exited).toBe(0);
-      expect(screen(chat)).not.toMatch(/giving up|disconnected/);
+      expect(chat.output()).not.toMatch(/giving up|disconnected/);
     });
 
     it('keeps what is typed during a reply out of it, and offers it at the next prompt', async () => {
@@ -135,13 +144,13 @@ describe('llm-ws chat', () => {
       await chat.waitForOutput(/first $/);
       second.open();
       await chat.waitForOutput(/> and then\? more$/);
-      expect(screen(chat)).toMatch(/> tell me\nfirst second third\n> and then\? more$/);
+      expect(chat.output()).toMatch(/> tell me\nfirst second third\n> and then\? more$/);
       chat.type('\r');
       await chat.waitForOutput(/You said: and then\? more/);
       expect(upstream.requests.map((request) => request.body.messages.at(-1).content)).toEqual(['tell me', 'and then? more']);
       chat.type('\x04'); // Ctrl-D on an empty line leaves, as in a shell
       expect(await chat.exited).toBe(0);
-      expect(screen(chat)).not.toMatch(/giving up/);
+      expect(chat.output()).not.toMatch(/giving up/);
     });
 
     it('keeps what was typed when Ctrl-C aborts the reply', async () => {
@@ -153,7 +162,7 @@ describe('llm-ws chat', () => {
       chat.type('shorter please');
       chat.type('\x03');
       await chat.waitForOutput(/\[aborted\]\n> shorter please$/);
-      expect(screen(chat)).toMatch(/Once upon a time\n\[aborted\]\n> shorter please$/);
+      expect(chat.output()).toMatch(/Once upon a time\n\[aborted\]\n> shorter please$/);
       chat.type('\x03'); // a second Ctrl-C quits (the typed text goes with it)
       expect(await chat.exited).toBe(0);
     });

@@ -13,7 +13,7 @@ export interface CliProcess {
   readonly child: ChildProcess;
   /** Types a line on the process's stdin. */
   type(line: string): void;
-  /** Everything written to stdout and stderr so far (in a terminal: what the terminal shows, escape codes and all). */
+  /** Everything written to stdout and stderr so far (in a terminal: its text, without escape codes and carriage returns). */
   output(): string;
   /** What was written to stdout so far (in a terminal: all of the output). */
   stdout(): string;
@@ -50,15 +50,22 @@ export function spawnCliInTerminal(args: string[], env: NodeJS.ProcessEnv = {}):
     env: cleanEnv({ TERM: 'xterm', ...env }),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  return track(child, (keys) => child.stdin?.write(keys));
+  return track(child, (keys) => child.stdin?.write(keys), withoutEscapes);
 }
 
-function track(child: ChildProcess, type: (line: string) => void = (line) => child.stdin?.write(`${line}\n`)): CliProcess {
+/** What a terminal shows as text: without escape codes (cursor moves, line clears) and carriage returns. */
+const withoutEscapes = (text: string): string => text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
+
+function track(
+  child: ChildProcess,
+  type: (line: string) => void = (line) => child.stdin?.write(`${line}\n`),
+  asText: (output: string) => string = (output) => output,
+): CliProcess {
   let output = '';
   let stdout = '';
   const listeners = new Set<() => void>();
   const append = (data: Buffer): void => {
-    output += data.toString();
+    output = asText(output + data.toString());
     for (const listener of [...listeners]) listener();
   };
   child.stdout?.on('data', (data: Buffer) => {
