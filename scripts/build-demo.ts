@@ -1,19 +1,22 @@
 /**
  * Builds the demo page into a folder: the browser ESM bundle of `llm-ws/client` (the same client
- * users load with <script type="module">) beside the page's own files. `npm run build` writes
- * dist/demo; the browser test builds into a folder of its own.
+ * users load with <script type="module">), the page's script, its markdown renderer (marked and
+ * DOMPurify bundled in), and its static files. `npm run build` writes dist/demo; the browser test
+ * builds into a folder of its own.
  */
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { build } from 'esbuild';
+import { extname, join } from 'node:path';
+import { build, type BuildOptions } from 'esbuild';
 
 const root = join(__dirname, '..');
+const demoSrc = join(root, 'src/demo');
+
+/** The page's own files, copied as they are; its scripts are bundled instead. */
+const STATIC_FILES = new Set(['.html', '.css', '.svg']);
 
 export async function buildDemo(outDir: string): Promise<void> {
   mkdirSync(outDir, { recursive: true });
-  await build({
-    entryPoints: [join(root, 'src/client/index.ts')],
-    outfile: join(outDir, 'llm-ws-client.js'),
+  const common: BuildOptions = {
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -21,8 +24,21 @@ export async function buildDemo(outDir: string): Promise<void> {
     minify: true,
     sourcemap: true,
     logLevel: 'warning',
-  });
-  for (const name of readdirSync(join(root, 'src/demo'))) copyFileSync(join(root, 'src/demo', name), join(outDir, name));
+  };
+  await Promise.all([
+    build({ ...common, entryPoints: [join(root, 'src/client/index.ts')], outfile: join(outDir, 'llm-ws-client.js') }),
+    // app.js loads the client and the renderer from the server at run time, as separate files:
+    // the client bundle is the one users get as `llm-ws/browser`, and the renderer can be used alone.
+    build({
+      ...common,
+      entryPoints: [join(demoSrc, 'app.js'), join(demoSrc, 'markdown.js')],
+      outdir: outDir,
+      external: ['/llm-ws-client.js', '/markdown.js'],
+    }),
+  ]);
+  for (const name of readdirSync(demoSrc)) {
+    if (STATIC_FILES.has(extname(name))) copyFileSync(join(demoSrc, name), join(outDir, name));
+  }
 }
 
 if (require.main === module) {
