@@ -52,6 +52,8 @@ const NOT_SENT = new Set(['not_connected', 'reconnect_failed', 'connection_refus
 const offerReconnect = (error) => {
   showNotice(explain(error), { reconnect: error?.code !== 'queue_full' });
 };
+/** Shows a failed request's error, offering Reconnect when the connection is what failed. */
+const report = (error) => (NOT_SENT.has(error?.code) ? offerReconnect(error) : showNotice(explain(error)));
 
 // --- connection indicator, with a countdown while reconnecting ---------------------------------
 let countdown;
@@ -157,6 +159,12 @@ function ask(text) {
   stickToBottom = true;
   scrollToEnd();
 
+  // Nothing came back: take the turn off the page and keep the words in the input for another try.
+  const takeBack = () => {
+    userTurn.remove();
+    turn.remove();
+    if (!input.value) input.value = text;
+  };
   const finish = () => {
     view.finish();
     bubble.classList.remove('streaming');
@@ -194,10 +202,7 @@ function ask(text) {
     error: (error) => {
       finish();
       if (!answered && NOT_SENT.has(error?.code)) {
-        // It never reached the server: take the turn back and keep the words for another try.
-        userTurn.remove();
-        turn.remove();
-        if (!input.value) input.value = text;
+        takeBack();
         offerReconnect(error);
         return;
       }
@@ -210,9 +215,10 @@ function ask(text) {
     // Unsubscribing drops a message still waiting for the connection, or aborts one that went out.
     stop() {
       subscription.unsubscribe();
-      meta.className = 'meta stopped';
-      meta.textContent = answered ? 'Stopped' : 'Not sent';
       finish();
+      if (!answered) return takeBack();
+      meta.className = 'meta stopped';
+      meta.textContent = 'Stopped';
     },
   };
   if (subscription.closed) running = undefined; // it failed at once (no connection)
@@ -254,7 +260,7 @@ $('clear').addEventListener('click', () => {
       empty.append(element('h1', '', 'Conversation cleared'), element('p', '', 'Ask something new.'));
       messages.append(empty);
     },
-    (error) => showNotice(explain(error)),
+    report,
   );
 });
 for (const button of document.querySelectorAll('.suggestion')) {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createOpenAITestServer, type OpenAITestServer, textScenario, wordChunks } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer, textScenario, wordChunks } from '../../src/testing/openai-test-server';
 import type { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
 import { artifacts, buildDemoFor, describeWithBrowser, launchChromium, type PageReport, watchPage } from './browser-harness';

@@ -87,6 +87,15 @@ describeWithBrowser('demo page in Chromium', () => {
     await page.locator('#connection[data-state="reconnecting"]').waitFor();
     await expect(page.locator('#connection-text').textContent()).resolves.toMatch(/^Reconnecting/);
     await page.screenshot({ path: join(artifacts, 'demo-reconnecting.png') });
+    // A message sent meanwhile waits for the connection; Stop takes it back into the input.
+    await page.locator('#input').fill('Are you there?');
+    await page.keyboard.press('Enter');
+    await page.locator('.assistant .bubble.streaming').waitFor();
+    await page.locator('#stop').click();
+    await page.locator('#send:not([hidden])').waitFor();
+    await expect(page.locator('.turn').count()).resolves.toBe(0);
+    await expect(page.locator('#input').inputValue()).resolves.toBe('Are you there?');
+    await page.locator('#input').fill('');
     await startServer(port);
     await page.locator('#connection[data-state="connected"]').waitFor({ timeout: 15_000 });
     await page.locator('#input').fill('What is 6*7?');
