@@ -95,7 +95,7 @@ reconnectButton.addEventListener('click', reconnect);
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined) node.textContent = text; // text only: nothing from the model is parsed as HTML
+  if (text !== undefined) node.textContent = text; // text only: the model's markdown goes through /markdown.js alone
   return node;
 }
 
