@@ -76,7 +76,9 @@ export function renderMarkdown(text) {
  * Lexes the part of a reply not yet frozen. Every block but the last two (blank lines aside) is
  * final: text appended later can only change the block being written, or join it to the one
  * before (a list item after a blank line joins the list above). Reference definitions from
- * frozen blocks are carried over, so `[text][ref]` still resolves.
+ * frozen blocks are carried over, so `[text][ref]` still resolves; a definition that arrives
+ * after a frozen block using it is the one case where the finished reply differs from a
+ * one-shot render (the link stays as text: models rarely write reference links).
  */
 function lexTail(tail, links, final) {
   const lexer = new md.Lexer(md.defaults);

@@ -189,6 +189,47 @@ describeWithBrowser('markdown on the demo page', () => {
     await page.locator('.assistant:nth-child(4) .bubble:not(.streaming) strong').waitFor();
   });
 
+  it('shows at every render what rendering the text so far at once gives, for random documents in random chunks', async () => {
+    await openPage();
+    // Blocks that streaming can change in every way: lists joined across blank lines, setext
+    // headings, fences, tables, lazy blockquote lines, indented code, raw HTML, emphasis split
+    // across chunks. (Not reference definitions that come after their use: see markdown.js.)
+    const pieces = ['# H\n', 'para *em*\n', '\n', '- item\n', '  - sub\n', '1. one\n', '```\n', 'code\n', '| a | b |\n',
+      '|---|---|\n', '| 1 | 2 |\n', '> q\n', '===\n', '---\n', '    ind\n', '<div>\n', '**bo', 'ld**\n', '* star\n', '\n\n'];
+    const result = await page.evaluate<{ renders: number; mismatches: string[] }>(`(async () => {
+      const { createMarkdownView, renderMarkdown } = await import('/markdown.js');
+      const pieces = ${JSON.stringify(pieces)};
+      let seed = 12345;
+      const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+      const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+      let renders = 0;
+      const mismatches = [];
+      for (let n = 0; n < 16; n++) {
+        let doc = '';
+        for (let i = 0; i < 12; i++) doc += pieces[Math.floor(random() * pieces.length)];
+        const box = document.createElement('div');
+        const view = createMarkdownView(box, {
+          onRender: () => {
+            renders++;
+            const expected = document.createElement('div');
+            expected.append(renderMarkdown(view.text));
+            if (box.innerHTML !== expected.innerHTML) mismatches.push(JSON.stringify(view.text));
+          },
+        });
+        for (let at = 0; at < doc.length; ) {
+          const size = 1 + Math.floor(random() * 8);
+          view.append(doc.slice(at, at + size));
+          at += size;
+          await nextFrame();
+        }
+        view.finish();
+      }
+      return { renders, mismatches };
+    })()`);
+    expect(result.mismatches).toEqual([]);
+    expect(result.renders).toBeGreaterThan(16); // more than the final render of each document
+  }, 60_000);
+
   it('streams a 2,000-chunk reply smoothly, ending with what a one-shot render gives (figures printed)', async () => {
     await openPage();
     const section = (n: number): string =>
