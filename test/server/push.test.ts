@@ -33,7 +33,7 @@ describe('decodePushMessage', () => {
     ['a closing', { type: 'closing', data: { reason: 'x', retryAfterMs: 1 } }, 'invalid_message', /closing messages cannot be pushed/],
     ['an unknown type', { type: 'chat', data: {} }, 'unknown_type', /unknown message type "chat"; expected one of notification/],
     ['no type', { data: {} }, 'invalid_message', /type: expected string, got nothing/],
-    ['not an object', 'hello', 'invalid_message', /expected an object with type and data/],
+    ['not an object', 'hello', 'invalid_message', /expected an object with type/],
     ['an llm_chunk without its text', { type: 'llm_chunk', data: { isComplete: false } }, 'invalid_message', /data\.chunk: expected string, got nothing/],
     ['an error with a code clients do not know', { type: 'error', data: { code: 'oops', message: 'x', retryable: false } }, 'invalid_message', /data\.code/],
     ['a payload JSON cannot carry', { type: 'notification', data: { event: 'x', payload: { n: BigInt(1) } } }, 'invalid_message', /data is not JSON/],
