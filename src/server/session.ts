@@ -501,12 +501,13 @@ class SessionState implements Session {
       // Pause and resume are idempotent; with no reply running (or another one named) they change
       // nothing and are answered with the status as it is: a pause is not kept for the next reply.
       case 'pause':
-        if (this.targetOf(message)?.paused$.value === false) this.reply?.paused$.next(true);
+      case 'resume': {
+        const target = this.targetOf(message);
+        const pause = message.data.type === 'pause';
+        // A resume releases the held frames synchronously, so its answer comes after them in the stream.
+        if (target && target.paused$.value !== pause) target.paused$.next(pause);
         return this.answerStatus(id);
-      case 'resume':
-        // Releases the held frames synchronously, so the answer comes after them in the stream.
-        if (this.targetOf(message)?.paused$.value === true) this.reply?.paused$.next(false);
-        return this.answerStatus(id);
+      }
       case 'clear_history':
         if (this.reply) return this.refuseBusy(id, 'clear_history arrived');
         this.conversation.clear();
