@@ -1,12 +1,14 @@
 /**
- * `npm run bench`: llm-ws against a bare ws + openai relay and a socket.io relay, each in its own
- * process, relaying the same stamped stream from the OpenAI-compatible test server (its own
- * process) to the same load clients (their own process). Arms alternate within each round;
- * figures are medians over rounds, reported as ratios against the bare relay of the same run.
+ * `npm run bench`: llm-ws against a bare ws + openai relay and a socket.io relay (issue 7's arms),
+ * and against the lean and lean+cork relays with llm-ws's Redis, compression and Bun variants
+ * (issue 16's arms, bench/arms.ts), each in its own process, relaying the same stamped stream from
+ * the OpenAI-compatible test server (its own process) to the same load clients (their own
+ * process). Arms alternate within each round; figures are medians over rounds, reported as ratios
+ * against the bare relay and (bench/targets.ts) against lean and lean+cork of the same run.
  * Every run checks that every client got all its chunks, in order, exactly once.
  *
  * Writes a table to stdout, bench/results.json, bench/RESULTS.md and bench/results.svg.
- * `npm run bench -- --quick` runs every workload small, once, and writes nothing (a smoke run).
+ * `npm run bench -- --quick` runs every arm small, once, and writes nothing (a smoke run).
  * Environment: BENCH_ROUNDS (default 3).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -388,7 +390,7 @@ async function main(): Promise<void> {
   const names = CORE_ARMS;
   const perArm = (title: string, header: string, cells: (name: CoreArmName) => string): string =>
     [`### ${title}`, '', `| arm | ${header} |`, `|---|${header.split('|').map(() => '---').join('|')}|`, ...names.map((name) => `| ${name} | ${cells(name)} |`)].join('\n');
-  const targets = issue16Targets(streamRows, herdFigures);
+  const targets = issue16Targets(streamRows, herdFigures, herdClients);
   if (only) {
     console.log(JSON.stringify({ streaming: streamRows, herd: herdFigures, targets, first, stalled, idle, storm, capacity }, null, 2));
     console.log(issue16Markdown(streamRows, herdFigures, herdClients));
