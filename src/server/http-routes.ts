@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,7 +21,7 @@ export interface HttpRoutesOptions {
   readonly staticDir: string | undefined;
   /** The body of `GET /health`. */
   health(): object;
-  readonly metrics: Registry;
+  readonly metrics: Registry<RegistryContentType>;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type RegistryContentType } from 'prom-client';
 import { LLMWSError } from '../errors';
 import type { ServerMessageInput } from '../protocol/codecs';
 
@@ -8,7 +8,7 @@ export type ResumeOutcome = 'resumed' | 'session_lost' | 'resume_gap';
 /** The numbers a server keeps for `/metrics`, fed from the places where things happen. */
 export interface ServerMetrics {
   /** The Prometheus registry the metrics are on: the `registry` option's, or one of this server's own. */
-  readonly registry: Registry;
+  readonly registry: Registry<RegistryContentType>;
   /** A message went into a session's stream. */
   sent(message: ServerMessageInput): void;
   /** One model call ended (or failed) after `seconds`. */
@@ -29,7 +29,7 @@ export interface MetricsGauges {
 /** Where a server's metrics go and what comes with them. */
 export interface ServerMetricsOptions {
   /** The registry to register on; a fresh one of the server's own when absent. */
-  readonly registry?: Registry;
+  readonly registry?: Registry<RegistryContentType>;
   /** Also collect Node's default process metrics (`process_*`, `nodejs_*`) on it. */
   readonly collectDefaultMetrics?: boolean;
 }
@@ -49,7 +49,7 @@ export function createServerMetrics(gauges: MetricsGauges, options: ServerMetric
   }
 }
 
-function registerServerMetrics(registry: Registry, gauges: MetricsGauges, withDefaults: boolean): ServerMetrics {
+function registerServerMetrics(registry: Registry<RegistryContentType>, gauges: MetricsGauges, withDefaults: boolean): ServerMetrics {
   const registers = [registry];
   // Check every name first, so a conflict leaves the registry as it was.
   for (const name of metricNames) {

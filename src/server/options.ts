@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import type { LLMProvider } from '../llm/types';
 import type { Authenticate } from './auth';
 import type { RateLimit } from './token-bucket';
@@ -116,7 +116,7 @@ export interface WSServerOptions {
    * The prom-client registry to put the `llm_ws_*` metrics on (yours, to scrape with your other
    * metrics). One WSServer per registry. @default a registry of the server's own (`metricsRegistry`)
    */
-  readonly registry?: Registry;
+  readonly registry?: Registry<RegistryContentType>;
   /** Also collect Node's default process metrics (`process_*`, `nodejs_*`) on the metrics registry. @default false */
   readonly collectDefaultMetrics?: boolean;
 }

@@ -188,7 +188,9 @@ export class WSServer {
 
   /** The Prometheus registry of this server's metrics (the `registry` option's, or its own), to scrape from routes of your own. */
   get metricsRegistry(): Registry {
-    return this.metrics.registry;
+    // Typed as prom-client's default (Prometheus text) so `Registry.merge([register, ...])` takes
+    // it; with an OpenMetrics `registry` option it is that registry, of that content type.
+    return this.metrics.registry as Registry;
   }
 
   /** What `GET /health` answers: never waits on the model endpoint (its reachability is cached). */
