@@ -179,17 +179,20 @@ describe('noServer and handleUpgrade', () => {
     llm = new WSServer({ noServer: true, logger: silentLogger, llm: upstreamProvider() });
     cleanups.push(() => llm?.stop());
 
-    // Before start, its own path is answered 503; others are not its business.
+    // Before start (and after stop), its own path is answered 503; others are not its business.
     await expect(connectTestClient(`ws://127.0.0.1:${port}/ws`)).rejects.toThrow('upgrade refused with HTTP 503');
     await llm.start();
     expect(llm.url).toBeUndefined();
     expect(http.listenerCount('upgrade')).toBe(1);
     expect(await chat(`ws://127.0.0.1:${port}/ws?x=1`)).toBe('You said: hi');
     await expect(connectTestClient(`ws://127.0.0.1:${port}/other`)).rejects.toThrow('upgrade refused with HTTP 418');
+    await llm.stop();
+    await expect(connectTestClient(`ws://127.0.0.1:${port}/ws`)).rejects.toThrow('upgrade refused with HTTP 503');
     expect(handed).toEqual([
       { path: '/ws', taken: true },
       { path: '/ws?x=1', taken: true },
       { path: '/other', taken: false },
+      { path: '/ws', taken: true },
     ]);
   });
 
