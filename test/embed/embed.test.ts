@@ -7,6 +7,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Fastify from 'fastify';
+import { GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
+import { createClient } from 'graphql-ws';
 import { Server as SocketIOServer } from 'socket.io';
 import { io as connectSocketIO, type Socket as SocketIOClient } from 'socket.io-client';
 import WebSocket, { WebSocketServer } from 'ws';
@@ -17,6 +19,10 @@ import { WSServer, type WSServerEvent } from '../../src/server/ws-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
 import { startServerFor } from '../utils/test-server';
 import { connectTestClient, userMessage } from '../utils/ws-test-client';
+
+// graphql-ws publishes `use/ws` through package exports only, which this repo's node10 resolution
+// of types cannot follow (jest's resolver can).
+const { useServer } = require('graphql-ws/use/ws') as typeof import('graphql-ws/dist/use/ws.cjs');
 
 let upstream: OpenAITestServer;
 const cleanups: Array<() => Promise<unknown> | void> = [];
@@ -194,6 +200,33 @@ describe('noServer and handleUpgrade', () => {
       { path: '/other', taken: false },
       { path: '/ws', taken: true },
     ]);
+  });
+
+  it('serves beside graphql-ws with one upgrade listener routing both (the README recipe)', async () => {
+    const schema = new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields: { hello: { type: GraphQLString, resolve: () => 'world' } } }) });
+    const graphql = new WebSocketServer({ noServer: true });
+    const graphqlServer = useServer({ schema }, graphql);
+    cleanups.push(() => graphqlServer.dispose());
+    const llm = await startLlm(undefined, { noServer: true, path: '/llm' });
+    const http = createServer();
+    http.on('upgrade', (request, socket, head) => {
+      if (llm.handleUpgrade(request, socket, head)) return;
+      if (new URL(request.url ?? '/', 'http://x').pathname === '/graphql') {
+        graphql.handleUpgrade(request, socket, head, (ws) => graphql.emit('connection', ws, request));
+      } else {
+        socket.destroy();
+      }
+    });
+    const port = await listen(http);
+
+    const client = createClient({ url: `ws://127.0.0.1:${port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    cleanups.push(() => client.dispose());
+    const result = await new Promise((resolve, reject) => {
+      let last: unknown;
+      client.subscribe({ query: '{ hello }' }, { next: (value) => (last = value), error: reject, complete: () => resolve(last) });
+    });
+    expect(result).toEqual({ data: { hello: 'world' } });
+    expect(await chat(`ws://127.0.0.1:${port}/llm`)).toBe('You said: hi');
   });
 
   it('refuses server together with noServer with invalid_options', () => {

@@ -18,7 +18,7 @@ interface ParsedFamily {
   help: string;
   metrics: Array<{ value?: string; labels?: Record<string, string>; buckets?: Record<string, string> }>;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS module without types
+// A CommonJS module without types.
 const parsePrometheusText = require('parse-prometheus-text-format') as (text: string) => ParsedFamily[];
 
 const PYTHON = '/usr/bin/python3';
