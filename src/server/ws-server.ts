@@ -240,17 +240,14 @@ export class WSServer {
     if (this.adapter || this.directory) throw new Error('WSServer is already started');
     const configuredRateLimit = this.options.rateLimit ?? DEFAULT_RATE_LIMIT;
     const rateLimit = configuredRateLimit === false ? undefined : configuredRateLimit;
+    const routes = createHttpRoutes({
+      wsPath: this.options.path ?? DEFAULT_PATH,
+      staticDir: this.options.demoDir,
+      health: () => this.health(),
+      metrics: this.metrics.registry,
+    });
     const ownsServer = !this.options.server && !this.options.noServer;
-    const server = ownsServer
-      ? createServer(
-          createHttpRoutes({
-            wsPath: this.options.path ?? DEFAULT_PATH,
-            staticDir: this.options.demoDir,
-            health: () => this.health(),
-            metrics: this.metrics.registry,
-          }),
-        )
-      : this.options.server;
+    const server = ownsServer ? createServer(routes) : this.options.server;
     const directory = this.store.open(this.storeContext);
     this.directory = directory;
     // What every connection shares, built once: an idle connection should cost its own fields only.
