@@ -222,9 +222,10 @@ export class WSServer {
   get url(): string | undefined {
     if (!this.address) return undefined;
     // Name the host as configured (a wildcard listens on loopback too); fall back to the bound address.
-    const configured = this.options.server ? undefined : (this.options.hostname ?? DEFAULT_HOSTNAME);
-    const wildcard = configured === '0.0.0.0' || configured === '::';
-    const address = wildcard ? 'localhost' : (configured ?? this.address.address);
+    // An app's server bound to every interface (Node's default for listen(port)) is named localhost too.
+    const named = this.options.server ? this.address.address : (this.options.hostname ?? DEFAULT_HOSTNAME);
+    const wildcard = named === '0.0.0.0' || named === '::';
+    const address = wildcard ? 'localhost' : named;
     const host = address.includes(':') ? `[${address}]` : address;
     return `ws://${host}:${this.address.port}${this.options.path ?? DEFAULT_PATH}`;
   }

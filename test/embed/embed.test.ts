@@ -146,6 +146,15 @@ describe('Express, beside other WebSocket endpoints on the same server', () => {
     await llm.stop();
     expect(http.listening).toBe(true); // the app's server is the app's to close
   });
+
+  it("names an app server bound to every interface (listen(port), Node's default) localhost in its url", async () => {
+    const http = createServer(express());
+    const llm = await startLlm(http);
+    await new Promise<void>((resolve) => http.listen(0, resolve));
+    cleanups.push(() => new Promise((resolve) => http.close(resolve)));
+    const port = (http.address() as AddressInfo).port;
+    expect(llm.url).toBe(`ws://localhost:${port}/ws`);
+  });
 });
 
 describe("Fastify's server", () => {
