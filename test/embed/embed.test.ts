@@ -147,6 +147,15 @@ describe('Express, beside other WebSocket endpoints on the same server', () => {
     expect(http.listening).toBe(true); // the app's server is the app's to close
   });
 
+  it('serves two llm-ws servers on two paths of one app server', async () => {
+    const http = createServer(express());
+    const port = await listen(http);
+    await startLlm(http, { path: '/a' });
+    await startLlm(http, { path: '/b' });
+    expect(await chat(`ws://127.0.0.1:${port}/a`, 'one')).toBe('You said: one');
+    expect(await chat(`ws://127.0.0.1:${port}/b`, 'two')).toBe('You said: two');
+  });
+
   it("names an app server bound to every interface (listen(port), Node's default) localhost in its url", async () => {
     const http = createServer(express());
     const llm = await startLlm(http);
