@@ -100,7 +100,7 @@ describe('llm-ws chat', () => {
     expect(await cli.exited).toBe(0);
     expect(cli.stdout()).toMatch(/You said: first question\n.*You said: second question\n.*user: first question\nassistant: You said: first question\nuser: second question\nassistant: You said: second question\n/s);
     expect(cli.output()).not.toMatch(/giving up|still streaming/);
-  });
+  }, 60_000);
 
   describe('in a terminal', () => {
     async function startChat(llm?: LLMProvider) {
@@ -131,7 +131,7 @@ describe('llm-ws chat', () => {
       chat.type('/quit\r');
       expect(await chat.exited).toBe(0);
       expect(chat.output()).not.toMatch(/giving up|disconnected/);
-    });
+    }, 60_000);
 
     it('keeps what is typed during a reply out of it, and offers it at the next prompt', async () => {
       upstream = await createOpenAITestServer();
@@ -151,7 +151,7 @@ describe('llm-ws chat', () => {
       chat.type('\x04'); // Ctrl-D on an empty line leaves, as in a shell
       expect(await chat.exited).toBe(0);
       expect(chat.output()).not.toMatch(/giving up/);
-    });
+    }, 60_000);
 
     it('keeps what was typed when Ctrl-C aborts the reply', async () => {
       upstream = await createOpenAITestServer();
@@ -165,6 +165,6 @@ describe('llm-ws chat', () => {
       expect(chat.output()).toMatch(/Once upon a time\n\[aborted\]\n> shorter please$/);
       chat.type('\x03'); // a second Ctrl-C quits (the typed text goes with it)
       expect(await chat.exited).toBe(0);
-    });
+    }, 60_000);
   });
 });

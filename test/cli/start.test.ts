@@ -2,39 +2,24 @@
  * `npm start`: a fast build of only the CLI and the demo page, skipped when the sources did not
  * change, then `llm-ws serve` with the arguments given. Timings belong in the README, not here.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { waitUntil } from '../utils/wait-until';
+import { spawnTracked } from '../utils/spawn-cli';
 
 const root = join(__dirname, '..', '..');
 const cacheDir = join(root, 'node_modules', '.cache', 'llm-ws', 'start');
 
-/** Runs `npm start -- <args>` as npm does (tsx scripts/start.ts), collecting its output. */
+/** Runs `npm start -- <args>` as npm does (tsx scripts/start.ts). */
 function npmStart(args: string[]) {
-  const child: ChildProcess = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts', ...args], {
-    cwd: root,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const listeners = new Set<() => void>();
-  const append = (data: Buffer): void => {
-    output += data.toString();
-    for (const listener of [...listeners]) listener();
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const listening = waitUntil(() => output.match(/listening on ws:\/\/[^:]+:(\d+)/)?.[1], listeners, 60_000, () => `never listened:\n${output}`);
-  return { child, exited, listening, output: () => output };
+  const started = spawnTracked(join(root, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts', ...args]);
+  const listening = started.waitForOutput(/listening on ws:\/\/[^:]+:(\d+)/, 60_000).then((match) => match[1] as string);
+  return { ...started, listening };
 }
 
 describe('npm start', () => {
   let running: ReturnType<typeof npmStart> | undefined;
   afterEach(async () => {
-    running?.child.kill('SIGTERM');
-    await running?.exited;
+    await running?.stop();
     running = undefined;
   });
 
@@ -54,5 +39,5 @@ describe('npm start', () => {
     running = npmStart(['--port', '0', '--host', '127.0.0.1']);
     await running.listening;
     expect(running.output()).not.toMatch(/built the CLI/);
-  });
+  }, 120_000);
 });

@@ -4,11 +4,10 @@
  * snippet runs (on port 0 instead of 3000, and the offline model answers), both client snippets
  * talk to it, and tsc type-checks all three.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeConsumerApp, makeTempDir, packOnce, removeDir, repoRoot, runCommand } from './pack';
-import { waitUntil } from '../utils/wait-until';
+import { type CliProcess, spawnTracked } from '../utils/spawn-cli';
 
 /** The Quick Start section's code blocks of one language, in order. */
 function quickStartBlocks(language: 'ts' | 'json' | 'sh'): string[] {
@@ -21,7 +20,7 @@ function quickStartBlocks(language: 'ts' | 'json' | 'sh'): string[] {
 describe("the README's Quick Start", () => {
   let dir: string;
   let app: string;
-  let server: ChildProcess | undefined;
+  let server: CliProcess | undefined;
 
   const [serverSnippet, rxClient, callbackClient] = quickStartBlocks('ts');
   const [tsconfig] = quickStartBlocks('json');
@@ -43,11 +42,7 @@ describe("the README's Quick Start", () => {
     });
   }, 300_000);
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((resolve) => server?.once('exit', resolve));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     removeDir(dir);
   });
 
@@ -58,20 +53,8 @@ describe("the README's Quick Start", () => {
   }, 120_000);
 
   it('runs: the server snippet listens, and each client snippet gets its answer and exits', async () => {
-    server = spawn(join(app, 'node_modules/.bin/tsx'), ['server.ts'], {
-      cwd: app,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    const listeners = new Set<() => void>();
-    const append = (data: Buffer): void => {
-      output += data.toString();
-      for (const listener of [...listeners]) listener();
-    };
-    server.stdout?.on('data', append);
-    server.stderr?.on('data', append);
-    const url = await waitUntil(() => /listening on (ws:\/\/\S+)/.exec(output)?.[1], listeners, 60_000, () => `the server snippet never listened:\n${output}`);
+    server = spawnTracked(join(app, 'node_modules/.bin/tsx'), ['server.ts'], { cwd: app });
+    const [, url] = (await server.waitForOutput(/listening on (ws:\/\/\S+)/, 60_000)) as [string, string];
     const withUrl = (snippet: string): string => snippet.replace('ws://localhost:3000/ws', url);
     writeFileSync(join(app, 'run-rx.ts'), withUrl(rxClient as string));
     writeFileSync(join(app, 'run-callbacks.ts'), withUrl(callbackClient as string));
@@ -80,6 +63,6 @@ describe("the README's Quick Start", () => {
     expect(rx.stdout).toMatch(/connected\n2\+3\*4 = 14\ndone\n/);
     const callbacks = await runCommand(tsx, ['run-callbacks.ts'], { cwd: app, timeoutMs: 60_000 });
     expect(callbacks.stdout).toContain('2+3*4 = 14');
-    expect(output).toMatch(/connected [\w-]+\nconnected [\w-]+/);
+    expect(server.output()).toMatch(/connected [\w-]+\nconnected [\w-]+/);
   }, 180_000);
 });

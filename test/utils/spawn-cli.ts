@@ -36,6 +36,11 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, runtime: '
   return track(spawn(command, [...prefix, ...args], { cwd: root, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] }));
 }
 
+/** Any command, with its output collected and waited on as {@link spawnCli}'s (its env cleaned the same way). */
+export function spawnTracked(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
+  return track(spawn(command, args, { cwd: options.cwd ?? root, env: cleanEnv(options.env ?? {}), stdio: ['pipe', 'pipe', 'pipe'] }));
+}
+
 const shellQuote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
 
 /**
