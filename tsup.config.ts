@@ -11,6 +11,7 @@ export default defineConfig({
     protocol: 'src/protocol/index.ts',
     client: 'src/client/index.ts',
     testing: 'src/testing/index.ts',
+    angular: 'src/angular/index.ts',
     'cli/index': 'src/cli/index.ts',
   },
   format: ['cjs', 'esm'],
