@@ -5,16 +5,15 @@
  */
 import 'zone.js';
 import '@angular/compiler';
-import { PLATFORM_ID, provideZoneChangeDetection, provideZonelessChangeDetection, type Provider, type Type } from '@angular/core';
+import { NgZone, PLATFORM_ID, provideZoneChangeDetection, provideZonelessChangeDetection, type Provider, type Type } from '@angular/core';
 import { type ComponentFixture, ComponentFixtureAutoDetect, TestBed } from '@angular/core/testing';
 import { BrowserTestingModule, platformBrowserTesting } from '@angular/platform-browser/testing';
 import { filter, firstValueFrom, lastValueFrom, type Observable } from 'rxjs';
 import { type ChatMessage, LlmWsChat, provideLlmWs } from 'llm-ws/angular';
 import { ChatComponent } from '../../../examples/angular/chat.component';
 import { LateStatusComponent, OwnChatComponent, SERVER_URL } from './components';
+import type { Mode, RenderedMessage, Specs } from './specs-api';
 
-/** Change detection driven by zone.js (with the fixture following the zone), or zoneless. */
-export type Mode = 'zone' | 'zoneless';
 
 TestBed.initTestEnvironment(BrowserTestingModule, platformBrowserTesting());
 
@@ -60,7 +59,7 @@ function text(fixture: ComponentFixture<unknown>, selector: string): string | nu
 }
 
 /** The rendered conversation: role, status and text of each message. */
-function renderedMessages(fixture: ComponentFixture<unknown>): { role: string; status: string; text: string; tools: string[] }[] {
+function renderedMessages(fixture: ComponentFixture<unknown>): RenderedMessage[] {
   return Array.from((fixture.nativeElement as HTMLElement).querySelectorAll('ol.messages > li')).map((item) => ({
     role: item.className,
     status: (item as HTMLElement).dataset['status'] ?? '',
@@ -96,6 +95,20 @@ function create<T>(component: Type<T>): ComponentFixture<T> {
   return fixture;
 }
 
+/** Records the streams that deliver a value outside Angular's zone (the replay at subscription aside). */
+function watchZone(streams: Record<string, Observable<unknown>>): { outside: Set<string>; stop: () => void } {
+  const outside = new Set<string>();
+  const subscriptions = Object.entries(streams).map(([name, stream$]) => {
+    let replaying = true;
+    const subscription = stream$.subscribe(() => {
+      if (!replaying && !NgZone.isInAngularZone()) outside.add(name);
+    });
+    replaying = false;
+    return subscription;
+  });
+  return { outside, stop: () => subscriptions.forEach((subscription) => subscription.unsubscribe()) };
+}
+
 /** The example chat streams one reply, rendered chunk by chunk, and the fixture settles while the socket stays open. */
 async function streamOneReply(url: string, mode: Mode, question: string) {
   configure(mode, [provideLlmWs({ url, heartbeatInterval: 1000 })]);
@@ -104,12 +117,18 @@ async function streamOneReply(url: string, mode: Mode, question: string) {
   await until(chat.status$, (status) => status === 'connected');
   const stableWhenConnected = await settles(fixture);
   const connectionShown = text(fixture, '.connection');
+  const zone = watchZone({ status$: chat.status$, sessionStatus$: chat.sessionStatus$, messages$: chat.messages$, busy$: chat.busy$ });
   const recording = recordReplyTexts(fixture);
   typeAndSend(fixture, question);
   await until(chat.messages$, replyEnded);
+  // The server reports its session idle right after the reply's llm_complete.
+  await until(chat.sessionStatus$, (status) => status === 'idle');
   const stableAfterReply = await settles(fixture);
   recording.stop();
+  zone.stop();
   return {
+    // Zoneless, there is no Angular zone to be in.
+    emittedOutsideZone: mode === 'zone' ? [...zone.outside] : [],
     stableWhenConnected,
     stableAfterReply,
     connectionShown,
@@ -117,7 +136,6 @@ async function streamOneReply(url: string, mode: Mode, question: string) {
     replyTextsShown: recording.texts,
     messages: renderedMessages(fixture),
     sendDisabled: (fixture.nativeElement as HTMLElement).querySelector<HTMLButtonElement>('button.send')?.disabled,
-    socketsOpened,
   };
 }
 
@@ -197,11 +215,14 @@ async function clearConversation(url: string) {
   configure('zone', [provideLlmWs({ url })]);
   const fixture = create(ChatComponent);
   const chat = TestBed.inject(LlmWsChat);
-  await lastValueFrom(chat.send('remember this'));
+  const reply$ = chat.send('remember this');
+  const zone = watchZone({ 'send()': reply$ });
+  await lastValueFrom(reply$);
+  zone.stop();
   const historyBefore = (await chat.client!.getHistory()).length;
   await chat.clear();
   const stable = await settles(fixture);
-  return { historyBefore, historyAfter: (await chat.client!.getHistory()).length, messagesShown: renderedMessages(fixture).length, stable };
+  return { emittedOutsideZone: [...zone.outside], historyBefore, historyAfter: (await chat.client!.getHistory()).length, messagesShown: renderedMessages(fixture).length, stable };
 }
 
 /** Ends the current spec: destroys its fixture and the test module's injector (which disconnects a root-level chat). */
@@ -210,7 +231,5 @@ function reset(): void {
   TestBed.resetTestingModule();
 }
 
-const specs = { streamOneReply, lateSubscriber, ownChatStart, ownChatDestroy, serverPlatform, abortReply, clearConversation, reset };
-/** What the page exposes to the Jest side. */
-export type Specs = typeof specs;
+const specs: Specs = { streamOneReply, lateSubscriber, ownChatStart, ownChatDestroy, serverPlatform, abortReply, clearConversation, reset };
 (globalThis as unknown as { llmWsSpecs: Specs }).llmWsSpecs = specs;
