@@ -43,7 +43,10 @@ function loadStaticFiles(dir: string | undefined): Map<string, { body: Buffer; t
 export function createHttpRoutes(options: HttpRoutesOptions): (request: IncomingMessage, response: ServerResponse) => void {
   const files = loadStaticFiles(options.staticDir);
   const send = (response: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean): void => {
-    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+    // Scripts are public code: any origin may import the client module (`<script type="module">`
+    // on a page served elsewhere needs CORS for a cross-origin module).
+    const cors = type.startsWith('text/javascript') ? { 'access-control-allow-origin': '*' } : {};
+    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache', ...cors });
     response.end(head ? undefined : body);
   };
 
