@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
@@ -8,7 +7,7 @@ import type { WSServer } from '../../src/server/ws-server';
 import { createOpenAITestServer, type OpenAITestServer, textScenario } from '../../src/testing';
 import { startServerFor } from '../utils/test-server';
 import type { Mode, Specs } from './page/specs-api';
-import { describeWithChromium, launchChromium } from '../utils/chromium';
+import { haveChromium, launchChromium, serveStatic } from '../consumers/browser';
 
 /**
  * `llm-ws/angular` under Angular's TestBed in Chromium, against a live WSServer whose model is
@@ -19,14 +18,13 @@ import { describeWithChromium, launchChromium } from '../utils/chromium';
  *
  * Skipped without /usr/bin/chromium unless LLM_WS_REQUIRE_BROWSER is set (CI sets it).
  */
-const describeWithBrowser = describeWithChromium('the Angular TestBed tests');
+const describeWithBrowser = haveChromium ? describe : describe.skip;
 
 
 describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
   let browser: Browser;
   // The page's own server, on loopback: Chromium refuses a public origin's sockets to loopback.
-  let pageServer: Server;
-  let origin: string;
+  let site: { origin: string; close(): Promise<void> };
   let upstream: OpenAITestServer;
   let server: WSServer;
   let page: Page;
@@ -51,29 +49,26 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
 
   beforeAll(async () => {
     const root = join(__dirname, '..', '..');
-    const result = await build({
+    const dir = join(root, 'test-artifacts', 'angular-testbed');
+    mkdirSync(dir, { recursive: true });
+    await build({
       entryPoints: [join(__dirname, 'page', 'specs.ts')],
       tsconfig: join(__dirname, 'page', 'tsconfig.json'),
       bundle: true,
       format: 'esm',
       platform: 'browser',
       target: 'es2022',
-      write: false,
+      outfile: join(dir, 'specs.js'),
       logLevel: 'silent',
       absWorkingDir: root,
     });
-    const bundle = result.outputFiles[0]!.text;
-    pageServer = createServer((request, response) => {
-      if (request.url === '/specs.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-      else response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html><body><script type="module" src="/specs.js"></script></body></html>');
-    });
-    await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><link rel="icon" href="data:,"></head><body><script type="module" src="/specs.js"></script></body></html>\n');
+    site = await serveStatic(dir);
     browser = await launchChromium();
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
-    if (pageServer) await new Promise((resolve) => pageServer.close(resolve));
+    await site?.close();
   });
 
   beforeEach(async () => {
@@ -85,7 +80,7 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
     page.on('console', (message) => {
       if (message.type() === 'error') pageErrors.push(message.text());
     });
-    await page.goto(`${origin}/`);
+    await page.goto(`${site.origin}/`);
     await page.waitForFunction(() => 'llmWsSpecs' in window);
   }, 60_000);
   afterEach(async () => {
