@@ -30,6 +30,15 @@ export default defineConfig([
       client: 'src/client/index.ts',
       testing: 'src/testing/index.ts',
       angular: 'src/angular/index.ts',
+      // Not exported: entries only so that each is a module of its own in dist/ (rollup puts modules
+      // imported by the same entries into one chunk). The codecs' io-ts calls run at the top level,
+      // which a bundler keeps in any module it includes; alone in their modules, they are dropped
+      // (`sideEffects: false`) from apps that use none of them, such as a browser app on the
+      // client, which decodes without io-ts. So codecs.ts must import nothing the client imports.
+      'internal/codecs': 'src/protocol/codecs.ts',
+      'internal/codes': 'src/protocol/codes.ts',
+      // Shared by the codecs and the client's decoder: an entry, so it does not join the codecs' module.
+      'internal/limits': 'src/protocol/limits.ts',
     },
     format: ['cjs', 'esm'],
     dts: true,

@@ -83,6 +83,15 @@ describeWithBrowser('the packed llm-ws in browser apps', () => {
     await expect(run(join(app, 'out-vite'))).resolves.toEqual(EXPECTED);
   }, 60_000);
 
+  it('bun build --target=browser bundles it, and the bundle streams a reply in Chromium', async () => {
+    const out = join(app, 'out-bun');
+    await runCommand(join(repoRoot, 'node_modules/.bin/bun'), ['build', 'src/main.js', '--target=browser', '--minify', `--outdir=${out}`], { cwd: app });
+    const bundled = readFileSync(join(out, 'main.js'), 'utf8');
+    expect(bundled).not.toMatch(/from"(ws|openai|node:[a-z]+)"|require\("(ws|node:[a-z]+)"\)/);
+    writeFileSync(join(out, 'index.html'), page('<script type="module" src="main.js"></script>'));
+    await expect(run(out)).resolves.toEqual(EXPECTED);
+  }, 60_000);
+
   it('a plain <script type="module"> with an import map to the installed llm-ws/browser module streams a reply', async () => {
     await expect(run(app, 'import-map.html')).resolves.toEqual(EXPECTED);
   });
