@@ -24,6 +24,8 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_MESSAGE_LENGTH,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
   DEFAULT_PATH,
   DEFAULT_PORT,
   DEFAULT_RATE_LIMIT,
@@ -33,10 +35,16 @@ import {
   type WSServerOptions,
 } from './options';
 import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
-import { DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
+import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
 import { createSession, type Session, type SessionOptions } from './session';
 import { memoryStore } from '../store/memory-store';
 import type { SessionDirectory, SessionStore, SessionStoreContext, StoreHealth } from '../store/types';
+
+/** `value`, checked to be a number above 0 (a limit of 0 would refuse everything). */
+function positive(name: string, value: number): number {
+  if (!(value > 0)) throw new RangeError(`${name} must be a number greater than 0, got ${value}`);
+  return value;
+}
 
 /** What happens on a server, as `events$` emits it. */
 export type WSServerEvent =
@@ -130,6 +138,10 @@ export class WSServer {
     this.storeContext = {
       ttlMs: options.sessionTtl ?? DEFAULT_SESSION_TTL_MS,
       replayMaxMessages: shared.replay.maxMessages,
+      budget: {
+        maxSessions: positive('maxSessions', options.maxSessions ?? DEFAULT_MAX_SESSIONS),
+        maxBytes: positive('sessionMemoryBudgetBytes', options.sessionMemoryBudgetBytes ?? DEFAULT_SESSION_MEMORY_BUDGET_BYTES),
+      },
       logger: this.logger,
       makeSession: (init) => createSession({ ...shared, ...init, nextMessageId: createIdGenerator() }),
       onResumed: (session) => this.events.next({ type: 'session_resumed', sessionId: session.id }),
@@ -150,6 +162,10 @@ export class WSServer {
       conversation: options.conversationOptions ?? {},
       maxToolSteps: options.maxToolSteps ?? DEFAULT_MAX_TOOL_STEPS,
       idleTimeoutMs: options.upstreamIdleTimeout ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+      replyLimits: {
+        maxTextBytes: positive('maxReplyTextBytes', options.maxReplyTextBytes ?? DEFAULT_MAX_REPLY_TEXT_BYTES),
+        maxToolArgumentsBytes: positive('maxToolArgumentsBytes', options.maxToolArgumentsBytes ?? DEFAULT_MAX_TOOL_ARGUMENTS_BYTES),
+      },
       maxMessageLength: options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
       onDisconnect: options.onDisconnect ?? 'continue',
       replay: {
@@ -248,6 +264,11 @@ export class WSServer {
       logger: this.logger,
       decideUpgrade: (request) => this.decideUpgrade(request),
       onConnection: (transport, principal) => {
+        if (directory.admit && !directory.admit()) {
+          // Never an out-of-memory: a client told to come back later costs nothing.
+          transport.close(CloseCode.TryAgainLater, 'server at its session budget: try again later');
+          return { receive: () => undefined, closed: () => undefined };
+        }
         const connection = createConnection({ ...connectionShared, transport, principal });
         this.metrics.connectionOpened();
         this.events.next({ type: 'client_connected', sessionId: connection.session.id });
