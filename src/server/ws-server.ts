@@ -67,6 +67,8 @@ export interface SessionInfo {
   readonly historyLength: number;
   /** Who the session belongs to, as `authenticate` said. */
   readonly principal: unknown;
+  /** About how many bytes it holds (history and replay), as `sessionMemoryBudgetBytes` counts them. */
+  readonly heldBytes: number;
 }
 
 type EventOf<K extends WSServerEvent['type']> = Extract<WSServerEvent, { type: K }>;
@@ -353,6 +355,7 @@ export class WSServer {
       connected: session.attached,
       historyLength: session.conversation.messages().length,
       principal: session.principal,
+      heldBytes: session.heldBytes,
     }));
   }
 
