@@ -28,7 +28,7 @@ export interface SessionTransport {
 export interface BackpressureLimits {
   /** Above this many buffered bytes, chunks are coalesced and the model stream is not read. */
   readonly highWaterMark: number;
-  /** Above this many, the connection is closed with 4408 (the session stays resumable). */
+  /** Above this many (plus the largest single frame in the buffer), the connection is closed with 4408 (the session stays resumable). */
   readonly hardLimit: number;
 }
 
@@ -195,6 +195,8 @@ class SessionState implements Session {
   /** The history `heldBytes` last measured, and its size: recounted only when the history changes. */
   private historySize: { messages: readonly HistoryMessage[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
+  /** The largest frame written since the send buffer was last at or below its high-water mark, in bytes. */
+  private largestFrame = 0;
   private drainWatch: Subscription | undefined;
 
   constructor(private readonly options: SessionOptions) {
@@ -265,7 +267,7 @@ class SessionState implements Session {
     if (this.queue.empty) return;
     this.watchDrain();
     const transport = this.transport;
-    if (transport && transport.bufferedAmount() + this.queue.bytes > this.options.backpressure.hardLimit) this.tooSlow(transport);
+    if (transport && transport.bufferedAmount() + this.queue.bytes > this.hardLimit()) this.tooSlow(transport);
   }
 
   sendDirect(message: ServerMessageInput): void {
@@ -363,8 +365,20 @@ class SessionState implements Session {
   private write(text: string): void {
     const transport = this.transport;
     if (!transport) return;
+    if (transport.bufferedAmount() <= this.options.backpressure.highWaterMark) this.largestFrame = 0;
     transport.send(text);
-    if (transport.bufferedAmount() > this.options.backpressure.hardLimit) this.tooSlow(transport);
+    // Only a large frame's size needs counting in bytes: a small one is far below the limits either way.
+    this.largestFrame = Math.max(this.largestFrame, text.length < 65_536 ? text.length : Buffer.byteLength(text));
+    if (transport.bufferedAmount() > this.hardLimit()) this.tooSlow(transport);
+  }
+
+  /**
+   * The hard limit, plus the largest frame written since the buffer was last below its
+   * high-water mark: one large frame (a long reply's `llm_complete`) is the server's doing, not
+   * a slow reader's, so only what piles up beyond it counts.
+   */
+  private hardLimit(): number {
+    return this.options.backpressure.hardLimit + this.largestFrame;
   }
 
   private tooSlow(transport: SessionTransport): void {
