@@ -184,6 +184,21 @@ export class WSServer {
     };
   }
 
+  /**
+   * Whether one more session fits the budget. The memory store makes room by dropping detached
+   * sessions; a store that cannot (Redis keeps its sessions there, and this process holds only
+   * the connected and busy ones) is asked only whether those fit.
+   */
+  private admit(directory: SessionDirectory): boolean {
+    if (directory.admit) return directory.admit();
+    const budget = this.storeContext.budget;
+    if (!budget) return true;
+    if (directory.size + 1 > budget.maxSessions) return false;
+    let bytes = 0;
+    for (const session of directory.all()) bytes += session.heldBytes;
+    return bytes <= budget.maxBytes;
+  }
+
   private repliesRunning(): number {
     let running = 0;
     for (const session of this.sessions()) if (session.busy) running++;
@@ -266,7 +281,7 @@ export class WSServer {
       logger: this.logger,
       decideUpgrade: (request) => this.decideUpgrade(request),
       onConnection: (transport, principal) => {
-        if (directory.admit && !directory.admit()) {
+        if (!this.admit(directory)) {
           // Never an out-of-memory: a client told to come back later costs nothing.
           transport.close(CloseCode.TryAgainLater, 'server at its session budget: try again later');
           return { receive: () => undefined, closed: () => undefined };
