@@ -501,19 +501,24 @@ class SessionState implements Session {
   private replyEnded(running: RunningReply): void {
     if (this.reply !== running) return;
     this.reply = undefined;
-    this.send({ type: 'status', data: { status: 'idle', requestId: running.requestId } });
+    this.sendSafely({ type: 'status', data: { status: 'idle', requestId: running.requestId } });
     this.persistence?.replyEnded(running.requestId);
   }
 
   /** Sending a frame of the reply failed inside the server: the reply stops with an `internal_error`. */
   private replyFailed(running: RunningReply, error: unknown): void {
     running.subscription?.unsubscribe();
-    try {
-      this.send(errorMessageFor(error, { requestId: running.requestId, logger: this.options.logger }));
-    } catch (again) {
-      this.options.logger.error(`session ${this.id}: could not tell the client that reply ${running.requestId} failed`, again);
-    }
+    this.sendSafely(errorMessageFor(error, { requestId: running.requestId, logger: this.options.logger }));
     this.replyEnded(running);
+  }
+
+  /** Sends, logging a failure instead of throwing it: for the end of a reply that failed already. */
+  private sendSafely(message: ServerMessageInput): void {
+    try {
+      this.send(message);
+    } catch (error) {
+      this.options.logger.error(`session ${this.id}: could not send a ${message.type} message`, error);
+    }
   }
 
   private abortReply(): void {
