@@ -11,7 +11,7 @@ import { encodeServerMessage } from '../protocol/decode';
 import { holdWhilePaused } from '../operators/hold-while-paused';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
-import type { Logger } from './logger';
+import { childLogger, type Logger } from './logger';
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
 import { errorMessageFor, type ReplyLimits, type ReplyTimings, runReply } from './reply';
@@ -383,7 +383,7 @@ class SessionState implements Session {
 
   private tooSlow(transport: SessionTransport): void {
     // The connection goes; the session stays, and the client may resume from the replay log.
-    this.options.logger.warn(`session ${this.id}: client too slow, closing its connection (resumable)`);
+    this.options.logger.warn({ sessionId: this.id }, 'client too slow: closing its connection (the session stays resumable)');
     transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
   }
 
@@ -482,7 +482,8 @@ class SessionState implements Session {
       abort$: running.abort$,
       whenWritable: () => this.whenWritable(),
       timings: options.timings,
-      logger: options.logger,
+      // A child per reply, not per session: an idle session carries no logger of its own.
+      logger: childLogger(options.logger, { sessionId: options.sessionId }),
     })
       .pipe(holdWhilePaused(running.paused$))
       .subscribe({
@@ -508,7 +509,7 @@ class SessionState implements Session {
   /** Sending a frame of the reply failed inside the server: the reply stops with an `internal_error`. */
   private replyFailed(running: RunningReply, error: unknown): void {
     running.subscription?.unsubscribe();
-    this.sendSafely(errorMessageFor(error, { requestId: running.requestId, logger: this.options.logger }));
+    this.sendSafely(errorMessageFor(error, { requestId: running.requestId, logger: childLogger(this.options.logger, { sessionId: this.id }) }));
     this.replyEnded(running);
   }
 
@@ -517,7 +518,7 @@ class SessionState implements Session {
     try {
       this.send(message);
     } catch (error) {
-      this.options.logger.error(`session ${this.id}: could not send a ${message.type} message`, error);
+      this.options.logger.error({ sessionId: this.id, err: error, type: message.type }, 'could not send a message');
     }
   }
 

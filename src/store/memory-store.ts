@@ -75,7 +75,10 @@ export function createMemorySessionDirectory(
       dropped++;
     }
     if (dropped > 0) {
-      context.logger?.warn(`llm-ws: dropped ${dropped} detached session(s), least recently used first: over the session budget (${budget.maxSessions} sessions, ${budget.maxBytes} bytes)`);
+      context.logger?.warn(
+        { dropped, maxSessions: budget.maxSessions, maxBytes: budget.maxBytes },
+        'dropped detached sessions, least recently used first: over the session budget',
+      );
     }
     return fits();
   };

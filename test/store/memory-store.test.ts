@@ -18,7 +18,7 @@ function setup(budget: { maxSessions: number; maxBytes: number }) {
   const directory = createMemorySessionDirectory({
     ttlMs: 60_000,
     budget,
-    logger: { info: () => undefined, warn: (message: string) => warnings.push(message), error: () => undefined },
+    logger: { info: () => undefined, warn: (first: object | string, message?: string) => void warnings.push(`${message ?? first} ${JSON.stringify(first)}`), error: () => undefined },
     makeSession: ({ sessionId, resumeToken }) => {
       const fake = {
         id: sessionId,
@@ -56,7 +56,7 @@ describe('the memory store within a session budget', () => {
     expect([a, b, c].map((s) => s?.disposed)).toEqual([true, false, false]);
     expect(directory.claim(a.id, a.resumeToken, 0)).toEqual({ outcome: 'session_lost' });
     expect(directory.claim(b.id, b.resumeToken, 0)).toMatchObject({ outcome: 'resumed' });
-    expect(warnings).toEqual([expect.stringContaining('dropped 1 detached session(s)')]);
+    expect(warnings).toEqual([expect.stringContaining('dropped detached sessions, least recently used first: over the session budget {"dropped":1')]);
     await directory.close();
   });
 
