@@ -149,31 +149,47 @@ export function toUpstreamError(error: unknown): UpstreamError {
     return new UpstreamError('upstream_timeout', 'the model endpoint did not answer in time', { retryable: true, cause: error });
   }
   if (error instanceof OpenAI.APIConnectionError) {
-    return new UpstreamError('upstream_error', `could not reach the model endpoint: ${error.message}`, { retryable: true, cause: error });
+    // The SDK's message ("Connection error.") says nothing the cause chain does not: a logger
+    // prints causes after the message (pino's `err`), so naming it here would say it twice.
+    return new UpstreamError('upstream_error', 'could not reach the model endpoint', { retryable: true, cause: error });
   }
   if (error instanceof OpenAI.RateLimitError) {
     const retryAfterMs = retryAfterMsOf(error.headers);
-    return new UpstreamError('rate_limited', `the model endpoint is rate limiting: ${error.message}`, {
+    return new UpstreamError('rate_limited', answered('the model endpoint is rate limiting', error), {
       retryable: true,
       status: 429,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      cause: error,
     });
   }
   if (error instanceof OpenAI.APIError && error.status !== undefined) {
     // 408, 409 and 5xx may pass on a retry; other 4xx (bad key, bad request, unknown model) will not.
     const retryable = error.status >= 500 || error.status === 408 || error.status === 409;
     const retryAfterMs = retryable ? retryAfterMsOf(error.headers) : undefined;
-    return new UpstreamError('upstream_error', `the model endpoint answered ${error.status}: ${error.message}`, {
+    return new UpstreamError('upstream_error', answered(`the model endpoint answered ${error.status}`, error), {
       retryable,
       status: error.status,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      cause: error,
     });
   }
   // Anything else happened while reading the stream: the connection was cut mid-way.
-  const detail = error instanceof Error ? error.message : String(error);
-  return new UpstreamError('upstream_error', `the model stream failed: ${detail}`, { retryable: true, cause: error });
+  if (error instanceof Error) return new UpstreamError('upstream_error', 'the model stream failed', { retryable: true, cause: error });
+  return new UpstreamError('upstream_error', `the model stream failed: ${String(error)}`, { retryable: true });
+}
+
+/** Longest text of the endpoint's error body quoted in a message: it reaches clients and logs. */
+const MAX_ENDPOINT_TEXT = 500;
+
+/**
+ * `lead`, then the text the endpoint's error body gave, once. The SDK's own message prefixes the
+ * status (or dumps the whole body when it has no text), and the SDK error is not kept as the
+ * `cause`: everything it says is here (text, `status`, `retryAfterMs`), and a logger printing
+ * causes after the message would repeat it.
+ */
+function answered(lead: string, error: InstanceType<typeof OpenAI.APIError>): string {
+  const body = error.error as { message?: unknown } | undefined;
+  const text = typeof body?.message === 'string' ? body.message.trim() : '';
+  if (!text) return lead;
+  return `${lead}: ${text.length > MAX_ENDPOINT_TEXT ? `${text.slice(0, MAX_ENDPOINT_TEXT)}…` : text}`;
 }
 
 /**

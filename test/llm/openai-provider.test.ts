@@ -1,3 +1,4 @@
+import pino from 'pino';
 import { firstValueFrom, lastValueFrom, reduce, tap, toArray } from 'rxjs';
 import { UpstreamError } from '../../src/errors';
 import { openAIProvider } from '../../src/llm/openai-provider';
@@ -101,6 +102,20 @@ describe('openAIProvider over HTTP', () => {
     const error = await failureOf(lastValueFrom(provider()(request())));
     expect(error).toMatchObject({ code, retryable, status });
     expect(error.message).toContain('scripted failure');
+  });
+
+  it('says what the endpoint answered once, without the SDK repeating the status or the text', async () => {
+    upstream.enqueue({ type: 'error', status: 500, message: 'scripted failure' });
+    const error = await failureOf(lastValueFrom(provider()(request())));
+    expect(error.message).toBe('the model endpoint answered 500: scripted failure');
+    // pino prints an error's causes after its message: nothing may be said twice there either.
+    expect(pino.stdSerializers.err(error).message).toBe('the model endpoint answered 500: scripted failure');
+  });
+
+  it('names the status alone when the endpoint gave no text', async () => {
+    upstream.enqueue({ type: 'error', status: 502, message: '' });
+    const error = await failureOf(lastValueFrom(provider()(request())));
+    expect(error.message).toBe('the model endpoint answered 502');
   });
 
   it('lets the SDK retry a 500 before giving up, as configured', async () => {
