@@ -110,7 +110,7 @@ async function serve(options: ServeOptions): Promise<void> {
     logger: consoleLogger({ level: options.logLevel }),
     // A process of its own: its /metrics describes the process too.
     collectDefaultMetrics: options.processMetrics,
-    sessionTtl: options.sessionTtl * 1000,
+    sessionTtlMs: options.sessionTtl * 1000,
     maxSessions: options.maxSessions,
     sessionMemoryBudgetBytes: options.sessionMemoryBudgetBytes,
     maxReplyTextBytes: options.maxReplyTextBytes,

@@ -37,7 +37,11 @@ export const DEFAULT_SESSION_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
 /** What `stop()` tells clients to wait before reconnecting unless configured, in ms. */
 export const DEFAULT_STOP_RETRY_AFTER_MS = 1000;
 
-/** Settings of a {@link WSServer}. Every field is optional; defaults are the exported constants. */
+/**
+ * Settings of a {@link WSServer}. Every field is optional; defaults are the exported constants.
+ * The constructor checks them at run time too: a wrong type or range throws an `LLMWSError` with
+ * code `invalid_options` naming the option; a name no option has is logged as a warning.
+ */
 export interface WSServerOptions {
   /** TCP port; 0 picks a free one (see `WSServer.port` after `start`). Not used with `server` or `noServer`. @default DEFAULT_PORT */
   readonly port?: number;
@@ -67,12 +71,18 @@ export interface WSServerOptions {
   /** Rounds of tool calls per reply before the model must answer in text. @default DEFAULT_MAX_TOOL_STEPS */
   readonly maxToolSteps?: number;
   /** Longest silence between upstream chunks before the reply fails, in ms. @default DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS */
+  readonly upstreamIdleTimeoutMs?: number;
+  /** @deprecated Use `upstreamIdleTimeoutMs` (this name goes in the next minor version). */
   readonly upstreamIdleTimeout?: number;
   /** Longest a tool call may run, in ms. @default DEFAULT_TOOL_TIMEOUT_MS */
+  readonly toolTimeoutMs?: number;
+  /** @deprecated Use `toolTimeoutMs` (this name goes in the next minor version). */
   readonly toolTimeout?: number;
   /** Longest `user_message` text, in characters; longer ones get `message_too_long`. @default DEFAULT_MAX_MESSAGE_LENGTH */
   readonly maxMessageLength?: number;
   /** How long a session outlives its connection, in ms, so a client can resume it. @default DEFAULT_SESSION_TTL_MS */
+  readonly sessionTtlMs?: number;
+  /** @deprecated Use `sessionTtlMs` (this name goes in the next minor version). */
   readonly sessionTtl?: number;
   /**
    * Sessions this process holds at once. Past it, sessions waiting for a resume are dropped, the
@@ -106,14 +116,20 @@ export interface WSServerOptions {
   /** Frames per connection (token bucket); more get `rate_limited`. `false` for none. @default DEFAULT_RATE_LIMIT */
   readonly rateLimit?: RateLimit | false;
   /** Buffered bytes above which chunks coalesce and the model stream waits. @default DEFAULT_HIGH_WATER_MARK_BYTES */
+  readonly highWaterMarkBytes?: number;
+  /** @deprecated Use `highWaterMarkBytes` (this name goes in the next minor version). */
   readonly highWaterMark?: number;
   /** Buffered bytes above which a connection is closed with 4408. @default DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES */
+  readonly sendBufferHardLimitBytes?: number;
+  /** @deprecated Use `sendBufferHardLimitBytes` (this name goes in the next minor version). */
   readonly sendBufferHardLimit?: number;
   /** Who may connect: a principal, or null for HTTP 401. See `bearerTokenAuthentication`. @default everyone */
   readonly authenticate?: Authenticate;
   /** Origins browsers may connect from; others get HTTP 403 (cross-site WebSocket hijacking). @default any */
   readonly allowedOrigins?: readonly string[];
   /** How long `stop()` tells clients to wait before reconnecting, in ms. @default DEFAULT_STOP_RETRY_AFTER_MS */
+  readonly stopRetryAfterMs?: number;
+  /** @deprecated Use `stopRetryAfterMs` (this name goes in the next minor version). */
   readonly stopRetryAfter?: number;
   /** A folder of static files to serve at `/` (the demo chat page: `llm-ws serve` passes its own). @default none */
   readonly demoDir?: string;

@@ -37,17 +37,12 @@ import {
   DEFAULT_STOP_RETRY_AFTER_MS,
   type WSServerOptions,
 } from './options';
+import { checkOptions, firstUseOfDeprecated, type CheckedOptions } from './validate-options';
 import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
 import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
 import { createSession, type Session, type SessionOptions } from './session';
 import { memoryStore } from '../store/memory-store';
 import type { SessionDirectory, SessionStore, SessionStoreContext, StoreHealth } from '../store/types';
-
-/** `value`, checked to be a number above 0 (a limit of 0 would refuse everything). */
-function positive(name: string, value: number): number {
-  if (!(value > 0)) throw new RangeError(`${name} must be a number greater than 0, got ${value}`);
-  return value;
-}
 
 /** What happens on a server, as `events$` emits it. */
 export type WSServerEvent =
@@ -113,7 +108,7 @@ export class WSServer {
   /** Everything that happens, as one stream. */
   readonly events$: Observable<WSServerEvent>;
 
-  private readonly options: WSServerOptions;
+  private readonly options: CheckedOptions;
   private readonly logger: Logger;
   private readonly provider: LLMProvider;
   private readonly tools: ToolRegistry;
@@ -133,21 +128,15 @@ export class WSServer {
   private readonly startedAt = Date.now();
 
   constructor(options: WSServerOptions = {}) {
-    if (options.server && options.noServer) throw new LLMWSError('invalid_options', 'WSServer: give `server` or `noServer: true`, not both');
-    this.options = options;
+    const checked = checkOptions(options);
+    options = checked.options;
+    this.options = checked.options;
     this.logger = resolveLogger(options.logger);
     this.events$ = this.events.asObservable();
-    if (options.llm) {
-      this.provider = options.llm;
-    } else {
-      const fromEnvironment = providerFromEnvironment();
-      this.provider = fromEnvironment.provider;
-      const line = `answering with ${fromEnvironment.description}`;
-      if (fromEnvironment.offline) this.logger.warn(line);
-      else this.logger.info(line);
-    }
+    const fromEnvironment = options.llm ? undefined : providerFromEnvironment();
+    this.provider = options.llm ?? fromEnvironment!.provider;
     this.tools = createToolRegistry([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], {
-      timeoutMs: options.toolTimeout,
+      timeoutMs: options.toolTimeoutMs,
     });
     this.metrics = createServerMetrics(
       {
@@ -161,17 +150,29 @@ export class WSServer {
     const shared = this.sharedSessionOptions();
     this.store = options.store ?? memoryStore();
     this.storeContext = {
-      ttlMs: options.sessionTtl ?? DEFAULT_SESSION_TTL_MS,
+      ttlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
       replayMaxMessages: shared.replay.maxMessages,
       budget: {
-        maxSessions: positive('maxSessions', options.maxSessions ?? DEFAULT_MAX_SESSIONS),
-        maxBytes: positive('sessionMemoryBudgetBytes', options.sessionMemoryBudgetBytes ?? DEFAULT_SESSION_MEMORY_BUDGET_BYTES),
+        maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
+        maxBytes: options.sessionMemoryBudgetBytes ?? DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
       },
       logger: this.logger,
       makeSession: (init) => createSession({ ...shared, ...init, nextMessageId: createIdGenerator() }),
       onResumed: (session) => this.events.next({ type: 'session_resumed', sessionId: session.id }),
       onExpired: (session) => this.events.next({ type: 'session_expired', sessionId: session.id }),
     };
+    // Logged only now that nothing above threw: a server that was never made says nothing.
+    for (const [old, name] of checked.deprecated) {
+      if (firstUseOfDeprecated(old)) this.logger.warn({ option: old, use: name }, `WSServer option \`${old}\` is deprecated: use \`${name}\` (the old name goes in the next minor version)`);
+    }
+    if (checked.unknown.length > 0) {
+      this.logger.warn({ options: checked.unknown }, `WSServer ignores unknown option(s) ${checked.unknown.map((name) => `\`${name}\``).join(', ')}: a typo? (see WSServerOptions)`);
+    }
+    if (fromEnvironment) {
+      const line = `answering with ${fromEnvironment.description}`;
+      if (fromEnvironment.offline) this.logger.warn(line);
+      else this.logger.info(line);
+    }
   }
 
   private sessions(): Iterable<Session> {
@@ -186,10 +187,10 @@ export class WSServer {
       tools: this.tools,
       conversation: options.conversationOptions ?? {},
       maxToolSteps: options.maxToolSteps ?? DEFAULT_MAX_TOOL_STEPS,
-      idleTimeoutMs: options.upstreamIdleTimeout ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+      idleTimeoutMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
       replyLimits: {
-        maxTextBytes: positive('maxReplyTextBytes', options.maxReplyTextBytes ?? DEFAULT_MAX_REPLY_TEXT_BYTES),
-        maxToolArgumentsBytes: positive('maxToolArgumentsBytes', options.maxToolArgumentsBytes ?? DEFAULT_MAX_TOOL_ARGUMENTS_BYTES),
+        maxTextBytes: options.maxReplyTextBytes ?? DEFAULT_MAX_REPLY_TEXT_BYTES,
+        maxToolArgumentsBytes: options.maxToolArgumentsBytes ?? DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
       },
       maxMessageLength: options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
       onDisconnect: options.onDisconnect ?? 'continue',
@@ -198,8 +199,8 @@ export class WSServer {
         maxBytes: options.replayMaxBytes ?? DEFAULT_REPLAY_MAX_BYTES,
       },
       backpressure: {
-        highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK_BYTES,
-        hardLimit: options.sendBufferHardLimit ?? DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
+        highWaterMark: options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES,
+        hardLimit: options.sendBufferHardLimitBytes ?? DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
       },
       logger: this.logger,
       onSent: this.metrics.sent,
@@ -260,7 +261,27 @@ export class WSServer {
     return this.address?.port;
   }
 
-  /** The WebSocket URL clients connect to, once started and listening; undefined with `noServer`. */
+  /**
+   * Where clients connect, typed for use: the WebSocket URL and port once the server listens.
+   * Throws an `LLMWSError` with code `not_started` before that: before `start()` resolves, after
+   * `stop()`, with `noServer`, and on a `server` of yours that does not listen yet (or listens on
+   * a pipe). `url` and `port` are the same values, `undefined` in those cases.
+   *
+   * ```ts
+   * await server.start();
+   * const client = new WSClient({ url: server.endpoint.url });
+   * ```
+   */
+  get endpoint(): { readonly url: string; readonly port: number } {
+    const url = this.url;
+    const port = this.port;
+    if (url === undefined || port === undefined) {
+      throw new LLMWSError('not_started', 'WSServer has no endpoint: it is not started and listening (with noServer, or on a server of yours not listening yet, it never has one)');
+    }
+    return { url, port };
+  }
+
+  /** The WebSocket URL clients connect to, once started and listening; undefined with `noServer`. See {@link WSServer.endpoint} for a `string`. */
   get url(): string | undefined {
     if (!this.address) return undefined;
     // Name the host as configured (a wildcard listens on loopback too); fall back to the bound address.
@@ -277,10 +298,12 @@ export class WSServer {
    * HTTP server and listens on `port` and `hostname` (rejecting if the port is taken). Given a
    * `server`, never listens: it serves upgrades to `path` of that server, whenever it listens (the
    * `started` event and `url` wait for it). With `noServer`, upgrades come only through
-   * {@link WSServer.handleUpgrade}. Rejects if the server already runs.
+   * {@link WSServer.handleUpgrade}. Rejects with an `LLMWSError` of code `already_started` if the
+   * server already runs (it may be started again after `stop()`). Once it resolves on a server it
+   * listens on itself, {@link WSServer.endpoint} has the url and port.
    */
   async start(): Promise<void> {
-    if (this.adapter || this.directory) throw new Error('WSServer is already started');
+    if (this.adapter || this.directory) throw new LLMWSError('already_started', 'WSServer is already started: call stop() before starting it again');
     const configuredRateLimit = this.options.rateLimit ?? DEFAULT_RATE_LIMIT;
     const rateLimit = configuredRateLimit === false ? undefined : configuredRateLimit;
     const routes = createHttpRoutes({
@@ -393,7 +416,7 @@ export class WSServer {
     this.httpServer = undefined;
     if (this.onListening) server?.off('listening', this.onListening);
     this.onListening = undefined;
-    const retryAfterMs = this.options.stopRetryAfter ?? DEFAULT_STOP_RETRY_AFTER_MS;
+    const retryAfterMs = this.options.stopRetryAfterMs ?? DEFAULT_STOP_RETRY_AFTER_MS;
     for (const session of this.sessions()) {
       if (session.attached) session.sendDirect({ type: 'closing', data: { reason: 'server stopping', retryAfterMs } });
     }

@@ -1,0 +1,186 @@
+/**
+ * The run-time check of {@link WSServerOptions}: TypeScript catches a wrong type at compile
+ * time, but JavaScript callers, config files and `as any` do not, and a wrong value found later
+ * fails far from its cause (`port: 'abc'` listens on a pipe named `abc`). One table says what
+ * each option takes; the constructor refuses anything else with `invalid_options`, naming the
+ * option and what it expects.
+ */
+import { LLMWSError } from '../errors';
+import type { WSServerOptions } from './options';
+
+/** What a value must be, or the words saying so when it is not. */
+type Check = (value: unknown) => string | undefined;
+
+/** Node's timers take at most this many ms (a longer one fires after 1 ms, with a warning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
+const hasMethods = (value: unknown, names: readonly string[]): boolean =>
+  isObject(value) && names.every((name) => typeof value[name] === 'function');
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (value) =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+    ? undefined
+    : max === Number.MAX_SAFE_INTEGER
+      ? `a whole number of ${min} or more`
+      : `a whole number from ${min} to ${max}`;
+const durationMs = (min: number): Check => (value) =>
+  typeof value === 'number' && Number.isFinite(value) && value >= min && value <= MAX_TIMER_MS
+    ? undefined
+    : `a number of milliseconds ${min === 0 ? 'from 0' : 'above 0'} to ${MAX_TIMER_MS}`;
+const boolean: Check = (value) => (typeof value === 'boolean' ? undefined : 'true or false');
+const string: Check = (value) => (typeof value === 'string' && value !== '' ? undefined : 'a non-empty string');
+const fn: Check = (value) => (typeof value === 'function' ? undefined : 'a function');
+const oneOf = (...allowed: readonly string[]): Check => (value) =>
+  allowed.includes(value as string) ? undefined : allowed.map((each) => `'${each}'`).join(' or ');
+const withMethods = (what: string, names: readonly string[]): Check => (value) => (hasMethods(value, names) ? undefined : what);
+const positiveCount = integer(1);
+
+const rateLimit: Check = (value) => {
+  if (value === false) return undefined;
+  const expected = 'false, or { ratePerSecond, burst } with ratePerSecond above 0 and burst a whole number of 1 or more';
+  if (!isObject(value)) return expected;
+  const { ratePerSecond, burst } = value;
+  const rateOk = typeof ratePerSecond === 'number' && Number.isFinite(ratePerSecond) && ratePerSecond > 0;
+  return rateOk && positiveCount(burst) === undefined ? undefined : expected;
+};
+
+const path: Check = (value) => (typeof value === 'string' && value.startsWith('/') ? undefined : "a string starting with '/' (such as '/ws')");
+
+const stringArray: Check = (value) =>
+  Array.isArray(value) && value.every((each) => typeof each === 'string') ? undefined : 'an array of strings';
+
+const tools: Check = (value) =>
+  Array.isArray(value) && value.every((tool) => isObject(tool) && typeof tool.name === 'string' && typeof tool.execute === 'function')
+    ? undefined
+    : 'an array of tools (objects with a name and an execute function)';
+
+const conversationOptions: Check = (value) => {
+  const expected = 'an object { systemPrompt?: string, maxHistoryLength?: whole number of 1 or more }';
+  if (!isObject(value)) return expected;
+  const { systemPrompt, maxHistoryLength } = value;
+  if (systemPrompt !== undefined && typeof systemPrompt !== 'string') return expected;
+  if (maxHistoryLength !== undefined && positiveCount(maxHistoryLength) !== undefined) return expected;
+  return undefined;
+};
+
+const logger = withMethods(
+  'a logger: an object with error, warn and info methods (pino, console, or consoleLogger(level); for a level such as \'silent\', pass consoleLogger(\'silent\'))',
+  ['error', 'warn', 'info'],
+);
+
+/** Option names that carried no unit, kept working for one minor version: old name → new name. */
+export const DEPRECATED_OPTION_NAMES = {
+  sessionTtl: 'sessionTtlMs',
+  toolTimeout: 'toolTimeoutMs',
+  upstreamIdleTimeout: 'upstreamIdleTimeoutMs',
+  stopRetryAfter: 'stopRetryAfterMs',
+  highWaterMark: 'highWaterMarkBytes',
+  sendBufferHardLimit: 'sendBufferHardLimitBytes',
+} as const;
+
+type DeprecatedName = keyof typeof DEPRECATED_OPTION_NAMES;
+
+/** The options with every deprecated name resolved to its new one. */
+export type CheckedOptions = Omit<WSServerOptions, DeprecatedName>;
+
+/** What every option takes: the single place a new option must be added to. */
+const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
+  port: integer(0, 65_535),
+  hostname: string,
+  path,
+  maxConnections: positiveCount,
+  heartbeatInterval: durationMs(0),
+  enableCompression: boolean,
+  maxPayload: positiveCount,
+  conversationOptions,
+  llm: fn,
+  tools,
+  builtinTools: boolean,
+  maxToolSteps: positiveCount,
+  upstreamIdleTimeoutMs: durationMs(1),
+  toolTimeoutMs: durationMs(1),
+  maxMessageLength: positiveCount,
+  sessionTtlMs: durationMs(1),
+  maxSessions: positiveCount,
+  sessionMemoryBudgetBytes: positiveCount,
+  maxReplyTextBytes: positiveCount,
+  maxToolArgumentsBytes: positiveCount,
+  replayMaxMessages: positiveCount,
+  replayMaxBytes: positiveCount,
+  onDisconnect: oneOf('continue', 'cancel'),
+  rateLimit,
+  highWaterMarkBytes: positiveCount,
+  sendBufferHardLimitBytes: positiveCount,
+  authenticate: fn,
+  allowedOrigins: stringArray,
+  stopRetryAfterMs: durationMs(0),
+  demoDir: string,
+  upstreamHealthCheck: fn,
+  store: withMethods('a session store (memoryStore() or redisStore(...))', ['open']),
+  server: withMethods('a node:http Server (or an https one)', ['listen', 'on', 'address']),
+  noServer: boolean,
+  logger,
+  registry: withMethods('a prom-client Registry', ['registerMetric', 'metrics']),
+  collectDefaultMetrics: boolean,
+};
+
+/** What {@link checkOptions} found besides errors: for the constructor to log once it stands. */
+export interface OptionsCheck {
+  readonly options: CheckedOptions;
+  /** Deprecated names given, with their new names. */
+  readonly deprecated: readonly (readonly [DeprecatedName, string])[];
+  /** Names no option has (a typo, or an option of another version): ignored. */
+  readonly unknown: readonly string[];
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+const invalid = (message: string): LLMWSError => new LLMWSError('invalid_options', `WSServer: ${message}`);
+
+/**
+ * Checks every option against {@link CHECKS} (an `undefined` value counts as absent) and resolves
+ * deprecated names. Throws an `invalid_options` {@link LLMWSError} at the first wrong value.
+ */
+export function checkOptions(given: unknown): OptionsCheck {
+  if (given === undefined) return { options: {}, deprecated: [], unknown: [] };
+  if (!isObject(given) || Array.isArray(given)) throw invalid(`options must be an object, got ${describe(given)}`);
+  const options: Record<string, unknown> = {};
+  const deprecated: [DeprecatedName, string][] = [];
+  const unknown: string[] = [];
+  for (const [key, value] of Object.entries(given)) {
+    if (value === undefined) continue;
+    const name = Object.hasOwn(DEPRECATED_OPTION_NAMES, key) ? DEPRECATED_OPTION_NAMES[key as DeprecatedName] : key;
+    if (name !== key) {
+      if (given[name] !== undefined) throw invalid(`give \`${name}\` or its deprecated name \`${key}\`, not both`);
+      deprecated.push([key as DeprecatedName, name]);
+    }
+    const check: Check | undefined = Object.hasOwn(CHECKS, name) ? CHECKS[name as keyof CheckedOptions] : undefined;
+    if (!check) {
+      unknown.push(key);
+      continue;
+    }
+    const expected = check(value);
+    if (expected !== undefined) throw invalid(`option \`${key}\` must be ${expected}, got ${describe(value)}`);
+    options[name] = value;
+  }
+  if (options.server !== undefined && options.noServer === true) throw invalid('give `server` or `noServer: true`, not both');
+  return { options: options as CheckedOptions, deprecated, unknown };
+}
+
+/** Deprecated names already warned about in this process: each is named once, not per server. */
+const warnedDeprecated = new Set<string>();
+
+/** Whether `name`'s deprecation is still to be logged (true once per process and name). */
+export function firstUseOfDeprecated(name: string): boolean {
+  if (warnedDeprecated.has(name)) return false;
+  warnedDeprecated.add(name);
+  return true;
+}
