@@ -65,7 +65,7 @@ const conversationOptions: Check = (value) => {
 };
 
 const logger = withMethods(
-  'a logger: an object with error, warn and info methods (pino, console, or consoleLogger(level); for a level such as \'silent\', pass consoleLogger(\'silent\'))',
+  "a logger: an object with error, warn and info methods (pino, console, consoleLogger({ level }); for no logs, silentLogger)",
   ['error', 'warn', 'info'],
 );
 

@@ -9,13 +9,15 @@ import { join } from 'node:path';
 import { makeConsumerApp, makeTempDir, packOnce, removeDir, repoRoot, runCommand } from './pack';
 import { type CliProcess, spawnTracked } from '../utils/spawn-cli';
 
-/** The Quick Start section's code blocks of one language, in order. */
-function quickStartBlocks(language: 'ts' | 'json' | 'sh'): string[] {
+/** The code blocks of one language in a `## ` section of the README, in order. */
+function sectionBlocks(heading: string, language: 'ts' | 'json' | 'sh'): string[] {
   const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Quick start');
+  const start = readme.indexOf(`## ${heading}\n`);
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
   return [...section.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((match) => match[1] as string);
 }
+
+const quickStartBlocks = (language: 'ts' | 'json' | 'sh'): string[] => sectionBlocks('Quick start', language);
 
 describe("the README's Quick Start", () => {
   let dir: string;
@@ -64,5 +66,13 @@ describe("the README's Quick Start", () => {
     const callbacks = await runCommand(tsx, ['run-callbacks.ts'], { cwd: app, timeoutMs: 60_000 });
     expect(callbacks.stdout).toContain('2+3*4 = 14');
     expect(server.output()).toMatch(/connected [\w-]+\nconnected [\w-]+/);
+  }, 180_000);
+
+  it("type-checks and runs the Testing section's snippet: a client on server.endpoint.url gets the scripted answer", async () => {
+    const [testingSnippet] = sectionBlocks('Testing your code', 'ts');
+    writeFileSync(join(app, 'testing.ts'), testingSnippet as string);
+    await runCommand(join(app, 'node_modules/.bin/tsc'), ['-p', '.'], { cwd: app });
+    const run = await runCommand(join(app, 'node_modules/.bin/tsx'), ['testing.ts'], { cwd: app, timeoutMs: 60_000 });
+    expect(run.stdout).toContain('Hello world');
   }, 180_000);
 });

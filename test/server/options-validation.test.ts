@@ -40,7 +40,7 @@ describe('WSServer options checked at construction', () => {
     ['hostname', '', /`hostname` must be a non-empty string/],
     ['enableCompression', 'yes', /`enableCompression` must be true or false/],
     ['onDisconnect', 'abort', /`onDisconnect` must be 'continue' or 'cancel', got "abort"/],
-    ['logger', 'silent', /`logger` must be a logger: .*consoleLogger\('silent'\)/],
+    ['logger', 'silent', /`logger` must be a logger: .*consoleLogger\(\{ level \}\); for no logs, silentLogger/],
     ['llm', {}, /`llm` must be a function, got an object/],
     ['allowedOrigins', 'https://a.example', /`allowedOrigins` must be an array of strings/],
     ['tools', [{ name: 'x' }], /`tools` must be an array of tools/],
