@@ -11,7 +11,7 @@ import { offlineProvider, silentLogger, WSClient, WSServer } from 'llm-ws';
 async function main(): Promise<void> {
   const server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: offlineProvider({ chunkDelayMs: 40 }) });
   await server.start();
-  const client = new WSClient({ url: server.url as string });
+  const client = new WSClient({ url: server.endpoint.url });
 
   // A typing indicator: true while the assistant is thinking, streaming or running a tool.
   const typing$ = client.sessionStatus$.pipe(

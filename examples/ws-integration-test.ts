@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test', model: 'test-model', maxRetries: 0 }),
   });
   await server.start();
-  const client = new WSClient({ url: server.url as string });
+  const client = new WSClient({ url: server.endpoint.url });
   const check = async (name: string, run: () => Promise<void>): Promise<void> => {
     await run();
     console.log(`ok - ${name}`);

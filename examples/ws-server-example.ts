@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   server.onClientDisconnected(({ sessionId, code }) => console.log(`- ${sessionId} (${code})`));
   server.onClientError(({ sessionId, error }) => console.log(`! ${sessionId}: ${error.code}: ${error.message}`));
   await server.start();
-  console.log(`listening on ${server.url}; Ctrl-C to stop`);
+  console.log(`listening on ${server.endpoint.url}; Ctrl-C to stop`);
   process.once('SIGINT', () => void server.stop().then(() => process.exit(0)));
 }
 
