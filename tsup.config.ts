@@ -11,6 +11,7 @@ export default defineConfig({
     protocol: 'src/protocol/index.ts',
     client: 'src/client/index.ts',
     testing: 'src/testing/index.ts',
+    'testing/node': 'src/testing/node/index.ts',
     'cli/index': 'src/cli/index.ts',
   },
   format: ['cjs', 'esm'],

@@ -1,4 +1,4 @@
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { type CliProcess, spawnCli } from '../utils/spawn-cli';
 import { connectTestClient, control, type TestClient, userMessage } from '../utils/ws-test-client';
 

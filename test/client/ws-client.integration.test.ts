@@ -3,7 +3,7 @@ import { WSClient } from '../../src/client/node';
 import type { ConnectionStatus, ReplyEvent } from '../../src/client/options';
 import { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 
 let upstream: OpenAITestServer;
 let servers: WSServer[] = [];

@@ -3,7 +3,7 @@ import { UpstreamError } from '../../src/errors';
 import { openAIProvider } from '../../src/llm/openai-provider';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import { accumulateRound, emptyRound } from '../../src/llm/accumulate-round';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 
 let upstream: OpenAITestServer;
 beforeEach(async () => {

@@ -6,7 +6,7 @@ import { offlineProvider } from '../../src/llm/offline-provider';
 import type { WSServerOptions } from '../../src/server/options';
 import { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
 

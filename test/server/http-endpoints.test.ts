@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/server/logger';
 import type { WSServerOptions } from '../../src/server/options';
 import { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { connectTestClient, userMessage } from '../utils/ws-test-client';
 
 let upstream: OpenAITestServer;

@@ -7,7 +7,7 @@ import type { WSServerOptions } from '../../src/server/options';
 import { WSServer, type WSServerEvent } from '../../src/server/ws-server';
 import { bearerTokenAuthentication } from '../../src/server/auth';
 import { startServerFor } from '../utils/test-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { connectTestClient, control, type TestClient, userMessage } from '../utils/ws-test-client';
 
 let upstream: OpenAITestServer;

@@ -4,7 +4,7 @@
  */
 import type { WSServer } from '../../src/server/ws-server';
 import { redisStore } from '../../src/store/redis';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { type OwnRedis, startOwnRedis } from '../utils/redis-server';
 import { startServerFor } from '../utils/test-server';
 import { waitUntilTrue } from '../utils/wait-until';

@@ -7,7 +7,7 @@ import { WSClient } from '../../src/client/node';
 import type { ServerMessage } from '../../src/protocol/codecs';
 import type { WSServer } from '../../src/server/ws-server';
 import { redisStore } from '../../src/store/redis';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { isolatedRedisKeys, keysUnder, TEST_REDIS_URL } from '../utils/redis';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 import { startServerFor } from '../utils/test-server';
