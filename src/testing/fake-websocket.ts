@@ -3,7 +3,7 @@
  * around it: pass `server.WebSocketCtor` to the client and play the server's side, in virtual
  * time if you like. Browser-safe.
  */
-import { asyncScheduler, from, type ObservableInput, type SchedulerLike, Subject, type Subscription, filter, mergeMap, map } from 'rxjs';
+import { asyncScheduler, filter, from, map, merge, mergeMap, type Observable, type ObservableInput, type SchedulerLike, Subject, type Subscription, take, takeUntil } from 'rxjs';
 import type { WebSocketConstructor } from '../client/options';
 import type { ClientMessage, ServerMessage } from '../protocol/codecs';
 import { makeError, makeSession } from './server-messages';
@@ -36,6 +36,9 @@ export class FakeWebSocket {
   onerror: ((event: unknown) => void) | null = null;
   /** Frames the client sent, parsed, oldest first. */
   readonly sent: ClientMessage[] = [];
+  private readonly closes = new Subject<void>();
+  /** Emits once when the socket closes, from either side. */
+  readonly closed$: Observable<void> = this.closes.pipe(take(1));
 
   constructor(
     readonly url: string,
@@ -56,6 +59,7 @@ export class FakeWebSocket {
     if (this.readyState === FakeWebSocket.CLOSED) return;
     this.readyState = FakeWebSocket.CLOSED;
     this.onclose?.({ code, reason, wasClean: true });
+    this.closes.next();
   }
 
   // The server's side.
@@ -103,6 +107,7 @@ export class FakeWebSocket {
   serverClose(code = 1001, reason = 'server stopping', wasClean = true): void {
     this.readyState = FakeWebSocket.CLOSED;
     this.onclose?.({ code, reason, wasClean });
+    this.closes.next();
   }
 
   /** The network fails: an error, then an unclean close. */
@@ -110,6 +115,7 @@ export class FakeWebSocket {
     this.onerror?.({ message: 'network down' });
     this.readyState = FakeWebSocket.CLOSED;
     this.onclose?.({ code: 1006, reason: '', wasClean: false });
+    this.closes.next();
   }
 
   /** The frames of one type the client sent. */
@@ -150,14 +156,20 @@ export interface FakeServer {
   /** The newest socket. Throws if the client has made none. */
   readonly latest: FakeWebSocket;
   /** Every frame any client sends, as it is sent (hot). */
-  readonly received$: import('rxjs').Observable<ReceivedFrame>;
+  readonly received$: Observable<ReceivedFrame>;
   /**
    * Answers each client message of `type` with the messages `reply` returns (an array, a
    * Promise, or an Observable such as a marble `cold(...)`), delivered on the socket it came on
-   * as they come. Returns the subscription; unsubscribe to stop answering.
+   * as they come. Like the real server, it stops answering (unsubscribes from what `reply`
+   * returned) when the socket closes or the client sends an `abort` control naming the message.
+   * Returns the subscription; unsubscribe to stop answering.
    */
   answer<K extends ClientMessage['type']>(type: K, reply: (message: ClientMessageOf<K>, socket: FakeWebSocket) => ObservableInput<ServerMessage | string>): Subscription;
 }
+
+/** Whether `message` is an `abort` control naming the request `requestId`. */
+const abortsRequest = (message: ClientMessage, requestId: string): boolean =>
+  message.type === 'control' && message.data.type === 'abort' && message.data.requestId === requestId;
 
 /**
  * A fake server for tests of code built on the client, with no network:
@@ -210,7 +222,12 @@ export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
       return received
         .pipe(
           filter((frame): frame is ReceivedFrame<ClientMessageOf<typeof type>> => frame.message.type === type),
-          mergeMap(({ socket, message }) => from(reply(message, socket)).pipe(map((answer) => ({ socket, answer })))),
+          mergeMap(({ socket, message }) =>
+            from(reply(message, socket)).pipe(
+              takeUntil(merge(socket.closed$, received.pipe(filter((frame) => frame.socket === socket && abortsRequest(frame.message, message.id))))),
+              map((answer) => ({ socket, answer })),
+            ),
+          ),
         )
         .subscribe(({ socket, answer }) => {
           if (socket.readyState === FakeWebSocket.OPEN) socket.deliver(answer);
