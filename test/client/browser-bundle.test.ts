@@ -25,3 +25,12 @@ describe.each(['src/client/index.ts', 'src/protocol/index.ts'])('%s', (entry) =>
     expect(inputs.filter((input) => /^node:|src\/(server|adapters|llm|testing|cli)\//.test(input))).toEqual([]);
   });
 });
+
+describe('src/testing/index.ts (llm-ws/testing)', () => {
+  it('bundles for the browser without ws, openai, any node: module, or the Node-only test server', async () => {
+    const { inputs, bytes } = await bundleForBrowser('src/testing/index.ts');
+    expect(bytes).toBeGreaterThan(0);
+    expect(inputs.filter((input) => /node_modules\/(ws|openai)\//.test(input))).toEqual([]);
+    expect(inputs.filter((input) => /^node:|src\/(server|adapters|cli)\/|openai-test-server|validate-chat-request/.test(input))).toEqual([]);
+  });
+});
