@@ -53,6 +53,8 @@ export abstract class ClientCore {
   /** Set from `connect()` until the client stops for good: a connection is open or being (re)made. */
   private connection: Subscription | undefined;
   private greeted: Promise<void> | undefined;
+  /** Rejects `greeted` while it is pending: a `disconnect()` before the greeting settles `connect()` too. */
+  private refuseGreeting: ((error: unknown) => void) | undefined;
   /** Whether `connect()` was ever called, for the `not_connected` message. */
   private started = false;
   /** Counts greeted connections; a request remembers the one it was written to. */
@@ -113,6 +115,7 @@ export abstract class ClientCore {
       greet = resolve;
       refuse = reject;
     });
+    this.refuseGreeting = refuse;
     // The promise may be ignored by callers who use status$ instead: never an unhandled rejection.
     this.greeted.catch(() => undefined);
     const connection = new Subscription();
@@ -299,6 +302,8 @@ export abstract class ClientCore {
     const connection = this.connection;
     this.connection = undefined;
     this.greeted = undefined;
+    this.refuseGreeting?.(reason);
+    this.refuseGreeting = undefined;
     this.outbox.failAll(reason);
     connection?.unsubscribe();
     this.socket = undefined;

@@ -67,6 +67,15 @@ describe('WSClient sends, queues and times out (marbles)', () => {
     });
   });
 
+  it('settles connect() with disconnected when disconnect() comes before the greeting', async () => {
+    const server = createFakeServer();
+    const { client } = setup(server);
+    const connecting = client.connect();
+    server.latest.open();
+    client.disconnect();
+    await expect(connecting).rejects.toMatchObject({ code: 'disconnected' });
+  });
+
   it('holds a send made while reconnecting and sends it once connected; the reply streams then', () => {
     testScheduler().run(({ cold, expectObservable, expectSubscriptions, flush }) => {
       const server = createFakeServer();
