@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import type { Registry } from 'prom-client';
+import { DEMO_SECURITY_HEADERS } from './demo-headers';
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -42,8 +43,11 @@ function loadStaticFiles(dir: string | undefined): Map<string, { body: Buffer; t
 /** The request handler for everything that is not a WebSocket upgrade. */
 export function createHttpRoutes(options: HttpRoutesOptions): (request: IncomingMessage, response: ServerResponse) => void {
   const files = loadStaticFiles(options.staticDir);
-  const send = (response: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean): void => {
-    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+  const send = (response: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean, headers?: object): void => {
+    // Scripts are public code: any origin may import the client module (`<script type="module">`
+    // on a page served elsewhere needs CORS for a cross-origin module).
+    const cors = type.startsWith('text/javascript') ? { 'access-control-allow-origin': '*' } : {};
+    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache', ...cors, ...headers });
     response.end(head ? undefined : body);
   };
 
@@ -60,7 +64,7 @@ export function createHttpRoutes(options: HttpRoutesOptions): (request: Incoming
       return;
     }
     const file = files.get(path === '/' ? '/index.html' : path);
-    if (file) return send(response, 200, file.type, file.body, head);
+    if (file) return send(response, 200, file.type, file.body, head, DEMO_SECURITY_HEADERS);
     const hint = `llm-ws server: connect a WebSocket client to ${options.wsPath}\n`;
     if (path === '/') return send(response, 200, 'text/plain; charset=utf-8', hint, head);
     send(response, 404, 'text/plain; charset=utf-8', `not found; ${hint}`, head);

@@ -1,19 +1,12 @@
 /**
- * Factories for every server message, typed from the protocol codecs and checked against them,
- * so a test never writes a message the real server could not send. Browser-safe.
+ * Factories for every server message, typed from the protocol codecs and checked with the
+ * client's own decoder, so a test never writes a message the client would reject. Browser-safe,
+ * and as light as the client (no io-ts at run time).
  */
 import * as E from 'fp-ts/Either';
+import type { HistoryMessage, ServerMessageOf, ServerMessageType, SessionStatus, ToolCallStatus, Usage } from '../protocol/codecs';
 import type { ErrorCode } from '../protocol/codes';
-import {
-  type HistoryMessage,
-  type ServerMessageOf,
-  type ServerMessageType,
-  serverMessageCodecs,
-  type SessionStatus,
-  type ToolCallStatus,
-  type Usage,
-} from '../protocol/codecs';
-import { formatValidationErrors } from '../protocol/decode';
+import { decodeServerMessage, encodeMessage } from '../protocol/decode-server-message';
 
 /** The envelope fields a test may set: the message `id` (one is made when absent) and its `seq` in the session's stream. */
 export interface Envelope {
@@ -29,10 +22,10 @@ let counter = 0;
  * raw text with `FakeWebSocket.deliver`).
  */
 export function makeServerMessage<K extends ServerMessageType>(type: K, data: ServerMessageOf<K>['data'], envelope: Envelope = {}): ServerMessageOf<K> {
-  const message = { type, id: envelope.id ?? `fake-${++counter}`, data, ...(envelope.seq === undefined ? {} : { seq: envelope.seq }) };
-  const decoded = (serverMessageCodecs[type] as { decode(value: unknown): E.Either<import('io-ts').Errors, unknown> }).decode(message);
-  if (E.isLeft(decoded)) throw new TypeError(`not a valid ${type} message: ${formatValidationErrors(decoded.left)}`);
-  return message as unknown as ServerMessageOf<K>;
+  const message = { type, id: envelope.id ?? `fake-${++counter}`, data, ...(envelope.seq === undefined ? {} : { seq: envelope.seq }) } as unknown as ServerMessageOf<K>;
+  const decoded = decodeServerMessage(encodeMessage(message));
+  if (E.isLeft(decoded)) throw new TypeError(`not a valid ${type} message: ${decoded.left.message}`);
+  return message;
 }
 
 /** The greeting of a connection (or, with `resumed`, the confirmation of a resume). */
