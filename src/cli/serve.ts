@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { providerFromEnvironment } from '../llm/from-environment';
 import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../server/conversation';
 import { bearerTokenAuthentication } from '../server/auth';
+import { consoleLogger, DEFAULT_LOG_LEVEL, type LogLevel } from '../server/logger';
 import { DEFAULT_HOSTNAME, DEFAULT_MAX_CONNECTIONS, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_SESSION_TTL_MS } from '../server/options';
 import { WSServer } from '../server/ws-server';
 import { DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX, redisStore } from '../store/redis';
@@ -34,6 +35,8 @@ interface ServeOptions {
   redisPrefix: string;
   redisLease: number;
   builtinTools: boolean;
+  logLevel: LogLevel;
+  processMetrics: boolean;
 }
 
 /** A Redis URL as a user may mistype it: say so before anything starts. */
@@ -91,6 +94,9 @@ async function serve(options: ServeOptions): Promise<void> {
     upstreamHealthCheck: llm.healthCheck,
     demoDir,
     builtinTools: options.builtinTools,
+    logger: consoleLogger({ level: options.logLevel }),
+    // A process of its own: its /metrics describes the process too.
+    collectDefaultMetrics: options.processMetrics,
     sessionTtl: options.sessionTtl * 1000,
     ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken) } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
@@ -142,6 +148,8 @@ export function serveCommand(): Command {
     .option('--redis-url <url>', 'share sessions with other llm-ws processes through this Redis (env REDIS_URL)', redisUrl, process.env.REDIS_URL || undefined)
     .option('--redis-prefix <prefix>', 'prefix of every Redis key and channel', DEFAULT_REDIS_PREFIX)
     .option('--redis-lease <seconds>', 'how long a process that stops answering keeps its sessions before another takes them over', wholeNumber(1), DEFAULT_REDIS_LEASE_MS / 1000)
+    .addOption(new Option('--log-level <level>', 'least severe server log line written').choices(['debug', 'info', 'warn', 'error', 'silent']).default(DEFAULT_LOG_LEVEL))
+    .option('--no-process-metrics', "leave Node's process metrics (process_*, nodejs_*) out of /metrics")
     .addHelpText(
       'after',
       '\nEnvironment:\n' +

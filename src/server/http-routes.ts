@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import { DEMO_SECURITY_HEADERS } from './demo-headers';
 
 const contentTypes: Record<string, string> = {
@@ -22,7 +22,7 @@ export interface HttpRoutesOptions {
   readonly staticDir: string | undefined;
   /** The body of `GET /health`. */
   health(): object;
-  readonly metrics: Registry;
+  readonly metrics: Registry<RegistryContentType>;
 }
 
 /**

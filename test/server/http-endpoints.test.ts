@@ -72,7 +72,7 @@ describe('GET /metrics', () => {
     const response = await fetch(`${base}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await response.text();
-    expect(text).toMatch(/^llm_ws_connections 1$/m);
+    expect(text).toMatch(/^llm_ws_open_connections 1$/m);
     expect(text).toMatch(/^llm_ws_sessions 1$/m);
     expect(text).toMatch(/^llm_ws_connections_total 1$/m);
     expect(text).toMatch(/^llm_ws_chunks_sent_total 4$/m); // three chunks and the closing empty one
@@ -80,7 +80,7 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^llm_ws_errors_total\{code="invalid_json"\} 1$/m);
     expect(text).toMatch(/^llm_ws_upstream_request_duration_seconds_count 1$/m);
     expect(text).toMatch(/^llm_ws_time_to_first_token_seconds_count 1$/m);
-    expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(text).not.toMatch(/^process_/m); // process metrics are opt-in (collectDefaultMetrics)
     await client.close();
   });
 });
