@@ -34,21 +34,24 @@ export class ProtocolError extends LLMWSError {
 }
 
 /** Codes an {@link UpstreamError} can carry. */
-export type UpstreamErrorCode = Extract<ErrorCode, 'upstream_error' | 'upstream_timeout' | 'rate_limited'>;
+export type UpstreamErrorCode = Extract<ErrorCode, 'upstream_error' | 'upstream_timeout' | 'rate_limited' | 'reply_too_large'>;
 
 /** The model endpoint failed: an HTTP error, a cut stream, a timeout. */
 export class UpstreamError extends LLMWSError {
   declare readonly code: UpstreamErrorCode;
   /** The HTTP status the endpoint answered with, when there was one. */
   readonly status: number | undefined;
+  /** How long the endpoint asked to wait before a retry (its `Retry-After`), in ms, when it said. */
+  readonly retryAfterMs: number | undefined;
 
   constructor(
     code: UpstreamErrorCode,
     message: string,
-    options: { retryable: boolean; status?: number; cause?: unknown },
+    options: { retryable: boolean; status?: number; retryAfterMs?: number; cause?: unknown },
   ) {
     super(code, message, options);
     this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -5,7 +5,16 @@ import { providerFromEnvironment } from '../llm/from-environment';
 import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../server/conversation';
 import { bearerTokenAuthentication } from '../server/auth';
 import { consoleLogger, DEFAULT_LOG_LEVEL, type LogLevel } from '../server/logger';
-import { DEFAULT_HOSTNAME, DEFAULT_MAX_CONNECTIONS, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_SESSION_TTL_MS } from '../server/options';
+import {
+  DEFAULT_HOSTNAME,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_PATH,
+  DEFAULT_PORT,
+  DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
+  DEFAULT_SESSION_TTL_MS,
+} from '../server/options';
+import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '../server/reply';
 import { WSServer } from '../server/ws-server';
 import { DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX, redisStore } from '../store/redis';
 
@@ -31,6 +40,10 @@ interface ServeOptions {
   authToken?: string;
   allowedOrigins?: string[];
   sessionTtl: number;
+  maxSessions: number;
+  sessionMemoryBudgetBytes: number;
+  maxReplyTextBytes: number;
+  maxToolArgumentsBytes: number;
   redisUrl?: string;
   redisPrefix: string;
   redisLease: number;
@@ -98,6 +111,10 @@ async function serve(options: ServeOptions): Promise<void> {
     // A process of its own: its /metrics describes the process too.
     collectDefaultMetrics: options.processMetrics,
     sessionTtl: options.sessionTtl * 1000,
+    maxSessions: options.maxSessions,
+    sessionMemoryBudgetBytes: options.sessionMemoryBudgetBytes,
+    maxReplyTextBytes: options.maxReplyTextBytes,
+    maxToolArgumentsBytes: options.maxToolArgumentsBytes,
     ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken) } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.redisUrl ? { store: redisStore({ url: options.redisUrl, prefix: options.redisPrefix, leaseMs: options.redisLease * 1000 }) } : {}),
@@ -145,6 +162,10 @@ export function serveCommand(): Command {
     .option('--auth-token <token>', 'require this token: Authorization: Bearer <token>, or ?token=<token> (env LLM_WS_AUTH_TOKEN)', process.env.LLM_WS_AUTH_TOKEN || undefined)
     .option('--allowed-origins <origins>', 'comma-separated Origins browsers may connect from; others get HTTP 403', list)
     .option('--session-ttl <seconds>', 'how long a session waits for its client to resume it', wholeNumber(1), DEFAULT_SESSION_TTL_MS / 1000)
+    .option('--max-sessions <n>', 'sessions held at once; past it, detached ones are dropped (oldest first), then new connections closed with 1013', wholeNumber(1), DEFAULT_MAX_SESSIONS)
+    .option('--session-memory-budget-bytes <bytes>', 'bytes of history and replay all sessions may hold; past it, as for --max-sessions', wholeNumber(1), DEFAULT_SESSION_MEMORY_BUDGET_BYTES)
+    .option('--max-reply-text-bytes <bytes>', 'most text one reply may have; past it the reply ends with reply_too_large', wholeNumber(1), DEFAULT_MAX_REPLY_TEXT_BYTES)
+    .option('--max-tool-arguments-bytes <bytes>', "most arguments one of the model's tool calls may have; past it the reply ends with reply_too_large", wholeNumber(1), DEFAULT_MAX_TOOL_ARGUMENTS_BYTES)
     .option('--redis-url <url>', 'share sessions with other llm-ws processes through this Redis (env REDIS_URL)', redisUrl, process.env.REDIS_URL || undefined)
     .option('--redis-prefix <prefix>', 'prefix of every Redis key and channel', DEFAULT_REDIS_PREFIX)
     .option('--redis-lease <seconds>', 'how long a process that stops answering keeps its sessions before another takes them over', wholeNumber(1), DEFAULT_REDIS_LEASE_MS / 1000)

@@ -13,6 +13,26 @@ import type { LLMEvent, LLMFinishReason, LLMProvider, LLMRequest } from './types
 
 /** The model asked for unless configured (or `LLM_MODEL` is set). */
 export const DEFAULT_MODEL = 'gpt-4o-mini';
+/** Longest `Retry-After` the SDK waits out before a retry unless configured, in ms. */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 5000;
+
+/** What one SSE event of a reply may take beyond its text and arguments (ids, names, JSON around them), in bytes. */
+const EVENT_ENVELOPE_BYTES = 1024 * 1024;
+
+/**
+ * The `Retry-After` of a response, in ms (from `retry-after-ms`, or `retry-after` in seconds or
+ * as a date), or undefined when it has none.
+ */
+export function retryAfterMsOf(headers: Headers | undefined): number | undefined {
+  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+  if (Number.isFinite(ms) && ms >= 0) return Math.round(ms);
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number.parseFloat(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
 
 /** How to reach an OpenAI-compatible endpoint. Unset fields fall back to the environment. */
 export interface OpenAIProviderOptions {
@@ -24,6 +44,13 @@ export interface OpenAIProviderOptions {
   readonly model?: string;
   /** Retries the SDK makes for 429, 5xx and connection errors. @default 2 (the SDK's default) */
   readonly maxRetries?: number;
+  /**
+   * Longest wait before a retry the SDK may take when the endpoint asks for one (`Retry-After`),
+   * in ms: an endpoint asking for longer is not retried, and the client gets `rate_limited` (or
+   * `upstream_error`) at once, with `retryAfterMs`. Without a `Retry-After` the SDK backs off
+   * 0.5 s, 1 s, ... (at most 8 s). @default DEFAULT_MAX_RETRY_AFTER_MS
+   */
+  readonly maxRetryAfterMs?: number;
   /** The SDK's timeout, which covers the wait for response headers, in ms. @default 600000 (the SDK's default) */
   readonly timeoutMs?: number;
   /** A client of your own (for a proxy, custom headers...); the options above are then ignored but `model`. */
@@ -85,11 +112,13 @@ const finishReasons: Record<string, LLMFinishReason> = {
 /** The events in one streamed chunk, in the order the API defines them. */
 export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
   const events: LLMEvent[] = [];
-  for (const choice of chunk.choices ?? []) {
-    if (choice.index !== 0) continue; // n > 1 is not requested; ignore stray choices
+  for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
+    // n > 1 is not requested; ignore stray choices (and garbage in their place).
+    if (typeof choice !== 'object' || choice === null || choice.index !== 0) continue;
     const { delta } = choice;
     if (delta?.content) events.push({ type: 'text', delta: delta.content });
-    for (const call of delta?.tool_calls ?? []) {
+    for (const call of Array.isArray(delta?.tool_calls) ? delta.tool_calls : []) {
+      if (typeof call !== 'object' || call === null) continue;
       events.push({
         type: 'tool_call_delta',
         index: call.index,
@@ -100,7 +129,7 @@ export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
     }
     if (choice.finish_reason) events.push({ type: 'finish', reason: finishReasons[choice.finish_reason] ?? 'stop' });
   }
-  if (chunk.usage) {
+  if (typeof chunk.usage === 'object' && chunk.usage !== null) {
     events.push({
       type: 'usage',
       usage: {
@@ -123,20 +152,42 @@ export function toUpstreamError(error: unknown): UpstreamError {
     return new UpstreamError('upstream_error', `could not reach the model endpoint: ${error.message}`, { retryable: true, cause: error });
   }
   if (error instanceof OpenAI.RateLimitError) {
-    return new UpstreamError('rate_limited', `the model endpoint is rate limiting: ${error.message}`, { retryable: true, status: 429, cause: error });
+    const retryAfterMs = retryAfterMsOf(error.headers);
+    return new UpstreamError('rate_limited', `the model endpoint is rate limiting: ${error.message}`, {
+      retryable: true,
+      status: 429,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      cause: error,
+    });
   }
   if (error instanceof OpenAI.APIError && error.status !== undefined) {
     // 408, 409 and 5xx may pass on a retry; other 4xx (bad key, bad request, unknown model) will not.
     const retryable = error.status >= 500 || error.status === 408 || error.status === 409;
+    const retryAfterMs = retryable ? retryAfterMsOf(error.headers) : undefined;
     return new UpstreamError('upstream_error', `the model endpoint answered ${error.status}: ${error.message}`, {
       retryable,
       status: error.status,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       cause: error,
     });
   }
   // Anything else happened while reading the stream: the connection was cut mid-way.
   const detail = error instanceof Error ? error.message : String(error);
   return new UpstreamError('upstream_error', `the model stream failed: ${detail}`, { retryable: true, cause: error });
+}
+
+/**
+ * `nodeHttpFetch`, but an answer that asks for a longer wait than `maxRetryAfterMs` before a retry
+ * is marked `x-should-retry: false` (a header the SDK obeys), so the SDK gives up at once instead
+ * of keeping the client waiting; the wait asked for reaches the client as `retryAfterMs`.
+ */
+function boundedRetryFetch(maxRetryAfterMs: number): typeof nodeHttpFetch {
+  return async (input, init) => {
+    const response = await nodeHttpFetch(input, init);
+    const retryAfterMs = response.ok ? undefined : retryAfterMsOf(response.headers);
+    if (retryAfterMs !== undefined && retryAfterMs > maxRetryAfterMs) response.headers.set('x-should-retry', 'false');
+    return response;
+  };
 }
 
 function makeClient(options: OpenAIProviderOptions): OpenAI {
@@ -150,7 +201,7 @@ function makeClient(options: OpenAIProviderOptions): OpenAI {
       maxRetries: options.maxRetries,
       timeout: options.timeoutMs,
       // Node's HTTP client: the stream is read as a Node stream, far cheaper per chunk than fetch's.
-      fetch: nodeHttpFetch,
+      fetch: boundedRetryFetch(options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS),
     })
   );
 }
@@ -199,12 +250,15 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
           const writable = request.whenWritable?.();
           return writable && Promise.race([writable, cancelled]);
         };
+        // One event cannot carry more than the reply may hold (twice: JSON may escape each character).
+        const { limits } = request;
+        const readOptions = limits ? { maxEventBytes: 2 * (limits.maxTextBytes + limits.maxToolArgumentsBytes) + EVENT_ENVELOPE_BYTES } : {};
         const nodeBody = nodeBodyOf(response);
         if (nodeBody) {
-          await readChatCompletionNodeStream(nodeBody, onChunk, pause);
+          await readChatCompletionNodeStream(nodeBody, onChunk, pause, readOptions);
         } else {
           if (!response.body) throw new UpstreamError('upstream_error', 'the model endpoint answered without a body', { retryable: true });
-          await readChatCompletionStream(response.body, onChunk, pause);
+          await readChatCompletionStream(response.body, onChunk, pause, readOptions);
         }
         subscriber.complete();
       };

@@ -11,10 +11,17 @@ class ChunkParser {
   failure: UpstreamError | undefined;
   private readonly decoder = new TextDecoder();
   private readonly parser;
+  /** Bytes fed since an event last completed: what the parser may be holding of one unfinished event. */
+  private sinceEvent = 0;
+  private eventEnded = false;
 
-  constructor(onChunk: (chunk: ChatCompletionChunk) => void) {
+  constructor(
+    onChunk: (chunk: ChatCompletionChunk) => void,
+    private readonly maxEventBytes = Infinity,
+  ) {
     this.parser = createParser({
       onEvent: (event) => {
+        this.eventEnded = true;
         if (this.finished || this.failure) return;
         if (event.data === '[DONE]') {
           this.finished = true;
@@ -25,6 +32,12 @@ class ChunkParser {
           payload = JSON.parse(event.data);
         } catch {
           this.failure = new UpstreamError('upstream_error', `the model stream sent data that is not JSON: ${event.data.slice(0, 80)}`, { retryable: true });
+          return;
+        }
+        if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+          this.failure = new UpstreamError('upstream_error', `the model stream sent an event that is not a chat completion chunk: ${event.data.slice(0, 80)}`, {
+            retryable: true,
+          });
           return;
         }
         if (event.event === 'error' || payload.error) {
@@ -39,10 +52,27 @@ class ChunkParser {
 
   /** One network read; throws the stream's failure. Returns whether to read on. */
   feed(bytes: Uint8Array): boolean {
+    this.eventEnded = false;
     this.parser.feed(this.decoder.decode(bytes, { stream: true }));
     if (this.failure) throw this.failure;
+    // Counted per read: what follows the last event of a read is counted from the next one.
+    this.sinceEvent = this.eventEnded ? 0 : this.sinceEvent + bytes.length;
+    if (this.sinceEvent > this.maxEventBytes) {
+      throw new UpstreamError('reply_too_large', `the model stream sent one event of more than ${this.maxEventBytes} bytes; the reply was stopped`, {
+        retryable: false,
+      });
+    }
     return !this.finished;
   }
+}
+
+/** How a stream is read. */
+export interface StreamReadOptions {
+  /**
+   * Most bytes one SSE event may take: past it the read fails with `reply_too_large` instead of
+   * holding the event whole (the parser keeps an unfinished event in memory). @default Infinity
+   */
+  readonly maxEventBytes?: number;
 }
 
 /**
@@ -58,8 +88,9 @@ export async function readChatCompletionStream(
   body: ReadableStream<Uint8Array>,
   onChunk: (chunk: ChatCompletionChunk) => void,
   pause?: () => Promise<unknown> | undefined,
+  options: StreamReadOptions = {},
 ): Promise<void> {
-  const parser = new ChunkParser(onChunk);
+  const parser = new ChunkParser(onChunk, options.maxEventBytes);
   const reader = body.getReader();
   try {
     for (;;) {
@@ -83,8 +114,9 @@ export function readChatCompletionNodeStream(
   body: Readable,
   onChunk: (chunk: ChatCompletionChunk) => void,
   pause?: () => Promise<unknown> | undefined,
+  options: StreamReadOptions = {},
 ): Promise<void> {
-  const parser = new ChunkParser(onChunk);
+  const parser = new ChunkParser(onChunk, options.maxEventBytes);
   return new Promise<void>((resolve, reject) => {
     let settled = false;
     const settle = (error?: unknown): void => {

@@ -28,6 +28,12 @@ export interface LLMRequest {
    * of the model's stream until it settles (the HTTP response then waits in the network).
    */
   readonly whenWritable?: () => Promise<void> | undefined;
+  /**
+   * The most the caller accepts, in UTF-8 bytes: the reply's text, and each tool call's
+   * arguments. The caller enforces them on the events; a provider may also stop reading early
+   * (one upstream event far larger than these allow), so its memory stays bounded too.
+   */
+  readonly limits?: { readonly maxTextBytes: number; readonly maxToolArgumentsBytes: number };
 }
 
 /** Why one model call ended. */

@@ -288,7 +288,8 @@ export const ErrorMessage = serverMessage(
   'error',
   t.intersection([
     t.strict({ code: ErrorCode, message: t.string, retryable: t.boolean }),
-    t.exact(t.partial({ requestId: t.string })),
+    // retryAfterMs: how long to wait before retrying, when the server (or the model endpoint behind it) said.
+    t.exact(t.partial({ requestId: t.string, retryAfterMs: t.number })),
   ]),
 );
 /** A request-level failure. */

@@ -21,6 +21,11 @@ export const ErrorCode = t.keyof({
   upstream_timeout: null,
   /** The model endpoint, or this server's per-connection rate limit, asks the client to slow down. */
   rate_limited: null,
+  /**
+   * The model's reply passed a limit of the server (`maxReplyTextBytes`, or `maxToolArgumentsBytes`
+   * for one tool call's arguments): the reply was stopped and its model request cancelled.
+   */
+  reply_too_large: null,
   /** `options.tools` named a tool the server does not have. */
   unknown_tool: null,
   /** A `user_message` text longer than the server's `maxMessageLength`. */

@@ -145,6 +145,7 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
           "upstream_error",
           "upstream_timeout",
           "rate_limited",
+          "reply_too_large",
           "unknown_tool",
           "message_too_long",
           "session_lost",
@@ -158,7 +159,8 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
       "retryable": "boolean"
     },
     "optional": {
-      "requestId": "string"
+      "requestId": "string",
+      "retryAfterMs": "number"
     }
   },
   "pong": {

@@ -14,7 +14,17 @@ export {
   type Conversation,
   type ConversationOptions,
 } from './conversation';
-export { runReply, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS, type ReplyContext, type ReplyTimings } from './reply';
+export {
+  runReply,
+  DEFAULT_MAX_TOOL_STEPS,
+  DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_REPLY_TEXT_BYTES,
+  DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
+  type ReplyContext,
+  type ReplyLimits,
+  type ReplyTimings,
+} from './reply';
+export { MAX_CHUNK_FRAME_CHARS } from './send-queue';
 export {
   createSession,
   type Session,

@@ -30,6 +30,10 @@ export const DEFAULT_RATE_LIMIT: RateLimit = { ratePerSecond: 20, burst: 40 };
 export const DEFAULT_HIGH_WATER_MARK_BYTES = 256 * 1024;
 /** Buffered bytes on a connection above which it is closed with 4408 (8 MiB). */
 export const DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES = 8 * 1024 * 1024;
+/** Sessions this process holds at once unless configured (connected ones and those waiting for a resume). */
+export const DEFAULT_MAX_SESSIONS = 10_000;
+/** Bytes of history and replay this process's sessions may hold together unless configured (256 MiB). */
+export const DEFAULT_SESSION_MEMORY_BUDGET_BYTES = 256 * 1024 * 1024;
 /** What `stop()` tells clients to wait before reconnecting unless configured, in ms. */
 export const DEFAULT_STOP_RETRY_AFTER_MS = 1000;
 
@@ -70,6 +74,29 @@ export interface WSServerOptions {
   readonly maxMessageLength?: number;
   /** How long a session outlives its connection, in ms, so a client can resume it. @default DEFAULT_SESSION_TTL_MS */
   readonly sessionTtl?: number;
+  /**
+   * Sessions this process holds at once. Past it, sessions waiting for a resume are dropped, the
+   * one detached longest ago first (its resume gets `session_lost`); when none is left to drop,
+   * a new connection is closed with 1013. @default DEFAULT_MAX_SESSIONS
+   */
+  readonly maxSessions?: number;
+  /**
+   * Bytes this process's sessions may hold together: their histories' text and replay logs (UTF-8).
+   * Past it, as for `maxSessions`: detached sessions are dropped least recently used first, then
+   * new connections are closed with 1013. With the Redis store, only sessions held by this
+   * process count (see the README). @default DEFAULT_SESSION_MEMORY_BUDGET_BYTES
+   */
+  readonly sessionMemoryBudgetBytes?: number;
+  /**
+   * Most text one reply may have, over all its model calls, in UTF-8 bytes: past it the reply
+   * ends with `reply_too_large` and its model request is cancelled. @default DEFAULT_MAX_REPLY_TEXT_BYTES
+   */
+  readonly maxReplyTextBytes?: number;
+  /**
+   * Most arguments one tool call of the model may have, in UTF-8 bytes: past it the reply ends
+   * with `reply_too_large` and its model request is cancelled. @default DEFAULT_MAX_TOOL_ARGUMENTS_BYTES
+   */
+  readonly maxToolArgumentsBytes?: number;
   /** Messages kept per session for resumes. @default DEFAULT_REPLAY_MAX_MESSAGES */
   readonly replayMaxMessages?: number;
   /** UTF-8 bytes kept per session for resumes. @default DEFAULT_REPLAY_MAX_BYTES */

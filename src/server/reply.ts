@@ -38,6 +38,18 @@ import type { Logger } from './logger';
 export const DEFAULT_MAX_TOOL_STEPS = 5;
 /** Longest silence between two upstream events before the reply fails, in ms. */
 export const DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS = 60_000;
+/** Most text one reply may have, over all its model calls, in UTF-8 bytes (4 MiB). */
+export const DEFAULT_MAX_REPLY_TEXT_BYTES = 4 * 1024 * 1024;
+/** Most arguments one tool call may have, in UTF-8 bytes (1 MiB). */
+export const DEFAULT_MAX_TOOL_ARGUMENTS_BYTES = 1024 * 1024;
+
+/** How large a reply may grow: past either, it ends with `reply_too_large`. */
+export interface ReplyLimits {
+  /** The reply's text over all its model calls, in UTF-8 bytes. */
+  readonly maxTextBytes: number;
+  /** One tool call's arguments, in UTF-8 bytes. */
+  readonly maxToolArgumentsBytes: number;
+}
 
 /** Where a reply reports its timings, in seconds. */
 export interface ReplyTimings {
@@ -61,6 +73,8 @@ export interface ReplyContext {
   readonly tools: ToolRegistry;
   readonly maxToolSteps: number;
   readonly idleTimeoutMs: number;
+  /** How large the reply may grow. @default DEFAULT_MAX_REPLY_TEXT_BYTES and DEFAULT_MAX_TOOL_ARGUMENTS_BYTES */
+  readonly limits?: ReplyLimits;
   /** Emits to abort: the reply then ends with `llm_complete` and finishReason `aborted`. */
   readonly abort$: Observable<unknown>;
   /** Backpressure from the connection, handed to the provider (see {@link LLMRequest.whenWritable}). */
@@ -83,6 +97,34 @@ function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | un
 function finishReasonOf(reason: LLMFinishReason): FinishReason {
   // A model that still asks for tools on the last allowed round ran out of steps: a limit, like `length`.
   return reason === 'tool_calls' ? 'length' : reason;
+}
+
+const tooLarge = (what: string, limit: number): UpstreamError =>
+  new UpstreamError('reply_too_large', `the model's reply passed this server's limit: ${what} over ${limit} bytes; the reply was stopped`, {
+    retryable: false,
+  });
+
+/**
+ * Counts what a model call streams against the reply's limits, and throws `reply_too_large` for
+ * the event that would pass one, before anything accumulates it.
+ */
+function createLimitCheck(limits: ReplyLimits): { text(delta: string): void; toolArguments(index: number, delta: string): void; newRound(): void } {
+  let textBytes = 0;
+  let argumentBytes = new Map<number, number>();
+  return {
+    text: (delta) => {
+      textBytes += Buffer.byteLength(delta);
+      if (textBytes > limits.maxTextBytes) throw tooLarge('the text', limits.maxTextBytes);
+    },
+    toolArguments: (index, delta) => {
+      const bytes = (argumentBytes.get(index) ?? 0) + Buffer.byteLength(delta);
+      argumentBytes.set(index, bytes);
+      if (bytes > limits.maxToolArgumentsBytes) throw tooLarge(`the arguments of tool call ${index}`, limits.maxToolArgumentsBytes);
+    },
+    newRound: () => {
+      argumentBytes = new Map();
+    },
+  };
 }
 
 function toolMessageContent(outcome: ToolOutcome): string {
@@ -110,6 +152,8 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
     }
     conversation.append({ role: 'user', content: context.text });
     const definitions = tools.definitions(options.tools);
+    const limits = context.limits ?? { maxTextBytes: DEFAULT_MAX_REPLY_TEXT_BYTES, maxToolArgumentsBytes: DEFAULT_MAX_TOOL_ARGUMENTS_BYTES };
+    const limitCheck = createLimitCheck(limits);
     const startedAt = performance.now();
     let fullText = '';
     let roundText = '';
@@ -132,6 +176,7 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
         messages: conversation.forModel(),
         tools: definitions,
         whenWritable: context.whenWritable,
+        limits: { maxTextBytes: limits.maxTextBytes, maxToolArgumentsBytes: limits.maxToolArgumentsBytes },
         options: {
           temperature: options.temperature,
           maxTokens: options.maxTokens,
@@ -142,6 +187,7 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
       roundDeltas = 0;
       let streaming = false;
       let round = emptyRound;
+      limitCheck.newRound();
       const callStartedAt = performance.now();
       // One subscriber does all the per-event work: this is the hot path of every reply.
       const frames$ = new Observable<ServerMessageInput>((subscriber) =>
@@ -154,18 +200,26 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
           )
           .subscribe({
             next: (event) => {
-              round = accumulateRound(round, event);
-              if (event.type === 'tool_call_delta') roundDeltas++;
-              if (event.type !== 'text' || event.delta === '') return;
-              roundDeltas++;
-              if (fullText === '') context.timings?.firstToken(secondsSince(startedAt));
-              fullText += event.delta;
-              roundText += event.delta;
-              if (!streaming) {
-                streaming = true;
-                subscriber.next({ type: 'status', data: { status: 'streaming', requestId } });
+              // A throw here would escape to RxJS's unhandled-error path and end the process: it ends the reply instead.
+              try {
+                if (event.type === 'tool_call_delta' && event.argumentsDelta) limitCheck.toolArguments(event.index, event.argumentsDelta);
+                else if (event.type === 'text') limitCheck.text(event.delta);
+                round = accumulateRound(round, event);
+                if (event.type === 'tool_call_delta') roundDeltas++;
+                if (event.type !== 'text' || event.delta === '') return;
+                roundDeltas++;
+                if (fullText === '') context.timings?.firstToken(secondsSince(startedAt));
+                fullText += event.delta;
+                roundText += event.delta;
+                if (!streaming) {
+                  streaming = true;
+                  subscriber.next({ type: 'status', data: { status: 'streaming', requestId } });
+                }
+                subscriber.next(chunk(event.delta, false));
+              } catch (error) {
+                // Unsubscribes the provider too: the model request is cancelled.
+                subscriber.error(error);
               }
-              subscriber.next(chunk(event.delta, false));
             },
             error: (error: unknown) => subscriber.error(error),
             complete: () => subscriber.complete(),
@@ -265,7 +319,8 @@ export function errorMessageFor(error: unknown, context: { requestId?: string; l
     context.logger.warn({ err: error, ...requestId, code: error.code, status: error.status }, 'model request failed');
   }
   if (error instanceof UpstreamError || error instanceof RequestError) {
-    return { type: 'error', data: { code: error.code, message: error.message, retryable: error.retryable, ...requestId } };
+    const retryAfter = error instanceof UpstreamError && error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {};
+    return { type: 'error', data: { code: error.code, message: error.message, retryable: error.retryable, ...retryAfter, ...requestId } };
   }
   context.logger.error({ err: error, ...requestId }, 'request failed inside the server');
   const detail = error instanceof LLMWSError ? ` (${error.code})` : '';

@@ -13,7 +13,8 @@ import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
 import { childLogger, type Logger } from './logger';
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
-import { type ReplyTimings, runReply } from './reply';
+import { SendQueue } from './send-queue';
+import { errorMessageFor, type ReplyLimits, type ReplyTimings, runReply } from './reply';
 
 /** What a session needs from its connection. */
 export interface SessionTransport {
@@ -27,7 +28,7 @@ export interface SessionTransport {
 export interface BackpressureLimits {
   /** Above this many buffered bytes, chunks are coalesced and the model stream is not read. */
   readonly highWaterMark: number;
-  /** Above this many, the connection is closed with 4408 (the session stays resumable). */
+  /** Above this many (plus the largest single frame in the buffer), the connection is closed with 4408 (the session stays resumable). */
   readonly hardLimit: number;
 }
 
@@ -78,6 +79,8 @@ export interface SessionOptions {
   readonly conversation: ConversationOptions;
   readonly maxToolSteps: number;
   readonly idleTimeoutMs: number;
+  /** How large a reply may grow before it ends with `reply_too_large`. @default DEFAULT_MAX_REPLY_TEXT_BYTES and DEFAULT_MAX_TOOL_ARGUMENTS_BYTES */
+  readonly replyLimits?: ReplyLimits;
   /** Longest `user_message` text accepted, in characters. */
   readonly maxMessageLength: number;
   /** What a running reply does when its connection drops, unless the message says otherwise. */
@@ -113,6 +116,11 @@ export interface Session {
   readonly busy: boolean;
   /** The seq of the newest message of the stream (0 before any). */
   readonly lastSeq: number;
+  /**
+   * About how many bytes the session holds: its history's text and its replay log, in UTF-8
+   * bytes, plus reply text waiting for a slow connection. What a session memory budget counts.
+   */
+  readonly heldBytes: number;
   /** Sends connection-level messages (greeting, pong, resume answers): no seq, not replayed. */
   sendDirect(message: ServerMessageInput): void;
   /** Sends a message of the stream: it gets the next seq and a place in the replay log. */
@@ -182,9 +190,13 @@ class SessionState implements Session {
   private disposed = false;
   /** The highest seq the client acknowledged: repeated acks (every heartbeat) cost nothing. */
   private acknowledgedSeq = 0;
-  // Backpressure: chunk text waiting for the connection to drain, and who waits for that.
-  private coalesced: { requestId: string; text: string } | undefined;
+  // Backpressure: messages waiting for the connection to drain, and who waits for that.
+  private readonly queue = new SendQueue({ congested: () => this.congested(), emit: (message) => this.emit(message) });
+  /** The history `heldBytes` last measured, and its size: recounted only when the history changes. */
+  private historySize: { messages: readonly HistoryMessage[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
+  /** The largest frame written since the send buffer was last at or below its high-water mark, in bytes. */
+  private largestFrame = 0;
   private drainWatch: Subscription | undefined;
 
   constructor(private readonly options: SessionOptions) {
@@ -239,18 +251,23 @@ class SessionState implements Session {
     return this.log.lastSeq;
   }
 
+  get heldBytes(): number {
+    const messages = this.currentConversation.messages();
+    // The conversation replaces its array on every change: the same array has the same size.
+    if (this.historySize?.messages !== messages) this.historySize = { messages, bytes: historyBytes(messages) };
+    return this.log.heldBytes + this.historySize.bytes + this.queue.bytes;
+  }
+
   send(message: ServerMessageInput): void {
     if (this.disposed) return;
     if (this.remoteWriter) return this.remoteWriter.send(message);
-    // Under backpressure only: merge chunks of one reply into one frame, sent once the socket drains.
-    if (message.type === 'llm_chunk' && !message.data.isComplete && this.congested()) {
-      if (this.coalesced && this.coalesced.requestId !== message.data.requestId) this.flushCoalesced();
-      this.coalesced = { requestId: message.data.requestId, text: (this.coalesced?.text ?? '') + message.data.chunk };
-      this.watchDrain();
-      return;
-    }
-    this.flushCoalesced();
-    this.emit(message);
+    // Under backpressure only, chunks of one reply merge into one, sent once the socket drains;
+    // a chunk too long for one frame goes out in pieces as the socket takes them.
+    this.queue.send(message);
+    if (this.queue.empty) return;
+    this.watchDrain();
+    const transport = this.transport;
+    if (transport && transport.bufferedAmount() + this.queue.bytes > this.hardLimit()) this.tooSlow(transport);
   }
 
   sendDirect(message: ServerMessageInput): void {
@@ -327,13 +344,14 @@ class SessionState implements Session {
     this.drainWatch?.unsubscribe();
     this.reply?.subscription?.unsubscribe();
     this.reply = undefined;
+    this.queue.clear();
     this.log.clear();
   }
 
   /** The connection is gone: frames go to the replay log only, and nobody waits for a drain. */
   private release(): void {
     this.transport = undefined;
-    this.flushCoalesced();
+    this.queue.flush(true);
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
@@ -347,12 +365,26 @@ class SessionState implements Session {
   private write(text: string): void {
     const transport = this.transport;
     if (!transport) return;
+    if (transport.bufferedAmount() <= this.options.backpressure.highWaterMark) this.largestFrame = 0;
     transport.send(text);
-    if (transport.bufferedAmount() > this.options.backpressure.hardLimit) {
-      // The connection goes; the session stays, and the client may resume from the replay log.
-      this.options.logger.warn({ sessionId: this.id }, 'client too slow: closing its connection (the session stays resumable)');
-      transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
-    }
+    // Only a large frame's size needs counting in bytes: a small one is far below the limits either way.
+    this.largestFrame = Math.max(this.largestFrame, text.length < 65_536 ? text.length : Buffer.byteLength(text));
+    if (transport.bufferedAmount() > this.hardLimit()) this.tooSlow(transport);
+  }
+
+  /**
+   * The hard limit, plus the largest frame written since the buffer was last below its
+   * high-water mark: one large frame (a long reply's `llm_complete`) is the server's doing, not
+   * a slow reader's, so only what piles up beyond it counts.
+   */
+  private hardLimit(): number {
+    return this.options.backpressure.hardLimit + this.largestFrame;
+  }
+
+  private tooSlow(transport: SessionTransport): void {
+    // The connection goes; the session stays, and the client may resume from the replay log.
+    this.options.logger.warn({ sessionId: this.id }, 'client too slow: closing its connection (the session stays resumable)');
+    transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
   }
 
   private emit(message: ServerMessageInput): void {
@@ -365,20 +397,14 @@ class SessionState implements Session {
     this.write(text);
   }
 
-  private flushCoalesced(): void {
-    if (!this.coalesced) return;
-    const { requestId, text } = this.coalesced;
-    this.coalesced = undefined;
-    this.emit({ type: 'llm_chunk', data: { chunk: text, isComplete: false, requestId } });
-  }
-
   private watchDrain(): void {
     if (this.drainWatch) return;
     this.drainWatch = interval(DRAIN_POLL_MS).subscribe(() => {
       if (this.congested()) return;
+      this.queue.flush(false);
+      if (!this.queue.empty) return;
       this.drainWatch?.unsubscribe();
       this.drainWatch = undefined;
-      this.flushCoalesced();
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
       for (const resolve of waiters) resolve();
@@ -387,7 +413,7 @@ class SessionState implements Session {
 
   /** Resolves when the connection can take more (at once when it can, or when none is attached). */
   private whenWritable(): Promise<void> | undefined {
-    if (!this.congested()) return undefined;
+    if (!this.congested() && this.queue.empty) return undefined;
     this.watchDrain();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
@@ -452,6 +478,7 @@ class SessionState implements Session {
       tools: options.tools,
       maxToolSteps: options.maxToolSteps,
       idleTimeoutMs: options.idleTimeoutMs,
+      limits: options.replyLimits,
       abort$: running.abort$,
       whenWritable: () => this.whenWritable(),
       timings: options.timings,
@@ -460,13 +487,39 @@ class SessionState implements Session {
     })
       .pipe(holdWhilePaused(running.paused$))
       .subscribe({
-        next: (frame) => this.send(frame),
-        complete: () => {
-          this.reply = undefined;
-          this.send({ type: 'status', data: { status: 'idle', requestId: running.requestId } });
-          persistence?.replyEnded(running.requestId);
+        next: (frame) => {
+          // A throw here would escape to RxJS's unhandled-error path and end the process: it ends this reply instead.
+          try {
+            this.send(frame);
+          } catch (error) {
+            this.replyFailed(running, error);
+          }
         },
+        complete: () => this.replyEnded(running),
       });
+  }
+
+  private replyEnded(running: RunningReply): void {
+    if (this.reply !== running) return;
+    this.reply = undefined;
+    this.sendSafely({ type: 'status', data: { status: 'idle', requestId: running.requestId } });
+    this.persistence?.replyEnded(running.requestId);
+  }
+
+  /** Sending a frame of the reply failed inside the server: the reply stops with an `internal_error`. */
+  private replyFailed(running: RunningReply, error: unknown): void {
+    running.subscription?.unsubscribe();
+    this.sendSafely(errorMessageFor(error, { requestId: running.requestId, logger: childLogger(this.options.logger, { sessionId: this.id }) }));
+    this.replyEnded(running);
+  }
+
+  /** Sends, logging a failure instead of throwing it: for the end of a reply that failed already. */
+  private sendSafely(message: ServerMessageInput): void {
+    try {
+      this.send(message);
+    } catch (error) {
+      this.options.logger.error({ sessionId: this.id, err: error, type: message.type }, 'could not send a message');
+    }
   }
 
   private abortReply(): void {
@@ -500,6 +553,16 @@ class SessionState implements Session {
         return this.answerStatus(id);
     }
   }
+}
+
+/** The UTF-8 bytes of a history's text: contents, and tool calls' names and arguments. */
+function historyBytes(messages: readonly HistoryMessage[]): number {
+  let bytes = 0;
+  for (const message of messages) {
+    bytes += Buffer.byteLength(message.content);
+    for (const call of message.toolCalls ?? []) bytes += Buffer.byteLength(call.arguments) + call.name.length + call.id.length;
+  }
+  return bytes;
 }
 
 /** Creates a session with no connection yet. */

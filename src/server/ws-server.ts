@@ -25,6 +25,8 @@ import {
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_MESSAGE_LENGTH,
   DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
   DEFAULT_PATH,
   DEFAULT_PORT,
   DEFAULT_RATE_LIMIT,
@@ -34,10 +36,16 @@ import {
   type WSServerOptions,
 } from './options';
 import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
-import { DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
+import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
 import { createSession, type Session, type SessionOptions } from './session';
 import { memoryStore } from '../store/memory-store';
 import type { SessionDirectory, SessionStore, SessionStoreContext, StoreHealth } from '../store/types';
+
+/** `value`, checked to be a number above 0 (a limit of 0 would refuse everything). */
+function positive(name: string, value: number): number {
+  if (!(value > 0)) throw new RangeError(`${name} must be a number greater than 0, got ${value}`);
+  return value;
+}
 
 /** What happens on a server, as `events$` emits it. */
 export type WSServerEvent =
@@ -64,6 +72,8 @@ export interface SessionInfo {
   readonly historyLength: number;
   /** Who the session belongs to, as `authenticate` said. */
   readonly principal: unknown;
+  /** About how many bytes it holds (history and replay), as `sessionMemoryBudgetBytes` counts them. */
+  readonly heldBytes: number;
 }
 
 type EventOf<K extends WSServerEvent['type']> = Extract<WSServerEvent, { type: K }>;
@@ -144,6 +154,10 @@ export class WSServer {
     this.storeContext = {
       ttlMs: options.sessionTtl ?? DEFAULT_SESSION_TTL_MS,
       replayMaxMessages: shared.replay.maxMessages,
+      budget: {
+        maxSessions: positive('maxSessions', options.maxSessions ?? DEFAULT_MAX_SESSIONS),
+        maxBytes: positive('sessionMemoryBudgetBytes', options.sessionMemoryBudgetBytes ?? DEFAULT_SESSION_MEMORY_BUDGET_BYTES),
+      },
       logger: this.logger,
       makeSession: (init) => createSession({ ...shared, ...init, nextMessageId: createIdGenerator() }),
       onResumed: (session) => this.events.next({ type: 'session_resumed', sessionId: session.id }),
@@ -164,6 +178,10 @@ export class WSServer {
       conversation: options.conversationOptions ?? {},
       maxToolSteps: options.maxToolSteps ?? DEFAULT_MAX_TOOL_STEPS,
       idleTimeoutMs: options.upstreamIdleTimeout ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+      replyLimits: {
+        maxTextBytes: positive('maxReplyTextBytes', options.maxReplyTextBytes ?? DEFAULT_MAX_REPLY_TEXT_BYTES),
+        maxToolArgumentsBytes: positive('maxToolArgumentsBytes', options.maxToolArgumentsBytes ?? DEFAULT_MAX_TOOL_ARGUMENTS_BYTES),
+      },
       maxMessageLength: options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
       onDisconnect: options.onDisconnect ?? 'continue',
       replay: {
@@ -178,6 +196,21 @@ export class WSServer {
       onSent: this.metrics.sent,
       timings: { modelCall: this.metrics.modelCall, firstToken: this.metrics.firstToken },
     };
+  }
+
+  /**
+   * Whether one more session fits the budget. The memory store makes room by dropping detached
+   * sessions; a store that cannot (Redis keeps its sessions there, and this process holds only
+   * the connected and busy ones) is asked only whether those fit.
+   */
+  private admit(directory: SessionDirectory): boolean {
+    if (directory.admit) return directory.admit();
+    const budget = this.storeContext.budget;
+    if (!budget) return true;
+    if (directory.size + 1 > budget.maxSessions) return false;
+    let bytes = 0;
+    for (const session of directory.all()) bytes += session.heldBytes;
+    return bytes <= budget.maxBytes;
   }
 
   private repliesRunning(): number {
@@ -273,6 +306,11 @@ export class WSServer {
       logger: this.logger,
       decideUpgrade: (request) => this.decideUpgrade(request),
       onConnection: (transport, principal) => {
+        if (!this.admit(directory)) {
+          // Never an out-of-memory: a client told to come back later costs nothing.
+          transport.close(CloseCode.TryAgainLater, 'server at its session budget: try again later');
+          return { receive: () => undefined, closed: () => undefined };
+        }
         const connection = createConnection({ ...connectionShared, transport, principal });
         this.metrics.connectionOpened();
         this.events.next({ type: 'client_connected', sessionId: connection.session.id });
@@ -390,6 +428,7 @@ export class WSServer {
       connected: session.attached,
       historyLength: session.conversation.messages().length,
       principal: session.principal,
+      heldBytes: session.heldBytes,
     }));
   }
 

@@ -3,7 +3,7 @@ import type { ServerMessageInput } from '../protocol/codecs';
 import { secretsEqual } from '../server/auth';
 import type { ClaimResult } from '../server/connection';
 import type { Session } from '../server/session';
-import type { SessionDirectory, SessionStore, SessionStoreContext } from './types';
+import type { SessionBudget, SessionDirectory, SessionStore, SessionStoreContext } from './types';
 
 /** A new session's id and its 256-bit resume token: the token is the only proof needed to take the session over. */
 export function newSessionIdentity(): { sessionId: string; resumeToken: string } {
@@ -31,20 +31,56 @@ export interface MemorySessionDirectory extends SessionDirectory {
  * Keeps sessions in this process. A session without a connection expires after `ttlMs`; one
  * that never said anything goes at once, as there is nothing to resume. Timers exist only for
  * sessions without a connection, so idle connected sessions cost no timer.
+ *
+ * With a `budget`, the sessions together stay within its count and bytes: past either, the
+ * sessions detached longest ago are dropped first (a resume of one gets `session_lost`), and a
+ * new session is refused (`admit` is false) when dropping every detached one is not enough.
  */
-export function createMemorySessionDirectory(context: Omit<SessionStoreContext, 'replayMaxMessages' | 'logger'>): MemorySessionDirectory {
+export function createMemorySessionDirectory(
+  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'logger'> & { logger?: SessionStoreContext['logger'] },
+): MemorySessionDirectory {
   const sessions = new Map<string, Session>();
   const expiries = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Sessions without a connection, the one detached longest ago first: the order they are dropped in. */
+  const detachedOrder = new Map<string, Session>();
+  const budget: SessionBudget = context.budget ?? { maxSessions: Infinity, maxBytes: Infinity };
 
   const stopExpiry = (session: Session): void => {
     clearTimeout(expiries.get(session.id));
     expiries.delete(session.id);
+    detachedOrder.delete(session.id);
   };
 
   const discard = (session: Session): void => {
     stopExpiry(session);
     sessions.delete(session.id);
     session.dispose();
+  };
+
+  /**
+   * Drops detached sessions, longest detached first, until `room` more sessions fit within the
+   * budget; returns whether they do. Counting sums every session's bytes: O(sessions), bounded
+   * by `maxSessions`, and done only when a session is created or detached.
+   */
+  const makeRoom = (room: number): boolean => {
+    const unlimitedBytes = budget.maxBytes === Infinity;
+    let bytes = 0;
+    if (!unlimitedBytes) for (const session of sessions.values()) bytes += session.heldBytes;
+    const fits = (): boolean => sessions.size + room <= budget.maxSessions && (unlimitedBytes || bytes <= budget.maxBytes);
+    let dropped = 0;
+    for (const session of detachedOrder.values()) {
+      if (fits()) break;
+      if (!unlimitedBytes) bytes -= session.heldBytes;
+      discard(session);
+      dropped++;
+    }
+    if (dropped > 0) {
+      context.logger?.warn(
+        { dropped, maxSessions: budget.maxSessions, maxBytes: budget.maxBytes },
+        'dropped detached sessions, least recently used first: over the session budget',
+      );
+    }
+    return fits();
   };
 
   const claim = (sessionId: string, resumeToken: string, lastSeq: number): ClaimResult => {
@@ -82,7 +118,10 @@ export function createMemorySessionDirectory(context: Omit<SessionStoreContext, 
       }, context.ttlMs);
       timer.unref();
       expiries.set(session.id, timer);
+      detachedOrder.set(session.id, session);
+      makeRoom(0);
     },
+    admit: () => makeRoom(1),
     resumed: (session) => context.onResumed?.(session),
     sendTo: async (sessionId, message) => {
       const session = sessions.get(sessionId);

@@ -20,12 +20,22 @@ export interface SessionInit {
   readonly startSeq?: number;
 }
 
+/** How much this process's sessions may hold together. */
+export interface SessionBudget {
+  /** Sessions held at once. */
+  readonly maxSessions: number;
+  /** Bytes of history and replay held by all sessions together (see `Session.heldBytes`). */
+  readonly maxBytes: number;
+}
+
 /** What a server gives the store it opens. */
 export interface SessionStoreContext {
   /** How long a session outlives its connection, in ms. */
   readonly ttlMs: number;
   /** Replay frames a session keeps (a shared store trims its log to this many). */
   readonly replayMaxMessages: number;
+  /** What the sessions held by this process may hold together. @default no limit */
+  readonly budget?: SessionBudget;
   makeSession(init: SessionInit): Session;
   readonly logger: Logger;
   /** Told when a session was resumed on a new connection. */
@@ -55,6 +65,12 @@ export interface SessionDirectory extends SessionRegistry {
    */
   broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
   health(): StoreHealth;
+  /**
+   * Makes room for one more session within the budget (the memory store drops the least recently
+   * detached sessions first). False when there is none: the new connection is refused (1013).
+   * A store without it admits every connection.
+   */
+  admit?(): boolean;
   /** Resolves once the store can serve (a shared store connected, or gave up waiting); `start` awaits it. */
   ready?(): Promise<void>;
   /** The server stops: every session of this process ends (a shared store keeps their state). */

@@ -52,7 +52,15 @@ export type TestScenario =
   /** Streams `chunks`, then destroys the socket mid-stream (no finish, no [DONE]). */
   | { readonly type: 'cut'; readonly chunks: readonly string[]; readonly delayMs?: number }
   /** Streams `chunks`, then goes silent until the caller hangs up. */
-  | { readonly type: 'stall'; readonly chunks: readonly string[] };
+  | { readonly type: 'stall'; readonly chunks: readonly string[] }
+  /**
+   * A runaway model: text deltas of `chunkSize` characters, or the arguments of one call to
+   * `toolName` in fragments of that size, without end: as fast as the socket drains, until the
+   * caller hangs up.
+   */
+  | { readonly type: 'endless'; readonly toolName?: string; /** @default 1024 */ readonly chunkSize?: number }
+  /** Writes each of `data` verbatim as one SSE `data:` line (garbage such as `null`), then `[DONE]`. */
+  | { readonly type: 'raw'; readonly data: readonly string[] };
 
 /** A request the server received. */
 export interface RecordedRequest {
@@ -113,14 +121,36 @@ function sendError(response: ServerResponse, status: number, message: string, he
   response.end(JSON.stringify({ error: { message, type, param: null, code: null } }));
 }
 
-/** Builds the SSE events of a scenario: each entry is one `data:` payload, with its delay. */
-function streamEvents(scenario: TestScenario, body: any, completionId: string): { delayMs: number; data: unknown }[] {
+/** An SSE payload written as it is, not as JSON. */
+class RawData {
+  constructor(readonly text: string) {}
+}
+
+/** The events of an `endless` scenario: never done. */
+function* endlessEvents(scenario: Extract<TestScenario, { type: 'endless' }>, chunk: (delta: object) => unknown): Generator<{ delayMs: number; data: unknown }> {
+  const piece = 'x'.repeat(scenario.chunkSize ?? 1024);
+  const { toolName } = scenario;
+  if (toolName) yield { delayMs: 0, data: chunk({ tool_calls: [{ index: 0, id: 'call_endless', type: 'function', function: { name: toolName, arguments: '{"a":"' } }] }) };
+  const delta = toolName ? { tool_calls: [{ index: 0, function: { arguments: piece } }] } : { content: piece };
+  for (;;) yield { delayMs: 0, data: chunk(delta) };
+}
+
+/** Builds the SSE events of a scenario: each entry is one `data:` payload (raw text when a string), with its delay. */
+function streamEvents(scenario: TestScenario, body: any, completionId: string): Iterable<{ delayMs: number; data: unknown }> {
   const base = { id: completionId, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: String(body.model) };
   const chunk = (delta: object, finishReason: string | null = null) => ({
     ...base,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
   });
   const events: { delayMs: number; data: unknown }[] = [{ delayMs: 0, data: chunk({ role: 'assistant', content: '' }) }];
+  if (scenario.type === 'endless') {
+    const first = events[0] as { delayMs: number; data: unknown };
+    return (function* () {
+      yield first;
+      yield* endlessEvents(scenario, chunk);
+    })();
+  }
+  if (scenario.type === 'raw') return [...events, ...scenario.data.map((data) => ({ delayMs: 0, data: new RawData(data) }))];
   let completionTokens = 0;
   const push = (delayMs: number, data: unknown): void => {
     completionTokens++;
@@ -177,14 +207,13 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
       return finish();
     }
     const id = `chatcmpl-test${++completions}`;
-    const events = streamEvents(scenario, body, id);
+    const events = streamEvents(scenario, body, id)[Symbol.iterator]();
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
     response.flushHeaders();
-    let index = 0;
     /** Writes one event; false when the socket wants a drain first, as a real server would wait for. */
     const writeOne = (event: { data: unknown }): boolean => {
       recorded.eventsSent++;
-      let json = JSON.stringify(event.data);
+      let json = event.data instanceof RawData ? event.data.text : JSON.stringify(event.data);
       if (json.includes(EMIT_TIME_PLACEHOLDER)) json = json.replaceAll(EMIT_TIME_PLACEHOLDER, wallClockMs().toFixed(3));
       return response.write(`data: ${json}\n\n`);
     };
@@ -192,8 +221,8 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
       // A loop, not recursion: thousands of undelayed events must not grow the stack.
       for (;;) {
         if (response.destroyed) return;
-        const event = events[index++];
-        if (event === undefined) {
+        const { value: event, done } = events.next();
+        if (done) {
           if (scenario.type === 'cut') {
             // Cut only once what was written has reached the socket, as when a network drops mid-stream.
             response.write(': cut\n\n', () => {

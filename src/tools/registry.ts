@@ -13,6 +13,17 @@ export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/**
+ * Longest error text a failed tool call reports, in characters: the model, the history and the
+ * client get it, and a tool's error may quote its (model-written, possibly huge) arguments.
+ */
+export const MAX_TOOL_ERROR_LENGTH = 1000;
+
+/** `text`, cut to `max` characters with `...` when longer. */
+function prefixOf(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
 /** A call the model asked for: `arguments` is the raw JSON text the model wrote. */
 export interface ToolCallRequest {
   readonly id: string;
@@ -45,7 +56,7 @@ export function parseToolArguments(text: string): E.Either<string, unknown> {
   try {
     return E.right(JSON.parse(text));
   } catch {
-    return E.left(`arguments are not valid JSON: ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`);
+    return E.left(`arguments are not valid JSON: ${prefixOf(text, 80)}`);
   }
 }
 
@@ -73,8 +84,8 @@ function resultOf(output: unknown): Observable<unknown> {
 }
 
 function describeFailure(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
+  const text = error instanceof Error ? error.message || error.name : String(error);
+  return prefixOf(text, MAX_TOOL_ERROR_LENGTH);
 }
 
 /**
@@ -99,7 +110,7 @@ export function createToolRegistry(
   const execute: ToolRegistry['execute'] = (call, context) =>
     defer(() => {
       const entry = entries.get(call.name);
-      if (!entry) throw new ToolError('unknown_tool', `there is no tool named ${call.name}`);
+      if (!entry) throw new ToolError('unknown_tool', `there is no tool named ${prefixOf(call.name, 80)}`);
       const args = E.chain(entry.validate)(parseToolArguments(call.arguments));
       if (E.isLeft(args)) throw new ToolError('invalid_arguments', `invalid arguments for ${call.name}: ${args.left}`);
       return new Observable<unknown>((subscriber) => {

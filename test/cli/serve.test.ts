@@ -90,6 +90,20 @@ describe('llm-ws serve', () => {
     expect(done.data.fullText).toBe('2+3*4 = 14');
   });
 
+  it('passes the reply limits and the session budget on to the server', async () => {
+    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--max-reply-text-bytes', '1000', '--max-sessions', '1'], {
+      OPENAI_BASE_URL: upstream.baseURL,
+    });
+    const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
+    client = await connectTestClient(url as string);
+    await client.waitFor('session');
+    upstream.enqueue({ type: 'text', chunks: ['x'.repeat(600), 'y'.repeat(600)] });
+    client.send(userMessage('long', 'go on'));
+    expect((await client.waitFor('error', (m) => m.data.requestId === 'long')).data).toMatchObject({ code: 'reply_too_large', retryable: false });
+    const second = await connectTestClient(url as string);
+    expect(await second.closed).toEqual({ code: 1013, reason: 'server at its session budget: try again later' });
+  });
+
   it('--log-level error leaves warnings out of the log; --no-process-metrics leaves process metrics out of /metrics', async () => {
     cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'error', '--no-process-metrics'], { OPENAI_BASE_URL: upstream.baseURL });
     const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);

@@ -111,6 +111,31 @@ describe('openAIProvider over HTTP', () => {
     expect(upstream.requests).toHaveLength(3);
   });
 
+  it('gives up at once on a 429 whose Retry-After is longer than maxRetryAfterMs, and passes the wait on', async () => {
+    upstream.enqueue({ type: 'error', status: 429, message: 'slow down', headers: { 'retry-after': '20' } }, { type: 'text', chunks: ['ok'] });
+    const error = await failureOf(lastValueFrom(provider(2)(request())));
+    expect(error).toMatchObject({ code: 'rate_limited', retryable: true, status: 429, retryAfterMs: 20_000 });
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('lets the SDK wait out a short Retry-After and retry', async () => {
+    upstream.enqueue({ type: 'error', status: 429, headers: { 'retry-after-ms': '10' } }, { type: 'text', chunks: ['ok'] });
+    const events = await lastValueFrom(provider(2)(request()).pipe(toArray()));
+    expect(events[0]).toEqual({ type: 'text', delta: 'ok' });
+    expect(upstream.requests).toHaveLength(2);
+  });
+
+  it('stops reading at an event larger than the limits allow', async () => {
+    upstream.enqueue({ type: 'text', chunks: ['small ', 'x'.repeat(1_200_000)] });
+    const seen: LLMEvent[] = [];
+    const limits = { maxTextBytes: 10_000, maxToolArgumentsBytes: 10_000 };
+    const error = await failureOf(lastValueFrom(provider()(request({ limits })).pipe(tap((event) => seen.push(event)))));
+    expect(error).toMatchObject({ code: 'reply_too_large', retryable: false });
+    expect(seen).toEqual([{ type: 'text', delta: 'small ' }]);
+    // 2 x 20,000 bytes of text and arguments, plus 1 MiB for the rest of the event.
+    expect(error.message).toBe(`the model stream sent one event of more than ${2 * 20_000 + 1024 * 1024} bytes; the reply was stopped`);
+  });
+
   it('fails with a retryable upstream_error when the stream is cut mid-way', async () => {
     upstream.enqueue({ type: 'cut', chunks: ['Hel', 'lo'] });
     const seen: LLMEvent[] = [];

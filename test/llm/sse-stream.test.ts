@@ -40,6 +40,41 @@ describe('readChatCompletionStream', () => {
     });
   });
 
+  it.each([['null'], ['42'], ['"text"'], ['[1,2]']])('fails with a readable upstream_error when data is %s, not a chunk', async (data) => {
+    await expect(readChatCompletionStream(body(`data: ${data}\n\n`), () => undefined)).rejects.toMatchObject({
+      code: 'upstream_error',
+      message: `the model stream sent an event that is not a chat completion chunk: ${data}`,
+    });
+  });
+
+  it('fails with reply_too_large, without reading on, once one event passes maxEventBytes', async () => {
+    const seen: any[] = [];
+    let reads = 0;
+    const huge = `data: ${chunk('x'.repeat(5000))}\n\n`;
+    const pieces = [`data: ${chunk('small')}\n\n`, ...Array.from({ length: 10 }, (_, i) => huge.slice(i * 1000, (i + 1) * 1000)), huge.slice(10_000)];
+    const counted = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const piece = pieces[reads++];
+        if (piece === undefined) controller.close();
+        else controller.enqueue(new TextEncoder().encode(piece));
+      },
+    });
+    await expect(readChatCompletionStream(counted, (c) => seen.push(c), undefined, { maxEventBytes: 2500 })).rejects.toMatchObject({
+      code: 'reply_too_large',
+      retryable: false,
+      message: 'the model stream sent one event of more than 2500 bytes; the reply was stopped',
+    });
+    expect(contents(seen)).toEqual(['small']);
+    expect(reads).toBeLessThanOrEqual(5); // the small event's read and three of the large one, then it stopped
+  });
+
+  it('takes many small events in one read, however many bytes the read has', async () => {
+    const seen: any[] = [];
+    const many = Array.from({ length: 100 }, (_, i) => `data: ${chunk(`w${i} `)}\n\n`).join('');
+    await readChatCompletionStream(body(many), (c) => seen.push(c), undefined, { maxEventBytes: 200 });
+    expect(seen).toHaveLength(100);
+  });
+
   it('waits for pause() between reads', async () => {
     const order: string[] = [];
     let release!: () => void;

@@ -93,7 +93,8 @@ describe('faults over loopback', () => {
   });
 
   it('holds the model stream back while a reader stalls, then delivers everything once it reads again', async () => {
-    await startServer({ highWaterMark: 64 * 1024 });
+    // 20 MB of text: past the default maxReplyTextBytes (4 MiB).
+    await startServer({ highWaterMark: 64 * 1024, maxReplyTextBytes: 32 * 1024 * 1024 });
     const chunks = numbered(20_000).map((chunk) => chunk + 'x'.repeat(1000)); // 20 MB: more than the kernel's socket buffers hold
     upstream.enqueue({ type: 'text', chunks });
     const c = await connectThroughProxy();

@@ -37,7 +37,14 @@ const toolResult = (id: string, result: unknown) => ({ type: 'tool_result', data
 /** A reply over scripted model rounds (one cold Observable per model call) and one `lookup` tool. */
 function setup(
   rounds: Observable<LLMEvent>[],
-  options: { tool?: (key: string) => Observable<unknown>; maxToolSteps?: number; idleTimeoutMs?: number; abort$?: Observable<unknown>; toolNames?: string[] } = {},
+  options: {
+    tool?: (key: string) => Observable<unknown>;
+    maxToolSteps?: number;
+    idleTimeoutMs?: number;
+    abort$?: Observable<unknown>;
+    toolNames?: string[];
+    limits?: { maxTextBytes: number; maxToolArgumentsBytes: number };
+  } = {},
 ) {
   const requests: LLMRequest[] = [];
   const conversation = createConversation({ systemPrompt: 'sys' });
@@ -63,6 +70,7 @@ function setup(
     maxToolSteps: options.maxToolSteps ?? 5,
     idleTimeoutMs: options.idleTimeoutMs ?? 1000,
     abort$: options.abort$ ?? NEVER,
+    ...(options.limits ? { limits: options.limits } : {}),
     logger: silentLogger,
   });
   return { reply$, requests, conversation };
@@ -196,6 +204,106 @@ describe('runReply', () => {
         },
       } as Record<string, ServerMessageInput>);
       helpers.expectSubscriptions(model.subscriptions).toBe('^-----!');
+    });
+  });
+
+  describe('limits', () => {
+    const tooLarge = (what: string, limit: number) => ({
+      type: 'error',
+      data: {
+        code: 'reply_too_large',
+        message: `the model's reply passed this server's limit: ${what} over ${limit} bytes; the reply was stopped`,
+        retryable: false,
+        requestId: R,
+      },
+    });
+
+    it('ends the reply with reply_too_large at the text that would pass maxTextBytes, cancels the model, keeps no partial text', () => {
+      newScheduler().run((helpers) => {
+        // 'Hel' + 'lo' = 5 bytes fit; the '!' would make 6.
+        const model = helpers.cold<LLMEvent>('-a-----b-----c-----s|', e);
+        const { reply$, conversation, requests } = setup([model], { limits: { maxTextBytes: 5, maxToolArgumentsBytes: 100 } });
+        helpers.expectObservable(reply$).toBe('t(sa)--b-----(x|)', {
+          t: status('thinking'),
+          s: status('streaming'),
+          a: chunk('Hel'),
+          b: chunk('lo'),
+          x: tooLarge('the text', 5),
+        } as Record<string, ServerMessageInput>);
+        helpers.expectSubscriptions(model.subscriptions).toBe('^------------!');
+        helpers.flush();
+        expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
+        expect(requests[0]?.limits).toEqual({ maxTextBytes: 5, maxToolArgumentsBytes: 100 });
+      });
+    });
+
+    it('counts the text of every model call of the reply', () => {
+      newScheduler().run((helpers) => {
+        const first = helpers.cold<LLMEvent>('-a-t-T-f|', e);
+        const second = helpers.cold<LLMEvent>('-b-c-s|', e);
+        // 'Hel' in the first call, 'lo' in the second: 5 bytes; '!' passes 5.
+        const { reply$ } = setup([first, second], { limits: { maxTextBytes: 5, maxToolArgumentsBytes: 100 } });
+        const messages: ServerMessageInput[] = [];
+        reply$.subscribe((message) => messages.push(message));
+        helpers.flush();
+        expect(messages[messages.length - 1]).toEqual(tooLarge('the text', 5));
+        expect(messages.filter((m) => m.type === 'tool_result')).toHaveLength(1);
+        expect(second.subscriptions).toHaveLength(1);
+        expect(second.subscriptions[0]?.unsubscribedFrame).toBe(second.subscriptions[0]?.subscribedFrame as number + 3);
+      });
+    });
+
+    it("ends the reply when one tool call's arguments pass maxToolArgumentsBytes, before any tool runs", () => {
+      newScheduler().run((helpers) => {
+        // '{"key":' is 7 bytes; with '"x"}' the arguments of call 0 would be 11.
+        const model = helpers.cold<LLMEvent>('-t-T-f|', e);
+        const { reply$, conversation } = setup([model], { limits: { maxTextBytes: 100, maxToolArgumentsBytes: 10 } });
+        helpers.expectObservable(reply$).toBe('t--(x|)', {
+          t: status('thinking'),
+          x: tooLarge('the arguments of tool call 0', 10),
+        } as Record<string, ServerMessageInput>);
+        helpers.expectSubscriptions(model.subscriptions).toBe('^--!');
+        helpers.flush();
+        expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
+      });
+    });
+
+    it('counts each tool call on its own', () => {
+      newScheduler().run((helpers) => {
+        // Calls 0 and 1 have 11 bytes each: within 11 apiece, though 22 together.
+        const model = helpers.cold<LLMEvent>('-t-T-v-f|', e);
+        const { reply$ } = setup([model, helpers.cold<LLMEvent>('-(cs|)', e)], { limits: { maxTextBytes: 100, maxToolArgumentsBytes: 11 } });
+        const messages: ServerMessageInput[] = [];
+        reply$.subscribe((message) => messages.push(message));
+        helpers.flush();
+        expect(messages[messages.length - 1]).toMatchObject({ type: 'llm_complete', data: { fullText: '!', finishReason: 'stop' } });
+      });
+    });
+
+    it('turns a throw while handling an event into an error message instead of an unhandled error', () => {
+      newScheduler().run((helpers) => {
+        const poisoned = { type: 'text', get delta(): string { throw new RangeError('Invalid string length'); } } as unknown as LLMEvent;
+        const model = helpers.cold<LLMEvent>('-a-----p-s|', { ...e, p: poisoned });
+        const { reply$ } = setup([model]);
+        helpers.expectObservable(reply$).toBe('t(sa)--(x|)', {
+          t: status('thinking'),
+          s: status('streaming'),
+          a: chunk('Hel'),
+          x: { type: 'error', data: { code: 'internal_error', message: 'the server failed to answer', retryable: true, requestId: R } },
+        } as Record<string, ServerMessageInput>);
+        helpers.expectSubscriptions(model.subscriptions).toBe('^------!');
+      });
+    });
+  });
+
+  it('passes on how long the endpoint asked to wait', () => {
+    newScheduler().run((helpers) => {
+      const failure = new UpstreamError('rate_limited', 'slow down', { retryable: true, status: 429, retryAfterMs: 20_000 });
+      const { reply$ } = setup([helpers.cold<LLMEvent>('-#', e, failure)]);
+      helpers.expectObservable(reply$).toBe('t(x|)', {
+        t: status('thinking'),
+        x: { type: 'error', data: { code: 'rate_limited', message: 'slow down', retryable: true, retryAfterMs: 20_000, requestId: R } },
+      } as Record<string, ServerMessageInput>);
     });
   });
 

@@ -374,6 +374,34 @@ describe('session and connection', () => {
     });
   });
 
+  describe('a failure inside the server', () => {
+    it('ends the reply, not the process, when writing one of its frames throws', () => {
+      const scheduler = newScheduler();
+      scheduler.run(({ cold }) => {
+        const { connect } = harness(scheduler, [cold<LLMEvent>('-a-b-(s|)', e), cold<LLMEvent>('-(cs|)', e)]);
+        const { transport, at, connection } = connect();
+        const send = transport.send;
+        transport.send = (text: string): void => {
+          if (text.includes('"chunk":"two "')) throw new RangeError('Invalid string length');
+          send(text);
+        };
+        at(0, userMessage('q1'));
+        at(20, userMessage('q2'));
+        scheduler.flush(); // an unhandled error would be thrown here, from RxJS's reporting
+        expect(transport.log().filter((line) => line.includes('q1')).map((line) => line.replace(/ #\d+$/, ''))).toEqual([
+          '0 status thinking q1',
+          '1 status streaming q1',
+          '1 llm_chunk one  q1',
+          '3 error internal_error q1',
+          '3 status idle q1',
+        ]);
+        expect(connection.session.busy).toBe(false);
+        // The session goes on.
+        expect(transport.log().filter((line) => line.includes('q2')).some((line) => line.includes('llm_complete stop'))).toBe(true);
+      });
+    });
+  });
+
   describe('backpressure', () => {
     it('coalesces chunks and holds the model stream while the connection is over its high-water mark', () => {
       const scheduler = newScheduler();

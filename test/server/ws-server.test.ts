@@ -193,7 +193,7 @@ describe('WSServer over loopback', () => {
     const left = new Promise<WSServerEvent>((resolve) => server.onClientDisconnected(resolve));
     const client = await connect();
     expect(server.getActiveSessions()).toEqual([
-      { sessionId: expect.any(String), status: 'idle', connected: true, historyLength: 0, principal: undefined },
+      { sessionId: expect.any(String), status: 'idle', connected: true, historyLength: 0, principal: undefined, heldBytes: 0 },
     ]);
     stopListening();
     await client.close();

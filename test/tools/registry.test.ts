@@ -1,6 +1,7 @@
 import * as t from 'io-ts';
 import { firstValueFrom, map, NEVER, timer } from 'rxjs';
 import { createToolRegistry, defineTool, jsonSchemaOf, type Tool, type ToolOutcome } from '../../src/tools';
+import { MAX_TOOL_ERROR_LENGTH } from '../../src/tools/registry';
 
 const context = { sessionId: 's1', requestId: 'r1' };
 const call = (name: string, args: unknown, id = 'call_1') => ({
@@ -76,6 +77,27 @@ describe('createToolRegistry', () => {
 
   it('answers an unknown tool with an error outcome', async () => {
     expect(await run([add], 'rm_rf', {})).toEqual({ ok: false, error: 'there is no tool named rm_rf' });
+  });
+
+  it('quotes at most a bounded prefix of huge arguments in its errors', async () => {
+    const huge = 'z'.repeat(1024 * 1024);
+    const echoing: Tool = {
+      name: 'echoing',
+      description: 'throws with its argument in the message',
+      parameters: { type: 'object', properties: { zone: { type: 'string' } } },
+      execute: ({ zone }: { zone: string }) => {
+        throw new Error(`unknown time zone ${JSON.stringify(zone)}`);
+      },
+    };
+    const thrown = await run([echoing], 'echoing', { zone: huge });
+    const invalid = await run([add], 'add', `{"a": "${huge}`);
+    const unknown = await run([add], huge, {});
+    for (const outcome of [thrown, invalid, unknown]) {
+      expect(outcome.ok).toBe(false);
+      const { error } = outcome as { error: string };
+      expect(error.length).toBeLessThanOrEqual(MAX_TOOL_ERROR_LENGTH);
+    }
+    expect((thrown as { error: string }).error).toMatch(/^unknown time zone "zzz+\.\.\.$/);
   });
 
   it('fails a tool that runs past the timeout, and aborts its signal', async () => {

@@ -1,0 +1,95 @@
+import type { ClaimResult } from '../../src/server/connection';
+import type { Session } from '../../src/server/session';
+import { createMemorySessionDirectory } from '../../src/store/memory-store';
+
+/** A session as the directory sees it: an id, a size, and whether it has said anything. */
+interface FakeSession {
+  id: string;
+  resumeToken: string;
+  lastSeq: number;
+  busy: boolean;
+  heldBytes: number;
+  disposed: boolean;
+}
+
+function setup(budget: { maxSessions: number; maxBytes: number }) {
+  const made: FakeSession[] = [];
+  const warnings: string[] = [];
+  const directory = createMemorySessionDirectory({
+    ttlMs: 60_000,
+    budget,
+    logger: { info: () => undefined, warn: (first: object | string, message?: string) => void warnings.push(`${message ?? first} ${JSON.stringify(first)}`), error: () => undefined },
+    makeSession: ({ sessionId, resumeToken }) => {
+      const fake = {
+        id: sessionId,
+        resumeToken,
+        lastSeq: 1,
+        busy: false,
+        heldBytes: 0,
+        disposed: false,
+        replaySince: () => ({ frames: [] }),
+        dispose: () => {
+          fake.disposed = true;
+        },
+      };
+      made.push(fake);
+      return fake as unknown as Session;
+    },
+  });
+  /** A new session holding `bytes`, then detached (its client left). */
+  const abandoned = (bytes: number): FakeSession => {
+    const session = directory.create(undefined);
+    const fake = made[made.length - 1] as FakeSession;
+    fake.heldBytes = bytes;
+    directory.detached(session);
+    return fake;
+  };
+  return { directory, made, warnings, abandoned };
+}
+
+describe('the memory store within a session budget', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('drops the sessions detached longest ago first once their bytes pass the budget', async () => {
+    const { directory, abandoned, warnings } = setup({ maxSessions: 100, maxBytes: 1000 });
+    const [a, b, c] = [abandoned(400), abandoned(400), abandoned(400)];
+    expect([a, b, c].map((s) => s?.disposed)).toEqual([true, false, false]);
+    expect(directory.claim(a.id, a.resumeToken, 0)).toEqual({ outcome: 'session_lost' });
+    expect(directory.claim(b.id, b.resumeToken, 0)).toMatchObject({ outcome: 'resumed' });
+    expect(warnings).toEqual([expect.stringContaining('dropped detached sessions, least recently used first: over the session budget {"dropped":1')]);
+    await directory.close();
+  });
+
+  it('counts a resumed session as used again: it is dropped after those detached since', async () => {
+    const { directory, abandoned } = setup({ maxSessions: 3, maxBytes: Infinity });
+    const a = abandoned(1);
+    const b = abandoned(1);
+    const resumed = directory.claim(a.id, a.resumeToken, 0) as ClaimResult;
+    if (resumed.outcome !== 'resumed') throw new Error('expected a resume');
+    directory.attached(resumed.session);
+    directory.detached(resumed.session);
+    expect(directory.admit?.()).toBe(true); // a, b: room for one more
+    abandoned(1);
+    expect(directory.admit?.()).toBe(true); // drops b, detached before a was used again
+    expect([a.disposed, b.disposed]).toEqual([false, true]);
+    await directory.close();
+  });
+
+  it('refuses a new session when only connected sessions are left over the budget, and admits once one goes', async () => {
+    const { directory, made } = setup({ maxSessions: 100, maxBytes: 1000 });
+    const first = directory.create(undefined);
+    (made[0] as FakeSession).heldBytes = 1200; // connected: never dropped
+    expect(directory.admit?.()).toBe(false);
+    (made[0] as FakeSession).heldBytes = 900;
+    expect(directory.admit?.()).toBe(true);
+    directory.discard(first);
+    await directory.close();
+  });
+
+  it('has no budget unless given one', async () => {
+    const directory = createMemorySessionDirectory({ ttlMs: 1000, makeSession: () => ({ id: 'x', heldBytes: 1e12, dispose: () => undefined }) as unknown as Session });
+    directory.create(undefined);
+    expect(directory.admit?.()).toBe(true);
+    await directory.close();
+  });
+});
