@@ -1,4 +1,5 @@
 import { createInterface, type Interface } from 'node:readline';
+import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import type { Subscription } from 'rxjs';
 import { WSClient } from '../client/node';
@@ -27,20 +28,30 @@ function describeError(error: unknown): string {
   return coded.code ? `${coded.code}: ${coded.message}` : String((error as Error)?.message ?? error);
 }
 
-/** Writes streamed text and whole lines, starting a line only where one is needed. */
-function createPrinter(stream: NodeJS.WritableStream): { text(text: string): void; line(text: string): void; endLine(): void } {
+/**
+ * Writes streamed text and whole lines, starting a line only where one is needed. Lines may go
+ * to another stream (stderr) than the text: the answer on stdout stays exactly the model's text.
+ */
+function createPrinter(stream: NodeJS.WritableStream, lines: NodeJS.WritableStream = stream) {
   let atLineStart = true;
   const text = (chunk: string): void => {
     if (!chunk) return;
     stream.write(chunk);
     atLineStart = chunk.endsWith('\n');
   };
-  const endLine = (): void => text(atLineStart ? '' : '\n');
-  return { text, endLine, line: (line) => text(`${atLineStart ? '' : '\n'}${line}\n`) };
+  return {
+    text,
+    endLine: (): void => text(atLineStart ? '' : '\n'),
+    line: (line: string): void => {
+      lines.write(`${atLineStart ? '' : '\n'}${line}\n`);
+      atLineStart = true;
+    },
+  };
 }
+type Printer = ReturnType<typeof createPrinter>;
 
 /** Prints a reply event: text as it streams, tool calls and results on lines of their own. */
-function render(event: ReplyEvent, out: ReturnType<typeof createPrinter>): void {
+function render(event: ReplyEvent, out: Printer): void {
   switch (event.type) {
     case 'llm_chunk':
       return out.text(event.data.chunk);
@@ -69,12 +80,24 @@ function renderHistory(messages: readonly HistoryMessage[]): string {
     .concat('\n');
 }
 
-/** `llm-ws chat "question"`: prints the answer as it streams and exits (1 on failure). */
+/** The interactive commands, as /help lists them. */
+const COMMANDS = [
+  ['/help', 'this list'],
+  ['/history', 'the conversation so far, as the server holds it'],
+  ['/clear', 'empty the conversation'],
+  ['/quit', 'leave (also /exit, Ctrl-D, or Ctrl-C with no reply running)'],
+] as const;
+const HELP =
+  `${COMMANDS.map(([name, what]) => `${name.padEnd(9)} ${what}`).join('\n')}\n` +
+  'Ctrl-C aborts a running reply. Start a message with // to send one that begins with /.\n' +
+  'What you type while a reply streams waits for the next prompt.\n';
+
+/** `llm-ws chat "question"`: prints the answer on stdout as it streams (tool lines on stderr) and exits (1 on failure). */
 async function askOnce(question: string, options: ChatOptions): Promise<void> {
   const client = new WSClient({ url: urlWithToken(options.url, options.token), reconnectAttempts: 2 });
   try {
     await client.connect();
-    const out = createPrinter(process.stdout);
+    const out = createPrinter(process.stdout, process.stderr);
     await new Promise<void>((resolve, reject) =>
       client.send(question).subscribe({ next: (event) => render(event, out), error: reject, complete: resolve }),
     );
@@ -83,76 +106,159 @@ async function askOnce(question: string, options: ChatOptions): Promise<void> {
   }
 }
 
+/**
+ * Readline's output while a reply streams: muted, so keys typed meanwhile are not echoed into the
+ * reply's text. Readline still reads them; they come back at the next prompt.
+ */
+class MutableOutput extends Writable {
+  muted = false;
+  constructor(private readonly target: NodeJS.WriteStream) {
+    super();
+  }
+  /** Readline wraps lines at this width. */
+  get columns(): number | undefined {
+    return this.target.columns;
+  }
+  // write, not _write: muting must apply to what readline writes now, not when a stream buffer drains.
+  override write(chunk: unknown, ...rest: unknown[]): boolean {
+    if (!this.muted) return (this.target.write as (chunk: unknown, ...rest: unknown[]) => boolean)(chunk, ...rest);
+    const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+    if (callback) process.nextTick(callback);
+    return true;
+  }
+}
+
 /** The interactive loop: a prompt, streamed replies, Ctrl-C to abort, a second Ctrl-C to quit. */
 async function converse(options: ChatOptions): Promise<void> {
   const client = new WSClient({ url: urlWithToken(options.url, options.token) });
   const note = (text: string): boolean => process.stderr.write(`${text}\n`);
+  let quitting = false;
   client.onReconnecting(({ attempt, delayMs }) => note(`[reconnecting: attempt ${attempt} in ${delayMs} ms]`));
-  client.onDisconnected(({ code, willReconnect }) => note(`[disconnected${code ? ` (${code})` : ''}${willReconnect ? '' : ', giving up'}]`));
+  client.onDisconnected(({ code, willReconnect }) => {
+    // Our own disconnect on the way out is no news.
+    if (!quitting) note(`[disconnected${code ? ` (${code})` : ''}${willReconnect ? '' : ', giving up'}]`);
+  });
   client.onConnected(({ sessionId }) => note(`[connected to ${options.url}, session ${sessionId}]`));
   client.onCommunicationError((error) => note(`[${describeError(error)}]`));
 
   const out = createPrinter(process.stdout);
-  const rl: Interface = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+  const terminal = process.stdin.isTTY === true;
+  const echo = new MutableOutput(process.stdout);
+  const rl: Interface = createInterface({ input: process.stdin, output: echo, terminal });
+  /** Lines entered while a reply ran: offered at the next prompt (terminal), or handled in turn (piped input). */
+  const typedAhead: string[] = [];
+  let inputEnded = false;
   let reply: Subscription | undefined;
+  let busy = false;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  const prompt = (): void => rl.prompt();
+
   const quit = (): void => {
+    if (quitting) return;
+    quitting = true;
     reply?.unsubscribe();
     client.disconnect();
     rl.close();
     done();
   };
 
+  /** The reply (or command) is over: the prompt comes back, with what was typed meanwhile. */
+  const ready = (): void => {
+    busy = false;
+    reply = undefined;
+    if (quitting) return;
+    if (!terminal) {
+      const next = typedAhead.shift();
+      if (next !== undefined) return handle(next);
+      if (inputEnded) return quit();
+      return rl.prompt();
+    }
+    const kept = [...typedAhead, rl.line].filter(Boolean).join(' ');
+    typedAhead.length = 0;
+    // Still muted: replace readline's line with the kept text, then show the prompt with it.
+    rl.write(null, { ctrl: true, name: 'e' });
+    rl.write(null, { ctrl: true, name: 'u' });
+    if (kept) rl.write(kept);
+    echo.muted = false;
+    rl.prompt(true);
+  };
+  const startBusy = (): void => {
+    busy = true;
+    echo.muted = terminal;
+  };
+
   const interrupt = (): void => {
     if (!reply || reply.closed) return quit();
     reply.unsubscribe(); // sends abort: the server cancels the model request
-    reply = undefined;
     out.line('[aborted]');
-    prompt();
+    ready();
   };
   rl.on('SIGINT', interrupt);
   process.on('SIGINT', interrupt);
   rl.on('close', () => {
     process.off('SIGINT', interrupt);
-    quit();
+    inputEnded = true;
+    // Piped input: finish what was asked first. At a terminal, Ctrl-D leaves at once.
+    if (terminal || !busy) quit();
   });
 
-  rl.on('line', (line) => {
+  const command = (name: string): void => {
+    switch (name) {
+      case '/quit':
+      case '/exit':
+        return quit();
+      case '/help':
+        out.text(HELP);
+        return ready();
+      case '/clear':
+      case '/history': {
+        startBusy();
+        const action = name === '/clear' ? client.clearHistory().then(() => 'history cleared\n') : client.getHistory().then(renderHistory);
+        action.then(
+          (output) => out.text(output),
+          (error: unknown) => note(`[${describeError(error)}]`),
+        ).finally(ready);
+        return;
+      }
+      default:
+        note(`[unknown command ${name}: /help lists the commands; start with // to send a message beginning with /]`);
+        return ready();
+    }
+  };
+
+  const handle = (line: string): void => {
     const text = line.trim();
-    if (!text) return prompt();
-    if (reply && !reply.closed) {
-      note('[a reply is still streaming: Ctrl-C aborts it]');
-      return;
-    }
-    const command = text.toLowerCase();
-    if (command === '/quit' || command === '/exit') return quit();
-    if (command === '/clear' || command === '/history') {
-      const action = command === '/clear' ? client.clearHistory().then(() => 'history cleared\n') : client.getHistory().then(renderHistory);
-      action.then(
-        (output) => out.text(output),
-        (error: unknown) => note(`[${describeError(error)}]`),
-      ).finally(prompt);
-      return;
-    }
-    reply = client.send(text).subscribe({
+    if (!text) return ready();
+    if (text.startsWith('/') && !text.startsWith('//')) return command(text.split(/\s/, 1)[0]?.toLowerCase() ?? text);
+    startBusy();
+    reply = client.send(text.startsWith('//') ? text.slice(1) : text).subscribe({
       next: (event) => render(event, out),
       error: (error: unknown) => {
-        note(`\n[${describeError(error)}]`);
-        prompt();
+        out.endLine();
+        note(`[${describeError(error)}]`);
+        ready();
       },
-      complete: prompt,
+      complete: ready,
     });
+  };
+
+  rl.on('line', (line) => {
+    if (busy) typedAhead.push(line.trim());
+    else handle(line);
   });
 
-  note('llm-ws chat: type a message; Ctrl-C aborts a reply, Ctrl-C again quits; /clear, /history, /quit');
+  note('llm-ws chat: type a message; Ctrl-C aborts a reply, Ctrl-C again quits; /help lists the commands');
   rl.setPrompt('> ');
-  client.connect().then(prompt, (error: unknown) => {
-    note(`[${describeError(error)}]`);
-    quit();
-    process.exitCode = 1;
-  });
+  client.connect().then(
+    () => {
+      if (!quitting && !busy) rl.prompt();
+    },
+    (error: unknown) => {
+      note(`[${describeError(error)}]`);
+      quit();
+      process.exitCode = 1;
+    },
+  );
   await finished;
 }
 
@@ -160,9 +266,10 @@ async function converse(options: ChatOptions): Promise<void> {
 export function chatCommand(): Command {
   return new Command('chat')
     .description('chat with an llm-ws server in the terminal, or ask one question and print the answer')
-    .argument('[question]', 'ask this, print the answer on stdout and exit')
+    .argument('[question]', 'ask this, print the answer on stdout (tool calls on stderr) and exit')
     .option('-u, --url <url>', 'server WebSocket URL', DEFAULT_CHAT_URL)
     .option('-t, --token <token>', 'access token, sent as ?token= (env LLM_WS_AUTH_TOKEN)', process.env.LLM_WS_AUTH_TOKEN)
+    .addHelpText('after', `\nInteractive commands:\n${HELP.trimEnd().replace(/^/gm, '  ')}`)
     .action(async (question: string | undefined, options: ChatOptions) => {
       if (question !== undefined) await askOnce(question, options);
       else await converse(options);

@@ -216,12 +216,19 @@ export const SessionMessage = serverMessage(
 export type SessionMessage = t.TypeOf<typeof SessionMessage>;
 
 /**
+ * `requestId` of the reply messages (`llm_chunk`, `llm_complete`, `tool_call`, `tool_result`):
+ * always set on the messages of a reply (the `user_message`'s id); absent on one the application
+ * pushed with `WSServer.sendToClient` or `broadcast` that belongs to no request.
+ */
+const PushedRequestId = t.exact(t.partial({ requestId: t.string }));
+
+/**
  * A piece of the reply's text. Pieces of one reply concatenate to its `fullText`; the last piece
  * of a reply is empty with `isComplete: true` and comes right before the `llm_complete`.
  */
 export const ChunkMessage = serverMessage(
   'llm_chunk',
-  t.strict({ chunk: t.string, isComplete: t.boolean, requestId: t.string }),
+  t.intersection([t.strict({ chunk: t.string, isComplete: t.boolean }), PushedRequestId]),
 );
 /** A piece of the reply's text. */
 export type ChunkMessage = t.TypeOf<typeof ChunkMessage>;
@@ -230,8 +237,8 @@ export type ChunkMessage = t.TypeOf<typeof ChunkMessage>;
 export const CompleteMessage = serverMessage(
   'llm_complete',
   t.intersection([
-    t.strict({ fullText: t.string, requestId: t.string, finishReason: FinishReason }),
-    t.exact(t.partial({ usage: Usage })),
+    t.strict({ fullText: t.string, finishReason: FinishReason }),
+    t.exact(t.partial({ usage: Usage, requestId: t.string })),
   ]),
 );
 /** The reply is over. */
@@ -245,13 +252,15 @@ export type ToolCallStatus = t.TypeOf<typeof ToolCallStatus>;
 /** The model asked for a tool, or a tool call changed state. */
 export const ToolCallMessage = serverMessage(
   'tool_call',
-  t.strict({
-    toolCallId: t.string,
-    toolName: t.string,
-    args: t.unknown,
-    status: ToolCallStatus,
-    requestId: t.string,
-  }),
+  t.intersection([
+    t.strict({
+      toolCallId: t.string,
+      toolName: t.string,
+      args: t.unknown,
+      status: ToolCallStatus,
+    }),
+    PushedRequestId,
+  ]),
 );
 /** The model asked for a tool, or a tool call changed state. */
 export type ToolCallMessage = t.TypeOf<typeof ToolCallMessage>;
@@ -260,8 +269,8 @@ export type ToolCallMessage = t.TypeOf<typeof ToolCallMessage>;
 export const ToolResultMessage = serverMessage(
   'tool_result',
   t.intersection([
-    t.strict({ toolCallId: t.string, toolName: t.string, requestId: t.string }),
-    t.exact(t.partial({ result: t.unknown, error: t.string })),
+    t.strict({ toolCallId: t.string, toolName: t.string }),
+    t.exact(t.partial({ result: t.unknown, error: t.string, requestId: t.string })),
   ]),
 );
 /** What a tool returned or why it failed. */
@@ -327,6 +336,26 @@ export const serverMessageCodecs = {
   notification: NotificationMessage,
   closing: ClosingMessage,
 } as const;
+
+/**
+ * Codecs of the server messages an application may push with `WSServer.sendToClient` or
+ * `broadcast`. Not `status` (the session's status is the server's to say), nor the
+ * connection-level `session`, `pong` and `closing` (they are not part of a session's stream).
+ * Reply messages may be pushed without a `requestId`: they then belong to no request.
+ */
+export const pushableMessageCodecs = {
+  notification: NotificationMessage,
+  llm_chunk: ChunkMessage,
+  llm_complete: CompleteMessage,
+  tool_call: ToolCallMessage,
+  tool_result: ToolResultMessage,
+  history: HistoryReplyMessage,
+  error: ErrorMessage,
+} as const;
+/** The `type` tags of messages an application may push. */
+export type PushableMessageType = keyof typeof pushableMessageCodecs;
+/** A message an application may push to clients (the server gives it an id and a seq). */
+export type PushMessage = Extract<ServerMessageInput, { type: PushableMessageType }>;
 
 /** Any message the server may send. */
 export const ServerMessage = t.union([

@@ -4,8 +4,15 @@
 import * as E from 'fp-ts/Either';
 import * as t from 'io-ts';
 import { ProtocolError } from '../errors';
-import { type ClientMessage, clientMessageCodecs, type ServerMessageInput } from './codecs';
-import { describeValue, joinProblems, parseEnvelope, type RawFrame } from './frame';
+import {
+  type ClientMessage,
+  clientMessageCodecs,
+  type PushMessage,
+  pushableMessageCodecs,
+  type ServerMessageInput,
+  serverMessageCodecs,
+} from './codecs';
+import { checkEnvelope, describeValue, type Envelope, isPlainObject, joinProblems, parseEnvelope, type RawFrame } from './frame';
 import { MAX_MESSAGE_ID_LENGTH } from './limits';
 
 /** Words for branded codecs, so an error says what was wanted rather than a type name. */
@@ -42,7 +49,11 @@ export function formatValidationErrors(errors: t.Errors): string {
 }
 
 function decodeTagged<M>(raw: RawFrame, codecs: Record<string, t.Decoder<unknown, unknown>>): E.Either<ProtocolError, M> {
-  const envelope = parseEnvelope(raw, codecs);
+  return decodeFields<M>(parseEnvelope(raw, codecs), codecs);
+}
+
+/** Checks a message's fields with the codec of its type, once its envelope is known good. */
+function decodeFields<M>(envelope: E.Either<ProtocolError, Envelope<string>>, codecs: Record<string, t.Decoder<unknown, unknown>>): E.Either<ProtocolError, M> {
   if (E.isLeft(envelope)) return envelope;
   const { value, type, requestId } = envelope.right;
   const decoded = (codecs[type] as t.Decoder<unknown, unknown>).decode(value);
@@ -59,6 +70,34 @@ function decodeTagged<M>(raw: RawFrame, codecs: Record<string, t.Decoder<unknown
  */
 export function decodeClientMessage(raw: RawFrame): E.Either<ProtocolError, ClientMessage> {
   return decodeTagged<ClientMessage>(raw, clientMessageCodecs);
+}
+
+const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+
+/**
+ * Checks a message an application wants to push to clients (`WSServer.sendToClient`,
+ * `broadcast`) with the codecs clients' decoding is generated from. Never throws: a message a
+ * client would reject, or one that may not be pushed (see {@link pushableMessageCodecs}), is a
+ * `Left` whose {@link ProtocolError} says why (`invalid_message` or `unknown_type`). The `Right`
+ * is the message as it will be sent: `type` and `data`, without fields the protocol does not have.
+ */
+export function decodePushMessage(message: unknown): E.Either<ProtocolError, PushMessage> {
+  const type = isPlainObject(message) ? message.type : undefined;
+  if (typeof type === 'string' && hasOwn(serverMessageCodecs, type) && !hasOwn(pushableMessageCodecs, type)) {
+    const pushable = Object.keys(pushableMessageCodecs).join(', ');
+    return E.left(new ProtocolError('invalid_message', `${type} messages cannot be pushed: the server sends them itself; push one of ${pushable}`));
+  }
+  // The server gives the id; a placeholder lets the message codec check the rest.
+  const withId = isPlainObject(message) ? { ...message, id: 'push' } : message;
+  const decoded = decodeFields<PushMessage>(checkEnvelope(withId, pushableMessageCodecs), pushableMessageCodecs);
+  if (E.isLeft(decoded)) return decoded;
+  const { data } = decoded.right;
+  try {
+    JSON.stringify(data);
+  } catch (error) {
+    return E.left(new ProtocolError('invalid_message', `data is not JSON: ${(error as Error).message}`));
+  }
+  return E.right({ type: decoded.right.type, data } as PushMessage);
 }
 
 /**

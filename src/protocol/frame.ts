@@ -65,8 +65,11 @@ export interface Envelope<K extends string> {
  */
 export function parseEnvelope<K extends string>(raw: RawFrame, known: Readonly<Record<K, unknown>>): E.Either<ProtocolError, Envelope<K>> {
   const parsed = parseFrame(raw);
-  if (E.isLeft(parsed)) return parsed;
-  const value = parsed.right;
+  return E.isLeft(parsed) ? parsed : checkEnvelope(parsed.right, known);
+}
+
+/** Checks the envelope of a message already parsed (or never a frame: one the server is asked to push). */
+export function checkEnvelope<K extends string>(value: unknown, known: Readonly<Record<K, unknown>>): E.Either<ProtocolError, Envelope<K>> {
   if (!isPlainObject(value)) {
     return E.left(
       new ProtocolError('invalid_message', `(message): expected an object with type, id and data, got ${describeValue(value)}`),

@@ -18,14 +18,15 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
   "llm_chunk": {
     "required": {
       "chunk": "string",
-      "isComplete": "boolean",
+      "isComplete": "boolean"
+    },
+    "optional": {
       "requestId": "string"
     }
   },
   "llm_complete": {
     "required": {
       "fullText": "string",
-      "requestId": "string",
       "finishReason": {
         "keyof": [
           "stop",
@@ -45,7 +46,8 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
         "optional": {
           "estimated": "boolean"
         }
-      }
+      },
+      "requestId": "string"
     }
   },
   "tool_call": {
@@ -59,19 +61,21 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
           "complete",
           "error"
         ]
-      },
+      }
+    },
+    "optional": {
       "requestId": "string"
     }
   },
   "tool_result": {
     "required": {
       "toolCallId": "string",
-      "toolName": "string",
-      "requestId": "string"
+      "toolName": "string"
     },
     "optional": {
       "result": "unknown",
-      "error": "string"
+      "error": "string",
+      "requestId": "string"
     }
   },
   "status": {

@@ -53,7 +53,8 @@ export class SendQueue {
   /** Puts `message` into the stream now, or queues it while the connection is congested or text waits before it. */
   send(message: ServerMessageInput): void {
     const last = this.pending[this.pending.length - 1];
-    if (isTextChunk(message) && isTextChunk(last) && last.data.requestId === message.data.requestId) {
+    // Chunks of one reply merge; a chunk pushed by the application (no requestId) stays as it was pushed.
+    if (isTextChunk(message) && isTextChunk(last) && message.data.requestId !== undefined && last.data.requestId === message.data.requestId) {
       this.pending[this.pending.length - 1] = { type: 'llm_chunk', data: { ...last.data, chunk: last.data.chunk + message.data.chunk } };
       this.pendingBytes += message.data.chunk.length;
     } else if (this.pending.length > 0 || (isTextChunk(message) && (message.data.chunk.length > MAX_CHUNK_FRAME_CHARS || this.port.congested()))) {

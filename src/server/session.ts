@@ -108,7 +108,10 @@ export interface Session {
   readonly resumeToken: string;
   readonly principal: unknown;
   readonly conversation: Conversation;
-  /** `paused` while paused, else what the running reply last told the client, else `idle`. */
+  /**
+   * `paused` while the running reply is paused, else the status the running reply last sent the
+   * client (`thinking`, `streaming`, `calling_tool`), else `idle`. Answers to controls never change it.
+   */
   readonly status: SessionStatus;
   /** Whether a connection is attached. */
   readonly attached: boolean;
@@ -164,6 +167,8 @@ interface RunningReply {
   readonly paused$: BehaviorSubject<boolean>;
   readonly onDisconnect: 'continue' | 'cancel';
   subscription?: Subscription;
+  /** The last `status` of this reply that went out (held frames have not): what `resume` answers with. */
+  status: SessionStatus;
   /** Set once the store failed under this reply, so it is told only once. */
   storeFailed?: boolean;
 }
@@ -186,7 +191,6 @@ class SessionState implements Session {
   private seenRequestIds: Set<string> | undefined;
   private transport: SessionTransport | undefined;
   private reply: RunningReply | undefined;
-  private deliveredStatus: SessionStatus = 'idle';
   private disposed = false;
   /** The highest seq the client acknowledged: repeated acks (every heartbeat) cost nothing. */
   private acknowledgedSeq = 0;
@@ -236,7 +240,9 @@ class SessionState implements Session {
   }
 
   get status(): SessionStatus {
-    return this.reply?.paused$.value ? 'paused' : this.deliveredStatus;
+    const reply = this.reply;
+    if (!reply) return 'idle';
+    return reply.paused$.value ? 'paused' : reply.status;
   }
 
   get attached(): boolean {
@@ -388,7 +394,6 @@ class SessionState implements Session {
   }
 
   private emit(message: ServerMessageInput): void {
-    if (message.type === 'status') this.deliveredStatus = message.data.status;
     this.options.onSent?.(message);
     const seq = this.log.lastSeq + 1;
     const text = encodeServerMessage(message, this.options.nextMessageId(), seq);
@@ -464,6 +469,7 @@ class SessionState implements Session {
       abort$: new Subject(),
       paused$: new BehaviorSubject(false),
       onDisconnect: message.data.options?.onDisconnect ?? options.onDisconnect,
+      status: 'idle',
     };
     this.reply = running;
     persistence?.replyStarted(running.requestId);
@@ -488,6 +494,7 @@ class SessionState implements Session {
       .pipe(holdWhilePaused(running.paused$))
       .subscribe({
         next: (frame) => {
+          if (frame.type === 'status') running.status = frame.data.status;
           // A throw here would escape to RxJS's unhandled-error path and end the process: it ends this reply instead.
           try {
             this.send(frame);
@@ -529,20 +536,28 @@ class SessionState implements Session {
     this.reply.abort$.next();
   }
 
+  /** The running reply, if the control names none or names it: an abort, pause or resume racing a reply's end must not hit the next one. */
+  private targetOf(message: ControlMessage): RunningReply | undefined {
+    const target = message.data.requestId;
+    return target === undefined || target === this.reply?.requestId ? this.reply : undefined;
+  }
+
   private control(message: ControlMessage): void {
     const { id } = message;
     switch (message.data.type) {
-      case 'abort': {
-        const target = message.data.requestId;
-        if (target === undefined || target === this.reply?.requestId) this.abortReply();
+      case 'abort':
+        if (this.targetOf(message)) this.abortReply();
+        return this.answerStatus(id);
+      // Pause and resume are idempotent; with no reply running (or another one named) they change
+      // nothing and are answered with the status as it is: a pause is not kept for the next reply.
+      case 'pause':
+      case 'resume': {
+        const target = this.targetOf(message);
+        const pause = message.data.type === 'pause';
+        // A resume releases the held frames synchronously, so its answer comes after them in the stream.
+        if (target && target.paused$.value !== pause) target.paused$.next(pause);
         return this.answerStatus(id);
       }
-      case 'pause':
-        this.reply?.paused$.next(true);
-        return this.answerStatus(id);
-      case 'resume':
-        this.reply?.paused$.next(false);
-        return this.answerStatus(id);
       case 'clear_history':
         if (this.reply) return this.refuseBusy(id, 'clear_history arrived');
         this.conversation.clear();

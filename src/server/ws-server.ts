@@ -4,10 +4,12 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { filter, type Observable, Subject } from 'rxjs';
 import { attachWebSocketServer, pathnameOf, refuseUpgrade, type UpgradeDecision, type WebSocketAdapter } from '../adapters/ws';
+import * as E from 'fp-ts/Either';
 import { LLMWSError, type ProtocolError } from '../errors';
 import { providerFromEnvironment } from '../llm/from-environment';
 import type { LLMProvider } from '../llm/types';
-import type { ServerMessageInput, SessionStatus } from '../protocol/codecs';
+import type { PushMessage, SessionStatus } from '../protocol/codecs';
+import { decodePushMessage } from '../protocol/decode';
 import { CloseCode } from '../protocol/codes';
 import { builtinTools } from '../tools/builtin';
 import { createToolRegistry, type ToolRegistry } from '../tools/registry';
@@ -89,6 +91,13 @@ export interface HealthReport {
   readonly store: { readonly kind: string; readonly status: StoreHealth };
   /** Whether the model endpoint answered its last check (cached; never checked on the request's time). */
   readonly upstream: UpstreamHealth;
+}
+
+/** The message as clients will get it, or throws the {@link ProtocolError} that says why they would reject it. */
+function checkedPush(message: unknown): PushMessage {
+  const decoded = decodePushMessage(message);
+  if (E.isLeft(decoded)) throw decoded.left;
+  return decoded.right;
 }
 
 /**
@@ -406,18 +415,26 @@ export class WSServer {
    * resume. With a shared store the session may be on another process. Resolves false if
    * there is no such session (or the server is not started); rejects if the shared store
    * cannot be reached.
+   *
+   * The message is checked first with the codecs clients decode it with: a `notification`, or a
+   * reply message (`llm_chunk`, `llm_complete`, `tool_call`, `tool_result`, with or without a
+   * `requestId`), `history` or `error`. Anything a client would reject, and `status`, `session`,
+   * `pong` or `closing`, is refused: the promise rejects with a {@link ProtocolError}
+   * (`invalid_message` or `unknown_type`) naming the field, and nothing is sent.
    */
-  async sendToClient(sessionId: string, message: ServerMessageInput): Promise<boolean> {
-    return this.directory?.sendTo(sessionId, message) ?? false;
+  async sendToClient(sessionId: string, message: PushMessage): Promise<boolean> {
+    return this.directory?.sendTo(sessionId, checkedPush(message)) ?? false;
   }
 
   /**
    * Sends a message to every session but `excludeSessionId`: this process's (connected ones
    * and, with the memory store, those waiting for a resume) and, with a shared store, those
    * held by the other processes. Resolves with how many of this process's sessions it went to.
+   * The message is checked as {@link WSServer.sendToClient} checks it; a refused one rejects
+   * with a {@link ProtocolError} and goes to nobody.
    */
-  async broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number> {
-    return this.directory?.broadcast(message, excludeSessionId) ?? 0;
+  async broadcast(message: PushMessage, excludeSessionId?: string): Promise<number> {
+    return this.directory?.broadcast(checkedPush(message), excludeSessionId) ?? 0;
   }
 
   /** The sessions this process holds: connected ones, and those waiting here for a resume. */

@@ -3,7 +3,11 @@ import { silentLogger } from '../../src/server/logger';
 import { WSServer } from '../../src/server/ws-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { openAIProvider } from '../../src/llm/openai-provider';
-import { type CliProcess, spawnCli } from '../utils/spawn-cli';
+import type { LLMProvider } from '../../src/llm/types';
+import { version } from '../../package.json';
+import { gate, gatedProvider } from '../utils/gated-provider';
+import { type CliProcess, spawnCli, spawnCliInTerminal } from '../utils/spawn-cli';
+
 
 describe('llm-ws chat', () => {
   let server: WSServer;
@@ -19,12 +23,19 @@ describe('llm-ws chat', () => {
     upstream = undefined;
   });
 
-  it('answers one question on stdout, tool calls included, and exits 0', async () => {
+  it('answers one question with only the answer on stdout (tool lines on stderr), and exits 0', async () => {
     server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: offlineProvider({ chunkDelayMs: 0 }) });
     await server.start();
     cli = spawnCli(['chat', '--url', server.url as string, 'what is 2+3*4?']);
     expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toBe('2+3*4 = 14\n');
     expect(cli.output()).toBe('[tool] calculate({"expression":"2+3*4"})\n[result] calculate → {"expression":"2+3*4","result":14}\n2+3*4 = 14\n');
+  });
+
+  it('prints its version from package.json with --version', async () => {
+    cli = spawnCli(['--version']);
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toBe(`${version}\n`);
   });
 
   it('exits 1 with the reason when no server answers', async () => {
@@ -78,5 +89,82 @@ describe('llm-ws chat', () => {
     } finally {
       await serve.stop();
     }
+  });
+
+  it('takes piped lines in turn, each after the reply before it, and exits 0 at the end of its input', async () => {
+    upstream = await createOpenAITestServer();
+    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    await server.start();
+    cli = spawnCli(['chat', '--url', server.url as string]);
+    cli.child.stdin?.end('first question\nsecond question\n/history\n');
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toMatch(/You said: first question\n.*You said: second question\n.*user: first question\nassistant: You said: first question\nuser: second question\nassistant: You said: second question\n/s);
+    expect(cli.output()).not.toMatch(/giving up|still streaming/);
+  }, 60_000);
+
+  describe('in a terminal', () => {
+    async function startChat(llm?: LLMProvider) {
+      upstream ??= await createOpenAITestServer();
+      server = new WSServer({
+        port: 0,
+        hostname: '127.0.0.1',
+        logger: silentLogger,
+        llm: llm ?? openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }),
+      });
+      await server.start();
+      cli = spawnCliInTerminal(['chat', '--url', server.url as string]);
+      await cli.waitForOutput(/\[connected to .*session [\w-]+\]/);
+      await cli.waitForOutput(/> $/);
+      return cli;
+    }
+
+    it('lists its commands on /help, refuses an unknown /command without sending it, and quits quietly', async () => {
+      const chat = await startChat();
+      chat.type('/help\r');
+      await chat.waitForOutput(/\/quit/);
+      expect(chat.output()).toMatch(/\/help .*\n.*\/history .*\n.*\/clear .*\n.*\/quit /);
+      chat.type('/foo\r');
+      await chat.waitForOutput(/unknown command \/foo/);
+      chat.type('//etc is a folder\r');
+      await chat.waitForOutput(/You said: \/etc is a folder/);
+      expect(upstream?.requests.map((request) => request.body.messages.at(-1).content)).toEqual(['/etc is a folder']);
+      chat.type('/quit\r');
+      expect(await chat.exited).toBe(0);
+      expect(chat.output()).not.toMatch(/giving up|disconnected/);
+    }, 60_000);
+
+    it('keeps what is typed during a reply out of it, and offers it at the next prompt', async () => {
+      upstream = await createOpenAITestServer();
+      upstream.enqueue({ type: 'text', chunks: ['first ', 'second ', 'third'] });
+      const second = gate();
+      const { provider } = gatedProvider(upstream, { 1: second.promise });
+      const chat = await startChat(provider);
+      // One write: the keys after the first Enter reach the chat while its reply runs (the gate holds it).
+      chat.type('tell me\rand then?\rmore');
+      await chat.waitForOutput(/first $/);
+      second.open();
+      await chat.waitForOutput(/> and then\? more$/);
+      expect(chat.output()).toMatch(/> tell me\nfirst second third\n> and then\? more$/);
+      chat.type('\r');
+      await chat.waitForOutput(/You said: and then\? more/);
+      expect(upstream.requests.map((request) => request.body.messages.at(-1).content)).toEqual(['tell me', 'and then? more']);
+      chat.type('\x04'); // Ctrl-D on an empty line leaves, as in a shell
+      expect(await chat.exited).toBe(0);
+      expect(chat.output()).not.toMatch(/giving up/);
+    }, 60_000);
+
+    it('keeps what was typed when Ctrl-C aborts the reply', async () => {
+      upstream = await createOpenAITestServer();
+      upstream.enqueue({ type: 'stall', chunks: ['Once upon a time'] });
+      const chat = await startChat();
+      chat.type('a long story\r');
+      await chat.waitForOutput(/Once upon a time/);
+      chat.type('shorter please');
+      chat.type('\x03');
+      await chat.waitForOutput(/\[aborted\]\n> shorter please$/);
+      expect(chat.output()).toMatch(/Once upon a time\n\[aborted\]\n> shorter please$/);
+      chat.type('\x03'); // a second Ctrl-C quits (the typed text goes with it)
+      expect(await chat.exited).toBe(0);
+    }, 60_000);
   });
 });

@@ -281,7 +281,7 @@ describe('WSClient (fake socket, fake clock)', () => {
       ['ProtocolError', 'invalid_json'],
       ['ProtocolError', 'invalid_message'],
     ]);
-    expect(errors[1]?.message).toBe('data.chunk: expected string, got 42; data.isComplete: expected boolean, got nothing; data.requestId: expected string, got nothing');
+    expect(errors[1]?.message).toBe('data.chunk: expected string, got 42; data.isComplete: expected boolean, got nothing');
     expect(messages).toEqual(['session', 'status']);
     client.disconnect();
   });

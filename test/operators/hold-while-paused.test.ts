@@ -1,3 +1,4 @@
+import { BehaviorSubject, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { holdWhilePaused } from '../../src/operators/hold-while-paused';
 
@@ -47,5 +48,47 @@ describe('holdWhilePaused', () => {
       const paused = hot<boolean>('rpp-rr', flags);
       expectObservable(cold('-a-b-----c|').pipe(holdWhilePaused(paused))).toBe('----(ab)-c|');
     });
+  });
+
+  it('drops held values on teardown while paused, and unsubscribes both inputs', () => {
+    newScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const source = cold('a-b-c|');
+      const paused = hot<boolean>('-p------r', flags);
+      expectObservable(source.pipe(holdWhilePaused(paused)), '^----!').toBe('a----');
+      expectSubscriptions(source.subscriptions).toBe('^----!');
+      expectSubscriptions(paused.subscriptions).toBe('^----!');
+    });
+  });
+
+  it('lets nothing overtake held values: a value the source emits during the release waits its turn', () => {
+    const source = new Subject<string>();
+    const paused = new BehaviorSubject(true);
+    const seen: string[] = [];
+    source.pipe(holdWhilePaused(paused)).subscribe((value) => {
+      seen.push(value);
+      // A subscriber whose handling makes the source emit at once (as a sending socket may).
+      if (value === 'a') source.next('c');
+    });
+    source.next('a');
+    source.next('b');
+    paused.next(false);
+    expect(seen).toEqual(['a', 'b', 'c']);
+  });
+
+  it('sends each held value once when the subscriber pauses and resumes during the release', () => {
+    const source = new Subject<string>();
+    const paused = new BehaviorSubject(true);
+    const seen: string[] = [];
+    source.pipe(holdWhilePaused(paused)).subscribe((value) => {
+      seen.push(value);
+      if (value === 'a') {
+        paused.next(true);
+        paused.next(false);
+      }
+    });
+    for (const value of ['a', 'b', 'c']) source.next(value);
+    source.complete();
+    paused.next(false);
+    expect(seen).toEqual(['a', 'b', 'c']);
   });
 });
