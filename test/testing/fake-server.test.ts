@@ -56,7 +56,7 @@ describe('message factories', () => {
 
   it('refuses, with the field named, data the client would reject', () => {
     expect(() => makeServerMessage('llm_chunk', { chunk: 42 } as never)).toThrow(
-      new TypeError('not a valid llm_chunk message: data.chunk: expected string, got 42; data.isComplete: expected boolean, got nothing; data.requestId: expected string, got nothing'),
+      new TypeError('not a valid llm_chunk message: data.chunk: expected string, got 42; data.isComplete: expected boolean, got nothing'),
     );
   });
 });
