@@ -10,7 +10,7 @@ import type { ServerMessageInput, SessionStatus } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import { builtinTools } from '../tools/builtin';
 import { createToolRegistry, type ToolRegistry } from '../tools/registry';
-import { originAllowed } from './auth';
+import { type Authenticate, originAllowed } from './auth';
 import { createConnection } from './connection';
 import { createHttpRoutes } from './http-routes';
 import { createIdGenerator } from './ids';
@@ -106,6 +106,7 @@ export class WSServer {
   private readonly startedAt = Date.now();
 
   constructor(options: WSServerOptions = {}) {
+    if (options.metricsAuth === true && !options.authenticate) throw new TypeError('metricsAuth needs authenticate: there is no token to ask /metrics for');
     this.options = options;
     this.logger = options.logger ?? console;
     this.events$ = this.events.asObservable();
@@ -197,6 +198,12 @@ export class WSServer {
     return principal === null || principal === undefined ? { accept: false, status: 401 } : { accept: true, principal };
   }
 
+  /** Whether `authenticate` accepts a request (for `/metrics` and `/health`). */
+  private async authorized(request: IncomingMessage): Promise<boolean> {
+    const principal = await (this.options.authenticate as Authenticate)(request);
+    return principal !== null && principal !== undefined;
+  }
+
   /** The port listened on, once started (useful with `port: 0`). */
   get port(): number | undefined {
     return this.address?.port;
@@ -223,6 +230,7 @@ export class WSServer {
       staticDir: this.options.demoDir,
       health: () => this.health(),
       metrics: this.metrics.registry,
+      ...(this.options.authenticate && this.options.metricsAuth !== false ? { authorize: (request: IncomingMessage) => this.authorized(request) } : {}),
     });
     const server = this.options.server ?? createServer(routes);
     const directory = this.store.open(this.storeContext);
