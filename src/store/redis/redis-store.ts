@@ -52,8 +52,16 @@ export interface RedisStoreOptions {
  * then looks like one that went away, and the reconnect notices when it is back).
  */
 function ownConnection(deadlineMs: number): RedisOptions {
-  return { protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: deadlineMs, socketTimeout: deadlineMs };
+  return { ...SUBSCRIBER_CONNECTION, commandTimeout: deadlineMs, socketTimeout: deadlineMs };
 }
+
+/**
+ * The pub/sub connection: no deadline. It is silent between messages by nature; with one, after a
+ * Redis restart it was dropped again and again (ioredis still counted a command pending on it),
+ * losing what was published meanwhile. A hang of Redis is noticed on the command connection; this
+ * one carries on once Redis does.
+ */
+const SUBSCRIBER_CONNECTION: RedisOptions = { protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false };
 
 /** How often an idle process checks that Redis answers (a PING), at most: a hang is noticed within this and the deadline. */
 const PROBE_INTERVAL_MS = 1000;
@@ -82,7 +90,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
       const connect = (settings: RedisOptions): Redis => (options.client ? options.client.duplicate(settings) : new Redis(url, settings));
       const redis = connect(ownConnection(commandTimeoutMs));
-      const subscriber = connect(ownConnection(commandTimeoutMs));
+      const subscriber = connect(SUBSCRIBER_CONNECTION);
       return createRedisSessionDirectory(context, {
         redis,
         subscriber,
