@@ -245,7 +245,8 @@ describe('redisStore: two servers, one Redis', () => {
     await client.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
     const lastSeq = Math.max(...seqsOf(client.received));
     const log = `${keys.prefix}{${sessionId}}:log`;
-    expect(await keys.redis.xlen(log)).toBe(lastSeq);
+    // Writes to Redis are not awaited on the way to the client: the log catches up just after.
+    await waitUntilTrue(async () => (await keys.redis.xlen(log)) === lastSeq);
     client.send({ type: 'ping', id: 'p1', data: { lastSeq } });
     await client.waitFor('pong');
     await waitUntilTrue(async () => (await keys.redis.xlen(log)) === 0);
