@@ -8,6 +8,9 @@ const config: Config = {
   // Integration tests open real sockets and HTTP servers on loopback: give them room on a
   // shared two-core machine, but every test still closes what it opens: no forced exit.
   testTimeout: 20_000,
+  // The consumer tests (test/consumers) share one build and `npm pack` per run: this names its folder.
+  globalSetup: '<rootDir>/test/consumers/global-setup.ts',
+  globalTeardown: '<rootDir>/test/consumers/global-teardown.ts',
   // The examples import the package by name, as users do; here it resolves to the sources.
   moduleNameMapper: {
     '^llm-ws$': '<rootDir>/src/index.ts',

@@ -6,10 +6,10 @@ const require = createRequire(import.meta.url);
 const { name, exports } = require('../package.json');
 let failed = false;
 for (const [entry, target] of Object.entries(exports)) {
-  // ./browser is the self-contained bundle for <script type="module"> in browsers, not for Node.
-  if (entry === './package.json' || entry === './browser') continue;
+  if (entry === './package.json') continue;
   const specifier = entry === '.' ? name : `${name}/${entry.slice(2)}`;
-  const ways = typeof target === 'string' ? ['import'] : ['import', 'require'];
+  // ./browser is an ES module for browsers (<script type="module">): import only.
+  const ways = entry === './browser' || !('require' in target) ? ['import'] : ['import', 'require'];
   for (const way of ways) {
     try {
       const module = way === 'import' ? await import(specifier) : require(specifier);

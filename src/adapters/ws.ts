@@ -20,8 +20,15 @@ export type UpgradeDecision = { readonly accept: true; readonly principal: unkno
 
 /** Settings of {@link attachWebSocketServer}. */
 export interface WebSocketAdapterOptions {
-  readonly server: Server;
-  /** Only upgrades to this path are accepted; others get HTTP 404. */
+  /** The HTTP server whose upgrades to listen to; none when the caller hands them over (`handleUpgrade`). */
+  readonly server?: Server;
+  /**
+   * Whether the HTTP server is ours alone: then upgrades to other paths get HTTP 404. On a server
+   * of the caller's they are left to its other `upgrade` listeners, untouched, and get 404 only
+   * when there is no other listener to answer them.
+   */
+  readonly ownsServer: boolean;
+  /** Only upgrades to this path are ours. */
   readonly path: string;
   /** Largest frame accepted, in bytes; a bigger one closes that connection with 1009. */
   readonly maxPayload: number;
@@ -39,19 +46,26 @@ export interface WebSocketAdapterOptions {
 
 /** The attached WebSocket endpoint. */
 export interface WebSocketAdapter {
+  /**
+   * Takes an upgrade if it is for our path (answering it: 101, or a refusal) and returns true;
+   * returns false without touching the socket for any other path.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   connectionCount(): number;
   /** Closes every connection with `code` (terminating those that do not close within `graceMs`) and stops accepting. */
   close(code: number, reason: string, graceMs?: number): Promise<void>;
 }
 
-function pathnameOf(request: IncomingMessage): string {
+/** The path of an upgrade request, without its query. */
+export function pathnameOf(request: IncomingMessage): string {
   // Only the path matters; the host is a placeholder so relative URLs parse.
   return new URL(request.url ?? '/', 'http://localhost').pathname;
 }
 
-const statusText: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
+const statusText: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
-function refuseUpgrade(socket: Duplex, status: number): void {
+/** Answers an upgrade with an HTTP error and closes the socket. */
+export function refuseUpgrade(socket: Duplex, status: number): void {
   socket.end(`HTTP/1.1 ${status} ${statusText[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
@@ -85,7 +99,10 @@ class WebSocketTransport implements SessionTransport {
 const kHandler = Symbol('llm-ws handler');
 type HandledWebSocket = WebSocket & { [kHandler]: ConnectionHandler };
 
-/** Serves WebSocket upgrades on `options.path` of an existing HTTP server. */
+/**
+ * Serves WebSocket upgrades on `options.path`: of `options.server` if given (listening to its
+ * `upgrade` event), and of whatever the caller hands to `handleUpgrade`.
+ */
 export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSocketAdapter {
   const wss = new WebSocketServer({
     noServer: true,
@@ -96,8 +113,14 @@ export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSock
   const accepted = new Set<WebSocket>();
   const alive = new WeakMap<WebSocket, boolean>();
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (pathnameOf(request) !== options.path) return refuseUpgrade(socket, 404);
+  let closed = false;
+
+  const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    if (pathnameOf(request) !== options.path) return false;
+    if (closed) {
+      refuseUpgrade(socket, 503);
+      return true;
+    }
     // A client that vanishes mid-upgrade is no error of ours. (A closure here would share this
     // call's scope and keep the upgrade request alive as long as the connection.)
     socket.on('error', destroyOnError);
@@ -114,10 +137,18 @@ export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSock
         });
       },
       (error: unknown) => {
-        options.logger.error('llm-ws: deciding an upgrade failed', error);
+        options.logger.error({ err: error, url: request.url }, 'deciding an upgrade failed (authenticate threw?)');
         if (!socket.destroyed) refuseUpgrade(socket, 500);
       },
     );
+    return true;
+  };
+
+  // Another path is some other endpoint's (graphql-ws, socket.io, HMR): answering it too would
+  // write a second response into its WebSocket. Only a server with no one else to answer gets 404.
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (handleUpgrade(request, socket, head)) return;
+    if (options.ownsServer || options.server?.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404);
   };
 
   // Listeners shared by every connection (`this` is the WebSocket): thousands of idle
@@ -130,7 +161,7 @@ export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSock
     (this as HandledWebSocket)[kHandler].receive(isBinary ? bytesOf(data) : textOf(data), isBinary);
   }
   function onError(error: Error): void {
-    options.logger.warn(`websocket error: ${error.message}`);
+    options.logger.warn({ err: error }, 'websocket error');
   }
   function onClose(this: WebSocket, code: number, reason: Buffer): void {
     accepted.delete(this);
@@ -163,12 +194,14 @@ export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSock
       : undefined;
   heartbeat?.unref();
 
-  options.server.on('upgrade', onUpgrade);
+  options.server?.on('upgrade', onUpgrade);
 
   return {
+    handleUpgrade,
     connectionCount: () => accepted.size,
     close: async (code, reason, graceMs = 1000) => {
-      options.server.off('upgrade', onUpgrade);
+      closed = true;
+      options.server?.off('upgrade', onUpgrade);
       if (heartbeat) clearInterval(heartbeat);
       const closing = [...wss.clients].map(
         (ws) =>

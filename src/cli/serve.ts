@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { providerFromEnvironment } from '../llm/from-environment';
 import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../server/conversation';
 import { bearerTokenAuthentication } from '../server/auth';
+import { consoleLogger, DEFAULT_LOG_LEVEL, type LogLevel } from '../server/logger';
 import { DEFAULT_HOSTNAME, DEFAULT_MAX_CONNECTIONS, DEFAULT_PATH, DEFAULT_PORT, DEFAULT_SESSION_TTL_MS } from '../server/options';
 import { WSServer } from '../server/ws-server';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX, redisStore } from '../store/redis';
@@ -36,6 +37,8 @@ interface ServeOptions {
   redisCommandTimeout: number;
   builtinTools: boolean;
   metricsAuth: boolean;
+  logLevel: LogLevel;
+  processMetrics: boolean;
 }
 
 /** A Redis URL as a user may mistype it: say so before anything starts. */
@@ -93,6 +96,9 @@ async function serve(options: ServeOptions): Promise<void> {
     upstreamHealthCheck: llm.healthCheck,
     demoDir,
     builtinTools: options.builtinTools,
+    logger: consoleLogger({ level: options.logLevel }),
+    // A process of its own: its /metrics describes the process too.
+    collectDefaultMetrics: options.processMetrics,
     sessionTtl: options.sessionTtl * 1000,
     ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken), metricsAuth: options.metricsAuth } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
@@ -158,6 +164,8 @@ export function serveCommand(): Command {
       wholeNumber(10),
       DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     )
+    .addOption(new Option('--log-level <level>', 'least severe server log line written').choices(['debug', 'info', 'warn', 'error', 'silent']).default(DEFAULT_LOG_LEVEL))
+    .option('--no-process-metrics', "leave Node's process metrics (process_*, nodejs_*) out of /metrics")
     .addHelpText(
       'after',
       '\nEnvironment:\n' +

@@ -34,7 +34,7 @@ import type {
   SessionStatus,
   UserMessageOptions,
 } from '../protocol/codecs';
-import { decodeServerMessage, encodeMessage } from '../protocol/decode';
+import { decodeServerMessage, encodeMessage } from '../protocol/decode-server-message';
 import {
   type ClientStats,
   type ConnectionStatus,

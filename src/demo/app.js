@@ -1,6 +1,8 @@
 // The demo chat page. Plain browser JavaScript over the project's own browser build of
-// llm-ws/client (served beside this file): no framework, no second client.
+// llm-ws/client (served beside this file): no framework, no second client. The model's markdown
+// is rendered by /markdown.js (marked + DOMPurify). No inline script: the page's CSP forbids it.
 import { WSClient } from '/llm-ws-client.js';
+import { createMarkdownView, handleCopyButtons } from '/markdown.js';
 
 const $ = (id) => document.getElementById(id);
 const messages = $('messages');
@@ -8,6 +10,8 @@ const input = $('input');
 const sendButton = $('send');
 const stopButton = $('stop');
 const notice = $('notice');
+const noticeText = $('notice-text');
+const reconnectButton = $('reconnect');
 const connection = $('connection');
 const connectionText = $('connection-text');
 
@@ -24,7 +28,8 @@ const explanations = {
   message_too_long: 'That message is too long for this server.',
   session_lost: 'The server restarted, so this conversation was lost. You can carry on with a new one.',
   resume_gap: 'Part of the answer was lost while the connection was down.',
-  reconnect_failed: 'The server cannot be reached. Reload the page to try again.',
+  reconnect_failed: 'The server cannot be reached.',
+  not_connected: 'Not connected to the server.',
   connection_refused: 'The server refused the connection (a missing or wrong access token?).',
   disconnected: 'Disconnected.',
   queue_full: 'Too many messages are waiting for the connection.',
@@ -35,22 +40,34 @@ const explain = (error) => {
   return words ? `${words}${error.code.startsWith('upstream') ? ` (${error.message})` : ''}` : error?.message ?? String(error);
 };
 
-function showNotice(text) {
-  notice.textContent = text;
+/** Shows a notice (or hides it, for ''); with `reconnect`, a Reconnect button beside the words. */
+function showNotice(text, { reconnect = false } = {}) {
+  noticeText.textContent = text;
+  reconnectButton.hidden = !reconnect;
   notice.hidden = !text;
 }
 
+/** Errors that mean the message never reached the server, so the page can offer it again. */
+const NOT_SENT = new Set(['not_connected', 'reconnect_failed', 'connection_refused', 'disconnected', 'queue_full']);
+const offerReconnect = (error) => {
+  showNotice(explain(error), { reconnect: error?.code !== 'queue_full' });
+};
+/** Shows a failed request's error, offering Reconnect when the connection is what failed. */
+const report = (error) => (NOT_SENT.has(error?.code) ? offerReconnect(error) : showNotice(explain(error)));
+
 // --- connection indicator, with a countdown while reconnecting ---------------------------------
 let countdown;
+let connectionStatus = 'disconnected';
 function setConnection(state, text) {
   clearInterval(countdown);
   connection.dataset.state = state;
   connectionText.textContent = text;
 }
 client.status$.subscribe((status) => {
+  connectionStatus = status;
   if (status === 'connected') {
     setConnection('connected', 'Connected');
-    if (!notice.dataset.sticky) showNotice('');
+    showNotice('');
   } else if (status === 'connecting') setConnection('connecting', 'Connecting…');
   else if (status === 'disconnected') setConnection('disconnected', 'Disconnected');
 });
@@ -65,17 +82,20 @@ client.reconnecting$.subscribe(({ attempt, delayMs }) => {
   countdown = setInterval(tick, 250);
 });
 client.errors$.subscribe((error) => {
-  if (error.code === 'reconnect_failed' || error.code === 'connection_refused') {
-    notice.dataset.sticky = 'yes';
-    showNotice(explain(error));
-  }
+  if (error.code === 'reconnect_failed' || error.code === 'connection_refused') offerReconnect(error);
 });
+function reconnect() {
+  showNotice('');
+  // A failure comes back through errors$ (reconnect_failed), which offers the button again.
+  client.connect().then(() => input.focus(), () => undefined);
+}
+reconnectButton.addEventListener('click', reconnect);
 
 // --- the conversation ---------------------------------------------------------------------------
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined) node.textContent = text; // text only: nothing from the model is parsed as HTML
+  if (text !== undefined) node.textContent = text; // text only: the model's markdown goes through /markdown.js alone
   return node;
 }
 
@@ -86,9 +106,15 @@ function addTurn(role) {
   return turn;
 }
 
+// Follow the reply as it grows, unless the reader scrolled up to read something earlier.
+let stickToBottom = true;
+messages.addEventListener('scroll', () => {
+  stickToBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 48;
+});
 function scrollToEnd() {
   messages.scrollTop = messages.scrollHeight;
 }
+const followReply = () => stickToBottom && scrollToEnd();
 
 function toolCard(turn, before, call) {
   const card = element('div', 'tool');
@@ -100,7 +126,7 @@ function toolCard(turn, before, call) {
   return card;
 }
 
-let running; // the reply being streamed: { subscription }
+let running; // the reply being streamed: { stop() }
 
 function setBusy(busy) {
   sendButton.hidden = busy;
@@ -108,59 +134,95 @@ function setBusy(busy) {
   input.placeholder = busy ? 'Answering… (Stop interrupts)' : 'Message…';
 }
 
+/**
+ * Sends `text` and streams the reply into a new bubble. Returns false when nothing was sent:
+ * a reply is running, or the client has given up on the connection (then the notice offers
+ * Reconnect, and the text stays in the input).
+ */
 function ask(text) {
-  if (running || !text.trim()) return;
+  if (running || !text.trim()) return false;
+  if (connectionStatus === 'disconnected') {
+    offerReconnect({ code: 'not_connected' });
+    return false;
+  }
   showNotice('');
-  addTurn('user').append(element('div', 'bubble', text));
+  const userTurn = addTurn('user');
+  userTurn.append(element('div', 'bubble', text));
   const turn = addTurn('assistant');
   const bubble = element('div', 'bubble streaming');
   const meta = element('div', 'meta');
   turn.append(bubble, meta);
+  const view = createMarkdownView(bubble, { onRender: followReply });
   const cards = new Map();
+  let answered = false;
   setBusy(true);
+  stickToBottom = true;
   scrollToEnd();
 
+  // Nothing came back: take the turn off the page and keep the words in the input for another try.
+  const takeBack = () => {
+    userTurn.remove();
+    turn.remove();
+    if (!input.value) input.value = text;
+  };
   const finish = () => {
+    view.finish();
     bubble.classList.remove('streaming');
     running = undefined;
     setBusy(false);
     input.focus();
   };
-  running = {
-    subscription: client.send(text).subscribe({
-      next: (event) => {
-        if (event.type === 'llm_chunk') bubble.textContent += event.data.chunk;
-        else if (event.type === 'tool_call') {
-          const card = cards.get(event.data.toolCallId) ?? toolCard(turn, bubble, event.data);
-          cards.set(event.data.toolCallId, card);
-          card.dataset.state = event.data.status;
-        } else if (event.type === 'tool_result') {
-          const card = cards.get(event.data.toolCallId);
-          if (card) {
-            const failed = event.data.error !== undefined;
-            card.dataset.state = failed ? 'error' : 'complete';
-            card.querySelector('.tool-state').textContent = failed ? 'failed' : 'done';
-            card.append(element('pre', 'tool-result', failed ? event.data.error : `→ ${JSON.stringify(event.data.result)}`));
-          }
-        } else if (event.type === 'llm_complete') {
-          const { finishReason, usage } = event.data;
-          if (finishReason === 'aborted') {
-            meta.className = 'meta stopped';
-            meta.textContent = 'Stopped';
-          } else {
-            meta.textContent = usage ? `${usage.totalTokens} tokens` : '';
-          }
+  const subscription = client.send(text).subscribe({
+    next: (event) => {
+      answered = true;
+      if (event.type === 'llm_chunk') return view.append(event.data.chunk); // rendered at the next frame
+      if (event.type === 'tool_call') {
+        const card = cards.get(event.data.toolCallId) ?? toolCard(turn, bubble, event.data);
+        cards.set(event.data.toolCallId, card);
+        card.dataset.state = event.data.status;
+      } else if (event.type === 'tool_result') {
+        const card = cards.get(event.data.toolCallId);
+        if (card) {
+          const failed = event.data.error !== undefined;
+          card.dataset.state = failed ? 'error' : 'complete';
+          card.querySelector('.tool-state').textContent = failed ? 'failed' : 'done';
+          card.append(element('pre', 'tool-result', failed ? event.data.error : `→ ${JSON.stringify(event.data.result)}`));
         }
-        scrollToEnd();
-      },
-      error: (error) => {
-        meta.className = 'meta failed';
-        meta.textContent = explain(error);
-        finish();
-      },
-      complete: finish,
-    }),
+      } else if (event.type === 'llm_complete') {
+        const { finishReason, usage } = event.data;
+        if (finishReason === 'aborted') {
+          meta.className = 'meta stopped';
+          meta.textContent = 'Stopped';
+        } else {
+          meta.textContent = usage ? `${usage.totalTokens} tokens` : '';
+        }
+      }
+      followReply();
+    },
+    error: (error) => {
+      finish();
+      if (!answered && NOT_SENT.has(error?.code)) {
+        takeBack();
+        offerReconnect(error);
+        return;
+      }
+      meta.className = 'meta failed';
+      meta.textContent = explain(error);
+    },
+    complete: finish,
+  });
+  running = {
+    // Unsubscribing drops a message still waiting for the connection, or aborts one that went out.
+    stop() {
+      subscription.unsubscribe();
+      finish();
+      if (!answered) return takeBack();
+      meta.className = 'meta stopped';
+      meta.textContent = 'Stopped';
+    },
   };
+  if (subscription.closed) running = undefined; // it failed at once (no connection)
+  return true;
 }
 
 $('composer').addEventListener('submit', (event) => {
@@ -168,7 +230,7 @@ $('composer').addEventListener('submit', (event) => {
   const text = input.value;
   input.value = '';
   input.style.height = '';
-  ask(text);
+  if (!ask(text) && !input.value) input.value = text;
 });
 input.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -181,9 +243,13 @@ input.addEventListener('input', () => {
   input.style.height = `${Math.min(input.scrollHeight, 180)}px`;
 });
 stopButton.addEventListener('click', () => {
-  // The server stops the model and ends the reply with what it had: the bubble keeps that text.
-  client.abort().catch((error) => showNotice(explain(error)));
+  if (!running) return;
+  // Connected: the server stops the model and ends the reply with what it had, which the bubble keeps.
+  // Not connected: there is no server to ask, so the page lets go of the reply itself.
+  if (connectionStatus !== 'connected') return running.stop();
+  client.abort().catch(() => running?.stop());
 });
+handleCopyButtons(messages);
 $('clear').addEventListener('click', () => {
   if (running) return showNotice(explanations.busy);
   client.clearHistory().then(
@@ -194,12 +260,12 @@ $('clear').addEventListener('click', () => {
       empty.append(element('h1', '', 'Conversation cleared'), element('p', '', 'Ask something new.'));
       messages.append(empty);
     },
-    (error) => showNotice(explain(error)),
+    report,
   );
 });
 for (const button of document.querySelectorAll('.suggestion')) {
   button.addEventListener('click', () => ask(button.textContent));
 }
 
-client.connect().catch((error) => showNotice(explain(error)));
+client.connect().catch(offerReconnect);
 input.focus();

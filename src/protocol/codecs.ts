@@ -5,15 +5,14 @@
  * Every object codec is `t.strict` (exact): decoding drops keys the protocol does not know,
  * so nothing the peer invents (including `__proto__`) reaches our objects.
  */
-import * as E from 'fp-ts/Either';
 import * as t from 'io-ts';
 import { ErrorCode } from './codes';
+import { MAX_MESSAGE_ID_LENGTH } from './limits';
 
 // ---------------------------------------------------------------------------------------------
 // Shared field types
 
-/** Longest message id the server accepts from a client. */
-export const MAX_MESSAGE_ID_LENGTH = 128;
+export { MAX_MESSAGE_ID_LENGTH } from './limits';
 
 /**
  * A codec for the values of `base` that satisfy `predicate`. Unlike `t.brand`, the type stays
@@ -25,7 +24,8 @@ function constrained<A>(base: t.Type<A, A, unknown>, predicate: (value: A) => bo
     (u): u is A => base.is(u) && predicate(u),
     (u, c) => {
       const result = base.validate(u, c);
-      if (E.isLeft(result)) return result;
+      // io-ts's own Either, read without fp-ts: this module must import nothing the client does (tsup.config.ts).
+      if (result._tag === 'Left') return result;
       return predicate(result.right) ? t.success(result.right) : t.failure(u, c);
     },
     t.identity,

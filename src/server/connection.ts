@@ -156,13 +156,13 @@ class ConnectionState implements Connection {
         (result) => this.settleResume(message, result),
         (error: unknown) => {
           // The store is away: the session may well exist, so the client must come back, not move on.
-          this.options.logger.warn(`resume of session ${sessionId} failed: the session store did not answer`, error);
+          this.options.logger.warn({ err: error, sessionId }, 'resume failed: the session store did not answer');
           this.options.transport.close(CloseCode.TryAgainLater, 'session store unavailable: try again shortly');
         },
       )
       .catch((error: unknown) => {
         // A bug of ours while settling must cost this connection, not the process.
-        this.options.logger.error(`resume of session ${sessionId} failed inside the server`, error);
+        this.options.logger.error({ err: error, sessionId }, 'resume failed inside the server');
         this.options.transport.close(CloseCode.TryAgainLater, 'the resume failed: try again');
       })
       .finally(() => {

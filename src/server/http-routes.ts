@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
-import type { Registry } from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
+import { DEMO_SECURITY_HEADERS } from './demo-headers';
 
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,7 +22,7 @@ export interface HttpRoutesOptions {
   readonly staticDir: string | undefined;
   /** The body of `GET /health`. */
   health(): object;
-  readonly metrics: Registry;
+  readonly metrics: Registry<RegistryContentType>;
   /**
    * Whether a request may read `/metrics` and the full `/health`; undefined lets everyone. A
    * request refused gets 401 from `/metrics` and only `{ "status": "ok" }` from `/health`.
@@ -50,8 +51,11 @@ function loadStaticFiles(dir: string | undefined): Map<string, { body: Buffer; t
 /** The request handler for everything that is not a WebSocket upgrade. */
 export function createHttpRoutes(options: HttpRoutesOptions): (request: IncomingMessage, response: ServerResponse) => void {
   const files = loadStaticFiles(options.staticDir);
-  const send = (response: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean): void => {
-    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache' });
+  const send = (response: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean, headers?: object): void => {
+    // Scripts are public code: any origin may import the client module (`<script type="module">`
+    // on a page served elsewhere needs CORS for a cross-origin module).
+    const cors = type.startsWith('text/javascript') ? { 'access-control-allow-origin': '*' } : {};
+    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache', ...cors, ...headers });
     response.end(head ? undefined : body);
   };
 
@@ -65,8 +69,7 @@ export function createHttpRoutes(options: HttpRoutesOptions): (request: Incoming
         .then(async (allowed) => {
           if (path === '/health') return send(response, 200, 'application/json; charset=utf-8', allowed ? JSON.stringify(options.health()) : BARE_HEALTH, head);
           if (!allowed) {
-            response.setHeader('www-authenticate', 'Bearer');
-            return send(response, 401, 'text/plain; charset=utf-8', 'the auth token is required: Authorization: Bearer <token>, or ?token=<token>\n', head);
+            return send(response, 401, 'text/plain; charset=utf-8', 'the auth token is required: Authorization: Bearer <token>, or ?token=<token>\n', head, { 'www-authenticate': 'Bearer' });
           }
           send(response, 200, options.metrics.contentType, await options.metrics.metrics(), head);
         })
@@ -74,7 +77,7 @@ export function createHttpRoutes(options: HttpRoutesOptions): (request: Incoming
       return;
     }
     const file = files.get(path === '/' ? '/index.html' : path);
-    if (file) return send(response, 200, file.type, file.body, head);
+    if (file) return send(response, 200, file.type, file.body, head, DEMO_SECURITY_HEADERS);
     const hint = `llm-ws server: connect a WebSocket client to ${options.wsPath}\n`;
     if (path === '/') return send(response, 200, 'text/plain; charset=utf-8', hint, head);
     send(response, 404, 'text/plain; charset=utf-8', `not found; ${hint}`, head);

@@ -29,7 +29,7 @@ export * from '../store';
 export { ReplayLog, DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, type ReplayLimits, type ReplayResult } from './replay-log';
 export { bearerTokenAuthentication, originAllowed, presentedToken, secretsEqual, type Authenticate, type TokenPrincipal } from './auth';
 export { createTokenBucket, type RateLimit } from './token-bucket';
-export { silentLogger, type Logger } from './logger';
+export { silentLogger, consoleLogger, childLogger, DEFAULT_LOG_LEVEL, type Logger, type LogFn, type LogLevel, type ConsoleLoggerOptions } from './logger';
 export * from '../llm';
 export * from '../tools';
 export { UpstreamError, ToolError, RequestError, LLMWSError } from '../errors';

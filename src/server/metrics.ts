@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type RegistryContentType } from 'prom-client';
+import { LLMWSError } from '../errors';
 import type { ServerMessageInput } from '../protocol/codecs';
 
 /** What a resume came to, as `/metrics` counts it. */
@@ -6,8 +7,8 @@ export type ResumeOutcome = 'resumed' | 'session_lost' | 'resume_gap';
 
 /** The numbers a server keeps for `/metrics`, fed from the places where things happen. */
 export interface ServerMetrics {
-  /** The Prometheus registry of this server (its own: several servers in one process do not collide). */
-  readonly registry: Registry;
+  /** The Prometheus registry the metrics are on: the `registry` option's, or one of this server's own. */
+  readonly registry: Registry<RegistryContentType>;
   /** A message went into a session's stream. */
   sent(message: ServerMessageInput): void;
   /** One model call ended (or failed) after `seconds`. */
@@ -25,24 +26,50 @@ export interface MetricsGauges {
   repliesRunning(): number;
 }
 
-/** Creates the metrics of one server, named `llm_ws_*`, with Node's default process metrics. */
-export function createServerMetrics(gauges: MetricsGauges): ServerMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/** Where a server's metrics go and what comes with them. */
+export interface ServerMetricsOptions {
+  /** The registry to register on; a fresh one of the server's own when absent. */
+  readonly registry?: Registry<RegistryContentType>;
+  /** Also collect Node's default process metrics (`process_*`, `nodejs_*`) on it. */
+  readonly collectDefaultMetrics?: boolean;
+}
+
+/**
+ * Creates the metrics of one server, named `llm_ws_*`. No two metric families share a name under
+ * OpenMetrics either (a counter `x_total` is the family `x`), so a registry of any content type
+ * renders and merges cleanly. Registering twice on one registry (two servers, or one rebuilt on
+ * the same registry) throws a {@link LLMWSError} with code `metrics_conflict`.
+ */
+export function createServerMetrics(gauges: MetricsGauges, options: ServerMetricsOptions = {}): ServerMetrics {
+  const registry = options.registry ?? new Registry();
+  try {
+    return registerServerMetrics(registry, gauges, options.collectDefaultMetrics ?? false);
+  } catch (error) {
+    throw new LLMWSError('metrics_conflict', `llm-ws could not register its metrics: ${error instanceof Error ? error.message : String(error)} (one registry per WSServer, and default metrics collected once)`, { cause: error });
+  }
+}
+
+function registerServerMetrics(registry: Registry<RegistryContentType>, gauges: MetricsGauges, withDefaults: boolean): ServerMetrics {
+  const registers = [registry];
+  // Check every name first, so a conflict leaves the registry as it was.
+  for (const name of metricNames) {
+    if (registry.getSingleMetric(name)) throw new Error(`a metric named ${name} is already registered`);
+  }
+  if (withDefaults) collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    new Gauge({ name, help, registers, collect() { this.set(read()); } });
   };
-  gauge('llm_ws_connections', 'Open WebSocket connections', gauges.connections);
+  gauge('llm_ws_open_connections', 'Open WebSocket connections', gauges.connections);
   gauge('llm_ws_sessions', 'Sessions held, connected or waiting for a resume', gauges.sessions);
   gauge('llm_ws_replies_running', 'Replies being generated now', gauges.repliesRunning);
-  const connections = new Counter({ name: 'llm_ws_connections_total', help: 'WebSocket connections accepted', registers: [registry] });
-  const chunks = new Counter({ name: 'llm_ws_chunks_sent_total', help: 'llm_chunk messages sent', registers: [registry] });
-  const replies = new Counter({ name: 'llm_ws_replies_total', help: 'Replies ended, by finish reason', labelNames: ['finish_reason'], registers: [registry] });
-  const errors = new Counter({ name: 'llm_ws_errors_total', help: 'error messages sent, by code', labelNames: ['code'], registers: [registry] });
-  const resumes = new Counter({ name: 'llm_ws_resumes_total', help: 'Resume requests, by outcome', labelNames: ['outcome'], registers: [registry] });
+  const connections = new Counter({ name: 'llm_ws_connections_total', help: 'WebSocket connections accepted', registers });
+  const chunks = new Counter({ name: 'llm_ws_chunks_sent_total', help: 'llm_chunk messages sent', registers });
+  const replies = new Counter({ name: 'llm_ws_replies_total', help: 'Replies ended, by finish reason', labelNames: ['finish_reason'], registers });
+  const errors = new Counter({ name: 'llm_ws_errors_total', help: 'error messages sent, by code', labelNames: ['code'], registers });
+  const resumes = new Counter({ name: 'llm_ws_resumes_total', help: 'Resume requests, by outcome', labelNames: ['outcome'], registers });
   const buckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
-  const modelCalls = new Histogram({ name: 'llm_ws_upstream_request_duration_seconds', help: 'Duration of model calls', buckets, registers: [registry] });
-  const firstTokens = new Histogram({ name: 'llm_ws_time_to_first_token_seconds', help: 'Time from user_message to the first text of the reply', buckets, registers: [registry] });
+  const modelCalls = new Histogram({ name: 'llm_ws_upstream_request_duration_seconds', help: 'Duration of model calls', buckets, registers });
+  const firstTokens = new Histogram({ name: 'llm_ws_time_to_first_token_seconds', help: 'Time from user_message to the first text of the reply', buckets, registers });
 
   return {
     registry,
@@ -57,3 +84,17 @@ export function createServerMetrics(gauges: MetricsGauges): ServerMetrics {
     resume: (outcome) => resumes.inc({ outcome }),
   };
 }
+
+/** The names of the metrics of {@link createServerMetrics}. */
+export const metricNames = [
+  'llm_ws_open_connections',
+  'llm_ws_sessions',
+  'llm_ws_replies_running',
+  'llm_ws_connections_total',
+  'llm_ws_chunks_sent_total',
+  'llm_ws_replies_total',
+  'llm_ws_errors_total',
+  'llm_ws_resumes_total',
+  'llm_ws_upstream_request_duration_seconds',
+  'llm_ws_time_to_first_token_seconds',
+] as const;

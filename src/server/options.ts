@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Registry, RegistryContentType } from 'prom-client';
 import type { LLMProvider } from '../llm/types';
 import type { Authenticate } from './auth';
 import type { RateLimit } from './token-bucket';
@@ -34,7 +35,7 @@ export const DEFAULT_STOP_RETRY_AFTER_MS = 1000;
 
 /** Settings of a {@link WSServer}. Every field is optional; defaults are the exported constants. */
 export interface WSServerOptions {
-  /** TCP port; 0 picks a free one (see `WSServer.port` after `start`). @default DEFAULT_PORT */
+  /** TCP port; 0 picks a free one (see `WSServer.port` after `start`). Not used with `server` or `noServer`. @default DEFAULT_PORT */
   readonly port?: number;
   /** Interface to listen on; `0.0.0.0` for all. @default DEFAULT_HOSTNAME */
   readonly hostname?: string;
@@ -100,8 +101,29 @@ export interface WSServerOptions {
   readonly upstreamHealthCheck?: () => Promise<boolean>;
   /** Where sessions live: this process (`memoryStore()`), or Redis shared by several processes (`redisStore(...)`). @default memoryStore() */
   readonly store?: SessionStore;
-  /** Serve on this HTTP server instead of creating one; `start` then listens only if it is not listening yet. */
+  /**
+   * Serve on this HTTP server (an Express, Fastify or Nest app's) instead of creating one. llm-ws
+   * then answers upgrades to `path` only, leaving every other upgrade to the server's other
+   * listeners, and never listens: `port` and `hostname` are ignored, and a server that is not
+   * listening yet at `start` is served from when you make it listen. `/health`, `/metrics` and
+   * the demo page are yours to route (`health()`, `metricsRegistry`). @default none: llm-ws creates one
+   */
   readonly server?: Server;
-  /** @default console */
+  /**
+   * Create no HTTP server and listen to none: hand upgrades over with `handleUpgrade(request,
+   * socket, head)`. Not with `server`. @default false
+   */
+  readonly noServer?: boolean;
+  /**
+   * Where the server logs: pino or any logger with its call forms (`(fields, message)` and
+   * `(message)`), a child logger, or `console`. Errors go under `err`. @default consoleLogger() at DEFAULT_LOG_LEVEL ('info')
+   */
   readonly logger?: Logger;
+  /**
+   * The prom-client registry to put the `llm_ws_*` metrics on (yours, to scrape with your other
+   * metrics). One WSServer per registry. @default a registry of the server's own (`metricsRegistry`)
+   */
+  readonly registry?: Registry<RegistryContentType>;
+  /** Also collect Node's default process metrics (`process_*`, `nodejs_*`) on the metrics registry. @default false */
+  readonly collectDefaultMetrics?: boolean;
 }

@@ -260,10 +260,14 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
 /** The `error` message that tells the client why its request failed. */
 export function errorMessageFor(error: unknown, context: { requestId?: string; logger: Logger }): ServerMessageInput {
   const requestId = context.requestId === undefined ? {} : { requestId: context.requestId };
+  if (error instanceof UpstreamError) {
+    // The one log line of a failed model call: the client is told, the operator should be too.
+    context.logger.warn({ err: error, ...requestId, code: error.code, status: error.status }, 'model request failed');
+  }
   if (error instanceof UpstreamError || error instanceof RequestError) {
     return { type: 'error', data: { code: error.code, message: error.message, retryable: error.retryable, ...requestId } };
   }
-  context.logger.error(`request ${context.requestId ?? '(unknown)'} failed inside the server`, error);
+  context.logger.error({ err: error, ...requestId }, 'request failed inside the server');
   const detail = error instanceof LLMWSError ? ` (${error.code})` : '';
   return {
     type: 'error',

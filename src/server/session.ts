@@ -11,7 +11,7 @@ import { encodeServerMessage } from '../protocol/decode';
 import { holdWhilePaused } from '../operators/hold-while-paused';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
-import type { Logger } from './logger';
+import { childLogger, type Logger } from './logger';
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { type ReplyTimings, runReply } from './reply';
 
@@ -350,7 +350,7 @@ class SessionState implements Session {
     transport.send(text);
     if (transport.bufferedAmount() > this.options.backpressure.hardLimit) {
       // The connection goes; the session stays, and the client may resume from the replay log.
-      this.options.logger.warn(`session ${this.id}: client too slow, closing its connection (resumable)`);
+      this.options.logger.warn({ sessionId: this.id }, 'client too slow: closing its connection (the session stays resumable)');
       transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
     }
   }
@@ -455,7 +455,8 @@ class SessionState implements Session {
       abort$: running.abort$,
       whenWritable: () => this.whenWritable(),
       timings: options.timings,
-      logger: options.logger,
+      // A child per reply, not per session: an idle session carries no logger of its own.
+      logger: childLogger(options.logger, { sessionId: options.sessionId }),
     })
       .pipe(holdWhilePaused(running.paused$))
       .subscribe({

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { filter, type Observable, Subject } from 'rxjs';
-import { attachWebSocketServer, type UpgradeDecision, type WebSocketAdapter } from '../adapters/ws';
-import type { LLMWSError, ProtocolError } from '../errors';
+import { attachWebSocketServer, pathnameOf, refuseUpgrade, type UpgradeDecision, type WebSocketAdapter } from '../adapters/ws';
+import { LLMWSError, type ProtocolError } from '../errors';
 import { providerFromEnvironment } from '../llm/from-environment';
 import type { LLMProvider } from '../llm/types';
 import type { ServerMessageInput, SessionStatus } from '../protocol/codecs';
@@ -16,7 +17,7 @@ import { createHttpRoutes } from './http-routes';
 import { createIdGenerator } from './ids';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
-import type { Logger } from './logger';
+import { resolveLogger, type Logger } from './logger';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HIGH_WATER_MARK_BYTES,
@@ -40,7 +41,11 @@ import type { SessionDirectory, SessionStore, SessionStoreContext, StoreHealth }
 
 /** What happens on a server, as `events$` emits it. */
 export type WSServerEvent =
-  | { readonly type: 'started'; readonly url: string; readonly port: number }
+  /**
+   * Accepting connections: on start, or, on a `server` of yours that was not listening yet, once it
+   * listens. `url` and `port` are absent with `noServer` (and on a server listening on a pipe).
+   */
+  | { readonly type: 'started'; readonly url: string | undefined; readonly port: number | undefined }
   | { readonly type: 'stopped' }
   | { readonly type: 'client_connected'; readonly sessionId: string }
   | { readonly type: 'client_disconnected'; readonly sessionId: string; readonly code: number; readonly reason: string }
@@ -98,33 +103,44 @@ export class WSServer {
   private readonly storeContext: SessionStoreContext;
   /** The sessions of this process, from the store opened by `start` (none before). */
   private directory: SessionDirectory | undefined;
+  /** The HTTP server served on once started: ours, or the `server` option's; none with `noServer`. */
   private httpServer: Server | undefined;
   private adapter: WebSocketAdapter | undefined;
   private address: AddressInfo | undefined;
+  /** Waits for a `server` of the caller's that was not listening at `start` to listen. */
+  private onListening: (() => void) | undefined;
   private readonly metrics: ServerMetrics;
   private readonly upstreamHealth: { current(): UpstreamHealth };
   private readonly startedAt = Date.now();
 
   constructor(options: WSServerOptions = {}) {
-    if (options.metricsAuth === true && !options.authenticate) throw new TypeError('metricsAuth needs authenticate: there is no token to ask /metrics for');
+    if (options.server && options.noServer) throw new LLMWSError('invalid_options', 'WSServer: give `server` or `noServer: true`, not both');
+    if (options.metricsAuth === true && !options.authenticate) {
+      throw new LLMWSError('invalid_options', 'WSServer: metricsAuth needs authenticate: there is no token to ask /metrics for');
+    }
     this.options = options;
-    this.logger = options.logger ?? console;
+    this.logger = resolveLogger(options.logger);
     this.events$ = this.events.asObservable();
     if (options.llm) {
       this.provider = options.llm;
     } else {
       const fromEnvironment = providerFromEnvironment();
       this.provider = fromEnvironment.provider;
-      (fromEnvironment.offline ? this.logger.warn : this.logger.info)(`llm-ws: answering with ${fromEnvironment.description}`);
+      const line = `answering with ${fromEnvironment.description}`;
+      if (fromEnvironment.offline) this.logger.warn(line);
+      else this.logger.info(line);
     }
     this.tools = createToolRegistry([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], {
       timeoutMs: options.toolTimeout,
     });
-    this.metrics = createServerMetrics({
-      connections: () => this.getConnectionCount(),
-      sessions: () => this.directory?.size ?? 0,
-      repliesRunning: () => this.repliesRunning(),
-    });
+    this.metrics = createServerMetrics(
+      {
+        connections: () => this.getConnectionCount(),
+        sessions: () => this.directory?.size ?? 0,
+        repliesRunning: () => this.repliesRunning(),
+      },
+      { registry: options.registry, collectDefaultMetrics: options.collectDefaultMetrics },
+    );
     this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
     const shared = this.sharedSessionOptions();
     this.store = options.store ?? memoryStore();
@@ -173,9 +189,11 @@ export class WSServer {
     return running;
   }
 
-  /** The Prometheus registry behind `GET /metrics`, to scrape from an HTTP server of your own. */
+  /** The Prometheus registry of this server's metrics (the `registry` option's, or its own), to scrape from routes of your own. */
   get metricsRegistry(): Registry {
-    return this.metrics.registry;
+    // Typed as prom-client's default (Prometheus text) so `Registry.merge([register, ...])` takes
+    // it; with an OpenMetrics `registry` option it is that registry, of that content type.
+    return this.metrics.registry as Registry;
   }
 
   /** What `GET /health` answers: never waits on the model endpoint (its reachability is cached). */
@@ -204,23 +222,30 @@ export class WSServer {
     return principal !== null && principal !== undefined;
   }
 
-  /** The port listened on, once started (useful with `port: 0`). */
+  /** The port listened on, once started and listening (useful with `port: 0`); undefined with `noServer`. */
   get port(): number | undefined {
     return this.address?.port;
   }
 
-  /** The WebSocket URL clients connect to, once started. */
+  /** The WebSocket URL clients connect to, once started and listening; undefined with `noServer`. */
   get url(): string | undefined {
     if (!this.address) return undefined;
     // Name the host as configured (a wildcard listens on loopback too); fall back to the bound address.
-    const configured = this.options.server ? undefined : (this.options.hostname ?? DEFAULT_HOSTNAME);
-    const wildcard = configured === '0.0.0.0' || configured === '::';
-    const address = wildcard ? 'localhost' : (configured ?? this.address.address);
+    // An app's server bound to every interface (Node's default for listen(port)) is named localhost too.
+    const named = this.options.server ? this.address.address : (this.options.hostname ?? DEFAULT_HOSTNAME);
+    const wildcard = named === '0.0.0.0' || named === '::';
+    const address = wildcard ? 'localhost' : named;
     const host = address.includes(':') ? `[${address}]` : address;
     return `ws://${host}:${this.address.port}${this.options.path ?? DEFAULT_PATH}`;
   }
 
-  /** Listens and accepts connections. Rejects if the port is taken or the server already runs. */
+  /**
+   * Opens the session store and accepts connections. Without `server` or `noServer`, creates an
+   * HTTP server and listens on `port` and `hostname` (rejecting if the port is taken). Given a
+   * `server`, never listens: it serves upgrades to `path` of that server, whenever it listens (the
+   * `started` event and `url` wait for it). With `noServer`, upgrades come only through
+   * {@link WSServer.handleUpgrade}. Rejects if the server already runs.
+   */
   async start(): Promise<void> {
     if (this.adapter || this.directory) throw new Error('WSServer is already started');
     const configuredRateLimit = this.options.rateLimit ?? DEFAULT_RATE_LIMIT;
@@ -232,7 +257,8 @@ export class WSServer {
       metrics: this.metrics.registry,
       ...(this.options.authenticate && this.options.metricsAuth !== false ? { authorize: (request: IncomingMessage) => this.authorized(request) } : {}),
     });
-    const server = this.options.server ?? createServer(routes);
+    const ownsServer = !this.options.server && !this.options.noServer;
+    const server = ownsServer ? createServer(routes) : this.options.server;
     const directory = this.store.open(this.storeContext);
     this.directory = directory;
     // What every connection shares, built once: an idle connection should cost its own fields only.
@@ -248,6 +274,7 @@ export class WSServer {
     this.httpServer = server;
     this.adapter = attachWebSocketServer({
       server,
+      ownsServer,
       path: this.options.path ?? DEFAULT_PATH,
       maxPayload: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD_BYTES,
       perMessageDeflate: this.options.enableCompression ?? false,
@@ -262,7 +289,7 @@ export class WSServer {
         return connection;
       },
     });
-    if (!server.listening) {
+    if (server && ownsServer) {
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
@@ -280,8 +307,39 @@ export class WSServer {
         throw error;
       }
     }
-    this.address = server.address() as AddressInfo;
-    this.events.next({ type: 'started', url: this.url as string, port: this.address.port });
+    if (!server || server.listening) return this.started(server);
+    // The caller's server listens when the caller says so; not ours to listen on any port.
+    const onListening = (): void => {
+      this.onListening = undefined;
+      this.started(server);
+    };
+    this.onListening = onListening;
+    server.once('listening', onListening);
+  }
+
+  private started(server: Server | undefined): void {
+    const address = server?.address();
+    this.address = address !== null && typeof address === 'object' ? address : undefined;
+    this.events.next({ type: 'started', url: this.url, port: this.port });
+  }
+
+  /**
+   * Hands an HTTP upgrade to this server (with `noServer: true`, from an `upgrade` listener of
+   * yours). Returns true if it is for this server's `path`: then the socket is answered (a
+   * WebSocket, or a refusal such as 401, 403, or 503 when the server is not started). Returns
+   * false for any other path, leaving the socket untouched for your other endpoints.
+   *
+   * ```ts
+   * httpServer.on('upgrade', (request, socket, head) => {
+   *   if (!llm.handleUpgrade(request, socket, head)) other.handleUpgrade(request, socket, head, ...);
+   * });
+   * ```
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if (this.adapter) return this.adapter.handleUpgrade(request, socket, head);
+    if (pathnameOf(request) !== (this.options.path ?? DEFAULT_PATH)) return false;
+    refuseUpgrade(socket, 503);
+    return true;
   }
 
   /**
@@ -293,9 +351,11 @@ export class WSServer {
   async stop(options: { timeoutMs?: number } = {}): Promise<void> {
     const adapter = this.adapter;
     const server = this.httpServer;
-    if (!adapter || !server) return;
+    if (!adapter) return;
     this.adapter = undefined;
     this.httpServer = undefined;
+    if (this.onListening) server?.off('listening', this.onListening);
+    this.onListening = undefined;
     const retryAfterMs = this.options.stopRetryAfter ?? DEFAULT_STOP_RETRY_AFTER_MS;
     for (const session of this.sessions()) {
       if (session.attached) session.sendDirect({ type: 'closing', data: { reason: 'server stopping', retryAfterMs } });
@@ -305,7 +365,7 @@ export class WSServer {
     await adapter.close(CloseCode.GoingAway, 'server stopping', options.timeoutMs ?? 5000);
     await closingStore;
     this.directory = undefined;
-    if (!this.options.server) {
+    if (server && !this.options.server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
@@ -381,7 +441,7 @@ export class WSServer {
         try {
           callback(event);
         } catch (error) {
-          this.logger.error(`llm-ws: an ${type} callback threw`, error);
+          this.logger.error({ err: error, event: type }, 'an event callback threw');
         }
       });
     return () => subscription.unsubscribe();

@@ -68,6 +68,12 @@ describe('llm-ws serve', () => {
     client.send(userMessage('q4', 'hi'));
     const error = await client.waitFor('error', (m) => m.data.requestId === 'q4');
     expect(error.data).toMatchObject({ code: 'upstream_error', retryable: true });
+    // Logged once (not once per SDK retry), at warn, with the request id.
+    await cli.waitForOutput(/model request failed .*requestId=q4/);
+    expect(cli.output().match(/model request failed/g)).toHaveLength(1);
+    const metrics = await (await fetch(`${(url as string).replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`)).text();
+    expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(metrics).toMatch(/^llm_ws_open_connections 1$/m);
 
     expect(await cli.stop()).toBe(0);
     expect(cli.output()).toContain('SIGTERM received');
@@ -98,6 +104,19 @@ describe('llm-ws serve', () => {
     client.send(userMessage('q1', 'what is 2+3*4?'));
     const done = await client.waitFor('llm_complete');
     expect(done.data.fullText).toBe('2+3*4 = 14');
+  });
+
+  it('--log-level error leaves warnings out of the log; --no-process-metrics leaves process metrics out of /metrics', async () => {
+    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'error', '--no-process-metrics'], { OPENAI_BASE_URL: upstream.baseURL });
+    const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
+    client = await connectTestClient(url as string);
+    upstream.enqueue({ type: 'error', status: 400, message: 'no such model' });
+    client.send(userMessage('q1', 'hi'));
+    await client.waitFor('error');
+    const metrics = await (await fetch(`${(url as string).replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`)).text();
+    expect(metrics).toMatch(/^llm_ws_errors_total\{code="upstream_error"\} 1$/m);
+    expect(metrics).not.toMatch(/^process_/m);
+    expect(cli.output()).not.toContain('model request failed');
   });
 
   it('refuses a bad option with a message and exit code 1', async () => {

@@ -72,7 +72,7 @@ describe('GET /metrics', () => {
     const response = await fetch(`${base}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await response.text();
-    expect(text).toMatch(/^llm_ws_connections 1$/m);
+    expect(text).toMatch(/^llm_ws_open_connections 1$/m);
     expect(text).toMatch(/^llm_ws_sessions 1$/m);
     expect(text).toMatch(/^llm_ws_connections_total 1$/m);
     expect(text).toMatch(/^llm_ws_chunks_sent_total 4$/m); // three chunks and the closing empty one
@@ -80,7 +80,7 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^llm_ws_errors_total\{code="invalid_json"\} 1$/m);
     expect(text).toMatch(/^llm_ws_upstream_request_duration_seconds_count 1$/m);
     expect(text).toMatch(/^llm_ws_time_to_first_token_seconds_count 1$/m);
-    expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+    expect(text).not.toMatch(/^process_/m); // process metrics are opt-in (collectDefaultMetrics)
     await client.close();
   });
 });
@@ -96,8 +96,8 @@ describe('/health and /metrics with an auth token', () => {
     expect(refused.headers.get('www-authenticate')).toBe('Bearer');
     expect(await refused.text()).not.toMatch(/llm_ws_/);
     expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-    expect(await (await fetch(`${base}/metrics`, withToken)).text()).toMatch(/^llm_ws_connections 0$/m);
-    expect(await (await fetch(`${base}/metrics?token=s3cret`)).text()).toMatch(/^llm_ws_connections 0$/m);
+    expect(await (await fetch(`${base}/metrics`, withToken)).text()).toMatch(/^llm_ws_open_connections 0$/m);
+    expect(await (await fetch(`${base}/metrics?token=s3cret`)).text()).toMatch(/^llm_ws_open_connections 0$/m);
 
     // A load balancer's probe needs no token: it gets 200 and the bare status.
     const probe = await fetch(`${base}/health`);

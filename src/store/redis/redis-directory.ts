@@ -152,7 +152,7 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
-        this.context.logger.warn(`llm-ws: Redis did not answer within ${timeoutMs} ms; sessions are refused (store_unavailable) until it does`);
+        this.context.logger.warn(`Redis did not answer within ${timeoutMs} ms; sessions are refused (store_unavailable) until it does`);
         resolve();
       }, timeoutMs);
     });
@@ -373,7 +373,7 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     const queued: Following['queued'] = [];
     const enqueue = (item: Following['queued'][number]): void => {
       if (queued.length < MAX_QUEUED_WHILE_FOLLOWING) queued.push(item);
-      else this.context.logger.warn(`llm-ws: session ${sessionId}: too many messages while another process writes it; one was dropped`);
+      else this.context.logger.warn({ sessionId }, 'too many messages while another process writes this session; one was dropped');
     };
     const session = this.context.makeSession({
       sessionId,
@@ -568,7 +568,7 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
         await this.data.markReached(session.id, session.lastSeq);
         await this.data.touch([session.id]);
       }
-      this.context.logger.info('llm-ws: Redis is back; the sessions of this process are stored again');
+      this.context.logger.info('Redis is back; the sessions of this process are stored again');
     } catch (error) {
       this.reportFailure(error);
     }
@@ -582,7 +582,7 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
   private reportFailure(error: unknown): void {
     if (this.outageReported || this.closed) return;
     this.outageReported = true;
-    this.context.logger.warn(`llm-ws: the Redis session store failed (${error instanceof Error ? error.message : String(error)}); new requests get store_unavailable until it is back`);
+    this.context.logger.warn({ err: error }, 'the Redis session store failed; new requests get store_unavailable until it is back');
   }
 }
 
