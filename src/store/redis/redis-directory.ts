@@ -83,6 +83,8 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
   private readonly probe: ReturnType<typeof setInterval>;
   private readonly readyOnce: Promise<void>;
   private everReady = false;
+  /** Whether this process hears the other processes now (subscribed on the bus). */
+  private listening = false;
   private outageReported = false;
   private closed = false;
 
@@ -97,11 +99,15 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     redis.on('close', () => this.failRunningReplies());
     subscriber.on('error', (error: unknown) => this.reportFailure(error));
     subscriber.on('message', (_channel: string, text: string) => this.onBus(text));
+    subscriber.on('close', () => (this.listening = false));
     // Without an offline queue, a subscribe before the connection is up fails: subscribe once it is.
     const subscribed = new Promise<void>((resolve) => {
       const subscribe = (): void => {
         subscriber.subscribe(this.data.busChannel).then(
-          () => resolve(),
+          () => {
+            this.listening = true;
+            resolve();
+          },
           (error: unknown) => this.reportFailure(error),
         );
       };
@@ -138,8 +144,9 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     return [...this.held.values()].map((held) => held.session)[Symbol.iterator]();
   }
 
+  /** `ok` once both commands and the bus work again: a process not yet subscribed after an outage would miss takeovers. */
   health(): StoreHealth {
-    return this.available() ? 'ok' : 'unavailable';
+    return this.available() && this.listening ? 'ok' : 'unavailable';
   }
 
   available(): boolean {
