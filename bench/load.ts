@@ -23,6 +23,11 @@ export interface LoadSpec {
   readonly stalled?: number;
   /** Run the streams this many times one after another (time to first chunk without queueing). @default 1 */
   readonly repeat?: number;
+  /**
+   * Reply starts in a herd: every client connects and gets its session first, then all send
+   * their user_message in the same tick. @default false (each sends as soon as it is connected)
+   */
+  readonly together?: boolean;
 }
 
 /** What a stalled reader asks for: far more than socket buffers hold (about 20 MB). */
@@ -53,9 +58,21 @@ interface StreamOutcome {
   problem?: string;
 }
 
-function runStream(spec: LoadSpec, index: number, latencies: number[]): Promise<StreamOutcome> {
+/** Resolves for everyone once `count` callers arrived (a client that failed arrives too, so none waits forever). */
+function barrier(count: number): () => Promise<void> {
+  let arrived = 0;
+  let open = (): void => undefined;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return () => {
+    if (++arrived === count) open();
+    return opened;
+  };
+}
+
+function runStream(spec: LoadSpec, index: number, latencies: number[], arrive?: () => Promise<void>): Promise<StreamOutcome> {
   return new Promise((resolve) => {
     let socket: BenchConnection;
+    let asked = false;
     let sentAt = 0;
     let firstChunkMs = Number.NaN;
     let bytes = 0;
@@ -68,9 +85,14 @@ function runStream(spec: LoadSpec, index: number, latencies: number[]): Promise<
     };
     const handlers = {
       message: (message: any, frameBytes: number, receivedAt: number): void => {
-        if (message.type === 'session' && sentAt === 0) {
-          sentAt = wallClockMs();
-          socket.send({ type: 'user_message', id: requestId, data: { text: `K=${spec.chunks} D=${spec.delayMs}` } });
+        if (message.type === 'session' && !asked) {
+          asked = true;
+          const ask = (): void => {
+            sentAt = wallClockMs();
+            socket.send({ type: 'user_message', id: requestId, data: { text: `K=${spec.chunks} D=${spec.delayMs}` } });
+          };
+          if (arrive) void arrive().then(ask);
+          else ask();
           return;
         }
         if (message.data?.requestId !== requestId) return;
@@ -91,6 +113,8 @@ function runStream(spec: LoadSpec, index: number, latencies: number[]): Promise<
         }
       },
       error: (error: Error): void => {
+        if (!asked) void arrive?.();
+        asked = true;
         problem ??= `stream ${index}: ${error.message}`;
         resolve({ firstChunkMs, bytes, delivered: expected, problem });
       },
@@ -129,7 +153,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const started = wallClockMs();
   const streams: StreamOutcome[] = [];
   for (let round = 0; round < (spec.repeat ?? 1); round++) {
-    streams.push(...(await Promise.all(Array.from({ length: spec.streams - stalled }, (_, i) => runStream(spec, i, latencies)))));
+    const arrive = spec.together ? barrier(spec.streams - stalled) : undefined;
+    streams.push(...(await Promise.all(Array.from({ length: spec.streams - stalled }, (_, i) => runStream(spec, i, latencies, arrive)))));
   }
   const elapsedMs = wallClockMs() - started;
   for (const release of releaseStalled) release();

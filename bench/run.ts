@@ -1,20 +1,23 @@
 /**
- * `npm run bench`: llm-ws against a bare ws + openai relay and a socket.io relay, each in its own
- * process, relaying the same stamped stream from the OpenAI-compatible test server (its own
- * process) to the same load clients (their own process). Arms alternate within each round;
- * figures are medians over rounds, reported as ratios against the bare relay of the same run.
+ * `npm run bench`: llm-ws against a bare ws + openai relay and a socket.io relay (issue 7's arms),
+ * and against the lean and lean+cork relays with llm-ws's Redis, compression and Bun variants
+ * (issue 16's arms, bench/arms.ts), each in its own process, relaying the same stamped stream from
+ * the OpenAI-compatible test server (its own process) to the same load clients (their own
+ * process). Arms alternate within each round; figures are medians over rounds, reported as ratios
+ * against the bare relay and (bench/targets.ts) against lean and lean+cork of the same run.
  * Every run checks that every client got all its chunks, in order, exactly once.
  *
  * Writes a table to stdout, bench/results.json, bench/RESULTS.md and bench/results.svg.
- * `npm run bench -- --quick` runs every workload small, once, and writes nothing (a smoke run).
+ * `npm run bench -- --quick` runs every arm small, once, and writes nothing (a smoke run).
  * Environment: BENCH_ROUNDS (default 3).
  */
-import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { ALL_ARMS, type Arm, type ArmName, armNamed, CORE_ARMS, type CoreArmName, cpuTicks, memoryOf, type Sidecar, startProcess, stop, writeSyscalls } from './arms';
 import { renderChart } from './chart';
-import type { Transport } from './clients';
+import { issue16Markdown, issue16Targets, writes } from './targets';
 import type { LoadResult, LoadSpec } from './load';
 import type { StormResult, StormSpec } from './storm';
 
@@ -23,124 +26,35 @@ const TICK_US = 10_000; // /proc/<pid>/stat counts CPU time in clock ticks of 10
 const quick = process.argv.includes('--quick');
 /** `--only idle,storm`: run just these sections (while working on one figure); nothing is written. */
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
-const runs = (section: 'streaming' | 'first' | 'stalled' | 'idle' | 'storm' | 'capacity'): boolean => !only || only.includes(section);
-
-type ArmName = 'bare' | 'llm-ws' | 'socket.io';
-
-interface Arm {
-  readonly name: ArmName;
-  readonly transport: Transport;
-  /** `sessionTtlSeconds`: how long llm-ws keeps a session for a resume (the others keep none). */
-  start(upstreamURL: string, sessionTtlSeconds?: number): Promise<{ child: ChildProcess; url: string }>;
-}
-
-// ---- Processes ---------------------------------------------------------------------------------
-
-/** Starts a process and resolves once its output matches `ready`. `ipc` adds the channel the memory probe answers on. */
-function startProcess(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  ready: RegExp,
-  options: { ipc?: boolean; stdin?: boolean } = {},
-): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
-  return new Promise((resolve, reject) => {
-    const stdio: StdioOptions = [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])];
-    const child: ChildProcess = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio });
-    let output = '';
-    let matched = false;
-    const onData = (data: Buffer): void => {
-      output += data.toString();
-      const match = output.match(ready);
-      if (match && !matched) {
-        matched = true;
-        resolve({ child, match, output: () => output });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-/** User plus system CPU time of a process so far, in clock ticks. */
-function cpuTicks(pid: number): number {
-  // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the whole line)
-}
-
-/** The server's memory, after a full GC when `collect` (the probe loaded into every arm answers). */
-function memoryOf(child: ChildProcess, collect = true): Promise<NodeJS.MemoryUsage> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the memory probe did not answer')), 10_000);
-    child.once('message', (message: { memory: NodeJS.MemoryUsage }) => {
-      clearTimeout(timer);
-      resolve(message.memory);
-    });
-    child.send(collect ? 'memory' : 'peek');
-  });
-}
-
-/** Every server runs with the memory probe: `--expose-gc` and `bench/probe.cjs`. */
-const PROBED = ['--expose-gc', '--require', './bench/probe.cjs'];
-
-const arms: Arm[] = [
-  {
-    name: 'bare',
-    transport: 'ws',
-    start: async (upstreamURL) => {
-      const { child, match } = await startProcess([...PROBED, '--import', 'tsx', 'bench/bare-relay.ts'], { OPENAI_BASE_URL: upstreamURL }, /ready (\d+)/, { ipc: true });
-      return { child, url: `ws://127.0.0.1:${match[1]}/ws` };
-    },
-  },
-  {
-    name: 'llm-ws',
-    transport: 'ws',
-    start: async (upstreamURL, sessionTtlSeconds) => {
-      const args = [...PROBED, 'dist/cli/index.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--max-connections', '20000', '--model', 'bench', '--no-builtin-tools'];
-      if (sessionTtlSeconds !== undefined) args.push('--session-ttl', String(sessionTtlSeconds));
-      const { child, match } = await startProcess(args, { OPENAI_BASE_URL: upstreamURL }, /listening on (ws:\/\/\S+)/, { ipc: true });
-      return { child, url: match[1] as string };
-    },
-  },
-  {
-    name: 'socket.io',
-    transport: 'socket.io',
-    start: async (upstreamURL) => {
-      const { child, match } = await startProcess([...PROBED, '--import', 'tsx', 'bench/socketio-relay.ts'], { OPENAI_BASE_URL: upstreamURL }, /ready (\d+)/, {
-        ipc: true,
-      });
-      return { child, url: `ws://127.0.0.1:${match[1]}/ws` };
-    },
-  },
-];
+const runs = (section: 'streaming' | 'herd' | 'first' | 'stalled' | 'idle' | 'storm' | 'capacity'): boolean => !only || only.includes(section);
 
 async function load(spec: LoadSpec): Promise<LoadResult> {
   const { match } = await startProcess(['--import', 'tsx', 'bench/load.ts', JSON.stringify(spec)], {}, /^(\{.*\})$/m);
   return JSON.parse(match[1] as string) as LoadResult;
 }
 
-async function withArm<T>(arm: Arm, upstreamURL: string, run: (child: ChildProcess, url: string) => Promise<T>, sessionTtlSeconds?: number): Promise<T> {
-  const { child, url } = await arm.start(upstreamURL, sessionTtlSeconds);
+async function withArm<T>(
+  arm: Arm,
+  upstreamURL: string,
+  run: (child: ChildProcess, url: string, sidecar?: Sidecar) => Promise<T>,
+  sessionTtlSeconds?: number,
+): Promise<T> {
+  const { child, url, sidecar } = await arm.start(upstreamURL, sessionTtlSeconds);
   try {
     // Warm every arm up alike, so the figures are of compiled code, not of the JIT's first pass.
     await load({ url, transport: arm.transport, streams: 20, chunks: 100, delayMs: 0 });
-    return await run(child, url);
+    return await run(child, url, sidecar);
   } finally {
     await stop(child);
+    await sidecar?.stop();
   }
 }
 
-/** The arms in the order they run in `round`: who goes first rotates, so drift on a shared machine falls on all of them. */
-const armsInRound = (round: number): Arm[] => [...arms.slice(round % arms.length), ...arms.slice(0, round % arms.length)];
+/** `names`' arms in the order they run in `round`: who goes first rotates, so drift on a shared machine falls on all of them. */
+const armsInRound = (round: number, names: readonly ArmName[] = CORE_ARMS): Arm[] => {
+  const list = names.map(armNamed);
+  return [...list.slice(round % list.length), ...list.slice(0, round % list.length)];
+};
 
 const median = (values: number[]): number => {
   const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
@@ -151,11 +65,15 @@ const ratio = (value: number, base: number): string => `${fixed(value / base)}x`
 
 // ---- Streaming workloads ------------------------------------------------------------------------
 
-interface StreamWorkload {
+export interface StreamWorkload {
   readonly name: string;
   readonly streams: number;
   readonly chunks: number;
   readonly delayMs: number;
+  /** The arms that run it (issue 7's three, plus issue 16's where its targets name the workload). */
+  readonly arms: readonly ArmName[];
+  /** Which of issue 16's targets this workload stands for (bench/targets.ts). */
+  readonly role?: 'paced100' | 'paced300' | 'saturation';
 }
 
 /** One arm's figures for a streaming workload: medians over rounds. */
@@ -164,55 +82,92 @@ export interface StreamFigures {
   problems: string[];
   chunksPerSecond: number;
   cpuUsPerChunk: number;
+  /** write/writev syscalls of the server process per chunk (all its writes: to clients, upstream, logs). */
+  writesPerChunk: number;
   wireBytesPerChunk: number;
   latencyMs: { p50: number; p99: number; p999: number };
   firstChunkMs: number;
+  /** The Redis arm: redis-server's CPU per chunk, and the commands it served per chunk, by name. */
+  sidecar?: { cpuUsPerChunk: number; commandsPerChunk: Record<string, number> };
 }
 
-async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: string): Promise<{ result: LoadResult; cpuUsPerChunk: number }> {
-  return withArm(arm, upstreamURL, async (child, url) => {
-    const before = cpuTicks(child.pid as number);
-    const result = await load({ url, transport: arm.transport, ...workload });
-    const cpuUsPerChunk = ((cpuTicks(child.pid as number) - before) * TICK_US) / Math.max(1, result.chunksDelivered);
-    return { result, cpuUsPerChunk };
+export type StreamRow = { workload: StreamWorkload; arms: Partial<Record<ArmName, StreamFigures>> };
+
+interface StreamSample {
+  result: LoadResult;
+  cpuUsPerChunk: number;
+  writesPerChunk: number;
+  sidecar?: { cpuUsPerChunk: number; commandsPerChunk: Record<string, number> };
+}
+
+async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: string): Promise<StreamSample> {
+  return withArm(arm, upstreamURL, async (child, url, sidecar) => {
+    const pid = child.pid as number;
+    const [before, writesBefore] = [cpuTicks(pid), writeSyscalls(pid)];
+    const sidecarBefore = sidecar && { ticks: cpuTicks(sidecar.pid), commands: await sidecar.commands() };
+    const result = await load({ url, transport: arm.transport, streams: workload.streams, chunks: workload.chunks, delayMs: workload.delayMs });
+    const chunks = Math.max(1, result.chunksDelivered);
+    const sample: StreamSample = { result, cpuUsPerChunk: ((cpuTicks(pid) - before) * TICK_US) / chunks, writesPerChunk: (writeSyscalls(pid) - writesBefore) / chunks };
+    if (sidecar && sidecarBefore) {
+      const commands = await sidecar.commands();
+      // The one INFO of the first reading is counted in the second; it is not the server's.
+      const perChunk = Object.fromEntries(Object.entries(commands).map(([name, calls]) => [name, (calls - (sidecarBefore.commands[name] ?? 0) - (name === 'info' ? 1 : 0)) / chunks]));
+      sample.sidecar = { cpuUsPerChunk: ((cpuTicks(sidecar.pid) - sidecarBefore.ticks) * TICK_US) / chunks, commandsPerChunk: perChunk };
+    }
+    return sample;
   });
 }
 
-async function streamWorkload(workload: StreamWorkload, rounds: number, upstreamURL: string): Promise<Record<ArmName, StreamFigures>> {
-  const samples: Record<ArmName, Array<{ result: LoadResult; cpuUsPerChunk: number }>> = { bare: [], 'llm-ws': [], 'socket.io': [] };
+async function streamWorkload(workload: StreamWorkload, rounds: number, upstreamURL: string): Promise<Partial<Record<ArmName, StreamFigures>>> {
+  const samples = new Map<ArmName, StreamSample[]>(workload.arms.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const arm of armsInRound(round)) samples[arm.name].push(await streamSample(arm, workload, upstreamURL));
+    for (const arm of armsInRound(round, workload.arms)) samples.get(arm.name)?.push(await streamSample(arm, workload, upstreamURL));
   }
-  const figuresOf = (list: Array<{ result: LoadResult; cpuUsPerChunk: number }>): StreamFigures => ({
-    ok: list.every((s) => s.result.ok),
-    problems: list.flatMap((s) => s.result.problems),
-    chunksPerSecond: median(list.map((s) => (s.result.chunksDelivered / s.result.elapsedMs) * 1000)),
-    cpuUsPerChunk: median(list.map((s) => s.cpuUsPerChunk)),
-    wireBytesPerChunk: median(list.map((s) => s.result.wireBytesPerChunk)),
-    latencyMs: {
-      p50: median(list.map((s) => s.result.latencyMs.p50)),
-      p99: median(list.map((s) => s.result.latencyMs.p99)),
-      p999: median(list.map((s) => s.result.latencyMs.p999)),
-    },
-    firstChunkMs: median(list.map((s) => s.result.firstChunkMs.p50)),
-  });
-  return { bare: figuresOf(samples.bare), 'llm-ws': figuresOf(samples['llm-ws']), 'socket.io': figuresOf(samples['socket.io']) };
+  const figuresOf = (list: StreamSample[]): StreamFigures => {
+    const sidecars = list.flatMap((s) => (s.sidecar ? [s.sidecar] : []));
+    const commandNames = [...new Set(sidecars.flatMap((s) => Object.keys(s.commandsPerChunk)))];
+    return {
+      ok: list.every((s) => s.result.ok),
+      problems: list.flatMap((s) => s.result.problems),
+      chunksPerSecond: median(list.map((s) => (s.result.chunksDelivered / s.result.elapsedMs) * 1000)),
+      cpuUsPerChunk: median(list.map((s) => s.cpuUsPerChunk)),
+      writesPerChunk: median(list.map((s) => s.writesPerChunk)),
+      wireBytesPerChunk: median(list.map((s) => s.result.wireBytesPerChunk)),
+      latencyMs: {
+        p50: median(list.map((s) => s.result.latencyMs.p50)),
+        p99: median(list.map((s) => s.result.latencyMs.p99)),
+        p999: median(list.map((s) => s.result.latencyMs.p999)),
+      },
+      firstChunkMs: median(list.map((s) => s.result.firstChunkMs.p50)),
+      ...(sidecars.length > 0
+        ? {
+            sidecar: {
+              cpuUsPerChunk: median(sidecars.map((s) => s.cpuUsPerChunk)),
+              commandsPerChunk: Object.fromEntries(commandNames.map((name) => [name, median(sidecars.map((s) => s.commandsPerChunk[name] ?? 0))])),
+            },
+          }
+        : {}),
+    };
+  };
+  return Object.fromEntries([...samples].map(([name, list]) => [name, figuresOf(list)]));
 }
 
-function streamTable(rows: Array<{ workload: StreamWorkload; arms: Record<ArmName, StreamFigures> }>): string {
+/** Every arm of every workload against the bare relay of the same run (issue 7's anchor); bench/targets.ts has issue 16's. */
+function streamTable(rows: StreamRow[]): string {
   const lines = [
-    '| workload | arm | correct | chunks/s (ratio) | CPU µs/chunk (ratio) | wire B/chunk (ratio) | latency p50 / p99 / p99.9 ms (added) | first chunk ms (added) |',
-    '|---|---|---|---|---|---|---|---|',
+    '| workload | arm | correct | chunks/s (ratio) | CPU µs/chunk (ratio) | writes/chunk | wire B/chunk (ratio) | latency p50 / p99 / p99.9 ms (added) | first chunk ms (added) |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const { workload, arms: figures } of rows) {
-    const bare = figures.bare;
-    for (const name of ['bare', 'llm-ws', 'socket.io'] as const) {
-      const f = figures[name];
+    const bare = figures.bare as StreamFigures;
+    for (const name of workload.arms) {
+      const f = figures[name] as StreamFigures;
       const added = name === 'bare' ? '' : ` (${fixed(f.latencyMs.p50 - bare.latencyMs.p50)} / ${fixed(f.latencyMs.p99 - bare.latencyMs.p99)} / ${fixed(f.latencyMs.p999 - bare.latencyMs.p999)})`;
       lines.push(
         `| ${name === 'bare' ? workload.name : ''} | ${name} | ${f.ok ? 'yes' : 'NO'} ` +
           `| ${fixed(f.chunksPerSecond, 0)} (${ratio(f.chunksPerSecond, bare.chunksPerSecond)}) ` +
           `| ${fixed(f.cpuUsPerChunk, 1)} (${ratio(f.cpuUsPerChunk, bare.cpuUsPerChunk)}) ` +
+          `| ${writes(f.writesPerChunk)} ` +
           `| ${fixed(f.wireBytesPerChunk, 0)} (${ratio(f.wireBytesPerChunk, bare.wireBytesPerChunk)}) ` +
           `| ${fixed(f.latencyMs.p50)} / ${fixed(f.latencyMs.p99)} / ${fixed(f.latencyMs.p999)}${added} ` +
           `| ${fixed(f.firstChunkMs)}${name === 'bare' ? '' : ` (${fixed(f.firstChunkMs - bare.firstChunkMs)})`} |`,
@@ -222,14 +177,54 @@ function streamTable(rows: Array<{ workload: StreamWorkload; arms: Record<ArmNam
   return lines.join('\n');
 }
 
+// ---- Reply starts in a herd -------------------------------------------------------------------
+
+/** The arms of the herd: issue 16's target compares llm-ws with lean. */
+const HERD_ARMS: readonly ArmName[] = ['lean', 'llm-ws'];
+
+export interface HerdFigures {
+  ok: boolean;
+  firstChunkMs: { p50: number; p99: number };
+  /** Server CPU per reply (each a K=2 stream), in ms. */
+  cpuMsPerReply: number;
+  writesPerReply: number;
+}
+
+/** `clients` connect, then all send a user_message in the same tick; medians over rounds of each arm's first chunk and CPU per reply start. */
+async function herd(clients: number, rounds: number, upstreamURL: string): Promise<Partial<Record<ArmName, HerdFigures>>> {
+  const samples = new Map<ArmName, Array<{ result: LoadResult; cpuMs: number; writes: number }>>(HERD_ARMS.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const arm of armsInRound(round, HERD_ARMS)) {
+      const sample = await withArm(arm, upstreamURL, async (child, url) => {
+        const pid = child.pid as number;
+        const [before, writesBefore] = [cpuTicks(pid), writeSyscalls(pid)];
+        const result = await load({ url, transport: arm.transport, streams: clients, chunks: 2, delayMs: 0, together: true });
+        return { result, cpuMs: ((cpuTicks(pid) - before) * TICK_US) / 1000 / clients, writes: (writeSyscalls(pid) - writesBefore) / clients };
+      });
+      samples.get(arm.name)?.push(sample);
+    }
+  }
+  return Object.fromEntries(
+    [...samples].map(([name, list]) => [
+      name,
+      {
+        ok: list.every((s) => s.result.ok),
+        firstChunkMs: { p50: median(list.map((s) => s.result.firstChunkMs.p50)), p99: median(list.map((s) => s.result.firstChunkMs.p99)) },
+        cpuMsPerReply: median(list.map((s) => s.cpuMs)),
+        writesPerReply: median(list.map((s) => s.writes)),
+      },
+    ]),
+  );
+}
+
 // ---- Time to first chunk ----------------------------------------------------------------------
 
 /** Time to first chunk of one stream at a time (no queueing behind other streams), p50 and p99 over `repeat` in a row. */
-async function firstChunk(rounds: number, repeat: number, upstreamURL: string): Promise<Record<ArmName, { p50: number; p99: number; ok: boolean }>> {
-  const samples: Record<ArmName, LoadResult[]> = { bare: [], 'llm-ws': [], 'socket.io': [] };
+async function firstChunk(rounds: number, repeat: number, upstreamURL: string): Promise<Record<CoreArmName, { p50: number; p99: number; ok: boolean }>> {
+  const samples: Record<CoreArmName, LoadResult[]> = { bare: [], 'llm-ws': [], 'socket.io': [] };
   for (let round = 0; round < rounds; round++) {
     for (const arm of armsInRound(round)) {
-      samples[arm.name].push(await withArm(arm, upstreamURL, (_child, url) => load({ url, transport: arm.transport, streams: 1, chunks: 5, delayMs: 0, repeat })));
+      samples[arm.name as CoreArmName].push(await withArm(arm, upstreamURL, (_child, url) => load({ url, transport: arm.transport, streams: 1, chunks: 5, delayMs: 0, repeat })));
     }
   }
   const summary = (list: LoadResult[]) => ({ p50: median(list.map((r) => r.firstChunkMs.p50)), p99: median(list.map((r) => r.firstChunkMs.p99)), ok: list.every((r) => r.ok) });
@@ -340,19 +335,24 @@ async function largestN(arm: Arm, steps: readonly number[], upstreamURL: string)
 
 async function main(): Promise<void> {
   const rounds = quick ? 1 : Number(process.env.BENCH_ROUNDS ?? 3);
+  // Issue 16's arms run only where its targets name the workload (the full run stays near 15 minutes);
+  // --quick runs every arm once, small: the lean ones in both workloads, Redis, compression and Bun paced.
+  const lean: ArmName[] = ['lean', 'lean+cork'];
+  const variants: ArmName[] = ['llm-ws deflate', 'llm-ws bun'];
   const workloads: StreamWorkload[] = quick
     ? [
-        { name: 'N=20 K=50 paced 20 ms', streams: 20, chunks: 50, delayMs: 20 },
-        { name: 'saturation N=20 K=500', streams: 20, chunks: 500, delayMs: 0 },
+        { name: 'N=20 K=50 paced 20 ms', streams: 20, chunks: 50, delayMs: 20, arms: ALL_ARMS, role: 'paced100' },
+        { name: 'saturation N=20 K=500', streams: 20, chunks: 500, delayMs: 0, arms: [...CORE_ARMS, ...lean], role: 'saturation' },
       ]
     : [
-        { name: 'N=50 K=250 paced 20 ms', streams: 50, chunks: 250, delayMs: 20 },
-        { name: 'N=100 K=250 paced 20 ms', streams: 100, chunks: 250, delayMs: 20 },
-        { name: 'N=200 K=250 paced 20 ms', streams: 200, chunks: 250, delayMs: 20 },
-        { name: 'N=300 K=250 paced 20 ms', streams: 300, chunks: 250, delayMs: 20 },
-        { name: 'N=100 K=250 paced 1 ms', streams: 100, chunks: 250, delayMs: 1 },
-        { name: 'saturation N=100 K=2000', streams: 100, chunks: 2000, delayMs: 0 },
+        { name: 'N=50 K=250 paced 20 ms', streams: 50, chunks: 250, delayMs: 20, arms: CORE_ARMS },
+        { name: 'N=100 K=250 paced 20 ms', streams: 100, chunks: 250, delayMs: 20, arms: [...CORE_ARMS, ...lean, 'llm-ws redis', ...variants], role: 'paced100' },
+        { name: 'N=200 K=250 paced 20 ms', streams: 200, chunks: 250, delayMs: 20, arms: CORE_ARMS },
+        { name: 'N=300 K=250 paced 20 ms', streams: 300, chunks: 250, delayMs: 20, arms: [...CORE_ARMS, ...lean, 'llm-ws redis'], role: 'paced300' },
+        { name: 'N=100 K=250 paced 1 ms', streams: 100, chunks: 250, delayMs: 1, arms: CORE_ARMS },
+        { name: 'saturation N=100 K=2000', streams: 100, chunks: 2000, delayMs: 0, arms: [...CORE_ARMS, ...lean, ...variants], role: 'saturation' },
       ];
+  const herdClients = quick ? 50 : 200;
   const idleCount = quick ? 500 : 10_000;
   const idleStreams = quick ? 20 : 200;
   const stormSessions = quick ? 100 : 1000;
@@ -362,39 +362,46 @@ async function main(): Promise<void> {
   const upstream = await startProcess(['--import', 'tsx', 'bench/upstream.ts'], {}, /ready (\S+)/);
   const upstreamURL = upstream.match[1] as string;
   const log = (line: string): boolean => process.stderr.write(`${line}\n`);
-  const streamRows: Array<{ workload: StreamWorkload; arms: Record<ArmName, StreamFigures> }> = [];
+  const streamRows: StreamRow[] = [];
+  let herdFigures: Partial<Record<ArmName, HerdFigures>> = {};
   let first = {} as Awaited<ReturnType<typeof firstChunk>>;
-  const stalled = {} as Record<ArmName, StalledFigures>;
-  const idle = {} as Record<ArmName, IdleFigures>;
-  const storm = {} as Record<ArmName, StormResult>;
-  const capacity = {} as Record<ArmName, Awaited<ReturnType<typeof largestN>>>;
+  const stalled = {} as Record<CoreArmName, StalledFigures>;
+  const idle = {} as Record<CoreArmName, IdleFigures>;
+  const storm = {} as Record<CoreArmName, StormResult>;
+  const capacity = {} as Record<CoreArmName, Awaited<ReturnType<typeof largestN>>>;
+  const core = (section: Parameters<typeof runs>[0]): Array<Arm & { name: CoreArmName }> => (runs(section) ? (CORE_ARMS.map(armNamed) as Array<Arm & { name: CoreArmName }>) : []);
   try {
     for (const workload of runs('streaming') ? workloads : []) {
       streamRows.push({ workload, arms: await streamWorkload(workload, rounds, upstreamURL) });
       log(`done: ${workload.name}`);
     }
+    if (runs('herd')) herdFigures = await herd(herdClients, rounds, upstreamURL);
     const firstRepeat = quick ? 10 : 50;
     if (runs('first')) first = await firstChunk(rounds, firstRepeat, upstreamURL);
-    for (const arm of runs('stalled') ? arms : []) stalled[arm.name] = await stalledReader(arm, stalledSpec, upstreamURL);
-    for (const arm of runs('idle') ? arms : []) idle[arm.name] = await idleSessions(arm, idleCount, idleStreams, upstreamURL);
-    for (const arm of runs('storm') ? arms : []) storm[arm.name] = await reconnectStorm(arm, stormSessions, upstreamURL);
-    for (const arm of runs('capacity') ? arms : []) capacity[arm.name] = await largestN(arm, nSteps, upstreamURL);
+    for (const arm of core('stalled')) stalled[arm.name] = await stalledReader(arm, stalledSpec, upstreamURL);
+    for (const arm of core('idle')) idle[arm.name] = await idleSessions(arm, idleCount, idleStreams, upstreamURL);
+    for (const arm of core('storm')) storm[arm.name] = await reconnectStorm(arm, stormSessions, upstreamURL);
+    for (const arm of core('capacity')) capacity[arm.name] = await largestN(arm, nSteps, upstreamURL);
   } finally {
     await stop(upstream.child);
   }
 
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${rounds} round${rounds === 1 ? '' : 's'}, medians`;
-  const names = ['bare', 'llm-ws', 'socket.io'] as const;
-  const perArm = (title: string, header: string, cells: (name: ArmName) => string): string =>
+  const names = CORE_ARMS;
+  const perArm = (title: string, header: string, cells: (name: CoreArmName) => string): string =>
     [`### ${title}`, '', `| arm | ${header} |`, `|---|${header.split('|').map(() => '---').join('|')}|`, ...names.map((name) => `| ${name} | ${cells(name)} |`)].join('\n');
+  const targets = issue16Targets(streamRows, herdFigures, herdClients);
   if (only) {
-    console.log(JSON.stringify({ streaming: streamRows, first, stalled, idle, storm, capacity }, null, 2));
+    console.log(JSON.stringify({ streaming: streamRows, herd: herdFigures, targets, first, stalled, idle, storm, capacity }, null, 2));
+    console.log(issue16Markdown(streamRows, herdFigures, herdClients));
     return;
   }
   const sections = [
     `### Streaming (${rounds} round${rounds === 1 ? '' : 's'} each, medians; ratios against bare)`,
     '',
     streamTable(streamRows),
+    '',
+    issue16Markdown(streamRows, herdFigures, herdClients),
     '',
     perArm(
       `Time to first chunk, one stream at a time (${quick ? 10 : 50} in a row, ${rounds} round${rounds === 1 ? '' : 's'}, medians)`,
@@ -432,15 +439,18 @@ async function main(): Promise<void> {
   ];
   const markdown = sections.join('\n');
   console.log(`${machine}\n\n${markdown}`);
-  const allCorrect = streamRows.every((row) => names.every((name) => row.arms[name].ok)) && names.every((name) => first[name].ok && stalled[name].ok && idle[name].streamsOk);
+  const allCorrect =
+    streamRows.every((row) => Object.values(row.arms).every((f) => f.ok)) &&
+    Object.values(herdFigures).every((f) => f.ok) &&
+    names.every((name) => first[name].ok && stalled[name].ok && idle[name].streamsOk);
   if (!quick) {
-    const results = { machine, date: new Date().toISOString(), streaming: streamRows, firstChunk: first, stalled, idle, storm, capacity };
+    const results = { machine, date: new Date().toISOString(), streaming: streamRows, herd: herdFigures, issue16Targets: targets, firstChunk: first, stalled, idle, storm, capacity };
     writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(root, 'bench/results.svg'), renderChart(streamRows, idle));
     writeFileSync(join(root, 'bench/RESULTS.md'), resultsMarkdown(machine, markdown));
   }
   if (!allCorrect) {
-    console.error('some clients did not get every chunk once, in order:', streamRows.flatMap((row) => names.flatMap((name) => row.arms[name].problems)).slice(0, 5));
+    console.error('some clients did not get every chunk once, in order:', streamRows.flatMap((row) => Object.values(row.arms).flatMap((f) => f.problems)).slice(0, 5));
     process.exit(1);
   }
 }

@@ -73,11 +73,11 @@ const client = new WSClient({ url: 42 });
 void client;
 `;
 
-/** A strict project checking `file`, the library's .d.ts included (no skipLibCheck). */
-const tsconfig = (moduleResolution: string, module: string, file: string): string =>
+/** A strict project checking `files`, the library's .d.ts included (no skipLibCheck). */
+const tsconfig = (moduleResolution: string, module: string, ...files: string[]): string =>
   JSON.stringify({
     compilerOptions: { target: 'es2022', module, moduleResolution, strict: true, noEmit: true, skipLibCheck: false, types: ['node'], lib: ['es2022', 'dom'] },
-    files: [file],
+    files,
   });
 
 describe('the packed llm-ws in Node, Bun and TypeScript', () => {
@@ -96,8 +96,10 @@ describe('the packed llm-ws in Node, Bun and TypeScript', () => {
         'cjs.cjs': CJS,
         'bun-client.ts': BUN,
         'typed.ts': TYPED,
+        // The same code as CommonJS: under nodenext its imports resolve to the `require` types.
+        'typed-cjs.cts': TYPED,
         'type-error/index.ts': TYPE_ERROR,
-        'tsconfig.nodenext.json': tsconfig('nodenext', 'nodenext', 'typed.ts'),
+        'tsconfig.nodenext.json': tsconfig('nodenext', 'nodenext', 'typed.ts', 'typed-cjs.cts'),
         'tsconfig.bundler.json': tsconfig('bundler', 'esnext', 'typed.ts'),
         'tsconfig.type-error.json': tsconfig('nodenext', 'nodenext', 'type-error/index.ts'),
       },

@@ -1,11 +1,4 @@
-import { filter, firstValueFrom } from 'rxjs';
-import { ChatService } from '../../examples/angular-chat.service';
-import { offlineProvider } from '../../src/llm/offline-provider';
-import { silentLogger } from '../../src/server/logger';
-import { WSServer } from '../../src/server/ws-server';
 import { join } from 'node:path';
-import WebSocket from 'ws';
-import type { WebSocketConstructor } from '../../src/client/options';
 import { spawn } from 'node:child_process';
 
 describe('examples', () => {
@@ -28,24 +21,6 @@ describe('examples', () => {
     expect(code).toBe(0);
   });
 
-  it('the Angular-style ChatService streams a reply into messages$', async () => {
-    const server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: offlineProvider({ chunkDelayMs: 0 }) });
-    await server.start();
-    // Node 20 has no global WebSocket; a browser app passes nothing.
-    const chat = new ChatService({ url: server.url as string, WebSocketCtor: WebSocket as unknown as WebSocketConstructor });
-    try {
-      const done = firstValueFrom(chat.messages$.pipe(filter((lines) => lines.some((line) => line.role === 'assistant' && !line.pending))));
-      chat.send('what is 6*7?');
-      const lines = await done;
-      expect(lines.map(({ role, text, pending }) => ({ role, text, pending }))).toEqual([
-        { role: 'user', text: 'what is 6*7?', pending: false },
-        { role: 'assistant', text: '6*7 = 42', pending: false },
-        { role: 'tool', text: 'calculate: {"expression":"6*7","result":42}', pending: false },
-      ]);
-    } finally {
-      chat.dispose();
-      await server.stop();
-    }
-  });
+  // examples/angular (the Angular chat component) is compiled by test/angular/ngc.test.ts and run in TestBed by test/angular/testbed.test.ts.
 });
 

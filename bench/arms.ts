@@ -1,0 +1,226 @@
+/**
+ * The arms of `npm run bench` (bench/run.ts): how each server process is started (llm-ws under
+ * Node, Bun, with Redis or compression; the bare, socket.io and lean relays), and what the bench
+ * reads from a process (CPU time, write syscalls, memory through the probe).
+ */
+import { type ChildProcess, execFile, execFileSync, spawn, type StdioOptions } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import WebSocket from 'ws';
+import type { Transport } from './clients';
+
+const root = join(__dirname, '..');
+const execFileAsync = promisify(execFile);
+
+/** Issue 7's arms, which every section runs. */
+export type CoreArmName = 'bare' | 'llm-ws' | 'socket.io';
+export type ArmName = CoreArmName | 'lean' | 'lean+cork' | 'llm-ws redis' | 'llm-ws deflate' | 'llm-ws bun';
+
+/** A process an arm needs beside its server (the Redis arm's redis-server): its CPU and command counts are measured too. */
+export interface Sidecar {
+  readonly pid: number;
+  /** Commands served so far, by name (Redis: `INFO commandstats`). */
+  commands(): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+export interface Started {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly sidecar?: Sidecar;
+}
+
+export interface Arm {
+  readonly name: ArmName;
+  readonly transport: Transport;
+  /** `sessionTtlSeconds`: how long llm-ws keeps a session for a resume (the others keep none). */
+  start(upstreamURL: string, sessionTtlSeconds?: number): Promise<Started>;
+}
+
+// ---- Processes ---------------------------------------------------------------------------------
+
+/**
+ * Starts a process and resolves once its output matches `ready`. `ipc` adds the channel the memory
+ * probe answers on; `command` runs something else than this Node (Bun, redis-server).
+ */
+export function startProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  options: { ipc?: boolean; stdin?: boolean; command?: string } = {},
+): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
+  return new Promise((resolve, reject) => {
+    const stdio: StdioOptions = [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])];
+    const child: ChildProcess = spawn(options.command ?? process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio });
+    let output = '';
+    let matched = false;
+    const onData = (data: Buffer): void => {
+      output += data.toString();
+      const match = output.match(ready);
+      if (match && !matched) {
+        matched = true;
+        resolve({ child, match, output: () => output });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}:\n${output}`)));
+  });
+}
+
+export function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** The 20 fields after the command name in /proc/<pid>/stat (the name may hold spaces; the fields after its closing parenthesis do not). */
+const statFields = (pid: number): string[] => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+
+/** User plus system CPU time of a process so far, in clock ticks. */
+export function cpuTicks(pid: number): number {
+  const fields = statFields(pid);
+  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the whole line)
+}
+
+/**
+ * Write syscalls (write, writev, pwrite) a process made so far, all its threads: `syscw` of
+ * /proc/<pid>/io. Free to read, so every sample counts them; corked frames show as fewer.
+ */
+export function writeSyscalls(pid: number): number {
+  return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? Number.NaN);
+}
+
+/** A free TCP port on loopback (for redis-server, which cannot be told to pick one itself). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private redis-server on a free port, no persistence; stopped with its arm. */
+async function startRedis(): Promise<{ url: string; sidecar: Sidecar }> {
+  const port = await freePort();
+  const { child } = await startProcess(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, /Ready to accept connections/, {
+    command: 'redis-server',
+  });
+  const commands = async (): Promise<Record<string, number>> => {
+    const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'INFO', 'commandstats']);
+    const counts: Record<string, number> = {};
+    for (const [, name, calls] of stdout.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) counts[name as string] = Number(calls);
+    return counts;
+  };
+  return { url: `redis://127.0.0.1:${port}`, sidecar: { pid: child.pid as number, commands, stop: () => stop(child) } };
+}
+
+/** The server's memory, after a full GC when `collect` (the probe loaded into every arm answers). */
+export function memoryOf(child: ChildProcess, collect = true): Promise<NodeJS.MemoryUsage> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the memory probe did not answer')), 10_000);
+    child.once('message', (message: { memory: NodeJS.MemoryUsage }) => {
+      clearTimeout(timer);
+      resolve(message.memory);
+    });
+    child.send(collect ? 'memory' : 'peek');
+  });
+}
+
+/** Every server runs with the memory probe: `--expose-gc` and `bench/probe.cjs`. */
+const PROBED = ['--expose-gc', '--require', './bench/probe.cjs'];
+
+const SERVE = ['dist/cli/index.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--max-connections', '20000', '--model', 'bench', '--no-builtin-tools'];
+const LISTENING = /listening on (ws:\/\/\S+)/;
+
+/** `llm-ws serve` under Node with the probe, plus `extra` arguments for Node (before the script) and for serve. */
+async function startServe(upstreamURL: string, serveArgs: string[], nodeArgs: string[] = []): Promise<Started> {
+  const { child, match } = await startProcess([...PROBED, ...nodeArgs, ...SERVE, ...serveArgs], { OPENAI_BASE_URL: upstreamURL }, LISTENING, { ipc: true });
+  return { child, url: match[1] as string };
+}
+
+/** A relay in bench/ (prints `ready <port>`), with the probe. */
+async function startRelay(script: string, env: NodeJS.ProcessEnv = {}): Promise<Started> {
+  const { child, match } = await startProcess([...PROBED, '--import', 'tsx', script], env, /ready (\d+)/, { ipc: true });
+  return { child, url: `ws://127.0.0.1:${match[1]}/ws` };
+}
+
+/** The compression flag of `llm-ws serve`, once it has one (issue 16 asks for it); until then the bench preloads bench/deflate.cjs. */
+function compressionFlag(): string | undefined {
+  const help = execFileSync(process.execPath, ['dist/cli/index.js', 'serve', '--help'], { cwd: root, encoding: 'utf8' });
+  return /(--(?:enable-)?compression|--per-message-deflate|--deflate)\b/.exec(help)?.[1];
+}
+
+/** Fails unless a client offering permessage-deflate gets it from the server at `url`: the compression arm must compress. */
+function assertDeflate(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('open', () => {
+      const extensions = socket.extensions;
+      socket.close();
+      if (extensions.includes('permessage-deflate')) resolve();
+      else reject(new Error(`the compression arm did not negotiate permessage-deflate (extensions: "${extensions}")`));
+    });
+    socket.once('error', reject);
+  });
+}
+
+export const arms: Arm[] = [
+  { name: 'bare', transport: 'ws', start: (upstreamURL) => startRelay('bench/bare-relay.ts', { OPENAI_BASE_URL: upstreamURL }) },
+  {
+    name: 'llm-ws',
+    transport: 'ws',
+    start: (upstreamURL, sessionTtlSeconds) => startServe(upstreamURL, sessionTtlSeconds === undefined ? [] : ['--session-ttl', String(sessionTtlSeconds)]),
+  },
+  { name: 'socket.io', transport: 'socket.io', start: (upstreamURL) => startRelay('bench/socketio-relay.ts', { OPENAI_BASE_URL: upstreamURL }) },
+  { name: 'lean', transport: 'ws', start: (upstreamURL) => startRelay('bench/lean-relay.ts', { OPENAI_BASE_URL: upstreamURL }) },
+  { name: 'lean+cork', transport: 'ws', start: (upstreamURL) => startRelay('bench/lean-relay.ts', { OPENAI_BASE_URL: upstreamURL, LEAN_CORK: '1' }) },
+  {
+    name: 'llm-ws redis',
+    transport: 'ws',
+    start: async (upstreamURL) => {
+      const redis = await startRedis();
+      try {
+        return { ...(await startServe(upstreamURL, ['--redis-url', redis.url])), sidecar: redis.sidecar };
+      } catch (error) {
+        await redis.sidecar.stop();
+        throw error;
+      }
+    },
+  },
+  {
+    name: 'llm-ws deflate',
+    transport: 'ws',
+    start: async (upstreamURL) => {
+      const flag = compressionFlag();
+      const started = await startServe(upstreamURL, flag ? [flag] : [], flag ? [] : ['--require', './bench/deflate.cjs']);
+      await assertDeflate(started.url).catch(async (error: unknown) => {
+        await stop(started.child);
+        throw error;
+      });
+      return started;
+    },
+  },
+  {
+    name: 'llm-ws bun',
+    transport: 'ws',
+    // The same build as the llm-ws arm, run by Bun (the devDependency); no memory probe (Node-only flags).
+    start: async (upstreamURL) => {
+      const { child, match } = await startProcess(SERVE, { OPENAI_BASE_URL: upstreamURL }, LISTENING, { command: join(root, 'node_modules/.bin/bun') });
+      return { child, url: match[1] as string };
+    },
+  },
+];
+export const armNamed = (name: ArmName): Arm => arms.find((arm) => arm.name === name) as Arm;
+/** The arms of issue 7's sections (stalled reader, idle, storm, capacity, first chunk). */
+export const CORE_ARMS: readonly CoreArmName[] = ['bare', 'llm-ws', 'socket.io'];
+export const ALL_ARMS: readonly ArmName[] = arms.map((arm) => arm.name);
+

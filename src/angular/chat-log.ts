@@ -1,0 +1,112 @@
+/**
+ * The conversation as a chat UI shows it, built by a pure reducer from the events of the
+ * replies (used with `scan`, tested from plain tables). No Angular here.
+ */
+import type { FinishReason, Usage } from '../protocol/codecs';
+import type { ReplyEvent } from '../client/options';
+
+/** A tool the model called while answering, as {@link ChatMessage.toolCalls} lists it. */
+export interface ChatToolCall {
+  readonly id: string;
+  readonly name: string;
+  /** The arguments the model passed (parsed JSON). */
+  readonly args: unknown;
+  /** `running` until the tool answers. */
+  readonly status: 'running' | 'complete' | 'error';
+  /** What the tool returned, once `complete`. */
+  readonly result?: unknown;
+  /** Why the tool failed, once `error`. */
+  readonly error?: string;
+}
+
+/** Where a message is: a reply is `streaming` until it ends one of the other three ways. */
+export type ChatMessageStatus = 'streaming' | 'done' | 'aborted' | 'failed';
+
+/** One message of the conversation: what the user sent, or the assistant's reply to it. */
+export interface ChatMessage {
+  /** Unique within one chat service. */
+  readonly id: string;
+  readonly role: 'user' | 'assistant';
+  /** The text so far: a streaming reply grows chunk by chunk. */
+  readonly text: string;
+  /** Always `done` for a user's message. */
+  readonly status: ChatMessageStatus;
+  /** The tools the model called for this reply, in the order it called them. */
+  readonly toolCalls: readonly ChatToolCall[];
+  /** Why the reply ended, once `done` (`aborted` when the server stopped it). */
+  readonly finishReason?: FinishReason;
+  /** Token usage of the reply, when the model reported it. */
+  readonly usage?: Usage;
+  /** Why the reply failed, once `failed`: the error's stable `code` and its message. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** What changes the conversation. */
+export type ChatLogEvent =
+  /** The user sent `text`; its reply is `replyId`. */
+  | { readonly kind: 'sent'; readonly userId: string; readonly replyId: string; readonly text: string }
+  /** An event of reply `replyId` arrived. */
+  | { readonly kind: 'reply'; readonly replyId: string; readonly event: ReplyEvent }
+  /** Reply `replyId` failed. */
+  | { readonly kind: 'failed'; readonly replyId: string; readonly code: string; readonly message: string }
+  /** Reply `replyId` was stopped on this side. */
+  | { readonly kind: 'aborted'; readonly replyId: string }
+  /** The conversation was emptied. */
+  | { readonly kind: 'cleared' };
+
+const userMessage = (id: string, text: string): ChatMessage => ({ id, role: 'user', text, status: 'done', toolCalls: [] });
+
+/** The conversation after `event`. Returns `log` itself when the event changes nothing. */
+export function applyChatEvent(log: readonly ChatMessage[], event: ChatLogEvent): readonly ChatMessage[] {
+  switch (event.kind) {
+    case 'sent':
+      return [...log, userMessage(event.userId, event.text), { id: event.replyId, role: 'assistant', text: '', status: 'streaming', toolCalls: [] }];
+    case 'cleared':
+      return log.length === 0 ? log : [];
+    case 'failed':
+      return updateReply(log, event.replyId, (reply) => ({ ...reply, status: 'failed', error: { code: event.code, message: event.message } }));
+    case 'aborted':
+      return updateReply(log, event.replyId, (reply) => ({ ...reply, status: 'aborted' }));
+    case 'reply':
+      return updateReply(log, event.replyId, (reply) => applyReplyEvent(reply, event.event));
+  }
+}
+
+function applyReplyEvent(reply: ChatMessage, event: ReplyEvent): ChatMessage {
+  switch (event.type) {
+    case 'llm_chunk':
+      return event.data.chunk ? { ...reply, text: reply.text + event.data.chunk } : reply;
+    case 'llm_complete': {
+      const { fullText, finishReason, usage } = event.data;
+      return { ...reply, text: fullText, status: 'done', finishReason, ...(usage ? { usage } : {}) };
+    }
+    case 'tool_call': {
+      const { toolCallId, toolName, args, status } = event.data;
+      const known = reply.toolCalls.some((call) => call.id === toolCallId);
+      const next: ChatToolCall['status'] = status === 'start' ? 'running' : status;
+      const toolCalls = known
+        ? reply.toolCalls.map((call) => (call.id === toolCallId ? { ...call, args, status: next } : call))
+        : [...reply.toolCalls, { id: toolCallId, name: toolName, args, status: next }];
+      return { ...reply, toolCalls };
+    }
+    case 'tool_result': {
+      const { toolCallId, toolName, result, error } = event.data;
+      const outcome: Partial<ChatToolCall> = error === undefined ? { status: 'complete', result } : { status: 'error', error };
+      const known = reply.toolCalls.some((call) => call.id === toolCallId);
+      const toolCalls = known
+        ? reply.toolCalls.map((call) => (call.id === toolCallId ? { ...call, ...outcome } : call))
+        : [...reply.toolCalls, { id: toolCallId, name: toolName, args: undefined, status: 'running' as const, ...outcome }];
+      return { ...reply, toolCalls };
+    }
+  }
+}
+
+/** Applies `change` to the streaming reply `id`; a reply that already ended stays as it is. */
+function updateReply(log: readonly ChatMessage[], id: string, change: (reply: ChatMessage) => ChatMessage): readonly ChatMessage[] {
+  const index = log.findIndex((message) => message.id === id);
+  const reply = log[index];
+  if (!reply || reply.status !== 'streaming') return log;
+  const next = change(reply);
+  if (next === reply) return log;
+  return [...log.slice(0, index), next, ...log.slice(index + 1)];
+}

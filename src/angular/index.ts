@@ -1,0 +1,13 @@
+/**
+ * `llm-ws/angular`: llm-ws for Angular applications. `provideLlmWs(options)` registers an
+ * injectable chat service, {@link LlmWsChat}, whose streams suit `toSignal` and the `async`
+ * pipe. Angular (`@angular/core`) is an optional peer dependency: only this
+ * entry imports it. Browser-safe, like `llm-ws/client`.
+ */
+export { provideLlmWs } from './provide';
+export { LlmWsChat } from './chat';
+export { LLM_WS_OPTIONS, DEFAULT_AUTO_CONNECT, type LlmWsOptions } from './options';
+export { applyChatEvent, type ChatMessage, type ChatMessageStatus, type ChatToolCall, type ChatLogEvent } from './chat-log';
+export { enterZone } from './enter-zone';
+export type { ConnectionStatus, ReplyEvent } from '../client/options';
+export type { SessionStatus, UserMessageOptions } from '../protocol/codecs';
