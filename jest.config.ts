@@ -3,7 +3,8 @@ import type { Config } from 'jest';
 const config: Config = {
   preset: 'ts-jest',
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
+  // examples/*.test.ts show users how to test their own code; CI runs them too.
+  roots: ['<rootDir>/test', '<rootDir>/examples'],
   testMatch: ['**/*.test.ts'],
   // Integration tests open real sockets and HTTP servers on loopback: give them room on a
   // shared two-core machine, but every test still closes what it opens: no forced exit.

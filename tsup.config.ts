@@ -29,6 +29,7 @@ export default defineConfig([
       protocol: 'src/protocol/index.ts',
       client: 'src/client/index.ts',
       testing: 'src/testing/index.ts',
+      'testing/node': 'src/testing/node/index.ts',
       angular: 'src/angular/index.ts',
       // Not exported: entries only so that each is a module of its own in dist/ (rollup puts modules
       // imported by the same entries into one chunk). The codecs' io-ts calls run at the top level,

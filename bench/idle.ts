@@ -6,7 +6,7 @@
  *   node --import tsx bench/idle.ts '{"url":"ws://127.0.0.1:3000/ws","transport":"ws","connections":10000}'
  */
 import { createInterface } from 'node:readline';
-import { wallClockMs } from '../src/testing';
+import { wallClockMs } from '../src/testing/node';
 import { type BenchConnection, openConnection, type Transport } from './clients';
 
 export interface IdleSpec {

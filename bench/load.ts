@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/load.ts '{"url":"ws://127.0.0.1:3000/ws","streams":100,"chunks":250,"delayMs":20}'
  */
-import { wallClockMs } from '../src/testing';
+import { wallClockMs } from '../src/testing/node';
 import { type BenchConnection, openConnection, type Transport } from './clients';
 import { readStamps } from './stamp';
 

@@ -2,7 +2,7 @@
 // (needs Redis at REDIS_URL or 127.0.0.1:6379). The figures are in docs/SCALING.md.
 import { Redis } from 'ioredis';
 import { redisStore } from '../src/store/redis';
-import { createOpenAITestServer, wordChunks } from '../src/testing';
+import { createOpenAITestServer, wordChunks } from '../src/testing/node';
 import { startServerFor } from '../test/utils/test-server';
 import { connectTestClient, seqsOf, userMessage } from '../test/utils/ws-test-client';
 

@@ -1,4 +1,4 @@
-import { EMIT_TIME_PLACEHOLDER } from '../src/testing';
+import { EMIT_TIME_PLACEHOLDER } from '../src/testing/node';
 
 /** The text of chunk `index`: its index, (filled in by the upstream when written) its emit time, and `padding` bytes. */
 export const stampChunk = (index: number, padding = 0): string => `${index}@${EMIT_TIME_PLACEHOLDER};${'x'.repeat(padding)}`;

@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/storm.ts '{"url":"ws://127.0.0.1:3000/ws","transport":"ws","sessions":1000,"resume":true}'
  */
-import { wallClockMs } from '../src/testing';
+import { wallClockMs } from '../src/testing/node';
 import { type BenchConnection, openConnection, type Transport } from './clients';
 
 export interface StormSpec {

@@ -5,7 +5,7 @@
  *
  * Prints `ready <baseURL>` once listening.
  */
-import { createOpenAITestServer, type RecordedRequest, type TestScenario } from '../src/testing';
+import { createOpenAITestServer, type RecordedRequest, type TestScenario } from '../src/testing/node';
 import { stampChunk } from './stamp';
 
 function lastUserText(request: RecordedRequest): string {

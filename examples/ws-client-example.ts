@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   client.onConnected(({ sessionId }) => console.error(`[connected: ${sessionId}]`));
   client.onReconnecting(({ attempt, delayMs }) => console.error(`[reconnecting: attempt ${attempt} in ${delayMs} ms]`));
   client.onLLMChunk(({ chunk }) => process.stdout.write(chunk));
-  client.onToolCall(({ toolName, args, status }) => status === 'start' && console.error(`\n[tool] ${toolName} ${JSON.stringify(args)}`));
+  client.onToolCall(({ toolName, args }) => console.error(`\n[tool] ${toolName} ${JSON.stringify(args)}`));
   client.onToolResult(({ toolName, result, error }) => console.error(`[result] ${toolName}: ${JSON.stringify(error ?? result)}`));
   client.onError((error) => console.error(`[error] ${error.code}: ${error.message}`));
 

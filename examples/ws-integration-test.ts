@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { lastValueFrom, toArray } from 'rxjs';
 import { openAIProvider, silentLogger, WSClient, WSServer } from 'llm-ws';
-import { createOpenAITestServer } from 'llm-ws/testing';
+import { createOpenAITestServer } from 'llm-ws/testing/node';
 
 async function main(): Promise<void> {
   const upstream = await createOpenAITestServer();

@@ -104,7 +104,13 @@ export class ConnectionClosedError extends LLMWSError {
 }
 
 /** Codes a {@link ClientError} can carry. */
-export type ClientErrorCode = 'queue_full' | 'request_timeout';
+export type ClientErrorCode =
+  /** `maxQueueSize` messages already wait for the connection. */
+  | 'queue_full'
+  /** A control got no answer within `timeout`, or a reply did not end within its `timeoutMs`. */
+  | 'request_timeout'
+  /** No connection to send on: before `connect()`, after `disconnect()` or giving up, or none came within `queueTimeoutMs`. */
+  | 'not_connected';
 
 /** The client refused or gave up on a request on its own side. */
 export class ClientError extends LLMWSError {

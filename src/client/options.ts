@@ -1,4 +1,16 @@
-import type { ChunkMessage, CompleteMessage, ToolCallMessage, ToolResultMessage } from '../protocol/codecs';
+import type { SchedulerLike } from 'rxjs';
+import type { LLMWSError } from '../errors';
+import type {
+  ChunkMessage,
+  ClientMessage,
+  CompleteMessage,
+  ControlMessage,
+  ServerMessage,
+  ToolCallMessage,
+  ToolResultMessage,
+  UserMessage,
+  UserMessageOptions,
+} from '../protocol/codecs';
 
 /** Reconnect attempts in a row before giving up, unless configured. */
 export const DEFAULT_RECONNECT_ATTEMPTS = 5;
@@ -14,6 +26,8 @@ export const DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS = 30_000;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** Messages kept while reconnecting unless configured. */
 export const DEFAULT_MAX_QUEUE_SIZE = 100;
+/** Longest a message waits for a connection while the client (re)connects, unless configured, in ms. */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 30_000;
 
 /** A WebSocket constructor: the browser's, Bun's, Node 22's, or the `ws` package's. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
@@ -30,7 +44,11 @@ export interface WSClientOptions {
   readonly maxReconnectDelay?: number;
   /** Share of each delay that is random, 0 (exact) to 1 (full jitter, applied after the cap). @default DEFAULT_RECONNECT_JITTER */
   readonly reconnectJitter?: number;
-  /** Protocol ping period, in ms; a server silent for this plus `timeout` counts as gone. @default DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS */
+  /**
+   * Protocol ping period, in ms; a server silent for this plus `timeout` counts as gone. `0`
+   * turns heartbeats off (no pings, no silence check), for example in marble tests, where a
+   * heartbeat would keep virtual time running for ever. @default DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS
+   */
   readonly heartbeatInterval?: number;
   /** Time for the server's greeting, for a control's answer, and slack for heartbeats, in ms. @default DEFAULT_TIMEOUT_MS */
   readonly timeout?: number;
@@ -38,9 +56,52 @@ export interface WSClientOptions {
   readonly protocols?: string | string[];
   /** Messages kept while reconnecting; sending more fails with `queue_full`. @default DEFAULT_MAX_QUEUE_SIZE */
   readonly maxQueueSize?: number;
+  /**
+   * Longest a message sent while the client connects or reconnects waits for the connection, in
+   * ms; then it fails with `not_connected`. `Infinity` waits until the reconnects give up.
+   * (With no connection and no reconnect under way, a send fails with `not_connected` at once.)
+   * @default DEFAULT_QUEUE_TIMEOUT_MS
+   */
+  readonly queueTimeoutMs?: number;
+  /**
+   * Longest a reply may take, from `send()` to its `llm_complete`, in ms; then the client aborts
+   * it on the server and fails it with `request_timeout`. One call can set its own (`timeoutMs`).
+   * @default undefined (no limit: the server's own timeouts end a stalled model)
+   */
+  readonly replyTimeoutMs?: number;
   /** @default globalThis.WebSocket (the Node entry of llm-ws passes the `ws` package) */
   readonly WebSocketCtor?: WebSocketConstructor;
+  /**
+   * The scheduler of every timer of the client: heartbeats, greeting and control timeouts,
+   * reconnect backoff, queue and reply timeouts, and the clock of `getStats()`. Pass a
+   * `TestScheduler` to test code built on the client in virtual time (inside
+   * `TestScheduler.run` the default is virtual already).
+   * @default asyncScheduler
+   */
+  readonly scheduler?: SchedulerLike;
+  /**
+   * The random source, from 0 (inclusive) to 1 (exclusive), of the reconnect jitter and of the
+   * client's message id prefix. Pass a fixed one for deterministic tests.
+   * @default Math.random
+   */
+  readonly random?: () => number;
 }
+
+/**
+ * Options of one `send()` or `sendMessage()`: the message's options, which go to the server,
+ * plus `timeoutMs`, which stays on the client.
+ */
+export interface SendOptions extends UserMessageOptions {
+  /** Longest this reply may take, in ms (see {@link WSClientOptions.replyTimeoutMs}). @default the client's `replyTimeoutMs` */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * A control in the seed's shape, `{ type: 'control', id, data: { type } }`, as `sendControl()`
+ * takes it beside the bare control type. `id`, when given, becomes the message id (and the
+ * answer's `requestId`): keep it unique among the requests in flight.
+ */
+export type ControlRequest = Omit<ControlMessage, 'id'> & { readonly id?: string };
 
 /** The client's connection, as `status$` reports it. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
@@ -63,6 +124,19 @@ export interface ClientStats {
   /** Round trip of the last protocol ping, in ms; null before the first pong. */
   readonly lastRoundTripMs: number | null;
 }
+
+// The seed's type names, derived from the codecs and the client's own types.
+
+/** The seed's name for a `user_message`'s data: `{ text, options? }`. */
+export type UserMessageData = UserMessage['data'];
+/** The seed's name for what `getStats()` returns. */
+export type ConnectionStats = ClientStats;
+/** The seed's name for any protocol message, `{ type, id, data }`, in either direction. */
+export type WSMessage = ClientMessage | ServerMessage;
+/** The seed's callback type: what the `on...` methods take. */
+export type EventHandler<T = unknown> = (data: T) => void;
+/** The seed's error callback type: what `onError` and `onCommunicationError` take. */
+export type ErrorEventHandler = (error: LLMWSError) => void;
 
 /** A reconnect about to happen, as `onReconnecting` reports it. */
 export interface ReconnectAttempt {

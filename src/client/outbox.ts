@@ -12,6 +12,8 @@ interface PendingRequest {
   /** The connection (epoch) the frame was last written to; undefined while it waits in the queue. */
   epoch: number | undefined;
   readonly fail: (error: LLMWSError) => void;
+  /** Told when the frame first goes out. */
+  readonly onWritten: (() => void) | undefined;
 }
 
 /**
@@ -25,8 +27,8 @@ export class Outbox {
   constructor(private readonly maxQueueSize: number) {}
 
   /** Starts tracking a request whose frame is `text`. */
-  track(requestId: string, text: string, fail: (error: LLMWSError) => void): void {
-    this.pending.set(requestId, { text, epoch: undefined, fail });
+  track(requestId: string, text: string, fail: (error: LLMWSError) => void, onWritten?: () => void): void {
+    this.pending.set(requestId, { text, epoch: undefined, fail, onWritten });
   }
 
   /**
@@ -58,7 +60,10 @@ export class Outbox {
   /** Records that a request's frame went out on connection `epoch`. */
   written(requestId: string | undefined, epoch: number): void {
     const request = requestId === undefined ? undefined : this.pending.get(requestId);
-    if (request) request.epoch = epoch;
+    if (!request) return;
+    const first = request.epoch === undefined;
+    request.epoch = epoch;
+    if (first) request.onWritten?.();
   }
 
   /** Frames of requests that went out on an earlier connection and are still unanswered, to send again. */

@@ -1,7 +1,7 @@
-import { filter, type Observable } from 'rxjs';
-import { ConnectionClosedError, type LLMWSError, ProtocolError } from '../errors';
+import { defer, filter, type Observable, skip } from 'rxjs';
+import { ClientError } from '../errors';
 import type { ServerMessageOf, SessionStatus } from '../protocol/codecs';
-import type { DisconnectInfo, ReconnectAttempt } from './options';
+import type { DisconnectInfo, ErrorEventHandler, ReconnectAttempt } from './options';
 import { type CompleteData, ReactiveClient } from './reactive-client';
 
 /**
@@ -34,14 +34,23 @@ export class WSClient extends ReactiveClient {
     return this.on(this.reconnecting$, callback);
   }
 
-  /** Calls back for every error: server errors, undecodable frames, connection failures. */
-  onError(callback: (error: LLMWSError) => void): () => void {
+  /**
+   * Calls back for every error, once: server `error` messages, undecodable frames, connection
+   * failures, and requests the client refused (`not_connected`, `queue_full`, `request_timeout`),
+   * also those of calls nobody awaited. Returns an unsubscribe function.
+   */
+  onError(callback: ErrorEventHandler): () => void {
     return this.on(this.errors$, callback);
   }
 
-  /** Calls back for frames that failed to decode and connection failures (not server `error`s). */
-  onCommunicationError(callback: (error: LLMWSError) => void): () => void {
-    return this.on(this.errors$.pipe(filter((error) => error instanceof ProtocolError || error instanceof ConnectionClosedError)), callback);
+  /**
+   * Calls back for what went wrong on the wire: the server's `error` messages (a
+   * {@link ServerError}: `{ code, message, requestId, retryable }`), frames that failed to
+   * decode, and connection failures. Not for requests the client refused on its own side
+   * ({@link ClientError}s, which {@link onError} reports). Returns an unsubscribe function.
+   */
+  onCommunicationError(callback: ErrorEventHandler): () => void {
+    return this.on(this.errors$.pipe(filter((error) => !(error instanceof ClientError))), callback);
   }
 
   /** Calls back for each chunk of any reply. Returns an unsubscribe function. */
@@ -54,19 +63,23 @@ export class WSClient extends ReactiveClient {
     return this.on(this.completions$, callback);
   }
 
-  /** Calls back for each tool call event. Returns an unsubscribe function. */
+  /** Calls back once per tool call, when it starts. Returns an unsubscribe function. */
   onToolCall(callback: (call: ServerMessageOf<'tool_call'>['data']) => void): () => void {
-    return this.on(this.toolCalls$, callback);
+    return this.on(this.toolCalls$.pipe(filter((call) => call.status === 'start')), callback);
   }
 
-  /** Calls back for each tool result. Returns an unsubscribe function. */
+  /** Calls back once per tool call, when it completes or fails (`error` set). Returns an unsubscribe function. */
   onToolResult(callback: (result: ServerMessageOf<'tool_result'>['data']) => void): () => void {
     return this.on(this.toolResults$, callback);
   }
 
-  /** Calls back when the session's status changes (idle, thinking, ...). Returns an unsubscribe function. */
+  /** Calls back when the session's status changes (idle, thinking, ...), and only then. Returns an unsubscribe function. */
   onStatusChange(callback: (status: SessionStatus) => void): () => void {
-    return this.on(this.sessionStatus$, callback);
+    // sessionStatus$ replays the current status: that is no change.
+    return this.on(
+      defer(() => this.sessionStatus$.pipe(skip(this.sessionState.value === undefined ? 0 : 1))),
+      callback,
+    );
   }
 
   private on<T>(source$: Observable<T>, callback: (value: T) => void): () => void {

@@ -113,6 +113,7 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   highWaterMarkBytes: positiveCount,
   sendBufferHardLimitBytes: positiveCount,
   authenticate: fn,
+  metricsAuth: boolean,
   allowedOrigins: stringArray,
   stopRetryAfterMs: durationMs(0),
   demoDir: string,
@@ -172,6 +173,9 @@ export function checkOptions(given: unknown): OptionsCheck {
     options[name] = value;
   }
   if (options.server !== undefined && options.noServer === true) throw invalid('give `server` or `noServer: true`, not both');
+  if (options.metricsAuth === true && options.authenticate === undefined) {
+    throw invalid('metricsAuth needs authenticate: there is no token to ask /metrics for');
+  }
   return { options: options as CheckedOptions, deprecated, unknown };
 }
 

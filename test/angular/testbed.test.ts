@@ -4,7 +4,7 @@ import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { filter, firstValueFrom, map, startWith } from 'rxjs';
 import type { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer, textScenario } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer, textScenario } from '../../src/testing/node';
 import { startServerFor } from '../utils/test-server';
 import type { Mode, Specs } from './page/specs-api';
 import { haveChromium, launchChromium, serveStatic } from '../consumers/browser';

@@ -1,6 +1,6 @@
 import { firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { type CliProcess, spawnCli } from '../utils/spawn-cli';
 
 /** `llm-ws serve` running under Bun, driven by the Node client: the same protocol, the same guarantees. */

@@ -1,7 +1,7 @@
 import { offlineProvider } from '../../src/llm/offline-provider';
 import { silentLogger } from '../../src/server/logger';
 import { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { openAIProvider } from '../../src/llm/openai-provider';
 import type { LLMProvider } from '../../src/llm/types';
 import { version } from '../../package.json';

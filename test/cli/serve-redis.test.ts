@@ -5,7 +5,7 @@
  */
 import { filter, firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { isolatedRedisKeys, TEST_REDIS_URL } from '../utils/redis';
 import { type CliProcess, spawnCli } from '../utils/spawn-cli';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';

@@ -3,7 +3,7 @@ import { WSClient } from '../../src/client/node';
 import type { ConnectionStatus, ReplyEvent } from '../../src/client/options';
 import { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 
 let upstream: OpenAITestServer;
 let servers: WSServer[] = [];
@@ -139,5 +139,29 @@ describe('WSClient against a real WSServer over loopback', () => {
     const queued = c.sendMessage('sent while away');
     await startServer(port);
     await expect(queued).resolves.toMatchObject({ fullText: 'You said: sent while away' });
+  });
+
+  it('times a reply out with timeoutMs: request_timeout, and the reply is aborted on the server down to the model request', async () => {
+    const server = await startServer();
+    upstream.enqueue({ type: 'stall', chunks: ['Once '] });
+    const c = await connectClient(server);
+    const aborted = firstValueFrom(c.completions$);
+    await expect(c.sendMessage('story', { timeoutMs: 300 })).rejects.toMatchObject({ name: 'ClientError', code: 'request_timeout' });
+    await expect(upstream.requests[0]?.ended).resolves.toBe('client_closed');
+    expect(await aborted).toMatchObject({ finishReason: 'aborted', fullText: 'Once ' });
+    await expect(c.sendMessage('next')).resolves.toMatchObject({ fullText: 'You said: next' });
+  });
+
+  it('fails a send with not_connected at once before connect() and after disconnect(); waits at most queueTimeoutMs while reconnecting', async () => {
+    const server = await startServer();
+    const c = new WSClient({ url: server.url as string, reconnectAttempts: 50, reconnectDelay: 20, maxReconnectDelay: 50, reconnectJitter: 0, queueTimeoutMs: 200 });
+    client = c;
+    await expect(c.sendMessage('too early')).rejects.toMatchObject({ code: 'not_connected', message: 'not connected: call connect() first' });
+    await c.connect();
+    await server.stop();
+    await firstValueFrom(c.status$.pipe(filter((status) => status === 'reconnecting')));
+    await expect(c.sendMessage('while away')).rejects.toMatchObject({ code: 'not_connected', message: 'the message waited 200 ms for a connection (queueTimeoutMs)' });
+    c.disconnect();
+    await expect(c.clearHistory()).rejects.toMatchObject({ code: 'not_connected' });
   });
 });

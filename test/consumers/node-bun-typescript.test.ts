@@ -25,10 +25,11 @@ const ESM = `import { WSClient, ProtocolError } from 'llm-ws';
 import { ProtocolError as ProtocolErrorOfClient } from 'llm-ws/client';
 import { decodeServerMessage } from 'llm-ws/protocol';
 import { WSServer } from 'llm-ws/server';
-import { createOpenAITestServer } from 'llm-ws/testing';
+import { createFakeServer } from 'llm-ws/testing';
+import { createOpenAITestServer } from 'llm-ws/testing/node';
 // One class whichever entry it comes from, so instanceof holds across them.
 if (ProtocolError !== ProtocolErrorOfClient) throw new Error('two ProtocolError classes');
-if (typeof WSServer !== 'function' || typeof createOpenAITestServer !== 'function') throw new Error('missing exports');
+if (typeof WSServer !== 'function' || typeof createOpenAITestServer !== 'function' || typeof createFakeServer !== 'function') throw new Error('missing exports');
 if (decodeServerMessage('{').left.code !== 'invalid_json') throw new Error('decode');
 ${roundTrip('WSClient')}`;
 
@@ -52,7 +53,7 @@ ${roundTrip('WSClient')}`;
 const TYPED = `import { WSClient, type ReplyEvent } from 'llm-ws/client';
 import { WSServer, type WSServerOptions } from 'llm-ws/server';
 import { decodeServerMessage, type ServerMessage, CloseCode } from 'llm-ws/protocol';
-import { createOpenAITestServer } from 'llm-ws/testing';
+import { createOpenAITestServer } from 'llm-ws/testing/node';
 import { WSClient as NodeWSClient } from 'llm-ws';
 
 const client = new WSClient({ url: 'ws://localhost:8080/ws' });

@@ -16,7 +16,7 @@ import { LLMWSError } from '../../src/errors';
 import { openAIProvider } from '../../src/llm/openai-provider';
 import { silentLogger } from '../../src/server/logger';
 import { WSServer, type WSServerEvent } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { startServerFor } from '../utils/test-server';
 import { connectTestClient, userMessage } from '../utils/ws-test-client';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createOpenAITestServer, type OpenAITestServer, type TestScenario, textScenario } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer, type TestScenario, textScenario } from '../../src/testing/node';
 import { type CliProcess, spawnCli } from '../utils/spawn-cli';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
 

@@ -1,4 +1,4 @@
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import type { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';

@@ -1,6 +1,6 @@
 import { MAX_CHUNK_FRAME_CHARS } from '../../src/server/send-queue';
 import type { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { startServerFor } from '../utils/test-server';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
 

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { consoleLogger, type Logger } from '../../src/server/logger';
 import { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { startServerFor } from '../utils/test-server';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
 
@@ -91,6 +91,20 @@ describe('with pino', () => {
         err: expect.objectContaining({ type: 'UpstreamError', message: expect.stringContaining('model not found'), stack: expect.stringContaining('UpstreamError') }),
       }),
     ]);
+  });
+
+  it('logs a reply stopped at its size limit once, at warn, without a stack', async () => {
+    const { logger, lines } = pinoInMemory();
+    server = await startServerFor(upstream, { logger, maxReplyTextBytes: 64 });
+    upstream.enqueue({ type: 'text', chunks: ['x'.repeat(40), 'y'.repeat(40)] });
+    const client = await connect();
+    client.send(userMessage('req-big', 'hi'));
+    const error = await client.waitFor('error');
+    expect(error.data).toMatchObject({ code: 'reply_too_large', requestId: 'req-big', retryable: false });
+    expect(lines.filter((line) => line.level >= WARN)).toEqual([
+      expect.objectContaining({ level: WARN, msg: 'model reply stopped at a limit', requestId: 'req-big', code: 'reply_too_large' }),
+    ]);
+    expect(lines.some((line) => line.err !== undefined)).toBe(false);
   });
 
   it('works through a child logger, whose bindings reach every line', async () => {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, type OpenMetricsContentType, Registry, register as globalRegister } from 'prom-client';
 import { LLMWSError } from '../../src/errors';
 import type { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { startServerFor } from '../utils/test-server';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
 

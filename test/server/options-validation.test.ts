@@ -50,6 +50,7 @@ describe('WSServer options checked at construction', () => {
     ['registry', new Map(), /`registry` must be a prom-client Registry/],
     ['maxSessions', -1, /`maxSessions` must be a whole number of 1 or more/],
     ['sessionMemoryBudgetBytes', 0, /`sessionMemoryBudgetBytes` must be a whole number of 1 or more/],
+    ['metricsAuth', 'yes', /`metricsAuth` must be true or false/],
     ['toolTimeout', 'soon', /`toolTimeout` must be a number of milliseconds above 0/],
   ])('refuses %s: %p with invalid_options naming it and what it takes', (name, value, message) => {
     let thrown: unknown;

@@ -6,7 +6,7 @@
 import { WSClient } from '../../src/client/node';
 import type { ServerMessage } from '../../src/protocol/codecs';
 import type { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { defineTool } from '../../src/tools';
 import { gate, gatedProvider } from '../utils/gated-provider';
 import { startServerFor } from '../utils/test-server';

@@ -8,7 +8,7 @@ import { WSClient } from '../../src/client/node';
 import { LLMWSError, ProtocolError } from '../../src/errors';
 import { decodePushMessage } from '../../src/protocol/decode';
 import type { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { startServerFor } from '../utils/test-server';
 
 describe('decodePushMessage', () => {

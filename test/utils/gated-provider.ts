@@ -1,7 +1,7 @@
 import { concatMap, finalize, type Observable } from 'rxjs';
 import { openAIProvider } from '../../src/llm/openai-provider';
 import type { LLMEvent, LLMProvider } from '../../src/llm/types';
-import type { OpenAITestServer } from '../../src/testing';
+import type { OpenAITestServer } from '../../src/testing/node';
 
 /** A promise with its resolve, for a test to open when it is ready. */
 export function gate(): { promise: Promise<void>; open: () => void } {

@@ -1,0 +1,384 @@
+/**
+ * The connection half of the client: connect, reconnect with backoff and resume, heartbeats,
+ * frames in and out. Browser-safe: it imports rxjs, io-ts and the protocol only, and takes its
+ * WebSocket constructor from the options or the global scope.
+ */
+import * as E from 'fp-ts/Either';
+import { asyncScheduler, BehaviorSubject, defer, interval, Observable, type SchedulerLike, Subject, Subscription, throwError, timeout } from 'rxjs';
+import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
+import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
+import { retryWithBackoff } from '../operators/retry-with-backoff';
+import { serverErrorOf } from '../operators/reply-of';
+import type { ServerMessage, SessionStatus } from '../protocol/codecs';
+import { decodeServerMessage, encodeMessage } from '../protocol/decode-server-message';
+import { type CloseInfo, connectionError } from './connection-error';
+import {
+  type ClientStats,
+  type ConnectionStatus,
+  DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_QUEUE_SIZE,
+  DEFAULT_MAX_RECONNECT_DELAY_MS,
+  DEFAULT_QUEUE_TIMEOUT_MS,
+  DEFAULT_RECONNECT_ATTEMPTS,
+  DEFAULT_RECONNECT_DELAY_MS,
+  DEFAULT_RECONNECT_JITTER,
+  DEFAULT_TIMEOUT_MS,
+  type DisconnectInfo,
+  type ReconnectAttempt,
+  type WebSocketConstructor,
+  type WSClientOptions,
+} from './options';
+import { type OutgoingFrame, Outbox } from './outbox';
+import { TrafficStats } from './traffic-stats';
+
+type ResolvedOptions = Required<Omit<WSClientOptions, 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs'>> &
+  Pick<WSClientOptions, 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs'>;
+
+/**
+ * Connection state and plumbing shared by {@link ReactiveClient}'s requests. Not exported from
+ * the package: use {@link ReactiveClient} or {@link WSClient}.
+ */
+export abstract class ClientCore {
+  protected readonly options: ResolvedOptions;
+  protected readonly scheduler: SchedulerLike;
+  protected readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
+  protected readonly incoming = new Subject<ServerMessage>();
+  protected readonly errors = new Subject<LLMWSError>();
+  protected readonly reconnecting = new Subject<ReconnectAttempt>();
+  protected readonly disconnections = new Subject<DisconnectInfo>();
+  /** The session's status as last reported; undefined until the server says. */
+  protected readonly sessionState = new BehaviorSubject<SessionStatus | undefined>(undefined);
+  protected readonly outbox: Outbox;
+  private socket: WebSocketSubject<string> | undefined;
+  /** Set from `connect()` until the client stops for good: a connection is open or being (re)made. */
+  private connection: Subscription | undefined;
+  private greeted: Promise<void> | undefined;
+  /** Rejects `greeted` while it is pending: a `disconnect()` before the greeting settles `connect()` too. */
+  private refuseGreeting: ((error: unknown) => void) | undefined;
+  /** Whether `connect()` was ever called, for the `not_connected` message. */
+  private started = false;
+  /** Counts greeted connections; a request remembers the one it was written to. */
+  private epoch = 0;
+  /** The session to resume after a reconnect, and how far its stream has been read. */
+  private resumable: { readonly sessionId: string; readonly resumeToken: string } | undefined;
+  private lastSeq = 0;
+  /** What the server's `closing` message asked the next reconnect to wait, in ms. */
+  private retryAfterMs = 0;
+  private lastPing: { id: string; at: number } | undefined;
+  private readonly idPrefix: string;
+  private idCounter = 0;
+  private readonly stats = new TrafficStats();
+
+  constructor(options: WSClientOptions) {
+    this.options = {
+      reconnectAttempts: DEFAULT_RECONNECT_ATTEMPTS,
+      reconnectDelay: DEFAULT_RECONNECT_DELAY_MS,
+      maxReconnectDelay: DEFAULT_MAX_RECONNECT_DELAY_MS,
+      reconnectJitter: DEFAULT_RECONNECT_JITTER,
+      heartbeatInterval: DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS,
+      timeout: DEFAULT_TIMEOUT_MS,
+      maxQueueSize: DEFAULT_MAX_QUEUE_SIZE,
+      queueTimeoutMs: DEFAULT_QUEUE_TIMEOUT_MS,
+      scheduler: asyncScheduler,
+      random: Math.random,
+      ...options,
+    };
+    this.scheduler = this.options.scheduler;
+    this.idPrefix = this.options.random().toString(36).slice(2, 8);
+    this.outbox = new Outbox(this.options.maxQueueSize);
+  }
+
+  /** The session id the server gave the current connection. */
+  get sessionId(): string | undefined {
+    return this.resumable?.sessionId;
+  }
+
+  /**
+   * Connects, reconnecting with backoff on loss. Resolves once the server has greeted the
+   * client; rejects with a {@link ConnectionClosedError} if every attempt fails (never an
+   * unhandled rejection: the error is on `errors$` too). Calling it while connected or
+   * connecting returns the same promise.
+   */
+  connect(): Promise<void> {
+    if (this.greeted) return this.greeted;
+    const WebSocketCtor = this.options.WebSocketCtor ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WebSocketCtor) {
+      return Promise.reject(
+        new TypeError("no WebSocket implementation: pass WebSocketCtor (on Node 20, import WSClient from 'llm-ws', which uses the ws package)"),
+      );
+    }
+    this.started = true;
+    this.status.next('connecting');
+    let greet!: () => void;
+    let refuse!: (error: unknown) => void;
+    this.greeted = new Promise<void>((resolve, reject) => {
+      greet = resolve;
+      refuse = reject;
+    });
+    this.refuseGreeting = refuse;
+    // The promise may be ignored by callers who use status$ instead: never an unhandled rejection.
+    this.greeted.catch(() => undefined);
+    const connection = new Subscription();
+    // Assigned before subscribing: a socket that fails at once shuts down a connection already known.
+    this.connection = connection;
+    connection.add(
+      this.openConnection(WebSocketCtor)
+        .pipe(
+          retryWithBackoff({
+            maxAttempts: this.options.reconnectAttempts,
+            initialDelayMs: this.options.reconnectDelay,
+            maxDelayMs: this.options.maxReconnectDelay,
+            jitter: this.options.reconnectJitter,
+            random: this.options.random,
+            scheduler: this.scheduler,
+            shouldRetry: (error) => !(error instanceof ConnectionClosedError && error.code === 'connection_refused'),
+            adjustDelay: (delayMs) => this.honourRetryAfter(delayMs),
+            onRetry: ({ attempt, delayMs }) => {
+              this.stats.reconnects++;
+              this.status.next('reconnecting');
+              this.reconnecting.next({ attempt, delayMs });
+            },
+            giveUp: (attempts, last) =>
+              new ConnectionClosedError('reconnect_failed', `gave up after ${attempts} reconnect attempts: ${(last as Error).message}`, {
+                closeCode: (last as ConnectionClosedError).closeCode,
+                cause: last,
+              }),
+          }),
+        )
+        .subscribe({
+          next: () => greet(),
+          error: (error: LLMWSError) => {
+            this.errors.next(error);
+            this.shutDown(error);
+            refuse(error);
+          },
+        }),
+    );
+    return this.greeted;
+  }
+
+  /**
+   * Closes the connection and stops reconnecting. Requests in flight fail with `disconnected`.
+   * The session is forgotten: the next `connect()` starts a new conversation.
+   */
+  disconnect(): void {
+    if (!this.connection) return;
+    this.shutDown(new ConnectionClosedError('disconnected', 'disconnect() was called', { retryable: false }));
+    this.resumable = undefined;
+    this.lastSeq = 0;
+  }
+
+  /** Whether the server has greeted the current connection. */
+  isConnected(): boolean {
+    return this.status.value === 'connected';
+  }
+
+  /** Traffic counters and timings. */
+  getStats(): ClientStats {
+    return this.stats.snapshot();
+  }
+
+  /**
+   * One connection attempt: emits once the server greets the client (after a resume, once the
+   * resume is settled), errors when the connection ends (even cleanly: a closed connection is a
+   * loss to recover from).
+   */
+  private openConnection(WebSocketCtor: WebSocketConstructor): Observable<void> {
+    return defer(() => {
+      let close: CloseInfo | undefined;
+      // The resume this connection asked for, and the fresh session to fall back on if it fails.
+      let resumeId: string | undefined;
+      let fallback: { sessionId: string; resumeToken: string } | undefined;
+      const socket: WebSocketSubject<string> = webSocket<string>({
+        url: this.options.url,
+        protocol: this.options.protocols,
+        WebSocketCtor: WebSocketCtor as never,
+        // Raw text out of the subject: decoding happens after it, where a bad frame cannot error it.
+        deserializer: (event) => event.data as string,
+        serializer: (text) => text,
+        openObserver: {
+          next: () => {
+            if (!this.resumable) return;
+            resumeId = this.nextId();
+            // The first frame on the connection, ahead of anything queued.
+            this.count(encodeMessage({ type: 'resume', id: resumeId, data: { ...this.resumable, lastSeq: this.lastSeq } }), (text) => socket.next(text));
+          },
+        },
+        closeObserver: { next: (event) => (close = { code: event.code, reason: event.reason }) },
+      });
+      return new Observable<void>((subscriber) => {
+        let greetedEpoch: number | undefined;
+        const greet = (): void => {
+          greetedEpoch = this.onGreeting(socket);
+          subscriber.next();
+        };
+        const frames = socket.pipe(this.silenceTimeout()).subscribe({
+          next: (raw) => {
+            const message = this.receive(raw);
+            if (message?.type === 'closing') this.retryAfterMs = message.data.retryAfterMs;
+            if (message?.type === 'session') {
+              const { sessionId, resumeToken, resumed } = message.data;
+              if (resumed) return greet();
+              if (resumeId) {
+                fallback = { sessionId, resumeToken };
+                return;
+              }
+              this.adopt({ sessionId, resumeToken });
+              return greet();
+            }
+            if (message?.type === 'error' && resumeId !== undefined && message.data.requestId === resumeId && fallback) {
+              // The old session is gone (or the replay cannot be whole): what was asked on it is lost.
+              this.outbox.failUnanswered(this.epoch + 1, serverErrorOf(message));
+              this.adopt(fallback);
+              greet();
+            }
+          },
+          error: (error: unknown) => subscriber.error(connectionError(error, close)),
+          complete: () => subscriber.error(connectionError(undefined, close)),
+        });
+        const { heartbeatInterval } = this.options;
+        const pings = heartbeatInterval > 0 ? interval(heartbeatInterval, this.scheduler).subscribe(() => this.ping()) : undefined;
+        return () => {
+          pings?.unsubscribe();
+          frames.unsubscribe();
+          if (this.socket === socket) this.socket = undefined;
+          if (greetedEpoch !== undefined) this.onConnectionLost(close);
+        };
+      });
+    });
+  }
+
+  /** No greeting within `timeout`, or (with heartbeats on) silence for `heartbeatInterval + timeout`, ends the connection. */
+  private silenceTimeout<T>(): (source: Observable<T>) => Observable<T> {
+    const { timeout: slack, heartbeatInterval } = this.options;
+    return timeout<T, Observable<never>>({
+      first: slack,
+      ...(heartbeatInterval > 0 ? { each: heartbeatInterval + slack } : {}),
+      scheduler: this.scheduler,
+      with: (info) =>
+        throwError(() =>
+          info.seen === 0
+            ? new ConnectionClosedError('connect_timeout', `no greeting from the server within ${slack} ms`)
+            : new ConnectionClosedError('heartbeat_timeout', `the server was silent for ${heartbeatInterval + slack} ms`),
+        ),
+    });
+  }
+
+  /** Starts reading a new session's stream from the beginning. */
+  private adopt(session: { sessionId: string; resumeToken: string }): void {
+    this.resumable = session;
+    this.lastSeq = 0;
+  }
+
+  private onGreeting(socket: WebSocketSubject<string>): number {
+    this.socket = socket;
+    this.stats.connectedSince = new Date(this.scheduler.now());
+    const epoch = ++this.epoch;
+    this.status.next('connected');
+    // Requests sent on a lost connection go again (the server ignores a user_message it already has),
+    // then what waited in the queue.
+    for (const frame of [...this.outbox.unanswered(epoch), ...this.outbox.takeQueue()]) this.transmit(frame);
+    return epoch;
+  }
+
+  /** An open connection ended. Its requests stay pending: a resume may still answer them. */
+  private onConnectionLost(close: CloseInfo | undefined): void {
+    this.stats.connectedSince = null;
+    const willReconnect = this.connection !== undefined && !this.connection.closed;
+    this.disconnections.next({ code: close?.code, reason: close?.reason ?? '', willReconnect });
+  }
+
+  /** The delay before the next reconnect, no shorter than what the server's `closing` asked for (jittered). */
+  private honourRetryAfter(delayMs: number): number {
+    const floor = this.retryAfterMs;
+    this.retryAfterMs = 0;
+    if (floor <= 0) return delayMs;
+    // Spread the herd over [floor, floor * (1 + jitter)], so a restarted server is not hit at once.
+    return Math.max(delayMs, Math.round(floor * (1 + this.options.reconnectJitter * this.options.random())));
+  }
+
+  /** Stops for good: fails everything pending, empties the queue, closes the socket. */
+  private shutDown(reason: LLMWSError): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.greeted = undefined;
+    this.refuseGreeting?.(reason);
+    this.refuseGreeting = undefined;
+    this.outbox.failAll(reason);
+    connection?.unsubscribe();
+    this.socket = undefined;
+    this.stats.connectedSince = null;
+    this.status.next('disconnected');
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Frames in and out
+
+  private receive(raw: string): ServerMessage | undefined {
+    this.stats.received(raw);
+    const decoded = decodeServerMessage(raw);
+    if (E.isLeft(decoded)) {
+      this.errors.next(decoded.left);
+      return undefined;
+    }
+    const message = decoded.right;
+    if (message.seq !== undefined) {
+      // Seen already (a resume replays from the last seq this client read): each message once.
+      if (message.seq <= this.lastSeq) return undefined;
+      this.lastSeq = message.seq;
+    }
+    if (message.type === 'pong' && message.data.requestId === this.lastPing?.id) {
+      this.stats.lastRoundTripMs = this.scheduler.now() - this.lastPing.at;
+    }
+    if (message.type === 'status' && message.data.status !== this.sessionState.value) this.sessionState.next(message.data.status);
+    if (message.type === 'error') this.errors.next(serverErrorOf(message));
+    this.incoming.next(message);
+    return message;
+  }
+
+  /**
+   * Sends now when connected, queues (bounded) while the client connects or reconnects. Throws
+   * {@link ClientError} `not_connected` when there is no connection and none under way, and
+   * `queue_full` past `maxQueueSize`. Returns whether the frame went out now.
+   */
+  protected write(frame: OutgoingFrame): boolean {
+    if (this.socket) {
+      this.transmit(frame);
+      return true;
+    }
+    if (!this.connection) {
+      throw new ClientError(
+        'not_connected',
+        !this.started
+          ? 'not connected: call connect() first'
+          : 'not connected: the client was disconnected or gave up reconnecting; call connect() again',
+      );
+    }
+    this.outbox.enqueue(frame);
+    return false;
+  }
+
+  private transmit(frame: OutgoingFrame): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.count(frame.text, (text) => socket.next(text));
+    this.outbox.written(frame.requestId, this.epoch);
+  }
+
+  private count(text: string, send: (text: string) => void): void {
+    send(text);
+    this.stats.sent(text);
+  }
+
+  private ping(): void {
+    if (!this.socket) return;
+    const id = this.nextId();
+    this.lastPing = { id, at: this.scheduler.now() };
+    // The ping acknowledges what this client has read, so the server can drop it from its replay buffer.
+    this.write({ text: encodeMessage({ type: 'ping', id, data: { lastSeq: this.lastSeq } }), requestId: undefined });
+  }
+
+  protected nextId(): string {
+    return `${this.idPrefix}-${(this.idCounter++).toString(36)}`;
+  }
+}
