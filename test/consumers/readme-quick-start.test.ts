@@ -12,7 +12,7 @@ import { type CliProcess, spawnTracked } from '../utils/spawn-cli';
 /** The code blocks of one language in a `## ` section of the README, in order. */
 function sectionBlocks(heading: string, language: 'ts' | 'json' | 'sh'): string[] {
   const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-  const start = readme.indexOf(`## ${heading}\n`);
+  const start = readme.indexOf(`\n## ${heading}\n`);
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
   return [...section.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((match) => match[1] as string);
 }
@@ -68,8 +68,8 @@ describe("the README's Quick Start", () => {
     expect(server.output()).toMatch(/connected [\w-]+\nconnected [\w-]+/);
   }, 180_000);
 
-  it("type-checks and runs the Testing section's snippet: a client on server.endpoint.url gets the scripted answer", async () => {
-    const [testingSnippet] = sectionBlocks('Testing your code', 'ts');
+  it("type-checks and runs the test server section's snippet: a client on server.endpoint.url gets the scripted answer", async () => {
+    const [testingSnippet] = sectionBlocks('Testing with the OpenAI-compatible test server', 'ts');
     writeFileSync(join(app, 'testing.ts'), testingSnippet as string);
     await runCommand(join(app, 'node_modules/.bin/tsc'), ['-p', '.'], { cwd: app });
     const run = await runCommand(join(app, 'node_modules/.bin/tsx'), ['testing.ts'], { cwd: app, timeoutMs: 60_000 });
