@@ -30,6 +30,7 @@ import {
 } from './options';
 import { type OutgoingFrame, Outbox } from './outbox';
 import { TrafficStats } from './traffic-stats';
+import { validateClientOptions } from './validate-options';
 
 type ResolvedOptions = Required<Omit<WSClientOptions, 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs'>> &
   Pick<WSClientOptions, 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs'>;
@@ -70,6 +71,7 @@ export abstract class ClientCore {
   private readonly stats = new TrafficStats();
 
   constructor(options: WSClientOptions) {
+    validateClientOptions(options);
     this.options = {
       reconnectAttempts: DEFAULT_RECONNECT_ATTEMPTS,
       reconnectDelay: DEFAULT_RECONNECT_DELAY_MS,
@@ -111,13 +113,15 @@ export abstract class ClientCore {
     this.status.next('connecting');
     let greet!: () => void;
     let refuse!: (error: unknown) => void;
-    this.greeted = new Promise<void>((resolve, reject) => {
+    // Kept in a local: a socket that fails synchronously shuts down (clearing `greeted`) inside subscribe().
+    const greeted = new Promise<void>((resolve, reject) => {
       greet = resolve;
       refuse = reject;
     });
+    this.greeted = greeted;
     this.refuseGreeting = refuse;
     // The promise may be ignored by callers who use status$ instead: never an unhandled rejection.
-    this.greeted.catch(() => undefined);
+    greeted.catch(() => undefined);
     const connection = new Subscription();
     // Assigned before subscribing: a socket that fails at once shuts down a connection already known.
     this.connection = connection;
@@ -154,7 +158,7 @@ export abstract class ClientCore {
           },
         }),
     );
-    return this.greeted;
+    return greeted;
   }
 
   /**
