@@ -139,7 +139,18 @@ async function converse(options: ChatOptions): Promise<void> {
     if (!quitting) note(`[disconnected${code ? ` (${code})` : ''}${willReconnect ? '' : ', giving up'}]`);
   });
   client.onConnected(({ sessionId }) => note(`[connected to ${options.url}, session ${sessionId}]`));
-  client.onCommunicationError((error) => note(`[${describeError(error)}]`));
+  // Each error once: the server's error for a request reaches both onCommunicationError and the request's
+  // own handler (a failed reply, /clear refused), and a connection failure also rejects connect() or a reply.
+  const recentErrors: string[] = [];
+  const noteError = (error: unknown): void => {
+    const { code, message, requestId } = error as { code?: unknown; message?: unknown; requestId?: unknown };
+    const key = JSON.stringify([code, message, requestId]);
+    if (recentErrors.includes(key)) return;
+    recentErrors.push(key);
+    if (recentErrors.length > 8) recentErrors.shift();
+    note(`[${describeError(error)}]`);
+  };
+  client.onCommunicationError(noteError);
 
   const out = createPrinter(process.stdout);
   const terminal = process.stdin.isTTY === true;
@@ -216,7 +227,7 @@ async function converse(options: ChatOptions): Promise<void> {
         const action = name === '/clear' ? client.clearHistory().then(() => 'history cleared\n') : client.getHistory().then(renderHistory);
         action.then(
           (output) => out.text(output),
-          (error: unknown) => note(`[${describeError(error)}]`),
+          (error: unknown) => noteError(error),
         ).finally(ready);
         return;
       }
@@ -235,7 +246,7 @@ async function converse(options: ChatOptions): Promise<void> {
       next: (event) => render(event, out),
       error: (error: unknown) => {
         out.endLine();
-        note(`[${describeError(error)}]`);
+        noteError(error);
         ready();
       },
       complete: ready,
@@ -254,7 +265,7 @@ async function converse(options: ChatOptions): Promise<void> {
       if (!quitting && !busy) rl.prompt();
     },
     (error: unknown) => {
-      note(`[${describeError(error)}]`);
+      noteError(error);
       quit();
       process.exitCode = 1;
     },

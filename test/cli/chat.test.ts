@@ -75,6 +75,22 @@ describe('llm-ws chat', () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it('prints a failed reply\'s error once, then carries on', async () => {
+    upstream = await createOpenAITestServer();
+    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    await server.start();
+    cli = spawnCli(['chat', '--url', server.url as string]);
+    await cli.waitForOutput(/\[connected to .*session [\w-]+\]/);
+    upstream.enqueue({ type: 'error', status: 400, message: 'the model refused' });
+    cli.type('hello');
+    await cli.waitForOutput(/\[upstream_error[^\n]*\]\n/);
+    cli.type('again');
+    await cli.waitForOutput(/You said: again\n/);
+    expect(cli.output().match(/\[upstream_error/g)).toHaveLength(1);
+    cli.child.stdin?.end();
+    expect(await cli.exited).toBe(0);
+  });
+
   it('reaches a server started with --auth-token only with --token', async () => {
     const serve = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--auth-token', 'opensesame']);
     try {
