@@ -167,6 +167,8 @@ export abstract class ClientCore {
    */
   disconnect(): void {
     if (!this.connection) return;
+    // A normal closure (1000): closing without a code would tell the server 1005 (no status).
+    this.socket?.error({ code: 1000, reason: 'client disconnect' });
     this.shutDown(new ConnectionClosedError('disconnected', 'disconnect() was called', { retryable: false }));
     this.resumable = undefined;
     this.lastSeq = 0;
