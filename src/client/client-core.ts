@@ -283,7 +283,8 @@ export abstract class ClientCore {
     this.status.next('connected');
     // Requests sent on a lost connection go again (the server ignores a user_message it already has),
     // then what waited in the queue.
-    for (const frame of [...this.outbox.unanswered(epoch), ...this.outbox.takeQueue()]) this.transmit(frame);
+    for (const frame of this.outbox.unanswered(epoch)) this.transmit(frame);
+    this.releaseQueue();
     return epoch;
   }
 
@@ -342,15 +343,32 @@ export abstract class ClientCore {
     return message;
   }
 
+  /** Sends what the queue lets go now (see {@link Outbox.release}). */
+  private releaseQueue(): void {
+    if (this.socket) for (const frame of this.outbox.release()) this.transmit(frame);
+  }
+
+  /** Stops tracking a request that settled or was left, and lets the next queued message go. */
+  protected untrack(requestId: string): number | undefined {
+    const sentOn = this.outbox.untrack(requestId);
+    this.releaseQueue();
+    return sentOn;
+  }
+
   /**
-   * Sends now when connected, queues (bounded) while the client connects or reconnects. Throws
-   * {@link ClientError} `not_connected` when there is no connection and none under way, and
-   * `queue_full` past `maxQueueSize`. Returns whether the frame went out now.
+   * Sends now when connected, queues (bounded) while the client connects or reconnects, and
+   * queues a user_message behind one still queued. Throws {@link ClientError} `not_connected`
+   * when there is no connection and none under way, and `queue_full` past `maxQueueSize`.
+   * Returns `sent`, `queued` (waiting for a connection) or `held` (waiting behind a reply).
    */
-  protected write(frame: OutgoingFrame): boolean {
+  protected write(frame: OutgoingFrame): 'sent' | 'queued' | 'held' {
     if (this.socket) {
+      if (frame.oneAtATime && this.outbox.holdsOneAtATime()) {
+        this.outbox.enqueue(frame);
+        return 'held';
+      }
       this.transmit(frame);
-      return true;
+      return 'sent';
     }
     if (!this.connection) {
       throw new ClientError(
@@ -361,7 +379,7 @@ export abstract class ClientCore {
       );
     }
     this.outbox.enqueue(frame);
-    return false;
+    return 'queued';
   }
 
   private transmit(frame: OutgoingFrame): void {
