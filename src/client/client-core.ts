@@ -4,7 +4,7 @@
  * WebSocket constructor from the options or the global scope.
  */
 import * as E from 'fp-ts/Either';
-import { asyncScheduler, BehaviorSubject, defer, interval, Observable, type SchedulerLike, Subject, Subscription, throwError, timeout } from 'rxjs';
+import { asyncScheduler, BehaviorSubject, interval, Observable, type SchedulerLike, Subject, Subscription } from 'rxjs';
 import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
@@ -190,7 +190,8 @@ export abstract class ClientCore {
    * loss to recover from).
    */
   private openConnection(WebSocketCtor: WebSocketConstructor): Observable<void> {
-    return defer(() => {
+    // Built afresh on each (re)subscription, as defer() would, without the weight defer() adds to a browser bundle.
+    const attempt = (): Observable<void> => {
       let close: CloseInfo | undefined;
       // The resume this connection asked for, and the fresh session to fall back on if it fails.
       let resumeId: string | undefined;
@@ -251,24 +252,39 @@ export abstract class ClientCore {
           if (greetedEpoch !== undefined) this.onConnectionLost(close);
         };
       });
-    });
+    };
+    return new Observable<void>((subscriber) => attempt().subscribe(subscriber));
   }
 
   /** No greeting within `timeout`, or (with heartbeats on) silence for `heartbeatInterval + timeout`, ends the connection. */
   private silenceTimeout<T>(): (source: Observable<T>) => Observable<T> {
     const { timeout: slack, heartbeatInterval } = this.options;
-    return timeout<T, Observable<never>>({
-      first: slack,
-      ...(heartbeatInterval > 0 ? { each: heartbeatInterval + slack } : {}),
-      scheduler: this.scheduler,
-      with: (info) =>
-        throwError(() =>
-          info.seen === 0
-            ? new ConnectionClosedError('connect_timeout', `no greeting from the server within ${slack} ms`)
-            : new ConnectionClosedError('heartbeat_timeout', `the server was silent for ${heartbeatInterval + slack} ms`),
-        ),
-    });
+    // By hand rather than rxjs' timeout(), which pulls innerFrom and tslib's async helpers into a browser bundle.
+    return (source) =>
+      new Observable<T>((subscriber) => {
+        let timer: Subscription | undefined;
+        const arm = (ms: number, error: () => ConnectionClosedError): void => {
+          timer = this.scheduler.schedule(() => subscriber.error(error()), ms);
+        };
+        arm(slack, () => new ConnectionClosedError('connect_timeout', `no greeting from the server within ${slack} ms`));
+        const frames = source.subscribe({
+          next: (value) => {
+            timer?.unsubscribe();
+            subscriber.next(value);
+            if (heartbeatInterval > 0 && !subscriber.closed) {
+              arm(heartbeatInterval + slack, () => new ConnectionClosedError('heartbeat_timeout', `the server was silent for ${heartbeatInterval + slack} ms`));
+            }
+          },
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        });
+        return () => {
+          timer?.unsubscribe();
+          frames.unsubscribe();
+        };
+      });
   }
+
 
   /** Starts reading a new session's stream from the beginning. */
   private adopt(session: { sessionId: string; resumeToken: string }): void {
