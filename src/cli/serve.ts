@@ -16,7 +16,7 @@ import {
 } from '../server/options';
 import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '../server/reply';
 import { WSServer } from '../server/ws-server';
-import { DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX, redisStore } from '../store/redis';
+import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX, redisStore } from '../store/redis';
 
 /** Parses a whole number of at least `min` for commander, with an error naming what was wrong. */
 export function wholeNumber(min: number): (value: string) => number {
@@ -47,7 +47,9 @@ interface ServeOptions {
   redisUrl?: string;
   redisPrefix: string;
   redisLease: number;
+  redisCommandTimeout: number;
   builtinTools: boolean;
+  metricsAuth: boolean;
   logLevel: LogLevel;
   processMetrics: boolean;
 }
@@ -115,16 +117,23 @@ async function serve(options: ServeOptions): Promise<void> {
     sessionMemoryBudgetBytes: options.sessionMemoryBudgetBytes,
     maxReplyTextBytes: options.maxReplyTextBytes,
     maxToolArgumentsBytes: options.maxToolArgumentsBytes,
-    ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken) } : {}),
+    ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken), metricsAuth: options.metricsAuth } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
-    ...(options.redisUrl ? { store: redisStore({ url: options.redisUrl, prefix: options.redisPrefix, leaseMs: options.redisLease * 1000 }) } : {}),
+    ...(options.redisUrl ? { store: redisStore({ url: options.redisUrl, prefix: options.redisPrefix, leaseMs: options.redisLease * 1000, commandTimeoutMs: options.redisCommandTimeout }) } : {}),
   });
   // The URL may carry a password: name only where it points.
   if (options.redisUrl) {
     const { host, protocol } = new URL(options.redisUrl);
     console.log(`llm-ws: sessions shared through Redis at ${protocol}//${host} (prefix ${options.redisPrefix})`);
   }
-  if (options.authToken) console.log('llm-ws: clients must present the auth token (Authorization: Bearer, or ?token=)');
+  if (options.authToken) {
+    console.log('llm-ws: clients must present the auth token (Authorization: Bearer, or ?token=)');
+    console.log(
+      options.metricsAuth
+        ? 'llm-ws: /metrics needs the token too; /health without it says only {"status":"ok"}'
+        : 'llm-ws: /metrics and /health are open to anyone who can reach the port (--no-metrics-auth)',
+    );
+  }
   if (options.allowedOrigins) console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
   await server.start();
   console.log(`llm-ws: listening on ${server.url}`);
@@ -160,6 +169,7 @@ export function serveCommand(): Command {
     .option('--max-history <n>', 'messages kept per conversation', wholeNumber(1), DEFAULT_MAX_HISTORY_LENGTH)
     .option('--no-builtin-tools', 'offer the model no tools (by default: get_current_time and calculate)')
     .option('--auth-token <token>', 'require this token: Authorization: Bearer <token>, or ?token=<token> (env LLM_WS_AUTH_TOKEN)', process.env.LLM_WS_AUTH_TOKEN || undefined)
+    .option('--no-metrics-auth', 'with --auth-token: leave /metrics and the full /health open (by default they need the token)')
     .option('--allowed-origins <origins>', 'comma-separated Origins browsers may connect from; others get HTTP 403', list)
     .option('--session-ttl <seconds>', 'how long a session waits for its client to resume it', wholeNumber(1), DEFAULT_SESSION_TTL_MS / 1000)
     .option('--max-sessions <n>', 'sessions held at once; past it, detached ones are dropped (oldest first), then new connections closed with 1013', wholeNumber(1), DEFAULT_MAX_SESSIONS)
@@ -169,6 +179,12 @@ export function serveCommand(): Command {
     .option('--redis-url <url>', 'share sessions with other llm-ws processes through this Redis (env REDIS_URL)', redisUrl, process.env.REDIS_URL || undefined)
     .option('--redis-prefix <prefix>', 'prefix of every Redis key and channel', DEFAULT_REDIS_PREFIX)
     .option('--redis-lease <seconds>', 'how long a process that stops answering keeps its sessions before another takes them over', wholeNumber(1), DEFAULT_REDIS_LEASE_MS / 1000)
+    .option(
+      '--redis-command-timeout <ms>',
+      'longest wait for Redis to answer; past it Redis counts as hung: resumes close 1013, messages get store_unavailable',
+      wholeNumber(10),
+      DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+    )
     .addOption(new Option('--log-level <level>', 'least severe server log line written').choices(['debug', 'info', 'warn', 'error', 'silent']).default(DEFAULT_LOG_LEVEL))
     .option('--no-process-metrics', "leave Node's process metrics (process_*, nodejs_*) out of /metrics")
     .addHelpText(

@@ -41,6 +41,9 @@ export const Temperature = constrained(t.number, (n) => Number.isFinite(n) && n 
 /** A whole number greater than zero. */
 export const PositiveInt = constrained(t.number, (n) => Number.isSafeInteger(n) && n > 0, 'PositiveInt');
 
+/** A position in a session's stream: a whole number of 0 or more (0 before the first message). */
+export const SeqNumber = constrained(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'SeqNumber');
+
 /** Why a reply ended. `aborted` means the client asked to stop it. */
 export const FinishReason = t.keyof({ stop: null, length: null, content_filter: null, aborted: null });
 /** Why a reply ended. */
@@ -158,7 +161,7 @@ export type ControlMessage = t.TypeOf<typeof ControlMessage>;
  */
 export const PingMessage = t.intersection([
   t.strict({ type: t.literal('ping'), id: MessageId }),
-  t.exact(t.partial({ data: t.exact(t.partial({ lastSeq: t.number })) })),
+  t.exact(t.partial({ data: t.exact(t.partial({ lastSeq: SeqNumber })) })),
 ]);
 /** Protocol-level heartbeat from the client. */
 export type PingMessage = t.TypeOf<typeof PingMessage>;
@@ -170,7 +173,7 @@ export type PingMessage = t.TypeOf<typeof PingMessage>;
 export const ResumeMessage = t.strict({
   type: t.literal('resume'),
   id: MessageId,
-  data: t.strict({ sessionId: t.string, resumeToken: t.string, lastSeq: t.number }),
+  data: t.strict({ sessionId: t.string, resumeToken: t.string, lastSeq: SeqNumber }),
 });
 /** Takes over an earlier session after a reconnect. */
 export type ResumeMessage = t.TypeOf<typeof ResumeMessage>;

@@ -19,6 +19,7 @@ import { MAX_MESSAGE_ID_LENGTH } from './limits';
 function describeType(name: string): string {
   if (name === 'MessageId') return `a non-empty string of at most ${MAX_MESSAGE_ID_LENGTH} characters`;
   if (name === 'Temperature') return 'a number from 0 to 2';
+  if (name === 'SeqNumber') return 'a whole number of 0 or more';
   return name === 'PositiveInt' ? 'a whole number greater than 0' : name;
 }
 

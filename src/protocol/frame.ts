@@ -13,12 +13,52 @@ export type RawFrame = string | Uint8Array;
 
 let utf8: TextDecoder | undefined;
 
-/** A value as an error message quotes it: JSON, cut at 40 characters. */
+/** Characters of a value an error quotes. */
+const QUOTED_CHARS = 40;
+
+/**
+ * The JSON of a decoded frame's value, cut once it passes `limit` characters. A frame may nest
+ * to any depth (JSON.parse takes it); each level writes a character before descending, so this
+ * recurses at most `limit` deep where JSON.stringify would overflow the stack.
+ */
+function jsonPrefix(value: unknown, limit: number): string {
+  let out = '';
+  const write = (item: unknown): void => {
+    if (out.length > limit) return;
+    if (Array.isArray(item)) {
+      out += '[';
+      for (let i = 0; i < item.length && out.length <= limit; i++) {
+        if (i > 0) out += ',';
+        write(item[i] === undefined ? null : item[i]);
+      }
+      out += ']';
+    } else if (typeof item === 'object' && item !== null) {
+      out += '{';
+      let first = true;
+      for (const [key, member] of Object.entries(item)) {
+        if (out.length > limit) break;
+        if (member === undefined) continue;
+        out += `${first ? '' : ','}${JSON.stringify(key)}:`;
+        first = false;
+        write(member);
+      }
+      out += '}';
+    } else {
+      // A decoded frame holds only JSON values here: strings, numbers, booleans and null.
+      const text = JSON.stringify(item) ?? 'null';
+      out += text.length > limit ? text.slice(0, limit + 1) : text;
+    }
+  };
+  write(value);
+  return out;
+}
+
+/** A value as an error message quotes it: JSON, cut at 40 characters, however deep it nests. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
-  const json = JSON.stringify(value);
-  if (json === undefined) return typeof value;
-  return json.length > 40 ? `${json.slice(0, 37)}...` : json;
+  if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') return typeof value;
+  const json = jsonPrefix(value, QUOTED_CHARS);
+  return json.length > QUOTED_CHARS ? `${json.slice(0, QUOTED_CHARS - 3)}...` : json;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -74,6 +74,8 @@ class ConnectionState implements Connection {
   /** Frames that arrived while an asynchronous resume was settled, handled once it is. */
   private held: Array<[RawFrame, boolean]> | undefined;
   private isClosed = false;
+  /** Whether a frame came before: a `resume` is taken only as the first one, while the fresh session holds nothing. */
+  private heard = false;
 
   constructor(private readonly options: ConnectionOptions) {
     this.bucket = options.rateLimit ? createTokenBucket(options.rateLimit) : undefined;
@@ -94,19 +96,19 @@ class ConnectionState implements Connection {
       else this.fail({ code: 'rate_limited', message: 'too many messages while the resume is settled: slow down', retryable: true });
       return;
     }
+    const first = !this.heard;
+    this.heard = true;
     try {
+      // Every frame spends a token, binary ones too: each is answered, so each costs the server.
+      const limited = this.bucket !== undefined && !this.bucket.take();
       if (isBinary) {
-        return this.fail({ code: 'unsupported_frame', message: 'binary frames are not supported: send JSON text frames', retryable: false });
+        return limited
+          ? this.rateLimited(undefined)
+          : this.fail({ code: 'unsupported_frame', message: 'binary frames are not supported: send JSON text frames', retryable: false });
       }
       const decoded = decodeClientMessage(raw);
       const requestId = E.isRight(decoded) ? decoded.right.id : decoded.left.requestId;
-      if (this.bucket && !this.bucket.take()) {
-        const limit = this.options.rateLimit as RateLimit;
-        return this.fail(
-          { code: 'rate_limited', message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`, retryable: true },
-          requestId,
-        );
-      }
+      if (limited) return this.rateLimited(requestId);
       if (E.isLeft(decoded)) {
         const problem = decoded.left;
         this.options.onProtocolError?.(this.current.id, problem);
@@ -118,7 +120,7 @@ class ConnectionState implements Connection {
           if (message.data?.lastSeq !== undefined) this.current.acknowledge(message.data.lastSeq);
           return this.current.sendDirect({ type: 'pong', data: { requestId: message.id } });
         case 'resume':
-          return this.resume(message);
+          return first ? this.resume(message) : this.refuseResume(message, 'invalid_message', 'resume must be the first message on a connection');
         default:
           return this.current.handle(message);
       }
@@ -134,16 +136,17 @@ class ConnectionState implements Connection {
     this.options.onClosed?.(this.current.id, code, reason);
   }
 
+  private rateLimited(requestId: string | undefined): void {
+    const limit = this.options.rateLimit as RateLimit;
+    this.fail({ code: 'rate_limited', message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`, retryable: true }, requestId);
+  }
+
   /** A request-level error, into the session's stream. */
   private fail(error: { code: ErrorCode; message: string; retryable: boolean }, requestId?: string): void {
     this.current.send({ type: 'error', data: { ...error, ...(requestId ? { requestId } : {}) } });
   }
 
   private resume(message: ResumeMessage): void {
-    const fresh = this.current;
-    if (fresh.lastSeq > 0 || fresh.busy || fresh.conversation.messages().length > 0) {
-      return this.refuseResume(message, 'invalid_message', 'resume must be the first message on a connection');
-    }
     const { sessionId, resumeToken, lastSeq } = message.data;
     const claimed = this.options.registry.claim(sessionId, resumeToken, lastSeq);
     if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
@@ -188,9 +191,14 @@ class ConnectionState implements Connection {
         return transport.close(CloseCode.Forbidden, 'wrong resume token');
     }
     const target = result.session;
-    if (this.isClosed) {
-      // The client left while the store answered: the session waits for the next resume.
+    // A client cannot have read past the session's stream: such a resume is forged or confused, and changes nothing.
+    const ahead = lastSeq > target.lastSeq;
+    if (this.isClosed || ahead) {
+      // The client left while the store answered (or is refused): the session waits for the next resume.
       if (!target.attached) registry.detached(target);
+      if (ahead && !this.isClosed) {
+        this.refuseResume(message, 'invalid_message', `lastSeq ${lastSeq} is past the last message of session ${sessionId} (${target.lastSeq}): send the seq of the last message received`);
+      }
       return;
     }
     this.current = target;

@@ -23,7 +23,15 @@ export interface HttpRoutesOptions {
   /** The body of `GET /health`. */
   health(): object;
   readonly metrics: Registry<RegistryContentType>;
+  /**
+   * Whether a request may read `/metrics` and the full `/health`; undefined lets everyone. A
+   * request refused gets 401 from `/metrics` and only `{ "status": "ok" }` from `/health`.
+   */
+  readonly authorize?: (request: IncomingMessage) => Promise<boolean>;
 }
+
+/** What `/health` tells a request without the token: that the server is up, nothing about its load. */
+const BARE_HEALTH = JSON.stringify({ status: 'ok' });
 
 /**
  * Loads the static files once (a handful of small files) and serves them by exact name only:
@@ -55,12 +63,17 @@ export function createHttpRoutes(options: HttpRoutesOptions): (request: Incoming
     const head = request.method === 'HEAD';
     if (request.method !== 'GET' && !head) return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n', head);
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (path === '/health') return send(response, 200, 'application/json; charset=utf-8', JSON.stringify(options.health()), head);
-    if (path === '/metrics') {
-      void options.metrics.metrics().then(
-        (text) => send(response, 200, options.metrics.contentType, text, head),
-        (error: unknown) => send(response, 500, 'text/plain; charset=utf-8', `metrics failed: ${String(error)}\n`, head),
-      );
+    if (path === '/health' || path === '/metrics') {
+      const authorized = options.authorize ? options.authorize(request) : Promise.resolve(true);
+      void authorized
+        .then(async (allowed) => {
+          if (path === '/health') return send(response, 200, 'application/json; charset=utf-8', allowed ? JSON.stringify(options.health()) : BARE_HEALTH, head);
+          if (!allowed) {
+            return send(response, 401, 'text/plain; charset=utf-8', 'the auth token is required: Authorization: Bearer <token>, or ?token=<token>\n', head, { 'www-authenticate': 'Bearer' });
+          }
+          send(response, 200, options.metrics.contentType, await options.metrics.metrics(), head);
+        })
+        .catch((error: unknown) => send(response, 500, 'text/plain; charset=utf-8', `${path.slice(1)} failed: ${String(error)}\n`, head));
       return;
     }
     const file = files.get(path === '/' ? '/index.html' : path);

@@ -111,6 +111,13 @@ export interface WSServerOptions {
   readonly sendBufferHardLimit?: number;
   /** Who may connect: a principal, or null for HTTP 401. See `bearerTokenAuthentication`. @default everyone */
   readonly authenticate?: Authenticate;
+  /**
+   * Whether `GET /metrics` and the full `GET /health` need what `authenticate` accepts (the same
+   * token as the WebSocket). Without it, `/metrics` answers 401 and `/health` only
+   * `{ "status": "ok" }`, enough for a load balancer's probe. Needs `authenticate`.
+   * @default true when `authenticate` is set
+   */
+  readonly metricsAuth?: boolean;
   /** Origins browsers may connect from; others get HTTP 403 (cross-site WebSocket hijacking). @default any */
   readonly allowedOrigins?: readonly string[];
   /** How long `stop()` tells clients to wait before reconnecting, in ms. @default DEFAULT_STOP_RETRY_AFTER_MS */

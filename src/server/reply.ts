@@ -314,7 +314,10 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
 /** The `error` message that tells the client why its request failed. */
 export function errorMessageFor(error: unknown, context: { requestId?: string; logger: Logger }): ServerMessageInput {
   const requestId = context.requestId === undefined ? {} : { requestId: context.requestId };
-  if (error instanceof UpstreamError) {
+  if (error instanceof UpstreamError && error.code === 'reply_too_large') {
+    // A limit doing its job: worth a line for the operator, not a stack trace.
+    context.logger.warn({ ...requestId, code: error.code, reason: error.message }, 'model reply stopped at a limit');
+  } else if (error instanceof UpstreamError) {
     // The one log line of a failed model call: the client is told, the operator should be too.
     context.logger.warn({ err: error, ...requestId, code: error.code, status: error.status }, 'model request failed');
   }

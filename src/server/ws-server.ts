@@ -13,7 +13,7 @@ import { decodePushMessage } from '../protocol/decode';
 import { CloseCode } from '../protocol/codes';
 import { builtinTools } from '../tools/builtin';
 import { createToolRegistry, type ToolRegistry } from '../tools/registry';
-import { originAllowed } from './auth';
+import { type Authenticate, originAllowed } from './auth';
 import { createConnection } from './connection';
 import { createHttpRoutes } from './http-routes';
 import { createIdGenerator } from './ids';
@@ -134,6 +134,9 @@ export class WSServer {
 
   constructor(options: WSServerOptions = {}) {
     if (options.server && options.noServer) throw new LLMWSError('invalid_options', 'WSServer: give `server` or `noServer: true`, not both');
+    if (options.metricsAuth === true && !options.authenticate) {
+      throw new LLMWSError('invalid_options', 'WSServer: metricsAuth needs authenticate: there is no token to ask /metrics for');
+    }
     this.options = options;
     this.logger = resolveLogger(options.logger);
     this.events$ = this.events.asObservable();
@@ -255,6 +258,12 @@ export class WSServer {
     return principal === null || principal === undefined ? { accept: false, status: 401 } : { accept: true, principal };
   }
 
+  /** Whether `authenticate` accepts a request (for `/metrics` and `/health`). */
+  private async authorized(request: IncomingMessage): Promise<boolean> {
+    const principal = await (this.options.authenticate as Authenticate)(request);
+    return principal !== null && principal !== undefined;
+  }
+
   /** The port listened on, once started and listening (useful with `port: 0`); undefined with `noServer`. */
   get port(): number | undefined {
     return this.address?.port;
@@ -288,6 +297,7 @@ export class WSServer {
       staticDir: this.options.demoDir,
       health: () => this.health(),
       metrics: this.metrics.registry,
+      ...(this.options.authenticate && this.options.metricsAuth !== false ? { authorize: (request: IncomingMessage) => this.authorized(request) } : {}),
     });
     const ownsServer = !this.options.server && !this.options.noServer;
     const server = ownsServer ? createServer(routes) : this.options.server;

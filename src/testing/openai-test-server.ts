@@ -73,6 +73,12 @@ export interface RecordedRequest {
   readonly ended: Promise<'completed' | 'client_closed'>;
   /** SSE events written so far. The server waits for the socket to drain, as a real one does, so a caller that stops reading stops this count. */
   readonly eventsSent: number;
+  /** Whether the server waits now for the socket to drain (the caller does not read fast enough). */
+  readonly blocked: boolean;
+  /** Resolves with `eventsSent` once the server waits for the socket to drain (at once if it does now). */
+  whenBlocked(): Promise<number>;
+  /** Resolves with `eventsSent` once the server's next wait for a drain ends (at once if it does not wait now). */
+  whenDrained(): Promise<number>;
 }
 
 /** A running test server. */
@@ -186,6 +192,39 @@ function streamEvents(scenario: TestScenario, body: any, completionId: string): 
 }
 
 /** Starts a test server on loopback. `port` 0 (the default) picks a free one. */
+/** How a streamed answer fares on its socket: events written, and whether the server waits for a drain. */
+class SocketWatch {
+  eventsSent = 0;
+  blocked = false;
+  private readonly onBlocked = new Set<() => void>();
+  private readonly onDrained = new Set<() => void>();
+
+  whenBlocked(): Promise<number> {
+    return new Promise((resolve) => (this.blocked ? resolve(this.eventsSent) : this.onBlocked.add(() => resolve(this.eventsSent))));
+  }
+
+  whenDrained(): Promise<number> {
+    return new Promise((resolve) => (this.blocked ? this.onDrained.add(() => resolve(this.eventsSent)) : resolve(this.eventsSent)));
+  }
+
+  /** The socket wants a drain before more is written: `then` runs once it came. */
+  waitForDrain(response: ServerResponse, then: () => void): void {
+    this.blocked = true;
+    SocketWatch.notify(this.onBlocked);
+    response.once('drain', () => {
+      this.blocked = false;
+      SocketWatch.notify(this.onDrained);
+      then();
+    });
+  }
+
+  private static notify(listeners: Set<() => void>): void {
+    const each = [...listeners];
+    listeners.clear();
+    for (const listener of each) listener();
+  }
+}
+
 export async function createOpenAITestServer(options: { port?: number; host?: string } = {}): Promise<OpenAITestServer> {
   const queue: TestScenario[] = [];
   const requests: RecordedRequest[] = [];
@@ -201,7 +240,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     waiters.delete(index);
   };
 
-  const play = (scenario: TestScenario, body: any, response: ServerResponse, recorded: { eventsSent: number }, finish: () => void): void => {
+  const play = (scenario: TestScenario, body: any, response: ServerResponse, recorded: SocketWatch, finish: () => void): void => {
     if (scenario.type === 'error') {
       sendError(response, scenario.status, scenario.message ?? `scripted error ${scenario.status}`, scenario.headers);
       return finish();
@@ -239,12 +278,12 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
           setTimeout(() => {
             if (response.destroyed) return;
             if (writeOne(event)) next();
-            else response.once('drain', next);
+            else recorded.waitForDrain(response, next);
           }, event.delayMs);
           return;
         }
         if (!writeOne(event)) {
-          response.once('drain', next);
+          recorded.waitForDrain(response, next);
           return;
         }
       }
@@ -255,7 +294,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
   const handle = (request: IncomingMessage, response: ServerResponse, rawBody: string): void => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (request.method === 'GET' && path === '/v1/models') {
-      record({ method: 'GET', path, headers: request.headers, body: null, ended: Promise.resolve('completed'), eventsSent: 0 });
+      record(Object.assign(new SocketWatch(), { method: 'GET', path, headers: request.headers, body: null, ended: Promise.resolve('completed' as const) }));
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ object: 'list', data: [{ id: 'test-model', object: 'model', created: 0, owned_by: 'llm-ws' }] }));
       return;
@@ -277,7 +316,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     response.on('close', () => {
       if (!finished) settle('client_closed');
     });
-    const recorded = { method: request.method, path, headers: request.headers, body, ended, eventsSent: 0 };
+    const recorded = Object.assign(new SocketWatch(), { method: request.method as string, path, headers: request.headers, body, ended });
     record(recorded);
     const invalid = validateChatRequest(body);
     if (invalid) {

@@ -80,6 +80,22 @@ describe('llm-ws serve', () => {
     expect((await client.closed).code).toBe(1001);
   });
 
+  it('asks /metrics for the auth token and tells /health without it only that the server is up; --no-metrics-auth opens them', async () => {
+    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--auth-token', 's3cret']);
+    const [, port] = await cli.waitForOutput(/listening on ws:\/\/[^:]+:(\d+)/);
+    expect(cli.output()).toContain('/metrics needs the token too');
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer s3cret' } })).status).toBe(200);
+    expect(await (await fetch(`${base}/health`)).json()).toEqual({ status: 'ok' });
+    await cli.stop();
+
+    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--auth-token', 's3cret', '--no-metrics-auth']);
+    const [, openPort] = await cli.waitForOutput(/listening on ws:\/\/[^:]+:(\d+)/);
+    expect((await fetch(`http://127.0.0.1:${openPort}/metrics`)).status).toBe(200);
+    expect(await (await fetch(`http://127.0.0.1:${openPort}/health`)).json()).toMatchObject({ connections: 0 });
+  });
+
   it('says plainly that the offline demo model answers when no endpoint is configured, and it works', async () => {
     cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1']);
     const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);

@@ -159,20 +159,25 @@ describe('openAIProvider over HTTP', () => {
   it('closes the HTTP request as soon as the subscriber unsubscribes', async () => {
     upstream.enqueue({ type: 'stall', chunks: ['thinking...'] });
     const events: LLMEvent[] = [];
-    const subscription = provider()(request()).subscribe((event) => events.push(event));
+    let first!: () => void;
+    const firstEvent = new Promise<void>((resolve) => (first = resolve));
+    const subscription = provider()(request()).subscribe((event) => {
+      events.push(event);
+      first();
+    });
     const arrived = await upstream.request(0);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await firstEvent;
     subscription.unsubscribe();
     await expect(arrived.ended).resolves.toBe('client_closed');
     expect(events).toEqual([{ type: 'text', delta: 'thinking...' }]);
   });
 
   it('is cold: nothing is requested until subscription, and each subscription requests once', async () => {
+    upstream.enqueue({ type: 'text', chunks: ['first'] }, { type: 'text', chunks: ['second'] });
     const events$ = provider()(request());
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(upstream.requests).toHaveLength(0);
-    await lastValueFrom(events$);
-    await lastValueFrom(events$);
+    // Each subscription is answered by its own request, in order: a request made before them would have taken 'first'.
+    expect(await lastValueFrom(events$.pipe(toArray()))).toEqual(expect.arrayContaining([{ type: 'text', delta: 'first' }]));
+    expect(await lastValueFrom(events$.pipe(toArray()))).toEqual(expect.arrayContaining([{ type: 'text', delta: 'second' }]));
     expect(upstream.requests).toHaveLength(2);
   });
 });

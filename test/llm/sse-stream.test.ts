@@ -82,12 +82,17 @@ describe('readChatCompletionStream', () => {
     const reading = readChatCompletionStream(
       body(`data: ${chunk('one')}\n\n`, `data: ${chunk('two')}\n\n`),
       (c) => order.push(String(c.choices[0]?.delta.content)),
-      () => (order.length === 1 ? gate : undefined),
+      () => {
+        if (order.length !== 1) return undefined;
+        // Opened only after every pending microtask and the body's reads (all in memory) had their turn.
+        setImmediate(() => {
+          order.push('opened');
+          release();
+        });
+        return gate;
+      },
     );
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(order).toEqual(['one']);
-    release();
     await reading;
-    expect(order).toEqual(['one', 'two']);
+    expect(order).toEqual(['one', 'opened', 'two']);
   });
 });

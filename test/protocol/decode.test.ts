@@ -66,6 +66,30 @@ describe('decodeClientMessage', () => {
       /^data.type: expected "abort" \| "pause"/,
       'c',
     ],
+    [
+      'a resume with a negative lastSeq',
+      frame({ type: 'resume', id: 'r', data: { sessionId: 's', resumeToken: 't', lastSeq: -5 } }),
+      'invalid_message',
+      'data.lastSeq: expected a whole number of 0 or more, got -5',
+      'r',
+    ],
+    [
+      'a resume with a lastSeq that is not whole',
+      frame({ type: 'resume', id: 'r', data: { sessionId: 's', resumeToken: 't', lastSeq: 1.5 } }),
+      'invalid_message',
+      'data.lastSeq: expected a whole number of 0 or more, got 1.5',
+      'r',
+    ],
+    ['a ping acknowledging a negative seq', frame({ type: 'ping', id: 'p', data: { lastSeq: -1 } }), 'invalid_message', /^data.lastSeq: expected a whole number of 0 or more/, 'p'],
+    // JSON.parse takes any depth; describing the value must not recurse into it.
+    ['100,000 nested arrays', '['.repeat(100_000) + ']'.repeat(100_000), 'invalid_message', /expected an object with type, id and data, got \[\[\[\[.*\.\.\.$/, undefined],
+    [
+      'a text of 100,000 nested objects',
+      `{"type":"user_message","id":"m","data":{"text":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`,
+      'invalid_message',
+      /^data.text: expected string, got \{"a":\{"a":.*\.\.\.$/,
+      'm',
+    ],
   ])('refuses %s', (_name, input, code, message, requestId) => {
     const result = decodeClientMessage(input);
     if (E.isRight(result)) throw new Error(`decoded ${JSON.stringify(result.right)}`);

@@ -6,7 +6,7 @@ import { offlineProvider } from '../../src/llm/offline-provider';
 import type { WSServerOptions } from '../../src/server/options';
 import { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
+import { createOpenAITestServer, type OpenAITestServer, type RecordedRequest } from '../../src/testing/node';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
 
@@ -30,6 +30,25 @@ async function connectThroughProxy(): Promise<WSClient> {
   client = new WSClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, reconnectDelay: 20, maxReconnectDelay: 100, reconnectAttempts: 20 });
   await client.connect();
   return client;
+}
+
+/** How long the upstream must stay blocked on its socket to count as stopped. */
+const QUIET_MS = 2000;
+
+/**
+ * Waits until the upstream has been blocked on a full socket for QUIET_MS, and resolves with the
+ * events it had sent; rejects if it writes its last event first (nothing held it back).
+ */
+async function steadyBlock(request: RecordedRequest, total: number): Promise<number> {
+  for (;;) {
+    const sent = await Promise.race([request.whenBlocked(), request.ended.then(() => -1)]);
+    if (sent === -1 || request.eventsSent >= total) throw new Error(`the upstream wrote all ${total} events while the reader stalled`);
+    let timer: NodeJS.Timeout | undefined;
+    const quiet = new Promise<'quiet'>((resolve) => (timer = setTimeout(() => resolve('quiet'), QUIET_MS)));
+    const outcome = await Promise.race([request.whenDrained(), quiet]);
+    clearTimeout(timer);
+    if (outcome === 'quiet') return sent;
+  }
 }
 
 const numbered = (count: number): string[] => Array.from({ length: count }, (_, i) => `c${i} `);
@@ -95,7 +114,8 @@ describe('faults over loopback', () => {
   it('holds the model stream back while a reader stalls, then delivers everything once it reads again', async () => {
     // 20 MB of text: past the default maxReplyTextBytes (4 MiB).
     await startServer({ highWaterMark: 64 * 1024, maxReplyTextBytes: 32 * 1024 * 1024 });
-    const chunks = numbered(20_000).map((chunk) => chunk + 'x'.repeat(1000)); // 20 MB: more than the kernel's socket buffers hold
+    // 20 MB: more than the socket buffers on the way took in any run (8 to 11 MB).
+    const chunks = numbered(20_000).map((chunk) => chunk + 'x'.repeat(1000));
     upstream.enqueue({ type: 'text', chunks });
     const c = await connectThroughProxy();
     const received: string[] = [];
@@ -103,21 +123,23 @@ describe('faults over loopback', () => {
     const reply = c.sendMessage('a lot');
     await firstValueFrom(c.chunks$);
     proxy?.stallServerToClient(true);
-    // Socket buffers fill first; wait until the upstream count stops moving (a busy machine is slow to fill them).
-    const sent = (): number => upstream.requests[0]?.eventsSent ?? 0;
-    let sentWhileStalled = -1;
-    for (let tries = 0; tries < 50 && sent() !== sentWhileStalled; tries++) {
-      sentWhileStalled = sent();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    // The upstream was not read further while the client did not read: backpressure reached the model.
-    expect(sent()).toBe(sentWhileStalled);
+    const request = upstream.requests[0] as RecordedRequest;
+    let completedWhileStalled = false;
+    void request.ended.then(() => (completedWhileStalled = true));
+    // Socket buffers fill first, the upstream blocking and draining on the way. It has stopped for
+    // good once a block outlasts QUIET_MS: a busy machine only makes that come sooner. Were the
+    // model stream not held back, the upstream would write to the end instead.
+    const sentWhileStalled = await steadyBlock(request, chunks.length);
     expect(sentWhileStalled).toBeLessThan(chunks.length);
+    expect(request.blocked).toBe(true);
+    proxy?.stallServerToClient(false);
+    // The block ends only now that the client reads again: nothing was read from the model meanwhile.
+    expect(await request.whenDrained()).toBe(sentWhileStalled);
+    expect(completedWhileStalled).toBe(false);
     proxy?.stallServerToClient(false);
     expect((await reply).fullText).toBe(chunks.join(''));
     expect(received.join('')).toBe(chunks.join('')); // coalesced under pressure, but every character once
-  });
+  }, 60_000);
 
   it('answers a flood with rate_limited and keeps serving everyone else', async () => {
     await startServer({ llm: offlineProvider({ chunkDelayMs: 0 }), rateLimit: { ratePerSecond: 10, burst: 20 } });

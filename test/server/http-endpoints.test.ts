@@ -2,11 +2,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openAIHealthCheck } from '../../src/llm/openai-provider';
+import { bearerTokenAuthentication } from '../../src/server/auth';
 import { silentLogger } from '../../src/server/logger';
 import type { WSServerOptions } from '../../src/server/options';
 import { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
+import { waitUntilTrue } from '../utils/wait-until';
 import { connectTestClient, userMessage } from '../utils/ws-test-client';
 
 let upstream: OpenAITestServer;
@@ -17,13 +19,11 @@ async function startServer(options: WSServerOptions = {}): Promise<string> {
   return `http://127.0.0.1:${server.port}`;
 }
 
+/** Reads until `done` holds (the health check runs in the background), with a bound a busy machine meets. */
 const waitFor = async <T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> => {
-  for (let i = 0; i < 100; i++) {
-    const value = await read();
-    if (done(value)) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('condition not met within 2 s');
+  let value: T | undefined;
+  await waitUntilTrue(async () => done((value = await read())), 15_000);
+  return value as T;
 };
 
 beforeEach(async () => {
@@ -82,6 +82,38 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^llm_ws_time_to_first_token_seconds_count 1$/m);
     expect(text).not.toMatch(/^process_/m); // process metrics are opt-in (collectDefaultMetrics)
     await client.close();
+  });
+});
+
+describe('/health and /metrics with an auth token', () => {
+  const authenticate = bearerTokenAuthentication('s3cret');
+  const withToken = { headers: { authorization: 'Bearer s3cret' } };
+
+  it('by default asks /metrics for the token, and tells /health without it only that the server is up', async () => {
+    const base = await startServer({ authenticate });
+    const refused = await fetch(`${base}/metrics`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await refused.text()).not.toMatch(/llm_ws_/);
+    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+    expect(await (await fetch(`${base}/metrics`, withToken)).text()).toMatch(/^llm_ws_open_connections 0$/m);
+    expect(await (await fetch(`${base}/metrics?token=s3cret`)).text()).toMatch(/^llm_ws_open_connections 0$/m);
+
+    // A load balancer's probe needs no token: it gets 200 and the bare status.
+    const probe = await fetch(`${base}/health`);
+    expect(probe.status).toBe(200);
+    expect(await probe.json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${base}/health`, withToken)).json()).toMatchObject({ status: 'ok', connections: 0, store: { kind: 'memory' } });
+  });
+
+  it('leaves both open with metricsAuth: false', async () => {
+    const base = await startServer({ authenticate, metricsAuth: false });
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    expect(await (await fetch(`${base}/health`)).json()).toMatchObject({ connections: 0 });
+  });
+
+  it('refuses metricsAuth: true without authenticate, which would leave nothing to check', () => {
+    expect(() => new WSServer({ logger: silentLogger, llm: () => ({}) as never, metricsAuth: true })).toThrow(/metricsAuth needs authenticate/);
   });
 });
 

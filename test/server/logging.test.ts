@@ -93,6 +93,20 @@ describe('with pino', () => {
     ]);
   });
 
+  it('logs a reply stopped at its size limit once, at warn, without a stack', async () => {
+    const { logger, lines } = pinoInMemory();
+    server = await startServerFor(upstream, { logger, maxReplyTextBytes: 64 });
+    upstream.enqueue({ type: 'text', chunks: ['x'.repeat(40), 'y'.repeat(40)] });
+    const client = await connect();
+    client.send(userMessage('req-big', 'hi'));
+    const error = await client.waitFor('error');
+    expect(error.data).toMatchObject({ code: 'reply_too_large', requestId: 'req-big', retryable: false });
+    expect(lines.filter((line) => line.level >= WARN)).toEqual([
+      expect.objectContaining({ level: WARN, msg: 'model reply stopped at a limit', requestId: 'req-big', code: 'reply_too_large' }),
+    ]);
+    expect(lines.some((line) => line.err !== undefined)).toBe(false);
+  });
+
   it('works through a child logger, whose bindings reach every line', async () => {
     const { logger, lines } = pinoInMemory();
     server = await startServerFor(upstream, { logger: logger.child({ component: 'chat' }) });

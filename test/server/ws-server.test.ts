@@ -233,10 +233,20 @@ describe('WSServer over loopback', () => {
     const client = await connect();
     client.send(userMessage('q1', 'hi'));
     await client.waitFor('llm_chunk');
+    const { sessionId, resumeToken } = (client.received[0] as Extract<ServerMessage, { type: 'session' }>).data;
+    const lastSeq = Math.max(...client.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq])));
+    const disconnected = new Promise((resolve) => server.events$.subscribe((event) => event.type === 'client_disconnected' && resolve(event)));
     client.socket.terminate();
-    const outcome = await Promise.race([upstream.requests[0]?.ended, new Promise((resolve) => setTimeout(() => resolve('still running'), 300))]);
-    expect(outcome).toBe('still running');
+    await disconnected;
     expect(server.getActiveSessions()).toEqual([expect.objectContaining({ connected: false, status: 'streaming' })]);
+    // Back on a new connection: the reply is still running, so only the abort sent now ends it and its request.
+    const back = await connect();
+    back.send({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq } });
+    await back.waitFor('session', (m) => m.data.requestId === 'r1');
+    expect(back.received.some((m) => m.type === 'llm_complete')).toBe(false);
+    back.send(control('a1', 'abort'));
+    expect((await back.waitFor('llm_complete', (m) => m.data.requestId === 'q1')).data.finishReason).toBe('aborted');
+    await expect(upstream.requests[0]?.ended).resolves.toBe('client_closed');
   });
 
   it("cancels the upstream request when the client goes away, with onDisconnect: 'cancel'", async () => {

@@ -3,8 +3,9 @@
  * again empty, as a crash without persistence would leave it).
  */
 import type { WSServer } from '../../src/server/ws-server';
-import { redisStore } from '../../src/store/redis';
+import { DEFAULT_REDIS_PREFIX, redisStore } from '../../src/store/redis';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
+import { inspectRedis } from '../utils/redis';
 import { type OwnRedis, startOwnRedis } from '../utils/redis-server';
 import { startServerFor } from '../utils/test-server';
 import { waitUntilTrue } from '../utils/wait-until';
@@ -83,7 +84,13 @@ describe('redisStore when Redis goes away', () => {
     await redis.kill();
     await redis.restart();
     await waitUntilTrue(() => a.health().store.status === 'ok' && b.health().store.status === 'ok', 15_000);
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the writer writes its sessions again on reconnect
+    // The writer writes its sessions again on reconnect, the log's seq last (after meta and history).
+    const inspect = inspectRedis(redis.url);
+    try {
+      await waitUntilTrue(async () => (await inspect.exists(`${DEFAULT_REDIS_PREFIX}{${sessionId}}:log`)) === 1, 15_000);
+    } finally {
+      await inspect.quit();
+    }
 
     const moved = await connect(b);
     moved.send({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq } });

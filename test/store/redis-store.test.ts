@@ -192,8 +192,10 @@ describe('redisStore: two servers, one Redis', () => {
 
     expect(await a.broadcast({ type: 'notification', data: { event: 'all' } }, sessionA)).toBe(0);
     expect((await onB.waitFor('notification', (m) => m.data.event === 'all')).data).toEqual({ event: 'all' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(onA.received.filter((m) => m.type === 'notification').map((m) => m.data)).toEqual([{ event: 'to-a' }]);
+    // A message that crosses the same bus after the broadcast: had A taken its own broadcast, it would come first.
+    expect(await b.sendToClient(sessionA, { type: 'notification', data: { event: 'after' } })).toBe(true);
+    await onA.waitFor('notification', (m) => m.data.event === 'after');
+    expect(onA.received.filter((m) => m.type === 'notification').map((m) => m.data)).toEqual([{ event: 'to-a' }, { event: 'after' }]);
 
     // The client of B leaves; a message sent meanwhile waits in the log for its resume (on A).
     const { resumeToken } = (await onB.waitFor('session')).data;
@@ -243,7 +245,8 @@ describe('redisStore: two servers, one Redis', () => {
     await client.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
     const lastSeq = Math.max(...seqsOf(client.received));
     const log = `${keys.prefix}{${sessionId}}:log`;
-    expect(await keys.redis.xlen(log)).toBe(lastSeq);
+    // Writes to Redis are not awaited on the way to the client: the log catches up just after.
+    await waitUntilTrue(async () => (await keys.redis.xlen(log)) === lastSeq);
     client.send({ type: 'ping', id: 'p1', data: { lastSeq } });
     await client.waitFor('pong');
     await waitUntilTrue(async () => (await keys.redis.xlen(log)) === 0);

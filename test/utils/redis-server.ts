@@ -11,6 +11,10 @@ export interface OwnRedis {
   kill(): Promise<void>;
   /** Starts it again on the same port, empty. */
   restart(): Promise<void>;
+  /** Stops the process (SIGSTOP): connections stay open, nothing is answered, as in a hung Redis. */
+  freeze(): void;
+  /** Lets a frozen server run on (SIGCONT); harmless on one that is not frozen. */
+  thaw(): void;
 }
 
 async function freePort(): Promise<number> {
@@ -57,5 +61,11 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       await exited;
     },
     restart: start,
+    freeze: () => {
+      if (child && child.exitCode === null) child.kill('SIGSTOP');
+    },
+    thaw: () => {
+      if (child && child.exitCode === null) child.kill('SIGCONT');
+    },
   };
 }

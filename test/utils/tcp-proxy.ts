@@ -36,8 +36,14 @@ export async function createTcpProxy(targetPort: number): Promise<TcpProxy> {
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
     client.pipe(upstream);
+    // By hand rather than pipe(): a pipe's own pause and resume on backpressure must not undo a stall.
+    upstream.on('data', (chunk: Buffer) => {
+      if (!client.write(chunk)) upstream.pause();
+    });
+    client.on('drain', () => {
+      if (!stalled) upstream.resume();
+    });
     if (stalled) upstream.pause();
-    else upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -57,12 +63,8 @@ export async function createTcpProxy(targetPort: number): Promise<TcpProxy> {
     stallServerToClient: (value) => {
       stalled = value;
       for (const { client, upstream } of pairs) {
-        if (value) {
-          upstream.unpipe(client);
-          upstream.pause();
-        } else {
-          upstream.pipe(client); // resumes the flow, with nothing read in between
-        }
+        if (value) upstream.pause();
+        else if (!client.writableNeedDrain) upstream.resume(); // else the next drain resumes it
       }
     },
     close: async () => {

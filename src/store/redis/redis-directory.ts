@@ -32,6 +32,10 @@ export interface RedisDirectoryOptions {
   readonly newConnection: () => Redis;
   readonly prefix: string;
   readonly leaseMs: number;
+  /** Longest a follow's XREAD blocks, in ms. */
+  readonly followBlockMs: number;
+  /** How often to PING Redis, in ms, so a hang is noticed even when nothing else is sent. */
+  readonly probeIntervalMs: number;
   /** Longest `ready()` waits for Redis, in ms. */
   readonly connectTimeoutMs: number;
   /** Closes the connections (those the directory made) once the sessions are let go. */
@@ -76,8 +80,11 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
   /** When each written session's keys last had their TTL renewed. */
   private readonly touchedAt = new Map<string, number>();
   private readonly renewal: ReturnType<typeof setInterval>;
+  private readonly probe: ReturnType<typeof setInterval>;
   private readonly readyOnce: Promise<void>;
   private everReady = false;
+  /** Whether this process hears the other processes now (subscribed on the bus). */
+  private listening = false;
   private outageReported = false;
   private closed = false;
 
@@ -92,11 +99,15 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     redis.on('close', () => this.failRunningReplies());
     subscriber.on('error', (error: unknown) => this.reportFailure(error));
     subscriber.on('message', (_channel: string, text: string) => this.onBus(text));
+    subscriber.on('close', () => (this.listening = false));
     // Without an offline queue, a subscribe before the connection is up fails: subscribe once it is.
     const subscribed = new Promise<void>((resolve) => {
       const subscribe = (): void => {
         subscriber.subscribe(this.data.busChannel).then(
-          () => resolve(),
+          () => {
+            this.listening = true;
+            resolve();
+          },
           (error: unknown) => this.reportFailure(error),
         );
       };
@@ -118,6 +129,11 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     this.readyOnce = Promise.all([subscribed, connected]).then(() => undefined);
     this.renewal = setInterval(() => void this.renew(), Math.max(50, Math.floor(options.leaseMs / 3)));
     this.renewal.unref();
+    // A hung Redis keeps its connections open: only an unanswered command tells (the deadline then drops the connection).
+    this.probe = setInterval(() => {
+      if (this.available()) redis.ping().catch((error: unknown) => this.reportFailure(error));
+    }, options.probeIntervalMs);
+    this.probe.unref();
   }
 
   get size(): number {
@@ -128,8 +144,9 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     return [...this.held.values()].map((held) => held.session)[Symbol.iterator]();
   }
 
+  /** `ok` once both commands and the bus work again: a process not yet subscribed after an outage would miss takeovers. */
   health(): StoreHealth {
-    return this.available() ? 'ok' : 'unavailable';
+    return this.available() && this.listening ? 'ok' : 'unavailable';
   }
 
   available(): boolean {
@@ -242,6 +259,7 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.renewal);
+    clearInterval(this.probe);
     const releases: Promise<void>[] = [];
     for (const held of [...this.held.values()]) {
       held.following?.subscription.unsubscribe();
@@ -392,7 +410,7 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
       connection,
       key: this.data.key(session.id, 'log'),
       afterSeq,
-      blockMs: Math.min(1000, Math.max(50, this.options.leaseMs / 2)),
+      blockMs: this.options.followBlockMs,
       unblock: (clientId) => this.options.redis.client('UNBLOCK', clientId).catch(() => undefined),
     }).subscribe({
       next: (frames) => {

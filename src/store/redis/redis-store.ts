@@ -6,6 +6,11 @@ import { createRedisSessionDirectory } from './redis-directory';
 export const DEFAULT_REDIS_PREFIX = 'llm-ws:';
 /** How long a process that stops answering keeps its sessions, unless configured (10 s). */
 export const DEFAULT_REDIS_LEASE_MS = 10_000;
+/**
+ * Longest wait for any answer from Redis unless configured, in ms (2 s): past it, Redis counts as
+ * hung and is treated as gone until it answers again.
+ */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
 /** The Redis used when neither `url`, `client` nor `REDIS_URL` says otherwise. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -14,8 +19,9 @@ export interface RedisStoreOptions {
   /** The Redis to use. @default process.env.REDIS_URL, else DEFAULT_REDIS_URL */
   readonly url?: string;
   /**
-   * A connection of your own instead of `url` (its settings are kept; llm-ws duplicates it for
-   * pub/sub and for following logs, and does not close it).
+   * A connection of your own instead of `url`: llm-ws makes its connections with
+   * `client.duplicate(...)`, so its settings (host, TLS, password, ...) are kept, and adds its
+   * own (RESP2, fail fast, `commandTimeoutMs`). It does not use or close `client` itself.
    */
   readonly client?: Redis;
   /** Prepended to every key and to the pub/sub channel: several deployments can share one Redis. @default DEFAULT_REDIS_PREFIX */
@@ -27,16 +33,41 @@ export interface RedisStoreOptions {
   readonly leaseMs?: number;
   /** Longest `start()` waits for Redis, in ms; the server starts regardless, refusing requests until Redis answers. @default 5000 */
   readonly connectTimeoutMs?: number;
+  /**
+   * Longest wait for any answer from Redis, in ms. A command not answered in time fails; a
+   * connection that hears nothing for this long while it waits is dropped and made again. So a
+   * hung Redis is treated as gone: resumes close with 1013, new messages get
+   * `store_unavailable`, a running reply ends, and `/health` says `unavailable` (a PING every
+   * second notices it even when no one asks anything), until Redis answers again.
+   * @default DEFAULT_REDIS_COMMAND_TIMEOUT_MS
+   */
+  readonly commandTimeoutMs?: number;
 }
 
 /**
  * Connections llm-ws makes itself: RESP2 for stable reply shapes, and fail fast while Redis is
  * away (no offline queue, no retries of a command): a request then gets `store_unavailable` at
- * once instead of hanging. Reconnects go on in the background.
+ * once instead of hanging. Reconnects go on in the background. `deadlineMs` bounds every
+ * command, and drops a connection that hears nothing for that long while it waits (a hung Redis
+ * then looks like one that went away, and the reconnect notices when it is back).
  */
-const OWN_CONNECTION: RedisOptions = { protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false };
-/** A connection that follows a log: made on demand, so its first XREAD waits for it to connect. */
-const FOLLOW_CONNECTION: RedisOptions = { ...OWN_CONNECTION, enableOfflineQueue: true };
+function ownConnection(deadlineMs: number): RedisOptions {
+  return { ...SUBSCRIBER_CONNECTION, commandTimeout: deadlineMs, socketTimeout: deadlineMs };
+}
+
+/**
+ * The pub/sub connection: no deadline. It is silent between messages by nature; with one, after a
+ * Redis restart it was dropped again and again (ioredis still counted a command pending on it),
+ * losing what was published meanwhile. A hang of Redis is noticed on the command connection; this
+ * one carries on once Redis does.
+ */
+const SUBSCRIBER_CONNECTION: RedisOptions = { protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false };
+
+/** How often an idle process checks that Redis answers (a PING), at most: a hang is noticed within this and the deadline. */
+const PROBE_INTERVAL_MS = 1000;
+
+/** Longest a follow's XREAD blocks: short enough to check often that the writer lives. */
+const followBlockMs = (leaseMs: number): number => Math.min(1000, Math.max(50, leaseMs / 2));
 
 /**
  * Sessions in Redis, shared by every server process that uses the same Redis and prefix: a
@@ -50,22 +81,28 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   const leaseMs = options.leaseMs ?? DEFAULT_REDIS_LEASE_MS;
   if (!Number.isFinite(leaseMs) || leaseMs < 100) throw new RangeError(`leaseMs must be at least 100, got ${leaseMs}`);
   const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
+  const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
+  if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs < 10) throw new RangeError(`commandTimeoutMs must be at least 10, got ${commandTimeoutMs}`);
+  const blockMs = followBlockMs(leaseMs);
   return {
     kind: 'redis',
     open: (context) => {
       const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-      const own = options.client === undefined;
-      const redis = options.client ?? new Redis(url, OWN_CONNECTION);
-      const subscriber = own ? new Redis(url, OWN_CONNECTION) : redis.duplicate({ enableOfflineQueue: false });
+      const connect = (settings: RedisOptions): Redis => (options.client ? options.client.duplicate(settings) : new Redis(url, settings));
+      const redis = connect(ownConnection(commandTimeoutMs));
+      const subscriber = connect(SUBSCRIBER_CONNECTION);
       return createRedisSessionDirectory(context, {
         redis,
         subscriber,
-        newConnection: () => (own ? new Redis(url, FOLLOW_CONNECTION) : redis.duplicate({ protocol: 2, enableOfflineQueue: true })),
+        // A follow's XREAD blocks up to blockMs by design: its deadline starts after that. Made on demand, so its first XREAD waits for it to connect.
+        newConnection: () => connect({ ...ownConnection(blockMs + commandTimeoutMs), enableOfflineQueue: true }),
         prefix,
         leaseMs,
+        followBlockMs: blockMs,
+        probeIntervalMs: Math.min(PROBE_INTERVAL_MS, commandTimeoutMs),
         connectTimeoutMs: options.connectTimeoutMs ?? 5000,
         closeConnections: async () => {
-          const mine = own ? [subscriber, redis] : [subscriber];
+          const mine = [subscriber, redis];
           await Promise.allSettled(mine.map((connection) => connection.quit()));
           // Only where QUIT did not end it (Redis away): a disconnect after it would wait 2 s for a close already past.
           for (const connection of mine) if (connection.status !== 'end') connection.disconnect();
