@@ -66,6 +66,8 @@ export abstract class ClientCore {
   /** What the server's `closing` message asked the next reconnect to wait, in ms. */
   private retryAfterMs = 0;
   private lastPing: { id: string; at: number } | undefined;
+  /** Set while `disconnect()` closes the socket: its end is no loss. */
+  private closingNormally = false;
   private readonly idPrefix: string;
   private idCounter = 0;
   private readonly stats = new TrafficStats();
@@ -167,8 +169,14 @@ export abstract class ClientCore {
    */
   disconnect(): void {
     if (!this.connection) return;
-    // A normal closure (1000): closing without a code would tell the server 1005 (no status).
-    this.socket?.error({ code: 1000, reason: 'client disconnect' });
+    // A normal closure (1000): closing without a code would tell the server 1005 (no status). A socket
+    // whose close event comes at once (a fake) must not count as a lost connection to reconnect.
+    this.closingNormally = true;
+    try {
+      this.socket?.error({ code: 1000, reason: 'client disconnect' });
+    } finally {
+      this.closingNormally = false;
+    }
     this.shutDown(new ConnectionClosedError('disconnected', 'disconnect() was called', { retryable: false }));
     this.resumable = undefined;
     this.lastSeq = 0;
@@ -240,8 +248,8 @@ export abstract class ClientCore {
               greet();
             }
           },
-          error: (error: unknown) => subscriber.error(connectionError(error, close)),
-          complete: () => subscriber.error(connectionError(undefined, close)),
+          error: (error: unknown) => this.closingNormally || subscriber.error(connectionError(error, close)),
+          complete: () => this.closingNormally || subscriber.error(connectionError(undefined, close)),
         });
         const { heartbeatInterval } = this.options;
         const pings = heartbeatInterval > 0 ? interval(heartbeatInterval, this.scheduler).subscribe(() => this.ping()) : undefined;
