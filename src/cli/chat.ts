@@ -170,6 +170,8 @@ async function converse(options: ChatOptions): Promise<void> {
     reply?.unsubscribe();
     client.disconnect();
     rl.close();
+    // A pipe that stays open (`/quit` typed into a still-running producer) would keep the process alive.
+    if (!terminal) process.stdin.destroy();
     done();
   };
 
@@ -186,7 +188,9 @@ async function converse(options: ChatOptions): Promise<void> {
     }
     const kept = [...typedAhead, rl.line].filter(Boolean).join(' ');
     typedAhead.length = 0;
-    // Still muted: replace readline's line with the kept text, then show the prompt with it.
+    // Muted (also after a command, which never muted): readline redraws its prompt on each of these
+    // edits, and that redraw must not show: replace the line with the kept text, then prompt once.
+    echo.muted = true;
     rl.write(null, { ctrl: true, name: 'e' });
     rl.write(null, { ctrl: true, name: 'u' });
     if (kept) rl.write(kept);
@@ -265,6 +269,8 @@ async function converse(options: ChatOptions): Promise<void> {
       if (!quitting && !busy) rl.prompt();
     },
     (error: unknown) => {
+      // Leaving before the greeting came (Ctrl-D, /quit) is no failure.
+      if (quitting) return;
       noteError(error);
       quit();
       process.exitCode = 1;

@@ -118,6 +118,15 @@ describe('llm-ws chat', () => {
     expect(cli.output()).not.toMatch(/giving up|still streaming/);
   }, 60_000);
 
+  it('quits on a piped /quit while its input stays open, quietly and with 0, also before the greeting', async () => {
+    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: offlineProvider() });
+    await server.start();
+    cli = spawnCli(['chat', '--url', server.url as string]);
+    cli.child.stdin?.write('/quit\n'); // and the pipe is left open: only the command may end the process
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).not.toMatch(/disconnect/);
+  }, 60_000);
+
   describe('in a terminal', () => {
     async function startChat(llm?: LLMProvider) {
       upstream ??= await createOpenAITestServer();
@@ -144,6 +153,8 @@ describe('llm-ws chat', () => {
       chat.type('//etc is a folder\r');
       await chat.waitForOutput(/You said: \/etc is a folder/);
       expect(upstream?.requests.map((request) => request.body.messages.at(-1).content)).toEqual(['/etc is a folder']);
+      // One prompt after each command: readline's redraws while the line is replaced stay hidden.
+      expect(chat.output()).not.toMatch(/> > /);
       chat.type('/quit\r');
       expect(await chat.exited).toBe(0);
       expect(chat.output()).not.toMatch(/giving up|disconnected/);
