@@ -139,7 +139,18 @@ async function converse(options: ChatOptions): Promise<void> {
     if (!quitting) note(`[disconnected${code ? ` (${code})` : ''}${willReconnect ? '' : ', giving up'}]`);
   });
   client.onConnected(({ sessionId }) => note(`[connected to ${options.url}, session ${sessionId}]`));
-  client.onCommunicationError((error) => note(`[${describeError(error)}]`));
+  // Each error once: the server's error for a request reaches both onCommunicationError and the request's
+  // own handler (a failed reply, /clear refused), and a connection failure also rejects connect() or a reply.
+  const recentErrors: string[] = [];
+  const noteError = (error: unknown): void => {
+    const { code, message, requestId } = error as { code?: unknown; message?: unknown; requestId?: unknown };
+    const key = JSON.stringify([code, message, requestId]);
+    if (recentErrors.includes(key)) return;
+    recentErrors.push(key);
+    if (recentErrors.length > 8) recentErrors.shift();
+    note(`[${describeError(error)}]`);
+  };
+  client.onCommunicationError(noteError);
 
   const out = createPrinter(process.stdout);
   const terminal = process.stdin.isTTY === true;
@@ -159,6 +170,8 @@ async function converse(options: ChatOptions): Promise<void> {
     reply?.unsubscribe();
     client.disconnect();
     rl.close();
+    // A pipe that stays open (`/quit` typed into a still-running producer) would keep the process alive.
+    if (!terminal) process.stdin.destroy();
     done();
   };
 
@@ -175,7 +188,9 @@ async function converse(options: ChatOptions): Promise<void> {
     }
     const kept = [...typedAhead, rl.line].filter(Boolean).join(' ');
     typedAhead.length = 0;
-    // Still muted: replace readline's line with the kept text, then show the prompt with it.
+    // Muted (also after a command, which never muted): readline redraws its prompt on each of these
+    // edits, and that redraw must not show: replace the line with the kept text, then prompt once.
+    echo.muted = true;
     rl.write(null, { ctrl: true, name: 'e' });
     rl.write(null, { ctrl: true, name: 'u' });
     if (kept) rl.write(kept);
@@ -216,7 +231,7 @@ async function converse(options: ChatOptions): Promise<void> {
         const action = name === '/clear' ? client.clearHistory().then(() => 'history cleared\n') : client.getHistory().then(renderHistory);
         action.then(
           (output) => out.text(output),
-          (error: unknown) => note(`[${describeError(error)}]`),
+          (error: unknown) => noteError(error),
         ).finally(ready);
         return;
       }
@@ -235,7 +250,7 @@ async function converse(options: ChatOptions): Promise<void> {
       next: (event) => render(event, out),
       error: (error: unknown) => {
         out.endLine();
-        note(`[${describeError(error)}]`);
+        noteError(error);
         ready();
       },
       complete: ready,
@@ -254,7 +269,9 @@ async function converse(options: ChatOptions): Promise<void> {
       if (!quitting && !busy) rl.prompt();
     },
     (error: unknown) => {
-      note(`[${describeError(error)}]`);
+      // Leaving before the greeting came (Ctrl-D, /quit) is no failure.
+      if (quitting) return;
+      noteError(error);
       quit();
       process.exitCode = 1;
     },

@@ -4,7 +4,7 @@
  * WebSocket constructor from the options or the global scope.
  */
 import * as E from 'fp-ts/Either';
-import { asyncScheduler, BehaviorSubject, defer, interval, Observable, type SchedulerLike, Subject, Subscription, throwError, timeout } from 'rxjs';
+import { asyncScheduler, BehaviorSubject, interval, Observable, type SchedulerLike, Subject, Subscription } from 'rxjs';
 import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
@@ -30,6 +30,7 @@ import {
 } from './options';
 import { type OutgoingFrame, Outbox } from './outbox';
 import { TrafficStats } from './traffic-stats';
+import { validateClientOptions } from './validate-options';
 
 type ResolvedOptions = Required<Omit<WSClientOptions, 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs'>> &
   Pick<WSClientOptions, 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs'>;
@@ -65,11 +66,14 @@ export abstract class ClientCore {
   /** What the server's `closing` message asked the next reconnect to wait, in ms. */
   private retryAfterMs = 0;
   private lastPing: { id: string; at: number } | undefined;
+  /** Set while `disconnect()` closes the socket: its end is no loss. */
+  private closingNormally = false;
   private readonly idPrefix: string;
   private idCounter = 0;
   private readonly stats = new TrafficStats();
 
   constructor(options: WSClientOptions) {
+    validateClientOptions(options);
     this.options = {
       reconnectAttempts: DEFAULT_RECONNECT_ATTEMPTS,
       reconnectDelay: DEFAULT_RECONNECT_DELAY_MS,
@@ -111,13 +115,15 @@ export abstract class ClientCore {
     this.status.next('connecting');
     let greet!: () => void;
     let refuse!: (error: unknown) => void;
-    this.greeted = new Promise<void>((resolve, reject) => {
+    // Kept in a local: a socket that fails synchronously shuts down (clearing `greeted`) inside subscribe().
+    const greeted = new Promise<void>((resolve, reject) => {
       greet = resolve;
       refuse = reject;
     });
+    this.greeted = greeted;
     this.refuseGreeting = refuse;
     // The promise may be ignored by callers who use status$ instead: never an unhandled rejection.
-    this.greeted.catch(() => undefined);
+    greeted.catch(() => undefined);
     const connection = new Subscription();
     // Assigned before subscribing: a socket that fails at once shuts down a connection already known.
     this.connection = connection;
@@ -154,7 +160,7 @@ export abstract class ClientCore {
           },
         }),
     );
-    return this.greeted;
+    return greeted;
   }
 
   /**
@@ -163,6 +169,14 @@ export abstract class ClientCore {
    */
   disconnect(): void {
     if (!this.connection) return;
+    // A normal closure (1000): closing without a code would tell the server 1005 (no status). A socket
+    // whose close event comes at once (a fake) must not count as a lost connection to reconnect.
+    this.closingNormally = true;
+    try {
+      this.socket?.error({ code: 1000, reason: 'client disconnect' });
+    } finally {
+      this.closingNormally = false;
+    }
     this.shutDown(new ConnectionClosedError('disconnected', 'disconnect() was called', { retryable: false }));
     this.resumable = undefined;
     this.lastSeq = 0;
@@ -184,7 +198,8 @@ export abstract class ClientCore {
    * loss to recover from).
    */
   private openConnection(WebSocketCtor: WebSocketConstructor): Observable<void> {
-    return defer(() => {
+    // Built afresh on each (re)subscription, as defer() would, without the weight defer() adds to a browser bundle.
+    const attempt = (): Observable<void> => {
       let close: CloseInfo | undefined;
       // The resume this connection asked for, and the fresh session to fall back on if it fails.
       let resumeId: string | undefined;
@@ -233,8 +248,8 @@ export abstract class ClientCore {
               greet();
             }
           },
-          error: (error: unknown) => subscriber.error(connectionError(error, close)),
-          complete: () => subscriber.error(connectionError(undefined, close)),
+          error: (error: unknown) => this.closingNormally || subscriber.error(connectionError(error, close)),
+          complete: () => this.closingNormally || subscriber.error(connectionError(undefined, close)),
         });
         const { heartbeatInterval } = this.options;
         const pings = heartbeatInterval > 0 ? interval(heartbeatInterval, this.scheduler).subscribe(() => this.ping()) : undefined;
@@ -245,24 +260,39 @@ export abstract class ClientCore {
           if (greetedEpoch !== undefined) this.onConnectionLost(close);
         };
       });
-    });
+    };
+    return new Observable<void>((subscriber) => attempt().subscribe(subscriber));
   }
 
   /** No greeting within `timeout`, or (with heartbeats on) silence for `heartbeatInterval + timeout`, ends the connection. */
   private silenceTimeout<T>(): (source: Observable<T>) => Observable<T> {
     const { timeout: slack, heartbeatInterval } = this.options;
-    return timeout<T, Observable<never>>({
-      first: slack,
-      ...(heartbeatInterval > 0 ? { each: heartbeatInterval + slack } : {}),
-      scheduler: this.scheduler,
-      with: (info) =>
-        throwError(() =>
-          info.seen === 0
-            ? new ConnectionClosedError('connect_timeout', `no greeting from the server within ${slack} ms`)
-            : new ConnectionClosedError('heartbeat_timeout', `the server was silent for ${heartbeatInterval + slack} ms`),
-        ),
-    });
+    // By hand rather than rxjs' timeout(), which pulls innerFrom and tslib's async helpers into a browser bundle.
+    return (source) =>
+      new Observable<T>((subscriber) => {
+        let timer: Subscription | undefined;
+        const arm = (ms: number, error: () => ConnectionClosedError): void => {
+          timer = this.scheduler.schedule(() => subscriber.error(error()), ms);
+        };
+        arm(slack, () => new ConnectionClosedError('connect_timeout', `no greeting from the server within ${slack} ms`));
+        const frames = source.subscribe({
+          next: (value) => {
+            timer?.unsubscribe();
+            subscriber.next(value);
+            if (heartbeatInterval > 0 && !subscriber.closed) {
+              arm(heartbeatInterval + slack, () => new ConnectionClosedError('heartbeat_timeout', `the server was silent for ${heartbeatInterval + slack} ms`));
+            }
+          },
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        });
+        return () => {
+          timer?.unsubscribe();
+          frames.unsubscribe();
+        };
+      });
   }
+
 
   /** Starts reading a new session's stream from the beginning. */
   private adopt(session: { sessionId: string; resumeToken: string }): void {
@@ -277,7 +307,8 @@ export abstract class ClientCore {
     this.status.next('connected');
     // Requests sent on a lost connection go again (the server ignores a user_message it already has),
     // then what waited in the queue.
-    for (const frame of [...this.outbox.unanswered(epoch), ...this.outbox.takeQueue()]) this.transmit(frame);
+    for (const frame of this.outbox.unanswered(epoch)) this.transmit(frame);
+    this.releaseQueue();
     return epoch;
   }
 
@@ -336,15 +367,32 @@ export abstract class ClientCore {
     return message;
   }
 
+  /** Sends what the queue lets go now (see {@link Outbox.release}). */
+  private releaseQueue(): void {
+    if (this.socket) for (const frame of this.outbox.release()) this.transmit(frame);
+  }
+
+  /** Stops tracking a request that settled or was left, and lets the next queued message go. */
+  protected untrack(requestId: string): number | undefined {
+    const sentOn = this.outbox.untrack(requestId);
+    this.releaseQueue();
+    return sentOn;
+  }
+
   /**
-   * Sends now when connected, queues (bounded) while the client connects or reconnects. Throws
-   * {@link ClientError} `not_connected` when there is no connection and none under way, and
-   * `queue_full` past `maxQueueSize`. Returns whether the frame went out now.
+   * Sends now when connected, queues (bounded) while the client connects or reconnects, and
+   * queues a user_message behind one still queued. Throws {@link ClientError} `not_connected`
+   * when there is no connection and none under way, and `queue_full` past `maxQueueSize`.
+   * Returns `sent`, `queued` (waiting for a connection) or `held` (waiting behind a reply).
    */
-  protected write(frame: OutgoingFrame): boolean {
+  protected write(frame: OutgoingFrame): 'sent' | 'queued' | 'held' {
     if (this.socket) {
+      if (frame.oneAtATime && this.outbox.holdsOneAtATime()) {
+        this.outbox.enqueue(frame);
+        return 'held';
+      }
       this.transmit(frame);
-      return true;
+      return 'sent';
     }
     if (!this.connection) {
       throw new ClientError(
@@ -355,7 +403,7 @@ export abstract class ClientCore {
       );
     }
     this.outbox.enqueue(frame);
-    return false;
+    return 'queued';
   }
 
   private transmit(frame: OutgoingFrame): void {

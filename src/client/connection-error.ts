@@ -16,8 +16,10 @@ export function connectionError(error: unknown, close: CloseInfo | undefined): C
   const reason = close
     ? `closed with ${close.code}${close.reason ? `: ${close.reason}` : ''}`
     : `the socket failed${typeof detail === 'string' && detail ? `: ${detail}` : ''}`;
-  // Node's ws reports a refused upgrade as "Unexpected server response: 401" (browsers cannot see it).
-  const refusedUpgrade = typeof detail === 'string' && /Unexpected server response: (401|403)\b/.test(detail);
+  // Node's ws reports a refused upgrade as "Unexpected server response: 401" (a browser's WebSocket
+  // cannot see the status: there a refusal looks like a network failure). A wrong path (404), bad
+  // credentials (401, 403) or a malformed handshake (400) stay so on a retry; 429 and 5xx may not.
+  const refusedUpgrade = typeof detail === 'string' && /Unexpected server response: (400|401|403|404)\b/.test(detail);
   if ((close && REFUSING_CLOSE_CODES.has(close.code)) || refusedUpgrade) {
     return new ConnectionClosedError('connection_refused', `the server refused the connection (${reason})`, { closeCode: close?.code });
   }

@@ -32,7 +32,11 @@ export const DEFAULT_QUEUE_TIMEOUT_MS = 30_000;
 /** A WebSocket constructor: the browser's, Bun's, Node 22's, or the `ws` package's. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocket;
 
-/** Settings of a {@link WSClient}. Only `url` is required; defaults are the exported constants. */
+/**
+ * Settings of a {@link WSClient}. Only `url` is required; defaults are the exported constants.
+ * The constructor checks them (types and ranges) and throws an `LLMWSError` with code
+ * `invalid_options` naming the first bad one.
+ */
 export interface WSClientOptions {
   /** The server's WebSocket URL, for example `ws://localhost:3000/ws`. */
   readonly url: string;
@@ -54,7 +58,11 @@ export interface WSClientOptions {
   readonly timeout?: number;
   /** WebSocket subprotocols. */
   readonly protocols?: string | string[];
-  /** Messages kept while reconnecting; sending more fails with `queue_full`. @default DEFAULT_MAX_QUEUE_SIZE */
+  /**
+   * Messages kept while reconnecting, and user messages that wait, once reconnected, for the reply
+   * before them (queued messages go out one at a time); sending more fails with `queue_full`.
+   * @default DEFAULT_MAX_QUEUE_SIZE
+   */
   readonly maxQueueSize?: number;
   /**
    * Longest a message sent while the client connects or reconnects waits for the connection, in

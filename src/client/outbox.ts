@@ -5,15 +5,21 @@ export interface OutgoingFrame {
   readonly text: string;
   /** The request the frame belongs to, if it opens one. */
   readonly requestId: string | undefined;
+  /**
+   * A user_message: out of the queue only once no earlier one's reply is running, since the
+   * server refuses a second with `busy`.
+   */
+  readonly oneAtATime?: boolean;
 }
 
 interface PendingRequest {
   readonly text: string;
+  readonly oneAtATime: boolean;
   /** The connection (epoch) the frame was last written to; undefined while it waits in the queue. */
   epoch: number | undefined;
   readonly fail: (error: LLMWSError) => void;
-  /** Told when the frame first goes out. */
-  readonly onWritten: (() => void) | undefined;
+  /** Told when the frame no longer waits for a connection: it went out, or waits behind a reply on one. */
+  readonly onConnected: (() => void) | undefined;
 }
 
 /**
@@ -27,8 +33,8 @@ export class Outbox {
   constructor(private readonly maxQueueSize: number) {}
 
   /** Starts tracking a request whose frame is `text`. */
-  track(requestId: string, text: string, fail: (error: LLMWSError) => void, onWritten?: () => void): void {
-    this.pending.set(requestId, { text, epoch: undefined, fail, onWritten });
+  track(requestId: string, frame: Omit<OutgoingFrame, 'requestId'>, fail: (error: LLMWSError) => void, onConnected?: () => void): void {
+    this.pending.set(requestId, { text: frame.text, oneAtATime: frame.oneAtATime === true, epoch: undefined, fail, onConnected });
   }
 
   /**
@@ -50,11 +56,31 @@ export class Outbox {
     this.queue.push(frame);
   }
 
-  /** Takes every queued frame, oldest first. */
-  takeQueue(): OutgoingFrame[] {
-    const frames = this.queue;
-    this.queue = [];
-    return frames;
+  /** Whether a user_message waits in the queue: a later one must wait behind it. */
+  holdsOneAtATime(): boolean {
+    return this.queue.some((frame) => frame.oneAtATime);
+  }
+
+  /**
+   * Takes the queued frames that may go out on a connection now, oldest first: every control,
+   * and the first user_message unless a reply is running. Later user_messages stay queued until
+   * that reply settles (`untrack`); they no longer wait for a connection.
+   */
+  release(): OutgoingFrame[] {
+    let replyRunning = [...this.pending.values()].some((request) => request.oneAtATime && request.epoch !== undefined);
+    const now: OutgoingFrame[] = [];
+    const held: OutgoingFrame[] = [];
+    for (const frame of this.queue) {
+      if (frame.oneAtATime && replyRunning) {
+        held.push(frame);
+        continue;
+      }
+      replyRunning ||= frame.oneAtATime === true;
+      now.push(frame);
+    }
+    this.queue = held;
+    for (const frame of held) this.pending.get(frame.requestId as string)?.onConnected?.();
+    return now;
   }
 
   /** Records that a request's frame went out on connection `epoch`. */
@@ -63,7 +89,7 @@ export class Outbox {
     if (!request) return;
     const first = request.epoch === undefined;
     request.epoch = epoch;
-    if (first) request.onWritten?.();
+    if (first) request.onConnected?.();
   }
 
   /** Frames of requests that went out on an earlier connection and are still unanswered, to send again. */

@@ -110,7 +110,7 @@ export class ReactiveClient extends ClientCore {
   private exchange<T>(
     build: (id: string) => ClientMessage,
     settle: OperatorFunction<ServerMessage, T>,
-    limits: { id?: string; timeoutMs?: number; what: string; timedOut: string; onCancel?: (id: string) => void },
+    limits: { id?: string; timeoutMs?: number; what: string; timedOut: string; onCancel?: (id: string) => void; oneAtATime?: boolean },
   ): Observable<T> {
     return new Observable<T>((subscriber) => {
       const id = limits.id ?? this.nextId();
@@ -133,14 +133,15 @@ export class ReactiveClient extends ClientCore {
         },
       });
       let waiting: Subscription | undefined;
+      const frame = { text, requestId: id, oneAtATime: limits.oneAtATime };
       this.outbox.track(
         id,
-        text,
+        frame,
         (error) => {
           settled = true;
           subscriber.error(error);
         },
-        // Out on a connection: the wait for one is over.
+        // On a connection (out, or waiting behind a reply): the wait for one is over.
         () => waiting?.unsubscribe(),
       );
       const deadline =
@@ -151,7 +152,7 @@ export class ReactiveClient extends ClientCore {
           : undefined;
       try {
         const { queueTimeoutMs } = this.options;
-        if (!this.write({ text, requestId: id }) && Number.isFinite(queueTimeoutMs)) {
+        if (this.write(frame) === 'queued' && Number.isFinite(queueTimeoutMs)) {
           waiting = timer(queueTimeoutMs, this.scheduler).subscribe(() => {
             settled = true;
             refuse(new ClientError('not_connected', `${limits.what} waited ${queueTimeoutMs} ms for a connection (queueTimeoutMs)`));
@@ -165,7 +166,7 @@ export class ReactiveClient extends ClientCore {
         waiting?.unsubscribe();
         deadline?.unsubscribe();
         answers.unsubscribe();
-        const sentOn = this.outbox.untrack(id);
+        const sentOn = this.untrack(id);
         if (!settled && sentOn !== undefined) limits.onCancel?.(id);
       };
     });
@@ -188,6 +189,7 @@ export class ReactiveClient extends ClientCore {
       {
         timeoutMs,
         what: 'the message',
+        oneAtATime: true,
         timedOut: 'the reply did not complete',
         onCancel: (id) => {
           const abort = encodeMessage({ type: 'control', id: this.nextId(), data: { type: 'abort', requestId: id } });

@@ -1,4 +1,4 @@
-import { defer, filter, type Observable, skip } from 'rxjs';
+import { filter, Observable, skip } from 'rxjs';
 import { ClientError } from '../errors';
 import type { ServerMessageOf, SessionStatus } from '../protocol/codecs';
 import type { DisconnectInfo, ErrorEventHandler, ReconnectAttempt } from './options';
@@ -77,7 +77,7 @@ export class WSClient extends ReactiveClient {
   onStatusChange(callback: (status: SessionStatus) => void): () => void {
     // sessionStatus$ replays the current status: that is no change.
     return this.on(
-      defer(() => this.sessionStatus$.pipe(skip(this.sessionState.value === undefined ? 0 : 1))),
+      new Observable<SessionStatus>((subscriber) => this.sessionStatus$.pipe(skip(this.sessionState.value === undefined ? 0 : 1)).subscribe(subscriber)),
       callback,
     );
   }

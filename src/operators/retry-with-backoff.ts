@@ -1,4 +1,4 @@
-import { type MonoTypeOperatorFunction, retry, type SchedulerLike, throwError, timer } from 'rxjs';
+import { type MonoTypeOperatorFunction, Observable, type SchedulerLike, type Subscription, timer } from 'rxjs';
 
 /** Settings of {@link retryWithBackoff}. */
 export interface BackoffOptions {
@@ -42,17 +42,37 @@ export function backoffDelay(attempt: number, options: Pick<BackoffOptions, 'ini
  */
 export function retryWithBackoff<T>(options: BackoffOptions): MonoTypeOperatorFunction<T> {
   const random = options.random ?? Math.random;
-  return retry({
-    resetOnSuccess: true,
-    delay: (error: unknown, attempt: number) => {
-      if (options.shouldRetry && !options.shouldRetry(error)) return throwError(() => error);
-      if (attempt > options.maxAttempts) {
-        return throwError(() => (options.giveUp ? options.giveUp(options.maxAttempts, error) : error));
-      }
-      const computed = backoffDelay(attempt, options, random());
-      const delayMs = options.adjustDelay ? options.adjustDelay(computed, attempt) : computed;
-      options.onRetry?.({ attempt, delayMs, error });
-      return timer(delayMs, options.scheduler);
-    },
-  });
+  // By hand rather than rxjs' retry({ delay }), which pulls innerFrom and tslib's async helpers into a browser bundle.
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      let failures = 0;
+      let attempt: Subscription | undefined;
+      let wait: Subscription | undefined;
+      const subscribe = (): void => {
+        attempt = source.subscribe({
+          next: (value) => {
+            failures = 0;
+            subscriber.next(value);
+          },
+          error: (error: unknown) => {
+            if (options.shouldRetry && !options.shouldRetry(error)) return subscriber.error(error);
+            const retry = ++failures;
+            if (retry > options.maxAttempts) return subscriber.error(options.giveUp ? options.giveUp(options.maxAttempts, error) : error);
+            const computed = backoffDelay(retry, options, random());
+            const delayMs = options.adjustDelay ? options.adjustDelay(computed, retry) : computed;
+            options.onRetry?.({ attempt: retry, delayMs, error });
+            wait = timer(delayMs, options.scheduler).subscribe(() => {
+              attempt?.unsubscribe();
+              subscribe();
+            });
+          },
+          complete: () => subscriber.complete(),
+        });
+      };
+      subscribe();
+      return () => {
+        wait?.unsubscribe();
+        attempt?.unsubscribe();
+      };
+    });
 }

@@ -75,6 +75,22 @@ describe('llm-ws chat', () => {
     expect(await cli.exited).toBe(0);
   });
 
+  it('prints a failed reply\'s error once, then carries on', async () => {
+    upstream = await createOpenAITestServer();
+    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    await server.start();
+    cli = spawnCli(['chat', '--url', server.url as string]);
+    await cli.waitForOutput(/\[connected to .*session [\w-]+\]/);
+    upstream.enqueue({ type: 'error', status: 400, message: 'the model refused' });
+    cli.type('hello');
+    await cli.waitForOutput(/\[upstream_error[^\n]*\]\n/);
+    cli.type('again');
+    await cli.waitForOutput(/You said: again\n/);
+    expect(cli.output().match(/\[upstream_error/g)).toHaveLength(1);
+    cli.child.stdin?.end();
+    expect(await cli.exited).toBe(0);
+  });
+
   it('reaches a server started with --auth-token only with --token', async () => {
     const serve = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--auth-token', 'opensesame']);
     try {
@@ -100,6 +116,15 @@ describe('llm-ws chat', () => {
     expect(await cli.exited).toBe(0);
     expect(cli.stdout()).toMatch(/You said: first question\n.*You said: second question\n.*user: first question\nassistant: You said: first question\nuser: second question\nassistant: You said: second question\n/s);
     expect(cli.output()).not.toMatch(/giving up|still streaming/);
+  }, 60_000);
+
+  it('quits on a piped /quit while its input stays open, quietly and with 0, also before the greeting', async () => {
+    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: offlineProvider() });
+    await server.start();
+    cli = spawnCli(['chat', '--url', server.url as string]);
+    cli.child.stdin?.write('/quit\n'); // and the pipe is left open: only the command may end the process
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).not.toMatch(/disconnect/);
   }, 60_000);
 
   describe('in a terminal', () => {
@@ -128,6 +153,8 @@ describe('llm-ws chat', () => {
       chat.type('//etc is a folder\r');
       await chat.waitForOutput(/You said: \/etc is a folder/);
       expect(upstream?.requests.map((request) => request.body.messages.at(-1).content)).toEqual(['/etc is a folder']);
+      // One prompt after each command: readline's redraws while the line is replaced stay hidden.
+      expect(chat.output()).not.toMatch(/> > /);
       chat.type('/quit\r');
       expect(await chat.exited).toBe(0);
       expect(chat.output()).not.toMatch(/giving up|disconnected/);

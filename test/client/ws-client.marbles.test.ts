@@ -1,4 +1,5 @@
-import { map, type Observable } from 'rxjs';
+import { map, type Observable, tap } from 'rxjs';
+import type { ServerMessage } from '../../src/protocol/codecs';
 import { TestScheduler } from 'rxjs/testing';
 import { WSClient } from '../../src/client/ws-client';
 import type { WSClientOptions } from '../../src/client/options';
@@ -95,6 +96,61 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       expect(server.sockets[0]?.sentOf('user_message')).toEqual([]);
       expect(server.latest.sentOf('user_message')).toHaveLength(1);
       expectSubscriptions(answers[0]?.subscriptions ?? []).toBe('150ms ^--!');
+    });
+  });
+
+  it('sends messages queued while reconnecting one after another, each after the reply before it; controls at once', () => {
+    testScheduler().run(({ cold, expectObservable, flush }) => {
+      const server = createFakeServer();
+      // Like the real server: a user_message while a reply runs is refused with busy.
+      let running = 0;
+      server.answer('user_message', ({ id, data }) => {
+        if (running > 0) return [makeError('busy', 'a reply is running', { requestId: id })];
+        running++;
+        // The reply is over for the server once it sends its last message.
+        const ended = tap((message: ServerMessage) => message.type !== 'llm_chunk' && running--);
+        if (data.text === 'bad') return cold('-(e|)', { e: makeError('upstream_error', 'the model failed', { requestId: id }) }).pipe(ended);
+        const reply = data.text === 'one' ? '-a 23ms (b|)' : '-a-(b|)';
+        return cold<ServerMessage>(reply, { a: makeChunk(id, data.text), b: makeComplete(id, data.text) }).pipe(ended);
+      });
+      server.answer('control', ({ id }) => [makeStatus('idle', id)]);
+      const { client, errors } = setup(server, { queueTimeoutMs: 145 });
+      void client.connect();
+      server.latest.accept();
+      at(cold, '5ms x', () => server.latest.fail()); // reconnect at 105
+      at(cold, '30ms x', () => void client.sendControl('get_status'));
+      at(cold, '150ms x', () => server.latest.acceptResume());
+      const types = map((event: { type: string }) => event.type);
+      expectObservable(client.send('one').pipe(types), '10ms ^').toBe('151ms a 23ms (b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      expectObservable(client.send('bad').pipe(types), '22ms ^').toBe('176ms #', undefined, code('upstream_error'));
+      // Waiting behind a reply is not waiting for a connection: queueTimeoutMs (145, so at 170) no longer runs.
+      expectObservable(client.send('three').pipe(types), '25ms ^').toBe('177ms a-(b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      flush();
+      expect(server.latest.sentOf('user_message').map((m) => m.data.text)).toEqual(['one', 'bad', 'three']);
+      // The control queued last went out at once, beside the first message.
+      expect(server.latest.sent.map((m) => m.type)).toEqual(['resume', 'user_message', 'control', 'user_message', 'user_message']);
+      expect(errors.map((e) => e.code)).toEqual(['upstream_error']);
+      client.disconnect();
+    });
+  });
+
+  it('keeps a send made while queued messages still wait behind them', () => {
+    testScheduler().run(({ cold, expectObservable, flush }) => {
+      const server = createFakeServer();
+      server.answer('user_message', ({ id, data }) => cold('-a--(b|)', { a: makeChunk(id, data.text), b: makeComplete(id, data.text) }));
+      const { client } = setup(server, { reconnectAttempts: 1 });
+      void client.connect();
+      server.latest.accept();
+      at(cold, '5ms x', () => server.latest.fail()); // reconnect at 105
+      at(cold, '150ms x', () => server.latest.acceptResume());
+      const types = map((event: { type: string }) => event.type);
+      expectObservable(client.send('one').pipe(types), '10ms ^').toBe('151ms a--(b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      expectObservable(client.send('two').pipe(types), '20ms ^').toBe('155ms a--(b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      // Sent while connected, but 'two' still waits: it goes after 'two', not into the running reply.
+      expectObservable(client.send('three').pipe(types), '152ms ^').toBe('159ms a--(b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      flush();
+      expect(server.latest.sentOf('user_message').map((m) => m.data.text)).toEqual(['one', 'two', 'three']);
+      client.disconnect();
     });
   });
 
