@@ -108,8 +108,17 @@ describeWithBrowser('markdown on the demo page', () => {
     await expect(page.locator(':not(pre) > code').first().evaluate((node) => getComputedStyle(node).fontFamily)).resolves.toMatch(/monospace/);
 
     const copy = bubble.locator('.code-block .copy');
+    // The label flashes "Copied" (or "Copy failed") for 1.5 s once the clipboard write settles, which a
+    // loaded machine may read too early or too late: record the labels it shows instead.
+    type Recorded = { copyLabels: string[] };
+    await copy.evaluate((button) => {
+      const labels: string[] = [];
+      (window as unknown as Recorded).copyLabels = labels;
+      new MutationObserver(() => labels.push(button.textContent ?? '')).observe(button, { childList: true, characterData: true, subtree: true });
+    });
     await copy.click();
-    await expect(copy.textContent()).resolves.toBe('Copied');
+    await page.waitForFunction(() => (window as unknown as Recorded).copyLabels.length > 0);
+    await expect(page.evaluate(() => (window as unknown as Recorded).copyLabels[0])).resolves.toBe('Copied');
     await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe('const answer = 42;\nconsole.log(answer);\n');
     await page.screenshot({ path: join(artifacts, 'demo-markdown-desktop.png') });
   });
