@@ -4,46 +4,19 @@
  * any other frame.
  */
 import type { ServerMessage } from '../../src/protocol/codecs';
-import type { WSServerOptions } from '../../src/server/options';
-import type { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
-import { startServerFor } from '../utils/test-server';
-import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
+import { useLoopbackServer } from '../utils/loopback-server';
+import { type TestClient, userMessage } from '../utils/ws-test-client';
 
-let upstream: OpenAITestServer;
-let server: WSServer | undefined;
-const clients: TestClient[] = [];
-
-async function startServer(options: WSServerOptions = {}): Promise<WSServer> {
-  server = await startServerFor(upstream, options);
-  return server;
-}
-
-async function connect(): Promise<TestClient> {
-  const client = await connectTestClient(server?.url as string);
-  clients.push(client);
-  await client.waitFor('session');
-  return client;
-}
-
-beforeEach(async () => {
-  upstream = await createOpenAITestServer();
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await server?.stop();
-  server = undefined;
-  await upstream.close();
-});
+const loopback = useLoopbackServer();
 
 const errorsOf = (client: TestClient): Array<Extract<ServerMessage, { type: 'error' }>> =>
   client.received.filter((m): m is Extract<ServerMessage, { type: 'error' }> => m.type === 'error');
 
 /** A session with one answered message (seq 1 to 5), and the credentials to resume it. */
 async function sessionWithOneReply(): Promise<{ sessionId: string; resumeToken: string; lastSeq: number }> {
-  const first = await connect();
+  const first = await loopback.connect();
   const { sessionId, resumeToken } = (first.received[0] as Extract<ServerMessage, { type: 'session' }>).data;
-  upstream.enqueue({ type: 'text', chunks: ['one'] });
+  loopback.upstream.enqueue({ type: 'text', chunks: ['one'] });
   first.send(userMessage('q1', 'hello'));
   const idle = await first.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
   await first.close();
@@ -56,16 +29,16 @@ describe('resume with a lastSeq the session never had', () => {
     ['not whole', () => 1.5, /data\.lastSeq: expected a whole number of 0 or more/],
     ['above the seq the session reached', (reached: number) => reached + 1, /lastSeq \d+ is past the last message of session .*\(\d+\)/],
   ])('is refused as invalid_message when %s, and the session stays resumable', async (_name, badSeq, message) => {
-    await startServer();
+    await loopback.start();
     const { sessionId, resumeToken, lastSeq } = await sessionWithOneReply();
 
-    const forger = await connect();
+    const forger = await loopback.connect();
     forger.send({ type: 'resume', id: 'r-bad', data: { sessionId, resumeToken, lastSeq: badSeq(lastSeq) } });
     const refused = await forger.waitFor('error', (m) => m.data.requestId === 'r-bad');
     expect(refused.data).toMatchObject({ code: 'invalid_message', retryable: false });
     expect(refused.data.message).toMatch(message);
 
-    const honest = await connect();
+    const honest = await loopback.connect();
     honest.send({ type: 'resume', id: 'r-ok', data: { sessionId, resumeToken, lastSeq: 0 } });
     const resumed = await honest.waitFor('session', (m) => m.data.requestId === 'r-ok');
     expect(resumed.data).toMatchObject({ sessionId, resumed: true, lastSeq });
@@ -75,17 +48,17 @@ describe('resume with a lastSeq the session never had', () => {
 
 describe('resume as the first message only', () => {
   it('refuses a resume after a ping as invalid_message, and the session stays resumable', async () => {
-    await startServer();
+    await loopback.start();
     const { sessionId, resumeToken, lastSeq } = await sessionWithOneReply();
 
-    const late = await connect();
+    const late = await loopback.connect();
     late.send({ type: 'ping', id: 'p1' });
     await late.waitFor('pong');
     late.send({ type: 'resume', id: 'r-late', data: { sessionId, resumeToken, lastSeq } });
     const refused = await late.waitFor('error', (m) => m.data.requestId === 'r-late');
     expect(refused.data).toMatchObject({ code: 'invalid_message', message: 'resume must be the first message on a connection' });
 
-    const prompt = await connect();
+    const prompt = await loopback.connect();
     prompt.send({ type: 'resume', id: 'r-first', data: { sessionId, resumeToken, lastSeq } });
     expect((await prompt.waitFor('session', (m) => m.data.requestId === 'r-first')).data).toMatchObject({ sessionId, resumed: true });
   });
@@ -93,8 +66,8 @@ describe('resume as the first message only', () => {
 
 describe('binary frames', () => {
   it('count against the rate limit like text frames', async () => {
-    await startServer({ rateLimit: { ratePerSecond: 10, burst: 20 } });
-    const flooder = await connect();
+    await loopback.start({ rateLimit: { ratePerSecond: 10, burst: 20 } });
+    const flooder = await loopback.connect();
     const frames = 500;
     for (let i = 0; i < frames; i++) flooder.sendRaw(Buffer.from([1, 2, 3]), { binary: true });
     // Every frame gets exactly one answer: wait for all of them.
@@ -110,8 +83,8 @@ describe('binary frames', () => {
 
 describe('deeply nested frames', () => {
   it('answers 100,000 nested arrays with invalid_message, and the connection goes on', async () => {
-    await startServer();
-    const client = await connect();
+    await loopback.start();
+    const client = await loopback.connect();
     client.sendRaw('['.repeat(100_000) + ']'.repeat(100_000));
     client.sendRaw(`{"type":"ping","id":"deep","data":{"lastSeq":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`);
     const top = await client.waitFor('error', (m) => m.data.code !== undefined && m.data.requestId === undefined);

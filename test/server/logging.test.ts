@@ -6,9 +6,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { consoleLogger, type Logger } from '../../src/server/logger';
 import { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
-import { startServerFor } from '../utils/test-server';
-import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
+import { useLoopbackServer } from '../utils/loopback-server';
+import { connectTestClient, userMessage } from '../utils/ws-test-client';
 
 interface PinoLine {
   level: number;
@@ -32,28 +31,11 @@ function pinoInMemory(): { logger: pino.Logger; lines: PinoLine[] } {
 const WARN = 40;
 const ERROR = 50;
 
-let upstream: OpenAITestServer;
-let server: WSServer | undefined;
-const clients: TestClient[] = [];
+const loopback = useLoopbackServer();
 
-beforeEach(async () => {
-  upstream = await createOpenAITestServer();
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await server?.stop();
-  server = undefined;
-  await upstream.close();
+afterEach(() => {
   jest.restoreAllMocks();
 });
-
-async function connect(): Promise<TestClient> {
-  const client = await connectTestClient(server?.url as string);
-  clients.push(client);
-  await client.waitFor('session');
-  return client;
-}
 
 describe('with pino', () => {
   it('takes a pino logger as it is (its methods are called on it) and logs the offline model at warn', () => {
@@ -62,7 +44,7 @@ describe('with pino', () => {
     delete process.env.OPENAI_API_KEY;
     delete process.env.OPENAI_BASE_URL;
     try {
-      server = new WSServer({ logger });
+      loopback.track(new WSServer({ logger }));
     } finally {
       if (saved.key !== undefined) process.env.OPENAI_API_KEY = saved.key;
       if (saved.url !== undefined) process.env.OPENAI_BASE_URL = saved.url;
@@ -72,9 +54,9 @@ describe('with pino', () => {
 
   it('logs a failed model call once, at warn, with the request id, the session id and the error with its stack', async () => {
     const { logger, lines } = pinoInMemory();
-    server = await startServerFor(upstream, { logger });
-    upstream.enqueue({ type: 'error', status: 400, message: 'model not found' });
-    const client = await connect();
+    await loopback.start({ logger });
+    loopback.upstream.enqueue({ type: 'error', status: 400, message: 'model not found' });
+    const client = await loopback.connect();
     client.send(userMessage('req-1', 'hi'));
     const error = await client.waitFor('error');
     expect(error.data).toMatchObject({ code: 'upstream_error', requestId: 'req-1' });
@@ -95,9 +77,9 @@ describe('with pino', () => {
 
   it('logs a reply stopped at its size limit once, at warn, without a stack', async () => {
     const { logger, lines } = pinoInMemory();
-    server = await startServerFor(upstream, { logger, maxReplyTextBytes: 64 });
-    upstream.enqueue({ type: 'text', chunks: ['x'.repeat(40), 'y'.repeat(40)] });
-    const client = await connect();
+    await loopback.start({ logger, maxReplyTextBytes: 64 });
+    loopback.upstream.enqueue({ type: 'text', chunks: ['x'.repeat(40), 'y'.repeat(40)] });
+    const client = await loopback.connect();
     client.send(userMessage('req-big', 'hi'));
     const error = await client.waitFor('error');
     expect(error.data).toMatchObject({ code: 'reply_too_large', requestId: 'req-big', retryable: false });
@@ -109,9 +91,9 @@ describe('with pino', () => {
 
   it('works through a child logger, whose bindings reach every line', async () => {
     const { logger, lines } = pinoInMemory();
-    server = await startServerFor(upstream, { logger: logger.child({ component: 'chat' }) });
-    upstream.enqueue({ type: 'error', status: 500, message: 'boom' });
-    const client = await connect();
+    await loopback.start({ logger: logger.child({ component: 'chat' }) });
+    loopback.upstream.enqueue({ type: 'error', status: 500, message: 'boom' });
+    const client = await loopback.connect();
     client.send(userMessage('req-2', 'hi'));
     await client.waitFor('error');
     expect(lines.filter((line) => line.level >= WARN)).toEqual([
@@ -121,7 +103,7 @@ describe('with pino', () => {
 
   it('logs an authenticate that throws at error with the stack, and refuses that upgrade with 500', async () => {
     const { logger, lines } = pinoInMemory();
-    server = await startServerFor(upstream, {
+    const server = await loopback.start({
       logger,
       authenticate: () => {
         throw new Error('directory service down');
@@ -151,9 +133,9 @@ describe('without pino', () => {
     const info = jest.spyOn(console, 'info').mockImplementation(() => undefined);
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     const debug = jest.spyOn(console, 'debug').mockImplementation(() => undefined);
-    server = await startServerFor(upstream, { logger: console });
-    upstream.enqueue({ type: 'error', status: 400, message: 'model not found' });
-    const client = await connect();
+    await loopback.start({ logger: console });
+    loopback.upstream.enqueue({ type: 'error', status: 400, message: 'model not found' });
+    const client = await loopback.connect();
     client.send(userMessage('req-3', 'hi'));
     await client.waitFor('error');
     expect(warn).toHaveBeenCalledTimes(1);
@@ -184,9 +166,9 @@ describe('without pino', () => {
   it('gives a logger without child the session id as a field', async () => {
     const seen: unknown[][] = [];
     const record = (...args: unknown[]): void => void seen.push(args);
-    server = await startServerFor(upstream, { logger: { info: record, warn: record, error: record } });
-    upstream.enqueue({ type: 'error', status: 400 });
-    const client = await connect();
+    await loopback.start({ logger: { info: record, warn: record, error: record } });
+    loopback.upstream.enqueue({ type: 'error', status: 400 });
+    const client = await loopback.connect();
     client.send(userMessage('req-4', 'hi'));
     await client.waitFor('error');
     expect(seen).toEqual([[expect.objectContaining({ sessionId: expect.any(String), requestId: 'req-4', err: expect.any(Error) }), 'model request failed']]);

@@ -7,10 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, type OpenMetricsContentType, Registry, register as globalRegister } from 'prom-client';
 import { LLMWSError } from '../../src/errors';
+import type { WSServerOptions } from '../../src/server/options';
 import type { WSServer } from '../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
+import { useLoopbackServer } from '../utils/loopback-server';
 import { startServerFor } from '../utils/test-server';
-import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
+import { userMessage } from '../utils/ws-test-client';
 
 interface ParsedFamily {
   name: string;
@@ -68,28 +69,17 @@ function checkOpenMetricsLines(text: string): void {
   }
 }
 
-let upstream: OpenAITestServer;
-let server: WSServer | undefined;
-const clients: TestClient[] = [];
+const loopback = useLoopbackServer();
 
-beforeEach(async () => {
-  upstream = await createOpenAITestServer();
-});
-
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await server?.stop();
-  server = undefined;
-  await upstream.close();
+afterEach(() => {
   globalRegister.clear();
 });
 
 /** Starts a server, runs one reply and one bad frame through it, and leaves the client connected. */
-async function exercise(options: Parameters<typeof startServerFor>[1] = {}): Promise<WSServer> {
-  server = await startServerFor(upstream, options);
-  upstream.enqueue({ type: 'text', chunks: ['a', 'b'] });
-  const client = await connectTestClient(server.url as string);
-  clients.push(client);
+async function exercise(options: WSServerOptions = {}): Promise<WSServer> {
+  const server = await loopback.start(options);
+  loopback.upstream.enqueue({ type: 'text', chunks: ['a', 'b'] });
+  const client = await loopback.connect();
   client.send(userMessage('q', 'hi'));
   await client.waitFor('llm_complete');
   client.sendRaw('not json');
@@ -173,7 +163,7 @@ describe('registries', () => {
     const registry = new Registry();
     await exercise({ registry });
     const before = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
-    const second = startServerFor(upstream, { registry });
+    const second = startServerFor(loopback.upstream, { registry });
     await expect(second).rejects.toThrow(LLMWSError);
     await expect(second).rejects.toMatchObject({ code: 'metrics_conflict', message: expect.stringContaining('llm_ws_open_connections') });
     expect((await registry.getMetricsAsJSON()).map((metric) => metric.name)).toEqual(before);
