@@ -5,6 +5,7 @@ import type {
   ClientMessage,
   CompleteMessage,
   ControlMessage,
+  ReasoningMessage,
   ServerMessage,
   ToolCallMessage,
   ToolResultMessage,
@@ -115,7 +116,7 @@ export type ControlRequest = Omit<ControlMessage, 'id'> & { readonly id?: string
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
 
 /** One event of a reply, as `send()` emits them; the last is always the `llm_complete`. */
-export type ReplyEvent = ChunkMessage | ToolCallMessage | ToolResultMessage | CompleteMessage;
+export type ReplyEvent = ChunkMessage | ReasoningMessage | ToolCallMessage | ToolResultMessage | CompleteMessage;
 
 /** Traffic counters, as `getStats()` reports them. */
 export interface ClientStats {

@@ -7,12 +7,27 @@
  */
 import * as t from 'io-ts';
 import { ErrorCode } from './codes';
-import { MAX_MESSAGE_ID_LENGTH } from './limits';
+import {
+  MAX_APPROVAL_REASON_LENGTH,
+  MAX_CLIENT_TOOL_DESCRIPTION_LENGTH,
+  MAX_CLIENT_TOOL_PARAMETERS_BYTES,
+  MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
+  MAX_CLIENT_TOOLS,
+  MAX_MESSAGE_ID_LENGTH,
+} from './limits';
+import { utf8Length } from '../util/utf8-length';
 
 // ---------------------------------------------------------------------------------------------
 // Shared field types
 
-export { MAX_MESSAGE_ID_LENGTH } from './limits';
+export {
+  MAX_APPROVAL_REASON_LENGTH,
+  MAX_CLIENT_TOOL_DESCRIPTION_LENGTH,
+  MAX_CLIENT_TOOL_PARAMETERS_BYTES,
+  MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
+  MAX_CLIENT_TOOLS,
+  MAX_MESSAGE_ID_LENGTH,
+} from './limits';
 
 /**
  * A codec for the values of `base` that satisfy `predicate`. Unlike `t.brand`, the type stays
@@ -56,8 +71,14 @@ export const Usage = t.intersection([
     completionTokens: t.number,
     totalTokens: t.number,
   }),
-  /** True when the model did not report the last call's usage (an abort): its tokens are counted from the stream. */
-  t.exact(t.partial({ estimated: t.boolean })),
+  t.exact(
+    t.partial({
+      /** True when the model did not report the last call's usage (an abort): its tokens are counted from the stream. */
+      estimated: t.boolean,
+      /** Of `completionTokens`, those the model spent reasoning, when the endpoint reports them. */
+      reasoningTokens: t.number,
+    }),
+  ),
 ]);
 /** Token counts of one reply. */
 export type Usage = t.TypeOf<typeof Usage>;
@@ -97,6 +118,8 @@ export const HistoryMessage = t.intersection([
       toolCallId: t.string,
       toolName: t.string,
       finishReason: FinishReason,
+      /** The model's reasoning before this answer; kept only when the server is set to (`keepReasoning`). */
+      reasoning: t.string,
     }),
   ),
 ]);
@@ -122,11 +145,52 @@ export const UserMessageOptions = t.exact(
 /** Per-message options of a `user_message`. */
 export type UserMessageOptions = t.TypeOf<typeof UserMessageOptions>;
 
+/** A tool's name as the OpenAI API takes it: 1 to 64 letters, digits, `_` or `-`. */
+export const ToolName = constrained(t.string, (s) => /^[a-zA-Z0-9_-]{1,64}$/.test(s), 'ToolName');
+
+/** A JSON object whose JSON text is at most {@link MAX_CLIENT_TOOL_PARAMETERS_BYTES} UTF-8 bytes (a JSON Schema). */
+const ToolParameters = constrained(
+  t.UnknownRecord,
+  (schema) => {
+    try {
+      return utf8Length(JSON.stringify(schema)) <= MAX_CLIENT_TOOL_PARAMETERS_BYTES;
+    } catch {
+      return false;
+    }
+  },
+  'ToolParameters',
+);
+
+/**
+ * A tool the client runs itself, declared on a `user_message`: the model may call it beside the
+ * server's tools, and the server asks the client to run it (`tool_call` with status
+ * `client_execute`). `parameters` is the JSON Schema of its arguments.
+ */
+export const ClientToolDeclaration = t.strict({
+  name: ToolName,
+  description: constrained(t.string, (s) => s.length <= MAX_CLIENT_TOOL_DESCRIPTION_LENGTH, 'ToolDescription'),
+  parameters: ToolParameters,
+});
+/** A tool the client runs itself. */
+export type ClientToolDeclaration = t.TypeOf<typeof ClientToolDeclaration>;
+
+/** At most {@link MAX_CLIENT_TOOLS} client tools. */
+const ClientTools = constrained(t.array(ClientToolDeclaration), (tools) => tools.length <= MAX_CLIENT_TOOLS, 'ClientTools');
+
 /** The user says something; the server answers with a streamed reply. */
 export const UserMessage = t.strict({
   type: t.literal('user_message'),
   id: MessageId,
-  data: t.intersection([t.strict({ text: t.string }), t.exact(t.partial({ options: UserMessageOptions }))]),
+  data: t.intersection([
+    t.strict({ text: t.string }),
+    t.exact(
+      t.partial({
+        options: UserMessageOptions,
+        /** Tools the client runs, offered to the model for this reply beside the server's. */
+        clientTools: ClientTools,
+      }),
+    ),
+  ]),
 });
 /** The user says something. */
 export type UserMessage = t.TypeOf<typeof UserMessage>;
@@ -169,14 +233,54 @@ export type PingMessage = t.TypeOf<typeof PingMessage>;
 /**
  * Takes over an earlier session after a reconnect, as the first message on the new connection:
  * the server replays every message after `lastSeq`, then confirms with a `session` message.
+ * With `share: true` the connection joins the session beside the ones already attached instead
+ * of taking it over (which closes the other with 4409).
  */
 export const ResumeMessage = t.strict({
   type: t.literal('resume'),
   id: MessageId,
-  data: t.strict({ sessionId: t.string, resumeToken: t.string, lastSeq: SeqNumber }),
+  data: t.intersection([
+    t.strict({ sessionId: t.string, resumeToken: t.string, lastSeq: SeqNumber }),
+    t.exact(t.partial({ share: t.boolean })),
+  ]),
 });
 /** Takes over an earlier session after a reconnect. */
 export type ResumeMessage = t.TypeOf<typeof ResumeMessage>;
+
+/**
+ * The user's answer to a `tool_call` with status `approval_required`: approved, the tool runs;
+ * denied, it does not, and the model is told so (with `reason`).
+ */
+export const ToolApprovalMessage = t.strict({
+  type: t.literal('tool_approval'),
+  id: MessageId,
+  data: t.intersection([
+    t.strict({ toolCallId: t.string, approved: t.boolean }),
+    t.exact(t.partial({ reason: constrained(t.string, (s) => s.length <= MAX_APPROVAL_REASON_LENGTH, 'ApprovalReason') })),
+  ]),
+});
+/** The user's answer to a tool call waiting for approval. */
+export type ToolApprovalMessage = t.TypeOf<typeof ToolApprovalMessage>;
+
+/**
+ * What a client tool returned (`result`, any JSON value) or why it failed (`error`), answering a
+ * `tool_call` with status `client_execute`. The server checks its size and feeds it to the model.
+ */
+export const ClientToolResultMessage = t.strict({
+  type: t.literal('tool_result'),
+  id: MessageId,
+  data: t.intersection([
+    t.strict({ toolCallId: t.string }),
+    t.exact(
+      t.partial({
+        result: t.unknown,
+        error: constrained(t.string, (s) => s.length <= MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH, 'ToolError'),
+      }),
+    ),
+  ]),
+});
+/** What a client tool returned or why it failed. */
+export type ClientToolResultMessage = t.TypeOf<typeof ClientToolResultMessage>;
 
 /** Codecs of client messages by their `type` tag. */
 export const clientMessageCodecs = {
@@ -184,10 +288,12 @@ export const clientMessageCodecs = {
   control: ControlMessage,
   ping: PingMessage,
   resume: ResumeMessage,
+  tool_approval: ToolApprovalMessage,
+  tool_result: ClientToolResultMessage,
 } as const;
 
 /** Any message a client may send. */
-export const ClientMessage = t.union([UserMessage, ControlMessage, PingMessage, ResumeMessage]);
+export const ClientMessage = t.union([UserMessage, ControlMessage, PingMessage, ResumeMessage, ToolApprovalMessage, ClientToolResultMessage]);
 /** Any message a client may send. */
 export type ClientMessage = t.TypeOf<typeof ClientMessage>;
 /** The `type` tags of client messages. */
@@ -236,6 +342,15 @@ export const ChunkMessage = serverMessage(
 /** A piece of the reply's text. */
 export type ChunkMessage = t.TypeOf<typeof ChunkMessage>;
 
+/**
+ * A piece of the model's reasoning (what DeepSeek, vLLM, Ollama and OpenRouter stream as
+ * `reasoning_content` or `reasoning`), before or between its answer's text. Not part of the
+ * reply's `fullText`.
+ */
+export const ReasoningMessage = serverMessage('llm_reasoning', t.intersection([t.strict({ chunk: t.string }), PushedRequestId]));
+/** A piece of the model's reasoning. */
+export type ReasoningMessage = t.TypeOf<typeof ReasoningMessage>;
+
 /** The reply is over: its whole text, why it ended and, when the model said, the token usage. */
 export const CompleteMessage = serverMessage(
   'llm_complete',
@@ -247,8 +362,19 @@ export const CompleteMessage = serverMessage(
 /** The reply is over. */
 export type CompleteMessage = t.TypeOf<typeof CompleteMessage>;
 
-/** Where a tool call is: asked for (`start`), finished (`complete`) or failed (`error`). */
-export const ToolCallStatus = t.keyof({ start: null, complete: null, error: null });
+/**
+ * Where a tool call is: waiting for the user's yes or no (`approval_required`), waiting for the
+ * client to run it (`client_execute`), running (`start`), finished (`complete`), failed
+ * (`error`), or declined by the user or for want of an answer (`denied`).
+ */
+export const ToolCallStatus = t.keyof({
+  start: null,
+  complete: null,
+  error: null,
+  approval_required: null,
+  client_execute: null,
+  denied: null,
+});
 /** Where a tool call is. */
 export type ToolCallStatus = t.TypeOf<typeof ToolCallStatus>;
 
@@ -262,7 +388,15 @@ export const ToolCallMessage = serverMessage(
       args: t.unknown,
       status: ToolCallStatus,
     }),
-    PushedRequestId,
+    t.exact(
+      t.partial({
+        requestId: t.string,
+        /** With `approval_required` or `client_execute`: how long the server waits for the answer, in ms. */
+        timeoutMs: t.number,
+        /** With `denied`: why (the user's reason, or that no answer came in time). */
+        reason: t.string,
+      }),
+    ),
   ]),
 );
 /** The model asked for a tool, or a tool call changed state. */
@@ -329,6 +463,7 @@ export type ClosingMessage = t.TypeOf<typeof ClosingMessage>;
 export const serverMessageCodecs = {
   session: SessionMessage,
   llm_chunk: ChunkMessage,
+  llm_reasoning: ReasoningMessage,
   llm_complete: CompleteMessage,
   tool_call: ToolCallMessage,
   tool_result: ToolResultMessage,
@@ -364,6 +499,7 @@ export type PushMessage = Extract<ServerMessageInput, { type: PushableMessageTyp
 export const ServerMessage = t.union([
   SessionMessage,
   ChunkMessage,
+  ReasoningMessage,
   CompleteMessage,
   ToolCallMessage,
   ToolResultMessage,
