@@ -2,7 +2,7 @@
  * The RxJS client. Browser-safe: it imports rxjs, io-ts and the protocol only, and takes its
  * WebSocket constructor from the options or the global scope.
  */
-import { distinctUntilChanged, filter, lastValueFrom, map, Observable, type OperatorFunction, type Subscription, take, timer } from 'rxjs';
+import { BehaviorSubject, distinctUntilChanged, filter, lastValueFrom, map, Observable, type OperatorFunction, type Subscription, take, timer } from 'rxjs';
 import { ClientError, type LLMWSError } from '../errors';
 import { replyOf, requestIdOf, serverErrorOf } from '../operators/reply-of';
 import type {
@@ -17,7 +17,17 @@ import type {
 } from '../protocol/codecs';
 import { encodeMessage } from '../protocol/decode-server-message';
 import { ClientCore } from './client-core';
-import type { ConnectionStatus, ControlRequest, DisconnectInfo, ReconnectAttempt, ReplyEvent, SendOptions, WSClientOptions } from './options';
+import { runClientTool } from './client-tools';
+import type {
+  ApprovalRequest,
+  ConnectionStatus,
+  ControlRequest,
+  DisconnectInfo,
+  ReconnectAttempt,
+  ReplyEvent,
+  SendOptions,
+  WSClientOptions,
+} from './options';
 
 /** What `send()` and `sendMessage()` resolve with: the `llm_complete` data. */
 export type CompleteData = CompleteMessage['data'];
@@ -60,6 +70,17 @@ export class ReactiveClient extends ClientCore {
   readonly toolCalls$: Observable<ServerMessageOf<'tool_call'>['data']>;
   /** Every `tool_result`'s data (a tool's result, or why it failed). */
   readonly toolResults$: Observable<ServerMessageOf<'tool_result'>['data']>;
+  /** Every `llm_reasoning`'s data: the model's reasoning, piece by piece, apart from its text. */
+  readonly reasoning$: Observable<ServerMessageOf<'llm_reasoning'>['data']>;
+  /**
+   * The tool calls waiting for the user's yes or no, oldest first: each from its `tool_call`
+   * with status `approval_required` until it is answered (here, or on another connection to the
+   * session) or its reply ends. Replays the current list to a new subscriber.
+   */
+  readonly approvals$: Observable<readonly ApprovalRequest[]>;
+  private readonly pendingApprovals = new BehaviorSubject<readonly ApprovalRequest[]>([]);
+  /** Client tools running, by tool call id, with the reply they belong to: stopped when it ends. */
+  private readonly runningTools = new Map<string, { readonly requestId: string; readonly stop: () => void }>();
   /**
    * The session's status (idle, thinking, streaming, calling_tool, paused) as the server reports
    * it, on each change only. Replays the current one, once known, to a new subscriber.
@@ -84,6 +105,9 @@ export class ReactiveClient extends ClientCore {
     this.completions$ = this.dataOf('llm_complete');
     this.toolCalls$ = this.dataOf('tool_call');
     this.toolResults$ = this.dataOf('tool_result');
+    this.reasoning$ = this.dataOf('llm_reasoning');
+    this.approvals$ = this.pendingApprovals.asObservable();
+    this.incoming.subscribe((message) => this.track(message));
     this.sessionStatus$ = this.sessionState.pipe(
       filter((status): status is SessionStatus => status !== undefined),
       distinctUntilChanged(),
@@ -91,6 +115,88 @@ export class ReactiveClient extends ClientCore {
     this.errors$ = this.errors.asObservable();
     this.reconnecting$ = this.reconnecting.asObservable();
     this.disconnected$ = this.disconnections.asObservable();
+  }
+
+  /** Keeps `approvals$` current and runs client tools, from every message of the session. */
+  private track(message: ServerMessage): void {
+    const requestId = requestIdOf(message);
+    if (message.type === 'tool_call') {
+      const { toolCallId, status } = message.data;
+      if (status === 'approval_required') {
+        const { toolName, args, timeoutMs } = message.data;
+        const request: ApprovalRequest = { toolCallId, toolName, args, ...(requestId ? { requestId } : {}), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+        if (!this.pendingApprovals.value.some((pending) => pending.toolCallId === toolCallId)) this.pendingApprovals.next([...this.pendingApprovals.value, request]);
+        return;
+      }
+      this.settleApproval((pending) => pending.toolCallId === toolCallId);
+      if (status === 'client_execute' && requestId !== undefined && this.outbox.has(requestId)) this.runTool(message.data, requestId);
+      return;
+    }
+    if ((message.type === 'llm_complete' || message.type === 'error') && requestId !== undefined) {
+      this.settleApproval((pending) => pending.requestId === requestId);
+      for (const [toolCallId, running] of this.runningTools) {
+        if (running.requestId !== requestId) continue;
+        this.runningTools.delete(toolCallId);
+        running.stop();
+      }
+    }
+  }
+
+  private settleApproval(answered: (request: ApprovalRequest) => boolean): void {
+    const pending = this.pendingApprovals.value;
+    const left = pending.filter((request) => !answered(request));
+    if (left.length !== pending.length) this.pendingApprovals.next(left);
+  }
+
+  /**
+   * Runs a client tool the model called for one of this client's replies (another tab's reply
+   * is that tab's to run), and sends its result or error back.
+   */
+  private runTool(call: ServerMessageOf<'tool_call'>['data'], requestId: string): void {
+    const { toolCallId, toolName, args } = call;
+    const tool = this.options.tools?.find((candidate) => candidate.name === toolName);
+    if (!tool || this.runningTools.has(toolCallId)) return;
+    let done = false;
+    const stop = runClientTool(tool, args, { toolCallId, requestId }, (outcome) => {
+      done = true;
+      this.runningTools.delete(toolCallId);
+      this.answer(() => ({ type: 'tool_result', id: this.nextId(), data: { toolCallId, ...outcome } }));
+    });
+    // A tool that failed at once has reported already.
+    if (!done) this.runningTools.set(toolCallId, { requestId, stop });
+  }
+
+  /** Sends a frame that opens no request (queued while reconnecting); a failure goes to `errors$`. */
+  private answer(build: () => ClientMessage): void {
+    try {
+      this.write({ text: encodeMessage(build()), requestId: undefined });
+    } catch (error) {
+      this.errors.next(error instanceof ClientError ? error : new ClientError('not_connected', String(error)));
+    }
+  }
+
+  /**
+   * Lets a tool call waiting for approval run. Any connection to the session may answer; the
+   * first answer counts. Fails on `errors$` only (not connected, or the server's
+   * `unknown_tool_call` when the call no longer waits).
+   */
+  approve(toolCallId: string): void {
+    this.settleApproval((pending) => pending.toolCallId === toolCallId);
+    this.answer(() => ({ type: 'tool_approval', id: this.nextId(), data: { toolCallId, approved: true } }));
+  }
+
+  /** Declines a tool call waiting for approval: it does not run, and the model is told so, with `reason`. */
+  deny(toolCallId: string, reason?: string): void {
+    this.settleApproval((pending) => pending.toolCallId === toolCallId);
+    this.answer(() => ({ type: 'tool_approval', id: this.nextId(), data: { toolCallId, approved: false, ...(reason === undefined ? {} : { reason }) } }));
+  }
+
+  override disconnect(): void {
+    super.disconnect();
+    // The session is forgotten: nothing of it waits any more.
+    this.settleApproval(() => true);
+    for (const running of this.runningTools.values()) running.stop();
+    this.runningTools.clear();
   }
 
   private dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {
@@ -183,8 +289,18 @@ export class ReactiveClient extends ClientCore {
    */
   send(text: string, options?: SendOptions): Observable<ReplyEvent> {
     const { timeoutMs = this.options.replyTimeoutMs, ...messageOptions } = options ?? {};
+    const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({ name, description, parameters: parameters as Record<string, unknown> }));
     return this.exchange<ReplyEvent>(
-      (id) => ({ type: 'user_message', id, data: { text, ...(Object.keys(messageOptions).length > 0 ? { options: messageOptions } : {}) } }),
+      (id) => ({
+        type: 'user_message',
+        id,
+        data: {
+          text,
+          ...(Object.keys(messageOptions).length > 0 ? { options: messageOptions } : {}),
+          // The client's tools go with every message: the server offers them for this reply only.
+          ...(clientTools.length > 0 ? { clientTools } : {}),
+        },
+      }),
       replyOf(),
       {
         timeoutMs,
