@@ -124,7 +124,7 @@ export class ReactiveClient extends ClientCore {
       const { toolCallId, status } = message.data;
       if (status === 'approval_required') {
         const { toolName, args, timeoutMs } = message.data;
-        const request: ApprovalRequest = { toolCallId, toolName, args, ...(requestId ? { requestId } : {}), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+        const request: ApprovalRequest = { toolCallId, toolName, args, requestId, timeoutMs };
         if (!this.pendingApprovals.value.some((pending) => pending.toolCallId === toolCallId)) this.pendingApprovals.next([...this.pendingApprovals.value, request]);
         return;
       }
