@@ -2,9 +2,9 @@ import type { Server } from 'node:http';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { LLMProvider } from '../llm/types';
 import type { Authenticate } from './auth';
-import type { RateLimit } from './token-bucket';
+import type { RateLimit } from '../core/token-bucket';
 import type { Tool } from '../tools/types';
-import type { ConversationOptions } from './conversation';
+import type { ConversationOptions } from '../core/conversation';
 import type { Logger } from './logger';
 import type { SessionStore } from '../store/types';
 

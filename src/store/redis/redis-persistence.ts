@@ -1,5 +1,5 @@
 import type { HistoryMessage } from '../../protocol/codecs';
-import type { SessionPersistence } from '../../server/session';
+import type { SessionPersistence } from '../../core/ports';
 
 /**
  * `user_message` ids kept in Redis per session. A resend is of a message that got no answer

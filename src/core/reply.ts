@@ -32,7 +32,7 @@ import type {
 import { parseToolArguments, type ToolRegistry } from '../tools/registry';
 import type { ToolOutcome } from '../tools/types';
 import type { Conversation } from './conversation';
-import type { Logger } from './logger';
+import type { Logger } from './ports';
 
 /** Rounds of tool calls one reply may make unless configured. */
 export const DEFAULT_MAX_TOOL_STEPS = 5;

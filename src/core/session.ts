@@ -3,7 +3,7 @@
  * detaches, and another may attach later and resume; meanwhile a running reply streams into the
  * session's replay log. It sees only `send(text)`, `close(code, reason)` and `bufferedAmount()`.
  */
-import { BehaviorSubject, interval, Subject, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, type Subscription } from 'rxjs';
 import type { LLMProvider } from '../llm/types';
 import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
@@ -11,18 +11,11 @@ import { encodeServerMessage } from '../protocol/decode';
 import { holdWhilePaused } from '../operators/hold-while-paused';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
-import { childLogger, type Logger } from './logger';
+import { childLogger } from './logger';
+import type { Logger, SessionPersistence, Transport } from './ports';
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
 import { errorMessageFor, type ReplyLimits, type ReplyTimings, runReply } from './reply';
-
-/** What a session needs from its connection. */
-export interface SessionTransport {
-  send(text: string): void;
-  close(code: number, reason: string): void;
-  /** Bytes accepted by `send` but not yet written to the network. */
-  bufferedAmount(): number;
-}
 
 /** When a slow reader makes the server hold back. */
 export interface BackpressureLimits {
@@ -30,30 +23,6 @@ export interface BackpressureLimits {
   readonly highWaterMark: number;
   /** Above this many (plus the largest single frame in the buffer), the connection is closed with 4408 (the session stays resumable). */
   readonly hardLimit: number;
-}
-
-/**
- * How a session shared between server processes keeps its state in a session store. The store
- * gives it where the stream and conversation stand, and is told of every change.
- */
-export interface SessionPersistence {
-  /** The seq of the newest message of the stream so far (0 for a new session). */
-  readonly lastSeq: number;
-  /** The conversation so far. */
-  readonly history: readonly HistoryMessage[];
-  /** `user_message` ids the session answered already (a resend of one is ignored). */
-  readonly requestIds: readonly string[];
-  /** Whether the store takes writes now; a `user_message` is refused with `store_unavailable` when not. */
-  available(): boolean;
-  /** Each message of the stream, encoded with its seq, in order. */
-  frameAppended(seq: number, text: string): void;
-  /** The whole history, after each change. */
-  historyChanged(messages: readonly HistoryMessage[]): void;
-  replyStarted(requestId: string): void;
-  /** The reply finished (completed, failed or aborted); its last message has been appended. */
-  replyEnded(requestId: string): void;
-  /** The client has the stream up to `seq`: the store need not keep those messages. */
-  acknowledged(seq: number): void;
 }
 
 /**
@@ -134,12 +103,12 @@ export interface Session {
    * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
    * connection it replaces, if any, for the caller to close.
    */
-  attach(transport: SessionTransport, replay?: readonly string[]): SessionTransport | undefined;
+  attach(transport: Transport, replay?: readonly string[]): Transport | undefined;
   /**
    * `transport` is gone. The running reply goes on into the replay log, unless set to cancel.
    * Returns false (and does nothing) if the session had moved to another connection already.
    */
-  detach(transport: SessionTransport): boolean;
+  detach(transport: Transport): boolean;
   /** Closes the attached connection, if any (the session stays; the connection's end detaches it). */
   closeConnection(code: number, reason: string): void;
   /** The frames a client that saw up to `lastSeq` missed. */
@@ -175,8 +144,6 @@ interface RunningReply {
 
 /** How many `user_message` ids a session remembers to recognise a resend. */
 const REMEMBERED_REQUEST_IDS = 1000;
-/** How often a congested connection is checked for draining, in ms. */
-const DRAIN_POLL_MS = 10;
 
 /**
  * A session as a class: its methods live on the prototype, so an idle session costs its fields,
@@ -189,7 +156,7 @@ class SessionState implements Session {
   private remoteWriter: RemoteWriter | undefined;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
-  private transport: SessionTransport | undefined;
+  private transport: Transport | undefined;
   private reply: RunningReply | undefined;
   private disposed = false;
   /** The highest seq the client acknowledged: repeated acks (every heartbeat) cost nothing. */
@@ -201,7 +168,8 @@ class SessionState implements Session {
   private drainWaiters: Array<() => void> = [];
   /** The largest frame written since the send buffer was last at or below its high-water mark, in bytes. */
   private largestFrame = 0;
-  private drainWatch: Subscription | undefined;
+  /** Set while the session waits for its connection to drain: stops listening. */
+  private drainWatch: { readonly transport: Transport; readonly stop: () => void } | undefined;
 
   constructor(private readonly options: SessionOptions) {
     this.persistence = options.persistence;
@@ -287,14 +255,21 @@ class SessionState implements Session {
     else this.control(message);
   }
 
-  attach(next: SessionTransport, replay: readonly string[] = []): SessionTransport | undefined {
+  attach(next: Transport, replay: readonly string[] = []): Transport | undefined {
     const previous = this.transport;
     this.transport = next;
+    // Held-back frames now wait for the new connection's drain, not the old one's.
+    if (this.drainWatch && this.drainWatch.transport !== next) this.stopDrainWatch();
     for (const frame of replay) this.write(frame);
+    // What still waits (a takeover while congested) goes out as the new connection takes it.
+    if (!this.queue.empty || this.drainWaiters.length > 0) {
+      this.watchDrain();
+      this.drained();
+    }
     return previous === next ? undefined : previous;
   }
 
-  detach(gone: SessionTransport): boolean {
+  detach(gone: Transport): boolean {
     if (this.transport !== gone) return false;
     this.release();
     return true;
@@ -347,7 +322,6 @@ class SessionState implements Session {
   dispose(): void {
     this.disposed = true;
     this.release();
-    this.drainWatch?.unsubscribe();
     this.reply?.subscription?.unsubscribe();
     this.reply = undefined;
     this.queue.clear();
@@ -357,6 +331,7 @@ class SessionState implements Session {
   /** The connection is gone: frames go to the replay log only, and nobody waits for a drain. */
   private release(): void {
     this.transport = undefined;
+    this.stopDrainWatch();
     this.queue.flush(true);
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
@@ -387,7 +362,7 @@ class SessionState implements Session {
     return this.options.backpressure.hardLimit + this.largestFrame;
   }
 
-  private tooSlow(transport: SessionTransport): void {
+  private tooSlow(transport: Transport): void {
     // The connection goes; the session stays, and the client may resume from the replay log.
     this.options.logger.warn({ sessionId: this.id }, 'client too slow: closing its connection (the session stays resumable)');
     transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
@@ -402,18 +377,30 @@ class SessionState implements Session {
     this.write(text);
   }
 
+  /**
+   * Waits for the connection to take more: on each drain signal of its transport, held frames go
+   * out while it is below its high-water mark; once all went, whoever waits is released.
+   */
   private watchDrain(): void {
-    if (this.drainWatch) return;
-    this.drainWatch = interval(DRAIN_POLL_MS).subscribe(() => {
-      if (this.congested()) return;
-      this.queue.flush(false);
-      if (!this.queue.empty) return;
-      this.drainWatch?.unsubscribe();
-      this.drainWatch = undefined;
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const resolve of waiters) resolve();
-    });
+    const transport = this.transport;
+    if (!transport || this.drainWatch?.transport === transport) return;
+    this.stopDrainWatch();
+    this.drainWatch = { transport, stop: transport.onDrain(() => this.drained()) };
+  }
+
+  private drained(): void {
+    if (this.congested()) return;
+    this.queue.flush(false);
+    if (!this.queue.empty) return;
+    this.stopDrainWatch();
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private stopDrainWatch(): void {
+    this.drainWatch?.stop();
+    this.drainWatch = undefined;
   }
 
   /** Resolves when the connection can take more (at once when it can, or when none is attached). */
@@ -583,4 +570,15 @@ function historyBytes(messages: readonly HistoryMessage[]): number {
 /** Creates a session with no connection yet. */
 export function createSession(options: SessionOptions): Session {
   return new SessionState(options);
+}
+
+/** Puts `message` into the stream of each session but `excludeSessionId`; returns how many. */
+export function sendToEach(sessions: Iterable<Session>, message: ServerMessageInput, excludeSessionId?: string): number {
+  let sent = 0;
+  for (const session of sessions) {
+    if (session.id === excludeSessionId) continue;
+    session.send(message);
+    sent++;
+  }
+  return sent;
 }
