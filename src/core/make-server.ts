@@ -15,7 +15,7 @@ import { createSession, type Session, type SessionOptions } from './session';
 import type { RateLimit } from './token-bucket';
 
 /** What every session of a server shares (the store adds each one's identity and state). */
-export type SharedSessionOptions = Omit<SessionOptions, 'sessionId' | 'resumeToken' | 'principal' | 'nextMessageId' | 'persistence' | 'remoteWriter' | 'startSeq'>;
+export type SharedSessionOptions = Omit<SessionOptions, 'sessionId' | 'resumeToken' | 'principal' | 'nextMessageId' | 'persistence'>;
 
 /** What happens, for the facade's events and metrics. Every hook is optional. */
 export interface ServerHooks {
@@ -103,6 +103,8 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
   const directory: SessionDirectory = options.store.open({
     ttlMs: options.sessionTtlMs,
     replayMaxMessages: options.session.replay.maxMessages,
+    replay: options.session.replay,
+    backpressure: options.session.backpressure,
     budget,
     logger,
     makeSession: (init) => createSession({ ...options.session, ...init, nextMessageId: createIdGenerator() }),

@@ -5,7 +5,9 @@
  * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis.
  */
 import type { HistoryMessage, ServerMessageInput } from '../protocol/codecs';
-import type { RemoteWriter, Session } from './session';
+import type { BackpressureLimits } from './outlet';
+import type { ReplayLimits } from './replay-log';
+import type { Session } from './session';
 
 // ---- Logger --------------------------------------------------------------------------------------
 
@@ -84,6 +86,11 @@ export interface SessionPersistence {
   replyEnded(requestId: string): void;
   /** The client has the stream up to `seq`: the store need not keep those messages. */
   acknowledged(seq: number): void;
+  /**
+   * Registers, once, what to call when the store can no longer take this session's writes: the
+   * session then ends its running reply with `store_unavailable` (and cancels its model request).
+   */
+  onFailed?(listener: () => void): void;
 }
 
 /** What a store passes to make a session object in this process. */
@@ -93,10 +100,6 @@ export interface SessionInit {
   readonly principal: unknown;
   /** Set by a store that keeps the session's state: where it is kept. */
   readonly persistence?: SessionPersistence;
-  /** Set by a shared store when another process is the session's writer. */
-  readonly remoteWriter?: RemoteWriter;
-  /** For a follower: the seq the stream stands at. */
-  readonly startSeq?: number;
 }
 
 /** How much this process's sessions may hold together. */
@@ -113,6 +116,10 @@ export interface SessionStoreContext {
   readonly ttlMs: number;
   /** Replay frames a session keeps (a shared store trims its log to this many). */
   readonly replayMaxMessages: number;
+  /** What a session's replay log holds: for session objects a store makes itself (a follower of another process's stream). */
+  readonly replay: ReplayLimits;
+  /** When a session holds back for a slow reader: for session objects a store makes itself. */
+  readonly backpressure: BackpressureLimits;
   /** What the sessions held by this process may hold together. @default no limit */
   readonly budget?: SessionBudget;
   /** Makes a session object of this process (the store keeps it). */

@@ -1,40 +1,24 @@
 /**
  * One conversation, transport-agnostic: it outlives its connections. A connection attaches,
  * detaches, and another may attach later and resume; meanwhile a running reply streams into the
- * session's replay log. It sees only `send(text)`, `close(code, reason)` and `bufferedAmount()`.
+ * session's replay log. It sees only its transport (see `ports.ts`) and, when a store keeps its
+ * state, that store's persistence hooks; it is always the writer of its stream.
  */
 import { BehaviorSubject, Subject, type Subscription } from 'rxjs';
 import type { LLMProvider } from '../llm/types';
 import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
-import { CloseCode } from '../protocol/codes';
 import { encodeServerMessage } from '../protocol/decode';
 import { holdWhilePaused } from '../operators/hold-while-paused';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
 import { childLogger } from './logger';
+import { type BackpressureLimits, Outlet } from './outlet';
 import type { Logger, SessionPersistence, Transport } from './ports';
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
 import { errorMessageFor, type ReplyLimits, type ReplyTimings, runReply } from './reply';
 
-/** When a slow reader makes the server hold back. */
-export interface BackpressureLimits {
-  /** Above this many buffered bytes, chunks are coalesced and the model stream is not read. */
-  readonly highWaterMark: number;
-  /** Above this many (plus the largest single frame in the buffer), the connection is closed with 4408 (the session stays resumable). */
-  readonly hardLimit: number;
-}
-
-/**
- * Where a session sends what it is asked to do while another server process is its writer
- * (that process runs the reply; this one follows the stream from the store).
- */
-export interface RemoteWriter {
-  /** A client message for the writer to handle. */
-  handle(message: UserMessage | ControlMessage): void;
-  /** A message for the writer to put into the stream. */
-  send(message: ServerMessageInput): void;
-}
+export type { BackpressureLimits };
 
 /** Everything a session is made from. */
 export interface SessionOptions {
@@ -63,12 +47,8 @@ export interface SessionOptions {
   readonly onSent?: (message: ServerMessageInput) => void;
   /** Told how replies' model calls go (for metrics). */
   readonly timings?: ReplyTimings;
-  /** The session store's side of a session shared between processes; none for a session of one process. */
+  /** Where a store keeps the session's state; none for a session of this process alone. */
   readonly persistence?: SessionPersistence;
-  /** Set when another process is the session's writer: the session follows the stream (see {@link Session.deliver}). */
-  readonly remoteWriter?: RemoteWriter;
-  /** The seq the stream stands at, for a follower (a writer gets it from `persistence`). @default 0 */
-  readonly startSeq?: number;
 }
 
 /** One conversation and its stream of messages. */
@@ -117,17 +97,6 @@ export interface Session {
   acknowledge(seq: number): void;
   /** Ends the session: cancels the running reply (and with it the model request). */
   dispose(): void;
-  /** Whether another process is the writer and this session follows the stream from a store. */
-  readonly following: boolean;
-  /** A message of the stream written by the remote writer, as read from the store (followers only). */
-  deliver(seq: number, text: string): void;
-  /** The remote writer is gone: this session becomes the writer, from the store's state. */
-  own(persistence: SessionPersistence): void;
-  /**
-   * The store cannot take writes: a running reply ends with a `store_unavailable` error (and
-   * its model request is cancelled).
-   */
-  storeFailed(): void;
 }
 
 interface RunningReply {
@@ -150,13 +119,13 @@ const REMEMBERED_REQUEST_IDS = 1000;
  * not a closure per method (thousands of idle sessions are the common case).
  */
 class SessionState implements Session {
-  private currentConversation: Conversation;
+  readonly conversation: Conversation;
   private readonly log: ReplayLog;
-  private persistence: SessionPersistence | undefined;
-  private remoteWriter: RemoteWriter | undefined;
+  private readonly persistence: SessionPersistence | undefined;
+  /** The connection attached now, and its backpressure. */
+  private readonly outlet: Outlet;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
-  private transport: Transport | undefined;
   private reply: RunningReply | undefined;
   private disposed = false;
   /** The highest seq the client acknowledged: repeated acks (every heartbeat) cost nothing. */
@@ -166,33 +135,17 @@ class SessionState implements Session {
   /** The history `heldBytes` last measured, and its size: recounted only when the history changes. */
   private historySize: { messages: readonly HistoryMessage[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
-  /** The largest frame written since the send buffer was last at or below its high-water mark, in bytes. */
-  private largestFrame = 0;
-  /** Set while the session waits for its connection to drain: stops listening. */
-  private drainWatch: { readonly transport: Transport; readonly stop: () => void } | undefined;
 
   constructor(private readonly options: SessionOptions) {
-    this.persistence = options.persistence;
-    this.remoteWriter = options.remoteWriter;
-    this.currentConversation = this.conversationFrom(options.persistence);
-    this.rememberAll(options.persistence?.requestIds);
-    this.log = new ReplayLog(options.replay, options.persistence?.lastSeq ?? options.startSeq ?? 0);
-  }
-
-  private conversationFrom(persistence: SessionPersistence | undefined): Conversation {
-    if (!persistence) return createConversation(this.options.conversation);
-    return createConversation(this.options.conversation, {
-      history: persistence.history,
-      onChange: (messages) => persistence.historyChanged(messages),
-    });
-  }
-
-  get conversation(): Conversation {
-    return this.currentConversation;
-  }
-
-  get following(): boolean {
-    return this.remoteWriter !== undefined;
+    const persistence = options.persistence;
+    this.persistence = persistence;
+    this.outlet = new Outlet(options.backpressure, options.logger, options.sessionId);
+    this.conversation = persistence
+      ? createConversation(options.conversation, { history: persistence.history, onChange: (messages) => persistence.historyChanged(messages) })
+      : createConversation(options.conversation);
+    this.rememberAll(persistence?.requestIds);
+    this.log = new ReplayLog(options.replay, persistence?.lastSeq ?? 0);
+    persistence?.onFailed?.(() => this.storeFailed());
   }
 
   get id(): string {
@@ -214,7 +167,7 @@ class SessionState implements Session {
   }
 
   get attached(): boolean {
-    return this.transport !== undefined;
+    return this.outlet.transport !== undefined;
   }
 
   get busy(): boolean {
@@ -226,7 +179,7 @@ class SessionState implements Session {
   }
 
   get heldBytes(): number {
-    const messages = this.currentConversation.messages();
+    const messages = this.conversation.messages();
     // The conversation replaces its array on every change: the same array has the same size.
     if (this.historySize?.messages !== messages) this.historySize = { messages, bytes: historyBytes(messages) };
     return this.log.heldBytes + this.historySize.bytes + this.queue.bytes;
@@ -234,49 +187,42 @@ class SessionState implements Session {
 
   send(message: ServerMessageInput): void {
     if (this.disposed) return;
-    if (this.remoteWriter) return this.remoteWriter.send(message);
     // Under backpressure only, chunks of one reply merge into one, sent once the socket drains;
     // a chunk too long for one frame goes out in pieces as the socket takes them.
     this.queue.send(message);
     if (this.queue.empty) return;
-    this.watchDrain();
-    const transport = this.transport;
-    if (transport && transport.bufferedAmount() + this.queue.bytes > this.hardLimit()) this.tooSlow(transport);
+    this.outlet.watchDrain(() => this.drained());
+    this.outlet.closeIfOver(this.queue.bytes);
   }
 
   sendDirect(message: ServerMessageInput): void {
-    if (!this.disposed) this.write(encodeServerMessage(message, this.options.nextMessageId()));
+    if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   handle(message: UserMessage | ControlMessage): void {
     if (this.disposed) return;
-    if (this.remoteWriter) return this.remoteWriter.handle(message);
     if (message.type === 'user_message') this.startReply(message);
     else this.control(message);
   }
 
   attach(next: Transport, replay: readonly string[] = []): Transport | undefined {
-    const previous = this.transport;
-    this.transport = next;
-    // Held-back frames now wait for the new connection's drain, not the old one's.
-    if (this.drainWatch && this.drainWatch.transport !== next) this.stopDrainWatch();
-    for (const frame of replay) this.write(frame);
+    const previous = this.outlet.attach(next, replay);
     // What still waits (a takeover while congested) goes out as the new connection takes it.
     if (!this.queue.empty || this.drainWaiters.length > 0) {
-      this.watchDrain();
+      this.outlet.watchDrain(() => this.drained());
       this.drained();
     }
-    return previous === next ? undefined : previous;
+    return previous;
   }
 
   detach(gone: Transport): boolean {
-    if (this.transport !== gone) return false;
-    this.release();
+    if (!this.outlet.detach(gone)) return false;
+    this.released();
     return true;
   }
 
   closeConnection(code: number, reason: string): void {
-    this.transport?.close(code, reason);
+    this.outlet.transport?.close(code, reason);
   }
 
   replaySince(lastSeq: number): ReplayResult {
@@ -292,23 +238,21 @@ class SessionState implements Session {
     this.persistence?.acknowledged(upTo);
   }
 
-  deliver(seq: number, text: string): void {
-    if (this.disposed || seq <= this.log.lastSeq) return;
-    // The store skips seqs only past an outage that lost frames; nothing before them can be replayed.
-    if (seq !== this.log.lastSeq + 1) this.log.restartAfter(seq - 1);
-    this.log.append(seq, text);
-    this.write(text);
+  dispose(): void {
+    this.disposed = true;
+    this.outlet.release();
+    this.released();
+    this.reply?.subscription?.unsubscribe();
+    this.reply = undefined;
+    this.queue.clear();
+    this.log.clear();
   }
 
-  own(persistence: SessionPersistence): void {
-    this.remoteWriter = undefined;
-    this.persistence = persistence;
-    this.currentConversation = this.conversationFrom(persistence);
-    this.rememberAll(persistence.requestIds);
-    if (persistence.lastSeq > this.log.lastSeq) this.log.restartAfter(persistence.lastSeq);
-  }
-
-  storeFailed(): void {
+  /**
+   * The store cannot take writes: a running reply ends with a `store_unavailable` error (and its
+   * model request is cancelled).
+   */
+  private storeFailed(): void {
     const reply = this.reply;
     if (!reply || reply.storeFailed) return;
     reply.storeFailed = true;
@@ -319,19 +263,8 @@ class SessionState implements Session {
     this.abortReply();
   }
 
-  dispose(): void {
-    this.disposed = true;
-    this.release();
-    this.reply?.subscription?.unsubscribe();
-    this.reply = undefined;
-    this.queue.clear();
-    this.log.clear();
-  }
-
   /** The connection is gone: frames go to the replay log only, and nobody waits for a drain. */
-  private release(): void {
-    this.transport = undefined;
-    this.stopDrainWatch();
+  private released(): void {
     this.queue.flush(true);
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
@@ -340,32 +273,7 @@ class SessionState implements Session {
   }
 
   private congested(): boolean {
-    return this.transport !== undefined && this.transport.bufferedAmount() > this.options.backpressure.highWaterMark;
-  }
-
-  private write(text: string): void {
-    const transport = this.transport;
-    if (!transport) return;
-    if (transport.bufferedAmount() <= this.options.backpressure.highWaterMark) this.largestFrame = 0;
-    transport.send(text);
-    // Only a large frame's size needs counting in bytes: a small one is far below the limits either way.
-    this.largestFrame = Math.max(this.largestFrame, text.length < 65_536 ? text.length : Buffer.byteLength(text));
-    if (transport.bufferedAmount() > this.hardLimit()) this.tooSlow(transport);
-  }
-
-  /**
-   * The hard limit, plus the largest frame written since the buffer was last below its
-   * high-water mark: one large frame (a long reply's `llm_complete`) is the server's doing, not
-   * a slow reader's, so only what piles up beyond it counts.
-   */
-  private hardLimit(): number {
-    return this.options.backpressure.hardLimit + this.largestFrame;
-  }
-
-  private tooSlow(transport: Transport): void {
-    // The connection goes; the session stays, and the client may resume from the replay log.
-    this.options.logger.warn({ sessionId: this.id }, 'client too slow: closing its connection (the session stays resumable)');
-    transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
+    return this.outlet.congested();
   }
 
   private emit(message: ServerMessageInput): void {
@@ -374,39 +282,27 @@ class SessionState implements Session {
     const text = encodeServerMessage(message, this.options.nextMessageId(), seq);
     this.log.append(seq, text);
     this.persistence?.frameAppended(seq, text);
-    this.write(text);
+    this.outlet.write(text);
   }
 
   /**
    * Waits for the connection to take more: on each drain signal of its transport, held frames go
    * out while it is below its high-water mark; once all went, whoever waits is released.
    */
-  private watchDrain(): void {
-    const transport = this.transport;
-    if (!transport || this.drainWatch?.transport === transport) return;
-    this.stopDrainWatch();
-    this.drainWatch = { transport, stop: transport.onDrain(() => this.drained()) };
-  }
-
   private drained(): void {
     if (this.congested()) return;
     this.queue.flush(false);
     if (!this.queue.empty) return;
-    this.stopDrainWatch();
+    this.outlet.stopDrainWatch();
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
   }
 
-  private stopDrainWatch(): void {
-    this.drainWatch?.stop();
-    this.drainWatch = undefined;
-  }
-
   /** Resolves when the connection can take more (at once when it can, or when none is attached). */
   private whenWritable(): Promise<void> | undefined {
     if (!this.congested() && this.queue.empty) return undefined;
-    this.watchDrain();
+    this.outlet.watchDrain(() => this.drained());
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 

@@ -30,7 +30,6 @@ export {
   type Session,
   type SessionOptions,
   type BackpressureLimits,
-  type RemoteWriter,
 } from '../core/session';
 export type { Transport, SessionTransport, SessionPersistence, SessionRegistry, ClaimResult } from '../core/ports';
 export { createConnection, type Connection, type ConnectionOptions } from '../core/connection';

@@ -19,7 +19,7 @@ export interface MemorySessionDirectory extends SessionDirectory {
  * new session is refused (`admit` is false) when dropping every detached one is not enough.
  */
 export function createMemorySessionDirectory(
-  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'logger'> & { logger?: SessionStoreContext['logger'] },
+  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'replay' | 'backpressure' | 'logger'> & { logger?: SessionStoreContext['logger'] },
 ): MemorySessionDirectory {
   const sessions = new Map<string, Session>();
   const expiries = new Map<string, ReturnType<typeof setTimeout>>();
