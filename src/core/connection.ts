@@ -10,7 +10,7 @@ import { decodeClientMessage, type RawFrame } from '../protocol/decode';
 import type { ClaimResult, Logger, SessionDirectory, Transport } from './ports';
 import type { Session } from './session';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
-import { errorMessageFor } from './reply';
+import { errorMessageFor } from './error-message';
 
 /** What a resume came to, as `/metrics` counts it. */
 export type ResumeOutcome = 'resumed' | 'session_lost' | 'resume_gap';

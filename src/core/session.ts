@@ -16,7 +16,8 @@ import { type BackpressureLimits, Outlet } from './outlet';
 import type { Logger, SessionPersistence, Transport } from './ports';
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
-import { errorMessageFor, type ReplyLimits, type ReplyTimings, runReply } from './reply';
+import { errorMessageFor } from './error-message';
+import { type ReplyLimits, type ReplyTimings, runReply } from './reply';
 
 export type { BackpressureLimits };
 
