@@ -4,10 +4,10 @@
  * several), and a logger. Adapters implement `Transport`; stores implement `SessionStore`; the
  * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis.
  */
-import type { HistoryMessage, ServerMessageInput } from '../protocol/codecs';
+import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
+import type { Conversation } from './conversation';
 import type { BackpressureLimits } from './outlet';
-import type { ReplayLimits } from './replay-log';
-import type { Session } from './session';
+import type { ReplayLimits, ReplayResult } from './replay-log';
 
 // ---- Logger --------------------------------------------------------------------------------------
 
@@ -54,6 +54,60 @@ export interface Transport {
 
 /** The name a transport had before the seam was drawn. @deprecated Use {@link Transport}. */
 export type SessionTransport = Transport;
+
+// ---- Session -------------------------------------------------------------------------------------
+
+/**
+ * One conversation and its stream of messages, as a connection and a store see it. The core's
+ * session (`createSession`) is one; a store may hand out its own (the Redis store's follower of
+ * a stream another process writes).
+ */
+export interface Session {
+  readonly id: string;
+  readonly resumeToken: string;
+  readonly principal: unknown;
+  readonly conversation: Conversation;
+  /**
+   * `paused` while the running reply is paused, else the status the running reply last sent the
+   * client (`thinking`, `streaming`, `calling_tool`), else `idle`. Answers to controls never change it.
+   */
+  readonly status: SessionStatus;
+  /** Whether a connection is attached. */
+  readonly attached: boolean;
+  /** Whether a reply is running. */
+  readonly busy: boolean;
+  /** The seq of the newest message of the stream (0 before any). */
+  readonly lastSeq: number;
+  /**
+   * About how many bytes the session holds: its history's text and its replay log, in UTF-8
+   * bytes, plus reply text waiting for a slow connection. What a session memory budget counts.
+   */
+  readonly heldBytes: number;
+  /** Sends connection-level messages (greeting, pong, resume answers): no seq, not replayed. */
+  sendDirect(message: ServerMessageInput): void;
+  /** Sends a message of the stream: it gets the next seq and a place in the replay log. */
+  send(message: ServerMessageInput): void;
+  /** Handles one decoded client message (not `ping` or `resume`, which belong to the connection). */
+  handle(message: UserMessage | ControlMessage): void;
+  /**
+   * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
+   * connection it replaces, if any, for the caller to close.
+   */
+  attach(transport: Transport, replay?: readonly string[]): Transport | undefined;
+  /**
+   * `transport` is gone. The running reply goes on into the replay log, unless set to cancel.
+   * Returns false (and does nothing) if the session had moved to another connection already.
+   */
+  detach(transport: Transport): boolean;
+  /** Closes the attached connection, if any (the session stays; the connection's end detaches it). */
+  closeConnection(code: number, reason: string): void;
+  /** The frames a client that saw up to `lastSeq` missed. */
+  replaySince(lastSeq: number): ReplayResult;
+  /** The client has the stream up to `seq`. */
+  acknowledge(seq: number): void;
+  /** Ends the session: cancels the running reply (and with it the model request). */
+  dispose(): void;
+}
 
 // ---- Session store -------------------------------------------------------------------------------
 

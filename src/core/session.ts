@@ -13,7 +13,9 @@ import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
 import { childLogger } from './logger';
 import { type BackpressureLimits, Outlet } from './outlet';
-import type { Logger, SessionPersistence, Transport } from './ports';
+import type { Logger, Session, SessionPersistence, Transport } from './ports';
+
+export type { Session };
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
 import { errorMessageFor } from './error-message';
@@ -50,54 +52,6 @@ export interface SessionOptions {
   readonly timings?: ReplyTimings;
   /** Where a store keeps the session's state; none for a session of this process alone. */
   readonly persistence?: SessionPersistence;
-}
-
-/** One conversation and its stream of messages. */
-export interface Session {
-  readonly id: string;
-  readonly resumeToken: string;
-  readonly principal: unknown;
-  readonly conversation: Conversation;
-  /**
-   * `paused` while the running reply is paused, else the status the running reply last sent the
-   * client (`thinking`, `streaming`, `calling_tool`), else `idle`. Answers to controls never change it.
-   */
-  readonly status: SessionStatus;
-  /** Whether a connection is attached. */
-  readonly attached: boolean;
-  /** Whether a reply is running. */
-  readonly busy: boolean;
-  /** The seq of the newest message of the stream (0 before any). */
-  readonly lastSeq: number;
-  /**
-   * About how many bytes the session holds: its history's text and its replay log, in UTF-8
-   * bytes, plus reply text waiting for a slow connection. What a session memory budget counts.
-   */
-  readonly heldBytes: number;
-  /** Sends connection-level messages (greeting, pong, resume answers): no seq, not replayed. */
-  sendDirect(message: ServerMessageInput): void;
-  /** Sends a message of the stream: it gets the next seq and a place in the replay log. */
-  send(message: ServerMessageInput): void;
-  /** Handles one decoded client message (not `ping` or `resume`, which belong to the connection). */
-  handle(message: UserMessage | ControlMessage): void;
-  /**
-   * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
-   * connection it replaces, if any, for the caller to close.
-   */
-  attach(transport: Transport, replay?: readonly string[]): Transport | undefined;
-  /**
-   * `transport` is gone. The running reply goes on into the replay log, unless set to cancel.
-   * Returns false (and does nothing) if the session had moved to another connection already.
-   */
-  detach(transport: Transport): boolean;
-  /** Closes the attached connection, if any (the session stays; the connection's end detaches it). */
-  closeConnection(code: number, reason: string): void;
-  /** The frames a client that saw up to `lastSeq` missed. */
-  replaySince(lastSeq: number): ReplayResult;
-  /** The client has the stream up to `seq`. */
-  acknowledge(seq: number): void;
-  /** Ends the session: cancels the running reply (and with it the model request). */
-  dispose(): void;
 }
 
 interface RunningReply {

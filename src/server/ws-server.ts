@@ -9,7 +9,7 @@ import * as E from 'fp-ts/Either';
 import { LLMWSError, type ProtocolError } from '../errors';
 import { providerFromEnvironment } from '../llm/from-environment';
 import type { LLMProvider } from '../llm/types';
-import type { PushMessage, SessionStatus } from '../protocol/codecs';
+import type { PushMessage } from '../protocol/codecs';
 import { decodePushMessage } from '../protocol/decode';
 import { CloseCode } from '../protocol/codes';
 import { builtinTools } from '../tools/builtin';
@@ -19,74 +19,25 @@ import { createHttpRoutes } from './http-routes';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
 import { resolveLogger, type Logger } from './logger';
+import { coreOptionsFor } from './core-options';
+import type { EventOf, HealthReport, SessionInfo, WSServerEvent } from './events';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_HIGH_WATER_MARK_BYTES,
   DEFAULT_HOSTNAME,
   DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MAX_MESSAGE_LENGTH,
   DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_MAX_SESSIONS,
-  DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
   DEFAULT_PATH,
   DEFAULT_PORT,
-  DEFAULT_RATE_LIMIT,
-  DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
-  DEFAULT_SESSION_TTL_MS,
   DEFAULT_STOP_RETRY_AFTER_MS,
   type WSServerOptions,
 } from './options';
+
+export type { HealthReport, SessionInfo, WSServerEvent };
 import { checkOptions, firstUseOfDeprecated, type CheckedOptions } from './validate-options';
-import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from '../core/replay-log';
-import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from '../core/reply';
-import { type LLMWSCore, makeServer, type MakeServerOptions, type SharedSessionOptions } from '../core/make-server';
-import type { SessionStore, StoreHealth } from '../core/ports';
+import { type LLMWSCore, makeServer, type MakeServerOptions } from '../core/make-server';
+import type { SessionStore } from '../core/ports';
 import type { Session } from '../core/session';
 import { memoryStore } from '../store/memory-store';
-
-/** What happens on a server, as `events$` emits it. */
-export type WSServerEvent =
-  /**
-   * Accepting connections: on start, or, on a `server` of yours that was not listening yet, once it
-   * listens. `url` and `port` are absent with `noServer` (and on a server listening on a pipe).
-   */
-  | { readonly type: 'started'; readonly url: string | undefined; readonly port: number | undefined }
-  | { readonly type: 'stopped' }
-  | { readonly type: 'client_connected'; readonly sessionId: string }
-  | { readonly type: 'client_disconnected'; readonly sessionId: string; readonly code: number; readonly reason: string }
-  | { readonly type: 'client_error'; readonly sessionId: string; readonly error: LLMWSError }
-  | { readonly type: 'session_resumed'; readonly sessionId: string }
-  /** With the memory store only: with Redis, a session left alone expires there, on no process. */
-  | { readonly type: 'session_expired'; readonly sessionId: string };
-
-/** One session, as `getActiveSessions` reports it. */
-export interface SessionInfo {
-  readonly sessionId: string;
-  readonly status: SessionStatus;
-  /** Whether a client is connected to it now (else it waits for a resume until it expires). */
-  readonly connected: boolean;
-  /** Messages in the conversation's history. */
-  readonly historyLength: number;
-  /** Who the session belongs to, as `authenticate` said. */
-  readonly principal: unknown;
-  /** About how many bytes it holds (history and replay), as `sessionMemoryBudgetBytes` counts them. */
-  readonly heldBytes: number;
-}
-
-type EventOf<K extends WSServerEvent['type']> = Extract<WSServerEvent, { type: K }>;
-
-/** The body of `GET /health`. */
-export interface HealthReport {
-  readonly status: 'ok';
-  readonly uptimeSeconds: number;
-  readonly connections: number;
-  readonly sessions: number;
-  readonly repliesRunning: number;
-  /** The session store: `memory`, or `redis` with whether it answers now. */
-  readonly store: { readonly kind: string; readonly status: StoreHealth };
-  /** Whether the model endpoint answered its last check (cached; never checked on the request's time). */
-  readonly upstream: UpstreamHealth;
-}
 
 /** The message as clients will get it, or throws the {@link ProtocolError} that says why they would reject it. */
 function checkedPush(message: unknown): PushMessage {
@@ -148,30 +99,8 @@ export class WSServer {
       { registry: options.registry, collectDefaultMetrics: options.collectDefaultMetrics },
     );
     this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
-    const configuredRateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT;
     this.store = options.store ?? memoryStore();
-    this.coreOptions = {
-      store: this.store,
-      session: this.sharedSessionOptions(),
-      sessionTtlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
-      budget: {
-        maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
-        maxBytes: options.sessionMemoryBudgetBytes ?? DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
-      },
-      rateLimit: configuredRateLimit === false ? undefined : configuredRateLimit,
-      logger: this.logger,
-      hooks: {
-        onConnected: (sessionId) => {
-          this.metrics.connectionOpened();
-          this.events.next({ type: 'client_connected', sessionId });
-        },
-        onClosed: (sessionId, code, reason) => this.events.next({ type: 'client_disconnected', sessionId, code, reason }),
-        onProtocolError: (sessionId, error) => this.events.next({ type: 'client_error', sessionId, error }),
-        onResume: this.metrics.resume,
-        onResumed: (session) => this.events.next({ type: 'session_resumed', sessionId: session.id }),
-        onExpired: (session) => this.events.next({ type: 'session_expired', sessionId: session.id }),
-      },
-    };
+    this.coreOptions = coreOptionsFor(options, { store: this.store, provider: this.provider, tools: this.tools, logger: this.logger, metrics: this.metrics, events: this.events });
     // Logged only now that nothing above threw: a server that was never made says nothing.
     for (const [old, name] of checked.deprecated) {
       if (firstUseOfDeprecated(old)) this.logger.warn({ option: old, use: name }, `WSServer option \`${old}\` is deprecated: use \`${name}\` (the old name goes in the next minor version)`);
@@ -188,35 +117,6 @@ export class WSServer {
 
   private sessions(): Iterable<Session> {
     return this.core?.sessions() ?? [];
-  }
-
-  /** What every session of this server shares, built once: a session keeps only a reference to it. */
-  private sharedSessionOptions(): SharedSessionOptions {
-    const options = this.options;
-    return {
-      provider: this.provider,
-      tools: this.tools,
-      conversation: options.conversationOptions ?? {},
-      maxToolSteps: options.maxToolSteps ?? DEFAULT_MAX_TOOL_STEPS,
-      idleTimeoutMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
-      replyLimits: {
-        maxTextBytes: options.maxReplyTextBytes ?? DEFAULT_MAX_REPLY_TEXT_BYTES,
-        maxToolArgumentsBytes: options.maxToolArgumentsBytes ?? DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
-      },
-      maxMessageLength: options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
-      onDisconnect: options.onDisconnect ?? 'continue',
-      replay: {
-        maxMessages: options.replayMaxMessages ?? DEFAULT_REPLAY_MAX_MESSAGES,
-        maxBytes: options.replayMaxBytes ?? DEFAULT_REPLAY_MAX_BYTES,
-      },
-      backpressure: {
-        highWaterMark: options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES,
-        hardLimit: options.sendBufferHardLimitBytes ?? DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
-      },
-      logger: this.logger,
-      onSent: this.metrics.sent,
-      timings: { modelCall: this.metrics.modelCall, firstToken: this.metrics.firstToken },
-    };
   }
 
   private repliesRunning(): number {
