@@ -37,6 +37,7 @@ import { checkOptions, firstUseOfDeprecated, type CheckedOptions } from './valid
 import { type LLMWSCore, makeServer, type MakeServerOptions } from '../core/make-server';
 import type { SessionStore } from '../core/ports';
 import type { Session } from '../core/session';
+import { perMessageDeflateOf } from './compression';
 import { memoryStore } from '../store/memory-store';
 
 /** The message as clients will get it, or throws the {@link ProtocolError} that says why they would reject it. */
@@ -224,7 +225,7 @@ export class WSServer {
       ownsServer,
       path: this.options.path ?? DEFAULT_PATH,
       maxPayload: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      perMessageDeflate: this.options.enableCompression ?? false,
+      perMessageDeflate: perMessageDeflateOf(this.options.enableCompression),
       heartbeatInterval: this.options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       maxConnections: this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       logger: this.logger,
