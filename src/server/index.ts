@@ -14,7 +14,7 @@ export {
   DEFAULT_SYSTEM_PROMPT,
   type Conversation,
   type ConversationOptions,
-} from './conversation';
+} from '../core/conversation';
 export {
   runReply,
   DEFAULT_MAX_TOOL_STEPS,
@@ -24,22 +24,20 @@ export {
   type ReplyContext,
   type ReplyLimits,
   type ReplyTimings,
-} from './reply';
-export { MAX_CHUNK_FRAME_CHARS } from './send-queue';
+} from '../core/reply';
+export { MAX_CHUNK_FRAME_CHARS } from '../core/send-queue';
 export {
   createSession,
   type Session,
   type SessionOptions,
-  type SessionTransport,
   type BackpressureLimits,
-  type SessionPersistence,
-  type RemoteWriter,
-} from './session';
-export { createConnection, type Connection, type ConnectionOptions, type SessionRegistry, type ClaimResult } from './connection';
+} from '../core/session';
+export type { Transport, SessionTransport, SessionPersistence, SessionRegistry, ClaimResult } from '../core/ports';
+export { createConnection, type Connection, type ConnectionOptions } from '../core/connection';
 export * from '../store';
-export { ReplayLog, DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, type ReplayLimits, type ReplayResult } from './replay-log';
+export { ReplayLog, DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, type ReplayLimits, type ReplayResult } from '../core/replay-log';
 export { bearerTokenAuthentication, originAllowed, presentedToken, secretsEqual, type Authenticate, type TokenPrincipal } from './auth';
-export { createTokenBucket, type RateLimit } from './token-bucket';
+export { createTokenBucket, type RateLimit } from '../core/token-bucket';
 export { silentLogger, consoleLogger, childLogger, DEFAULT_LOG_LEVEL, type Logger, type LogFn, type LogLevel, type ConsoleLoggerOptions } from './logger';
 export * from '../llm';
 export * from '../tools';

@@ -2,8 +2,9 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Regist
 import { LLMWSError } from '../errors';
 import type { ServerMessageInput } from '../protocol/codecs';
 
-/** What a resume came to, as `/metrics` counts it. */
-export type ResumeOutcome = 'resumed' | 'session_lost' | 'resume_gap';
+import type { ResumeOutcome } from '../core/connection';
+
+export type { ResumeOutcome };
 
 /** The numbers a server keeps for `/metrics`, fed from the places where things happen. */
 export interface ServerMetrics {

@@ -1,71 +1,27 @@
 /**
  * One conversation, transport-agnostic: it outlives its connections. A connection attaches,
  * detaches, and another may attach later and resume; meanwhile a running reply streams into the
- * session's replay log. It sees only `send(text)`, `close(code, reason)` and `bufferedAmount()`.
+ * session's replay log. It sees only its transport (see `ports.ts`) and, when a store keeps its
+ * state, that store's persistence hooks; it is always the writer of its stream.
  */
-import { BehaviorSubject, interval, Subject, type Subscription } from 'rxjs';
+import { BehaviorSubject, Subject, type Subscription } from 'rxjs';
 import type { LLMProvider } from '../llm/types';
 import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
-import { CloseCode } from '../protocol/codes';
 import { encodeServerMessage } from '../protocol/decode';
 import { holdWhilePaused } from '../operators/hold-while-paused';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
-import { childLogger, type Logger } from './logger';
+import { childLogger } from './logger';
+import { type BackpressureLimits, Outlet } from './outlet';
+import type { Logger, Session, SessionPersistence, Transport } from './ports';
+
+export type { Session };
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
-import { errorMessageFor, type ReplyLimits, type ReplyTimings, runReply } from './reply';
+import { errorMessageFor } from './error-message';
+import { type ReplyLimits, type ReplyTimings, runReply } from './reply';
 
-/** What a session needs from its connection. */
-export interface SessionTransport {
-  send(text: string): void;
-  close(code: number, reason: string): void;
-  /** Bytes accepted by `send` but not yet written to the network. */
-  bufferedAmount(): number;
-}
-
-/** When a slow reader makes the server hold back. */
-export interface BackpressureLimits {
-  /** Above this many buffered bytes, chunks are coalesced and the model stream is not read. */
-  readonly highWaterMark: number;
-  /** Above this many (plus the largest single frame in the buffer), the connection is closed with 4408 (the session stays resumable). */
-  readonly hardLimit: number;
-}
-
-/**
- * How a session shared between server processes keeps its state in a session store. The store
- * gives it where the stream and conversation stand, and is told of every change.
- */
-export interface SessionPersistence {
-  /** The seq of the newest message of the stream so far (0 for a new session). */
-  readonly lastSeq: number;
-  /** The conversation so far. */
-  readonly history: readonly HistoryMessage[];
-  /** `user_message` ids the session answered already (a resend of one is ignored). */
-  readonly requestIds: readonly string[];
-  /** Whether the store takes writes now; a `user_message` is refused with `store_unavailable` when not. */
-  available(): boolean;
-  /** Each message of the stream, encoded with its seq, in order. */
-  frameAppended(seq: number, text: string): void;
-  /** The whole history, after each change. */
-  historyChanged(messages: readonly HistoryMessage[]): void;
-  replyStarted(requestId: string): void;
-  /** The reply finished (completed, failed or aborted); its last message has been appended. */
-  replyEnded(requestId: string): void;
-  /** The client has the stream up to `seq`: the store need not keep those messages. */
-  acknowledged(seq: number): void;
-}
-
-/**
- * Where a session sends what it is asked to do while another server process is its writer
- * (that process runs the reply; this one follows the stream from the store).
- */
-export interface RemoteWriter {
-  /** A client message for the writer to handle. */
-  handle(message: UserMessage | ControlMessage): void;
-  /** A message for the writer to put into the stream. */
-  send(message: ServerMessageInput): void;
-}
+export type { BackpressureLimits };
 
 /** Everything a session is made from. */
 export interface SessionOptions {
@@ -94,71 +50,8 @@ export interface SessionOptions {
   readonly onSent?: (message: ServerMessageInput) => void;
   /** Told how replies' model calls go (for metrics). */
   readonly timings?: ReplyTimings;
-  /** The session store's side of a session shared between processes; none for a session of one process. */
+  /** Where a store keeps the session's state; none for a session of this process alone. */
   readonly persistence?: SessionPersistence;
-  /** Set when another process is the session's writer: the session follows the stream (see {@link Session.deliver}). */
-  readonly remoteWriter?: RemoteWriter;
-  /** The seq the stream stands at, for a follower (a writer gets it from `persistence`). @default 0 */
-  readonly startSeq?: number;
-}
-
-/** One conversation and its stream of messages. */
-export interface Session {
-  readonly id: string;
-  readonly resumeToken: string;
-  readonly principal: unknown;
-  readonly conversation: Conversation;
-  /**
-   * `paused` while the running reply is paused, else the status the running reply last sent the
-   * client (`thinking`, `streaming`, `calling_tool`), else `idle`. Answers to controls never change it.
-   */
-  readonly status: SessionStatus;
-  /** Whether a connection is attached. */
-  readonly attached: boolean;
-  /** Whether a reply is running. */
-  readonly busy: boolean;
-  /** The seq of the newest message of the stream (0 before any). */
-  readonly lastSeq: number;
-  /**
-   * About how many bytes the session holds: its history's text and its replay log, in UTF-8
-   * bytes, plus reply text waiting for a slow connection. What a session memory budget counts.
-   */
-  readonly heldBytes: number;
-  /** Sends connection-level messages (greeting, pong, resume answers): no seq, not replayed. */
-  sendDirect(message: ServerMessageInput): void;
-  /** Sends a message of the stream: it gets the next seq and a place in the replay log. */
-  send(message: ServerMessageInput): void;
-  /** Handles one decoded client message (not `ping` or `resume`, which belong to the connection). */
-  handle(message: UserMessage | ControlMessage): void;
-  /**
-   * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
-   * connection it replaces, if any, for the caller to close.
-   */
-  attach(transport: SessionTransport, replay?: readonly string[]): SessionTransport | undefined;
-  /**
-   * `transport` is gone. The running reply goes on into the replay log, unless set to cancel.
-   * Returns false (and does nothing) if the session had moved to another connection already.
-   */
-  detach(transport: SessionTransport): boolean;
-  /** Closes the attached connection, if any (the session stays; the connection's end detaches it). */
-  closeConnection(code: number, reason: string): void;
-  /** The frames a client that saw up to `lastSeq` missed. */
-  replaySince(lastSeq: number): ReplayResult;
-  /** The client has the stream up to `seq`. */
-  acknowledge(seq: number): void;
-  /** Ends the session: cancels the running reply (and with it the model request). */
-  dispose(): void;
-  /** Whether another process is the writer and this session follows the stream from a store. */
-  readonly following: boolean;
-  /** A message of the stream written by the remote writer, as read from the store (followers only). */
-  deliver(seq: number, text: string): void;
-  /** The remote writer is gone: this session becomes the writer, from the store's state. */
-  own(persistence: SessionPersistence): void;
-  /**
-   * The store cannot take writes: a running reply ends with a `store_unavailable` error (and
-   * its model request is cancelled).
-   */
-  storeFailed(): void;
 }
 
 interface RunningReply {
@@ -175,21 +68,19 @@ interface RunningReply {
 
 /** How many `user_message` ids a session remembers to recognise a resend. */
 const REMEMBERED_REQUEST_IDS = 1000;
-/** How often a congested connection is checked for draining, in ms. */
-const DRAIN_POLL_MS = 10;
 
 /**
  * A session as a class: its methods live on the prototype, so an idle session costs its fields,
  * not a closure per method (thousands of idle sessions are the common case).
  */
 class SessionState implements Session {
-  private currentConversation: Conversation;
+  readonly conversation: Conversation;
   private readonly log: ReplayLog;
-  private persistence: SessionPersistence | undefined;
-  private remoteWriter: RemoteWriter | undefined;
+  private readonly persistence: SessionPersistence | undefined;
+  /** The connection attached now, and its backpressure. */
+  private readonly outlet: Outlet;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
-  private transport: SessionTransport | undefined;
   private reply: RunningReply | undefined;
   private disposed = false;
   /** The highest seq the client acknowledged: repeated acks (every heartbeat) cost nothing. */
@@ -199,32 +90,17 @@ class SessionState implements Session {
   /** The history `heldBytes` last measured, and its size: recounted only when the history changes. */
   private historySize: { messages: readonly HistoryMessage[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
-  /** The largest frame written since the send buffer was last at or below its high-water mark, in bytes. */
-  private largestFrame = 0;
-  private drainWatch: Subscription | undefined;
 
   constructor(private readonly options: SessionOptions) {
-    this.persistence = options.persistence;
-    this.remoteWriter = options.remoteWriter;
-    this.currentConversation = this.conversationFrom(options.persistence);
-    this.rememberAll(options.persistence?.requestIds);
-    this.log = new ReplayLog(options.replay, options.persistence?.lastSeq ?? options.startSeq ?? 0);
-  }
-
-  private conversationFrom(persistence: SessionPersistence | undefined): Conversation {
-    if (!persistence) return createConversation(this.options.conversation);
-    return createConversation(this.options.conversation, {
-      history: persistence.history,
-      onChange: (messages) => persistence.historyChanged(messages),
-    });
-  }
-
-  get conversation(): Conversation {
-    return this.currentConversation;
-  }
-
-  get following(): boolean {
-    return this.remoteWriter !== undefined;
+    const persistence = options.persistence;
+    this.persistence = persistence;
+    this.outlet = new Outlet(options.backpressure, options.logger, options.sessionId);
+    this.conversation = persistence
+      ? createConversation(options.conversation, { history: persistence.history, onChange: (messages) => persistence.historyChanged(messages) })
+      : createConversation(options.conversation);
+    this.rememberAll(persistence?.requestIds);
+    this.log = new ReplayLog(options.replay, persistence?.lastSeq ?? 0);
+    persistence?.onFailed?.(() => this.storeFailed());
   }
 
   get id(): string {
@@ -246,7 +122,7 @@ class SessionState implements Session {
   }
 
   get attached(): boolean {
-    return this.transport !== undefined;
+    return this.outlet.transport !== undefined;
   }
 
   get busy(): boolean {
@@ -258,7 +134,7 @@ class SessionState implements Session {
   }
 
   get heldBytes(): number {
-    const messages = this.currentConversation.messages();
+    const messages = this.conversation.messages();
     // The conversation replaces its array on every change: the same array has the same size.
     if (this.historySize?.messages !== messages) this.historySize = { messages, bytes: historyBytes(messages) };
     return this.log.heldBytes + this.historySize.bytes + this.queue.bytes;
@@ -266,42 +142,42 @@ class SessionState implements Session {
 
   send(message: ServerMessageInput): void {
     if (this.disposed) return;
-    if (this.remoteWriter) return this.remoteWriter.send(message);
     // Under backpressure only, chunks of one reply merge into one, sent once the socket drains;
     // a chunk too long for one frame goes out in pieces as the socket takes them.
     this.queue.send(message);
     if (this.queue.empty) return;
-    this.watchDrain();
-    const transport = this.transport;
-    if (transport && transport.bufferedAmount() + this.queue.bytes > this.hardLimit()) this.tooSlow(transport);
+    this.outlet.watchDrain(() => this.drained());
+    this.outlet.closeIfOver(this.queue.bytes);
   }
 
   sendDirect(message: ServerMessageInput): void {
-    if (!this.disposed) this.write(encodeServerMessage(message, this.options.nextMessageId()));
+    if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   handle(message: UserMessage | ControlMessage): void {
     if (this.disposed) return;
-    if (this.remoteWriter) return this.remoteWriter.handle(message);
     if (message.type === 'user_message') this.startReply(message);
     else this.control(message);
   }
 
-  attach(next: SessionTransport, replay: readonly string[] = []): SessionTransport | undefined {
-    const previous = this.transport;
-    this.transport = next;
-    for (const frame of replay) this.write(frame);
-    return previous === next ? undefined : previous;
+  attach(next: Transport, replay: readonly string[] = []): Transport | undefined {
+    const previous = this.outlet.attach(next, replay);
+    // What still waits (a takeover while congested) goes out as the new connection takes it.
+    if (!this.queue.empty || this.drainWaiters.length > 0) {
+      this.outlet.watchDrain(() => this.drained());
+      this.drained();
+    }
+    return previous;
   }
 
-  detach(gone: SessionTransport): boolean {
-    if (this.transport !== gone) return false;
-    this.release();
+  detach(gone: Transport): boolean {
+    if (!this.outlet.detach(gone)) return false;
+    this.released();
     return true;
   }
 
   closeConnection(code: number, reason: string): void {
-    this.transport?.close(code, reason);
+    this.outlet.transport?.close(code, reason);
   }
 
   replaySince(lastSeq: number): ReplayResult {
@@ -317,23 +193,21 @@ class SessionState implements Session {
     this.persistence?.acknowledged(upTo);
   }
 
-  deliver(seq: number, text: string): void {
-    if (this.disposed || seq <= this.log.lastSeq) return;
-    // The store skips seqs only past an outage that lost frames; nothing before them can be replayed.
-    if (seq !== this.log.lastSeq + 1) this.log.restartAfter(seq - 1);
-    this.log.append(seq, text);
-    this.write(text);
+  dispose(): void {
+    this.disposed = true;
+    this.outlet.release();
+    this.released();
+    this.reply?.subscription?.unsubscribe();
+    this.reply = undefined;
+    this.queue.clear();
+    this.log.clear();
   }
 
-  own(persistence: SessionPersistence): void {
-    this.remoteWriter = undefined;
-    this.persistence = persistence;
-    this.currentConversation = this.conversationFrom(persistence);
-    this.rememberAll(persistence.requestIds);
-    if (persistence.lastSeq > this.log.lastSeq) this.log.restartAfter(persistence.lastSeq);
-  }
-
-  storeFailed(): void {
+  /**
+   * The store cannot take writes: a running reply ends with a `store_unavailable` error (and its
+   * model request is cancelled).
+   */
+  private storeFailed(): void {
     const reply = this.reply;
     if (!reply || reply.storeFailed) return;
     reply.storeFailed = true;
@@ -344,19 +218,8 @@ class SessionState implements Session {
     this.abortReply();
   }
 
-  dispose(): void {
-    this.disposed = true;
-    this.release();
-    this.drainWatch?.unsubscribe();
-    this.reply?.subscription?.unsubscribe();
-    this.reply = undefined;
-    this.queue.clear();
-    this.log.clear();
-  }
-
   /** The connection is gone: frames go to the replay log only, and nobody waits for a drain. */
-  private release(): void {
-    this.transport = undefined;
+  private released(): void {
     this.queue.flush(true);
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
@@ -365,32 +228,7 @@ class SessionState implements Session {
   }
 
   private congested(): boolean {
-    return this.transport !== undefined && this.transport.bufferedAmount() > this.options.backpressure.highWaterMark;
-  }
-
-  private write(text: string): void {
-    const transport = this.transport;
-    if (!transport) return;
-    if (transport.bufferedAmount() <= this.options.backpressure.highWaterMark) this.largestFrame = 0;
-    transport.send(text);
-    // Only a large frame's size needs counting in bytes: a small one is far below the limits either way.
-    this.largestFrame = Math.max(this.largestFrame, text.length < 65_536 ? text.length : Buffer.byteLength(text));
-    if (transport.bufferedAmount() > this.hardLimit()) this.tooSlow(transport);
-  }
-
-  /**
-   * The hard limit, plus the largest frame written since the buffer was last below its
-   * high-water mark: one large frame (a long reply's `llm_complete`) is the server's doing, not
-   * a slow reader's, so only what piles up beyond it counts.
-   */
-  private hardLimit(): number {
-    return this.options.backpressure.hardLimit + this.largestFrame;
-  }
-
-  private tooSlow(transport: SessionTransport): void {
-    // The connection goes; the session stays, and the client may resume from the replay log.
-    this.options.logger.warn({ sessionId: this.id }, 'client too slow: closing its connection (the session stays resumable)');
-    transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
+    return this.outlet.congested();
   }
 
   private emit(message: ServerMessageInput): void {
@@ -399,27 +237,27 @@ class SessionState implements Session {
     const text = encodeServerMessage(message, this.options.nextMessageId(), seq);
     this.log.append(seq, text);
     this.persistence?.frameAppended(seq, text);
-    this.write(text);
+    this.outlet.write(text);
   }
 
-  private watchDrain(): void {
-    if (this.drainWatch) return;
-    this.drainWatch = interval(DRAIN_POLL_MS).subscribe(() => {
-      if (this.congested()) return;
-      this.queue.flush(false);
-      if (!this.queue.empty) return;
-      this.drainWatch?.unsubscribe();
-      this.drainWatch = undefined;
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const resolve of waiters) resolve();
-    });
+  /**
+   * Waits for the connection to take more: on each drain signal of its transport, held frames go
+   * out while it is below its high-water mark; once all went, whoever waits is released.
+   */
+  private drained(): void {
+    if (this.congested()) return;
+    this.queue.flush(false);
+    if (!this.queue.empty) return;
+    this.outlet.stopDrainWatch();
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of waiters) resolve();
   }
 
   /** Resolves when the connection can take more (at once when it can, or when none is attached). */
   private whenWritable(): Promise<void> | undefined {
     if (!this.congested() && this.queue.empty) return undefined;
-    this.watchDrain();
+    this.outlet.watchDrain(() => this.drained());
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -583,4 +421,15 @@ function historyBytes(messages: readonly HistoryMessage[]): number {
 /** Creates a session with no connection yet. */
 export function createSession(options: SessionOptions): Session {
   return new SessionState(options);
+}
+
+/** Puts `message` into the stream of each session but `excludeSessionId`; returns how many. */
+export function sendToEach(sessions: Iterable<Session>, message: ServerMessageInput, excludeSessionId?: string): number {
+  let sent = 0;
+  for (const session of sessions) {
+    if (session.id === excludeSessionId) continue;
+    session.send(message);
+    sent++;
+  }
+  return sent;
 }
