@@ -98,10 +98,6 @@ class ConnectionState implements Connection {
           return this.current.sendDirect({ type: 'pong', data: { requestId: message.id } });
         case 'resume':
           return first ? this.resume(message) : this.refuseResume(message, 'invalid_message', 'resume must be the first message on a connection');
-        case 'tool_approval':
-        case 'tool_result':
-          // This server asks for neither yet: whatever the answer names waits for none.
-          return this.fail({ code: 'unknown_tool_call', message: `no tool call ${message.data.toolCallId} waits for a ${message.type}`, retryable: false }, message.id);
         default:
           return this.current.handle(message);
       }

@@ -4,7 +4,7 @@
  * several), and a logger. Adapters implement `Transport`; stores implement `SessionStore`; the
  * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis.
  */
-import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
+import type { HistoryMessage, ServerMessageInput, SessionMessageIn, SessionStatus } from '../protocol/codecs';
 import type { Conversation } from './conversation';
 import type { BackpressureLimits } from './outlet';
 import type { ReplayLimits, ReplayResult } from './replay-log';
@@ -87,8 +87,11 @@ export interface Session {
   sendDirect(message: ServerMessageInput): void;
   /** Sends a message of the stream: it gets the next seq and a place in the replay log. */
   send(message: ServerMessageInput): void;
-  /** Handles one decoded client message (not `ping` or `resume`, which belong to the connection). */
-  handle(message: UserMessage | ControlMessage): void;
+  /**
+   * Handles one decoded client message (not `ping` or `resume`, which belong to the connection):
+   * a `user_message`, a control, or an answer (`tool_approval`, `tool_result`) to a running reply.
+   */
+  handle(message: SessionMessageIn): void;
   /**
    * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
    * connection it replaces, if any, for the caller to close.

@@ -4,9 +4,18 @@
  * session's replay log. It sees only its transport (see `ports.ts`) and, when a store keeps its
  * state, that store's persistence hooks; it is always the writer of its stream.
  */
-import { BehaviorSubject, Subject, type Subscription } from 'rxjs';
+import { BehaviorSubject, Observable, Subject, type Subscription } from 'rxjs';
 import type { LLMProvider } from '../llm/types';
-import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
+import type {
+  ClientToolResultMessage,
+  ControlMessage,
+  HistoryMessage,
+  ServerMessageInput,
+  SessionMessageIn,
+  SessionStatus,
+  ToolApprovalMessage,
+  UserMessage,
+} from '../protocol/codecs';
 import { encodeServerMessage } from '../protocol/decode';
 import { holdWhilePaused } from '../operators/hold-while-paused';
 import type { ToolRegistry } from '../tools/registry';
@@ -19,7 +28,7 @@ export type { Session };
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
 import { errorMessageFor } from './error-message';
-import { type ReplyLimits, type ReplyTimings, runReply } from './reply';
+import { type HumanInTheLoopOptions, type ReplyAnswers, type ReplyLimits, type ReplyTimings, runReply } from './reply';
 
 export type { BackpressureLimits };
 
@@ -52,6 +61,14 @@ export interface SessionOptions {
   readonly timings?: ReplyTimings;
   /** Where a store keeps the session's state; none for a session of this process alone. */
   readonly persistence?: SessionPersistence;
+  /** How long replies wait for approvals and client tools, and whether reasoning is kept. @default the reply's defaults */
+  readonly humanInTheLoop?: HumanInTheLoopOptions;
+}
+
+/** An answer the running reply waits for, by tool call id: which kind, and where it goes. */
+interface Wait {
+  readonly kind: 'tool_approval' | 'tool_result';
+  readonly deliver: (answer: ToolApprovalMessage['data'] | ClientToolResultMessage['data']) => void;
 }
 
 interface RunningReply {
@@ -90,6 +107,13 @@ class SessionState implements Session {
   /** The history `heldBytes` last measured, and its size: recounted only when the history changes. */
   private historySize: { messages: readonly HistoryMessage[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
+  /** What the running reply waits for from the client; created on the first wait (idle sessions need none). */
+  private waits: Map<string, Wait> | undefined;
+  /** The running reply's side of `waits`. */
+  private readonly answers: ReplyAnswers = {
+    approval: (toolCallId: string) => this.waitFor('tool_approval', toolCallId) as Observable<ToolApprovalMessage['data']>,
+    result: (toolCallId: string) => this.waitFor('tool_result', toolCallId) as Observable<ClientToolResultMessage['data']>,
+  };
 
   constructor(private readonly options: SessionOptions) {
     const persistence = options.persistence;
@@ -154,10 +178,35 @@ class SessionState implements Session {
     if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
-  handle(message: UserMessage | ControlMessage): void {
+  handle(message: SessionMessageIn): void {
     if (this.disposed) return;
     if (message.type === 'user_message') this.startReply(message);
-    else this.control(message);
+    else if (message.type === 'control') this.control(message);
+    else this.answer(message);
+  }
+
+  /** An approval or a client tool's result, for the call of the running reply that waits for it. */
+  private answer(message: ToolApprovalMessage | ClientToolResultMessage): void {
+    const { toolCallId } = message.data;
+    const wait = this.waits?.get(toolCallId);
+    if (wait?.kind !== message.type) {
+      // Answered already (another tab was first), timed out, its reply ended, or never asked.
+      const what = message.type === 'tool_approval' ? 'an approval' : 'a result';
+      this.send({ type: 'error', data: { code: 'unknown_tool_call', message: `no tool call ${toolCallId} waits for ${what}`, retryable: false, requestId: message.id } });
+      return;
+    }
+    this.waits?.delete(toolCallId);
+    wait.deliver(message.data);
+  }
+
+  private waitFor(kind: Wait['kind'], toolCallId: string): Observable<ToolApprovalMessage['data'] | ClientToolResultMessage['data']> {
+    return new Observable((subscriber) => {
+      const wait: Wait = { kind, deliver: (answer) => subscriber.next(answer) };
+      (this.waits ??= new Map()).set(toolCallId, wait);
+      return () => {
+        if (this.waits?.get(toolCallId) === wait) this.waits.delete(toolCallId);
+      };
+    });
   }
 
   attach(next: Transport, replay: readonly string[] = []): Transport | undefined {
@@ -328,6 +377,9 @@ class SessionState implements Session {
       timings: options.timings,
       // A child per reply, not per session: an idle session carries no logger of its own.
       logger: childLogger(options.logger, { sessionId: options.sessionId }),
+      clientTools: message.data.clientTools,
+      answers: this.answers,
+      humanInTheLoop: options.humanInTheLoop,
     })
       .pipe(holdWhilePaused(running.paused$))
       .subscribe({
@@ -412,7 +464,7 @@ class SessionState implements Session {
 function historyBytes(messages: readonly HistoryMessage[]): number {
   let bytes = 0;
   for (const message of messages) {
-    bytes += Buffer.byteLength(message.content);
+    bytes += Buffer.byteLength(message.content) + (message.reasoning === undefined ? 0 : Buffer.byteLength(message.reasoning));
     for (const call of message.toolCalls ?? []) bytes += Buffer.byteLength(call.arguments) + call.name.length + call.id.length;
   }
   return bytes;

@@ -282,6 +282,9 @@ export const ClientToolResultMessage = t.strict({
 /** What a client tool returned or why it failed. */
 export type ClientToolResultMessage = t.TypeOf<typeof ClientToolResultMessage>;
 
+/** The client messages a session handles (`ping` and `resume` belong to the connection). */
+export type SessionMessageIn = UserMessage | ControlMessage | ToolApprovalMessage | ClientToolResultMessage;
+
 /** Codecs of client messages by their `type` tag. */
 export const clientMessageCodecs = {
   user_message: UserMessage,

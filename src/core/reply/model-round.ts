@@ -44,9 +44,14 @@ export function modelRound(run: ReplyRun, step: number, then: (round: RoundSnaps
           // A throw here would escape to RxJS's unhandled-error path and end the process: it ends the reply instead.
           try {
             if (event.type === 'tool_call_delta' && event.argumentsDelta) limitCheck.toolArguments(event.index, event.argumentsDelta);
-            else if (event.type === 'text') limitCheck.text(event.delta);
+            else if (event.type === 'text' || event.type === 'reasoning') limitCheck.text(event.delta);
             round = accumulateRound(round, event);
             if (event.type === 'tool_call_delta') state.toolCallDelta();
+            // Reasoning streams as its own frames, apart from the reply's text (and its fullText).
+            if (event.type === 'reasoning') {
+              if (event.delta !== '') subscriber.next(state.reasoning(event.delta));
+              return;
+            }
             if (event.type !== 'text' || event.delta === '') return;
             if (state.text(event.delta)) context.timings?.firstToken(secondsSince(run.startedAt));
             if (!streaming) {

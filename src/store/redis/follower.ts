@@ -14,7 +14,7 @@ import { Outlet } from '../../core/outlet';
 import type { ClaimResult, Transport } from '../../core/ports';
 import { ReplayLog, type ReplayResult } from '../../core/replay-log';
 import type { Session } from '../../core/session';
-import type { ControlMessage, ServerMessageInput, SessionStatus, UserMessage } from '../../protocol/codecs';
+import type { ServerMessageInput, SessionMessageIn, SessionStatus } from '../../protocol/codecs';
 import { CloseCode } from '../../protocol/codes';
 import { encodeServerMessage } from '../../protocol/decode';
 import { followLog } from './follow-log';
@@ -23,7 +23,7 @@ import type { RedisNode } from './redis-node';
 import { failInterrupted, loadWriter } from './writer';
 
 /** What the client asked of the session while another process writes it, for when this one does. */
-type Queued = { readonly handle: UserMessage | ControlMessage } | { readonly send: ServerMessageInput };
+type Queued = { readonly handle: SessionMessageIn } | { readonly send: ServerMessageInput };
 
 /** Frames queued by a follower before it gives up on the writer and drops them. */
 const MAX_QUEUED_WHILE_FOLLOWING = 256;
@@ -94,10 +94,12 @@ export class FollowerSession implements Session {
     this.enqueue({ send: message });
   }
 
-  handle(message: UserMessage | ControlMessage): void {
+  handle(message: SessionMessageIn): void {
     if (this.promoted) return this.promoted.handle(message);
     if (this.disposed) return;
-    if (message.type === 'control' && FORWARDED_CONTROLS.has(message.data.type)) {
+    // Answers to a tool call go where the reply waits for them, as abort does.
+    const forwarded = message.type === 'tool_approval' || message.type === 'tool_result' || (message.type === 'control' && FORWARDED_CONTROLS.has(message.data.type));
+    if (forwarded) {
       void this.node.publish({ t: 'control', s: this.id, m: message }).catch(() => undefined);
     } else {
       this.enqueue({ handle: message });
