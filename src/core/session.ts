@@ -4,11 +4,9 @@
  * session's replay log. It sees only its transport (see `ports.ts`) and, when a store keeps its
  * state, that store's persistence hooks; it is always the writer of its stream.
  */
-import { BehaviorSubject, Subject, type Subscription } from 'rxjs';
 import type { LLMProvider } from '../llm/types';
 import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
 import { encodeServerMessage } from '../protocol/decode';
-import { holdWhilePaused } from '../operators/hold-while-paused';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
 import { childLogger } from './logger';
@@ -19,7 +17,8 @@ export type { Session };
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
 import { errorMessageFor } from './error-message';
-import { type ReplyLimits, type ReplyTimings, runReply } from './reply';
+import type { ReplyLimits, ReplyTimings } from './reply';
+import { RunningReply } from './running-reply';
 
 export type { BackpressureLimits };
 
@@ -52,18 +51,6 @@ export interface SessionOptions {
   readonly timings?: ReplyTimings;
   /** Where a store keeps the session's state; none for a session of this process alone. */
   readonly persistence?: SessionPersistence;
-}
-
-interface RunningReply {
-  readonly requestId: string;
-  readonly abort$: Subject<void>;
-  readonly paused$: BehaviorSubject<boolean>;
-  readonly onDisconnect: 'continue' | 'cancel';
-  subscription?: Subscription;
-  /** The last `status` of this reply that went out (held frames have not): what `resume` answers with. */
-  status: SessionStatus;
-  /** Set once the store failed under this reply, so it is told only once. */
-  storeFailed?: boolean;
 }
 
 /** How many `user_message` ids a session remembers to recognise a resend. */
@@ -118,7 +105,7 @@ class SessionState implements Session {
   get status(): SessionStatus {
     const reply = this.reply;
     if (!reply) return 'idle';
-    return reply.paused$.value ? 'paused' : reply.status;
+    return reply.paused ? 'paused' : reply.status;
   }
 
   get attached(): boolean {
@@ -197,7 +184,7 @@ class SessionState implements Session {
     this.disposed = true;
     this.outlet.release();
     this.released();
-    this.reply?.subscription?.unsubscribe();
+    this.reply?.stop();
     this.reply = undefined;
     this.queue.clear();
     this.log.clear();
@@ -302,46 +289,33 @@ class SessionState implements Session {
       return this.refuse(message.id, 'store_unavailable', 'the session store cannot be reached: try again shortly', true);
     }
     this.remember(message.id);
-    const running: RunningReply = {
-      requestId: message.id,
-      abort$: new Subject(),
-      paused$: new BehaviorSubject(false),
-      onDisconnect: message.data.options?.onDisconnect ?? options.onDisconnect,
-      status: 'idle',
-    };
+    const running = new RunningReply(message.id, message.data.options?.onDisconnect ?? options.onDisconnect);
     this.reply = running;
     persistence?.replyStarted(running.requestId);
-    running.subscription = runReply({
-      requestId: message.id,
-      sessionId: options.sessionId,
-      principal: options.principal,
-      text,
-      options: message.data.options ?? {},
-      conversation: this.conversation,
-      provider: options.provider,
-      tools: options.tools,
-      maxToolSteps: options.maxToolSteps,
-      idleTimeoutMs: options.idleTimeoutMs,
-      limits: options.replyLimits,
-      abort$: running.abort$,
-      whenWritable: () => this.whenWritable(),
-      timings: options.timings,
-      // A child per reply, not per session: an idle session carries no logger of its own.
-      logger: childLogger(options.logger, { sessionId: options.sessionId }),
-    })
-      .pipe(holdWhilePaused(running.paused$))
-      .subscribe({
-        next: (frame) => {
-          if (frame.type === 'status') running.status = frame.data.status;
-          // A throw here would escape to RxJS's unhandled-error path and end the process: it ends this reply instead.
-          try {
-            this.send(frame);
-          } catch (error) {
-            this.replyFailed(running, error);
-          }
-        },
-        complete: () => this.replyEnded(running),
-      });
+    running.start(
+      {
+        requestId: message.id,
+        sessionId: options.sessionId,
+        principal: options.principal,
+        text,
+        options: message.data.options ?? {},
+        conversation: this.conversation,
+        provider: options.provider,
+        tools: options.tools,
+        maxToolSteps: options.maxToolSteps,
+        idleTimeoutMs: options.idleTimeoutMs,
+        limits: options.replyLimits,
+        whenWritable: () => this.whenWritable(),
+        timings: options.timings,
+        // A child per reply, not per session: an idle session carries no logger of its own.
+        logger: childLogger(options.logger, { sessionId: options.sessionId }),
+      },
+      {
+        send: (frame) => this.send(frame),
+        failed: (error) => this.replyFailed(running, error),
+        ended: () => this.replyEnded(running),
+      },
+    );
   }
 
   private replyEnded(running: RunningReply): void {
@@ -353,7 +327,6 @@ class SessionState implements Session {
 
   /** Sending a frame of the reply failed inside the server: the reply stops with an `internal_error`. */
   private replyFailed(running: RunningReply, error: unknown): void {
-    running.subscription?.unsubscribe();
     this.sendSafely(errorMessageFor(error, { requestId: running.requestId, logger: childLogger(this.options.logger, { sessionId: this.id }) }));
     this.replyEnded(running);
   }
@@ -368,10 +341,7 @@ class SessionState implements Session {
   }
 
   private abortReply(): void {
-    if (!this.reply) return;
-    // Held frames go out first, then the aborted ending: the client's text stays whole.
-    this.reply.paused$.next(false);
-    this.reply.abort$.next();
+    this.reply?.abort();
   }
 
   /** The running reply, if the control names none or names it: an abort, pause or resume racing a reply's end must not hit the next one. */
@@ -393,7 +363,7 @@ class SessionState implements Session {
         const target = this.targetOf(message);
         const pause = message.data.type === 'pause';
         // A resume releases the held frames synchronously, so its answer comes after them in the stream.
-        if (target && target.paused$.value !== pause) target.paused$.next(pause);
+        target?.setPaused(pause);
         return this.answerStatus(id);
       }
       case 'clear_history':
