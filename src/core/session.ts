@@ -4,7 +4,6 @@
  * session's replay log. It sees only its transport (see `ports.ts`) and, when a store keeps its
  * state, that store's persistence hooks; it is always the writer of its stream.
  */
-import { BehaviorSubject, Observable, Subject, type Subscription } from 'rxjs';
 import type { LLMProvider } from '../llm/types';
 import type {
   ClientToolResultMessage,
@@ -17,7 +16,6 @@ import type {
   UserMessage,
 } from '../protocol/codecs';
 import { encodeServerMessage } from '../protocol/decode';
-import { holdWhilePaused } from '../operators/hold-while-paused';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
 import { childLogger } from './logger';
@@ -28,7 +26,8 @@ export type { Session };
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
 import { errorMessageFor } from './error-message';
-import { type HumanInTheLoopOptions, type ReplyAnswers, type ReplyLimits, type ReplyTimings, runReply } from './reply';
+import type { HumanInTheLoopOptions, ReplyLimits, ReplyTimings } from './reply';
+import { RunningReply } from './running-reply';
 
 export type { BackpressureLimits };
 
@@ -65,24 +64,6 @@ export interface SessionOptions {
   readonly humanInTheLoop?: HumanInTheLoopOptions;
 }
 
-/** An answer the running reply waits for, by tool call id: which kind, and where it goes. */
-interface Wait {
-  readonly kind: 'tool_approval' | 'tool_result';
-  readonly deliver: (answer: ToolApprovalMessage['data'] | ClientToolResultMessage['data']) => void;
-}
-
-interface RunningReply {
-  readonly requestId: string;
-  readonly abort$: Subject<void>;
-  readonly paused$: BehaviorSubject<boolean>;
-  readonly onDisconnect: 'continue' | 'cancel';
-  subscription?: Subscription;
-  /** The last `status` of this reply that went out (held frames have not): what `resume` answers with. */
-  status: SessionStatus;
-  /** Set once the store failed under this reply, so it is told only once. */
-  storeFailed?: boolean;
-}
-
 /** How many `user_message` ids a session remembers to recognise a resend. */
 const REMEMBERED_REQUEST_IDS = 1000;
 
@@ -107,13 +88,7 @@ class SessionState implements Session {
   /** The history `heldBytes` last measured, and its size: recounted only when the history changes. */
   private historySize: { messages: readonly HistoryMessage[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
-  /** What the running reply waits for from the client; created on the first wait (idle sessions need none). */
-  private waits: Map<string, Wait> | undefined;
-  /** The running reply's side of `waits`. */
-  private readonly answers: ReplyAnswers = {
-    approval: (toolCallId: string) => this.waitFor('tool_approval', toolCallId) as Observable<ToolApprovalMessage['data']>,
-    result: (toolCallId: string) => this.waitFor('tool_result', toolCallId) as Observable<ClientToolResultMessage['data']>,
-  };
+
 
   constructor(private readonly options: SessionOptions) {
     const persistence = options.persistence;
@@ -142,7 +117,7 @@ class SessionState implements Session {
   get status(): SessionStatus {
     const reply = this.reply;
     if (!reply) return 'idle';
-    return reply.paused$.value ? 'paused' : reply.status;
+    return reply.paused ? 'paused' : reply.status;
   }
 
   get attached(): boolean {
@@ -187,26 +162,11 @@ class SessionState implements Session {
 
   /** An approval or a client tool's result, for the call of the running reply that waits for it. */
   private answer(message: ToolApprovalMessage | ClientToolResultMessage): void {
-    const { toolCallId } = message.data;
-    const wait = this.waits?.get(toolCallId);
-    if (wait?.kind !== message.type) {
-      // Answered already (another tab was first), timed out, its reply ended, or never asked.
-      const what = message.type === 'tool_approval' ? 'an approval' : 'a result';
-      this.send({ type: 'error', data: { code: 'unknown_tool_call', message: `no tool call ${toolCallId} waits for ${what}`, retryable: false, requestId: message.id } });
-      return;
-    }
-    this.waits?.delete(toolCallId);
-    wait.deliver(message.data);
-  }
-
-  private waitFor(kind: Wait['kind'], toolCallId: string): Observable<ToolApprovalMessage['data'] | ClientToolResultMessage['data']> {
-    return new Observable((subscriber) => {
-      const wait: Wait = { kind, deliver: (answer) => subscriber.next(answer) };
-      (this.waits ??= new Map()).set(toolCallId, wait);
-      return () => {
-        if (this.waits?.get(toolCallId) === wait) this.waits.delete(toolCallId);
-      };
-    });
+    if (this.reply?.answer(message)) return;
+    // Answered already (another connection was first), timed out, its reply ended, or never asked.
+    const what = message.type === 'tool_approval' ? 'an approval' : 'a result';
+    const text = `no tool call ${message.data.toolCallId} waits for ${what}`;
+    this.send({ type: 'error', data: { code: 'unknown_tool_call', message: text, retryable: false, requestId: message.id } });
   }
 
   attach(next: Transport, replay: readonly string[] = []): Transport | undefined {
@@ -246,7 +206,7 @@ class SessionState implements Session {
     this.disposed = true;
     this.outlet.release();
     this.released();
-    this.reply?.subscription?.unsubscribe();
+    this.reply?.stop();
     this.reply = undefined;
     this.queue.clear();
     this.log.clear();
@@ -351,49 +311,35 @@ class SessionState implements Session {
       return this.refuse(message.id, 'store_unavailable', 'the session store cannot be reached: try again shortly', true);
     }
     this.remember(message.id);
-    const running: RunningReply = {
-      requestId: message.id,
-      abort$: new Subject(),
-      paused$: new BehaviorSubject(false),
-      onDisconnect: message.data.options?.onDisconnect ?? options.onDisconnect,
-      status: 'idle',
-    };
+    const running = new RunningReply(message.id, message.data.options?.onDisconnect ?? options.onDisconnect);
     this.reply = running;
     persistence?.replyStarted(running.requestId);
-    running.subscription = runReply({
-      requestId: message.id,
-      sessionId: options.sessionId,
-      principal: options.principal,
-      text,
-      options: message.data.options ?? {},
-      conversation: this.conversation,
-      provider: options.provider,
-      tools: options.tools,
-      maxToolSteps: options.maxToolSteps,
-      idleTimeoutMs: options.idleTimeoutMs,
-      limits: options.replyLimits,
-      abort$: running.abort$,
-      whenWritable: () => this.whenWritable(),
-      timings: options.timings,
-      // A child per reply, not per session: an idle session carries no logger of its own.
-      logger: childLogger(options.logger, { sessionId: options.sessionId }),
-      clientTools: message.data.clientTools,
-      answers: this.answers,
-      humanInTheLoop: options.humanInTheLoop,
-    })
-      .pipe(holdWhilePaused(running.paused$))
-      .subscribe({
-        next: (frame) => {
-          if (frame.type === 'status') running.status = frame.data.status;
-          // A throw here would escape to RxJS's unhandled-error path and end the process: it ends this reply instead.
-          try {
-            this.send(frame);
-          } catch (error) {
-            this.replyFailed(running, error);
-          }
-        },
-        complete: () => this.replyEnded(running),
-      });
+    running.start(
+      {
+        requestId: message.id,
+        sessionId: options.sessionId,
+        principal: options.principal,
+        text,
+        options: message.data.options ?? {},
+        conversation: this.conversation,
+        provider: options.provider,
+        tools: options.tools,
+        maxToolSteps: options.maxToolSteps,
+        idleTimeoutMs: options.idleTimeoutMs,
+        limits: options.replyLimits,
+        whenWritable: () => this.whenWritable(),
+        timings: options.timings,
+        // A child per reply, not per session: an idle session carries no logger of its own.
+        logger: childLogger(options.logger, { sessionId: options.sessionId }),
+        clientTools: message.data.clientTools,
+        humanInTheLoop: options.humanInTheLoop,
+      },
+      {
+        send: (frame) => this.send(frame),
+        failed: (error) => this.replyFailed(running, error),
+        ended: () => this.replyEnded(running),
+      },
+    );
   }
 
   private replyEnded(running: RunningReply): void {
@@ -405,7 +351,6 @@ class SessionState implements Session {
 
   /** Sending a frame of the reply failed inside the server: the reply stops with an `internal_error`. */
   private replyFailed(running: RunningReply, error: unknown): void {
-    running.subscription?.unsubscribe();
     this.sendSafely(errorMessageFor(error, { requestId: running.requestId, logger: childLogger(this.options.logger, { sessionId: this.id }) }));
     this.replyEnded(running);
   }
@@ -420,10 +365,7 @@ class SessionState implements Session {
   }
 
   private abortReply(): void {
-    if (!this.reply) return;
-    // Held frames go out first, then the aborted ending: the client's text stays whole.
-    this.reply.paused$.next(false);
-    this.reply.abort$.next();
+    this.reply?.abort();
   }
 
   /** The running reply, if the control names none or names it: an abort, pause or resume racing a reply's end must not hit the next one. */
@@ -445,7 +387,7 @@ class SessionState implements Session {
         const target = this.targetOf(message);
         const pause = message.data.type === 'pause';
         // A resume releases the held frames synchronously, so its answer comes after them in the stream.
-        if (target && target.paused$.value !== pause) target.paused$.next(pause);
+        target?.setPaused(pause);
         return this.answerStatus(id);
       }
       case 'clear_history':

@@ -34,6 +34,14 @@ export {
 } from '../core/session';
 export type { Transport, SessionTransport, SessionPersistence, SessionRegistry, ClaimResult } from '../core/ports';
 export { createConnection, type Connection, type ConnectionOptions } from '../core/connection';
+export {
+  makeServer,
+  type LLMWSCore,
+  type MakeServerOptions,
+  type SharedSessionOptions,
+  type ServerHooks,
+  type ConnectionHandler,
+} from '../core/make-server';
 export * from '../store';
 export { ReplayLog, DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, type ReplayLimits, type ReplayResult } from '../core/replay-log';
 export { bearerTokenAuthentication, originAllowed, presentedToken, secretsEqual, type Authenticate, type TokenPrincipal } from './auth';
