@@ -94,9 +94,10 @@ export interface Session {
   handle(message: SessionMessageIn): void;
   /**
    * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
-   * connection it replaces, if any, for the caller to close.
+   * connection it replaces, if any, for the caller to close. With `share`, it joins the
+   * connections attached instead, and replaces none (a session that cannot share replaces).
    */
-  attach(transport: Transport, replay?: readonly string[]): Transport | undefined;
+  attach(transport: Transport, replay?: readonly string[], options?: { readonly share?: boolean }): Transport | undefined;
   /**
    * `transport` is gone. The running reply goes on into the replay log, unless set to cancel.
    * Returns false (and does nothing) if the session had moved to another connection already.
@@ -106,8 +107,8 @@ export interface Session {
   closeConnection(code: number, reason: string): void;
   /** The frames a client that saw up to `lastSeq` missed. */
   replaySince(lastSeq: number): ReplayResult;
-  /** The client has the stream up to `seq`. */
-  acknowledge(seq: number): void;
+  /** The client on `from` (the connection attached, when not given) has the stream up to `seq`. */
+  acknowledge(seq: number, from?: Transport): void;
   /** Ends the session: cancels the running reply (and with it the model request). */
   dispose(): void;
 }
@@ -199,10 +200,11 @@ export interface SessionDirectory {
   /** A new, registered session for a connection of `principal`. */
   create(principal: unknown): Session;
   /**
-   * The session a resume asks for, if the token is right, with the frames after `lastSeq`.
+   * The session a resume asks for, if the token is right, with the frames after `lastSeq`. With
+   * `share`, the connection joins the ones attached: a store must not treat it as a takeover.
    * A shared store answers asynchronously; one that cannot be reached rejects.
    */
-  claim(sessionId: string, resumeToken: string, lastSeq: number): ClaimResult | Promise<ClaimResult>;
+  claim(sessionId: string, resumeToken: string, lastSeq: number, options?: { readonly share?: boolean }): ClaimResult | Promise<ClaimResult>;
   /** Disposes and forgets a session. */
   discard(session: Session): void;
   /** A connection took the session: it must not expire. */

@@ -19,7 +19,9 @@ import { encodeServerMessage } from '../protocol/decode';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
 import { childLogger } from './logger';
-import { type BackpressureLimits, Outlet } from './outlet';
+import type { BackpressureLimits } from './outlet';
+import { Outlets } from './outlets';
+import { CloseCode } from '../protocol/codes';
 import type { Logger, Session, SessionPersistence, Transport } from './ports';
 
 export type { Session };
@@ -76,7 +78,7 @@ class SessionState implements Session {
   private readonly log: ReplayLog;
   private readonly persistence: SessionPersistence | undefined;
   /** The connection attached now, and its backpressure. */
-  private readonly outlet: Outlet;
+  private readonly outlet: Outlets;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
   private reply: RunningReply | undefined;
@@ -93,7 +95,7 @@ class SessionState implements Session {
   constructor(private readonly options: SessionOptions) {
     const persistence = options.persistence;
     this.persistence = persistence;
-    this.outlet = new Outlet(options.backpressure, options.logger, options.sessionId);
+    this.outlet = new Outlets(options.backpressure, options.logger, options.sessionId);
     this.conversation = persistence
       ? createConversation(options.conversation, { history: persistence.history, onChange: (messages) => persistence.historyChanged(messages) })
       : createConversation(options.conversation);
@@ -121,7 +123,7 @@ class SessionState implements Session {
   }
 
   get attached(): boolean {
-    return this.outlet.transport !== undefined;
+    return this.outlet.size > 0;
   }
 
   get busy(): boolean {
@@ -169,8 +171,10 @@ class SessionState implements Session {
     this.send({ type: 'error', data: { code: 'unknown_tool_call', message: text, retryable: false, requestId: message.id } });
   }
 
-  attach(next: Transport, replay: readonly string[] = []): Transport | undefined {
-    const previous = this.outlet.attach(next, replay);
+  attach(next: Transport, replay: readonly string[] = [], options?: { readonly share?: boolean }): Transport | undefined {
+    // A connection that joins (share) holds the replay log from where the others stand until it acknowledges.
+    const [previous, ...others] = this.outlet.attach(next, replay, options?.share === true, this.acknowledgedSeq);
+    for (const other of others) other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     // What still waits (a takeover while congested) goes out as the new connection takes it.
     if (!this.queue.empty || this.drainWaiters.length > 0) {
       this.outlet.watchDrain(() => this.drained());
@@ -181,21 +185,27 @@ class SessionState implements Session {
 
   detach(gone: Transport): boolean {
     if (!this.outlet.detach(gone)) return false;
+    if (this.outlet.size > 0) {
+      // Others still share the session: what only the one gone still needed may be dropped now.
+      this.acknowledge(0);
+      return false;
+    }
     this.released();
     return true;
   }
 
   closeConnection(code: number, reason: string): void {
-    this.outlet.transport?.close(code, reason);
+    this.outlet.close(code, reason);
   }
 
   replaySince(lastSeq: number): ReplayResult {
     return this.log.since(lastSeq);
   }
 
-  acknowledge(seq: number): void {
-    // A client cannot have more than was sent; acks repeat on every heartbeat.
-    const upTo = Math.min(seq, this.log.lastSeq);
+  acknowledge(seq: number, from?: Transport): void {
+    // A client cannot have more than was sent; acks repeat on every heartbeat. Shared, the log
+    // keeps what the connection furthest behind has not acknowledged.
+    const upTo = Math.min(this.outlet.acknowledge(Math.min(seq, this.log.lastSeq), from) ?? seq, this.log.lastSeq);
     if (upTo <= this.acknowledgedSeq) return;
     this.acknowledgedSeq = upTo;
     this.log.acknowledge(upTo);

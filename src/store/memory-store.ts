@@ -65,12 +65,14 @@ export function createMemorySessionDirectory(
     return fits();
   };
 
-  const claim = (sessionId: string, resumeToken: string, lastSeq: number): ClaimResult => {
+  const claim = (sessionId: string, resumeToken: string, lastSeq: number, options?: { readonly share?: boolean }): ClaimResult => {
     const session = sessions.get(sessionId);
     if (!session) return { outcome: 'session_lost' };
     if (!secretsEqual(session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
     const replay = session.replaySince(lastSeq);
     if ('gap' in replay) {
+      // A connection joining too late leaves the session to the ones on it.
+      if (options?.share && session.attached) return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
       discard(session);
       return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
     }

@@ -29,7 +29,7 @@ async function replayFromLog(node: RedisNode, session: Session, lastSeq: number)
 }
 
 /** A resume of `sessionId` on this process, now (the directory runs one per session at a time). */
-export async function claimNow(node: RedisNode, sessionId: string, resumeToken: string, lastSeq: number): Promise<ClaimResult> {
+export async function claimNow(node: RedisNode, sessionId: string, resumeToken: string, lastSeq: number, share = false): Promise<ClaimResult> {
   const local = node.held.get(sessionId);
   if (local) {
     if (!secretsEqual(local.session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
@@ -44,7 +44,7 @@ export async function claimNow(node: RedisNode, sessionId: string, resumeToken: 
   if (!secretsEqual(meta.tokenHash, hashToken(resumeToken))) return { outcome: 'forbidden' };
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const owner = await node.data.owner(sessionId);
-    if (owner.alive && owner.id !== node.nodeId) return follow(node, sessionId, resumeToken, meta, lastSeq);
+    if (owner.alive && owner.id !== node.nodeId) return follow(node, sessionId, resumeToken, meta, lastSeq, share);
     if (!(await node.data.claim(sessionId, owner.id, node.nodeId))) continue;
     const range = await node.data.framesAfter(sessionId, lastSeq);
     if ('gap' in range) {
