@@ -107,3 +107,32 @@ describe('redisStore: human in the loop across two servers', () => {
     expect(toolMessages).toEqual([expect.objectContaining({ content: '12:00' })]);
   });
 });
+
+describe('redisStore: a session shared across two servers', () => {
+  it('a connection joining with share on the other server follows the stream, and the first is not taken over', async () => {
+    const a = await startNode();
+    const b = await startNode();
+    const words = Array.from({ length: 40 }, (_, i) => `w${i} `);
+    upstream.enqueue({ type: 'text', chunks: words, delayMs: 2 });
+    const first = new WSClient({ url: a.url as string, share: true, heartbeatInterval: 0 });
+    const second = new WSClient({ url: b.url as string, share: true, heartbeatInterval: 0, session: await first.connect().then(() => first.session) });
+    try {
+      // Started before the join: a session with a message is one Redis keeps for the other server.
+      const reply = first.sendMessage('count');
+      await firstValueFrom(first.chunks$);
+      // The replay from seq 0, then the live stream: every chunk once, in order.
+      const seen: string[] = [];
+      second.chunks$.subscribe(({ chunk }) => chunk && seen.push(chunk));
+      const done = firstValueFrom(second.completions$);
+      await second.connect();
+      expect(second.sessionId).toBe(first.sessionId);
+      expect((await reply).fullText).toBe(words.join(''));
+      expect((await done).fullText).toBe(words.join(''));
+      expect(seen).toEqual(words);
+      expect(first.isConnected()).toBe(true);
+    } finally {
+      first.disconnect();
+      second.disconnect();
+    }
+  });
+});
