@@ -42,7 +42,9 @@ export default defineConfig([
       'internal/limits': 'src/protocol/limits.ts',
     },
     format: ['cjs', 'esm'],
-    dts: true,
+    // Declarations marked `@internal` stay out of the published .d.ts (scripts/public-surface.ts
+    // --dist checks the built files against the reviewed list of public names).
+    dts: { compilerOptions: { stripInternal: true } },
     clean: true,
     target: 'es2022',
     platform: 'neutral',

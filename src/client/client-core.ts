@@ -10,7 +10,8 @@ import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
 import { serverErrorOf } from '../operators/reply-of';
 import type { ServerMessage, SessionStatus } from '../protocol/codecs';
-import { decodeServerMessage, encodeMessage } from '../protocol/decode-server-message';
+import { decodeServerMessage } from '../protocol/decode-server-message';
+import { encodeMessage } from '../protocol/encode';
 import { type CloseInfo, connectionError } from './connection-error';
 import {
   type ClientStats,

@@ -382,3 +382,6 @@ export type ServerMessageType = ServerMessage['type'];
 export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage, { type: K }>;
 /** A server message before the server gives it an id and a place in the stream. */
 export type ServerMessageInput = ServerMessage extends infer M ? (M extends ServerMessage ? Omit<M, 'id' | 'seq'> : never) : never;
+
+/** One event of a reply, as the client's `send()` emits them; the last is always the `llm_complete`. */
+export type ReplyEvent = ChunkMessage | ToolCallMessage | ToolResultMessage | CompleteMessage;
