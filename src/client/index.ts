@@ -52,15 +52,13 @@ export {
 export { decodeServerMessage } from '../protocol/decode-server-message';
 export type { RawFrame } from '../protocol/frame';
 export { encodeMessage } from '../protocol/encode';
-export { CloseCode, type ErrorCode } from '../protocol/codes';
+export { CloseCode } from '../protocol/codes';
+export type { ServerMessageOf, ServerMessageType, ClientMessageType, ReplyEvent } from '../protocol/codecs';
 export type {
   ServerMessage,
-  ServerMessageOf,
-  ServerMessageType,
   ClientMessage,
-  ClientMessageType,
-  ReplyEvent,
   SessionStatus,
+  ErrorCode,
   UserMessageOptions,
   ControlType,
   ChunkMessage,
@@ -71,4 +69,4 @@ export type {
   HistoryMessage,
   FinishReason,
   Usage,
-} from '../protocol/codecs';
+} from '../protocol/message-types';

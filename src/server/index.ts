@@ -76,5 +76,5 @@ export { getCurrentTimeTool } from '../tools/builtin/current-time';
 
 // Errors a server's code may meet: a rejected push, a model or tool failure.
 export { LLMWSError, ProtocolError, UpstreamError, ToolError, type UpstreamErrorCode, type ToolErrorCode } from '../errors';
-export type { ErrorCode } from '../protocol/codes';
+export type { ErrorCode } from '../protocol/message-types';
 export type { PushMessage } from '../protocol/codecs';
