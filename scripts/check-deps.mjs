@@ -75,7 +75,7 @@ for (const [key, imports] of folderEdges) {
   const pending = isPending(from, to);
   if (allowed && !allowed.includes(to)) {
     if (pending && !strict) {
-      pendingSeen.push(`${key} (pending until ${pending.until}): ${example}`);
+      pendingSeen.push(`${key}: ${imports.length} import(s), allowed until ${pending.until} (--strict lists them)`);
       continue;
     }
     problems.push(`${from}/ must not import ${to}/: ${example}`);

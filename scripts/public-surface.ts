@@ -55,8 +55,8 @@ function isInternal(symbol: ts.Symbol): boolean {
 
 function isTypeOnlyDeclaration(declaration: ts.Declaration): boolean {
   if (ts.isExportSpecifier(declaration)) return declaration.isTypeOnly || declaration.parent.parent.isTypeOnly;
-  if (ts.isImportSpecifier(declaration)) return declaration.isTypeOnly || declaration.parent.parent.isTypeOnly;
-  if (ts.isImportClause(declaration)) return declaration.isTypeOnly;
+  if (ts.isImportSpecifier(declaration)) return declaration.isTypeOnly || declaration.parent.parent.phaseModifier === ts.SyntaxKind.TypeKeyword;
+  if (ts.isImportClause(declaration)) return declaration.phaseModifier === ts.SyntaxKind.TypeKeyword;
   return false;
 }
 

@@ -208,7 +208,7 @@ export abstract class ClientCore {
       const socket: WebSocketSubject<string> = webSocket<string>({
         url: this.options.url,
         protocol: this.options.protocols,
-        WebSocketCtor: WebSocketCtor as never,
+        WebSocketCtor: WebSocketCtor,
         // Raw text out of the subject: decoding happens after it, where a bad frame cannot error it.
         deserializer: (event) => event.data as string,
         serializer: (text) => text,

@@ -316,7 +316,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     response.on('close', () => {
       if (!finished) settle('client_closed');
     });
-    const recorded = Object.assign(new SocketWatch(), { method: request.method as string, path, headers: request.headers, body, ended });
+    const recorded = Object.assign(new SocketWatch(), { method: request.method, path, headers: request.headers, body, ended });
     record(recorded);
     const invalid = validateChatRequest(body);
     if (invalid) {
