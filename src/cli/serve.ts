@@ -16,6 +16,7 @@ import {
 } from '../server/options';
 import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '../server/reply';
 import { WSServer } from '../server/ws-server';
+import type { CompressionOptions } from '../server/compression';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX, redisStore } from '../store/redis';
 
 /** Parses a whole number of at least `min` for commander, with an error naming what was wrong. */
@@ -52,6 +53,9 @@ interface ServeOptions {
   metricsAuth: boolean;
   logLevel: LogLevel;
   processMetrics: boolean;
+  compression: boolean;
+  compressionThresholdBytes?: number;
+  compressionContextTakeover: boolean;
 }
 
 /** A Redis URL as a user may mistype it: say so before anything starts. */
@@ -72,6 +76,16 @@ function list(value: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** `enableCompression` from the flags: any compression flag turns it on. */
+function compressionOf(options: ServeOptions): boolean | CompressionOptions {
+  const { compression, compressionThresholdBytes, compressionContextTakeover } = options;
+  if (!compression && compressionThresholdBytes === undefined && !compressionContextTakeover) return false;
+  return {
+    ...(compressionThresholdBytes !== undefined ? { thresholdBytes: compressionThresholdBytes } : {}),
+    contextTakeover: compressionContextTakeover,
+  };
 }
 
 /** The built demo page: beside the built CLI (dist/cli → dist/demo), or in dist/ when run from the sources. */
@@ -117,6 +131,7 @@ async function serve(options: ServeOptions): Promise<void> {
     sessionMemoryBudgetBytes: options.sessionMemoryBudgetBytes,
     maxReplyTextBytes: options.maxReplyTextBytes,
     maxToolArgumentsBytes: options.maxToolArgumentsBytes,
+    enableCompression: compressionOf(options),
     ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken), metricsAuth: options.metricsAuth } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(options.redisUrl ? { store: redisStore({ url: options.redisUrl, prefix: options.redisPrefix, leaseMs: options.redisLease * 1000, commandTimeoutMs: options.redisCommandTimeout }) } : {}),
@@ -185,6 +200,9 @@ export function serveCommand(): Command {
       wholeNumber(10),
       DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     )
+    .option('--compression', 'permessage-deflate for frames of 1 KiB and more, each on its own (streamed chunks go uncompressed)', false)
+    .option('--compression-threshold-bytes <bytes>', 'with compression: smallest frame compressed; 0 for all (implies --compression)', wholeNumber(0))
+    .option('--compression-context-takeover', 'with compression: compress every frame, keeping the window between frames (~5x fewer bytes per chunk, ~2x the CPU; implies --compression)', false)
     .addOption(new Option('--log-level <level>', 'least severe server log line written').choices(['debug', 'info', 'warn', 'error', 'silent']).default(DEFAULT_LOG_LEVEL))
     .option('--no-process-metrics', "leave Node's process metrics (process_*, nodejs_*) out of /metrics")
     .addHelpText(

@@ -22,6 +22,12 @@ export {
   DEFAULT_STOP_RETRY_AFTER_MS,
   type WSServerOptions,
 } from './options';
+export {
+  DEFAULT_COMPRESSION_THRESHOLD_BYTES,
+  DEFAULT_COMPRESSION_LEVEL,
+  DEFAULT_COMPRESSION_MEM_LEVEL,
+  type CompressionOptions,
+} from './compression';
 export { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT, type ConversationOptions } from './conversation';
 export {
   DEFAULT_MAX_TOOL_STEPS,
