@@ -35,7 +35,10 @@ export default tseslint.config(
       // Callbacks that return the result of a void call (`() => subscription.unsubscribe()`) are idiomatic RxJS.
       '@typescript-eslint/no-confusing-void-expression': 'off',
       // Unused function parameters keep signatures readable (`(_request, socket)`); `_` marks them.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // Off: the code checks at run-time boundaries where declared types are narrower than the values
       // that arrive (errors out of RxJS, SDK chunks, `process.stdin.isTTY`); the rule calls those checks dead.
       '@typescript-eslint/no-unnecessary-condition': 'off',

@@ -34,7 +34,12 @@ function resolveRelative(from, specifier) {
 }
 
 const packageName = (specifier) =>
-  specifier.startsWith('node:') ? specifier : specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+  specifier.startsWith('node:')
+    ? specifier
+    : specifier
+        .split('/')
+        .slice(0, specifier.startsWith('@') ? 2 : 1)
+        .join('/');
 const matches = (pattern, name) => (typeof pattern === 'string' ? pattern === name : pattern.test(name));
 const display = (file) => relative(root, file);
 
@@ -61,7 +66,8 @@ for (const file of sourceFiles(src)) {
     const name = packageName(specifier);
     for (const rule of forbiddenPackages) {
       if (rule.folder !== folder || rule.except?.includes(display(file))) continue;
-      if (rule.packages.some((pattern) => matches(pattern, name))) problems.push(`${display(file)}: ${folder}/ must not import the package '${specifier}'`);
+      if (rule.packages.some((pattern) => matches(pattern, name)))
+        problems.push(`${display(file)}: ${folder}/ must not import the package '${specifier}'`);
     }
   }
 }
@@ -113,19 +119,28 @@ function visit(node) {
       component.push(member);
     } while (member !== node);
     if (component.length > 1) {
-      const inside = [...folderEdges].filter(([key]) => component.includes(key.split(' -> ')[0]) && component.includes(key.split(' -> ')[1]));
-      problems.push(`folder-level cycle among ${component.sort().join(', ')}:\n${inside.map(([key, imports]) => `    ${key}: ${imports[0]}${imports.length > 1 ? ` (+${imports.length - 1} more)` : ''}`).join('\n')}`);
+      const inside = [...folderEdges].filter(
+        ([key]) => component.includes(key.split(' -> ')[0]) && component.includes(key.split(' -> ')[1]),
+      );
+      problems.push(
+        `folder-level cycle among ${component.sort().join(', ')}:\n${inside.map(([key, imports]) => `    ${key}: ${imports[0]}${imports.length > 1 ? ` (+${imports.length - 1} more)` : ''}`).join('\n')}`,
+      );
     }
   }
 }
-for (const node of new Set([...activeEdges.keys(), ...[...activeEdges.values()].flat()])) if (!index.has(node)) visit(node);
+for (const node of new Set([...activeEdges.keys(), ...[...activeEdges.values()].flat()]))
+  if (!index.has(node)) visit(node);
 
 if (process.argv.includes('--graph')) {
   for (const key of [...folderEdges.keys()].sort()) console.log(`  ${key}`);
 }
 for (const line of pendingSeen) console.warn(`pending: ${line}`);
 if (problems.length) {
-  console.error(`Dependency rule broken (scripts/dependency-rules.mjs says what may import what):\n${problems.map((line) => `  ${line}`).join('\n')}`);
+  console.error(
+    `Dependency rule broken (scripts/dependency-rules.mjs says what may import what):\n${problems.map((line) => `  ${line}`).join('\n')}`,
+  );
   process.exit(1);
 }
-console.log(`dependency rule holds: ${folderEdges.size} folder imports checked${strict ? ', pending rules included' : pendingSeen.length ? `, ${pendingSeen.length} pending` : ''}`);
+console.log(
+  `dependency rule holds: ${folderEdges.size} folder imports checked${strict ? ', pending rules included' : pendingSeen.length ? `, ${pendingSeen.length} pending` : ''}`,
+);

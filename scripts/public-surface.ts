@@ -55,14 +55,19 @@ function isInternal(symbol: ts.Symbol): boolean {
 
 function isTypeOnlyDeclaration(declaration: ts.Declaration): boolean {
   if (ts.isExportSpecifier(declaration)) return declaration.isTypeOnly || declaration.parent.parent.isTypeOnly;
-  if (ts.isImportSpecifier(declaration)) return declaration.isTypeOnly || declaration.parent.parent.phaseModifier === ts.SyntaxKind.TypeKeyword;
+  if (ts.isImportSpecifier(declaration))
+    return declaration.isTypeOnly || declaration.parent.parent.phaseModifier === ts.SyntaxKind.TypeKeyword;
   if (ts.isImportClause(declaration)) return declaration.phaseModifier === ts.SyntaxKind.TypeKeyword;
   return false;
 }
 
 /** Whether an export reaches its declaration through an `export type` or `import type` on the way. */
 function isTypeOnlyExport(checker: ts.TypeChecker, symbol: ts.Symbol): boolean {
-  for (let alias: ts.Symbol | undefined = symbol; alias && alias.flags & ts.SymbolFlags.Alias; alias = checker.getImmediateAliasedSymbol(alias)) {
+  for (
+    let alias: ts.Symbol | undefined = symbol;
+    alias && alias.flags & ts.SymbolFlags.Alias;
+    alias = checker.getImmediateAliasedSymbol(alias)
+  ) {
     if ((alias.declarations ?? []).some(isTypeOnlyDeclaration)) return true;
   }
   return false;
@@ -71,12 +76,16 @@ function isTypeOnlyExport(checker: ts.TypeChecker, symbol: ts.Symbol): boolean {
 /** Reads every entry's public names from the sources, or from other modules such as the built .d.ts. */
 export function readPublicSurface(entries: Readonly<Record<string, string>> = ENTRIES): Record<string, EntrySurface> {
   const configPath = join(root, 'tsconfig.json');
-  const config = ts.getParsedCommandLineOfConfigFile(configPath, {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
-      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+  const config = ts.getParsedCommandLineOfConfigFile(
+    configPath,
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+        throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+      },
     },
-  });
+  );
   if (!config) throw new Error(`cannot read ${configPath}`);
   const files = Object.values(entries).map((file) => join(root, file));
   const program = ts.createProgram(files, { ...config.options, noEmit: true });
@@ -106,7 +115,10 @@ export function readCommittedSurface(): Record<string, EntrySurface> {
 }
 
 /** The differences between two surfaces, one line per name added or removed; empty when equal. */
-export function surfaceDifferences(expected: Record<string, EntrySurface>, actual: Record<string, EntrySurface>): string[] {
+export function surfaceDifferences(
+  expected: Record<string, EntrySurface>,
+  actual: Record<string, EntrySurface>,
+): string[] {
   const lines: string[] = [];
   for (const entry of new Set([...Object.keys(expected), ...Object.keys(actual)])) {
     for (const kind of ['values', 'types'] as const) {
@@ -123,7 +135,9 @@ if (require.main === module) {
   if (process.argv.includes('--dist')) {
     const differences = surfaceDifferences(readCommittedSurface(), readPublicSurface(DIST_ENTRIES));
     if (differences.length) {
-      console.error(`The built dist/*.d.ts differ from ${SURFACE_FILE} (+ built, not listed; - listed, not built):\n${differences.join('\n')}`);
+      console.error(
+        `The built dist/*.d.ts differ from ${SURFACE_FILE} (+ built, not listed; - listed, not built):\n${differences.join('\n')}`,
+      );
       process.exit(1);
     }
     console.log(`dist/*.d.ts export the names of ${SURFACE_FILE}`);

@@ -16,5 +16,9 @@ export function encodeMessage(message: ServerMessage | ClientMessage): string {
  * one object, one `JSON.stringify`, in the documented key order. This runs for every frame.
  */
 export function encodeServerMessage(message: ServerMessageInput, id: string, seq?: number): string {
-  return JSON.stringify(seq === undefined ? { type: message.type, id, data: message.data } : { type: message.type, id, seq, data: message.data });
+  return JSON.stringify(
+    seq === undefined
+      ? { type: message.type, id, data: message.data }
+      : { type: message.type, id, seq, data: message.data },
+  );
 }

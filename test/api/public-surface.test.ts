@@ -2,7 +2,13 @@
  * The package's public names, entry by entry, against the reviewed list in public-surface.json:
  * adding, removing or retyping an export is a semver decision, so it must show up in a diff.
  */
-import { ENTRIES, readCommittedSurface, readPublicSurface, SURFACE_FILE, surfaceDifferences } from '../../scripts/public-surface';
+import {
+  ENTRIES,
+  readCommittedSurface,
+  readPublicSurface,
+  SURFACE_FILE,
+  surfaceDifferences,
+} from '../../scripts/public-surface';
 
 const HOW_TO_UPDATE = `If the change is intended, run \`npx tsx scripts/public-surface.ts --write\` and commit ${SURFACE_FILE} with it.`;
 
@@ -18,7 +24,9 @@ describe('public surface', () => {
   it('exports exactly the reviewed names, values and types apart', () => {
     const differences = surfaceDifferences(expected, actual);
     if (differences.length) {
-      throw new Error(`The public names changed (+ exported, not listed; - listed, not exported):\n${differences.join('\n')}\n${HOW_TO_UPDATE}`);
+      throw new Error(
+        `The public names changed (+ exported, not listed; - listed, not exported):\n${differences.join('\n')}\n${HOW_TO_UPDATE}`,
+      );
     }
   });
 
@@ -29,7 +37,15 @@ describe('public surface', () => {
 
   it('names no internal module piece at the root', () => {
     const root = [...(actual['llm-ws']?.values ?? []), ...(actual['llm-ws']?.types ?? [])];
-    for (const internal of ['createSession', 'createConnection', 'ReplayLog', 'runReply', 'secretsEqual', 'newSessionIdentity', 'eventsOfChunk']) {
+    for (const internal of [
+      'createSession',
+      'createConnection',
+      'ReplayLog',
+      'runReply',
+      'secretsEqual',
+      'newSessionIdentity',
+      'eventsOfChunk',
+    ]) {
       expect(root).not.toContain(internal);
     }
   });
