@@ -1,7 +1,8 @@
 /**
  * The public names of every entry point, read from the sources with the TypeScript compiler API:
  * what `import { … } from 'llm-ws…'` can name, split into runtime values and type-only names.
- * A declaration marked `@internal` is left out: tsup's .d.ts build strips it (`stripInternal`).
+ * A declaration marked `@internal` is left out, as tsup's .d.ts build (`stripInternal`) leaves it
+ * out (which fails the build when an entry re-exports it by name).
  *
  *   npx tsx scripts/public-surface.ts             print the counts (--names: and the names)
  *   npx tsx scripts/public-surface.ts --write     rewrite test/api/public-surface.json from the sources
