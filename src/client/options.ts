@@ -1,14 +1,9 @@
 import type { SchedulerLike } from 'rxjs';
 import type { LLMWSError } from '../errors';
 import type {
-  ChunkMessage,
   ClientMessage,
-  CompleteMessage,
   ControlMessage,
-  ReasoningMessage,
   ServerMessage,
-  ToolCallMessage,
-  ToolResultMessage,
   UserMessage,
   UserMessageOptions,
 } from '../protocol/codecs';
@@ -104,8 +99,7 @@ export interface WSClientOptions {
   readonly tools?: readonly ClientTool[];
   /**
    * A session to join on connect instead of starting a new one (another tab's or device's: see
-   * {@link ClientCore.session}). Its stream is replayed from the start, as far as the server
-   * still holds it.
+   * `WSClient.session`). Its stream is replayed from the start, as far as the server still holds it.
    */
   readonly session?: SessionCredentials;
   /**
@@ -131,7 +125,7 @@ export interface ClientToolContext {
 }
 
 /** A tool the client runs (see {@link WSClientOptions.tools}). */
-export interface ClientTool<Args = any> {
+export interface ClientTool<Args = unknown> {
   /** 1 to 64 letters, digits, `_` or `-`; not the name of one of the server's tools. */
   readonly name: string;
   /** What the tool does, for the model. */
@@ -176,8 +170,7 @@ export type ControlRequest = Omit<ControlMessage, 'id'> & { readonly id?: string
 /** The client's connection, as `status$` reports it. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
 
-/** One event of a reply, as `send()` emits them; the last is always the `llm_complete`. */
-export type ReplyEvent = ChunkMessage | ReasoningMessage | ToolCallMessage | ToolResultMessage | CompleteMessage;
+export type { ReplyEvent } from '../protocol/codecs';
 
 /** Traffic counters, as `getStats()` reports them. */
 export interface ClientStats {

@@ -15,7 +15,7 @@ import type {
   ServerMessageType,
   SessionStatus,
 } from '../protocol/codecs';
-import { encodeMessage } from '../protocol/decode-server-message';
+import { encodeMessage } from '../protocol/encode';
 import { ClientCore } from './client-core';
 import { runClientTool } from './client-tools';
 import type {
@@ -289,7 +289,7 @@ export class ReactiveClient extends ClientCore {
    */
   send(text: string, options?: SendOptions): Observable<ReplyEvent> {
     const { timeoutMs = this.options.replyTimeoutMs, ...messageOptions } = options ?? {};
-    const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({ name, description, parameters: parameters as Record<string, unknown> }));
+    const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({ name, description, parameters }));
     return this.exchange<ReplyEvent>(
       (id) => ({
         type: 'user_message',

@@ -12,8 +12,10 @@ const number =
 
 const fn: Check = (value) => (typeof value === 'function' ? undefined : 'a function');
 
+const NOT_A_URL = 'a WebSocket URL string such as ws://localhost:3000/ws';
+
 const url: Check = (value) => {
-  if (typeof value !== 'string') return 'a WebSocket URL string such as ws://localhost:3000/ws';
+  if (typeof value !== 'string') return NOT_A_URL;
   try {
     // A relative URL resolves against the page, as the browser's WebSocket resolves it.
     const { protocol } = new URL(value, (globalThis as { location?: { href?: string } }).location?.href);
@@ -41,7 +43,7 @@ const CHECKS: Record<string, Check> = {
   scheduler: (value) => (typeof (value as { now?: unknown } | null)?.now === 'function' && typeof (value as { schedule?: unknown }).schedule === 'function' ? undefined : 'an RxJS scheduler'),
   random: fn,
   tools: (value) =>
-    Array.isArray(value) && value.every((tool) => /^[\w-]{1,64}$/.test(tool?.name) && typeof tool.execute === 'function')
+    Array.isArray(value) && value.every((tool: { name?: unknown; execute?: unknown } | null) => typeof tool?.name === 'string' && /^[\w-]{1,64}$/.test(tool.name) && typeof tool.execute === 'function')
       ? undefined
       : 'an array of { name (1 to 64 letters, digits, _ or -), description, parameters, execute }',
   session: (value) => (typeof (value as { resumeToken?: unknown } | null)?.resumeToken === 'string' ? undefined : 'an object { sessionId, resumeToken }'),
@@ -53,7 +55,7 @@ const CHECKS: Record<string, Check> = {
  * a reconnect loop. Throws {@link LLMWSError} `invalid_options` naming the option.
  */
 export function validateClientOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null) throw invalidOptions('url', options, CHECKS.url!(undefined)!);
+  if (typeof options !== 'object' || options === null) throw invalidOptions('url', options, NOT_A_URL);
   for (const [name, check] of Object.entries(CHECKS)) {
     const value = (options as Record<string, unknown>)[name];
     if (value === undefined && name !== 'url') continue;

@@ -8,7 +8,6 @@ import Ajv from 'ajv';
 import { filter, map, type Observable, race, type SchedulerLike, take, timer } from 'rxjs';
 import type { LLMToolDefinition } from '../llm/types';
 import type { ClientToolDeclaration, ClientToolResultMessage, ToolApprovalMessage } from '../protocol/codecs';
-import { utf8Length } from '../util/utf8-length';
 import type { ToolOutcome } from './types';
 
 /** How long a tool call waits for the user's approval before it counts as denied, unless configured, in ms. */
@@ -78,7 +77,7 @@ export function awaitApproval(
 export function clientToolOutcome(answer: ClientToolResultMessage['data'], toolName: string, maxResultBytes: number): ToolOutcome {
   if (answer.error !== undefined) return { ok: false, error: answer.error };
   const value = answer.result === undefined ? null : answer.result;
-  const bytes = utf8Length(JSON.stringify(value));
+  const bytes = Buffer.byteLength(JSON.stringify(value));
   if (bytes > maxResultBytes) return { ok: false, error: `the result of ${toolName} has ${bytes} bytes; this server takes at most ${maxResultBytes}` };
   return { ok: true, result: value };
 }
