@@ -89,6 +89,7 @@ export class Outlet {
     this.drainWatch = { transport, stop: transport.onDrain(listener) };
   }
 
+  /** Stops listening for drains (nobody waits any more). */
   stopDrainWatch(): void {
     this.drainWatch?.stop();
     this.drainWatch = undefined;

@@ -32,11 +32,13 @@ export class LimitCheck {
 
   constructor(readonly limits: ReplyLimits) {}
 
+  /** Counts a piece of text; throws `reply_too_large` past the text limit. */
   text(delta: string): void {
     this.textBytes += Buffer.byteLength(delta);
     if (this.textBytes > this.limits.maxTextBytes) throw tooLarge('the text', this.limits.maxTextBytes);
   }
 
+  /** Counts a piece of tool call `index`'s arguments; throws `reply_too_large` past the limit. */
   toolArguments(index: number, delta: string): void {
     const bytes = (this.argumentBytes.get(index) ?? 0) + Buffer.byteLength(delta);
     this.argumentBytes.set(index, bytes);

@@ -60,10 +60,12 @@ export class ReplyState {
     this.usage = partial && { ...partial, estimated: true };
   }
 
+  /** An `llm_chunk` of this reply. */
   chunk(text: string, isComplete: boolean): ServerMessageInput {
     return { type: 'llm_chunk', data: { chunk: text, isComplete, requestId: this.requestId } };
   }
 
+  /** A `status` of this reply. */
   status(status: 'thinking' | 'streaming' | 'calling_tool'): ServerMessageInput {
     return { type: 'status', data: { status, requestId: this.requestId } };
   }
