@@ -4,7 +4,13 @@
  * several), and a logger. Adapters implement `Transport`; stores implement `SessionStore`; the
  * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis.
  */
-import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
+import type {
+  ControlMessage,
+  HistoryMessage,
+  ServerMessageInput,
+  SessionStatus,
+  UserMessage,
+} from '../protocol/codecs';
 import type { Conversation } from './conversation';
 import type { BackpressureLimits } from './outlet';
 import type { ReplayLimits, ReplayResult } from './replay-log';
@@ -237,7 +243,10 @@ export interface SessionDirectory {
 }
 
 /** What a connection needs of the store. @deprecated Use {@link SessionDirectory}. */
-export type SessionRegistry = Pick<SessionDirectory, 'create' | 'claim' | 'discard' | 'attached' | 'detached' | 'resumed'>;
+export type SessionRegistry = Pick<
+  SessionDirectory,
+  'create' | 'claim' | 'discard' | 'attached' | 'detached' | 'resumed'
+>;
 
 /**
  * Keeps sessions for a server: `memoryStore()` (the default) or `redisStore()` for several

@@ -56,7 +56,11 @@ export class ReplyState {
   /** The model never reported the cut-off call's usage: its streamed pieces count as about a token each. */
   estimateAbortedRound(): void {
     if (this.roundDeltas === 0) return;
-    const partial = addUsage(this.usage, { promptTokens: 0, completionTokens: this.roundDeltas, totalTokens: this.roundDeltas });
+    const partial = addUsage(this.usage, {
+      promptTokens: 0,
+      completionTokens: this.roundDeltas,
+      totalTokens: this.roundDeltas,
+    });
     this.usage = partial && { ...partial, estimated: true };
   }
 
@@ -73,6 +77,9 @@ export class ReplyState {
   /** The reply's last frames: an empty complete chunk, then `llm_complete`. */
   ending(finishReason: FinishReason): ServerMessageInput[] {
     const { fullText, requestId, usage } = this;
-    return [this.chunk('', true), { type: 'llm_complete', data: { fullText, requestId, finishReason, ...(usage ? { usage } : {}) } }];
+    return [
+      this.chunk('', true),
+      { type: 'llm_complete', data: { fullText, requestId, finishReason, ...(usage ? { usage } : {}) } },
+    ];
   }
 }

@@ -32,28 +32,46 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
   return defer(() => {
     const unknownTools = (options.tools ?? []).filter((name) => !tools.has(name));
     if (unknownTools.length > 0) {
-      return throwError(() => new RequestError('unknown_tool', `no such tool: ${unknownTools.join(', ')}; this server has ${tools.names.join(', ') || 'none'}`));
+      return throwError(
+        () =>
+          new RequestError(
+            'unknown_tool',
+            `no such tool: ${unknownTools.join(', ')}; this server has ${tools.names.join(', ') || 'none'}`,
+          ),
+      );
     }
     conversation.append({ role: 'user', content: context.text });
     const run: ReplyRun = {
       context,
       state: new ReplyState(context.requestId),
-      limitCheck: new LimitCheck(context.limits ?? { maxTextBytes: DEFAULT_MAX_REPLY_TEXT_BYTES, maxToolArgumentsBytes: DEFAULT_MAX_TOOL_ARGUMENTS_BYTES }),
+      limitCheck: new LimitCheck(
+        context.limits ?? {
+          maxTextBytes: DEFAULT_MAX_REPLY_TEXT_BYTES,
+          maxToolArgumentsBytes: DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
+        },
+      ),
       definitions: tools.definitions(options.tools),
       startedAt: performance.now(),
     };
     const { state } = run;
 
     // The round loop: a model call, then either the ending or a tool round and the next call.
-    const round = (step: number): Observable<ServerMessageInput> => modelRound(run, step, (snapshot, lastRound) => afterRound(snapshot, step, lastRound));
+    const round = (step: number): Observable<ServerMessageInput> =>
+      modelRound(run, step, (snapshot, lastRound) => afterRound(snapshot, step, lastRound));
     const afterRound = (snapshot: RoundSnapshot, step: number, lastRound: boolean): Observable<ServerMessageInput> => {
       state.roundEnded(snapshot.usage);
       if (snapshot.finishReason === undefined) {
-        throw new UpstreamError('upstream_error', 'the model stream ended before the model finished', { retryable: true });
+        throw new UpstreamError('upstream_error', 'the model stream ended before the model finished', {
+          retryable: true,
+        });
       }
       if (snapshot.toolCalls.length === 0 || lastRound) {
         const finishReason = finishReasonOf(snapshot.finishReason);
-        conversation.append({ role: 'assistant', content: snapshot.text, ...(finishReason === 'stop' ? {} : { finishReason }) });
+        conversation.append({
+          role: 'assistant',
+          content: snapshot.text,
+          ...(finishReason === 'stop' ? {} : { finishReason }),
+        });
         return from(state.ending(finishReason));
       }
       return concat(
@@ -66,7 +84,8 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
       round(0).pipe(takeUntil(context.abort$.pipe(tap(() => (state.aborted = true))))),
       defer(() => {
         if (!state.aborted) return EMPTY;
-        if (state.roundText !== '') conversation.append({ role: 'assistant', content: state.roundText, finishReason: 'aborted' });
+        if (state.roundText !== '')
+          conversation.append({ role: 'assistant', content: state.roundText, finishReason: 'aborted' });
         state.estimateAbortedRound();
         return from(state.ending('aborted'));
       }),

@@ -23,10 +23,17 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
   const calls = round.toolCalls.map((call: ToolCallSnapshot) => {
     // Parsed once for the client's tool_call messages (the raw text when it is not JSON).
     const parsed = parseToolArguments(call.arguments);
-    return { ...call, id: call.id || `call_${requestId}_${step}_${call.index}`, args: E.isRight(parsed) ? parsed.right : call.arguments };
+    return {
+      ...call,
+      id: call.id || `call_${requestId}_${step}_${call.index}`,
+      args: E.isRight(parsed) ? parsed.right : call.arguments,
+    };
   });
   const outcomes: ToolOutcome[] = [];
-  const toolCallMessage = (call: (typeof calls)[number], status: 'start' | 'complete' | 'error'): ServerMessageInput => ({
+  const toolCallMessage = (
+    call: (typeof calls)[number],
+    status: 'start' | 'complete' | 'error',
+  ): ServerMessageInput => ({
     type: 'tool_call',
     data: { toolCallId: call.id, toolName: call.name, args: call.args, status, requestId },
   });
@@ -37,7 +44,10 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
         const base = { toolCallId: call.id, toolName: call.name, requestId };
         return [
           toolCallMessage(call, outcome.ok ? 'complete' : 'error'),
-          { type: 'tool_result', data: outcome.ok ? { ...base, result: outcome.result } : { ...base, error: outcome.error } },
+          {
+            type: 'tool_result',
+            data: outcome.ok ? { ...base, result: outcome.result } : { ...base, error: outcome.error },
+          },
         ];
       }),
     ),
@@ -47,16 +57,18 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
     from(calls.map((call) => toolCallMessage(call, 'start'))),
     merge(...runs),
     defer(() => {
-      const toolMessages = calls.map(
-        (call, i): HistoryMessage => ({
-          role: 'tool',
-          content: toolMessageContent(outcomes[i] as ToolOutcome),
-          toolCallId: call.id,
-          toolName: call.name,
-        }),
-      );
+      const toolMessages = calls.map((call, i): HistoryMessage => ({
+        role: 'tool',
+        content: toolMessageContent(outcomes[i] as ToolOutcome),
+        toolCallId: call.id,
+        toolName: call.name,
+      }));
       context.conversation.append(
-        { role: 'assistant', content: round.text, toolCalls: calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })) },
+        {
+          role: 'assistant',
+          content: round.text,
+          toolCalls: calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })),
+        },
         ...toolMessages,
       );
       return EMPTY;

@@ -68,7 +68,10 @@ export class RedisNode {
   reportFailure(error: unknown): void {
     if (this.outageReported || this.closed) return;
     this.outageReported = true;
-    this.context.logger.warn({ err: error }, 'the Redis session store failed; new requests get store_unavailable until it is back');
+    this.context.logger.warn(
+      { err: error },
+      'the Redis session store failed; new requests get store_unavailable until it is back',
+    );
   }
 
   /** Redis answers again: the next failure is reported. */
