@@ -13,7 +13,12 @@ const errorText = (error: unknown): string =>
  * stop it (an Observable is unsubscribed; a Promise runs on, its outcome unreported). Written
  * without rxjs operators, to keep a browser bundle small.
  */
-export function runClientTool(tool: ClientTool, args: unknown, context: ClientToolContext, report: (outcome: ClientToolOutcome) => void): () => void {
+export function runClientTool(
+  tool: ClientTool,
+  args: unknown,
+  context: ClientToolContext,
+  report: (outcome: ClientToolOutcome) => void,
+): () => void {
   let stopped = false;
   const settle = (outcome: ClientToolOutcome): void => {
     if (stopped) return;

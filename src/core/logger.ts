@@ -7,7 +7,13 @@ import type { LogFn, Logger } from './ports';
 const ignore = (): void => undefined;
 
 /** A logger that drops everything, for tests and embedding. */
-export const silentLogger: Logger = { error: ignore, warn: ignore, info: ignore, debug: ignore, child: () => silentLogger };
+export const silentLogger: Logger = {
+  error: ignore,
+  warn: ignore,
+  info: ignore,
+  debug: ignore,
+  child: () => silentLogger,
+};
 
 /**
  * `logger` with `bindings` on every line: its own `child` when it has one (pino), else a wrapper
@@ -22,5 +28,11 @@ export function childLogger(logger: Logger, bindings: Record<string, unknown>): 
       const text = typeof first === 'string' ? first : message;
       logger[level]?.(fields, text);
     };
-  return { error: wrap('error'), warn: wrap('warn'), info: wrap('info'), debug: wrap('debug'), child: (more) => childLogger(logger, { ...bindings, ...more }) };
+  return {
+    error: wrap('error'),
+    warn: wrap('warn'),
+    info: wrap('info'),
+    debug: wrap('debug'),
+    child: (more) => childLogger(logger, { ...bindings, ...more }),
+  };
 }

@@ -15,22 +15,25 @@ import { createSession, type Session, type SessionOptions } from './session';
 import type { RateLimit } from './token-bucket';
 
 /** What every session of a server shares (the store adds each one's identity and state). */
-export type SharedSessionOptions = Omit<SessionOptions, 'sessionId' | 'resumeToken' | 'principal' | 'nextMessageId' | 'persistence'>;
+export type SharedSessionOptions = Omit<
+  SessionOptions,
+  'sessionId' | 'resumeToken' | 'principal' | 'nextMessageId' | 'persistence'
+>;
 
-/** What happens, for the facade's events and metrics. Every hook is optional. */
+/** What happens, for the facade's events and metrics. Every hook is optional, and called unbound. */
 export interface ServerHooks {
   /** A connection was accepted and greeted with a new session. */
-  onConnected?(sessionId: string): void;
+  readonly onConnected?: (sessionId: string) => void;
   /** A connection closed, on the session it was on last. */
-  onClosed?(sessionId: string, code: number, reason: string): void;
+  readonly onClosed?: (sessionId: string, code: number, reason: string) => void;
   /** A client sent a frame it got wrong (it has been answered with an error). */
-  onProtocolError?(sessionId: string, error: ProtocolError): void;
+  readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
   /** What a resume came to. */
-  onResume?(outcome: ResumeOutcome): void;
+  readonly onResume?: (outcome: ResumeOutcome) => void;
   /** A session was resumed on a new connection. */
-  onResumed?(session: Session): void;
+  readonly onResumed?: (session: Session) => void;
   /** A session of this process expired without a connection (the memory store only). */
-  onExpired?(session: Session): void;
+  readonly onExpired?: (session: Session) => void;
 }
 
 /** Everything {@link makeServer} needs. */
@@ -150,7 +153,10 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
     broadcast: (message, excludeSessionId) => directory.broadcast(message, excludeSessionId),
     close: async (closeOptions = {}) => {
       if (closeOptions.retryAfterMs !== undefined) {
-        const closing: ServerMessageInput = { type: 'closing', data: { reason: 'server stopping', retryAfterMs: closeOptions.retryAfterMs } };
+        const closing: ServerMessageInput = {
+          type: 'closing',
+          data: { reason: 'server stopping', retryAfterMs: closeOptions.retryAfterMs },
+        };
         for (const session of directory.all()) if (session.attached) session.sendDirect(closing);
       }
       await directory.close();

@@ -89,6 +89,7 @@ export class Outlet {
     this.drainWatch = { transport, stop: transport.onDrain(listener) };
   }
 
+  /** Stops listening for drains (nobody waits any more). */
   stopDrainWatch(): void {
     this.drainWatch?.stop();
     this.drainWatch = undefined;
@@ -105,7 +106,10 @@ export class Outlet {
 
   private tooSlow(transport: Transport): void {
     // The connection goes; the session stays, and the client may resume from the replay log.
-    this.logger.warn({ sessionId: this.sessionId }, 'client too slow: closing its connection (the session stays resumable)');
+    this.logger.warn(
+      { sessionId: this.sessionId },
+      'client too slow: closing its connection (the session stays resumable)',
+    );
     transport.close(CloseCode.TooSlow, 'client too slow: send buffer over its hard limit');
   }
 }

@@ -47,7 +47,9 @@ export class Outlets {
    */
   attach(next: Transport, replay: readonly string[], share: boolean, acknowledged: number): Transport[] {
     const existing = this.attached.find((entry) => entry.outlet.transport === next);
-    const previous = share ? [] : this.attached.filter((entry) => entry !== existing).map((entry) => entry.outlet.transport as Transport);
+    const previous = share
+      ? []
+      : this.attached.filter((entry) => entry !== existing).map((entry) => entry.outlet.transport as Transport);
     if (!share) {
       for (const entry of this.attached) if (entry !== existing) entry.outlet.release();
       this.attached = existing ? [existing] : [];
@@ -110,8 +112,11 @@ export class Outlets {
    * Returns what every attached connection has acknowledged: the least of them.
    */
   acknowledge(seq: number, from: Transport | undefined): number | undefined {
-    const entry = from === undefined ? this.attached[0] : this.attached.find((candidate) => candidate.outlet.transport === from);
+    const entry =
+      from === undefined ? this.attached[0] : this.attached.find((candidate) => candidate.outlet.transport === from);
     if (entry && seq > entry.acknowledged) entry.acknowledged = seq;
-    return this.attached.length === 0 ? undefined : Math.min(...this.attached.map((candidate) => candidate.acknowledged));
+    return this.attached.length === 0
+      ? undefined
+      : Math.min(...this.attached.map((candidate) => candidate.acknowledged));
   }
 }

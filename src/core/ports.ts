@@ -242,7 +242,10 @@ export interface SessionDirectory {
 }
 
 /** What a connection needs of the store. @deprecated Use {@link SessionDirectory}. */
-export type SessionRegistry = Pick<SessionDirectory, 'create' | 'claim' | 'discard' | 'attached' | 'detached' | 'resumed'>;
+export type SessionRegistry = Pick<
+  SessionDirectory,
+  'create' | 'claim' | 'discard' | 'attached' | 'detached' | 'resumed'
+>;
 
 /**
  * Keeps sessions for a server: `memoryStore()` (the default) or `redisStore()` for several

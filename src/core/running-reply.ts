@@ -40,7 +40,7 @@ export class RunningReply {
   /** How the reply's tool round waits for the client's answers. */
   private readonly answers: ReplyAnswers = {
     approval: (toolCallId) => this.waitFor('tool_approval', toolCallId) as Observable<ToolApprovalMessage['data']>,
-    result: (toolCallId) => this.waitFor('tool_result', toolCallId) as Observable<ClientToolResultMessage['data']>,
+    result: (toolCallId) => this.waitFor('tool_result', toolCallId),
   };
 
   constructor(

@@ -5,7 +5,16 @@
  * Renders the session's replies that this tab did not ask for. `joining`: this tab joins a
  * conversation that exists, whose stream the server replays before greeting it.
  */
-export function followOtherTabs({ client, joining, isRunning, addTurn, assistantTurn, replyRenderer, element, scrollToEnd }) {
+export function followOtherTabs({
+  client,
+  joining,
+  isRunning,
+  addTurn,
+  assistantTurn,
+  replyRenderer,
+  element,
+  scrollToEnd,
+}) {
   const joinedSessionId = client.session?.sessionId;
   // Frames of the session's stream that belong to no reply of this tab: while this tab's own reply
   // runs, every reply frame is its (the server runs one reply at a time per conversation).
@@ -40,10 +49,13 @@ export function followOtherTabs({ client, joining, isRunning, addTurn, assistant
     reply.view.finish();
     reply.bubble.classList.remove('streaming');
     // The question came from another tab: the server's history has it, as its last user message.
-    client.getHistory().then((history) => {
-      const asked = history.filter((entry) => entry.role === 'user').at(-1);
-      if (asked && !reply.userBubble.textContent) reply.userBubble.textContent = asked.content;
-    }, () => undefined);
+    client.getHistory().then(
+      (history) => {
+        const asked = history.filter((entry) => entry.role === 'user').at(-1);
+        if (asked && !reply.userBubble.textContent) reply.userBubble.textContent = asked.content;
+      },
+      () => undefined,
+    );
   });
 
   /** A tab joining the conversation shows it as the server holds it, then any reply still running. */
@@ -51,7 +63,8 @@ export function followOtherTabs({ client, joining, isRunning, addTurn, assistant
     client.getHistory().then(
       (history) => {
         for (const entry of history) {
-          if ((entry.role !== 'user' && entry.role !== 'assistant') || (entry.role === 'assistant' && !entry.content)) continue;
+          if ((entry.role !== 'user' && entry.role !== 'assistant') || (entry.role === 'assistant' && !entry.content))
+            continue;
           if (entry.role === 'user') {
             addTurn('user').append(element('div', 'bubble', entry.content));
             continue;

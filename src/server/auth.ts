@@ -8,6 +8,8 @@ export { secretsEqual };
  * null to refuse the upgrade with HTTP 401. The principal is kept on the session and passed to
  * tools. It runs once per connection, before the upgrade.
  */
+// The union says a promise is welcome, though `unknown` takes it in already.
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
 export type Authenticate = (request: IncomingMessage) => unknown | Promise<unknown>;
 
 /** The principal {@link bearerTokenAuthentication} gives an accepted connection. */

@@ -5,7 +5,12 @@ import type { Subject } from 'rxjs';
 import type { MakeServerOptions, SharedSessionOptions } from '../core/make-server';
 import type { Logger, SessionStore } from '../core/ports';
 import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from '../core/replay-log';
-import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from '../core/reply';
+import {
+  DEFAULT_MAX_REPLY_TEXT_BYTES,
+  DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
+  DEFAULT_MAX_TOOL_STEPS,
+  DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
+} from '../core/reply';
 import type { LLMProvider } from '../llm/types';
 import { DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_CLIENT_TOOL_TIMEOUT_MS, DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../tools/client-tools';
 import type { ToolRegistry } from '../tools/registry';
@@ -84,7 +89,8 @@ export function coreOptionsFor(options: WSServerOptions, parts: CoreParts): Make
         parts.metrics.connectionOpened();
         parts.events.next({ type: 'client_connected', sessionId });
       },
-      onClosed: (sessionId, code, reason) => parts.events.next({ type: 'client_disconnected', sessionId, code, reason }),
+      onClosed: (sessionId, code, reason) =>
+        parts.events.next({ type: 'client_disconnected', sessionId, code, reason }),
       onProtocolError: (sessionId, error) => parts.events.next({ type: 'client_error', sessionId, error }),
       onResume: parts.metrics.resume,
       onResumed: (session) => parts.events.next({ type: 'session_resumed', sessionId: session.id }),

@@ -85,4 +85,3 @@ export { getCurrentTimeTool } from '../tools/builtin/current-time';
 export { LLMWSError, ProtocolError, UpstreamError, ToolError, type UpstreamErrorCode, type ToolErrorCode } from '../errors';
 export type { ErrorCode } from '../protocol/message-types';
 export type { PushMessage } from '../protocol/codecs';
-

@@ -6,7 +6,7 @@ import { filter, type Observable, Subject } from 'rxjs';
 import { pathnameOf, refuseUpgrade } from '../adapters/http-upgrade';
 import { type UpgradeDecision, useWsServer, type WebSocketAdapter } from '../adapters/ws';
 import * as E from 'fp-ts/Either';
-import { LLMWSError, type ProtocolError } from '../errors';
+import { LLMWSError } from '../errors';
 import { providerFromEnvironment } from '../llm/from-environment';
 import type { LLMProvider } from '../llm/types';
 import type { PushMessage } from '../protocol/codecs';
@@ -87,8 +87,13 @@ export class WSServer {
     this.options = checked.options;
     this.logger = resolveLogger(options.logger);
     this.events$ = this.events.asObservable();
-    const fromEnvironment = options.llm ? undefined : providerFromEnvironment();
-    this.provider = options.llm ?? fromEnvironment!.provider;
+    let fromEnvironment: ReturnType<typeof providerFromEnvironment> | undefined;
+    if (options.llm) {
+      this.provider = options.llm;
+    } else {
+      fromEnvironment = providerFromEnvironment();
+      this.provider = fromEnvironment.provider;
+    }
     this.tools = createToolRegistry(withApproval([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], options.requireApproval), {
       timeoutMs: options.toolTimeoutMs,
     });

@@ -107,13 +107,17 @@ export function createMemorySessionDirectory(
     },
     admit: () => makeRoom(1),
     resumed: (session) => context.onResumed?.(session),
+    // Async so that a throw becomes a rejection, as the port promises; nothing here waits.
+    // eslint-disable-next-line @typescript-eslint/require-await
     sendTo: async (sessionId, message) => {
       const session = sessions.get(sessionId);
       session?.send(message);
       return session !== undefined;
     },
+    // eslint-disable-next-line @typescript-eslint/require-await
     broadcast: async (message, excludeSessionId) => sendToEach(sessions.values(), message, excludeSessionId),
     health: () => 'ok',
+    // eslint-disable-next-line @typescript-eslint/require-await
     close: async () => {
       for (const session of [...sessions.values()]) discard(session);
     },

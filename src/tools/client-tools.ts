@@ -31,16 +31,23 @@ export function checkClientTools(
 ): { readonly ok: true; readonly definitions: LLMToolDefinition[] } | { readonly ok: false; readonly error: string } {
   const seen = new Set<string>();
   for (const tool of declared) {
-    if (serverToolNames.includes(tool.name)) return { ok: false, error: `client tool ${tool.name} has the name of one of this server's tools` };
+    if (serverToolNames.includes(tool.name))
+      return { ok: false, error: `client tool ${tool.name} has the name of one of this server's tools` };
     if (seen.has(tool.name)) return { ok: false, error: `two client tools are named ${tool.name}` };
     seen.add(tool.name);
     try {
       (ajv ??= new Ajv({ strict: false })).compile(tool.parameters);
     } catch (error) {
-      return { ok: false, error: `the parameters of client tool ${tool.name} are not a valid JSON Schema: ${(error as Error).message}` };
+      return {
+        ok: false,
+        error: `the parameters of client tool ${tool.name} are not a valid JSON Schema: ${(error as Error).message}`,
+      };
     }
   }
-  return { ok: true, definitions: declared.map(({ name, description, parameters }) => ({ name, description, parameters })) };
+  return {
+    ok: true,
+    definitions: declared.map(({ name, description, parameters }) => ({ name, description, parameters })),
+  };
 }
 
 /** The user's answer to one approval request. */
@@ -64,9 +71,13 @@ export function awaitApproval(
     approvals$.pipe(
       filter((answer) => answer.toolCallId === toolCallId),
       take(1),
-      map(({ approved, reason }): ApprovalAnswer => (reason === undefined || approved ? { approved } : { approved, reason })),
+      map(({ approved, reason }): ApprovalAnswer =>
+        reason === undefined || approved ? { approved } : { approved, reason },
+      ),
     ),
-    timer(timeoutMs, scheduler).pipe(map((): ApprovalAnswer => ({ approved: false, reason: `no answer within ${timeoutMs} ms` }))),
+    timer(timeoutMs, scheduler).pipe(
+      map((): ApprovalAnswer => ({ approved: false, reason: `no answer within ${timeoutMs} ms` })),
+    ),
   );
 }
 
@@ -74,11 +85,19 @@ export function awaitApproval(
  * What a client tool's `tool_result` means for the model: its result, unless it is larger than
  * `maxResultBytes` as JSON, or the error the client reported.
  */
-export function clientToolOutcome(answer: ClientToolResultMessage['data'], toolName: string, maxResultBytes: number): ToolOutcome {
+export function clientToolOutcome(
+  answer: ClientToolResultMessage['data'],
+  toolName: string,
+  maxResultBytes: number,
+): ToolOutcome {
   if (answer.error !== undefined) return { ok: false, error: answer.error };
   const value = answer.result === undefined ? null : answer.result;
   const bytes = Buffer.byteLength(JSON.stringify(value));
-  if (bytes > maxResultBytes) return { ok: false, error: `the result of ${toolName} has ${bytes} bytes; this server takes at most ${maxResultBytes}` };
+  if (bytes > maxResultBytes)
+    return {
+      ok: false,
+      error: `the result of ${toolName} has ${bytes} bytes; this server takes at most ${maxResultBytes}`,
+    };
   return { ok: true, result: value };
 }
 
@@ -99,7 +118,10 @@ export function awaitClientResult(
       map((answer) => clientToolOutcome(answer, call.name, limits.maxResultBytes)),
     ),
     timer(limits.timeoutMs, scheduler).pipe(
-      map((): ToolOutcome => ({ ok: false, error: `the client did not run ${call.name} within ${limits.timeoutMs} ms` })),
+      map((): ToolOutcome => ({
+        ok: false,
+        error: `the client did not run ${call.name} within ${limits.timeoutMs} ms`,
+      })),
     ),
   );
 }

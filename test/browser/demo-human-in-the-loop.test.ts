@@ -4,7 +4,14 @@ import { openAIProvider } from '../../src/llm/openai-provider';
 import { silentLogger } from '../../src/server/logger';
 import { WSServer } from '../../src/server/ws-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
-import { artifacts, buildDemoFor, describeWithBrowser, launchChromium, type PageReport, watchPage } from './browser-harness';
+import {
+  artifacts,
+  buildDemoFor,
+  describeWithBrowser,
+  launchChromium,
+  type PageReport,
+  watchPage,
+} from './browser-harness';
 
 /**
  * The demo page's human in the loop, in Debian's Chromium with two tabs of one browser on one
@@ -33,7 +40,8 @@ describeWithBrowser('demo page: two tabs, approvals, client tools, reasoning (Ch
     await page.keyboard.press('Enter');
   };
   const lastReply = (page: Page) => page.locator('.assistant').last();
-  const replyText = async (page: Page): Promise<string> => ((await lastReply(page).locator('.bubble').textContent()) ?? '').trim();
+  const replyText = async (page: Page): Promise<string> =>
+    ((await lastReply(page).locator('.bubble').textContent()) ?? '').trim();
 
   beforeAll(async () => {
     demoDir = await buildDemoFor('demo-build-hitl');
@@ -71,12 +79,18 @@ describeWithBrowser('demo page: two tabs, approvals, client tools, reasoning (Ch
     const first = await openTab();
     const second = await openTab();
     upstream.enqueue(
-      { type: 'tool_calls', reasoning: ['Six times seven: ', 'ask the calculator.'], calls: [{ id: 'call_calc', name: 'calculate', arguments: { expression: '6*7' } }] },
+      {
+        type: 'tool_calls',
+        reasoning: ['Six times seven: ', 'ask the calculator.'],
+        calls: [{ id: 'call_calc', name: 'calculate', arguments: { expression: '6*7' } }],
+      },
       { type: 'text', chunks: ['It is ', '42.'] },
     );
     await send(first, 'What is 6*7?');
     for (const page of [first, second]) {
-      await page.locator('.tool[data-state="approval_required"] .tool-approval button', { hasText: 'Approve' }).waitFor();
+      await page
+        .locator('.tool[data-state="approval_required"] .tool-approval button', { hasText: 'Approve' })
+        .waitFor();
       await expect(page.locator('.tool .tool-state').last().textContent()).resolves.toBe('waiting for your approval');
     }
     await first.screenshot({ path: join(artifacts, 'demo-approval.png') });
@@ -90,7 +104,9 @@ describeWithBrowser('demo page: two tabs, approvals, client tools, reasoning (Ch
       const thinking = lastReply(page).locator('details.thinking');
       await expect(thinking.locator('summary').textContent()).resolves.toBe('Thought');
       await expect(thinking.getAttribute('open')).resolves.toBeNull();
-      await expect(thinking.locator('.thinking-text').textContent()).resolves.toBe('Six times seven: ask the calculator.');
+      await expect(thinking.locator('.thinking-text').textContent()).resolves.toBe(
+        'Six times seven: ask the calculator.',
+      );
     }
     // The tab that did not ask learns the question from the server's history.
     await second.waitForFunction(() => document.querySelector('.user .bubble')?.textContent === 'What is 6*7?');
@@ -102,7 +118,10 @@ describeWithBrowser('demo page: two tabs, approvals, client tools, reasoning (Ch
   it('denies from a tab: the model is told, and the card says so in both', async () => {
     const first = await openTab();
     const second = await openTab();
-    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'call_calc', name: 'calculate', arguments: { expression: '1/0' } }] }, { type: 'text', chunks: ['Fine, no maths.'] });
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'call_calc', name: 'calculate', arguments: { expression: '1/0' } }] },
+      { type: 'text', chunks: ['Fine, no maths.'] },
+    );
     await send(second, 'Divide by zero');
     await first.locator('.tool-approval button', { hasText: 'Deny' }).click();
     for (const page of [first, second]) {
@@ -114,20 +133,31 @@ describeWithBrowser('demo page: two tabs, approvals, client tools, reasoning (Ch
     expect(toolMessage.content).toBe('Error: the user declined to run calculate: the user pressed Deny');
   });
 
-  it('runs the page\'s own tool, get_browser_time, in the tab that asked, once', async () => {
+  it("runs the page's own tool, get_browser_time, in the tab that asked, once", async () => {
     const first = await openTab();
     const second = await openTab();
-    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'call_time', name: 'get_browser_time', arguments: {} }] }, { type: 'text', chunks: ['Your clock is fine.'] });
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'call_time', name: 'get_browser_time', arguments: {} }] },
+      { type: 'text', chunks: ['Your clock is fine.'] },
+    );
     await send(first, 'What time is it here?');
     for (const page of [first, second]) {
       await lastReply(page).locator('.bubble:not(.streaming)').waitFor();
       await expect(replyText(page)).resolves.toBe('Your clock is fine.');
-      await expect(page.locator('.tool[data-state="complete"] .tool-head').textContent()).resolves.toMatch(/get_browser_time/);
+      await expect(page.locator('.tool[data-state="complete"] .tool-head').textContent()).resolves.toMatch(
+        /get_browser_time/,
+      );
     }
-    const offered = (await upstream.request(0)).body.tools.map((tool: { function: { name: string } }) => tool.function.name);
+    const offered = (await upstream.request(0)).body.tools.map(
+      (tool: { function: { name: string } }) => tool.function.name,
+    );
     expect(offered).toContain('get_browser_time');
     const toolMessages = (await upstream.request(1)).body.messages.filter((m: { role: string }) => m.role === 'tool');
     expect(toolMessages).toHaveLength(1);
-    expect(JSON.parse(toolMessages[0].content)).toEqual({ iso: expect.any(String), local: expect.any(String), timeZone: expect.any(String) });
+    expect(JSON.parse(toolMessages[0].content)).toEqual({
+      iso: expect.any(String),
+      local: expect.any(String),
+      timeZone: expect.any(String),
+    });
   });
 });

@@ -75,7 +75,8 @@ describe('makeServer', () => {
     const [a, b] = [new RecordingTransport(), new RecordingTransport()];
     core.opened(a, undefined);
     core.opened(b, undefined);
-    const idOf = (transport: RecordingTransport): string => (transport.messages[0]?.data as { sessionId: string }).sessionId;
+    const idOf = (transport: RecordingTransport): string =>
+      (transport.messages[0]?.data as { sessionId: string }).sessionId;
     const notification = { type: 'notification' as const, data: { event: 'hello', payload: 1 } };
     expect(await core.sendTo(idOf(a), notification)).toBe(true);
     expect(await core.sendTo('no-such-session', notification)).toBe(false);
@@ -103,7 +104,10 @@ describe('makeServer', () => {
     const transport = new RecordingTransport();
     core.opened(transport, undefined);
     await core.close({ retryAfterMs: 2500 });
-    expect(transport.messages.at(-1)).toMatchObject({ type: 'closing', data: { reason: 'server stopping', retryAfterMs: 2500 } });
+    expect(transport.messages.at(-1)).toMatchObject({
+      type: 'closing',
+      data: { reason: 'server stopping', retryAfterMs: 2500 },
+    });
     expect(core.sessionCount).toBe(0);
   });
 });

@@ -29,10 +29,16 @@ const toolCalls = (client: TestClient, requestId: string) =>
 
 /** The tool messages the model was sent in its `index`-th request. */
 const toolMessagesOf = async (index: number) =>
-  ((await loopback.upstream.request(index)).body.messages as Array<{ role: string; content: string }>).filter((m) => m.role === 'tool').map((m) => m.content);
+  ((await loopback.upstream.request(index)).body.messages as Array<{ role: string; content: string }>)
+    .filter((m) => m.role === 'tool')
+    .map((m) => m.content);
 
 describe('tool approval over loopback', () => {
-  const askToMail = () => loopback.upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'call_mail', name: 'send_mail', arguments: { to: 'boss@example.com' } }] }, { type: 'text', chunks: ['Done.'] });
+  const askToMail = () =>
+    loopback.upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'call_mail', name: 'send_mail', arguments: { to: 'boss@example.com' } }] },
+      { type: 'text', chunks: ['Done.'] },
+    );
 
   it('waits for the approval, then runs the tool and goes on', async () => {
     const runs: unknown[] = [];
@@ -41,7 +47,13 @@ describe('tool approval over loopback', () => {
     const client = await loopback.connect();
     client.send(userMessage('m1', 'mail the boss'));
     const asked = await client.waitFor('tool_call', (m) => m.data.status === 'approval_required');
-    expect(asked.data).toMatchObject({ toolCallId: 'call_mail', toolName: 'send_mail', args: { to: 'boss@example.com' }, requestId: 'm1', timeoutMs: 60_000 });
+    expect(asked.data).toMatchObject({
+      toolCallId: 'call_mail',
+      toolName: 'send_mail',
+      args: { to: 'boss@example.com' },
+      requestId: 'm1',
+      timeoutMs: 60_000,
+    });
     expect(typeof asked.seq).toBe('number');
     // Nothing runs, and the model is not called again, while the user thinks.
     client.send({ type: 'control', id: 's1', data: { type: 'get_status' } });
@@ -67,7 +79,11 @@ describe('tool approval over loopback', () => {
     const client = await loopback.connect();
     client.send(userMessage('m1', 'mail the boss'));
     await client.waitFor('tool_call', (m) => m.data.status === 'approval_required');
-    client.send({ type: 'tool_approval', id: 'a1', data: { toolCallId: 'call_mail', approved: false, reason: 'not on a Friday' } });
+    client.send({
+      type: 'tool_approval',
+      id: 'a1',
+      data: { toolCallId: 'call_mail', approved: false, reason: 'not on a Friday' },
+    });
     await client.waitFor('llm_complete');
     expect(runs).toEqual([]);
     expect(toolCalls(client, 'm1')).toEqual([
@@ -75,7 +91,9 @@ describe('tool approval over loopback', () => {
       ['send_mail', 'denied'],
     ]);
     expect((await client.waitFor('tool_call', (m) => m.data.status === 'denied')).data.reason).toBe('not on a Friday');
-    expect((await client.waitFor('tool_result')).data.error).toBe('the user declined to run send_mail: not on a Friday');
+    expect((await client.waitFor('tool_result')).data.error).toBe(
+      'the user declined to run send_mail: not on a Friday',
+    );
     expect(await toolMessagesOf(1)).toEqual(['Error: the user declined to run send_mail: not on a Friday']);
   });
 
@@ -134,7 +152,10 @@ describe('tool approval over loopback', () => {
     askToMail();
     const client = await loopback.connect();
     client.send({ type: 'tool_approval', id: 'a0', data: { toolCallId: 'nope', approved: true } });
-    expect((await client.waitFor('error', (m) => m.data.requestId === 'a0')).data).toMatchObject({ code: 'unknown_tool_call', retryable: false });
+    expect((await client.waitFor('error', (m) => m.data.requestId === 'a0')).data).toMatchObject({
+      code: 'unknown_tool_call',
+      retryable: false,
+    });
     client.send(userMessage('m1', 'mail the boss'));
     await client.waitFor('tool_call', (m) => m.data.status === 'approval_required');
     client.send({ type: 'tool_result', id: 't1', data: { toolCallId: 'call_mail', result: 'sent' } });
@@ -145,9 +166,18 @@ describe('tool approval over loopback', () => {
 });
 
 describe('client tools over loopback', () => {
-  const clock = { name: 'get_browser_time', description: "The browser's clock", parameters: { type: 'object', properties: {} } };
-  const askTheClock = () => loopback.upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'call_clock', name: 'get_browser_time', arguments: {} }] }, { type: 'text', chunks: ['It is noon.'] });
-  const sendWithClock = (client: TestClient) => client.send({ type: 'user_message', id: 'm1', data: { text: 'what time is it here?', clientTools: [clock] } });
+  const clock = {
+    name: 'get_browser_time',
+    description: "The browser's clock",
+    parameters: { type: 'object', properties: {} },
+  };
+  const askTheClock = () =>
+    loopback.upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'call_clock', name: 'get_browser_time', arguments: {} }] },
+      { type: 'text', chunks: ['It is noon.'] },
+    );
+  const sendWithClock = (client: TestClient) =>
+    client.send({ type: 'user_message', id: 'm1', data: { text: 'what time is it here?', clientTools: [clock] } });
 
   it('offers the client tool to the model, asks the client to run it, and feeds its result back', async () => {
     await loopback.start();
@@ -156,7 +186,9 @@ describe('client tools over loopback', () => {
     sendWithClock(client);
     const asked = await client.waitFor('tool_call', (m) => m.data.status === 'client_execute');
     expect(asked.data).toMatchObject({ toolCallId: 'call_clock', toolName: 'get_browser_time', requestId: 'm1' });
-    const offered = (await loopback.upstream.request(0)).body.tools.map((tool: { function: { name: string } }) => tool.function.name);
+    const offered = (await loopback.upstream.request(0)).body.tools.map(
+      (tool: { function: { name: string } }) => tool.function.name,
+    );
     expect(offered).toEqual(['get_current_time', 'calculate', 'get_browser_time']);
     client.send({ type: 'tool_result', id: 't1', data: { toolCallId: 'call_clock', result: { local: '12:00' } } });
     expect((await client.waitFor('llm_complete')).data.fullText).toBe('It is noon.');
@@ -164,13 +196,18 @@ describe('client tools over loopback', () => {
       ['get_browser_time', 'client_execute'],
       ['get_browser_time', 'complete'],
     ]);
-    expect((await client.waitFor('tool_result')).data).toMatchObject({ toolCallId: 'call_clock', result: { local: '12:00' } });
+    expect((await client.waitFor('tool_result')).data).toMatchObject({
+      toolCallId: 'call_clock',
+      result: { local: '12:00' },
+    });
     expect(await toolMessagesOf(1)).toEqual(['{"local":"12:00"}']);
     // Declared for that message only.
     loopback.upstream.enqueue({ type: 'text', chunks: ['ok'] });
     client.send(userMessage('m2', 'thanks'));
     await client.waitFor('llm_complete', (m) => m.data.requestId === 'm2');
-    expect((await loopback.upstream.request(2)).body.tools.map((tool: { function: { name: string } }) => tool.function.name)).toEqual(['get_current_time', 'calculate']);
+    expect(
+      (await loopback.upstream.request(2)).body.tools.map((tool: { function: { name: string } }) => tool.function.name),
+    ).toEqual(['get_current_time', 'calculate']);
   });
 
   it('tells the model the tool failed when the client does not answer within clientToolTimeoutMs', async () => {
@@ -179,7 +216,9 @@ describe('client tools over loopback', () => {
     const client = await loopback.connect();
     sendWithClock(client);
     await client.waitFor('llm_complete');
-    expect((await client.waitFor('tool_result')).data.error).toBe('the client did not run get_browser_time within 150 ms');
+    expect((await client.waitFor('tool_result')).data.error).toBe(
+      'the client did not run get_browser_time within 150 ms',
+    );
     expect(await toolMessagesOf(1)).toEqual(['Error: the client did not run get_browser_time within 150 ms']);
   });
 
@@ -195,10 +234,12 @@ describe('client tools over loopback', () => {
       ['get_browser_time', 'client_execute'],
       ['get_browser_time', 'error'],
     ]);
-    expect(await toolMessagesOf(1)).toEqual(['Error: the result of get_browser_time has 102 bytes; this server takes at most 64']);
+    expect(await toolMessagesOf(1)).toEqual([
+      'Error: the result of get_browser_time has 102 bytes; this server takes at most 64',
+    ]);
   });
 
-  it('passes the client\'s error to the model', async () => {
+  it("passes the client's error to the model", async () => {
     await loopback.start();
     askTheClock();
     const client = await loopback.connect();
@@ -212,7 +253,11 @@ describe('client tools over loopback', () => {
   it('refuses a client tool named like a server tool with invalid_client_tools, before calling the model', async () => {
     await loopback.start();
     const client = await loopback.connect();
-    client.send({ type: 'user_message', id: 'm1', data: { text: 'hi', clientTools: [{ ...clock, name: 'calculate' }] } });
+    client.send({
+      type: 'user_message',
+      id: 'm1',
+      data: { text: 'hi', clientTools: [{ ...clock, name: 'calculate' }] },
+    });
     const error = await client.waitFor('error', (m) => m.data.requestId === 'm1');
     expect(error.data).toMatchObject({ code: 'invalid_client_tools', retryable: false });
     expect(error.data.message).toMatch(/calculate has the name of one of this server's tools/);
@@ -222,7 +267,8 @@ describe('client tools over loopback', () => {
 
 describe('reasoning over loopback', () => {
   const framesOf = (client: TestClient, requestId: string) => client.forRequest(requestId);
-  const reasoningOf = (frames: ServerMessage[]) => frames.flatMap((m) => (m.type === 'llm_reasoning' ? [m.data.chunk] : [])).join('');
+  const reasoningOf = (frames: ServerMessage[]) =>
+    frames.flatMap((m) => (m.type === 'llm_reasoning' ? [m.data.chunk] : [])).join('');
 
   it('streams reasoning as llm_reasoning frames, out of fullText, with reasoning tokens in the usage; history keeps it only when told', async () => {
     await loopback.start({ keepReasoning: true });
@@ -233,7 +279,16 @@ describe('reasoning over loopback', () => {
     expect(complete.data.fullText).toBe('14');
     expect(complete.data.usage?.reasoningTokens).toBe(2);
     const frames = framesOf(client, 'm1');
-    expect(frames.map((m) => m.type)).toEqual(['status', 'llm_reasoning', 'llm_reasoning', 'status', 'llm_chunk', 'llm_chunk', 'llm_complete', 'status']);
+    expect(frames.map((m) => m.type)).toEqual([
+      'status',
+      'llm_reasoning',
+      'llm_reasoning',
+      'status',
+      'llm_chunk',
+      'llm_chunk',
+      'llm_complete',
+      'status',
+    ]);
     expect(reasoningOf(frames)).toBe('Multiply first.');
     client.send({ type: 'control', id: 'h', data: { type: 'get_history' } });
     const history = await client.waitFor('history');
@@ -262,20 +317,33 @@ describe('reasoning over loopback', () => {
     let n = 0;
     const split = (text: string, cuts: number[]) => {
       const at = [...new Set(cuts.map((cut) => cut % (text.length + 1)))].sort((a, b) => a - b);
-      return [0, ...at, text.length].slice(1).map((end, i, ends) => text.slice(i === 0 ? 0 : (ends[i - 1] as number), end)).filter(Boolean);
+      return [0, ...at, text.length]
+        .slice(1)
+        .map((end, i, ends) => text.slice(i === 0 ? 0 : (ends[i - 1] as number), end))
+        .filter(Boolean);
     };
     await fc.assert(
-      fc.asyncProperty(fc.string({ minLength: 1, maxLength: 40 }), fc.string({ maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 6 }), async (reasoning, text, reasoningCuts, textCuts) => {
-        const id = `m${n++}`;
-        loopback.upstream.enqueue({ type: 'text', reasoning: split(reasoning, reasoningCuts), chunks: split(text, textCuts) });
-        client.send(userMessage(id, 'go'));
-        const complete = await client.waitFor('llm_complete', (m) => m.data.requestId === id);
-        await client.waitFor('status', (m) => m.data.requestId === id && m.data.status === 'idle');
-        const frames = framesOf(client, id);
-        expect(reasoningOf(frames)).toBe(reasoning);
-        expect(frames.flatMap((m) => (m.type === 'llm_chunk' ? [m.data.chunk] : [])).join('')).toBe(text);
-        expect((complete as ServerMessageOf<'llm_complete'>).data.fullText).toBe(text);
-      }),
+      fc.asyncProperty(
+        fc.string({ minLength: 1, maxLength: 40 }),
+        fc.string({ maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 6 }),
+        async (reasoning, text, reasoningCuts, textCuts) => {
+          const id = `m${n++}`;
+          loopback.upstream.enqueue({
+            type: 'text',
+            reasoning: split(reasoning, reasoningCuts),
+            chunks: split(text, textCuts),
+          });
+          client.send(userMessage(id, 'go'));
+          const complete = await client.waitFor('llm_complete', (m) => m.data.requestId === id);
+          await client.waitFor('status', (m) => m.data.requestId === id && m.data.status === 'idle');
+          const frames = framesOf(client, id);
+          expect(reasoningOf(frames)).toBe(reasoning);
+          expect(frames.flatMap((m) => (m.type === 'llm_chunk' ? [m.data.chunk] : [])).join('')).toBe(text);
+          expect((complete as ServerMessageOf<'llm_complete'>).data.fullText).toBe(text);
+        },
+      ),
       { numRuns: 25 },
     );
   });

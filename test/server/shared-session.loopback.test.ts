@@ -20,7 +20,11 @@ function expectWholeStream(client: TestClient, from = 1): void {
 
 async function join(sessionId: string, resumeToken: string, lastSeq: number, share = true): Promise<TestClient> {
   const client = await loopback.connect();
-  client.send({ type: 'resume', id: 'join', data: { sessionId, resumeToken, lastSeq, ...(share ? { share: true } : {}) } });
+  client.send({
+    type: 'resume',
+    id: 'join',
+    data: { sessionId, resumeToken, lastSeq, ...(share ? { share: true } : {}) },
+  });
   return client;
 }
 
@@ -28,20 +32,29 @@ describe('shared sessions over loopback', () => {
   it('streams every chunk to each connection once, in order; any of them may send; a resume without share takes over from all', async () => {
     await loopback.start();
     const words = Array.from({ length: 60 }, (_, i) => `w${i} `);
-    loopback.upstream.enqueue({ type: 'text', chunks: words, delayMs: 1 }, { type: 'text', chunks: ['second ', 'answer'] });
+    loopback.upstream.enqueue(
+      { type: 'text', chunks: words, delayMs: 1 },
+      { type: 'text', chunks: ['second ', 'answer'] },
+    );
     const first = await loopback.connect();
     const { sessionId, resumeToken } = (await first.waitFor('session')).data;
     const second = await join(sessionId, resumeToken, 0);
     await second.waitFor('session', (m) => m.data.resumed === true);
     first.send(userMessage('m1', 'count'));
-    await Promise.all([first, second].map((client) => client.waitFor('llm_complete', (m) => m.data.requestId === 'm1')));
+    await Promise.all(
+      [first, second].map((client) => client.waitFor('llm_complete', (m) => m.data.requestId === 'm1')),
+    );
     for (const client of [first, second]) {
       expect(chunksOf(client.received, 'm1')).toBe(words.join(''));
       expectWholeStream(client);
     }
     // The other connection asks; both see the answer.
     second.send(userMessage('m2', 'again'));
-    await Promise.all([first, second].map((client) => client.waitFor('status', (m) => m.data.requestId === 'm2' && m.data.status === 'idle')));
+    await Promise.all(
+      [first, second].map((client) =>
+        client.waitFor('status', (m) => m.data.requestId === 'm2' && m.data.status === 'idle'),
+      ),
+    );
     for (const client of [first, second]) {
       expect(chunksOf(client.received, 'm2')).toBe('second answer');
       expectWholeStream(client);
@@ -109,7 +122,7 @@ describe('shared sessions over loopback', () => {
 });
 
 describe('WSClient with share', () => {
-  it('joins another client\'s session from its credentials: both see the reply, and neither is taken over', async () => {
+  it("joins another client's session from its credentials: both see the reply, and neither is taken over", async () => {
     const { WSClient } = await import('../../src/client/node');
     const server = await loopback.start();
     loopback.upstream.enqueue({ type: 'text', chunks: ['Hello ', 'both'] });
@@ -117,7 +130,12 @@ describe('WSClient with share', () => {
     const clients = [first];
     try {
       await first.connect();
-      const second = new WSClient({ url: server.url as string, share: true, session: first.session, heartbeatInterval: 0 });
+      const second = new WSClient({
+        url: server.url as string,
+        share: true,
+        session: first.session,
+        heartbeatInterval: 0,
+      });
       clients.push(second);
       await second.connect();
       expect(second.sessionId).toBe(first.sessionId);

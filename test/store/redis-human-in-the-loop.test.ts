@@ -44,9 +44,18 @@ async function startNode(): Promise<WSServer> {
 }
 
 /** A WSClient that reaches `server` through a proxy the test can point elsewhere (the load balancer). */
-async function clientThroughProxy(server: WSServer, options: Partial<ConstructorParameters<typeof WSClient>[0]> = {}): Promise<WSClient> {
+async function clientThroughProxy(
+  server: WSServer,
+  options: Partial<ConstructorParameters<typeof WSClient>[0]> = {},
+): Promise<WSClient> {
   proxy = await createTcpProxy(server.port as number);
-  client = new WSClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, reconnectDelay: 20, maxReconnectDelay: 100, reconnectAttempts: 50, ...options });
+  client = new WSClient({
+    url: `ws://127.0.0.1:${proxy.port}/ws`,
+    reconnectDelay: 20,
+    maxReconnectDelay: 100,
+    reconnectAttempts: 50,
+    ...options,
+  });
   await client.connect();
   return client;
 }
@@ -66,10 +75,13 @@ afterEach(async () => {
 });
 
 describe('redisStore: human in the loop across two servers', () => {
-  it('a reply waiting for approval survives its client\'s move, and the approval sent to the other server runs the tool where the reply runs', async () => {
+  it("a reply waiting for approval survives its client's move, and the approval sent to the other server runs the tool where the reply runs", async () => {
     const a = await startNode();
     const b = await startNode();
-    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'call_mail', name: 'send_mail', arguments: { to: 'boss' } }] }, { type: 'text', chunks: ['Sent.'] });
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'call_mail', name: 'send_mail', arguments: { to: 'boss' } }] },
+      { type: 'text', chunks: ['Sent.'] },
+    );
     const moving = await clientThroughProxy(a);
     const reply = moving.sendMessage('mail the boss');
     const [asked] = await firstValueFrom(moving.approvals$.pipe(filter((pending) => pending.length > 0)));
@@ -86,14 +98,24 @@ describe('redisStore: human in the loop across two servers', () => {
     expect(upstream.requests).toHaveLength(2);
   });
 
-  it('a client tool\'s result sent to the other server reaches the reply on the first', async () => {
+  it("a client tool's result sent to the other server reaches the reply on the first", async () => {
     const a = await startNode();
     const b = await startNode();
-    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'call_clock', name: 'get_browser_time', arguments: {} }] }, { type: 'text', chunks: ['Noon.'] });
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'call_clock', name: 'get_browser_time', arguments: {} }] },
+      { type: 'text', chunks: ['Noon.'] },
+    );
     let release!: (value: string) => void;
     const answer = new Promise<string>((resolve) => (release = resolve));
     const moving = await clientThroughProxy(a, {
-      tools: [{ name: 'get_browser_time', description: 'the time here', parameters: { type: 'object' }, execute: () => answer }],
+      tools: [
+        {
+          name: 'get_browser_time',
+          description: 'the time here',
+          parameters: { type: 'object' },
+          execute: () => answer,
+        },
+      ],
     });
     const reply = moving.sendMessage('what time is it here?');
     await firstValueFrom(moving.toolCalls$.pipe(filter((call) => call.status === 'client_execute')));
@@ -115,7 +137,12 @@ describe('redisStore: a session shared across two servers', () => {
     const words = Array.from({ length: 40 }, (_, i) => `w${i} `);
     upstream.enqueue({ type: 'text', chunks: words, delayMs: 2 });
     const first = new WSClient({ url: a.url as string, share: true, heartbeatInterval: 0 });
-    const second = new WSClient({ url: b.url as string, share: true, heartbeatInterval: 0, session: await first.connect().then(() => first.session) });
+    const second = new WSClient({
+      url: b.url as string,
+      share: true,
+      heartbeatInterval: 0,
+      session: await first.connect().then(() => first.session),
+    });
     try {
       // Started before the join: a session with a message is one Redis keeps for the other server.
       const reply = first.sendMessage('count');

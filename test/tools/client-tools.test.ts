@@ -2,7 +2,11 @@ import { TestScheduler } from 'rxjs/testing';
 import { awaitApproval, awaitClientResult, checkClientTools, clientToolOutcome } from '../../src/tools/client-tools';
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-const tool = (name: string, parameters: Record<string, unknown> = { type: 'object' }) => ({ name, description: `the ${name}`, parameters });
+const tool = (name: string, parameters: Record<string, unknown> = { type: 'object' }) => ({
+  name,
+  description: `the ${name}`,
+  parameters,
+});
 
 describe('checkClientTools', () => {
   it('offers valid client tools as definitions', () => {
@@ -13,9 +17,13 @@ describe('checkClientTools', () => {
   });
 
   it.each([
-    ['a server tool\'s name', [tool('calculate')], /client tool calculate has the name of one of this server's tools/],
+    ["a server tool's name", [tool('calculate')], /client tool calculate has the name of one of this server's tools/],
     ['a repeated name', [tool('a'), tool('a')], /two client tools are named a/],
-    ['a schema that does not compile', [tool('a', { type: 'no-such-type' })], /parameters of client tool a are not a valid JSON Schema/],
+    [
+      'a schema that does not compile',
+      [tool('a', { type: 'no-such-type' })],
+      /parameters of client tool a are not a valid JSON Schema/,
+    ],
   ])('refuses %s', (_name, tools, error) => {
     const checked = checkClientTools(tools, ['calculate']);
     expect(checked.ok).toBe(false);
@@ -24,7 +32,7 @@ describe('checkClientTools', () => {
 });
 
 describe('clientToolOutcome', () => {
-  it('passes a result, null for none, and the client\'s error', () => {
+  it("passes a result, null for none, and the client's error", () => {
     expect(clientToolOutcome({ toolCallId: 'c', result: { a: 1 } }, 't', 100)).toEqual({ ok: true, result: { a: 1 } });
     expect(clientToolOutcome({ toolCallId: 'c' }, 't', 100)).toEqual({ ok: true, result: null });
     expect(clientToolOutcome({ toolCallId: 'c', error: 'no GPS' }, 't', 100)).toEqual({ ok: false, error: 'no GPS' });
@@ -32,7 +40,10 @@ describe('clientToolOutcome', () => {
 
   it('refuses a result over the size limit, counted in UTF-8 bytes of its JSON', () => {
     expect(clientToolOutcome({ toolCallId: 'c', result: 'éé' }, 't', 6)).toEqual({ ok: true, result: 'éé' });
-    expect(clientToolOutcome({ toolCallId: 'c', result: 'ééé' }, 't', 6)).toEqual({ ok: false, error: 'the result of t has 8 bytes; this server takes at most 6' });
+    expect(clientToolOutcome({ toolCallId: 'c', result: 'ééé' }, 't', 6)).toEqual({
+      ok: false,
+      error: 'the result of t has 8 bytes; this server takes at most 6',
+    });
   });
 });
 
@@ -44,7 +55,9 @@ describe('awaitApproval (marbles)', () => {
         b: { toolCallId: 'call_1', approved: false, reason: 'not now' },
         c: { toolCallId: 'call_1', approved: true },
       });
-      expectObservable(awaitApproval(answers, 'call_1', 100)).toBe('-----(x|)', { x: { approved: false, reason: 'not now' } });
+      expectObservable(awaitApproval(answers, 'call_1', 100)).toBe('-----(x|)', {
+        x: { approved: false, reason: 'not now' },
+      });
       expectSubscriptions(answers.subscriptions).toBe('^----!');
     });
   });
@@ -52,7 +65,9 @@ describe('awaitApproval (marbles)', () => {
   it('denies once the timeout passes without an answer', () => {
     scheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
       const answers = hot('-a', { a: { toolCallId: 'other', approved: true } });
-      expectObservable(awaitApproval(answers, 'call_1', 5)).toBe('-----(x|)', { x: { approved: false, reason: 'no answer within 5 ms' } });
+      expectObservable(awaitApproval(answers, 'call_1', 5)).toBe('-----(x|)', {
+        x: { approved: false, reason: 'no answer within 5 ms' },
+      });
       expectSubscriptions(answers.subscriptions).toBe('^----!');
     });
   });
@@ -72,7 +87,9 @@ describe('awaitClientResult (marbles)', () => {
   it('takes the result naming the call', () => {
     scheduler().run(({ hot, expectObservable }) => {
       const results = hot('-a-b', { a: { toolCallId: 'x', result: 1 }, b: { toolCallId: 'call_1', result: '12:00' } });
-      expectObservable(awaitClientResult(results, call, { timeoutMs: 10, maxResultBytes: 100 })).toBe('---(r|)', { r: { ok: true, result: '12:00' } });
+      expectObservable(awaitClientResult(results, call, { timeoutMs: 10, maxResultBytes: 100 })).toBe('---(r|)', {
+        r: { ok: true, result: '12:00' },
+      });
     });
   });
 

@@ -80,4 +80,5 @@ export interface ReplyRun {
   readonly startedAt: number;
 }
 
+/** Seconds from `start` (a `performance.now()` reading) to now. */
 export const secondsSince = (start: number): number => (performance.now() - start) / 1000;

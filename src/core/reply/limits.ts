@@ -18,9 +18,13 @@ export interface ReplyLimits {
 }
 
 const tooLarge = (what: string, limit: number): UpstreamError =>
-  new UpstreamError('reply_too_large', `the model's reply passed this server's limit: ${what} over ${limit} bytes; the reply was stopped`, {
-    retryable: false,
-  });
+  new UpstreamError(
+    'reply_too_large',
+    `the model's reply passed this server's limit: ${what} over ${limit} bytes; the reply was stopped`,
+    {
+      retryable: false,
+    },
+  );
 
 /**
  * Counts what a model call streams against the reply's limits, and throws `reply_too_large` for
@@ -32,15 +36,18 @@ export class LimitCheck {
 
   constructor(readonly limits: ReplyLimits) {}
 
+  /** Counts a piece of text; throws `reply_too_large` past the text limit. */
   text(delta: string): void {
     this.textBytes += Buffer.byteLength(delta);
     if (this.textBytes > this.limits.maxTextBytes) throw tooLarge('the text', this.limits.maxTextBytes);
   }
 
+  /** Counts a piece of tool call `index`'s arguments; throws `reply_too_large` past the limit. */
   toolArguments(index: number, delta: string): void {
     const bytes = (this.argumentBytes.get(index) ?? 0) + Buffer.byteLength(delta);
     this.argumentBytes.set(index, bytes);
-    if (bytes > this.limits.maxToolArgumentsBytes) throw tooLarge(`the arguments of tool call ${index}`, this.limits.maxToolArgumentsBytes);
+    if (bytes > this.limits.maxToolArgumentsBytes)
+      throw tooLarge(`the arguments of tool call ${index}`, this.limits.maxToolArgumentsBytes);
   }
 
   /** A new model call: tool call indexes start again (the text counts over the whole reply). */

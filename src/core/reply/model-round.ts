@@ -10,7 +10,11 @@ import { type ReplyRun, secondsSince } from './context';
  * One model call of a reply: `status` thinking, then (after a `status` streaming) an `llm_chunk`
  * per piece of text, then whatever `then` makes of the whole round once the model finished.
  */
-export function modelRound(run: ReplyRun, step: number, then: (round: RoundSnapshot, lastRound: boolean) => Observable<ServerMessageInput>): Observable<ServerMessageInput> {
+export function modelRound(
+  run: ReplyRun,
+  step: number,
+  then: (round: RoundSnapshot, lastRound: boolean) => Observable<ServerMessageInput>,
+): Observable<ServerMessageInput> {
   const { context, state, limitCheck } = run;
   const { options } = context;
   const lastRound = step >= context.maxToolSteps;
@@ -36,14 +40,21 @@ export function modelRound(run: ReplyRun, step: number, then: (round: RoundSnaps
     context
       .provider(request)
       .pipe(
-        idleTimeout(context.idleTimeoutMs, () => new UpstreamError('upstream_timeout', `the model sent nothing for ${context.idleTimeoutMs} ms`, { retryable: true })),
+        idleTimeout(
+          context.idleTimeoutMs,
+          () =>
+            new UpstreamError('upstream_timeout', `the model sent nothing for ${context.idleTimeoutMs} ms`, {
+              retryable: true,
+            }),
+        ),
         finalize(() => context.timings?.modelCall(secondsSince(callStartedAt))),
       )
       .subscribe({
         next: (event) => {
           // A throw here would escape to RxJS's unhandled-error path and end the process: it ends the reply instead.
           try {
-            if (event.type === 'tool_call_delta' && event.argumentsDelta) limitCheck.toolArguments(event.index, event.argumentsDelta);
+            if (event.type === 'tool_call_delta' && event.argumentsDelta)
+              limitCheck.toolArguments(event.index, event.argumentsDelta);
             else if (event.type === 'text' || event.type === 'reasoning') limitCheck.text(event.delta);
             round = accumulateRound(round, event);
             if (event.type === 'tool_call_delta') state.toolCallDelta();

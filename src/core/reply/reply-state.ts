@@ -69,14 +69,20 @@ export class ReplyState {
   /** The model never reported the cut-off call's usage: its streamed pieces count as about a token each. */
   estimateAbortedRound(): void {
     if (this.roundDeltas === 0) return;
-    const partial = addUsage(this.usage, { promptTokens: 0, completionTokens: this.roundDeltas, totalTokens: this.roundDeltas });
+    const partial = addUsage(this.usage, {
+      promptTokens: 0,
+      completionTokens: this.roundDeltas,
+      totalTokens: this.roundDeltas,
+    });
     this.usage = partial && { ...partial, estimated: true };
   }
 
+  /** An `llm_chunk` of this reply. */
   chunk(text: string, isComplete: boolean): ServerMessageInput {
     return { type: 'llm_chunk', data: { chunk: text, isComplete, requestId: this.requestId } };
   }
 
+  /** A `status` of this reply. */
   status(status: 'thinking' | 'streaming' | 'calling_tool'): ServerMessageInput {
     return { type: 'status', data: { status, requestId: this.requestId } };
   }
@@ -84,6 +90,9 @@ export class ReplyState {
   /** The reply's last frames: an empty complete chunk, then `llm_complete`. */
   ending(finishReason: FinishReason): ServerMessageInput[] {
     const { fullText, requestId, usage } = this;
-    return [this.chunk('', true), { type: 'llm_complete', data: { fullText, requestId, finishReason, ...(usage ? { usage } : {}) } }];
+    return [
+      this.chunk('', true),
+      { type: 'llm_complete', data: { fullText, requestId, finishReason, ...(usage ? { usage } : {}) } },
+    ];
   }
 }

@@ -13,7 +13,12 @@ import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES, LimitCh
 import { modelRound } from './model-round';
 import { ReplyState } from './reply-state';
 import { toolRound } from './tool-round';
-import { checkClientTools, DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_CLIENT_TOOL_TIMEOUT_MS, DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../../tools/client-tools';
+import {
+  checkClientTools,
+  DEFAULT_APPROVAL_TIMEOUT_MS,
+  DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
+  DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
+} from '../../tools/client-tools';
 
 /** What a reply waits for and keeps unless its context says. */
 const DEFAULT_HUMAN_IN_THE_LOOP = {
@@ -41,7 +46,13 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
   return defer(() => {
     const unknownTools = (options.tools ?? []).filter((name) => !tools.has(name));
     if (unknownTools.length > 0) {
-      return throwError(() => new RequestError('unknown_tool', `no such tool: ${unknownTools.join(', ')}; this server has ${tools.names.join(', ') || 'none'}`));
+      return throwError(
+        () =>
+          new RequestError(
+            'unknown_tool',
+            `no such tool: ${unknownTools.join(', ')}; this server has ${tools.names.join(', ') || 'none'}`,
+          ),
+      );
     }
     const clientTools = checkClientTools(context.clientTools ?? [], tools.names);
     if (!clientTools.ok) return throwError(() => new RequestError('invalid_client_tools', clientTools.error));
@@ -50,7 +61,12 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
     const run: ReplyRun = {
       context,
       state: new ReplyState(context.requestId),
-      limitCheck: new LimitCheck(context.limits ?? { maxTextBytes: DEFAULT_MAX_REPLY_TEXT_BYTES, maxToolArgumentsBytes: DEFAULT_MAX_TOOL_ARGUMENTS_BYTES }),
+      limitCheck: new LimitCheck(
+        context.limits ?? {
+          maxTextBytes: DEFAULT_MAX_REPLY_TEXT_BYTES,
+          maxToolArgumentsBytes: DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
+        },
+      ),
       definitions: [...tools.definitions(options.tools), ...clientTools.definitions],
       clientToolNames: new Set(clientTools.definitions.map((tool) => tool.name)),
       humanInTheLoop,
@@ -58,18 +74,27 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
     };
     const { state } = run;
     /** The reasoning of a round, for its assistant message, when the server keeps it. */
-    const reasoning = (text: string): { reasoning?: string } => (humanInTheLoop.keepReasoning && text !== '' ? { reasoning: text } : {});
+    const reasoning = (text: string): { reasoning?: string } =>
+      humanInTheLoop.keepReasoning && text !== '' ? { reasoning: text } : {};
 
     // The round loop: a model call, then either the ending or a tool round and the next call.
-    const round = (step: number): Observable<ServerMessageInput> => modelRound(run, step, (snapshot, lastRound) => afterRound(snapshot, step, lastRound));
+    const round = (step: number): Observable<ServerMessageInput> =>
+      modelRound(run, step, (snapshot, lastRound) => afterRound(snapshot, step, lastRound));
     const afterRound = (snapshot: RoundSnapshot, step: number, lastRound: boolean): Observable<ServerMessageInput> => {
       state.roundEnded(snapshot.usage);
       if (snapshot.finishReason === undefined) {
-        throw new UpstreamError('upstream_error', 'the model stream ended before the model finished', { retryable: true });
+        throw new UpstreamError('upstream_error', 'the model stream ended before the model finished', {
+          retryable: true,
+        });
       }
       if (snapshot.toolCalls.length === 0 || lastRound) {
         const finishReason = finishReasonOf(snapshot.finishReason);
-        conversation.append({ role: 'assistant', content: snapshot.text, ...(finishReason === 'stop' ? {} : { finishReason }), ...reasoning(snapshot.reasoning) });
+        conversation.append({
+          role: 'assistant',
+          content: snapshot.text,
+          ...(finishReason === 'stop' ? {} : { finishReason }),
+          ...reasoning(snapshot.reasoning),
+        });
         return from(state.ending(finishReason));
       }
       return concat(
@@ -82,7 +107,14 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
       round(0).pipe(takeUntil(context.abort$.pipe(tap(() => (state.aborted = true))))),
       defer(() => {
         if (!state.aborted) return EMPTY;
-        if (state.roundText !== '') conversation.append({ role: 'assistant', content: state.roundText, finishReason: 'aborted', ...reasoning(state.roundReasoning) });
+        if (state.roundText !== '') {
+          conversation.append({
+            role: 'assistant',
+            content: state.roundText,
+            finishReason: 'aborted',
+            ...reasoning(state.roundReasoning),
+          });
+        }
         state.estimateAbortedRound();
         return from(state.ending('aborted'));
       }),

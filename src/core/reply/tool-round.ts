@@ -29,21 +29,38 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
   const calls = round.toolCalls.map((call: ToolCallSnapshot) => {
     // Parsed once for the client's tool_call messages (the raw text when it is not JSON).
     const parsed = parseToolArguments(call.arguments);
-    return { ...call, id: call.id || `call_${requestId}_${step}_${call.index}`, args: E.isRight(parsed) ? parsed.right : call.arguments };
+    return {
+      ...call,
+      id: call.id || `call_${requestId}_${step}_${call.index}`,
+      args: E.isRight(parsed) ? parsed.right : call.arguments,
+    };
   });
   type Call = (typeof calls)[number];
   const outcomes: ToolOutcome[] = [];
   const toolContext = { sessionId: context.sessionId, requestId, principal: context.principal };
-  const toolCallMessage = (call: Call, status: ToolCallStatus, extra: { timeoutMs?: number; reason?: string } = {}): ServerMessageInput => ({
+  const toolCallMessage = (
+    call: Call,
+    status: ToolCallStatus,
+    extra: { timeoutMs?: number; reason?: string } = {},
+  ): ServerMessageInput => ({
     type: 'tool_call',
     data: { toolCallId: call.id, toolName: call.name, args: call.args, status, requestId, ...extra },
   });
-  const finished = (call: Call, i: number, outcome: ToolOutcome, status?: ToolCallStatus, reason?: string): ServerMessageInput[] => {
+  const finished = (
+    call: Call,
+    i: number,
+    outcome: ToolOutcome,
+    status?: ToolCallStatus,
+    reason?: string,
+  ): ServerMessageInput[] => {
     outcomes[i] = outcome;
     const base = { toolCallId: call.id, toolName: call.name, requestId };
     return [
       toolCallMessage(call, status ?? (outcome.ok ? 'complete' : 'error'), reason === undefined ? {} : { reason }),
-      { type: 'tool_result', data: outcome.ok ? { ...base, result: outcome.result } : { ...base, error: outcome.error } },
+      {
+        type: 'tool_result',
+        data: outcome.ok ? { ...base, result: outcome.result } : { ...base, error: outcome.error },
+      },
     ];
   };
   const execute = (call: Call, i: number): Observable<ServerMessageInput> =>
@@ -51,37 +68,66 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
 
   // Which calls wait for the client: a client tool, or (asked of the tool) one that needs approval.
   const { answers } = context;
-  const kinds$: Observable<CallKind[]> = calls.length === 0
-    ? of([])
-    : forkJoin(
-        calls.map((call): Observable<CallKind> => {
-          if (run.clientToolNames.has(call.name)) return of('client');
-          return context.tools.needsApproval(call, toolContext).pipe(map((needed): CallKind => (needed ? 'approval' : 'server')));
-        }),
-      );
+  const kinds$: Observable<CallKind[]> =
+    calls.length === 0
+      ? of([])
+      : forkJoin(
+          calls.map((call): Observable<CallKind> => {
+            if (run.clientToolNames.has(call.name)) return of('client');
+            return context.tools
+              .needsApproval(call, toolContext)
+              .pipe(map((needed): CallKind => (needed ? 'approval' : 'server')));
+          }),
+        );
 
   const runCall = (call: Call, i: number, kind: CallKind): Observable<ServerMessageInput> => {
     if (kind === 'server') return execute(call, i);
     if (kind === 'client') {
-      if (!answers) return from(finished(call, i, { ok: false, error: `${call.name} runs on the client, and this reply cannot reach it` }));
-      const limits = { timeoutMs: humanInTheLoop.clientToolTimeoutMs, maxResultBytes: humanInTheLoop.maxClientToolResultBytes };
-      return awaitClientResult(answers.result(call.id), call, limits).pipe(mergeMap((outcome) => finished(call, i, outcome)));
+      if (!answers)
+        return from(
+          finished(call, i, { ok: false, error: `${call.name} runs on the client, and this reply cannot reach it` }),
+        );
+      const limits = {
+        timeoutMs: humanInTheLoop.clientToolTimeoutMs,
+        maxResultBytes: humanInTheLoop.maxClientToolResultBytes,
+      };
+      return awaitClientResult(answers.result(call.id), call, limits).pipe(
+        mergeMap((outcome) => finished(call, i, outcome)),
+      );
     }
     // Nobody can say yes: a tool that needs approval does not run.
-    if (!answers) return from(finished(call, i, { ok: false, error: `${call.name} needs the user's approval, and this reply cannot ask` }, 'denied', 'no one to ask'));
+    if (!answers)
+      return from(
+        finished(
+          call,
+          i,
+          { ok: false, error: `${call.name} needs the user's approval, and this reply cannot ask` },
+          'denied',
+          'no one to ask',
+        ),
+      );
     return awaitApproval(answers.approval(call.id), call.id, humanInTheLoop.approvalTimeoutMs).pipe(
       mergeMap((answer): Observable<ServerMessageInput> => {
         if (answer.approved) return concat(of(toolCallMessage(call, 'start')), execute(call, i));
         // The model is told, and goes on: it may answer without the tool, or ask something else.
         const why = answer.reason ? `: ${answer.reason}` : '';
-        return from(finished(call, i, { ok: false, error: `the user declined to run ${call.name}${why}` }, 'denied', answer.reason ?? 'declined'));
+        return from(
+          finished(
+            call,
+            i,
+            { ok: false, error: `the user declined to run ${call.name}${why}` },
+            'denied',
+            answer.reason ?? 'declined',
+          ),
+        );
       }),
     );
   };
 
   const firstMessage = (call: Call, kind: CallKind): ServerMessageInput => {
     if (kind === 'server') return toolCallMessage(call, 'start');
-    if (kind === 'client') return toolCallMessage(call, 'client_execute', { timeoutMs: humanInTheLoop.clientToolTimeoutMs });
+    if (kind === 'client')
+      return toolCallMessage(call, 'client_execute', { timeoutMs: humanInTheLoop.clientToolTimeoutMs });
     return toolCallMessage(call, 'approval_required', { timeoutMs: humanInTheLoop.approvalTimeoutMs });
   };
 
@@ -96,17 +142,20 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
       ),
     ),
     defer(() => {
-      const toolMessages = calls.map(
-        (call, i): HistoryMessage => ({
-          role: 'tool',
-          content: toolMessageContent(outcomes[i] as ToolOutcome),
-          toolCallId: call.id,
-          toolName: call.name,
-        }),
-      );
+      const toolMessages = calls.map((call, i): HistoryMessage => ({
+        role: 'tool',
+        content: toolMessageContent(outcomes[i] as ToolOutcome),
+        toolCallId: call.id,
+        toolName: call.name,
+      }));
       const reasoning = humanInTheLoop.keepReasoning && round.reasoning !== '' ? { reasoning: round.reasoning } : {};
       context.conversation.append(
-        { role: 'assistant', content: round.text, toolCalls: calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })), ...reasoning },
+        {
+          role: 'assistant',
+          content: round.text,
+          toolCalls: calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })),
+          ...reasoning,
+        },
         ...toolMessages,
       );
       return EMPTY;

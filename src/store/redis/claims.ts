@@ -29,7 +29,13 @@ async function replayFromLog(node: RedisNode, session: Session, lastSeq: number)
 }
 
 /** A resume of `sessionId` on this process, now (the directory runs one per session at a time). */
-export async function claimNow(node: RedisNode, sessionId: string, resumeToken: string, lastSeq: number, share = false): Promise<ClaimResult> {
+export async function claimNow(
+  node: RedisNode,
+  sessionId: string,
+  resumeToken: string,
+  lastSeq: number,
+  share = false,
+): Promise<ClaimResult> {
   const local = node.held.get(sessionId);
   if (local) {
     if (!secretsEqual(local.session.resumeToken, resumeToken)) return { outcome: 'forbidden' };

@@ -171,7 +171,8 @@ export class FollowerSession implements Session {
       error: (error: unknown) => {
         node.reportFailure(error);
         // Redis went away under the follow: the client reconnects and resumes once it is back.
-        if (node.held.get(this.id)?.session === this) this.closeConnection(CloseCode.TryAgainLater, 'session store unavailable: try again shortly');
+        if (node.held.get(this.id)?.session === this)
+          this.closeConnection(CloseCode.TryAgainLater, 'session store unavailable: try again shortly');
       },
     });
   }
@@ -205,7 +206,11 @@ export class FollowerSession implements Session {
   private enqueue(item: Queued): void {
     if (this.disposed) return;
     if (this.queued.length < MAX_QUEUED_WHILE_FOLLOWING) this.queued.push(item);
-    else this.node.context.logger.warn({ sessionId: this.id }, 'too many messages while another process writes this session; one was dropped');
+    else
+      this.node.context.logger.warn(
+        { sessionId: this.id },
+        'too many messages while another process writes this session; one was dropped',
+      );
   }
 
   /** This process writes the session now: the rest of the log, then the state, then what the client asked meanwhile. */
@@ -222,7 +227,12 @@ export class FollowerSession implements Session {
     const range = await node.data.framesAfter(this.id, this.log.lastSeq);
     for (const frame of 'frames' in range ? range.frames : []) this.deliver(frame.seq, frame.text);
     const writer = await loadWriter(node, this.id, meta, this.log.lastSeq);
-    const session = node.context.makeSession({ sessionId: this.id, resumeToken: this.resumeToken, principal: this.principal, persistence: writer });
+    const session = node.context.makeSession({
+      sessionId: this.id,
+      resumeToken: this.resumeToken,
+      principal: this.principal,
+      persistence: writer,
+    });
     // The connection moves to the session this process writes; the follower goes on as its face.
     const transports = this.outlet.transports();
     this.outlet.release();
@@ -240,7 +250,14 @@ export class FollowerSession implements Session {
 }
 
 /** Another process writes the session: replay from the log and follow it. */
-export async function follow(node: RedisNode, sessionId: string, resumeToken: string, meta: StoredMeta, lastSeq: number, share = false): Promise<ClaimResult> {
+export async function follow(
+  node: RedisNode,
+  sessionId: string,
+  resumeToken: string,
+  meta: StoredMeta,
+  lastSeq: number,
+  share = false,
+): Promise<ClaimResult> {
   // Its writer closes the client's old connection, if it still has one (not when this one joins it).
   if (!share) await node.publish({ t: 'takeover', s: sessionId, by: node.nodeId });
   const range = await node.data.framesAfter(sessionId, lastSeq);

@@ -66,7 +66,9 @@ export function startLeases(node: RedisNode, onBus: (text: string) => void): Lea
       let timer: ReturnType<typeof setTimeout> | undefined;
       const late = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          node.context.logger.warn(`Redis did not answer within ${connectTimeoutMs} ms; sessions are refused (store_unavailable) until it does`);
+          node.context.logger.warn(
+            `Redis did not answer within ${connectTimeoutMs} ms; sessions are refused (store_unavailable) until it does`,
+          );
           resolve();
         }, connectTimeoutMs);
       });

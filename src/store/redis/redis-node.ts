@@ -49,6 +49,7 @@ export class RedisNode {
   /** When each written session's keys last had their TTL renewed. */
   private readonly touchedAt = new Map<string, number>();
   private outageReported = false;
+  /** Set once the store is closed: nothing more is written or reported. */
   closed = false;
 
   constructor(
@@ -67,13 +68,18 @@ export class RedisNode {
   reportFailure(error: unknown): void {
     if (this.outageReported || this.closed) return;
     this.outageReported = true;
-    this.context.logger.warn({ err: error }, 'the Redis session store failed; new requests get store_unavailable until it is back');
+    this.context.logger.warn(
+      { err: error },
+      'the Redis session store failed; new requests get store_unavailable until it is back',
+    );
   }
 
+  /** Redis answers again: the next failure is reported. */
   recovered(): void {
     this.outageReported = false;
   }
 
+  /** Tells the other processes (see ./bus.ts). */
   async publish(message: BusMessage): Promise<void> {
     await this.options.redis.publish(this.data.busChannel, encodeBusMessage(message));
   }

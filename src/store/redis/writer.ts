@@ -8,9 +8,26 @@ import type { RedisNode } from './redis-node';
 import { RedisPersistence } from './redis-persistence';
 
 /** What this process needs to write a session: its history, answered ids and seq (at least `atLeastSeq`). */
-export async function loadWriter(node: RedisNode, sessionId: string, meta: StoredMeta, atLeastSeq: number): Promise<RedisPersistence> {
-  const [history, requestIds, storedSeq] = await Promise.all([node.data.readHistory(sessionId), node.data.requestIds(sessionId), node.data.lastSeq(sessionId)]);
-  return new RedisPersistence(node, sessionId, meta.tokenHash, meta.principal, Math.max(storedSeq, atLeastSeq), history, requestIds);
+export async function loadWriter(
+  node: RedisNode,
+  sessionId: string,
+  meta: StoredMeta,
+  atLeastSeq: number,
+): Promise<RedisPersistence> {
+  const [history, requestIds, storedSeq] = await Promise.all([
+    node.data.readHistory(sessionId),
+    node.data.requestIds(sessionId),
+    node.data.lastSeq(sessionId),
+  ]);
+  return new RedisPersistence(
+    node,
+    sessionId,
+    meta.tokenHash,
+    meta.principal,
+    Math.max(storedSeq, atLeastSeq),
+    history,
+    requestIds,
+  );
 }
 
 /**
@@ -18,7 +35,13 @@ export async function loadWriter(node: RedisNode, sessionId: string, meta: Store
  * writer. `clientSeq`: a client ahead of the log (Redis lost entries) must not see seqs it
  * already has reused.
  */
-export async function adopt(node: RedisNode, sessionId: string, resumeToken: string, meta: StoredMeta, clientSeq = 0): Promise<Session> {
+export async function adopt(
+  node: RedisNode,
+  sessionId: string,
+  resumeToken: string,
+  meta: StoredMeta,
+  clientSeq = 0,
+): Promise<Session> {
   const writer = await loadWriter(node, sessionId, meta, clientSeq);
   const session = node.context.makeSession({ sessionId, resumeToken, principal: meta.principal, persistence: writer });
   node.holdAsWriter(session, writer);
@@ -30,7 +53,12 @@ export async function adopt(node: RedisNode, sessionId: string, resumeToken: str
 export function failInterrupted(node: RedisNode, session: Session, requestId: string): void {
   session.send({
     type: 'error',
-    data: { code: 'reply_interrupted', message: 'the server process running this reply went away before it finished: send the message again', retryable: true, requestId },
+    data: {
+      code: 'reply_interrupted',
+      message: 'the server process running this reply went away before it finished: send the message again',
+      retryable: true,
+      requestId,
+    },
   });
   session.send({ type: 'status', data: { status: 'idle', requestId } });
   node.data.setBusy(session.id, undefined).catch((error: unknown) => node.reportFailure(error));
