@@ -82,6 +82,12 @@ export class ReactiveClient extends ClientCore {
   /** Client tools running, by tool call id, with the reply they belong to: stopped when it ends. */
   private readonly runningTools = new Map<string, { readonly requestId: string; readonly stop: () => void }>();
   /**
+   * Answers (approvals, client tools' results) the server has not yet been seen to take, by tool
+   * call id: a connection lost with one in flight loses it, so each goes again after a reconnect.
+   * `sent` is false while it waits in the queue, which sends it itself.
+   */
+  private readonly unconfirmed = new Map<string, { readonly requestId: string | undefined; readonly build: (id: string) => ClientMessage; sent: boolean; frameId?: string }>();
+  /**
    * The session's status (idle, thinking, streaming, calling_tool, paused) as the server reports
    * it, on each change only. Replays the current one, once known, to a new subscriber.
    */
@@ -108,6 +114,14 @@ export class ReactiveClient extends ClientCore {
     this.reasoning$ = this.dataOf('llm_reasoning');
     this.approvals$ = this.pendingApprovals.asObservable();
     this.incoming.subscribe((message) => this.track(message));
+    // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
+    this.status.subscribe((status) => {
+      if (status !== 'connected') return;
+      for (const [toolCallId, entry] of this.unconfirmed) {
+        if (entry.sent) this.answer(toolCallId, entry.requestId, entry.build);
+        else entry.sent = true;
+      }
+    });
     this.sessionStatus$ = this.sessionState.pipe(
       filter((status): status is SessionStatus => status !== undefined),
       distinctUntilChanged(),
@@ -130,10 +144,15 @@ export class ReactiveClient extends ClientCore {
       }
       this.settleApproval((pending) => pending.toolCallId === toolCallId);
       if (status === 'client_execute' && requestId !== undefined && this.outbox.has(requestId)) this.runTool(message.data, requestId);
+      else this.unconfirmed.delete(toolCallId);
       return;
     }
     if ((message.type === 'llm_complete' || message.type === 'error') && requestId !== undefined) {
       this.settleApproval((pending) => pending.requestId === requestId);
+      // The reply ended, or the server refused an answer (it waits no more): nothing to send again.
+      for (const [toolCallId, entry] of this.unconfirmed) {
+        if (entry.requestId === requestId || entry.frameId === requestId) this.unconfirmed.delete(toolCallId);
+      }
       for (const [toolCallId, running] of this.runningTools) {
         if (running.requestId !== requestId) continue;
         this.runningTools.delete(toolCallId);
@@ -160,18 +179,24 @@ export class ReactiveClient extends ClientCore {
     const stop = runClientTool(tool, args, { toolCallId, requestId }, (outcome) => {
       done = true;
       this.runningTools.delete(toolCallId);
-      this.answer(() => ({ type: 'tool_result', id: this.nextId(), data: { toolCallId, ...outcome } }));
+      this.answer(toolCallId, requestId, (id) => ({ type: 'tool_result', id, data: { toolCallId, ...outcome } }));
     });
     // A tool that failed at once has reported already.
     if (!done) this.runningTools.set(toolCallId, { requestId, stop });
   }
 
-  /** Sends a frame that opens no request (queued while reconnecting); a failure goes to `errors$`. */
-  private answer(build: () => ClientMessage): void {
+  /**
+   * Sends the answer for `toolCallId` (queued while reconnecting), and keeps it until the server
+   * is seen to take it; a failure goes to `errors$`.
+   */
+  private answer(toolCallId: string, requestId: string | undefined, build: (id: string) => ClientMessage): void {
+    const frameId = this.nextId();
     try {
-      this.write({ text: encodeMessage(build()), requestId: undefined });
+      const sent = this.write({ text: encodeMessage(build(frameId)), requestId: undefined }) === 'sent';
+      this.unconfirmed.set(toolCallId, { requestId, build, sent, frameId });
     } catch (error) {
-      this.errors.next(error instanceof ClientError ? error : new ClientError('not_connected', String(error)));
+      this.unconfirmed.delete(toolCallId);
+      this.errors.next(error as ClientError);
     }
   }
 
@@ -181,14 +206,18 @@ export class ReactiveClient extends ClientCore {
    * `unknown_tool_call` when the call no longer waits).
    */
   approve(toolCallId: string): void {
-    this.settleApproval((pending) => pending.toolCallId === toolCallId);
-    this.answer(() => ({ type: 'tool_approval', id: this.nextId(), data: { toolCallId, approved: true } }));
+    this.decide(toolCallId, { toolCallId, approved: true });
   }
 
   /** Declines a tool call waiting for approval: it does not run, and the model is told so, with `reason`. */
   deny(toolCallId: string, reason?: string): void {
+    this.decide(toolCallId, { toolCallId, approved: false, ...(reason === undefined ? {} : { reason }) });
+  }
+
+  private decide(toolCallId: string, data: { toolCallId: string; approved: boolean; reason?: string }): void {
+    const requestId = this.pendingApprovals.value.find((pending) => pending.toolCallId === toolCallId)?.requestId;
     this.settleApproval((pending) => pending.toolCallId === toolCallId);
-    this.answer(() => ({ type: 'tool_approval', id: this.nextId(), data: { toolCallId, approved: false, ...(reason === undefined ? {} : { reason }) } }));
+    this.answer(toolCallId, requestId, (id) => ({ type: 'tool_approval', id, data }));
   }
 
   override disconnect(): void {
@@ -197,6 +226,7 @@ export class ReactiveClient extends ClientCore {
     this.settleApproval(() => true);
     for (const running of this.runningTools.values()) running.stop();
     this.runningTools.clear();
+    this.unconfirmed.clear();
   }
 
   private dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {

@@ -6,6 +6,7 @@ import {
   createFakeServer,
   type FakeServer,
   makeChunk,
+  makeSession,
   makeComplete,
   makeReasoning,
   makeToolCall,
@@ -146,6 +147,72 @@ describe('approvals$ (marbles)', () => {
       flush();
       expect(server.sockets[0]?.sentOf('tool_approval')).toEqual([]);
       expect(server.latest.sentOf('tool_approval').map((m) => m.data)).toEqual([{ toolCallId: 'c1', approved: true }]);
+    });
+  });
+});
+
+describe('answers across a lost connection (marbles)', () => {
+  /** A reply that asks for approval of c1, once (the message sent again after a reconnect is not answered twice). */
+  function askOnce(server: FakeServer, cold: TestScheduler['createColdObservable']) {
+    let answered = 0;
+    server.answer('user_message', ({ id }) =>
+      answered++ > 0
+        ? []
+        : cold('-a', {
+            a: makeToolCall(id, { toolCallId: 'c1', toolName: 'send_mail', status: 'approval_required' }, { seq: 1 }),
+          }),
+    );
+  }
+
+  it('sends an approval again after a reconnect when the server had not taken it (the connection died with it)', () => {
+    testScheduler().run(({ cold, flush }) => {
+      const server = createFakeServer();
+      askOnce(server, cold);
+      const client = setup(server);
+      void client.connect();
+      server.latest.accept();
+      client.send('go').subscribe();
+      at(cold, '3ms x', () => client.approve('c1'));
+      at(cold, '5ms x', () => server.latest.fail()); // reconnect at 105
+      at(cold, '150ms x', () => server.latest.acceptResume(1));
+      flush();
+      expect(server.sockets[0]?.sentOf('tool_approval').map((m) => m.data)).toEqual([
+        { toolCallId: 'c1', approved: true },
+      ]);
+      expect(server.latest.sentOf('tool_approval').map((m) => m.data)).toEqual([{ toolCallId: 'c1', approved: true }]);
+    });
+  });
+
+  it('does not send it again when the replay shows the server took it', () => {
+    testScheduler().run(({ cold, flush }) => {
+      const server = createFakeServer();
+      askOnce(server, cold);
+      const client = setup(server);
+      void client.connect();
+      server.latest.accept();
+      client.send('go').subscribe();
+      at(cold, '3ms x', () => client.approve('c1'));
+      at(cold, '5ms x', () => server.latest.fail());
+      at(cold, '150ms x', () => {
+        const socket = server.latest;
+        socket.accept('fresh-session');
+        const resume = socket.resumeRequest!;
+        // Replayed before the greeting: the call started, so the approval arrived.
+        const requestId = server.sockets[0]!.sentOf('user_message')[0]!.id;
+        socket.deliver(
+          makeToolCall(requestId, { toolCallId: 'c1', toolName: 'send_mail', status: 'start' }, { seq: 2 }),
+        );
+        socket.deliver(
+          makeSession(resume.data.sessionId, {
+            resumeToken: resume.data.resumeToken,
+            resumed: true,
+            requestId: resume.id,
+            lastSeq: 2,
+          }),
+        );
+      });
+      flush();
+      expect(server.latest.sentOf('tool_approval')).toEqual([]);
     });
   });
 });
