@@ -7,17 +7,7 @@
  */
 import * as t from 'io-ts';
 import { ErrorCode } from './codes';
-import {
-  MAX_APPROVAL_REASON_LENGTH,
-  MAX_CLIENT_TOOL_DESCRIPTION_LENGTH,
-  MAX_CLIENT_TOOL_PARAMETERS_BYTES,
-  MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
-  MAX_CLIENT_TOOLS,
-  MAX_MESSAGE_ID_LENGTH,
-} from './limits';
-
-// ---------------------------------------------------------------------------------------------
-// Shared field types
+import { FinishReason, HistoryMessage, SessionStatus, Usage } from './fields';
 
 export {
   MAX_APPROVAL_REASON_LENGTH,
@@ -27,279 +17,19 @@ export {
   MAX_CLIENT_TOOLS,
   MAX_MESSAGE_ID_LENGTH,
 } from './limits';
-
-/**
- * A codec for the values of `base` that satisfy `predicate`. Unlike `t.brand`, the type stays
- * plain (`string`, `number`), so users build messages from literals without casts.
- */
-function constrained<A>(base: t.Type<A, A>, predicate: (value: A) => boolean, name: string): t.Type<A, A> {
-  return new t.Type<A, A, unknown>(
-    name,
-    (u): u is A => base.is(u) && predicate(u),
-    (u, c) => {
-      const result = base.validate(u, c);
-      // io-ts's own Either, read without fp-ts: this module must import nothing the client does (tsup.config.ts).
-      if (result._tag === 'Left') return result;
-      return predicate(result.right) ? t.success(result.right) : t.failure(u, c);
-    },
-    t.identity,
-  );
-}
-
-/** A message id: a non-empty string of at most {@link MAX_MESSAGE_ID_LENGTH} characters. */
-export const MessageId = constrained(t.string, (s) => s.length > 0 && s.length <= MAX_MESSAGE_ID_LENGTH, 'MessageId');
-
-/** Sampling temperature, from 0 to 2 as the OpenAI API accepts. */
-export const Temperature = constrained(t.number, (n) => Number.isFinite(n) && n >= 0 && n <= 2, 'Temperature');
-
-/** A whole number greater than zero. */
-export const PositiveInt = constrained(t.number, (n) => Number.isSafeInteger(n) && n > 0, 'PositiveInt');
-
-/** A position in a session's stream: a whole number of 0 or more (0 before the first message). */
-export const SeqNumber = constrained(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'SeqNumber');
-
-/** Why a reply ended. `aborted` means the client asked to stop it. */
-export const FinishReason = t.keyof({ stop: null, length: null, content_filter: null, aborted: null });
-/** Why a reply ended. */
-export type FinishReason = t.TypeOf<typeof FinishReason>;
-
-/** Token counts reported by the model, summed over every model call of one reply. */
-export const Usage = t.intersection([
-  t.strict({
-    promptTokens: t.number,
-    completionTokens: t.number,
-    totalTokens: t.number,
-  }),
-  t.exact(
-    t.partial({
-      /** True when the model did not report the last call's usage (an abort): its tokens are counted from the stream. */
-      estimated: t.boolean,
-      /** Of `completionTokens`, those the model spent reasoning, when the endpoint reports them. */
-      reasoningTokens: t.number,
-    }),
-  ),
-]);
-/** Token counts of one reply. */
-export type Usage = t.TypeOf<typeof Usage>;
-
-/** What the session is doing. */
-export const SessionStatus = t.keyof({
-  idle: null,
-  thinking: null,
-  streaming: null,
-  calling_tool: null,
-  paused: null,
-});
-/** What the session is doing. */
-export type SessionStatus = t.TypeOf<typeof SessionStatus>;
-
-/** A tool call the assistant asked for, as kept in history. `arguments` is the raw JSON text. */
-export const HistoryToolCall = t.strict({
-  id: t.string,
-  name: t.string,
-  arguments: t.string,
-});
-/** A tool call kept in history. */
-export type HistoryToolCall = t.TypeOf<typeof HistoryToolCall>;
-
-/**
- * One message of a conversation, in the protocol's own (camelCase) shape; providers map it to
- * their API's shape. `finishReason: 'aborted'` marks an assistant answer that was cut short.
- */
-export const HistoryMessage = t.intersection([
-  t.strict({
-    role: t.keyof({ system: null, user: null, assistant: null, tool: null }),
-    content: t.string,
-  }),
-  t.exact(
-    t.partial({
-      toolCalls: t.array(HistoryToolCall),
-      toolCallId: t.string,
-      toolName: t.string,
-      finishReason: FinishReason,
-      /** The model's reasoning before this answer; kept only when the server is set to (`keepReasoning`). */
-      reasoning: t.string,
-    }),
-  ),
-]);
-/** One message of a conversation. */
-export type HistoryMessage = t.TypeOf<typeof HistoryMessage>;
-
-// ---------------------------------------------------------------------------------------------
-// Client to server
-
-/** Per-message options of a `user_message`. */
-export const UserMessageOptions = t.exact(
-  t.partial({
-    /** Sampling temperature, 0 to 2. */
-    temperature: Temperature,
-    /** Upper bound on generated tokens per model call. */
-    maxTokens: PositiveInt,
-    /** Names of the server's tools the model may use for this message; all of them when absent. */
-    tools: t.array(t.string),
-    /** What happens to this reply if the connection drops: run on for a resume (the default), or cancel. */
-    onDisconnect: t.keyof({ continue: null, cancel: null }),
-  }),
-);
-/** Per-message options of a `user_message`. */
-export type UserMessageOptions = t.TypeOf<typeof UserMessageOptions>;
-
-/** A tool's name as the OpenAI API takes it: 1 to 64 letters, digits, `_` or `-`. */
-export const ToolName = constrained(t.string, (s) => /^[a-zA-Z0-9_-]{1,64}$/.test(s), 'ToolName');
-
-/** A JSON object whose JSON text is at most {@link MAX_CLIENT_TOOL_PARAMETERS_BYTES} UTF-8 bytes (a JSON Schema). */
-const ToolParameters = constrained(
-  t.UnknownRecord,
-  (schema) => {
-    try {
-      return new TextEncoder().encode(JSON.stringify(schema)).length <= MAX_CLIENT_TOOL_PARAMETERS_BYTES;
-    } catch {
-      return false;
-    }
-  },
-  'ToolParameters',
-);
-
-/**
- * A tool the client runs itself, declared on a `user_message`: the model may call it beside the
- * server's tools, and the server asks the client to run it (`tool_call` with status
- * `client_execute`). `parameters` is the JSON Schema of its arguments.
- */
-export const ClientToolDeclaration = t.strict({
-  name: ToolName,
-  description: constrained(t.string, (s) => s.length <= MAX_CLIENT_TOOL_DESCRIPTION_LENGTH, 'ToolDescription'),
-  parameters: ToolParameters,
-});
-/** A tool the client runs itself. */
-export type ClientToolDeclaration = t.TypeOf<typeof ClientToolDeclaration>;
-
-/** At most {@link MAX_CLIENT_TOOLS} client tools. */
-const ClientTools = constrained(t.array(ClientToolDeclaration), (tools) => tools.length <= MAX_CLIENT_TOOLS, 'ClientTools');
-
-/** The user says something; the server answers with a streamed reply. */
-export const UserMessage = t.strict({
-  type: t.literal('user_message'),
-  id: MessageId,
-  data: t.intersection([
-    t.strict({ text: t.string }),
-    t.exact(
-      t.partial({
-        options: UserMessageOptions,
-        /** Tools the client runs, offered to the model for this reply beside the server's. */
-        clientTools: ClientTools,
-      }),
-    ),
-  ]),
-});
-/** The user says something. */
-export type UserMessage = t.TypeOf<typeof UserMessage>;
-
-/** What a `control` message asks for. */
-export const ControlType = t.keyof({
-  abort: null,
-  pause: null,
-  resume: null,
-  clear_history: null,
-  get_history: null,
-  get_status: null,
-});
-/** What a `control` message asks for. */
-export type ControlType = t.TypeOf<typeof ControlType>;
-
-/**
- * Controls the session. `requestId`, with `abort`, names the reply to stop, so an abort that
- * races with the end of its reply cannot stop the next one.
- */
-export const ControlMessage = t.strict({
-  type: t.literal('control'),
-  id: MessageId,
-  data: t.intersection([t.strict({ type: ControlType }), t.exact(t.partial({ requestId: t.string }))]),
-});
-/** Controls the session. */
-export type ControlMessage = t.TypeOf<typeof ControlMessage>;
-
-/**
- * Protocol-level heartbeat from the client (browsers cannot send WebSocket pings). `lastSeq`
- * acknowledges the session's messages up to it, so the server can drop them from its replay buffer.
- */
-export const PingMessage = t.intersection([
-  t.strict({ type: t.literal('ping'), id: MessageId }),
-  t.exact(t.partial({ data: t.exact(t.partial({ lastSeq: SeqNumber })) })),
-]);
-/** Protocol-level heartbeat from the client. */
-export type PingMessage = t.TypeOf<typeof PingMessage>;
-
-/**
- * Takes over an earlier session after a reconnect, as the first message on the new connection:
- * the server replays every message after `lastSeq`, then confirms with a `session` message.
- * With `share: true` the connection joins the session beside the ones already attached instead
- * of taking it over (which closes the other with 4409).
- */
-export const ResumeMessage = t.strict({
-  type: t.literal('resume'),
-  id: MessageId,
-  data: t.intersection([
-    t.strict({ sessionId: t.string, resumeToken: t.string, lastSeq: SeqNumber }),
-    t.exact(t.partial({ share: t.boolean })),
-  ]),
-});
-/** Takes over an earlier session after a reconnect. */
-export type ResumeMessage = t.TypeOf<typeof ResumeMessage>;
-
-/**
- * The user's answer to a `tool_call` with status `approval_required`: approved, the tool runs;
- * denied, it does not, and the model is told so (with `reason`).
- */
-export const ToolApprovalMessage = t.strict({
-  type: t.literal('tool_approval'),
-  id: MessageId,
-  data: t.intersection([
-    t.strict({ toolCallId: t.string, approved: t.boolean }),
-    t.exact(t.partial({ reason: constrained(t.string, (s) => s.length <= MAX_APPROVAL_REASON_LENGTH, 'ApprovalReason') })),
-  ]),
-});
-/** The user's answer to a tool call waiting for approval. */
-export type ToolApprovalMessage = t.TypeOf<typeof ToolApprovalMessage>;
-
-/**
- * What a client tool returned (`result`, any JSON value) or why it failed (`error`), answering a
- * `tool_call` with status `client_execute`. The server checks its size and feeds it to the model.
- */
-export const ClientToolResultMessage = t.strict({
-  type: t.literal('tool_result'),
-  id: MessageId,
-  data: t.intersection([
-    t.strict({ toolCallId: t.string }),
-    t.exact(
-      t.partial({
-        result: t.unknown,
-        error: constrained(t.string, (s) => s.length <= MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH, 'ToolError'),
-      }),
-    ),
-  ]),
-});
-/** What a client tool returned or why it failed. */
-export type ClientToolResultMessage = t.TypeOf<typeof ClientToolResultMessage>;
-
-/** The client messages a session handles (`ping` and `resume` belong to the connection). */
-export type SessionMessageIn = UserMessage | ControlMessage | ToolApprovalMessage | ClientToolResultMessage;
-
-/** Codecs of client messages by their `type` tag. */
-export const clientMessageCodecs = {
-  user_message: UserMessage,
-  control: ControlMessage,
-  ping: PingMessage,
-  resume: ResumeMessage,
-  tool_approval: ToolApprovalMessage,
-  tool_result: ClientToolResultMessage,
-} as const;
-
-/** Any message a client may send. */
-export const ClientMessage = t.union([UserMessage, ControlMessage, PingMessage, ResumeMessage, ToolApprovalMessage, ClientToolResultMessage]);
-/** Any message a client may send. */
-export type ClientMessage = t.TypeOf<typeof ClientMessage>;
-/** The `type` tags of client messages. */
-export type ClientMessageType = ClientMessage['type'];
+// Shared field types, and the client's messages.
+export {
+  MessageId,
+  Temperature,
+  PositiveInt,
+  SeqNumber,
+  FinishReason,
+  Usage,
+  SessionStatus,
+  HistoryToolCall,
+  HistoryMessage,
+} from './fields';
+export * from './client-codecs';
 
 // ---------------------------------------------------------------------------------------------
 // Server to client
@@ -309,7 +39,10 @@ export type ClientMessageType = ClientMessage['type'];
  * resume counts from. Connection-level messages (`session`, `pong`, `closing`) carry none.
  */
 function serverMessage<Tag extends string, D extends t.Mixed>(type: Tag, data: D) {
-  return t.intersection([t.strict({ type: t.literal(type), id: t.string, data }), t.exact(t.partial({ seq: t.number }))]);
+  return t.intersection([
+    t.strict({ type: t.literal(type), id: t.string, data }),
+    t.exact(t.partial({ seq: t.number })),
+  ]);
 }
 
 /**
@@ -349,7 +82,10 @@ export type ChunkMessage = t.TypeOf<typeof ChunkMessage>;
  * `reasoning_content` or `reasoning`), before or between its answer's text. Not part of the
  * reply's `fullText`.
  */
-export const ReasoningMessage = serverMessage('llm_reasoning', t.intersection([t.strict({ chunk: t.string }), PushedRequestId]));
+export const ReasoningMessage = serverMessage(
+  'llm_reasoning',
+  t.intersection([t.strict({ chunk: t.string }), PushedRequestId]),
+);
 /** A piece of the model's reasoning. */
 export type ReasoningMessage = t.TypeOf<typeof ReasoningMessage>;
 
@@ -519,7 +255,11 @@ export type ServerMessageType = ServerMessage['type'];
 /** A server message of one type. */
 export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage, { type: K }>;
 /** A server message before the server gives it an id and a place in the stream. */
-export type ServerMessageInput = ServerMessage extends infer M ? (M extends ServerMessage ? Omit<M, 'id' | 'seq'> : never) : never;
+export type ServerMessageInput = ServerMessage extends infer M
+  ? M extends ServerMessage
+    ? Omit<M, 'id' | 'seq'>
+    : never
+  : never;
 
 /** One event of a reply, as the client's `send()` emits them; the last is always the `llm_complete`. */
 export type ReplyEvent = ChunkMessage | ReasoningMessage | ToolCallMessage | ToolResultMessage | CompleteMessage;
