@@ -2,7 +2,17 @@
  * The RxJS client. Browser-safe: it imports rxjs, io-ts and the protocol only, and takes its
  * WebSocket constructor from the options or the global scope.
  */
-import { BehaviorSubject, distinctUntilChanged, filter, lastValueFrom, map, Observable, type OperatorFunction, type Subscription, take, timer } from 'rxjs';
+import {
+  distinctUntilChanged,
+  filter,
+  lastValueFrom,
+  map,
+  Observable,
+  type OperatorFunction,
+  type Subscription,
+  take,
+  timer,
+} from 'rxjs';
 import { ClientError, type LLMWSError } from '../errors';
 import { replyOf, requestIdOf, serverErrorOf } from '../operators/reply-of';
 import type {
@@ -17,7 +27,7 @@ import type {
 } from '../protocol/codecs';
 import { encodeMessage } from '../protocol/encode';
 import { ClientCore } from './client-core';
-import { runClientTool } from './client-tools';
+import { HumanInTheLoop } from './human-in-the-loop';
 import type {
   ApprovalRequest,
   ConnectionStatus,
@@ -78,15 +88,8 @@ export class ReactiveClient extends ClientCore {
    * session) or its reply ends. Replays the current list to a new subscriber.
    */
   readonly approvals$: Observable<readonly ApprovalRequest[]>;
-  private readonly pendingApprovals = new BehaviorSubject<readonly ApprovalRequest[]>([]);
-  /** Client tools running, by tool call id, with the reply they belong to: stopped when it ends. */
-  private readonly runningTools = new Map<string, { readonly requestId: string; readonly stop: () => void }>();
-  /**
-   * Answers (approvals, client tools' results) the server has not yet been seen to take, by tool
-   * call id: a connection lost with one in flight loses it, so each goes again after a reconnect.
-   * `sent` is false while it waits in the queue, which sends it itself.
-   */
-  private readonly unconfirmed = new Map<string, { readonly requestId: string | undefined; readonly build: (id: string) => ClientMessage; sent: boolean; frameId?: string }>();
+  /** Approvals, client tools and answers sent again after a reconnect. */
+  private readonly loop: HumanInTheLoop;
   /**
    * The session's status (idle, thinking, streaming, calling_tool, paused) as the server reports
    * it, on each change only. Replays the current one, once known, to a new subscriber.
@@ -112,16 +115,17 @@ export class ReactiveClient extends ClientCore {
     this.toolCalls$ = this.dataOf('tool_call');
     this.toolResults$ = this.dataOf('tool_result');
     this.reasoning$ = this.dataOf('llm_reasoning');
-    this.approvals$ = this.pendingApprovals.asObservable();
-    this.incoming.subscribe((message) => this.track(message));
-    // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
-    this.status.subscribe((status) => {
-      if (status !== 'connected') return;
-      for (const [toolCallId, entry] of this.unconfirmed) {
-        if (entry.sent) this.answer(toolCallId, entry.requestId, entry.build);
-        else entry.sent = true;
-      }
+    this.loop = new HumanInTheLoop({
+      tools: this.options.tools ?? [],
+      write: (text) => this.write({ text, requestId: undefined }) === 'sent',
+      nextId: () => this.nextId(),
+      ours: (requestId) => this.outbox.has(requestId),
+      report: (error) => this.errors.next(error),
     });
+    this.approvals$ = this.loop.approvals$;
+    this.incoming.subscribe((message) => this.loop.track(message));
+    // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
+    this.status.subscribe((status) => status === 'connected' && this.loop.greeted());
     this.sessionStatus$ = this.sessionState.pipe(
       filter((status): status is SessionStatus => status !== undefined),
       distinctUntilChanged(),
@@ -131,102 +135,24 @@ export class ReactiveClient extends ClientCore {
     this.disconnected$ = this.disconnections.asObservable();
   }
 
-  /** Keeps `approvals$` current and runs client tools, from every message of the session. */
-  private track(message: ServerMessage): void {
-    const requestId = requestIdOf(message);
-    if (message.type === 'tool_call') {
-      const { toolCallId, status } = message.data;
-      if (status === 'approval_required') {
-        const { toolName, args, timeoutMs } = message.data;
-        const request: ApprovalRequest = { toolCallId, toolName, args, requestId, timeoutMs };
-        if (!this.pendingApprovals.value.some((pending) => pending.toolCallId === toolCallId)) this.pendingApprovals.next([...this.pendingApprovals.value, request]);
-        return;
-      }
-      this.settleApproval((pending) => pending.toolCallId === toolCallId);
-      if (status === 'client_execute' && requestId !== undefined && this.outbox.has(requestId)) this.runTool(message.data, requestId);
-      else this.unconfirmed.delete(toolCallId);
-      return;
-    }
-    if ((message.type === 'llm_complete' || message.type === 'error') && requestId !== undefined) {
-      this.settleApproval((pending) => pending.requestId === requestId);
-      // The reply ended, or the server refused an answer (it waits no more): nothing to send again.
-      for (const [toolCallId, entry] of this.unconfirmed) {
-        if (entry.requestId === requestId || entry.frameId === requestId) this.unconfirmed.delete(toolCallId);
-      }
-      for (const [toolCallId, running] of this.runningTools) {
-        if (running.requestId !== requestId) continue;
-        this.runningTools.delete(toolCallId);
-        running.stop();
-      }
-    }
-  }
-
-  private settleApproval(answered: (request: ApprovalRequest) => boolean): void {
-    const pending = this.pendingApprovals.value;
-    const left = pending.filter((request) => !answered(request));
-    if (left.length !== pending.length) this.pendingApprovals.next(left);
-  }
-
-  /**
-   * Runs a client tool the model called for one of this client's replies (another tab's reply
-   * is that tab's to run), and sends its result or error back.
-   */
-  private runTool(call: ServerMessageOf<'tool_call'>['data'], requestId: string): void {
-    const { toolCallId, toolName, args } = call;
-    const tool = this.options.tools?.find((candidate) => candidate.name === toolName);
-    if (!tool || this.runningTools.has(toolCallId)) return;
-    let done = false;
-    const stop = runClientTool(tool, args, { toolCallId, requestId }, (outcome) => {
-      done = true;
-      this.runningTools.delete(toolCallId);
-      this.answer(toolCallId, requestId, (id) => ({ type: 'tool_result', id, data: { toolCallId, ...outcome } }));
-    });
-    // A tool that failed at once has reported already.
-    if (!done) this.runningTools.set(toolCallId, { requestId, stop });
-  }
-
-  /**
-   * Sends the answer for `toolCallId` (queued while reconnecting), and keeps it until the server
-   * is seen to take it; a failure goes to `errors$`.
-   */
-  private answer(toolCallId: string, requestId: string | undefined, build: (id: string) => ClientMessage): void {
-    const frameId = this.nextId();
-    try {
-      const sent = this.write({ text: encodeMessage(build(frameId)), requestId: undefined }) === 'sent';
-      this.unconfirmed.set(toolCallId, { requestId, build, sent, frameId });
-    } catch (error) {
-      this.unconfirmed.delete(toolCallId);
-      this.errors.next(error as ClientError);
-    }
-  }
-
   /**
    * Lets a tool call waiting for approval run. Any connection to the session may answer; the
    * first answer counts. Fails on `errors$` only (not connected, or the server's
    * `unknown_tool_call` when the call no longer waits).
    */
   approve(toolCallId: string): void {
-    this.decide(toolCallId, { toolCallId, approved: true });
+    this.loop.decide(toolCallId, true);
   }
 
   /** Declines a tool call waiting for approval: it does not run, and the model is told so, with `reason`. */
   deny(toolCallId: string, reason?: string): void {
-    this.decide(toolCallId, { toolCallId, approved: false, ...(reason === undefined ? {} : { reason }) });
-  }
-
-  private decide(toolCallId: string, data: { toolCallId: string; approved: boolean; reason?: string }): void {
-    const requestId = this.pendingApprovals.value.find((pending) => pending.toolCallId === toolCallId)?.requestId;
-    this.settleApproval((pending) => pending.toolCallId === toolCallId);
-    this.answer(toolCallId, requestId, (id) => ({ type: 'tool_approval', id, data }));
+    this.loop.decide(toolCallId, false, reason);
   }
 
   override disconnect(): void {
     super.disconnect();
     // The session is forgotten: nothing of it waits any more.
-    this.settleApproval(() => true);
-    for (const running of this.runningTools.values()) running.stop();
-    this.runningTools.clear();
-    this.unconfirmed.clear();
+    this.loop.reset();
   }
 
   private dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {
@@ -246,7 +172,14 @@ export class ReactiveClient extends ClientCore {
   private exchange<T>(
     build: (id: string) => ClientMessage,
     settle: OperatorFunction<ServerMessage, T>,
-    limits: { id?: string; timeoutMs?: number; what: string; timedOut: string; onCancel?: (id: string) => void; oneAtATime?: boolean },
+    limits: {
+      id?: string;
+      timeoutMs?: number;
+      what: string;
+      timedOut: string;
+      onCancel?: (id: string) => void;
+      oneAtATime?: boolean;
+    },
   ): Observable<T> {
     return new Observable<T>((subscriber) => {
       const id = limits.id ?? this.nextId();
@@ -257,17 +190,22 @@ export class ReactiveClient extends ClientCore {
         this.errors.next(error);
         subscriber.error(error);
       };
-      const answers = this.incoming.pipe(filter((message) => requestIdOf(message) === id), settle).subscribe({
-        next: (value) => subscriber.next(value),
-        error: (error: unknown) => {
-          settled = true;
-          subscriber.error(error);
-        },
-        complete: () => {
-          settled = true;
-          subscriber.complete();
-        },
-      });
+      const answers = this.incoming
+        .pipe(
+          filter((message) => requestIdOf(message) === id),
+          settle,
+        )
+        .subscribe({
+          next: (value) => subscriber.next(value),
+          error: (error: unknown) => {
+            settled = true;
+            subscriber.error(error);
+          },
+          complete: () => {
+            settled = true;
+            subscriber.complete();
+          },
+        });
       let waiting: Subscription | undefined;
       const frame = { text, requestId: id, oneAtATime: limits.oneAtATime };
       this.outbox.track(
@@ -291,7 +229,12 @@ export class ReactiveClient extends ClientCore {
         if (this.write(frame) === 'queued' && Number.isFinite(queueTimeoutMs)) {
           waiting = timer(queueTimeoutMs, this.scheduler).subscribe(() => {
             settled = true;
-            refuse(new ClientError('not_connected', `${limits.what} waited ${queueTimeoutMs} ms for a connection (queueTimeoutMs)`));
+            refuse(
+              new ClientError(
+                'not_connected',
+                `${limits.what} waited ${queueTimeoutMs} ms for a connection (queueTimeoutMs)`,
+              ),
+            );
           });
         }
       } catch (error) {
@@ -319,7 +262,11 @@ export class ReactiveClient extends ClientCore {
    */
   send(text: string, options?: SendOptions): Observable<ReplyEvent> {
     const { timeoutMs = this.options.replyTimeoutMs, ...messageOptions } = options ?? {};
-    const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({ name, description, parameters }));
+    const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({
+      name,
+      description,
+      parameters,
+    }));
     return this.exchange<ReplyEvent>(
       (id) => ({
         type: 'user_message',
@@ -398,6 +345,8 @@ export class ReactiveClient extends ClientCore {
 
   /** The conversation so far, without the system prompt. */
   getHistory(): Promise<HistoryMessage[]> {
-    return reported(this.sendControl('get_history').then((answer) => (answer.type === 'history' ? answer.data.messages : [])));
+    return reported(
+      this.sendControl('get_history').then((answer) => (answer.type === 'history' ? answer.data.messages : [])),
+    );
   }
 }
