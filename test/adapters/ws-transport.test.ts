@@ -28,13 +28,16 @@ describe('WebSocketTransport', () => {
     client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`);
     await new Promise((resolve) => client?.once('open', resolve));
     const [server, request] = await accepted;
-    return { server, socket: request.socket as Socket, client };
+    return { server, socket: request.socket, client };
   };
 
   /** Counts the writes (system calls) the socket makes: one per `_write` or `_writev`. */
   const countWrites = (socket: Socket): (() => number) => {
     let writes = 0;
-    const internals = socket as unknown as { _write: (...args: unknown[]) => void; _writev: (...args: unknown[]) => void };
+    const internals = socket as unknown as {
+      _write: (...args: unknown[]) => void;
+      _writev: (...args: unknown[]) => void;
+    };
     for (const name of ['_write', '_writev'] as const) {
       const original = internals[name].bind(socket);
       internals[name] = (...args: unknown[]) => {
