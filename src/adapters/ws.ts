@@ -100,7 +100,7 @@ export function useWsServer(core: Pick<LLMWSCore, 'opened'>, options: WebSocketA
             ws.close(CloseCode.TryAgainLater, 'server at maxConnections: try again later');
             return;
           }
-          accept(ws, decision.principal);
+          accept(ws, decision.principal, socket);
         });
       },
       (error: unknown) => {
@@ -135,10 +135,10 @@ export function useWsServer(core: Pick<LLMWSCore, 'opened'>, options: WebSocketA
     (this as HandledWebSocket)[kHandler].closed(code, reason.toString());
   }
 
-  const accept = (ws: WebSocket, principal: unknown): void => {
+  const accept = (ws: WebSocket, principal: unknown, socket: Duplex): void => {
     accepted.add(ws);
     alive.set(ws, true);
-    (ws as HandledWebSocket)[kHandler] = core.opened(new WebSocketTransport(ws), principal);
+    (ws as HandledWebSocket)[kHandler] = core.opened(new WebSocketTransport(ws, socket), principal);
     ws.on('pong', onPong);
     ws.on('message', onMessage);
     ws.on('error', onError);

@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { WebSocketTransport } from '../../src/adapters/ws-transport';
 
@@ -21,19 +21,94 @@ describe('WebSocketTransport', () => {
     await new Promise<void>((resolve) => http.close(() => resolve()));
   });
 
-  const connect = async (): Promise<{ server: WebSocket; client: WebSocket }> => {
-    const accepted = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
+  const connect = async (): Promise<{ server: WebSocket; socket: Socket; client: WebSocket }> => {
+    const accepted = new Promise<[WebSocket, IncomingMessage]>((resolve) =>
+      wss.once('connection', (ws: WebSocket, request: IncomingMessage) => resolve([ws, request])),
+    );
     client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`);
     await new Promise((resolve) => client?.once('open', resolve));
-    return { server: await accepted, client };
+    const [server, request] = await accepted;
+    return { server, socket: request.socket, client };
   };
 
+  /** Counts the writes (system calls) the socket makes: one per `_write` or `_writev`. */
+  const countWrites = (socket: Socket): (() => number) => {
+    let writes = 0;
+    const internals = socket as unknown as {
+      _write: (...args: unknown[]) => void;
+      _writev: (...args: unknown[]) => void;
+    };
+    for (const name of ['_write', '_writev'] as const) {
+      const original = internals[name].bind(socket);
+      internals[name] = (...args: unknown[]) => {
+        writes++;
+        original(...args);
+      };
+    }
+    return () => writes;
+  };
+
+  const receive = (reader: WebSocket, count: number): Promise<string[]> =>
+    new Promise((resolve) => {
+      const got: string[] = [];
+      const onMessage = (data: Buffer): void => {
+        got.push(data.toString());
+        if (got.length < count) return;
+        reader.off('message', onMessage);
+        resolve(got);
+      };
+      reader.on('message', onMessage);
+    });
+
+  it('writes the frames of one tick in one write, each still a frame of its own, in order', async () => {
+    const { server, socket, client: reader } = await connect();
+    const transport = new WebSocketTransport(server, socket);
+    const writes = countWrites(socket);
+    const frames = Array.from({ length: 50 }, (_, index) => `{"chunk":${index}}`);
+    const received = receive(reader, frames.length);
+    for (const frame of frames) transport.send(frame);
+    expect(writes()).toBe(0); // corked until the tick ends
+    expect(await received).toEqual(frames);
+    expect(writes()).toBe(1);
+  });
+
+  it('offers 64 KiB of corked frames to the network at once, so bufferedAmount says what it did not take', async () => {
+    const { server, socket, client: reader } = await connect();
+    const transport = new WebSocketTransport(server, socket);
+    const writes = countWrites(socket);
+    const received = receive(reader, 3);
+    transport.send('small');
+    expect(writes()).toBe(0);
+    transport.send('x'.repeat(64 * 1024));
+    expect(writes()).toBe(1); // both frames, now
+    transport.send('after');
+    expect(writes()).toBe(1); // corked again until the tick ends
+    expect((await received).map((frame) => frame.length)).toEqual([5, 64 * 1024, 5]);
+    expect(writes()).toBe(2);
+  });
+
+  it('sends a frame of a later tick in that tick: no frame waits for another', async () => {
+    const { server, socket, client: reader } = await connect();
+    const transport = new WebSocketTransport(server, socket);
+    const writes = countWrites(socket);
+    for (let index = 0; index < 3; index++) {
+      const received = receive(reader, 1);
+      transport.send(`frame ${index}`);
+      expect(await received).toEqual([`frame ${index}`]);
+    }
+    expect(writes()).toBe(3);
+  });
+
   it('signals drains while listened to: the buffer a stalled reader filled falls once it reads again', async () => {
-    const { server, client: reader } = await connect();
+    const { server, socket, client: reader } = await connect();
     reader.pause();
-    const transport = new WebSocketTransport(server);
+    const transport = new WebSocketTransport(server, socket);
     const frame = 'x'.repeat(64 * 1024);
-    for (let i = 0; i < 256; i++) transport.send(frame); // 16 MiB: more than the socket buffers take
+    // 16 MiB, more than the socket buffers take, in 16 ticks: 16 writes, each signalled once written.
+    for (let tick = 0; tick < 16; tick++) {
+      for (let i = 0; i < 16; i++) transport.send(frame);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     const filled = transport.bufferedAmount();
     expect(filled).toBeGreaterThan(1024 * 1024);
     const levels: number[] = [];
@@ -60,8 +135,8 @@ describe('WebSocketTransport', () => {
   });
 
   it('sends nothing once the socket is closing', async () => {
-    const { server, client: reader } = await connect();
-    const transport = new WebSocketTransport(server);
+    const { server, socket, client: reader } = await connect();
+    const transport = new WebSocketTransport(server, socket);
     const closed = new Promise<number>((resolve) => reader.once('close', resolve));
     transport.close(4000, 'bye');
     transport.send('late');
