@@ -186,8 +186,10 @@ class SessionState implements Session {
   detach(gone: Transport): boolean {
     if (!this.outlet.detach(gone)) return false;
     if (this.outlet.size > 0) {
-      // Others still share the session: what only the one gone still needed may be dropped now.
+      // Others still share the session: what only the one gone still needed may be dropped now,
+      // and if it was the one held back for, the reply goes on at the others' pace.
       this.acknowledge(0);
+      this.drained();
       return false;
     }
     this.released();
