@@ -3,6 +3,11 @@ import type { ClaimResult, SessionBudget, SessionDirectory, SessionStore, Sessio
 import { type Session, sendToEach } from '../core/session';
 import { secretsEqual } from '../util/secrets-equal';
 
+/** Up to this many sessions, their bytes are summed at every check (a few microseconds). */
+const EXACT_COUNT_SESSIONS = 1000;
+/** Past {@link EXACT_COUNT_SESSIONS}, how old a sum of the sessions' bytes a check may use. */
+const BYTES_RECOUNT_MS = 100;
+
 /** The sessions of one server process, with their expiry. */
 export interface MemorySessionDirectory extends SessionDirectory {
   /** The session of this process with this id. */
@@ -19,7 +24,9 @@ export interface MemorySessionDirectory extends SessionDirectory {
  * new session is refused (`admit` is false) when dropping every detached one is not enough.
  */
 export function createMemorySessionDirectory(
-  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'replay' | 'backpressure' | 'logger'> & { logger?: SessionStoreContext['logger'] },
+  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'replay' | 'backpressure' | 'logger'> & {
+    logger?: SessionStoreContext['logger'];
+  },
 ): MemorySessionDirectory {
   const sessions = new Map<string, Session>();
   const expiries = new Map<string, ReturnType<typeof setTimeout>>();
@@ -39,16 +46,31 @@ export function createMemorySessionDirectory(
     session.dispose();
   };
 
+  /** The sessions' bytes as last summed, and when (`performance.now()`). */
+  let counted: { bytes: number; at: number } | undefined;
+  /**
+   * What all sessions hold, in bytes: summed over every session (O(sessions)), so past
+   * {@link EXACT_COUNT_SESSIONS} sessions at most once per {@link BYTES_RECOUNT_MS} — a herd of
+   * connections, or of disconnections, would otherwise sum it once each.
+   */
+  const heldBytes = (): number => {
+    const now = performance.now();
+    if (sessions.size > EXACT_COUNT_SESSIONS && counted && now - counted.at < BYTES_RECOUNT_MS) return counted.bytes;
+    let bytes = 0;
+    for (const session of sessions.values()) bytes += session.heldBytes;
+    counted = { bytes, at: now };
+    return bytes;
+  };
+
   /**
    * Drops detached sessions, longest detached first, until `room` more sessions fit within the
-   * budget; returns whether they do. Counting sums every session's bytes: O(sessions), bounded
-   * by `maxSessions`, and done only when a session is created or detached.
+   * budget; returns whether they do. Done only when a session is created or detached.
    */
   const makeRoom = (room: number): boolean => {
     const unlimitedBytes = budget.maxBytes === Infinity;
-    let bytes = 0;
-    if (!unlimitedBytes) for (const session of sessions.values()) bytes += session.heldBytes;
-    const fits = (): boolean => sessions.size + room <= budget.maxSessions && (unlimitedBytes || bytes <= budget.maxBytes);
+    let bytes = unlimitedBytes ? 0 : heldBytes();
+    const fits = (): boolean =>
+      sessions.size + room <= budget.maxSessions && (unlimitedBytes || bytes <= budget.maxBytes);
     let dropped = 0;
     for (const session of detachedOrder.values()) {
       if (fits()) break;
@@ -56,6 +78,7 @@ export function createMemorySessionDirectory(
       discard(session);
       dropped++;
     }
+    if (counted) counted.bytes = bytes;
     if (dropped > 0) {
       context.logger?.warn(
         { dropped, maxSessions: budget.maxSessions, maxBytes: budget.maxBytes },
@@ -65,7 +88,12 @@ export function createMemorySessionDirectory(
     return fits();
   };
 
-  const claim = (sessionId: string, resumeToken: string, lastSeq: number, options?: { readonly share?: boolean }): ClaimResult => {
+  const claim = (
+    sessionId: string,
+    resumeToken: string,
+    lastSeq: number,
+    options?: { readonly share?: boolean },
+  ): ClaimResult => {
     const session = sessions.get(sessionId);
     if (!session) return { outcome: 'session_lost' };
     if (!secretsEqual(session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
