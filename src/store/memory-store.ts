@@ -1,12 +1,8 @@
+import { createHeldBytesCounter } from '../core/held-bytes';
 import { newSessionIdentity } from '../core/ids';
 import type { ClaimResult, SessionBudget, SessionDirectory, SessionStore, SessionStoreContext } from '../core/ports';
 import { type Session, sendToEach } from '../core/session';
 import { secretsEqual } from '../util/secrets-equal';
-
-/** Up to this many sessions, their bytes are summed at every check (a few microseconds). */
-const EXACT_COUNT_SESSIONS = 1000;
-/** Past {@link EXACT_COUNT_SESSIONS}, how old a sum of the sessions' bytes a check may use. */
-const BYTES_RECOUNT_MS = 100;
 
 /** The sessions of one server process, with their expiry. */
 export interface MemorySessionDirectory extends SessionDirectory {
@@ -46,21 +42,7 @@ export function createMemorySessionDirectory(
     session.dispose();
   };
 
-  /** The sessions' bytes as last summed, and when (`performance.now()`). */
-  let counted: { bytes: number; at: number } | undefined;
-  /**
-   * What all sessions hold, in bytes: summed over every session (O(sessions)), so past
-   * {@link EXACT_COUNT_SESSIONS} sessions at most once per {@link BYTES_RECOUNT_MS} — a herd of
-   * connections, or of disconnections, would otherwise sum it once each.
-   */
-  const heldBytes = (): number => {
-    const now = performance.now();
-    if (sessions.size > EXACT_COUNT_SESSIONS && counted && now - counted.at < BYTES_RECOUNT_MS) return counted.bytes;
-    let bytes = 0;
-    for (const session of sessions.values()) bytes += session.heldBytes;
-    counted = { bytes, at: now };
-    return bytes;
-  };
+  const held = createHeldBytesCounter(() => sessions);
 
   /**
    * Drops detached sessions, longest detached first, until `room` more sessions fit within the
@@ -68,17 +50,19 @@ export function createMemorySessionDirectory(
    */
   const makeRoom = (room: number): boolean => {
     const unlimitedBytes = budget.maxBytes === Infinity;
-    let bytes = unlimitedBytes ? 0 : heldBytes();
+    let bytes = unlimitedBytes ? 0 : held.read();
     const fits = (): boolean =>
       sessions.size + room <= budget.maxSessions && (unlimitedBytes || bytes <= budget.maxBytes);
     let dropped = 0;
     for (const session of detachedOrder.values()) {
       if (fits()) break;
-      if (!unlimitedBytes) bytes -= session.heldBytes;
+      if (!unlimitedBytes) {
+        bytes -= session.heldBytes;
+        held.dropped(session.heldBytes);
+      }
       discard(session);
       dropped++;
     }
-    if (counted) counted.bytes = bytes;
     if (dropped > 0) {
       context.logger?.warn(
         { dropped, maxSessions: budget.maxSessions, maxBytes: budget.maxBytes },
