@@ -12,6 +12,23 @@ import { CloseCode } from '../protocol/codes';
 import { pathnameOf, refuseUpgrade } from './http-upgrade';
 import { WebSocketTransport } from './ws-transport';
 
+/** What a connection that ended with no close frame reports (RFC 6455). */
+const ABNORMAL_CLOSURE = 1006;
+
+/** ws' errors for a client's frame it refuses, and the close code it sends for each. */
+const RECEIVER_CLOSE_CODES: Readonly<Record<string, number>> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: CloseCode.MessageTooBig,
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_INVALID_CLOSE_CODE: 1002,
+  WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH: 1002,
+  WS_ERR_INVALID_OPCODE: 1002,
+  WS_ERR_EXPECTED_FIN: 1002,
+  WS_ERR_EXPECTED_MASK: 1002,
+  WS_ERR_UNEXPECTED_MASK: 1002,
+  WS_ERR_UNEXPECTED_RSV_1: 1002,
+  WS_ERR_UNEXPECTED_RSV_2_3: 1002,
+};
+
 /** Whether an upgrade may go ahead: with a principal, or refused with an HTTP status. */
 export type UpgradeDecision = { readonly accept: true; readonly principal: unknown } | { readonly accept: false; readonly status: 401 | 403 | 500 };
 
@@ -79,6 +96,8 @@ export function useWsServer(core: Pick<LLMWSCore, 'opened'>, options: WebSocketA
   // Sockets that got a session; those refused with 1013 are in `wss.clients` until they close.
   const accepted = new Set<WebSocket>();
   const alive = new WeakMap<WebSocket, boolean>();
+  /** The close code ws sent a client whose frame it refused (see RECEIVER_CLOSE_CODES). */
+  const refusedWith = new WeakMap<WebSocket, number>();
 
   let closed = false;
 
@@ -127,12 +146,19 @@ export function useWsServer(core: Pick<LLMWSCore, 'opened'>, options: WebSocketA
     alive.set(this, true);
     (this as HandledWebSocket)[kHandler].receive(isBinary ? bytesOf(data) : textOf(data), isBinary);
   }
-  function onError(error: Error): void {
-    options.logger.warn({ err: error }, 'websocket error');
+  function onError(this: WebSocket, error: Error & { code?: string }): void {
+    const closeCode = error.code === undefined ? undefined : RECEIVER_CLOSE_CODES[error.code];
+    if (closeCode === undefined) return options.logger.warn({ err: error }, 'websocket error');
+    // A client's bad frame (too large, not UTF-8): ws closes with closeCode, but its own close
+    // event says 1006 (it stops reading before the client's close frame). One line, no stack: it
+    // is the client's doing, and one per frame.
+    refusedWith.set(this, closeCode);
+    options.logger.warn({ code: error.code, closeCode }, `websocket closed: ${error.message}`);
   }
   function onClose(this: WebSocket, code: number, reason: Buffer): void {
     accepted.delete(this);
-    (this as HandledWebSocket)[kHandler].closed(code, reason.toString());
+    const refused = refusedWith.get(this);
+    (this as HandledWebSocket)[kHandler].closed(code === ABNORMAL_CLOSURE && refused !== undefined ? refused : code, reason.toString());
   }
 
   const accept = (ws: WebSocket, principal: unknown, socket: Duplex): void => {

@@ -34,7 +34,7 @@ import { type OutgoingFrame, Outbox } from './outbox';
 import { TrafficStats } from './traffic-stats';
 import { validateClientOptions } from './validate-options';
 
-type Optional = 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs' | 'tools' | 'session' | 'share';
+type Optional = 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs' | 'tools' | 'session' | 'share' | 'maxToolResultBytes';
 type ResolvedOptions = Required<Omit<WSClientOptions, Optional>> & Pick<WSClientOptions, Optional>;
 
 /**

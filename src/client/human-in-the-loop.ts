@@ -9,12 +9,15 @@ import type { ClientError } from '../errors';
 import { requestIdOf } from '../operators/reply-of';
 import type { ClientMessage, ServerMessage, ServerMessageOf } from '../protocol/codecs';
 import { encodeMessage } from '../protocol/encode';
-import { runClientTool } from './client-tools';
+import { MAX_APPROVAL_REASON_LENGTH } from '../protocol/limits';
+import { type ClientToolOutcome, runClientTool } from './client-tools';
 import type { ApprovalRequest, ClientTool } from './options';
 
 /** What the client gives its human in the loop. */
 export interface HumanInTheLoopDeps {
   readonly tools: readonly ClientTool[];
+  /** Largest result sent, as JSON, in UTF-8 bytes: a larger one goes as the call's `error`. */
+  readonly maxToolResultBytes: number;
   /** Sends a frame that opens no request: true if it went out now, false if it waits in the queue. Throws a {@link ClientError} when it cannot. */
   write(text: string): boolean;
   nextId(): string;
@@ -32,6 +35,22 @@ interface Unconfirmed {
   sent: boolean;
   /** The id of the frame last sent: an `error` naming it means the server refused it. */
   frameId: string;
+  /** The frame's size in UTF-8 bytes: the largest sent is the one a 1009 close blames. */
+  bytes: number;
+  /** For an approval: the request it answers, waiting again if the server refuses the answer. */
+  readonly request: ApprovalRequest | undefined;
+  /** For a client tool's result: its name, to tell the model why a result too large for the server went as an error. */
+  readonly toolName: string | undefined;
+}
+
+/** UTF-8 bytes of `text`, without a Buffer (browser-safe). */
+function utf8Bytes(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) bytes += code >= 0x800 && (code < 0xd800 || code > 0xdfff) ? 2 : 1;
+  }
+  return bytes;
 }
 
 /** Approvals, client tools and their answers, for one client. */
@@ -53,9 +72,7 @@ export class HumanInTheLoop {
       const { toolCallId, status } = message.data;
       if (status === 'approval_required') {
         const { toolName, args, timeoutMs } = message.data;
-        const request: ApprovalRequest = { toolCallId, toolName, args, requestId, timeoutMs };
-        if (!this.pending.value.some((waiting) => waiting.toolCallId === toolCallId))
-          this.pending.next([...this.pending.value, request]);
+        this.wait({ toolCallId, toolName, args, requestId, timeoutMs });
         return;
       }
       this.settle((waiting) => waiting.toolCallId === toolCallId);
@@ -72,25 +89,51 @@ export class HumanInTheLoop {
         this.running.delete(toolCallId);
         running.stop();
       }
-      // The reply ended, or the server refused an answer (it waits no more): nothing to send again.
+      // The reply ended, or the server refused an answer: nothing to send again. A refused
+      // approval for a call that still waits (a reason too long for an old client, a rate limit)
+      // waits in approvals$ again, so the user can answer again.
       for (const [toolCallId, entry] of this.unconfirmed) {
-        if (entry.requestId === requestId || entry.frameId === requestId) this.unconfirmed.delete(toolCallId);
+        if (entry.requestId !== requestId && entry.frameId !== requestId) continue;
+        this.unconfirmed.delete(toolCallId);
+        const refusedCode = message.type === 'error' && entry.frameId === requestId ? message.data.code : undefined;
+        if (entry.request && refusedCode !== undefined && refusedCode !== 'unknown_tool_call') this.wait(entry.request);
       }
     }
   }
 
   /** The user's answer to a call waiting for approval. */
   decide(toolCallId: string, approved: boolean, reason?: string): void {
-    const requestId = this.pending.value.find((waiting) => waiting.toolCallId === toolCallId)?.requestId;
+    const request = this.pending.value.find((waiting) => waiting.toolCallId === toolCallId);
     this.settle((waiting) => waiting.toolCallId === toolCallId);
-    const data = { toolCallId, approved, ...(reason === undefined ? {} : { reason }) };
-    this.answer(toolCallId, requestId, (id) => ({ type: 'tool_approval', id, data }));
+    // The server refuses a longer reason: the decision must not be lost for the length of its explanation.
+    const data = { toolCallId, approved, ...(reason === undefined ? {} : { reason: reason.slice(0, MAX_APPROVAL_REASON_LENGTH) }) };
+    this.answer(toolCallId, request?.requestId, (id) => ({ type: 'tool_approval', id, data }), { request });
+  }
+
+  /**
+   * The server closed the connection with 1009 (a frame over its `maxPayload`): the largest
+   * answer sent on it caused that, and sending it again would do it again, forever. A client
+   * tool's result goes again as the call's `error`, so the model hears why; an approval does
+   * not go again (its call waits in approvals$ again).
+   */
+  frameTooBig(): void {
+    let largest: [string, Unconfirmed] | undefined;
+    for (const item of this.unconfirmed) if (item[1].sent && (!largest || item[1].bytes > largest[1].bytes)) largest = item;
+    if (!largest) return;
+    const [toolCallId, entry] = largest;
+    this.unconfirmed.delete(toolCallId);
+    if (entry.request) return this.wait(entry.request);
+    const error = `the result of ${entry.toolName ?? 'the tool'} (a frame of ${entry.bytes} bytes) was larger than the server takes in one frame: it closed the connection with 1009`;
+    this.unconfirmed.set(toolCallId, {
+      ...entry,
+      build: (id) => ({ type: 'tool_result', id, data: { toolCallId, error } }),
+    });
   }
 
   /** A connection was greeted: what the server was not seen to take goes again (the queue sends what waited in it). */
   greeted(): void {
     for (const [toolCallId, entry] of this.unconfirmed) {
-      if (entry.sent) this.answer(toolCallId, entry.requestId, entry.build);
+      if (entry.sent) this.answer(toolCallId, entry.requestId, entry.build, entry);
       else entry.sent = true;
     }
   }
@@ -121,20 +164,46 @@ export class HumanInTheLoop {
     const stop = runClientTool(tool, args, { toolCallId, requestId }, (outcome) => {
       done = true;
       this.running.delete(toolCallId);
-      this.answer(toolCallId, requestId, (id) => ({ type: 'tool_result', id, data: { toolCallId, ...outcome } }));
+      const data = { toolCallId, ...this.bounded(toolName, outcome) };
+      this.answer(toolCallId, requestId, (id) => ({ type: 'tool_result', id, data }), { toolName });
     });
     // A tool that failed at once has reported already.
     if (!done) this.running.set(toolCallId, { requestId, stop });
   }
 
-  /** Sends the answer for `toolCallId` and keeps it until the server is seen to take it; a failure goes to `errors$`. */
-  private answer(toolCallId: string, requestId: string | undefined, build: (id: string) => ClientMessage): void {
+  /** A result larger than `maxToolResultBytes` goes as an error naming its size: the model hears the truth, and no frame is refused. */
+  private bounded(toolName: string, outcome: ClientToolOutcome): ClientToolOutcome {
+    if (!('result' in outcome)) return outcome;
+    const limit = this.deps.maxToolResultBytes;
+    const text = JSON.stringify(outcome.result ?? null);
+    // At most 3 UTF-8 bytes per UTF-16 unit: most results need no count.
+    if (text.length * 3 <= limit) return outcome;
+    const bytes = utf8Bytes(text);
+    return bytes <= limit ? outcome : { error: `the result of ${toolName} has ${bytes} bytes of JSON; this client sends at most ${limit}` };
+  }
+
+  private wait(request: ApprovalRequest): void {
+    if (!this.pending.value.some((waiting) => waiting.toolCallId === request.toolCallId)) this.pending.next([...this.pending.value, request]);
+  }
+
+  /**
+   * Sends the answer for `toolCallId` and keeps it until the server is seen to take it; a
+   * failure goes to `errors$` (and an approval that could not go waits in approvals$ again).
+   */
+  private answer(
+    toolCallId: string,
+    requestId: string | undefined,
+    build: (id: string) => ClientMessage,
+    about: { readonly request?: ApprovalRequest; readonly toolName?: string },
+  ): void {
     const frameId = this.deps.nextId();
     try {
-      const sent = this.deps.write(encodeMessage(build(frameId)));
-      this.unconfirmed.set(toolCallId, { requestId, build, sent, frameId });
+      const text = encodeMessage(build(frameId));
+      const sent = this.deps.write(text);
+      this.unconfirmed.set(toolCallId, { requestId, build, sent, frameId, bytes: utf8Bytes(text), request: about.request, toolName: about.toolName });
     } catch (error) {
       this.unconfirmed.delete(toolCallId);
+      if (about.request) this.wait(about.request);
       this.deps.report(error as ClientError);
     }
   }

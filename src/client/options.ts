@@ -98,6 +98,14 @@ export interface WSClientOptions {
    */
   readonly tools?: readonly ClientTool[];
   /**
+   * Largest result of a client tool sent to the server, as JSON, in UTF-8 bytes: a larger one is
+   * sent as the call's `error` naming its size and this limit, so the model hears why (the
+   * server's own bound is its `maxClientToolResultBytes`; a frame over its `maxPayload` would
+   * close the connection). Keep it at or below the server's.
+   * @default 262144 (256 KiB, the server's default)
+   */
+  readonly maxToolResultBytes?: number;
+  /**
    * A session to join on connect instead of starting a new one (another tab's or device's: see
    * `WSClient.session`). Its stream is replayed from the start, as far as the server still holds it.
    */

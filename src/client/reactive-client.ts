@@ -26,6 +26,8 @@ import type {
   SessionStatus,
 } from '../protocol/codecs';
 import { encodeMessage } from '../protocol/encode';
+import { CloseCode } from '../protocol/codes';
+import { DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../protocol/limits';
 import { ClientCore } from './client-core';
 import { HumanInTheLoop } from './human-in-the-loop';
 import type {
@@ -117,6 +119,7 @@ export class ReactiveClient extends ClientCore {
     this.reasoning$ = this.dataOf('llm_reasoning');
     this.loop = new HumanInTheLoop({
       tools: this.options.tools ?? [],
+      maxToolResultBytes: this.options.maxToolResultBytes ?? DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
       write: (text) => this.write({ text, requestId: undefined }) === 'sent',
       nextId: () => this.nextId(),
       ours: (requestId) => this.outbox.has(requestId),
@@ -126,6 +129,8 @@ export class ReactiveClient extends ClientCore {
     this.incoming.subscribe((message) => this.loop.track(message));
     // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
     this.status.subscribe((status) => status === 'connected' && this.loop.greeted());
+    // 1009: the server refused a frame as too large; an answer that caused it must not go again as it was.
+    this.disconnections.subscribe(({ code }) => code === CloseCode.MessageTooBig && this.loop.frameTooBig());
     this.sessionStatus$ = this.sessionState.pipe(
       filter((status): status is SessionStatus => status !== undefined),
       distinctUntilChanged(),

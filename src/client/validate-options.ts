@@ -46,6 +46,7 @@ const CHECKS: Record<string, Check> = {
     Array.isArray(value) && value.every((tool: { name?: unknown; execute?: unknown } | null) => typeof tool?.name === 'string' && /^[\w-]{1,64}$/.test(tool.name) && typeof tool.execute === 'function')
       ? undefined
       : 'an array of { name (1 to 64 letters, digits, _ or -), description, parameters, execute }',
+  maxToolResultBytes: number(1, { integer: true }),
   session: (value) => (typeof (value as { resumeToken?: unknown } | null)?.resumeToken === 'string' ? undefined : 'an object { sessionId, resumeToken }'),
   share: (value) => (typeof value === 'boolean' ? undefined : 'a boolean'),
 };

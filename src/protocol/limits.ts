@@ -10,3 +10,8 @@ export const MAX_CLIENT_TOOL_PARAMETERS_BYTES = 16 * 1024;
 export const MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH = 4096;
 /** Longest `reason` of a `tool_approval`, in characters. */
 export const MAX_APPROVAL_REASON_LENGTH = 1000;
+/**
+ * Largest client tool result a client sends and the server takes, as JSON, unless configured, in
+ * UTF-8 bytes (256 KiB): the client's `maxToolResultBytes` and the server's `maxClientToolResultBytes`.
+ */
+export const DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES = 256 * 1024;

@@ -14,8 +14,7 @@ import type { ToolOutcome } from './types';
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 5 * 60_000;
 /** How long the server waits for a client tool's result before the model is told it failed, unless configured, in ms. */
 export const DEFAULT_CLIENT_TOOL_TIMEOUT_MS = 60_000;
-/** Largest client tool result the server takes, as JSON, unless configured, in UTF-8 bytes (256 KiB). */
-export const DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES = 256 * 1024;
+export { DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../protocol/limits';
 
 /** Compiles schemas only to see that they compile; a module-level instance caches nothing useful per session. */
 let ajv: Ajv | undefined;
