@@ -8,6 +8,7 @@ import {
   makeChunk,
   makeSession,
   makeComplete,
+  makeError,
   makeReasoning,
   makeToolCall,
 } from '../../src/testing';
@@ -147,6 +148,55 @@ describe('approvals$ (marbles)', () => {
       flush();
       expect(server.sockets[0]?.sentOf('tool_approval')).toEqual([]);
       expect(server.latest.sentOf('tool_approval').map((m) => m.data)).toEqual([{ toolCallId: 'c1', approved: true }]);
+    });
+  });
+});
+
+describe('answers the server refuses (marbles)', () => {
+  it("cuts a reason past the protocol's 1,000 characters, so the decision is not refused for it", () => {
+    testScheduler().run(({ cold, flush }) => {
+      const server = createFakeServer();
+      server.answer('user_message', ({ id }) =>
+        cold('-a', { a: makeToolCall(id, { toolCallId: 'c1', toolName: 'send_mail', status: 'approval_required' }) }),
+      );
+      const client = setup(server);
+      void client.connect();
+      server.latest.accept();
+      client.send('go').subscribe();
+      at(cold, '3ms x', () => client.deny('c1', 'r'.repeat(1500)));
+      flush();
+      expect(server.latest.sentOf('tool_approval').map((m) => m.data)).toEqual([
+        { toolCallId: 'c1', approved: false, reason: 'r'.repeat(1000) },
+      ]);
+    });
+  });
+
+  it('lists a call again when the server refuses its answer (but not when the call waits no more)', () => {
+    testScheduler().run(({ cold, expectObservable, flush }) => {
+      const server = createFakeServer();
+      server.answer('user_message', ({ id }) =>
+        cold('-a-b', {
+          a: makeToolCall(id, { toolCallId: 'c1', toolName: 'send_mail', status: 'approval_required' }),
+          b: makeToolCall(id, { toolCallId: 'c2', toolName: 'pay', status: 'approval_required' }),
+        }),
+      );
+      server.answer('tool_approval', ({ id, data }) =>
+        cold('-a', {
+          a:
+            data.toolCallId === 'c1'
+              ? makeError('rate_limited', 'slow down', { requestId: id, retryable: true })
+              : makeError('unknown_tool_call', `no tool call ${data.toolCallId} waits for an approval`, { requestId: id }),
+        }),
+      );
+      const client = setup(server);
+      void client.connect();
+      server.latest.accept();
+      client.send('go').subscribe();
+      at(cold, '5ms x', () => client.approve('c1'));
+      at(cold, '7ms x', () => client.approve('c2'));
+      expectObservable(client.approvals$.pipe(map(ids))).toBe('ab-c-def', { a: '', b: 'c1', c: 'c1,c2', d: 'c2', e: 'c2,c1', f: 'c1' });
+      flush();
+      expect(server.latest.sentOf('tool_approval')).toHaveLength(2);
     });
   });
 });
