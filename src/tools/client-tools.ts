@@ -54,6 +54,8 @@ export interface ApprovalAnswer {
   readonly approved: boolean;
   /** Why it was declined: the user's reason, or that no answer came in time. */
   readonly reason?: string;
+  /** No answer came within the timeout: the user did not decline, nobody answered. */
+  readonly timedOut?: true;
 }
 
 /**
@@ -75,7 +77,7 @@ export function awaitApproval(
       ),
     ),
     timer(timeoutMs, scheduler).pipe(
-      map((): ApprovalAnswer => ({ approved: false, reason: `no answer within ${timeoutMs} ms` })),
+      map((): ApprovalAnswer => ({ approved: false, reason: `no answer from the user within ${timeoutMs} ms`, timedOut: true })),
     ),
   );
 }

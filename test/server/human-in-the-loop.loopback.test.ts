@@ -104,8 +104,10 @@ describe('tool approval over loopback', () => {
     const client = await loopback.connect();
     client.send(userMessage('m1', 'mail the boss'));
     const denied = await client.waitFor('tool_call', (m) => m.data.status === 'denied');
-    expect(denied.data.reason).toBe('no answer within 150 ms');
+    expect(denied.data.reason).toBe('no answer from the user within 150 ms');
     await client.waitFor('llm_complete');
+    // Not "the user declined": nobody answered.
+    expect(await toolMessagesOf(1)).toEqual(['Error: no answer from the user within 150 ms; the tool was not run']);
     expect(runs).toEqual([]);
     // Too late: the call waits no more.
     client.send({ type: 'tool_approval', id: 'late', data: { toolCallId: 'call_mail', approved: true } });

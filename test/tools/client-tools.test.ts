@@ -66,7 +66,7 @@ describe('awaitApproval (marbles)', () => {
     scheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
       const answers = hot('-a', { a: { toolCallId: 'other', approved: true } });
       expectObservable(awaitApproval(answers, 'call_1', 5)).toBe('-----(x|)', {
-        x: { approved: false, reason: 'no answer within 5 ms' },
+        x: { approved: false, reason: 'no answer from the user within 5 ms', timedOut: true },
       });
       expectSubscriptions(answers.subscriptions).toBe('^----!');
     });
