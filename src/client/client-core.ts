@@ -9,7 +9,7 @@ import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
 import { serverErrorOf } from '../operators/reply-of';
-import type { ServerMessage, SessionStatus } from '../protocol/codecs';
+import type { ServerMessage, ServerMessageOf, SessionStatus } from '../protocol/codecs';
 import { decodeServerMessage } from '../protocol/decode-server-message';
 import { encodeMessage } from '../protocol/encode';
 import { type CloseInfo, connectionError } from './connection-error';
@@ -33,6 +33,9 @@ import {
 import { type OutgoingFrame, Outbox } from './outbox';
 import { TrafficStats } from './traffic-stats';
 import { validateClientOptions } from './validate-options';
+
+/** Error codes that refuse one frame (as opposed to ending a reply everyone on the session watches). */
+const FRAME_REFUSALS: ReadonlySet<string> = new Set(['invalid_json', 'invalid_message', 'unknown_type', 'unsupported_frame', 'busy', 'rate_limited', 'unknown_tool_call', 'message_too_long']);
 
 type Optional = 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs' | 'tools' | 'session' | 'share' | 'maxToolResultBytes';
 type ResolvedOptions = Required<Omit<WSClientOptions, Optional>> & Pick<WSClientOptions, Optional>;
@@ -375,9 +378,18 @@ export abstract class ClientCore {
       this.stats.lastRoundTripMs = this.scheduler.now() - this.lastPing.at;
     }
     if (message.type === 'status' && message.data.status !== this.sessionState.value) this.sessionState.next(message.data.status);
-    if (message.type === 'error') this.errors.next(serverErrorOf(message));
+    if (message.type === 'error' && !this.othersRefusal(message)) this.errors.next(serverErrorOf(message));
     this.incoming.next(message);
     return message;
+  }
+
+  /**
+   * A refusal of a frame another connection of a shared session sent (a server older than the
+   * one that answers the sender alone put it in the stream): that tab's business, not this one's.
+   */
+  private othersRefusal(message: ServerMessageOf<'error'>): boolean {
+    const { requestId, code } = message.data;
+    return requestId !== undefined && FRAME_REFUSALS.has(code) && !requestId.startsWith(`${this.idPrefix}-`) && !this.outbox.has(requestId);
   }
 
   /** Sends what the queue lets go now (see {@link Outbox.release}). */

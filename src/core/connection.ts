@@ -95,15 +95,15 @@ class ConnectionState implements Connection {
       switch (message.type) {
         case 'ping':
           if (message.data?.lastSeq !== undefined) this.current.acknowledge(message.data.lastSeq, this.options.transport);
-          return this.current.sendDirect({ type: 'pong', data: { requestId: message.id } });
+          return this.current.sendTo(this.options.transport, { type: 'pong', data: { requestId: message.id } });
         case 'resume':
           return first ? this.resume(message) : this.refuseResume(message, 'invalid_message', 'resume must be the first message on a connection');
         default:
-          return this.current.handle(message);
+          return this.current.handle(message, this.options.transport);
       }
     } catch (error) {
       // A bug of ours must cost this one frame, not the process or the other sessions.
-      this.current.send(errorMessageFor(error, { logger: this.options.logger }));
+      this.current.sendTo(this.options.transport, errorMessageFor(error, { logger: this.options.logger }));
     }
   }
 
@@ -118,9 +118,9 @@ class ConnectionState implements Connection {
     this.fail({ code: 'rate_limited', message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`, retryable: true }, requestId);
   }
 
-  /** A request-level error, into the session's stream. */
+  /** A refusal of a frame: to this connection alone, not into the session's stream (other tabs share it). */
   private fail(error: { code: ErrorCode; message: string; retryable: boolean }, requestId?: string): void {
-    this.current.send({ type: 'error', data: { ...error, ...(requestId ? { requestId } : {}) } });
+    this.current.sendTo(this.options.transport, { type: 'error', data: { ...error, ...(requestId ? { requestId } : {}) } });
   }
 
   private resume(message: ResumeMessage): void {

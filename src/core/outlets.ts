@@ -87,6 +87,13 @@ export class Outlets {
     for (const entry of this.attached) entry.outlet.write(text);
   }
 
+  /** Writes one encoded frame to `to` alone: false if it is not attached. */
+  writeTo(to: Transport, text: string): boolean {
+    const entry = this.attached.find((candidate) => candidate.outlet.transport === to);
+    entry?.outlet.write(text);
+    return entry !== undefined;
+  }
+
   closeIfOver(waitingBytes: number): void {
     for (const entry of this.attached) entry.outlet.closeIfOver(waitingBytes);
   }

@@ -88,10 +88,17 @@ export interface Session {
   /** Sends a message of the stream: it gets the next seq and a place in the replay log. */
   send(message: ServerMessageInput): void;
   /**
+   * Answers the connection `to` alone (a refusal of a frame it sent): no seq, not replayed, and
+   * not seen by the other connections sharing the session (nor by `to` once detached). With no
+   * `to` (a frame forwarded from another process), it goes into the stream instead.
+   */
+  sendTo(to: Transport | undefined, message: ServerMessageInput): void;
+  /**
    * Handles one decoded client message (not `ping` or `resume`, which belong to the connection):
    * a `user_message`, a control, or an answer (`tool_approval`, `tool_result`) to a running reply.
+   * A refusal of it goes to `from` alone (see {@link sendTo}).
    */
-  handle(message: SessionMessageIn): void;
+  handle(message: SessionMessageIn, from?: Transport): void;
   /**
    * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
    * connection it replaces, if any, for the caller to close. With `share`, it joins the

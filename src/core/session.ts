@@ -79,6 +79,8 @@ class SessionState implements Session {
   private readonly persistence: SessionPersistence | undefined;
   /** The connection attached now, and its backpressure. */
   private readonly outlet: Outlets;
+  /** The connection whose frame is being handled, while it is. */
+  private sender: Transport | undefined;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
   private reply: RunningReply | undefined;
@@ -155,11 +157,23 @@ class SessionState implements Session {
     if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
-  handle(message: SessionMessageIn): void {
+  sendTo(to: Transport | undefined, message: ServerMessageInput): void {
     if (this.disposed) return;
-    if (message.type === 'user_message') this.startReply(message);
-    else if (message.type === 'control') this.control(message);
-    else this.answer(message);
+    if (to) this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
+    else this.send(message);
+  }
+
+  handle(message: SessionMessageIn, from?: Transport): void {
+    if (this.disposed) return;
+    // Refusals go to the sender alone (see refuse): another tab has nothing to do with them.
+    this.sender = from;
+    try {
+      if (message.type === 'user_message') this.startReply(message);
+      else if (message.type === 'control') this.control(message);
+      else this.answer(message);
+    } finally {
+      this.sender = undefined;
+    }
   }
 
   /** An approval or a client tool's result, for the call of the running reply that waits for it. */
@@ -167,8 +181,7 @@ class SessionState implements Session {
     if (this.reply?.answer(message)) return;
     // Answered already (another connection was first), timed out, its reply ended, or never asked.
     const what = message.type === 'tool_approval' ? 'an approval' : 'a result';
-    const text = `no tool call ${message.data.toolCallId} waits for ${what}`;
-    this.send({ type: 'error', data: { code: 'unknown_tool_call', message: text, retryable: false, requestId: message.id } });
+    this.refuse(message.id, 'unknown_tool_call', `no tool call ${message.data.toolCallId} waits for ${what}`, false);
   }
 
   attach(next: Transport, replay: readonly string[] = [], options?: { readonly share?: boolean }): Transport | undefined {
@@ -290,8 +303,9 @@ class SessionState implements Session {
     this.send({ type: 'history', data: { messages: [...this.conversation.messages()], requestId } });
   }
 
-  private refuse(requestId: string, code: 'busy' | 'message_too_long' | 'store_unavailable', message: string, retryable: boolean): void {
-    this.send({ type: 'error', data: { code, message, retryable, requestId } });
+  /** Refuses the frame being handled: an answer to its sender alone, not a message of the stream. */
+  private refuse(requestId: string, code: 'busy' | 'message_too_long' | 'store_unavailable' | 'unknown_tool_call', message: string, retryable: boolean): void {
+    this.sendTo(this.sender, { type: 'error', data: { code, message, retryable, requestId } });
   }
 
   private refuseBusy(requestId: string, what: string): void {

@@ -90,7 +90,7 @@ describe('session and connection', () => {
     });
   });
 
-  it('refuses a second user_message while a reply runs with busy, and a text over maxMessageLength', () => {
+  it('refuses a second user_message while a reply runs with busy, and a text over maxMessageLength, outside the stream', () => {
     const scheduler = newScheduler();
     scheduler.run(({ cold }) => {
       const { connect } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e), cold<LLMEvent>('-b-(s|)', e)]);
@@ -102,9 +102,10 @@ describe('session and connection', () => {
       at(6, userMessage('q3'));
       scheduler.flush();
       const log = transport.log();
-      expect(log).toContain('1 error busy q2 #2');
-      expect(log).toContain('2 error busy c1 #5');
-      expect(log.some((line) => line.startsWith('5 error message_too_long long'))).toBe(true);
+      // Refusals answer the sender alone: no seq, no place in the stream.
+      expect(log).toContain('1 error busy q2');
+      expect(log).toContain('2 error busy c1');
+      expect(log).toContain('5 error message_too_long long');
       expect(log.some((line) => line.startsWith('9 llm_complete stop q3'))).toBe(true);
     });
   });

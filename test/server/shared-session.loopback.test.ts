@@ -151,3 +151,40 @@ describe('WSClient with share', () => {
     }
   });
 });
+
+describe('refusals in a shared session, over loopback', () => {
+  it("answers a refused frame to its sender alone, outside the stream: the other connection sees none of it", async () => {
+    await loopback.start({ maxMessageLength: 100 });
+    loopback.upstream.enqueue({ type: 'text', chunks: ['slow ', 'answer'], delayMs: 50 });
+    const first = await loopback.connect();
+    const { sessionId, resumeToken } = (await first.waitFor('session')).data;
+    const second = await join(sessionId, resumeToken, 0);
+    await second.waitFor('session', (m) => m.data.resumed === true);
+    first.send(userMessage('m1', 'go'));
+    await second.waitFor('status', (m) => m.data.requestId === 'm1');
+    // Each refused for a different reason, all from the second connection.
+    second.send({ type: 'tool_approval', id: 'a1', data: { toolCallId: 'call_none', approved: true } });
+    second.send(userMessage('m2', 'while busy'));
+    second.send({ type: 'nonsense', id: 'n1' });
+    second.send({ type: 'ping', id: 'p1' });
+    const refused = await Promise.all(
+      ['a1', 'm2', 'n1'].map((id) => second.waitFor('error', (m) => m.data.requestId === id)),
+    );
+    expect(refused.map((m) => [m.data.code, m.seq])).toEqual([
+      ['unknown_tool_call', undefined],
+      ['busy', undefined],
+      ['unknown_type', undefined],
+    ]);
+    await second.waitFor('pong', (m) => m.data.requestId === 'p1');
+    await first.waitFor('llm_complete', (m) => m.data.requestId === 'm1');
+    second.send(userMessage('m3', 'x'.repeat(101)));
+    const tooLong = await second.waitFor('error', (m) => m.data.requestId === 'm3');
+    expect([tooLong.data.code, tooLong.seq]).toEqual(['message_too_long', undefined]);
+    // The first connection's next ping is answered after everything above was handled.
+    first.send({ type: 'ping', id: 'p2' });
+    await first.waitFor('pong', (m) => m.data.requestId === 'p2');
+    expect(first.received.filter((m) => m.type === 'error' || (m.type === 'pong' && m.data.requestId === 'p1'))).toEqual([]);
+    expectWholeStream(first);
+    expectWholeStream(second);
+  });
+});

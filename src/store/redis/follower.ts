@@ -23,7 +23,7 @@ import type { RedisNode } from './redis-node';
 import { failInterrupted, loadWriter } from './writer';
 
 /** What the client asked of the session while another process writes it, for when this one does. */
-type Queued = { readonly handle: SessionMessageIn } | { readonly send: ServerMessageInput };
+type Queued = { readonly handle: SessionMessageIn; readonly from?: Transport } | { readonly send: ServerMessageInput };
 
 /** Frames queued by a follower before it gives up on the writer and drops them. */
 const MAX_QUEUED_WHILE_FOLLOWING = 256;
@@ -89,20 +89,27 @@ export class FollowerSession implements Session {
     if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.nextMessageId()));
   }
 
+  sendTo(to: Transport | undefined, message: ServerMessageInput): void {
+    if (this.promoted) return this.promoted.sendTo(to, message);
+    if (this.disposed) return;
+    if (to) this.outlet.writeTo(to, encodeServerMessage(message, this.nextMessageId()));
+    else this.send(message);
+  }
+
   send(message: ServerMessageInput): void {
     if (this.promoted) return this.promoted.send(message);
     this.enqueue({ send: message });
   }
 
-  handle(message: SessionMessageIn): void {
-    if (this.promoted) return this.promoted.handle(message);
+  handle(message: SessionMessageIn, from?: Transport): void {
+    if (this.promoted) return this.promoted.handle(message, from);
     if (this.disposed) return;
     // Answers to a tool call go where the reply waits for them, as abort does.
     const forwarded = message.type === 'tool_approval' || message.type === 'tool_result' || (message.type === 'control' && FORWARDED_CONTROLS.has(message.data.type));
     if (forwarded) {
       void this.node.publish({ t: 'control', s: this.id, m: message }).catch(() => undefined);
     } else {
-      this.enqueue({ handle: message });
+      this.enqueue({ handle: message, from });
     }
   }
 
@@ -241,7 +248,7 @@ export class FollowerSession implements Session {
     node.holdAsWriter(this, writer);
     if (meta.busy !== undefined) failInterrupted(node, this, meta.busy);
     for (const item of this.queued.splice(0)) {
-      if ('handle' in item) this.handle(item.handle);
+      if ('handle' in item) this.handle(item.handle, item.from);
       else this.send(item.send);
     }
     const held = node.held.get(this.id);
