@@ -34,8 +34,8 @@ import { type OutgoingFrame, Outbox } from './outbox';
 import { TrafficStats } from './traffic-stats';
 import { validateClientOptions } from './validate-options';
 
-/** Error codes that refuse one frame (as opposed to ending a reply everyone on the session watches). */
-const FRAME_REFUSALS: ReadonlySet<string> = new Set(['invalid_json', 'invalid_message', 'unknown_type', 'unsupported_frame', 'busy', 'rate_limited', 'unknown_tool_call', 'message_too_long']);
+/** Error codes that only refuse one frame (rate_limited may end a reply too, so it is not one). */
+const FRAME_REFUSALS: ReadonlySet<string> = new Set(['invalid_json', 'invalid_message', 'unknown_type', 'unsupported_frame', 'busy', 'unknown_tool_call', 'message_too_long']);
 
 type Optional = 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs' | 'tools' | 'session' | 'share' | 'maxToolResultBytes';
 type ResolvedOptions = Required<Omit<WSClientOptions, Optional>> & Pick<WSClientOptions, Optional>;
@@ -389,7 +389,9 @@ export abstract class ClientCore {
    */
   private othersRefusal(message: ServerMessageOf<'error'>): boolean {
     const { requestId, code } = message.data;
-    return requestId !== undefined && FRAME_REFUSALS.has(code) && !requestId.startsWith(`${this.idPrefix}-`) && !this.outbox.has(requestId);
+    // Without a seq it was meant for this connection; with one, only codes that refuse a frame are someone else's.
+    const refusal = message.seq === undefined || FRAME_REFUSALS.has(code);
+    return refusal && requestId !== undefined && !requestId.startsWith(`${this.idPrefix}-`) && !this.outbox.has(requestId);
   }
 
   /** Sends what the queue lets go now (see {@link Outbox.release}). */

@@ -293,15 +293,19 @@ describe('WSClient callbacks mean what the seed says', () => {
     const all: LLMWSError[] = [];
     client.onCommunicationError((error) => communication.push(error));
     client.onError((error) => all.push(error));
-    socket.deliver(makeError('busy', 'a reply is running', { requestId: 'r1', retryable: true }));
+    // A reply's error, in the stream (another tab's reply, even: every tab hears of it).
+    socket.deliver(makeError('upstream_error', 'the model is away', { requestId: 'r1', retryable: true }, { seq: 1 }));
+    // Another tab's frame refused (an older server put it in the stream): not this client's business.
+    socket.deliver(makeError('busy', 'a reply is running', { requestId: 'r2', retryable: true }, { seq: 2 }));
+    socket.deliver(makeError('unknown_tool_call', 'no tool call c1 waits for an approval', { requestId: 'r3' }));
     socket.deliver('not json');
     client.disconnect();
     void client.sendMessage('offline');
     expect(communication.map(({ code, message, retryable, ...rest }) => ({ code, message, retryable, requestId: (rest as { requestId?: string }).requestId }))).toEqual([
-      { code: 'busy', message: 'a reply is running', retryable: true, requestId: 'r1' },
+      { code: 'upstream_error', message: 'the model is away', retryable: true, requestId: 'r1' },
       { code: 'invalid_json', message: expect.any(String), retryable: false, requestId: undefined },
     ]);
-    expect(all.map((e) => e.code)).toEqual(['busy', 'invalid_json', 'not_connected']);
+    expect(all.map((e) => e.code)).toEqual(['upstream_error', 'invalid_json', 'not_connected']);
   });
 
   it("accepts the seed's sendControl({ type: 'control', id, data: { type } }) and resolves with the answer", async () => {
