@@ -4,7 +4,7 @@
  * WebSocket constructor from the options or the global scope.
  */
 import * as E from 'fp-ts/Either';
-import { asyncScheduler, BehaviorSubject, interval, Observable, type SchedulerLike, Subject, Subscription } from 'rxjs';
+import { BehaviorSubject, interval, Observable, type SchedulerLike, Subject, Subscription } from 'rxjs';
 import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
@@ -16,14 +16,6 @@ import { type CloseInfo, connectionError } from './connection-error';
 import {
   type ClientStats,
   type ConnectionStatus,
-  DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_MAX_QUEUE_SIZE,
-  DEFAULT_MAX_RECONNECT_DELAY_MS,
-  DEFAULT_QUEUE_TIMEOUT_MS,
-  DEFAULT_RECONNECT_ATTEMPTS,
-  DEFAULT_RECONNECT_DELAY_MS,
-  DEFAULT_RECONNECT_JITTER,
-  DEFAULT_TIMEOUT_MS,
   type DisconnectInfo,
   type ReconnectAttempt,
   type SessionCredentials,
@@ -32,10 +24,8 @@ import {
 } from './options';
 import { type OutgoingFrame, Outbox } from './outbox';
 import { TrafficStats } from './traffic-stats';
-import { validateClientOptions } from './validate-options';
-
-type Optional = 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs' | 'tools' | 'session' | 'share';
-type ResolvedOptions = Required<Omit<WSClientOptions, Optional>> & Pick<WSClientOptions, Optional>;
+import { type ResolvedOptions, resolveClientOptions } from './resolve-options';
+import { silenceTimeout } from './silence-timeout';
 
 /**
  * Connection state and plumbing shared by {@link ReactiveClient}'s requests. Not exported from
@@ -75,20 +65,7 @@ export abstract class ClientCore {
   private readonly stats = new TrafficStats();
 
   constructor(options: WSClientOptions) {
-    validateClientOptions(options);
-    this.options = {
-      reconnectAttempts: DEFAULT_RECONNECT_ATTEMPTS,
-      reconnectDelay: DEFAULT_RECONNECT_DELAY_MS,
-      maxReconnectDelay: DEFAULT_MAX_RECONNECT_DELAY_MS,
-      reconnectJitter: DEFAULT_RECONNECT_JITTER,
-      heartbeatInterval: DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS,
-      timeout: DEFAULT_TIMEOUT_MS,
-      maxQueueSize: DEFAULT_MAX_QUEUE_SIZE,
-      queueTimeoutMs: DEFAULT_QUEUE_TIMEOUT_MS,
-      scheduler: asyncScheduler,
-      random: Math.random,
-      ...options,
-    };
+    this.options = resolveClientOptions(options);
     this.scheduler = this.options.scheduler;
     this.idPrefix = this.options.random().toString(36).slice(2, 8);
     this.outbox = new Outbox(this.options.maxQueueSize);
@@ -240,7 +217,7 @@ export abstract class ClientCore {
           greetedEpoch = this.onGreeting(socket);
           subscriber.next();
         };
-        const frames = socket.pipe(this.silenceTimeout()).subscribe({
+        const frames = socket.pipe(silenceTimeout(this.scheduler, this.options.timeout, this.options.heartbeatInterval)).subscribe({
           next: (raw) => {
             const message = this.receive(raw);
             if (message?.type === 'closing') this.retryAfterMs = message.data.retryAfterMs;
@@ -276,36 +253,6 @@ export abstract class ClientCore {
     };
     return new Observable<void>((subscriber) => attempt().subscribe(subscriber));
   }
-
-  /** No greeting within `timeout`, or (with heartbeats on) silence for `heartbeatInterval + timeout`, ends the connection. */
-  private silenceTimeout<T>(): (source: Observable<T>) => Observable<T> {
-    const { timeout: slack, heartbeatInterval } = this.options;
-    // By hand rather than rxjs' timeout(), which pulls innerFrom and tslib's async helpers into a browser bundle.
-    return (source) =>
-      new Observable<T>((subscriber) => {
-        let timer: Subscription | undefined;
-        const arm = (ms: number, error: () => ConnectionClosedError): void => {
-          timer = this.scheduler.schedule(() => subscriber.error(error()), ms);
-        };
-        arm(slack, () => new ConnectionClosedError('connect_timeout', `no greeting from the server within ${slack} ms`));
-        const frames = source.subscribe({
-          next: (value) => {
-            timer?.unsubscribe();
-            subscriber.next(value);
-            if (heartbeatInterval > 0 && !subscriber.closed) {
-              arm(heartbeatInterval + slack, () => new ConnectionClosedError('heartbeat_timeout', `the server was silent for ${heartbeatInterval + slack} ms`));
-            }
-          },
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => subscriber.complete(),
-        });
-        return () => {
-          timer?.unsubscribe();
-          frames.unsubscribe();
-        };
-      });
-  }
-
 
   /** Starts reading a new session's stream from the beginning. */
   private adopt(session: { sessionId: string; resumeToken: string }): void {
