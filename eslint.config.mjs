@@ -49,7 +49,7 @@ export default tseslint.config(
   {
     // The OpenAI-compatible test server reads arbitrary JSON request bodies the way the real API
     // does, and `RecordedRequest.body` is `any` so that tests read the fields they expect.
-    files: ['src/testing/openai-test-server.ts', 'src/testing/validate-chat-request.ts'],
+    files: ['src/testing/openai-test-server.ts', 'src/testing/openai-scenarios.ts', 'src/testing/validate-chat-request.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
@@ -67,6 +67,41 @@ export default tseslint.config(
     rules: Object.fromEntries(
       ['@typescript-eslint/no-unnecessary-type-assertion', '@typescript-eslint/no-floating-promises'].map((rule) => [rule, 'warn']),
     ),
+  },
+  {
+    // Tests, benchmarks and examples: the same type-checked rules, less those that fight test code.
+    files: ['test/**', 'bench/**', 'examples/**'],
+    rules: {
+      // Tests read JSON off the wire (`JSON.parse`, recorded request bodies) and assert on its fields;
+      // typing each read would restate the protocol types the assertions already check.
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      // `expect.any(...)`, jest matchers and mock fixtures are typed `any` by jest itself.
+      '@typescript-eslint/no-explicit-any': 'off',
+      // `expect(object.method).toHaveBeenCalled()` passes methods unbound on purpose.
+      '@typescript-eslint/unbound-method': 'off',
+      // Tests assert on values whose declared type is wider at run time (`!` after a checked `find`).
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // Test doubles implement async interfaces (a tool's `execute`, `authenticate`) without awaiting.
+      '@typescript-eslint/require-await': 'off',
+      // Tests print what they received into readable lines (`String(data.status ?? ...)`), and ws
+      // hands text frames as `RawData`, a Buffer for the text frames these tests and benches read.
+      '@typescript-eslint/no-base-to-string': 'off',
+    },
+  },
+  {
+    // pending: cluster branch — helper "cluster" edits these as this is written; include after merging.
+    ignores: [
+      'test/store/redis-*',
+      'test/utils/redis-*',
+      'test/cli/serve-cluster*',
+      'test/cli/serve-redis*',
+      'bench/arms.ts',
+      'bench/run.ts',
+    ],
   },
   {
     // Plain JavaScript (scripts/*.mjs): no type information.

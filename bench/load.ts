@@ -71,6 +71,8 @@ function barrier(count: number): () => Promise<void> {
 
 function runStream(spec: LoadSpec, index: number, latencies: number[], arrive?: () => Promise<void>): Promise<StreamOutcome> {
   return new Promise((resolve) => {
+    // Assigned once below: the handlers handed to openConnection close over it.
+    // eslint-disable-next-line prefer-const
     let socket: BenchConnection;
     let asked = false;
     let sentAt = 0;
@@ -174,7 +176,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 }
 
 if (require.main === module) {
-  runLoad(JSON.parse(process.argv[2] as string) as LoadSpec).then((result) => {
+  void runLoad(JSON.parse(process.argv[2] as string) as LoadSpec).then((result) => {
     console.log(JSON.stringify(result));
     process.exit(0);
   });
