@@ -79,11 +79,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
-      // `expect.any(...)`, jest matchers and mock fixtures are typed `any` by jest itself.
-      '@typescript-eslint/no-explicit-any': 'off',
-      // `expect(object.method).toHaveBeenCalled()` passes methods unbound on purpose.
-      '@typescript-eslint/unbound-method': 'off',
-      // Tests assert on values whose declared type is wider at run time (`!` after a checked `find`).
+      // In a test, a `!` that is wrong throws and fails the test, which is what the test wants.
       '@typescript-eslint/no-non-null-assertion': 'off',
       // Test doubles implement async interfaces (a tool's `execute`, `authenticate`) without awaiting.
       '@typescript-eslint/require-await': 'off',

@@ -86,6 +86,7 @@ function runStream(spec: LoadSpec, index: number, latencies: number[], arrive?: 
       resolve({ firstChunkMs, bytes, delivered: expected, problem });
     };
     const handlers = {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as `BenchConnection.message`.
       message: (message: any, frameBytes: number, receivedAt: number): void => {
         if (message.type === 'session' && !asked) {
           asked = true;
