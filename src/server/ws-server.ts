@@ -82,10 +82,18 @@ export interface HealthReport {
   readonly connections: number;
   readonly sessions: number;
   readonly repliesRunning: number;
-  /** The session store: `memory`, or `redis` with whether it answers now. */
-  readonly store: { readonly kind: string; readonly status: StoreHealth };
+  /** The session store: `memory`, or `redis` with whether it answers now (on a cluster: which masters do not). */
+  readonly store: { readonly kind: string; readonly status: StoreHealth; readonly unavailableNodes?: readonly string[] };
   /** Whether the model endpoint answered its last check (cached; never checked on the request's time). */
   readonly upstream: UpstreamHealth;
+}
+
+/** The store's part of `/health`: a cluster that serves but has masters not answering is `degraded`, and names them. */
+function storeHealth(kind: string, directory: SessionDirectory | undefined): HealthReport['store'] {
+  const status = directory?.health() ?? 'ok';
+  const unavailableNodes = directory?.unavailableNodes?.() ?? [];
+  if (unavailableNodes.length === 0) return { kind, status };
+  return { kind, status: status === 'ok' ? 'degraded' : status, unavailableNodes };
 }
 
 /** The message as clients will get it, or throws the {@link ProtocolError} that says why they would reject it. */
@@ -244,7 +252,7 @@ export class WSServer {
       connections: this.getConnectionCount(),
       sessions: this.directory?.size ?? 0,
       repliesRunning: this.repliesRunning(),
-      store: { kind: this.store.kind, status: this.directory?.health() ?? 'ok' },
+      store: storeHealth(this.store.kind, this.directory),
       upstream: this.upstreamHealth.current(),
     };
   }

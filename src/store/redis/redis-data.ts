@@ -13,10 +13,14 @@
  * - `<prefix>{S}:owner`   string: the id of the process that writes the session's stream
  * - `<prefix>node:<N>`    string with a TTL (the lease): process N is alive while it exists
  * Each session key has a TTL of the session TTL, renewed while a process holds the session.
+ *
+ * On a Redis Cluster every command here names keys of one session only (one slot), or one lease
+ * key: a MULTI, a script or a pipeline never spans slots. `touch` of several sessions is one
+ * pipeline per session there.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { HistoryMessage } from '../../protocol/codecs';
+import type { StoreConnection } from './connect';
 
 /** The keys of one session. */
 export type SessionKeyPart = 'meta' | 'history' | 'log' | 'requests' | 'owner';
@@ -68,7 +72,7 @@ return 0`;
 /** Every command llm-ws sends about sessions, over one connection (commands keep their order). */
 export class RedisSessionData {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: StoreConnection,
     private readonly prefix: string,
     /** Session key TTL, in ms. */
     private readonly ttlMs: number,
@@ -195,14 +199,23 @@ export class RedisSessionData {
     await this.redis.eval(RELEASE_SCRIPT, 1, this.key(sessionId, 'owner'), nodeId);
   }
 
-  /** Renews the TTL of every key of these sessions (one round trip). */
+  /** Renews the TTL of every key of these sessions (one round trip; one per session's slot on a cluster). */
   async touch(sessionIds: readonly string[]): Promise<void> {
     if (sessionIds.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of sessionIds) {
-      for (const part of SESSION_KEY_PARTS) pipeline.pexpire(this.key(id, part), this.ttlMs);
-    }
-    await pipeline.exec();
+    // A cluster pipeline must stay within one node: each session's keys share a slot, so one pipeline each.
+    const groups = this.redis.isCluster ? sessionIds.map((id) => [id]) : [sessionIds];
+    await Promise.all(
+      groups.map(async (ids) => {
+        const pipeline = this.redis.pipeline();
+        for (const id of ids) {
+          for (const part of SESSION_KEY_PARTS) pipeline.pexpire(this.key(id, part), this.ttlMs);
+        }
+        const results = await pipeline.exec();
+        // A pipeline resolves even when its commands failed: a failed renewal must be reported like any write.
+        const failed = results?.find(([error]) => error);
+        if (failed?.[0]) throw failed[0];
+      }),
+    );
   }
 
   /** Deletes every key of a session. */
