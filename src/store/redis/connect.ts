@@ -59,6 +59,18 @@ export function clusterSettings(settings: RedisOptions): ClusterOptions {
   };
 }
 
+/**
+ * ioredis connects to a cluster node on the first command for it; a command sent while that
+ * connection is still being made fails when the cluster has no offline queue (the store's
+ * fail-fast setting). Connecting to each node as soon as the cluster names it avoids that.
+ */
+function eagerNodes(cluster: Cluster): Cluster {
+  cluster.on('+node', (node: Redis) => {
+    if (node.status === 'wait') node.connect().catch(() => undefined);
+  });
+  return cluster;
+}
+
 /** How the store makes its connections for `target`. */
 export function connectorFor(target: RedisTarget): Connector {
   if ('client' in target) {
@@ -66,7 +78,7 @@ export function connectorFor(target: RedisTarget): Connector {
     if (client instanceof Cluster) {
       return (settings) => {
         const mine = clusterSettings(settings);
-        return client.duplicate([], { ...mine, redisOptions: { ...client.options.redisOptions, ...mine.redisOptions } });
+        return eagerNodes(client.duplicate([], { ...mine, redisOptions: { ...client.options.redisOptions, ...mine.redisOptions } }));
       };
     }
     return (settings) => client.duplicate(client.options.sentinels ? { ...SENTINEL_SETTINGS, ...settings } : settings);
@@ -74,7 +86,7 @@ export function connectorFor(target: RedisTarget): Connector {
   if ('cluster' in target) {
     if (target.cluster.length === 0) throw new RangeError('cluster needs at least one node');
     const nodes = target.cluster.map(({ host, port }) => ({ host, port }));
-    return (settings) => new Cluster(nodes, clusterSettings(settings));
+    return (settings) => eagerNodes(new Cluster(nodes, clusterSettings(settings)));
   }
   if ('sentinels' in target) {
     if (target.sentinels.length === 0) throw new RangeError('sentinels needs at least one Sentinel');

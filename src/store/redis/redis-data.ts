@@ -69,8 +69,16 @@ const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** Every command llm-ws sends about sessions, over one connection (commands keep their order). */
+/**
+ * Every command llm-ws sends about sessions, over one connection: on one Redis, commands keep
+ * their order. On a cluster they may not: during a failover a command redirected (MOVED) reaches
+ * the new master after a later one sent there directly, so there the writes of each session go
+ * one after another (see {@link RedisSessionData.inOrder}).
+ */
 export class RedisSessionData {
+  /** On a cluster: the last write of each session with one under way. */
+  private readonly writing = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly redis: StoreConnection,
     private readonly prefix: string,
@@ -95,9 +103,11 @@ export class RedisSessionData {
   /** Writes a session's metadata (a new session, or one rewritten after Redis lost it). */
   async writeMeta(sessionId: string, tokenHash: string, principal: unknown, busy?: string): Promise<void> {
     const meta = this.key(sessionId, 'meta');
-    const pipeline = this.redis.multi().hset(meta, 'token', tokenHash, 'principal', principalJson(principal));
-    if (busy !== undefined) pipeline.hset(meta, 'busy', busy);
-    await pipeline.pexpire(meta, this.ttlMs).exec();
+    await this.inOrder(sessionId, () => {
+      const pipeline = this.redis.multi().hset(meta, 'token', tokenHash, 'principal', principalJson(principal));
+      if (busy !== undefined) pipeline.hset(meta, 'busy', busy);
+      return pipeline.pexpire(meta, this.ttlMs).exec();
+    });
   }
 
   async readMeta(sessionId: string): Promise<StoredMeta | undefined> {
@@ -109,13 +119,15 @@ export class RedisSessionData {
   /** A reply for `requestId` starts: it is running, and the id is remembered so a resend is recognised. */
   async replyStarted(sessionId: string, requestId: string, remembered: number): Promise<void> {
     const requests = this.key(sessionId, 'requests');
-    await this.redis
-      .multi()
-      .hset(this.key(sessionId, 'meta'), 'busy', requestId)
-      .lpush(requests, requestId)
-      .ltrim(requests, 0, remembered - 1)
-      .pexpire(requests, this.ttlMs)
-      .exec();
+    await this.inOrder(sessionId, () =>
+      this.redis
+        .multi()
+        .hset(this.key(sessionId, 'meta'), 'busy', requestId)
+        .lpush(requests, requestId)
+        .ltrim(requests, 0, remembered - 1)
+        .pexpire(requests, this.ttlMs)
+        .exec(),
+    );
   }
 
   /** The `user_message` ids answered lately, newest first. */
@@ -125,11 +137,11 @@ export class RedisSessionData {
 
   async setBusy(sessionId: string, requestId: string | undefined): Promise<void> {
     const meta = this.key(sessionId, 'meta');
-    await (requestId === undefined ? this.redis.hdel(meta, 'busy') : this.redis.hset(meta, 'busy', requestId));
+    await this.inOrder(sessionId, () => (requestId === undefined ? this.redis.hdel(meta, 'busy') : this.redis.hset(meta, 'busy', requestId)));
   }
 
   async writeHistory(sessionId: string, messages: readonly HistoryMessage[]): Promise<void> {
-    await this.redis.set(this.key(sessionId, 'history'), JSON.stringify(messages), 'PX', this.ttlMs);
+    await this.inOrder(sessionId, () => this.redis.set(this.key(sessionId, 'history'), JSON.stringify(messages), 'PX', this.ttlMs));
   }
 
   async readHistory(sessionId: string): Promise<HistoryMessage[]> {
@@ -145,7 +157,14 @@ export class RedisSessionData {
 
   /** Appends message `seq` to the log, trimming the oldest past the limit. */
   async append(sessionId: string, seq: number, text: string): Promise<void> {
-    await this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'f', text);
+    const key = this.key(sessionId, 'log');
+    await this.inOrder(sessionId, () =>
+      this.redis.xadd(key, 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'f', text).catch(async (error: unknown) => {
+        // Sent again after a failover (the old master had applied and replicated it, then the connection broke): already there.
+        if (error instanceof Error && /equal or smaller/.test(error.message) && (await this.redis.xrange(key, `${seq}-0`, `${seq}-0`)).length === 1) return null;
+        throw error;
+      }),
+    );
   }
 
   /**
@@ -155,7 +174,7 @@ export class RedisSessionData {
    */
   async markReached(sessionId: string, seq: number): Promise<void> {
     if (seq === 0) return;
-    await this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'm', '1').catch(() => undefined);
+    await this.inOrder(sessionId, () => this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'm', '1').catch(() => undefined));
   }
 
   /** The seq of the newest entry ever added to the log, even if trimmed since (0 for none). */
@@ -172,7 +191,7 @@ export class RedisSessionData {
 
   /** The client has every message up to `seq`: the log need not keep them (an empty log keeps its newest id). */
   async acknowledged(sessionId: string, seq: number): Promise<void> {
-    await this.redis.xtrim(this.key(sessionId, 'log'), 'MINID', `${seq + 1}-0`);
+    await this.inOrder(sessionId, () => this.redis.xtrim(this.key(sessionId, 'log'), 'MINID', `${seq + 1}-0`));
   }
 
   /** The frames after `afterSeq`, or a gap if the log no longer starts right after it. */
@@ -196,26 +215,26 @@ export class RedisSessionData {
   }
 
   async release(sessionId: string, nodeId: string): Promise<void> {
-    await this.redis.eval(RELEASE_SCRIPT, 1, this.key(sessionId, 'owner'), nodeId);
+    // After the session's writes: whoever takes it next finds them all.
+    await this.inOrder(sessionId, () => this.redis.eval(RELEASE_SCRIPT, 1, this.key(sessionId, 'owner'), nodeId));
   }
 
   /** Renews the TTL of every key of these sessions (one round trip; one per session's slot on a cluster). */
   async touch(sessionIds: readonly string[]): Promise<void> {
     if (sessionIds.length === 0) return;
     // A cluster pipeline must stay within one node: each session's keys share a slot, so one pipeline each.
-    const groups = this.redis.isCluster ? sessionIds.map((id) => [id]) : [sessionIds];
-    await Promise.all(
-      groups.map(async (ids) => {
-        const pipeline = this.redis.pipeline();
-        for (const id of ids) {
-          for (const part of SESSION_KEY_PARTS) pipeline.pexpire(this.key(id, part), this.ttlMs);
-        }
-        const results = await pipeline.exec();
-        // A pipeline resolves even when its commands failed: a failed renewal must be reported like any write.
-        const failed = results?.find(([error]) => error);
-        if (failed?.[0]) throw failed[0];
-      }),
-    );
+    const renew = async (ids: readonly string[]): Promise<void> => {
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) {
+        for (const part of SESSION_KEY_PARTS) pipeline.pexpire(this.key(id, part), this.ttlMs);
+      }
+      const results = await pipeline.exec();
+      // A pipeline resolves even when its commands failed: a failed renewal must be reported like any write.
+      const failed = results?.find(([error]) => error);
+      if (failed?.[0]) throw failed[0];
+    };
+    if (!this.redis.isCluster) return renew(sessionIds);
+    await Promise.all(sessionIds.map((id) => this.inOrder(id, () => renew([id]))));
   }
 
   /** Deletes every key of a session. */
@@ -230,6 +249,22 @@ export class RedisSessionData {
 
   async dropLease(nodeId: string): Promise<void> {
     await this.redis.del(this.nodeKey(nodeId));
+  }
+
+  /**
+   * Runs a write of session `sessionId` once its previous write has settled, on a cluster (on
+   * one Redis the connection keeps the order already, and writes are pipelined).
+   */
+  private inOrder<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
+    if (!this.redis.isCluster) return write();
+    const previous = this.writing.get(sessionId) ?? Promise.resolve();
+    const next = previous.then(write, write);
+    const settled = next.catch(() => undefined);
+    this.writing.set(sessionId, settled);
+    void settled.then(() => {
+      if (this.writing.get(sessionId) === settled) this.writing.delete(sessionId);
+    });
+    return next;
   }
 }
 
