@@ -77,6 +77,8 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
   private readonly held = new Map<string, Held>();
   /** Claims under way on this process, by session: one at a time per session. */
   private readonly claims = new Map<string, Promise<unknown>>();
+  /** Sessions let go of while Redis was away: their owner key still names this process until released. */
+  private readonly unreleased = new Set<string>();
   /** When each written session's keys last had their TTL renewed. */
   private readonly touchedAt = new Map<string, number>();
   private readonly renewal: ReturnType<typeof setInterval>;
@@ -346,6 +348,7 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
   /** This process now writes `session`; a reply its previous writer left running (`busy`) is failed. */
   private holdAsWriter(session: Session, writer: RedisPersistence, busy: string | undefined): void {
     this.held.set(session.id, { session, writer });
+    this.unreleased.delete(session.id);
     this.touchedAt.set(session.id, 0);
     if (busy !== undefined) this.failInterrupted(session, busy);
   }
@@ -475,7 +478,12 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
     this.touchedAt.delete(session.id);
     held.following?.subscription.unsubscribe();
     session.dispose();
-    if (held.writer) this.release(session.id).catch((error: unknown) => this.reportFailure(error));
+    if (!held.writer) return;
+    this.release(session.id).catch((error: unknown) => {
+      // Else a process following it would wait on this one (whose lease runs on) until the session expires.
+      this.unreleased.add(session.id);
+      this.reportFailure(error);
+    });
   }
 
   private async release(sessionId: string): Promise<void> {
@@ -560,6 +568,10 @@ class RedisSessionDirectory implements SessionDirectory, PersistenceHost {
   private async reassert(): Promise<void> {
     try {
       await this.data.renewLease(this.nodeId, this.options.leaseMs);
+      for (const sessionId of [...this.unreleased]) {
+        if (!this.held.has(sessionId)) await this.release(sessionId);
+        this.unreleased.delete(sessionId);
+      }
       for (const held of [...this.held.values()]) {
         const { session, writer } = held;
         if (!writer) continue;

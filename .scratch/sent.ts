@@ -1,0 +1,30 @@
+import { startSentinelSetup } from '/work/wt/cluster/test/utils/redis-cluster';
+import { redisStore } from '/work/wt/cluster/src/store/redis';
+import { createOpenAITestServer } from '/work/wt/cluster/src/testing/node';
+import { startServerFor } from '/work/wt/cluster/test/utils/test-server';
+import { consoleLogger } from '/work/wt/cluster/src/server/logger';
+import { WSClient } from '/work/wt/cluster/src/client/node';
+import { filter, firstValueFrom } from 'rxjs';
+(async () => {
+  const keep = setInterval(() => {}, 1000);
+  const s = await startSentinelSetup();
+  const upstream = await createOpenAITestServer();
+  const server = await startServerFor(upstream, { store: redisStore({ sentinels: s.sentinels, name: s.name, prefix: 'dbg:', leaseMs: 1000 }), logger: consoleLogger({ level: 'info' }) });
+  const c = new WSClient({ url: server.url as string, reconnectDelay: 20, maxReconnectDelay: 200, reconnectAttempts: 200 });
+  await c.connect();
+  const chunks = Array.from({ length: 400 }, (_, i) => `c${i} `);
+  upstream.enqueue({ type: 'text', chunks, delayMs: 10 });
+  let n = 0; c.chunks$.subscribe(() => n++);
+  c.status$.subscribe((st) => console.log('status', st));
+  const reply = c.sendMessage('count').then((d) => 'done ' + d.fullText.length, (e) => 'error ' + JSON.stringify(e));
+  await firstValueFrom(c.chunks$.pipe(filter(({ chunk }) => chunk === 'c20 ')));
+  const t = Date.now();
+  console.log('failover start');
+  const m = await s.failover();
+  console.log('failover done', Date.now() - t, m.port, 'chunks', n);
+  console.log(await Promise.race([reply, new Promise((r) => setTimeout(() => r('TIMEOUT'), 15000))]), n);
+  for (let i = 0; i < 20; i++) { const h = server.health(); console.log(Date.now() - t, h.store.status); if (h.store.status === 'ok') break; await new Promise((r) => setTimeout(r, 1000)); }
+  upstream.enqueue({ type: 'text', chunks: ['x'] });
+  console.log(await Promise.race([c.sendMessage('again').then((d) => d.fullText, (e) => 'err ' + JSON.stringify(e)), new Promise((r) => setTimeout(() => r('TIMEOUT'), 15000))]));
+  c.disconnect(); await server.stop(); await upstream.close(); await s.stop(); clearInterval(keep);
+})().catch(e => { console.error(e); process.exit(1); });
