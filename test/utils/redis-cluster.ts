@@ -21,6 +21,7 @@ export interface HostPort {
 
 /** One redis-server (or sentinel) process a test started. */
 export interface RedisProcess extends HostPort {
+  readonly pid: number;
   /** Kills it (SIGKILL: nothing saved, as in a crash); resolves once it has exited. */
   kill(): Promise<void>;
   /** SIGSTOP: its connections stay open and nothing is answered, as in a hung node. */
@@ -73,6 +74,7 @@ function spawnRedis(args: readonly string[], port: number, executable = 'redis-s
   return {
     host: '127.0.0.1',
     port,
+    pid: child.pid as number,
     running,
     kill: async () => {
       if (!running()) return;
