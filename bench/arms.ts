@@ -3,7 +3,7 @@
  * Node, Bun, with Redis or compression; the bare, socket.io and lean relays), and what the bench
  * reads from a process (CPU time, write syscalls, memory through the probe).
  */
-import { type ChildProcess, execFile, execFileSync, spawn, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, type StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ const execFileAsync = promisify(execFile);
 
 /** Issue 7's arms, which every section runs. */
 export type CoreArmName = 'bare' | 'llm-ws' | 'socket.io';
-export type ArmName = CoreArmName | 'lean' | 'lean+cork' | 'llm-ws redis' | 'llm-ws redis cluster' | 'llm-ws deflate' | 'llm-ws bun';
+export type ArmName = CoreArmName | 'lean' | 'lean+cork' | 'llm-ws redis' | 'llm-ws redis cluster' | 'llm-ws deflate' | 'llm-ws deflate 1k' | 'llm-ws bun';
 
 /** Processes an arm needs beside its server (the Redis arms' redis-servers): their CPU and command counts are measured too. */
 export interface Sidecar {
@@ -173,12 +173,6 @@ async function startRelay(script: string, env: NodeJS.ProcessEnv = {}): Promise<
   return { child, url: `ws://127.0.0.1:${match[1]}/ws` };
 }
 
-/** The compression flag of `llm-ws serve`, once it has one (issue 16 asks for it); until then the bench preloads bench/deflate.cjs. */
-function compressionFlag(): string | undefined {
-  const help = execFileSync(process.execPath, ['dist/cli/index.js', 'serve', '--help'], { cwd: root, encoding: 'utf8' });
-  return /(--(?:enable-)?compression|--per-message-deflate|--deflate)\b/.exec(help)?.[1];
-}
-
 /** Fails unless a client offering permessage-deflate gets it from the server at `url`: the compression arm must compress. */
 function assertDeflate(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -191,6 +185,16 @@ function assertDeflate(url: string): Promise<void> {
     });
     socket.once('error', reject);
   });
+}
+
+/** `llm-ws serve` with compression flags, checked to compress. */
+async function startDeflating(upstreamURL: string, flags: string[]): Promise<Started> {
+  const started = await startServe(upstreamURL, flags);
+  await assertDeflate(started.url).catch(async (error: unknown) => {
+    await stop(started.child);
+    throw error;
+  });
+  return started;
 }
 
 export const arms: Arm[] = [
@@ -229,19 +233,10 @@ export const arms: Arm[] = [
       }
     },
   },
-  {
-    name: 'llm-ws deflate',
-    transport: 'ws',
-    start: async (upstreamURL) => {
-      const flag = compressionFlag();
-      const started = await startServe(upstreamURL, flag ? [flag] : [], flag ? [] : ['--require', './bench/deflate.cjs']);
-      await assertDeflate(started.url).catch(async (error: unknown) => {
-        await stop(started.child);
-        throw error;
-      });
-      return started;
-    },
-  },
+  // Every frame compressed against the ones before (what the seed's `enableCompression: true` did).
+  { name: 'llm-ws deflate', transport: 'ws', start: (upstreamURL) => startDeflating(upstreamURL, ['--compression-context-takeover']) },
+  // The default settings of `--compression`: frames of 1 KiB and more, each on its own.
+  { name: 'llm-ws deflate 1k', transport: 'ws', start: (upstreamURL) => startDeflating(upstreamURL, ['--compression']) },
   {
     name: 'llm-ws bun',
     transport: 'ws',

@@ -341,7 +341,7 @@ async function main(): Promise<void> {
   // Issue 16's arms run only where its targets name the workload (the full run stays near 15 minutes);
   // --quick runs every arm once, small: the lean ones in both workloads, Redis, compression and Bun paced.
   const lean: ArmName[] = ['lean', 'lean+cork'];
-  const variants: ArmName[] = ['llm-ws deflate', 'llm-ws bun'];
+  const variants: ArmName[] = ['llm-ws deflate', 'llm-ws deflate 1k', 'llm-ws bun'];
   const workloads: StreamWorkload[] = quick
     ? [
         { name: 'N=20 K=50 paced 20 ms', streams: 20, chunks: 50, delayMs: 20, arms: ALL_ARMS, role: 'paced100' },

@@ -101,7 +101,7 @@ function variantsTable(rows: readonly StreamRow[]): string {
   for (const { workload, arms } of rows) {
     const base = arms['llm-ws'];
     if (!base) continue;
-    for (const name of ['llm-ws redis', 'llm-ws redis cluster', 'llm-ws deflate', 'llm-ws bun'] as const) {
+    for (const name of ['llm-ws redis', 'llm-ws redis cluster', 'llm-ws deflate', 'llm-ws deflate 1k', 'llm-ws bun'] as const) {
       const f = arms[name];
       if (!f) continue;
       const commands = f.sidecar

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { type PerMessageDeflateOptions, type RawData, WebSocket, WebSocketServer } from 'ws';
 import { CloseCode } from '../protocol/codes';
 import type { Logger } from '../server/logger';
 import type { SessionTransport } from '../server/session';
@@ -32,7 +32,8 @@ export interface WebSocketAdapterOptions {
   readonly path: string;
   /** Largest frame accepted, in bytes; a bigger one closes that connection with 1009. */
   readonly maxPayload: number;
-  readonly perMessageDeflate: boolean;
+  /** ws's permessage-deflate settings, false for none. */
+  readonly perMessageDeflate: false | PerMessageDeflateOptions;
   /** Ping period in ms; a connection that missed the previous ping's pong is terminated. 0 disables. */
   readonly heartbeatInterval: number;
   /** Connections beyond this are accepted and closed at once with 1013 (try again later). */

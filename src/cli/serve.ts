@@ -16,6 +16,7 @@ import {
 } from '../server/options';
 import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '../server/reply';
 import { WSServer } from '../server/ws-server';
+import type { CompressionOptions } from '../server/compression';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX } from '../store/redis';
 import { type FlagSource, nodeList, type RedisFlags, redisUrl, storeFromFlags } from './serve-store';
 
@@ -49,6 +50,9 @@ interface ServeOptions extends RedisFlags {
   metricsAuth: boolean;
   logLevel: LogLevel;
   processMetrics: boolean;
+  compression: boolean;
+  compressionThresholdBytes?: number;
+  compressionContextTakeover: boolean;
 }
 
 /** Splits a comma-separated list for commander. */
@@ -57,6 +61,16 @@ function list(value: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/** `enableCompression` from the flags: any compression flag turns it on. */
+function compressionOf(options: ServeOptions): boolean | CompressionOptions {
+  const { compression, compressionThresholdBytes, compressionContextTakeover } = options;
+  if (!compression && compressionThresholdBytes === undefined && !compressionContextTakeover) return false;
+  return {
+    ...(compressionThresholdBytes !== undefined ? { thresholdBytes: compressionThresholdBytes } : {}),
+    contextTakeover: compressionContextTakeover,
+  };
 }
 
 /** The built demo page: beside the built CLI (dist/cli → dist/demo), or in dist/ when run from the sources. */
@@ -100,6 +114,7 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     sessionMemoryBudgetBytes: options.sessionMemoryBudgetBytes,
     maxReplyTextBytes: options.maxReplyTextBytes,
     maxToolArgumentsBytes: options.maxToolArgumentsBytes,
+    enableCompression: compressionOf(options),
     ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken), metricsAuth: options.metricsAuth } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(shared ? { store: shared.store } : {}),
@@ -167,6 +182,9 @@ export function serveCommand(): Command {
       wholeNumber(10),
       DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     )
+    .option('--compression', 'permessage-deflate for frames of 1 KiB and more, each on its own (streamed chunks go uncompressed)', false)
+    .option('--compression-threshold-bytes <bytes>', 'with compression: smallest frame compressed; 0 for all (implies --compression)', wholeNumber(0))
+    .option('--compression-context-takeover', 'with compression: compress every frame, keeping the window between frames (~5x fewer bytes per chunk, ~2x the CPU; implies --compression)', false)
     .addOption(new Option('--log-level <level>', 'least severe server log line written').choices(['debug', 'info', 'warn', 'error', 'silent']).default(DEFAULT_LOG_LEVEL))
     .option('--no-process-metrics', "leave Node's process metrics (process_*, nodejs_*) out of /metrics")
     .addHelpText(

@@ -250,6 +250,10 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
   return (request) =>
     new Observable<LLMEvent>((subscriber) => {
       const controller = new AbortController();
+      // Set once the stream has ended normally (before the complete that tears this down): an
+      // abort then would only run the SDK's and the HTTP client's abort listeners, make
+      // DOMExceptions, and destroy the keep-alive connection the rest of the body is draining on.
+      let settled = false;
       // Settles on unsubscribe, so a wait for a slow client cannot outlive the request.
       const cancelled = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
       const run = async (): Promise<void> => {
@@ -276,11 +280,15 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
           if (!response.body) throw new UpstreamError('upstream_error', 'the model endpoint answered without a body', { retryable: true });
           await readChatCompletionStream(response.body, onChunk, pause, readOptions);
         }
+        settled = true;
         subscriber.complete();
       };
+      // A failed request is still aborted: its body may be half read.
       run().catch((error: unknown) => {
         if (!controller.signal.aborted) subscriber.error(toUpstreamError(error));
       });
-      return () => controller.abort();
+      return () => {
+        if (!settled) controller.abort();
+      };
     });
 }

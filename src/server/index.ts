@@ -6,6 +6,7 @@ export { createServerMetrics, type ServerMetrics, type MetricsGauges, type Resum
 export { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
 export { createHttpRoutes, type HttpRoutesOptions } from './http-routes';
 export * from './options';
+export { type CompressionOptions } from './compression';
 export {
   createConversation,
   trimHistory,

@@ -6,6 +6,7 @@ import type { RateLimit } from './token-bucket';
 import type { Tool } from '../tools/types';
 import type { ConversationOptions } from './conversation';
 import type { Logger } from './logger';
+import type { CompressionOptions } from './compression';
 import type { SessionStore } from '../store/types';
 
 /** Port unless configured. */
@@ -53,8 +54,14 @@ export interface WSServerOptions {
   readonly maxConnections?: number;
   /** WebSocket ping period in ms; a client that misses a pong is dropped. 0 disables. @default DEFAULT_HEARTBEAT_INTERVAL_MS */
   readonly heartbeatInterval?: number;
-  /** permessage-deflate compression. @default false */
-  readonly enableCompression?: boolean;
+  /**
+   * permessage-deflate: `true` for the defaults of {@link CompressionOptions} (frames from 1 KiB up
+   * are compressed, each on its own, so streamed chunks cost no deflate), or the settings. Off by
+   * default, unlike the seed's `true`: compressing every chunk frame (context takeover) cost 2x the
+   * CPU per chunk paced and 4x at saturation in `npm run bench` (bench/RESULTS.md) to save ~120
+   * bytes per chunk; turn it on where bandwidth costs more than CPU. @default false
+   */
+  readonly enableCompression?: boolean | CompressionOptions;
   /** Largest frame accepted, in bytes; a bigger one closes the connection with 1009. @default DEFAULT_MAX_PAYLOAD_BYTES */
   readonly maxPayload?: number;
   /** System prompt and history length of each conversation. */

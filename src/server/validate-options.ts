@@ -30,6 +30,22 @@ const durationMs = (min: number): Check => (value) =>
     : `a number of milliseconds ${min === 0 ? 'from 0' : 'above 0'} to ${MAX_TIMER_MS}`;
 const boolean: Check = (value) => (typeof value === 'boolean' ? undefined : 'true or false');
 const string: Check = (value) => (typeof value === 'string' && value !== '' ? undefined : 'a non-empty string');
+/** `enableCompression`: a boolean, or settings with whole numbers in zlib's ranges. */
+const compression: Check = (value) => {
+  if (typeof value === 'boolean') return undefined;
+  if (typeof value !== 'object' || value === null) return 'true, false or { thresholdBytes, contextTakeover, level, memLevel }';
+  const settings = value as Record<string, unknown>;
+  const ranges: Record<string, Check> = { thresholdBytes: integer(0), level: integer(1, 9), memLevel: integer(1, 9) };
+  for (const [name, setting] of Object.entries(settings)) {
+    if (setting === undefined) continue;
+    const check = name === 'contextTakeover' ? boolean : ranges[name];
+    if (!check) return `settings of thresholdBytes, contextTakeover, level, memLevel (not ${name})`;
+    const problem = check(setting);
+    if (problem) return `${name} ${problem}`;
+  }
+  return undefined;
+};
+
 const fn: Check = (value) => (typeof value === 'function' ? undefined : 'a function');
 const oneOf = (...allowed: readonly string[]): Check => (value) =>
   allowed.includes(value as string) ? undefined : allowed.map((each) => `'${each}'`).join(' or ');
@@ -91,7 +107,7 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   path,
   maxConnections: positiveCount,
   heartbeatInterval: durationMs(0),
-  enableCompression: boolean,
+  enableCompression: compression,
   maxPayload: positiveCount,
   conversationOptions,
   llm: fn,

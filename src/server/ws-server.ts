@@ -38,6 +38,7 @@ import {
   type WSServerOptions,
 } from './options';
 import { checkOptions, firstUseOfDeprecated, type CheckedOptions } from './validate-options';
+import { perMessageDeflateOf } from './compression';
 import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
 import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
 import { createSession, type Session, type SessionOptions } from './session';
@@ -347,7 +348,7 @@ export class WSServer {
       ownsServer,
       path: this.options.path ?? DEFAULT_PATH,
       maxPayload: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      perMessageDeflate: this.options.enableCompression ?? false,
+      perMessageDeflate: perMessageDeflateOf(this.options.enableCompression),
       heartbeatInterval: this.options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       maxConnections: this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       logger: this.logger,

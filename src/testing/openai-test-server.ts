@@ -69,6 +69,8 @@ export interface RecordedRequest {
   readonly headers: IncomingHttpHeaders;
   /** The parsed JSON body (null for a GET). */
   readonly body: any;
+  /** The client's port: requests with the same one came over one kept-alive connection. */
+  readonly remotePort: number | undefined;
   /** How the exchange ended: the server finished it, or the caller hung up first. */
   readonly ended: Promise<'completed' | 'client_closed'>;
   /** SSE events written so far. The server waits for the socket to drain, as a real one does, so a caller that stops reading stops this count. */
@@ -294,7 +296,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
   const handle = (request: IncomingMessage, response: ServerResponse, rawBody: string): void => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (request.method === 'GET' && path === '/v1/models') {
-      record(Object.assign(new SocketWatch(), { method: 'GET', path, headers: request.headers, body: null, ended: Promise.resolve('completed' as const) }));
+      record(Object.assign(new SocketWatch(), { method: 'GET', path, headers: request.headers, body: null, remotePort: request.socket.remotePort, ended: Promise.resolve('completed' as const) }));
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ object: 'list', data: [{ id: 'test-model', object: 'model', created: 0, owned_by: 'llm-ws' }] }));
       return;
@@ -316,7 +318,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     response.on('close', () => {
       if (!finished) settle('client_closed');
     });
-    const recorded = Object.assign(new SocketWatch(), { method: request.method as string, path, headers: request.headers, body, ended });
+    const recorded = Object.assign(new SocketWatch(), { method: request.method as string, path, headers: request.headers, body, remotePort: request.socket.remotePort, ended });
     record(recorded);
     const invalid = validateChatRequest(body);
     if (invalid) {

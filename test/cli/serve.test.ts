@@ -133,6 +133,17 @@ describe('llm-ws serve', () => {
     expect(cli.output()).not.toContain('model request failed');
   });
 
+  it.each([
+    [['--compression'], 'permessage-deflate; server_no_context_takeover; client_no_context_takeover'],
+    [['--compression-context-takeover'], 'permessage-deflate'],
+    [[], undefined],
+  ])('%j: the permessage-deflate a client is offered', async (flags, negotiated) => {
+    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', ...flags], { OPENAI_BASE_URL: upstream.baseURL });
+    const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
+    client = await connectTestClient(url as string, { perMessageDeflate: true });
+    expect(client.upgradeHeaders['sec-websocket-extensions']).toBe(negotiated);
+  });
+
   it('refuses a bad option with a message and exit code 1', async () => {
     cli = spawnCli(['serve', '--max-connections', 'lots']);
     expect(await cli.exited).toBe(1);

@@ -46,6 +46,22 @@ describe('openAIProvider over HTTP', () => {
     expect(sent?.body).toMatchObject({ model: 'test-model', stream: true, stream_options: { include_usage: true } });
   });
 
+  it('leaves a completed request alone: no abort, and the next one reuses its kept-alive connection', async () => {
+    upstream.enqueue({ type: 'text', chunks: ['one'] }, { type: 'text', chunks: ['two'] });
+    const abort = jest.spyOn(AbortController.prototype, 'abort');
+    try {
+      await lastValueFrom(provider()(request()));
+      expect(abort).not.toHaveBeenCalled();
+    } finally {
+      abort.mockRestore();
+    }
+    await expect(upstream.requests[0]?.ended).resolves.toBe('completed');
+    await lastValueFrom(provider()(request()));
+    const [first, second] = upstream.requests;
+    expect(first?.remotePort).toBeDefined();
+    expect(second?.remotePort).toBe(first?.remotePort);
+  });
+
   it('sends options, tools and a tool round in the API shape', async () => {
     await lastValueFrom(
       provider()(

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 import type { ServerMessage, ServerMessageOf, ServerMessageType } from '../../src/protocol/codecs';
 import { waitUntil } from './wait-until';
@@ -8,6 +9,8 @@ import { waitUntil } from './wait-until';
  */
 export interface TestClient {
   readonly socket: WebSocket;
+  /** The headers of the server's 101 answer (e.g. the negotiated `sec-websocket-extensions`). */
+  readonly upgradeHeaders: IncomingHttpHeaders;
   /** Every message received so far, parsed. */
   readonly received: ServerMessage[];
   send(message: unknown): void;
@@ -23,6 +26,8 @@ export interface TestClient {
 
 export async function connectTestClient(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
   const socket = new WebSocket(url, options);
+  let upgradeHeaders: IncomingHttpHeaders = {};
+  socket.once('upgrade', (response) => (upgradeHeaders = response.headers));
   const received: ServerMessage[] = [];
   const listeners = new Set<() => void>();
   socket.on('message', (data) => {
@@ -48,6 +53,9 @@ export async function connectTestClient(url: string, options: WebSocket.ClientOp
 
   return {
     socket,
+    get upgradeHeaders() {
+      return upgradeHeaders;
+    },
     received,
     send: (message) => socket.send(JSON.stringify(message)),
     sendRaw: (data, { binary = false } = {}) => socket.send(data, { binary }),
