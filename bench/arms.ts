@@ -119,15 +119,20 @@ async function commandStats(port: number): Promise<Record<string, number>> {
 
 /**
  * A private Redis Cluster (3 masters, a replica each, test/utils/redis-cluster.ts); stopped with
- * its arm. Its CPU is all six servers' (replication included), its commands all masters'.
+ * its arm. Its CPU is all six servers' (replication included), its commands the masters'.
  */
 async function startCluster(): Promise<{ nodes: string; sidecar: Sidecar }> {
   const cluster = await startRedisCluster();
   const commands = async (): Promise<Record<string, number>> => {
     const counts: Record<string, number> = {};
-    for (const node of cluster.nodes) {
+    // Masters only: a replica counts every command it replicates again.
+    const masters = (await cluster.topology()).filter((node) => node.role === 'master');
+    for (const node of masters) {
       for (const [name, calls] of Object.entries(await commandStats(node.port))) counts[name] = (counts[name] ?? 0) + calls;
     }
+    // The bench's own readings (llm-ws sends neither).
+    delete counts.info;
+    delete counts['cluster|nodes'];
     return counts;
   };
   const nodes = cluster.startupNodes.map(({ host, port }) => `${host}:${port}`).join(',');

@@ -113,8 +113,8 @@ async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: str
     const sample: StreamSample = { result, cpuUsPerChunk: ((cpuTicks(pid) - before) * TICK_US) / chunks, writesPerChunk: (writeSyscalls(pid) - writesBefore) / chunks };
     if (sidecar && sidecarBefore) {
       const commands = await sidecar.commands();
-      // The INFO of the first reading (one per server) is counted in the second; it is not llm-ws's.
-      const perChunk = Object.fromEntries(Object.entries(commands).map(([name, calls]) => [name, (calls - (sidecarBefore.commands[name] ?? 0) - (name === 'info' ? sidecar.pids.length : 0)) / chunks]));
+      // The one INFO of the first reading is counted in the second; it is not the server's.
+      const perChunk = Object.fromEntries(Object.entries(commands).map(([name, calls]) => [name, (calls - (sidecarBefore.commands[name] ?? 0) - (name === 'info' ? 1 : 0)) / chunks]));
       sample.sidecar = { cpuUsPerChunk: ((sidecarTicks(sidecar) - sidecarBefore.ticks) * TICK_US) / chunks, commandsPerChunk: perChunk };
     }
     return sample;
