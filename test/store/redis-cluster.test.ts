@@ -4,6 +4,7 @@
  * during a reply (CLUSTER FAILOVER on its replica, then a killed master) that loses no session
  * and answers nothing twice.
  */
+import { Cluster } from 'ioredis';
 import { filter, firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
 import type { WSServer } from '../../src/server/ws-server';
@@ -44,8 +45,10 @@ afterEach(async () => {
   await upstream.close();
 });
 
-async function startNode(): Promise<WSServer> {
-  const store = redisStore({ cluster: cluster.startupNodes, prefix, leaseMs: 1000, commandTimeoutMs: 1000 });
+/** A server on the cluster: given its nodes, or (`client`) an ioredis Cluster of the test's own. */
+async function startNode(client?: Cluster): Promise<WSServer> {
+  const common = { prefix, leaseMs: 1000, commandTimeoutMs: 1000 };
+  const store = redisStore(client ? { ...common, client } : { ...common, cluster: cluster.startupNodes });
   const server = await startServerFor(upstream, { store });
   servers.push(server);
   return server;
@@ -82,7 +85,10 @@ async function keysByMaster(): Promise<Array<{ key: string; port: number }>> {
 describe('redisStore on a Redis Cluster', () => {
   it('serves sessions in the slots of every master, keeps each session in one slot, and resumes each on the other server with its history', async () => {
     const a = await startNode();
-    const b = await startNode();
+    // The other server's store is given a Cluster of the test's own (which it duplicates, and never closes).
+    const own = new Cluster([cluster.startupNodes[0] as { host: string; port: number }], { lazyConnect: true });
+    clients.push({ close: () => own.disconnect() });
+    const b = await startNode(own);
     const sessions: Array<{ sessionId: string; resumeToken: string; lastSeq: number; master: number }> = [];
     const mastersUsed = new Set<number>();
     // Random ids land anywhere: go on until every master holds at least two sessions.

@@ -78,10 +78,11 @@ export function connectorFor(target: RedisTarget): Connector {
     if (client instanceof Cluster) {
       return (settings) => {
         const mine = clusterSettings(settings);
-        return eagerNodes(client.duplicate([], { ...mine, redisOptions: { ...client.options.redisOptions, ...mine.redisOptions } }));
+        // Connected now even if yours waits for its first command (lazyConnect): the store waits for `ready`.
+        return eagerNodes(client.duplicate([], { ...mine, lazyConnect: false, redisOptions: { ...client.options.redisOptions, ...mine.redisOptions } }));
       };
     }
-    return (settings) => client.duplicate(client.options.sentinels ? { ...SENTINEL_SETTINGS, ...settings } : settings);
+    return (settings) => client.duplicate({ ...(client.options.sentinels ? SENTINEL_SETTINGS : {}), ...settings, lazyConnect: false });
   }
   if ('cluster' in target) {
     if (target.cluster.length === 0) throw new RangeError('cluster needs at least one node');
