@@ -14,6 +14,7 @@ import { uniquePrefix } from '../utils/redis';
 import { ask, type OwnRedisCluster, startRedisCluster } from '../utils/redis-cluster';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 import { startServerFor } from '../utils/test-server';
+import { waitUntilTrue } from '../utils/wait-until';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
 
 let cluster: OwnRedisCluster;
@@ -105,12 +106,16 @@ describe('redisStore on a Redis Cluster', () => {
     }
     expect(mastersUsed.size).toBe(3);
 
-    const keys = await keysByMaster();
+    // Writes are not awaited on the way to the client: wait until the last ones landed (and the owners let go).
+    const parts = (keys: Array<{ key: string }>, sessionId: string): string[] =>
+      keys.filter(({ key }) => key.includes(`{${sessionId}}`)).map(({ key }) => key.slice(prefix.length + sessionId.length + 3)).sort();
+    let keys: Array<{ key: string; port: number }> = [];
+    await waitUntilTrue(async () => {
+      keys = await keysByMaster();
+      return sessions.every((session) => parts(keys, session.sessionId).join() === 'history,log,meta,requests');
+    }, 10_000);
     for (const session of sessions) {
       const own = keys.filter(({ key }) => key.includes(`{${session.sessionId}}`));
-      expect(own.map(({ key }) => key.slice(prefix.length)).sort()).toEqual(
-        [`{${session.sessionId}}:history`, `{${session.sessionId}}:log`, `{${session.sessionId}}:meta`, `{${session.sessionId}}:requests`],
-      );
       expect(new Set(own.map(({ port }) => port))).toEqual(new Set([session.master]));
       expect(new Set(await Promise.all(own.map(({ key }) => slotOf(key)))).size).toBe(1);
     }
