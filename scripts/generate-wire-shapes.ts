@@ -72,12 +72,12 @@ export function shapeOf(codec: Codec): WireShape {
 export function generateServerShapes(): string {
   const shapes = Object.fromEntries(
     Object.entries(serverMessageCodecs).map(([type, codec]) => {
-      const shape = shapeOf(codec as Codec);
+      const shape = shapeOf(codec);
       const data = typeof shape === 'object' && 'required' in shape ? shape.required.data : undefined;
       try {
         deepStrictEqual(shape, serverEnvelope(type, data as WireShape));
       } catch {
-        fail(codec as Codec, `its envelope is not { type: "${type}", id: string, data, seq?: number } (serverEnvelope in src/protocol/wire-shape.ts)`);
+        fail(codec, `its envelope is not { type: "${type}", id: string, data, seq?: number } (serverEnvelope in src/protocol/wire-shape.ts)`);
       }
       return [type, data];
     }),

@@ -5,33 +5,9 @@
  * (`tool_error`, `invalid_arguments`) stay inside the server and reach the model as a tool result.
  */
 import type { ErrorCode } from './protocol/codes';
+import { LLMWSError } from './protocol/errors';
 
-/** Base class of every error llm-ws raises. `code` is stable; `message` is for people. */
-export class LLMWSError extends Error {
-  /** A stable code to switch on. */
-  readonly code: string;
-  /** Whether sending the same request again may succeed. */
-  readonly retryable: boolean;
-
-  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.retryable = options.retryable ?? false;
-  }
-}
-
-/** A frame from the peer that is not a valid protocol message. */
-export class ProtocolError extends LLMWSError {
-  declare readonly code: ErrorCode;
-  /** The offending message's `id`, when the frame had a readable one. */
-  readonly requestId: string | undefined;
-
-  constructor(code: ErrorCode, message: string, requestId?: string) {
-    super(code, message);
-    this.requestId = requestId;
-  }
-}
+export { LLMWSError, ProtocolError } from './protocol/errors';
 
 /** Codes an {@link UpstreamError} can carry. */
 export type UpstreamErrorCode = Extract<ErrorCode, 'upstream_error' | 'upstream_timeout' | 'rate_limited' | 'reply_too_large'>;

@@ -188,14 +188,14 @@ export class LlmWsChat {
     this.update({ kind: 'cleared' });
     const client = this.client;
     if (!client) return Promise.resolve();
-    return new Promise<void>((resolve, reject) =>
-      this.zone.runOutsideAngular(() =>
-        client.clearHistory().then(
+    return new Promise<void>((resolve, reject) => {
+      this.zone.runOutsideAngular(() => {
+        void client.clearHistory().then(
           () => this.zone.run(() => resolve()),
           (error: unknown) => this.zone.run(() => reject(error)),
-        ),
-      ),
-    );
+        );
+      });
+    });
   }
 
   private update(event: ChatLogEvent): void {

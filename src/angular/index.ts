@@ -10,4 +10,4 @@ export { LLM_WS_OPTIONS, DEFAULT_AUTO_CONNECT, type LlmWsOptions } from './optio
 export { applyChatEvent, type ChatMessage, type ChatMessageStatus, type ChatToolCall, type ChatLogEvent } from './chat-log';
 export { enterZone } from './enter-zone';
 export type { ConnectionStatus, ReplyEvent } from '../client/options';
-export type { SessionStatus, UserMessageOptions } from '../protocol/codecs';
+export type { SessionStatus, UserMessageOptions } from '../protocol/message-types';

@@ -25,7 +25,7 @@ function urlWithToken(url: string, token: string | undefined): string {
 
 function describeError(error: unknown): string {
   const coded = error as Partial<LLMWSError>;
-  return coded.code ? `${coded.code}: ${coded.message}` : String((error as Error)?.message ?? error);
+  return coded.code ? `${coded.code}: ${coded.message}` : String((error as Error | undefined)?.message ?? error);
 }
 
 /**
@@ -153,7 +153,7 @@ async function converse(options: ChatOptions): Promise<void> {
   client.onCommunicationError(noteError);
 
   const out = createPrinter(process.stdout);
-  const terminal = process.stdin.isTTY === true;
+  const terminal = process.stdin.isTTY;
   const echo = new MutableOutput(process.stdout);
   const rl: Interface = createInterface({ input: process.stdin, output: echo, terminal });
   /** Lines entered while a reply ran: offered at the next prompt (terminal), or handled in turn (piped input). */

@@ -10,7 +10,8 @@ import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
 import { serverErrorOf } from '../operators/reply-of';
 import type { ServerMessage, SessionStatus } from '../protocol/codecs';
-import { decodeServerMessage, encodeMessage } from '../protocol/decode-server-message';
+import { decodeServerMessage } from '../protocol/decode-server-message';
+import { encodeMessage } from '../protocol/encode';
 import { type CloseInfo, connectionError } from './connection-error';
 import {
   type ClientStats,
@@ -207,7 +208,7 @@ export abstract class ClientCore {
       const socket: WebSocketSubject<string> = webSocket<string>({
         url: this.options.url,
         protocol: this.options.protocols,
-        WebSocketCtor: WebSocketCtor as never,
+        WebSocketCtor: WebSocketCtor,
         // Raw text out of the subject: decoding happens after it, where a bad frame cannot error it.
         deserializer: (event) => event.data as string,
         serializer: (text) => text,

@@ -1,11 +1,72 @@
 /**
  * `llm-ws/client`: the RxJS client. Browser-safe: no `ws`, no `openai`, no `node:` modules.
- * It uses `globalThis.WebSocket` unless given `WebSocketCtor`.
+ * It uses `globalThis.WebSocket` unless given `WebSocketCtor`. Named exports only: each name here
+ * is a public promise (test/api/public-surface.json lists them).
  */
 export { WSClient } from './ws-client';
-export { ReactiveClient, type CompleteData, type ControlAnswer } from './reactive-client';
-export * from './options';
-export { retryWithBackoff, backoffDelay, type BackoffOptions } from '../operators/retry-with-backoff';
+export type { CompleteData, ControlAnswer } from './reactive-client';
+
+// Options, their defaults, and what the client reports.
+export {
+  DEFAULT_RECONNECT_ATTEMPTS,
+  DEFAULT_RECONNECT_DELAY_MS,
+  DEFAULT_MAX_RECONNECT_DELAY_MS,
+  DEFAULT_RECONNECT_JITTER,
+  DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_MAX_QUEUE_SIZE,
+  DEFAULT_QUEUE_TIMEOUT_MS,
+  type WSClientOptions,
+  type WebSocketConstructor,
+  type SendOptions,
+  type ControlRequest,
+  type ConnectionStatus,
+  type ClientStats,
+  type ReconnectAttempt,
+  type DisconnectInfo,
+  // The seed's type names.
+  type UserMessageData,
+  type ConnectionStats,
+  type WSMessage,
+  type EventHandler,
+  type ErrorEventHandler,
+} from './options';
+
+// RxJS operators for the client's streams.
+export { retryWithBackoff, type BackoffOptions } from '../operators/retry-with-backoff';
 export { replyOf, requestIdOf } from '../operators/reply-of';
-export { LLMWSError, ProtocolError, ConnectionClosedError, ClientError, ServerError, type ClientErrorCode, type ConnectionErrorCode } from '../errors';
-export * from '../protocol';
+
+// Errors.
+export {
+  LLMWSError,
+  ProtocolError,
+  ConnectionClosedError,
+  ClientError,
+  ServerError,
+  type ClientErrorCode,
+  type ConnectionErrorCode,
+} from '../errors';
+
+// The protocol as the client sees it: its types, and the decoder and encoder it runs. The io-ts
+// codecs themselves are in `llm-ws/protocol`.
+export { decodeServerMessage } from '../protocol/decode-server-message';
+export type { RawFrame } from '../protocol/frame';
+export { encodeMessage } from '../protocol/encode';
+export { CloseCode } from '../protocol/codes';
+export type { ServerMessageOf, ServerMessageType, ClientMessageType, ReplyEvent } from '../protocol/codecs';
+export type {
+  ServerMessage,
+  ClientMessage,
+  SessionStatus,
+  ErrorCode,
+  UserMessageOptions,
+  ControlType,
+  ChunkMessage,
+  CompleteMessage,
+  ToolCallMessage,
+  ToolResultMessage,
+  ErrorMessage,
+  HistoryMessage,
+  FinishReason,
+  Usage,
+} from '../protocol/message-types';

@@ -1,13 +1,9 @@
 import type { SchedulerLike } from 'rxjs';
 import type { LLMWSError } from '../errors';
 import type {
-  ChunkMessage,
   ClientMessage,
-  CompleteMessage,
   ControlMessage,
   ServerMessage,
-  ToolCallMessage,
-  ToolResultMessage,
   UserMessage,
   UserMessageOptions,
 } from '../protocol/codecs';
@@ -114,8 +110,7 @@ export type ControlRequest = Omit<ControlMessage, 'id'> & { readonly id?: string
 /** The client's connection, as `status$` reports it. */
 export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
 
-/** One event of a reply, as `send()` emits them; the last is always the `llm_complete`. */
-export type ReplyEvent = ChunkMessage | ToolCallMessage | ToolResultMessage | CompleteMessage;
+export type { ReplyEvent } from '../protocol/codecs';
 
 /** Traffic counters, as `getStats()` reports them. */
 export interface ClientStats {

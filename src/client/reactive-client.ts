@@ -15,7 +15,7 @@ import type {
   ServerMessageType,
   SessionStatus,
 } from '../protocol/codecs';
-import { encodeMessage } from '../protocol/decode-server-message';
+import { encodeMessage } from '../protocol/encode';
 import { ClientCore } from './client-core';
 import type { ConnectionStatus, ControlRequest, DisconnectInfo, ReconnectAttempt, ReplyEvent, SendOptions, WSClientOptions } from './options';
 

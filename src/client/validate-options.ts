@@ -12,8 +12,10 @@ const number =
 
 const fn: Check = (value) => (typeof value === 'function' ? undefined : 'a function');
 
+const NOT_A_URL = 'a WebSocket URL string such as ws://localhost:3000/ws';
+
 const url: Check = (value) => {
-  if (typeof value !== 'string') return 'a WebSocket URL string such as ws://localhost:3000/ws';
+  if (typeof value !== 'string') return NOT_A_URL;
   try {
     // A relative URL resolves against the page, as the browser's WebSocket resolves it.
     const { protocol } = new URL(value, (globalThis as { location?: { href?: string } }).location?.href);
@@ -47,7 +49,7 @@ const CHECKS: Record<string, Check> = {
  * a reconnect loop. Throws {@link LLMWSError} `invalid_options` naming the option.
  */
 export function validateClientOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null) throw invalidOptions('url', options, CHECKS.url!(undefined)!);
+  if (typeof options !== 'object' || options === null) throw invalidOptions('url', options, NOT_A_URL);
   for (const [name, check] of Object.entries(CHECKS)) {
     const value = (options as Record<string, unknown>)[name];
     if (value === undefined && name !== 'url') continue;

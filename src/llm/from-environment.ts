@@ -25,7 +25,7 @@ export function providerFromEnvironment(
     return {
       provider: offlineProvider(),
       offline: true,
-      healthCheck: async () => true,
+      healthCheck: () => Promise.resolve(true),
       description:
         'the OFFLINE DEMO model (no OPENAI_API_KEY or OPENAI_BASE_URL set): it only tells the time and does arithmetic',
     };

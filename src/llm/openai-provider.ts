@@ -88,6 +88,8 @@ export function makeChatCompletionParams(request: LLMRequest, model: string): Ch
     stream_options: { include_usage: true },
     messages: request.messages.map(toOpenAIMessage),
     ...(temperature === undefined ? {} : { temperature }),
+    // `max_tokens`, not its successor `max_completion_tokens`: OpenAI-compatible servers (Ollama, vLLM) read this one.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
     ...(maxTokens === undefined ? {} : { max_tokens: maxTokens }),
     ...(request.tools.length === 0
       ? {}
@@ -161,13 +163,15 @@ export function toUpstreamError(error: unknown): UpstreamError {
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     });
   }
-  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+  // The SDK types a bare APIError's status and headers as `any`: name what they are.
+  const status = error instanceof OpenAI.APIError ? (error.status as number | undefined) : undefined;
+  if (error instanceof OpenAI.APIError && status !== undefined) {
     // 408, 409 and 5xx may pass on a retry; other 4xx (bad key, bad request, unknown model) will not.
-    const retryable = error.status >= 500 || error.status === 408 || error.status === 409;
-    const retryAfterMs = retryable ? retryAfterMsOf(error.headers) : undefined;
-    return new UpstreamError('upstream_error', answered(`the model endpoint answered ${error.status}`, error), {
+    const retryable = status >= 500 || status === 408 || status === 409;
+    const retryAfterMs = retryable ? retryAfterMsOf(error.headers as Headers | undefined) : undefined;
+    return new UpstreamError('upstream_error', answered(`the model endpoint answered ${status}`, error), {
       retryable,
-      status: error.status,
+      status,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     });
   }
@@ -185,7 +189,7 @@ const MAX_ENDPOINT_TEXT = 500;
  * `cause`: everything it says is here (text, `status`, `retryAfterMs`), and a logger printing
  * causes after the message would repeat it.
  */
-function answered(lead: string, error: InstanceType<typeof OpenAI.APIError>): string {
+function answered(lead: string, error: { readonly error?: unknown }): string {
   const body = error.error as { message?: unknown } | undefined;
   const text = typeof body?.message === 'string' ? body.message.trim() : '';
   if (!text) return lead;

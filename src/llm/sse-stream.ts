@@ -29,7 +29,7 @@ class ChunkParser {
         }
         let payload: ChatCompletionChunk & { error?: { message?: string } };
         try {
-          payload = JSON.parse(event.data);
+          payload = JSON.parse(event.data) as typeof payload;
         } catch {
           this.failure = new UpstreamError('upstream_error', `the model stream sent data that is not JSON: ${event.data.slice(0, 80)}`, { retryable: true });
           return;
@@ -124,6 +124,8 @@ export function readChatCompletionNodeStream(
       settled = true;
       body.off('data', onData);
       if (error === undefined) resolve();
+      // What the body stream emitted on `error`, passed on as it came.
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
       else reject(error);
     };
     const onData = (bytes: Buffer): void => {

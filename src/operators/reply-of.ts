@@ -1,7 +1,6 @@
 import { type OperatorFunction, Observable } from 'rxjs';
 import { ServerError } from '../errors';
-import type { ServerMessage, ServerMessageOf } from '../protocol/codecs';
-import type { ReplyEvent } from '../client/options';
+import type { ReplyEvent, ServerMessage, ServerMessageOf } from '../protocol/codecs';
 
 /** The `requestId` a server message carries, if any. */
 export function requestIdOf(message: ServerMessage): string | undefined {

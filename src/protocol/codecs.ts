@@ -18,7 +18,7 @@ export { MAX_MESSAGE_ID_LENGTH } from './limits';
  * A codec for the values of `base` that satisfy `predicate`. Unlike `t.brand`, the type stays
  * plain (`string`, `number`), so users build messages from literals without casts.
  */
-function constrained<A>(base: t.Type<A, A, unknown>, predicate: (value: A) => boolean, name: string): t.Type<A, A, unknown> {
+function constrained<A>(base: t.Type<A, A>, predicate: (value: A) => boolean, name: string): t.Type<A, A> {
   return new t.Type<A, A, unknown>(
     name,
     (u): u is A => base.is(u) && predicate(u),
@@ -382,3 +382,6 @@ export type ServerMessageType = ServerMessage['type'];
 export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage, { type: K }>;
 /** A server message before the server gives it an id and a place in the stream. */
 export type ServerMessageInput = ServerMessage extends infer M ? (M extends ServerMessage ? Omit<M, 'id' | 'seq'> : never) : never;
+
+/** One event of a reply, as the client's `send()` emits them; the last is always the `llm_complete`. */
+export type ReplyEvent = ChunkMessage | ToolCallMessage | ToolResultMessage | CompleteMessage;

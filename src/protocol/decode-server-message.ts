@@ -3,14 +3,11 @@
  * what the client runs on every frame, so a browser app carries neither io-ts nor the codecs.
  */
 import * as E from 'fp-ts/Either';
-import { ProtocolError } from '../errors';
+import { ProtocolError } from './errors';
 import type { ServerMessage } from './codecs';
 import { describeValue, joinProblems, parseEnvelope, type RawFrame } from './frame';
 import { serverMessageDataShapes } from './server-shapes.generated';
 import { checkShape, serverEnvelope } from './wire-shape';
-
-// With the decoder, all the client needs of the protocol at run time.
-export { encodeMessage } from './frame';
 
 /**
  * Decodes one frame from the server. Never throws: a bad frame is a `Left` whose

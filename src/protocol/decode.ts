@@ -1,15 +1,14 @@
 /**
- * Pure decode and encode of protocol frames: no sockets, no RxJS.
+ * Pure decoding of protocol frames: no sockets, no RxJS. Encoding is in `encode.ts`.
  */
 import * as E from 'fp-ts/Either';
 import * as t from 'io-ts';
-import { ProtocolError } from '../errors';
+import { ProtocolError } from './errors';
 import {
   type ClientMessage,
   clientMessageCodecs,
   type PushMessage,
   pushableMessageCodecs,
-  type ServerMessageInput,
   serverMessageCodecs,
 } from './codecs';
 import { checkEnvelope, describeValue, type Envelope, isPlainObject, joinProblems, parseEnvelope, type RawFrame } from './frame';
@@ -106,12 +105,6 @@ export function decodePushMessage(message: unknown): E.Either<ProtocolError, Pus
  * wire shapes generated out of the same codecs (no io-ts at run time, for the client's sake).
  */
 export { decodeServerMessage } from './decode-server-message';
-export { encodeMessage, type RawFrame } from './frame';
-
-/**
- * Encodes a server message given its id and, for messages of a session's stream, its `seq`:
- * one object, one `JSON.stringify`, in the documented key order. This runs for every frame.
- */
-export function encodeServerMessage(message: ServerMessageInput, id: string, seq?: number): string {
-  return JSON.stringify(seq === undefined ? { type: message.type, id, data: message.data } : { type: message.type, id, seq, data: message.data });
-}
+export type { RawFrame } from './frame';
+// The server's session imported its encoder from here before encode.ts existed.
+export { encodeServerMessage } from './encode';

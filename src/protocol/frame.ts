@@ -3,8 +3,7 @@
  * the problems. Pure: no sockets, no RxJS.
  */
 import * as E from 'fp-ts/Either';
-import { ProtocolError } from '../errors';
-import type { ClientMessage, ServerMessage } from './codecs';
+import { ProtocolError } from './errors';
 import { MAX_MESSAGE_ID_LENGTH } from './limits';
 
 /** What a decoder accepts: a text frame, or its UTF-8 bytes. */
@@ -128,12 +127,4 @@ export function checkEnvelope<K extends string>(value: unknown, known: Readonly<
     );
   }
   return E.right({ value, type: type as K, requestId });
-}
-
-/**
- * Encodes a message as a text frame. Every protocol field is plain JSON, so this is
- * `JSON.stringify`; it exists so the encoding lives in one place.
- */
-export function encodeMessage(message: ServerMessage | ClientMessage): string {
-  return JSON.stringify(message);
 }

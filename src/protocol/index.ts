@@ -1,8 +1,62 @@
 /**
  * `llm-ws/protocol`: the wire format as io-ts codecs, with pure decode and encode.
- * Imports io-ts and fp-ts only, so it runs anywhere.
+ * Imports io-ts and fp-ts only, so it runs anywhere. Named exports only: each name here is a
+ * public promise (test/api/public-surface.json lists them).
  */
-export * from './codecs';
-export * from './codes';
-export * from './decode';
-export { LLMWSError, ProtocolError } from '../errors';
+
+// Client messages: codecs (each also the type of its messages).
+export {
+  UserMessage,
+  UserMessageOptions,
+  ControlMessage,
+  ControlType,
+  PingMessage,
+  ResumeMessage,
+  ClientMessage,
+  clientMessageCodecs,
+  type ClientMessageType,
+} from './codecs';
+
+// Server messages.
+export {
+  SessionMessage,
+  ChunkMessage,
+  CompleteMessage,
+  ToolCallMessage,
+  ToolCallStatus,
+  ToolResultMessage,
+  StatusMessage,
+  HistoryReplyMessage,
+  ErrorMessage,
+  PongMessage,
+  NotificationMessage,
+  ClosingMessage,
+  ServerMessage,
+  serverMessageCodecs,
+  type ServerMessageType,
+  type ServerMessageOf,
+  type ServerMessageInput,
+  type PushMessage,
+  type PushableMessageType,
+  type ReplyEvent,
+} from './codecs';
+
+// Values inside messages.
+export {
+  MessageId,
+  MAX_MESSAGE_ID_LENGTH,
+  SeqNumber,
+  PositiveInt,
+  Temperature,
+  FinishReason,
+  Usage,
+  SessionStatus,
+  HistoryMessage,
+  HistoryToolCall,
+} from './codecs';
+
+// Decode and encode; error and close codes; the errors decoding raises.
+export { decodeClientMessage, decodeServerMessage, type RawFrame } from './decode';
+export { encodeMessage } from './encode';
+export { ErrorCode, CloseCode } from './codes';
+export { LLMWSError, ProtocolError } from './errors';

@@ -1,46 +1,86 @@
 /**
- * `llm-ws/server`: the WebSocket server and its parts, for Node.
+ * `llm-ws/server`: the WebSocket server and what configures it, for Node. Named exports only:
+ * each name here is a public promise (test/api/public-surface.json lists them).
  */
 export { WSServer, type WSServerEvent, type SessionInfo, type HealthReport } from './ws-server';
-export { createServerMetrics, type ServerMetrics, type MetricsGauges, type ResumeOutcome } from './metrics';
-export { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
-export { createHttpRoutes, type HttpRoutesOptions } from './http-routes';
-export * from './options';
-export { type CompressionOptions } from './compression';
+
+// Options and their defaults (each option's `@default`).
 export {
-  createConversation,
-  trimHistory,
-  DEFAULT_MAX_HISTORY_LENGTH,
-  DEFAULT_SYSTEM_PROMPT,
-  type Conversation,
-  type ConversationOptions,
-} from './conversation';
+  DEFAULT_PORT,
+  DEFAULT_HOSTNAME,
+  DEFAULT_PATH,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_MAX_MESSAGE_LENGTH,
+  DEFAULT_SESSION_TTL_MS,
+  DEFAULT_RATE_LIMIT,
+  DEFAULT_HIGH_WATER_MARK_BYTES,
+  DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
+  DEFAULT_STOP_RETRY_AFTER_MS,
+  type WSServerOptions,
+} from './options';
 export {
-  runReply,
+  DEFAULT_COMPRESSION_THRESHOLD_BYTES,
+  DEFAULT_COMPRESSION_LEVEL,
+  DEFAULT_COMPRESSION_MEM_LEVEL,
+  type CompressionOptions,
+} from './compression';
+export { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT, type ConversationOptions } from './conversation';
+export {
   DEFAULT_MAX_TOOL_STEPS,
   DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_REPLY_TEXT_BYTES,
   DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
-  type ReplyContext,
-  type ReplyLimits,
-  type ReplyTimings,
 } from './reply';
-export { MAX_CHUNK_FRAME_CHARS } from './send-queue';
+export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
+export type { RateLimit } from './token-bucket';
+
+// Authentication and logging.
+export { bearerTokenAuthentication, type Authenticate, type TokenPrincipal } from './auth';
 export {
-  createSession,
-  type Session,
-  type SessionOptions,
-  type SessionTransport,
-  type BackpressureLimits,
-  type SessionPersistence,
-  type RemoteWriter,
-} from './session';
-export { createConnection, type Connection, type ConnectionOptions, type SessionRegistry, type ClaimResult } from './connection';
-export * from '../store';
-export { ReplayLog, DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, type ReplayLimits, type ReplayResult } from './replay-log';
-export { bearerTokenAuthentication, originAllowed, presentedToken, secretsEqual, type Authenticate, type TokenPrincipal } from './auth';
-export { createTokenBucket, type RateLimit } from './token-bucket';
-export { silentLogger, consoleLogger, childLogger, DEFAULT_LOG_LEVEL, type Logger, type LogFn, type LogLevel, type ConsoleLoggerOptions } from './logger';
-export * from '../llm';
-export * from '../tools';
-export { UpstreamError, ToolError, RequestError, LLMWSError } from '../errors';
+  consoleLogger,
+  silentLogger,
+  DEFAULT_LOG_LEVEL,
+  type Logger,
+  type LogFn,
+  type LogLevel,
+  type ConsoleLoggerOptions,
+} from './logger';
+
+// Session stores.
+export {
+  memoryStore,
+  redisStore,
+  DEFAULT_REDIS_URL,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_REDIS_LEASE_MS,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  type RedisStoreOptions,
+  type SessionStore,
+} from '../store';
+
+// The model.
+export {
+  openAIProvider,
+  openAIHealthCheck,
+  DEFAULT_MODEL,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  type OpenAIProviderOptions,
+} from '../llm/openai-provider';
+export { offlineProvider, DEFAULT_OFFLINE_CHUNK_DELAY_MS, type OfflineProviderOptions } from '../llm/offline-provider';
+export type { LLMProvider, LLMRequest, LLMEvent, LLMToolDefinition, LLMFinishReason, JSONSchema } from '../llm/types';
+
+// Tools.
+export { defineTool, type Tool, type ToolContext, type ToolOutcome } from '../tools/types';
+export { DEFAULT_TOOL_TIMEOUT_MS } from '../tools/registry';
+export { jsonSchemaOf } from '../tools/codec-schema';
+export { calculateTool } from '../tools/builtin/calculate';
+export { getCurrentTimeTool } from '../tools/builtin/current-time';
+
+// Errors a server's code may meet: a rejected push, a model or tool failure.
+export { LLMWSError, ProtocolError, UpstreamError, ToolError, type UpstreamErrorCode, type ToolErrorCode } from '../errors';
+export type { ErrorCode } from '../protocol/message-types';
+export type { PushMessage } from '../protocol/codecs';

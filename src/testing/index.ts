@@ -2,7 +2,8 @@
  * `llm-ws/testing`: test code built on llm-ws without a network or a model. Browser-safe (no
  * `node:` imports): a fake server whose sockets the client takes as `WebSocketCtor`, and
  * factories for every server message. The OpenAI-compatible HTTP test server, which needs Node,
- * is in `llm-ws/testing/node`.
+ * is in `llm-ws/testing/node`. Named exports only: each name here is a public promise
+ * (test/api/public-surface.json lists them).
  */
 export {
   createFakeServer,
@@ -12,5 +13,20 @@ export {
   type FakeServerOptions,
   type ReceivedFrame,
 } from './fake-websocket';
-export * from './server-messages';
+export {
+  makeServerMessage,
+  makeSession,
+  makeChunk,
+  makeComplete,
+  makeToolCall,
+  makeToolResult,
+  makeStatus,
+  makeHistory,
+  makeError,
+  makePong,
+  makeNotification,
+  makeClosing,
+  makeReply,
+  type Envelope,
+} from './server-messages';
 export { offlineProvider, type OfflineProviderOptions } from '../llm/offline-provider';

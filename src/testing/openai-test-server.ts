@@ -318,7 +318,7 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     response.on('close', () => {
       if (!finished) settle('client_closed');
     });
-    const recorded = Object.assign(new SocketWatch(), { method: request.method as string, path, headers: request.headers, body, remotePort: request.socket.remotePort, ended });
+    const recorded = Object.assign(new SocketWatch(), { method: request.method, path, headers: request.headers, body, remotePort: request.socket.remotePort, ended });
     record(recorded);
     const invalid = validateChatRequest(body);
     if (invalid) {

@@ -6,7 +6,8 @@
 import * as E from 'fp-ts/Either';
 import type { HistoryMessage, ServerMessageOf, ServerMessageType, SessionStatus, ToolCallStatus, Usage } from '../protocol/codecs';
 import type { ErrorCode } from '../protocol/codes';
-import { decodeServerMessage, encodeMessage } from '../protocol/decode-server-message';
+import { decodeServerMessage } from '../protocol/decode-server-message';
+import { encodeMessage } from '../protocol/encode';
 
 /** The envelope fields a test may set: the message `id` (one is made when absent) and its `seq` in the session's stream. */
 export interface Envelope {

@@ -35,14 +35,14 @@ export function jsonSchemaOf(codec: t.Mixed): JSONSchema {
   if (codec instanceof t.BooleanType) return { type: 'boolean' };
   if (codec instanceof t.NullType) return { type: 'null' };
   if (codec instanceof t.UnknownType) return {};
-  if (codec instanceof t.LiteralType) return { const: codec.value };
-  if (codec instanceof t.KeyofType) return { type: 'string', enum: Object.keys(codec.keys) };
+  if (codec instanceof t.LiteralType) return { const: codec.value as unknown };
+  if (codec instanceof t.KeyofType) return { type: 'string', enum: Object.keys(codec.keys as object) };
   if (codec === t.Int) return { type: 'integer' };
-  if (codec instanceof t.RefinementType || codec instanceof t.ExactType) return jsonSchemaOf(codec.type);
-  if (codec instanceof t.ArrayType || codec instanceof t.ReadonlyArrayType) return { type: 'array', items: jsonSchemaOf(codec.type) };
-  if (codec instanceof t.InterfaceType) return objectSchema(codec.props, true);
-  if (codec instanceof t.PartialType) return objectSchema(codec.props, false);
-  if (codec instanceof t.DictionaryType) return { type: 'object', additionalProperties: jsonSchemaOf(codec.codomain) };
+  if (codec instanceof t.RefinementType || codec instanceof t.ExactType) return jsonSchemaOf(codec.type as t.Mixed);
+  if (codec instanceof t.ArrayType || codec instanceof t.ReadonlyArrayType) return { type: 'array', items: jsonSchemaOf(codec.type as t.Mixed) };
+  if (codec instanceof t.InterfaceType) return objectSchema(codec.props as t.Props, true);
+  if (codec instanceof t.PartialType) return objectSchema(codec.props as t.Props, false);
+  if (codec instanceof t.DictionaryType) return { type: 'object', additionalProperties: jsonSchemaOf(codec.codomain as t.Mixed) };
   if (codec instanceof t.IntersectionType) return mergeObjects((codec.types as t.Mixed[]).map(jsonSchemaOf), codec.name);
   if (codec instanceof t.UnionType) {
     const members = (codec.types as t.Mixed[]).map(jsonSchemaOf);

@@ -22,12 +22,14 @@ export interface ToolContext {
  * schema is derived. Arguments are validated against it before `execute` runs; bad arguments,
  * and anything `execute` throws or rejects with, become a tool error that the model sees.
  */
+// `any` by default so a `Tool[]` holds tools of different argument types (`Tool<{ city: string }>`, ...).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface Tool<Args = any> {
   /** 1 to 64 letters, digits, `_` or `-`, as the OpenAI API requires. */
   readonly name: string;
   /** What the tool does, for the model. */
   readonly description: string;
-  readonly parameters: JSONSchema | t.Type<Args, unknown, unknown>;
+  readonly parameters: JSONSchema | t.Type<Args, unknown>;
   /**
    * Runs the tool. Returns the result (any JSON value), a Promise of it, or an Observable whose
    * last value is the result; unsubscribing that Observable cancels the call.

@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/Either';
 import { TestScheduler } from 'rxjs/testing';
 import { WSClient } from '../../src/client/ws-client';
-import { decodeServerMessage, encodeMessage } from '../../src/protocol/decode';
+import { decodeServerMessage } from '../../src/protocol/decode';
+import { encodeMessage } from '../../src/protocol/encode';
 import { serverMessageCodecs, type ServerMessage } from '../../src/protocol/codecs';
 import {
   createFakeServer,

@@ -1,0 +1,50 @@
+/**
+ * The dependency rule of src/, as data (scripts/check-deps.mjs checks it in `npm run lint`).
+ * A "folder" is the first path segment under src/ (`src/store/redis/x.ts` is `store`); the files
+ * at the top (`src/errors.ts`, `src/index.ts`) are folders of their own (`errors`, `index`).
+ *
+ * A rule with `pending` is reported but does not fail the check unless `--strict` is given: it
+ * states where the layout is going (docs/ARCHITECTURE.md) and holds once the work it names lands.
+ * Tighten a rule by editing it here; the check prints each rule it breaks with the imports that
+ * break it.
+ */
+
+/** Folders each folder may import (itself always allowed). A folder not listed may import anything. */
+export const allowedFolders = {
+  util: [],
+  protocol: [],
+  errors: ['protocol'],
+  operators: ['protocol', 'errors'],
+  llm: ['protocol', 'errors', 'util'],
+  tools: ['protocol', 'errors', 'llm'],
+  // The transport-agnostic server: no Node facade, no store implementation, no adapter.
+  core: ['protocol', 'llm', 'tools', 'operators', 'util', 'errors'],
+  client: ['protocol', 'errors', 'operators', 'util'],
+  angular: ['client', 'protocol', 'errors', 'operators'],
+  testing: ['client', 'protocol', 'errors', 'llm', 'util'],
+  store: ['core', 'protocol', 'errors', 'util', 'operators', 'llm', 'tools'],
+  adapters: ['core', 'protocol', 'errors', 'util', 'operators'],
+};
+
+/**
+ * Imports that break `allowedFolders` today and are due to go with a named piece of work; each
+ * is `from -> to`. The check fails on any other break, and, with `--strict`, on these too. Until
+ * then they are also left out of the search for folder-level cycles (which they close), so every
+ * other cycle still fails.
+ */
+export const pendingFolderImports = [
+  { from: 'store', to: 'server', until: "core's merge (issue 14: the store contract in core/ports.ts)" },
+  { from: 'adapters', to: 'server', until: "core's merge (issue 14: the ws adapter on makeServer)" },
+];
+
+/** Packages (and `node:` built-ins) a folder must not import; `except` names files exempt. */
+export const forbiddenPackages = [
+  // `llm-ws/client` runs in browsers: no ws, no openai, no Node built-ins. client/node.ts is the
+  // Node entry's WSClient on `ws`, outside the `llm-ws/client` entry.
+  { folder: 'client', packages: ['ws', 'openai', 'ioredis', /^node:/], except: ['src/client/node.ts'] },
+  { folder: 'angular', packages: ['ws', 'openai', 'ioredis', /^node:/] },
+  { folder: 'protocol', packages: [/^(?!io-ts$|fp-ts(\/|$))/] },
+  { folder: 'operators', packages: [/^(?!rxjs$)/] },
+  // The core sees only its ports: no HTTP server, no socket library, no Redis client.
+  { folder: 'core', packages: ['ws', 'ioredis', 'node:http', 'node:https', 'node:net'] },
+];
