@@ -11,7 +11,8 @@ import { Cluster } from 'ioredis';
 import { clusterSettings } from '../src/store/redis/connect';
 import { startRedisCluster } from '../test/utils/redis-cluster';
 
-const arg = (name: string, fallback: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
+const arg = (name: string, fallback: number): number =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
 const rounds = arg('rounds', 3);
 const sessions = arg('sessions', 200);
 const intervalMs = arg('interval-ms', 20);
@@ -31,7 +32,10 @@ interface RoundResult {
 
 async function round(): Promise<RoundResult> {
   const cluster = await startRedisCluster({ nodeTimeoutMs: 2000 });
-  const redis = new Cluster(cluster.startupNodes.map(({ host, port }) => ({ host, port })), clusterSettings({ protocol: 2, maxRetriesPerRequest: 0, commandTimeout: 1000 }));
+  const redis = new Cluster(
+    cluster.startupNodes.map(({ host, port }) => ({ host, port })),
+    clusterSettings({ protocol: 2, maxRetriesPerRequest: 0, commandTimeout: 1000 }),
+  );
   redis.on('error', () => undefined);
   try {
     await new Promise((resolve) => redis.once('ready', resolve));
@@ -39,7 +43,8 @@ async function round(): Promise<RoundResult> {
     const killedSlot = Number(await redis.cluster('KEYSLOT', keys[0] as string));
     const killed = await cluster.masterOf(killedSlot);
     const onKilled = new Set<string>();
-    for (const key of keys) if ((await cluster.masterOf(Number(await redis.cluster('KEYSLOT', key)))).port === killed.port) onKilled.add(key);
+    for (const key of keys)
+      if ((await cluster.masterOf(Number(await redis.cluster('KEYSLOT', key)))).port === killed.port) onKilled.add(key);
     const acked = new Map<string, number[]>(keys.map((key) => [key, []]));
     let stopping = false;
     let killedAt = 0;
@@ -91,10 +96,18 @@ async function main(): Promise<void> {
     results.push(result);
     process.stderr.write(`round ${i + 1}: ${JSON.stringify(result)}\n`);
   }
-  console.log(`${sessions} sessions, one append each every ${intervalMs} ms, master killed (SIGKILL), cluster-node-timeout 2000 ms`);
-  console.log('| round | sessions on the killed master | appends it acknowledged | lost | most lost by one session | its slots unwritable for |');
+  console.log(
+    `${sessions} sessions, one append each every ${intervalMs} ms, master killed (SIGKILL), cluster-node-timeout 2000 ms`,
+  );
+  console.log(
+    '| round | sessions on the killed master | appends it acknowledged | lost | most lost by one session | its slots unwritable for |',
+  );
   console.log('|---|---|---|---|---|---|');
-  results.forEach((r, i) => console.log(`| ${i + 1} | ${r.sessionsOnKilled} | ${r.acknowledged} | ${r.lost} | ${r.worstSessionLost} | ${(r.unavailableMs / 1000).toFixed(1)} s |`));
+  results.forEach((r, i) =>
+    console.log(
+      `| ${i + 1} | ${r.sessionsOnKilled} | ${r.acknowledged} | ${r.lost} | ${r.worstSessionLost} | ${(r.unavailableMs / 1000).toFixed(1)} s |`,
+    ),
+  );
 }
 
 void main().catch((error: unknown) => {

@@ -30,7 +30,8 @@ export function redisUrl(value: string): string {
   } catch {
     throw new InvalidArgumentError(`expected a URL such as redis://127.0.0.1:6379, got "${value}"`);
   }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
   return value;
 }
 
@@ -53,32 +54,45 @@ function checked<T>(flag: keyof RedisFlags, flags: RedisFlags, source: FlagSourc
     return parse(flags[flag] as string);
   } catch (error) {
     const variable = source(flag) === 'cli' ? undefined : ENVIRONMENT[flag];
-    throw new Error(`${variable ? `${variable}: ` : ''}${(error as Error).message}`);
+    throw new Error(`${variable ? `${variable}: ` : ''}${(error as Error).message}`, { cause: error });
   }
 }
 
-const names = (nodes: readonly RedisNodeAddress[]): string => nodes.map(({ host, port }) => `${host}:${port}`).join(', ');
+const names = (nodes: readonly RedisNodeAddress[]): string =>
+  nodes.map(({ host, port }) => `${host}:${port}`).join(', ');
 
 /** The chosen store and the line that says so, or no Redis at all; throws a message for the user on a contradiction. */
-export function storeFromFlags(flags: RedisFlags, source: FlagSource): { store: SessionStore; description: string } | undefined {
+export function storeFromFlags(
+  flags: RedisFlags,
+  source: FlagSource,
+): { store: SessionStore; description: string } | undefined {
   const given = (['redisUrl', 'redisCluster', 'redisSentinel'] as const).filter((flag) => flags[flag] !== undefined);
   const fromCommandLine = given.filter((flag) => source(flag) === 'cli');
   if (fromCommandLine.length > 1) throw new Error('give one of --redis-url, --redis-cluster and --redis-sentinel');
   // The command line wins over the environment; of two from the environment, the cluster wins.
   const chosen = fromCommandLine[0] ?? (given.includes('redisCluster') ? 'redisCluster' : given[0]);
-  if (flags.redisSentinelName !== undefined && chosen !== 'redisSentinel') throw new Error('--redis-sentinel-name needs --redis-sentinel');
-  const common = { prefix: flags.redisPrefix, leaseMs: flags.redisLease * 1000, commandTimeoutMs: flags.redisCommandTimeout };
+  if (flags.redisSentinelName !== undefined && chosen !== 'redisSentinel')
+    throw new Error('--redis-sentinel-name needs --redis-sentinel');
+  const common = {
+    prefix: flags.redisPrefix,
+    leaseMs: flags.redisLease * 1000,
+    commandTimeoutMs: flags.redisCommandTimeout,
+  };
   const where = `(prefix ${flags.redisPrefix})`;
   switch (chosen) {
     case undefined:
       return undefined;
     case 'redisCluster': {
       const cluster = checked('redisCluster', flags, source, parseNodeList);
-      return { store: redisStore({ ...common, cluster }), description: `sessions shared through the Redis Cluster at ${names(cluster)} ${where}` };
+      return {
+        store: redisStore({ ...common, cluster }),
+        description: `sessions shared through the Redis Cluster at ${names(cluster)} ${where}`,
+      };
     }
     case 'redisSentinel': {
       const sentinels = checked('redisSentinel', flags, source, parseNodeList);
-      if (!flags.redisSentinelName) throw new Error('--redis-sentinel needs --redis-sentinel-name, the name the Sentinels know the master by');
+      if (!flags.redisSentinelName)
+        throw new Error('--redis-sentinel needs --redis-sentinel-name, the name the Sentinels know the master by');
       return {
         store: redisStore({ ...common, sentinels, name: flags.redisSentinelName }),
         description: `sessions shared through the Redis master "${flags.redisSentinelName}" of the Sentinels at ${names(sentinels)} ${where}`,
@@ -88,7 +102,10 @@ export function storeFromFlags(flags: RedisFlags, source: FlagSource): { store: 
       const url = checked('redisUrl', flags, source, redisUrl);
       // The URL may carry a password: name only where it points.
       const { host, protocol } = new URL(url);
-      return { store: redisStore({ ...common, url }), description: `sessions shared through Redis at ${protocol}//${host} ${where}` };
+      return {
+        store: redisStore({ ...common, url }),
+        description: `sessions shared through Redis at ${protocol}//${host} ${where}`,
+      };
     }
   }
 }

@@ -8,7 +8,12 @@ import { filter, firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { uniquePrefix } from '../utils/redis';
-import { type OwnRedisCluster, type OwnSentinelSetup, startRedisCluster, startSentinelSetup } from '../utils/redis-cluster';
+import {
+  type OwnRedisCluster,
+  type OwnSentinelSetup,
+  startRedisCluster,
+  startSentinelSetup,
+} from '../utils/redis-cluster';
 import { type CliProcess, spawnCli } from '../utils/spawn-cli';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 
@@ -21,9 +26,12 @@ const numbered = (count: number): string[] => Array.from({ length: count }, (_, 
 
 /** Starts `llm-ws serve` with these store flags; resolves with its port once it listens. */
 async function serveProcess(storeFlags: string[], announced: string): Promise<{ cli: CliProcess; port: number }> {
-  const cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--model', 'test-model', ...storeFlags, '--redis-lease', '1'], {
-    OPENAI_BASE_URL: upstream.baseURL,
-  });
+  const cli = spawnCli(
+    ['serve', '--port', '0', '--host', '127.0.0.1', '--model', 'test-model', ...storeFlags, '--redis-lease', '1'],
+    {
+      OPENAI_BASE_URL: upstream.baseURL,
+    },
+  );
   processes.push(cli);
   const [, port] = await cli.waitForOutput(/listening on ws:\/\/[^:]+:(\d+)/, 30_000);
   expect(cli.output()).toContain(announced);
@@ -32,7 +40,12 @@ async function serveProcess(storeFlags: string[], announced: string): Promise<{ 
 
 async function clientThrough(port: number): Promise<WSClient> {
   proxy = await createTcpProxy(port);
-  client = new WSClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, reconnectDelay: 20, maxReconnectDelay: 200, reconnectAttempts: 200 });
+  client = new WSClient({
+    url: `ws://127.0.0.1:${proxy.port}/ws`,
+    reconnectDelay: 20,
+    maxReconnectDelay: 200,
+    reconnectAttempts: 200,
+  });
   await client.connect();
   return client;
 }
@@ -90,7 +103,10 @@ describe('two llm-ws serve processes on a Redis Cluster', () => {
   });
 
   it('deliver every chunk once to a client moved mid-reply', async () => {
-    const nodes = cluster.startupNodes.slice(0, 2).map(({ host, port }) => `${host}:${port}`).join(',');
+    const nodes = cluster.startupNodes
+      .slice(0, 2)
+      .map(({ host, port }) => `${host}:${port}`)
+      .join(',');
     const flags = ['--redis-cluster', nodes, '--redis-prefix', uniquePrefix()];
     const announced = `sessions shared through the Redis Cluster at ${nodes.replace(',', ', ')}`;
     const [first, second] = await Promise.all([serveProcess(flags, announced), serveProcess(flags, announced)]);

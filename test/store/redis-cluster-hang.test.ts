@@ -76,11 +76,19 @@ async function storedSession(server: WSServer, n: number): Promise<Stored> {
 
 describe('redisStore on a Redis Cluster when one master hangs', () => {
   it('makes only the sessions in its slots unavailable, within the deadline, and names it on /health', async () => {
-    const server = await startServerFor(upstream, { store: redisStore({ cluster: cluster.startupNodes, prefix: uniquePrefix(), leaseMs: 1000, commandTimeoutMs: COMMAND_TIMEOUT_MS }) });
+    const server = await startServerFor(upstream, {
+      store: redisStore({
+        cluster: cluster.startupNodes,
+        prefix: uniquePrefix(),
+        leaseMs: 1000,
+        commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      }),
+    });
     servers.push(server);
     const stored: Stored[] = [];
     // Sessions on at least two masters: the first one's master hangs.
-    for (let n = 0; n < 40 && new Set(stored.map((s) => s.master)).size < 2; n++) stored.push(await storedSession(server, n));
+    for (let n = 0; n < 40 && new Set(stored.map((s) => s.master)).size < 2; n++)
+      stored.push(await storedSession(server, n));
     const hung = stored[0] as Stored;
     const healthy = stored.find((s) => s.master !== hung.master) as Stored;
     expect(healthy).toBeDefined();
@@ -89,26 +97,47 @@ describe('redisStore on a Redis Cluster when one master hangs', () => {
     frozen.freeze();
     // Nobody asks anything: the store's own checks notice.
     await waitUntilTrue(async () => (await storeHealth(server)).status === 'degraded', 10_000);
-    expect(await storeHealth(server)).toEqual({ kind: 'redis', status: 'degraded', unavailableNodes: [`127.0.0.1:${hung.master}`] });
+    expect(await storeHealth(server)).toEqual({
+      kind: 'redis',
+      status: 'degraded',
+      unavailableNodes: [`127.0.0.1:${hung.master}`],
+    });
 
     const lost = await connect(server);
     const startedAt = Date.now();
-    lost.send({ type: 'resume', id: 'r1', data: { sessionId: hung.sessionId, resumeToken: hung.resumeToken, lastSeq: hung.lastSeq } });
+    lost.send({
+      type: 'resume',
+      id: 'r1',
+      data: { sessionId: hung.sessionId, resumeToken: hung.resumeToken, lastSeq: hung.lastSeq },
+    });
     expect(await lost.closed).toMatchObject({ code: 1013 });
     // One command's deadline, and the time to notice it under load; never the cluster's node timeout (60 s).
     expect(Date.now() - startedAt).toBeLessThan(COMMAND_TIMEOUT_MS + 2000);
 
     const served = await connect(server);
-    served.send({ type: 'resume', id: 'r2', data: { sessionId: healthy.sessionId, resumeToken: healthy.resumeToken, lastSeq: healthy.lastSeq } });
+    served.send({
+      type: 'resume',
+      id: 'r2',
+      data: { sessionId: healthy.sessionId, resumeToken: healthy.resumeToken, lastSeq: healthy.lastSeq },
+    });
     expect((await served.waitFor('session', (m) => m.data.requestId === 'r2')).data).toMatchObject({ resumed: true });
     upstream.enqueue({ type: 'text', chunks: ['served'] });
     served.send(userMessage('q-live', 'still there?'));
-    expect((await served.waitFor('llm_complete', (m) => m.data.requestId === 'q-live', 10_000)).data.fullText).toBe('served');
+    expect((await served.waitFor('llm_complete', (m) => m.data.requestId === 'q-live', 10_000)).data.fullText).toBe(
+      'served',
+    );
 
     frozen.thaw();
     await waitUntilTrue(async () => (await storeHealth(server)).status === 'ok', 15_000);
     const back = await connect(server);
-    back.send({ type: 'resume', id: 'r3', data: { sessionId: hung.sessionId, resumeToken: hung.resumeToken, lastSeq: hung.lastSeq } });
-    expect((await back.waitFor('session', (m) => m.data.requestId === 'r3', 10_000)).data).toMatchObject({ resumed: true, lastSeq: hung.lastSeq });
+    back.send({
+      type: 'resume',
+      id: 'r3',
+      data: { sessionId: hung.sessionId, resumeToken: hung.resumeToken, lastSeq: hung.lastSeq },
+    });
+    expect((await back.waitFor('session', (m) => m.data.requestId === 'r3', 10_000)).data).toMatchObject({
+      resumed: true,
+      lastSeq: hung.lastSeq,
+    });
   }, 90_000);
 });

@@ -64,13 +64,19 @@ async function testClient(server: WSServer): Promise<TestClient> {
 async function clientThroughProxy(server: WSServer): Promise<{ client: WSClient; proxy: TcpProxy }> {
   const proxy = await createTcpProxy(server.port as number);
   proxies.push(proxy);
-  const client = new WSClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, reconnectDelay: 20, maxReconnectDelay: 200, reconnectAttempts: 200 });
+  const client = new WSClient({
+    url: `ws://127.0.0.1:${proxy.port}/ws`,
+    reconnectDelay: 20,
+    maxReconnectDelay: 200,
+    reconnectAttempts: 200,
+  });
   clients.push({ close: () => client.disconnect() });
   await client.connect();
   return { client, proxy };
 }
 
-const slotOf = async (key: string): Promise<number> => Number(await ask(cluster.startupNodes[0] as never, 'CLUSTER', 'KEYSLOT', key));
+const slotOf = async (key: string): Promise<number> =>
+  Number(await ask(cluster.startupNodes[0] as never, 'CLUSTER', 'KEYSLOT', key));
 
 /** Every key under the test's prefix, on every master, with the port of the master holding it. */
 async function keysByMaster(): Promise<Array<{ key: string; port: number }>> {
@@ -108,7 +114,10 @@ describe('redisStore on a Redis Cluster', () => {
 
     // Writes are not awaited on the way to the client: wait until the last ones landed (and the owners let go).
     const parts = (keys: Array<{ key: string }>, sessionId: string): string[] =>
-      keys.filter(({ key }) => key.includes(`{${sessionId}}`)).map(({ key }) => key.slice(prefix.length + sessionId.length + 3)).sort();
+      keys
+        .filter(({ key }) => key.includes(`{${sessionId}}`))
+        .map(({ key }) => key.slice(prefix.length + sessionId.length + 3))
+        .sort();
     let keys: Array<{ key: string; port: number }> = [];
     await waitUntilTrue(async () => {
       keys = await keysByMaster();
@@ -122,8 +131,15 @@ describe('redisStore on a Redis Cluster', () => {
 
     for (const [i, session] of sessions.entries()) {
       const resumer = await testClient(b);
-      resumer.send({ type: 'resume', id: `r${i}`, data: { sessionId: session.sessionId, resumeToken: session.resumeToken, lastSeq: session.lastSeq } });
-      expect((await resumer.waitFor('session', (m) => m.data.requestId === `r${i}`)).data).toMatchObject({ resumed: true, lastSeq: session.lastSeq });
+      resumer.send({
+        type: 'resume',
+        id: `r${i}`,
+        data: { sessionId: session.sessionId, resumeToken: session.resumeToken, lastSeq: session.lastSeq },
+      });
+      expect((await resumer.waitFor('session', (m) => m.data.requestId === `r${i}`)).data).toMatchObject({
+        resumed: true,
+        lastSeq: session.lastSeq,
+      });
       upstream.enqueue({ type: 'text', chunks: ['again'] });
       resumer.send(userMessage(`again${i}`, 'and again'));
       await resumer.waitFor('llm_complete', (m) => m.data.requestId === `again${i}`);

@@ -48,7 +48,13 @@ async function freePorts(count: number): Promise<number[]> {
 
 /** A throwaway connection that gives up at once: for set-up and checks, never for the code under test. */
 export function probeConnection(node: HostPort): Redis {
-  const probe = new Redis({ ...node, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, commandTimeout: 2000 });
+  const probe = new Redis({
+    ...node,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    commandTimeout: 2000,
+  });
   probe.on('error', () => undefined);
   return probe;
 }
@@ -64,7 +70,11 @@ export async function ask(node: HostPort, ...args: Array<string | number>): Prom
   }
 }
 
-const answersPing = (node: HostPort): Promise<boolean> => ask(node, 'PING').then((pong) => pong === 'PONG', () => false);
+const answersPing = (node: HostPort): Promise<boolean> =>
+  ask(node, 'PING').then(
+    (pong) => pong === 'PONG',
+    () => false,
+  );
 
 function spawnRedis(args: readonly string[], port: number, executable = 'redis-server'): RedisProcess {
   const child: ChildProcess = spawn(executable, [...args], { stdio: 'ignore' });
@@ -131,10 +141,12 @@ function parseClusterNodes(text: string): ClusterNodeInfo[] {
         role: flagList.includes('master') ? 'master' : 'replica',
         ...(master && master !== '-' ? { masterId: master } : {}),
         failed: flagList.includes('fail') || flagList.includes('fail?'),
-        slots: slots.filter((range) => !range.startsWith('[')).map((range) => {
-          const [from, to] = range.split('-').map(Number);
-          return [from as number, to ?? (from as number)] as const;
-        }),
+        slots: slots
+          .filter((range) => !range.startsWith('['))
+          .map((range) => {
+            const [from, to] = range.split('-').map(Number);
+            return [from as number, to ?? (from as number)] as const;
+          }),
       };
     });
 }
@@ -151,7 +163,11 @@ export interface OwnRedisCluster {
   /** The replica of the master serving `slot`. */
   replicaOf(slot: number): Promise<RedisProcess>;
   /** Resolves once every running node reports `cluster_state:ok` and agrees `slot` is served by a master that is not `notPort`. */
-  waitForHealthy(options?: { readonly timeoutMs?: number; readonly slot?: number; readonly notPort?: number }): Promise<void>;
+  waitForHealthy(options?: {
+    readonly timeoutMs?: number;
+    readonly slot?: number;
+    readonly notPort?: number;
+  }): Promise<void>;
   /** Stops every process and deletes its files. */
   stop(): Promise<void>;
 }
@@ -176,20 +192,47 @@ export async function startRedisCluster(options: { readonly nodeTimeoutMs?: numb
       nodes.push(
         spawnRedis(
           [
-            '--port', String(port), '--bind', '127.0.0.1', '--cluster-enabled', 'yes',
+            '--port',
+            String(port),
+            '--bind',
+            '127.0.0.1',
+            '--cluster-enabled',
+            'yes',
             // Redis 7: the bus port is free too, instead of port + 10000 (which may be out of range or taken).
-            '--cluster-port', String(ports[i + 6]),
-            '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
-            '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+            '--cluster-port',
+            String(ports[i + 6]),
+            '--cluster-config-file',
+            join(dir, `nodes-${port}.conf`),
+            '--cluster-node-timeout',
+            String(options.nodeTimeoutMs ?? 2000),
+            '--dir',
+            dir,
+            '--save',
+            '',
+            '--appendonly',
+            'no',
+            '--protected-mode',
+            'no',
           ],
           port,
         ),
       );
     }
     await Promise.all(nodes.map((node) => waitUntilTrue(() => answersPing(node), 10_000, 50)));
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
-      timeout: 30_000,
-    });
+    await run(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map((node) => `127.0.0.1:${node.port}`),
+        '--cluster-replicas',
+        '1',
+        '--cluster-yes',
+      ],
+      {
+        timeout: 30_000,
+      },
+    );
   } catch (error) {
     await stop();
     throw error;
@@ -211,7 +254,9 @@ export async function startRedisCluster(options: { readonly nodeTimeoutMs?: numb
     throw new Error('no node of the cluster answers');
   };
   const masterInfo = async (slot: number): Promise<ClusterNodeInfo> => {
-    const master = (await topology()).find((node) => node.role === 'master' && !node.failed && node.slots.some(([from, to]) => slot >= from && slot <= to));
+    const master = (await topology()).find(
+      (node) => node.role === 'master' && !node.failed && node.slots.some(([from, to]) => slot >= from && slot <= to),
+    );
     if (!master) throw new Error(`no master serves slot ${slot}`);
     return master;
   };
@@ -222,7 +267,9 @@ export async function startRedisCluster(options: { readonly nodeTimeoutMs?: numb
     masterOf: async (slot) => byPort((await masterInfo(slot)).port),
     replicaOf: async (slot) => {
       const master = await masterInfo(slot);
-      const replica = (await topology()).find((node) => node.role === 'replica' && node.masterId === master.id && !node.failed);
+      const replica = (await topology()).find(
+        (node) => node.role === 'replica' && node.masterId === master.id && !node.failed,
+      );
       if (!replica) throw new Error(`the master of slot ${slot} has no replica`);
       return byPort(replica.port);
     },
@@ -286,8 +333,24 @@ export async function startSentinelSetup(options: { readonly downAfterMs?: numbe
     await Promise.all(processes.map((node) => node.kill()));
     rmSync(dir, { recursive: true, force: true });
   };
-  const serverArgs = (port: number): string[] => ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'];
-  const servers = [spawnRedis(serverArgs(masterPort), masterPort), spawnRedis([...serverArgs(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)], replicaPort)];
+  const serverArgs = (port: number): string[] => [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--protected-mode',
+    'no',
+  ];
+  const servers = [
+    spawnRedis(serverArgs(masterPort), masterPort),
+    spawnRedis([...serverArgs(replicaPort), '--replicaof', '127.0.0.1', String(masterPort)], replicaPort),
+  ];
   processes.push(...servers);
   const sentinels: RedisProcess[] = [];
   try {
@@ -343,10 +406,14 @@ export async function startSentinelSetup(options: { readonly downAfterMs?: numbe
         if (replication.get('role') !== 'master') return false;
         // Every Sentinel agrees (and at start, the replica follows the master).
         for (const sentinel of sentinels.filter((candidate) => candidate.running())) {
-          const [, port] = (await ask(sentinel, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name).catch(() => [])) as string[];
+          const [, port] = (await ask(sentinel, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name).catch(
+            () => [],
+          )) as string[];
           if (Number(port) !== found) return false;
         }
-        for (const server of servers.filter((candidate) => replicaLinked && candidate.running() && candidate.port !== found)) {
+        for (const server of servers.filter(
+          (candidate) => replicaLinked && candidate.running() && candidate.port !== found,
+        )) {
           const other = infoFields(String(await ask(server, 'INFO', 'replication').catch(() => '')));
           if (other.get('master_port') !== String(found) || other.get('master_link_status') !== 'up') return false;
         }

@@ -79,10 +79,17 @@ export function connectorFor(target: RedisTarget): Connector {
       return (settings) => {
         const mine = clusterSettings(settings);
         // Connected now even if yours waits for its first command (lazyConnect): the store waits for `ready`.
-        return eagerNodes(client.duplicate([], { ...mine, lazyConnect: false, redisOptions: { ...client.options.redisOptions, ...mine.redisOptions } }));
+        return eagerNodes(
+          client.duplicate([], {
+            ...mine,
+            lazyConnect: false,
+            redisOptions: { ...client.options.redisOptions, ...mine.redisOptions },
+          }),
+        );
       };
     }
-    return (settings) => client.duplicate({ ...(client.options.sentinels ? SENTINEL_SETTINGS : {}), ...settings, lazyConnect: false });
+    return (settings) =>
+      client.duplicate({ ...(client.options.sentinels ? SENTINEL_SETTINGS : {}), ...settings, lazyConnect: false });
   }
   if ('cluster' in target) {
     if (target.cluster.length === 0) throw new RangeError('cluster needs at least one node');
@@ -114,4 +121,5 @@ export function parseNodeList(text: string): RedisNodeAddress[] {
 }
 
 /** `host:port` of a connection's node, as `/health` names it. */
-export const nodeName = (options: { host?: string; port?: number }): string => `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
+export const nodeName = (options: { host?: string; port?: number }): string =>
+  `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;

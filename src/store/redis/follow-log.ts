@@ -51,7 +51,7 @@ export function followLog(options: FollowLogOptions): Observable<LoggedFrame[]> 
       stopped = true;
       const { connection } = options;
       if (clientId === undefined) return connection.disconnect();
-      options.unblock(clientId).finally(() => connection.disconnect());
+      void options.unblock(clientId).finally(() => connection.disconnect());
     };
   });
 }
