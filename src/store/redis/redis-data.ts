@@ -20,7 +20,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { HistoryMessage } from '../../protocol/codecs';
+import type { Cluster } from 'ioredis';
 import type { StoreConnection } from './connect';
+import { OrderedWrites } from './ordered-writes';
 
 /** The keys of one session. */
 export type SessionKeyPart = 'meta' | 'history' | 'log' | 'requests' | 'owner';
@@ -71,13 +73,12 @@ return 0`;
 
 /**
  * Every command llm-ws sends about sessions, over one connection: on one Redis, commands keep
- * their order. On a cluster they may not: during a failover a command redirected (MOVED) reaches
- * the new master after a later one sent there directly, so there the writes of each session go
- * one after another (see {@link RedisSessionData.inOrder}).
+ * their order. On a cluster they may not, so there the writes of each session go in order
+ * through {@link OrderedWrites}.
  */
 export class RedisSessionData {
-  /** On a cluster: the last write of each session with one under way. */
-  private readonly writing = new Map<string, Promise<unknown>>();
+  /** On a cluster: each session's writes in order. */
+  private readonly ordered: OrderedWrites | undefined;
 
   constructor(
     private readonly redis: StoreConnection,
@@ -86,7 +87,9 @@ export class RedisSessionData {
     private readonly ttlMs: number,
     /** Log entries kept per session (approximately: Redis trims whole nodes). */
     private readonly maxLogEntries: number,
-  ) {}
+  ) {
+    this.ordered = redis.isCluster ? new OrderedWrites(redis as Cluster) : undefined;
+  }
 
   key(sessionId: string, part: SessionKeyPart): string {
     return `${this.prefix}{${sessionId}}:${part}`;
@@ -158,13 +161,18 @@ export class RedisSessionData {
   /** Appends message `seq` to the log, trimming the oldest past the limit. */
   async append(sessionId: string, seq: number, text: string): Promise<void> {
     const key = this.key(sessionId, 'log');
-    await this.inOrder(sessionId, () =>
-      this.redis.xadd(key, 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'f', text).catch(async (error: unknown) => {
+    const args = [key, 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'f', text] as const;
+    if (!this.ordered) {
+      await this.redis.xadd(...args);
+      return;
+    }
+    await this.ordered
+      .batched(sessionId, (pipeline) => pipeline.xadd(...args))
+      .catch(async (error: unknown) => {
         // Sent again after a failover (the old master had applied and replicated it, then the connection broke): already there.
-        if (error instanceof Error && /equal or smaller/.test(error.message) && (await this.redis.xrange(key, `${seq}-0`, `${seq}-0`)).length === 1) return null;
+        if (error instanceof Error && /equal or smaller/.test(error.message) && (await this.redis.xrange(key, `${seq}-0`, `${seq}-0`)).length === 1) return;
         throw error;
-      }),
-    );
+      });
   }
 
   /**
@@ -251,20 +259,9 @@ export class RedisSessionData {
     await this.redis.del(this.nodeKey(nodeId));
   }
 
-  /**
-   * Runs a write of session `sessionId` once its previous write has settled, on a cluster (on
-   * one Redis the connection keeps the order already, and writes are pipelined).
-   */
+  /** Runs a write of session `sessionId`: at once on one Redis, after the session's earlier writes on a cluster. */
   private inOrder<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
-    if (!this.redis.isCluster) return write();
-    const previous = this.writing.get(sessionId) ?? Promise.resolve();
-    const next = previous.then(write, write);
-    const settled = next.catch(() => undefined);
-    this.writing.set(sessionId, settled);
-    void settled.then(() => {
-      if (this.writing.get(sessionId) === settled) this.writing.delete(sessionId);
-    });
-    return next;
+    return this.ordered ? this.ordered.run(sessionId, write) : write();
   }
 }
 
