@@ -33,8 +33,13 @@ export type Connector = (settings: RedisOptions) => StoreConnection;
  */
 const reconnectIfReadOnly = (error: Error): boolean => error.message.startsWith('READONLY');
 
-/** Sentinel settings on top of the store's: find the new master as soon as a failover is announced. */
-const SENTINEL_SETTINGS: RedisOptions = { failoverDetector: true, reconnectOnError: reconnectIfReadOnly };
+/**
+ * Sentinel settings on top of the store's. A failover closes the clients of the old master (or
+ * they get READONLY): the connection is then made again to the master the Sentinels name.
+ * ioredis's `failoverDetector` would switch a little sooner, but in ioredis 6 its Sentinel
+ * connections outlive `disconnect()` (a stopped server kept Node running).
+ */
+const SENTINEL_SETTINGS: RedisOptions = { failoverDetector: false, reconnectOnError: reconnectIfReadOnly };
 
 /**
  * Cluster settings from the store's connection settings. Each node connection gets `settings`
