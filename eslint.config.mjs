@@ -61,20 +61,11 @@ export default tseslint.config(
     },
   },
   {
-    // src/server, src/store and src/adapters are being moved into src/core (issue 14) as this config
-    // lands: their findings of these rules (18 when it was written) are warnings until that move is
-    // merged and they are fixed in the moved files; then this block goes.
-    files: ['src/server/**', 'src/store/**', 'src/adapters/**', 'src/core/**'],
+    // The Redis bus and log follower are helper "cluster"'s files (Redis Cluster and Sentinel) as
+    // this is written: their three findings stay warnings until that work lands and fixes them.
+    files: ['src/store/redis/bus.ts', 'src/store/redis/follow-log.ts'],
     rules: Object.fromEntries(
-      [
-        '@typescript-eslint/unbound-method',
-        '@typescript-eslint/no-unnecessary-type-assertion',
-        '@typescript-eslint/require-await',
-        '@typescript-eslint/no-floating-promises',
-        '@typescript-eslint/no-redundant-type-constituents',
-        '@typescript-eslint/no-base-to-string',
-        '@typescript-eslint/no-non-null-assertion',
-      ].map((rule) => [rule, 'warn']),
+      ['@typescript-eslint/no-unnecessary-type-assertion', '@typescript-eslint/no-floating-promises'].map((rule) => [rule, 'warn']),
     ),
   },
   {

@@ -32,10 +32,7 @@ export const allowedFolders = {
  * then they are also left out of the search for folder-level cycles (which they close), so every
  * other cycle still fails.
  */
-export const pendingFolderImports = [
-  { from: 'store', to: 'server', until: "core's merge (issue 14: the store contract in core/ports.ts)" },
-  { from: 'adapters', to: 'server', until: "core's merge (issue 14: the ws adapter on makeServer)" },
-];
+export const pendingFolderImports = [];
 
 /** Packages (and `node:` built-ins) a folder must not import; `except` names files exempt. */
 export const forbiddenPackages = [
@@ -46,5 +43,5 @@ export const forbiddenPackages = [
   { folder: 'protocol', packages: [/^(?!io-ts$|fp-ts(\/|$))/] },
   { folder: 'operators', packages: [/^(?!rxjs$)/] },
   // The core sees only its ports: no HTTP server, no socket library, no Redis client.
-  { folder: 'core', packages: ['ws', 'ioredis', 'node:http', 'node:https', 'node:net'] },
+  { folder: 'core', packages: ['ws', 'ioredis', /^node:/] },
 ];

@@ -1,24 +1,21 @@
 /**
- * The only module that touches `ws` on the server: upgrade, limits, heartbeat and frames to
- * strings. Everything above it sees a {@link SessionTransport} and text.
+ * The Node `ws` adapter, the only module that touches `ws` on the server: upgrade, limits,
+ * heartbeat and frames to strings. It calls the core's `opened(transport, principal)` for each
+ * accepted socket; everything above it sees a `Transport` (./ws-transport) and text.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type PerMessageDeflateOptions, type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { ConnectionHandler, LLMWSCore } from '../core/make-server';
+import type { Logger } from '../core/ports';
 import { CloseCode } from '../protocol/codes';
-import type { Logger } from '../server/logger';
-import type { SessionTransport } from '../server/session';
-
-/** What the layer above does with one connection. */
-export interface ConnectionHandler {
-  receive(data: string | Uint8Array, isBinary: boolean): void;
-  closed(code: number, reason: string): void;
-}
+import { pathnameOf, refuseUpgrade } from './http-upgrade';
+import { WebSocketTransport } from './ws-transport';
 
 /** Whether an upgrade may go ahead: with a principal, or refused with an HTTP status. */
 export type UpgradeDecision = { readonly accept: true; readonly principal: unknown } | { readonly accept: false; readonly status: 401 | 403 | 500 };
 
-/** Settings of {@link attachWebSocketServer}. */
+/** Settings of {@link useWsServer}. */
 export interface WebSocketAdapterOptions {
   /** The HTTP server whose upgrades to listen to; none when the caller hands them over (`handleUpgrade`). */
   readonly server?: Server;
@@ -41,8 +38,6 @@ export interface WebSocketAdapterOptions {
   readonly logger: Logger;
   /** Decides each upgrade (authentication, allowed origins) before any WebSocket exists. */
   decideUpgrade(request: IncomingMessage): Promise<UpgradeDecision>;
-  /** Called for each accepted connection; returns the handler of its frames. */
-  onConnection(transport: SessionTransport, principal: unknown): ConnectionHandler;
 }
 
 /** The attached WebSocket endpoint. */
@@ -57,19 +52,6 @@ export interface WebSocketAdapter {
   close(code: number, reason: string, graceMs?: number): Promise<void>;
 }
 
-/** The path of an upgrade request, without its query. */
-export function pathnameOf(request: IncomingMessage): string {
-  // Only the path matters; the host is a placeholder so relative URLs parse.
-  return new URL(request.url ?? '/', 'http://localhost').pathname;
-}
-
-const statusText: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
-
-/** Answers an upgrade with an HTTP error and closes the socket. */
-export function refuseUpgrade(socket: Duplex, status: number): void {
-  socket.end(`HTTP/1.1 ${status} ${statusText[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-}
-
 const textOf = (data: RawData): string =>
   Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
 const bytesOf = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer));
@@ -79,32 +61,16 @@ function destroyOnError(this: Duplex): void {
   this.destroy();
 }
 
-/** A connection's WebSocket as the session sees it: a class, so each costs one field and no closures. */
-class WebSocketTransport implements SessionTransport {
-  constructor(private readonly ws: WebSocket) {}
-
-  send(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text);
-  }
-
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason);
-  }
-
-  bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-}
-
 /** The handler of a connection, kept on its WebSocket so the listeners can be shared by all of them. */
 const kHandler = Symbol('llm-ws handler');
 type HandledWebSocket = WebSocket & { [kHandler]: ConnectionHandler };
 
 /**
- * Serves WebSocket upgrades on `options.path`: of `options.server` if given (listening to its
- * `upgrade` event), and of whatever the caller hands to `handleUpgrade`.
+ * Serves WebSocket upgrades on `options.path` with `core`: of `options.server` if given
+ * (listening to its `upgrade` event), and of whatever the caller hands to `handleUpgrade`.
+ * Upgrades to other paths are left alone for the server's other endpoints.
  */
-export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSocketAdapter {
+export function useWsServer(core: Pick<LLMWSCore, 'opened'>, options: WebSocketAdapterOptions): WebSocketAdapter {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxPayload,
@@ -134,7 +100,7 @@ export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSock
             ws.close(CloseCode.TryAgainLater, 'server at maxConnections: try again later');
             return;
           }
-          accept(ws, decision.principal);
+          accept(ws, decision.principal, socket);
         });
       },
       (error: unknown) => {
@@ -169,10 +135,10 @@ export function attachWebSocketServer(options: WebSocketAdapterOptions): WebSock
     (this as HandledWebSocket)[kHandler].closed(code, reason.toString());
   }
 
-  const accept = (ws: WebSocket, principal: unknown): void => {
+  const accept = (ws: WebSocket, principal: unknown, socket: Duplex): void => {
     accepted.add(ws);
     alive.set(ws, true);
-    (ws as HandledWebSocket)[kHandler] = options.onConnection(new WebSocketTransport(ws), principal);
+    (ws as HandledWebSocket)[kHandler] = core.opened(new WebSocketTransport(ws, socket), principal);
     ws.on('pong', onPong);
     ws.on('message', onMessage);
     ws.on('error', onError);

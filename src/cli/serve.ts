@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { providerFromEnvironment } from '../llm/from-environment';
-import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../server/conversation';
+import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../core/conversation';
 import { bearerTokenAuthentication } from '../server/auth';
 import { consoleLogger, DEFAULT_LOG_LEVEL, type LogLevel } from '../server/logger';
 import {
@@ -14,7 +14,7 @@ import {
   DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
   DEFAULT_SESSION_TTL_MS,
 } from '../server/options';
-import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '../server/reply';
+import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '../core/reply';
 import { WSServer } from '../server/ws-server';
 import type { CompressionOptions } from '../server/compression';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX } from '../store/redis';

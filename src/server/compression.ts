@@ -38,7 +38,9 @@ export const DEFAULT_COMPRESSION_MEM_LEVEL = 8;
 const CONCURRENCY_LIMIT = 10;
 
 /** The `perMessageDeflate` option for ws from `enableCompression`. */
-export function perMessageDeflateOf(option: boolean | CompressionOptions | undefined): false | PerMessageDeflateOptions {
+export function perMessageDeflateOf(
+  option: boolean | CompressionOptions | undefined,
+): false | PerMessageDeflateOptions {
   if (option === undefined || option === false) return false;
   const settings: CompressionOptions = option === true ? {} : option;
   const contextTakeover = settings.contextTakeover ?? false;

@@ -28,15 +28,15 @@ export {
   DEFAULT_COMPRESSION_MEM_LEVEL,
   type CompressionOptions,
 } from './compression';
-export { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT, type ConversationOptions } from './conversation';
+export { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT, type ConversationOptions } from '../core/conversation';
 export {
   DEFAULT_MAX_TOOL_STEPS,
   DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_REPLY_TEXT_BYTES,
   DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
-} from './reply';
-export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
-export type { RateLimit } from './token-bucket';
+} from '../core/reply';
+export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from '../core/replay-log';
+export type { RateLimit } from '../core/token-bucket';
 
 // Authentication and logging.
 export { bearerTokenAuthentication, type Authenticate, type TokenPrincipal } from './auth';

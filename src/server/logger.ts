@@ -4,26 +4,11 @@
  * `console` all fit. Errors travel under the `err` key, where pino's serializer keeps the stack.
  */
 
-/** One level of a pino-compatible logger: `(fields, message)` or `(message)`. */
-export interface LogFn {
-  (fields: object, message?: string): void;
-  (message: string): void;
-}
+import { childLogger, silentLogger } from '../core/logger';
+import type { LogFn, Logger } from '../core/ports';
 
-/**
- * Where the server reports what happens: pino (or any logger with pino's call forms), a child of
- * one, `console`, {@link consoleLogger} or {@link silentLogger}. When it has `child`, llm-ws logs
- * a session's events through `child({ sessionId })`.
- */
-export interface Logger {
-  error: LogFn;
-  warn: LogFn;
-  info: LogFn;
-  /** Optional: without it, debug lines are dropped. */
-  debug?: LogFn;
-  /** Optional: a logger that adds `bindings` to every line. */
-  child?(bindings: Record<string, unknown>): Logger;
-}
+export type { LogFn, Logger } from '../core/ports';
+export { childLogger, silentLogger };
 
 /** Levels of {@link consoleLogger}, from the most verbose. `silent` logs nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -34,9 +19,6 @@ export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: Infinity };
 
 const ignore = (): void => undefined;
-
-/** A logger that drops everything, for tests and embedding. */
-export const silentLogger: Logger = { error: ignore, warn: ignore, info: ignore, debug: ignore, child: () => silentLogger };
 
 /** Settings of {@link consoleLogger}. */
 export interface ConsoleLoggerOptions {
@@ -81,20 +63,4 @@ export function consoleLogger(options: ConsoleLoggerOptions = {}): Logger {
 /** The logger a server uses for its `logger` option: `console` itself (or none) becomes {@link consoleLogger}. */
 export function resolveLogger(logger: Logger | undefined): Logger {
   return logger === undefined || logger === (console as unknown) ? consoleLogger() : logger;
-}
-
-/**
- * `logger` with `bindings` on every line: its own `child` when it has one (pino), else a wrapper
- * that merges them into the fields.
- */
-export function childLogger(logger: Logger, bindings: Record<string, unknown>): Logger {
-  if (typeof logger.child === 'function') return logger.child(bindings);
-  const wrap =
-    (level: 'error' | 'warn' | 'info' | 'debug'): LogFn =>
-    (first: object | string, message?: string): void => {
-      const fields = typeof first === 'string' ? bindings : { ...bindings, ...first };
-      const text = typeof first === 'string' ? first : message;
-      logger[level]?.(fields, text);
-    };
-  return { error: wrap('error'), warn: wrap('warn'), info: wrap('info'), debug: wrap('debug'), child: (more) => childLogger(logger, { ...bindings, ...more }) };
 }

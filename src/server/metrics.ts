@@ -2,28 +2,32 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type Regist
 import { LLMWSError } from '../errors';
 import type { ServerMessageInput } from '../protocol/codecs';
 
-/** What a resume came to, as `/metrics` counts it. */
-export type ResumeOutcome = 'resumed' | 'session_lost' | 'resume_gap';
+import type { ResumeOutcome } from '../core/connection';
 
-/** The numbers a server keeps for `/metrics`, fed from the places where things happen. */
+export type { ResumeOutcome };
+
+/**
+ * The numbers a server keeps for `/metrics`, fed from the places where things happen. Its
+ * functions need no `this`: the server hands them to the core as they are.
+ */
 export interface ServerMetrics {
   /** The Prometheus registry the metrics are on: the `registry` option's, or one of this server's own. */
   readonly registry: Registry<RegistryContentType>;
   /** A message went into a session's stream. */
-  sent(message: ServerMessageInput): void;
+  readonly sent: (message: ServerMessageInput) => void;
   /** One model call ended (or failed) after `seconds`. */
-  modelCall(seconds: number): void;
+  readonly modelCall: (seconds: number) => void;
   /** A reply's first text arrived `seconds` after its user_message. */
-  firstToken(seconds: number): void;
-  connectionOpened(): void;
-  resume(outcome: ResumeOutcome): void;
+  readonly firstToken: (seconds: number) => void;
+  readonly connectionOpened: () => void;
+  readonly resume: (outcome: ResumeOutcome) => void;
 }
 
 /** Live counts read at scrape time, so nothing is kept twice. */
 export interface MetricsGauges {
-  connections(): number;
-  sessions(): number;
-  repliesRunning(): number;
+  readonly connections: () => number;
+  readonly sessions: () => number;
+  readonly repliesRunning: () => number;
 }
 
 /** Where a server's metrics go and what comes with them. */

@@ -17,7 +17,7 @@ export function createUpstreamHealth(check: (() => Promise<boolean>) | undefined
   const refresh = (): void => {
     if (!check || checking) return;
     checking = true;
-    check()
+    void check()
       .catch(() => false)
       .then((reachable) => {
         checkedAtMs = Date.now();

@@ -157,6 +157,8 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
+  // Objects and functions were described above: what is left is a primitive.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return String(value);
 }
 
@@ -192,7 +194,7 @@ export function checkOptions(given: unknown): OptionsCheck {
   if (options.metricsAuth === true && options.authenticate === undefined) {
     throw invalid('metricsAuth needs authenticate: there is no token to ask /metrics for');
   }
-  return { options: options as CheckedOptions, deprecated, unknown };
+  return { options, deprecated, unknown };
 }
 
 /** Deprecated names already warned about in this process: each is named once, not per server. */

@@ -3,105 +3,55 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { filter, type Observable, Subject } from 'rxjs';
-import { attachWebSocketServer, pathnameOf, refuseUpgrade, type UpgradeDecision, type WebSocketAdapter } from '../adapters/ws';
+import { pathnameOf, refuseUpgrade } from '../adapters/http-upgrade';
+import { type UpgradeDecision, useWsServer, type WebSocketAdapter } from '../adapters/ws';
 import * as E from 'fp-ts/Either';
-import { LLMWSError, type ProtocolError } from '../errors';
+import { LLMWSError } from '../errors';
 import { providerFromEnvironment } from '../llm/from-environment';
 import type { LLMProvider } from '../llm/types';
-import type { PushMessage, SessionStatus } from '../protocol/codecs';
+import type { PushMessage } from '../protocol/codecs';
 import { decodePushMessage } from '../protocol/decode';
 import { CloseCode } from '../protocol/codes';
 import { builtinTools } from '../tools/builtin';
 import { createToolRegistry, type ToolRegistry } from '../tools/registry';
 import { type Authenticate, originAllowed } from './auth';
-import { createConnection } from './connection';
 import { createHttpRoutes } from './http-routes';
-import { createIdGenerator } from './ids';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
 import { resolveLogger, type Logger } from './logger';
+import { coreOptionsFor } from './core-options';
+import type { EventOf, HealthReport, SessionInfo, WSServerEvent } from './events';
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_HIGH_WATER_MARK_BYTES,
   DEFAULT_HOSTNAME,
   DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MAX_MESSAGE_LENGTH,
   DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_MAX_SESSIONS,
-  DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
   DEFAULT_PATH,
   DEFAULT_PORT,
-  DEFAULT_RATE_LIMIT,
-  DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
-  DEFAULT_SESSION_TTL_MS,
   DEFAULT_STOP_RETRY_AFTER_MS,
   type WSServerOptions,
 } from './options';
+
+export type { HealthReport, SessionInfo, WSServerEvent };
 import { checkOptions, firstUseOfDeprecated, type CheckedOptions } from './validate-options';
+import { type LLMWSCore, makeServer, type MakeServerOptions } from '../core/make-server';
+import type { SessionStore } from '../core/ports';
+import type { Session } from '../core/session';
 import { perMessageDeflateOf } from './compression';
-import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from './replay-log';
-import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES, DEFAULT_MAX_TOOL_STEPS, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS } from './reply';
-import { createSession, type Session, type SessionOptions } from './session';
 import { memoryStore } from '../store/memory-store';
-import type { SessionDirectory, SessionStore, SessionStoreContext, StoreHealth } from '../store/types';
-
-/** What happens on a server, as `events$` emits it. */
-export type WSServerEvent =
-  /**
-   * Accepting connections: on start, or, on a `server` of yours that was not listening yet, once it
-   * listens. `url` and `port` are absent with `noServer` (and on a server listening on a pipe).
-   */
-  | { readonly type: 'started'; readonly url: string | undefined; readonly port: number | undefined }
-  | { readonly type: 'stopped' }
-  | { readonly type: 'client_connected'; readonly sessionId: string }
-  | { readonly type: 'client_disconnected'; readonly sessionId: string; readonly code: number; readonly reason: string }
-  | { readonly type: 'client_error'; readonly sessionId: string; readonly error: LLMWSError }
-  | { readonly type: 'session_resumed'; readonly sessionId: string }
-  /** With the memory store only: with Redis, a session left alone expires there, on no process. */
-  | { readonly type: 'session_expired'; readonly sessionId: string };
-
-/** One session, as `getActiveSessions` reports it. */
-export interface SessionInfo {
-  readonly sessionId: string;
-  readonly status: SessionStatus;
-  /** Whether a client is connected to it now (else it waits for a resume until it expires). */
-  readonly connected: boolean;
-  /** Messages in the conversation's history. */
-  readonly historyLength: number;
-  /** Who the session belongs to, as `authenticate` said. */
-  readonly principal: unknown;
-  /** About how many bytes it holds (history and replay), as `sessionMemoryBudgetBytes` counts them. */
-  readonly heldBytes: number;
-}
-
-type EventOf<K extends WSServerEvent['type']> = Extract<WSServerEvent, { type: K }>;
-
-/** The body of `GET /health`. */
-export interface HealthReport {
-  readonly status: 'ok';
-  readonly uptimeSeconds: number;
-  readonly connections: number;
-  readonly sessions: number;
-  readonly repliesRunning: number;
-  /** The session store: `memory`, or `redis` with whether it answers now (on a cluster: which masters do not). */
-  readonly store: { readonly kind: string; readonly status: StoreHealth; readonly unavailableNodes?: readonly string[] };
-  /** Whether the model endpoint answered its last check (cached; never checked on the request's time). */
-  readonly upstream: UpstreamHealth;
-}
-
-/** The store's part of `/health`: a cluster that serves but has masters not answering is `degraded`, and names them. */
-function storeHealth(kind: string, directory: SessionDirectory | undefined): HealthReport['store'] {
-  const status = directory?.health() ?? 'ok';
-  const unavailableNodes = directory?.unavailableNodes?.() ?? [];
-  if (unavailableNodes.length === 0) return { kind, status };
-  return { kind, status: status === 'ok' ? 'degraded' : status, unavailableNodes };
-}
 
 /** The message as clients will get it, or throws the {@link ProtocolError} that says why they would reject it. */
 function checkedPush(message: unknown): PushMessage {
   const decoded = decodePushMessage(message);
   if (E.isLeft(decoded)) throw decoded.left;
   return decoded.right;
+}
+
+/** The store's part of `/health`; on a cluster with masters that do not answer, it names them. */
+function storeHealth(kind: string, core: Pick<LLMWSCore, 'health' | 'unavailableNodes'> | undefined): HealthReport['store'] {
+  const status = core?.health() ?? 'ok';
+  const unavailableNodes = core?.unavailableNodes() ?? [];
+  return unavailableNodes.length === 0 ? { kind, status } : { kind, status, unavailableNodes };
 }
 
 /**
@@ -123,9 +73,10 @@ export class WSServer {
   private readonly tools: ToolRegistry;
   private readonly events = new Subject<WSServerEvent>();
   private readonly store: SessionStore;
-  private readonly storeContext: SessionStoreContext;
-  /** The sessions of this process, from the store opened by `start` (none before). */
-  private directory: SessionDirectory | undefined;
+  /** What `start` makes the core from, each time. */
+  private readonly coreOptions: MakeServerOptions;
+  /** The transport-agnostic server, made by `start` (none before, and after `stop`). */
+  private core: LLMWSCore | undefined;
   /** The HTTP server served on once started: ours, or the `server` option's; none with `noServer`. */
   private httpServer: Server | undefined;
   private adapter: WebSocketAdapter | undefined;
@@ -142,34 +93,27 @@ export class WSServer {
     this.options = checked.options;
     this.logger = resolveLogger(options.logger);
     this.events$ = this.events.asObservable();
-    const fromEnvironment = options.llm ? undefined : providerFromEnvironment();
-    this.provider = options.llm ?? fromEnvironment!.provider;
+    let fromEnvironment: ReturnType<typeof providerFromEnvironment> | undefined;
+    if (options.llm) {
+      this.provider = options.llm;
+    } else {
+      fromEnvironment = providerFromEnvironment();
+      this.provider = fromEnvironment.provider;
+    }
     this.tools = createToolRegistry([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], {
       timeoutMs: options.toolTimeoutMs,
     });
     this.metrics = createServerMetrics(
       {
         connections: () => this.getConnectionCount(),
-        sessions: () => this.directory?.size ?? 0,
+        sessions: () => this.core?.sessionCount ?? 0,
         repliesRunning: () => this.repliesRunning(),
       },
       { registry: options.registry, collectDefaultMetrics: options.collectDefaultMetrics },
     );
     this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
-    const shared = this.sharedSessionOptions();
     this.store = options.store ?? memoryStore();
-    this.storeContext = {
-      ttlMs: options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
-      replayMaxMessages: shared.replay.maxMessages,
-      budget: {
-        maxSessions: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
-        maxBytes: options.sessionMemoryBudgetBytes ?? DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
-      },
-      logger: this.logger,
-      makeSession: (init) => createSession({ ...shared, ...init, nextMessageId: createIdGenerator() }),
-      onResumed: (session) => this.events.next({ type: 'session_resumed', sessionId: session.id }),
-      onExpired: (session) => this.events.next({ type: 'session_expired', sessionId: session.id }),
-    };
+    this.coreOptions = coreOptionsFor(options, { store: this.store, provider: this.provider, tools: this.tools, logger: this.logger, metrics: this.metrics, events: this.events });
     // Logged only now that nothing above threw: a server that was never made says nothing.
     for (const [old, name] of checked.deprecated) {
       if (firstUseOfDeprecated(old)) this.logger.warn({ option: old, use: name }, `WSServer option \`${old}\` is deprecated: use \`${name}\` (the old name goes in the next minor version)`);
@@ -185,51 +129,7 @@ export class WSServer {
   }
 
   private sessions(): Iterable<Session> {
-    return this.directory?.all() ?? [];
-  }
-
-  /** What every session of this server shares, built once: a session keeps only a reference to it. */
-  private sharedSessionOptions(): Omit<SessionOptions, 'sessionId' | 'resumeToken' | 'principal' | 'nextMessageId' | 'persistence' | 'remoteWriter'> {
-    const options = this.options;
-    return {
-      provider: this.provider,
-      tools: this.tools,
-      conversation: options.conversationOptions ?? {},
-      maxToolSteps: options.maxToolSteps ?? DEFAULT_MAX_TOOL_STEPS,
-      idleTimeoutMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
-      replyLimits: {
-        maxTextBytes: options.maxReplyTextBytes ?? DEFAULT_MAX_REPLY_TEXT_BYTES,
-        maxToolArgumentsBytes: options.maxToolArgumentsBytes ?? DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
-      },
-      maxMessageLength: options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
-      onDisconnect: options.onDisconnect ?? 'continue',
-      replay: {
-        maxMessages: options.replayMaxMessages ?? DEFAULT_REPLAY_MAX_MESSAGES,
-        maxBytes: options.replayMaxBytes ?? DEFAULT_REPLAY_MAX_BYTES,
-      },
-      backpressure: {
-        highWaterMark: options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES,
-        hardLimit: options.sendBufferHardLimitBytes ?? DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
-      },
-      logger: this.logger,
-      onSent: this.metrics.sent,
-      timings: { modelCall: this.metrics.modelCall, firstToken: this.metrics.firstToken },
-    };
-  }
-
-  /**
-   * Whether one more session fits the budget. The memory store makes room by dropping detached
-   * sessions; a store that cannot (Redis keeps its sessions there, and this process holds only
-   * the connected and busy ones) is asked only whether those fit.
-   */
-  private admit(directory: SessionDirectory): boolean {
-    if (directory.admit) return directory.admit();
-    const budget = this.storeContext.budget;
-    if (!budget) return true;
-    if (directory.size + 1 > budget.maxSessions) return false;
-    let bytes = 0;
-    for (const session of directory.all()) bytes += session.heldBytes;
-    return bytes <= budget.maxBytes;
+    return this.core?.sessions() ?? [];
   }
 
   private repliesRunning(): number {
@@ -251,9 +151,9 @@ export class WSServer {
       status: 'ok',
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       connections: this.getConnectionCount(),
-      sessions: this.directory?.size ?? 0,
+      sessions: this.core?.sessionCount ?? 0,
       repliesRunning: this.repliesRunning(),
-      store: storeHealth(this.store.kind, this.directory),
+      store: storeHealth(this.store.kind, this.core),
       upstream: this.upstreamHealth.current(),
     };
   }
@@ -318,9 +218,7 @@ export class WSServer {
    * listens on itself, {@link WSServer.endpoint} has the url and port.
    */
   async start(): Promise<void> {
-    if (this.adapter || this.directory) throw new LLMWSError('already_started', 'WSServer is already started: call stop() before starting it again');
-    const configuredRateLimit = this.options.rateLimit ?? DEFAULT_RATE_LIMIT;
-    const rateLimit = configuredRateLimit === false ? undefined : configuredRateLimit;
+    if (this.adapter || this.core) throw new LLMWSError('already_started', 'WSServer is already started: call stop() before starting it again');
     const routes = createHttpRoutes({
       wsPath: this.options.path ?? DEFAULT_PATH,
       staticDir: this.options.demoDir,
@@ -330,20 +228,11 @@ export class WSServer {
     });
     const ownsServer = !this.options.server && !this.options.noServer;
     const server = ownsServer ? createServer(routes) : this.options.server;
-    const directory = this.store.open(this.storeContext);
-    this.directory = directory;
-    // What every connection shares, built once: an idle connection should cost its own fields only.
-    const connectionShared = {
-      registry: directory,
-      rateLimit,
-      logger: this.logger,
-      onProtocolError: (sessionId: string, error: ProtocolError) => this.events.next({ type: 'client_error', sessionId, error }),
-      onResume: this.metrics.resume,
-      onClosed: (sessionId: string, code: number, reason: string) => this.events.next({ type: 'client_disconnected', sessionId, code, reason }),
-    };
-    await directory.ready?.();
+    const core = makeServer(this.coreOptions);
+    this.core = core;
+    await core.ready();
     this.httpServer = server;
-    this.adapter = attachWebSocketServer({
+    this.adapter = useWsServer(core, {
       server,
       ownsServer,
       path: this.options.path ?? DEFAULT_PATH,
@@ -353,17 +242,6 @@ export class WSServer {
       maxConnections: this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       logger: this.logger,
       decideUpgrade: (request) => this.decideUpgrade(request),
-      onConnection: (transport, principal) => {
-        if (!this.admit(directory)) {
-          // Never an out-of-memory: a client told to come back later costs nothing.
-          transport.close(CloseCode.TryAgainLater, 'server at its session budget: try again later');
-          return { receive: () => undefined, closed: () => undefined };
-        }
-        const connection = createConnection({ ...connectionShared, transport, principal });
-        this.metrics.connectionOpened();
-        this.events.next({ type: 'client_connected', sessionId: connection.session.id });
-        return connection;
-      },
     });
     if (server && ownsServer) {
       try {
@@ -376,10 +254,10 @@ export class WSServer {
         });
       } catch (error) {
         await this.adapter.close(CloseCode.GoingAway, 'server failed to start');
-        await directory.close();
+        await core.close();
         this.adapter = undefined;
         this.httpServer = undefined;
-        this.directory = undefined;
+        this.core = undefined;
         throw error;
       }
     }
@@ -432,15 +310,11 @@ export class WSServer {
     this.httpServer = undefined;
     if (this.onListening) server?.off('listening', this.onListening);
     this.onListening = undefined;
-    const retryAfterMs = this.options.stopRetryAfterMs ?? DEFAULT_STOP_RETRY_AFTER_MS;
-    for (const session of this.sessions()) {
-      if (session.attached) session.sendDirect({ type: 'closing', data: { reason: 'server stopping', retryAfterMs } });
-    }
-    const directory = this.directory;
-    const closingStore = directory?.close();
+    // The core tells connected clients when to come back and ends the sessions; the adapter closes the sockets.
+    const closingCore = this.core?.close({ retryAfterMs: this.options.stopRetryAfterMs ?? DEFAULT_STOP_RETRY_AFTER_MS });
     await adapter.close(CloseCode.GoingAway, 'server stopping', options.timeoutMs ?? 5000);
-    await closingStore;
-    this.directory = undefined;
+    await closingCore;
+    this.core = undefined;
     if (server && !this.options.server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -462,7 +336,7 @@ export class WSServer {
    * (`invalid_message` or `unknown_type`) naming the field, and nothing is sent.
    */
   async sendToClient(sessionId: string, message: PushMessage): Promise<boolean> {
-    return this.directory?.sendTo(sessionId, checkedPush(message)) ?? false;
+    return this.core?.sendTo(sessionId, checkedPush(message)) ?? false;
   }
 
   /**
@@ -473,7 +347,7 @@ export class WSServer {
    * with a {@link ProtocolError} and goes to nobody.
    */
   async broadcast(message: PushMessage, excludeSessionId?: string): Promise<number> {
-    return this.directory?.broadcast(checkedPush(message), excludeSessionId) ?? 0;
+    return this.core?.broadcast(checkedPush(message), excludeSessionId) ?? 0;
   }
 
   /** The sessions this process holds: connected ones, and those waiting here for a resume. */

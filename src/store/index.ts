@@ -1,6 +1,7 @@
 /**
  * Session stores: where a server keeps its sessions (exported from `llm-ws/server`).
  */
-export { memoryStore, createMemorySessionDirectory, newSessionIdentity, type MemorySessionDirectory } from './memory-store';
+export { memoryStore, createMemorySessionDirectory, type MemorySessionDirectory } from './memory-store';
+export { newSessionIdentity } from '../core/ids';
 export type { SessionStore, SessionDirectory, SessionStoreContext, SessionInit, SessionBudget, StoreHealth } from './types';
 export * from './redis';

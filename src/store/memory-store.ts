@@ -1,25 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { ServerMessageInput } from '../protocol/codecs';
-import { secretsEqual } from '../server/auth';
-import type { ClaimResult } from '../server/connection';
-import type { Session } from '../server/session';
-import type { SessionBudget, SessionDirectory, SessionStore, SessionStoreContext } from './types';
-
-/** A new session's id and its 256-bit resume token: the token is the only proof needed to take the session over. */
-export function newSessionIdentity(): { sessionId: string; resumeToken: string } {
-  return { sessionId: randomUUID(), resumeToken: randomBytes(32).toString('base64url') };
-}
-
-/** Puts `message` into the stream of each session but `excludeSessionId`; returns how many. */
-export function sendToEach(sessions: Iterable<Session>, message: ServerMessageInput, excludeSessionId?: string): number {
-  let sent = 0;
-  for (const session of sessions) {
-    if (session.id === excludeSessionId) continue;
-    session.send(message);
-    sent++;
-  }
-  return sent;
-}
+import { newSessionIdentity } from '../core/ids';
+import type { ClaimResult, SessionBudget, SessionDirectory, SessionStore, SessionStoreContext } from '../core/ports';
+import { type Session, sendToEach } from '../core/session';
+import { secretsEqual } from '../util/secrets-equal';
 
 /** The sessions of one server process, with their expiry. */
 export interface MemorySessionDirectory extends SessionDirectory {
@@ -37,7 +19,7 @@ export interface MemorySessionDirectory extends SessionDirectory {
  * new session is refused (`admit` is false) when dropping every detached one is not enough.
  */
 export function createMemorySessionDirectory(
-  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'logger'> & { logger?: SessionStoreContext['logger'] },
+  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'replay' | 'backpressure' | 'logger'> & { logger?: SessionStoreContext['logger'] },
 ): MemorySessionDirectory {
   const sessions = new Map<string, Session>();
   const expiries = new Map<string, ReturnType<typeof setTimeout>>();
@@ -123,13 +105,17 @@ export function createMemorySessionDirectory(
     },
     admit: () => makeRoom(1),
     resumed: (session) => context.onResumed?.(session),
+    // Async so that a throw becomes a rejection, as the port promises; nothing here waits.
+    // eslint-disable-next-line @typescript-eslint/require-await
     sendTo: async (sessionId, message) => {
       const session = sessions.get(sessionId);
       session?.send(message);
       return session !== undefined;
     },
+    // eslint-disable-next-line @typescript-eslint/require-await
     broadcast: async (message, excludeSessionId) => sendToEach(sessions.values(), message, excludeSessionId),
     health: () => 'ok',
+    // eslint-disable-next-line @typescript-eslint/require-await
     close: async () => {
       for (const session of [...sessions.values()]) discard(session);
     },

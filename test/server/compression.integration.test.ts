@@ -12,7 +12,9 @@ const loopback = useLoopbackServer();
 /** 40 chunks of 30 characters: small chunk frames, and an llm_complete of ~1.2 KiB of text. */
 const chunks = Array.from({ length: 40 }, (_, index) => `word ${String(index).padStart(3, '0')} of a long answer; `);
 
-async function replyOver(options: WSServerOptions): Promise<{ client: TestClient; frameBytes: number; socketBytes: number; extensions: string }> {
+async function replyOver(
+  options: WSServerOptions,
+): Promise<{ client: TestClient; frameBytes: number; socketBytes: number; extensions: string }> {
   loopback.upstream.enqueue({ type: 'text', chunks });
   const server = await loopback.start(options);
   // The TCP socket under the WebSocket, to count the bytes that crossed it.
@@ -25,12 +27,19 @@ async function replyOver(options: WSServerOptions): Promise<{ client: TestClient
   if (!tcp) throw new Error('the client made no TCP connection of ours');
   const socket = tcp;
   const before = socket.bytesRead;
-  const frameBytesBefore = client.received.reduce((sum, message) => sum + Buffer.byteLength(JSON.stringify(message)), 0);
+  const frameBytesBefore = client.received.reduce(
+    (sum, message) => sum + Buffer.byteLength(JSON.stringify(message)),
+    0,
+  );
   client.send({ type: 'user_message', id: 'r1', data: { text: 'go' } });
   await client.waitFor('llm_complete', undefined, 10_000);
-  await client.waitFor('status', (message) => message.data.status === 'idle' && client.received.some((m) => m.type === 'llm_complete'));
+  await client.waitFor(
+    'status',
+    (message) => message.data.status === 'idle' && client.received.some((m) => m.type === 'llm_complete'),
+  );
   const socketBytes = socket.bytesRead - before;
-  const frameBytes = client.received.reduce((sum, message) => sum + Buffer.byteLength(JSON.stringify(message)), 0) - frameBytesBefore;
+  const frameBytes =
+    client.received.reduce((sum, message) => sum + Buffer.byteLength(JSON.stringify(message)), 0) - frameBytesBefore;
   return { client, frameBytes, socketBytes, extensions: client.upgradeHeaders['sec-websocket-extensions'] ?? '' };
 }
 

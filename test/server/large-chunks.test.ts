@@ -1,4 +1,4 @@
-import { MAX_CHUNK_FRAME_CHARS } from '../../src/server/send-queue';
+import { MAX_CHUNK_FRAME_CHARS } from '../../src/core/send-queue';
 import type { WSServer } from '../../src/server/ws-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { startServerFor } from '../utils/test-server';

@@ -1,5 +1,5 @@
-import type { ClaimResult } from '../../src/server/connection';
-import type { Session } from '../../src/server/session';
+import type { ClaimResult } from '../../src/core/ports';
+import type { Session } from '../../src/core/session';
 import { createMemorySessionDirectory } from '../../src/store/memory-store';
 
 /** A session as the directory sees it: an id, a size, and whether it has said anything. */

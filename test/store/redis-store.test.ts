@@ -152,6 +152,38 @@ describe('redisStore: two servers, one Redis', () => {
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
   });
 
+  it('resumes on a follower that became the writer from before it did: the frames it followed, then its own', async () => {
+    const a = await startNode();
+    const b = await startNode();
+    const first = await testClient(a);
+    const { sessionId, resumeToken } = (await first.waitFor('session')).data;
+    upstream.enqueue({ type: 'text', chunks: ['one ', 'two ', ...numbered(20)], delayMs: 20 });
+    first.send(userMessage('q1', 'go'));
+    await first.waitFor('llm_chunk', (m) => m.data.chunk === 'two ');
+    const second = await testClient(b);
+    await second.waitFor('session');
+    second.send({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: 0 } });
+    await second.waitFor('llm_complete', (m) => m.data.requestId === 'q1');
+    // `a` lets go once its reply ended; `b` writes the session from then on and answers q2 itself.
+    await waitUntilTrue(() => a.getActiveSessions().length === 0);
+    upstream.enqueue({ type: 'text', chunks: ['fine'] });
+    second.send(userMessage('q2', 'again'));
+    await second.waitFor('llm_complete', (m) => m.data.requestId === 'q2');
+
+    // From a frame `b` got by following `a` (well after its first replay from the log).
+    const seenSeq = second.received.filter((m) => m.type === 'llm_chunk' && m.data.chunk === 'c15 ')[0]?.seq as number;
+    const third = await testClient(b);
+    await third.waitFor('session');
+    third.send({ type: 'resume', id: 'r2', data: { sessionId, resumeToken, lastSeq: seenSeq } });
+    await third.waitFor('session', (m) => m.data.resumed === true);
+    await third.waitFor('llm_complete', (m) => m.data.requestId === 'q2');
+    expect(chunkTexts(third.received, 'q1')).toEqual(numbered(20).slice(16));
+    expect(chunkTexts(third.received, 'q2')).toEqual(['fine']);
+    const seqs = seqsOf(third.received);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seenSeq + 1 + i));
+    expect(seqs[seqs.length - 1]).toBe(seqsOf(second.received).at(-1));
+  });
+
   it('fails the reply of a server that went away mid-reply, so the client waiting on the other one is not left hanging', async () => {
     const a = await startNode();
     const b = await startNode();

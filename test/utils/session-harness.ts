@@ -6,9 +6,9 @@ import type { Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import type { ServerMessage } from '../../src/protocol/codecs';
-import { createConnection, type Connection } from '../../src/server/connection';
+import { createConnection, type Connection } from '../../src/core/connection';
 import { silentLogger } from '../../src/server/logger';
-import { createSession, type SessionOptions } from '../../src/server/session';
+import { createSession, type SessionOptions } from '../../src/core/session';
 import { createMemorySessionDirectory, type MemorySessionDirectory } from '../../src/store/memory-store';
 import { createToolRegistry } from '../../src/tools';
 
@@ -19,12 +19,29 @@ export const e = {
   s: { type: 'finish', reason: 'stop' },
 } satisfies Record<string, LLMEvent>;
 
-/** A transport that records frames with their (virtual) time; its buffer level is the test's to set. */
+/**
+ * A transport that records frames with their (virtual) time; its buffer level is the test's to
+ * set, and setting it lower fires the drain signal, as a socket's write callbacks would.
+ */
 export class FakeTransport {
   readonly frames: { at: number; message: ServerMessage }[] = [];
   closedWith: { code: number; reason: string } | undefined;
-  buffered = 0;
+  private level = 0;
+  private readonly drainListeners = new Set<() => void>();
   constructor(private readonly scheduler: TestScheduler) {}
+  get buffered(): number {
+    return this.level;
+  }
+  set buffered(bytes: number) {
+    const fell = bytes < this.level;
+    this.level = bytes;
+    if (fell) for (const listener of [...this.drainListeners]) listener();
+  }
+  onDrain = (listener: () => void): (() => void) => {
+    const own = (): void => listener();
+    this.drainListeners.add(own);
+    return () => this.drainListeners.delete(own);
+  };
   send = (text: string): void => {
     this.frames.push({ at: this.scheduler.now(), message: JSON.parse(text) as ServerMessage });
   };
@@ -75,7 +92,7 @@ export function harness(scheduler: TestScheduler, rounds: Observable<LLMEvent>[]
   });
   const connect = (rateLimit?: { ratePerSecond: number; burst: number }) => {
     const transport = new FakeTransport(scheduler);
-    const connection: Connection = createConnection({ transport, principal: undefined, registry, rateLimit, logger: silentLogger });
+    const connection: Connection = createConnection({ transport, principal: undefined, directory: registry, rateLimit, logger: silentLogger });
     const at = (time: number, frame: unknown): void => {
       scheduler.schedule(() => connection.receive(typeof frame === 'string' ? frame : JSON.stringify(frame), false), time);
     };

@@ -9,8 +9,16 @@
 import type { ChainableCommander, Cluster } from 'ioredis';
 
 type Queued =
-  | { readonly run: () => Promise<unknown>; resolve(value: unknown): void; reject(error: unknown): void }
-  | { readonly add: (pipeline: ChainableCommander) => void; resolve(value: unknown): void; reject(error: unknown): void };
+  | {
+      readonly run: () => Promise<unknown>;
+      readonly resolve: (value: unknown) => void;
+      readonly reject: (error: unknown) => void;
+    }
+  | {
+      readonly add: (pipeline: ChainableCommander) => void;
+      readonly resolve: (value: unknown) => void;
+      readonly reject: (error: unknown) => void;
+    };
 
 /** Per-session ordered writes on a cluster connection. */
 export class OrderedWrites {
@@ -20,7 +28,9 @@ export class OrderedWrites {
 
   /** Runs `write` once the session's earlier writes have been answered. */
   run<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => this.enqueue(sessionId, { run: write, resolve: resolve as (value: unknown) => void, reject }));
+    return new Promise<T>((resolve, reject) =>
+      this.enqueue(sessionId, { run: write, resolve: resolve as (value: unknown) => void, reject }),
+    );
   }
 
   /**
@@ -52,7 +62,8 @@ export class OrderedWrites {
         continue;
       }
       const batch: Array<Extract<Queued, { add: unknown }>> = [];
-      while (queue.length > 0 && 'add' in (queue[0] as Queued)) batch.push(queue.shift() as Extract<Queued, { add: unknown }>);
+      while (queue.length > 0 && 'add' in (queue[0] as Queued))
+        batch.push(queue.shift() as Extract<Queued, { add: unknown }>);
       const pipeline = this.cluster.pipeline();
       for (const item of batch) item.add(pipeline);
       try {

@@ -1,34 +1,25 @@
+import type { SessionPersistence } from '../../core/ports';
 import type { HistoryMessage } from '../../protocol/codecs';
-import type { SessionPersistence } from '../../server/session';
+import type { RedisNode } from './redis-node';
 
 /**
  * `user_message` ids kept in Redis per session. A resend is of a message that got no answer
  * before a reconnect, so the newest few suffice (a process keeps more while it holds the session).
  */
 const REMEMBERED_REQUEST_IDS_IN_STORE = 64;
-import type { RedisSessionData } from './redis-data';
 
-/** What a session's persistence needs from the directory that holds it. */
-export interface PersistenceHost {
-  readonly data: RedisSessionData;
-  /** Whether Redis takes writes now. */
-  available(): boolean;
-  /** A write failed: the session's running reply must end (Redis went away). */
-  writeFailed(sessionId: string, error: unknown): void;
-  /** The session's reply ended: the directory may let go of the session. */
-  replyEnded(sessionId: string): void;
-  /** Whether the session's keys should have their TTL renewed (then marks them renewed). */
-  touchDue(sessionId: string): boolean;
-}
+/** What a session's persistence needs from the process's Redis store. */
+export type PersistenceHost = Pick<RedisNode, 'data' | 'available' | 'reportFailure' | 'replyEnded' | 'touchDue'>;
 
 /**
- * A session written by this process: every message, history change and reply start and end
- * goes to Redis as it happens. Writes are not awaited (one connection keeps them in order); a
- * failed one stops the running reply.
+ * The persistence hooks of a session written by this process: every message, history change and
+ * reply start and end goes to Redis as it happens. Writes are not awaited (one connection keeps
+ * them in order); a failed one stops the running reply (through `onFailed`).
  */
 export class RedisPersistence implements SessionPersistence {
   /** The request id of the running reply, so it can be written again after Redis lost it. */
   busy: string | undefined;
+  private failed: (() => void) | undefined;
 
   constructor(
     private readonly host: PersistenceHost,
@@ -43,6 +34,15 @@ export class RedisPersistence implements SessionPersistence {
 
   available(): boolean {
     return this.host.available();
+  }
+
+  onFailed(listener: () => void): void {
+    this.failed = listener;
+  }
+
+  /** Redis went away under the session: its running reply ends with `store_unavailable`. */
+  fail(): void {
+    this.failed?.();
   }
 
   frameAppended(seq: number, text: string): void {
@@ -72,6 +72,9 @@ export class RedisPersistence implements SessionPersistence {
   }
 
   private settle(write: Promise<void>): void {
-    write.catch((error: unknown) => this.host.writeFailed(this.sessionId, error));
+    write.catch((error: unknown) => {
+      this.host.reportFailure(error);
+      this.fail();
+    });
   }
 }

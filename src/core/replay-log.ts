@@ -83,16 +83,6 @@ export class ReplayLog {
     return { frames: this.entries.slice(first).map((entry) => entry.text) };
   }
 
-  /**
-   * Continues the log after `seq` with nothing held before it: a stream followed from a store
-   * that skipped seqs (its frames from before a store outage are gone).
-   */
-  restartAfter(seq: number): void {
-    this.clear();
-    this.newest = seq;
-    this.droppedThrough = seq;
-  }
-
   /** Drops everything (the session ends). */
   clear(): void {
     this.droppedThrough = this.newest;

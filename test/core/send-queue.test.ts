@@ -1,5 +1,5 @@
 import type { ServerMessageInput } from '../../src/protocol/codecs';
-import { MAX_CHUNK_FRAME_CHARS, SendQueue } from '../../src/server/send-queue';
+import { MAX_CHUNK_FRAME_CHARS, SendQueue } from '../../src/core/send-queue';
 
 const chunk = (text: string, requestId = 'r1', isComplete = false): ServerMessageInput => ({ type: 'llm_chunk', data: { chunk: text, isComplete, requestId } });
 const status = (value: 'idle' | 'streaming'): ServerMessageInput => ({ type: 'status', data: { status: value, requestId: 'r1' } });

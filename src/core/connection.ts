@@ -7,43 +7,20 @@ import type { ProtocolError } from '../errors';
 import type { ResumeMessage } from '../protocol/codecs';
 import { CloseCode, type ErrorCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
-import type { Logger } from './logger';
-import type { ResumeOutcome } from './metrics';
-import type { Session, SessionTransport } from './session';
+import type { ClaimResult, Logger, SessionDirectory, Transport } from './ports';
+import type { Session } from './session';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
-import { errorMessageFor } from './reply';
+import { errorMessageFor } from './error-message';
 
-/** What a resume came to: the session with the frames the client missed, or why not. */
-export type ClaimResult =
-  | { readonly outcome: 'resumed'; readonly session: Session; readonly replay: readonly string[] }
-  | { readonly outcome: 'session_lost' }
-  | { readonly outcome: 'forbidden' }
-  | { readonly outcome: 'resume_gap'; readonly oldestHeld: number };
-
-/** Where a connection finds and leaves sessions; the server keeps them (in memory, or in a shared store). */
-export interface SessionRegistry {
-  /** A new, registered session for a connection of `principal`. */
-  create(principal: unknown): Session;
-  /**
-   * The session a resume asks for, if the token is right, with the frames after `lastSeq`.
-   * A session store answers asynchronously; one that cannot be reached rejects.
-   */
-  claim(sessionId: string, resumeToken: string, lastSeq: number): ClaimResult | Promise<ClaimResult>;
-  /** Disposes and forgets a session. */
-  discard(session: Session): void;
-  /** A connection took the session: it must not expire. */
-  attached(session: Session): void;
-  /** The session lost its connection: it may expire. */
-  detached(session: Session): void;
-  /** A resume moved the session to a new connection. */
-  resumed(session: Session): void;
-}
+/** What a resume came to, as `/metrics` counts it. */
+export type ResumeOutcome = 'resumed' | 'session_lost' | 'resume_gap';
 
 /** Everything a connection is made from. */
 export interface ConnectionOptions {
-  readonly transport: SessionTransport;
+  readonly transport: Transport;
   readonly principal: unknown;
-  readonly registry: SessionRegistry;
+  /** Where the connection finds and leaves its sessions. */
+  readonly directory: SessionDirectory;
   /** Frames per connection; more are answered with `rate_limited`. Undefined for no limit. */
   readonly rateLimit: RateLimit | undefined;
   readonly logger: Logger;
@@ -79,10 +56,10 @@ class ConnectionState implements Connection {
 
   constructor(private readonly options: ConnectionOptions) {
     this.bucket = options.rateLimit ? createTokenBucket(options.rateLimit) : undefined;
-    const session = options.registry.create(options.principal);
+    const session = options.directory.create(options.principal);
     this.current = session;
     session.attach(options.transport);
-    options.registry.attached(session);
+    options.directory.attached(session);
     session.sendDirect({ type: 'session', data: { sessionId: session.id, resumeToken: session.resumeToken } });
   }
 
@@ -132,7 +109,7 @@ class ConnectionState implements Connection {
 
   closed(code: number, reason: string): void {
     this.isClosed = true;
-    if (this.current.detach(this.options.transport)) this.options.registry.detached(this.current);
+    if (this.current.detach(this.options.transport)) this.options.directory.detached(this.current);
     this.options.onClosed?.(this.current.id, code, reason);
   }
 
@@ -148,7 +125,7 @@ class ConnectionState implements Connection {
 
   private resume(message: ResumeMessage): void {
     const { sessionId, resumeToken, lastSeq } = message.data;
-    const claimed = this.options.registry.claim(sessionId, resumeToken, lastSeq);
+    const claimed = this.options.directory.claim(sessionId, resumeToken, lastSeq);
     if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
     this.held = [];
     claimed
@@ -179,7 +156,7 @@ class ConnectionState implements Connection {
   }
 
   private settleResume(message: ResumeMessage, result: ClaimResult): void {
-    const { registry, transport } = this.options;
+    const { directory, transport } = this.options;
     const fresh = this.current;
     const { sessionId, lastSeq } = message.data;
     switch (result.outcome) {
@@ -195,18 +172,18 @@ class ConnectionState implements Connection {
     const ahead = lastSeq > target.lastSeq;
     if (this.isClosed || ahead) {
       // The client left while the store answered (or is refused): the session waits for the next resume.
-      if (!target.attached) registry.detached(target);
+      if (!target.attached) directory.detached(target);
       if (ahead && !this.isClosed) {
         this.refuseResume(message, 'invalid_message', `lastSeq ${lastSeq} is past the last message of session ${sessionId} (${target.lastSeq}): send the seq of the last message received`);
       }
       return;
     }
     this.current = target;
-    registry.discard(fresh);
+    directory.discard(fresh);
     const previous = target.attach(transport, result.replay);
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
-    registry.attached(target);
-    registry.resumed(target);
+    directory.attached(target);
+    directory.resumed(target);
     this.options.onResume?.('resumed');
     target.sendDirect({
       type: 'session',

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ReplayLog } from '../../src/server/replay-log';
+import { ReplayLog } from '../../src/core/replay-log';
 
 const filled = (count: number, limits = { maxMessages: 100, maxBytes: 10_000 }): ReplayLog => {
   const log = new ReplayLog(limits);

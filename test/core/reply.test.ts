@@ -3,9 +3,9 @@ import { TestScheduler } from 'rxjs/testing';
 import { UpstreamError } from '../../src/errors';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import type { ServerMessageInput } from '../../src/protocol/codecs';
-import { createConversation } from '../../src/server/conversation';
+import { createConversation } from '../../src/core/conversation';
 import { silentLogger } from '../../src/server/logger';
-import { runReply } from '../../src/server/reply';
+import { runReply } from '../../src/core/reply';
 import { createToolRegistry, type Tool } from '../../src/tools';
 
 // Marble values: LLM events by letter.

@@ -1,5 +1,5 @@
 import type { HistoryMessage } from '../../src/protocol/codecs';
-import { createConversation, trimHistory } from '../../src/server/conversation';
+import { createConversation, trimHistory } from '../../src/core/conversation';
 
 const user = (content: string): HistoryMessage => ({ role: 'user', content });
 const assistant = (content: string): HistoryMessage => ({ role: 'assistant', content });

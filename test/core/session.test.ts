@@ -334,7 +334,7 @@ describe('session and connection', () => {
         const chunks = transport.frames.filter(({ message }) => message.type === 'llm_chunk').map(({ at: time, message }) => [time, (message.data as { chunk: string }).chunk]);
         expect(chunks).toEqual([
           [1, 'one '],
-          [43, 'two three'], // coalesced while congested, sent at the first drain check (every 10 ms) after 40
+          [40, 'two three'], // coalesced while congested, sent when the connection signals its drain at 40
           [50, ''],
         ]);
       });

@@ -1,0 +1,25 @@
+/**
+ * Ids and secrets, from the Web Crypto API (global in Node 20, Bun and Deno): the core imports
+ * no `node:crypto`.
+ */
+
+/** `count` random bytes as base64url (no padding). */
+function randomBase64url(count: number): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(count));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+}
+
+/**
+ * Makes short ids that are unique across processes: a random prefix (48 bits) per generator,
+ * then a counter. Cheaper than a UUID per message, and ids of one session sort by creation.
+ */
+export function createIdGenerator(): () => string {
+  const prefix = randomBase64url(6);
+  let counter = 0;
+  return () => `${prefix}${(counter++).toString(36)}`;
+}
+
+/** A new session's id and its 256-bit resume token: the token is the only proof needed to take the session over. */
+export function newSessionIdentity(): { sessionId: string; resumeToken: string } {
+  return { sessionId: crypto.randomUUID(), resumeToken: randomBase64url(32) };
+}

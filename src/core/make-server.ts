@@ -1,0 +1,177 @@
+/**
+ * The transport-agnostic server: `makeServer(options)` opens the session store and hands back
+ * `opened(transport, principal)`, which an adapter calls for each accepted socket (graphql-ws's
+ * `makeServer(...).opened(socket)` seam). Everything about HTTP, upgrades and a socket library
+ * stays in the adapter and the facade.
+ */
+import type { ProtocolError } from '../errors';
+import type { ServerMessageInput } from '../protocol/codecs';
+import { CloseCode } from '../protocol/codes';
+import type { RawFrame } from '../protocol/decode';
+import { createConnection, type ResumeOutcome } from './connection';
+import { createIdGenerator } from './ids';
+import type { Logger, SessionBudget, SessionDirectory, SessionStore, StoreHealth, Transport } from './ports';
+import { createSession, type Session, type SessionOptions } from './session';
+import type { RateLimit } from './token-bucket';
+
+/** What every session of a server shares (the store adds each one's identity and state). */
+export type SharedSessionOptions = Omit<
+  SessionOptions,
+  'sessionId' | 'resumeToken' | 'principal' | 'nextMessageId' | 'persistence'
+>;
+
+/** What happens, for the facade's events and metrics. Every hook is optional, and called unbound. */
+export interface ServerHooks {
+  /** A connection was accepted and greeted with a new session. */
+  readonly onConnected?: (sessionId: string) => void;
+  /** A connection closed, on the session it was on last. */
+  readonly onClosed?: (sessionId: string, code: number, reason: string) => void;
+  /** A client sent a frame it got wrong (it has been answered with an error). */
+  readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
+  /** What a resume came to. */
+  readonly onResume?: (outcome: ResumeOutcome) => void;
+  /** A session was resumed on a new connection. */
+  readonly onResumed?: (session: Session) => void;
+  /** A session of this process expired without a connection (the memory store only). */
+  readonly onExpired?: (session: Session) => void;
+}
+
+/** Everything {@link makeServer} needs. */
+export interface MakeServerOptions {
+  /** Where sessions live: `memoryStore()` or `redisStore()`. Opened by `makeServer`, closed by `close`. */
+  readonly store: SessionStore;
+  /** What each session is made with. */
+  readonly session: SharedSessionOptions;
+  /** How long a session outlives its connection, in ms. */
+  readonly sessionTtlMs: number;
+  /** What this process's sessions may hold together. @default no limit */
+  readonly budget?: SessionBudget;
+  /** Frames per connection; more are answered with `rate_limited`. Undefined for no limit. */
+  readonly rateLimit?: RateLimit;
+  readonly logger: Logger;
+  readonly hooks?: ServerHooks;
+}
+
+/** What an adapter does with one accepted connection: hand it each frame, and tell it once it closed. */
+export interface ConnectionHandler {
+  /** One frame from the client: text, or bytes (answered with `unsupported_frame`). */
+  receive(data: RawFrame, isBinary: boolean): void;
+  /** The socket closed with this code and reason. */
+  closed(code: number, reason: string): void;
+}
+
+/** A running core: what adapters and the facade call. */
+export interface LLMWSCore {
+  /**
+   * A socket was accepted for `principal`: gives it a session (or closes it with 1013 when the
+   * session budget is spent) and returns the handler of its frames.
+   */
+  opened(transport: Transport, principal: unknown): ConnectionHandler;
+  /** Puts `message` into one session's stream, wherever a shared store holds it. See `SessionDirectory.sendTo`. */
+  sendTo(sessionId: string, message: ServerMessageInput): Promise<boolean>;
+  /** Puts `message` into every session's stream but `excludeSessionId`. See `SessionDirectory.broadcast`. */
+  broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
+  /**
+   * Ends every session of this process: tells each connected client when to come back (`closing`
+   * with `retryAfterMs`), cancels running replies and closes the store. The adapter closes the
+   * sockets. Resolves once the store is closed.
+   */
+  close(options?: { readonly retryAfterMs?: number }): Promise<void>;
+  /** Resolves once the store can serve (a shared store connected, or gave up waiting). */
+  ready(): Promise<void>;
+  /** The sessions this process holds now. */
+  sessions(): Iterable<Session>;
+  /** How many sessions this process holds now. */
+  readonly sessionCount: number;
+  /** Whether the store takes writes now (`degraded`: some nodes of a clustered store do not answer). */
+  health(): StoreHealth;
+  /** Nodes of a clustered store that do not answer now (`host:port`); none for other stores. */
+  unavailableNodes(): readonly string[];
+}
+
+/** What a refused connection gets: frames and its close are nobody's business. */
+const refusedHandler: ConnectionHandler = { receive: () => undefined, closed: () => undefined };
+
+/**
+ * Opens `options.store` and returns the core an adapter calls `opened` on for each socket.
+ *
+ * ```ts
+ * const core = makeServer({ store: memoryStore(), session, sessionTtlMs: 300_000, logger });
+ * // in the adapter, per accepted socket:
+ * const handler = core.opened(transport, principal);
+ * socket.onmessage = (text) => handler.receive(text, false);
+ * socket.onclose = (code, reason) => handler.closed(code, reason);
+ * ```
+ */
+export function makeServer(options: MakeServerOptions): LLMWSCore {
+  const { hooks = {}, budget, logger } = options;
+  const directory: SessionDirectory = options.store.open({
+    ttlMs: options.sessionTtlMs,
+    replayMaxMessages: options.session.replay.maxMessages,
+    replay: options.session.replay,
+    backpressure: options.session.backpressure,
+    budget,
+    logger,
+    makeSession: (init) => createSession({ ...options.session, ...init, nextMessageId: createIdGenerator() }),
+    onResumed: hooks.onResumed && ((session) => hooks.onResumed?.(session)),
+    onExpired: hooks.onExpired && ((session) => hooks.onExpired?.(session)),
+  });
+  // What every connection shares, built once: an idle connection should cost its own fields only.
+  const connectionShared = {
+    directory,
+    rateLimit: options.rateLimit,
+    logger,
+    onProtocolError: hooks.onProtocolError,
+    onResume: hooks.onResume,
+    onClosed: hooks.onClosed,
+  };
+
+  /**
+   * Whether one more session fits the budget. The memory store makes room by dropping detached
+   * sessions; a store that cannot (Redis keeps its sessions there, and this process holds only
+   * the connected and busy ones) is asked only whether those fit.
+   */
+  const admit = (): boolean => {
+    if (directory.admit) return directory.admit();
+    if (!budget) return true;
+    if (directory.size + 1 > budget.maxSessions) return false;
+    let bytes = 0;
+    for (const session of directory.all()) bytes += session.heldBytes;
+    return bytes <= budget.maxBytes;
+  };
+
+  return {
+    opened: (transport, principal) => {
+      if (!admit()) {
+        // Never an out-of-memory: a client told to come back later costs nothing.
+        transport.close(CloseCode.TryAgainLater, 'server at its session budget: try again later');
+        return refusedHandler;
+      }
+      const connection = createConnection({ ...connectionShared, transport, principal });
+      hooks.onConnected?.(connection.session.id);
+      return connection;
+    },
+    sendTo: (sessionId, message) => directory.sendTo(sessionId, message),
+    broadcast: (message, excludeSessionId) => directory.broadcast(message, excludeSessionId),
+    close: async (closeOptions = {}) => {
+      if (closeOptions.retryAfterMs !== undefined) {
+        const closing: ServerMessageInput = {
+          type: 'closing',
+          data: { reason: 'server stopping', retryAfterMs: closeOptions.retryAfterMs },
+        };
+        for (const session of directory.all()) if (session.attached) session.sendDirect(closing);
+      }
+      await directory.close();
+    },
+    ready: async () => directory.ready?.(),
+    sessions: () => directory.all(),
+    get sessionCount() {
+      return directory.size;
+    },
+    health: () => {
+      const status = directory.health();
+      return status === 'ok' && (directory.unavailableNodes?.().length ?? 0) > 0 ? 'degraded' : status;
+    },
+    unavailableNodes: () => directory.unavailableNodes?.() ?? [],
+  };
+}

@@ -1,0 +1,268 @@
+/**
+ * The one seam of the core: what it needs from the world around it. A transport (one
+ * connection's socket), a session store (where sessions live, in this process or shared by
+ * several), and a logger. Adapters implement `Transport`; stores implement `SessionStore`; the
+ * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis.
+ */
+import type {
+  ControlMessage,
+  HistoryMessage,
+  ServerMessageInput,
+  SessionStatus,
+  UserMessage,
+} from '../protocol/codecs';
+import type { Conversation } from './conversation';
+import type { BackpressureLimits } from './outlet';
+import type { ReplayLimits, ReplayResult } from './replay-log';
+
+// ---- Logger --------------------------------------------------------------------------------------
+
+/** One level of a pino-compatible logger: `(fields, message)` or `(message)`. */
+export interface LogFn {
+  (fields: object, message?: string): void;
+  (message: string): void;
+}
+
+/**
+ * Where the server reports what happens: pino (or any logger with pino's call forms), a child of
+ * one, `console`, `consoleLogger` or `silentLogger`. When it has `child`, llm-ws logs a session's
+ * events through `child({ sessionId })`.
+ */
+export interface Logger {
+  error: LogFn;
+  warn: LogFn;
+  info: LogFn;
+  /** Optional: without it, debug lines are dropped. */
+  debug?: LogFn;
+  /** Optional: a logger that adds `bindings` to every line. */
+  child?(bindings: Record<string, unknown>): Logger;
+}
+
+// ---- Transport -----------------------------------------------------------------------------------
+
+/**
+ * One connection as the core sees it: text out, a close, and how much is still waiting to go
+ * out. An adapter makes one per accepted socket (Node `ws`, Bun, uWebSockets...).
+ */
+export interface Transport {
+  /** Sends one text frame (dropped if the socket is no longer open). */
+  send(text: string): void;
+  close(code: number, reason: string): void;
+  /** Bytes accepted by `send` but not yet written to the network. */
+  bufferedAmount(): number;
+  /**
+   * Calls `listener` whenever written data left the send buffer (so `bufferedAmount` may have
+   * fallen), until the returned function is called. The core listens only while it holds back
+   * for a slow reader; the adapter fires it from its socket's write callbacks or drain event.
+   */
+  onDrain(listener: () => void): () => void;
+}
+
+/** The name a transport had before the seam was drawn. @deprecated Use {@link Transport}. */
+export type SessionTransport = Transport;
+
+// ---- Session -------------------------------------------------------------------------------------
+
+/**
+ * One conversation and its stream of messages, as a connection and a store see it. The core's
+ * session (`createSession`) is one; a store may hand out its own (the Redis store's follower of
+ * a stream another process writes).
+ */
+export interface Session {
+  readonly id: string;
+  readonly resumeToken: string;
+  readonly principal: unknown;
+  readonly conversation: Conversation;
+  /**
+   * `paused` while the running reply is paused, else the status the running reply last sent the
+   * client (`thinking`, `streaming`, `calling_tool`), else `idle`. Answers to controls never change it.
+   */
+  readonly status: SessionStatus;
+  /** Whether a connection is attached. */
+  readonly attached: boolean;
+  /** Whether a reply is running. */
+  readonly busy: boolean;
+  /** The seq of the newest message of the stream (0 before any). */
+  readonly lastSeq: number;
+  /**
+   * About how many bytes the session holds: its history's text and its replay log, in UTF-8
+   * bytes, plus reply text waiting for a slow connection. What a session memory budget counts.
+   */
+  readonly heldBytes: number;
+  /** Sends connection-level messages (greeting, pong, resume answers): no seq, not replayed. */
+  sendDirect(message: ServerMessageInput): void;
+  /** Sends a message of the stream: it gets the next seq and a place in the replay log. */
+  send(message: ServerMessageInput): void;
+  /** Handles one decoded client message (not `ping` or `resume`, which belong to the connection). */
+  handle(message: UserMessage | ControlMessage): void;
+  /**
+   * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
+   * connection it replaces, if any, for the caller to close.
+   */
+  attach(transport: Transport, replay?: readonly string[]): Transport | undefined;
+  /**
+   * `transport` is gone. The running reply goes on into the replay log, unless set to cancel.
+   * Returns false (and does nothing) if the session had moved to another connection already.
+   */
+  detach(transport: Transport): boolean;
+  /** Closes the attached connection, if any (the session stays; the connection's end detaches it). */
+  closeConnection(code: number, reason: string): void;
+  /** The frames a client that saw up to `lastSeq` missed. */
+  replaySince(lastSeq: number): ReplayResult;
+  /** The client has the stream up to `seq`. */
+  acknowledge(seq: number): void;
+  /** Ends the session: cancels the running reply (and with it the model request). */
+  dispose(): void;
+}
+
+// ---- Session store -------------------------------------------------------------------------------
+
+/** What a resume came to: the session with the frames the client missed, or why not. */
+export type ClaimResult =
+  | { readonly outcome: 'resumed'; readonly session: Session; readonly replay: readonly string[] }
+  | { readonly outcome: 'session_lost' }
+  | { readonly outcome: 'forbidden' }
+  | { readonly outcome: 'resume_gap'; readonly oldestHeld: number };
+
+/**
+ * How a session whose state a store keeps tells the store of every change, and learns where the
+ * stream and conversation stand. A store gives it in {@link SessionInit.persistence}.
+ */
+export interface SessionPersistence {
+  /** The seq of the newest message of the stream so far (0 for a new session). */
+  readonly lastSeq: number;
+  /** The conversation so far. */
+  readonly history: readonly HistoryMessage[];
+  /** `user_message` ids the session answered already (a resend of one is ignored). */
+  readonly requestIds: readonly string[];
+  /** Whether the store takes writes now; a `user_message` is refused with `store_unavailable` when not. */
+  available(): boolean;
+  /** Each message of the stream, encoded with its seq, in order. */
+  frameAppended(seq: number, text: string): void;
+  /** The whole history, after each change. */
+  historyChanged(messages: readonly HistoryMessage[]): void;
+  replyStarted(requestId: string): void;
+  /** The reply finished (completed, failed or aborted); its last message has been appended. */
+  replyEnded(requestId: string): void;
+  /** The client has the stream up to `seq`: the store need not keep those messages. */
+  acknowledged(seq: number): void;
+  /**
+   * Registers, once, what to call when the store can no longer take this session's writes: the
+   * session then ends its running reply with `store_unavailable` (and cancels its model request).
+   */
+  onFailed?(listener: () => void): void;
+}
+
+/** What a store passes to make a session object in this process. */
+export interface SessionInit {
+  readonly sessionId: string;
+  readonly resumeToken: string;
+  readonly principal: unknown;
+  /** Set by a store that keeps the session's state: where it is kept. */
+  readonly persistence?: SessionPersistence;
+}
+
+/** How much this process's sessions may hold together. */
+export interface SessionBudget {
+  /** Sessions held at once. */
+  readonly maxSessions: number;
+  /** Bytes of history and replay held by all sessions together (see `Session.heldBytes`). */
+  readonly maxBytes: number;
+}
+
+/** What a server gives the store it opens. */
+export interface SessionStoreContext {
+  /** How long a session outlives its connection, in ms. */
+  readonly ttlMs: number;
+  /** Replay frames a session keeps (a shared store trims its log to this many). */
+  readonly replayMaxMessages: number;
+  /** What a session's replay log holds: for session objects a store makes itself (a follower of another process's stream). */
+  readonly replay: ReplayLimits;
+  /** When a session holds back for a slow reader: for session objects a store makes itself. */
+  readonly backpressure: BackpressureLimits;
+  /** What the sessions held by this process may hold together. @default no limit */
+  readonly budget?: SessionBudget;
+  /** Makes a session object of this process (the store keeps it). */
+  makeSession(init: SessionInit): Session;
+  readonly logger: Logger;
+  /** Told when a session was resumed on a new connection. */
+  onResumed?(session: Session): void;
+  /** Told when a session of this process expired without a connection (the memory store only). */
+  onExpired?(session: Session): void;
+}
+
+/**
+ * Whether the store can take writes: always for memory, and while Redis answers for Redis.
+ * `degraded`: a Redis Cluster serves, but some masters do not answer (their slots' sessions are unavailable).
+ */
+export type StoreHealth = 'ok' | 'degraded' | 'unavailable';
+
+/**
+ * The sessions of one server, as its opened store keeps them: where a connection finds and
+ * leaves its session, and where the server pushes messages and counts what it holds.
+ */
+export interface SessionDirectory {
+  /** A new, registered session for a connection of `principal`. */
+  create(principal: unknown): Session;
+  /**
+   * The session a resume asks for, if the token is right, with the frames after `lastSeq`.
+   * A shared store answers asynchronously; one that cannot be reached rejects.
+   */
+  claim(sessionId: string, resumeToken: string, lastSeq: number): ClaimResult | Promise<ClaimResult>;
+  /** Disposes and forgets a session. */
+  discard(session: Session): void;
+  /** A connection took the session: it must not expire. */
+  attached(session: Session): void;
+  /** The session lost its connection: it may expire. */
+  detached(session: Session): void;
+  /** A resume moved the session to a new connection. */
+  resumed(session: Session): void;
+  /** Sessions held by this process now. */
+  readonly size: number;
+  /** Sessions held by this process now. */
+  all(): IterableIterator<Session>;
+  /**
+   * Puts `message` into the stream of session `sessionId`, wherever it is held. Resolves false
+   * if no such session exists; rejects if a shared store cannot be reached to find out.
+   */
+  sendTo(sessionId: string, message: ServerMessageInput): Promise<boolean>;
+  /**
+   * Puts `message` into the stream of every session held by any process, but
+   * `excludeSessionId`. Resolves with how many sessions of this process it went to (also when
+   * a shared store cannot be reached to tell the others).
+   */
+  broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
+  health(): StoreHealth;
+  /**
+   * Nodes of a clustered store that do not answer now (`host:port`): the sessions in their slots
+   * are unavailable while the others are served. A store of one node does not have it.
+   */
+  unavailableNodes?(): readonly string[];
+  /**
+   * Makes room for one more session within the budget (the memory store drops the least recently
+   * detached sessions first). False when there is none: the new connection is refused (1013).
+   * A store without it admits every connection.
+   */
+  admit?(): boolean;
+  /** Resolves once the store can serve (a shared store connected, or gave up waiting); `start` awaits it. */
+  ready?(): Promise<void>;
+  /** The server stops: every session of this process ends (a shared store keeps their state). */
+  close(): Promise<void>;
+}
+
+/** What a connection needs of the store. @deprecated Use {@link SessionDirectory}. */
+export type SessionRegistry = Pick<
+  SessionDirectory,
+  'create' | 'claim' | 'discard' | 'attached' | 'detached' | 'resumed'
+>;
+
+/**
+ * Keeps sessions for a server: `memoryStore()` (the default) or `redisStore()` for several
+ * processes behind one address. A server opens it once per start and closes what it returns.
+ */
+export interface SessionStore {
+  /** For logs and `/health`: `memory` or `redis`. */
+  readonly kind: string;
+  /** Opens the store for one server; the server closes what it returns when it stops. */
+  open(context: SessionStoreContext): SessionDirectory;
+}

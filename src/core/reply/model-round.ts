@@ -1,0 +1,82 @@
+import { concat, defer, finalize, Observable, of } from 'rxjs';
+import { UpstreamError } from '../../errors';
+import { accumulateRound, emptyRound, type RoundSnapshot } from '../../llm/accumulate-round';
+import type { LLMRequest } from '../../llm/types';
+import { idleTimeout } from '../../operators/idle-timeout';
+import type { ServerMessageInput } from '../../protocol/codecs';
+import { type ReplyRun, secondsSince } from './context';
+
+/**
+ * One model call of a reply: `status` thinking, then (after a `status` streaming) an `llm_chunk`
+ * per piece of text, then whatever `then` makes of the whole round once the model finished.
+ */
+export function modelRound(
+  run: ReplyRun,
+  step: number,
+  then: (round: RoundSnapshot, lastRound: boolean) => Observable<ServerMessageInput>,
+): Observable<ServerMessageInput> {
+  const { context, state, limitCheck } = run;
+  const { options } = context;
+  const lastRound = step >= context.maxToolSteps;
+  const { limits } = limitCheck;
+  const request: LLMRequest = {
+    messages: context.conversation.forModel(),
+    tools: run.definitions,
+    whenWritable: context.whenWritable,
+    limits: { maxTextBytes: limits.maxTextBytes, maxToolArgumentsBytes: limits.maxToolArgumentsBytes },
+    options: {
+      temperature: options.temperature,
+      maxTokens: options.maxTokens,
+      toolChoice: run.definitions.length === 0 ? undefined : lastRound ? 'none' : 'auto',
+    },
+  };
+  state.newRound();
+  let streaming = false;
+  let round = emptyRound;
+  limitCheck.newRound();
+  const callStartedAt = performance.now();
+  // One subscriber does all the per-event work: this is the hot path of every reply.
+  const frames$ = new Observable<ServerMessageInput>((subscriber) =>
+    context
+      .provider(request)
+      .pipe(
+        idleTimeout(
+          context.idleTimeoutMs,
+          () =>
+            new UpstreamError('upstream_timeout', `the model sent nothing for ${context.idleTimeoutMs} ms`, {
+              retryable: true,
+            }),
+        ),
+        finalize(() => context.timings?.modelCall(secondsSince(callStartedAt))),
+      )
+      .subscribe({
+        next: (event) => {
+          // A throw here would escape to RxJS's unhandled-error path and end the process: it ends the reply instead.
+          try {
+            if (event.type === 'tool_call_delta' && event.argumentsDelta)
+              limitCheck.toolArguments(event.index, event.argumentsDelta);
+            else if (event.type === 'text') limitCheck.text(event.delta);
+            round = accumulateRound(round, event);
+            if (event.type === 'tool_call_delta') state.toolCallDelta();
+            if (event.type !== 'text' || event.delta === '') return;
+            if (state.text(event.delta)) context.timings?.firstToken(secondsSince(run.startedAt));
+            if (!streaming) {
+              streaming = true;
+              subscriber.next(state.status('streaming'));
+            }
+            subscriber.next(state.chunk(event.delta, false));
+          } catch (error) {
+            // Unsubscribes the provider too: the model request is cancelled.
+            subscriber.error(error);
+          }
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+  );
+  return concat(
+    of(state.status('thinking')),
+    frames$,
+    defer(() => then(round, lastRound)),
+  );
+}

@@ -1,0 +1,85 @@
+import type { FinishReason, ServerMessageInput, Usage } from '../../protocol/codecs';
+
+function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
+  if (!more) return total;
+  if (!total) return more;
+  return {
+    promptTokens: total.promptTokens + more.promptTokens,
+    completionTokens: total.completionTokens + more.completionTokens,
+    totalTokens: total.totalTokens + more.totalTokens,
+  };
+}
+
+/**
+ * What one reply accumulates over its model calls, in one place: its text, the current call's
+ * text and event count (what an abort keeps and estimates from), the usage, and whether it was
+ * aborted. It also makes the reply's chunk and ending frames.
+ */
+export class ReplyState {
+  /** The reply's text over all its model calls. */
+  fullText = '';
+  /** The text of the current model call: an aborted call enters history as this. */
+  roundText = '';
+  /** Events of the current model call: on an abort, its usage is estimated from them. */
+  roundDeltas = 0;
+  usage: Usage | undefined;
+  aborted = false;
+
+  constructor(readonly requestId: string) {}
+
+  /** A model call starts. */
+  newRound(): void {
+    this.roundText = '';
+    this.roundDeltas = 0;
+  }
+
+  /** A piece of text streamed; true if it is the reply's first. */
+  text(delta: string): boolean {
+    const first = this.fullText === '';
+    this.roundDeltas++;
+    this.fullText += delta;
+    this.roundText += delta;
+    return first;
+  }
+
+  /** A fragment of a tool call streamed. */
+  toolCallDelta(): void {
+    this.roundDeltas++;
+  }
+
+  /** The model call is over, with the usage it reported: an abort from here on estimates nothing for it. */
+  roundEnded(usage: Usage | undefined): void {
+    this.usage = addUsage(this.usage, usage);
+    this.roundDeltas = 0;
+  }
+
+  /** The model never reported the cut-off call's usage: its streamed pieces count as about a token each. */
+  estimateAbortedRound(): void {
+    if (this.roundDeltas === 0) return;
+    const partial = addUsage(this.usage, {
+      promptTokens: 0,
+      completionTokens: this.roundDeltas,
+      totalTokens: this.roundDeltas,
+    });
+    this.usage = partial && { ...partial, estimated: true };
+  }
+
+  /** An `llm_chunk` of this reply. */
+  chunk(text: string, isComplete: boolean): ServerMessageInput {
+    return { type: 'llm_chunk', data: { chunk: text, isComplete, requestId: this.requestId } };
+  }
+
+  /** A `status` of this reply. */
+  status(status: 'thinking' | 'streaming' | 'calling_tool'): ServerMessageInput {
+    return { type: 'status', data: { status, requestId: this.requestId } };
+  }
+
+  /** The reply's last frames: an empty complete chunk, then `llm_complete`. */
+  ending(finishReason: FinishReason): ServerMessageInput[] {
+    const { fullText, requestId, usage } = this;
+    return [
+      this.chunk('', true),
+      { type: 'llm_complete', data: { fullText, requestId, finishReason, ...(usage ? { usage } : {}) } },
+    ];
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Taking a session for a resume or a push: from this process's memory, as its new writer (its
+ * previous writer let go or died), or as a follower of the process that writes it.
+ */
+import type { ClaimResult } from '../../core/ports';
+import type { Session } from '../../core/session';
+import type { ServerMessageInput } from '../../protocol/codecs';
+import { secretsEqual } from '../../util/secrets-equal';
+import { follow } from './follower';
+import { hashToken, type LoggedFrame } from './redis-data';
+import type { RedisNode } from './redis-node';
+import { adopt } from './writer';
+
+/** Tries at taking a session whose owner keeps changing, before the resume fails (the client retries). */
+export const CLAIM_ATTEMPTS = 3;
+
+/** The frames read from the log after `lastSeq`, then the session's own frames after those. */
+function logThenLocal(frames: readonly LoggedFrame[], session: Session, lastSeq: number): string[] {
+  const local = session.replaySince(Math.max(lastSeq, frames[frames.length - 1]?.seq ?? 0));
+  return [...frames.map((frame) => frame.text), ...('frames' in local ? local.frames : [])];
+}
+
+/** The frames after `lastSeq` from Redis, then those this process appended since that read. */
+async function replayFromLog(node: RedisNode, session: Session, lastSeq: number): Promise<ClaimResult> {
+  const range = await node.data.framesAfter(session.id, lastSeq);
+  if ('gap' in range) return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
+  // Nothing is delivered between the read's answer and this line (no I/O callback runs between).
+  return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
+}
+
+/** A resume of `sessionId` on this process, now (the directory runs one per session at a time). */
+export async function claimNow(
+  node: RedisNode,
+  sessionId: string,
+  resumeToken: string,
+  lastSeq: number,
+): Promise<ClaimResult> {
+  const local = node.held.get(sessionId);
+  if (local) {
+    if (!secretsEqual(local.session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
+    const replay = local.session.replaySince(lastSeq);
+    if (!('gap' in replay)) return { outcome: 'resumed', session: local.session, replay: replay.frames };
+    // A follower holds only what came after it began following; the log in Redis holds the rest.
+    if (!local.follower) return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
+    return replayFromLog(node, local.session, lastSeq);
+  }
+  const meta = await node.data.readMeta(sessionId);
+  if (!meta) return { outcome: 'session_lost' };
+  if (!secretsEqual(meta.tokenHash, hashToken(resumeToken))) return { outcome: 'forbidden' };
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const owner = await node.data.owner(sessionId);
+    if (owner.alive && owner.id !== node.nodeId) return follow(node, sessionId, resumeToken, meta, lastSeq);
+    if (!(await node.data.claim(sessionId, owner.id, node.nodeId))) continue;
+    const range = await node.data.framesAfter(sessionId, lastSeq);
+    if ('gap' in range) {
+      await node.data.release(sessionId, node.nodeId);
+      return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
+    }
+    const session = await adopt(node, sessionId, resumeToken, meta, lastSeq);
+    // Messages the adoption itself wrote (an interrupted reply's error) come after the log's.
+    return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
+  }
+  throw new Error(`session ${sessionId} changed hands ${CLAIM_ATTEMPTS} times during a resume`);
+}
+
+/**
+ * Puts `message` into the stream of `sessionId`: through this process's session, through its
+ * writer elsewhere (over the bus), or, when no one holds it, by writing it here and letting go.
+ */
+export async function pushTo(node: RedisNode, sessionId: string, message: ServerMessageInput): Promise<boolean> {
+  for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+    const held = node.held.get(sessionId);
+    if (held) {
+      held.session.send(message);
+      return true;
+    }
+    const meta = await node.data.readMeta(sessionId);
+    if (!meta) return false;
+    const owner = await node.data.owner(sessionId);
+    if (owner.alive && owner.id !== node.nodeId) {
+      await node.publish({ t: 'send', s: sessionId, to: owner.id, m: message });
+      return true;
+    }
+    if (!(await node.data.claim(sessionId, owner.id, node.nodeId))) continue;
+    // Nobody holds it: this process writes the message into its log, then lets go.
+    const session = await adopt(node, sessionId, '', meta);
+    session.send(message);
+    const adopted = node.held.get(sessionId);
+    if (adopted && !session.attached && !session.busy) node.letGo(adopted);
+    return true;
+  }
+  throw new Error(`session ${sessionId} changed hands ${CLAIM_ATTEMPTS} times while a message was sent to it`);
+}

@@ -1,0 +1,141 @@
+/**
+ * What the parts of the Redis store share on one server process: its node id, the Redis data,
+ * the sessions it holds (as writer or as follower), and letting go of them.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { SessionStoreContext } from '../../core/ports';
+import type { Session } from '../../core/session';
+import { type BusMessage, encodeBusMessage } from './bus';
+import type { FollowerSession } from './follower';
+import { RedisSessionData } from './redis-data';
+import type { RedisPersistence } from './redis-persistence';
+
+/** The connections and settings a Redis directory runs on. */
+export interface RedisDirectoryOptions {
+  /** Commands (never blocked). */
+  readonly redis: Redis;
+  /** Pub/sub: a connection of its own. */
+  readonly subscriber: Redis;
+  /** A new connection for each log this process follows (XREAD BLOCK holds it). */
+  readonly newConnection: () => Redis;
+  readonly prefix: string;
+  readonly leaseMs: number;
+  /** Longest a follow's XREAD blocks, in ms. */
+  readonly followBlockMs: number;
+  /** How often to PING Redis, in ms, so a hang is noticed even when nothing else is sent. */
+  readonly probeIntervalMs: number;
+  /** Longest `ready()` waits for Redis, in ms. */
+  readonly connectTimeoutMs: number;
+  /** Closes the connections (those the directory made) once the sessions are let go. */
+  readonly closeConnections: () => Promise<void>;
+}
+
+/**
+ * A session this process holds: it writes it (`writer`), or follows the stream another process
+ * writes (`follower`; the session the connection sees is the follower itself, which turns into a
+ * writer in place when promoted).
+ */
+export type Held =
+  | { readonly session: Session; readonly writer: RedisPersistence; readonly follower?: undefined }
+  | { readonly session: FollowerSession; readonly follower: FollowerSession; readonly writer?: undefined };
+
+/** The state one process's Redis store shares between its parts. */
+export class RedisNode {
+  readonly nodeId = randomUUID();
+  readonly data: RedisSessionData;
+  /** The sessions held by this process, by id. */
+  readonly held = new Map<string, Held>();
+  /** Sessions let go of while Redis was away: their owner key still names this process until released (see leases.ts). */
+  readonly unreleased = new Set<string>();
+  /** When each written session's keys last had their TTL renewed. */
+  private readonly touchedAt = new Map<string, number>();
+  private outageReported = false;
+  /** Set once the store is closed: nothing more is written or reported. */
+  closed = false;
+
+  constructor(
+    readonly context: SessionStoreContext,
+    readonly options: RedisDirectoryOptions,
+  ) {
+    this.data = new RedisSessionData(options.redis, options.prefix, context.ttlMs, context.replayMaxMessages);
+  }
+
+  /** Whether Redis takes commands now. */
+  available(): boolean {
+    return this.options.redis.status === 'ready';
+  }
+
+  /** Logs an outage once, until Redis is back (see {@link recovered}). */
+  reportFailure(error: unknown): void {
+    if (this.outageReported || this.closed) return;
+    this.outageReported = true;
+    this.context.logger.warn(
+      { err: error },
+      'the Redis session store failed; new requests get store_unavailable until it is back',
+    );
+  }
+
+  /** Redis answers again: the next failure is reported. */
+  recovered(): void {
+    this.outageReported = false;
+  }
+
+  /** Tells the other processes (see ./bus.ts). */
+  async publish(message: BusMessage): Promise<void> {
+    await this.options.redis.publish(this.data.busChannel, encodeBusMessage(message));
+  }
+
+  /** This process writes `session` from now on (its keys' TTL is renewed at the next renewal). */
+  holdAsWriter(session: Session, writer: RedisPersistence, touched = 0): void {
+    this.held.set(session.id, { session, writer });
+    this.unreleased.delete(session.id);
+    this.touchedAt.set(session.id, touched);
+  }
+
+  /** Whether the session's keys should have their TTL renewed (then marks them renewed). */
+  touchDue(sessionId: string): boolean {
+    const now = Date.now();
+    if (now - (this.touchedAt.get(sessionId) ?? 0) < this.context.ttlMs / 4) return false;
+    this.touchedAt.set(sessionId, now);
+    return true;
+  }
+
+  /** A written session's reply ended: with no client connected, this process lets go of it. */
+  replyEnded(sessionId: string): void {
+    const held = this.held.get(sessionId);
+    if (held && !held.session.attached) this.letGo(held);
+  }
+
+  /** This process is done with a session it holds: another may take it at once. */
+  letGo(held: Held): void {
+    const { session } = held;
+    this.drop(session);
+    if (!held.writer) return;
+    this.release(session.id).catch((error: unknown) => {
+      // Else a process following it would wait on this one (whose lease runs on) until the session expires.
+      this.unreleased.add(session.id);
+      this.reportFailure(error);
+    });
+  }
+
+  /** A session that never said anything: nothing to resume, so nothing is kept. */
+  forget(session: Session): void {
+    this.drop(session);
+    if (this.available()) this.data.remove(session.id).catch((error: unknown) => this.reportFailure(error));
+  }
+
+  /** Forgets and disposes a held session, telling no one. */
+  drop(session: Session): void {
+    this.held.delete(session.id);
+    this.touchedAt.delete(session.id);
+    session.dispose();
+  }
+
+  /** Gives up the session's ownership in Redis, so a follower (or anyone) may take it. */
+  async release(sessionId: string): Promise<void> {
+    await this.data.touch([sessionId]);
+    await this.data.release(sessionId, this.nodeId);
+    await this.publish({ t: 'released', s: sessionId });
+  }
+}
