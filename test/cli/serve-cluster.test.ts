@@ -8,12 +8,8 @@ import { filter, firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { uniquePrefix } from '../utils/redis';
-import {
-  type OwnRedisCluster,
-  type OwnSentinelSetup,
-  startRedisCluster,
-  startSentinelSetup,
-} from '../utils/redis-cluster';
+import { type OwnRedisCluster, startRedisCluster } from '../utils/redis-cluster';
+import { type OwnSentinelSetup, startSentinelSetup } from '../utils/redis-sentinel';
 import { type CliProcess, spawnCli } from '../utils/spawn-cli';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 

@@ -10,7 +10,8 @@ import type { WSServer } from '../../src/server/ws-server';
 import { redisStore } from '../../src/store/redis';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { uniquePrefix } from '../utils/redis';
-import { ask, type OwnSentinelSetup, startSentinelSetup } from '../utils/redis-cluster';
+import { ask } from '../utils/redis-cluster';
+import { type OwnSentinelSetup, startSentinelSetup } from '../utils/redis-sentinel';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 import { startServerFor } from '../utils/test-server';
 
