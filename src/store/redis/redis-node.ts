@@ -3,22 +3,22 @@
  * the sessions it holds (as writer or as follower), and letting go of them.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { SessionStoreContext } from '../../core/ports';
 import type { Session } from '../../core/session';
 import { type BusMessage, encodeBusMessage } from './bus';
+import type { StoreConnection } from './connect';
 import type { FollowerSession } from './follower';
 import { RedisSessionData } from './redis-data';
 import type { RedisPersistence } from './redis-persistence';
 
 /** The connections and settings a Redis directory runs on. */
 export interface RedisDirectoryOptions {
-  /** Commands (never blocked). */
-  readonly redis: Redis;
+  /** Commands (never blocked): one Redis, or a Cluster (see connect.ts). */
+  readonly redis: StoreConnection;
   /** Pub/sub: a connection of its own. */
-  readonly subscriber: Redis;
+  readonly subscriber: StoreConnection;
   /** A new connection for each log this process follows (XREAD BLOCK holds it). */
-  readonly newConnection: () => Redis;
+  readonly newConnection: () => StoreConnection;
   readonly prefix: string;
   readonly leaseMs: number;
   /** Longest a follow's XREAD blocks, in ms. */

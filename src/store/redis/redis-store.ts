@@ -1,6 +1,6 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SessionStore } from '../types';
-import { connectorFor, type RedisNodeAddress, type RedisTarget, type StoreConnection } from './connect';
+import { connectorFor, type RedisNodeAddress, type RedisTarget } from './connect';
 import { watchClusterNodes } from './node-watch';
 import { createRedisSessionDirectory } from './redis-directory';
 
@@ -123,11 +123,10 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       // On a cluster a hung node fails only its slots' commands: /health names it (the store as a whole stays up).
       const nodes = redis.isCluster ? watchClusterNodes(redis as Cluster, Math.min(PROBE_INTERVAL_MS, commandTimeoutMs)) : undefined;
       const directory = createRedisSessionDirectory(context, {
-        // The directory runs only commands a Cluster has as a Redis has them (see connect.ts).
-        redis: asDirectoryConnection(redis),
-        subscriber: asDirectoryConnection(subscriber),
+        redis,
+        subscriber,
         // A follow's XREAD blocks up to blockMs by design: its deadline starts after that. Made on demand, so its first XREAD waits for it to connect.
-        newConnection: () => asDirectoryConnection(connect({ ...ownConnection(blockMs + commandTimeoutMs), enableOfflineQueue: true })),
+        newConnection: () => connect({ ...ownConnection(blockMs + commandTimeoutMs), enableOfflineQueue: true }),
         prefix,
         leaseMs,
         followBlockMs: blockMs,
@@ -145,9 +144,3 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
     },
   };
 }
-
-/**
- * The directory is typed for one Redis; a Cluster has the same methods for every command it
- * sends (each names one session's slot, or none: PING, PUBLISH, SUBSCRIBE, CLIENT go to any node).
- */
-const asDirectoryConnection = (connection: StoreConnection): Redis => connection as Redis;
