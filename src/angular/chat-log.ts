@@ -11,11 +11,14 @@ export interface ChatToolCall {
   readonly name: string;
   /** The arguments the model passed (parsed JSON). */
   readonly args: unknown;
-  /** `running` until the tool answers. */
-  readonly status: 'running' | 'complete' | 'error';
+  /**
+   * `running` until the tool answers; before that `approval_required` while it waits for the
+   * user's yes or no, or `client_execute` while the client runs it; `denied` when it was declined.
+   */
+  readonly status: 'running' | 'complete' | 'error' | 'approval_required' | 'client_execute' | 'denied';
   /** What the tool returned, once `complete`. */
   readonly result?: unknown;
-  /** Why the tool failed, once `error`. */
+  /** Why the tool failed, once `error`, or why it was declined, once `denied`. */
   readonly error?: string;
 }
 
@@ -29,6 +32,8 @@ export interface ChatMessage {
   readonly role: 'user' | 'assistant';
   /** The text so far: a streaming reply grows chunk by chunk. */
   readonly text: string;
+  /** The model's reasoning so far, when it streams any (not part of `text`). */
+  readonly reasoning?: string;
   /** Always `done` for a user's message. */
   readonly status: ChatMessageStatus;
   /** The tools the model called for this reply, in the order it called them. */
@@ -76,17 +81,20 @@ function applyReplyEvent(reply: ChatMessage, event: ReplyEvent): ChatMessage {
   switch (event.type) {
     case 'llm_chunk':
       return event.data.chunk ? { ...reply, text: reply.text + event.data.chunk } : reply;
+    case 'llm_reasoning':
+      return event.data.chunk ? { ...reply, reasoning: (reply.reasoning ?? '') + event.data.chunk } : reply;
     case 'llm_complete': {
       const { fullText, finishReason, usage } = event.data;
       return { ...reply, text: fullText, status: 'done', finishReason, ...(usage ? { usage } : {}) };
     }
     case 'tool_call': {
-      const { toolCallId, toolName, args, status } = event.data;
+      const { toolCallId, toolName, args, status, reason } = event.data;
       const known = reply.toolCalls.some((call) => call.id === toolCallId);
       const next: ChatToolCall['status'] = status === 'start' ? 'running' : status;
+      const why = status === 'denied' && reason !== undefined ? { error: reason } : {};
       const toolCalls = known
-        ? reply.toolCalls.map((call) => (call.id === toolCallId ? { ...call, args, status: next } : call))
-        : [...reply.toolCalls, { id: toolCallId, name: toolName, args, status: next }];
+        ? reply.toolCalls.map((call) => (call.id === toolCallId ? { ...call, args, status: next, ...why } : call))
+        : [...reply.toolCalls, { id: toolCallId, name: toolName, args, status: next, ...why }];
       return { ...reply, toolCalls };
     }
     case 'tool_result': {
@@ -94,7 +102,10 @@ function applyReplyEvent(reply: ChatMessage, event: ReplyEvent): ChatMessage {
       const outcome: Partial<ChatToolCall> = error === undefined ? { status: 'complete', result } : { status: 'error', error };
       const known = reply.toolCalls.some((call) => call.id === toolCallId);
       const toolCalls = known
-        ? reply.toolCalls.map((call) => (call.id === toolCallId ? { ...call, ...outcome } : call))
+        ? reply.toolCalls.map((call) =>
+            // A declined call's result is what the model was told: the call stays `denied`.
+            call.id !== toolCallId ? call : call.status === 'denied' ? { ...call, error: call.error ?? error } : { ...call, ...outcome },
+          )
         : [...reply.toolCalls, { id: toolCallId, name: toolName, args: undefined, status: 'running' as const, ...outcome }];
       return { ...reply, toolCalls };
     }

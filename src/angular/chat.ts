@@ -2,7 +2,7 @@ import { DestroyRef, inject, NgZone, PLATFORM_ID } from '@angular/core';
 import { BehaviorSubject, distinctUntilChanged, map, type Observable, ReplaySubject, Subject, Subscription } from 'rxjs';
 import { ConnectionClosedError, type LLMWSError } from '../errors';
 import type { SessionStatus, UserMessageOptions } from '../protocol/codecs';
-import type { ConnectionStatus, ReplyEvent } from '../client/options';
+import type { ApprovalRequest, ConnectionStatus, ReplyEvent } from '../client/options';
 import { WSClient } from '../client/ws-client';
 import { applyChatEvent, type ChatLogEvent, type ChatMessage } from './chat-log';
 import { enterZone } from './enter-zone';
@@ -58,6 +58,11 @@ export class LlmWsChat {
   /** Every error: server `error` messages, undecodable frames, connection failures. Not replayed. */
   readonly errors$: Observable<LLMWSError>;
   /**
+   * The tool calls waiting for the user's yes or no (a tool with `needsApproval` on the server),
+   * oldest first; answer with {@link approve} or {@link deny}. Replays the current list.
+   */
+  readonly approvals$: Observable<readonly ApprovalRequest[]>;
+  /**
    * The underlying client, for what this service does not wrap (`getHistory()`, `getStats()`,
    * the callback API). Undefined on the server platform. Its observables emit outside
    * Angular's zone: subscribe to this service's streams in components.
@@ -69,6 +74,7 @@ export class LlmWsChat {
   private readonly sessionStatus = new BehaviorSubject<SessionStatus>('idle');
   private readonly log = new BehaviorSubject<readonly ChatMessage[]>([]);
   private readonly errors = new Subject<LLMWSError>();
+  private readonly approvals = new BehaviorSubject<readonly ApprovalRequest[]>([]);
   private readonly running = new Map<string, RunningReply>();
   private readonly subscriptions = new Subscription();
   private nextId = 1;
@@ -85,6 +91,7 @@ export class LlmWsChat {
       distinctUntilChanged(),
     );
     this.errors$ = this.errors.asObservable();
+    this.approvals$ = this.approvals.asObservable();
     inject(DestroyRef).onDestroy(() => this.destroy());
     if (inject(PLATFORM_ID) === SERVER_PLATFORM_ID) {
       this.client = undefined;
@@ -101,6 +108,7 @@ export class LlmWsChat {
     );
     this.subscriptions.add(client.sessionStatus$.pipe(enterZone(this.zone)).subscribe((status) => this.sessionStatus.next(status)));
     this.subscriptions.add(client.errors$.pipe(enterZone(this.zone)).subscribe((error) => this.errors.next(error)));
+    this.subscriptions.add(client.approvals$.pipe(enterZone(this.zone)).subscribe((pending) => this.approvals.next(pending)));
     if (autoConnect) this.connect();
   }
 
@@ -169,6 +177,18 @@ export class LlmWsChat {
     return events.asObservable();
   }
 
+  /** Lets a tool call waiting for approval run (any tab or device on the conversation may answer). */
+  approve(toolCallId: string): void {
+    const client = this.client;
+    if (client) this.zone.runOutsideAngular(() => client.approve(toolCallId));
+  }
+
+  /** Declines a tool call waiting for approval: it does not run, and the model is told so, with `reason`. */
+  deny(toolCallId: string, reason?: string): void {
+    const client = this.client;
+    if (client) this.zone.runOutsideAngular(() => client.deny(toolCallId, reason));
+  }
+
   /** Stops the running reply: the server aborts it (and the model request); its message keeps the text so far, marked `aborted`. */
   abort(): void {
     for (const [replyId, reply] of [...this.running]) {
@@ -209,6 +229,6 @@ export class LlmWsChat {
     this.destroyed = true;
     this.disconnect();
     this.subscriptions.unsubscribe();
-    for (const subject of [this.status, this.sessionStatus, this.log, this.errors]) (subject as Subject<unknown>).complete();
+    for (const subject of [this.status, this.sessionStatus, this.log, this.errors, this.approvals]) (subject as Subject<unknown>).complete();
   }
 }

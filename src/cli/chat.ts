@@ -34,17 +34,34 @@ function describeError(error: unknown): string {
  */
 function createPrinter(stream: NodeJS.WritableStream, lines: NodeJS.WritableStream = stream) {
   let atLineStart = true;
+  /** Whether the last text was reasoning: the answer then starts on a line of its own. */
+  let reasoning = false;
   const text = (chunk: string): void => {
     if (!chunk) return;
+    if (reasoning) {
+      reasoning = false;
+      if (!atLineStart) stream.write('\n');
+    }
     stream.write(chunk);
     atLineStart = chunk.endsWith('\n');
   };
+  // Dimmed where it is a terminal (SGR 2, faint), so the answer stands out from the thinking.
+  const dim = (lines as { isTTY?: boolean }).isTTY === true;
   return {
     text,
+    /** A piece of the model's reasoning, with the lines (stderr in a one-shot answer): stdout stays the answer. */
+    reasoning: (chunk: string): void => {
+      if (!chunk) return;
+      if (!reasoning && !atLineStart) lines.write('\n');
+      reasoning = true;
+      lines.write(dim ? `\x1b[2m${chunk}\x1b[22m` : chunk);
+      atLineStart = chunk.endsWith('\n');
+    },
     endLine: (): void => text(atLineStart ? '' : '\n'),
     line: (line: string): void => {
       lines.write(`${atLineStart ? '' : '\n'}${line}\n`);
       atLineStart = true;
+      reasoning = false;
     },
   };
 }
@@ -55,8 +72,11 @@ function render(event: ReplyEvent, out: Printer): void {
   switch (event.type) {
     case 'llm_chunk':
       return out.text(event.data.chunk);
+    case 'llm_reasoning':
+      return out.reasoning(event.data.chunk);
     case 'tool_call':
       if (event.data.status === 'start') out.line(`[tool] ${event.data.toolName}(${JSON.stringify(event.data.args)})`);
+      if (event.data.status === 'denied') out.line(`[denied] ${event.data.toolName}${event.data.reason ? `: ${event.data.reason}` : ''}`);
       return;
     case 'tool_result':
       return out.line(
@@ -95,6 +115,20 @@ const HELP =
 /** `llm-ws chat "question"`: prints the answer on stdout as it streams (tool lines on stderr) and exits (1 on failure). */
 async function askOnce(question: string, options: ChatOptions): Promise<void> {
   const client = new WSClient({ url: urlWithToken(options.url, options.token), reconnectAttempts: 2 });
+  // Approvals are asked on stderr and answered on stdin, one line each (y or n), opened only if asked.
+  let input: Interface | undefined;
+  const answers: string[] = [];
+  const waiting: Array<(answer: string) => void> = [];
+  client.onToolApproval(async (request) => {
+    process.stderr.write(`${approvalQuestion(request)} `);
+    if (!input) {
+      input = createInterface({ input: process.stdin, terminal: false });
+      input.on('line', (line) => (waiting.shift() ?? ((answer: string) => answers.push(answer)))(line));
+      input.on('close', () => waiting.splice(0).forEach((resolve) => resolve('n')));
+    }
+    const answer = answers.shift() ?? (await new Promise<string>((resolve) => waiting.push(resolve)));
+    return isYes(answer);
+  });
   try {
     await client.connect();
     const out = createPrinter(process.stdout, process.stderr);
@@ -102,9 +136,17 @@ async function askOnce(question: string, options: ChatOptions): Promise<void> {
       client.send(question).subscribe({ next: (event) => render(event, out), error: reject, complete: resolve }),
     );
   } finally {
+    input?.close();
     client.disconnect();
   }
 }
+
+/** The question for a tool call that waits for approval. */
+function approvalQuestion(request: { toolName: string; args: unknown }): string {
+  return `[approve] ${request.toolName}(${JSON.stringify(request.args)})? y/n`;
+}
+
+const isYes = (answer: string): boolean => /^\s*y(es)?\s*$/i.test(answer);
 
 /**
  * Readline's output while a reply streams: muted, so keys typed meanwhile are not echoed into the
@@ -202,6 +244,41 @@ async function converse(options: ChatOptions): Promise<void> {
     echo.muted = terminal;
   };
 
+  /** Tool calls waiting for the user's y or n, oldest first: the next lines typed answer them. */
+  const approvals: string[] = [];
+  const askNext = (): void => {
+    const toolCallId = approvals[0];
+    const request = toolCallId === undefined ? undefined : pendingApprovals.find((pending) => pending.toolCallId === toolCallId);
+    if (!request) return;
+    out.line(approvalQuestion(request));
+    // What is typed now is the answer: it must show.
+    echo.muted = false;
+  };
+  let pendingApprovals: readonly { toolCallId: string; toolName: string; args: unknown }[] = [];
+  client.approvals$.subscribe((pending) => {
+    pendingApprovals = pending;
+    const wasAsking = approvals[0];
+    const arrived = pending.filter((request) => !approvals.includes(request.toolCallId)).map((request) => request.toolCallId);
+    // Answered elsewhere (another tab), or the reply ended: no longer asked.
+    approvals.splice(0, approvals.length, ...approvals.filter((id) => pending.some((request) => request.toolCallId === id)), ...arrived);
+    if (approvals[0] !== undefined && approvals[0] !== wasAsking) {
+      // Piped input: a line read ahead answers it.
+      const ahead = terminal ? undefined : typedAhead.shift();
+      if (ahead !== undefined) return answerApproval(ahead);
+      askNext();
+    } else if (approvals.length === 0 && wasAsking !== undefined) {
+      echo.muted = terminal && busy;
+    }
+  });
+  const answerApproval = (line: string): void => {
+    const toolCallId = approvals.shift();
+    if (toolCallId === undefined) return;
+    if (isYes(line)) client.approve(toolCallId);
+    else client.deny(toolCallId, 'declined in llm-ws chat');
+    echo.muted = terminal && busy;
+    askNext();
+  };
+
   const interrupt = (): void => {
     if (!reply || reply.closed) return quit();
     reply.unsubscribe(); // sends abort: the server cancels the model request
@@ -258,7 +335,8 @@ async function converse(options: ChatOptions): Promise<void> {
   };
 
   rl.on('line', (line) => {
-    if (busy) typedAhead.push(line.trim());
+    if (approvals.length > 0) answerApproval(line);
+    else if (busy) typedAhead.push(line.trim());
     else handle(line);
   });
 

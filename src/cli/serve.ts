@@ -16,6 +16,7 @@ import {
 } from '../server/options';
 import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '../core/reply';
 import { WSServer } from '../server/ws-server';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../tools/client-tools';
 import type { CompressionOptions } from '../server/compression';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX } from '../store/redis';
 import { type FlagSource, nodeList, type RedisFlags, redisUrl, storeFromFlags } from './serve-store';
@@ -47,6 +48,9 @@ interface ServeOptions extends RedisFlags {
   maxReplyTextBytes: number;
   maxToolArgumentsBytes: number;
   builtinTools: boolean;
+  requireApproval?: string[];
+  approvalTimeout: number;
+  keepReasoning: boolean;
   metricsAuth: boolean;
   logLevel: LogLevel;
   processMetrics: boolean;
@@ -106,6 +110,9 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     upstreamHealthCheck: llm.healthCheck,
     demoDir,
     builtinTools: options.builtinTools,
+    approvalTimeoutMs: options.approvalTimeout * 1000,
+    keepReasoning: options.keepReasoning,
+    ...(options.requireApproval ? { requireApproval: options.requireApproval } : {}),
     logger: consoleLogger({ level: options.logLevel }),
     // A process of its own: its /metrics describes the process too.
     collectDefaultMetrics: options.processMetrics,
@@ -162,6 +169,9 @@ export function serveCommand(): Command {
     .option('--max-connections <n>', 'concurrent connections; more are closed with 1013', wholeNumber(1), DEFAULT_MAX_CONNECTIONS)
     .option('--max-history <n>', 'messages kept per conversation', wholeNumber(1), DEFAULT_MAX_HISTORY_LENGTH)
     .option('--no-builtin-tools', 'offer the model no tools (by default: get_current_time and calculate)')
+    .option('--require-approval <tools>', "comma-separated tools whose calls wait for the user's yes (tool_approval) before they run", list)
+    .option('--approval-timeout <seconds>', 'how long a tool call waits for approval before it counts as denied', wholeNumber(1), DEFAULT_APPROVAL_TIMEOUT_MS / 1000)
+    .option('--keep-reasoning', "keep the model's reasoning in history (it is streamed as llm_reasoning either way)", false)
     .option('--auth-token <token>', 'require this token: Authorization: Bearer <token>, or ?token=<token> (env LLM_WS_AUTH_TOKEN)', process.env.LLM_WS_AUTH_TOKEN || undefined)
     .option('--no-metrics-auth', 'with --auth-token: leave /metrics and the full /health open (by default they need the token)')
     .option('--allowed-origins <origins>', 'comma-separated Origins browsers may connect from; others get HTTP 403', list)

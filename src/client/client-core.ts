@@ -26,6 +26,7 @@ import {
   DEFAULT_TIMEOUT_MS,
   type DisconnectInfo,
   type ReconnectAttempt,
+  type SessionCredentials,
   type WebSocketConstructor,
   type WSClientOptions,
 } from './options';
@@ -33,8 +34,8 @@ import { type OutgoingFrame, Outbox } from './outbox';
 import { TrafficStats } from './traffic-stats';
 import { validateClientOptions } from './validate-options';
 
-type ResolvedOptions = Required<Omit<WSClientOptions, 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs'>> &
-  Pick<WSClientOptions, 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs'>;
+type Optional = 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs' | 'tools' | 'session' | 'share';
+type ResolvedOptions = Required<Omit<WSClientOptions, Optional>> & Pick<WSClientOptions, Optional>;
 
 /**
  * Connection state and plumbing shared by {@link ReactiveClient}'s requests. Not exported from
@@ -91,11 +92,21 @@ export abstract class ClientCore {
     this.scheduler = this.options.scheduler;
     this.idPrefix = this.options.random().toString(36).slice(2, 8);
     this.outbox = new Outbox(this.options.maxQueueSize);
+    // Joining a session from the start: the first connection resumes it from seq 0.
+    this.resumable = options.session && { sessionId: options.session.sessionId, resumeToken: options.session.resumeToken };
   }
 
   /** The session id the server gave the current connection. */
   get sessionId(): string | undefined {
     return this.resumable?.sessionId;
+  }
+
+  /**
+   * The current session's id and resume token: hand them to another client (another tab, with
+   * `share: true`) to open the same conversation there. Undefined before the first greeting.
+   */
+  get session(): SessionCredentials | undefined {
+    return this.resumable;
   }
 
   /**
@@ -217,7 +228,8 @@ export abstract class ClientCore {
             if (!this.resumable) return;
             resumeId = this.nextId();
             // The first frame on the connection, ahead of anything queued.
-            this.count(encodeMessage({ type: 'resume', id: resumeId, data: { ...this.resumable, lastSeq: this.lastSeq } }), (text) => socket.next(text));
+            const data = { ...this.resumable, lastSeq: this.lastSeq, ...(this.options.share ? { share: true } : {}) };
+            this.count(encodeMessage({ type: 'resume', id: resumeId, data }), (text) => socket.next(text));
           },
         },
         closeObserver: { next: (event) => (close = { code: event.code, reason: event.reason }) },

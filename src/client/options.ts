@@ -89,6 +89,66 @@ export interface WSClientOptions {
    * @default Math.random
    */
   readonly random?: () => number;
+  /**
+   * Tools that run here, in the client (read the page, ask the user, get the location): declared
+   * on every `user_message` as `clientTools`, offered to the model beside the server's. When the
+   * model calls one for a reply this client sent, the client runs `execute` and sends the result
+   * back (`tool_result`); a throw or rejection is sent as the call's `error`.
+   * @default []
+   */
+  readonly tools?: readonly ClientTool[];
+  /**
+   * A session to join on connect instead of starting a new one (another tab's or device's: see
+   * `WSClient.session`). Its stream is replayed from the start, as far as the server still holds it.
+   */
+  readonly session?: SessionCredentials;
+  /**
+   * Join the session beside the connections already on it (`resume` with `share: true`), instead
+   * of taking it over (which closes the other with 4409): every tab on one conversation gets
+   * every message, and any of them may send.
+   * @default false
+   */
+  readonly share?: boolean;
+}
+
+/** What names a session and lets a client resume or join it. Keep `resumeToken` secret: it is the key. */
+export interface SessionCredentials {
+  readonly sessionId: string;
+  readonly resumeToken: string;
+}
+
+/** What a client tool's `execute` knows about the call. */
+export interface ClientToolContext {
+  readonly toolCallId: string;
+  /** The `user_message` whose reply made the call. */
+  readonly requestId: string;
+}
+
+/** A tool the client runs (see {@link WSClientOptions.tools}). */
+export interface ClientTool<Args = unknown> {
+  /** 1 to 64 letters, digits, `_` or `-`; not the name of one of the server's tools. */
+  readonly name: string;
+  /** What the tool does, for the model. */
+  readonly description: string;
+  /** The JSON Schema of the arguments object. */
+  readonly parameters: { readonly [key: string]: unknown };
+  /**
+   * Runs the tool: returns the result (any JSON value), a Promise of it, or an Observable whose
+   * last value is the result.
+   */
+  execute(args: Args, context: ClientToolContext): unknown;
+}
+
+/** A tool call that waits for the user's yes or no, as `approvals$` lists it. */
+export interface ApprovalRequest {
+  readonly toolCallId: string;
+  readonly toolName: string;
+  /** The arguments the model passed (parsed JSON). */
+  readonly args: unknown;
+  /** The reply that made the call. */
+  readonly requestId?: string;
+  /** How long the server waits for the answer before it counts the call as denied, in ms. */
+  readonly timeoutMs?: number;
 }
 
 /**

@@ -48,6 +48,11 @@ export class Outbox {
     return request?.epoch;
   }
 
+  /** Whether the request is in flight (tracked and not settled). */
+  has(requestId: string): boolean {
+    return this.pending.has(requestId);
+  }
+
   /** Queues a frame for the next connection. Throws {@link ClientError} `queue_full` past the bound. */
   enqueue(frame: OutgoingFrame): void {
     if (this.queue.length >= this.maxQueueSize) {

@@ -2,7 +2,17 @@
  * The RxJS client. Browser-safe: it imports rxjs, io-ts and the protocol only, and takes its
  * WebSocket constructor from the options or the global scope.
  */
-import { distinctUntilChanged, filter, lastValueFrom, map, Observable, type OperatorFunction, type Subscription, take, timer } from 'rxjs';
+import {
+  distinctUntilChanged,
+  filter,
+  lastValueFrom,
+  map,
+  Observable,
+  type OperatorFunction,
+  type Subscription,
+  take,
+  timer,
+} from 'rxjs';
 import { ClientError, type LLMWSError } from '../errors';
 import { replyOf, requestIdOf, serverErrorOf } from '../operators/reply-of';
 import type {
@@ -17,7 +27,17 @@ import type {
 } from '../protocol/codecs';
 import { encodeMessage } from '../protocol/encode';
 import { ClientCore } from './client-core';
-import type { ConnectionStatus, ControlRequest, DisconnectInfo, ReconnectAttempt, ReplyEvent, SendOptions, WSClientOptions } from './options';
+import { HumanInTheLoop } from './human-in-the-loop';
+import type {
+  ApprovalRequest,
+  ConnectionStatus,
+  ControlRequest,
+  DisconnectInfo,
+  ReconnectAttempt,
+  ReplyEvent,
+  SendOptions,
+  WSClientOptions,
+} from './options';
 
 /** What `send()` and `sendMessage()` resolve with: the `llm_complete` data. */
 export type CompleteData = CompleteMessage['data'];
@@ -60,6 +80,16 @@ export class ReactiveClient extends ClientCore {
   readonly toolCalls$: Observable<ServerMessageOf<'tool_call'>['data']>;
   /** Every `tool_result`'s data (a tool's result, or why it failed). */
   readonly toolResults$: Observable<ServerMessageOf<'tool_result'>['data']>;
+  /** Every `llm_reasoning`'s data: the model's reasoning, piece by piece, apart from its text. */
+  readonly reasoning$: Observable<ServerMessageOf<'llm_reasoning'>['data']>;
+  /**
+   * The tool calls waiting for the user's yes or no, oldest first: each from its `tool_call`
+   * with status `approval_required` until it is answered (here, or on another connection to the
+   * session) or its reply ends. Replays the current list to a new subscriber.
+   */
+  readonly approvals$: Observable<readonly ApprovalRequest[]>;
+  /** Approvals, client tools and answers sent again after a reconnect. */
+  private readonly loop: HumanInTheLoop;
   /**
    * The session's status (idle, thinking, streaming, calling_tool, paused) as the server reports
    * it, on each change only. Replays the current one, once known, to a new subscriber.
@@ -84,6 +114,18 @@ export class ReactiveClient extends ClientCore {
     this.completions$ = this.dataOf('llm_complete');
     this.toolCalls$ = this.dataOf('tool_call');
     this.toolResults$ = this.dataOf('tool_result');
+    this.reasoning$ = this.dataOf('llm_reasoning');
+    this.loop = new HumanInTheLoop({
+      tools: this.options.tools ?? [],
+      write: (text) => this.write({ text, requestId: undefined }) === 'sent',
+      nextId: () => this.nextId(),
+      ours: (requestId) => this.outbox.has(requestId),
+      report: (error) => this.errors.next(error),
+    });
+    this.approvals$ = this.loop.approvals$;
+    this.incoming.subscribe((message) => this.loop.track(message));
+    // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
+    this.status.subscribe((status) => status === 'connected' && this.loop.greeted());
     this.sessionStatus$ = this.sessionState.pipe(
       filter((status): status is SessionStatus => status !== undefined),
       distinctUntilChanged(),
@@ -91,6 +133,26 @@ export class ReactiveClient extends ClientCore {
     this.errors$ = this.errors.asObservable();
     this.reconnecting$ = this.reconnecting.asObservable();
     this.disconnected$ = this.disconnections.asObservable();
+  }
+
+  /**
+   * Lets a tool call waiting for approval run. Any connection to the session may answer; the
+   * first answer counts. Fails on `errors$` only (not connected, or the server's
+   * `unknown_tool_call` when the call no longer waits).
+   */
+  approve(toolCallId: string): void {
+    this.loop.decide(toolCallId, true);
+  }
+
+  /** Declines a tool call waiting for approval: it does not run, and the model is told so, with `reason`. */
+  deny(toolCallId: string, reason?: string): void {
+    this.loop.decide(toolCallId, false, reason);
+  }
+
+  override disconnect(): void {
+    super.disconnect();
+    // The session is forgotten: nothing of it waits any more.
+    this.loop.reset();
   }
 
   private dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {
@@ -110,7 +172,14 @@ export class ReactiveClient extends ClientCore {
   private exchange<T>(
     build: (id: string) => ClientMessage,
     settle: OperatorFunction<ServerMessage, T>,
-    limits: { id?: string; timeoutMs?: number; what: string; timedOut: string; onCancel?: (id: string) => void; oneAtATime?: boolean },
+    limits: {
+      id?: string;
+      timeoutMs?: number;
+      what: string;
+      timedOut: string;
+      onCancel?: (id: string) => void;
+      oneAtATime?: boolean;
+    },
   ): Observable<T> {
     return new Observable<T>((subscriber) => {
       const id = limits.id ?? this.nextId();
@@ -121,17 +190,22 @@ export class ReactiveClient extends ClientCore {
         this.errors.next(error);
         subscriber.error(error);
       };
-      const answers = this.incoming.pipe(filter((message) => requestIdOf(message) === id), settle).subscribe({
-        next: (value) => subscriber.next(value),
-        error: (error: unknown) => {
-          settled = true;
-          subscriber.error(error);
-        },
-        complete: () => {
-          settled = true;
-          subscriber.complete();
-        },
-      });
+      const answers = this.incoming
+        .pipe(
+          filter((message) => requestIdOf(message) === id),
+          settle,
+        )
+        .subscribe({
+          next: (value) => subscriber.next(value),
+          error: (error: unknown) => {
+            settled = true;
+            subscriber.error(error);
+          },
+          complete: () => {
+            settled = true;
+            subscriber.complete();
+          },
+        });
       let waiting: Subscription | undefined;
       const frame = { text, requestId: id, oneAtATime: limits.oneAtATime };
       this.outbox.track(
@@ -155,7 +229,12 @@ export class ReactiveClient extends ClientCore {
         if (this.write(frame) === 'queued' && Number.isFinite(queueTimeoutMs)) {
           waiting = timer(queueTimeoutMs, this.scheduler).subscribe(() => {
             settled = true;
-            refuse(new ClientError('not_connected', `${limits.what} waited ${queueTimeoutMs} ms for a connection (queueTimeoutMs)`));
+            refuse(
+              new ClientError(
+                'not_connected',
+                `${limits.what} waited ${queueTimeoutMs} ms for a connection (queueTimeoutMs)`,
+              ),
+            );
           });
         }
       } catch (error) {
@@ -183,8 +262,22 @@ export class ReactiveClient extends ClientCore {
    */
   send(text: string, options?: SendOptions): Observable<ReplyEvent> {
     const { timeoutMs = this.options.replyTimeoutMs, ...messageOptions } = options ?? {};
+    const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({
+      name,
+      description,
+      parameters,
+    }));
     return this.exchange<ReplyEvent>(
-      (id) => ({ type: 'user_message', id, data: { text, ...(Object.keys(messageOptions).length > 0 ? { options: messageOptions } : {}) } }),
+      (id) => ({
+        type: 'user_message',
+        id,
+        data: {
+          text,
+          ...(Object.keys(messageOptions).length > 0 ? { options: messageOptions } : {}),
+          // The client's tools go with every message: the server offers them for this reply only.
+          ...(clientTools.length > 0 ? { clientTools } : {}),
+        },
+      }),
       replyOf(),
       {
         timeoutMs,
@@ -252,6 +345,8 @@ export class ReactiveClient extends ClientCore {
 
   /** The conversation so far, without the system prompt. */
   getHistory(): Promise<HistoryMessage[]> {
-    return reported(this.sendControl('get_history').then((answer) => (answer.type === 'history' ? answer.data.messages : [])));
+    return reported(
+      this.sendControl('get_history').then((answer) => (answer.type === 'history' ? answer.data.messages : [])),
+    );
   }
 }

@@ -42,6 +42,12 @@ const CHECKS: Record<string, Check> = {
   WebSocketCtor: fn,
   scheduler: (value) => (typeof (value as { now?: unknown } | null)?.now === 'function' && typeof (value as { schedule?: unknown }).schedule === 'function' ? undefined : 'an RxJS scheduler'),
   random: fn,
+  tools: (value) =>
+    Array.isArray(value) && value.every((tool: { name?: unknown; execute?: unknown } | null) => typeof tool?.name === 'string' && /^[\w-]{1,64}$/.test(tool.name) && typeof tool.execute === 'function')
+      ? undefined
+      : 'an array of { name (1 to 64 letters, digits, _ or -), description, parameters, execute }',
+  session: (value) => (typeof (value as { resumeToken?: unknown } | null)?.resumeToken === 'string' ? undefined : 'an object { sessionId, resumeToken }'),
+  share: (value) => (typeof value === 'boolean' ? undefined : 'a boolean'),
 };
 
 /**

@@ -1,7 +1,7 @@
 import { filter, Observable, skip } from 'rxjs';
 import { ClientError } from '../errors';
 import type { ServerMessageOf, SessionStatus } from '../protocol/codecs';
-import type { DisconnectInfo, ErrorEventHandler, ReconnectAttempt } from './options';
+import type { ApprovalRequest, DisconnectInfo, ErrorEventHandler, ReconnectAttempt } from './options';
 import { type CompleteData, ReactiveClient } from './reactive-client';
 
 /**
@@ -66,6 +66,26 @@ export class WSClient extends ReactiveClient {
   /** Calls back once per tool call, when it starts. Returns an unsubscribe function. */
   onToolCall(callback: (call: ServerMessageOf<'tool_call'>['data']) => void): () => void {
     return this.on(this.toolCalls$.pipe(filter((call) => call.status === 'start')), callback);
+  }
+
+  /** Calls back for each piece of the model's reasoning, of any reply. Returns an unsubscribe function. */
+  onReasoningChunk(callback: (reasoning: ServerMessageOf<'llm_reasoning'>['data']) => void): () => void {
+    return this.on(this.reasoning$, callback);
+  }
+
+  /**
+   * Answers each tool call that waits for approval with what `handler` says: `true` (or a
+   * Promise of it) approves, `false` denies. A handler that throws or rejects leaves the call
+   * waiting (for {@link approve}, {@link deny}, or the server's timeout). Returns an unsubscribe function.
+   */
+  onToolApproval(handler: (request: ApprovalRequest) => boolean | Promise<boolean>): () => void {
+    return this.on(this.toolCalls$.pipe(filter((call) => call.status === 'approval_required')), (call) => {
+      const request: ApprovalRequest = { ...call };
+      Promise.resolve(handler(request)).then(
+        (approved) => (approved ? this.approve(call.toolCallId) : this.deny(call.toolCallId)),
+        (error: unknown) => console.error('llm-ws: an onToolApproval handler failed', error),
+      );
+    });
   }
 
   /** Calls back once per tool call, when it completes or fails (`error` set). Returns an unsubscribe function. */

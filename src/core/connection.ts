@@ -94,7 +94,7 @@ class ConnectionState implements Connection {
       const message = decoded.right;
       switch (message.type) {
         case 'ping':
-          if (message.data?.lastSeq !== undefined) this.current.acknowledge(message.data.lastSeq);
+          if (message.data?.lastSeq !== undefined) this.current.acknowledge(message.data.lastSeq, this.options.transport);
           return this.current.sendDirect({ type: 'pong', data: { requestId: message.id } });
         case 'resume':
           return first ? this.resume(message) : this.refuseResume(message, 'invalid_message', 'resume must be the first message on a connection');
@@ -125,7 +125,7 @@ class ConnectionState implements Connection {
 
   private resume(message: ResumeMessage): void {
     const { sessionId, resumeToken, lastSeq } = message.data;
-    const claimed = this.options.directory.claim(sessionId, resumeToken, lastSeq);
+    const claimed = this.options.directory.claim(sessionId, resumeToken, lastSeq, { share: message.data.share === true });
     if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
     this.held = [];
     claimed
@@ -180,7 +180,7 @@ class ConnectionState implements Connection {
     }
     this.current = target;
     directory.discard(fresh);
-    const previous = target.attach(transport, result.replay);
+    const previous = target.attach(transport, result.replay, { share: message.data.share === true });
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     directory.attached(target);
     directory.resumed(target);

@@ -9,6 +9,7 @@ import type { ServerMessageInput } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import type { RawFrame } from '../protocol/decode';
 import { createConnection, type ResumeOutcome } from './connection';
+import { createHeldBytesCounter } from './held-bytes';
 import { createIdGenerator } from './ids';
 import type { Logger, SessionBudget, SessionDirectory, SessionStore, StoreHealth, Transport } from './ports';
 import { createSession, type Session, type SessionOptions } from './session';
@@ -131,13 +132,12 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
    * sessions; a store that cannot (Redis keeps its sessions there, and this process holds only
    * the connected and busy ones) is asked only whether those fit.
    */
+  const held = createHeldBytesCounter(() => ({ size: directory.size, values: () => directory.all() }));
   const admit = (): boolean => {
     if (directory.admit) return directory.admit();
     if (!budget) return true;
     if (directory.size + 1 > budget.maxSessions) return false;
-    let bytes = 0;
-    for (const session of directory.all()) bytes += session.heldBytes;
-    return bytes <= budget.maxBytes;
+    return budget.maxBytes === Infinity || held.read() <= budget.maxBytes;
   };
 
   return {

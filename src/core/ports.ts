@@ -4,13 +4,7 @@
  * several), and a logger. Adapters implement `Transport`; stores implement `SessionStore`; the
  * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis.
  */
-import type {
-  ControlMessage,
-  HistoryMessage,
-  ServerMessageInput,
-  SessionStatus,
-  UserMessage,
-} from '../protocol/codecs';
+import type { HistoryMessage, ServerMessageInput, SessionMessageIn, SessionStatus } from '../protocol/codecs';
 import type { Conversation } from './conversation';
 import type { BackpressureLimits } from './outlet';
 import type { ReplayLimits, ReplayResult } from './replay-log';
@@ -93,13 +87,17 @@ export interface Session {
   sendDirect(message: ServerMessageInput): void;
   /** Sends a message of the stream: it gets the next seq and a place in the replay log. */
   send(message: ServerMessageInput): void;
-  /** Handles one decoded client message (not `ping` or `resume`, which belong to the connection). */
-  handle(message: UserMessage | ControlMessage): void;
+  /**
+   * Handles one decoded client message (not `ping` or `resume`, which belong to the connection):
+   * a `user_message`, a control, or an answer (`tool_approval`, `tool_result`) to a running reply.
+   */
+  handle(message: SessionMessageIn): void;
   /**
    * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
-   * connection it replaces, if any, for the caller to close.
+   * connection it replaces, if any, for the caller to close. With `share`, it joins the
+   * connections attached instead, and replaces none (a session that cannot share replaces).
    */
-  attach(transport: Transport, replay?: readonly string[]): Transport | undefined;
+  attach(transport: Transport, replay?: readonly string[], options?: { readonly share?: boolean }): Transport | undefined;
   /**
    * `transport` is gone. The running reply goes on into the replay log, unless set to cancel.
    * Returns false (and does nothing) if the session had moved to another connection already.
@@ -109,8 +107,8 @@ export interface Session {
   closeConnection(code: number, reason: string): void;
   /** The frames a client that saw up to `lastSeq` missed. */
   replaySince(lastSeq: number): ReplayResult;
-  /** The client has the stream up to `seq`. */
-  acknowledge(seq: number): void;
+  /** The client on `from` (the connection attached, when not given) has the stream up to `seq`. */
+  acknowledge(seq: number, from?: Transport): void;
   /** Ends the session: cancels the running reply (and with it the model request). */
   dispose(): void;
 }
@@ -205,10 +203,11 @@ export interface SessionDirectory {
   /** A new, registered session for a connection of `principal`. */
   create(principal: unknown): Session;
   /**
-   * The session a resume asks for, if the token is right, with the frames after `lastSeq`.
+   * The session a resume asks for, if the token is right, with the frames after `lastSeq`. With
+   * `share`, the connection joins the ones attached: a store must not treat it as a takeover.
    * A shared store answers asynchronously; one that cannot be reached rejects.
    */
-  claim(sessionId: string, resumeToken: string, lastSeq: number): ClaimResult | Promise<ClaimResult>;
+  claim(sessionId: string, resumeToken: string, lastSeq: number, options?: { readonly share?: boolean }): ClaimResult | Promise<ClaimResult>;
   /** Disposes and forgets a session. */
   discard(session: Session): void;
   /** A connection took the session: it must not expire. */

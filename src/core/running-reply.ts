@@ -2,10 +2,19 @@
  * The reply a session runs now: its abort and pause switches, the status it last sent, and the
  * subscription that runs it (frames held while paused).
  */
-import { BehaviorSubject, Subject, type Subscription } from 'rxjs';
+import { BehaviorSubject, Observable, Subject, type Subscription } from 'rxjs';
 import { holdWhilePaused } from '../operators/hold-while-paused';
-import type { ServerMessageInput, SessionStatus } from '../protocol/codecs';
-import { type ReplyContext, runReply } from './reply';
+import type { ClientToolResultMessage, ServerMessageInput, SessionStatus, ToolApprovalMessage } from '../protocol/codecs';
+import { type ReplyAnswers, type ReplyContext, runReply } from './reply';
+
+/** An answer from the client, to one tool call. */
+type Answer = ToolApprovalMessage | ClientToolResultMessage;
+
+/** An answer the reply waits for, by tool call id: of which type, and where it goes. */
+interface Wait {
+  readonly type: Answer['type'];
+  readonly deliver: (answer: Answer['data']) => void;
+}
 
 /** Where a running reply's frames go, and who hears how it ends. */
 export interface ReplySink {
@@ -26,6 +35,13 @@ export class RunningReply {
   status: SessionStatus = 'idle';
   /** Set once the store failed under this reply, so it is told only once. */
   storeFailed = false;
+  /** What the reply waits for from the client; created on the first wait. */
+  private waits: Map<string, Wait> | undefined;
+  /** How the reply's tool round waits for the client's answers. */
+  private readonly answers: ReplyAnswers = {
+    approval: (toolCallId) => this.waitFor('tool_approval', toolCallId) as Observable<ToolApprovalMessage['data']>,
+    result: (toolCallId) => this.waitFor('tool_result', toolCallId),
+  };
 
   constructor(
     /** The `user_message` id. */
@@ -39,8 +55,8 @@ export class RunningReply {
   }
 
   /** Runs the reply with `context`; its frames go to `sink` (held while paused). */
-  start(context: Omit<ReplyContext, 'abort$'>, sink: ReplySink): void {
-    this.subscription = runReply({ ...context, abort$: this.abort$ })
+  start(context: Omit<ReplyContext, 'abort$' | 'answers'>, sink: ReplySink): void {
+    this.subscription = runReply({ ...context, abort$: this.abort$, answers: this.answers })
       .pipe(holdWhilePaused(this.paused$))
       .subscribe({
         next: (frame) => {
@@ -66,6 +82,29 @@ export class RunningReply {
   /** Pauses or resumes (idempotent); a resume releases the held frames synchronously. */
   setPaused(pause: boolean): void {
     if (this.paused$.value !== pause) this.paused$.next(pause);
+  }
+
+  /**
+   * Hands the client's answer to the tool call that waits for it (the first answer counts).
+   * False when none waits for an answer of this type: answered already, timed out, or never asked.
+   */
+  answer(message: Answer): boolean {
+    const { toolCallId } = message.data;
+    const wait = this.waits?.get(toolCallId);
+    if (wait?.type !== message.type) return false;
+    this.waits?.delete(toolCallId);
+    wait.deliver(message.data);
+    return true;
+  }
+
+  private waitFor(type: Answer['type'], toolCallId: string): Observable<Answer['data']> {
+    return new Observable((subscriber) => {
+      const wait: Wait = { type, deliver: (answer) => subscriber.next(answer) };
+      (this.waits ??= new Map()).set(toolCallId, wait);
+      return () => {
+        if (this.waits?.get(toolCallId) === wait) this.waits.delete(toolCallId);
+      };
+    });
   }
 
   /** Stops the reply at once (and with it the model request), sending nothing more. */

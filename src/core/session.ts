@@ -5,19 +5,30 @@
  * state, that store's persistence hooks; it is always the writer of its stream.
  */
 import type { LLMProvider } from '../llm/types';
-import type { ControlMessage, HistoryMessage, ServerMessageInput, SessionStatus, UserMessage } from '../protocol/codecs';
+import type {
+  ClientToolResultMessage,
+  ControlMessage,
+  HistoryMessage,
+  ServerMessageInput,
+  SessionMessageIn,
+  SessionStatus,
+  ToolApprovalMessage,
+  UserMessage,
+} from '../protocol/codecs';
 import { encodeServerMessage } from '../protocol/decode';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
 import { childLogger } from './logger';
-import { type BackpressureLimits, Outlet } from './outlet';
+import type { BackpressureLimits } from './outlet';
+import { Outlets } from './outlets';
+import { CloseCode } from '../protocol/codes';
 import type { Logger, Session, SessionPersistence, Transport } from './ports';
 
 export type { Session };
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
 import { errorMessageFor } from './error-message';
-import type { ReplyLimits, ReplyTimings } from './reply';
+import type { HumanInTheLoopOptions, ReplyLimits, ReplyTimings } from './reply';
 import { RunningReply } from './running-reply';
 
 export type { BackpressureLimits };
@@ -51,6 +62,8 @@ export interface SessionOptions {
   readonly timings?: ReplyTimings;
   /** Where a store keeps the session's state; none for a session of this process alone. */
   readonly persistence?: SessionPersistence;
+  /** How long replies wait for approvals and client tools, and whether reasoning is kept. @default the reply's defaults */
+  readonly humanInTheLoop?: HumanInTheLoopOptions;
 }
 
 /** How many `user_message` ids a session remembers to recognise a resend. */
@@ -65,7 +78,7 @@ class SessionState implements Session {
   private readonly log: ReplayLog;
   private readonly persistence: SessionPersistence | undefined;
   /** The connection attached now, and its backpressure. */
-  private readonly outlet: Outlet;
+  private readonly outlet: Outlets;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
   private reply: RunningReply | undefined;
@@ -78,10 +91,11 @@ class SessionState implements Session {
   private historySize: { messages: readonly HistoryMessage[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
 
+
   constructor(private readonly options: SessionOptions) {
     const persistence = options.persistence;
     this.persistence = persistence;
-    this.outlet = new Outlet(options.backpressure, options.logger, options.sessionId);
+    this.outlet = new Outlets(options.backpressure, options.logger, options.sessionId);
     this.conversation = persistence
       ? createConversation(options.conversation, { history: persistence.history, onChange: (messages) => persistence.historyChanged(messages) })
       : createConversation(options.conversation);
@@ -109,7 +123,7 @@ class SessionState implements Session {
   }
 
   get attached(): boolean {
-    return this.outlet.transport !== undefined;
+    return this.outlet.size > 0;
   }
 
   get busy(): boolean {
@@ -141,14 +155,26 @@ class SessionState implements Session {
     if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
-  handle(message: UserMessage | ControlMessage): void {
+  handle(message: SessionMessageIn): void {
     if (this.disposed) return;
     if (message.type === 'user_message') this.startReply(message);
-    else this.control(message);
+    else if (message.type === 'control') this.control(message);
+    else this.answer(message);
   }
 
-  attach(next: Transport, replay: readonly string[] = []): Transport | undefined {
-    const previous = this.outlet.attach(next, replay);
+  /** An approval or a client tool's result, for the call of the running reply that waits for it. */
+  private answer(message: ToolApprovalMessage | ClientToolResultMessage): void {
+    if (this.reply?.answer(message)) return;
+    // Answered already (another connection was first), timed out, its reply ended, or never asked.
+    const what = message.type === 'tool_approval' ? 'an approval' : 'a result';
+    const text = `no tool call ${message.data.toolCallId} waits for ${what}`;
+    this.send({ type: 'error', data: { code: 'unknown_tool_call', message: text, retryable: false, requestId: message.id } });
+  }
+
+  attach(next: Transport, replay: readonly string[] = [], options?: { readonly share?: boolean }): Transport | undefined {
+    // A connection that joins (share) holds the replay log from where the others stand until it acknowledges.
+    const [previous, ...others] = this.outlet.attach(next, replay, options?.share === true, this.acknowledgedSeq);
+    for (const other of others) other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     // What still waits (a takeover while congested) goes out as the new connection takes it.
     if (!this.queue.empty || this.drainWaiters.length > 0) {
       this.outlet.watchDrain(() => this.drained());
@@ -159,21 +185,29 @@ class SessionState implements Session {
 
   detach(gone: Transport): boolean {
     if (!this.outlet.detach(gone)) return false;
+    if (this.outlet.size > 0) {
+      // Others still share the session: what only the one gone still needed may be dropped now,
+      // and if it was the one held back for, the reply goes on at the others' pace.
+      this.acknowledge(0);
+      this.drained();
+      return false;
+    }
     this.released();
     return true;
   }
 
   closeConnection(code: number, reason: string): void {
-    this.outlet.transport?.close(code, reason);
+    this.outlet.close(code, reason);
   }
 
   replaySince(lastSeq: number): ReplayResult {
     return this.log.since(lastSeq);
   }
 
-  acknowledge(seq: number): void {
-    // A client cannot have more than was sent; acks repeat on every heartbeat.
-    const upTo = Math.min(seq, this.log.lastSeq);
+  acknowledge(seq: number, from?: Transport): void {
+    // A client cannot have more than was sent; acks repeat on every heartbeat. Shared, the log
+    // keeps what the connection furthest behind has not acknowledged.
+    const upTo = Math.min(this.outlet.acknowledge(Math.min(seq, this.log.lastSeq), from) ?? seq, this.log.lastSeq);
     if (upTo <= this.acknowledgedSeq) return;
     this.acknowledgedSeq = upTo;
     this.log.acknowledge(upTo);
@@ -309,6 +343,8 @@ class SessionState implements Session {
         timings: options.timings,
         // A child per reply, not per session: an idle session carries no logger of its own.
         logger: childLogger(options.logger, { sessionId: options.sessionId }),
+        clientTools: message.data.clientTools,
+        humanInTheLoop: options.humanInTheLoop,
       },
       {
         send: (frame) => this.send(frame),
@@ -382,7 +418,7 @@ class SessionState implements Session {
 function historyBytes(messages: readonly HistoryMessage[]): number {
   let bytes = 0;
   for (const message of messages) {
-    bytes += Buffer.byteLength(message.content);
+    bytes += Buffer.byteLength(message.content) + (message.reasoning === undefined ? 0 : Buffer.byteLength(message.reasoning));
     for (const call of message.toolCalls ?? []) bytes += Buffer.byteLength(call.arguments) + call.name.length + call.id.length;
   }
   return bytes;

@@ -3,6 +3,7 @@
 // is rendered by /markdown.js (marked + DOMPurify). No inline script: the page's CSP forbids it.
 import { WSClient } from '/llm-ws-client.js';
 import { createMarkdownView, handleCopyButtons } from '/markdown.js';
+import { followOtherTabs } from './other-tabs.js';
 
 const $ = (id) => document.getElementById(id);
 const messages = $('messages');
@@ -17,7 +18,34 @@ const connectionText = $('connection-text');
 
 // The page's own query (for example ?token=...) goes to the WebSocket, so a protected server works.
 const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-const client = new WSClient({ url: `${scheme}://${location.host}/ws${location.search}`, reconnectAttempts: 10 });
+
+/** A tool that runs here, in the page: the model may ask for the browser's clock and time zone. */
+const browserTime = {
+  name: 'get_browser_time',
+  description: "The current date, time and time zone of the user's browser (where the user is, not the server)",
+  parameters: { type: 'object', properties: {}, additionalProperties: false },
+  execute: () => {
+    const now = new Date();
+    return { iso: now.toISOString(), local: now.toString(), timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone };
+  },
+};
+
+// Every tab of this page shares one conversation: the session is kept in localStorage, and a
+// tab opened later joins it (share: true) instead of taking it over.
+const SESSION_KEY = 'llm-ws-demo-session';
+let storedSession;
+try {
+  storedSession = JSON.parse(localStorage.getItem(SESSION_KEY) ?? 'null') ?? undefined;
+} catch {
+  storedSession = undefined;
+}
+const client = new WSClient({
+  url: `${scheme}://${location.host}/ws${location.search}`,
+  reconnectAttempts: 10,
+  tools: [browserTime],
+  share: true,
+  ...(storedSession?.sessionId && storedSession?.resumeToken ? { session: storedSession } : {}),
+});
 
 /** Errors in words a person can act on, by code. */
 const explanations = {
@@ -68,6 +96,11 @@ client.status$.subscribe((status) => {
   if (status === 'connected') {
     setConnection('connected', 'Connected');
     showNotice('');
+    try {
+      localStorage.setItem(SESSION_KEY, JSON.stringify(client.session));
+    } catch {
+      // Storage off (private mode): this tab still works, alone.
+    }
   } else if (status === 'connecting') setConnection('connecting', 'Connecting…');
   else if (status === 'disconnected') setConnection('disconnected', 'Disconnected');
 });
@@ -126,6 +159,83 @@ function toolCard(turn, before, call) {
   return card;
 }
 
+/** What a tool card says for each status of its call. */
+const TOOL_STATES = {
+  start: 'running…',
+  approval_required: 'waiting for your approval',
+  client_execute: 'running in your browser…',
+  denied: 'denied',
+  complete: 'done',
+  error: 'failed',
+};
+
+/** Shows a tool call's new status on its card; a call waiting for approval gets Approve and Deny. */
+function updateToolCard(card, call) {
+  card.dataset.state = call.status;
+  card.querySelector('.tool-state').textContent = TOOL_STATES[call.status] ?? call.status;
+  card.querySelector('.tool-approval')?.remove();
+  if (call.status === 'denied' && call.reason) card.append(element('pre', 'tool-result', call.reason));
+  if (call.status !== 'approval_required') return;
+  const buttons = element('div', 'tool-approval');
+  const approve = element('button', 'primary small', 'Approve');
+  const deny = element('button', 'secondary small', 'Deny');
+  approve.type = deny.type = 'button';
+  approve.addEventListener('click', () => client.approve(call.toolCallId));
+  deny.addEventListener('click', () => client.deny(call.toolCallId, 'the user pressed Deny'));
+  buttons.append(approve, deny);
+  card.append(buttons);
+}
+
+/**
+ * Renders one reply's events into its turn: text through the markdown view, reasoning into a
+ * collapsible "Thinking" block, tool calls as cards. Returns the function that takes each event.
+ */
+function replyRenderer(turn, bubble, meta, view) {
+  const cards = new Map();
+  let thinking;
+  return (event) => {
+    if (event.type === 'llm_chunk') return view.append(event.data.chunk); // rendered at the next frame
+    if (event.type === 'llm_reasoning') {
+      if (!thinking) {
+        thinking = element('details', 'thinking');
+        thinking.append(element('summary', '', 'Thinking…'), element('div', 'thinking-text'));
+        turn.insertBefore(thinking, turn.querySelector('.tool') ?? bubble);
+      }
+      thinking.querySelector('.thinking-text').textContent += event.data.chunk;
+    } else if (event.type === 'tool_call') {
+      const card = cards.get(event.data.toolCallId) ?? toolCard(turn, bubble, event.data);
+      cards.set(event.data.toolCallId, card);
+      updateToolCard(card, event.data);
+    } else if (event.type === 'tool_result') {
+      const card = cards.get(event.data.toolCallId);
+      if (card && card.dataset.state !== 'denied') {
+        const failed = event.data.error !== undefined;
+        updateToolCard(card, { status: failed ? 'error' : 'complete' });
+        card.append(element('pre', 'tool-result', failed ? event.data.error : `→ ${JSON.stringify(event.data.result)}`));
+      }
+    } else if (event.type === 'llm_complete') {
+      const { finishReason, usage } = event.data;
+      if (thinking) thinking.querySelector('summary').textContent = 'Thought';
+      if (finishReason === 'aborted') {
+        meta.className = 'meta stopped';
+        meta.textContent = 'Stopped';
+      } else {
+        meta.textContent = usage ? `${usage.totalTokens} tokens` : '';
+      }
+    }
+    followReply();
+  };
+}
+
+/** A new assistant turn: its bubble, meta line and markdown view. */
+function assistantTurn() {
+  const turn = addTurn('assistant');
+  const bubble = element('div', 'bubble streaming');
+  const meta = element('div', 'meta');
+  turn.append(bubble, meta);
+  return { turn, bubble, meta, view: createMarkdownView(bubble, { onRender: followReply }) };
+}
+
 let running; // the reply being streamed: { stop() }
 
 function setBusy(busy) {
@@ -148,12 +258,8 @@ function ask(text) {
   showNotice('');
   const userTurn = addTurn('user');
   userTurn.append(element('div', 'bubble', text));
-  const turn = addTurn('assistant');
-  const bubble = element('div', 'bubble streaming');
-  const meta = element('div', 'meta');
-  turn.append(bubble, meta);
-  const view = createMarkdownView(bubble, { onRender: followReply });
-  const cards = new Map();
+  const { turn, bubble, meta, view } = assistantTurn();
+  const render = replyRenderer(turn, bubble, meta, view);
   let answered = false;
   setBusy(true);
   stickToBottom = true;
@@ -175,29 +281,7 @@ function ask(text) {
   const subscription = client.send(text).subscribe({
     next: (event) => {
       answered = true;
-      if (event.type === 'llm_chunk') return view.append(event.data.chunk); // rendered at the next frame
-      if (event.type === 'tool_call') {
-        const card = cards.get(event.data.toolCallId) ?? toolCard(turn, bubble, event.data);
-        cards.set(event.data.toolCallId, card);
-        card.dataset.state = event.data.status;
-      } else if (event.type === 'tool_result') {
-        const card = cards.get(event.data.toolCallId);
-        if (card) {
-          const failed = event.data.error !== undefined;
-          card.dataset.state = failed ? 'error' : 'complete';
-          card.querySelector('.tool-state').textContent = failed ? 'failed' : 'done';
-          card.append(element('pre', 'tool-result', failed ? event.data.error : `→ ${JSON.stringify(event.data.result)}`));
-        }
-      } else if (event.type === 'llm_complete') {
-        const { finishReason, usage } = event.data;
-        if (finishReason === 'aborted') {
-          meta.className = 'meta stopped';
-          meta.textContent = 'Stopped';
-        } else {
-          meta.textContent = usage ? `${usage.totalTokens} tokens` : '';
-        }
-      }
-      followReply();
+      render(event);
     },
     error: (error) => {
       finish();
@@ -266,6 +350,9 @@ $('clear').addEventListener('click', () => {
 for (const button of document.querySelectorAll('.suggestion')) {
   button.addEventListener('click', () => ask(button.textContent));
 }
+
+// Replies another tab of this conversation asked for, and the conversation shown to a tab that joins it.
+followOtherTabs({ client, joining: storedSession !== undefined, isRunning: () => running !== undefined, addTurn, assistantTurn, replyRenderer, element, scrollToEnd });
 
 client.connect().catch(offerReconnect);
 input.focus();

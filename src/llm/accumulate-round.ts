@@ -13,6 +13,8 @@ export interface ToolCallSnapshot {
 /** What one model call has produced so far. */
 export interface RoundSnapshot {
   readonly text: string;
+  /** The model's reasoning in this call, apart from its text. */
+  readonly reasoning: string;
   /** Tool calls in `index` order. */
   readonly toolCalls: readonly ToolCallSnapshot[];
   readonly finishReason: LLMFinishReason | undefined;
@@ -20,7 +22,7 @@ export interface RoundSnapshot {
 }
 
 /** The snapshot before the first event. */
-export const emptyRound: RoundSnapshot = { text: '', toolCalls: [], finishReason: undefined, usage: undefined };
+export const emptyRound: RoundSnapshot = { text: '', reasoning: '', toolCalls: [], finishReason: undefined, usage: undefined };
 
 function mergeToolCallDelta(
   calls: readonly ToolCallSnapshot[],
@@ -47,6 +49,8 @@ export function accumulateRound(snapshot: RoundSnapshot, event: LLMEvent): Round
   switch (event.type) {
     case 'text':
       return { ...snapshot, text: snapshot.text + event.delta };
+    case 'reasoning':
+      return { ...snapshot, reasoning: snapshot.reasoning + event.delta };
     case 'tool_call_delta':
       return { ...snapshot, toolCalls: mergeToolCallDelta(snapshot.toolCalls, event) };
     case 'finish':

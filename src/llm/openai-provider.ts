@@ -111,6 +111,14 @@ const finishReasons: Record<string, LLMFinishReason> = {
   content_filter: 'content_filter',
 };
 
+/** The reasoning text of a delta, under either name compatible servers use, or '' for none. */
+function reasoningOf(delta: unknown): string {
+  if (typeof delta !== 'object' || delta === null) return '';
+  const { reasoning_content: content, reasoning } = delta as { reasoning_content?: unknown; reasoning?: unknown };
+  if (typeof content === 'string' && content !== '') return content;
+  return typeof reasoning === 'string' ? reasoning : '';
+}
+
 /** The events in one streamed chunk, in the order the API defines them. */
 export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
   const events: LLMEvent[] = [];
@@ -118,6 +126,10 @@ export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
     // n > 1 is not requested; ignore stray choices (and garbage in their place).
     if (typeof choice !== 'object' || choice === null || choice.index !== 0) continue;
     const { delta } = choice;
+    // Reasoning models behind OpenAI-compatible servers stream their thinking beside the text:
+    // DeepSeek and vLLM as `reasoning_content`, Ollama and OpenRouter as `reasoning`.
+    const reasoning = reasoningOf(delta);
+    if (reasoning) events.push({ type: 'reasoning', delta: reasoning });
     if (delta?.content) events.push({ type: 'text', delta: delta.content });
     for (const call of Array.isArray(delta?.tool_calls) ? delta.tool_calls : []) {
       if (typeof call !== 'object' || call === null) continue;
@@ -132,12 +144,14 @@ export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
     if (choice.finish_reason) events.push({ type: 'finish', reason: finishReasons[choice.finish_reason] ?? 'stop' });
   }
   if (typeof chunk.usage === 'object' && chunk.usage !== null) {
+    const reasoningTokens = chunk.usage.completion_tokens_details?.reasoning_tokens;
     events.push({
       type: 'usage',
       usage: {
         promptTokens: chunk.usage.prompt_tokens,
         completionTokens: chunk.usage.completion_tokens,
         totalTokens: chunk.usage.total_tokens,
+        ...(typeof reasoningTokens === 'number' ? { reasoningTokens } : {}),
       },
     });
   }

@@ -42,6 +42,8 @@ export type LLMFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter
 /** What a provider streams. Tool calls arrive as fragments keyed by `index`, as in the OpenAI API. */
 export type LLMEvent =
   | { readonly type: 'text'; readonly delta: string }
+  /** A piece of the model's reasoning (`reasoning_content` or `reasoning` beside `content`); not part of the text. */
+  | { readonly type: 'reasoning'; readonly delta: string }
   | {
       readonly type: 'tool_call_delta';
       readonly index: number;

@@ -14,7 +14,7 @@ export function serverErrorOf(message: ServerMessageOf<'error'>): ServerError {
 }
 
 /**
- * Turns the server messages of one request into its reply: chunks, tool calls and tool results
+ * Turns the server messages of one request into its reply: chunks, reasoning, tool calls and tool results
  * pass through, the `llm_complete` passes and completes, an `error` errors with a
  * {@link ServerError}. Status messages are left out. Expects messages of one request only.
  */
@@ -25,6 +25,7 @@ export function replyOf(): OperatorFunction<ServerMessage, ReplyEvent> {
         next: (message) => {
           switch (message.type) {
             case 'llm_chunk':
+            case 'llm_reasoning':
             case 'tool_call':
             case 'tool_result':
               return subscriber.next(message);

@@ -7,191 +7,29 @@
  */
 import * as t from 'io-ts';
 import { ErrorCode } from './codes';
-import { MAX_MESSAGE_ID_LENGTH } from './limits';
+import { FinishReason, HistoryMessage, SessionStatus, Usage } from './fields';
 
-// ---------------------------------------------------------------------------------------------
-// Shared field types
-
-export { MAX_MESSAGE_ID_LENGTH } from './limits';
-
-/**
- * A codec for the values of `base` that satisfy `predicate`. Unlike `t.brand`, the type stays
- * plain (`string`, `number`), so users build messages from literals without casts.
- */
-function constrained<A>(base: t.Type<A, A>, predicate: (value: A) => boolean, name: string): t.Type<A, A> {
-  return new t.Type<A, A, unknown>(
-    name,
-    (u): u is A => base.is(u) && predicate(u),
-    (u, c) => {
-      const result = base.validate(u, c);
-      // io-ts's own Either, read without fp-ts: this module must import nothing the client does (tsup.config.ts).
-      if (result._tag === 'Left') return result;
-      return predicate(result.right) ? t.success(result.right) : t.failure(u, c);
-    },
-    t.identity,
-  );
-}
-
-/** A message id: a non-empty string of at most {@link MAX_MESSAGE_ID_LENGTH} characters. */
-export const MessageId = constrained(t.string, (s) => s.length > 0 && s.length <= MAX_MESSAGE_ID_LENGTH, 'MessageId');
-
-/** Sampling temperature, from 0 to 2 as the OpenAI API accepts. */
-export const Temperature = constrained(t.number, (n) => Number.isFinite(n) && n >= 0 && n <= 2, 'Temperature');
-
-/** A whole number greater than zero. */
-export const PositiveInt = constrained(t.number, (n) => Number.isSafeInteger(n) && n > 0, 'PositiveInt');
-
-/** A position in a session's stream: a whole number of 0 or more (0 before the first message). */
-export const SeqNumber = constrained(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'SeqNumber');
-
-/** Why a reply ended. `aborted` means the client asked to stop it. */
-export const FinishReason = t.keyof({ stop: null, length: null, content_filter: null, aborted: null });
-/** Why a reply ended. */
-export type FinishReason = t.TypeOf<typeof FinishReason>;
-
-/** Token counts reported by the model, summed over every model call of one reply. */
-export const Usage = t.intersection([
-  t.strict({
-    promptTokens: t.number,
-    completionTokens: t.number,
-    totalTokens: t.number,
-  }),
-  /** True when the model did not report the last call's usage (an abort): its tokens are counted from the stream. */
-  t.exact(t.partial({ estimated: t.boolean })),
-]);
-/** Token counts of one reply. */
-export type Usage = t.TypeOf<typeof Usage>;
-
-/** What the session is doing. */
-export const SessionStatus = t.keyof({
-  idle: null,
-  thinking: null,
-  streaming: null,
-  calling_tool: null,
-  paused: null,
-});
-/** What the session is doing. */
-export type SessionStatus = t.TypeOf<typeof SessionStatus>;
-
-/** A tool call the assistant asked for, as kept in history. `arguments` is the raw JSON text. */
-export const HistoryToolCall = t.strict({
-  id: t.string,
-  name: t.string,
-  arguments: t.string,
-});
-/** A tool call kept in history. */
-export type HistoryToolCall = t.TypeOf<typeof HistoryToolCall>;
-
-/**
- * One message of a conversation, in the protocol's own (camelCase) shape; providers map it to
- * their API's shape. `finishReason: 'aborted'` marks an assistant answer that was cut short.
- */
-export const HistoryMessage = t.intersection([
-  t.strict({
-    role: t.keyof({ system: null, user: null, assistant: null, tool: null }),
-    content: t.string,
-  }),
-  t.exact(
-    t.partial({
-      toolCalls: t.array(HistoryToolCall),
-      toolCallId: t.string,
-      toolName: t.string,
-      finishReason: FinishReason,
-    }),
-  ),
-]);
-/** One message of a conversation. */
-export type HistoryMessage = t.TypeOf<typeof HistoryMessage>;
-
-// ---------------------------------------------------------------------------------------------
-// Client to server
-
-/** Per-message options of a `user_message`. */
-export const UserMessageOptions = t.exact(
-  t.partial({
-    /** Sampling temperature, 0 to 2. */
-    temperature: Temperature,
-    /** Upper bound on generated tokens per model call. */
-    maxTokens: PositiveInt,
-    /** Names of the server's tools the model may use for this message; all of them when absent. */
-    tools: t.array(t.string),
-    /** What happens to this reply if the connection drops: run on for a resume (the default), or cancel. */
-    onDisconnect: t.keyof({ continue: null, cancel: null }),
-  }),
-);
-/** Per-message options of a `user_message`. */
-export type UserMessageOptions = t.TypeOf<typeof UserMessageOptions>;
-
-/** The user says something; the server answers with a streamed reply. */
-export const UserMessage = t.strict({
-  type: t.literal('user_message'),
-  id: MessageId,
-  data: t.intersection([t.strict({ text: t.string }), t.exact(t.partial({ options: UserMessageOptions }))]),
-});
-/** The user says something. */
-export type UserMessage = t.TypeOf<typeof UserMessage>;
-
-/** What a `control` message asks for. */
-export const ControlType = t.keyof({
-  abort: null,
-  pause: null,
-  resume: null,
-  clear_history: null,
-  get_history: null,
-  get_status: null,
-});
-/** What a `control` message asks for. */
-export type ControlType = t.TypeOf<typeof ControlType>;
-
-/**
- * Controls the session. `requestId`, with `abort`, names the reply to stop, so an abort that
- * races with the end of its reply cannot stop the next one.
- */
-export const ControlMessage = t.strict({
-  type: t.literal('control'),
-  id: MessageId,
-  data: t.intersection([t.strict({ type: ControlType }), t.exact(t.partial({ requestId: t.string }))]),
-});
-/** Controls the session. */
-export type ControlMessage = t.TypeOf<typeof ControlMessage>;
-
-/**
- * Protocol-level heartbeat from the client (browsers cannot send WebSocket pings). `lastSeq`
- * acknowledges the session's messages up to it, so the server can drop them from its replay buffer.
- */
-export const PingMessage = t.intersection([
-  t.strict({ type: t.literal('ping'), id: MessageId }),
-  t.exact(t.partial({ data: t.exact(t.partial({ lastSeq: SeqNumber })) })),
-]);
-/** Protocol-level heartbeat from the client. */
-export type PingMessage = t.TypeOf<typeof PingMessage>;
-
-/**
- * Takes over an earlier session after a reconnect, as the first message on the new connection:
- * the server replays every message after `lastSeq`, then confirms with a `session` message.
- */
-export const ResumeMessage = t.strict({
-  type: t.literal('resume'),
-  id: MessageId,
-  data: t.strict({ sessionId: t.string, resumeToken: t.string, lastSeq: SeqNumber }),
-});
-/** Takes over an earlier session after a reconnect. */
-export type ResumeMessage = t.TypeOf<typeof ResumeMessage>;
-
-/** Codecs of client messages by their `type` tag. */
-export const clientMessageCodecs = {
-  user_message: UserMessage,
-  control: ControlMessage,
-  ping: PingMessage,
-  resume: ResumeMessage,
-} as const;
-
-/** Any message a client may send. */
-export const ClientMessage = t.union([UserMessage, ControlMessage, PingMessage, ResumeMessage]);
-/** Any message a client may send. */
-export type ClientMessage = t.TypeOf<typeof ClientMessage>;
-/** The `type` tags of client messages. */
-export type ClientMessageType = ClientMessage['type'];
+export {
+  MAX_APPROVAL_REASON_LENGTH,
+  MAX_CLIENT_TOOL_DESCRIPTION_LENGTH,
+  MAX_CLIENT_TOOL_PARAMETERS_BYTES,
+  MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
+  MAX_CLIENT_TOOLS,
+  MAX_MESSAGE_ID_LENGTH,
+} from './limits';
+// Shared field types, and the client's messages.
+export {
+  MessageId,
+  Temperature,
+  PositiveInt,
+  SeqNumber,
+  FinishReason,
+  Usage,
+  SessionStatus,
+  HistoryToolCall,
+  HistoryMessage,
+} from './fields';
+export * from './client-codecs';
 
 // ---------------------------------------------------------------------------------------------
 // Server to client
@@ -201,7 +39,10 @@ export type ClientMessageType = ClientMessage['type'];
  * resume counts from. Connection-level messages (`session`, `pong`, `closing`) carry none.
  */
 function serverMessage<Tag extends string, D extends t.Mixed>(type: Tag, data: D) {
-  return t.intersection([t.strict({ type: t.literal(type), id: t.string, data }), t.exact(t.partial({ seq: t.number }))]);
+  return t.intersection([
+    t.strict({ type: t.literal(type), id: t.string, data }),
+    t.exact(t.partial({ seq: t.number })),
+  ]);
 }
 
 /**
@@ -236,6 +77,18 @@ export const ChunkMessage = serverMessage(
 /** A piece of the reply's text. */
 export type ChunkMessage = t.TypeOf<typeof ChunkMessage>;
 
+/**
+ * A piece of the model's reasoning (what DeepSeek, vLLM, Ollama and OpenRouter stream as
+ * `reasoning_content` or `reasoning`), before or between its answer's text. Not part of the
+ * reply's `fullText`.
+ */
+export const ReasoningMessage = serverMessage(
+  'llm_reasoning',
+  t.intersection([t.strict({ chunk: t.string }), PushedRequestId]),
+);
+/** A piece of the model's reasoning. */
+export type ReasoningMessage = t.TypeOf<typeof ReasoningMessage>;
+
 /** The reply is over: its whole text, why it ended and, when the model said, the token usage. */
 export const CompleteMessage = serverMessage(
   'llm_complete',
@@ -247,8 +100,19 @@ export const CompleteMessage = serverMessage(
 /** The reply is over. */
 export type CompleteMessage = t.TypeOf<typeof CompleteMessage>;
 
-/** Where a tool call is: asked for (`start`), finished (`complete`) or failed (`error`). */
-export const ToolCallStatus = t.keyof({ start: null, complete: null, error: null });
+/**
+ * Where a tool call is: waiting for the user's yes or no (`approval_required`), waiting for the
+ * client to run it (`client_execute`), running (`start`), finished (`complete`), failed
+ * (`error`), or declined by the user or for want of an answer (`denied`).
+ */
+export const ToolCallStatus = t.keyof({
+  start: null,
+  complete: null,
+  error: null,
+  approval_required: null,
+  client_execute: null,
+  denied: null,
+});
 /** Where a tool call is. */
 export type ToolCallStatus = t.TypeOf<typeof ToolCallStatus>;
 
@@ -262,7 +126,15 @@ export const ToolCallMessage = serverMessage(
       args: t.unknown,
       status: ToolCallStatus,
     }),
-    PushedRequestId,
+    t.exact(
+      t.partial({
+        requestId: t.string,
+        /** With `approval_required` or `client_execute`: how long the server waits for the answer, in ms. */
+        timeoutMs: t.number,
+        /** With `denied`: why (the user's reason, or that no answer came in time). */
+        reason: t.string,
+      }),
+    ),
   ]),
 );
 /** The model asked for a tool, or a tool call changed state. */
@@ -329,6 +201,7 @@ export type ClosingMessage = t.TypeOf<typeof ClosingMessage>;
 export const serverMessageCodecs = {
   session: SessionMessage,
   llm_chunk: ChunkMessage,
+  llm_reasoning: ReasoningMessage,
   llm_complete: CompleteMessage,
   tool_call: ToolCallMessage,
   tool_result: ToolResultMessage,
@@ -364,6 +237,7 @@ export type PushMessage = Extract<ServerMessageInput, { type: PushableMessageTyp
 export const ServerMessage = t.union([
   SessionMessage,
   ChunkMessage,
+  ReasoningMessage,
   CompleteMessage,
   ToolCallMessage,
   ToolResultMessage,
@@ -381,7 +255,11 @@ export type ServerMessageType = ServerMessage['type'];
 /** A server message of one type. */
 export type ServerMessageOf<K extends ServerMessageType> = Extract<ServerMessage, { type: K }>;
 /** A server message before the server gives it an id and a place in the stream. */
-export type ServerMessageInput = ServerMessage extends infer M ? (M extends ServerMessage ? Omit<M, 'id' | 'seq'> : never) : never;
+export type ServerMessageInput = ServerMessage extends infer M
+  ? M extends ServerMessage
+    ? Omit<M, 'id' | 'seq'>
+    : never
+  : never;
 
 /** One event of a reply, as the client's `send()` emits them; the last is always the `llm_complete`. */
-export type ReplyEvent = ChunkMessage | ToolCallMessage | ToolResultMessage | CompleteMessage;
+export type ReplyEvent = ChunkMessage | ReasoningMessage | ToolCallMessage | ToolResultMessage | CompleteMessage;

@@ -28,6 +28,13 @@ export const ErrorCode = t.keyof({
   reply_too_large: null,
   /** `options.tools` named a tool the server does not have. */
   unknown_tool: null,
+  /**
+   * `data.clientTools` of a `user_message` was refused: a name the server's tools (or another
+   * client tool) already use, or a `parameters` schema that does not compile.
+   */
+  invalid_client_tools: null,
+  /** A `tool_approval` or `tool_result` named no tool call that waits for one (already answered, timed out, or never asked). */
+  unknown_tool_call: null,
   /** A `user_message` text longer than the server's `maxMessageLength`. */
   message_too_long: null,
   /** A resume named a session the server does not have (expired, or the server restarted). */

@@ -12,13 +12,26 @@ import {
   serverMessageCodecs,
 } from './codecs';
 import { checkEnvelope, describeValue, type Envelope, isPlainObject, joinProblems, parseEnvelope, type RawFrame } from './frame';
-import { MAX_MESSAGE_ID_LENGTH } from './limits';
+import {
+  MAX_APPROVAL_REASON_LENGTH,
+  MAX_CLIENT_TOOL_DESCRIPTION_LENGTH,
+  MAX_CLIENT_TOOL_PARAMETERS_BYTES,
+  MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
+  MAX_CLIENT_TOOLS,
+  MAX_MESSAGE_ID_LENGTH,
+} from './limits';
 
 /** Words for branded codecs, so an error says what was wanted rather than a type name. */
 function describeType(name: string): string {
   if (name === 'MessageId') return `a non-empty string of at most ${MAX_MESSAGE_ID_LENGTH} characters`;
   if (name === 'Temperature') return 'a number from 0 to 2';
   if (name === 'SeqNumber') return 'a whole number of 0 or more';
+  if (name === 'ToolName') return 'a tool name of 1 to 64 letters, digits, _ or -';
+  if (name === 'ClientTools') return `at most ${MAX_CLIENT_TOOLS} client tools`;
+  if (name === 'ToolParameters') return `a JSON Schema object of at most ${MAX_CLIENT_TOOL_PARAMETERS_BYTES} bytes`;
+  if (name === 'ToolDescription') return `a string of at most ${MAX_CLIENT_TOOL_DESCRIPTION_LENGTH} characters`;
+  if (name === 'ApprovalReason') return `a string of at most ${MAX_APPROVAL_REASON_LENGTH} characters`;
+  if (name === 'ToolError') return `a string of at most ${MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH} characters`;
   return name === 'PositiveInt' ? 'a whole number greater than 0' : name;
 }
 

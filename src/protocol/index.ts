@@ -12,15 +12,20 @@ export {
   ControlType,
   PingMessage,
   ResumeMessage,
+  ToolApprovalMessage,
+  ClientToolResultMessage,
+  ClientToolDeclaration,
   ClientMessage,
   clientMessageCodecs,
   type ClientMessageType,
+  type SessionMessageIn,
 } from './codecs';
 
 // Server messages.
 export {
   SessionMessage,
   ChunkMessage,
+  ReasoningMessage,
   CompleteMessage,
   ToolCallMessage,
   ToolCallStatus,
@@ -45,6 +50,12 @@ export {
 export {
   MessageId,
   MAX_MESSAGE_ID_LENGTH,
+  ToolName,
+  MAX_CLIENT_TOOLS,
+  MAX_CLIENT_TOOL_DESCRIPTION_LENGTH,
+  MAX_CLIENT_TOOL_PARAMETERS_BYTES,
+  MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
+  MAX_APPROVAL_REASON_LENGTH,
   SeqNumber,
   PositiveInt,
   Temperature,

@@ -1,2 +1,12 @@
 /** Longest message id the server accepts from a client. */
 export const MAX_MESSAGE_ID_LENGTH = 128;
+/** Most client tools one `user_message` may declare. */
+export const MAX_CLIENT_TOOLS = 32;
+/** Longest description of a client tool, in characters. */
+export const MAX_CLIENT_TOOL_DESCRIPTION_LENGTH = 4096;
+/** Longest JSON text of a client tool's parameter schema, in UTF-8 bytes. */
+export const MAX_CLIENT_TOOL_PARAMETERS_BYTES = 16 * 1024;
+/** Longest `error` of a client tool's `tool_result`, in characters. */
+export const MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH = 4096;
+/** Longest `reason` of a `tool_approval`, in characters. */
+export const MAX_APPROVAL_REASON_LENGTH = 1000;

@@ -20,6 +20,14 @@ export type UserMessageOptions = codecs.UserMessageOptions;
 export type ControlType = codecs.ControlType;
 /** A chunk of a reply's text (`llm_chunk`). */
 export type ChunkMessage = codecs.ChunkMessage;
+/** A piece of the model's reasoning (`llm_reasoning`), apart from the reply's text. */
+export type ReasoningMessage = codecs.ReasoningMessage;
+/** The user's answer to a tool call waiting for approval (`tool_approval`). */
+export type ToolApprovalMessage = codecs.ToolApprovalMessage;
+/** A client tool's result, from the client (`tool_result`). */
+export type ClientToolResultMessage = codecs.ClientToolResultMessage;
+/** A tool the client runs, as a `user_message` declares it (`clientTools`). */
+export type ClientToolDeclaration = codecs.ClientToolDeclaration;
 /** The end of a reply (`llm_complete`). */
 export type CompleteMessage = codecs.CompleteMessage;
 /** A tool call starting, completing or failing (`tool_call`). */

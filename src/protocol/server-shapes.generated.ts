@@ -24,6 +24,14 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
       "requestId": "string"
     }
   },
+  "llm_reasoning": {
+    "required": {
+      "chunk": "string"
+    },
+    "optional": {
+      "requestId": "string"
+    }
+  },
   "llm_complete": {
     "required": {
       "fullText": "string",
@@ -44,7 +52,8 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
           "totalTokens": "number"
         },
         "optional": {
-          "estimated": "boolean"
+          "estimated": "boolean",
+          "reasoningTokens": "number"
         }
       },
       "requestId": "string"
@@ -59,12 +68,17 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
         "keyof": [
           "start",
           "complete",
-          "error"
+          "error",
+          "approval_required",
+          "client_execute",
+          "denied"
         ]
       }
     },
     "optional": {
-      "requestId": "string"
+      "requestId": "string",
+      "timeoutMs": "number",
+      "reason": "string"
     }
   },
   "tool_result": {
@@ -128,7 +142,8 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
                 "content_filter",
                 "aborted"
               ]
-            }
+            },
+            "reasoning": "string"
           }
         }
       }
@@ -151,6 +166,8 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
           "rate_limited",
           "reply_too_large",
           "unknown_tool",
+          "invalid_client_tools",
+          "unknown_tool_call",
           "message_too_long",
           "session_lost",
           "resume_gap",

@@ -12,6 +12,7 @@ import {
   DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
 } from '../core/reply';
 import type { LLMProvider } from '../llm/types';
+import { DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_CLIENT_TOOL_TIMEOUT_MS, DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../tools/client-tools';
 import type { ToolRegistry } from '../tools/registry';
 import type { WSServerEvent } from './events';
 import type { ServerMetrics } from './metrics';
@@ -57,6 +58,12 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
     backpressure: {
       highWaterMark: options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES,
       hardLimit: options.sendBufferHardLimitBytes ?? DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
+    },
+    humanInTheLoop: {
+      approvalTimeoutMs: options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
+      clientToolTimeoutMs: options.clientToolTimeoutMs ?? DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
+      maxClientToolResultBytes: options.maxClientToolResultBytes ?? DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
+      keepReasoning: options.keepReasoning ?? false,
     },
     logger: parts.logger,
     onSent: parts.metrics.sent,

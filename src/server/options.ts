@@ -83,6 +83,23 @@ export interface WSServerOptions {
   readonly upstreamIdleTimeout?: number;
   /** Longest a tool call may run, in ms. @default DEFAULT_TOOL_TIMEOUT_MS */
   readonly toolTimeoutMs?: number;
+  /**
+   * Names of tools (built-in or given) whose calls wait for the user's approval, as if defined
+   * with `needsApproval: true`; an unknown name is refused. @default []
+   */
+  readonly requireApproval?: readonly string[];
+  /** How long a tool call waits for the user's approval before it counts as denied, in ms. @default DEFAULT_APPROVAL_TIMEOUT_MS */
+  readonly approvalTimeoutMs?: number;
+  /** How long the server waits for a client tool's result before the model is told it failed, in ms. @default DEFAULT_CLIENT_TOOL_TIMEOUT_MS */
+  readonly clientToolTimeoutMs?: number;
+  /** Largest client tool result taken, as JSON, in UTF-8 bytes; a larger one reaches the model as an error. @default DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES */
+  readonly maxClientToolResultBytes?: number;
+  /**
+   * Keep the model's reasoning in history, as `reasoning` on its assistant messages (`get_history`
+   * returns it; it is never sent back to the model). Off, reasoning is streamed and forgotten.
+   * @default false
+   */
+  readonly keepReasoning?: boolean;
   /** @deprecated Use `toolTimeoutMs` (this name goes in the next minor version). */
   readonly toolTimeout?: number;
   /** Longest `user_message` text, in characters; longer ones get `message_too_long`. @default DEFAULT_MAX_MESSAGE_LENGTH */

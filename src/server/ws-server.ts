@@ -14,6 +14,7 @@ import { decodePushMessage } from '../protocol/decode';
 import { CloseCode } from '../protocol/codes';
 import { builtinTools } from '../tools/builtin';
 import { createToolRegistry, type ToolRegistry } from '../tools/registry';
+import type { Tool } from '../tools/types';
 import { type Authenticate, originAllowed } from './auth';
 import { createHttpRoutes } from './http-routes';
 import { createServerMetrics, type ServerMetrics } from './metrics';
@@ -100,7 +101,7 @@ export class WSServer {
       fromEnvironment = providerFromEnvironment();
       this.provider = fromEnvironment.provider;
     }
-    this.tools = createToolRegistry([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], {
+    this.tools = createToolRegistry(withApproval([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], options.requireApproval), {
       timeoutMs: options.toolTimeoutMs,
     });
     this.metrics = createServerMetrics(
@@ -405,4 +406,13 @@ export class WSServer {
       });
     return () => subscription.unsubscribe();
   }
+}
+
+/** The tools, those named in `requireApproval` needing approval; a name no tool has is a mistake to refuse. */
+function withApproval(tools: readonly Tool[], requireApproval: readonly string[] = []): Tool[] {
+  const unknown = requireApproval.filter((name) => !tools.some((tool) => tool.name === name));
+  if (unknown.length > 0) {
+    throw new LLMWSError('invalid_options', `WSServer: option \`requireApproval\` names no tool: ${unknown.join(', ')} (the tools are ${tools.map((tool) => tool.name).join(', ') || 'none'})`);
+  }
+  return tools.map((tool) => (requireApproval.includes(tool.name) ? { ...tool, needsApproval: true } : tool));
 }

@@ -1,3 +1,4 @@
+import { createHeldBytesCounter } from '../core/held-bytes';
 import { newSessionIdentity } from '../core/ids';
 import type { ClaimResult, SessionBudget, SessionDirectory, SessionStore, SessionStoreContext } from '../core/ports';
 import { type Session, sendToEach } from '../core/session';
@@ -19,7 +20,9 @@ export interface MemorySessionDirectory extends SessionDirectory {
  * new session is refused (`admit` is false) when dropping every detached one is not enough.
  */
 export function createMemorySessionDirectory(
-  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'replay' | 'backpressure' | 'logger'> & { logger?: SessionStoreContext['logger'] },
+  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'replay' | 'backpressure' | 'logger'> & {
+    logger?: SessionStoreContext['logger'];
+  },
 ): MemorySessionDirectory {
   const sessions = new Map<string, Session>();
   const expiries = new Map<string, ReturnType<typeof setTimeout>>();
@@ -39,20 +42,24 @@ export function createMemorySessionDirectory(
     session.dispose();
   };
 
+  const held = createHeldBytesCounter(() => sessions);
+
   /**
    * Drops detached sessions, longest detached first, until `room` more sessions fit within the
-   * budget; returns whether they do. Counting sums every session's bytes: O(sessions), bounded
-   * by `maxSessions`, and done only when a session is created or detached.
+   * budget; returns whether they do. Done only when a session is created or detached.
    */
   const makeRoom = (room: number): boolean => {
     const unlimitedBytes = budget.maxBytes === Infinity;
-    let bytes = 0;
-    if (!unlimitedBytes) for (const session of sessions.values()) bytes += session.heldBytes;
-    const fits = (): boolean => sessions.size + room <= budget.maxSessions && (unlimitedBytes || bytes <= budget.maxBytes);
+    let bytes = unlimitedBytes ? 0 : held.read();
+    const fits = (): boolean =>
+      sessions.size + room <= budget.maxSessions && (unlimitedBytes || bytes <= budget.maxBytes);
     let dropped = 0;
     for (const session of detachedOrder.values()) {
       if (fits()) break;
-      if (!unlimitedBytes) bytes -= session.heldBytes;
+      if (!unlimitedBytes) {
+        bytes -= session.heldBytes;
+        held.dropped(session.heldBytes);
+      }
       discard(session);
       dropped++;
     }
@@ -65,12 +72,19 @@ export function createMemorySessionDirectory(
     return fits();
   };
 
-  const claim = (sessionId: string, resumeToken: string, lastSeq: number): ClaimResult => {
+  const claim = (
+    sessionId: string,
+    resumeToken: string,
+    lastSeq: number,
+    options?: { readonly share?: boolean },
+  ): ClaimResult => {
     const session = sessions.get(sessionId);
     if (!session) return { outcome: 'session_lost' };
     if (!secretsEqual(session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
     const replay = session.replaySince(lastSeq);
     if ('gap' in replay) {
+      // A connection joining too late leaves the session to the ones on it.
+      if (options?.share && session.attached) return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
       discard(session);
       return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
     }

@@ -17,6 +17,7 @@ export {
   makeServerMessage,
   makeSession,
   makeChunk,
+  makeReasoning,
   makeComplete,
   makeToolCall,
   makeToolResult,

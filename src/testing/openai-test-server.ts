@@ -22,6 +22,19 @@ export interface ScriptedToolCall {
   readonly arguments: unknown;
 }
 
+/**
+ * Reasoning a scenario streams before its text or tool calls, as reasoning models behind
+ * OpenAI-compatible servers do: each piece one delta, under `field` (DeepSeek and vLLM say
+ * `reasoning_content`, Ollama and OpenRouter `reasoning`). The usage then reports them as
+ * `completion_tokens_details.reasoning_tokens`.
+ */
+export interface ScriptedReasoning {
+  /** Pieces of reasoning, one delta each. */
+  readonly reasoning?: readonly string[];
+  /** @default 'reasoning_content' */
+  readonly reasoningField?: 'reasoning_content' | 'reasoning';
+}
+
 /** How the test server answers one request. */
 export type TestScenario =
   /**
@@ -29,16 +42,20 @@ export type TestScenario =
    * may contain {@link EMIT_TIME_PLACEHOLDER}: it is replaced by the wall-clock time, in ms with
    * three decimals, at the moment the chunk is written, to measure the latency of a relay.
    */
-  | {
+  | (ScriptedReasoning & {
       readonly type: 'text';
       readonly chunks: readonly string[];
       /** Pause before each chunk, in ms. @default 0 */
       readonly delayMs?: number;
       /** @default 'stop' */
       readonly finishReason?: 'stop' | 'length' | 'content_filter';
-    }
-  /** Streams tool calls, each one's arguments split into fragments of `fragmentSize` characters. */
-  | {
+    })
+  /**
+   * Streams tool calls, each one's arguments split into fragments of `fragmentSize` characters.
+   * Any tool name may be scripted: a server tool, one that needs approval, or a client tool the
+   * `user_message` declared (the request's `tools` list says which the model was offered).
+   */
+  | (ScriptedReasoning & {
       readonly type: 'tool_calls';
       readonly calls: readonly ScriptedToolCall[];
       /** Text streamed before the calls. */
@@ -46,7 +63,7 @@ export type TestScenario =
       /** @default 8 */
       readonly fragmentSize?: number;
       readonly delayMs?: number;
-    }
+    })
   /** Answers with an HTTP error and an OpenAI-shaped error body. */
   | { readonly type: 'error'; readonly status: number; readonly message?: string; readonly headers?: Record<string, string> }
   /** Streams `chunks`, then destroys the socket mid-stream (no finish, no [DONE]). */
@@ -160,10 +177,18 @@ function streamEvents(scenario: TestScenario, body: any, completionId: string): 
   }
   if (scenario.type === 'raw') return [...events, ...scenario.data.map((data) => ({ delayMs: 0, data: new RawData(data) }))];
   let completionTokens = 0;
+  let reasoningTokens = 0;
   const push = (delayMs: number, data: unknown): void => {
     completionTokens++;
     events.push({ delayMs, data });
   };
+  if (scenario.type === 'text' || scenario.type === 'tool_calls') {
+    const field = scenario.reasoningField ?? 'reasoning_content';
+    for (const piece of scenario.reasoning ?? []) {
+      reasoningTokens++;
+      push(scenario.delayMs ?? 0, chunk({ [field]: piece }));
+    }
+  }
   if (scenario.type === 'text' || scenario.type === 'cut' || scenario.type === 'stall') {
     const delay = 'delayMs' in scenario ? (scenario.delayMs ?? 0) : 0;
     for (const text of scenario.chunks) push(delay, chunk({ content: text }));
@@ -187,7 +212,16 @@ function streamEvents(scenario: TestScenario, body: any, completionId: string): 
     const promptTokens = countWords(body);
     events.push({
       delayMs: 0,
-      data: { ...base, choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } },
+      data: {
+        ...base,
+        choices: [],
+        usage: {
+          prompt_tokens: promptTokens,
+          completion_tokens: completionTokens,
+          total_tokens: promptTokens + completionTokens,
+          ...(reasoningTokens > 0 ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
+        },
+      },
     });
   }
   return events;

@@ -45,10 +45,16 @@ export const makeComplete = (
   envelope?: Envelope,
 ) => makeServerMessage('llm_complete', { fullText, requestId, finishReason: extra.finishReason ?? 'stop', ...(extra.usage ? { usage: extra.usage } : {}) }, envelope);
 
-/** A tool call of the reply to `requestId`: `start` when the model asks, then `complete` or `error`. */
+/** A piece of the model's reasoning in the reply to `requestId`. */
+export const makeReasoning = (requestId: string, chunk: string, envelope?: Envelope) => makeServerMessage('llm_reasoning', { chunk, requestId }, envelope);
+
+/**
+ * A tool call of the reply to `requestId`: `start` when the model asks (or `approval_required`,
+ * `client_execute` first), then `complete`, `error` or `denied`.
+ */
 export const makeToolCall = (
   requestId: string,
-  call: { toolCallId: string; toolName: string; args?: unknown; status?: ToolCallStatus },
+  call: { toolCallId: string; toolName: string; args?: unknown; status?: ToolCallStatus; timeoutMs?: number; reason?: string },
   envelope?: Envelope,
 ) => makeServerMessage('tool_call', { args: {}, status: 'start', ...call, requestId }, envelope);
 

@@ -43,6 +43,13 @@ export interface ToolRegistry {
    * every failure becomes `{ ok: false, error }`. Unsubscribing aborts the tool's signal.
    */
   execute(call: ToolCallRequest, context: Omit<ToolContext, 'signal' | 'toolCallId'>): Observable<ToolOutcome>;
+  /**
+   * Whether the call must wait for the user's approval (see {@link Tool.needsApproval}): one
+   * value, then completion. False for an unknown tool or arguments that do not validate (the
+   * call fails without running, so there is nothing to approve); true when the tool's own
+   * function throws. Unsubscribing aborts the signal the function sees.
+   */
+  needsApproval(call: ToolCallRequest, context: Omit<ToolContext, 'signal' | 'toolCallId'>): Observable<boolean>;
 }
 
 type Validator = (args: unknown) => E.Either<string, unknown>;
@@ -140,8 +147,31 @@ export function createToolRegistry(
       catchError((error: unknown) => of<ToolOutcome>({ ok: false, error: describeFailure(error) })),
     );
 
+  const needsApproval: ToolRegistry['needsApproval'] = (call, context) =>
+    defer(() => {
+      const entry = entries.get(call.name);
+      const rule = entry?.tool.needsApproval;
+      if (!entry || rule === undefined || typeof rule === 'boolean') return of(rule === true);
+      const args = E.chain(entry.validate)(parseToolArguments(call.arguments));
+      if (E.isLeft(args)) return of(false);
+      return new Observable<boolean>((subscriber) => {
+        const controller = new AbortController();
+        const subscription = defer(() => resultOf(rule(args.right, { ...context, toolCallId: call.id, signal: controller.signal })))
+          .pipe(
+            map((answer) => answer !== false),
+            catchError(() => of(true)),
+          )
+          .subscribe(subscriber);
+        return () => {
+          subscription.unsubscribe();
+          controller.abort();
+        };
+      });
+    });
+
   return {
     names: [...entries.keys()],
+    needsApproval,
     has: (name) => entries.has(name),
     definitions: (names) =>
       [...entries.values()]

@@ -31,6 +31,16 @@ export interface Tool<Args = any> {
   readonly description: string;
   readonly parameters: JSONSchema | t.Type<Args, unknown>;
   /**
+   * Whether a call waits for the user's yes or no before it runs (a tool that sends mail,
+   * spends money or deletes data): `true`, or a function of the call's validated arguments
+   * (a Promise of the answer is fine). The client is sent `tool_call` with status
+   * `approval_required`; a denial, or no answer within the server's `approvalTimeoutMs`, tells
+   * the model the user declined, and the tool does not run. A function that throws counts as
+   * `true`: asking is the safe side.
+   * @default false
+   */
+  readonly needsApproval?: boolean | ((args: Args, context: ToolContext) => boolean | Promise<boolean>);
+  /**
    * Runs the tool. Returns the result (any JSON value), a Promise of it, or an Observable whose
    * last value is the result; unsubscribing that Observable cancels the call.
    */

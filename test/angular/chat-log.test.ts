@@ -8,11 +8,12 @@ const complete = (fullText: string): ReplyEvent => ({
   id: 'm2',
   data: { fullText, requestId: 'r', finishReason: 'stop', usage: { promptTokens: 3, completionTokens: 2, totalTokens: 5 } },
 });
-const toolCall = (status: 'start' | 'complete' | 'error'): ReplyEvent => ({
+const toolCall = (status: 'start' | 'complete' | 'error' | 'approval_required' | 'client_execute' | 'denied', reason?: string): ReplyEvent => ({
   type: 'tool_call',
   id: 'm3',
-  data: { toolCallId: 't1', toolName: 'calculate', args: { expression: '6*7' }, status, requestId: 'r' },
+  data: { toolCallId: 't1', toolName: 'calculate', args: { expression: '6*7' }, status, requestId: 'r', ...(reason ? { reason } : {}) },
 });
+const reasoning = (text: string): ReplyEvent => ({ type: 'llm_reasoning', id: 'm5', data: { chunk: text, requestId: 'r' } });
 const toolResult = (outcome: { result?: unknown; error?: string }): ReplyEvent => ({
   type: 'tool_result',
   id: 'm4',
@@ -52,6 +53,16 @@ describe('applyChatEvent', () => {
     }],
     ['a failed tool keeps its error', [reply(toolCall('start')), reply(toolCall('error')), reply(toolResult({ error: 'division by zero' }))], {
       toolCalls: [{ id: 't1', name: 'calculate', args: { expression: '6*7' }, status: 'error', error: 'division by zero' }],
+    }],
+    ['reasoning grows apart from the text', [reply(reasoning('Hm')), reply(chunk('Hi')), reply(reasoning('m.'))], { text: 'Hi', reasoning: 'Hmm.' }],
+    ['a call waits for approval, then runs once approved', [reply(toolCall('approval_required'))], {
+      toolCalls: [{ id: 't1', name: 'calculate', args: { expression: '6*7' }, status: 'approval_required' }],
+    }],
+    ['a denied call stays denied, with the reason, when its result comes', [reply(toolCall('approval_required')), reply(toolCall('denied', 'not now')), reply(toolResult({ error: 'the user declined to run calculate: not now' }))], {
+      toolCalls: [{ id: 't1', name: 'calculate', args: { expression: '6*7' }, status: 'denied', error: 'not now' }],
+    }],
+    ['a client tool runs on the client, then completes', [reply(toolCall('client_execute')), reply(toolCall('complete')), reply(toolResult({ result: '12:00' }))], {
+      toolCalls: [{ id: 't1', name: 'calculate', args: { expression: '6*7' }, status: 'complete', result: '12:00' }],
     }],
     ['a result without its call still shows', [reply(toolResult({ result: 42 }))], {
       toolCalls: [{ id: 't1', name: 'calculate', args: undefined, status: 'complete', result: 42 }],

@@ -127,14 +127,28 @@ describe('llm-ws chat', () => {
     expect(cli.output()).not.toMatch(/disconnect/);
   }, 60_000);
 
+  it('asks y/n on stderr for a tool call that waits for approval in a one-shot answer, reading the answer from stdin', async () => {
+    upstream = await createOpenAITestServer();
+    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '6*7' } }] }, { type: 'text', chunks: ['42'] });
+    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, requireApproval: ['calculate'], llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    await server.start();
+    cli = spawnCli(['chat', '--url', server.url as string, 'what is 6*7?']);
+    await cli.waitForOutput(/\[approve\] calculate\(\{"expression":"6\*7"\}\)\? y\/n/);
+    cli.type('y');
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toBe('42\n');
+    expect(cli.output()).toMatch(/\[tool\] calculate\(\{"expression":"6\*7"\}\)\n\[result\] calculate → \{"expression":"6\*7","result":42\}/);
+  });
+
   describe('in a terminal', () => {
-    async function startChat(llm?: LLMProvider) {
+    async function startChat(llm?: LLMProvider, options: Partial<ConstructorParameters<typeof WSServer>[0]> = {}) {
       upstream ??= await createOpenAITestServer();
       server = new WSServer({
         port: 0,
         hostname: '127.0.0.1',
         logger: silentLogger,
         llm: llm ?? openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }),
+        ...options,
       });
       await server.start();
       cli = spawnCliInTerminal(['chat', '--url', server.url as string]);
@@ -178,6 +192,37 @@ describe('llm-ws chat', () => {
       chat.type('\x04'); // Ctrl-D on an empty line leaves, as in a shell
       expect(await chat.exited).toBe(0);
       expect(chat.output()).not.toMatch(/giving up/);
+    }, 60_000);
+
+    it('asks y/n for each tool call waiting for approval: y runs it, n denies it', async () => {
+      upstream = await createOpenAITestServer();
+      const calc = (id: string, expression: string) => ({ type: 'tool_calls' as const, calls: [{ id, name: 'calculate', arguments: { expression } }] });
+      upstream.enqueue(calc('c1', '2+2'), { type: 'text', chunks: ['Four.'] }, calc('c2', '3+3'), { type: 'text', chunks: ['As you wish.'] });
+      const chat = await startChat(undefined, { requireApproval: ['calculate'] });
+      chat.type('add\r');
+      await chat.waitForOutput(/\[approve\] calculate\(\{"expression":"2\+2"\}\)\? y\/n\n$/);
+      chat.type('y\r');
+      await chat.waitForOutput(/Four\.\n> $/);
+      expect(chat.output()).toMatch(/y\n\[tool\] calculate\(\{"expression":"2\+2"\}\)\n\[result\] calculate → \{"expression":"2\+2","result":4\}\nFour\./);
+      chat.type('again\r');
+      await chat.waitForOutput(/\[approve\] calculate\(\{"expression":"3\+3"\}\)\? y\/n\n$/);
+      chat.type('n\r');
+      await chat.waitForOutput(/As you wish\.\n> $/);
+      expect(chat.output()).toMatch(/n\n\[denied\] calculate: declined in llm-ws chat\n\[tool error\] calculate: the user declined to run calculate: declined in llm-ws chat\nAs you wish\./);
+      chat.type('/quit\r');
+      expect(await chat.exited).toBe(0);
+    }, 60_000);
+
+    it('shows the model\'s reasoning dimmed, on its own lines before the answer', async () => {
+      upstream = await createOpenAITestServer();
+      upstream.enqueue({ type: 'text', reasoning: ['Let me ', 'think.'], chunks: ['Hi', ' there'] });
+      const chat = await startChat();
+      chat.type('hello\r');
+      await chat.waitForOutput(/Hi there\n> $/);
+      expect(chat.output()).toMatch(/> hello\nLet me think\.\nHi there\n/);
+      expect(chat.stdout()).toContain('\x1b[2mLet me \x1b[22m\x1b[2mthink.\x1b[22m');
+      chat.type('/quit\r');
+      expect(await chat.exited).toBe(0);
     }, 60_000);
 
     it('keeps what was typed when Ctrl-C aborts the reply', async () => {

@@ -144,6 +144,33 @@ describe('llm-ws serve', () => {
     expect(client.upgradeHeaders['sec-websocket-extensions']).toBe(negotiated);
   });
 
+  it('--require-approval makes the named tools wait for the user, --keep-reasoning keeps the reasoning; an unknown tool name is refused', async () => {
+    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--require-approval', 'calculate', '--approval-timeout', '30', '--keep-reasoning'], {
+      OPENAI_BASE_URL: upstream.baseURL,
+    });
+    const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
+    client = await connectTestClient(url as string);
+    await client.waitFor('session');
+    upstream.enqueue(
+      { type: 'tool_calls', reasoning: ['Use the calculator.'], calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '6*7' } }] },
+      { type: 'text', chunks: ['42'] },
+    );
+    client.send(userMessage('q1', '6*7?'));
+    const asked = await client.waitFor('tool_call', (m) => m.data.status === 'approval_required');
+    expect(asked.data).toMatchObject({ toolName: 'calculate', timeoutMs: 30_000 });
+    client.send({ type: 'tool_approval', id: 'a1', data: { toolCallId: 'c1', approved: true } });
+    expect((await client.waitFor('llm_complete')).data.fullText).toBe('42');
+    client.send(control('h1', 'get_history'));
+    const history = (await client.waitFor('history', (m) => m.data.requestId === 'h1')).data.messages;
+    expect(history[1]).toMatchObject({ role: 'assistant', reasoning: 'Use the calculator.' });
+    await client.close();
+    await cli.stop();
+
+    cli = spawnCli(['serve', '--require-approval', 'send_mail']);
+    expect(await cli.exited).not.toBe(0);
+    expect(cli.output()).toMatch(/requireApproval.*names no tool: send_mail/);
+  });
+
   it('refuses a bad option with a message and exit code 1', async () => {
     cli = spawnCli(['serve', '--max-connections', 'lots']);
     expect(await cli.exited).toBe(1);

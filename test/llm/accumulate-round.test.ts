@@ -7,6 +7,11 @@ describe('accumulateRound', () => {
   it.each<[string, LLMEvent[], Partial<RoundSnapshot>]>([
     ['text deltas, concatenated', [{ type: 'text', delta: 'Hel' }, { type: 'text', delta: 'lo' }], { text: 'Hello', toolCalls: [] }],
     [
+      'reasoning deltas, kept apart from the text',
+      [{ type: 'reasoning', delta: 'Hm' }, { type: 'text', delta: 'Hi' }, { type: 'reasoning', delta: 'm.' }],
+      { text: 'Hi', reasoning: 'Hmm.' },
+    ],
+    [
       'one tool call split across fragments',
       [
         { type: 'tool_call_delta', index: 0, id: 'c1', name: 'calculate', argumentsDelta: '' },

@@ -46,6 +46,18 @@ describe('openAIProvider over HTTP', () => {
     expect(sent?.body).toMatchObject({ model: 'test-model', stream: true, stream_options: { include_usage: true } });
   });
 
+  it.each(['reasoning_content', 'reasoning'] as const)('streams %s deltas as reasoning events, apart from the text, and counts reasoning tokens', async (field) => {
+    upstream.enqueue({ type: 'text', reasoning: ['Think', 'ing'], reasoningField: field, chunks: ['Hi'] });
+    const events = await lastValueFrom(provider()(request()).pipe(toArray()));
+    expect(events).toEqual<LLMEvent[]>([
+      { type: 'reasoning', delta: 'Think' },
+      { type: 'reasoning', delta: 'ing' },
+      { type: 'text', delta: 'Hi' },
+      { type: 'finish', reason: 'stop' },
+      { type: 'usage', usage: { promptTokens: 2, completionTokens: 3, totalTokens: 5, reasoningTokens: 2 } },
+    ]);
+  });
+
   it('leaves a completed request alone: no abort, and the next one reuses its kept-alive connection', async () => {
     upstream.enqueue({ type: 'text', chunks: ['one'] }, { type: 'text', chunks: ['two'] });
     const abort = jest.spyOn(AbortController.prototype, 'abort');

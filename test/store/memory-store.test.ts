@@ -86,6 +86,35 @@ describe('the memory store within a session budget', () => {
     await directory.close();
   });
 
+  it('sums the bytes of thousands of sessions once for a herd of connections, not once per connection', async () => {
+    jest.useFakeTimers(); // performance.now() stands still
+    const { directory, made } = setup({ maxSessions: 100_000, maxBytes: 1e12 });
+    let reads = 0;
+    const counting = (fake: FakeSession): void => {
+      let bytes = fake.heldBytes;
+      Object.defineProperty(fake, 'heldBytes', {
+        get: () => {
+          reads++;
+          return bytes;
+        },
+        set: (value: number) => (bytes = value),
+      });
+    };
+    for (let i = 0; i < 2000; i++) {
+      directory.create(undefined);
+      counting(made[made.length - 1] as FakeSession);
+    }
+    reads = 0;
+    // A herd: 500 connections admitted within one instant.
+    for (let i = 0; i < 500; i++) expect(directory.admit?.()).toBe(true);
+    expect(reads).toBe(2000);
+    // Once the sum is older than 100 ms, the next check sums again.
+    jest.advanceTimersByTime(100);
+    directory.admit?.();
+    expect(reads).toBe(4000);
+    await directory.close();
+  });
+
   it('has no budget unless given one', async () => {
     const directory = createMemorySessionDirectory({ ttlMs: 1000, makeSession: () => ({ id: 'x', heldBytes: 1e12, dispose: () => undefined }) as unknown as Session });
     directory.create(undefined);

@@ -13,6 +13,7 @@ import {
   makeHistory,
   makeNotification,
   makePong,
+  makeReasoning,
   makeReply,
   makeServerMessage,
   makeSession,
@@ -25,6 +26,7 @@ describe('message factories', () => {
   const made: Array<[string, ServerMessage]> = [
     ['session', makeSession('s-1')],
     ['llm_chunk', makeChunk('r1', 'Hel', { seq: 3 })],
+    ['llm_reasoning', makeReasoning('r1', 'Let me think', { seq: 2 })],
     ['llm_complete', makeComplete('r1', 'Hello', { usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } })],
     ['tool_call', makeToolCall('r1', { toolCallId: 'c1', toolName: 'calculate', args: { expression: '1+1' } })],
     ['tool_result', makeToolResult('r1', { toolCallId: 'c1', toolName: 'calculate', result: 2 })],

@@ -163,3 +163,41 @@ describe('jsonSchemaOf', () => {
     expect(() => jsonSchemaOf(t.bigint)).toThrow(/cannot derive a JSON Schema from the io-ts codec bigint/);
   });
 });
+
+describe('needsApproval', () => {
+  const ask = (tool: Tool, args: unknown): Promise<boolean> => firstValueFrom(createToolRegistry([tool]).needsApproval(call(tool.name, args), context));
+  const mail = (needsApproval: Tool['needsApproval']): Tool => ({ ...greet, name: 'send_mail', needsApproval });
+
+  it.each<[string, Tool['needsApproval'], boolean]>([
+    ['absent', undefined, false],
+    ['false', false, false],
+    ['true', true, true],
+    ['a function of the arguments', (args: { name: string }) => args.name === 'boss', true],
+    ['a function answering false', () => false, false],
+    ['a Promise', async () => true, true],
+    ['a function that throws (asking is the safe side)', () => { throw new Error('oops'); }, true],
+    ['a Promise that rejects', () => Promise.reject(new Error('oops')), true],
+  ])('is asked when it is %s', async (_name, rule, expected) => {
+    expect(await ask(mail(rule), { name: 'boss' })).toBe(expected);
+  });
+
+  it('is not asked for arguments that do not validate, nor for an unknown tool: the call fails without running', async () => {
+    const rule = jest.fn(() => true);
+    expect(await ask(mail(rule), { name: '' })).toBe(false);
+    expect(rule).not.toHaveBeenCalled();
+    expect(await firstValueFrom(createToolRegistry([mail(true)]).needsApproval(call('nope', {}), context))).toBe(false);
+  });
+
+  it('gives the function the call context and aborts its signal on unsubscribe', async () => {
+    let seen: { signal: AbortSignal; toolCallId: string } | undefined;
+    const tool = mail((_args, ctx) => {
+      seen = ctx;
+      return new Promise<boolean>(() => undefined);
+    });
+    const subscription = createToolRegistry([tool]).needsApproval(call('send_mail', { name: 'x' }, 'call_9'), context).subscribe();
+    expect(seen?.toolCallId).toBe('call_9');
+    expect(seen?.signal.aborted).toBe(false);
+    subscription.unsubscribe();
+    expect(seen?.signal.aborted).toBe(true);
+  });
+});

@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { LLMProvider, LLMToolDefinition } from '../../llm/types';
-import type { UserMessageOptions } from '../../protocol/codecs';
+import type { ClientToolDeclaration, ClientToolResultMessage, ToolApprovalMessage, UserMessageOptions } from '../../protocol/codecs';
 import type { ToolRegistry } from '../../tools/registry';
 import type { Conversation } from '../conversation';
 import type { Logger } from '../ports';
@@ -11,6 +11,28 @@ import type { ReplyState } from './reply-state';
 export interface ReplyTimings {
   modelCall(seconds: number): void;
   firstToken(seconds: number): void;
+}
+
+/**
+ * How a reply hears its client's answers: the `tool_approval` of a call waiting for approval,
+ * the `tool_result` of a client tool. Subscribing registers the wait (an answer naming a call
+ * nobody waits for is refused); unsubscribing ends it.
+ */
+export interface ReplyAnswers {
+  approval(toolCallId: string): Observable<ToolApprovalMessage['data']>;
+  result(toolCallId: string): Observable<ClientToolResultMessage['data']>;
+}
+
+/** How long a reply waits for its client, and what it keeps of the model's reasoning. */
+export interface HumanInTheLoopOptions {
+  /** How long a call waits for approval before it counts as denied, in ms. */
+  readonly approvalTimeoutMs: number;
+  /** How long the server waits for a client tool's result, in ms. */
+  readonly clientToolTimeoutMs: number;
+  /** Largest client tool result taken, as JSON, in UTF-8 bytes. */
+  readonly maxClientToolResultBytes: number;
+  /** Whether the model's reasoning is kept in history, on the assistant message (never sent back to the model). */
+  readonly keepReasoning: boolean;
 }
 
 /** Everything one reply needs. */
@@ -36,6 +58,12 @@ export interface ReplyContext {
   /** Told how long model calls take and when the first text arrives (for metrics). */
   readonly timings?: ReplyTimings;
   readonly logger: Logger;
+  /** Tools the client runs, declared on the `user_message`: offered beside the server's. */
+  readonly clientTools?: readonly ClientToolDeclaration[];
+  /** Where the client's answers come from; without it, nothing can wait for approval or run on the client. */
+  readonly answers?: ReplyAnswers;
+  /** @default DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_CLIENT_TOOL_TIMEOUT_MS, DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES, no reasoning kept */
+  readonly humanInTheLoop?: HumanInTheLoopOptions;
 }
 
 /** What the rounds of one running reply share. */
@@ -43,8 +71,11 @@ export interface ReplyRun {
   readonly context: ReplyContext;
   readonly state: ReplyState;
   readonly limitCheck: LimitCheck;
-  /** The tools offered to the model in every call of this reply. */
+  /** The tools offered to the model in every call of this reply: the server's, then the client's. */
   readonly definitions: readonly LLMToolDefinition[];
+  /** Names of the client's tools among them. */
+  readonly clientToolNames: ReadonlySet<string>;
+  readonly humanInTheLoop: HumanInTheLoopOptions;
   /** When the reply started, from `performance.now()`. */
   readonly startedAt: number;
 }

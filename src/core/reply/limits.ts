@@ -11,7 +11,7 @@ export const DEFAULT_MAX_TOOL_ARGUMENTS_BYTES = 1024 * 1024;
 
 /** How large a reply may grow: past either, it ends with `reply_too_large`. */
 export interface ReplyLimits {
-  /** The reply's text over all its model calls, in UTF-8 bytes. */
+  /** The reply's text (and the model's reasoning) over all its model calls, in UTF-8 bytes. */
   readonly maxTextBytes: number;
   /** One tool call's arguments, in UTF-8 bytes. */
   readonly maxToolArgumentsBytes: number;

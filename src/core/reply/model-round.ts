@@ -55,9 +55,14 @@ export function modelRound(
           try {
             if (event.type === 'tool_call_delta' && event.argumentsDelta)
               limitCheck.toolArguments(event.index, event.argumentsDelta);
-            else if (event.type === 'text') limitCheck.text(event.delta);
+            else if (event.type === 'text' || event.type === 'reasoning') limitCheck.text(event.delta);
             round = accumulateRound(round, event);
             if (event.type === 'tool_call_delta') state.toolCallDelta();
+            // Reasoning streams as its own frames, apart from the reply's text (and its fullText).
+            if (event.type === 'reasoning') {
+              if (event.delta !== '') subscriber.next(state.reasoning(event.delta));
+              return;
+            }
             if (event.type !== 'text' || event.delta === '') return;
             if (state.text(event.delta)) context.timings?.firstToken(secondsSince(run.startedAt));
             if (!streaming) {

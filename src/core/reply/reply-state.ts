@@ -7,6 +7,9 @@ function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | un
     promptTokens: total.promptTokens + more.promptTokens,
     completionTokens: total.completionTokens + more.completionTokens,
     totalTokens: total.totalTokens + more.totalTokens,
+    ...(total.reasoningTokens === undefined && more.reasoningTokens === undefined
+      ? {}
+      : { reasoningTokens: (total.reasoningTokens ?? 0) + (more.reasoningTokens ?? 0) }),
   };
 }
 
@@ -20,6 +23,8 @@ export class ReplyState {
   fullText = '';
   /** The text of the current model call: an aborted call enters history as this. */
   roundText = '';
+  /** The reasoning of the current model call, kept in history with it when the server is set to. */
+  roundReasoning = '';
   /** Events of the current model call: on an abort, its usage is estimated from them. */
   roundDeltas = 0;
   usage: Usage | undefined;
@@ -30,7 +35,15 @@ export class ReplyState {
   /** A model call starts. */
   newRound(): void {
     this.roundText = '';
+    this.roundReasoning = '';
     this.roundDeltas = 0;
+  }
+
+  /** A piece of reasoning streamed: its frame (not part of the reply's text). */
+  reasoning(delta: string): ServerMessageInput {
+    this.roundDeltas++;
+    this.roundReasoning += delta;
+    return { type: 'llm_reasoning', data: { chunk: delta, requestId: this.requestId } };
   }
 
   /** A piece of text streamed; true if it is the reply's first. */

@@ -13,6 +13,20 @@ import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES, LimitCh
 import { modelRound } from './model-round';
 import { ReplyState } from './reply-state';
 import { toolRound } from './tool-round';
+import {
+  checkClientTools,
+  DEFAULT_APPROVAL_TIMEOUT_MS,
+  DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
+  DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
+} from '../../tools/client-tools';
+
+/** What a reply waits for and keeps unless its context says. */
+const DEFAULT_HUMAN_IN_THE_LOOP = {
+  approvalTimeoutMs: DEFAULT_APPROVAL_TIMEOUT_MS,
+  clientToolTimeoutMs: DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
+  maxClientToolResultBytes: DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
+  keepReasoning: false,
+};
 
 function finishReasonOf(reason: LLMFinishReason): FinishReason {
   // A model that still asks for tools on the last allowed round ran out of steps: a limit, like `length`.
@@ -40,7 +54,10 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
           ),
       );
     }
+    const clientTools = checkClientTools(context.clientTools ?? [], tools.names);
+    if (!clientTools.ok) return throwError(() => new RequestError('invalid_client_tools', clientTools.error));
     conversation.append({ role: 'user', content: context.text });
+    const humanInTheLoop = context.humanInTheLoop ?? DEFAULT_HUMAN_IN_THE_LOOP;
     const run: ReplyRun = {
       context,
       state: new ReplyState(context.requestId),
@@ -50,10 +67,15 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
           maxToolArgumentsBytes: DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
         },
       ),
-      definitions: tools.definitions(options.tools),
+      definitions: [...tools.definitions(options.tools), ...clientTools.definitions],
+      clientToolNames: new Set(clientTools.definitions.map((tool) => tool.name)),
+      humanInTheLoop,
       startedAt: performance.now(),
     };
     const { state } = run;
+    /** The reasoning of a round, for its assistant message, when the server keeps it. */
+    const reasoning = (text: string): { reasoning?: string } =>
+      humanInTheLoop.keepReasoning && text !== '' ? { reasoning: text } : {};
 
     // The round loop: a model call, then either the ending or a tool round and the next call.
     const round = (step: number): Observable<ServerMessageInput> =>
@@ -71,6 +93,7 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
           role: 'assistant',
           content: snapshot.text,
           ...(finishReason === 'stop' ? {} : { finishReason }),
+          ...reasoning(snapshot.reasoning),
         });
         return from(state.ending(finishReason));
       }
@@ -84,8 +107,14 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
       round(0).pipe(takeUntil(context.abort$.pipe(tap(() => (state.aborted = true))))),
       defer(() => {
         if (!state.aborted) return EMPTY;
-        if (state.roundText !== '')
-          conversation.append({ role: 'assistant', content: state.roundText, finishReason: 'aborted' });
+        if (state.roundText !== '') {
+          conversation.append({
+            role: 'assistant',
+            content: state.roundText,
+            finishReason: 'aborted',
+            ...reasoning(state.roundReasoning),
+          });
+        }
         state.estimateAbortedRound();
         return from(state.ending('aborted'));
       }),

@@ -1,7 +1,8 @@
 import * as E from 'fp-ts/Either';
-import { concat, defer, EMPTY, from, merge, mergeMap, type Observable, of } from 'rxjs';
+import { concat, defer, EMPTY, forkJoin, from, map, merge, mergeMap, type Observable, of } from 'rxjs';
 import type { RoundSnapshot, ToolCallSnapshot } from '../../llm/accumulate-round';
-import type { HistoryMessage, ServerMessageInput } from '../../protocol/codecs';
+import type { HistoryMessage, ServerMessageInput, ToolCallStatus } from '../../protocol/codecs';
+import { awaitApproval, awaitClientResult } from '../../tools/client-tools';
 import { parseToolArguments } from '../../tools/registry';
 import type { ToolOutcome } from '../../tools/types';
 import type { ReplyRun } from './context';
@@ -11,14 +12,19 @@ function toolMessageContent(outcome: ToolOutcome): string {
   return typeof outcome.result === 'string' ? outcome.result : JSON.stringify(outcome.result);
 }
 
+/** How a call runs: here, here once the user approved, or on the client. */
+type CallKind = 'server' | 'approval' | 'client';
+
 /**
- * The tool calls a model round asked for: `status` calling_tool, a `tool_call` start for each,
- * then each one's `tool_call` complete or error and `tool_result` as it finishes (they run at
- * once). Once all finished, the calls and their results enter the history together, so a trim
- * never separates them; the next model round is the caller's.
+ * The tool calls a model round asked for: `status` calling_tool, then each call's first
+ * `tool_call` (`start`, or `approval_required` for a tool that needs the user's yes, or
+ * `client_execute` for a client tool), then each one's `tool_call` complete, error or denied and
+ * `tool_result` as it finishes (they run at once). Once all finished, the calls and their
+ * results enter the history together, so a trim never separates them; the next model round is
+ * the caller's. Unsubscribing (an abort) ends every run and every wait.
  */
 export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Observable<ServerMessageInput> {
-  const { context, state } = run;
+  const { context, state, humanInTheLoop } = run;
   const { requestId } = state;
   const calls = round.toolCalls.map((call: ToolCallSnapshot) => {
     // Parsed once for the client's tool_call messages (the raw text when it is not JSON).
@@ -29,33 +35,112 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
       args: E.isRight(parsed) ? parsed.right : call.arguments,
     };
   });
+  type Call = (typeof calls)[number];
   const outcomes: ToolOutcome[] = [];
+  const toolContext = { sessionId: context.sessionId, requestId, principal: context.principal };
   const toolCallMessage = (
-    call: (typeof calls)[number],
-    status: 'start' | 'complete' | 'error',
+    call: Call,
+    status: ToolCallStatus,
+    extra: { timeoutMs?: number; reason?: string } = {},
   ): ServerMessageInput => ({
     type: 'tool_call',
-    data: { toolCallId: call.id, toolName: call.name, args: call.args, status, requestId },
+    data: { toolCallId: call.id, toolName: call.name, args: call.args, status, requestId, ...extra },
   });
-  const runs = calls.map((call, i) =>
-    context.tools.execute(call, { sessionId: context.sessionId, requestId, principal: context.principal }).pipe(
-      mergeMap((outcome): ServerMessageInput[] => {
-        outcomes[i] = outcome;
-        const base = { toolCallId: call.id, toolName: call.name, requestId };
-        return [
-          toolCallMessage(call, outcome.ok ? 'complete' : 'error'),
-          {
-            type: 'tool_result',
-            data: outcome.ok ? { ...base, result: outcome.result } : { ...base, error: outcome.error },
-          },
-        ];
+  const finished = (
+    call: Call,
+    i: number,
+    outcome: ToolOutcome,
+    status?: ToolCallStatus,
+    reason?: string,
+  ): ServerMessageInput[] => {
+    outcomes[i] = outcome;
+    const base = { toolCallId: call.id, toolName: call.name, requestId };
+    return [
+      toolCallMessage(call, status ?? (outcome.ok ? 'complete' : 'error'), reason === undefined ? {} : { reason }),
+      {
+        type: 'tool_result',
+        data: outcome.ok ? { ...base, result: outcome.result } : { ...base, error: outcome.error },
+      },
+    ];
+  };
+  const execute = (call: Call, i: number): Observable<ServerMessageInput> =>
+    context.tools.execute(call, toolContext).pipe(mergeMap((outcome) => finished(call, i, outcome)));
+
+  // Which calls wait for the client: a client tool, or (asked of the tool) one that needs approval.
+  const { answers } = context;
+  const kinds$: Observable<CallKind[]> =
+    calls.length === 0
+      ? of([])
+      : forkJoin(
+          calls.map((call): Observable<CallKind> => {
+            if (run.clientToolNames.has(call.name)) return of('client');
+            return context.tools
+              .needsApproval(call, toolContext)
+              .pipe(map((needed): CallKind => (needed ? 'approval' : 'server')));
+          }),
+        );
+
+  const runCall = (call: Call, i: number, kind: CallKind): Observable<ServerMessageInput> => {
+    if (kind === 'server') return execute(call, i);
+    if (kind === 'client') {
+      if (!answers)
+        return from(
+          finished(call, i, { ok: false, error: `${call.name} runs on the client, and this reply cannot reach it` }),
+        );
+      const limits = {
+        timeoutMs: humanInTheLoop.clientToolTimeoutMs,
+        maxResultBytes: humanInTheLoop.maxClientToolResultBytes,
+      };
+      return awaitClientResult(answers.result(call.id), call, limits).pipe(
+        mergeMap((outcome) => finished(call, i, outcome)),
+      );
+    }
+    // Nobody can say yes: a tool that needs approval does not run.
+    if (!answers)
+      return from(
+        finished(
+          call,
+          i,
+          { ok: false, error: `${call.name} needs the user's approval, and this reply cannot ask` },
+          'denied',
+          'no one to ask',
+        ),
+      );
+    return awaitApproval(answers.approval(call.id), call.id, humanInTheLoop.approvalTimeoutMs).pipe(
+      mergeMap((answer): Observable<ServerMessageInput> => {
+        if (answer.approved) return concat(of(toolCallMessage(call, 'start')), execute(call, i));
+        // The model is told, and goes on: it may answer without the tool, or ask something else.
+        const why = answer.reason ? `: ${answer.reason}` : '';
+        return from(
+          finished(
+            call,
+            i,
+            { ok: false, error: `the user declined to run ${call.name}${why}` },
+            'denied',
+            answer.reason ?? 'declined',
+          ),
+        );
       }),
-    ),
-  );
+    );
+  };
+
+  const firstMessage = (call: Call, kind: CallKind): ServerMessageInput => {
+    if (kind === 'server') return toolCallMessage(call, 'start');
+    if (kind === 'client')
+      return toolCallMessage(call, 'client_execute', { timeoutMs: humanInTheLoop.clientToolTimeoutMs });
+    return toolCallMessage(call, 'approval_required', { timeoutMs: humanInTheLoop.approvalTimeoutMs });
+  };
+
   return concat(
     of(state.status('calling_tool')),
-    from(calls.map((call) => toolCallMessage(call, 'start'))),
-    merge(...runs),
+    kinds$.pipe(
+      mergeMap((kinds) =>
+        concat(
+          from(calls.map((call, i) => firstMessage(call, kinds[i] as CallKind))),
+          merge(...calls.map((call, i) => runCall(call, i, kinds[i] as CallKind))),
+        ),
+      ),
+    ),
     defer(() => {
       const toolMessages = calls.map((call, i): HistoryMessage => ({
         role: 'tool',
@@ -63,11 +148,13 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
         toolCallId: call.id,
         toolName: call.name,
       }));
+      const reasoning = humanInTheLoop.keepReasoning && round.reasoning !== '' ? { reasoning: round.reasoning } : {};
       context.conversation.append(
         {
           role: 'assistant',
           content: round.text,
           toolCalls: calls.map(({ id, name, arguments: args }) => ({ id, name, arguments: args })),
+          ...reasoning,
         },
         ...toolMessages,
       );

@@ -34,6 +34,7 @@ export async function claimNow(
   sessionId: string,
   resumeToken: string,
   lastSeq: number,
+  share = false,
 ): Promise<ClaimResult> {
   const local = node.held.get(sessionId);
   if (local) {
@@ -49,7 +50,7 @@ export async function claimNow(
   if (!secretsEqual(meta.tokenHash, hashToken(resumeToken))) return { outcome: 'forbidden' };
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const owner = await node.data.owner(sessionId);
-    if (owner.alive && owner.id !== node.nodeId) return follow(node, sessionId, resumeToken, meta, lastSeq);
+    if (owner.alive && owner.id !== node.nodeId) return follow(node, sessionId, resumeToken, meta, lastSeq, share);
     if (!(await node.data.claim(sessionId, owner.id, node.nodeId))) continue;
     const range = await node.data.framesAfter(sessionId, lastSeq);
     if ('gap' in range) {

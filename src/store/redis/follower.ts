@@ -10,11 +10,11 @@
 import type { Subscription } from 'rxjs';
 import { type Conversation, createConversation } from '../../core/conversation';
 import { createIdGenerator } from '../../core/ids';
-import { Outlet } from '../../core/outlet';
+import { Outlets } from '../../core/outlets';
 import type { ClaimResult, Transport } from '../../core/ports';
 import { ReplayLog, type ReplayResult } from '../../core/replay-log';
 import type { Session } from '../../core/session';
-import type { ControlMessage, ServerMessageInput, SessionStatus, UserMessage } from '../../protocol/codecs';
+import type { ServerMessageInput, SessionMessageIn, SessionStatus } from '../../protocol/codecs';
 import { CloseCode } from '../../protocol/codes';
 import { encodeServerMessage } from '../../protocol/decode';
 import { followLog } from './follow-log';
@@ -23,7 +23,7 @@ import type { RedisNode } from './redis-node';
 import { failInterrupted, loadWriter } from './writer';
 
 /** What the client asked of the session while another process writes it, for when this one does. */
-type Queued = { readonly handle: UserMessage | ControlMessage } | { readonly send: ServerMessageInput };
+type Queued = { readonly handle: SessionMessageIn } | { readonly send: ServerMessageInput };
 
 /** Frames queued by a follower before it gives up on the writer and drops them. */
 const MAX_QUEUED_WHILE_FOLLOWING = 256;
@@ -33,7 +33,7 @@ const FORWARDED_CONTROLS = new Set(['abort', 'pause', 'resume']);
 /** A session of this process whose writer is another process, until it is promoted to writer here. */
 export class FollowerSession implements Session {
   private log: ReplayLog;
-  private readonly outlet: Outlet;
+  private readonly outlet: Outlets;
   private readonly nextMessageId = createIdGenerator();
   private readonly queued: Queued[] = [];
   /** A follower holds no conversation: the writer has it. */
@@ -52,7 +52,7 @@ export class FollowerSession implements Session {
     startSeq: number,
   ) {
     this.log = new ReplayLog(node.context.replay, startSeq);
-    this.outlet = new Outlet(node.context.backpressure, node.context.logger, id);
+    this.outlet = new Outlets(node.context.backpressure, node.context.logger, id);
   }
 
   get conversation(): Conversation {
@@ -64,7 +64,7 @@ export class FollowerSession implements Session {
   }
 
   get attached(): boolean {
-    return this.promoted ? this.promoted.attached : this.outlet.transport !== undefined;
+    return this.promoted ? this.promoted.attached : this.outlet.size > 0;
   }
 
   get busy(): boolean {
@@ -94,27 +94,34 @@ export class FollowerSession implements Session {
     this.enqueue({ send: message });
   }
 
-  handle(message: UserMessage | ControlMessage): void {
+  handle(message: SessionMessageIn): void {
     if (this.promoted) return this.promoted.handle(message);
     if (this.disposed) return;
-    if (message.type === 'control' && FORWARDED_CONTROLS.has(message.data.type)) {
+    // Answers to a tool call go where the reply waits for them, as abort does.
+    const forwarded = message.type === 'tool_approval' || message.type === 'tool_result' || (message.type === 'control' && FORWARDED_CONTROLS.has(message.data.type));
+    if (forwarded) {
       void this.node.publish({ t: 'control', s: this.id, m: message }).catch(() => undefined);
     } else {
       this.enqueue({ handle: message });
     }
   }
 
-  attach(transport: Transport, replay?: readonly string[]): Transport | undefined {
-    return this.promoted ? this.promoted.attach(transport, replay) : this.outlet.attach(transport, replay);
+  attach(transport: Transport, replay?: readonly string[], options?: { readonly share?: boolean }): Transport | undefined {
+    if (this.promoted) return this.promoted.attach(transport, replay, options);
+    const [previous, ...others] = this.outlet.attach(transport, replay ?? [], options?.share === true, 0);
+    for (const other of others) other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
+    return previous;
   }
 
   detach(transport: Transport): boolean {
-    return this.promoted ? this.promoted.detach(transport) : this.outlet.detach(transport);
+    if (this.promoted) return this.promoted.detach(transport);
+    // Shared: the session is left only when its last connection goes.
+    return this.outlet.detach(transport) && this.outlet.size === 0;
   }
 
   closeConnection(code: number, reason: string): void {
     if (this.promoted) return this.promoted.closeConnection(code, reason);
-    this.outlet.transport?.close(code, reason);
+    this.outlet.close(code, reason);
   }
 
   /** The frames after `lastSeq`: this follower's own, then (once promoted) the writer's. */
@@ -129,10 +136,11 @@ export class FollowerSession implements Session {
     return 'gap' in after ? written : { frames: [...followed.frames, ...after.frames] };
   }
 
-  acknowledge(seq: number): void {
-    // A client cannot have more than was sent; acks repeat on every heartbeat.
-    this.log.acknowledge(Math.min(seq, this.log.lastSeq));
-    this.promoted?.acknowledge(seq);
+  acknowledge(seq: number, from?: Transport): void {
+    // A client cannot have more than was sent; acks repeat on every heartbeat. Shared, the least of the connections' acks counts.
+    const upTo = Math.min(seq, this.log.lastSeq);
+    this.log.acknowledge(Math.min(this.outlet.acknowledge(upTo, from) ?? upTo, this.log.lastSeq));
+    this.promoted?.acknowledge(seq, from);
   }
 
   dispose(): void {
@@ -226,9 +234,9 @@ export class FollowerSession implements Session {
       persistence: writer,
     });
     // The connection moves to the session this process writes; the follower goes on as its face.
-    const transport = this.outlet.transport;
+    const transports = this.outlet.transports();
     this.outlet.release();
-    if (transport) session.attach(transport);
+    transports.forEach((transport, i) => session.attach(transport, [], { share: i > 0 }));
     this.promoted = session;
     node.holdAsWriter(this, writer);
     if (meta.busy !== undefined) failInterrupted(node, this, meta.busy);
@@ -248,9 +256,10 @@ export async function follow(
   resumeToken: string,
   meta: StoredMeta,
   lastSeq: number,
+  share = false,
 ): Promise<ClaimResult> {
-  // Its writer closes the client's old connection, if it still has one.
-  await node.publish({ t: 'takeover', s: sessionId, by: node.nodeId });
+  // Its writer closes the client's old connection, if it still has one (not when this one joins it).
+  if (!share) await node.publish({ t: 'takeover', s: sessionId, by: node.nodeId });
   const range = await node.data.framesAfter(sessionId, lastSeq);
   if ('gap' in range) return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
   const startSeq = Math.max(lastSeq, range.frames[range.frames.length - 1]?.seq ?? 0);

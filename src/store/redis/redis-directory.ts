@@ -65,10 +65,10 @@ class RedisSessionDirectory implements SessionDirectory {
     return session;
   }
 
-  claim(sessionId: string, resumeToken: string, lastSeq: number): Promise<ClaimResult> {
+  claim(sessionId: string, resumeToken: string, lastSeq: number, options?: { readonly share?: boolean }): Promise<ClaimResult> {
     // One claim per session at a time on this process: two quick reconnects must not both load it.
     const previous = this.claims.get(sessionId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => claimNow(this.node, sessionId, resumeToken, lastSeq));
+    const next = previous.catch(() => undefined).then(() => claimNow(this.node, sessionId, resumeToken, lastSeq, options?.share === true));
     this.claims.set(sessionId, next);
     void next.catch(() => undefined).finally(() => {
       if (this.claims.get(sessionId) === next) this.claims.delete(sessionId);

@@ -9,6 +9,7 @@ export {
   makeServerMessage,
   makeSession,
   makeChunk,
+  makeReasoning,
   makeComplete,
   makeToolCall,
   makeToolResult,
@@ -36,5 +37,6 @@ export {
   type OpenAITestServer,
   type TestScenario,
   type ScriptedToolCall,
+  type ScriptedReasoning,
   type RecordedRequest,
 } from '../openai-test-server';

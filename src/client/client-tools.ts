@@ -1,0 +1,56 @@
+import { MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH } from '../protocol/limits';
+import type { ClientTool, ClientToolContext } from './options';
+
+/** What a client tool came to: its result, or why it failed. */
+export type ClientToolOutcome = { readonly result: unknown } | { readonly error: string };
+
+const errorText = (error: unknown): string =>
+  (error instanceof Error ? error.message || error.name : String(error)).slice(0, MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH);
+
+/**
+ * Runs a client tool and reports its outcome once: what `execute` returned, resolved to, or
+ * last emitted (`null` for nothing), or what it threw, rejected or errored with. Returns how to
+ * stop it (an Observable is unsubscribed; a Promise runs on, its outcome unreported). Written
+ * without rxjs operators, to keep a browser bundle small.
+ */
+export function runClientTool(
+  tool: ClientTool,
+  args: unknown,
+  context: ClientToolContext,
+  report: (outcome: ClientToolOutcome) => void,
+): () => void {
+  let stopped = false;
+  const settle = (outcome: ClientToolOutcome): void => {
+    if (stopped) return;
+    stopped = true;
+    // A result that is not JSON would fail to encode: it is the tool's failure, not the socket's.
+    if ('result' in outcome) {
+      try {
+        JSON.stringify(outcome.result);
+      } catch (error) {
+        return report({ error: `${tool.name} returned a value that is not JSON: ${errorText(error)}` });
+      }
+    }
+    report(outcome);
+  };
+  const fail = (error: unknown): void => settle({ error: errorText(error) });
+  try {
+    const output = tool.execute(args, context) as { subscribe?: unknown } | undefined;
+    if (typeof output?.subscribe === 'function') {
+      let last: unknown = null;
+      const subscription = (output as unknown as { subscribe(observer: object): { unsubscribe(): void } }).subscribe({
+        next: (value: unknown) => (last = value === undefined ? null : value),
+        error: fail,
+        complete: () => settle({ result: last }),
+      });
+      return () => {
+        stopped = true;
+        subscription.unsubscribe();
+      };
+    }
+    Promise.resolve(output).then((value) => settle({ result: value === undefined ? null : value }), fail);
+  } catch (error) {
+    fail(error);
+  }
+  return () => (stopped = true);
+}

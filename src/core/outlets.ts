@@ -1,0 +1,122 @@
+/**
+ * Where a session's frames leave when several connections share it (`resume` with `share`): one
+ * {@link Outlet} per connection, each with its own backpressure and its own acknowledged seq.
+ * With one connection it behaves as that connection's outlet.
+ */
+import type { BackpressureLimits } from './outlet';
+import { Outlet } from './outlet';
+import type { Logger, Transport } from './ports';
+
+/** One attached connection: its outlet, and how far its client acknowledged the stream. */
+interface Attached {
+  readonly outlet: Outlet;
+  acknowledged: number;
+}
+
+/** The connections a session writes to, in the order they attached. */
+export class Outlets {
+  private attached: Attached[] = [];
+  /** The drain listener, while someone waits for every connection to drain. */
+  private drainListener: (() => void) | undefined;
+
+  constructor(
+    private readonly limits: BackpressureLimits,
+    private readonly logger: Logger,
+    private readonly sessionId: string,
+  ) {}
+
+  /** The connection attached first, if any (the only one unless shared). */
+  get transport(): Transport | undefined {
+    return this.attached[0]?.outlet.transport;
+  }
+
+  /** The connections attached, in the order they attached. */
+  transports(): Transport[] {
+    return this.attached.map((entry) => entry.outlet.transport as Transport);
+  }
+
+  /** How many connections are attached. */
+  get size(): number {
+    return this.attached.length;
+  }
+
+  /**
+   * Attaches `next` after writing `replay` to it. Shared: beside the others, acknowledged from
+   * `acknowledged` on. Else it takes the session over: the others are detached and returned,
+   * for the caller to close.
+   */
+  attach(next: Transport, replay: readonly string[], share: boolean, acknowledged: number): Transport[] {
+    const existing = this.attached.find((entry) => entry.outlet.transport === next);
+    const previous = share
+      ? []
+      : this.attached.filter((entry) => entry !== existing).map((entry) => entry.outlet.transport as Transport);
+    if (!share) {
+      for (const entry of this.attached) if (entry !== existing) entry.outlet.release();
+      this.attached = existing ? [existing] : [];
+    }
+    const entry = existing ?? { outlet: new Outlet(this.limits, this.logger, this.sessionId), acknowledged };
+    if (!existing) this.attached.push(entry);
+    entry.outlet.attach(next, replay);
+    if (this.drainListener) entry.outlet.watchDrain(this.drainListener);
+    return previous;
+  }
+
+  /** `gone` closed: true if it was attached (its outlet is released). */
+  detach(gone: Transport): boolean {
+    const entry = this.attached.find((candidate) => candidate.outlet.transport === gone);
+    if (!entry) return false;
+    entry.outlet.release();
+    this.attached = this.attached.filter((candidate) => candidate !== entry);
+    return true;
+  }
+
+  /** No connection any more. */
+  release(): void {
+    for (const entry of this.attached) entry.outlet.release();
+    this.attached = [];
+    this.drainListener = undefined;
+  }
+
+  /** Whether any connection holds more than its high-water mark unsent: the reply holds back for the slowest. */
+  congested(): boolean {
+    return this.attached.some((entry) => entry.outlet.congested());
+  }
+
+  /** Writes one encoded frame to every connection; one past its hard limit is closed alone (4408). */
+  write(text: string): void {
+    for (const entry of this.attached) entry.outlet.write(text);
+  }
+
+  closeIfOver(waitingBytes: number): void {
+    for (const entry of this.attached) entry.outlet.closeIfOver(waitingBytes);
+  }
+
+  /** Calls `listener` on each drain signal of any connection, until {@link stopDrainWatch}. */
+  watchDrain(listener: () => void): void {
+    this.drainListener = listener;
+    for (const entry of this.attached) entry.outlet.watchDrain(listener);
+  }
+
+  stopDrainWatch(): void {
+    this.drainListener = undefined;
+    for (const entry of this.attached) entry.outlet.stopDrainWatch();
+  }
+
+  /** Closes every connection (the session stays; each end detaches it). */
+  close(code: number, reason: string): void {
+    for (const entry of [...this.attached]) entry.outlet.transport?.close(code, reason);
+  }
+
+  /**
+   * The client on `from` (the only connection when not given) has the stream up to `seq`.
+   * Returns what every attached connection has acknowledged: the least of them.
+   */
+  acknowledge(seq: number, from: Transport | undefined): number | undefined {
+    const entry =
+      from === undefined ? this.attached[0] : this.attached.find((candidate) => candidate.outlet.transport === from);
+    if (entry && seq > entry.acknowledged) entry.acknowledged = seq;
+    return this.attached.length === 0
+      ? undefined
+      : Math.min(...this.attached.map((candidate) => candidate.acknowledged));
+  }
+}

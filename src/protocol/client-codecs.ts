@@ -1,0 +1,199 @@
+/**
+ * The messages a client sends, as io-ts codecs with their types of the same name. `codecs.ts`
+ * re-exports them.
+ */
+import * as t from 'io-ts';
+import { constrained, MessageId, PositiveInt, SeqNumber, Temperature } from './fields';
+import {
+  MAX_APPROVAL_REASON_LENGTH,
+  MAX_CLIENT_TOOL_DESCRIPTION_LENGTH,
+  MAX_CLIENT_TOOL_PARAMETERS_BYTES,
+  MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
+  MAX_CLIENT_TOOLS,
+} from './limits';
+
+/** Per-message options of a `user_message`. */
+export const UserMessageOptions = t.exact(
+  t.partial({
+    /** Sampling temperature, 0 to 2. */
+    temperature: Temperature,
+    /** Upper bound on generated tokens per model call. */
+    maxTokens: PositiveInt,
+    /** Names of the server's tools the model may use for this message; all of them when absent. */
+    tools: t.array(t.string),
+    /** What happens to this reply if the connection drops: run on for a resume (the default), or cancel. */
+    onDisconnect: t.keyof({ continue: null, cancel: null }),
+  }),
+);
+/** Per-message options of a `user_message`. */
+export type UserMessageOptions = t.TypeOf<typeof UserMessageOptions>;
+
+/** A tool's name as the OpenAI API takes it: 1 to 64 letters, digits, `_` or `-`. */
+export const ToolName = constrained(t.string, (s) => /^[a-zA-Z0-9_-]{1,64}$/.test(s), 'ToolName');
+
+/** A JSON object whose JSON text is at most {@link MAX_CLIENT_TOOL_PARAMETERS_BYTES} UTF-8 bytes (a JSON Schema). */
+const ToolParameters = constrained(
+  t.UnknownRecord,
+  (schema) => {
+    try {
+      return new TextEncoder().encode(JSON.stringify(schema)).length <= MAX_CLIENT_TOOL_PARAMETERS_BYTES;
+    } catch {
+      return false;
+    }
+  },
+  'ToolParameters',
+);
+
+/**
+ * A tool the client runs itself, declared on a `user_message`: the model may call it beside the
+ * server's tools, and the server asks the client to run it (`tool_call` with status
+ * `client_execute`). `parameters` is the JSON Schema of its arguments.
+ */
+export const ClientToolDeclaration = t.strict({
+  name: ToolName,
+  description: constrained(t.string, (s) => s.length <= MAX_CLIENT_TOOL_DESCRIPTION_LENGTH, 'ToolDescription'),
+  parameters: ToolParameters,
+});
+/** A tool the client runs itself. */
+export type ClientToolDeclaration = t.TypeOf<typeof ClientToolDeclaration>;
+
+/** At most {@link MAX_CLIENT_TOOLS} client tools. */
+const ClientTools = constrained(
+  t.array(ClientToolDeclaration),
+  (tools) => tools.length <= MAX_CLIENT_TOOLS,
+  'ClientTools',
+);
+
+/** The user says something; the server answers with a streamed reply. */
+export const UserMessage = t.strict({
+  type: t.literal('user_message'),
+  id: MessageId,
+  data: t.intersection([
+    t.strict({ text: t.string }),
+    t.exact(
+      t.partial({
+        options: UserMessageOptions,
+        /** Tools the client runs, offered to the model for this reply beside the server's. */
+        clientTools: ClientTools,
+      }),
+    ),
+  ]),
+});
+/** The user says something. */
+export type UserMessage = t.TypeOf<typeof UserMessage>;
+
+/** What a `control` message asks for. */
+export const ControlType = t.keyof({
+  abort: null,
+  pause: null,
+  resume: null,
+  clear_history: null,
+  get_history: null,
+  get_status: null,
+});
+/** What a `control` message asks for. */
+export type ControlType = t.TypeOf<typeof ControlType>;
+
+/**
+ * Controls the session. `requestId`, with `abort`, names the reply to stop, so an abort that
+ * races with the end of its reply cannot stop the next one.
+ */
+export const ControlMessage = t.strict({
+  type: t.literal('control'),
+  id: MessageId,
+  data: t.intersection([t.strict({ type: ControlType }), t.exact(t.partial({ requestId: t.string }))]),
+});
+/** Controls the session. */
+export type ControlMessage = t.TypeOf<typeof ControlMessage>;
+
+/**
+ * Protocol-level heartbeat from the client (browsers cannot send WebSocket pings). `lastSeq`
+ * acknowledges the session's messages up to it, so the server can drop them from its replay buffer.
+ */
+export const PingMessage = t.intersection([
+  t.strict({ type: t.literal('ping'), id: MessageId }),
+  t.exact(t.partial({ data: t.exact(t.partial({ lastSeq: SeqNumber })) })),
+]);
+/** Protocol-level heartbeat from the client. */
+export type PingMessage = t.TypeOf<typeof PingMessage>;
+
+/**
+ * Takes over an earlier session after a reconnect, as the first message on the new connection:
+ * the server replays every message after `lastSeq`, then confirms with a `session` message.
+ * With `share: true` the connection joins the session beside the ones already attached instead
+ * of taking it over (which closes the other with 4409).
+ */
+export const ResumeMessage = t.strict({
+  type: t.literal('resume'),
+  id: MessageId,
+  data: t.intersection([
+    t.strict({ sessionId: t.string, resumeToken: t.string, lastSeq: SeqNumber }),
+    t.exact(t.partial({ share: t.boolean })),
+  ]),
+});
+/** Takes over an earlier session after a reconnect. */
+export type ResumeMessage = t.TypeOf<typeof ResumeMessage>;
+
+/**
+ * The user's answer to a `tool_call` with status `approval_required`: approved, the tool runs;
+ * denied, it does not, and the model is told so (with `reason`).
+ */
+export const ToolApprovalMessage = t.strict({
+  type: t.literal('tool_approval'),
+  id: MessageId,
+  data: t.intersection([
+    t.strict({ toolCallId: t.string, approved: t.boolean }),
+    t.exact(
+      t.partial({ reason: constrained(t.string, (s) => s.length <= MAX_APPROVAL_REASON_LENGTH, 'ApprovalReason') }),
+    ),
+  ]),
+});
+/** The user's answer to a tool call waiting for approval. */
+export type ToolApprovalMessage = t.TypeOf<typeof ToolApprovalMessage>;
+
+/**
+ * What a client tool returned (`result`, any JSON value) or why it failed (`error`), answering a
+ * `tool_call` with status `client_execute`. The server checks its size and feeds it to the model.
+ */
+export const ClientToolResultMessage = t.strict({
+  type: t.literal('tool_result'),
+  id: MessageId,
+  data: t.intersection([
+    t.strict({ toolCallId: t.string }),
+    t.exact(
+      t.partial({
+        result: t.unknown,
+        error: constrained(t.string, (s) => s.length <= MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH, 'ToolError'),
+      }),
+    ),
+  ]),
+});
+/** What a client tool returned or why it failed. */
+export type ClientToolResultMessage = t.TypeOf<typeof ClientToolResultMessage>;
+
+/** The client messages a session handles (`ping` and `resume` belong to the connection). */
+export type SessionMessageIn = UserMessage | ControlMessage | ToolApprovalMessage | ClientToolResultMessage;
+
+/** Codecs of client messages by their `type` tag. */
+export const clientMessageCodecs = {
+  user_message: UserMessage,
+  control: ControlMessage,
+  ping: PingMessage,
+  resume: ResumeMessage,
+  tool_approval: ToolApprovalMessage,
+  tool_result: ClientToolResultMessage,
+} as const;
+
+/** Any message a client may send. */
+export const ClientMessage = t.union([
+  UserMessage,
+  ControlMessage,
+  PingMessage,
+  ResumeMessage,
+  ToolApprovalMessage,
+  ClientToolResultMessage,
+]);
+/** Any message a client may send. */
+export type ClientMessage = t.TypeOf<typeof ClientMessage>;
+/** The `type` tags of client messages. */
+export type ClientMessageType = ClientMessage['type'];

@@ -1,0 +1,103 @@
+/**
+ * The field types the protocol's messages share (ids, numbers with bounds, usage, history), as
+ * io-ts codecs with their types of the same name. `codecs.ts` re-exports them.
+ */
+import * as t from 'io-ts';
+import { MAX_MESSAGE_ID_LENGTH } from './limits';
+
+/**
+ * A codec for the values of `base` that satisfy `predicate`. Unlike `t.brand`, the type stays
+ * plain (`string`, `number`), so users build messages from literals without casts.
+ */
+export function constrained<A>(base: t.Type<A, A>, predicate: (value: A) => boolean, name: string): t.Type<A, A> {
+  return new t.Type<A, A, unknown>(
+    name,
+    (u): u is A => base.is(u) && predicate(u),
+    (u, c) => {
+      const result = base.validate(u, c);
+      // io-ts's own Either, read without fp-ts: this module must import nothing the client does (tsup.config.ts).
+      if (result._tag === 'Left') return result;
+      return predicate(result.right) ? t.success(result.right) : t.failure(u, c);
+    },
+    t.identity,
+  );
+}
+
+/** A message id: a non-empty string of at most {@link MAX_MESSAGE_ID_LENGTH} characters. */
+export const MessageId = constrained(t.string, (s) => s.length > 0 && s.length <= MAX_MESSAGE_ID_LENGTH, 'MessageId');
+
+/** Sampling temperature, from 0 to 2 as the OpenAI API accepts. */
+export const Temperature = constrained(t.number, (n) => Number.isFinite(n) && n >= 0 && n <= 2, 'Temperature');
+
+/** A whole number greater than zero. */
+export const PositiveInt = constrained(t.number, (n) => Number.isSafeInteger(n) && n > 0, 'PositiveInt');
+
+/** A position in a session's stream: a whole number of 0 or more (0 before the first message). */
+export const SeqNumber = constrained(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'SeqNumber');
+
+/** Why a reply ended. `aborted` means the client asked to stop it. */
+export const FinishReason = t.keyof({ stop: null, length: null, content_filter: null, aborted: null });
+/** Why a reply ended. */
+export type FinishReason = t.TypeOf<typeof FinishReason>;
+
+/** Token counts reported by the model, summed over every model call of one reply. */
+export const Usage = t.intersection([
+  t.strict({
+    promptTokens: t.number,
+    completionTokens: t.number,
+    totalTokens: t.number,
+  }),
+  t.exact(
+    t.partial({
+      /** True when the model did not report the last call's usage (an abort): its tokens are counted from the stream. */
+      estimated: t.boolean,
+      /** Of `completionTokens`, those the model spent reasoning, when the endpoint reports them. */
+      reasoningTokens: t.number,
+    }),
+  ),
+]);
+/** Token counts of one reply. */
+export type Usage = t.TypeOf<typeof Usage>;
+
+/** What the session is doing. */
+export const SessionStatus = t.keyof({
+  idle: null,
+  thinking: null,
+  streaming: null,
+  calling_tool: null,
+  paused: null,
+});
+/** What the session is doing. */
+export type SessionStatus = t.TypeOf<typeof SessionStatus>;
+
+/** A tool call the assistant asked for, as kept in history. `arguments` is the raw JSON text. */
+export const HistoryToolCall = t.strict({
+  id: t.string,
+  name: t.string,
+  arguments: t.string,
+});
+/** A tool call kept in history. */
+export type HistoryToolCall = t.TypeOf<typeof HistoryToolCall>;
+
+/**
+ * One message of a conversation, in the protocol's own (camelCase) shape; providers map it to
+ * their API's shape. `finishReason: 'aborted'` marks an assistant answer that was cut short.
+ */
+export const HistoryMessage = t.intersection([
+  t.strict({
+    role: t.keyof({ system: null, user: null, assistant: null, tool: null }),
+    content: t.string,
+  }),
+  t.exact(
+    t.partial({
+      toolCalls: t.array(HistoryToolCall),
+      toolCallId: t.string,
+      toolName: t.string,
+      finishReason: FinishReason,
+      /** The model's reasoning before this answer; kept only when the server is set to (`keepReasoning`). */
+      reasoning: t.string,
+    }),
+  ),
+]);
+/** One message of a conversation. */
+export type HistoryMessage = t.TypeOf<typeof HistoryMessage>;
