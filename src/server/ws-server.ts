@@ -48,6 +48,13 @@ function checkedPush(message: unknown): PushMessage {
   return decoded.right;
 }
 
+/** The store's part of `/health`; on a cluster with masters that do not answer, it names them. */
+function storeHealth(kind: string, core: Pick<LLMWSCore, 'health' | 'unavailableNodes'> | undefined): HealthReport['store'] {
+  const status = core?.health() ?? 'ok';
+  const unavailableNodes = core?.unavailableNodes() ?? [];
+  return unavailableNodes.length === 0 ? { kind, status } : { kind, status, unavailableNodes };
+}
+
 /**
  * An llm-ws server: WebSocket on an HTTP server, one conversation per connection, each reply
  * streamed from the model with tools run on the way.
@@ -145,7 +152,7 @@ export class WSServer {
       connections: this.getConnectionCount(),
       sessions: this.core?.sessionCount ?? 0,
       repliesRunning: this.repliesRunning(),
-      store: { kind: this.store.kind, status: this.core?.health() ?? 'ok' },
+      store: storeHealth(this.store.kind, this.core),
       upstream: this.upstreamHealth.current(),
     };
   }
