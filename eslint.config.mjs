@@ -49,7 +49,7 @@ export default tseslint.config(
   {
     // The OpenAI-compatible test server reads arbitrary JSON request bodies the way the real API
     // does, and `RecordedRequest.body` is `any` so that tests read the fields they expect.
-    files: ['src/testing/openai-test-server.ts', 'src/testing/validate-chat-request.ts'],
+    files: ['src/testing/openai-test-server.ts', 'src/testing/openai-scenarios.ts', 'src/testing/validate-chat-request.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
@@ -61,12 +61,36 @@ export default tseslint.config(
     },
   },
   {
-    // The Redis bus and log follower are helper "cluster"'s files (Redis Cluster and Sentinel) as
-    // this is written: their three findings stay warnings until that work lands and fixes them.
-    files: ['src/store/redis/bus.ts', 'src/store/redis/follow-log.ts'],
-    rules: Object.fromEntries(
-      ['@typescript-eslint/no-unnecessary-type-assertion', '@typescript-eslint/no-floating-promises'].map((rule) => [rule, 'warn']),
-    ),
+    // Tests, benchmarks and examples: the same type-checked rules, less those that fight test code.
+    files: ['test/**', 'bench/**', 'examples/**'],
+    rules: {
+      // Tests read JSON off the wire (`JSON.parse`, recorded request bodies) and assert on its fields;
+      // typing each read would restate the protocol types the assertions already check.
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      // In a test, a `!` that is wrong throws and fails the test, which is what the test wants.
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      // Test doubles implement async interfaces (a tool's `execute`, `authenticate`) without awaiting.
+      '@typescript-eslint/require-await': 'off',
+      // Tests print what they received into readable lines (`String(data.status ?? ...)`), and ws
+      // hands text frames as `RawData`, a Buffer for the text frames these tests and benches read.
+      '@typescript-eslint/no-base-to-string': 'off',
+    },
+  },
+  {
+    // pending: cluster branch — helper "cluster" edits these as this is written; include after merging.
+    ignores: [
+      'test/store/redis-*',
+      'test/utils/redis-*',
+      'test/cli/serve-cluster*',
+      'test/cli/serve-redis*',
+      'bench/arms.ts',
+      'bench/run.ts',
+      'bench/failover-loss.ts',
+    ],
   },
   {
     // Plain JavaScript (scripts/*.mjs): no type information.

@@ -9,6 +9,7 @@ import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
+import { startRedisCluster } from '../test/utils/redis-cluster';
 import type { Transport } from './clients';
 
 const root = join(__dirname, '..');
@@ -16,11 +17,11 @@ const execFileAsync = promisify(execFile);
 
 /** Issue 7's arms, which every section runs. */
 export type CoreArmName = 'bare' | 'llm-ws' | 'socket.io';
-export type ArmName = CoreArmName | 'lean' | 'lean+cork' | 'llm-ws redis' | 'llm-ws deflate' | 'llm-ws deflate 1k' | 'llm-ws bun';
+export type ArmName = CoreArmName | 'lean' | 'lean+cork' | 'llm-ws redis' | 'llm-ws redis cluster' | 'llm-ws deflate' | 'llm-ws deflate 1k' | 'llm-ws bun';
 
-/** A process an arm needs beside its server (the Redis arm's redis-server): its CPU and command counts are measured too. */
+/** Processes an arm needs beside its server (the Redis arms' redis-servers): their CPU and command counts are measured too. */
 export interface Sidecar {
-  readonly pid: number;
+  readonly pids: readonly number[];
   /** Commands served so far, by name (Redis: `INFO commandstats`). */
   commands(): Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -108,19 +109,43 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Commands a redis-server on `port` served so far, by name (`INFO commandstats`). */
+async function commandStats(port: number): Promise<Record<string, number>> {
+  const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'INFO', 'commandstats']);
+  const counts: Record<string, number> = {};
+  for (const [, name, calls] of stdout.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) counts[name as string] = Number(calls);
+  return counts;
+}
+
+/**
+ * A private Redis Cluster (3 masters, a replica each, test/utils/redis-cluster.ts); stopped with
+ * its arm. Its CPU is all six servers' (replication included), its commands the masters'.
+ */
+async function startCluster(): Promise<{ nodes: string; sidecar: Sidecar }> {
+  const cluster = await startRedisCluster();
+  const commands = async (): Promise<Record<string, number>> => {
+    const counts: Record<string, number> = {};
+    // Masters only: a replica counts every command it replicates again.
+    const masters = (await cluster.topology()).filter((node) => node.role === 'master');
+    for (const node of masters) {
+      for (const [name, calls] of Object.entries(await commandStats(node.port))) counts[name] = (counts[name] ?? 0) + calls;
+    }
+    // The bench's own readings (llm-ws sends neither).
+    delete counts.info;
+    delete counts['cluster|nodes'];
+    return counts;
+  };
+  const nodes = cluster.startupNodes.map(({ host, port }) => `${host}:${port}`).join(',');
+  return { nodes, sidecar: { pids: cluster.nodes.map((node) => node.pid), commands, stop: () => cluster.stop() } };
+}
+
 /** A private redis-server on a free port, no persistence; stopped with its arm. */
 async function startRedis(): Promise<{ url: string; sidecar: Sidecar }> {
   const port = await freePort();
   const { child } = await startProcess(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, /Ready to accept connections/, {
     command: 'redis-server',
   });
-  const commands = async (): Promise<Record<string, number>> => {
-    const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'INFO', 'commandstats']);
-    const counts: Record<string, number> = {};
-    for (const [, name, calls] of stdout.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) counts[name as string] = Number(calls);
-    return counts;
-  };
-  return { url: `redis://127.0.0.1:${port}`, sidecar: { pid: child.pid as number, commands, stop: () => stop(child) } };
+  return { url: `redis://127.0.0.1:${port}`, sidecar: { pids: [child.pid as number], commands: () => commandStats(port), stop: () => stop(child) } };
 }
 
 /** The server's memory, after a full GC when `collect` (the probe loaded into every arm answers). */
@@ -196,6 +221,19 @@ export const arms: Arm[] = [
         return { ...(await startServe(upstreamURL, ['--redis-url', redis.url])), sidecar: redis.sidecar };
       } catch (error) {
         await redis.sidecar.stop();
+        throw error;
+      }
+    },
+  },
+  {
+    name: 'llm-ws redis cluster',
+    transport: 'ws',
+    start: async (upstreamURL) => {
+      const cluster = await startCluster();
+      try {
+        return { ...(await startServe(upstreamURL, ['--redis-cluster', cluster.nodes])), sidecar: cluster.sidecar };
+      } catch (error) {
+        await cluster.sidecar.stop();
         throw error;
       }
     },

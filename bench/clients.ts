@@ -21,6 +21,7 @@ export interface BenchConnection {
 export interface BenchHandlers {
   open?(): void;
   /** A message and the bytes it took on the wire. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a frame of any of the benchmarked servers, read field by field.
   message(message: any, bytes: number, receivedAt: number): void;
   error(error: Error): void;
 }

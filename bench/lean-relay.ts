@@ -45,7 +45,7 @@ function relay(socket: WebSocket, requestId: string, text: string): void {
   const parser = createParser({
     onEvent: (event) => {
       if (event.data === '[DONE]') return;
-      const delta = JSON.parse(event.data).choices?.[0]?.delta?.content;
+      const delta = JSON.parse(event.data).choices?.[0]?.delta?.content as string | undefined;
       if (!delta) return;
       fullText += delta;
       send(socket, { type: 'llm_chunk', id: id(), data: { chunk: delta, isComplete: false, requestId } });

@@ -71,6 +71,8 @@ function barrier(count: number): () => Promise<void> {
 
 function runStream(spec: LoadSpec, index: number, latencies: number[], arrive?: () => Promise<void>): Promise<StreamOutcome> {
   return new Promise((resolve) => {
+    // Assigned once below: the handlers handed to openConnection close over it.
+    // eslint-disable-next-line prefer-const
     let socket: BenchConnection;
     let asked = false;
     let sentAt = 0;
@@ -84,6 +86,7 @@ function runStream(spec: LoadSpec, index: number, latencies: number[], arrive?: 
       resolve({ firstChunkMs, bytes, delivered: expected, problem });
     };
     const handlers = {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as `BenchConnection.message`.
       message: (message: any, frameBytes: number, receivedAt: number): void => {
         if (message.type === 'session' && !asked) {
           asked = true;
@@ -174,7 +177,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
 }
 
 if (require.main === module) {
-  runLoad(JSON.parse(process.argv[2] as string) as LoadSpec).then((result) => {
+  void runLoad(JSON.parse(process.argv[2] as string) as LoadSpec).then((result) => {
     console.log(JSON.stringify(result));
     process.exit(0);
   });

@@ -26,6 +26,8 @@ const TICK_US = 10_000; // /proc/<pid>/stat counts CPU time in clock ticks of 10
 const quick = process.argv.includes('--quick');
 /** `--only idle,storm`: run just these sections (while working on one figure); nothing is written. */
 const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+/** `--arms=llm-ws,llm-ws redis cluster`: the streaming workloads run just these arms (with --only; nothing is written). */
+const onlyArms = process.argv.find((arg) => arg.startsWith('--arms='))?.slice('--arms='.length).split(',');
 const runs = (section: 'streaming' | 'herd' | 'first' | 'stalled' | 'idle' | 'storm' | 'capacity'): boolean => !only || only.includes(section);
 
 async function load(spec: LoadSpec): Promise<LoadResult> {
@@ -104,7 +106,8 @@ async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: str
   return withArm(arm, upstreamURL, async (child, url, sidecar) => {
     const pid = child.pid as number;
     const [before, writesBefore] = [cpuTicks(pid), writeSyscalls(pid)];
-    const sidecarBefore = sidecar && { ticks: cpuTicks(sidecar.pid), commands: await sidecar.commands() };
+    const sidecarTicks = (car: Sidecar): number => car.pids.reduce((sum, id) => sum + cpuTicks(id), 0);
+    const sidecarBefore = sidecar && { ticks: sidecarTicks(sidecar), commands: await sidecar.commands() };
     const result = await load({ url, transport: arm.transport, streams: workload.streams, chunks: workload.chunks, delayMs: workload.delayMs });
     const chunks = Math.max(1, result.chunksDelivered);
     const sample: StreamSample = { result, cpuUsPerChunk: ((cpuTicks(pid) - before) * TICK_US) / chunks, writesPerChunk: (writeSyscalls(pid) - writesBefore) / chunks };
@@ -112,7 +115,7 @@ async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: str
       const commands = await sidecar.commands();
       // The one INFO of the first reading is counted in the second; it is not the server's.
       const perChunk = Object.fromEntries(Object.entries(commands).map(([name, calls]) => [name, (calls - (sidecarBefore.commands[name] ?? 0) - (name === 'info' ? 1 : 0)) / chunks]));
-      sample.sidecar = { cpuUsPerChunk: ((cpuTicks(sidecar.pid) - sidecarBefore.ticks) * TICK_US) / chunks, commandsPerChunk: perChunk };
+      sample.sidecar = { cpuUsPerChunk: ((sidecarTicks(sidecar) - sidecarBefore.ticks) * TICK_US) / chunks, commandsPerChunk: perChunk };
     }
     return sample;
   });
@@ -346,7 +349,7 @@ async function main(): Promise<void> {
       ]
     : [
         { name: 'N=50 K=250 paced 20 ms', streams: 50, chunks: 250, delayMs: 20, arms: CORE_ARMS },
-        { name: 'N=100 K=250 paced 20 ms', streams: 100, chunks: 250, delayMs: 20, arms: [...CORE_ARMS, ...lean, 'llm-ws redis', ...variants], role: 'paced100' },
+        { name: 'N=100 K=250 paced 20 ms', streams: 100, chunks: 250, delayMs: 20, arms: [...CORE_ARMS, ...lean, 'llm-ws redis', 'llm-ws redis cluster', ...variants], role: 'paced100' },
         { name: 'N=200 K=250 paced 20 ms', streams: 200, chunks: 250, delayMs: 20, arms: CORE_ARMS },
         { name: 'N=300 K=250 paced 20 ms', streams: 300, chunks: 250, delayMs: 20, arms: [...CORE_ARMS, ...lean, 'llm-ws redis'], role: 'paced300' },
         { name: 'N=100 K=250 paced 1 ms', streams: 100, chunks: 250, delayMs: 1, arms: CORE_ARMS },
@@ -371,7 +374,8 @@ async function main(): Promise<void> {
   const capacity = {} as Record<CoreArmName, Awaited<ReturnType<typeof largestN>>>;
   const core = (section: Parameters<typeof runs>[0]): Array<Arm & { name: CoreArmName }> => (runs(section) ? (CORE_ARMS.map(armNamed) as Array<Arm & { name: CoreArmName }>) : []);
   try {
-    for (const workload of runs('streaming') ? workloads : []) {
+    const selected = workloads.map((workload) => (onlyArms ? { ...workload, arms: workload.arms.filter((name) => onlyArms.includes(name)) } : workload));
+    for (const workload of runs('streaming') ? selected.filter((workload) => workload.arms.length > 0) : []) {
       streamRows.push({ workload, arms: await streamWorkload(workload, rounds, upstreamURL) });
       log(`done: ${workload.name}`);
     }

@@ -35,4 +35,6 @@ io.on('connection', (socket) => {
 });
 
 http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => console.log(`ready ${(http.address() as { port: number }).port}`));
-process.on('SIGTERM', () => io.close(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  void io.close(() => process.exit(0));
+});

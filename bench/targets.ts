@@ -92,7 +92,7 @@ function leanTable(rows: readonly StreamRow[]): string {
   return lines.join('\n');
 }
 
-/** The Redis, compression and Bun arms against llm-ws under Node with the memory store, in each workload they ran in. */
+/** The Redis (one server, and a cluster: redis-server µs summed over its 6 nodes), compression and Bun arms against llm-ws under Node with the memory store, in each workload they ran in. */
 function variantsTable(rows: readonly StreamRow[]): string {
   const lines = [
     '| workload | arm | CPU µs/chunk / llm-ws | chunks/s / llm-ws | p99 minus llm-ws ms | redis-server µs/chunk | Redis commands/chunk |',
@@ -101,7 +101,7 @@ function variantsTable(rows: readonly StreamRow[]): string {
   for (const { workload, arms } of rows) {
     const base = arms['llm-ws'];
     if (!base) continue;
-    for (const name of ['llm-ws redis', 'llm-ws deflate', 'llm-ws deflate 1k', 'llm-ws bun'] as const) {
+    for (const name of ['llm-ws redis', 'llm-ws redis cluster', 'llm-ws deflate', 'llm-ws deflate 1k', 'llm-ws bun'] as const) {
       const f = arms[name];
       if (!f) continue;
       const commands = f.sidecar

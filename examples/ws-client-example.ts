@@ -23,7 +23,8 @@ async function main(): Promise<void> {
   client.disconnect();
 }
 
-main().catch((error: { code?: string; message: string }) => {
-  console.error(`failed: ${error.code ?? ''} ${error.message}`);
+main().catch((error: unknown) => {
+  const { code, message } = error as { code?: string; message: string };
+  console.error(`failed: ${code ?? ''} ${message}`);
   process.exit(1);
 });

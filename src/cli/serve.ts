@@ -18,7 +18,8 @@ import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '
 import { WSServer } from '../server/ws-server';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../tools/client-tools';
 import type { CompressionOptions } from '../server/compression';
-import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX, redisStore } from '../store/redis';
+import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX } from '../store/redis';
+import { type FlagSource, nodeList, type RedisFlags, redisUrl, storeFromFlags } from './serve-store';
 
 /** Parses a whole number of at least `min` for commander, with an error naming what was wrong. */
 export function wholeNumber(min: number): (value: string) => number {
@@ -31,7 +32,7 @@ export function wholeNumber(min: number): (value: string) => number {
   };
 }
 
-interface ServeOptions {
+interface ServeOptions extends RedisFlags {
   port: number;
   host: string;
   path: string;
@@ -46,10 +47,6 @@ interface ServeOptions {
   sessionMemoryBudgetBytes: number;
   maxReplyTextBytes: number;
   maxToolArgumentsBytes: number;
-  redisUrl?: string;
-  redisPrefix: string;
-  redisLease: number;
-  redisCommandTimeout: number;
   builtinTools: boolean;
   requireApproval?: string[];
   approvalTimeout: number;
@@ -60,18 +57,6 @@ interface ServeOptions {
   compression: boolean;
   compressionThresholdBytes?: number;
   compressionContextTakeover: boolean;
-}
-
-/** A Redis URL as a user may mistype it: say so before anything starts. */
-function redisUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError(`expected a URL such as redis://127.0.0.1:6379, got "${value}"`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new InvalidArgumentError(`expected a redis:// or rediss:// URL, got "${value}"`);
-  return value;
 }
 
 /** Splits a comma-separated list for commander. */
@@ -98,15 +83,13 @@ function findDemoDir(): string | undefined {
   return candidates.find((dir) => existsSync(join(dir, 'llm-ws-client.js')));
 }
 
-async function serve(options: ServeOptions): Promise<void> {
-  if (options.redisUrl) {
-    // From REDIS_URL, the value was not checked by the option parser.
-    try {
-      redisUrl(options.redisUrl);
-    } catch (error) {
-      console.error(`llm-ws: REDIS_URL: ${(error as Error).message}`);
-      process.exit(2);
-    }
+async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
+  let shared: ReturnType<typeof storeFromFlags>;
+  try {
+    shared = storeFromFlags(options, source);
+  } catch (error) {
+    console.error(`llm-ws: ${(error as Error).message}`);
+    process.exit(2);
   }
   const llm = providerFromEnvironment(process.env, { model: options.model });
   if (llm.offline) {
@@ -141,13 +124,9 @@ async function serve(options: ServeOptions): Promise<void> {
     enableCompression: compressionOf(options),
     ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken), metricsAuth: options.metricsAuth } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
-    ...(options.redisUrl ? { store: redisStore({ url: options.redisUrl, prefix: options.redisPrefix, leaseMs: options.redisLease * 1000, commandTimeoutMs: options.redisCommandTimeout }) } : {}),
+    ...(shared ? { store: shared.store } : {}),
   });
-  // The URL may carry a password: name only where it points.
-  if (options.redisUrl) {
-    const { host, protocol } = new URL(options.redisUrl);
-    console.log(`llm-ws: sessions shared through Redis at ${protocol}//${host} (prefix ${options.redisPrefix})`);
-  }
+  if (shared) console.log(`llm-ws: ${shared.description}`);
   if (options.authToken) {
     console.log('llm-ws: clients must present the auth token (Authorization: Bearer, or ?token=)');
     console.log(
@@ -202,6 +181,9 @@ export function serveCommand(): Command {
     .option('--max-reply-text-bytes <bytes>', 'most text one reply may have; past it the reply ends with reply_too_large', wholeNumber(1), DEFAULT_MAX_REPLY_TEXT_BYTES)
     .option('--max-tool-arguments-bytes <bytes>', "most arguments one of the model's tool calls may have; past it the reply ends with reply_too_large", wholeNumber(1), DEFAULT_MAX_TOOL_ARGUMENTS_BYTES)
     .option('--redis-url <url>', 'share sessions with other llm-ws processes through this Redis (env REDIS_URL)', redisUrl, process.env.REDIS_URL || undefined)
+    .option('--redis-cluster <nodes>', 'share sessions through this Redis Cluster: host:port of some of its nodes, comma-separated (env REDIS_CLUSTER)', nodeList, process.env.REDIS_CLUSTER || undefined)
+    .option('--redis-sentinel <sentinels>', 'share sessions through the master these Redis Sentinels name: host:port, comma-separated', nodeList)
+    .option('--redis-sentinel-name <name>', 'with --redis-sentinel: the name the Sentinels know the master by')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key and channel', DEFAULT_REDIS_PREFIX)
     .option('--redis-lease <seconds>', 'how long a process that stops answering keeps its sessions before another takes them over', wholeNumber(1), DEFAULT_REDIS_LEASE_MS / 1000)
     .option(
@@ -224,7 +206,8 @@ export function serveCommand(): Command {
         '  PORT, HOST        as --port and --host\n' +
         '  LLM_WS_AUTH_TOKEN as --auth-token\n' +
         '  REDIS_URL         as --redis-url\n' +
+        '  REDIS_CLUSTER     as --redis-cluster (wins over REDIS_URL)\n' +
         'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.',
     )
-    .action((options: ServeOptions) => serve(options));
+    .action((options: ServeOptions, command: Command) => serve(options, (flag) => command.getOptionValueSource(flag)));
 }

@@ -4,7 +4,7 @@
  * WebSocket constructor from the options or the global scope.
  */
 import * as E from 'fp-ts/Either';
-import { asyncScheduler, BehaviorSubject, interval, Observable, type SchedulerLike, Subject, Subscription } from 'rxjs';
+import { BehaviorSubject, interval, Observable, type SchedulerLike, Subject, Subscription } from 'rxjs';
 import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
@@ -16,14 +16,6 @@ import { type CloseInfo, connectionError } from './connection-error';
 import {
   type ClientStats,
   type ConnectionStatus,
-  DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_MAX_QUEUE_SIZE,
-  DEFAULT_MAX_RECONNECT_DELAY_MS,
-  DEFAULT_QUEUE_TIMEOUT_MS,
-  DEFAULT_RECONNECT_ATTEMPTS,
-  DEFAULT_RECONNECT_DELAY_MS,
-  DEFAULT_RECONNECT_JITTER,
-  DEFAULT_TIMEOUT_MS,
   type DisconnectInfo,
   type ReconnectAttempt,
   type SessionCredentials,
@@ -32,13 +24,11 @@ import {
 } from './options';
 import { type OutgoingFrame, Outbox } from './outbox';
 import { TrafficStats } from './traffic-stats';
-import { validateClientOptions } from './validate-options';
+import { type ResolvedOptions, resolveClientOptions } from './resolve-options';
+import { silenceTimeout } from './silence-timeout';
 
 /** Error codes that only refuse one frame (rate_limited may end a reply too, so it is not one). */
 const FRAME_REFUSALS: ReadonlySet<string> = new Set(['invalid_json', 'invalid_message', 'unknown_type', 'unsupported_frame', 'busy', 'unknown_tool_call', 'message_too_long']);
-
-type Optional = 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs' | 'tools' | 'session' | 'share' | 'maxToolResultBytes';
-type ResolvedOptions = Required<Omit<WSClientOptions, Optional>> & Pick<WSClientOptions, Optional>;
 
 /**
  * Connection state and plumbing shared by {@link ReactiveClient}'s requests. Not exported from
@@ -78,20 +68,7 @@ export abstract class ClientCore {
   private readonly stats = new TrafficStats();
 
   constructor(options: WSClientOptions) {
-    validateClientOptions(options);
-    this.options = {
-      reconnectAttempts: DEFAULT_RECONNECT_ATTEMPTS,
-      reconnectDelay: DEFAULT_RECONNECT_DELAY_MS,
-      maxReconnectDelay: DEFAULT_MAX_RECONNECT_DELAY_MS,
-      reconnectJitter: DEFAULT_RECONNECT_JITTER,
-      heartbeatInterval: DEFAULT_CLIENT_HEARTBEAT_INTERVAL_MS,
-      timeout: DEFAULT_TIMEOUT_MS,
-      maxQueueSize: DEFAULT_MAX_QUEUE_SIZE,
-      queueTimeoutMs: DEFAULT_QUEUE_TIMEOUT_MS,
-      scheduler: asyncScheduler,
-      random: Math.random,
-      ...options,
-    };
+    this.options = resolveClientOptions(options);
     this.scheduler = this.options.scheduler;
     this.idPrefix = this.options.random().toString(36).slice(2, 8);
     this.outbox = new Outbox(this.options.maxQueueSize);
@@ -243,7 +220,7 @@ export abstract class ClientCore {
           greetedEpoch = this.onGreeting(socket);
           subscriber.next();
         };
-        const frames = socket.pipe(this.silenceTimeout()).subscribe({
+        const frames = socket.pipe(silenceTimeout(this.scheduler, this.options.timeout, this.options.heartbeatInterval)).subscribe({
           next: (raw) => {
             const message = this.receive(raw);
             if (message?.type === 'closing') this.retryAfterMs = message.data.retryAfterMs;
@@ -279,36 +256,6 @@ export abstract class ClientCore {
     };
     return new Observable<void>((subscriber) => attempt().subscribe(subscriber));
   }
-
-  /** No greeting within `timeout`, or (with heartbeats on) silence for `heartbeatInterval + timeout`, ends the connection. */
-  private silenceTimeout<T>(): (source: Observable<T>) => Observable<T> {
-    const { timeout: slack, heartbeatInterval } = this.options;
-    // By hand rather than rxjs' timeout(), which pulls innerFrom and tslib's async helpers into a browser bundle.
-    return (source) =>
-      new Observable<T>((subscriber) => {
-        let timer: Subscription | undefined;
-        const arm = (ms: number, error: () => ConnectionClosedError): void => {
-          timer = this.scheduler.schedule(() => subscriber.error(error()), ms);
-        };
-        arm(slack, () => new ConnectionClosedError('connect_timeout', `no greeting from the server within ${slack} ms`));
-        const frames = source.subscribe({
-          next: (value) => {
-            timer?.unsubscribe();
-            subscriber.next(value);
-            if (heartbeatInterval > 0 && !subscriber.closed) {
-              arm(heartbeatInterval + slack, () => new ConnectionClosedError('heartbeat_timeout', `the server was silent for ${heartbeatInterval + slack} ms`));
-            }
-          },
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => subscriber.complete(),
-        });
-        return () => {
-          timer?.unsubscribe();
-          frames.unsubscribe();
-        };
-      });
-  }
-
 
   /** Starts reading a new session's stream from the beginning. */
   private adopt(session: { sessionId: string; resumeToken: string }): void {

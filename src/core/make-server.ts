@@ -84,8 +84,10 @@ export interface LLMWSCore {
   sessions(): Iterable<Session>;
   /** How many sessions this process holds now. */
   readonly sessionCount: number;
-  /** Whether the store takes writes now. */
+  /** Whether the store takes writes now (`degraded`: some nodes of a clustered store do not answer). */
   health(): StoreHealth;
+  /** Nodes of a clustered store that do not answer now (`host:port`); none for other stores. */
+  unavailableNodes(): readonly string[];
 }
 
 /** What a refused connection gets: frames and its close are nobody's business. */
@@ -166,6 +168,10 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
     get sessionCount() {
       return directory.size;
     },
-    health: () => directory.health(),
+    health: () => {
+      const status = directory.health();
+      return status === 'ok' && (directory.unavailableNodes?.().length ?? 0) > 0 ? 'degraded' : status;
+    },
+    unavailableNodes: () => directory.unavailableNodes?.() ?? [],
   };
 }

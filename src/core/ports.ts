@@ -196,8 +196,11 @@ export interface SessionStoreContext {
   onExpired?(session: Session): void;
 }
 
-/** Whether the store can take writes: always for memory, and while Redis answers for Redis. */
-export type StoreHealth = 'ok' | 'unavailable';
+/**
+ * Whether the store can take writes: always for memory, and while Redis answers for Redis.
+ * `degraded`: a Redis Cluster serves, but some masters do not answer (their slots' sessions are unavailable).
+ */
+export type StoreHealth = 'ok' | 'degraded' | 'unavailable';
 
 /**
  * The sessions of one server, as its opened store keeps them: where a connection finds and
@@ -236,6 +239,11 @@ export interface SessionDirectory {
    */
   broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
   health(): StoreHealth;
+  /**
+   * Nodes of a clustered store that do not answer now (`host:port`): the sessions in their slots
+   * are unavailable while the others are served. A store of one node does not have it.
+   */
+  unavailableNodes?(): readonly string[];
   /**
    * Makes room for one more session within the budget (the memory store drops the least recently
    * detached sessions first). False when there is none: the new connection is refused (1013).

@@ -6,13 +6,10 @@
  */
 import type { LLMProvider } from '../llm/types';
 import type {
-  ClientToolResultMessage,
-  ControlMessage,
   HistoryMessage,
   ServerMessageInput,
   SessionMessageIn,
   SessionStatus,
-  ToolApprovalMessage,
   UserMessage,
 } from '../protocol/codecs';
 import { encodeServerMessage } from '../protocol/decode';
@@ -30,6 +27,7 @@ import { SendQueue } from './send-queue';
 import { errorMessageFor } from './error-message';
 import type { HumanInTheLoopOptions, ReplyLimits, ReplyTimings } from './reply';
 import { RunningReply } from './running-reply';
+import { answerTool, control, refuse, refuseBusy } from './session-control';
 
 export type { BackpressureLimits };
 
@@ -128,6 +126,11 @@ class SessionState implements Session {
     return this.outlet.size > 0;
   }
 
+  /** The reply running now, if any (for the answers to control messages, `session-control.ts`). */
+  get runningReply(): RunningReply | undefined {
+    return this.reply;
+  }
+
   get busy(): boolean {
     return this.reply !== undefined;
   }
@@ -163,25 +166,22 @@ class SessionState implements Session {
     else this.send(message);
   }
 
+  /** Answers the connection whose frame is being handled (see session-control's refuse). */
+  answerSender(message: ServerMessageInput): void {
+    this.sendTo(this.sender, message);
+  }
+
   handle(message: SessionMessageIn, from?: Transport): void {
     if (this.disposed) return;
-    // Refusals go to the sender alone (see refuse): another tab has nothing to do with them.
+    // Refusals go to the sender alone: another tab has nothing to do with them.
     this.sender = from;
     try {
       if (message.type === 'user_message') this.startReply(message);
-      else if (message.type === 'control') this.control(message);
-      else this.answer(message);
+      else if (message.type === 'control') control(this, message);
+      else answerTool(this, message);
     } finally {
       this.sender = undefined;
     }
-  }
-
-  /** An approval or a client tool's result, for the call of the running reply that waits for it. */
-  private answer(message: ToolApprovalMessage | ClientToolResultMessage): void {
-    if (this.reply?.answer(message)) return;
-    // Answered already (another connection was first), timed out, its reply ended, or never asked.
-    const what = message.type === 'tool_approval' ? 'an approval' : 'a result';
-    this.refuse(message.id, 'unknown_tool_call', `no tool call ${message.data.toolCallId} waits for ${what}`, false);
   }
 
   attach(next: Transport, replay: readonly string[] = [], options?: { readonly share?: boolean }): Transport | undefined {
@@ -295,23 +295,6 @@ class SessionState implements Session {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
-  private answerStatus(requestId: string): void {
-    this.send({ type: 'status', data: { status: this.status, requestId } });
-  }
-
-  private answerHistory(requestId: string): void {
-    this.send({ type: 'history', data: { messages: [...this.conversation.messages()], requestId } });
-  }
-
-  /** Refuses the frame being handled: an answer to its sender alone, not a message of the stream. */
-  private refuse(requestId: string, code: 'busy' | 'message_too_long' | 'store_unavailable' | 'unknown_tool_call', message: string, retryable: boolean): void {
-    this.sendTo(this.sender, { type: 'error', data: { code, message, retryable, requestId } });
-  }
-
-  private refuseBusy(requestId: string, what: string): void {
-    this.refuse(requestId, 'busy', `${what} while reply ${this.reply?.requestId} is running: wait for its llm_complete or abort it`, true);
-  }
-
   /** Ids answered before this process held the session, oldest first so the newest are kept longest. */
   private rememberAll(requestIds: readonly string[] | undefined): void {
     for (const id of [...(requestIds ?? [])].reverse()) this.remember(id);
@@ -326,15 +309,15 @@ class SessionState implements Session {
   private startReply(message: UserMessage): void {
     // A resend after a reconnect: the reply exists (running, or in the stream the resume replayed).
     if (this.seenRequestIds?.has(message.id)) return;
-    if (this.reply) return this.refuseBusy(message.id, 'a user_message arrived');
+    if (this.reply) return refuseBusy(this, message.id, 'a user_message arrived');
     const { text } = message.data;
     const { options } = this;
     if (text.length > options.maxMessageLength) {
-      return this.refuse(message.id, 'message_too_long', `the text has ${text.length} characters; this server accepts at most ${options.maxMessageLength}`, false);
+      return refuse(this, message.id, 'message_too_long', `the text has ${text.length} characters; this server accepts at most ${options.maxMessageLength}`, false);
     }
     const persistence = this.persistence;
     if (persistence && !persistence.available()) {
-      return this.refuse(message.id, 'store_unavailable', 'the session store cannot be reached: try again shortly', true);
+      return refuse(this, message.id, 'store_unavailable', 'the session store cannot be reached: try again shortly', true);
     }
     this.remember(message.id);
     const running = new RunningReply(message.id, message.data.options?.onDisconnect ?? options.onDisconnect);
@@ -390,42 +373,10 @@ class SessionState implements Session {
     }
   }
 
-  private abortReply(): void {
+  abortReply(): void {
     this.reply?.abort();
   }
 
-  /** The running reply, if the control names none or names it: an abort, pause or resume racing a reply's end must not hit the next one. */
-  private targetOf(message: ControlMessage): RunningReply | undefined {
-    const target = message.data.requestId;
-    return target === undefined || target === this.reply?.requestId ? this.reply : undefined;
-  }
-
-  private control(message: ControlMessage): void {
-    const { id } = message;
-    switch (message.data.type) {
-      case 'abort':
-        if (this.targetOf(message)) this.abortReply();
-        return this.answerStatus(id);
-      // Pause and resume are idempotent; with no reply running (or another one named) they change
-      // nothing and are answered with the status as it is: a pause is not kept for the next reply.
-      case 'pause':
-      case 'resume': {
-        const target = this.targetOf(message);
-        const pause = message.data.type === 'pause';
-        // A resume releases the held frames synchronously, so its answer comes after them in the stream.
-        target?.setPaused(pause);
-        return this.answerStatus(id);
-      }
-      case 'clear_history':
-        if (this.reply) return this.refuseBusy(id, 'clear_history arrived');
-        this.conversation.clear();
-        return this.answerHistory(id);
-      case 'get_history':
-        return this.answerHistory(id);
-      case 'get_status':
-        return this.answerStatus(id);
-    }
-  }
 }
 
 /** The UTF-8 bytes of a history's text: contents, and tool calls' names and arguments. */

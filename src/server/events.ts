@@ -46,8 +46,8 @@ export interface HealthReport {
   readonly connections: number;
   readonly sessions: number;
   readonly repliesRunning: number;
-  /** The session store: `memory`, or `redis` with whether it answers now. */
-  readonly store: { readonly kind: string; readonly status: StoreHealth };
+  /** The session store: `memory`, or `redis` with whether it answers now (on a cluster: which masters do not). */
+  readonly store: { readonly kind: string; readonly status: StoreHealth; readonly unavailableNodes?: readonly string[] };
   /** Whether the model endpoint answered its last check (cached; never checked on the request's time). */
   readonly upstream: UpstreamHealth;
 }

@@ -12,12 +12,12 @@ import type { LLMProvider } from '../llm/types';
 import type { PushMessage } from '../protocol/codecs';
 import { decodePushMessage } from '../protocol/decode';
 import { CloseCode } from '../protocol/codes';
-import { builtinTools } from '../tools/builtin';
-import { createToolRegistry, type ToolRegistry } from '../tools/registry';
-import type { Tool } from '../tools/types';
+import type { ToolRegistry } from '../tools/registry';
 import { type Authenticate, originAllowed } from './auth';
+import { wsUrlOf } from './endpoint';
 import { createHttpRoutes } from './http-routes';
 import { createServerMetrics, type ServerMetrics } from './metrics';
+import { serverTools } from './server-tools';
 import { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
 import { resolveLogger, type Logger } from './logger';
 import { coreOptionsFor } from './core-options';
@@ -46,6 +46,13 @@ function checkedPush(message: unknown): PushMessage {
   const decoded = decodePushMessage(message);
   if (E.isLeft(decoded)) throw decoded.left;
   return decoded.right;
+}
+
+/** The store's part of `/health`; on a cluster with masters that do not answer, it names them. */
+function storeHealth(kind: string, core: Pick<LLMWSCore, 'health' | 'unavailableNodes'> | undefined): HealthReport['store'] {
+  const status = core?.health() ?? 'ok';
+  const unavailableNodes = core?.unavailableNodes() ?? [];
+  return unavailableNodes.length === 0 ? { kind, status } : { kind, status, unavailableNodes };
 }
 
 /**
@@ -94,9 +101,7 @@ export class WSServer {
       fromEnvironment = providerFromEnvironment();
       this.provider = fromEnvironment.provider;
     }
-    this.tools = createToolRegistry(withApproval([...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])], options.requireApproval), {
-      timeoutMs: options.toolTimeoutMs,
-    });
+    this.tools = serverTools(options);
     this.metrics = createServerMetrics(
       {
         connections: () => this.getConnectionCount(),
@@ -147,7 +152,7 @@ export class WSServer {
       connections: this.getConnectionCount(),
       sessions: this.core?.sessionCount ?? 0,
       repliesRunning: this.repliesRunning(),
-      store: { kind: this.store.kind, status: this.core?.health() ?? 'ok' },
+      store: storeHealth(this.store.kind, this.core),
       upstream: this.upstreamHealth.current(),
     };
   }
@@ -192,14 +197,7 @@ export class WSServer {
 
   /** The WebSocket URL clients connect to, once started and listening; undefined with `noServer`. See {@link WSServer.endpoint} for a `string`. */
   get url(): string | undefined {
-    if (!this.address) return undefined;
-    // Name the host as configured (a wildcard listens on loopback too); fall back to the bound address.
-    // An app's server bound to every interface (Node's default for listen(port)) is named localhost too.
-    const named = this.options.server ? this.address.address : (this.options.hostname ?? DEFAULT_HOSTNAME);
-    const wildcard = named === '0.0.0.0' || named === '::';
-    const address = wildcard ? 'localhost' : named;
-    const host = address.includes(':') ? `[${address}]` : address;
-    return `ws://${host}:${this.address.port}${this.options.path ?? DEFAULT_PATH}`;
+    return this.address ? wsUrlOf(this.address, this.options) : undefined;
   }
 
   /**
@@ -399,13 +397,4 @@ export class WSServer {
       });
     return () => subscription.unsubscribe();
   }
-}
-
-/** The tools, those named in `requireApproval` needing approval; a name no tool has is a mistake to refuse. */
-function withApproval(tools: readonly Tool[], requireApproval: readonly string[] = []): Tool[] {
-  const unknown = requireApproval.filter((name) => !tools.some((tool) => tool.name === name));
-  if (unknown.length > 0) {
-    throw new LLMWSError('invalid_options', `WSServer: option \`requireApproval\` names no tool: ${unknown.join(', ')} (the tools are ${tools.map((tool) => tool.name).join(', ') || 'none'})`);
-  }
-  return tools.map((tool) => (requireApproval.includes(tool.name) ? { ...tool, needsApproval: true } : tool));
 }

@@ -22,7 +22,7 @@ const toolResult = (outcome: { result?: unknown; error?: string }): ReplyEvent =
 
 const sent: ChatLogEvent = { kind: 'sent', userId: 'u1', replyId: 'a1', text: 'hi' };
 const reply = (event: ReplyEvent): ChatLogEvent => ({ kind: 'reply', replyId: 'a1', event });
-const run = (...events: ChatLogEvent[]): readonly ChatMessage[] => events.reduce(applyChatEvent, [] as readonly ChatMessage[]);
+const run = (...events: ChatLogEvent[]): readonly ChatMessage[] => events.reduce<readonly ChatMessage[]>(applyChatEvent, []);
 const assistant = (log: readonly ChatMessage[]): ChatMessage | undefined => log.find((message) => message.id === 'a1');
 
 describe('applyChatEvent', () => {

@@ -19,6 +19,7 @@ async function compile(project: string): Promise<{ code: number | null; output: 
   child.stderr.on('data', (data: Buffer) => (output += data.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   // Without colours, for the assertions and for a readable failure.
+  // eslint-disable-next-line no-control-regex -- ESC starts the colour codes removed here.
   return { code, output: output.replace(/\x1b\[[0-9;]*m/g, '') };
 }
 

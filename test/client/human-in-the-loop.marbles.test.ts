@@ -80,7 +80,8 @@ describe('approvals$ (marbles)', () => {
   });
 
   it("carries the request's details, and onToolApproval answers with the handler's boolean", () => {
-    testScheduler().run(({ cold, flush }) => {
+    // Returned: the handler's answers are checked a microtask after the run.
+    return testScheduler().run(({ cold, flush }) => {
       const server = createFakeServer();
       server.answer('user_message', ({ id }) =>
         cold('-a-b', {

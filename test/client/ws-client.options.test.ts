@@ -79,6 +79,8 @@ describe('WSClient.connect() always returns a promise', () => {
       url: 'ws://fake/ws',
       reconnectAttempts: 0,
       heartbeatInterval: 0,
+      // A WebSocket whose constructor throws, as a browser's does for a bad URL.
+      // eslint-disable-next-line @typescript-eslint/no-extraneous-class
       WebSocketCtor: class {
         constructor() {
           throw new SyntaxError('the constructor refused');

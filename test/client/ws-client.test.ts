@@ -152,12 +152,12 @@ describe('WSClient (fake socket, fake clock)', () => {
     expect(a?.data).toEqual({ text: 'one', options: { temperature: 0.2 } });
     socket.deliver(chunk(b?.id as string, 'B1'));
     socket.deliver(chunk(a?.id as string, 'A1'));
-    socket.deliver({ type: 'status', id: 'st', data: { status: 'streaming', requestId: a?.id as string } });
+    socket.deliver({ type: 'status', id: 'st', data: { status: 'streaming', requestId: a?.id } });
     socket.deliver(complete(a?.id as string, 'A1'));
     expect(first.seen.events.map((e) => e.type)).toEqual(['llm_chunk', 'llm_complete']);
     expect(first.seen.completed).toBe(true);
     expect(second.seen.events.map((e) => e.data)).toEqual([{ chunk: 'B1', isComplete: false, requestId: b?.id }]);
-    socket.deliver({ type: 'error', id: 'e', data: { code: 'upstream_error', message: 'boom', retryable: true, requestId: b?.id as string } });
+    socket.deliver({ type: 'error', id: 'e', data: { code: 'upstream_error', message: 'boom', retryable: true, requestId: b?.id } });
     expect(second.seen.error).toMatchObject({ name: 'ServerError', code: 'upstream_error', retryable: true, requestId: b?.id });
     // Neither ended early, so neither sent an abort.
     expect(socket.sentOf('control')).toHaveLength(0);

@@ -137,7 +137,7 @@ describe('the packed llm-ws in Node, Bun and TypeScript', () => {
   it('and TypeScript rejects code that misuses them, so the check above can fail', async () => {
     const failure = await runCommand(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.type-error.json'], { cwd: app }).then(
       () => 'compiled',
-      (error: Error) => error.message,
+      (error: unknown) => (error as Error).message,
     );
     expect(failure).toMatch(/type-error\/index\.ts.*error TS2322: Type 'number' is not assignable to type 'string'/);
   }, 60_000);

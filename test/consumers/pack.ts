@@ -41,7 +41,7 @@ export async function runCommand(
     });
   } catch (error) {
     const { stdout, stderr, message } = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${command} ${args.join(' ')} failed in ${options.cwd}: ${message}\n${stdout ?? ''}\n${stderr ?? ''}`);
+    throw new Error(`${command} ${args.join(' ')} failed in ${options.cwd}: ${message}\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
   }
 }
 

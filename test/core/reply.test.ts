@@ -90,7 +90,7 @@ describe('runReply', () => {
         b: chunk('lo'),
         e: chunk('', true),
         c: complete('Hello', 'stop', e.u.usage),
-      } as Record<string, ServerMessageInput>);
+      });
       helpers.flush();
       expect(requests[0]?.messages).toEqual([
         { role: 'system', content: 'sys' },
@@ -119,7 +119,7 @@ describe('runReply', () => {
         a: chunk('Hel'),
         e: chunk('', true),
         f: complete('Hel', 'stop'),
-      } as Record<string, ServerMessageInput>);
+      });
       helpers.flush();
       helpers.expectSubscriptions(round1.subscriptions).toBe('^--!');
       helpers.expectSubscriptions(tool.subscriptions).toBe('---^--------!');
@@ -161,7 +161,7 @@ describe('runReply', () => {
         b: chunk('lo'),
         e: chunk('', true),
         c: complete('Hello', 'aborted', { promptTokens: 0, completionTokens: 2, totalTokens: 2, estimated: true }),
-      } as Record<string, ServerMessageInput>);
+      });
       helpers.expectSubscriptions(model.subscriptions).toBe('^-------!');
       helpers.flush();
       expect(conversation.messages()).toEqual([
@@ -183,7 +183,7 @@ describe('runReply', () => {
         s: toolCall('call_1', 'x', 'start'),
         e: chunk('', true),
         f: complete('', 'aborted'),
-      } as Record<string, ServerMessageInput>);
+      });
       helpers.expectSubscriptions(tool.subscriptions).toBe('-^----!');
       helpers.flush();
       expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
@@ -202,7 +202,7 @@ describe('runReply', () => {
           type: 'error',
           data: { code: 'upstream_timeout', message: 'the model sent nothing for 5 ms', retryable: true, requestId: R },
         },
-      } as Record<string, ServerMessageInput>);
+      });
       helpers.expectSubscriptions(model.subscriptions).toBe('^-----!');
     });
   });
@@ -229,7 +229,7 @@ describe('runReply', () => {
           a: chunk('Hel'),
           b: chunk('lo'),
           x: tooLarge('the text', 5),
-        } as Record<string, ServerMessageInput>);
+        });
         helpers.expectSubscriptions(model.subscriptions).toBe('^------------!');
         helpers.flush();
         expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
@@ -261,7 +261,7 @@ describe('runReply', () => {
         helpers.expectObservable(reply$).toBe('t--(x|)', {
           t: status('thinking'),
           x: tooLarge('the arguments of tool call 0', 10),
-        } as Record<string, ServerMessageInput>);
+        });
         helpers.expectSubscriptions(model.subscriptions).toBe('^--!');
         helpers.flush();
         expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
@@ -290,7 +290,7 @@ describe('runReply', () => {
           s: status('streaming'),
           a: chunk('Hel'),
           x: { type: 'error', data: { code: 'internal_error', message: 'the server failed to answer', retryable: true, requestId: R } },
-        } as Record<string, ServerMessageInput>);
+        });
         helpers.expectSubscriptions(model.subscriptions).toBe('^------!');
       });
     });
@@ -303,7 +303,7 @@ describe('runReply', () => {
       helpers.expectObservable(reply$).toBe('t(x|)', {
         t: status('thinking'),
         x: { type: 'error', data: { code: 'rate_limited', message: 'slow down', retryable: true, retryAfterMs: 20_000, requestId: R } },
-      } as Record<string, ServerMessageInput>);
+      });
     });
   });
 
@@ -317,7 +317,7 @@ describe('runReply', () => {
         s: status('streaming'),
         a: chunk('Hel'),
         x: { type: 'error', data: { code: 'upstream_error', message: 'the model endpoint answered 500: boom', retryable: true, requestId: R } },
-      } as Record<string, ServerMessageInput>);
+      });
     });
   });
 
@@ -332,7 +332,7 @@ describe('runReply', () => {
           type: 'error',
           data: { code: 'upstream_error', message: 'the model stream ended before the model finished', retryable: true, requestId: R },
         },
-      } as Record<string, ServerMessageInput>);
+      });
     });
   });
 
@@ -358,7 +358,7 @@ describe('runReply', () => {
           type: 'error',
           data: { code: 'unknown_tool', message: 'no such tool: nuke; this server has lookup', retryable: false, requestId: R },
         },
-      } as Record<string, ServerMessageInput>);
+      });
       helpers.flush();
       expect(requests).toHaveLength(0);
       expect(conversation.messages()).toEqual([]);

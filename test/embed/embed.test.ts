@@ -22,10 +22,11 @@ import { connectTestClient, userMessage } from '../utils/ws-test-client';
 
 // graphql-ws publishes `use/ws` through package exports only, which this repo's node10 resolution
 // of types cannot follow (jest's resolver can).
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- see above.
 const { useServer } = require('graphql-ws/use/ws') as typeof import('graphql-ws/dist/use/ws.cjs');
 
 let upstream: OpenAITestServer;
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => unknown> = [];
 
 beforeEach(async () => {
   upstream = await createOpenAITestServer();
@@ -193,6 +194,8 @@ describe('noServer and handleUpgrade', () => {
   it('takes the upgrades handed to it for its path, and returns false for others without touching the socket', async () => {
     const http = createServer();
     const handed: Array<{ path: string; taken: boolean }> = [];
+    // Assigned once below: the upgrade listener, added first, sees it undefined until then.
+    // eslint-disable-next-line prefer-const
     let llm: WSServer | undefined;
     http.on('upgrade', (request, socket, head) => {
       const taken = llm?.handleUpgrade(request, socket, head) ?? false;

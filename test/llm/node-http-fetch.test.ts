@@ -13,7 +13,7 @@ describe('nodeHttpFetch', () => {
     closedEarly = new Promise((resolve) => (sawClose = resolve));
     server = createServer((request, response) => {
       let body = '';
-      request.on('data', (part) => (body += part));
+      request.on('data', (part: Buffer) => (body += part.toString()));
       request.on('end', () => {
         if (request.url === '/stream') {
           response.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -1,3 +1,4 @@
+import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { readChatCompletionStream } from '../../src/llm/sse-stream';
 
 /** A body that yields these pieces of text, one network read each. */
@@ -17,13 +18,13 @@ describe('readChatCompletionStream', () => {
   it('reads events split anywhere across network reads, in order, and stops at [DONE]', async () => {
     const text = `data: ${chunk('Hel')}\n\ndata: ${chunk('lo')}\n\ndata: [DONE]\n\ndata: ${chunk('after done')}\n\n`;
     const pieces = [text.slice(0, 7), text.slice(7, 60), text.slice(60, 61), text.slice(61)];
-    const seen: any[] = [];
+    const seen: ChatCompletionChunk[] = [];
     await readChatCompletionStream(body(...pieces), (c) => seen.push(c));
     expect(contents(seen)).toEqual(['Hel', 'lo']);
   });
 
   it('ignores comments and blank keep-alives, and ends quietly when the body ends without [DONE]', async () => {
-    const seen: any[] = [];
+    const seen: ChatCompletionChunk[] = [];
     await readChatCompletionStream(body(`: keep-alive\n\n`, `data: ${chunk('x')}\n\n`), (c) => seen.push(c));
     expect(contents(seen)).toEqual(['x']);
   });
@@ -48,7 +49,7 @@ describe('readChatCompletionStream', () => {
   });
 
   it('fails with reply_too_large, without reading on, once one event passes maxEventBytes', async () => {
-    const seen: any[] = [];
+    const seen: ChatCompletionChunk[] = [];
     let reads = 0;
     const huge = `data: ${chunk('x'.repeat(5000))}\n\n`;
     const pieces = [`data: ${chunk('small')}\n\n`, ...Array.from({ length: 10 }, (_, i) => huge.slice(i * 1000, (i + 1) * 1000)), huge.slice(10_000)];
@@ -69,7 +70,7 @@ describe('readChatCompletionStream', () => {
   });
 
   it('takes many small events in one read, however many bytes the read has', async () => {
-    const seen: any[] = [];
+    const seen: ChatCompletionChunk[] = [];
     const many = Array.from({ length: 100 }, (_, i) => `data: ${chunk(`w${i} `)}\n\n`).join('');
     await readChatCompletionStream(body(many), (c) => seen.push(c), undefined, { maxEventBytes: 200 });
     expect(seen).toHaveLength(100);

@@ -20,6 +20,7 @@ interface ParsedFamily {
   metrics: Array<{ value?: string; labels?: Record<string, string>; buckets?: Record<string, string> }>;
 }
 // A CommonJS module without types.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- an import would need types it has not.
 const parsePrometheusText = require('parse-prometheus-text-format') as (text: string) => ParsedFamily[];
 
 const PYTHON = '/usr/bin/python3';

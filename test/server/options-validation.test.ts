@@ -93,7 +93,9 @@ describe('WSServer options checked at construction', () => {
 
   it('takes a deprecated name as its new one, warning once per process with the new name', async () => {
     const { logger, lines } = recordingLogger();
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the deprecated names are what this test checks.
     server = new WSServer({ llm: offlineProvider(), logger, port: 0, hostname: '127.0.0.1', stopRetryAfter: 1234, highWaterMark: 1000 });
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- as above.
     new WSServer({ llm: offlineProvider(), logger, stopRetryAfter: 1 });
     expect(lines.map((line) => line.message)).toEqual([
       expect.stringMatching(/`stopRetryAfter` is deprecated: use `stopRetryAfterMs`/),

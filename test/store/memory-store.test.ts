@@ -18,7 +18,7 @@ function setup(budget: { maxSessions: number; maxBytes: number }) {
   const directory = createMemorySessionDirectory({
     ttlMs: 60_000,
     budget,
-    logger: { info: () => undefined, warn: (first: object | string, message?: string) => void warnings.push(`${message ?? first} ${JSON.stringify(first)}`), error: () => undefined },
+    logger: { info: () => undefined, warn: (first: object | string, message?: string) => void warnings.push(`${String(message ?? first)} ${JSON.stringify(first)}`), error: () => undefined },
     makeSession: ({ sessionId, resumeToken }) => {
       const fake = {
         id: sessionId,

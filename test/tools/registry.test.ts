@@ -67,6 +67,7 @@ describe('createToolRegistry', () => {
     ['arguments failing the JSON Schema', greet, { name: '' }, /^invalid arguments for greet: arguments\/name must NOT have fewer than 1 characters$/],
     ['a tool that throws', { ...add, execute: () => { throw new Error('kaput'); } }, { a: 1, b: 2 }, /^kaput$/],
     ['a tool that rejects', { ...greet, execute: () => Promise.reject(new TypeError('no network')) }, { name: 'x' }, /^no network$/],
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- a non-Error thrown is the case under test.
     ['a tool that throws a non-Error', { ...add, execute: () => { throw 'just a string'; } }, { a: 1, b: 2 }, /^just a string$/],
     ['a result that is not JSON', { ...add, execute: () => 10n }, { a: 1, b: 2 }, /BigInt/],
   ])('turns %s into a tool error, never a crash', async (_name, tool, args, message) => {

@@ -59,6 +59,7 @@ export function spawnCliInTerminal(args: string[], env: NodeJS.ProcessEnv = {}):
 }
 
 /** What a terminal shows as text: without escape codes (cursor moves, line clears) and carriage returns. */
+// eslint-disable-next-line no-control-regex -- ESC starts the escape codes removed here.
 const withoutEscapes = (text: string): string => text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/\r/g, '');
 
 function track(

@@ -9,6 +9,8 @@ export function waitUntil<T>(
   describe: () => string,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
+    // Assigned once below: `settle` may run (from the first check) before it is.
+    // eslint-disable-next-line prefer-const
     let timer: NodeJS.Timeout | undefined;
     const settle = (outcome: () => void): void => {
       clearTimeout(timer);

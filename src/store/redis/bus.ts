@@ -32,7 +32,7 @@ function serverMessageInput(value: Record<string, unknown>): ServerMessageInput 
   const decoded = ServerMessage.decode({ ...value, id: '' });
   if (E.isLeft(decoded)) return undefined;
   const { id: _id, seq: _seq, ...input } = decoded.right;
-  return input as ServerMessageInput;
+  return input;
 }
 
 /** Reads a bus message; anything else on the channel (another version, a stray publish) is undefined. */
@@ -48,7 +48,7 @@ export function decodeBusMessage(text: string): BusMessage | undefined {
   const message = decoded.right;
   if (message.t !== 'send' && message.t !== 'broadcast') return message;
   const input = serverMessageInput(message.m);
-  return input === undefined ? undefined : ({ ...message, m: input } as BusMessage);
+  return input === undefined ? undefined : { ...message, m: input };
 }
 
 export const encodeBusMessage = (message: BusMessage): string => JSON.stringify(message);

@@ -1,17 +1,21 @@
-import type { Redis } from 'ioredis';
 import { Observable } from 'rxjs';
+import type { StoreConnection } from './connect';
 import { framesOf, type LoggedFrame } from './redis-data';
 
 /** Settings of {@link followLog}. */
 export interface FollowLogOptions {
-  /** A connection of its own: XREAD BLOCK holds it. It is disconnected when the follow ends. */
-  readonly connection: Redis;
+  /**
+   * A connection of its own: XREAD BLOCK holds it. It is disconnected when the follow ends. On a
+   * cluster, a `Cluster` of its own: the XREAD goes to the master of the key's slot, follows
+   * MOVED, and after a failover is sent again to the new master (from the last entry read).
+   */
+  readonly connection: StoreConnection;
   readonly key: string;
   /** Frames after this seq are emitted. */
   readonly afterSeq: number;
   /** Longest wait for new entries, in ms; an empty batch is emitted when it passes. */
   readonly blockMs: number;
-  /** Ends a blocked XREAD of the client with this id (CLIENT UNBLOCK, from another connection). */
+  /** Ends a blocked XREAD of the client with this id (CLIENT UNBLOCK, from another connection; not used on a cluster). */
   readonly unblock: (clientId: number) => Promise<unknown>;
 }
 
@@ -27,7 +31,9 @@ export function followLog(options: FollowLogOptions): Observable<LoggedFrame[]> 
     let lastId = `${options.afterSeq}-0`;
     let clientId: number | undefined;
     void (async () => {
-      clientId = (await options.connection.call('CLIENT', 'ID')) as number;
+      // On a cluster CLIENT ID would name a connection to some node, not necessarily the XREAD's:
+      // there the follow ends by disconnecting, which frees the blocked XREAD on the node too.
+      if (!options.connection.isCluster) clientId = (await options.connection.call('CLIENT', 'ID')) as number;
       while (!stopped) {
         const reply = (await options.connection.call('XREAD', 'COUNT', 512, 'BLOCK', options.blockMs, 'STREAMS', options.key, lastId)) as
           | Array<[string, Array<[string, string[]]>]>
@@ -45,7 +51,7 @@ export function followLog(options: FollowLogOptions): Observable<LoggedFrame[]> 
       stopped = true;
       const { connection } = options;
       if (clientId === undefined) return connection.disconnect();
-      options.unblock(clientId).finally(() => connection.disconnect());
+      void options.unblock(clientId).finally(() => connection.disconnect());
     };
   });
 }

@@ -105,6 +105,10 @@ async function reassert(node: RedisNode): Promise<void> {
   const { data } = node;
   try {
     await data.renewLease(node.nodeId, node.options.leaseMs);
+    for (const sessionId of [...node.unreleased]) {
+      if (!node.held.has(sessionId)) await node.release(sessionId);
+      node.unreleased.delete(sessionId);
+    }
     for (const held of [...node.held.values()]) {
       const { session, writer } = held;
       if (!writer) continue;

@@ -13,10 +13,16 @@
  * - `<prefix>{S}:owner`   string: the id of the process that writes the session's stream
  * - `<prefix>node:<N>`    string with a TTL (the lease): process N is alive while it exists
  * Each session key has a TTL of the session TTL, renewed while a process holds the session.
+ *
+ * On a Redis Cluster every command here names keys of one session only (one slot), or one lease
+ * key: a MULTI, a script or a pipeline never spans slots. `touch` of several sessions is one
+ * pipeline per session there.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { HistoryMessage } from '../../protocol/codecs';
+import type { Cluster } from 'ioredis';
+import type { StoreConnection } from './connect';
+import { OrderedWrites } from './ordered-writes';
 
 /** The keys of one session. */
 export type SessionKeyPart = 'meta' | 'history' | 'log' | 'requests' | 'owner';
@@ -65,16 +71,25 @@ const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** Every command llm-ws sends about sessions, over one connection (commands keep their order). */
+/**
+ * Every command llm-ws sends about sessions, over one connection: on one Redis, commands keep
+ * their order. On a cluster they may not, so there the writes of each session go in order
+ * through {@link OrderedWrites}.
+ */
 export class RedisSessionData {
+  /** On a cluster: each session's writes in order. */
+  private readonly ordered: OrderedWrites | undefined;
+
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: StoreConnection,
     private readonly prefix: string,
     /** Session key TTL, in ms. */
     private readonly ttlMs: number,
     /** Log entries kept per session (approximately: Redis trims whole nodes). */
     private readonly maxLogEntries: number,
-  ) {}
+  ) {
+    this.ordered = redis.isCluster ? new OrderedWrites(redis as Cluster) : undefined;
+  }
 
   key(sessionId: string, part: SessionKeyPart): string {
     return `${this.prefix}{${sessionId}}:${part}`;
@@ -91,9 +106,11 @@ export class RedisSessionData {
   /** Writes a session's metadata (a new session, or one rewritten after Redis lost it). */
   async writeMeta(sessionId: string, tokenHash: string, principal: unknown, busy?: string): Promise<void> {
     const meta = this.key(sessionId, 'meta');
-    const pipeline = this.redis.multi().hset(meta, 'token', tokenHash, 'principal', principalJson(principal));
-    if (busy !== undefined) pipeline.hset(meta, 'busy', busy);
-    await pipeline.pexpire(meta, this.ttlMs).exec();
+    await this.inOrder(sessionId, () => {
+      const pipeline = this.redis.multi().hset(meta, 'token', tokenHash, 'principal', principalJson(principal));
+      if (busy !== undefined) pipeline.hset(meta, 'busy', busy);
+      return pipeline.pexpire(meta, this.ttlMs).exec();
+    });
   }
 
   async readMeta(sessionId: string): Promise<StoredMeta | undefined> {
@@ -105,13 +122,15 @@ export class RedisSessionData {
   /** A reply for `requestId` starts: it is running, and the id is remembered so a resend is recognised. */
   async replyStarted(sessionId: string, requestId: string, remembered: number): Promise<void> {
     const requests = this.key(sessionId, 'requests');
-    await this.redis
-      .multi()
-      .hset(this.key(sessionId, 'meta'), 'busy', requestId)
-      .lpush(requests, requestId)
-      .ltrim(requests, 0, remembered - 1)
-      .pexpire(requests, this.ttlMs)
-      .exec();
+    await this.inOrder(sessionId, () =>
+      this.redis
+        .multi()
+        .hset(this.key(sessionId, 'meta'), 'busy', requestId)
+        .lpush(requests, requestId)
+        .ltrim(requests, 0, remembered - 1)
+        .pexpire(requests, this.ttlMs)
+        .exec(),
+    );
   }
 
   /** The `user_message` ids answered lately, newest first. */
@@ -121,11 +140,11 @@ export class RedisSessionData {
 
   async setBusy(sessionId: string, requestId: string | undefined): Promise<void> {
     const meta = this.key(sessionId, 'meta');
-    await (requestId === undefined ? this.redis.hdel(meta, 'busy') : this.redis.hset(meta, 'busy', requestId));
+    await this.inOrder(sessionId, () => (requestId === undefined ? this.redis.hdel(meta, 'busy') : this.redis.hset(meta, 'busy', requestId)));
   }
 
   async writeHistory(sessionId: string, messages: readonly HistoryMessage[]): Promise<void> {
-    await this.redis.set(this.key(sessionId, 'history'), JSON.stringify(messages), 'PX', this.ttlMs);
+    await this.inOrder(sessionId, () => this.redis.set(this.key(sessionId, 'history'), JSON.stringify(messages), 'PX', this.ttlMs));
   }
 
   async readHistory(sessionId: string): Promise<HistoryMessage[]> {
@@ -141,7 +160,19 @@ export class RedisSessionData {
 
   /** Appends message `seq` to the log, trimming the oldest past the limit. */
   async append(sessionId: string, seq: number, text: string): Promise<void> {
-    await this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'f', text);
+    const key = this.key(sessionId, 'log');
+    const args = [key, 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'f', text] as const;
+    if (!this.ordered) {
+      await this.redis.xadd(...args);
+      return;
+    }
+    await this.ordered
+      .batched(sessionId, (pipeline) => pipeline.xadd(...args))
+      .catch(async (error: unknown) => {
+        // Sent again after a failover (the old master had applied and replicated it, then the connection broke): already there.
+        if (error instanceof Error && /equal or smaller/.test(error.message) && (await this.redis.xrange(key, `${seq}-0`, `${seq}-0`)).length === 1) return;
+        throw error;
+      });
   }
 
   /**
@@ -151,7 +182,7 @@ export class RedisSessionData {
    */
   async markReached(sessionId: string, seq: number): Promise<void> {
     if (seq === 0) return;
-    await this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'm', '1').catch(() => undefined);
+    await this.inOrder(sessionId, () => this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'm', '1').catch(() => undefined));
   }
 
   /** The seq of the newest entry ever added to the log, even if trimmed since (0 for none). */
@@ -168,7 +199,7 @@ export class RedisSessionData {
 
   /** The client has every message up to `seq`: the log need not keep them (an empty log keeps its newest id). */
   async acknowledged(sessionId: string, seq: number): Promise<void> {
-    await this.redis.xtrim(this.key(sessionId, 'log'), 'MINID', `${seq + 1}-0`);
+    await this.inOrder(sessionId, () => this.redis.xtrim(this.key(sessionId, 'log'), 'MINID', `${seq + 1}-0`));
   }
 
   /** The frames after `afterSeq`, or a gap if the log no longer starts right after it. */
@@ -192,17 +223,26 @@ export class RedisSessionData {
   }
 
   async release(sessionId: string, nodeId: string): Promise<void> {
-    await this.redis.eval(RELEASE_SCRIPT, 1, this.key(sessionId, 'owner'), nodeId);
+    // After the session's writes: whoever takes it next finds them all.
+    await this.inOrder(sessionId, () => this.redis.eval(RELEASE_SCRIPT, 1, this.key(sessionId, 'owner'), nodeId));
   }
 
-  /** Renews the TTL of every key of these sessions (one round trip). */
+  /** Renews the TTL of every key of these sessions (one round trip; one per session's slot on a cluster). */
   async touch(sessionIds: readonly string[]): Promise<void> {
     if (sessionIds.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of sessionIds) {
-      for (const part of SESSION_KEY_PARTS) pipeline.pexpire(this.key(id, part), this.ttlMs);
-    }
-    await pipeline.exec();
+    // A cluster pipeline must stay within one node: each session's keys share a slot, so one pipeline each.
+    const renew = async (ids: readonly string[]): Promise<void> => {
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) {
+        for (const part of SESSION_KEY_PARTS) pipeline.pexpire(this.key(id, part), this.ttlMs);
+      }
+      const results = await pipeline.exec();
+      // A pipeline resolves even when its commands failed: a failed renewal must be reported like any write.
+      const failed = results?.find(([error]) => error);
+      if (failed?.[0]) throw failed[0];
+    };
+    if (!this.redis.isCluster) return renew(sessionIds);
+    await Promise.all(sessionIds.map((id) => this.inOrder(id, () => renew([id]))));
   }
 
   /** Deletes every key of a session. */
@@ -217,6 +257,11 @@ export class RedisSessionData {
 
   async dropLease(nodeId: string): Promise<void> {
     await this.redis.del(this.nodeKey(nodeId));
+  }
+
+  /** Runs a write of session `sessionId`: at once on one Redis, after the session's earlier writes on a cluster. */
+  private inOrder<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
+    return this.ordered ? this.ordered.run(sessionId, write) : write();
   }
 }
 

@@ -3,22 +3,22 @@
  * the sessions it holds (as writer or as follower), and letting go of them.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { SessionStoreContext } from '../../core/ports';
 import type { Session } from '../../core/session';
 import { type BusMessage, encodeBusMessage } from './bus';
+import type { StoreConnection } from './connect';
 import type { FollowerSession } from './follower';
 import { RedisSessionData } from './redis-data';
 import type { RedisPersistence } from './redis-persistence';
 
 /** The connections and settings a Redis directory runs on. */
 export interface RedisDirectoryOptions {
-  /** Commands (never blocked). */
-  readonly redis: Redis;
+  /** Commands (never blocked): one Redis, or a Cluster (see connect.ts). */
+  readonly redis: StoreConnection;
   /** Pub/sub: a connection of its own. */
-  readonly subscriber: Redis;
+  readonly subscriber: StoreConnection;
   /** A new connection for each log this process follows (XREAD BLOCK holds it). */
-  readonly newConnection: () => Redis;
+  readonly newConnection: () => StoreConnection;
   readonly prefix: string;
   readonly leaseMs: number;
   /** Longest a follow's XREAD blocks, in ms. */
@@ -46,6 +46,8 @@ export class RedisNode {
   readonly data: RedisSessionData;
   /** The sessions held by this process, by id. */
   readonly held = new Map<string, Held>();
+  /** Sessions let go of while Redis was away: their owner key still names this process until released (see leases.ts). */
+  readonly unreleased = new Set<string>();
   /** When each written session's keys last had their TTL renewed. */
   private readonly touchedAt = new Map<string, number>();
   private outageReported = false;
@@ -87,6 +89,7 @@ export class RedisNode {
   /** This process writes `session` from now on (its keys' TTL is renewed at the next renewal). */
   holdAsWriter(session: Session, writer: RedisPersistence, touched = 0): void {
     this.held.set(session.id, { session, writer });
+    this.unreleased.delete(session.id);
     this.touchedAt.set(session.id, touched);
   }
 
@@ -108,7 +111,12 @@ export class RedisNode {
   letGo(held: Held): void {
     const { session } = held;
     this.drop(session);
-    if (held.writer) this.release(session.id).catch((error: unknown) => this.reportFailure(error));
+    if (!held.writer) return;
+    this.release(session.id).catch((error: unknown) => {
+      // Else a process following it would wait on this one (whose lease runs on) until the session expires.
+      this.unreleased.add(session.id);
+      this.reportFailure(error);
+    });
   }
 
   /** A session that never said anything: nothing to resume, so nothing is kept. */

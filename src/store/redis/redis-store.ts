@@ -1,5 +1,7 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SessionStore } from '../types';
+import { connectorFor, type RedisNodeAddress, type RedisTarget } from './connect';
+import { watchClusterNodes } from './node-watch';
 import { createRedisSessionDirectory } from './redis-directory';
 
 /** Key prefix unless configured. */
@@ -19,11 +21,21 @@ export interface RedisStoreOptions {
   /** The Redis to use. @default process.env.REDIS_URL, else DEFAULT_REDIS_URL */
   readonly url?: string;
   /**
-   * A connection of your own instead of `url`: llm-ws makes its connections with
-   * `client.duplicate(...)`, so its settings (host, TLS, password, ...) are kept, and adds its
-   * own (RESP2, fail fast, `commandTimeoutMs`). It does not use or close `client` itself.
+   * A connection of your own instead of `url`: an ioredis `Redis` (also one made with
+   * `sentinels`) or `Cluster`. llm-ws makes its connections with `client.duplicate(...)`, so its
+   * settings (nodes, TLS, password, ...) are kept, and adds its own (RESP2, fail fast,
+   * `commandTimeoutMs`). It does not use or close `client` itself.
    */
-  readonly client?: Redis;
+  readonly client?: Redis | Cluster;
+  /**
+   * Some nodes of a Redis Cluster instead of `url` (the others are found from them), e.g.
+   * `[{ host: '10.0.0.1', port: 6379 }]`. For TLS or a password, pass a `Cluster` as `client`.
+   */
+  readonly cluster?: readonly RedisNodeAddress[];
+  /** Redis Sentinels instead of `url`; with `name`, the master they watch. Their master is used, and followed through failovers. */
+  readonly sentinels?: readonly RedisNodeAddress[];
+  /** The name the `sentinels` know the master by. */
+  readonly name?: string;
   /** Prepended to every key and to the pub/sub channel: several deployments can share one Redis. @default DEFAULT_REDIS_PREFIX */
   readonly prefix?: string;
   /**
@@ -52,6 +64,7 @@ export interface RedisStoreOptions {
  * then looks like one that went away, and the reconnect notices when it is back).
  */
 function ownConnection(deadlineMs: number): RedisOptions {
+  // On a cluster these are the settings of each node's connection: the deadline holds per node.
   return { ...SUBSCRIBER_CONNECTION, commandTimeout: deadlineMs, socketTimeout: deadlineMs };
 }
 
@@ -69,12 +82,27 @@ const PROBE_INTERVAL_MS = 1000;
 /** Longest a follow's XREAD blocks: short enough to check often that the writer lives. */
 const followBlockMs = (leaseMs: number): number => Math.min(1000, Math.max(50, leaseMs / 2));
 
+/** The one Redis (or cluster, or Sentinel set) the options name; throws on more than one. */
+function targetOf(options: RedisStoreOptions): RedisTarget {
+  const named = [options.url, options.client, options.cluster, options.sentinels].filter((value) => value !== undefined).length;
+  if (named > 1) throw new RangeError('give one of url, client, cluster and sentinels');
+  if (options.sentinels && !options.name) throw new RangeError('sentinels needs the name of the master they watch');
+  if (options.name && !options.sentinels) throw new RangeError('name is the master of sentinels: give sentinels too');
+  if (options.client) return { client: options.client };
+  if (options.cluster) return { cluster: options.cluster };
+  if (options.sentinels) return { sentinels: options.sentinels, name: options.name as string };
+  // Read when the store opens: a server made before REDIS_URL was set still uses it.
+  return { url: options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL };
+}
+
 /**
  * Sessions in Redis, shared by every server process that uses the same Redis and prefix: a
  * client can reconnect to any of them and resume, even mid-reply (see docs/SCALING.md).
  *
  * ```ts
  * new WSServer({ store: redisStore({ url: 'redis://redis:6379' }) });
+ * new WSServer({ store: redisStore({ cluster: [{ host: '10.0.0.1', port: 6379 }] }) });
+ * new WSServer({ store: redisStore({ sentinels: [{ host: '10.0.0.5', port: 26379 }], name: 'mymaster' }) });
  * ```
  */
 export function redisStore(options: RedisStoreOptions = {}): SessionStore {
@@ -84,14 +112,17 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
   if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs < 10) throw new RangeError(`commandTimeoutMs must be at least 10, got ${commandTimeoutMs}`);
   const blockMs = followBlockMs(leaseMs);
+  // Checked now, so a mistake shows where the store is made rather than when a server starts.
+  targetOf(options);
   return {
     kind: 'redis',
     open: (context) => {
-      const url = options.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-      const connect = (settings: RedisOptions): Redis => (options.client ? options.client.duplicate(settings) : new Redis(url, settings));
+      const connect = connectorFor(targetOf(options));
       const redis = connect(ownConnection(commandTimeoutMs));
       const subscriber = connect(SUBSCRIBER_CONNECTION);
-      return createRedisSessionDirectory(context, {
+      // On a cluster a hung node fails only its slots' commands: /health names it (the store as a whole stays up).
+      const nodes = redis.isCluster ? watchClusterNodes(redis as Cluster, Math.min(PROBE_INTERVAL_MS, commandTimeoutMs)) : undefined;
+      const directory = createRedisSessionDirectory(context, {
         redis,
         subscriber,
         // A follow's XREAD blocks up to blockMs by design: its deadline starts after that. Made on demand, so its first XREAD waits for it to connect.
@@ -102,12 +133,14 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         probeIntervalMs: Math.min(PROBE_INTERVAL_MS, commandTimeoutMs),
         connectTimeoutMs: options.connectTimeoutMs ?? 5000,
         closeConnections: async () => {
+          nodes?.stop();
           const mine = [subscriber, redis];
           await Promise.allSettled(mine.map((connection) => connection.quit()));
           // Only where QUIT did not end it (Redis away): a disconnect after it would wait 2 s for a close already past.
           for (const connection of mine) if (connection.status !== 'end') connection.disconnect();
         },
       });
+      return nodes ? Object.assign(directory, { unavailableNodes: () => nodes.unavailable() }) : directory;
     },
   };
 }

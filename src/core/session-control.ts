@@ -1,0 +1,90 @@
+/**
+ * A session's answers to what a client asks besides a reply: control messages (abort, pause,
+ * resume, history, status), approvals and client tools' results for the running reply, and the
+ * refusals of a request the session cannot take now.
+ */
+import type { ClientToolResultMessage, ControlMessage, ServerMessageInput, SessionStatus, ToolApprovalMessage } from '../protocol/codecs';
+import type { Conversation } from './conversation';
+import type { RunningReply } from './running-reply';
+
+/** What the answers need of a session. */
+export interface Controlled {
+  readonly status: SessionStatus;
+  readonly conversation: Conversation;
+  readonly runningReply: RunningReply | undefined;
+  send(message: ServerMessageInput): void;
+  /** Answers the connection whose frame is being handled alone: no seq, not replayed (a refusal of its frame). */
+  answerSender(message: ServerMessageInput): void;
+  abortReply(): void;
+}
+
+/**
+ * Refuses request `requestId` with an `error` of `code`: an answer to the connection that sent
+ * it alone, not a message of the stream (another tab sharing the session has nothing to do with it).
+ */
+export function refuse(
+  session: Controlled,
+  requestId: string,
+  code: 'busy' | 'message_too_long' | 'store_unavailable' | 'unknown_tool_call',
+  message: string,
+  retryable: boolean,
+): void {
+  session.answerSender({ type: 'error', data: { code, message, retryable, requestId } });
+}
+
+/** Refuses `what` (a user_message, clear_history) while a reply runs. */
+export function refuseBusy(session: Controlled, requestId: string, what: string): void {
+  const running = session.runningReply?.requestId;
+  refuse(session, requestId, 'busy', `${what} while reply ${running} is running: wait for its llm_complete or abort it`, true);
+}
+
+/** An approval or a client tool's result, for the call of the running reply that waits for it. */
+export function answerTool(session: Controlled, message: ToolApprovalMessage | ClientToolResultMessage): void {
+  if (session.runningReply?.answer(message)) return;
+  // Answered already (another connection was first), timed out, its reply ended, or never asked.
+  const what = message.type === 'tool_approval' ? 'an approval' : 'a result';
+  refuse(session, message.id, 'unknown_tool_call', `no tool call ${message.data.toolCallId} waits for ${what}`, false);
+}
+
+/** Answers a control message. */
+export function control(session: Controlled, message: ControlMessage): void {
+  const { id } = message;
+  switch (message.data.type) {
+    case 'abort':
+      if (targetOf(session, message)) session.abortReply();
+      return answerStatus(session, id);
+    // Pause and resume are idempotent; with no reply running (or another one named) they change
+    // nothing and are answered with the status as it is: a pause is not kept for the next reply.
+    case 'pause':
+    case 'resume': {
+      const target = targetOf(session, message);
+      const pause = message.data.type === 'pause';
+      // A resume releases the held frames synchronously, so its answer comes after them in the stream.
+      target?.setPaused(pause);
+      return answerStatus(session, id);
+    }
+    case 'clear_history':
+      if (session.runningReply) return refuseBusy(session, id, 'clear_history arrived');
+      session.conversation.clear();
+      return answerHistory(session, id);
+    case 'get_history':
+      return answerHistory(session, id);
+    case 'get_status':
+      return answerStatus(session, id);
+  }
+}
+
+/** The running reply, if the control names none or names it: an abort, pause or resume racing a reply's end must not hit the next one. */
+function targetOf(session: Controlled, message: ControlMessage): RunningReply | undefined {
+  const target = message.data.requestId;
+  const reply = session.runningReply;
+  return target === undefined || target === reply?.requestId ? reply : undefined;
+}
+
+function answerStatus(session: Controlled, requestId: string): void {
+  session.send({ type: 'status', data: { status: session.status, requestId } });
+}
+
+function answerHistory(session: Controlled, requestId: string): void {
+  session.send({ type: 'history', data: { messages: [...session.conversation.messages()], requestId } });
+}

@@ -1,0 +1,212 @@
+/**
+ * The Redis store on a real Redis Cluster (3 masters with a replica each, started by this file):
+ * sessions in every master's slots, each session's keys in one slot, and a master failover
+ * during a reply (CLUSTER FAILOVER on its replica, then a killed master) that loses no session
+ * and answers nothing twice.
+ */
+import { Cluster } from 'ioredis';
+import { filter, firstValueFrom } from 'rxjs';
+import { WSClient } from '../../src/client/node';
+import type { WSServer } from '../../src/server/ws-server';
+import { redisStore } from '../../src/store/redis';
+import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
+import { uniquePrefix } from '../utils/redis';
+import { ask, type OwnRedisCluster, startRedisCluster } from '../utils/redis-cluster';
+import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
+import { startServerFor } from '../utils/test-server';
+import { waitUntilTrue } from '../utils/wait-until';
+import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
+
+let cluster: OwnRedisCluster;
+let upstream: OpenAITestServer;
+let prefix = '';
+let servers: WSServer[] = [];
+let proxies: TcpProxy[] = [];
+let clients: Array<{ close(): unknown }> = [];
+
+const numbered = (count: number): string[] => Array.from({ length: count }, (_, i) => `c${i} `);
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+beforeEach(async () => {
+  upstream = await createOpenAITestServer();
+  prefix = uniquePrefix();
+});
+afterEach(async () => {
+  await Promise.all(clients.map((client) => client.close()));
+  clients = [];
+  await Promise.all(proxies.map((proxy) => proxy.close()));
+  proxies = [];
+  await Promise.all(servers.map((server) => server.stop()));
+  servers = [];
+  await upstream.close();
+});
+
+/** A server on the cluster: given its nodes, or (`client`) an ioredis Cluster of the test's own. */
+async function startNode(client?: Cluster): Promise<WSServer> {
+  const common = { prefix, leaseMs: 1000, commandTimeoutMs: 1000 };
+  const store = redisStore(client ? { ...common, client } : { ...common, cluster: cluster.startupNodes });
+  const server = await startServerFor(upstream, { store });
+  servers.push(server);
+  return server;
+}
+
+async function testClient(server: WSServer): Promise<TestClient> {
+  const client = await connectTestClient(server.url as string);
+  clients.push(client);
+  return client;
+}
+
+async function clientThroughProxy(server: WSServer): Promise<{ client: WSClient; proxy: TcpProxy }> {
+  const proxy = await createTcpProxy(server.port as number);
+  proxies.push(proxy);
+  const client = new WSClient({
+    url: `ws://127.0.0.1:${proxy.port}/ws`,
+    reconnectDelay: 20,
+    maxReconnectDelay: 200,
+    reconnectAttempts: 200,
+  });
+  clients.push({ close: () => client.disconnect() });
+  await client.connect();
+  return { client, proxy };
+}
+
+const slotOf = async (key: string): Promise<number> =>
+  Number(await ask(cluster.startupNodes[0] as never, 'CLUSTER', 'KEYSLOT', key));
+
+/** Every key under the test's prefix, on every master, with the port of the master holding it. */
+async function keysByMaster(): Promise<Array<{ key: string; port: number }>> {
+  const masters = (await cluster.topology()).filter((node) => node.role === 'master' && !node.failed);
+  const found: Array<{ key: string; port: number }> = [];
+  for (const master of masters) {
+    const keys = (await ask(master, 'KEYS', `${prefix}*`)) as string[];
+    found.push(...keys.map((key) => ({ key, port: master.port })));
+  }
+  return found;
+}
+
+describe('redisStore on a Redis Cluster', () => {
+  it('serves sessions in the slots of every master, keeps each session in one slot, and resumes each on the other server with its history', async () => {
+    const a = await startNode();
+    // The other server's store is given a Cluster of the test's own (which it duplicates, and never closes).
+    const own = new Cluster([cluster.startupNodes[0] as { host: string; port: number }], { lazyConnect: true });
+    clients.push({ close: () => own.disconnect() });
+    const b = await startNode(own);
+    const sessions: Array<{ sessionId: string; resumeToken: string; lastSeq: number; master: number }> = [];
+    const mastersUsed = new Set<number>();
+    // Random ids land anywhere: go on until every master holds at least two sessions.
+    for (let i = 0; i < 60 && (mastersUsed.size < 3 || sessions.length < 6); i++) {
+      const client = await testClient(a);
+      const { sessionId, resumeToken } = (await client.waitFor('session')).data;
+      upstream.enqueue({ type: 'text', chunks: [`answer ${i}`] });
+      client.send(userMessage(`q${i}`, `question ${i}`));
+      const idle = await client.waitFor('status', (m) => m.data.requestId === `q${i}` && m.data.status === 'idle');
+      const master = (await cluster.masterOf(await slotOf(`{${sessionId}}`))).port;
+      mastersUsed.add(master);
+      sessions.push({ sessionId, resumeToken, lastSeq: idle.seq as number, master });
+      await client.close();
+    }
+    expect(mastersUsed.size).toBe(3);
+
+    // Writes are not awaited on the way to the client: wait until the last ones landed (and the owners let go).
+    const parts = (keys: Array<{ key: string }>, sessionId: string): string[] =>
+      keys
+        .filter(({ key }) => key.includes(`{${sessionId}}`))
+        .map(({ key }) => key.slice(prefix.length + sessionId.length + 3))
+        .sort();
+    let keys: Array<{ key: string; port: number }> = [];
+    await waitUntilTrue(async () => {
+      keys = await keysByMaster();
+      return sessions.every((session) => parts(keys, session.sessionId).join() === 'history,log,meta,requests');
+    }, 10_000);
+    for (const session of sessions) {
+      const own = keys.filter(({ key }) => key.includes(`{${session.sessionId}}`));
+      expect(new Set(own.map(({ port }) => port))).toEqual(new Set([session.master]));
+      expect(new Set(await Promise.all(own.map(({ key }) => slotOf(key)))).size).toBe(1);
+    }
+
+    for (const [i, session] of sessions.entries()) {
+      const resumer = await testClient(b);
+      resumer.send({
+        type: 'resume',
+        id: `r${i}`,
+        data: { sessionId: session.sessionId, resumeToken: session.resumeToken, lastSeq: session.lastSeq },
+      });
+      expect((await resumer.waitFor('session', (m) => m.data.requestId === `r${i}`)).data).toMatchObject({
+        resumed: true,
+        lastSeq: session.lastSeq,
+      });
+      upstream.enqueue({ type: 'text', chunks: ['again'] });
+      resumer.send(userMessage(`again${i}`, 'and again'));
+      await resumer.waitFor('llm_complete', (m) => m.data.requestId === `again${i}`);
+      const request = upstream.requests[upstream.requests.length - 1];
+      expect(request?.body.messages.slice(1)).toEqual([
+        { role: 'user', content: `question ${i}` },
+        { role: 'assistant', content: `answer ${i}` },
+        { role: 'user', content: 'and again' },
+      ]);
+      await resumer.close();
+    }
+  }, 120_000);
+
+  /**
+   * A reply runs on server A; its session's master fails over (`failover`) meanwhile, then the
+   * client is moved to server B. The reply completes, or ends with a retryable error; no chunk
+   * comes twice, the model is asked once, and the session goes on with its history.
+   */
+  async function replyThroughFailover(failover: (slot: number) => Promise<void>): Promise<void> {
+    const a = await startNode();
+    const b = await startNode();
+    const { client, proxy } = await clientThroughProxy(a);
+    const chunks = numbered(400);
+    upstream.enqueue({ type: 'text', chunks, delayMs: 10 });
+    const received: string[] = [];
+    client.chunks$.subscribe(({ chunk }) => chunk && received.push(chunk));
+    const reply = client.sendMessage('count to 400').then(
+      (done) => ({ text: done.fullText }),
+      (error: { code?: string; retryable?: boolean }) => ({ error }),
+    );
+    await firstValueFrom(client.chunks$.pipe(filter(({ chunk }) => chunk === 'c20 ')));
+    const slot = await slotOf(`{${client.sessionId}}`);
+    await failover(slot);
+    proxy.retarget(b.port as number);
+    proxy.cutAll();
+    const outcome = await reply;
+    if ('text' in outcome) {
+      expect(outcome.text).toBe(chunks.join(''));
+      expect(received).toEqual(chunks);
+    } else {
+      expect(outcome.error).toMatchObject({ retryable: true });
+      expect(received).toEqual(chunks.slice(0, received.length));
+    }
+    expect(upstream.requests).toHaveLength(1);
+
+    upstream.enqueue({ type: 'text', chunks: ['still ', 'here'] });
+    expect((await client.sendMessage('are you there?')).fullText).toBe('still here');
+    const history = upstream.requests[1]?.body.messages.slice(1) as Array<{ role: string; content: string }>;
+    expect(history[0]).toEqual({ role: 'user', content: 'count to 400' });
+    expect(history[history.length - 1]).toEqual({ role: 'user', content: 'are you there?' });
+    expect(upstream.requests).toHaveLength(2);
+  }
+
+  it('carries a reply through a CLUSTER FAILOVER of its master and a move to the other server', async () => {
+    await replyThroughFailover(async (slot) => {
+      const master = await cluster.masterOf(slot);
+      await ask(await cluster.replicaOf(slot), 'CLUSTER', 'FAILOVER');
+      await cluster.waitForHealthy({ slot, notPort: master.port });
+    });
+  }, 120_000);
+
+  // Last in this file: the cluster has one node fewer after it.
+  it('keeps the session when its master is killed mid-reply: the replica takes over, nothing is answered twice', async () => {
+    await replyThroughFailover(async (slot) => {
+      const master = await cluster.masterOf(slot);
+      await master.kill();
+      await cluster.waitForHealthy({ slot, notPort: master.port });
+    });
+  }, 120_000);
+});
