@@ -8,8 +8,9 @@ const errorText = (error: unknown): string =>
   (error instanceof Error ? error.message || error.name : String(error)).slice(0, MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH);
 
 /**
- * Runs a client tool and reports its outcome once: what `execute` returned, resolved to, or
- * last emitted (`null` for nothing), or what it threw, rejected or errored with. Returns how to
+ * Runs a client tool and reports its outcome once: what `execute` returned (at once), resolved
+ * to, or last emitted (on the Observable's own schedule; `null` for nothing), or what it threw,
+ * rejected or errored with. Returns how to
  * stop it (an Observable is unsubscribed; a Promise runs on, its outcome unreported). Written
  * without rxjs operators, to keep a browser bundle small.
  */
@@ -48,7 +49,10 @@ export function runClientTool(
         subscription.unsubscribe();
       };
     }
-    Promise.resolve(output).then((value) => settle({ result: value === undefined ? null : value }), fail);
+    const done = (value: unknown): void => settle({ result: value === undefined ? null : value });
+    // A plain value goes out now, not a microtask later: in virtual time (TestScheduler) it is sent at the frame of the call.
+    if (typeof (output as { then?: unknown } | undefined)?.then === 'function') Promise.resolve(output).then(done, fail);
+    else done(output);
   } catch (error) {
     fail(error);
   }

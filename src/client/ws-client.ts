@@ -1,4 +1,4 @@
-import { filter, Observable, skip } from 'rxjs';
+import { filter, Observable, skip, take } from 'rxjs';
 import { ClientError } from '../errors';
 import type { ServerMessageOf, SessionStatus } from '../protocol/codecs';
 import type { ApprovalRequest, DisconnectInfo, ErrorEventHandler, ReconnectAttempt } from './options';
@@ -74,17 +74,23 @@ export class WSClient extends ReactiveClient {
   }
 
   /**
-   * Answers each tool call that waits for approval with what `handler` says: `true` (or a
-   * Promise of it) approves, `false` denies. A handler that throws or rejects leaves the call
-   * waiting (for {@link approve}, {@link deny}, or the server's timeout). Returns an unsubscribe function.
+   * Answers each tool call that waits for approval with what `handler` says: `true` approves,
+   * `false` denies. A boolean is sent at once; a Promise when it resolves; an Observable with its
+   * first value, on its own schedule (virtual time in a TestScheduler). A handler that throws,
+   * rejects or errors leaves the call waiting (for {@link approve}, {@link deny}, or the server's
+   * timeout). Returns an unsubscribe function.
    */
-  onToolApproval(handler: (request: ApprovalRequest) => boolean | Promise<boolean>): () => void {
+  onToolApproval(handler: (request: ApprovalRequest) => boolean | Promise<boolean> | Observable<boolean>): () => void {
     return this.on(this.toolCalls$.pipe(filter((call) => call.status === 'approval_required')), (call) => {
-      const request: ApprovalRequest = { ...call };
-      Promise.resolve(handler(request)).then(
-        (approved) => (approved ? this.approve(call.toolCallId) : this.deny(call.toolCallId)),
-        (error: unknown) => console.error('llm-ws: an onToolApproval handler failed', error),
-      );
+      const decide = (approved: boolean): void => (approved ? this.approve(call.toolCallId) : this.deny(call.toolCallId));
+      const failed = (error: unknown): void => console.error('llm-ws: an onToolApproval handler failed', error);
+      const answer = handler({ ...call });
+      if (typeof answer === 'boolean') return decide(answer);
+      if (answer instanceof Observable) {
+        answer.pipe(take(1)).subscribe({ next: decide, error: failed });
+        return;
+      }
+      Promise.resolve(answer).then(decide, failed);
     });
   }
 

@@ -1,4 +1,4 @@
-import { finalize, map, NEVER, type Observable } from 'rxjs';
+import { filter, finalize, map, NEVER, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { WSClient } from '../../src/client/ws-client';
 import type { ClientTool, WSClientOptions } from '../../src/client/options';
@@ -327,6 +327,34 @@ describe('client tools (marbles)', () => {
         { toolCallId: 'c2', error: 'no GPS' },
         { toolCallId: 'c1', result: 3 },
       ]);
+    });
+  });
+
+  it('sends a synchronous answer (a value, a boolean) at the frame of the call, and an Observable one on its own schedule', () => {
+    testScheduler().run(({ cold, expectObservable }) => {
+      const server = createFakeServer();
+      server.answer('user_message', ({ id }) =>
+        cold('-a-b-c', {
+          a: makeToolCall(id, { toolCallId: 'c1', toolName: 'get_browser_time', status: 'client_execute' }),
+          b: makeToolCall(id, { toolCallId: 'c2', toolName: 'send_mail', status: 'approval_required' }),
+          c: makeToolCall(id, { toolCallId: 'c3', toolName: 'pay', status: 'approval_required' }),
+        }),
+      );
+      const client = setup(server, { tools: [clock] });
+      // Approves c2 at once; thinks about c3 for 2 ms, then declines.
+      client.onToolApproval((request) => (request.toolCallId === 'c2' ? true : cold('--(n|)', { n: false })));
+      void client.connect();
+      server.latest.accept();
+      client.send('go').subscribe();
+      const answers = server.received$.pipe(
+        filter(({ message }) => message.type === 'tool_result' || message.type === 'tool_approval'),
+        map(({ message }) => JSON.stringify(message.data)),
+      );
+      expectObservable(answers).toBe('-a-b---c', {
+        a: JSON.stringify({ toolCallId: 'c1', result: '12:00' }),
+        b: JSON.stringify({ toolCallId: 'c2', approved: true }),
+        c: JSON.stringify({ toolCallId: 'c3', approved: false }),
+      });
     });
   });
 
