@@ -1,4 +1,5 @@
 import { LLMWSError } from '../errors';
+import { MAX_CLIENT_TOOLS } from '../protocol/limits';
 
 /** A check of one option's value; returns what it should be when it is not. */
 type Check = (value: unknown) => string | undefined;
@@ -43,9 +44,7 @@ const CHECKS: Record<string, Check> = {
   scheduler: (value) => (typeof (value as { now?: unknown } | null)?.now === 'function' && typeof (value as { schedule?: unknown }).schedule === 'function' ? undefined : 'an RxJS scheduler'),
   random: fn,
   tools: (value) =>
-    Array.isArray(value) && value.every((tool: { name?: unknown; execute?: unknown } | null) => typeof tool?.name === 'string' && /^[\w-]{1,64}$/.test(tool.name) && typeof tool.execute === 'function')
-      ? undefined
-      : 'an array of { name (1 to 64 letters, digits, _ or -), description, parameters, execute }',
+    Array.isArray(value) ? undefined : 'an array of { name (1 to 64 letters, digits, _ or -), description, parameters, execute }',
   maxToolResultBytes: number(1, { integer: true }),
   session: (value) => (typeof (value as { resumeToken?: unknown } | null)?.resumeToken === 'string' ? undefined : 'an object { sessionId, resumeToken }'),
   share: (value) => (typeof value === 'boolean' ? undefined : 'a boolean'),
@@ -63,6 +62,30 @@ export function validateClientOptions(options: unknown): void {
     const expected = check(value);
     if (expected) throw invalidOptions(name, value, expected);
   }
+  const tools = (options as { tools?: unknown[] }).tools;
+  if (tools) checkTools(tools);
+}
+
+/**
+ * Checks the client tools as the server will (a bad one would fail every message with
+ * `invalid_message` or `invalid_client_tools`), naming the tool at fault.
+ */
+function checkTools(tools: readonly unknown[]): void {
+  const fail = (problem: string): never => {
+    throw new LLMWSError('invalid_options', `WSClient: option \`tools\`: ${problem}`);
+  };
+  if (tools.length > MAX_CLIENT_TOOLS) fail(`at most ${MAX_CLIENT_TOOLS} tools, got ${tools.length}`);
+  const names = new Set<string>();
+  tools.forEach((tool, i) => {
+    const { name, execute } = (tool ?? {}) as { name?: unknown; execute?: unknown };
+    if (typeof name !== 'string' || !/^[\w-]{1,64}$/.test(name)) {
+      fail(`tools[${i}].name must be 1 to 64 letters, digits, _ or -, got ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`);
+    }
+    const named = name as string;
+    if (typeof execute !== 'function') fail(`tool ${JSON.stringify(named)} has no execute function`);
+    if (names.has(named)) fail(`two tools are named ${JSON.stringify(named)}`);
+    names.add(named);
+  });
 }
 
 function invalidOptions(name: string, value: unknown, expected: string): LLMWSError {

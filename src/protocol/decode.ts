@@ -71,6 +71,11 @@ function decodeFields<M>(envelope: E.Either<ProtocolError, Envelope<string>>, co
   const { value, type, requestId } = envelope.right;
   const decoded = (codecs[type] as t.Decoder<unknown, unknown>).decode(value);
   if (E.isLeft(decoded)) {
+    // Too many client tools is about client tools: said in a line, without the array.
+    const tooMany = decoded.left.find((error) => error.context[error.context.length - 1]?.type.name === 'ClientTools');
+    if (tooMany && Array.isArray(tooMany.value)) {
+      return E.left(new ProtocolError('invalid_client_tools', `data.clientTools: at most ${MAX_CLIENT_TOOLS} client tools, got ${tooMany.value.length}`, requestId));
+    }
     return E.left(new ProtocolError('invalid_message', formatValidationErrors(decoded.left), requestId));
   }
   return E.right(decoded.right as M);

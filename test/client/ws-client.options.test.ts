@@ -58,8 +58,29 @@ describe('WSClient options', () => {
     ['WebSocketCtor', 'ws'],
     ['scheduler', {}],
     ['random', 0.5],
+    ['maxToolResultBytes', 0],
+    ['tools', { name: 't' }],
   ])('rejects %s: %p with invalid_options naming it', (option, value) => {
     invalid({ ...base(), [option]: value }, option);
+  });
+
+  it('checks the client tools whole, naming the tool at fault', () => {
+    const tool = (name: unknown) => ({ name, description: '', parameters: {}, execute: () => 1 });
+    const message = (tools: unknown[]) => {
+      try {
+        new WSClient({ ...base(), tools: tools as WSClientOptions['tools'] });
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'invalid_options' });
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message([tool('ok'), tool('get time')])).toBe('WSClient: option `tools`: tools[1].name must be 1 to 64 letters, digits, _ or -, got "get time"');
+    expect(message([tool(7)])).toBe('WSClient: option `tools`: tools[0].name must be 1 to 64 letters, digits, _ or -, got 7');
+    expect(message([{ name: 'clock' }])).toBe('WSClient: option `tools`: tool "clock" has no execute function');
+    expect(message([tool('a'), tool('a')])).toBe('WSClient: option `tools`: two tools are named "a"');
+    expect(message(Array.from({ length: 33 }, (_, i) => tool(`t${i}`)))).toBe('WSClient: option `tools`: at most 32 tools, got 33');
+    expect(message(Array.from({ length: 32 }, (_, i) => tool(`t${i}`)))).toBe('accepted');
   });
 
   it('accepts the documented values at their bounds', () => {
