@@ -36,12 +36,15 @@ function createPrinter(stream: NodeJS.WritableStream, lines: NodeJS.WritableStre
   let atLineStart = true;
   /** Whether the last text was reasoning: the answer then starts on a line of its own. */
   let reasoning = false;
+  const endReasoning = (): void => {
+    reasoning = false;
+    if (!atLineStart) lines.write('\n');
+    atLineStart = true;
+  };
   const text = (chunk: string): void => {
     if (!chunk) return;
-    if (reasoning) {
-      reasoning = false;
-      if (!atLineStart) stream.write('\n');
-    }
+    // The reasoning's line ends where the reasoning went (stderr in a one-shot answer): stdout stays the answer alone.
+    if (reasoning) endReasoning();
     stream.write(chunk);
     atLineStart = chunk.endsWith('\n');
   };
@@ -57,7 +60,7 @@ function createPrinter(stream: NodeJS.WritableStream, lines: NodeJS.WritableStre
       lines.write(dim ? `\x1b[2m${chunk}\x1b[22m` : chunk);
       atLineStart = chunk.endsWith('\n');
     },
-    endLine: (): void => text(atLineStart ? '' : '\n'),
+    endLine: (): void => (reasoning ? endReasoning() : text(atLineStart ? '' : '\n')),
     line: (line: string): void => {
       lines.write(`${atLineStart ? '' : '\n'}${line}\n`);
       atLineStart = true;
@@ -118,16 +121,25 @@ async function askOnce(question: string, options: ChatOptions): Promise<void> {
   // Approvals are asked on stderr and answered on stdin, one line each (y or n), opened only if asked.
   let input: Interface | undefined;
   const answers: string[] = [];
-  const waiting: Array<(answer: string) => void> = [];
+  const waiting: Array<(answer: string | undefined) => void> = [];
+  let stdinEnded = false;
   client.onToolApproval(async (request) => {
     process.stderr.write(`${approvalQuestion(request)} `);
     if (!input) {
       input = createInterface({ input: process.stdin, terminal: false });
-      input.on('line', (line) => (waiting.shift() ?? ((answer: string) => answers.push(answer)))(line));
-      input.on('close', () => waiting.splice(0).forEach((resolve) => resolve('n')));
+      input.on('line', (line) => (waiting.shift() ?? ((answer: string | undefined) => answers.push(answer as string)))(line));
+      input.on('close', () => {
+        stdinEnded = true;
+        waiting.splice(0).forEach((resolve) => resolve(undefined));
+      });
     }
-    const answer = answers.shift() ?? (await new Promise<string>((resolve) => waiting.push(resolve)));
-    return isYes(answer);
+    for (;;) {
+      const answer = answers.shift() ?? (stdinEnded ? undefined : await new Promise<string | undefined>((resolve) => waiting.push(resolve)));
+      // The end of stdin declines (now and for every later call): nobody is left to answer.
+      if (answer === undefined) return false;
+      if (isYesOrNo(answer)) return isYes(answer);
+      process.stderr.write(`please answer y or n: ${approvalQuestion(request)} `);
+    }
   });
   try {
     await client.connect();
@@ -147,6 +159,8 @@ function approvalQuestion(request: { toolName: string; args: unknown }): string 
 }
 
 const isYes = (answer: string): boolean => /^\s*y(es)?\s*$/i.test(answer);
+/** Anything else asks again: a typo must not decide for the user. */
+const isYesOrNo = (answer: string): boolean => /^\s*(y(es)?|no?)\s*$/i.test(answer);
 
 /**
  * Readline's output while a reply streams: muted, so keys typed meanwhile are not echoed into the
@@ -262,17 +276,29 @@ async function converse(options: ChatOptions): Promise<void> {
     // Answered elsewhere (another tab), or the reply ended: no longer asked.
     approvals.splice(0, approvals.length, ...approvals.filter((id) => pending.some((request) => request.toolCallId === id)), ...arrived);
     if (approvals[0] !== undefined && approvals[0] !== wasAsking) {
-      // Piped input: a line read ahead answers it.
-      const ahead = terminal ? undefined : typedAhead.shift();
-      if (ahead !== undefined) return answerApproval(ahead);
-      askNext();
+      nextAnswer();
     } else if (approvals.length === 0 && wasAsking !== undefined) {
       echo.muted = terminal && busy;
     }
   });
+  /** The first call waiting is asked; piped input answers it with a line read ahead, and once it has ended, nobody will: declined at once. */
+  const nextAnswer = (): void => {
+    if (approvals[0] === undefined) return;
+    const ahead = terminal ? undefined : typedAhead.shift();
+    if (ahead !== undefined) return answerApproval(ahead);
+    if (inputEnded) return declineAll();
+    askNext();
+  };
+  const declineAll = (): void => {
+    for (const toolCallId of approvals.splice(0)) client.deny(toolCallId, 'no input left to answer in llm-ws chat');
+  };
   const answerApproval = (line: string): void => {
-    const toolCallId = approvals.shift();
-    if (toolCallId === undefined) return;
+    if (approvals[0] === undefined) return;
+    if (!isYesOrNo(line)) {
+      out.line('please answer y or n');
+      return nextAnswer();
+    }
+    const toolCallId = approvals.shift() as string;
     if (isYes(line)) client.approve(toolCallId);
     else client.deny(toolCallId, 'declined in llm-ws chat');
     echo.muted = terminal && busy;
@@ -290,8 +316,10 @@ async function converse(options: ChatOptions): Promise<void> {
   rl.on('close', () => {
     process.off('SIGINT', interrupt);
     inputEnded = true;
-    // Piped input: finish what was asked first. At a terminal, Ctrl-D leaves at once.
+    // Piped input: finish what was asked first (but a call waiting for approval has no one to answer it).
+    // At a terminal, Ctrl-D leaves at once.
     if (terminal || !busy) quit();
+    else declineAll();
   });
 
   const command = (name: string): void => {

@@ -140,6 +140,58 @@ describe('llm-ws chat', () => {
     expect(cli.output()).toMatch(/\[tool\] calculate\(\{"expression":"6\*7"\}\)\n\[result\] calculate → \{"expression":"6\*7","result":42\}/);
   });
 
+  /** A server whose model calls calculate(6*7) once, which needs approval, then answers 42. */
+  async function approvalServer(approvalTimeoutMs = 120_000) {
+    upstream = await createOpenAITestServer();
+    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '6*7' } }] }, { type: 'text', chunks: ['42'] });
+    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, requireApproval: ['calculate'], approvalTimeoutMs, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    await server.start();
+    return server.url as string;
+  }
+
+  const stderrOf = (process: CliProcess): (() => string) => {
+    let text = '';
+    process.child.stderr?.on('data', (data: Buffer) => (text += data.toString()));
+    return () => text;
+  };
+
+  it('keeps stdout the answer alone when reasoning comes first, and ends the reasoning on stderr with a newline', async () => {
+    upstream = await createOpenAITestServer();
+    upstream.enqueue({ type: 'text', reasoning: ['Let me ', 'think.'], chunks: ['Hi', ' there'] });
+    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    await server.start();
+    cli = spawnCli(['chat', '--url', server.url as string, 'hello']);
+    const stderr = stderrOf(cli);
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toBe('Hi there\n');
+    expect(stderr()).toBe('Let me think.\n');
+  });
+
+  it('asks again in a one-shot answer when the answer is neither y nor n', async () => {
+    cli = spawnCli(['chat', '--url', await approvalServer(), 'what is 6*7?']);
+    cli.child.stdin?.end('maybe\ny\n');
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toBe('42\n');
+    expect(cli.output()).toMatch(/please answer y or n: \[approve\] calculate\(\{"expression":"6\*7"\}\)\? y\/n \[tool\] calculate/);
+  });
+
+  it('declines at once a call waiting for approval once piped input has ended, rather than waiting approvalTimeoutMs', async () => {
+    cli = spawnCli(['chat', '--url', await approvalServer()]);
+    cli.child.stdin?.end('what is 6*7?\n');
+    // Well inside approvalTimeoutMs (120 s): the jest timeout below fails the test otherwise.
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).toMatch(/\[denied\] calculate: no input left to answer in llm-ws chat\n/);
+    expect(cli.stdout()).toMatch(/42\n/);
+  }, 20_000);
+
+  it('asks again with piped input when a line is neither y nor n, and takes the next line as the answer', async () => {
+    cli = spawnCli(['chat', '--url', await approvalServer()]);
+    cli.child.stdin?.end('what is 6*7?\nmaybe\ny\n');
+    expect(await cli.exited).toBe(0);
+    expect(cli.output()).toMatch(/please answer y or n\n/);
+    expect(cli.output()).toMatch(/\[result\] calculate → \{"expression":"6\*7","result":42\}\n42\n/);
+  }, 20_000);
+
   describe('in a terminal', () => {
     async function startChat(llm?: LLMProvider, options: Partial<ConstructorParameters<typeof WSServer>[0]> = {}) {
       upstream ??= await createOpenAITestServer();
