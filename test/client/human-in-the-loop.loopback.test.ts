@@ -21,7 +21,7 @@ const toolMessagesOf = async (index: number) =>
 function recordingLogger(lines: Array<{ fields: unknown; message: string | undefined }>): Logger {
   const record = (fields: unknown, message?: string): void => void lines.push({ fields, message });
   const ignore = (): void => undefined;
-  const logger: Logger = { debug: ignore, info: ignore, warn: record, error: record, child: () => logger } as unknown as Logger;
+  const logger: Logger = { debug: ignore, info: ignore, warn: record, error: record, child: () => logger };
   return logger;
 }
 
