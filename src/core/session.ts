@@ -162,8 +162,10 @@ class SessionState implements Session {
 
   sendTo(to: Transport | undefined, message: ServerMessageInput): void {
     if (this.disposed) return;
-    if (to) this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
-    else this.send(message);
+    if (!to) return this.send(message);
+    // Counted (errors by code) as the stream's messages are.
+    this.options.onSent?.(message);
+    this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   /** Answers the connection whose frame is being handled (see session-control's refuse). */
