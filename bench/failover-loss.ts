@@ -40,11 +40,11 @@ async function round(): Promise<RoundResult> {
   try {
     await new Promise((resolve) => redis.once('ready', resolve));
     const keys = Array.from({ length: sessions }, (_, i) => `failover-loss:{s${i}}:log`);
-    const killedSlot = Number(await redis.cluster('KEYSLOT', keys[0] as string));
+    const killedSlot = await redis.cluster('KEYSLOT', keys[0] as string);
     const killed = await cluster.masterOf(killedSlot);
     const onKilled = new Set<string>();
     for (const key of keys)
-      if ((await cluster.masterOf(Number(await redis.cluster('KEYSLOT', key)))).port === killed.port) onKilled.add(key);
+      if ((await cluster.masterOf(await redis.cluster('KEYSLOT', key))).port === killed.port) onKilled.add(key);
     const acked = new Map<string, number[]>(keys.map((key) => [key, []]));
     let stopping = false;
     let killedAt = 0;

@@ -141,7 +141,7 @@ describe('two llm-ws serve processes on the master of Redis Sentinels', () => {
     c.chunks$.subscribe(({ chunk }) => chunk && received.push(chunk));
     const reply = c.sendMessage('count to 400').then(
       (done) => ({ text: done.fullText }),
-      (error: { retryable?: boolean }) => ({ error }),
+      (error: unknown) => ({ error: error as { retryable?: boolean } }),
     );
     await firstValueFrom(c.chunks$.pipe(filter(({ chunk }) => chunk === 'c20 ')));
     await sentinels.failover();

@@ -92,9 +92,11 @@ describe('redisStore on a Redis Cluster when one master hangs', () => {
     const hung = stored[0] as Stored;
     const healthy = stored.find((s) => s.master !== hung.master) as Stored;
     expect(healthy).toBeDefined();
-    frozen = cluster.nodes.find((node) => node.port === hung.master) as RedisProcess;
+    const master = cluster.nodes.find((node) => node.port === hung.master);
+    if (!master) throw new Error(`no node on port ${hung.master}`);
+    frozen = master;
 
-    frozen.freeze();
+    master.freeze();
     // Nobody asks anything: the store's own checks notice.
     await waitUntilTrue(async () => (await storeHealth(server)).status === 'degraded', 10_000);
     expect(await storeHealth(server)).toEqual({
@@ -127,7 +129,7 @@ describe('redisStore on a Redis Cluster when one master hangs', () => {
       'served',
     );
 
-    frozen.thaw();
+    master.thaw();
     await waitUntilTrue(async () => (await storeHealth(server)).status === 'ok', 15_000);
     const back = await connect(server);
     back.send({

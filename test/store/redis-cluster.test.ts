@@ -168,7 +168,7 @@ describe('redisStore on a Redis Cluster', () => {
     client.chunks$.subscribe(({ chunk }) => chunk && received.push(chunk));
     const reply = client.sendMessage('count to 400').then(
       (done) => ({ text: done.fullText }),
-      (error: { code?: string; retryable?: boolean }) => ({ error }),
+      (error: unknown) => ({ error: error as { code?: string; retryable?: boolean } }),
     );
     await firstValueFrom(client.chunks$.pipe(filter(({ chunk }) => chunk === 'c20 ')));
     const slot = await slotOf(`{${client.sessionId}}`);

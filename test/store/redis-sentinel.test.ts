@@ -74,7 +74,7 @@ describe('redisStore on the master of Redis Sentinels', () => {
     client.chunks$.subscribe(({ chunk }) => chunk && received.push(chunk));
     const reply = client.sendMessage('count to 400').then(
       (done) => ({ text: done.fullText }),
-      (error: { retryable?: boolean }) => ({ error }),
+      (error: unknown) => ({ error: error as { retryable?: boolean } }),
     );
     await firstValueFrom(client.chunks$.pipe(filter(({ chunk }) => chunk === 'c20 ')));
     const master = await sentinels.master();
