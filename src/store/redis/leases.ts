@@ -5,7 +5,23 @@
  * back (perhaps restarted empty).
  */
 import { CloseCode } from '../../protocol/codes';
+import { Cluster } from 'ioredis';
+import type { StoreConnection } from './connect';
 import type { RedisNode } from './redis-node';
+
+/**
+ * A cluster is `ready` once it knows its slots, while its connections to the masters may still be
+ * being made: a command for one of those fails at once (no offline queue), and the first resumes
+ * of a new server were answered 1013. Ready means every master's connection is ready.
+ */
+async function mastersReady(redis: StoreConnection): Promise<void> {
+  if (!(redis instanceof Cluster)) return;
+  const masters = redis.nodes('master');
+  const waits = masters
+    .filter((master) => master.status !== 'ready')
+    .map((master) => new Promise<void>((resolve) => master.once('ready', () => resolve())));
+  await Promise.all(waits);
+}
 
 /** The timers and connection listeners of one process's liveness; `stop` clears the timers. */
 export interface Leases {
@@ -72,7 +88,7 @@ export function startLeases(node: RedisNode, onBus: (text: string) => void): Lea
           resolve();
         }, connectTimeoutMs);
       });
-      await Promise.race([readyOnce, late]);
+      await Promise.race([readyOnce.then(() => mastersReady(redis)), late]);
       clearTimeout(timer);
     },
     get listening() {
