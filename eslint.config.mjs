@@ -49,7 +49,11 @@ export default tseslint.config(
   {
     // The OpenAI-compatible test server reads arbitrary JSON request bodies the way the real API
     // does, and `RecordedRequest.body` is `any` so that tests read the fields they expect.
-    files: ['src/testing/openai-test-server.ts', 'src/testing/openai-scenarios.ts', 'src/testing/validate-chat-request.ts'],
+    files: [
+      'src/testing/openai-test-server.ts',
+      'src/testing/openai-scenarios.ts',
+      'src/testing/validate-chat-request.ts',
+    ],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',

@@ -17,7 +17,15 @@ const execFileAsync = promisify(execFile);
 
 /** Issue 7's arms, which every section runs. */
 export type CoreArmName = 'bare' | 'llm-ws' | 'socket.io';
-export type ArmName = CoreArmName | 'lean' | 'lean+cork' | 'llm-ws redis' | 'llm-ws redis cluster' | 'llm-ws deflate' | 'llm-ws deflate 1k' | 'llm-ws bun';
+export type ArmName =
+  | CoreArmName
+  | 'lean'
+  | 'lean+cork'
+  | 'llm-ws redis'
+  | 'llm-ws redis cluster'
+  | 'llm-ws deflate'
+  | 'llm-ws deflate 1k'
+  | 'llm-ws bun';
 
 /** Processes an arm needs beside its server (the Redis arms' redis-servers): their CPU and command counts are measured too. */
 export interface Sidecar {
@@ -53,8 +61,17 @@ export function startProcess(
   options: { ipc?: boolean; stdin?: boolean; command?: string } = {},
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const stdio: StdioOptions = [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(options.ipc ? (['ipc'] as const) : [])];
-    const child: ChildProcess = spawn(options.command ?? process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio });
+    const stdio: StdioOptions = [
+      options.stdin ? 'pipe' : 'ignore',
+      'pipe',
+      'pipe',
+      ...(options.ipc ? (['ipc'] as const) : []),
+    ];
+    const child: ChildProcess = spawn(options.command ?? process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio,
+    });
     let output = '';
     let matched = false;
     const onData = (data: Buffer): void => {
@@ -81,7 +98,8 @@ export function stop(child: ChildProcess): Promise<void> {
 }
 
 /** The 20 fields after the command name in /proc/<pid>/stat (the name may hold spaces; the fields after its closing parenthesis do not). */
-const statFields = (pid: number): string[] => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+const statFields = (pid: number): string[] =>
+  readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
 
 /** User plus system CPU time of a process so far, in clock ticks. */
 export function cpuTicks(pid: number): number {
@@ -113,7 +131,8 @@ function freePort(): Promise<number> {
 async function commandStats(port: number): Promise<Record<string, number>> {
   const { stdout } = await execFileAsync('redis-cli', ['-p', String(port), 'INFO', 'commandstats']);
   const counts: Record<string, number> = {};
-  for (const [, name, calls] of stdout.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm)) counts[name as string] = Number(calls);
+  for (const [, name, calls] of stdout.matchAll(/^cmdstat_(\S+?):calls=(\d+)/gm))
+    counts[name as string] = Number(calls);
   return counts;
 }
 
@@ -128,7 +147,8 @@ async function startCluster(): Promise<{ nodes: string; sidecar: Sidecar }> {
     // Masters only: a replica counts every command it replicates again.
     const masters = (await cluster.topology()).filter((node) => node.role === 'master');
     for (const node of masters) {
-      for (const [name, calls] of Object.entries(await commandStats(node.port))) counts[name] = (counts[name] ?? 0) + calls;
+      for (const [name, calls] of Object.entries(await commandStats(node.port)))
+        counts[name] = (counts[name] ?? 0) + calls;
     }
     // The bench's own readings (llm-ws sends neither).
     delete counts.info;
@@ -142,10 +162,18 @@ async function startCluster(): Promise<{ nodes: string; sidecar: Sidecar }> {
 /** A private redis-server on a free port, no persistence; stopped with its arm. */
 async function startRedis(): Promise<{ url: string; sidecar: Sidecar }> {
   const port = await freePort();
-  const { child } = await startProcess(['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {}, /Ready to accept connections/, {
-    command: 'redis-server',
-  });
-  return { url: `redis://127.0.0.1:${port}`, sidecar: { pids: [child.pid as number], commands: () => commandStats(port), stop: () => stop(child) } };
+  const { child } = await startProcess(
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {},
+    /Ready to accept connections/,
+    {
+      command: 'redis-server',
+    },
+  );
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    sidecar: { pids: [child.pid as number], commands: () => commandStats(port), stop: () => stop(child) },
+  };
 }
 
 /** The server's memory, after a full GC when `collect` (the probe loaded into every arm answers). */
@@ -163,18 +191,37 @@ export function memoryOf(child: ChildProcess, collect = true): Promise<NodeJS.Me
 /** Every server runs with the memory probe: `--expose-gc` and `bench/probe.cjs`. */
 const PROBED = ['--expose-gc', '--require', './bench/probe.cjs'];
 
-const SERVE = ['dist/cli/index.js', 'serve', '--port', '0', '--host', '127.0.0.1', '--max-connections', '20000', '--model', 'bench', '--no-builtin-tools'];
+const SERVE = [
+  'dist/cli/index.js',
+  'serve',
+  '--port',
+  '0',
+  '--host',
+  '127.0.0.1',
+  '--max-connections',
+  '20000',
+  '--model',
+  'bench',
+  '--no-builtin-tools',
+];
 const LISTENING = /listening on (ws:\/\/\S+)/;
 
 /** `llm-ws serve` under Node with the probe, plus `extra` arguments for Node (before the script) and for serve. */
 async function startServe(upstreamURL: string, serveArgs: string[], nodeArgs: string[] = []): Promise<Started> {
-  const { child, match } = await startProcess([...PROBED, ...nodeArgs, ...SERVE, ...serveArgs], { OPENAI_BASE_URL: upstreamURL }, LISTENING, { ipc: true });
+  const { child, match } = await startProcess(
+    [...PROBED, ...nodeArgs, ...SERVE, ...serveArgs],
+    { OPENAI_BASE_URL: upstreamURL },
+    LISTENING,
+    { ipc: true },
+  );
   return { child, url: match[1] as string };
 }
 
 /** A relay in bench/ (prints `ready <port>`), with the probe. */
 async function startRelay(script: string, env: NodeJS.ProcessEnv = {}): Promise<Started> {
-  const { child, match } = await startProcess([...PROBED, '--import', 'tsx', script], env, /ready (\d+)/, { ipc: true });
+  const { child, match } = await startProcess([...PROBED, '--import', 'tsx', script], env, /ready (\d+)/, {
+    ipc: true,
+  });
   return { child, url: `ws://127.0.0.1:${match[1]}/ws` };
 }
 
@@ -203,15 +250,32 @@ async function startDeflating(upstreamURL: string, flags: string[]): Promise<Sta
 }
 
 export const arms: Arm[] = [
-  { name: 'bare', transport: 'ws', start: (upstreamURL) => startRelay('bench/bare-relay.ts', { OPENAI_BASE_URL: upstreamURL }) },
+  {
+    name: 'bare',
+    transport: 'ws',
+    start: (upstreamURL) => startRelay('bench/bare-relay.ts', { OPENAI_BASE_URL: upstreamURL }),
+  },
   {
     name: 'llm-ws',
     transport: 'ws',
-    start: (upstreamURL, sessionTtlSeconds) => startServe(upstreamURL, sessionTtlSeconds === undefined ? [] : ['--session-ttl', String(sessionTtlSeconds)]),
+    start: (upstreamURL, sessionTtlSeconds) =>
+      startServe(upstreamURL, sessionTtlSeconds === undefined ? [] : ['--session-ttl', String(sessionTtlSeconds)]),
   },
-  { name: 'socket.io', transport: 'socket.io', start: (upstreamURL) => startRelay('bench/socketio-relay.ts', { OPENAI_BASE_URL: upstreamURL }) },
-  { name: 'lean', transport: 'ws', start: (upstreamURL) => startRelay('bench/lean-relay.ts', { OPENAI_BASE_URL: upstreamURL }) },
-  { name: 'lean+cork', transport: 'ws', start: (upstreamURL) => startRelay('bench/lean-relay.ts', { OPENAI_BASE_URL: upstreamURL, LEAN_CORK: '1' }) },
+  {
+    name: 'socket.io',
+    transport: 'socket.io',
+    start: (upstreamURL) => startRelay('bench/socketio-relay.ts', { OPENAI_BASE_URL: upstreamURL }),
+  },
+  {
+    name: 'lean',
+    transport: 'ws',
+    start: (upstreamURL) => startRelay('bench/lean-relay.ts', { OPENAI_BASE_URL: upstreamURL }),
+  },
+  {
+    name: 'lean+cork',
+    transport: 'ws',
+    start: (upstreamURL) => startRelay('bench/lean-relay.ts', { OPENAI_BASE_URL: upstreamURL, LEAN_CORK: '1' }),
+  },
   {
     name: 'llm-ws redis',
     transport: 'ws',
@@ -239,15 +303,25 @@ export const arms: Arm[] = [
     },
   },
   // Every frame compressed against the ones before (what the seed's `enableCompression: true` did).
-  { name: 'llm-ws deflate', transport: 'ws', start: (upstreamURL) => startDeflating(upstreamURL, ['--compression-context-takeover']) },
+  {
+    name: 'llm-ws deflate',
+    transport: 'ws',
+    start: (upstreamURL) => startDeflating(upstreamURL, ['--compression-context-takeover']),
+  },
   // The default settings of `--compression`: frames of 1 KiB and more, each on its own.
-  { name: 'llm-ws deflate 1k', transport: 'ws', start: (upstreamURL) => startDeflating(upstreamURL, ['--compression']) },
+  {
+    name: 'llm-ws deflate 1k',
+    transport: 'ws',
+    start: (upstreamURL) => startDeflating(upstreamURL, ['--compression']),
+  },
   {
     name: 'llm-ws bun',
     transport: 'ws',
     // The same build as the llm-ws arm, run by Bun (the devDependency); no memory probe (Node-only flags).
     start: async (upstreamURL) => {
-      const { child, match } = await startProcess(SERVE, { OPENAI_BASE_URL: upstreamURL }, LISTENING, { command: join(root, 'node_modules/.bin/bun') });
+      const { child, match } = await startProcess(SERVE, { OPENAI_BASE_URL: upstreamURL }, LISTENING, {
+        command: join(root, 'node_modules/.bin/bun'),
+      });
       return { child, url: match[1] as string };
     },
   },
@@ -256,4 +330,3 @@ export const armNamed = (name: ArmName): Arm => arms.find((arm) => arm.name === 
 /** The arms of issue 7's sections (stalled reader, idle, storm, capacity, first chunk). */
 export const CORE_ARMS: readonly CoreArmName[] = ['bare', 'llm-ws', 'socket.io'];
 export const ALL_ARMS: readonly ArmName[] = arms.map((arm) => arm.name);
-

@@ -29,9 +29,13 @@ wss.on('connection', (socket) => {
       const delta = chunk.choices[0]?.delta?.content;
       if (!delta) continue;
       fullText += delta;
-      socket.send(JSON.stringify({ type: 'llm_chunk', id: id(), data: { chunk: delta, isComplete: false, requestId } }));
+      socket.send(
+        JSON.stringify({ type: 'llm_chunk', id: id(), data: { chunk: delta, isComplete: false, requestId } }),
+      );
     }
-    socket.send(JSON.stringify({ type: 'llm_complete', id: id(), data: { fullText, requestId, finishReason: 'stop' } }));
+    socket.send(
+      JSON.stringify({ type: 'llm_complete', id: id(), data: { fullText, requestId, finishReason: 'stop' } }),
+    );
   });
 });
 

@@ -78,9 +78,16 @@ async function bundle(dir: string, app: string, source: string): Promise<BundleS
   for (const [input, { bytesInOutput }] of Object.entries(output?.inputs ?? {})) {
     if (bytesInOutput === 0) continue;
     const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
-    packages.add(match ? (match[1] as string) : input.startsWith('dist/') || input.includes('/dist/') ? 'llm-ws' : 'app');
+    packages.add(
+      match ? (match[1] as string) : input.startsWith('dist/') || input.includes('/dist/') ? 'llm-ws' : 'app',
+    );
   }
-  return { app, minifiedBytes: code.length, gzippedBytes: gzipSync(code, { level: 9 }).length, packages: [...packages].sort() };
+  return {
+    app,
+    minifiedBytes: code.length,
+    gzippedBytes: gzipSync(code, { level: 9 }).length,
+    packages: [...packages].sort(),
+  };
 }
 
 export async function measureBundleSizes(): Promise<BundleSize[]> {
@@ -91,7 +98,8 @@ export async function measureBundleSizes(): Promise<BundleSize[]> {
     mkdirSync(join(dir, 'node_modules'));
     symlinkSync(root, join(dir, 'node_modules/llm-ws'), 'dir');
     // The bundler follows links to where the packages really are, and finds their own dependencies there.
-    for (const name of ['socket.io-client', 'graphql-ws']) symlinkSync(join(root, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
+    for (const name of ['socket.io-client', 'graphql-ws'])
+      symlinkSync(join(root, 'node_modules', name), join(dir, 'node_modules', name), 'dir');
     const sizes: BundleSize[] = [];
     for (const [app, { source }] of Object.entries(APPS)) sizes.push(await bundle(dir, app, source));
     return sizes;
@@ -109,11 +117,15 @@ if (require.main === module) {
       if (process.argv.includes('--json')) {
         console.log(JSON.stringify(sizes, null, 2));
       } else {
-        console.log('Minimal browser app (connect, send one message, show the streamed reply), esbuild --minify, gzip -9:');
+        console.log(
+          'Minimal browser app (connect, send one message, show the streamed reply), esbuild --minify, gzip -9:',
+        );
         console.log('| client | minified | gzipped | packages bundled |');
         console.log('| --- | ---: | ---: | --- |');
         for (const size of sizes) {
-          console.log(`| ${size.app} | ${kb(size.minifiedBytes)} | ${kb(size.gzippedBytes)} (${size.gzippedBytes} B) | ${size.packages.join(', ')} |`);
+          console.log(
+            `| ${size.app} | ${kb(size.minifiedBytes)} | ${kb(size.gzippedBytes)} (${size.gzippedBytes} B) | ${size.packages.join(', ')} |`,
+          );
         }
       }
       const ours = sizes.find((size) => size.app === 'llm-ws');

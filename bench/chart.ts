@@ -25,7 +25,9 @@ export function renderChart(
   };
   const legend = (names: ArmName[]): void => {
     names.forEach((name, i) => {
-      parts.push(`<rect x="${left + i * 120}" y="${y}" width="12" height="12" fill="${COLORS[name]}"/><text x="${left + i * 120 + 18}" y="${y + 11}" font-size="12">${name}</text>`);
+      parts.push(
+        `<rect x="${left + i * 120}" y="${y}" width="12" height="12" fill="${COLORS[name]}"/><text x="${left + i * 120 + 18}" y="${y + 11}" font-size="12">${name}</text>`,
+      );
     });
     y += 24;
   };
@@ -33,23 +35,35 @@ export function renderChart(
   heading('CPU µs per chunk, relative to the bare ws + openai relay (lower is better; target for llm-ws: 0.8)');
   legend(['llm-ws', 'socket.io']);
   // Every streaming workload runs the three arms charted here (issue 16's arms are in RESULTS.md's tables).
-  const cpuRatio = (row: (typeof streaming)[number], name: ArmName): number => (row.arms[name]?.cpuUsPerChunk ?? Number.NaN) / (row.arms.bare?.cpuUsPerChunk ?? Number.NaN);
-  const maxRatio = Math.max(2, ...streaming.flatMap((row) => [cpuRatio(row, 'llm-ws'), cpuRatio(row, 'socket.io')]).filter(Number.isFinite));
+  const cpuRatio = (row: (typeof streaming)[number], name: ArmName): number =>
+    (row.arms[name]?.cpuUsPerChunk ?? Number.NaN) / (row.arms.bare?.cpuUsPerChunk ?? Number.NaN);
+  const maxRatio = Math.max(
+    2,
+    ...streaming.flatMap((row) => [cpuRatio(row, 'llm-ws'), cpuRatio(row, 'socket.io')]).filter(Number.isFinite),
+  );
   const scale = plotWidth / maxRatio;
   const top = y;
   for (const row of streaming) {
-    parts.push(`<text x="${left - 8}" y="${y + 16}" font-size="12" text-anchor="end">${escape(row.workload.name)}</text>`);
+    parts.push(
+      `<text x="${left - 8}" y="${y + 16}" font-size="12" text-anchor="end">${escape(row.workload.name)}</text>`,
+    );
     (['llm-ws', 'socket.io'] as const).forEach((name, i) => {
       const value = cpuRatio(row, name);
       const barY = y + 2 + i * 11;
-      parts.push(`<rect x="${left}" y="${barY}" width="${Math.max(1, value * scale).toFixed(1)}" height="10" fill="${COLORS[name]}"/>`);
-      parts.push(`<text x="${(left + value * scale + 4).toFixed(1)}" y="${barY + 9}" font-size="10">${value.toFixed(2)}x</text>`);
+      parts.push(
+        `<rect x="${left}" y="${barY}" width="${Math.max(1, value * scale).toFixed(1)}" height="10" fill="${COLORS[name]}"/>`,
+      );
+      parts.push(
+        `<text x="${(left + value * scale + 4).toFixed(1)}" y="${barY + 9}" font-size="10">${value.toFixed(2)}x</text>`,
+      );
     });
     y += rowHeight;
   }
   for (const mark of [0.8, 1]) {
     const x = (left + mark * scale).toFixed(1);
-    parts.push(`<line x1="${x}" y1="${top}" x2="${x}" y2="${y}" stroke="#444" stroke-dasharray="${mark === 1 ? '4 3' : '2 2'}"/>`);
+    parts.push(
+      `<line x1="${x}" y1="${top}" x2="${x}" y2="${y}" stroke="#444" stroke-dasharray="${mark === 1 ? '4 3' : '2 2'}"/>`,
+    );
     parts.push(`<text x="${x}" y="${y + 12}" font-size="10" text-anchor="middle">${mark}x</text>`);
   }
   y += 40;
@@ -60,8 +74,12 @@ export function renderChart(
   for (const name of names) {
     const value = idle[name].heapKbPerSession;
     parts.push(`<text x="${left - 8}" y="${y + 13}" font-size="12" text-anchor="end">${name}</text>`);
-    parts.push(`<rect x="${left}" y="${y + 2}" width="${Math.max(1, (value / maxHeap) * plotWidth * 0.8).toFixed(1)}" height="14" fill="${COLORS[name]}"/>`);
-    parts.push(`<text x="${(left + (value / maxHeap) * plotWidth * 0.8 + 4).toFixed(1)}" y="${y + 13}" font-size="11">${value.toFixed(1)} KB</text>`);
+    parts.push(
+      `<rect x="${left}" y="${y + 2}" width="${Math.max(1, (value / maxHeap) * plotWidth * 0.8).toFixed(1)}" height="14" fill="${COLORS[name]}"/>`,
+    );
+    parts.push(
+      `<text x="${(left + (value / maxHeap) * plotWidth * 0.8 + 4).toFixed(1)}" y="${y + 13}" font-size="11">${value.toFixed(1)} KB</text>`,
+    );
     y += 22;
   }
   y += 10;

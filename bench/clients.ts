@@ -26,7 +26,12 @@ export interface BenchHandlers {
   error(error: Error): void;
 }
 
-export function openConnection(transport: Transport, url: string, handlers: BenchHandlers, now: () => number): BenchConnection {
+export function openConnection(
+  transport: Transport,
+  url: string,
+  handlers: BenchHandlers,
+  now: () => number,
+): BenchConnection {
   if (transport === 'ws') {
     const socket = new WebSocket(url);
     socket.on('open', () => handlers.open?.());
@@ -53,7 +58,8 @@ export function openConnection(transport: Transport, url: string, handlers: Benc
   });
   socket.on('connect_error', (error) => handlers.error(error));
   const engineSocket = (): { pause(): void; destroy(): void } | undefined =>
-    (socket.io.engine as unknown as { transport?: { ws?: { _socket?: { pause(): void; destroy(): void } } } }).transport?.ws?._socket;
+    (socket.io.engine as unknown as { transport?: { ws?: { _socket?: { pause(): void; destroy(): void } } } }).transport
+      ?.ws?._socket;
   return {
     send: (message) => socket.emit('message', message),
     close: () => socket.disconnect(),

@@ -12,7 +12,15 @@ async function main(): Promise<void> {
   const url = process.argv[2] as string;
   const clients = Number(process.argv[3] ?? 300);
   const sockets = await Promise.all(
-    Array.from({ length: clients }, () => new Promise<WebSocket>((resolve) => new WebSocket(url).once('message', function (this: WebSocket) { resolve(this); }))),
+    Array.from(
+      { length: clients },
+      () =>
+        new Promise<WebSocket>((resolve) =>
+          new WebSocket(url).once('message', function (this: WebSocket) {
+            resolve(this);
+          }),
+        ),
+    ),
   );
   const sentAt = performance.now();
   const thinking: number[] = [];
@@ -39,8 +47,14 @@ async function main(): Promise<void> {
         }),
     ),
   );
-  const ms = (values: number[], p: number): string => percentile([...values].sort((a, b) => a - b), p).toFixed(1);
-  console.log(`reply started (status thinking): p50 ${ms(thinking, 50)} ms, p99 ${ms(thinking, 99)} ms; first chunk: p50 ${ms(firstChunk, 50)} ms, p99 ${ms(firstChunk, 99)} ms`);
+  const ms = (values: number[], p: number): string =>
+    percentile(
+      [...values].sort((a, b) => a - b),
+      p,
+    ).toFixed(1);
+  console.log(
+    `reply started (status thinking): p50 ${ms(thinking, 50)} ms, p99 ${ms(thinking, 99)} ms; first chunk: p50 ${ms(firstChunk, 50)} ms, p99 ${ms(firstChunk, 99)} ms`,
+  );
 }
 
 void main();

@@ -39,7 +39,9 @@ async function main(): Promise<void> {
   const open: BenchConnection[] = [];
   let failed = 0;
   for (let start = 0; start < spec.connections; start += BATCH) {
-    const batch = await Promise.all(Array.from({ length: Math.min(BATCH, spec.connections - start) }, () => greeted(spec)));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(BATCH, spec.connections - start) }, () => greeted(spec)),
+    );
     for (const connection of batch) {
       if (connection) open.push(connection);
       else failed++;

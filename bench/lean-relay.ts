@@ -41,7 +41,8 @@ function send(socket: WebSocket, frame: object): void {
 
 function relay(socket: WebSocket, requestId: string, text: string): void {
   let fullText = '';
-  const complete = (finishReason: string): void => send(socket, { type: 'llm_complete', id: id(), data: { fullText, requestId, finishReason } });
+  const complete = (finishReason: string): void =>
+    send(socket, { type: 'llm_complete', id: id(), data: { fullText, requestId, finishReason } });
   const parser = createParser({
     onEvent: (event) => {
       if (event.data === '[DONE]') return;
@@ -54,7 +55,15 @@ function relay(socket: WebSocket, requestId: string, text: string): void {
   const body = JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: text }] });
   const upstreamRequest = request(
     upstream,
-    { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: 'Bearer bench' } },
+    {
+      method: 'POST',
+      agent,
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        authorization: 'Bearer bench',
+      },
+    },
     (response) => {
       response.setEncoding('utf8');
       response.on('data', (data: string) => parser.feed(data));

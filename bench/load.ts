@@ -69,7 +69,12 @@ function barrier(count: number): () => Promise<void> {
   };
 }
 
-function runStream(spec: LoadSpec, index: number, latencies: number[], arrive?: () => Promise<void>): Promise<StreamOutcome> {
+function runStream(
+  spec: LoadSpec,
+  index: number,
+  latencies: number[],
+  arrive?: () => Promise<void>,
+): Promise<StreamOutcome> {
   return new Promise((resolve) => {
     // Assigned once below: the handlers handed to openConnection close over it.
     // eslint-disable-next-line prefer-const
@@ -103,7 +108,8 @@ function runStream(spec: LoadSpec, index: number, latencies: number[], arrive?: 
           if (Number.isNaN(firstChunkMs)) firstChunkMs = receivedAt - sentAt;
           bytes += frameBytes;
           for (const stamp of readStamps(message.data.chunk)) {
-            if (stamp.index !== expected) problem ??= `stream ${index}: chunk ${stamp.index} arrived where ${expected} was due`;
+            if (stamp.index !== expected)
+              problem ??= `stream ${index}: chunk ${stamp.index} arrived where ${expected} was due`;
             expected++;
             latencies.push(receivedAt - stamp.emitMs);
           }
@@ -157,7 +163,11 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const streams: StreamOutcome[] = [];
   for (let round = 0; round < (spec.repeat ?? 1); round++) {
     const arrive = spec.together ? barrier(spec.streams - stalled) : undefined;
-    streams.push(...(await Promise.all(Array.from({ length: spec.streams - stalled }, (_, i) => runStream(spec, i, latencies, arrive)))));
+    streams.push(
+      ...(await Promise.all(
+        Array.from({ length: spec.streams - stalled }, (_, i) => runStream(spec, i, latencies, arrive)),
+      )),
+    );
   }
   const elapsedMs = wallClockMs() - started;
   for (const release of releaseStalled) release();

@@ -37,7 +37,10 @@ async function main(): Promise<void> {
     const part = key.split(':').pop() as string;
     byPart[part] = (byPart[part] ?? 0) + bytes;
   }
-  console.log(`${N} sessions (${process.argv[2] ?? 'acked'}): ${(total / N).toFixed(0)} bytes each`, Object.fromEntries(Object.entries(byPart).map(([k, v]) => [k, Math.round(v / N)])));
+  console.log(
+    `${N} sessions (${process.argv[2] ?? 'acked'}): ${(total / N).toFixed(0)} bytes each`,
+    Object.fromEntries(Object.entries(byPart).map(([k, v]) => [k, Math.round(v / N)])),
+  );
   if (keys.length) await redis.del(...keys);
   await redis.quit();
   await server.stop();

@@ -15,7 +15,20 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { ALL_ARMS, type Arm, type ArmName, armNamed, CORE_ARMS, type CoreArmName, cpuTicks, memoryOf, type Sidecar, startProcess, stop, writeSyscalls } from './arms';
+import {
+  ALL_ARMS,
+  type Arm,
+  type ArmName,
+  armNamed,
+  CORE_ARMS,
+  type CoreArmName,
+  cpuTicks,
+  memoryOf,
+  type Sidecar,
+  startProcess,
+  stop,
+  writeSyscalls,
+} from './arms';
 import { renderChart } from './chart';
 import { issue16Markdown, issue16Targets, writes } from './targets';
 import type { LoadResult, LoadSpec } from './load';
@@ -25,10 +38,17 @@ const root = join(__dirname, '..');
 const TICK_US = 10_000; // /proc/<pid>/stat counts CPU time in clock ticks of 10 ms (USER_HZ = 100)
 const quick = process.argv.includes('--quick');
 /** `--only idle,storm`: run just these sections (while working on one figure); nothing is written. */
-const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 /** `--arms=llm-ws,llm-ws redis cluster`: the streaming workloads run just these arms (with --only; nothing is written). */
-const onlyArms = process.argv.find((arg) => arg.startsWith('--arms='))?.slice('--arms='.length).split(',');
-const runs = (section: 'streaming' | 'herd' | 'first' | 'stalled' | 'idle' | 'storm' | 'capacity'): boolean => !only || only.includes(section);
+const onlyArms = process.argv
+  .find((arg) => arg.startsWith('--arms='))
+  ?.slice('--arms='.length)
+  .split(',');
+const runs = (section: 'streaming' | 'herd' | 'first' | 'stalled' | 'idle' | 'storm' | 'capacity'): boolean =>
+  !only || only.includes(section);
 
 async function load(spec: LoadSpec): Promise<LoadResult> {
   const { match } = await startProcess(['--import', 'tsx', 'bench/load.ts', JSON.stringify(spec)], {}, /^(\{.*\})$/m);
@@ -108,23 +128,46 @@ async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: str
     const [before, writesBefore] = [cpuTicks(pid), writeSyscalls(pid)];
     const sidecarTicks = (car: Sidecar): number => car.pids.reduce((sum, id) => sum + cpuTicks(id), 0);
     const sidecarBefore = sidecar && { ticks: sidecarTicks(sidecar), commands: await sidecar.commands() };
-    const result = await load({ url, transport: arm.transport, streams: workload.streams, chunks: workload.chunks, delayMs: workload.delayMs });
+    const result = await load({
+      url,
+      transport: arm.transport,
+      streams: workload.streams,
+      chunks: workload.chunks,
+      delayMs: workload.delayMs,
+    });
     const chunks = Math.max(1, result.chunksDelivered);
-    const sample: StreamSample = { result, cpuUsPerChunk: ((cpuTicks(pid) - before) * TICK_US) / chunks, writesPerChunk: (writeSyscalls(pid) - writesBefore) / chunks };
+    const sample: StreamSample = {
+      result,
+      cpuUsPerChunk: ((cpuTicks(pid) - before) * TICK_US) / chunks,
+      writesPerChunk: (writeSyscalls(pid) - writesBefore) / chunks,
+    };
     if (sidecar && sidecarBefore) {
       const commands = await sidecar.commands();
       // The one INFO of the first reading is counted in the second; it is not the server's.
-      const perChunk = Object.fromEntries(Object.entries(commands).map(([name, calls]) => [name, (calls - (sidecarBefore.commands[name] ?? 0) - (name === 'info' ? 1 : 0)) / chunks]));
-      sample.sidecar = { cpuUsPerChunk: ((sidecarTicks(sidecar) - sidecarBefore.ticks) * TICK_US) / chunks, commandsPerChunk: perChunk };
+      const perChunk = Object.fromEntries(
+        Object.entries(commands).map(([name, calls]) => [
+          name,
+          (calls - (sidecarBefore.commands[name] ?? 0) - (name === 'info' ? 1 : 0)) / chunks,
+        ]),
+      );
+      sample.sidecar = {
+        cpuUsPerChunk: ((sidecarTicks(sidecar) - sidecarBefore.ticks) * TICK_US) / chunks,
+        commandsPerChunk: perChunk,
+      };
     }
     return sample;
   });
 }
 
-async function streamWorkload(workload: StreamWorkload, rounds: number, upstreamURL: string): Promise<Partial<Record<ArmName, StreamFigures>>> {
+async function streamWorkload(
+  workload: StreamWorkload,
+  rounds: number,
+  upstreamURL: string,
+): Promise<Partial<Record<ArmName, StreamFigures>>> {
   const samples = new Map<ArmName, StreamSample[]>(workload.arms.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const arm of armsInRound(round, workload.arms)) samples.get(arm.name)?.push(await streamSample(arm, workload, upstreamURL));
+    for (const arm of armsInRound(round, workload.arms))
+      samples.get(arm.name)?.push(await streamSample(arm, workload, upstreamURL));
   }
   const figuresOf = (list: StreamSample[]): StreamFigures => {
     const sidecars = list.flatMap((s) => (s.sidecar ? [s.sidecar] : []));
@@ -146,7 +189,9 @@ async function streamWorkload(workload: StreamWorkload, rounds: number, upstream
         ? {
             sidecar: {
               cpuUsPerChunk: median(sidecars.map((s) => s.cpuUsPerChunk)),
-              commandsPerChunk: Object.fromEntries(commandNames.map((name) => [name, median(sidecars.map((s) => s.commandsPerChunk[name] ?? 0))])),
+              commandsPerChunk: Object.fromEntries(
+                commandNames.map((name) => [name, median(sidecars.map((s) => s.commandsPerChunk[name] ?? 0))]),
+              ),
             },
           }
         : {}),
@@ -165,7 +210,10 @@ function streamTable(rows: StreamRow[]): string {
     const bare = figures.bare as StreamFigures;
     for (const name of workload.arms) {
       const f = figures[name] as StreamFigures;
-      const added = name === 'bare' ? '' : ` (${fixed(f.latencyMs.p50 - bare.latencyMs.p50)} / ${fixed(f.latencyMs.p99 - bare.latencyMs.p99)} / ${fixed(f.latencyMs.p999 - bare.latencyMs.p999)})`;
+      const added =
+        name === 'bare'
+          ? ''
+          : ` (${fixed(f.latencyMs.p50 - bare.latencyMs.p50)} / ${fixed(f.latencyMs.p99 - bare.latencyMs.p99)} / ${fixed(f.latencyMs.p999 - bare.latencyMs.p999)})`;
       lines.push(
         `| ${name === 'bare' ? workload.name : ''} | ${name} | ${f.ok ? 'yes' : 'NO'} ` +
           `| ${fixed(f.chunksPerSecond, 0)} (${ratio(f.chunksPerSecond, bare.chunksPerSecond)}) ` +
@@ -194,15 +242,32 @@ export interface HerdFigures {
 }
 
 /** `clients` connect, then all send a user_message in the same tick; medians over rounds of each arm's first chunk and CPU per reply start. */
-async function herd(clients: number, rounds: number, upstreamURL: string): Promise<Partial<Record<ArmName, HerdFigures>>> {
-  const samples = new Map<ArmName, Array<{ result: LoadResult; cpuMs: number; writes: number }>>(HERD_ARMS.map((name) => [name, []]));
+async function herd(
+  clients: number,
+  rounds: number,
+  upstreamURL: string,
+): Promise<Partial<Record<ArmName, HerdFigures>>> {
+  const samples = new Map<ArmName, Array<{ result: LoadResult; cpuMs: number; writes: number }>>(
+    HERD_ARMS.map((name) => [name, []]),
+  );
   for (let round = 0; round < rounds; round++) {
     for (const arm of armsInRound(round, HERD_ARMS)) {
       const sample = await withArm(arm, upstreamURL, async (child, url) => {
         const pid = child.pid as number;
         const [before, writesBefore] = [cpuTicks(pid), writeSyscalls(pid)];
-        const result = await load({ url, transport: arm.transport, streams: clients, chunks: 2, delayMs: 0, together: true });
-        return { result, cpuMs: ((cpuTicks(pid) - before) * TICK_US) / 1000 / clients, writes: (writeSyscalls(pid) - writesBefore) / clients };
+        const result = await load({
+          url,
+          transport: arm.transport,
+          streams: clients,
+          chunks: 2,
+          delayMs: 0,
+          together: true,
+        });
+        return {
+          result,
+          cpuMs: ((cpuTicks(pid) - before) * TICK_US) / 1000 / clients,
+          writes: (writeSyscalls(pid) - writesBefore) / clients,
+        };
       });
       samples.get(arm.name)?.push(sample);
     }
@@ -212,7 +277,10 @@ async function herd(clients: number, rounds: number, upstreamURL: string): Promi
       name,
       {
         ok: list.every((s) => s.result.ok),
-        firstChunkMs: { p50: median(list.map((s) => s.result.firstChunkMs.p50)), p99: median(list.map((s) => s.result.firstChunkMs.p99)) },
+        firstChunkMs: {
+          p50: median(list.map((s) => s.result.firstChunkMs.p50)),
+          p99: median(list.map((s) => s.result.firstChunkMs.p99)),
+        },
         cpuMsPerReply: median(list.map((s) => s.cpuMs)),
         writesPerReply: median(list.map((s) => s.writes)),
       },
@@ -223,15 +291,31 @@ async function herd(clients: number, rounds: number, upstreamURL: string): Promi
 // ---- Time to first chunk ----------------------------------------------------------------------
 
 /** Time to first chunk of one stream at a time (no queueing behind other streams), p50 and p99 over `repeat` in a row. */
-async function firstChunk(rounds: number, repeat: number, upstreamURL: string): Promise<Record<CoreArmName, { p50: number; p99: number; ok: boolean }>> {
+async function firstChunk(
+  rounds: number,
+  repeat: number,
+  upstreamURL: string,
+): Promise<Record<CoreArmName, { p50: number; p99: number; ok: boolean }>> {
   const samples: Record<CoreArmName, LoadResult[]> = { bare: [], 'llm-ws': [], 'socket.io': [] };
   for (let round = 0; round < rounds; round++) {
     for (const arm of armsInRound(round)) {
-      samples[arm.name as CoreArmName].push(await withArm(arm, upstreamURL, (_child, url) => load({ url, transport: arm.transport, streams: 1, chunks: 5, delayMs: 0, repeat })));
+      samples[arm.name as CoreArmName].push(
+        await withArm(arm, upstreamURL, (_child, url) =>
+          load({ url, transport: arm.transport, streams: 1, chunks: 5, delayMs: 0, repeat }),
+        ),
+      );
     }
   }
-  const summary = (list: LoadResult[]) => ({ p50: median(list.map((r) => r.firstChunkMs.p50)), p99: median(list.map((r) => r.firstChunkMs.p99)), ok: list.every((r) => r.ok) });
-  return { bare: summary(samples.bare), 'llm-ws': summary(samples['llm-ws']), 'socket.io': summary(samples['socket.io']) };
+  const summary = (list: LoadResult[]) => ({
+    p50: median(list.map((r) => r.firstChunkMs.p50)),
+    p99: median(list.map((r) => r.firstChunkMs.p99)),
+    ok: list.every((r) => r.ok),
+  });
+  return {
+    bare: summary(samples.bare),
+    'llm-ws': summary(samples['llm-ws']),
+    'socket.io': summary(samples['socket.io']),
+  };
 }
 
 // ---- Stalled reader -----------------------------------------------------------------------------
@@ -243,12 +327,19 @@ interface StalledFigures {
   peakRssGrowthMb: number;
 }
 
-async function stalledReader(arm: Arm, spec: { streams: number; chunks: number; delayMs: number }, upstreamURL: string): Promise<StalledFigures> {
+async function stalledReader(
+  arm: Arm,
+  spec: { streams: number; chunks: number; delayMs: number },
+  upstreamURL: string,
+): Promise<StalledFigures> {
   return withArm(arm, upstreamURL, async (child, url) => {
     const before = (await memoryOf(child)).rss;
     let peak = before;
     const sampling = setInterval(() => {
-      memoryOf(child, false).then((memory) => (peak = Math.max(peak, memory.rss)), () => undefined);
+      memoryOf(child, false).then(
+        (memory) => (peak = Math.max(peak, memory.rss)),
+        () => undefined,
+      );
     }, 200);
     try {
       const result = await load({ url, transport: arm.transport, ...spec, stalled: 1 });
@@ -277,36 +368,49 @@ interface IdleFigures {
 const IDLE_SESSION_TTL_SECONDS = 1;
 
 async function idleSessions(arm: Arm, connections: number, streams: number, upstreamURL: string): Promise<IdleFigures> {
-  return withArm(arm, upstreamURL, async (child, url) => {
-    const busyLoad = (): Promise<LoadResult> => load({ url, transport: arm.transport, streams, chunks: 100, delayMs: 20 });
-    // The streams once before measuring, so the baseline has the upstream connection pool and
-    // compiled code the later streams use: the difference is then the idle sessions'.
-    await busyLoad();
-    await new Promise((resolve) => setTimeout(resolve, IDLE_SESSION_TTL_SECONDS * 1000 + 1500));
-    const before = await memoryOf(child);
-    const idle = await startProcess(['--import', 'tsx', 'bench/idle.ts', JSON.stringify({ url, transport: arm.transport, connections })], {}, /connected (\d+) failed (\d+)/, {
-      stdin: true,
-    });
-    const withIdle = await memoryOf(child);
-    const busy = await busyLoad();
-    const closed = new Promise<void>((resolve) => idle.child.stdout?.on('data', () => idle.output().includes('closed') && resolve()));
-    idle.child.stdin?.write('close\n');
-    await closed;
-    // llm-ws keeps the sessions that said something for a resume until their TTL (1 s here) passes.
-    await new Promise((resolve) => setTimeout(resolve, IDLE_SESSION_TTL_SECONDS * 1000 + 1500));
-    const after = await memoryOf(child);
-    const connected = Number(idle.match[1]);
-    await stop(idle.child);
-    return {
-      connected,
-      failed: Number(idle.match[2]),
-      heapKbPerSession: (withIdle.heapUsed - before.heapUsed) / connected / 1024,
-      rssKbPerSession: (withIdle.rss - before.rss) / connected / 1024,
-      heapAfterRelative: (after.heapUsed - before.heapUsed) / before.heapUsed,
-      streamsOk: busy.ok,
-      streamsP99Ms: busy.latencyMs.p99,
-    };
-  }, IDLE_SESSION_TTL_SECONDS);
+  return withArm(
+    arm,
+    upstreamURL,
+    async (child, url) => {
+      const busyLoad = (): Promise<LoadResult> =>
+        load({ url, transport: arm.transport, streams, chunks: 100, delayMs: 20 });
+      // The streams once before measuring, so the baseline has the upstream connection pool and
+      // compiled code the later streams use: the difference is then the idle sessions'.
+      await busyLoad();
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SESSION_TTL_SECONDS * 1000 + 1500));
+      const before = await memoryOf(child);
+      const idle = await startProcess(
+        ['--import', 'tsx', 'bench/idle.ts', JSON.stringify({ url, transport: arm.transport, connections })],
+        {},
+        /connected (\d+) failed (\d+)/,
+        {
+          stdin: true,
+        },
+      );
+      const withIdle = await memoryOf(child);
+      const busy = await busyLoad();
+      const closed = new Promise<void>((resolve) =>
+        idle.child.stdout?.on('data', () => idle.output().includes('closed') && resolve()),
+      );
+      idle.child.stdin?.write('close\n');
+      await closed;
+      // llm-ws keeps the sessions that said something for a resume until their TTL (1 s here) passes.
+      await new Promise((resolve) => setTimeout(resolve, IDLE_SESSION_TTL_SECONDS * 1000 + 1500));
+      const after = await memoryOf(child);
+      const connected = Number(idle.match[1]);
+      await stop(idle.child);
+      return {
+        connected,
+        failed: Number(idle.match[2]),
+        heapKbPerSession: (withIdle.heapUsed - before.heapUsed) / connected / 1024,
+        rssKbPerSession: (withIdle.rss - before.rss) / connected / 1024,
+        heapAfterRelative: (after.heapUsed - before.heapUsed) / before.heapUsed,
+        streamsOk: busy.ok,
+        streamsP99Ms: busy.latencyMs.p99,
+      };
+    },
+    IDLE_SESSION_TTL_SECONDS,
+  );
 }
 
 // ---- Reconnect storm ----------------------------------------------------------------------------
@@ -314,7 +418,11 @@ async function idleSessions(arm: Arm, connections: number, streams: number, upst
 async function reconnectStorm(arm: Arm, sessions: number, upstreamURL: string): Promise<StormResult> {
   return withArm(arm, upstreamURL, async (_child, url) => {
     const spec: StormSpec = { url, transport: arm.transport, sessions, resume: arm.name === 'llm-ws' };
-    const { match } = await startProcess(['--import', 'tsx', 'bench/storm.ts', JSON.stringify(spec)], {}, /^(\{.*\})$/m);
+    const { match } = await startProcess(
+      ['--import', 'tsx', 'bench/storm.ts', JSON.stringify(spec)],
+      {},
+      /^(\{.*\})$/m,
+    );
     return JSON.parse(match[1] as string) as StormResult;
   });
 }
@@ -322,11 +430,17 @@ async function reconnectStorm(arm: Arm, sessions: number, upstreamURL: string): 
 // ---- Largest N under 250 ms ---------------------------------------------------------------------
 
 /** The largest N of `steps` whose p99 latency stays under 250 ms with every chunk correct (0 if none). */
-async function largestN(arm: Arm, steps: readonly number[], upstreamURL: string): Promise<{ largest: number; tried: Array<{ n: number; p99Ms: number; ok: boolean }> }> {
+async function largestN(
+  arm: Arm,
+  steps: readonly number[],
+  upstreamURL: string,
+): Promise<{ largest: number; tried: Array<{ n: number; p99Ms: number; ok: boolean }> }> {
   const tried: Array<{ n: number; p99Ms: number; ok: boolean }> = [];
   let largest = 0;
   for (const n of steps) {
-    const result = await withArm(arm, upstreamURL, (_child, url) => load({ url, transport: arm.transport, streams: n, chunks: 100, delayMs: 20 }));
+    const result = await withArm(arm, upstreamURL, (_child, url) =>
+      load({ url, transport: arm.transport, streams: n, chunks: 100, delayMs: 20 }),
+    );
     tried.push({ n, p99Ms: result.latencyMs.p99, ok: result.ok });
     if (!result.ok || result.latencyMs.p99 >= 250) break;
     largest = n;
@@ -345,15 +459,43 @@ async function main(): Promise<void> {
   const workloads: StreamWorkload[] = quick
     ? [
         { name: 'N=20 K=50 paced 20 ms', streams: 20, chunks: 50, delayMs: 20, arms: ALL_ARMS, role: 'paced100' },
-        { name: 'saturation N=20 K=500', streams: 20, chunks: 500, delayMs: 0, arms: [...CORE_ARMS, ...lean], role: 'saturation' },
+        {
+          name: 'saturation N=20 K=500',
+          streams: 20,
+          chunks: 500,
+          delayMs: 0,
+          arms: [...CORE_ARMS, ...lean],
+          role: 'saturation',
+        },
       ]
     : [
         { name: 'N=50 K=250 paced 20 ms', streams: 50, chunks: 250, delayMs: 20, arms: CORE_ARMS },
-        { name: 'N=100 K=250 paced 20 ms', streams: 100, chunks: 250, delayMs: 20, arms: [...CORE_ARMS, ...lean, 'llm-ws redis', 'llm-ws redis cluster', ...variants], role: 'paced100' },
+        {
+          name: 'N=100 K=250 paced 20 ms',
+          streams: 100,
+          chunks: 250,
+          delayMs: 20,
+          arms: [...CORE_ARMS, ...lean, 'llm-ws redis', 'llm-ws redis cluster', ...variants],
+          role: 'paced100',
+        },
         { name: 'N=200 K=250 paced 20 ms', streams: 200, chunks: 250, delayMs: 20, arms: CORE_ARMS },
-        { name: 'N=300 K=250 paced 20 ms', streams: 300, chunks: 250, delayMs: 20, arms: [...CORE_ARMS, ...lean, 'llm-ws redis'], role: 'paced300' },
+        {
+          name: 'N=300 K=250 paced 20 ms',
+          streams: 300,
+          chunks: 250,
+          delayMs: 20,
+          arms: [...CORE_ARMS, ...lean, 'llm-ws redis'],
+          role: 'paced300',
+        },
         { name: 'N=100 K=250 paced 1 ms', streams: 100, chunks: 250, delayMs: 1, arms: CORE_ARMS },
-        { name: 'saturation N=100 K=2000', streams: 100, chunks: 2000, delayMs: 0, arms: [...CORE_ARMS, ...lean, ...variants], role: 'saturation' },
+        {
+          name: 'saturation N=100 K=2000',
+          streams: 100,
+          chunks: 2000,
+          delayMs: 0,
+          arms: [...CORE_ARMS, ...lean, ...variants],
+          role: 'saturation',
+        },
       ];
   const herdClients = quick ? 50 : 200;
   const idleCount = quick ? 500 : 10_000;
@@ -372,9 +514,12 @@ async function main(): Promise<void> {
   const idle = {} as Record<CoreArmName, IdleFigures>;
   const storm = {} as Record<CoreArmName, StormResult>;
   const capacity = {} as Record<CoreArmName, Awaited<ReturnType<typeof largestN>>>;
-  const core = (section: Parameters<typeof runs>[0]): Array<Arm & { name: CoreArmName }> => (runs(section) ? (CORE_ARMS.map(armNamed) as Array<Arm & { name: CoreArmName }>) : []);
+  const core = (section: Parameters<typeof runs>[0]): Array<Arm & { name: CoreArmName }> =>
+    runs(section) ? (CORE_ARMS.map(armNamed) as Array<Arm & { name: CoreArmName }>) : [];
   try {
-    const selected = workloads.map((workload) => (onlyArms ? { ...workload, arms: workload.arms.filter((name) => onlyArms.includes(name)) } : workload));
+    const selected = workloads.map((workload) =>
+      onlyArms ? { ...workload, arms: workload.arms.filter((name) => onlyArms.includes(name)) } : workload,
+    );
     for (const workload of runs('streaming') ? selected.filter((workload) => workload.arms.length > 0) : []) {
       streamRows.push({ workload, arms: await streamWorkload(workload, rounds, upstreamURL) });
       log(`done: ${workload.name}`);
@@ -393,10 +538,25 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${rounds} round${rounds === 1 ? '' : 's'}, medians`;
   const names = CORE_ARMS;
   const perArm = (title: string, header: string, cells: (name: CoreArmName) => string): string =>
-    [`### ${title}`, '', `| arm | ${header} |`, `|---|${header.split('|').map(() => '---').join('|')}|`, ...names.map((name) => `| ${name} | ${cells(name)} |`)].join('\n');
+    [
+      `### ${title}`,
+      '',
+      `| arm | ${header} |`,
+      `|---|${header
+        .split('|')
+        .map(() => '---')
+        .join('|')}|`,
+      ...names.map((name) => `| ${name} | ${cells(name)} |`),
+    ].join('\n');
   const targets = issue16Targets(streamRows, herdFigures, herdClients);
   if (only) {
-    console.log(JSON.stringify({ streaming: streamRows, herd: herdFigures, targets, first, stalled, idle, storm, capacity }, null, 2));
+    console.log(
+      JSON.stringify(
+        { streaming: streamRows, herd: herdFigures, targets, first, stalled, idle, storm, capacity },
+        null,
+        2,
+      ),
+    );
     console.log(issue16Markdown(streamRows, herdFigures, herdClients));
     return;
   }
@@ -418,7 +578,8 @@ async function main(): Promise<void> {
     perArm(
       `One stalled reader among ${stalledSpec.streams} streams (it asks for 20,000 chunks of 1 KB and stops reading)`,
       'others correct | others p99 ms | server peak RSS growth MB',
-      (name) => `${stalled[name].ok ? 'yes' : 'NO'} | ${fixed(stalled[name].othersP99Ms)} | ${fixed(stalled[name].peakRssGrowthMb, 1)}`,
+      (name) =>
+        `${stalled[name].ok ? 'yes' : 'NO'} | ${fixed(stalled[name].othersP99Ms)} | ${fixed(stalled[name].peakRssGrowthMb, 1)}`,
     ),
     '',
     perArm(
@@ -438,7 +599,8 @@ async function main(): Promise<void> {
     perArm(
       'Largest N (K=100, paced 20 ms) with p99 latency under 250 ms and every chunk correct',
       `largest N | tried (N: p99 ms)`,
-      (name) => `${capacity[name].largest} | ${capacity[name].tried.map((t) => `${t.n}: ${fixed(t.p99Ms, 0)}${t.ok ? '' : ' (errors)'}`).join(', ')}`,
+      (name) =>
+        `${capacity[name].largest} | ${capacity[name].tried.map((t) => `${t.n}: ${fixed(t.p99Ms, 0)}${t.ok ? '' : ' (errors)'}`).join(', ')}`,
     ),
   ];
   const markdown = sections.join('\n');
@@ -448,13 +610,27 @@ async function main(): Promise<void> {
     Object.values(herdFigures).every((f) => f.ok) &&
     names.every((name) => first[name].ok && stalled[name].ok && idle[name].streamsOk);
   if (!quick) {
-    const results = { machine, date: new Date().toISOString(), streaming: streamRows, herd: herdFigures, issue16Targets: targets, firstChunk: first, stalled, idle, storm, capacity };
+    const results = {
+      machine,
+      date: new Date().toISOString(),
+      streaming: streamRows,
+      herd: herdFigures,
+      issue16Targets: targets,
+      firstChunk: first,
+      stalled,
+      idle,
+      storm,
+      capacity,
+    };
     writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
     writeFileSync(join(root, 'bench/results.svg'), renderChart(streamRows, idle));
     writeFileSync(join(root, 'bench/RESULTS.md'), resultsMarkdown(machine, markdown));
   }
   if (!allCorrect) {
-    console.error('some clients did not get every chunk once, in order:', streamRows.flatMap((row) => Object.values(row.arms).flatMap((f) => f.problems)).slice(0, 5));
+    console.error(
+      'some clients did not get every chunk once, in order:',
+      streamRows.flatMap((row) => Object.values(row.arms).flatMap((f) => f.problems)).slice(0, 5),
+    );
     process.exit(1);
   }
 }

@@ -34,7 +34,9 @@ io.on('connection', (socket) => {
   });
 });
 
-http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => console.log(`ready ${(http.address() as { port: number }).port}`));
+http.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () =>
+  console.log(`ready ${(http.address() as { port: number }).port}`),
+);
 process.on('SIGTERM', () => {
   void io.close(() => process.exit(0));
 });

@@ -73,7 +73,11 @@ function reconnect(spec: StormSpec, session: Session, index: number): Promise<bo
           if (message.type === 'error' && message.data.requestId === `resume-${index}`) return resolve(false);
           if (message.type === 'session' && !resumeSent) {
             resumeSent = true;
-            connection.send({ type: 'resume', id: `resume-${index}`, data: { sessionId: session.sessionId, resumeToken: session.resumeToken, lastSeq: session.lastSeq } });
+            connection.send({
+              type: 'resume',
+              id: `resume-${index}`,
+              data: { sessionId: session.sessionId, resumeToken: session.resumeToken, lastSeq: session.lastSeq },
+            });
           }
         },
         error: () => resolve(false),
@@ -88,7 +92,9 @@ async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] as string) as StormSpec;
   const sessions: Session[] = [];
   for (let start = 0; start < spec.sessions; start += BATCH) {
-    const batch = await Promise.all(Array.from({ length: Math.min(BATCH, spec.sessions - start) }, (_, i) => establish(spec, start + i)));
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(BATCH, spec.sessions - start) }, (_, i) => establish(spec, start + i)),
+    );
     for (const session of batch) if (session) sessions.push(session);
   }
   const dropped = wallClockMs();

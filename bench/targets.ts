@@ -28,23 +28,61 @@ const target = (name: string, value: number, limit: number, atMost: boolean, uni
   met: Number.isFinite(value) ? (atMost ? value <= limit : value >= limit) : undefined,
 });
 
-const figures = (rows: readonly StreamRow[], role: StreamRow['workload']['role'], arm: ArmName): StreamFigures | undefined =>
-  rows.find((row) => row.workload.role === role)?.arms[arm];
+const figures = (
+  rows: readonly StreamRow[],
+  role: StreamRow['workload']['role'],
+  arm: ArmName,
+): StreamFigures | undefined => rows.find((row) => row.workload.role === role)?.arms[arm];
 
 /** The named targets of issue 16, each from the workload that stands for it (named as run: --quick runs smaller ones). */
-export function issue16Targets(rows: readonly StreamRow[], herd: Partial<Record<ArmName, HerdFigures>>, herdClients: number): Target[] {
+export function issue16Targets(
+  rows: readonly StreamRow[],
+  herd: Partial<Record<ArmName, HerdFigures>>,
+  herdClients: number,
+): Target[] {
   type Role = StreamRow['workload']['role'];
   const cpu = (role: Role, arm: ArmName): number => figures(rows, role, arm)?.cpuUsPerChunk ?? Number.NaN;
   const p99 = (role: Role, arm: ArmName): number => figures(rows, role, arm)?.latencyMs.p99 ?? Number.NaN;
   const throughput = (arm: ArmName): number => figures(rows, 'saturation', arm)?.chunksPerSecond ?? Number.NaN;
   const issueNames = { paced100: 'N=100 paced', paced300: 'N=300 paced', saturation: 'saturation' } as const;
-  const at = (role: NonNullable<Role>): string => rows.find((row) => row.workload.role === role)?.workload.name ?? issueNames[role];
+  const at = (role: NonNullable<Role>): string =>
+    rows.find((row) => row.workload.role === role)?.workload.name ?? issueNames[role];
   return [
-    target(`CPU per chunk, ${at('paced100')}: llm-ws / lean`, cpu('paced100', 'llm-ws') / cpu('paced100', 'lean'), 1.1, true, 'x'),
-    target(`CPU per chunk, ${at('paced300')}: llm-ws / lean`, cpu('paced300', 'llm-ws') / cpu('paced300', 'lean'), 1.1, true, 'x'),
-    target(`CPU per chunk, ${at('saturation')}: llm-ws / lean+cork`, cpu('saturation', 'llm-ws') / cpu('saturation', 'lean+cork'), 1.2, true, 'x'),
-    target(`throughput, ${at('saturation')}: llm-ws / lean+cork`, throughput('llm-ws') / throughput('lean+cork'), 0.9, false, 'x'),
-    target(`p99 latency, ${at('paced300')}: llm-ws minus lean`, p99('paced300', 'llm-ws') - p99('paced300', 'lean'), 5, true, 'ms'),
+    target(
+      `CPU per chunk, ${at('paced100')}: llm-ws / lean`,
+      cpu('paced100', 'llm-ws') / cpu('paced100', 'lean'),
+      1.1,
+      true,
+      'x',
+    ),
+    target(
+      `CPU per chunk, ${at('paced300')}: llm-ws / lean`,
+      cpu('paced300', 'llm-ws') / cpu('paced300', 'lean'),
+      1.1,
+      true,
+      'x',
+    ),
+    target(
+      `CPU per chunk, ${at('saturation')}: llm-ws / lean+cork`,
+      cpu('saturation', 'llm-ws') / cpu('saturation', 'lean+cork'),
+      1.2,
+      true,
+      'x',
+    ),
+    target(
+      `throughput, ${at('saturation')}: llm-ws / lean+cork`,
+      throughput('llm-ws') / throughput('lean+cork'),
+      0.9,
+      false,
+      'x',
+    ),
+    target(
+      `p99 latency, ${at('paced300')}: llm-ws minus lean`,
+      p99('paced300', 'llm-ws') - p99('paced300', 'lean'),
+      5,
+      true,
+      'ms',
+    ),
     target(
       `first chunk p50, ${herdClients} reply starts at once: llm-ws minus lean`,
       (herd['llm-ws']?.firstChunkMs.p50 ?? Number.NaN) - (herd.lean?.firstChunkMs.p50 ?? Number.NaN),
@@ -52,18 +90,36 @@ export function issue16Targets(rows: readonly StreamRow[], herd: Partial<Record<
       true,
       'ms',
     ),
-    target(`CPU per chunk, ${at('paced100')}: llm-ws redis / llm-ws (memory store)`, cpu('paced100', 'llm-ws redis') / cpu('paced100', 'llm-ws'), 1.2, true, 'x'),
-    target(`redis-server CPU per chunk, ${at('paced100')}`, figures(rows, 'paced100', 'llm-ws redis')?.sidecar?.cpuUsPerChunk ?? Number.NaN, 8, true, 'µs'),
+    target(
+      `CPU per chunk, ${at('paced100')}: llm-ws redis / llm-ws (memory store)`,
+      cpu('paced100', 'llm-ws redis') / cpu('paced100', 'llm-ws'),
+      1.2,
+      true,
+      'x',
+    ),
+    target(
+      `redis-server CPU per chunk, ${at('paced100')}`,
+      figures(rows, 'paced100', 'llm-ws redis')?.sidecar?.cpuUsPerChunk ?? Number.NaN,
+      8,
+      true,
+      'µs',
+    ),
   ];
 }
 
 function targetsTable(targets: readonly Target[]): string {
   const lines = ['| target | measured | limit | met |', '|---|---|---|---|'];
   for (const t of targets) {
-    const value = t.met === undefined ? 'n/a' : t.unit === 'x' ? `${fixed(t.value)}x` : `${fixed(t.value, 1)} ${t.unit}`;
+    const value =
+      t.met === undefined ? 'n/a' : t.unit === 'x' ? `${fixed(t.value)}x` : `${fixed(t.value, 1)} ${t.unit}`;
     const limit = `${t.atMost ? '≤' : '≥'} ${t.unit === 'x' ? `${t.limit}x` : `${t.limit} ${t.unit}`}`;
-    const miss = t.unit === 'x' ? `${fixed((t.value / t.limit - 1) * 100, 0)}% over` : `${fixed(t.value - t.limit, 1)} ${t.unit} over`;
-    lines.push(`| ${t.target} | ${value} | ${limit} | ${t.met === undefined ? 'not run' : t.met ? 'yes' : `**no** (${t.atMost ? miss : `${fixed((1 - t.value / t.limit) * 100, 0)}% under`})`} |`);
+    const miss =
+      t.unit === 'x'
+        ? `${fixed((t.value / t.limit - 1) * 100, 0)}% over`
+        : `${fixed(t.value - t.limit, 1)} ${t.unit} over`;
+    lines.push(
+      `| ${t.target} | ${value} | ${limit} | ${t.met === undefined ? 'not run' : t.met ? 'yes' : `**no** (${t.atMost ? miss : `${fixed((1 - t.value / t.limit) * 100, 0)}% under`})`} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -101,11 +157,19 @@ function variantsTable(rows: readonly StreamRow[]): string {
   for (const { workload, arms } of rows) {
     const base = arms['llm-ws'];
     if (!base) continue;
-    for (const name of ['llm-ws redis', 'llm-ws redis cluster', 'llm-ws deflate', 'llm-ws deflate 1k', 'llm-ws bun'] as const) {
+    for (const name of [
+      'llm-ws redis',
+      'llm-ws redis cluster',
+      'llm-ws deflate',
+      'llm-ws deflate 1k',
+      'llm-ws bun',
+    ] as const) {
       const f = arms[name];
       if (!f) continue;
       const commands = f.sidecar
-        ? `${fixed(Object.values(f.sidecar.commandsPerChunk).reduce((sum, n) => sum + n, 0))} (${Object.entries(f.sidecar.commandsPerChunk)
+        ? `${fixed(Object.values(f.sidecar.commandsPerChunk).reduce((sum, n) => sum + n, 0))} (${Object.entries(
+            f.sidecar.commandsPerChunk,
+          )
             .filter(([, n]) => n > 0)
             .sort(([, a], [, b]) => b - a)
             .map(([command, n]) => `${command} ${fixed(n, 3)}`)
@@ -121,15 +185,28 @@ function variantsTable(rows: readonly StreamRow[]): string {
 }
 
 function herdTable(clients: number, herd: Partial<Record<ArmName, HerdFigures>>): string {
-  const lines = ['| arm | correct | first chunk p50 / p99 ms | CPU ms per reply start | writes per reply |', '|---|---|---|---|---|'];
+  const lines = [
+    '| arm | correct | first chunk p50 / p99 ms | CPU ms per reply start | writes per reply |',
+    '|---|---|---|---|---|',
+  ];
   for (const [name, f] of Object.entries(herd)) {
-    lines.push(`| ${name} | ${f.ok ? 'yes' : 'NO'} | ${fixed(f.firstChunkMs.p50, 1)} / ${fixed(f.firstChunkMs.p99, 1)} | ${fixed(f.cpuMsPerReply, 3)} | ${fixed(f.writesPerReply, 1)} |`);
+    lines.push(
+      `| ${name} | ${f.ok ? 'yes' : 'NO'} | ${fixed(f.firstChunkMs.p50, 1)} / ${fixed(f.firstChunkMs.p99, 1)} | ${fixed(f.cpuMsPerReply, 3)} | ${fixed(f.writesPerReply, 1)} |`,
+    );
   }
-  return [`#### ${clients} simultaneous reply starts (each client connected first, then all send in one tick; K=2)`, '', ...lines].join('\n');
+  return [
+    `#### ${clients} simultaneous reply starts (each client connected first, then all send in one tick; K=2)`,
+    '',
+    ...lines,
+  ].join('\n');
 }
 
 /** The issue 16 section of RESULTS.md. */
-export function issue16Markdown(rows: readonly StreamRow[], herd: Partial<Record<ArmName, HerdFigures>>, herdClients: number): string {
+export function issue16Markdown(
+  rows: readonly StreamRow[],
+  herd: Partial<Record<ArmName, HerdFigures>>,
+  herdClients: number,
+): string {
   return [
     '### Issue 16: llm-ws against the lean relays (ratios of medians in this run)',
     '',

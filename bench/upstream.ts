@@ -21,7 +21,11 @@ async function main(): Promise<void> {
     const delayMs = Number(/D=(\d+)/.exec(text)?.[1] ?? 0);
     const padding = Number(/P=(\d+)/.exec(text)?.[1] ?? 0);
     // Stamps are made when the chunk is written, not now: the scenario asks for them lazily.
-    const scenario: TestScenario = { type: 'text', chunks: Array.from({ length: count }, (_, i) => stampChunk(i, padding)), delayMs };
+    const scenario: TestScenario = {
+      type: 'text',
+      chunks: Array.from({ length: count }, (_, i) => stampChunk(i, padding)),
+      delayMs,
+    };
     return scenario;
   });
   console.log(`ready ${server.baseURL}`);

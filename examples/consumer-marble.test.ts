@@ -49,7 +49,11 @@ describe('my chat code, marble-tested with llm-ws/testing', () => {
       const { server, client } = connectedClient();
       const answers: Array<ReturnType<typeof cold>> = [];
       server.answer('user_message', ({ id }) => {
-        const answer = cold('--a-b--(c|)', { a: makeChunk(id, 'Hel'), b: makeChunk(id, 'lo!'), c: makeComplete(id, 'Hello!') });
+        const answer = cold('--a-b--(c|)', {
+          a: makeChunk(id, 'Hel'),
+          b: makeChunk(id, 'lo!'),
+          c: makeComplete(id, 'Hello!'),
+        });
         answers.push(answer);
         return answer;
       });
@@ -83,9 +87,13 @@ describe('my chat code, marble-tested with llm-ws/testing', () => {
     newScheduler().run(({ cold, expectObservable }) => {
       const { server, client } = connectedClient();
       server.answer('user_message', ({ id }) =>
-        cold('a-b-c-d-(e|)', { a: makeStatus('thinking'), b: makeStatus('streaming'), c: makeReply(id, ['Hi']), d: makeStatus('streaming'), e: makeStatus('idle') }).pipe(
-          mergeMap((message) => (Array.isArray(message) ? message : [message])),
-        ),
+        cold('a-b-c-d-(e|)', {
+          a: makeStatus('thinking'),
+          b: makeStatus('streaming'),
+          c: makeReply(id, ['Hi']),
+          d: makeStatus('streaming'),
+          e: makeStatus('idle'),
+        }).pipe(mergeMap((message) => (Array.isArray(message) ? message : [message]))),
       );
       expectObservable(typing$(client)).toBe('a-------b', { a: true, b: false });
       cold('x').subscribe(() => void client.sendMessage('hi'));

@@ -9,7 +9,12 @@ import { bufferTime, distinctUntilChanged, filter, map, scan, take, takeUntil, t
 import { offlineProvider, silentLogger, WSClient, WSServer } from 'llm-ws';
 
 async function main(): Promise<void> {
-  const server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: offlineProvider({ chunkDelayMs: 40 }) });
+  const server = new WSServer({
+    port: 0,
+    hostname: '127.0.0.1',
+    logger: silentLogger,
+    llm: offlineProvider({ chunkDelayMs: 40 }),
+  });
   await server.start();
   const client = new WSClient({ url: server.endpoint.url });
 
@@ -50,7 +55,9 @@ async function main(): Promise<void> {
   console.log('ended early:', aborted);
 
   // A tool call shown as it happens.
-  client.toolCalls$.pipe(filter((call) => call.status === 'start')).subscribe((call) => console.log(`  tool ${call.toolName}`, call.args));
+  client.toolCalls$
+    .pipe(filter((call) => call.status === 'start'))
+    .subscribe((call) => console.log(`  tool ${call.toolName}`, call.args));
   console.log('answer:', (await client.sendMessage('what is 6*7?')).fullText);
 
   client.disconnect();

@@ -13,7 +13,9 @@ async function main(): Promise<void> {
   client.onReconnecting(({ attempt, delayMs }) => console.error(`[reconnecting: attempt ${attempt} in ${delayMs} ms]`));
   client.onLLMChunk(({ chunk }) => process.stdout.write(chunk));
   client.onToolCall(({ toolName, args }) => console.error(`\n[tool] ${toolName} ${JSON.stringify(args)}`));
-  client.onToolResult(({ toolName, result, error }) => console.error(`[result] ${toolName}: ${JSON.stringify(error ?? result)}`));
+  client.onToolResult(({ toolName, result, error }) =>
+    console.error(`[result] ${toolName}: ${JSON.stringify(error ?? result)}`),
+  );
   client.onError((error) => console.error(`[error] ${error.code}: ${error.message}`));
 
   await client.connect();

@@ -13,7 +13,8 @@ const rollDice = defineTool({
   description: 'Roll some dice with the given number of sides and return each result',
   parameters: t.strict({ count: t.number, sides: t.number }),
   execute: ({ count, sides }) => {
-    if (count < 1 || count > 100 || sides < 2 || sides > 1000) throw new Error('between 1 and 100 dice of 2 to 1000 sides');
+    if (count < 1 || count > 100 || sides < 2 || sides > 1000)
+      throw new Error('between 1 and 100 dice of 2 to 1000 sides');
     return Array.from({ length: count }, () => 1 + Math.floor(Math.random() * sides));
   },
 });
@@ -21,7 +22,10 @@ const rollDice = defineTool({
 async function main(): Promise<void> {
   const server = new WSServer({
     port: Number(process.env.PORT ?? 3000),
-    conversationOptions: { systemPrompt: 'You are a helpful assistant. Use tools when they help.', maxHistoryLength: 20 },
+    conversationOptions: {
+      systemPrompt: 'You are a helpful assistant. Use tools when they help.',
+      maxHistoryLength: 20,
+    },
     tools: [rollDice],
   });
   server.onClientConnected(({ sessionId }) => console.log(`+ ${sessionId}`));

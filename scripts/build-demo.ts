@@ -27,7 +27,12 @@ export async function buildDemo(outDir: string): Promise<void> {
     logLevel: 'warning',
   };
   await Promise.all([
-    build({ ...common, entryPoints: [join(root, 'src/client/index.ts')], outfile: join(outDir, 'llm-ws-client.js'), legalComments: 'none' }),
+    build({
+      ...common,
+      entryPoints: [join(root, 'src/client/index.ts')],
+      outfile: join(outDir, 'llm-ws-client.js'),
+      legalComments: 'none',
+    }),
     // app.js loads the client and the renderer from the server at run time, as separate files:
     // the client bundle is the one users get as `llm-ws/browser`, and the renderer can be used alone.
     // marked's and DOMPurify's licence comments stay in the bundle that carries their code.

@@ -19,11 +19,15 @@ for (const [entry, target] of Object.entries(exports)) {
       const reviewed = surface[specifier]?.values;
       if (reviewed) {
         // ESM namespaces of CJS-interop may add `default` and `module.exports`: not names of ours.
-        const names = Object.keys(module).filter((key) => key !== 'default' && key !== 'module.exports').sort();
+        const names = Object.keys(module)
+          .filter((key) => key !== 'default' && key !== 'module.exports')
+          .sort();
         const extra = names.filter((key) => !reviewed.includes(key));
         const missing = reviewed.filter((key) => !names.includes(key));
         if (extra.length || missing.length) {
-          throw new Error(`run-time exports differ from test/api/public-surface.json: extra ${extra.join(', ') || '-'}; missing ${missing.join(', ') || '-'}`);
+          throw new Error(
+            `run-time exports differ from test/api/public-surface.json: extra ${extra.join(', ') || '-'}; missing ${missing.join(', ') || '-'}`,
+          );
         }
       }
       console.log(`ok   ${way} ${specifier}`);

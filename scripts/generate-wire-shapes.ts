@@ -13,11 +13,20 @@ import { serverEnvelope, type WireShape } from '../src/protocol/wire-shape';
 
 export const GENERATED_PATH = join(__dirname, '..', 'src/protocol/server-shapes.generated.ts');
 
-type Codec = t.Mixed & { _tag?: string; props?: Record<string, Codec>; type?: Codec; types?: Codec[]; keys?: object; value?: unknown };
+type Codec = t.Mixed & {
+  _tag?: string;
+  props?: Record<string, Codec>;
+  type?: Codec;
+  types?: Codec[];
+  keys?: object;
+  value?: unknown;
+};
 type ObjectShape = { required: Record<string, WireShape>; optional: Record<string, WireShape> };
 
 function fail(codec: Codec, why: string): never {
-  throw new Error(`cannot write ${codec.name} as a wire shape: ${why} (extend scripts/generate-wire-shapes.ts and src/protocol/wire-shape.ts)`);
+  throw new Error(
+    `cannot write ${codec.name} as a wire shape: ${why} (extend scripts/generate-wire-shapes.ts and src/protocol/wire-shape.ts)`,
+  );
 }
 
 /** The object shape of an exact interface, exact partial, or intersection of them. */
@@ -34,7 +43,8 @@ function objectShape(codec: Codec): ObjectShape {
     }
     return merged;
   }
-  if (codec._tag !== 'ExactType' || !codec.type) return fail(codec, 'objects must be exact (t.strict or t.exact), so unknown keys are dropped');
+  if (codec._tag !== 'ExactType' || !codec.type)
+    return fail(codec, 'objects must be exact (t.strict or t.exact), so unknown keys are dropped');
   const inner = codec.type;
   const fields = Object.fromEntries(Object.entries(inner.props ?? {}).map(([key, field]) => [key, shapeOf(field)]));
   if (inner._tag === 'InterfaceType') return { required: fields, optional: {} };
@@ -77,7 +87,10 @@ export function generateServerShapes(): string {
       try {
         deepStrictEqual(shape, serverEnvelope(type, data as WireShape));
       } catch {
-        fail(codec, `its envelope is not { type: "${type}", id: string, data, seq?: number } (serverEnvelope in src/protocol/wire-shape.ts)`);
+        fail(
+          codec,
+          `its envelope is not { type: "${type}", id: string, data, seq?: number } (serverEnvelope in src/protocol/wire-shape.ts)`,
+        );
       }
       return [type, data];
     }),

@@ -73,7 +73,10 @@ if (require.main === module) {
   const startedAt = performance.now();
   buildForStart().then(
     (built) => {
-      if (built) console.log(`llm-ws: built the CLI and the demo page for npm start in ${Math.round(performance.now() - startedAt)} ms`);
+      if (built)
+        console.log(
+          `llm-ws: built the CLI and the demo page for npm start in ${Math.round(performance.now() - startedAt)} ms`,
+        );
       // Run the CLI in this process, as `llm-ws serve <arguments>`: signals reach the server directly.
       process.argv = [process.argv[0] as string, cliFile, 'serve', ...process.argv.slice(2)];
       // The built CLI is CommonJS, run in this process: a require of a path known only now.

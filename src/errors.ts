@@ -10,7 +10,10 @@ import { LLMWSError } from './protocol/errors';
 export { LLMWSError, ProtocolError } from './protocol/errors';
 
 /** Codes an {@link UpstreamError} can carry. */
-export type UpstreamErrorCode = Extract<ErrorCode, 'upstream_error' | 'upstream_timeout' | 'rate_limited' | 'reply_too_large'>;
+export type UpstreamErrorCode = Extract<
+  ErrorCode,
+  'upstream_error' | 'upstream_timeout' | 'rate_limited' | 'reply_too_large'
+>;
 
 /** The model endpoint failed: an HTTP error, a cut stream, a timeout. */
 export class UpstreamError extends LLMWSError {
@@ -73,7 +76,11 @@ export class ConnectionClosedError extends LLMWSError {
   /** The WebSocket close code, when the socket closed with one. */
   readonly closeCode: number | undefined;
 
-  constructor(code: ConnectionErrorCode, message: string, options: { closeCode?: number; retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: ConnectionErrorCode,
+    message: string,
+    options: { closeCode?: number; retryable?: boolean; cause?: unknown } = {},
+  ) {
     super(code, message, { retryable: options.retryable ?? code !== 'connection_refused', cause: options.cause });
     this.closeCode = options.closeCode;
   }

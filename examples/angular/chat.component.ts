@@ -66,6 +66,10 @@ export class ChatComponent {
   }
 
   protected clear(): void {
-    this.chat.clear().catch((error: { code: string; message: string }) => this.lastError.set({ code: error.code, message: error.message }));
+    this.chat
+      .clear()
+      .catch((error: { code: string; message: string }) =>
+        this.lastError.set({ code: error.code, message: error.message }),
+      );
   }
 }

@@ -30,7 +30,8 @@ const RECEIVER_CLOSE_CODES: Readonly<Record<string, number>> = {
 };
 
 /** Whether an upgrade may go ahead: with a principal, or refused with an HTTP status. */
-export type UpgradeDecision = { readonly accept: true; readonly principal: unknown } | { readonly accept: false; readonly status: 401 | 403 | 500 };
+export type UpgradeDecision =
+  { readonly accept: true; readonly principal: unknown } | { readonly accept: false; readonly status: 401 | 403 | 500 };
 
 /** Settings of {@link useWsServer}. */
 export interface WebSocketAdapterOptions {
@@ -71,7 +72,8 @@ export interface WebSocketAdapter {
 
 const textOf = (data: RawData): string =>
   Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
-const bytesOf = (data: RawData): Uint8Array => (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer));
+const bytesOf = (data: RawData): Uint8Array =>
+  Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
 
 /** A socket that fails mid-upgrade just goes: a listener without a closure, so it keeps nothing alive. */
 function destroyOnError(this: Duplex): void {
@@ -158,7 +160,10 @@ export function useWsServer(core: Pick<LLMWSCore, 'opened'>, options: WebSocketA
   function onClose(this: WebSocket, code: number, reason: Buffer): void {
     accepted.delete(this);
     const refused = refusedWith.get(this);
-    (this as HandledWebSocket)[kHandler].closed(code === ABNORMAL_CLOSURE && refused !== undefined ? refused : code, reason.toString());
+    (this as HandledWebSocket)[kHandler].closed(
+      code === ABNORMAL_CLOSURE && refused !== undefined ? refused : code,
+      reason.toString(),
+    );
   }
 
   const accept = (ws: WebSocket, principal: unknown, socket: Duplex): void => {

@@ -59,17 +59,31 @@ export type ChatLogEvent =
   /** The conversation was emptied. */
   | { readonly kind: 'cleared' };
 
-const userMessage = (id: string, text: string): ChatMessage => ({ id, role: 'user', text, status: 'done', toolCalls: [] });
+const userMessage = (id: string, text: string): ChatMessage => ({
+  id,
+  role: 'user',
+  text,
+  status: 'done',
+  toolCalls: [],
+});
 
 /** The conversation after `event`. Returns `log` itself when the event changes nothing. */
 export function applyChatEvent(log: readonly ChatMessage[], event: ChatLogEvent): readonly ChatMessage[] {
   switch (event.kind) {
     case 'sent':
-      return [...log, userMessage(event.userId, event.text), { id: event.replyId, role: 'assistant', text: '', status: 'streaming', toolCalls: [] }];
+      return [
+        ...log,
+        userMessage(event.userId, event.text),
+        { id: event.replyId, role: 'assistant', text: '', status: 'streaming', toolCalls: [] },
+      ];
     case 'cleared':
       return log.length === 0 ? log : [];
     case 'failed':
-      return updateReply(log, event.replyId, (reply) => ({ ...reply, status: 'failed', error: { code: event.code, message: event.message } }));
+      return updateReply(log, event.replyId, (reply) => ({
+        ...reply,
+        status: 'failed',
+        error: { code: event.code, message: event.message },
+      }));
     case 'aborted':
       return updateReply(log, event.replyId, (reply) => ({ ...reply, status: 'aborted' }));
     case 'reply':
@@ -99,21 +113,33 @@ function applyReplyEvent(reply: ChatMessage, event: ReplyEvent): ChatMessage {
     }
     case 'tool_result': {
       const { toolCallId, toolName, result, error } = event.data;
-      const outcome: Partial<ChatToolCall> = error === undefined ? { status: 'complete', result } : { status: 'error', error };
+      const outcome: Partial<ChatToolCall> =
+        error === undefined ? { status: 'complete', result } : { status: 'error', error };
       const known = reply.toolCalls.some((call) => call.id === toolCallId);
       const toolCalls = known
         ? reply.toolCalls.map((call) =>
             // A declined call's result is what the model was told: the call stays `denied`.
-            call.id !== toolCallId ? call : call.status === 'denied' ? { ...call, error: call.error ?? error } : { ...call, ...outcome },
+            call.id !== toolCallId
+              ? call
+              : call.status === 'denied'
+                ? { ...call, error: call.error ?? error }
+                : { ...call, ...outcome },
           )
-        : [...reply.toolCalls, { id: toolCallId, name: toolName, args: undefined, status: 'running' as const, ...outcome }];
+        : [
+            ...reply.toolCalls,
+            { id: toolCallId, name: toolName, args: undefined, status: 'running' as const, ...outcome },
+          ];
       return { ...reply, toolCalls };
     }
   }
 }
 
 /** Applies `change` to the streaming reply `id`; a reply that already ended stays as it is. */
-function updateReply(log: readonly ChatMessage[], id: string, change: (reply: ChatMessage) => ChatMessage): readonly ChatMessage[] {
+function updateReply(
+  log: readonly ChatMessage[],
+  id: string,
+  change: (reply: ChatMessage) => ChatMessage,
+): readonly ChatMessage[] {
   const index = log.findIndex((message) => message.id === id);
   const reply = log[index];
   if (!reply || reply.status !== 'streaming') return log;

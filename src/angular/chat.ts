@@ -1,5 +1,13 @@
 import { DestroyRef, inject, NgZone, PLATFORM_ID } from '@angular/core';
-import { BehaviorSubject, distinctUntilChanged, map, type Observable, ReplaySubject, Subject, Subscription } from 'rxjs';
+import {
+  BehaviorSubject,
+  distinctUntilChanged,
+  map,
+  type Observable,
+  ReplaySubject,
+  Subject,
+  Subscription,
+} from 'rxjs';
 import { ConnectionClosedError, type LLMWSError } from '../errors';
 import type { SessionStatus, UserMessageOptions } from '../protocol/codecs';
 import type { ApprovalRequest, ConnectionStatus, ReplyEvent } from '../client/options';
@@ -106,9 +114,13 @@ export class LlmWsChat {
         if (status === 'disconnected') this.sessionStatus.next('idle');
       }),
     );
-    this.subscriptions.add(client.sessionStatus$.pipe(enterZone(this.zone)).subscribe((status) => this.sessionStatus.next(status)));
+    this.subscriptions.add(
+      client.sessionStatus$.pipe(enterZone(this.zone)).subscribe((status) => this.sessionStatus.next(status)),
+    );
     this.subscriptions.add(client.errors$.pipe(enterZone(this.zone)).subscribe((error) => this.errors.next(error)));
-    this.subscriptions.add(client.approvals$.pipe(enterZone(this.zone)).subscribe((pending) => this.approvals.next(pending)));
+    this.subscriptions.add(
+      client.approvals$.pipe(enterZone(this.zone)).subscribe((pending) => this.approvals.next(pending)),
+    );
     if (autoConnect) this.connect();
   }
 
@@ -141,7 +153,13 @@ export class LlmWsChat {
     const events = new ReplaySubject<ReplyEvent>();
     const client = this.client;
     if (!client || this.destroyed) {
-      events.error(new ConnectionClosedError('disconnected', client ? 'the chat service was destroyed' : 'llm-ws does not connect on the server platform', { retryable: false }));
+      events.error(
+        new ConnectionClosedError(
+          'disconnected',
+          client ? 'the chat service was destroyed' : 'llm-ws does not connect on the server platform',
+          { retryable: false },
+        ),
+      );
       return events.asObservable();
     }
     const n = this.nextId++;
@@ -229,6 +247,7 @@ export class LlmWsChat {
     this.destroyed = true;
     this.disconnect();
     this.subscriptions.unsubscribe();
-    for (const subject of [this.status, this.sessionStatus, this.log, this.errors, this.approvals]) (subject as Subject<unknown>).complete();
+    for (const subject of [this.status, this.sessionStatus, this.log, this.errors, this.approvals])
+      (subject as Subject<unknown>).complete();
   }
 }

@@ -7,7 +7,13 @@
 export { provideLlmWs } from './provide';
 export { LlmWsChat } from './chat';
 export { LLM_WS_OPTIONS, DEFAULT_AUTO_CONNECT, type LlmWsOptions } from './options';
-export { applyChatEvent, type ChatMessage, type ChatMessageStatus, type ChatToolCall, type ChatLogEvent } from './chat-log';
+export {
+  applyChatEvent,
+  type ChatMessage,
+  type ChatMessageStatus,
+  type ChatToolCall,
+  type ChatLogEvent,
+} from './chat-log';
 export { enterZone } from './enter-zone';
 export type { ConnectionStatus, ReplyEvent } from '../client/options';
 export type { SessionStatus, UserMessageOptions } from '../protocol/message-types';

@@ -21,9 +21,10 @@ import { LLM_WS_OPTIONS, type LlmWsOptions } from './options';
  */
 export function provideLlmWs(options: LlmWsOptions | (() => LlmWsOptions)): Provider[] {
   return [
-    typeof options === 'function' ? { provide: LLM_WS_OPTIONS, useFactory: options } : { provide: LLM_WS_OPTIONS, useValue: options },
+    typeof options === 'function'
+      ? { provide: LLM_WS_OPTIONS, useFactory: options }
+      : { provide: LLM_WS_OPTIONS, useValue: options },
     // A factory, not a decorated class: the entry needs no Angular compiler to be built or used.
     { provide: LlmWsChat, useFactory: () => new LlmWsChat() },
   ];
 }
-

@@ -79,7 +79,8 @@ function render(event: ReplyEvent, out: Printer): void {
       return out.reasoning(event.data.chunk);
     case 'tool_call':
       if (event.data.status === 'start') out.line(`[tool] ${event.data.toolName}(${JSON.stringify(event.data.args)})`);
-      if (event.data.status === 'denied') out.line(`[denied] ${event.data.toolName}${event.data.reason ? `: ${event.data.reason}` : ''}`);
+      if (event.data.status === 'denied')
+        out.line(`[denied] ${event.data.toolName}${event.data.reason ? `: ${event.data.reason}` : ''}`);
       return;
     case 'tool_result':
       return out.line(
@@ -96,7 +97,8 @@ function renderHistory(messages: readonly HistoryMessage[]): string {
   if (messages.length === 0) return '(history is empty)\n';
   return messages
     .map((message) => {
-      if (message.toolCalls?.length) return `${message.role}: [calls ${message.toolCalls.map((call) => call.name).join(', ')}]`;
+      if (message.toolCalls?.length)
+        return `${message.role}: [calls ${message.toolCalls.map((call) => call.name).join(', ')}]`;
       return `${message.role}${message.toolName ? ` (${message.toolName})` : ''}: ${message.content}`;
     })
     .join('\n')
@@ -127,14 +129,18 @@ async function askOnce(question: string, options: ChatOptions): Promise<void> {
     process.stderr.write(`${approvalQuestion(request)} `);
     if (!input) {
       input = createInterface({ input: process.stdin, terminal: false });
-      input.on('line', (line) => (waiting.shift() ?? ((answer: string | undefined) => answers.push(answer as string)))(line));
+      input.on('line', (line) =>
+        (waiting.shift() ?? ((answer: string | undefined) => answers.push(answer as string)))(line),
+      );
       input.on('close', () => {
         stdinEnded = true;
         waiting.splice(0).forEach((resolve) => resolve(undefined));
       });
     }
     for (;;) {
-      const answer = answers.shift() ?? (stdinEnded ? undefined : await new Promise<string | undefined>((resolve) => waiting.push(resolve)));
+      const answer =
+        answers.shift() ??
+        (stdinEnded ? undefined : await new Promise<string | undefined>((resolve) => waiting.push(resolve)));
       // The end of stdin declines (now and for every later call): nobody is left to answer.
       if (answer === undefined) return false;
       if (isYesOrNo(answer)) return isYes(answer);
@@ -262,7 +268,8 @@ async function converse(options: ChatOptions): Promise<void> {
   const approvals: string[] = [];
   const askNext = (): void => {
     const toolCallId = approvals[0];
-    const request = toolCallId === undefined ? undefined : pendingApprovals.find((pending) => pending.toolCallId === toolCallId);
+    const request =
+      toolCallId === undefined ? undefined : pendingApprovals.find((pending) => pending.toolCallId === toolCallId);
     if (!request) return;
     out.line(approvalQuestion(request));
     // What is typed now is the answer: it must show.
@@ -272,9 +279,16 @@ async function converse(options: ChatOptions): Promise<void> {
   client.approvals$.subscribe((pending) => {
     pendingApprovals = pending;
     const wasAsking = approvals[0];
-    const arrived = pending.filter((request) => !approvals.includes(request.toolCallId)).map((request) => request.toolCallId);
+    const arrived = pending
+      .filter((request) => !approvals.includes(request.toolCallId))
+      .map((request) => request.toolCallId);
     // Answered elsewhere (another tab), or the reply ended: no longer asked.
-    approvals.splice(0, approvals.length, ...approvals.filter((id) => pending.some((request) => request.toolCallId === id)), ...arrived);
+    approvals.splice(
+      0,
+      approvals.length,
+      ...approvals.filter((id) => pending.some((request) => request.toolCallId === id)),
+      ...arrived,
+    );
     if (approvals[0] !== undefined && approvals[0] !== wasAsking) {
       nextAnswer();
     } else if (approvals.length === 0 && wasAsking !== undefined) {
@@ -333,11 +347,16 @@ async function converse(options: ChatOptions): Promise<void> {
       case '/clear':
       case '/history': {
         startBusy();
-        const action = name === '/clear' ? client.clearHistory().then(() => 'history cleared\n') : client.getHistory().then(renderHistory);
-        action.then(
-          (output) => out.text(output),
-          (error: unknown) => noteError(error),
-        ).finally(ready);
+        const action =
+          name === '/clear'
+            ? client.clearHistory().then(() => 'history cleared\n')
+            : client.getHistory().then(renderHistory);
+        action
+          .then(
+            (output) => out.text(output),
+            (error: unknown) => noteError(error),
+          )
+          .finally(ready);
         return;
       }
       default:
@@ -391,7 +410,11 @@ export function chatCommand(): Command {
     .description('chat with an llm-ws server in the terminal, or ask one question and print the answer')
     .argument('[question]', 'ask this, print the answer on stdout (tool calls on stderr) and exit')
     .option('-u, --url <url>', 'server WebSocket URL', DEFAULT_CHAT_URL)
-    .option('-t, --token <token>', 'access token, sent as ?token= (env LLM_WS_AUTH_TOKEN)', process.env.LLM_WS_AUTH_TOKEN)
+    .option(
+      '-t, --token <token>',
+      'access token, sent as ?token= (env LLM_WS_AUTH_TOKEN)',
+      process.env.LLM_WS_AUTH_TOKEN,
+    )
     .addHelpText('after', `\nInteractive commands:\n${HELP.trimEnd().replace(/^/gm, '  ')}`)
     .action(async (question: string | undefined, options: ChatOptions) => {
       if (question !== undefined) await askOnce(question, options);

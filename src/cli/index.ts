@@ -31,6 +31,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const { code, message } = error as { code?: unknown; message?: unknown };
-  console.error(`llm-ws: ${typeof code === 'string' ? `${code}: ` : ''}${typeof message === 'string' ? message : String(error)}`);
+  console.error(
+    `llm-ws: ${typeof code === 'string' ? `${code}: ` : ''}${typeof message === 'string' ? message : String(error)}`,
+  );
   process.exit(1);
 });

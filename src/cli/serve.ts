@@ -94,7 +94,9 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   const llm = providerFromEnvironment(process.env, { model: options.model });
   if (llm.offline) {
     console.warn('llm-ws: no OPENAI_API_KEY or OPENAI_BASE_URL set, so the OFFLINE DEMO model answers.');
-    console.warn('llm-ws: it only tells the time and does arithmetic; set OPENAI_API_KEY (or OPENAI_BASE_URL) for a real model.');
+    console.warn(
+      'llm-ws: it only tells the time and does arithmetic; set OPENAI_API_KEY (or OPENAI_BASE_URL) for a real model.',
+    );
   } else {
     console.log(`llm-ws: answering with ${llm.description}`);
   }
@@ -122,7 +124,9 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     maxReplyTextBytes: options.maxReplyTextBytes,
     maxToolArgumentsBytes: options.maxToolArgumentsBytes,
     enableCompression: compressionOf(options),
-    ...(options.authToken ? { authenticate: bearerTokenAuthentication(options.authToken), metricsAuth: options.metricsAuth } : {}),
+    ...(options.authToken
+      ? { authenticate: bearerTokenAuthentication(options.authToken), metricsAuth: options.metricsAuth }
+      : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(shared ? { store: shared.store } : {}),
   });
@@ -135,10 +139,12 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
         : 'llm-ws: /metrics and /health are open to anyone who can reach the port (--no-metrics-auth)',
     );
   }
-  if (options.allowedOrigins) console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
+  if (options.allowedOrigins)
+    console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
   await server.start();
   console.log(`llm-ws: listening on ${server.url}`);
-  if (demoDir) console.log(`llm-ws: chat page at ${(server.url as string).replace(/^ws/, 'http').replace(/\/[^/]*$/, '/')}`);
+  if (demoDir)
+    console.log(`llm-ws: chat page at ${(server.url as string).replace(/^ws/, 'http').replace(/\/[^/]*$/, '/')}`);
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -161,41 +167,139 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
 export function serveCommand(): Command {
   return new Command('serve')
     .description('run the llm-ws WebSocket server')
-    .option('-p, --port <port>', 'TCP port (env PORT)', wholeNumber(0), process.env.PORT ? wholeNumber(0)(process.env.PORT) : DEFAULT_PORT)
-    .option('-H, --host <host>', 'interface to listen on; 0.0.0.0 for all (env HOST)', process.env.HOST ?? DEFAULT_HOSTNAME)
+    .option(
+      '-p, --port <port>',
+      'TCP port (env PORT)',
+      wholeNumber(0),
+      process.env.PORT ? wholeNumber(0)(process.env.PORT) : DEFAULT_PORT,
+    )
+    .option(
+      '-H, --host <host>',
+      'interface to listen on; 0.0.0.0 for all (env HOST)',
+      process.env.HOST ?? DEFAULT_HOSTNAME,
+    )
     .option('--path <path>', 'WebSocket path', DEFAULT_PATH)
     .option('-m, --model <model>', 'model name (env LLM_MODEL; default gpt-4o-mini)')
     .option('-s, --system-prompt <text>', 'system prompt of every conversation', DEFAULT_SYSTEM_PROMPT)
-    .option('--max-connections <n>', 'concurrent connections; more are closed with 1013', wholeNumber(1), DEFAULT_MAX_CONNECTIONS)
+    .option(
+      '--max-connections <n>',
+      'concurrent connections; more are closed with 1013',
+      wholeNumber(1),
+      DEFAULT_MAX_CONNECTIONS,
+    )
     .option('--max-history <n>', 'messages kept per conversation', wholeNumber(1), DEFAULT_MAX_HISTORY_LENGTH)
     .option('--no-builtin-tools', 'offer the model no tools (by default: get_current_time and calculate)')
-    .option('--require-approval <tools>', "comma-separated tools whose calls wait for the user's yes (tool_approval) before they run", list)
-    .option('--approval-timeout <seconds>', 'how long a tool call waits for approval before it counts as denied', wholeNumber(1), DEFAULT_APPROVAL_TIMEOUT_MS / 1000)
-    .option('--keep-reasoning', "keep the model's reasoning in history (it is streamed as llm_reasoning either way)", false)
-    .option('--auth-token <token>', 'require this token: Authorization: Bearer <token>, or ?token=<token> (env LLM_WS_AUTH_TOKEN)', process.env.LLM_WS_AUTH_TOKEN || undefined)
-    .option('--no-metrics-auth', 'with --auth-token: leave /metrics and the full /health open (by default they need the token)')
-    .option('--allowed-origins <origins>', 'comma-separated Origins browsers may connect from; others get HTTP 403', list)
-    .option('--session-ttl <seconds>', 'how long a session waits for its client to resume it', wholeNumber(1), DEFAULT_SESSION_TTL_MS / 1000)
-    .option('--max-sessions <n>', 'sessions held at once; past it, detached ones are dropped (oldest first), then new connections closed with 1013', wholeNumber(1), DEFAULT_MAX_SESSIONS)
-    .option('--session-memory-budget-bytes <bytes>', 'bytes of history and replay all sessions may hold; past it, as for --max-sessions', wholeNumber(1), DEFAULT_SESSION_MEMORY_BUDGET_BYTES)
-    .option('--max-reply-text-bytes <bytes>', 'most text one reply may have; past it the reply ends with reply_too_large', wholeNumber(1), DEFAULT_MAX_REPLY_TEXT_BYTES)
-    .option('--max-tool-arguments-bytes <bytes>', "most arguments one of the model's tool calls may have; past it the reply ends with reply_too_large", wholeNumber(1), DEFAULT_MAX_TOOL_ARGUMENTS_BYTES)
-    .option('--redis-url <url>', 'share sessions with other llm-ws processes through this Redis (env REDIS_URL)', redisUrl, process.env.REDIS_URL || undefined)
-    .option('--redis-cluster <nodes>', 'share sessions through this Redis Cluster: host:port of some of its nodes, comma-separated (env REDIS_CLUSTER)', nodeList, process.env.REDIS_CLUSTER || undefined)
-    .option('--redis-sentinel <sentinels>', 'share sessions through the master these Redis Sentinels name: host:port, comma-separated', nodeList)
+    .option(
+      '--require-approval <tools>',
+      "comma-separated tools whose calls wait for the user's yes (tool_approval) before they run",
+      list,
+    )
+    .option(
+      '--approval-timeout <seconds>',
+      'how long a tool call waits for approval before it counts as denied',
+      wholeNumber(1),
+      DEFAULT_APPROVAL_TIMEOUT_MS / 1000,
+    )
+    .option(
+      '--keep-reasoning',
+      "keep the model's reasoning in history (it is streamed as llm_reasoning either way)",
+      false,
+    )
+    .option(
+      '--auth-token <token>',
+      'require this token: Authorization: Bearer <token>, or ?token=<token> (env LLM_WS_AUTH_TOKEN)',
+      process.env.LLM_WS_AUTH_TOKEN || undefined,
+    )
+    .option(
+      '--no-metrics-auth',
+      'with --auth-token: leave /metrics and the full /health open (by default they need the token)',
+    )
+    .option(
+      '--allowed-origins <origins>',
+      'comma-separated Origins browsers may connect from; others get HTTP 403',
+      list,
+    )
+    .option(
+      '--session-ttl <seconds>',
+      'how long a session waits for its client to resume it',
+      wholeNumber(1),
+      DEFAULT_SESSION_TTL_MS / 1000,
+    )
+    .option(
+      '--max-sessions <n>',
+      'sessions held at once; past it, detached ones are dropped (oldest first), then new connections closed with 1013',
+      wholeNumber(1),
+      DEFAULT_MAX_SESSIONS,
+    )
+    .option(
+      '--session-memory-budget-bytes <bytes>',
+      'bytes of history and replay all sessions may hold; past it, as for --max-sessions',
+      wholeNumber(1),
+      DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
+    )
+    .option(
+      '--max-reply-text-bytes <bytes>',
+      'most text one reply may have; past it the reply ends with reply_too_large',
+      wholeNumber(1),
+      DEFAULT_MAX_REPLY_TEXT_BYTES,
+    )
+    .option(
+      '--max-tool-arguments-bytes <bytes>',
+      "most arguments one of the model's tool calls may have; past it the reply ends with reply_too_large",
+      wholeNumber(1),
+      DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
+    )
+    .option(
+      '--redis-url <url>',
+      'share sessions with other llm-ws processes through this Redis (env REDIS_URL)',
+      redisUrl,
+      process.env.REDIS_URL || undefined,
+    )
+    .option(
+      '--redis-cluster <nodes>',
+      'share sessions through this Redis Cluster: host:port of some of its nodes, comma-separated (env REDIS_CLUSTER)',
+      nodeList,
+      process.env.REDIS_CLUSTER || undefined,
+    )
+    .option(
+      '--redis-sentinel <sentinels>',
+      'share sessions through the master these Redis Sentinels name: host:port, comma-separated',
+      nodeList,
+    )
     .option('--redis-sentinel-name <name>', 'with --redis-sentinel: the name the Sentinels know the master by')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key and channel', DEFAULT_REDIS_PREFIX)
-    .option('--redis-lease <seconds>', 'how long a process that stops answering keeps its sessions before another takes them over', wholeNumber(1), DEFAULT_REDIS_LEASE_MS / 1000)
+    .option(
+      '--redis-lease <seconds>',
+      'how long a process that stops answering keeps its sessions before another takes them over',
+      wholeNumber(1),
+      DEFAULT_REDIS_LEASE_MS / 1000,
+    )
     .option(
       '--redis-command-timeout <ms>',
       'longest wait for Redis to answer; past it Redis counts as hung: resumes close 1013, messages get store_unavailable',
       wholeNumber(10),
       DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
     )
-    .option('--compression', 'permessage-deflate for frames of 1 KiB and more, each on its own (streamed chunks go uncompressed)', false)
-    .option('--compression-threshold-bytes <bytes>', 'with compression: smallest frame compressed; 0 for all (implies --compression)', wholeNumber(0))
-    .option('--compression-context-takeover', 'with compression: compress every frame, keeping the window between frames (~5x fewer bytes per chunk, ~2x the CPU; implies --compression)', false)
-    .addOption(new Option('--log-level <level>', 'least severe server log line written').choices(['debug', 'info', 'warn', 'error', 'silent']).default(DEFAULT_LOG_LEVEL))
+    .option(
+      '--compression',
+      'permessage-deflate for frames of 1 KiB and more, each on its own (streamed chunks go uncompressed)',
+      false,
+    )
+    .option(
+      '--compression-threshold-bytes <bytes>',
+      'with compression: smallest frame compressed; 0 for all (implies --compression)',
+      wholeNumber(0),
+    )
+    .option(
+      '--compression-context-takeover',
+      'with compression: compress every frame, keeping the window between frames (~5x fewer bytes per chunk, ~2x the CPU; implies --compression)',
+      false,
+    )
+    .addOption(
+      new Option('--log-level <level>', 'least severe server log line written')
+        .choices(['debug', 'info', 'warn', 'error', 'silent'])
+        .default(DEFAULT_LOG_LEVEL),
+    )
     .option('--no-process-metrics', "leave Node's process metrics (process_*, nodejs_*) out of /metrics")
     .addHelpText(
       'after',

@@ -28,7 +28,15 @@ import { type ResolvedOptions, resolveClientOptions } from './resolve-options';
 import { silenceTimeout } from './silence-timeout';
 
 /** Error codes that only refuse one frame (rate_limited may end a reply too, so it is not one). */
-const FRAME_REFUSALS: ReadonlySet<string> = new Set(['invalid_json', 'invalid_message', 'unknown_type', 'unsupported_frame', 'busy', 'unknown_tool_call', 'message_too_long']);
+const FRAME_REFUSALS: ReadonlySet<string> = new Set([
+  'invalid_json',
+  'invalid_message',
+  'unknown_type',
+  'unsupported_frame',
+  'busy',
+  'unknown_tool_call',
+  'message_too_long',
+]);
 
 /**
  * Connection state and plumbing shared by {@link ReactiveClient}'s requests. Not exported from
@@ -73,7 +81,10 @@ export abstract class ClientCore {
     this.idPrefix = this.options.random().toString(36).slice(2, 8);
     this.outbox = new Outbox(this.options.maxQueueSize);
     // Joining a session from the start: the first connection resumes it from seq 0.
-    this.resumable = options.session && { sessionId: options.session.sessionId, resumeToken: options.session.resumeToken };
+    this.resumable = options.session && {
+      sessionId: options.session.sessionId,
+      resumeToken: options.session.resumeToken,
+    };
   }
 
   /** The session id the server gave the current connection. */
@@ -100,7 +111,9 @@ export abstract class ClientCore {
     const WebSocketCtor = this.options.WebSocketCtor ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!WebSocketCtor) {
       return Promise.reject(
-        new TypeError("no WebSocket implementation: pass WebSocketCtor (on Node 20, import WSClient from 'llm-ws', which uses the ws package)"),
+        new TypeError(
+          "no WebSocket implementation: pass WebSocketCtor (on Node 20, import WSClient from 'llm-ws', which uses the ws package)",
+        ),
       );
     }
     this.started = true;
@@ -137,10 +150,14 @@ export abstract class ClientCore {
               this.reconnecting.next({ attempt, delayMs });
             },
             giveUp: (attempts, last) =>
-              new ConnectionClosedError('reconnect_failed', `gave up after ${attempts} reconnect attempts: ${(last as Error).message}`, {
-                closeCode: (last as ConnectionClosedError).closeCode,
-                cause: last,
-              }),
+              new ConnectionClosedError(
+                'reconnect_failed',
+                `gave up after ${attempts} reconnect attempts: ${(last as Error).message}`,
+                {
+                  closeCode: (last as ConnectionClosedError).closeCode,
+                  cause: last,
+                },
+              ),
           }),
         )
         .subscribe({
@@ -220,32 +237,40 @@ export abstract class ClientCore {
           greetedEpoch = this.onGreeting(socket);
           subscriber.next();
         };
-        const frames = socket.pipe(silenceTimeout(this.scheduler, this.options.timeout, this.options.heartbeatInterval)).subscribe({
-          next: (raw) => {
-            const message = this.receive(raw);
-            if (message?.type === 'closing') this.retryAfterMs = message.data.retryAfterMs;
-            if (message?.type === 'session') {
-              const { sessionId, resumeToken, resumed } = message.data;
-              if (resumed) return greet();
-              if (resumeId) {
-                fallback = { sessionId, resumeToken };
-                return;
+        const frames = socket
+          .pipe(silenceTimeout(this.scheduler, this.options.timeout, this.options.heartbeatInterval))
+          .subscribe({
+            next: (raw) => {
+              const message = this.receive(raw);
+              if (message?.type === 'closing') this.retryAfterMs = message.data.retryAfterMs;
+              if (message?.type === 'session') {
+                const { sessionId, resumeToken, resumed } = message.data;
+                if (resumed) return greet();
+                if (resumeId) {
+                  fallback = { sessionId, resumeToken };
+                  return;
+                }
+                this.adopt({ sessionId, resumeToken });
+                return greet();
               }
-              this.adopt({ sessionId, resumeToken });
-              return greet();
-            }
-            if (message?.type === 'error' && resumeId !== undefined && message.data.requestId === resumeId && fallback) {
-              // The old session is gone (or the replay cannot be whole): what was asked on it is lost.
-              this.outbox.failUnanswered(this.epoch + 1, serverErrorOf(message));
-              this.adopt(fallback);
-              greet();
-            }
-          },
-          error: (error: unknown) => this.closingNormally || subscriber.error(connectionError(error, close)),
-          complete: () => this.closingNormally || subscriber.error(connectionError(undefined, close)),
-        });
+              if (
+                message?.type === 'error' &&
+                resumeId !== undefined &&
+                message.data.requestId === resumeId &&
+                fallback
+              ) {
+                // The old session is gone (or the replay cannot be whole): what was asked on it is lost.
+                this.outbox.failUnanswered(this.epoch + 1, serverErrorOf(message));
+                this.adopt(fallback);
+                greet();
+              }
+            },
+            error: (error: unknown) => this.closingNormally || subscriber.error(connectionError(error, close)),
+            complete: () => this.closingNormally || subscriber.error(connectionError(undefined, close)),
+          });
         const { heartbeatInterval } = this.options;
-        const pings = heartbeatInterval > 0 ? interval(heartbeatInterval, this.scheduler).subscribe(() => this.ping()) : undefined;
+        const pings =
+          heartbeatInterval > 0 ? interval(heartbeatInterval, this.scheduler).subscribe(() => this.ping()) : undefined;
         return () => {
           pings?.unsubscribe();
           frames.unsubscribe();
@@ -324,7 +349,8 @@ export abstract class ClientCore {
     if (message.type === 'pong' && message.data.requestId === this.lastPing?.id) {
       this.stats.lastRoundTripMs = this.scheduler.now() - this.lastPing.at;
     }
-    if (message.type === 'status' && message.data.status !== this.sessionState.value) this.sessionState.next(message.data.status);
+    if (message.type === 'status' && message.data.status !== this.sessionState.value)
+      this.sessionState.next(message.data.status);
     if (message.type === 'error' && !this.othersRefusal(message)) this.errors.next(serverErrorOf(message));
     this.incoming.next(message);
     return message;
@@ -338,7 +364,9 @@ export abstract class ClientCore {
     const { requestId, code } = message.data;
     // Without a seq it was meant for this connection; with one, only codes that refuse a frame are someone else's.
     const refusal = message.seq === undefined || FRAME_REFUSALS.has(code);
-    return refusal && requestId !== undefined && !requestId.startsWith(`${this.idPrefix}-`) && !this.outbox.has(requestId);
+    return (
+      refusal && requestId !== undefined && !requestId.startsWith(`${this.idPrefix}-`) && !this.outbox.has(requestId)
+    );
   }
 
   /** Sends what the queue lets go now (see {@link Outbox.release}). */

@@ -51,7 +51,8 @@ export function runClientTool(
     }
     const done = (value: unknown): void => settle({ result: value === undefined ? null : value });
     // A plain value goes out now, not a microtask later: in virtual time (TestScheduler) it is sent at the frame of the call.
-    if (typeof (output as { then?: unknown } | undefined)?.then === 'function') Promise.resolve(output).then(done, fail);
+    if (typeof (output as { then?: unknown } | undefined)?.then === 'function')
+      Promise.resolve(output).then(done, fail);
     else done(output);
   } catch (error) {
     fail(error);

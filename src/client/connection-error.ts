@@ -21,7 +21,12 @@ export function connectionError(error: unknown, close: CloseInfo | undefined): C
   // credentials (401, 403) or a malformed handshake (400) stay so on a retry; 429 and 5xx may not.
   const refusedUpgrade = typeof detail === 'string' && /Unexpected server response: (400|401|403|404)\b/.test(detail);
   if ((close && REFUSING_CLOSE_CODES.has(close.code)) || refusedUpgrade) {
-    return new ConnectionClosedError('connection_refused', `the server refused the connection (${reason})`, { closeCode: close?.code });
+    return new ConnectionClosedError('connection_refused', `the server refused the connection (${reason})`, {
+      closeCode: close?.code,
+    });
   }
-  return new ConnectionClosedError('connection_lost', `connection lost (${reason})`, { closeCode: close?.code, cause: error });
+  return new ConnectionClosedError('connection_lost', `connection lost (${reason})`, {
+    closeCode: close?.code,
+    cause: error,
+  });
 }

@@ -106,7 +106,11 @@ export class HumanInTheLoop {
     const request = this.pending.value.find((waiting) => waiting.toolCallId === toolCallId);
     this.settle((waiting) => waiting.toolCallId === toolCallId);
     // The server refuses a longer reason: the decision must not be lost for the length of its explanation.
-    const data = { toolCallId, approved, ...(reason === undefined ? {} : { reason: reason.slice(0, MAX_APPROVAL_REASON_LENGTH) }) };
+    const data = {
+      toolCallId,
+      approved,
+      ...(reason === undefined ? {} : { reason: reason.slice(0, MAX_APPROVAL_REASON_LENGTH) }),
+    };
     this.answer(toolCallId, request?.requestId, (id) => ({ type: 'tool_approval', id, data }), { request });
   }
 
@@ -118,7 +122,8 @@ export class HumanInTheLoop {
    */
   frameTooBig(): void {
     let largest: [string, Unconfirmed] | undefined;
-    for (const item of this.unconfirmed) if (item[1].sent && (!largest || item[1].bytes > largest[1].bytes)) largest = item;
+    for (const item of this.unconfirmed)
+      if (item[1].sent && (!largest || item[1].bytes > largest[1].bytes)) largest = item;
     if (!largest) return;
     const [toolCallId, entry] = largest;
     this.unconfirmed.delete(toolCallId);
@@ -179,11 +184,14 @@ export class HumanInTheLoop {
     // At most 3 UTF-8 bytes per UTF-16 unit: most results need no count.
     if (text.length * 3 <= limit) return outcome;
     const bytes = utf8Bytes(text);
-    return bytes <= limit ? outcome : { error: `the result of ${toolName} has ${bytes} bytes of JSON; this client sends at most ${limit}` };
+    return bytes <= limit
+      ? outcome
+      : { error: `the result of ${toolName} has ${bytes} bytes of JSON; this client sends at most ${limit}` };
   }
 
   private wait(request: ApprovalRequest): void {
-    if (!this.pending.value.some((waiting) => waiting.toolCallId === request.toolCallId)) this.pending.next([...this.pending.value, request]);
+    if (!this.pending.value.some((waiting) => waiting.toolCallId === request.toolCallId))
+      this.pending.next([...this.pending.value, request]);
   }
 
   /**
@@ -200,7 +208,15 @@ export class HumanInTheLoop {
     try {
       const text = encodeMessage(build(frameId));
       const sent = this.deps.write(text);
-      this.unconfirmed.set(toolCallId, { requestId, build, sent, frameId, bytes: utf8Bytes(text), request: about.request, toolName: about.toolName });
+      this.unconfirmed.set(toolCallId, {
+        requestId,
+        build,
+        sent,
+        frameId,
+        bytes: utf8Bytes(text),
+        request: about.request,
+        toolName: about.toolName,
+      });
     } catch (error) {
       this.unconfirmed.delete(toolCallId);
       if (about.request) this.wait(about.request);

@@ -1,12 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import type { LLMWSError } from '../errors';
-import type {
-  ClientMessage,
-  ControlMessage,
-  ServerMessage,
-  UserMessage,
-  UserMessageOptions,
-} from '../protocol/codecs';
+import type { ClientMessage, ControlMessage, ServerMessage, UserMessage, UserMessageOptions } from '../protocol/codecs';
 
 /** Reconnect attempts in a row before giving up, unless configured. */
 export const DEFAULT_RECONNECT_ATTEMPTS = 5;

@@ -33,8 +33,19 @@ export class Outbox {
   constructor(private readonly maxQueueSize: number) {}
 
   /** Starts tracking a request whose frame is `text`. */
-  track(requestId: string, frame: Omit<OutgoingFrame, 'requestId'>, fail: (error: LLMWSError) => void, onConnected?: () => void): void {
-    this.pending.set(requestId, { text: frame.text, oneAtATime: frame.oneAtATime === true, epoch: undefined, fail, onConnected });
+  track(
+    requestId: string,
+    frame: Omit<OutgoingFrame, 'requestId'>,
+    fail: (error: LLMWSError) => void,
+    onConnected?: () => void,
+  ): void {
+    this.pending.set(requestId, {
+      text: frame.text,
+      oneAtATime: frame.oneAtATime === true,
+      epoch: undefined,
+      fail,
+      onConnected,
+    });
   }
 
   /**
@@ -56,7 +67,10 @@ export class Outbox {
   /** Queues a frame for the next connection. Throws {@link ClientError} `queue_full` past the bound. */
   enqueue(frame: OutgoingFrame): void {
     if (this.queue.length >= this.maxQueueSize) {
-      throw new ClientError('queue_full', `${this.queue.length} messages are already waiting for the connection (maxQueueSize)`);
+      throw new ClientError(
+        'queue_full',
+        `${this.queue.length} messages are already waiting for the connection (maxQueueSize)`,
+      );
     }
     this.queue.push(frame);
   }

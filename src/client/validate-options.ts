@@ -7,7 +7,11 @@ type Check = (value: unknown) => string | undefined;
 const number =
   (min: number, { integer = false, finite = true, above = false } = {}): Check =>
   (value) =>
-    typeof value !== 'number' || Number.isNaN(value) || (finite && !Number.isFinite(value)) || (above ? value <= min : value < min) || (integer && Number.isFinite(value) && !Number.isInteger(value))
+    typeof value !== 'number' ||
+    Number.isNaN(value) ||
+    (finite && !Number.isFinite(value)) ||
+    (above ? value <= min : value < min) ||
+    (integer && Number.isFinite(value) && !Number.isInteger(value))
       ? `${integer ? 'an integer' : 'a number'} ${above ? '>' : '>='} ${min}${finite ? '' : ' (or Infinity)'}`
       : undefined;
 
@@ -39,14 +43,25 @@ const CHECKS: Record<string, Check> = {
   queueTimeoutMs: number(0, { finite: false }),
   replyTimeoutMs: number(0, { above: true, finite: false }),
   protocols: (value) =>
-    typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string')) ? undefined : 'a string or an array of strings',
+    typeof value === 'string' || (Array.isArray(value) && value.every((item) => typeof item === 'string'))
+      ? undefined
+      : 'a string or an array of strings',
   WebSocketCtor: fn,
-  scheduler: (value) => (typeof (value as { now?: unknown } | null)?.now === 'function' && typeof (value as { schedule?: unknown }).schedule === 'function' ? undefined : 'an RxJS scheduler'),
+  scheduler: (value) =>
+    typeof (value as { now?: unknown } | null)?.now === 'function' &&
+    typeof (value as { schedule?: unknown }).schedule === 'function'
+      ? undefined
+      : 'an RxJS scheduler',
   random: fn,
   tools: (value) =>
-    Array.isArray(value) ? undefined : 'an array of { name (1 to 64 letters, digits, _ or -), description, parameters, execute }',
+    Array.isArray(value)
+      ? undefined
+      : 'an array of { name (1 to 64 letters, digits, _ or -), description, parameters, execute }',
   maxToolResultBytes: number(1, { integer: true }),
-  session: (value) => (typeof (value as { resumeToken?: unknown } | null)?.resumeToken === 'string' ? undefined : 'an object { sessionId, resumeToken }'),
+  session: (value) =>
+    typeof (value as { resumeToken?: unknown } | null)?.resumeToken === 'string'
+      ? undefined
+      : 'an object { sessionId, resumeToken }',
   share: (value) => (typeof value === 'boolean' ? undefined : 'a boolean'),
 };
 
@@ -79,7 +94,9 @@ function checkTools(tools: readonly unknown[]): void {
   tools.forEach((tool, i) => {
     const { name, execute } = (tool ?? {}) as { name?: unknown; execute?: unknown };
     if (typeof name !== 'string' || !/^[\w-]{1,64}$/.test(name)) {
-      fail(`tools[${i}].name must be 1 to 64 letters, digits, _ or -, got ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`);
+      fail(
+        `tools[${i}].name must be 1 to 64 letters, digits, _ or -, got ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`,
+      );
     }
     const named = name as string;
     if (typeof execute !== 'function') fail(`tool ${JSON.stringify(named)} has no execute function`);
@@ -89,6 +106,7 @@ function checkTools(tools: readonly unknown[]): void {
 }
 
 function invalidOptions(name: string, value: unknown, expected: string): LLMWSError {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : String(value);
+  const shown =
+    typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : String(value);
   return new LLMWSError('invalid_options', `WSClient: option \`${name}\` must be ${expected}, got ${shown}`);
 }

@@ -82,7 +82,8 @@ export class WSClient extends ReactiveClient {
    */
   onToolApproval(handler: (request: ApprovalRequest) => boolean | Promise<boolean> | Observable<boolean>): () => void {
     return this.on(this.toolCalls$.pipe(filter((call) => call.status === 'approval_required')), (call) => {
-      const decide = (approved: boolean): void => (approved ? this.approve(call.toolCallId) : this.deny(call.toolCallId));
+      const decide = (approved: boolean): void =>
+        approved ? this.approve(call.toolCallId) : this.deny(call.toolCallId);
       const failed = (error: unknown): void => console.error('llm-ws: an onToolApproval handler failed', error);
       const answer = handler({ ...call });
       if (typeof answer === 'boolean') return decide(answer);
@@ -103,7 +104,9 @@ export class WSClient extends ReactiveClient {
   onStatusChange(callback: (status: SessionStatus) => void): () => void {
     // sessionStatus$ replays the current status: that is no change.
     return this.on(
-      new Observable<SessionStatus>((subscriber) => this.sessionStatus$.pipe(skip(this.sessionState.value === undefined ? 0 : 1)).subscribe(subscriber)),
+      new Observable<SessionStatus>((subscriber) =>
+        this.sessionStatus$.pipe(skip(this.sessionState.value === undefined ? 0 : 1)).subscribe(subscriber),
+      ),
       callback,
     );
   }

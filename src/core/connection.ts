@@ -70,7 +70,12 @@ class ConnectionState implements Connection {
   receive(raw: RawFrame, isBinary: boolean): void {
     if (this.held) {
       if (this.held.length < MAX_FRAMES_WHILE_RESUMING) this.held.push([raw, isBinary]);
-      else this.fail({ code: 'rate_limited', message: 'too many messages while the resume is settled: slow down', retryable: true });
+      else
+        this.fail({
+          code: 'rate_limited',
+          message: 'too many messages while the resume is settled: slow down',
+          retryable: true,
+        });
       return;
     }
     const first = !this.heard;
@@ -81,7 +86,11 @@ class ConnectionState implements Connection {
       if (isBinary) {
         return limited
           ? this.rateLimited(undefined)
-          : this.fail({ code: 'unsupported_frame', message: 'binary frames are not supported: send JSON text frames', retryable: false });
+          : this.fail({
+              code: 'unsupported_frame',
+              message: 'binary frames are not supported: send JSON text frames',
+              retryable: false,
+            });
       }
       const decoded = decodeClientMessage(raw);
       const requestId = E.isRight(decoded) ? decoded.right.id : decoded.left.requestId;
@@ -94,10 +103,13 @@ class ConnectionState implements Connection {
       const message = decoded.right;
       switch (message.type) {
         case 'ping':
-          if (message.data?.lastSeq !== undefined) this.current.acknowledge(message.data.lastSeq, this.options.transport);
+          if (message.data?.lastSeq !== undefined)
+            this.current.acknowledge(message.data.lastSeq, this.options.transport);
           return this.current.sendTo(this.options.transport, { type: 'pong', data: { requestId: message.id } });
         case 'resume':
-          return first ? this.resume(message) : this.refuseResume(message, 'invalid_message', 'resume must be the first message on a connection');
+          return first
+            ? this.resume(message)
+            : this.refuseResume(message, 'invalid_message', 'resume must be the first message on a connection');
         default:
           return this.current.handle(message, this.options.transport);
       }
@@ -115,17 +127,29 @@ class ConnectionState implements Connection {
 
   private rateLimited(requestId: string | undefined): void {
     const limit = this.options.rateLimit as RateLimit;
-    this.fail({ code: 'rate_limited', message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`, retryable: true }, requestId);
+    this.fail(
+      {
+        code: 'rate_limited',
+        message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`,
+        retryable: true,
+      },
+      requestId,
+    );
   }
 
   /** A refusal of a frame: to this connection alone, not into the session's stream (other tabs share it). */
   private fail(error: { code: ErrorCode; message: string; retryable: boolean }, requestId?: string): void {
-    this.current.sendTo(this.options.transport, { type: 'error', data: { ...error, ...(requestId ? { requestId } : {}) } });
+    this.current.sendTo(this.options.transport, {
+      type: 'error',
+      data: { ...error, ...(requestId ? { requestId } : {}) },
+    });
   }
 
   private resume(message: ResumeMessage): void {
     const { sessionId, resumeToken, lastSeq } = message.data;
-    const claimed = this.options.directory.claim(sessionId, resumeToken, lastSeq, { share: message.data.share === true });
+    const claimed = this.options.directory.claim(sessionId, resumeToken, lastSeq, {
+      share: message.data.share === true,
+    });
     if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
     this.held = [];
     claimed
@@ -150,7 +174,11 @@ class ConnectionState implements Connection {
   }
 
   /** Connection-level: the answer to a resume is not part of either session's stream. */
-  private refuseResume(message: ResumeMessage, code: 'session_lost' | 'resume_gap' | 'invalid_message', text: string): void {
+  private refuseResume(
+    message: ResumeMessage,
+    code: 'session_lost' | 'resume_gap' | 'invalid_message',
+    text: string,
+  ): void {
     if (code !== 'invalid_message') this.options.onResume?.(code);
     this.current.sendDirect({ type: 'error', data: { code, message: text, retryable: false, requestId: message.id } });
   }
@@ -161,9 +189,17 @@ class ConnectionState implements Connection {
     const { sessionId, lastSeq } = message.data;
     switch (result.outcome) {
       case 'session_lost':
-        return this.refuseResume(message, 'session_lost', `session ${sessionId} is gone (expired, or the server restarted): carry on with session ${fresh.id}`);
+        return this.refuseResume(
+          message,
+          'session_lost',
+          `session ${sessionId} is gone (expired, or the server restarted): carry on with session ${fresh.id}`,
+        );
       case 'resume_gap':
-        return this.refuseResume(message, 'resume_gap', `messages ${lastSeq + 1} to ${result.oldestHeld - 1} are no longer held: carry on with session ${fresh.id}`);
+        return this.refuseResume(
+          message,
+          'resume_gap',
+          `messages ${lastSeq + 1} to ${result.oldestHeld - 1} are no longer held: carry on with session ${fresh.id}`,
+        );
       case 'forbidden':
         return transport.close(CloseCode.Forbidden, 'wrong resume token');
     }
@@ -174,7 +210,11 @@ class ConnectionState implements Connection {
       // The client left while the store answered (or is refused): the session waits for the next resume.
       if (!target.attached) directory.detached(target);
       if (ahead && !this.isClosed) {
-        this.refuseResume(message, 'invalid_message', `lastSeq ${lastSeq} is past the last message of session ${sessionId} (${target.lastSeq}): send the seq of the last message received`);
+        this.refuseResume(
+          message,
+          'invalid_message',
+          `lastSeq ${lastSeq} is past the last message of session ${sessionId} (${target.lastSeq}): send the seq of the last message received`,
+        );
       }
       return;
     }
@@ -187,7 +227,13 @@ class ConnectionState implements Connection {
     this.options.onResume?.('resumed');
     target.sendDirect({
       type: 'session',
-      data: { sessionId: target.id, resumeToken: target.resumeToken, resumed: true, requestId: message.id, lastSeq: target.lastSeq },
+      data: {
+        sessionId: target.id,
+        resumeToken: target.resumeToken,
+        resumed: true,
+        requestId: message.id,
+        lastSeq: target.lastSeq,
+      },
     });
   }
 }

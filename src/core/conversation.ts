@@ -81,6 +81,7 @@ class ConversationImpl implements Conversation {
 /** Creates a conversation: empty, or from `state.history`. */
 export function createConversation(options: ConversationOptions = {}, state: ConversationState = {}): Conversation {
   const max = options.maxHistoryLength ?? DEFAULT_MAX_HISTORY_LENGTH;
-  if (!Number.isInteger(max) || max < 1) throw new RangeError(`maxHistoryLength must be a whole number of 1 or more, got ${max}`);
+  if (!Number.isInteger(max) || max < 1)
+    throw new RangeError(`maxHistoryLength must be a whole number of 1 or more, got ${max}`);
   return new ConversationImpl(options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT, max, state);
 }

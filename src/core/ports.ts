@@ -104,7 +104,11 @@ export interface Session {
    * connection it replaces, if any, for the caller to close. With `share`, it joins the
    * connections attached instead, and replaces none (a session that cannot share replaces).
    */
-  attach(transport: Transport, replay?: readonly string[], options?: { readonly share?: boolean }): Transport | undefined;
+  attach(
+    transport: Transport,
+    replay?: readonly string[],
+    options?: { readonly share?: boolean },
+  ): Transport | undefined;
   /**
    * `transport` is gone. The running reply goes on into the replay log, unless set to cancel.
    * Returns false (and does nothing) if the session had moved to another connection already.
@@ -214,7 +218,12 @@ export interface SessionDirectory {
    * `share`, the connection joins the ones attached: a store must not treat it as a takeover.
    * A shared store answers asynchronously; one that cannot be reached rejects.
    */
-  claim(sessionId: string, resumeToken: string, lastSeq: number, options?: { readonly share?: boolean }): ClaimResult | Promise<ClaimResult>;
+  claim(
+    sessionId: string,
+    resumeToken: string,
+    lastSeq: number,
+    options?: { readonly share?: boolean },
+  ): ClaimResult | Promise<ClaimResult>;
   /** Disposes and forgets a session. */
   discard(session: Session): void;
   /** A connection took the session: it must not expire. */

@@ -1,4 +1,3 @@
-
 /** Messages a session keeps for replay unless configured. */
 export const DEFAULT_REPLAY_MAX_MESSAGES = 5000;
 /** UTF-8 bytes a session keeps for replay unless configured (2 MiB). */
@@ -64,7 +63,8 @@ export class ReplayLog {
     this.entries.push({ seq, text, bytes });
     this.bytes += bytes;
     this.newest = seq;
-    while (this.size > this.limits.maxMessages || (this.bytes > this.limits.maxBytes && this.size > 0)) this.dropOldest();
+    while (this.size > this.limits.maxMessages || (this.bytes > this.limits.maxBytes && this.size > 0))
+      this.dropOldest();
     this.compact();
   }
 

@@ -4,7 +4,12 @@
  */
 import { BehaviorSubject, Observable, Subject, type Subscription } from 'rxjs';
 import { holdWhilePaused } from '../operators/hold-while-paused';
-import type { ClientToolResultMessage, ServerMessageInput, SessionStatus, ToolApprovalMessage } from '../protocol/codecs';
+import type {
+  ClientToolResultMessage,
+  ServerMessageInput,
+  SessionStatus,
+  ToolApprovalMessage,
+} from '../protocol/codecs';
 import { type ReplyAnswers, type ReplyContext, runReply } from './reply';
 
 /** An answer from the client, to one tool call. */

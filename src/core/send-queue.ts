@@ -54,10 +54,21 @@ export class SendQueue {
   send(message: ServerMessageInput): void {
     const last = this.pending[this.pending.length - 1];
     // Chunks of one reply merge; a chunk pushed by the application (no requestId) stays as it was pushed.
-    if (isTextChunk(message) && isTextChunk(last) && message.data.requestId !== undefined && last.data.requestId === message.data.requestId) {
-      this.pending[this.pending.length - 1] = { type: 'llm_chunk', data: { ...last.data, chunk: last.data.chunk + message.data.chunk } };
+    if (
+      isTextChunk(message) &&
+      isTextChunk(last) &&
+      message.data.requestId !== undefined &&
+      last.data.requestId === message.data.requestId
+    ) {
+      this.pending[this.pending.length - 1] = {
+        type: 'llm_chunk',
+        data: { ...last.data, chunk: last.data.chunk + message.data.chunk },
+      };
       this.pendingBytes += message.data.chunk.length;
-    } else if (this.pending.length > 0 || (isTextChunk(message) && (message.data.chunk.length > MAX_CHUNK_FRAME_CHARS || this.port.congested()))) {
+    } else if (
+      this.pending.length > 0 ||
+      (isTextChunk(message) && (message.data.chunk.length > MAX_CHUNK_FRAME_CHARS || this.port.congested()))
+    ) {
       this.pending.push(message);
       this.pendingBytes += this.sizeOf(message);
     } else {

@@ -3,7 +3,13 @@
  * resume, history, status), approvals and client tools' results for the running reply, and the
  * refusals of a request the session cannot take now.
  */
-import type { ClientToolResultMessage, ControlMessage, ServerMessageInput, SessionStatus, ToolApprovalMessage } from '../protocol/codecs';
+import type {
+  ClientToolResultMessage,
+  ControlMessage,
+  ServerMessageInput,
+  SessionStatus,
+  ToolApprovalMessage,
+} from '../protocol/codecs';
 import type { Conversation } from './conversation';
 import type { RunningReply } from './running-reply';
 
@@ -35,7 +41,13 @@ export function refuse(
 /** Refuses `what` (a user_message, clear_history) while a reply runs. */
 export function refuseBusy(session: Controlled, requestId: string, what: string): void {
   const running = session.runningReply?.requestId;
-  refuse(session, requestId, 'busy', `${what} while reply ${running} is running: wait for its llm_complete or abort it`, true);
+  refuse(
+    session,
+    requestId,
+    'busy',
+    `${what} while reply ${running} is running: wait for its llm_complete or abort it`,
+    true,
+  );
 }
 
 /** An approval or a client tool's result, for the call of the running reply that waits for it. */

@@ -91,13 +91,15 @@ class SessionState implements Session {
   private historySize: { messages: readonly HistoryMessage[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
 
-
   constructor(private readonly options: SessionOptions) {
     const persistence = options.persistence;
     this.persistence = persistence;
     this.outlet = new Outlets(options.backpressure, options.logger, options.sessionId);
     this.conversation = persistence
-      ? createConversation(options.conversation, { history: persistence.history, onChange: (messages) => persistence.historyChanged(messages) })
+      ? createConversation(options.conversation, {
+          history: persistence.history,
+          onChange: (messages) => persistence.historyChanged(messages),
+        })
       : createConversation(options.conversation);
     this.rememberAll(persistence?.requestIds);
     this.log = new ReplayLog(options.replay, persistence?.lastSeq ?? 0);
@@ -186,10 +188,15 @@ class SessionState implements Session {
     }
   }
 
-  attach(next: Transport, replay: readonly string[] = [], options?: { readonly share?: boolean }): Transport | undefined {
+  attach(
+    next: Transport,
+    replay: readonly string[] = [],
+    options?: { readonly share?: boolean },
+  ): Transport | undefined {
     // A connection that joins (share) holds the replay log from where the others stand until it acknowledges.
     const [previous, ...others] = this.outlet.attach(next, replay, options?.share === true, this.acknowledgedSeq);
-    for (const other of others) other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
+    for (const other of others)
+      other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     // What still waits (a takeover while congested) goes out as the new connection takes it.
     if (!this.queue.empty || this.drainWaiters.length > 0) {
       this.outlet.watchDrain(() => this.drained());
@@ -249,7 +256,12 @@ class SessionState implements Session {
     reply.storeFailed = true;
     this.send({
       type: 'error',
-      data: { code: 'store_unavailable', message: 'the session store went away: the reply was stopped; send it again once the server recovers', retryable: true, requestId: reply.requestId },
+      data: {
+        code: 'store_unavailable',
+        message: 'the session store went away: the reply was stopped; send it again once the server recovers',
+        retryable: true,
+        requestId: reply.requestId,
+      },
     });
     this.abortReply();
   }
@@ -315,11 +327,23 @@ class SessionState implements Session {
     const { text } = message.data;
     const { options } = this;
     if (text.length > options.maxMessageLength) {
-      return refuse(this, message.id, 'message_too_long', `the text has ${text.length} characters; this server accepts at most ${options.maxMessageLength}`, false);
+      return refuse(
+        this,
+        message.id,
+        'message_too_long',
+        `the text has ${text.length} characters; this server accepts at most ${options.maxMessageLength}`,
+        false,
+      );
     }
     const persistence = this.persistence;
     if (persistence && !persistence.available()) {
-      return refuse(this, message.id, 'store_unavailable', 'the session store cannot be reached: try again shortly', true);
+      return refuse(
+        this,
+        message.id,
+        'store_unavailable',
+        'the session store cannot be reached: try again shortly',
+        true,
+      );
     }
     this.remember(message.id);
     const running = new RunningReply(message.id, message.data.options?.onDisconnect ?? options.onDisconnect);
@@ -362,7 +386,12 @@ class SessionState implements Session {
 
   /** Sending a frame of the reply failed inside the server: the reply stops with an `internal_error`. */
   private replyFailed(running: RunningReply, error: unknown): void {
-    this.sendSafely(errorMessageFor(error, { requestId: running.requestId, logger: childLogger(this.options.logger, { sessionId: this.id }) }));
+    this.sendSafely(
+      errorMessageFor(error, {
+        requestId: running.requestId,
+        logger: childLogger(this.options.logger, { sessionId: this.id }),
+      }),
+    );
     this.replyEnded(running);
   }
 
@@ -378,15 +407,16 @@ class SessionState implements Session {
   abortReply(): void {
     this.reply?.abort();
   }
-
 }
 
 /** The UTF-8 bytes of a history's text: contents, and tool calls' names and arguments. */
 function historyBytes(messages: readonly HistoryMessage[]): number {
   let bytes = 0;
   for (const message of messages) {
-    bytes += Buffer.byteLength(message.content) + (message.reasoning === undefined ? 0 : Buffer.byteLength(message.reasoning));
-    for (const call of message.toolCalls ?? []) bytes += Buffer.byteLength(call.arguments) + call.name.length + call.id.length;
+    bytes +=
+      Buffer.byteLength(message.content) + (message.reasoning === undefined ? 0 : Buffer.byteLength(message.reasoning));
+    for (const call of message.toolCalls ?? [])
+      bytes += Buffer.byteLength(call.arguments) + call.name.length + call.id.length;
   }
   return bytes;
 }
@@ -397,7 +427,11 @@ export function createSession(options: SessionOptions): Session {
 }
 
 /** Puts `message` into the stream of each session but `excludeSessionId`; returns how many. */
-export function sendToEach(sessions: Iterable<Session>, message: ServerMessageInput, excludeSessionId?: string): number {
+export function sendToEach(
+  sessions: Iterable<Session>,
+  message: ServerMessageInput,
+  excludeSessionId?: string,
+): number {
   let sent = 0;
   for (const session of sessions) {
     if (session.id === excludeSessionId) continue;

@@ -24,7 +24,10 @@ class LazyTokenBucket implements TokenBucket {
 
   take(): boolean {
     const time = this.now();
-    this.tokens = Math.min(this.limit.burst, this.tokens + ((time - this.refilledAt) / 1000) * this.limit.ratePerSecond);
+    this.tokens = Math.min(
+      this.limit.burst,
+      this.tokens + ((time - this.refilledAt) / 1000) * this.limit.ratePerSecond,
+    );
     this.refilledAt = time;
     if (this.tokens < 1) return false;
     this.tokens -= 1;

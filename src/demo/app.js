@@ -26,7 +26,11 @@ const browserTime = {
   parameters: { type: 'object', properties: {}, additionalProperties: false },
   execute: () => {
     const now = new Date();
-    return { iso: now.toISOString(), local: now.toString(), timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone };
+    return {
+      iso: now.toISOString(),
+      local: now.toString(),
+      timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+    };
   },
 };
 
@@ -65,7 +69,9 @@ const explanations = {
 };
 const explain = (error) => {
   const words = explanations[error?.code];
-  return words ? `${words}${error.code.startsWith('upstream') ? ` (${error.message})` : ''}` : error?.message ?? String(error);
+  return words
+    ? `${words}${error.code.startsWith('upstream') ? ` (${error.message})` : ''}`
+    : (error?.message ?? String(error));
 };
 
 /** Shows a notice (or hides it, for ''); with `reconnect`, a Reconnect button beside the words. */
@@ -108,7 +114,8 @@ client.reconnecting$.subscribe(({ attempt, delayMs }) => {
   const at = Date.now() + delayMs;
   const tick = () => {
     const seconds = Math.max(0, Math.ceil((at - Date.now()) / 1000));
-    connectionText.textContent = seconds > 0 ? `Reconnecting in ${seconds}s (attempt ${attempt})` : `Reconnecting (attempt ${attempt})…`;
+    connectionText.textContent =
+      seconds > 0 ? `Reconnecting in ${seconds}s (attempt ${attempt})` : `Reconnecting (attempt ${attempt})…`;
   };
   setConnection('reconnecting', '');
   tick();
@@ -120,7 +127,10 @@ client.errors$.subscribe((error) => {
 function reconnect() {
   showNotice('');
   // A failure comes back through errors$ (reconnect_failed), which offers the button again.
-  client.connect().then(() => input.focus(), () => undefined);
+  client.connect().then(
+    () => input.focus(),
+    () => undefined,
+  );
 }
 reconnectButton.addEventListener('click', reconnect);
 
@@ -153,7 +163,11 @@ function toolCard(turn, before, call) {
   const card = element('div', 'tool');
   card.dataset.state = 'start';
   const head = element('div', 'tool-head');
-  head.append(element('span', 'tool-badge', 'tool'), element('span', '', call.toolName), element('span', 'tool-state', 'running…'));
+  head.append(
+    element('span', 'tool-badge', 'tool'),
+    element('span', '', call.toolName),
+    element('span', 'tool-state', 'running…'),
+  );
   card.append(head, element('pre', 'tool-args', JSON.stringify(call.args)));
   turn.insertBefore(card, before);
   return card;
@@ -211,7 +225,9 @@ function replyRenderer(turn, bubble, meta, view) {
       if (card && card.dataset.state !== 'denied') {
         const failed = event.data.error !== undefined;
         updateToolCard(card, { status: failed ? 'error' : 'complete' });
-        card.append(element('pre', 'tool-result', failed ? event.data.error : `→ ${JSON.stringify(event.data.result)}`));
+        card.append(
+          element('pre', 'tool-result', failed ? event.data.error : `→ ${JSON.stringify(event.data.result)}`),
+        );
       }
     } else if (event.type === 'llm_complete') {
       const { finishReason, usage } = event.data;
@@ -336,23 +352,29 @@ stopButton.addEventListener('click', () => {
 handleCopyButtons(messages);
 $('clear').addEventListener('click', () => {
   if (running) return showNotice(explanations.busy);
-  client.clearHistory().then(
-    () => {
-      messages.replaceChildren();
-      const empty = element('div', 'empty');
-      empty.id = 'empty';
-      empty.append(element('h1', '', 'Conversation cleared'), element('p', '', 'Ask something new.'));
-      messages.append(empty);
-    },
-    report,
-  );
+  client.clearHistory().then(() => {
+    messages.replaceChildren();
+    const empty = element('div', 'empty');
+    empty.id = 'empty';
+    empty.append(element('h1', '', 'Conversation cleared'), element('p', '', 'Ask something new.'));
+    messages.append(empty);
+  }, report);
 });
 for (const button of document.querySelectorAll('.suggestion')) {
   button.addEventListener('click', () => ask(button.textContent));
 }
 
 // Replies another tab of this conversation asked for, and the conversation shown to a tab that joins it.
-followOtherTabs({ client, joining: storedSession !== undefined, isRunning: () => running !== undefined, addTurn, assistantTurn, replyRenderer, element, scrollToEnd });
+followOtherTabs({
+  client,
+  joining: storedSession !== undefined,
+  isRunning: () => running !== undefined,
+  addTurn,
+  assistantTurn,
+  replyRenderer,
+  element,
+  scrollToEnd,
+});
 
 client.connect().catch(offerReconnect);
 input.focus();

@@ -31,7 +31,11 @@ DOMPurify.addHook('afterSanitizeAttributes', (node) => {
 });
 
 /** DOMPurify's settings: marked's output only, no inline styles (the page's CSP refuses them). */
-const PURIFY = { RETURN_DOM_FRAGMENT: true, FORBID_ATTR: ['style'], FORBID_TAGS: ['style', 'form', 'button', 'textarea', 'select'] };
+const PURIFY = {
+  RETURN_DOM_FRAGMENT: true,
+  FORBID_ATTR: ['style'],
+  FORBID_TAGS: ['style', 'form', 'button', 'textarea', 'select'],
+};
 
 /** Wraps code blocks with a header holding the language and a Copy button, and tables in a scroller. */
 function decorate(fragment) {
@@ -85,7 +89,7 @@ function lexTail(tail, links, final) {
   Object.assign(lexer.tokens.links, links);
   const tokens = lexer.lex(tail);
   let cut = tokens.length;
-  for (let open = 0; !final && cut > 0 && open < 2; ) if (tokens[--cut].type !== 'space') open++;
+  for (let open = 0; !final && cut > 0 && open < 2;) if (tokens[--cut].type !== 'space') open++;
   return { stable: tokens.slice(0, cut), live: tokens.slice(cut) };
 }
 
@@ -116,7 +120,8 @@ export function createMarkdownView(container, { onRender } = {}) {
     if (freeze) {
       container.append(fragmentOf(stable));
       frozenChars += stableRaw.length;
-      for (const token of stable) if (token.type === 'def' && !links[token.tag]) links[token.tag] = { href: token.href, title: token.title };
+      for (const token of stable)
+        if (token.type === 'def' && !links[token.tag]) links[token.tag] = { href: token.href, title: token.title };
     }
     const fragment = fragmentOf(freeze ? live : [...stable, ...live]);
     liveNodes = [...fragment.childNodes];

@@ -22,7 +22,13 @@ export interface RoundSnapshot {
 }
 
 /** The snapshot before the first event. */
-export const emptyRound: RoundSnapshot = { text: '', reasoning: '', toolCalls: [], finishReason: undefined, usage: undefined };
+export const emptyRound: RoundSnapshot = {
+  text: '',
+  reasoning: '',
+  toolCalls: [],
+  finishReason: undefined,
+  usage: undefined,
+};
 
 function mergeToolCallDelta(
   calls: readonly ToolCallSnapshot[],

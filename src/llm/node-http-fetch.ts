@@ -79,7 +79,8 @@ export const nodeHttpFetch = (input: string | URL | Request, init?: RequestInit)
       incoming = response;
       const status = response.statusCode ?? 0;
       const init = { status, statusText: response.statusMessage ?? '', headers: responseHeaders(response) };
-      const eventStream = status >= 200 && status < 300 && /^text\/event-stream/i.test(response.headers['content-type'] ?? '');
+      const eventStream =
+        status >= 200 && status < 300 && /^text\/event-stream/i.test(response.headers['content-type'] ?? '');
       if (eventStream) {
         const streamed: WithNodeBody = new Response(null, init);
         streamed[kNodeBody] = response;

@@ -25,7 +25,11 @@ const ARITHMETIC = /^[\d\s+\-*/^%().,!×÷−a-z]+$/i;
 
 /** The arithmetic in a question such as "what is 2+3*4?", if it holds any. */
 export function arithmeticIn(text: string): string | undefined {
-  const candidate = text.replace(LEADING_WORDS, '').replace(/[\s?]+$/, '').replace(/\.+$/, '').trim();
+  const candidate = text
+    .replace(LEADING_WORDS, '')
+    .replace(/[\s?]+$/, '')
+    .replace(/\.+$/, '')
+    .trim();
   if (!ARITHMETIC.test(candidate) || !/\d/.test(candidate)) return undefined;
   // A bare number is not a calculation; an operator or a function call makes it one.
   return /[+\-*/^%!×÷−]|[a-z]\s*\(/i.test(candidate) ? candidate : undefined;
@@ -47,7 +51,8 @@ function toolCallEvents(name: string, args: Record<string, unknown>, id: string)
 }
 
 function describeToolResult(message: HistoryMessage): string {
-  if (message.content.startsWith('Error: ')) return `The ${message.toolName ?? 'tool'} tool failed: ${message.content.slice(7)}`;
+  if (message.content.startsWith('Error: '))
+    return `The ${message.toolName ?? 'tool'} tool failed: ${message.content.slice(7)}`;
   try {
     const value = JSON.parse(message.content) as Record<string, unknown>;
     if (message.toolName === 'get_current_time') return `It is ${String(value.iso)} (${String(value.timeZone)}).`;
@@ -64,20 +69,26 @@ export function offlineAnswer(request: LLMRequest, callId: string): LLMEvent[] {
   let text = OFFLINE_HELP_TEXT;
   if (last?.role === 'tool') {
     const results: HistoryMessage[] = [];
-    for (let i = request.messages.length - 1; request.messages[i]?.role === 'tool'; i--) results.unshift(request.messages[i] as HistoryMessage);
+    for (let i = request.messages.length - 1; request.messages[i]?.role === 'tool'; i--)
+      results.unshift(request.messages[i] as HistoryMessage);
     text = results.map(describeToolResult).join(' ');
   } else if (last?.role === 'user') {
-    const mayCall = (name: string): boolean => request.options.toolChoice !== 'none' && request.tools.some((tool) => tool.name === name);
+    const mayCall = (name: string): boolean =>
+      request.options.toolChoice !== 'none' && request.tools.some((tool) => tool.name === name);
     const expression = arithmeticIn(last.content);
     if (expression !== undefined && mayCall('calculate')) return toolCallEvents('calculate', { expression }, callId);
-    if (TIME_QUESTION.test(last.content) && mayCall('get_current_time')) return toolCallEvents('get_current_time', {}, callId);
+    if (TIME_QUESTION.test(last.content) && mayCall('get_current_time'))
+      return toolCallEvents('get_current_time', {}, callId);
   }
   const pieces = words(text);
   const promptTokens = request.messages.reduce((sum, message) => sum + words(message.content).length, 0);
   return [
     ...pieces.map((delta): LLMEvent => ({ type: 'text', delta })),
     { type: 'finish', reason: 'stop' },
-    { type: 'usage', usage: { promptTokens, completionTokens: pieces.length, totalTokens: promptTokens + pieces.length } },
+    {
+      type: 'usage',
+      usage: { promptTokens, completionTokens: pieces.length, totalTokens: promptTokens + pieces.length },
+    },
   ];
 }
 
@@ -91,6 +102,8 @@ export function offlineProvider(options: OfflineProviderOptions = {}): LLMProvid
   let calls = 0;
   return (request): Observable<LLMEvent> => {
     const callId = `call_offline_${++calls}`;
-    return from(offlineAnswer(request, callId)).pipe(concatMap((event) => timer(delay, options.scheduler).pipe(map(() => event))));
+    return from(offlineAnswer(request, callId)).pipe(
+      concatMap((event) => timer(delay, options.scheduler).pipe(map(() => event))),
+    );
   };
 }

@@ -162,7 +162,10 @@ export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
 export function toUpstreamError(error: unknown): UpstreamError {
   if (error instanceof UpstreamError) return error;
   if (error instanceof OpenAI.APIConnectionTimeoutError) {
-    return new UpstreamError('upstream_timeout', 'the model endpoint did not answer in time', { retryable: true, cause: error });
+    return new UpstreamError('upstream_timeout', 'the model endpoint did not answer in time', {
+      retryable: true,
+      cause: error,
+    });
   }
   if (error instanceof OpenAI.APIConnectionError) {
     // The SDK's message ("Connection error.") says nothing the cause chain does not: a logger
@@ -190,7 +193,8 @@ export function toUpstreamError(error: unknown): UpstreamError {
     });
   }
   // Anything else happened while reading the stream: the connection was cut mid-way.
-  if (error instanceof Error) return new UpstreamError('upstream_error', 'the model stream failed', { retryable: true, cause: error });
+  if (error instanceof Error)
+    return new UpstreamError('upstream_error', 'the model stream failed', { retryable: true, cause: error });
   return new UpstreamError('upstream_error', `the model stream failed: ${String(error)}`, { retryable: true });
 }
 
@@ -273,7 +277,9 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
       // DOMExceptions, and destroy the keep-alive connection the rest of the body is draining on.
       let settled = false;
       // Settles on unsubscribe, so a wait for a slow client cannot outlive the request.
-      const cancelled = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+      const cancelled = new Promise<void>((resolve) =>
+        controller.signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
       const run = async (): Promise<void> => {
         // The SDK makes the request (auth, retries, HTTP errors as typed errors); the body is
         // parsed here, which costs far less CPU than the SDK's iterator.
@@ -290,12 +296,17 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
         };
         // One event cannot carry more than the reply may hold (twice: JSON may escape each character).
         const { limits } = request;
-        const readOptions = limits ? { maxEventBytes: 2 * (limits.maxTextBytes + limits.maxToolArgumentsBytes) + EVENT_ENVELOPE_BYTES } : {};
+        const readOptions = limits
+          ? { maxEventBytes: 2 * (limits.maxTextBytes + limits.maxToolArgumentsBytes) + EVENT_ENVELOPE_BYTES }
+          : {};
         const nodeBody = nodeBodyOf(response);
         if (nodeBody) {
           await readChatCompletionNodeStream(nodeBody, onChunk, pause, readOptions);
         } else {
-          if (!response.body) throw new UpstreamError('upstream_error', 'the model endpoint answered without a body', { retryable: true });
+          if (!response.body)
+            throw new UpstreamError('upstream_error', 'the model endpoint answered without a body', {
+              retryable: true,
+            });
           await readChatCompletionStream(response.body, onChunk, pause, readOptions);
         }
         settled = true;

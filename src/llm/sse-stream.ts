@@ -31,18 +31,28 @@ class ChunkParser {
         try {
           payload = JSON.parse(event.data) as typeof payload;
         } catch {
-          this.failure = new UpstreamError('upstream_error', `the model stream sent data that is not JSON: ${event.data.slice(0, 80)}`, { retryable: true });
+          this.failure = new UpstreamError(
+            'upstream_error',
+            `the model stream sent data that is not JSON: ${event.data.slice(0, 80)}`,
+            { retryable: true },
+          );
           return;
         }
         if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-          this.failure = new UpstreamError('upstream_error', `the model stream sent an event that is not a chat completion chunk: ${event.data.slice(0, 80)}`, {
-            retryable: true,
-          });
+          this.failure = new UpstreamError(
+            'upstream_error',
+            `the model stream sent an event that is not a chat completion chunk: ${event.data.slice(0, 80)}`,
+            {
+              retryable: true,
+            },
+          );
           return;
         }
         if (event.event === 'error' || payload.error) {
           const detail = payload.error?.message ?? event.data.slice(0, 200);
-          this.failure = new UpstreamError('upstream_error', `the model stream reported an error: ${detail}`, { retryable: true });
+          this.failure = new UpstreamError('upstream_error', `the model stream reported an error: ${detail}`, {
+            retryable: true,
+          });
           return;
         }
         onChunk(payload);
@@ -58,9 +68,13 @@ class ChunkParser {
     // Counted per read: what follows the last event of a read is counted from the next one.
     this.sinceEvent = this.eventEnded ? 0 : this.sinceEvent + bytes.length;
     if (this.sinceEvent > this.maxEventBytes) {
-      throw new UpstreamError('reply_too_large', `the model stream sent one event of more than ${this.maxEventBytes} bytes; the reply was stopped`, {
-        retryable: false,
-      });
+      throw new UpstreamError(
+        'reply_too_large',
+        `the model stream sent one event of more than ${this.maxEventBytes} bytes; the reply was stopped`,
+        {
+          retryable: false,
+        },
+      );
     }
     return !this.finished;
   }
@@ -150,6 +164,8 @@ export function readChatCompletionNodeStream(
     body.on('data', onData);
     body.once('end', () => settle());
     body.once('error', (error) => settle(error));
-    body.once('close', () => settle(body.readableEnded ? undefined : new Error('the connection closed before the stream ended')));
+    body.once('close', () =>
+      settle(body.readableEnded ? undefined : new Error('the connection closed before the stream ended')),
+    );
   });
 }

@@ -6,7 +6,11 @@ import { asyncScheduler, type MonoTypeOperatorFunction, Observable, type Schedul
  * it keeps one timer and re-arms it only when it fires early: streams of thousands of small
  * chunks cost one timer per `ms`, not one per chunk.
  */
-export function idleTimeout<T>(ms: number, makeError: () => unknown, scheduler: SchedulerLike = asyncScheduler): MonoTypeOperatorFunction<T> {
+export function idleTimeout<T>(
+  ms: number,
+  makeError: () => unknown,
+  scheduler: SchedulerLike = asyncScheduler,
+): MonoTypeOperatorFunction<T> {
   return (source) =>
     new Observable<T>((subscriber) => {
       let lastActivity = scheduler.now();

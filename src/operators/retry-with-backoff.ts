@@ -28,7 +28,11 @@ export interface BackoffOptions {
 }
 
 /** The delay before retry number `attempt` (1-based), given a random pick. Pure. */
-export function backoffDelay(attempt: number, options: Pick<BackoffOptions, 'initialDelayMs' | 'maxDelayMs' | 'jitter'>, random: number): number {
+export function backoffDelay(
+  attempt: number,
+  options: Pick<BackoffOptions, 'initialDelayMs' | 'maxDelayMs' | 'jitter'>,
+  random: number,
+): number {
   const capped = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (attempt - 1));
   const jitter = Math.min(1, Math.max(0, options.jitter));
   return Math.round(capped * (1 - jitter * random));
@@ -57,7 +61,8 @@ export function retryWithBackoff<T>(options: BackoffOptions): MonoTypeOperatorFu
           error: (error: unknown) => {
             if (options.shouldRetry && !options.shouldRetry(error)) return subscriber.error(error);
             const retry = ++failures;
-            if (retry > options.maxAttempts) return subscriber.error(options.giveUp ? options.giveUp(options.maxAttempts, error) : error);
+            if (retry > options.maxAttempts)
+              return subscriber.error(options.giveUp ? options.giveUp(options.maxAttempts, error) : error);
             const computed = backoffDelay(retry, options, random());
             const delayMs = options.adjustDelay ? options.adjustDelay(computed, retry) : computed;
             options.onRetry?.({ attempt: retry, delayMs, error });

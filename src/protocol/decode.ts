@@ -11,7 +11,15 @@ import {
   pushableMessageCodecs,
   serverMessageCodecs,
 } from './codecs';
-import { checkEnvelope, describeValue, type Envelope, isPlainObject, joinProblems, parseEnvelope, type RawFrame } from './frame';
+import {
+  checkEnvelope,
+  describeValue,
+  type Envelope,
+  isPlainObject,
+  joinProblems,
+  parseEnvelope,
+  type RawFrame,
+} from './frame';
 import {
   MAX_APPROVAL_REASON_LENGTH,
   MAX_CLIENT_TOOL_DESCRIPTION_LENGTH,
@@ -61,12 +69,18 @@ export function formatValidationErrors(errors: t.Errors): string {
   );
 }
 
-function decodeTagged<M>(raw: RawFrame, codecs: Record<string, t.Decoder<unknown, unknown>>): E.Either<ProtocolError, M> {
+function decodeTagged<M>(
+  raw: RawFrame,
+  codecs: Record<string, t.Decoder<unknown, unknown>>,
+): E.Either<ProtocolError, M> {
   return decodeFields<M>(parseEnvelope(raw, codecs), codecs);
 }
 
 /** Checks a message's fields with the codec of its type, once its envelope is known good. */
-function decodeFields<M>(envelope: E.Either<ProtocolError, Envelope<string>>, codecs: Record<string, t.Decoder<unknown, unknown>>): E.Either<ProtocolError, M> {
+function decodeFields<M>(
+  envelope: E.Either<ProtocolError, Envelope<string>>,
+  codecs: Record<string, t.Decoder<unknown, unknown>>,
+): E.Either<ProtocolError, M> {
   if (E.isLeft(envelope)) return envelope;
   const { value, type, requestId } = envelope.right;
   const decoded = (codecs[type] as t.Decoder<unknown, unknown>).decode(value);
@@ -74,7 +88,13 @@ function decodeFields<M>(envelope: E.Either<ProtocolError, Envelope<string>>, co
     // Too many client tools is about client tools: said in a line, without the array.
     const tooMany = decoded.left.find((error) => error.context[error.context.length - 1]?.type.name === 'ClientTools');
     if (tooMany && Array.isArray(tooMany.value)) {
-      return E.left(new ProtocolError('invalid_client_tools', `data.clientTools: at most ${MAX_CLIENT_TOOLS} client tools, got ${tooMany.value.length}`, requestId));
+      return E.left(
+        new ProtocolError(
+          'invalid_client_tools',
+          `data.clientTools: at most ${MAX_CLIENT_TOOLS} client tools, got ${tooMany.value.length}`,
+          requestId,
+        ),
+      );
     }
     return E.left(new ProtocolError('invalid_message', formatValidationErrors(decoded.left), requestId));
   }
@@ -103,7 +123,12 @@ export function decodePushMessage(message: unknown): E.Either<ProtocolError, Pus
   const type = isPlainObject(message) ? message.type : undefined;
   if (typeof type === 'string' && hasOwn(serverMessageCodecs, type) && !hasOwn(pushableMessageCodecs, type)) {
     const pushable = Object.keys(pushableMessageCodecs).join(', ');
-    return E.left(new ProtocolError('invalid_message', `${type} messages cannot be pushed: the server sends them itself; push one of ${pushable}`));
+    return E.left(
+      new ProtocolError(
+        'invalid_message',
+        `${type} messages cannot be pushed: the server sends them itself; push one of ${pushable}`,
+      ),
+    );
   }
   // The server gives the id; a placeholder lets the message codec check the rest.
   const withId = isPlainObject(message) ? { ...message, id: 'push' } : message;

@@ -9,7 +9,6 @@ import { MAX_MESSAGE_ID_LENGTH } from './limits';
 /** What a decoder accepts: a text frame, or its UTF-8 bytes. */
 export type RawFrame = string | Uint8Array;
 
-
 let utf8: TextDecoder | undefined;
 
 /** Characters of a value an error quotes. */
@@ -102,20 +101,31 @@ export interface Envelope<K extends string> {
  * Parses a frame and checks its envelope: an object whose `type` is one of `known`'s own keys.
  * The fields are checked by the caller's codec or shape.
  */
-export function parseEnvelope<K extends string>(raw: RawFrame, known: Readonly<Record<K, unknown>>): E.Either<ProtocolError, Envelope<K>> {
+export function parseEnvelope<K extends string>(
+  raw: RawFrame,
+  known: Readonly<Record<K, unknown>>,
+): E.Either<ProtocolError, Envelope<K>> {
   const parsed = parseFrame(raw);
   return E.isLeft(parsed) ? parsed : checkEnvelope(parsed.right, known);
 }
 
 /** Checks the envelope of a message already parsed (or never a frame: one the server is asked to push). */
-export function checkEnvelope<K extends string>(value: unknown, known: Readonly<Record<K, unknown>>): E.Either<ProtocolError, Envelope<K>> {
+export function checkEnvelope<K extends string>(
+  value: unknown,
+  known: Readonly<Record<K, unknown>>,
+): E.Either<ProtocolError, Envelope<K>> {
   if (!isPlainObject(value)) {
     return E.left(
-      new ProtocolError('invalid_message', `(message): expected an object with type, id and data, got ${describeValue(value)}`),
+      new ProtocolError(
+        'invalid_message',
+        `(message): expected an object with type, id and data, got ${describeValue(value)}`,
+      ),
     );
   }
   const requestId =
-    typeof value.id === 'string' && value.id.length > 0 && value.id.length <= MAX_MESSAGE_ID_LENGTH ? value.id : undefined;
+    typeof value.id === 'string' && value.id.length > 0 && value.id.length <= MAX_MESSAGE_ID_LENGTH
+      ? value.id
+      : undefined;
   const type = value.type;
   if (typeof type !== 'string') {
     return E.left(new ProtocolError('invalid_message', `type: expected string, got ${describeValue(type)}`, requestId));
@@ -123,7 +133,11 @@ export function checkEnvelope<K extends string>(value: unknown, known: Readonly<
   // Own-property lookup: a `type` of "constructor" or "__proto__" must not find Object's members.
   if (!Object.prototype.hasOwnProperty.call(known, type)) {
     return E.left(
-      new ProtocolError('unknown_type', `unknown message type ${describeValue(type)}; expected one of ${Object.keys(known).join(', ')}`, requestId),
+      new ProtocolError(
+        'unknown_type',
+        `unknown message type ${describeValue(type)}; expected one of ${Object.keys(known).join(', ')}`,
+        requestId,
+      ),
     );
   }
   return E.right({ value, type: type as K, requestId });

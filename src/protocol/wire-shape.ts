@@ -33,7 +33,8 @@ function expected(shape: WireShape): string {
   return 'array' in shape ? 'an array' : 'an object';
 }
 
-const join = (path: string, key: string | number): string => (typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key);
+const join = (path: string, key: string | number): string =>
+  typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
 const has = (value: object, key: string): boolean => Object.prototype.hasOwnProperty.call(value, key);
 
 /**
@@ -41,7 +42,13 @@ const has = (value: object, key: string): boolean => Object.prototype.hasOwnProp
  * keys dropped, and pushes a line (`data.chunk: expected string, got 42`) to `problems` for each
  * mismatch (the result is then meaningless). `describe` quotes a value.
  */
-export function checkShape(shape: WireShape, value: unknown, path: string, problems: string[], describe: (value: unknown) => string): unknown {
+export function checkShape(
+  shape: WireShape,
+  value: unknown,
+  path: string,
+  problems: string[],
+  describe: (value: unknown) => string,
+): unknown {
   const fail = (): unknown => {
     problems.push(`${path || '(message)'}: expected ${expected(shape)}, got ${describe(value)}`);
     return value;
@@ -49,7 +56,10 @@ export function checkShape(shape: WireShape, value: unknown, path: string, probl
   if (typeof shape === 'string') return shape === 'unknown' || typeof value === shape ? value : fail();
   if ('literal' in shape) return value === shape.literal ? value : fail();
   if ('keyof' in shape) return typeof value === 'string' && shape.keyof.includes(value) ? value : fail();
-  if ('array' in shape) return Array.isArray(value) ? value.map((item, i) => checkShape(shape.array, item, join(path, i), problems, describe)) : fail();
+  if ('array' in shape)
+    return Array.isArray(value)
+      ? value.map((item, i) => checkShape(shape.array, item, join(path, i), problems, describe))
+      : fail();
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail();
   const record = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};

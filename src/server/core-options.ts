@@ -12,7 +12,11 @@ import {
   DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
 } from '../core/reply';
 import type { LLMProvider } from '../llm/types';
-import { DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_CLIENT_TOOL_TIMEOUT_MS, DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../tools/client-tools';
+import {
+  DEFAULT_APPROVAL_TIMEOUT_MS,
+  DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
+  DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
+} from '../tools/client-tools';
 import type { ToolRegistry } from '../tools/registry';
 import type { WSServerEvent } from './events';
 import type { ServerMetrics } from './metrics';

@@ -47,7 +47,11 @@ export interface HealthReport {
   readonly sessions: number;
   readonly repliesRunning: number;
   /** The session store: `memory`, or `redis` with whether it answers now (on a cluster: which masters do not). */
-  readonly store: { readonly kind: string; readonly status: StoreHealth; readonly unavailableNodes?: readonly string[] };
+  readonly store: {
+    readonly kind: string;
+    readonly status: StoreHealth;
+    readonly unavailableNodes?: readonly string[];
+  };
   /** Whether the model endpoint answered its last check (cached; never checked on the request's time). */
   readonly upstream: UpstreamHealth;
 }

@@ -40,7 +40,8 @@ const BARE_HEALTH = JSON.stringify({ status: 'ok' });
 function loadStaticFiles(dir: string | undefined): Map<string, { body: Buffer; type: string }> {
   const files = new Map<string, { body: Buffer; type: string }>();
   if (!dir) return files;
-  if (!existsSync(join(dir, 'index.html'))) throw new Error(`no index.html in the demo folder ${dir} (run npm run build)`);
+  if (!existsSync(join(dir, 'index.html')))
+    throw new Error(`no index.html in the demo folder ${dir} (run npm run build)`);
   for (const name of readdirSync(dir)) {
     const type = contentTypes[extname(name)];
     if (type) files.set(`/${name}`, { body: readFileSync(join(dir, name)), type });
@@ -49,31 +50,63 @@ function loadStaticFiles(dir: string | undefined): Map<string, { body: Buffer; t
 }
 
 /** The request handler for everything that is not a WebSocket upgrade. */
-export function createHttpRoutes(options: HttpRoutesOptions): (request: IncomingMessage, response: ServerResponse) => void {
+export function createHttpRoutes(
+  options: HttpRoutesOptions,
+): (request: IncomingMessage, response: ServerResponse) => void {
   const files = loadStaticFiles(options.staticDir);
-  const send = (response: ServerResponse, status: number, type: string, body: string | Buffer, head: boolean, headers?: object): void => {
+  const send = (
+    response: ServerResponse,
+    status: number,
+    type: string,
+    body: string | Buffer,
+    head: boolean,
+    headers?: object,
+  ): void => {
     // Scripts are public code: any origin may import the client module (`<script type="module">`
     // on a page served elsewhere needs CORS for a cross-origin module).
     const cors = type.startsWith('text/javascript') ? { 'access-control-allow-origin': '*' } : {};
-    response.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-cache', ...cors, ...headers });
+    response.writeHead(status, {
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-cache',
+      ...cors,
+      ...headers,
+    });
     response.end(head ? undefined : body);
   };
 
   return (request, response) => {
     const head = request.method === 'HEAD';
-    if (request.method !== 'GET' && !head) return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n', head);
+    if (request.method !== 'GET' && !head)
+      return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n', head);
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path === '/health' || path === '/metrics') {
       const authorized = options.authorize ? options.authorize(request) : Promise.resolve(true);
       void authorized
         .then(async (allowed) => {
-          if (path === '/health') return send(response, 200, 'application/json; charset=utf-8', allowed ? JSON.stringify(options.health()) : BARE_HEALTH, head);
+          if (path === '/health')
+            return send(
+              response,
+              200,
+              'application/json; charset=utf-8',
+              allowed ? JSON.stringify(options.health()) : BARE_HEALTH,
+              head,
+            );
           if (!allowed) {
-            return send(response, 401, 'text/plain; charset=utf-8', 'the auth token is required: Authorization: Bearer <token>, or ?token=<token>\n', head, { 'www-authenticate': 'Bearer' });
+            return send(
+              response,
+              401,
+              'text/plain; charset=utf-8',
+              'the auth token is required: Authorization: Bearer <token>, or ?token=<token>\n',
+              head,
+              { 'www-authenticate': 'Bearer' },
+            );
           }
           send(response, 200, options.metrics.contentType, await options.metrics.metrics(), head);
         })
-        .catch((error: unknown) => send(response, 500, 'text/plain; charset=utf-8', `${path.slice(1)} failed: ${String(error)}\n`, head));
+        .catch((error: unknown) =>
+          send(response, 500, 'text/plain; charset=utf-8', `${path.slice(1)} failed: ${String(error)}\n`, head),
+        );
       return;
     }
     const file = files.get(path === '/' ? '/index.html' : path);

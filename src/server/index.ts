@@ -76,12 +76,23 @@ export type { LLMProvider, LLMRequest, LLMEvent, LLMToolDefinition, LLMFinishRea
 // Tools.
 export { defineTool, type Tool, type ToolContext, type ToolOutcome } from '../tools/types';
 export { DEFAULT_TOOL_TIMEOUT_MS } from '../tools/registry';
-export { DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_CLIENT_TOOL_TIMEOUT_MS, DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../tools/client-tools';
+export {
+  DEFAULT_APPROVAL_TIMEOUT_MS,
+  DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
+  DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
+} from '../tools/client-tools';
 export { jsonSchemaOf } from '../tools/codec-schema';
 export { calculateTool } from '../tools/builtin/calculate';
 export { getCurrentTimeTool } from '../tools/builtin/current-time';
 
 // Errors a server's code may meet: a rejected push, a model or tool failure.
-export { LLMWSError, ProtocolError, UpstreamError, ToolError, type UpstreamErrorCode, type ToolErrorCode } from '../errors';
+export {
+  LLMWSError,
+  ProtocolError,
+  UpstreamError,
+  ToolError,
+  type UpstreamErrorCode,
+  type ToolErrorCode,
+} from '../errors';
 export type { ErrorCode } from '../protocol/message-types';
 export type { PushMessage } from '../protocol/codecs';

@@ -42,9 +42,14 @@ export function consoleLogger(options: ConsoleLoggerOptions = {}): Logger {
   const at = (level: Exclude<LogLevel, 'silent'>, write: (...args: unknown[]) => void): LogFn => {
     if (levelRank[level] < threshold) return ignore;
     return (first: object | string, message?: string): void => {
-      const { err, ...fields } = { ...bindings, ...(typeof first === 'string' ? {} : first) } as Record<string, unknown>;
+      const { err, ...fields } = { ...bindings, ...(typeof first === 'string' ? {} : first) } as Record<
+        string,
+        unknown
+      >;
       const text = typeof first === 'string' ? first : (message ?? '');
-      const pairs = Object.entries(fields).map(([key, value]) => ` ${key}=${describe(value)}`).join('');
+      const pairs = Object.entries(fields)
+        .map(([key, value]) => ` ${key}=${describe(value)}`)
+        .join('');
       const line = `[llm-ws] ${text}${pairs}`;
       if (err === undefined) write(line);
       else write(line, err);

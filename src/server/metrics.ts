@@ -49,11 +49,19 @@ export function createServerMetrics(gauges: MetricsGauges, options: ServerMetric
   try {
     return registerServerMetrics(registry, gauges, options.collectDefaultMetrics ?? false);
   } catch (error) {
-    throw new LLMWSError('metrics_conflict', `llm-ws could not register its metrics: ${error instanceof Error ? error.message : String(error)} (one registry per WSServer, and default metrics collected once)`, { cause: error });
+    throw new LLMWSError(
+      'metrics_conflict',
+      `llm-ws could not register its metrics: ${error instanceof Error ? error.message : String(error)} (one registry per WSServer, and default metrics collected once)`,
+      { cause: error },
+    );
   }
 }
 
-function registerServerMetrics(registry: Registry<RegistryContentType>, gauges: MetricsGauges, withDefaults: boolean): ServerMetrics {
+function registerServerMetrics(
+  registry: Registry<RegistryContentType>,
+  gauges: MetricsGauges,
+  withDefaults: boolean,
+): ServerMetrics {
   const registers = [registry];
   // Check every name first, so a conflict leaves the registry as it was.
   for (const name of metricNames) {
@@ -61,19 +69,55 @@ function registerServerMetrics(registry: Registry<RegistryContentType>, gauges: 
   }
   if (withDefaults) collectDefaultMetrics({ register: registry });
   const gauge = (name: string, help: string, read: () => number): void => {
-    new Gauge({ name, help, registers, collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(read());
+      },
+    });
   };
   gauge('llm_ws_open_connections', 'Open WebSocket connections', gauges.connections);
   gauge('llm_ws_sessions', 'Sessions held, connected or waiting for a resume', gauges.sessions);
   gauge('llm_ws_replies_running', 'Replies being generated now', gauges.repliesRunning);
-  const connections = new Counter({ name: 'llm_ws_connections_total', help: 'WebSocket connections accepted', registers });
+  const connections = new Counter({
+    name: 'llm_ws_connections_total',
+    help: 'WebSocket connections accepted',
+    registers,
+  });
   const chunks = new Counter({ name: 'llm_ws_chunks_sent_total', help: 'llm_chunk messages sent', registers });
-  const replies = new Counter({ name: 'llm_ws_replies_total', help: 'Replies ended, by finish reason', labelNames: ['finish_reason'], registers });
-  const errors = new Counter({ name: 'llm_ws_errors_total', help: 'error messages sent, by code', labelNames: ['code'], registers });
-  const resumes = new Counter({ name: 'llm_ws_resumes_total', help: 'Resume requests, by outcome', labelNames: ['outcome'], registers });
+  const replies = new Counter({
+    name: 'llm_ws_replies_total',
+    help: 'Replies ended, by finish reason',
+    labelNames: ['finish_reason'],
+    registers,
+  });
+  const errors = new Counter({
+    name: 'llm_ws_errors_total',
+    help: 'error messages sent, by code',
+    labelNames: ['code'],
+    registers,
+  });
+  const resumes = new Counter({
+    name: 'llm_ws_resumes_total',
+    help: 'Resume requests, by outcome',
+    labelNames: ['outcome'],
+    registers,
+  });
   const buckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
-  const modelCalls = new Histogram({ name: 'llm_ws_upstream_request_duration_seconds', help: 'Duration of model calls', buckets, registers });
-  const firstTokens = new Histogram({ name: 'llm_ws_time_to_first_token_seconds', help: 'Time from user_message to the first text of the reply', buckets, registers });
+  const modelCalls = new Histogram({
+    name: 'llm_ws_upstream_request_duration_seconds',
+    help: 'Duration of model calls',
+    buckets,
+    registers,
+  });
+  const firstTokens = new Histogram({
+    name: 'llm_ws_time_to_first_token_seconds',
+    help: 'Time from user_message to the first text of the reply',
+    buckets,
+    registers,
+  });
 
   return {
     registry,

@@ -8,7 +8,9 @@ import type { WSServerOptions } from './options';
  * The tools a server's replies may call: the built-in ones (unless `builtinTools: false`) and
  * `tools`, those named in `requireApproval` needing approval, each run within `toolTimeoutMs`.
  */
-export function serverTools(options: Pick<WSServerOptions, 'builtinTools' | 'tools' | 'requireApproval' | 'toolTimeoutMs'>): ToolRegistry {
+export function serverTools(
+  options: Pick<WSServerOptions, 'builtinTools' | 'tools' | 'requireApproval' | 'toolTimeoutMs'>,
+): ToolRegistry {
   const tools = [...(options.builtinTools === false ? [] : builtinTools), ...(options.tools ?? [])];
   return createToolRegistry(withApproval(tools, options.requireApproval), { timeoutMs: options.toolTimeoutMs });
 }
@@ -17,7 +19,10 @@ export function serverTools(options: Pick<WSServerOptions, 'builtinTools' | 'too
 function withApproval(tools: readonly Tool[], requireApproval: readonly string[] = []): Tool[] {
   const unknown = requireApproval.filter((name) => !tools.some((tool) => tool.name === name));
   if (unknown.length > 0) {
-    throw new LLMWSError('invalid_options', `WSServer: option \`requireApproval\` names no tool: ${unknown.join(', ')} (the tools are ${tools.map((tool) => tool.name).join(', ') || 'none'})`);
+    throw new LLMWSError(
+      'invalid_options',
+      `WSServer: option \`requireApproval\` names no tool: ${unknown.join(', ')} (the tools are ${tools.map((tool) => tool.name).join(', ') || 'none'})`,
+    );
   }
   return tools.map((tool) => (requireApproval.includes(tool.name) ? { ...tool, needsApproval: true } : tool));
 }

@@ -10,7 +10,10 @@ export interface UpstreamHealth {
  * in the background and the last known one is returned, so `/health` stays fast when the
  * endpoint is slow or down.
  */
-export function createUpstreamHealth(check: (() => Promise<boolean>) | undefined, maxAgeMs = 30_000): { current(): UpstreamHealth } {
+export function createUpstreamHealth(
+  check: (() => Promise<boolean>) | undefined,
+  maxAgeMs = 30_000,
+): { current(): UpstreamHealth } {
   let state: UpstreamHealth = { reachable: null, checkedAt: null };
   let checking = false;
   let checkedAtMs = 0;

@@ -18,22 +18,27 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 const hasMethods = (value: unknown, names: readonly string[]): boolean =>
   isObject(value) && names.every((name) => typeof value[name] === 'function');
 
-const integer = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (value) =>
-  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
-    ? undefined
-    : max === Number.MAX_SAFE_INTEGER
-      ? `a whole number of ${min} or more`
-      : `a whole number from ${min} to ${max}`;
-const durationMs = (min: number): Check => (value) =>
-  typeof value === 'number' && Number.isFinite(value) && value >= min && value <= MAX_TIMER_MS
-    ? undefined
-    : `a number of milliseconds ${min === 0 ? 'from 0' : 'above 0'} to ${MAX_TIMER_MS}`;
+const integer =
+  (min: number, max = Number.MAX_SAFE_INTEGER): Check =>
+  (value) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max
+      ? undefined
+      : max === Number.MAX_SAFE_INTEGER
+        ? `a whole number of ${min} or more`
+        : `a whole number from ${min} to ${max}`;
+const durationMs =
+  (min: number): Check =>
+  (value) =>
+    typeof value === 'number' && Number.isFinite(value) && value >= min && value <= MAX_TIMER_MS
+      ? undefined
+      : `a number of milliseconds ${min === 0 ? 'from 0' : 'above 0'} to ${MAX_TIMER_MS}`;
 const boolean: Check = (value) => (typeof value === 'boolean' ? undefined : 'true or false');
 const string: Check = (value) => (typeof value === 'string' && value !== '' ? undefined : 'a non-empty string');
 /** `enableCompression`: a boolean, or settings with whole numbers in zlib's ranges. */
 const compression: Check = (value) => {
   if (typeof value === 'boolean') return undefined;
-  if (typeof value !== 'object' || value === null) return 'true, false or { thresholdBytes, contextTakeover, level, memLevel }';
+  if (typeof value !== 'object' || value === null)
+    return 'true, false or { thresholdBytes, contextTakeover, level, memLevel }';
   const settings = value as Record<string, unknown>;
   const ranges: Record<string, Check> = { thresholdBytes: integer(0), level: integer(1, 9), memLevel: integer(1, 9) };
   for (const [name, setting] of Object.entries(settings)) {
@@ -47,27 +52,35 @@ const compression: Check = (value) => {
 };
 
 const fn: Check = (value) => (typeof value === 'function' ? undefined : 'a function');
-const oneOf = (...allowed: readonly string[]): Check => (value) =>
-  allowed.includes(value as string) ? undefined : allowed.map((each) => `'${each}'`).join(' or ');
-const withMethods = (what: string, names: readonly string[]): Check => (value) => (hasMethods(value, names) ? undefined : what);
+const oneOf =
+  (...allowed: readonly string[]): Check =>
+  (value) =>
+    allowed.includes(value as string) ? undefined : allowed.map((each) => `'${each}'`).join(' or ');
+const withMethods =
+  (what: string, names: readonly string[]): Check =>
+  (value) =>
+    hasMethods(value, names) ? undefined : what;
 const positiveCount = integer(1);
 
 const rateLimit: Check = (value) => {
   if (value === false) return undefined;
-  const expected = 'false, or { ratePerSecond, burst } with ratePerSecond above 0 and burst a whole number of 1 or more';
+  const expected =
+    'false, or { ratePerSecond, burst } with ratePerSecond above 0 and burst a whole number of 1 or more';
   if (!isObject(value)) return expected;
   const { ratePerSecond, burst } = value;
   const rateOk = typeof ratePerSecond === 'number' && Number.isFinite(ratePerSecond) && ratePerSecond > 0;
   return rateOk && positiveCount(burst) === undefined ? undefined : expected;
 };
 
-const path: Check = (value) => (typeof value === 'string' && value.startsWith('/') ? undefined : "a string starting with '/' (such as '/ws')");
+const path: Check = (value) =>
+  typeof value === 'string' && value.startsWith('/') ? undefined : "a string starting with '/' (such as '/ws')";
 
 const stringArray: Check = (value) =>
   Array.isArray(value) && value.every((each) => typeof each === 'string') ? undefined : 'an array of strings';
 
 const tools: Check = (value) =>
-  Array.isArray(value) && value.every((tool) => isObject(tool) && typeof tool.name === 'string' && typeof tool.execute === 'function')
+  Array.isArray(value) &&
+  value.every((tool) => isObject(tool) && typeof tool.name === 'string' && typeof tool.execute === 'function')
     ? undefined
     : 'an array of tools (objects with a name and an execute function)';
 
@@ -81,7 +94,7 @@ const conversationOptions: Check = (value) => {
 };
 
 const logger = withMethods(
-  "a logger: an object with error, warn and info methods (pino, console, consoleLogger({ level }); for no logs, silentLogger)",
+  'a logger: an object with error, warn and info methods (pino, console, consoleLogger({ level }); for no logs, silentLogger)',
   ['error', 'warn', 'info'],
 );
 
@@ -195,7 +208,8 @@ export function checkOptions(given: unknown): OptionsCheck {
     if (expected !== undefined) throw invalid(`option \`${key}\` must be ${expected}, got ${describe(value)}`);
     options[name] = value;
   }
-  if (options.server !== undefined && options.noServer === true) throw invalid('give `server` or `noServer: true`, not both');
+  if (options.server !== undefined && options.noServer === true)
+    throw invalid('give `server` or `noServer: true`, not both');
   if (options.metricsAuth === true && options.authenticate === undefined) {
     throw invalid('metricsAuth needs authenticate: there is no token to ask /metrics for');
   }

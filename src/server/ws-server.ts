@@ -49,7 +49,10 @@ function checkedPush(message: unknown): PushMessage {
 }
 
 /** The store's part of `/health`; on a cluster with masters that do not answer, it names them. */
-function storeHealth(kind: string, core: Pick<LLMWSCore, 'health' | 'unavailableNodes'> | undefined): HealthReport['store'] {
+function storeHealth(
+  kind: string,
+  core: Pick<LLMWSCore, 'health' | 'unavailableNodes'> | undefined,
+): HealthReport['store'] {
   const status = core?.health() ?? 'ok';
   const unavailableNodes = core?.unavailableNodes() ?? [];
   return unavailableNodes.length === 0 ? { kind, status } : { kind, status, unavailableNodes };
@@ -112,13 +115,27 @@ export class WSServer {
     );
     this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
     this.store = options.store ?? memoryStore();
-    this.coreOptions = coreOptionsFor(options, { store: this.store, provider: this.provider, tools: this.tools, logger: this.logger, metrics: this.metrics, events: this.events });
+    this.coreOptions = coreOptionsFor(options, {
+      store: this.store,
+      provider: this.provider,
+      tools: this.tools,
+      logger: this.logger,
+      metrics: this.metrics,
+      events: this.events,
+    });
     // Logged only now that nothing above threw: a server that was never made says nothing.
     for (const [old, name] of checked.deprecated) {
-      if (firstUseOfDeprecated(old)) this.logger.warn({ option: old, use: name }, `WSServer option \`${old}\` is deprecated: use \`${name}\` (the old name goes in the next minor version)`);
+      if (firstUseOfDeprecated(old))
+        this.logger.warn(
+          { option: old, use: name },
+          `WSServer option \`${old}\` is deprecated: use \`${name}\` (the old name goes in the next minor version)`,
+        );
     }
     if (checked.unknown.length > 0) {
-      this.logger.warn({ options: checked.unknown }, `WSServer ignores unknown option(s) ${checked.unknown.map((name) => `\`${name}\``).join(', ')}: a typo? (see WSServerOptions)`);
+      this.logger.warn(
+        { options: checked.unknown },
+        `WSServer ignores unknown option(s) ${checked.unknown.map((name) => `\`${name}\``).join(', ')}: a typo? (see WSServerOptions)`,
+      );
     }
     if (fromEnvironment) {
       const line = `answering with ${fromEnvironment.description}`;
@@ -190,7 +207,10 @@ export class WSServer {
     const url = this.url;
     const port = this.port;
     if (url === undefined || port === undefined) {
-      throw new LLMWSError('not_started', 'WSServer has no endpoint: it is not started and listening (with noServer, or on a server of yours not listening yet, it never has one)');
+      throw new LLMWSError(
+        'not_started',
+        'WSServer has no endpoint: it is not started and listening (with noServer, or on a server of yours not listening yet, it never has one)',
+      );
     }
     return { url, port };
   }
@@ -210,13 +230,16 @@ export class WSServer {
    * listens on itself, {@link WSServer.endpoint} has the url and port.
    */
   async start(): Promise<void> {
-    if (this.adapter || this.core) throw new LLMWSError('already_started', 'WSServer is already started: call stop() before starting it again');
+    if (this.adapter || this.core)
+      throw new LLMWSError('already_started', 'WSServer is already started: call stop() before starting it again');
     const routes = createHttpRoutes({
       wsPath: this.options.path ?? DEFAULT_PATH,
       staticDir: this.options.demoDir,
       health: () => this.health(),
       metrics: this.metrics.registry,
-      ...(this.options.authenticate && this.options.metricsAuth !== false ? { authorize: (request: IncomingMessage) => this.authorized(request) } : {}),
+      ...(this.options.authenticate && this.options.metricsAuth !== false
+        ? { authorize: (request: IncomingMessage) => this.authorized(request) }
+        : {}),
     });
     const ownsServer = !this.options.server && !this.options.noServer;
     const server = ownsServer ? createServer(routes) : this.options.server;
@@ -303,7 +326,9 @@ export class WSServer {
     if (this.onListening) server?.off('listening', this.onListening);
     this.onListening = undefined;
     // The core tells connected clients when to come back and ends the sessions; the adapter closes the sockets.
-    const closingCore = this.core?.close({ retryAfterMs: this.options.stopRetryAfterMs ?? DEFAULT_STOP_RETRY_AFTER_MS });
+    const closingCore = this.core?.close({
+      retryAfterMs: this.options.stopRetryAfterMs ?? DEFAULT_STOP_RETRY_AFTER_MS,
+    });
     await adapter.close(CloseCode.GoingAway, 'server stopping', options.timeoutMs ?? 5000);
     await closingCore;
     this.core = undefined;

@@ -3,5 +3,12 @@
  */
 export { memoryStore, createMemorySessionDirectory, type MemorySessionDirectory } from './memory-store';
 export { newSessionIdentity } from '../core/ids';
-export type { SessionStore, SessionDirectory, SessionStoreContext, SessionInit, SessionBudget, StoreHealth } from './types';
+export type {
+  SessionStore,
+  SessionDirectory,
+  SessionStoreContext,
+  SessionInit,
+  SessionBudget,
+  StoreHealth,
+} from './types';
 export * from './redis';

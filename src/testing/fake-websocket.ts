@@ -3,7 +3,21 @@
  * around it: pass `server.WebSocketCtor` to the client and play the server's side, in virtual
  * time if you like. Browser-safe.
  */
-import { asyncScheduler, filter, from, map, merge, mergeMap, type Observable, type ObservableInput, type SchedulerLike, Subject, type Subscription, take, takeUntil } from 'rxjs';
+import {
+  asyncScheduler,
+  filter,
+  from,
+  map,
+  merge,
+  mergeMap,
+  type Observable,
+  type ObservableInput,
+  type SchedulerLike,
+  Subject,
+  type Subscription,
+  take,
+  takeUntil,
+} from 'rxjs';
 import type { WebSocketConstructor } from '../client/options';
 import type { ClientMessage, ServerMessage } from '../protocol/codecs';
 import { makeError, makeSession } from './server-messages';
@@ -164,7 +178,10 @@ export interface FakeServer {
    * returned) when the socket closes or the client sends an `abort` control naming the message.
    * Returns the subscription; unsubscribe to stop answering.
    */
-  answer<K extends ClientMessage['type']>(type: K, reply: (message: ClientMessageOf<K>, socket: FakeWebSocket) => ObservableInput<ServerMessage | string>): Subscription;
+  answer<K extends ClientMessage['type']>(
+    type: K,
+    reply: (message: ClientMessageOf<K>, socket: FakeWebSocket) => ObservableInput<ServerMessage | string>,
+  ): Subscription;
 }
 
 /** Whether `message` is an `abort` control naming the request `requestId`. */
@@ -224,7 +241,12 @@ export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
           filter((frame): frame is ReceivedFrame<ClientMessageOf<typeof type>> => frame.message.type === type),
           mergeMap(({ socket, message }) =>
             from(reply(message, socket)).pipe(
-              takeUntil(merge(socket.closed$, received.pipe(filter((frame) => frame.socket === socket && abortsRequest(frame.message, message.id))))),
+              takeUntil(
+                merge(
+                  socket.closed$,
+                  received.pipe(filter((frame) => frame.socket === socket && abortsRequest(frame.message, message.id))),
+                ),
+              ),
               map((answer) => ({ socket, answer })),
             ),
           ),

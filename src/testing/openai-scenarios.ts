@@ -55,7 +55,12 @@ export type TestScenario =
       readonly delayMs?: number;
     })
   /** Answers with an HTTP error and an OpenAI-shaped error body. */
-  | { readonly type: 'error'; readonly status: number; readonly message?: string; readonly headers?: Record<string, string> }
+  | {
+      readonly type: 'error';
+      readonly status: number;
+      readonly message?: string;
+      readonly headers?: Record<string, string>;
+    }
   /** Streams `chunks`, then destroys the socket mid-stream (no finish, no [DONE]). */
   | { readonly type: 'cut'; readonly chunks: readonly string[]; readonly delayMs?: number }
   /** Streams `chunks`, then goes silent until the caller hangs up. */
@@ -91,22 +96,44 @@ export class RawData {
 }
 
 /** The events of an `endless` scenario: never done. */
-function* endlessEvents(scenario: Extract<TestScenario, { type: 'endless' }>, chunk: (delta: object) => unknown): Generator<{ delayMs: number; data: unknown }> {
+function* endlessEvents(
+  scenario: Extract<TestScenario, { type: 'endless' }>,
+  chunk: (delta: object) => unknown,
+): Generator<{ delayMs: number; data: unknown }> {
   const piece = 'x'.repeat(scenario.chunkSize ?? 1024);
   const { toolName } = scenario;
-  if (toolName) yield { delayMs: 0, data: chunk({ tool_calls: [{ index: 0, id: 'call_endless', type: 'function', function: { name: toolName, arguments: '{"a":"' } }] }) };
+  if (toolName)
+    yield {
+      delayMs: 0,
+      data: chunk({
+        tool_calls: [
+          { index: 0, id: 'call_endless', type: 'function', function: { name: toolName, arguments: '{"a":"' } },
+        ],
+      }),
+    };
   const delta = toolName ? { tool_calls: [{ index: 0, function: { arguments: piece } }] } : { content: piece };
   for (;;) yield { delayMs: 0, data: chunk(delta) };
 }
 
 /** Builds the SSE events of a scenario: each entry is one `data:` payload (raw text when a string), with its delay. */
-export function streamEvents(scenario: TestScenario, body: any, completionId: string): Iterable<{ delayMs: number; data: unknown }> {
-  const base = { id: completionId, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: String(body.model) };
+export function streamEvents(
+  scenario: TestScenario,
+  body: any,
+  completionId: string,
+): Iterable<{ delayMs: number; data: unknown }> {
+  const base = {
+    id: completionId,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model: String(body.model),
+  };
   const chunk = (delta: object, finishReason: string | null = null) => ({
     ...base,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
   });
-  const events: { delayMs: number; data: unknown }[] = [{ delayMs: 0, data: chunk({ role: 'assistant', content: '' }) }];
+  const events: { delayMs: number; data: unknown }[] = [
+    { delayMs: 0, data: chunk({ role: 'assistant', content: '' }) },
+  ];
   if (scenario.type === 'endless') {
     const first = events[0] as { delayMs: number; data: unknown };
     return (function* () {
@@ -114,7 +141,8 @@ export function streamEvents(scenario: TestScenario, body: any, completionId: st
       yield* endlessEvents(scenario, chunk);
     })();
   }
-  if (scenario.type === 'raw') return [...events, ...scenario.data.map((data) => ({ delayMs: 0, data: new RawData(data) }))];
+  if (scenario.type === 'raw')
+    return [...events, ...scenario.data.map((data) => ({ delayMs: 0, data: new RawData(data) }))];
   let completionTokens = 0;
   let reasoningTokens = 0;
   const push = (delayMs: number, data: unknown): void => {
@@ -140,7 +168,10 @@ export function streamEvents(scenario: TestScenario, body: any, completionId: st
     scenario.calls.forEach((call, index) => {
       const id = call.id ?? `call_${completionId}_${index}`;
       const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
-      push(delay, chunk({ tool_calls: [{ index, id, type: 'function', function: { name: call.name, arguments: '' } }] }));
+      push(
+        delay,
+        chunk({ tool_calls: [{ index, id, type: 'function', function: { name: call.name, arguments: '' } }] }),
+      );
       for (let at = 0; at < args.length; at += size) {
         push(delay, chunk({ tool_calls: [{ index, function: { arguments: args.slice(at, at + size) } }] }));
       }

@@ -8,7 +8,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import { RawData, streamEvents, type TestScenario, textScenario } from './openai-scenarios';
 import { validateChatRequest } from './validate-chat-request';
 
-export { type ScriptedReasoning, type ScriptedToolCall, type TestScenario, textScenario, wordChunks } from './openai-scenarios';
+export {
+  type ScriptedReasoning,
+  type ScriptedToolCall,
+  type TestScenario,
+  textScenario,
+  wordChunks,
+} from './openai-scenarios';
 
 /** In a chunk's text, replaced by the time the chunk is written (see the `text` scenario). */
 export const EMIT_TIME_PLACEHOLDER = '{{emitMs}}';
@@ -62,7 +68,12 @@ function lastUserText(body: any): string {
 
 const echo = (request: RecordedRequest): TestScenario => textScenario(`You said: ${lastUserText(request.body)}`);
 
-function sendError(response: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+function sendError(
+  response: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   const type = status === 429 ? 'rate_limit_exceeded' : status >= 500 ? 'server_error' : 'invalid_request_error';
   response.writeHead(status, { 'content-type': 'application/json', ...headers });
   response.end(JSON.stringify({ error: { message, type, param: null, code: null } }));
@@ -76,11 +87,15 @@ class SocketWatch {
   private readonly onDrained = new Set<() => void>();
 
   whenBlocked(): Promise<number> {
-    return new Promise((resolve) => (this.blocked ? resolve(this.eventsSent) : this.onBlocked.add(() => resolve(this.eventsSent))));
+    return new Promise((resolve) =>
+      this.blocked ? resolve(this.eventsSent) : this.onBlocked.add(() => resolve(this.eventsSent)),
+    );
   }
 
   whenDrained(): Promise<number> {
-    return new Promise((resolve) => (this.blocked ? this.onDrained.add(() => resolve(this.eventsSent)) : resolve(this.eventsSent)));
+    return new Promise((resolve) =>
+      this.blocked ? this.onDrained.add(() => resolve(this.eventsSent)) : resolve(this.eventsSent),
+    );
   }
 
   /** The socket wants a drain before more is written: `then` runs once it came. */
@@ -102,7 +117,9 @@ class SocketWatch {
 }
 
 /** Starts a test server on loopback. `port` 0 (the default) picks a free one. */
-export async function createOpenAITestServer(options: { port?: number; host?: string } = {}): Promise<OpenAITestServer> {
+export async function createOpenAITestServer(
+  options: { port?: number; host?: string } = {},
+): Promise<OpenAITestServer> {
   const queue: TestScenario[] = [];
   const requests: RecordedRequest[] = [];
   const waiters = new Map<number, Array<(request: RecordedRequest) => void>>();
@@ -117,14 +134,24 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     waiters.delete(index);
   };
 
-  const play = (scenario: TestScenario, body: any, response: ServerResponse, recorded: SocketWatch, finish: () => void): void => {
+  const play = (
+    scenario: TestScenario,
+    body: any,
+    response: ServerResponse,
+    recorded: SocketWatch,
+    finish: () => void,
+  ): void => {
     if (scenario.type === 'error') {
       sendError(response, scenario.status, scenario.message ?? `scripted error ${scenario.status}`, scenario.headers);
       return finish();
     }
     const id = `chatcmpl-test${++completions}`;
     const events = streamEvents(scenario, body, id)[Symbol.iterator]();
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    response.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
     response.flushHeaders();
     /** Writes one event; false when the socket wants a drain first, as a real server would wait for. */
     const writeOne = (event: { data: unknown }): boolean => {
@@ -171,12 +198,27 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
   const handle = (request: IncomingMessage, response: ServerResponse, rawBody: string): void => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (request.method === 'GET' && path === '/v1/models') {
-      record(Object.assign(new SocketWatch(), { method: 'GET', path, headers: request.headers, body: null, remotePort: request.socket.remotePort, ended: Promise.resolve('completed' as const) }));
+      record(
+        Object.assign(new SocketWatch(), {
+          method: 'GET',
+          path,
+          headers: request.headers,
+          body: null,
+          remotePort: request.socket.remotePort,
+          ended: Promise.resolve('completed' as const),
+        }),
+      );
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ object: 'list', data: [{ id: 'test-model', object: 'model', created: 0, owned_by: 'llm-ws' }] }));
+      response.end(
+        JSON.stringify({
+          object: 'list',
+          data: [{ id: 'test-model', object: 'model', created: 0, owned_by: 'llm-ws' }],
+        }),
+      );
       return;
     }
-    if (request.method !== 'POST' || path !== '/v1/chat/completions') return sendError(response, 404, `no route ${request.method} ${path}`);
+    if (request.method !== 'POST' || path !== '/v1/chat/completions')
+      return sendError(response, 404, `no route ${request.method} ${path}`);
     let body: any;
     try {
       body = JSON.parse(rawBody);
@@ -193,7 +235,14 @@ export async function createOpenAITestServer(options: { port?: number; host?: st
     response.on('close', () => {
       if (!finished) settle('client_closed');
     });
-    const recorded = Object.assign(new SocketWatch(), { method: request.method, path, headers: request.headers, body, remotePort: request.socket.remotePort, ended });
+    const recorded = Object.assign(new SocketWatch(), {
+      method: request.method,
+      path,
+      headers: request.headers,
+      body,
+      remotePort: request.socket.remotePort,
+      ended,
+    });
     record(recorded);
     const invalid = validateChatRequest(body);
     if (invalid) {

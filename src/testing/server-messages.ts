@@ -4,7 +4,14 @@
  * and as light as the client (no io-ts at run time).
  */
 import * as E from 'fp-ts/Either';
-import type { HistoryMessage, ServerMessageOf, ServerMessageType, SessionStatus, ToolCallStatus, Usage } from '../protocol/codecs';
+import type {
+  HistoryMessage,
+  ServerMessageOf,
+  ServerMessageType,
+  SessionStatus,
+  ToolCallStatus,
+  Usage,
+} from '../protocol/codecs';
 import type { ErrorCode } from '../protocol/codes';
 import { decodeServerMessage } from '../protocol/decode-server-message';
 import { encodeMessage } from '../protocol/encode';
@@ -22,16 +29,28 @@ let counter = 0;
  * message would not decode on the client (a test bug, not a case to test: send such frames as
  * raw text with `FakeWebSocket.deliver`).
  */
-export function makeServerMessage<K extends ServerMessageType>(type: K, data: ServerMessageOf<K>['data'], envelope: Envelope = {}): ServerMessageOf<K> {
-  const message = { type, id: envelope.id ?? `fake-${++counter}`, data, ...(envelope.seq === undefined ? {} : { seq: envelope.seq }) } as unknown as ServerMessageOf<K>;
+export function makeServerMessage<K extends ServerMessageType>(
+  type: K,
+  data: ServerMessageOf<K>['data'],
+  envelope: Envelope = {},
+): ServerMessageOf<K> {
+  const message = {
+    type,
+    id: envelope.id ?? `fake-${++counter}`,
+    data,
+    ...(envelope.seq === undefined ? {} : { seq: envelope.seq }),
+  } as unknown as ServerMessageOf<K>;
   const decoded = decodeServerMessage(encodeMessage(message));
   if (E.isLeft(decoded)) throw new TypeError(`not a valid ${type} message: ${decoded.left.message}`);
   return message;
 }
 
 /** The greeting of a connection (or, with `resumed`, the confirmation of a resume). */
-export const makeSession = (sessionId = 'session-1', extra: Omit<ServerMessageOf<'session'>['data'], 'sessionId' | 'resumeToken'> & { resumeToken?: string } = {}, envelope?: Envelope) =>
-  makeServerMessage('session', { resumeToken: `token-${sessionId}`, ...extra, sessionId }, envelope);
+export const makeSession = (
+  sessionId = 'session-1',
+  extra: Omit<ServerMessageOf<'session'>['data'], 'sessionId' | 'resumeToken'> & { resumeToken?: string } = {},
+  envelope?: Envelope,
+) => makeServerMessage('session', { resumeToken: `token-${sessionId}`, ...extra, sessionId }, envelope);
 
 /** A piece of the reply to `requestId`. */
 export const makeChunk = (requestId: string, chunk: string, envelope?: Envelope) =>
@@ -43,10 +62,16 @@ export const makeComplete = (
   fullText: string,
   extra: { finishReason?: ServerMessageOf<'llm_complete'>['data']['finishReason']; usage?: Usage } = {},
   envelope?: Envelope,
-) => makeServerMessage('llm_complete', { fullText, requestId, finishReason: extra.finishReason ?? 'stop', ...(extra.usage ? { usage: extra.usage } : {}) }, envelope);
+) =>
+  makeServerMessage(
+    'llm_complete',
+    { fullText, requestId, finishReason: extra.finishReason ?? 'stop', ...(extra.usage ? { usage: extra.usage } : {}) },
+    envelope,
+  );
 
 /** A piece of the model's reasoning in the reply to `requestId`. */
-export const makeReasoning = (requestId: string, chunk: string, envelope?: Envelope) => makeServerMessage('llm_reasoning', { chunk, requestId }, envelope);
+export const makeReasoning = (requestId: string, chunk: string, envelope?: Envelope) =>
+  makeServerMessage('llm_reasoning', { chunk, requestId }, envelope);
 
 /**
  * A tool call of the reply to `requestId`: `start` when the model asks (or `approval_required`,
@@ -54,7 +79,14 @@ export const makeReasoning = (requestId: string, chunk: string, envelope?: Envel
  */
 export const makeToolCall = (
   requestId: string,
-  call: { toolCallId: string; toolName: string; args?: unknown; status?: ToolCallStatus; timeoutMs?: number; reason?: string },
+  call: {
+    toolCallId: string;
+    toolName: string;
+    args?: unknown;
+    status?: ToolCallStatus;
+    timeoutMs?: number;
+    reason?: string;
+  },
   envelope?: Envelope,
 ) => makeServerMessage('tool_call', { args: {}, status: 'start', ...call, requestId }, envelope);
 
@@ -74,8 +106,22 @@ export const makeHistory = (messages: HistoryMessage[], requestId?: string, enve
   makeServerMessage('history', { messages, ...(requestId === undefined ? {} : { requestId }) }, envelope);
 
 /** A request-level failure, as the server reports it. */
-export const makeError = (code: ErrorCode, message: string, extra: { requestId?: string; retryable?: boolean } = {}, envelope?: Envelope) =>
-  makeServerMessage('error', { code, message, retryable: extra.retryable ?? false, ...(extra.requestId === undefined ? {} : { requestId: extra.requestId }) }, envelope);
+export const makeError = (
+  code: ErrorCode,
+  message: string,
+  extra: { requestId?: string; retryable?: boolean } = {},
+  envelope?: Envelope,
+) =>
+  makeServerMessage(
+    'error',
+    {
+      code,
+      message,
+      retryable: extra.retryable ?? false,
+      ...(extra.requestId === undefined ? {} : { requestId: extra.requestId }),
+    },
+    envelope,
+  );
 
 /** The answer to the client's `ping` `requestId`. */
 export const makePong = (requestId: string, envelope?: Envelope) => makeServerMessage('pong', { requestId }, envelope);

@@ -4,7 +4,7 @@
  * or undefined for a valid request.
  */
 export function validateChatRequest(body: any): string | undefined {
-  if (typeof body?.model !== 'string' || body.model === '') return "you must provide a model parameter";
+  if (typeof body?.model !== 'string' || body.model === '') return 'you must provide a model parameter';
   if (!Array.isArray(body.messages) || body.messages.length === 0) return "'messages' must be a non-empty array";
   if (body.tool_choice !== undefined && !(Array.isArray(body.tools) && body.tools.length > 0)) {
     return "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.";

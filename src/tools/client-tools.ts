@@ -77,7 +77,11 @@ export function awaitApproval(
       ),
     ),
     timer(timeoutMs, scheduler).pipe(
-      map((): ApprovalAnswer => ({ approved: false, reason: `no answer from the user within ${timeoutMs} ms`, timedOut: true })),
+      map((): ApprovalAnswer => ({
+        approved: false,
+        reason: `no answer from the user within ${timeoutMs} ms`,
+        timedOut: true,
+      })),
     ),
   );
 }

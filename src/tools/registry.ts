@@ -99,10 +99,7 @@ function describeFailure(error: unknown): string {
  * Checks a list of tools (unique valid names, compilable schemas) and returns a registry.
  * Throws a TypeError at once for a tool that could never be called.
  */
-export function createToolRegistry(
-  tools: readonly Tool[],
-  options: { timeoutMs?: number } = {},
-): ToolRegistry {
+export function createToolRegistry(tools: readonly Tool[], options: { timeoutMs?: number } = {}): ToolRegistry {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   const ajv = new Ajv({ allErrors: true, strict: false });
   const entries = new Map<string, { tool: Tool; schema: JSONSchema; validate: Validator }>();
@@ -141,7 +138,8 @@ export function createToolRegistry(
       map((result): ToolOutcome => {
         const value = result === undefined ? null : result;
         // The result travels to the model and the client as JSON: find out now if it cannot.
-        if (JSON.stringify(value) === undefined) throw new ToolError('tool_error', `${call.name} returned a value that is not JSON`);
+        if (JSON.stringify(value) === undefined)
+          throw new ToolError('tool_error', `${call.name} returned a value that is not JSON`);
         return { ok: true, result: value };
       }),
       catchError((error: unknown) => of<ToolOutcome>({ ok: false, error: describeFailure(error) })),
@@ -156,7 +154,9 @@ export function createToolRegistry(
       if (E.isLeft(args)) return of(false);
       return new Observable<boolean>((subscriber) => {
         const controller = new AbortController();
-        const subscription = defer(() => resultOf(rule(args.right, { ...context, toolCallId: call.id, signal: controller.signal })))
+        const subscription = defer(() =>
+          resultOf(rule(args.right, { ...context, toolCallId: call.id, signal: controller.signal })),
+        )
           .pipe(
             map((answer) => answer !== false),
             catchError(() => of(true)),

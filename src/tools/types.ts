@@ -48,7 +48,8 @@ export interface Tool<Args = any> {
 }
 
 /** A tool's result as the model will see it: a value, or an error message. */
-export type ToolOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
+export type ToolOutcome =
+  { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: string };
 
 /** Typed identity for declaring a tool: `defineTool({ name, parameters: codec, execute })` infers `Args`. */
 export function defineTool<Args>(tool: Tool<Args>): Tool<Args> {

@@ -57,7 +57,11 @@ export class BrokenChatComponent {
     );
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ extends: '../../examples/angular/tsconfig.json', compilerOptions: { outDir: 'out' }, files: ['broken.ts'] }),
+      JSON.stringify({
+        extends: '../../examples/angular/tsconfig.json',
+        compilerOptions: { outDir: 'out' },
+        files: ['broken.ts'],
+      }),
     );
     const { code, output } = await compile(join(dir, 'tsconfig.json'));
     expect(code).not.toBe(0);

@@ -20,7 +20,6 @@ import { haveChromium, launchChromium, serveStatic } from '../consumers/browser'
  */
 const describeWithBrowser = haveChromium ? describe : describe.skip;
 
-
 describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
   let browser: Browser;
   // The page's own server, on loopback: Chromium refuses a public origin's sockets to loopback.
@@ -32,10 +31,11 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
 
   /** Runs one spec in the page. */
   const run = <K extends keyof Specs>(name: K, ...args: Parameters<Specs[K]>): Promise<Awaited<ReturnType<Specs[K]>>> =>
-    page.evaluate(([name, args]) => (window as unknown as { llmWsSpecs: Record<string, (...a: unknown[]) => unknown> }).llmWsSpecs[name]!(...args), [
-      name,
-      args,
-    ] as const) as Promise<Awaited<ReturnType<Specs[K]>>>;
+    page.evaluate(
+      ([name, args]) =>
+        (window as unknown as { llmWsSpecs: Record<string, (...a: unknown[]) => unknown> }).llmWsSpecs[name]!(...args),
+      [name, args] as const,
+    ) as Promise<Awaited<ReturnType<Specs[K]>>>;
 
   /** Resolves once the server has exactly `count` connections. */
   const connections = (count: number): Promise<number> =>
@@ -62,7 +62,10 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
       logLevel: 'silent',
       absWorkingDir: root,
     });
-    writeFileSync(join(dir, 'index.html'), '<!doctype html><html><head><link rel="icon" href="data:,"></head><body><script type="module" src="/specs.js"></script></body></html>\n');
+    writeFileSync(
+      join(dir, 'index.html'),
+      '<!doctype html><html><head><link rel="icon" href="data:,"></head><body><script type="module" src="/specs.js"></script></body></html>\n',
+    );
     site = await serveStatic(dir);
     browser = await launchChromium();
   }, 120_000);
@@ -93,35 +96,46 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it.each<Mode>(['zone', 'zoneless'])('the example chat streams one reply chunk by chunk and settles (%s)', async (mode) => {
-    upstream.enqueue(textScenario('Angular sees every chunk as it comes', { delayMs: 15 }));
-    const seen = await run('streamOneReply', server.url as string, mode, 'Hello from TestBed');
-    expect(seen.emittedOutsideZone).toEqual([]);
-    expect(seen.stableWhenConnected).toBe(true);
-    expect(seen.stableAfterReply).toBe(true);
-    expect(seen.connectionShown).toBe('connected');
-    expect(seen.sessionShown).toBe('idle');
-    expect(seen.messages).toEqual([
-      { role: 'user', status: 'done', text: 'Hello from TestBed', tools: [] },
-      { role: 'assistant', status: 'done', text: 'Angular sees every chunk as it comes', tools: [] },
-    ]);
-    // Rendered as it streamed: growing prefixes of the reply, not only its end.
-    expect(seen.replyTextsShown.length).toBeGreaterThan(2);
-    seen.replyTextsShown.forEach((shown, index) => {
-      expect('Angular sees every chunk as it comes'.startsWith(shown)).toBe(true);
-      if (index > 0) expect(shown.length).toBeGreaterThan(seen.replyTextsShown[index - 1]!.length);
-    });
-    expect(seen.sendDisabled).toBe(false);
-    expect((await upstream.request(0)).body.messages.at(-1)).toEqual({ role: 'user', content: 'Hello from TestBed' });
-    expect(server.getConnectionCount()).toBe(1);
-  });
+  it.each<Mode>(['zone', 'zoneless'])(
+    'the example chat streams one reply chunk by chunk and settles (%s)',
+    async (mode) => {
+      upstream.enqueue(textScenario('Angular sees every chunk as it comes', { delayMs: 15 }));
+      const seen = await run('streamOneReply', server.url as string, mode, 'Hello from TestBed');
+      expect(seen.emittedOutsideZone).toEqual([]);
+      expect(seen.stableWhenConnected).toBe(true);
+      expect(seen.stableAfterReply).toBe(true);
+      expect(seen.connectionShown).toBe('connected');
+      expect(seen.sessionShown).toBe('idle');
+      expect(seen.messages).toEqual([
+        { role: 'user', status: 'done', text: 'Hello from TestBed', tools: [] },
+        { role: 'assistant', status: 'done', text: 'Angular sees every chunk as it comes', tools: [] },
+      ]);
+      // Rendered as it streamed: growing prefixes of the reply, not only its end.
+      expect(seen.replyTextsShown.length).toBeGreaterThan(2);
+      seen.replyTextsShown.forEach((shown, index) => {
+        expect('Angular sees every chunk as it comes'.startsWith(shown)).toBe(true);
+        if (index > 0) expect(shown.length).toBeGreaterThan(seen.replyTextsShown[index - 1]!.length);
+      });
+      expect(seen.sendDisabled).toBe(false);
+      expect((await upstream.request(0)).body.messages.at(-1)).toEqual({ role: 'user', content: 'Hello from TestBed' });
+      expect(server.getConnectionCount()).toBe(1);
+    },
+  );
 
   it('shows tool calls on the reply they belong to', async () => {
-    upstream.enqueue({ type: 'tool_calls', calls: [{ name: 'calculate', arguments: { expression: '6*7' } }] }, textScenario('6*7 = 42'));
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ name: 'calculate', arguments: { expression: '6*7' } }] },
+      textScenario('6*7 = 42'),
+    );
     const seen = await run('streamOneReply', server.url as string, 'zone', 'what is 6*7?');
     expect(seen.messages).toEqual([
       { role: 'user', status: 'done', text: 'what is 6*7?', tools: [] },
-      { role: 'assistant', status: 'done', text: '6*7 = 42', tools: ['calculate({ "expression": "6*7" }) → { "expression": "6*7", "result": 42 }'] },
+      {
+        role: 'assistant',
+        status: 'done',
+        text: '6*7 = 42',
+        tools: ['calculate({ "expression": "6*7" }) → { "expression": "6*7", "result": 42 }'],
+      },
     ]);
   });
 
@@ -156,7 +170,14 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
 
   it('on the server platform it opens no socket and stays idle', async () => {
     const seen = await run('serverPlatform', server.url as string);
-    expect(seen).toEqual({ stable: true, socketsOpened: 0, shown: 'disconnected', messages: 0, hasClient: false, sendError: 'disconnected' });
+    expect(seen).toEqual({
+      stable: true,
+      socketsOpened: 0,
+      shown: 'disconnected',
+      messages: 0,
+      hasClient: false,
+      sendError: 'disconnected',
+    });
     expect(server.getConnectionCount()).toBe(0);
   });
 });

@@ -12,7 +12,8 @@ import { buildDemo } from '../../scripts/build-demo';
  */
 export const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.LLM_WS_REQUIRE_BROWSER) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+if (!haveChromium && process.env.LLM_WS_REQUIRE_BROWSER)
+  throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
 if (!haveChromium) console.warn(`skipping the browser tests: ${CHROMIUM} is missing (apt-get install chromium)`);
 export const describeWithBrowser = haveChromium ? describe : describe.skip;
 
@@ -29,7 +30,15 @@ export async function buildDemoFor(name: string): Promise<string> {
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 

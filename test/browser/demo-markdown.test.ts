@@ -1,10 +1,22 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createOpenAITestServer, type OpenAITestServer, textScenario, wordChunks } from '../../src/testing/openai-test-server';
+import {
+  createOpenAITestServer,
+  type OpenAITestServer,
+  textScenario,
+  wordChunks,
+} from '../../src/testing/openai-test-server';
 import type { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
-import { artifacts, buildDemoFor, describeWithBrowser, launchChromium, type PageReport, watchPage } from './browser-harness';
+import {
+  artifacts,
+  buildDemoFor,
+  describeWithBrowser,
+  launchChromium,
+  type PageReport,
+  watchPage,
+} from './browser-harness';
 
 /**
  * The model's markdown on the demo page, in Debian's Chromium, with the model's text scripted by
@@ -80,7 +92,9 @@ describeWithBrowser('markdown on the demo page', () => {
 
   it('renders headings, bold, lists, a code block with a Copy button, a table and links', async () => {
     await openPage();
-    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://127.0.0.1:${server.port}` });
+    await page
+      .context()
+      .grantPermissions(['clipboard-read', 'clipboard-write'], { origin: `http://127.0.0.1:${server.port}` });
     upstream.enqueue(textScenario(MARKDOWN));
     await ask('Release notes, please');
     const bubble = page.locator('.assistant .bubble');
@@ -102,10 +116,18 @@ describeWithBrowser('markdown on the demo page', () => {
     const code = bubble.locator('.code-block pre code');
     await expect(code.textContent()).resolves.toBe('const answer = 42;\nconsole.log(answer);\n');
     await expect(bubble.locator('.code-head span').textContent()).resolves.toBe('ts');
-    const fonts = await code.evaluate((node) => [getComputedStyle(node).fontFamily, getComputedStyle(node.closest('.bubble') as Element).fontFamily]);
+    const fonts = await code.evaluate((node) => [
+      getComputedStyle(node).fontFamily,
+      getComputedStyle(node.closest('.bubble') as Element).fontFamily,
+    ]);
     expect(fonts[0]).toMatch(/monospace/);
     expect(fonts[1]).not.toMatch(/monospace/);
-    await expect(page.locator(':not(pre) > code').first().evaluate((node) => getComputedStyle(node).fontFamily)).resolves.toMatch(/monospace/);
+    await expect(
+      page
+        .locator(':not(pre) > code')
+        .first()
+        .evaluate((node) => getComputedStyle(node).fontFamily),
+    ).resolves.toMatch(/monospace/);
 
     const copy = bubble.locator('.code-block .copy');
     // The label flashes "Copied" (or "Copy failed") for 1.5 s once the clipboard write settles, which a
@@ -114,19 +136,25 @@ describeWithBrowser('markdown on the demo page', () => {
     await copy.evaluate((button) => {
       const labels: string[] = [];
       (window as unknown as Recorded).copyLabels = labels;
-      new MutationObserver(() => labels.push(button.textContent ?? '')).observe(button, { childList: true, characterData: true, subtree: true });
+      new MutationObserver(() => labels.push(button.textContent ?? '')).observe(button, {
+        childList: true,
+        characterData: true,
+        subtree: true,
+      });
     });
     await copy.click();
     await page.waitForFunction(() => (window as unknown as Recorded).copyLabels.length > 0);
     await expect(page.evaluate(() => (window as unknown as Recorded).copyLabels[0])).resolves.toBe('Copied');
-    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe('const answer = 42;\nconsole.log(answer);\n');
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(
+      'const answer = 42;\nconsole.log(answer);\n',
+    );
     await page.screenshot({ path: join(artifacts, 'demo-markdown-desktop.png') });
   });
 
   it('runs no script from the model: raw HTML shows as text, javascript: and data: links lose their href', async () => {
     await openPage();
     const attack = [
-      'Look: <img src=x onerror="window.__xss=\'img\';alert(1)"> and <script>window.__xss=\'script\';alert(2)</script>',
+      "Look: <img src=x onerror=\"window.__xss='img';alert(1)\"> and <script>window.__xss='script';alert(2)</script>",
       '',
       "[click me](javascript:window.__xss='link';alert(3)) and [data](data:text/html;base64,PHNjcmlwdD5hbGVydCg0KTwvc2NyaXB0Pg==)",
       '',
@@ -203,8 +231,28 @@ describeWithBrowser('markdown on the demo page', () => {
     // Blocks that streaming can change in every way: lists joined across blank lines, setext
     // headings, fences, tables, lazy blockquote lines, indented code, raw HTML, emphasis split
     // across chunks. (Not reference definitions that come after their use: see markdown.js.)
-    const pieces = ['# H\n', 'para *em*\n', '\n', '- item\n', '  - sub\n', '1. one\n', '```\n', 'code\n', '| a | b |\n',
-      '|---|---|\n', '| 1 | 2 |\n', '> q\n', '===\n', '---\n', '    ind\n', '<div>\n', '**bo', 'ld**\n', '* star\n', '\n\n'];
+    const pieces = [
+      '# H\n',
+      'para *em*\n',
+      '\n',
+      '- item\n',
+      '  - sub\n',
+      '1. one\n',
+      '```\n',
+      'code\n',
+      '| a | b |\n',
+      '|---|---|\n',
+      '| 1 | 2 |\n',
+      '> q\n',
+      '===\n',
+      '---\n',
+      '    ind\n',
+      '<div>\n',
+      '**bo',
+      'ld**\n',
+      '* star\n',
+      '\n\n',
+    ];
     const result = await page.evaluate<{ renders: number; mismatches: string[] }>(`(async () => {
       const { createMarkdownView, renderMarkdown } = await import('/markdown.js');
       const pieces = ${JSON.stringify(pieces)};
@@ -274,8 +322,13 @@ describeWithBrowser('markdown on the demo page', () => {
     await page.evaluate(() => {
       const state = { longTasks: [] as number[], frames: [] as number[], renders: 0, done: false };
       (window as unknown as { __measure: typeof state }).__measure = state;
-      new PerformanceObserver((list) => list.getEntries().forEach((entry) => state.longTasks.push(entry.duration))).observe({ type: 'longtask' });
-      new MutationObserver(() => state.renders++).observe(document.getElementById('messages') as Node, { childList: true, subtree: true });
+      new PerformanceObserver((list) =>
+        list.getEntries().forEach((entry) => state.longTasks.push(entry.duration)),
+      ).observe({ type: 'longtask' });
+      new MutationObserver(() => state.renders++).observe(document.getElementById('messages') as Node, {
+        childList: true,
+        subtree: true,
+      });
       const tick = (at: number): void => {
         state.frames.push(at);
         if (!state.done) requestAnimationFrame(tick);
@@ -288,16 +341,25 @@ describeWithBrowser('markdown on the demo page', () => {
     const wallMs = Date.now() - started;
     const after = await metrics();
     const measured = await page.evaluate(() => {
-      const state = (window as unknown as { __measure: { longTasks: number[]; frames: number[]; renders: number; done: boolean } }).__measure;
+      const state = (
+        window as unknown as { __measure: { longTasks: number[]; frames: number[]; renders: number; done: boolean } }
+      ).__measure;
       state.done = true;
-      const gaps = state.frames.slice(1).map((at, i) => at - (state.frames[i] as number)).sort((a, b) => a - b);
+      const gaps = state.frames
+        .slice(1)
+        .map((at, i) => at - (state.frames[i] as number))
+        .sort((a, b) => a - b);
       return { longTasks: state.longTasks, renders: state.renders, frames: state.frames.length, gaps };
     });
     await cdp.detach();
 
     // What the page shows equals rendering the whole text at once: no block was frozen too early.
     // A string, not a function: ts-jest would compile the dynamic import into a require helper.
-    const { streamed, oneShot, oneShotMs } = await page.evaluate<{ streamed: string; oneShot: string; oneShotMs: number }>(`(async () => {
+    const { streamed, oneShot, oneShotMs } = await page.evaluate<{
+      streamed: string;
+      oneShot: string;
+      oneShotMs: number;
+    }>(`(async () => {
       const { renderMarkdown } = await import('/markdown.js');
       const box = document.createElement('div');
       const started = performance.now();
@@ -309,7 +371,8 @@ describeWithBrowser('markdown on the demo page', () => {
     await expect(page.locator('.assistant .bubble .code-block').count()).resolves.toBeGreaterThan(20);
 
     const seconds = (name: string): number => ((after[name] ?? 0) - (before[name] ?? 0)) * 1000;
-    const pct = (p: number): number => measured.gaps[Math.min(measured.gaps.length - 1, Math.floor(p * measured.gaps.length))] ?? 0;
+    const pct = (p: number): number =>
+      measured.gaps[Math.min(measured.gaps.length - 1, Math.floor(p * measured.gaps.length))] ?? 0;
     const figures = {
       chunks: chunks.length,
       characters: text.length,

@@ -5,7 +5,14 @@ import { DEMO_CONTENT_SECURITY_POLICY } from '../../src/server/demo-headers';
 import { silentLogger } from '../../src/server/logger';
 import { WSServer } from '../../src/server/ws-server';
 import { waitUntilTrue } from '../utils/wait-until';
-import { artifacts, buildDemoFor, describeWithBrowser, launchChromium, type PageReport, watchPage } from './browser-harness';
+import {
+  artifacts,
+  buildDemoFor,
+  describeWithBrowser,
+  launchChromium,
+  type PageReport,
+  watchPage,
+} from './browser-harness';
 
 /**
  * The demo page in Debian's Chromium, as a person uses it: type, press Enter, watch the answer
@@ -20,7 +27,13 @@ describeWithBrowser('demo page in Chromium', () => {
   let demoDir: string;
 
   const startServer = async (port = 0): Promise<WSServer> => {
-    server = new WSServer({ port, hostname: '127.0.0.1', logger: silentLogger, llm: offlineProvider({ chunkDelayMs: 40 }), demoDir });
+    server = new WSServer({
+      port,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      llm: offlineProvider({ chunkDelayMs: 40 }),
+      demoDir,
+    });
     await server.start();
     return server;
   };
@@ -31,7 +44,8 @@ describeWithBrowser('demo page in Chromium', () => {
     await page.goto(`http://127.0.0.1:${server.port}/`);
     await page.locator('#connection[data-state="connected"]').waitFor();
   };
-  const bubbleText = async (): Promise<string> => ((await page.locator('.assistant .bubble').textContent()) ?? '').trim();
+  const bubbleText = async (): Promise<string> =>
+    ((await page.locator('.assistant .bubble').textContent()) ?? '').trim();
 
   beforeAll(async () => {
     demoDir = await buildDemoFor('demo-build-page');
@@ -57,7 +71,9 @@ describeWithBrowser('demo page in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.locator('.tool[data-state="complete"]').waitFor();
     await expect(page.locator('.tool .tool-args').textContent()).resolves.toBe('{"expression":"2+3*4"}');
-    await expect(page.locator('.tool .tool-result').textContent()).resolves.toBe('→ {"expression":"2+3*4","result":14}');
+    await expect(page.locator('.tool .tool-result').textContent()).resolves.toBe(
+      '→ {"expression":"2+3*4","result":14}',
+    );
     await page.locator('.assistant .bubble:not(.streaming)').waitFor();
     await expect(bubbleText()).resolves.toBe('2+3*4 = 14');
     await expect(page.locator('.user .bubble').textContent()).resolves.toBe('What is 2+3*4?');
@@ -71,7 +87,9 @@ describeWithBrowser('demo page in Chromium', () => {
     await page.locator('#input').fill('Tell me a long story');
     await page.keyboard.press('Enter');
     await page.locator('#stop:not([hidden])').waitFor();
-    await page.waitForFunction(() => (document.querySelector('.assistant .bubble')?.textContent ?? '').split(' ').length > 5);
+    await page.waitForFunction(
+      () => (document.querySelector('.assistant .bubble')?.textContent ?? '').split(' ').length > 5,
+    );
     await page.locator('#stop').click();
     await page.locator('.meta.stopped').waitFor();
     const text = await bubbleText();
@@ -160,13 +178,17 @@ describeWithBrowser('demo page in Chromium', () => {
     await expect(page.locator('link[rel="icon"]').getAttribute('href')).resolves.toBe('/favicon.svg');
     await expect(page.locator('script:not([src])').count()).resolves.toBe(0);
     // The policy is in force: an inline script injected into the page does not run, and is reported.
-    await page.evaluate(() => {
-      const script = document.createElement('script');
-      script.src = 'data:text/javascript,window.__injected=1';
-      document.body.append(script);
-    }).catch(() => undefined);
+    await page
+      .evaluate(() => {
+        const script = document.createElement('script');
+        script.src = 'data:text/javascript,window.__injected=1';
+        document.body.append(script);
+      })
+      .catch(() => undefined);
     await waitUntilTrue(() => report.cspViolations.length > 0);
-    await expect(page.evaluate(() => (window as unknown as { __injected?: number }).__injected)).resolves.toBeUndefined();
+    await expect(
+      page.evaluate(() => (window as unknown as { __injected?: number }).__injected),
+    ).resolves.toBeUndefined();
     report.cspViolations.length = 0;
     // A page that frames the demo gets nothing: the browser refuses it (frame-ancestors).
     const framed = await browser.newPage();

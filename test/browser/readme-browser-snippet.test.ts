@@ -11,12 +11,21 @@ import { offlineProvider } from '../../src/llm/offline-provider';
 import { silentLogger } from '../../src/server/logger';
 import { WSServer } from '../../src/server/ws-server';
 import { waitUntilTrue } from '../utils/wait-until';
-import { artifacts, buildDemoFor, describeWithBrowser, launchChromium, type PageReport, watchPage } from './browser-harness';
+import {
+  artifacts,
+  buildDemoFor,
+  describeWithBrowser,
+  launchChromium,
+  type PageReport,
+  watchPage,
+} from './browser-harness';
 
 /** The README's `chat.js` block. */
 function readmeChatModule(): string {
   const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((match) => match[1] as string).find((code) => code.startsWith('// chat.js'));
+  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
+    .map((match) => match[1] as string)
+    .find((code) => code.startsWith('// chat.js'));
   if (!block) throw new Error("the README has no ```js block starting with '// chat.js'");
   return block;
 }
@@ -60,7 +69,9 @@ describeWithBrowser("the README's browser snippet on a WSServer's demoDir", () =
   });
 
   it('streams the answer into the page, with nothing refused and no error', async () => {
-    const { page, report } = await serve('<!doctype html><title>chat</title><pre id="out"></pre><script type="module" src="/chat.js"></script>');
+    const { page, report } = await serve(
+      '<!doctype html><title>chat</title><pre id="out"></pre><script type="module" src="/chat.js"></script>',
+    );
     await page.waitForFunction(() => (document.querySelector('#out')?.textContent ?? '').length > 0);
     expect(report.cspViolations).toEqual([]);
     expect(report.pageErrors).toEqual([]);

@@ -26,7 +26,10 @@ describe('llm-ws serve under Bun, with the Node client', () => {
   it('streams a reply, runs a tool, and answers controls', async () => {
     upstream.enqueue({ type: 'text', chunks: ['Hello ', 'from ', 'Bun'] });
     expect((await client.sendMessage('hi')).fullText).toBe('Hello from Bun');
-    upstream.enqueue({ type: 'tool_calls', calls: [{ name: 'calculate', arguments: { expression: '6*7' } }] }, { type: 'text', chunks: ['42'] });
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ name: 'calculate', arguments: { expression: '6*7' } }] },
+      { type: 'text', chunks: ['42'] },
+    );
     const results: unknown[] = [];
     const stop = client.onToolResult(({ result }) => results.push(result));
     await client.sendMessage('six times seven?');

@@ -8,7 +8,6 @@ import { version } from '../../package.json';
 import { gate, gatedProvider } from '../utils/gated-provider';
 import { type CliProcess, spawnCli, spawnCliInTerminal } from '../utils/spawn-cli';
 
-
 describe('llm-ws chat', () => {
   let server: WSServer;
   let upstream: OpenAITestServer | undefined;
@@ -24,12 +23,19 @@ describe('llm-ws chat', () => {
   });
 
   it('answers one question with only the answer on stdout (tool lines on stderr), and exits 0', async () => {
-    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: offlineProvider({ chunkDelayMs: 0 }) });
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      llm: offlineProvider({ chunkDelayMs: 0 }),
+    });
     await server.start();
     cli = spawnCli(['chat', '--url', server.url as string, 'what is 2+3*4?']);
     expect(await cli.exited).toBe(0);
     expect(cli.stdout()).toBe('2+3*4 = 14\n');
-    expect(cli.output()).toBe('[tool] calculate({"expression":"2+3*4"})\n[result] calculate → {"expression":"2+3*4","result":14}\n2+3*4 = 14\n');
+    expect(cli.output()).toBe(
+      '[tool] calculate({"expression":"2+3*4"})\n[result] calculate → {"expression":"2+3*4","result":14}\n2+3*4 = 14\n',
+    );
   });
 
   it('prints its version from package.json with --version', async () => {
@@ -75,9 +81,14 @@ describe('llm-ws chat', () => {
     expect(await cli.exited).toBe(0);
   });
 
-  it('prints a failed reply\'s error once, then carries on', async () => {
+  it("prints a failed reply's error once, then carries on", async () => {
     upstream = await createOpenAITestServer();
-    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }),
+    });
     await server.start();
     cli = spawnCli(['chat', '--url', server.url as string]);
     await cli.waitForOutput(/\[connected to .*session [\w-]+\]/);
@@ -98,7 +109,9 @@ describe('llm-ws chat', () => {
       expect(serve.output()).toContain('clients must present the auth token');
       cli = spawnCli(['chat', '--url', url as string, 'what is 1+1?']);
       expect(await cli.exited).toBe(1);
-      expect(cli.output()).toMatch(/llm-ws: connection_refused: the server refused the connection \(the socket failed: Unexpected server response: 401\)/);
+      expect(cli.output()).toMatch(
+        /llm-ws: connection_refused: the server refused the connection \(the socket failed: Unexpected server response: 401\)/,
+      );
       cli = spawnCli(['chat', '--url', url as string, '--token', 'opensesame', 'what is 1+1?']);
       expect(await cli.exited).toBe(0);
       expect(cli.output()).toContain('1+1 = 2');
@@ -109,12 +122,19 @@ describe('llm-ws chat', () => {
 
   it('takes piped lines in turn, each after the reply before it, and exits 0 at the end of its input', async () => {
     upstream = await createOpenAITestServer();
-    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }),
+    });
     await server.start();
     cli = spawnCli(['chat', '--url', server.url as string]);
     cli.child.stdin?.end('first question\nsecond question\n/history\n');
     expect(await cli.exited).toBe(0);
-    expect(cli.stdout()).toMatch(/You said: first question\n.*You said: second question\n.*user: first question\nassistant: You said: first question\nuser: second question\nassistant: You said: second question\n/s);
+    expect(cli.stdout()).toMatch(
+      /You said: first question\n.*You said: second question\n.*user: first question\nassistant: You said: first question\nuser: second question\nassistant: You said: second question\n/s,
+    );
     expect(cli.output()).not.toMatch(/giving up|still streaming/);
   }, 60_000);
 
@@ -129,22 +149,43 @@ describe('llm-ws chat', () => {
 
   it('asks y/n on stderr for a tool call that waits for approval in a one-shot answer, reading the answer from stdin', async () => {
     upstream = await createOpenAITestServer();
-    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '6*7' } }] }, { type: 'text', chunks: ['42'] });
-    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, requireApproval: ['calculate'], llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '6*7' } }] },
+      { type: 'text', chunks: ['42'] },
+    );
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      requireApproval: ['calculate'],
+      llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }),
+    });
     await server.start();
     cli = spawnCli(['chat', '--url', server.url as string, 'what is 6*7?']);
     await cli.waitForOutput(/\[approve\] calculate\(\{"expression":"6\*7"\}\)\? y\/n/);
     cli.type('y');
     expect(await cli.exited).toBe(0);
     expect(cli.stdout()).toBe('42\n');
-    expect(cli.output()).toMatch(/\[tool\] calculate\(\{"expression":"6\*7"\}\)\n\[result\] calculate → \{"expression":"6\*7","result":42\}/);
+    expect(cli.output()).toMatch(
+      /\[tool\] calculate\(\{"expression":"6\*7"\}\)\n\[result\] calculate → \{"expression":"6\*7","result":42\}/,
+    );
   });
 
   /** A server whose model calls calculate(6*7) once, which needs approval, then answers 42. */
   async function approvalServer(approvalTimeoutMs = 120_000) {
     upstream = await createOpenAITestServer();
-    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '6*7' } }] }, { type: 'text', chunks: ['42'] });
-    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, requireApproval: ['calculate'], approvalTimeoutMs, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '6*7' } }] },
+      { type: 'text', chunks: ['42'] },
+    );
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      requireApproval: ['calculate'],
+      approvalTimeoutMs,
+      llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }),
+    });
     await server.start();
     return server.url as string;
   }
@@ -158,7 +199,12 @@ describe('llm-ws chat', () => {
   it('keeps stdout the answer alone when reasoning comes first, and ends the reasoning on stderr with a newline', async () => {
     upstream = await createOpenAITestServer();
     upstream.enqueue({ type: 'text', reasoning: ['Let me ', 'think.'], chunks: ['Hi', ' there'] });
-    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }) });
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }),
+    });
     await server.start();
     cli = spawnCli(['chat', '--url', server.url as string, 'hello']);
     const stderr = stderrOf(cli);
@@ -172,7 +218,9 @@ describe('llm-ws chat', () => {
     cli.child.stdin?.end('maybe\ny\n');
     expect(await cli.exited).toBe(0);
     expect(cli.stdout()).toBe('42\n');
-    expect(cli.output()).toMatch(/please answer y or n: \[approve\] calculate\(\{"expression":"6\*7"\}\)\? y\/n \[tool\] calculate/);
+    expect(cli.output()).toMatch(
+      /please answer y or n: \[approve\] calculate\(\{"expression":"6\*7"\}\)\? y\/n \[tool\] calculate/,
+    );
   });
 
   it('declines at once a call waiting for approval once piped input has ended, rather than waiting approvalTimeoutMs', async () => {
@@ -240,7 +288,10 @@ describe('llm-ws chat', () => {
       expect(chat.output()).toMatch(/> tell me\nfirst second third\n> and then\? more$/);
       chat.type('\r');
       await chat.waitForOutput(/You said: and then\? more/);
-      expect(upstream.requests.map((request) => request.body.messages.at(-1).content)).toEqual(['tell me', 'and then? more']);
+      expect(upstream.requests.map((request) => request.body.messages.at(-1).content)).toEqual([
+        'tell me',
+        'and then? more',
+      ]);
       chat.type('\x04'); // Ctrl-D on an empty line leaves, as in a shell
       expect(await chat.exited).toBe(0);
       expect(chat.output()).not.toMatch(/giving up/);
@@ -248,24 +299,34 @@ describe('llm-ws chat', () => {
 
     it('asks y/n for each tool call waiting for approval: y runs it, n denies it', async () => {
       upstream = await createOpenAITestServer();
-      const calc = (id: string, expression: string) => ({ type: 'tool_calls' as const, calls: [{ id, name: 'calculate', arguments: { expression } }] });
-      upstream.enqueue(calc('c1', '2+2'), { type: 'text', chunks: ['Four.'] }, calc('c2', '3+3'), { type: 'text', chunks: ['As you wish.'] });
+      const calc = (id: string, expression: string) => ({
+        type: 'tool_calls' as const,
+        calls: [{ id, name: 'calculate', arguments: { expression } }],
+      });
+      upstream.enqueue(calc('c1', '2+2'), { type: 'text', chunks: ['Four.'] }, calc('c2', '3+3'), {
+        type: 'text',
+        chunks: ['As you wish.'],
+      });
       const chat = await startChat(undefined, { requireApproval: ['calculate'] });
       chat.type('add\r');
       await chat.waitForOutput(/\[approve\] calculate\(\{"expression":"2\+2"\}\)\? y\/n\n$/);
       chat.type('y\r');
       await chat.waitForOutput(/Four\.\n> $/);
-      expect(chat.output()).toMatch(/y\n\[tool\] calculate\(\{"expression":"2\+2"\}\)\n\[result\] calculate → \{"expression":"2\+2","result":4\}\nFour\./);
+      expect(chat.output()).toMatch(
+        /y\n\[tool\] calculate\(\{"expression":"2\+2"\}\)\n\[result\] calculate → \{"expression":"2\+2","result":4\}\nFour\./,
+      );
       chat.type('again\r');
       await chat.waitForOutput(/\[approve\] calculate\(\{"expression":"3\+3"\}\)\? y\/n\n$/);
       chat.type('n\r');
       await chat.waitForOutput(/As you wish\.\n> $/);
-      expect(chat.output()).toMatch(/n\n\[denied\] calculate: declined in llm-ws chat\n\[tool error\] calculate: the user declined to run calculate: declined in llm-ws chat\nAs you wish\./);
+      expect(chat.output()).toMatch(
+        /n\n\[denied\] calculate: declined in llm-ws chat\n\[tool error\] calculate: the user declined to run calculate: declined in llm-ws chat\nAs you wish\./,
+      );
       chat.type('/quit\r');
       expect(await chat.exited).toBe(0);
     }, 60_000);
 
-    it('shows the model\'s reasoning dimmed, on its own lines before the answer', async () => {
+    it("shows the model's reasoning dimmed, on its own lines before the answer", async () => {
       upstream = await createOpenAITestServer();
       upstream.enqueue({ type: 'text', reasoning: ['Let me ', 'think.'], chunks: ['Hi', ' there'] });
       const chat = await startChat();

@@ -21,18 +21,39 @@ const numbered = (count: number): string[] => Array.from({ length: count }, (_, 
 /** Starts `llm-ws serve` on the shared Redis; resolves with its port. */
 async function serveProcess(): Promise<{ cli: CliProcess; port: number }> {
   const cli = spawnCli(
-    ['serve', '--port', '0', '--host', '127.0.0.1', '--model', 'test-model', '--redis-url', TEST_REDIS_URL, '--redis-prefix', keys.prefix, '--redis-lease', '1'],
+    [
+      'serve',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--model',
+      'test-model',
+      '--redis-url',
+      TEST_REDIS_URL,
+      '--redis-prefix',
+      keys.prefix,
+      '--redis-lease',
+      '1',
+    ],
     { OPENAI_BASE_URL: upstream.baseURL },
   );
   processes.push(cli);
   const [, port] = await cli.waitForOutput(/listening on ws:\/\/[^:]+:(\d+)/);
-  expect(cli.output()).toContain(`sessions shared through Redis at redis://${new URL(TEST_REDIS_URL).host} (prefix ${keys.prefix})`);
+  expect(cli.output()).toContain(
+    `sessions shared through Redis at redis://${new URL(TEST_REDIS_URL).host} (prefix ${keys.prefix})`,
+  );
   return { cli, port: Number(port) };
 }
 
 async function clientThrough(port: number): Promise<WSClient> {
   proxy = await createTcpProxy(port);
-  client = new WSClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, reconnectDelay: 20, maxReconnectDelay: 200, reconnectAttempts: 100 });
+  client = new WSClient({
+    url: `ws://127.0.0.1:${proxy.port}/ws`,
+    reconnectDelay: 20,
+    maxReconnectDelay: 200,
+    reconnectAttempts: 100,
+  });
   await client.connect();
   return client;
 }

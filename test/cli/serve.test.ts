@@ -20,9 +20,12 @@ describe('llm-ws serve', () => {
   });
 
   it('serves a model at OPENAI_BASE_URL: streaming, both tools, history, abort, upstream errors; stops on SIGTERM', async () => {
-    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--model', 'test-model', '--system-prompt', 'Be brief.'], {
-      OPENAI_BASE_URL: upstream.baseURL,
-    });
+    cli = spawnCli(
+      ['serve', '--port', '0', '--host', '127.0.0.1', '--model', 'test-model', '--system-prompt', 'Be brief.'],
+      {
+        OPENAI_BASE_URL: upstream.baseURL,
+      },
+    );
     const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
     expect(cli.output()).toContain(`answering with model test-model at ${upstream.baseURL}`);
     client = await connectTestClient(url as string);
@@ -32,11 +35,23 @@ describe('llm-ws serve', () => {
     upstream.enqueue({ type: 'text', chunks: ['Hello ', 'there'], delayMs: 5 });
     client.send(userMessage('q1', 'hi'));
     expect((await client.waitFor('llm_complete', (m) => m.data.requestId === 'q1')).data.fullText).toBe('Hello there');
-    expect(upstream.requests[0]?.body).toMatchObject({ model: 'test-model', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hi' }] });
+    expect(upstream.requests[0]?.body).toMatchObject({
+      model: 'test-model',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'hi' },
+      ],
+    });
 
     // A tool round trip through both built-in tools.
     upstream.enqueue(
-      { type: 'tool_calls', calls: [{ name: 'calculate', arguments: { expression: '2+3*4' } }, { name: 'get_current_time', arguments: {} }] },
+      {
+        type: 'tool_calls',
+        calls: [
+          { name: 'calculate', arguments: { expression: '2+3*4' } },
+          { name: 'get_current_time', arguments: {} },
+        ],
+      },
       { type: 'text', chunks: ['It is 14.'] },
     );
     client.send(userMessage('q2', 'sum and time?'));
@@ -44,7 +59,10 @@ describe('llm-ws serve', () => {
     const results = client.forRequest('q2').filter((m) => m.type === 'tool_result');
     expect(results.map((m) => m.data)).toEqual([
       expect.objectContaining({ toolName: 'calculate', result: { expression: '2+3*4', result: 14 } }),
-      expect.objectContaining({ toolName: 'get_current_time', result: expect.objectContaining({ iso: expect.any(String) }) }),
+      expect.objectContaining({
+        toolName: 'get_current_time',
+        result: expect.objectContaining({ iso: expect.any(String) }),
+      }),
     ]);
 
     // History controls.
@@ -63,7 +81,12 @@ describe('llm-ws serve', () => {
     await expect(stalled?.ended).resolves.toBe('client_closed');
 
     // An upstream 500 (after the SDK's retries) becomes an error message.
-    const failure = { type: 'error', status: 500, message: 'upstream is down', headers: { 'retry-after-ms': '1' } } as const;
+    const failure = {
+      type: 'error',
+      status: 500,
+      message: 'upstream is down',
+      headers: { 'retry-after-ms': '1' },
+    } as const;
     upstream.enqueue(failure, failure, failure);
     client.send(userMessage('q4', 'hi'));
     const error = await client.waitFor('error', (m) => m.data.requestId === 'q4');
@@ -71,7 +94,9 @@ describe('llm-ws serve', () => {
     // Logged once (not once per SDK retry), at warn, with the request id.
     await cli.waitForOutput(/model request failed .*requestId=q4/);
     expect(cli.output().match(/model request failed/g)).toHaveLength(1);
-    const metrics = await (await fetch(`${(url as string).replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${(url as string).replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`)
+    ).text();
     expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
     expect(metrics).toMatch(/^llm_ws_open_connections 1$/m);
 
@@ -107,27 +132,37 @@ describe('llm-ws serve', () => {
   });
 
   it('passes the reply limits and the session budget on to the server', async () => {
-    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--max-reply-text-bytes', '1000', '--max-sessions', '1'], {
-      OPENAI_BASE_URL: upstream.baseURL,
-    });
+    cli = spawnCli(
+      ['serve', '--port', '0', '--host', '127.0.0.1', '--max-reply-text-bytes', '1000', '--max-sessions', '1'],
+      {
+        OPENAI_BASE_URL: upstream.baseURL,
+      },
+    );
     const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
     client = await connectTestClient(url as string);
     await client.waitFor('session');
     upstream.enqueue({ type: 'text', chunks: ['x'.repeat(600), 'y'.repeat(600)] });
     client.send(userMessage('long', 'go on'));
-    expect((await client.waitFor('error', (m) => m.data.requestId === 'long')).data).toMatchObject({ code: 'reply_too_large', retryable: false });
+    expect((await client.waitFor('error', (m) => m.data.requestId === 'long')).data).toMatchObject({
+      code: 'reply_too_large',
+      retryable: false,
+    });
     const second = await connectTestClient(url as string);
     expect(await second.closed).toEqual({ code: 1013, reason: 'server at its session budget: try again later' });
   });
 
   it('--log-level error leaves warnings out of the log; --no-process-metrics leaves process metrics out of /metrics', async () => {
-    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'error', '--no-process-metrics'], { OPENAI_BASE_URL: upstream.baseURL });
+    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--log-level', 'error', '--no-process-metrics'], {
+      OPENAI_BASE_URL: upstream.baseURL,
+    });
     const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
     client = await connectTestClient(url as string);
     upstream.enqueue({ type: 'error', status: 400, message: 'no such model' });
     client.send(userMessage('q1', 'hi'));
     await client.waitFor('error');
-    const metrics = await (await fetch(`${(url as string).replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${(url as string).replace(/^ws/, 'http').replace(/\/ws$/, '')}/metrics`)
+    ).text();
     expect(metrics).toMatch(/^llm_ws_errors_total\{code="upstream_error"\} 1$/m);
     expect(metrics).not.toMatch(/^process_/m);
     expect(cli.output()).not.toContain('model request failed');
@@ -145,14 +180,32 @@ describe('llm-ws serve', () => {
   });
 
   it('--require-approval makes the named tools wait for the user, --keep-reasoning keeps the reasoning; an unknown tool name is refused', async () => {
-    cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--require-approval', 'calculate', '--approval-timeout', '30', '--keep-reasoning'], {
-      OPENAI_BASE_URL: upstream.baseURL,
-    });
+    cli = spawnCli(
+      [
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--require-approval',
+        'calculate',
+        '--approval-timeout',
+        '30',
+        '--keep-reasoning',
+      ],
+      {
+        OPENAI_BASE_URL: upstream.baseURL,
+      },
+    );
     const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
     client = await connectTestClient(url as string);
     await client.waitFor('session');
     upstream.enqueue(
-      { type: 'tool_calls', reasoning: ['Use the calculator.'], calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '6*7' } }] },
+      {
+        type: 'tool_calls',
+        reasoning: ['Use the calculator.'],
+        calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '6*7' } }],
+      },
       { type: 'text', chunks: ['42'] },
     );
     client.send(userMessage('q1', '6*7?'));
@@ -174,13 +227,17 @@ describe('llm-ws serve', () => {
   it('refuses a bad option with a message and exit code 1', async () => {
     cli = spawnCli(['serve', '--max-connections', 'lots']);
     expect(await cli.exited).toBe(1);
-    expect(cli.output()).toMatch(/--max-connections <n>' argument 'lots' is invalid. expected a whole number of 1 or more/);
+    expect(cli.output()).toMatch(
+      /--max-connections <n>' argument 'lots' is invalid. expected a whole number of 1 or more/,
+    );
   });
 
   it('refuses a Redis URL that is not one, from the flag or from REDIS_URL', async () => {
     cli = spawnCli(['serve', '--redis-url', 'http://127.0.0.1:6379']);
     expect(await cli.exited).toBe(1);
-    expect(cli.output()).toMatch(/--redis-url <url>' argument 'http:\/\/127.0.0.1:6379' is invalid. expected a redis:\/\/ or rediss:\/\/ URL/);
+    expect(cli.output()).toMatch(
+      /--redis-url <url>' argument 'http:\/\/127.0.0.1:6379' is invalid. expected a redis:\/\/ or rediss:\/\/ URL/,
+    );
     cli = spawnCli(['serve'], { REDIS_URL: 'not a url' });
     expect(await cli.exited).toBe(2);
     expect(cli.output()).toContain('REDIS_URL: expected a URL such as redis://127.0.0.1:6379, got "not a url"');

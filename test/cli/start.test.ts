@@ -12,7 +12,9 @@ const cacheDir = join(root, 'node_modules', '.cache', 'llm-ws', 'start');
 /** Runs `npm start -- <args>` as npm does (tsx scripts/start.ts). */
 function npmStart(args: string[]) {
   const started = spawnTracked(join(root, 'node_modules', '.bin', 'tsx'), ['scripts/start.ts', ...args]);
-  const listening = started.waitForOutput(/listening on ws:\/\/[^:]+:(\d+)/, 60_000).then((match) => match[1] as string);
+  const listening = started
+    .waitForOutput(/listening on ws:\/\/[^:]+:(\d+)/, 60_000)
+    .then((match) => match[1] as string);
   return { ...started, listening };
 }
 

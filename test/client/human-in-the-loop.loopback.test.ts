@@ -27,7 +27,10 @@ function recordingLogger(lines: Array<{ fields: unknown; message: string | undef
 
 describe('client tool results too large, over loopback', () => {
   const callBig = () =>
-    loopback.upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'call_big', name: 'big', arguments: {} }] }, { type: 'text', chunks: ['ok'] });
+    loopback.upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'call_big', name: 'big', arguments: {} }] },
+      { type: 'text', chunks: ['ok'] },
+    );
 
   it('sends a result over maxToolResultBytes as an error naming its size and the limit: no frame refused, no reconnect', async () => {
     await loopback.start({ clientToolTimeoutMs: 10_000 });
@@ -40,7 +43,9 @@ describe('client tool results too large, over loopback', () => {
     await client.connect();
     const reply = await client.sendMessage('go');
     expect(reply.fullText).toBe('ok');
-    expect(await toolMessagesOf(1)).toEqual(['Error: the result of big has 2000002 bytes of JSON; this client sends at most 262144']);
+    expect(await toolMessagesOf(1)).toEqual([
+      'Error: the result of big has 2000002 bytes of JSON; this client sends at most 262144',
+    ]);
     expect(client.getStats().reconnects).toBe(0);
   });
 
@@ -64,10 +69,17 @@ describe('client tool results too large, over loopback', () => {
     const reply = await client.sendMessage('go');
     expect(reply.fullText).toBe('ok');
     const [told] = await toolMessagesOf(1);
-    expect(told).toMatch(/^Error: the result of big \(a frame of \d+ bytes\) was larger than the server takes in one frame: it closed the connection with 1009$/);
+    expect(told).toMatch(
+      /^Error: the result of big \(a frame of \d+ bytes\) was larger than the server takes in one frame: it closed the connection with 1009$/,
+    );
     expect(disconnects).toEqual([1009]);
     expect(client.getStats().reconnects).toBe(1);
     expect(closeCodes).toEqual([1009]);
-    expect(lines).toEqual([{ fields: { code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', closeCode: 1009 }, message: 'websocket closed: Max payload size exceeded' }]);
+    expect(lines).toEqual([
+      {
+        fields: { code: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', closeCode: 1009 },
+        message: 'websocket closed: Max payload size exceeded',
+      },
+    ]);
   });
 });

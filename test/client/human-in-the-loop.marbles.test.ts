@@ -186,7 +186,9 @@ describe('answers the server refuses (marbles)', () => {
           a:
             data.toolCallId === 'c1'
               ? makeError('rate_limited', 'slow down', { requestId: id, retryable: true })
-              : makeError('unknown_tool_call', `no tool call ${data.toolCallId} waits for an approval`, { requestId: id }),
+              : makeError('unknown_tool_call', `no tool call ${data.toolCallId} waits for an approval`, {
+                  requestId: id,
+                }),
         }),
       );
       const client = setup(server);
@@ -195,7 +197,14 @@ describe('answers the server refuses (marbles)', () => {
       client.send('go').subscribe();
       at(cold, '5ms x', () => client.approve('c1'));
       at(cold, '7ms x', () => client.approve('c2'));
-      expectObservable(client.approvals$.pipe(map(ids))).toBe('ab-c-def', { a: '', b: 'c1', c: 'c1,c2', d: 'c2', e: 'c2,c1', f: 'c1' });
+      expectObservable(client.approvals$.pipe(map(ids))).toBe('ab-c-def', {
+        a: '',
+        b: 'c1',
+        c: 'c1,c2',
+        d: 'c2',
+        e: 'c2,c1',
+        f: 'c1',
+      });
       flush();
       expect(server.latest.sentOf('tool_approval')).toHaveLength(2);
     });

@@ -17,9 +17,16 @@ afterEach(async () => {
 });
 
 /** Runs a TypeScript file under Node (tsx), as a user's script, and collects its output. */
-async function runScript(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runScript(
+  file: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const root = join(__dirname, '../..');
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
@@ -35,7 +42,9 @@ describe("the seed's client code, run as a user's script against a real server",
       { type: 'tool_calls', calls: [{ id: 'c1', name: 'get_current_time', arguments: {} }] },
       { type: 'text', chunks: ['It is late.'] },
     );
-    const { code, stdout, stderr } = await runScript('test/client/fixtures/seed-client.ts', { LLM_WS_URL: server.url as string });
+    const { code, stdout, stderr } = await runScript('test/client/fixtures/seed-client.ts', {
+      LLM_WS_URL: server.url as string,
+    });
     expect(stderr).toBe(''); // Node prints an unhandled rejection here before it exits 1
     expect(code).toBe(0);
     const lines = stdout.trim().split('\n');

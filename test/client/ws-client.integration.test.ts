@@ -15,7 +15,10 @@ async function startServer(port = 0): Promise<WSServer> {
   return server;
 }
 
-async function connectClient(server: WSServer, options: Partial<ConstructorParameters<typeof WSClient>[0]> = {}): Promise<WSClient> {
+async function connectClient(
+  server: WSServer,
+  options: Partial<ConstructorParameters<typeof WSClient>[0]> = {},
+): Promise<WSClient> {
   client = new WSClient({ url: server.url as string, reconnectDelay: 50, reconnectJitter: 0, ...options });
   await client.connect();
   return client;
@@ -46,12 +49,19 @@ describe('WSClient against a real WSServer over loopback', () => {
 
   it('shows tool calls and results in the reply, and on the shared streams', async () => {
     const server = await startServer();
-    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '2+3*4' } }] }, { type: 'text', chunks: ['14'] });
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'c1', name: 'calculate', arguments: { expression: '2+3*4' } }] },
+      { type: 'text', chunks: ['14'] },
+    );
     const c = await connectClient(server);
     const toolResults: unknown[] = [];
     c.toolResults$.subscribe((result) => toolResults.push(result.result));
     const events = await lastValueFrom(c.send('sum').pipe(toArray()));
-    expect(events.filter((e): e is Extract<ReplyEvent, { type: 'tool_call' }> => e.type === 'tool_call').map((e) => e.data.status)).toEqual(['start', 'complete']);
+    expect(
+      events
+        .filter((e): e is Extract<ReplyEvent, { type: 'tool_call' }> => e.type === 'tool_call')
+        .map((e) => e.data.status),
+    ).toEqual(['start', 'complete']);
     expect(toolResults).toEqual([{ expression: '2+3*4', result: 14 }]);
   });
 
@@ -83,7 +93,11 @@ describe('WSClient against a real WSServer over loopback', () => {
     const server = await startServer();
     upstream.enqueue({ type: 'error', status: 500, message: 'kaput' });
     const c = await connectClient(server);
-    await expect(c.sendMessage('hi')).rejects.toMatchObject({ name: 'ServerError', code: 'upstream_error', retryable: true });
+    await expect(c.sendMessage('hi')).rejects.toMatchObject({
+      name: 'ServerError',
+      code: 'upstream_error',
+      retryable: true,
+    });
     await expect(c.sendMessage('again')).resolves.toMatchObject({ fullText: 'You said: again' });
   });
 
@@ -146,7 +160,10 @@ describe('WSClient against a real WSServer over loopback', () => {
     upstream.enqueue({ type: 'stall', chunks: ['Once '] });
     const c = await connectClient(server);
     const aborted = firstValueFrom(c.completions$);
-    await expect(c.sendMessage('story', { timeoutMs: 300 })).rejects.toMatchObject({ name: 'ClientError', code: 'request_timeout' });
+    await expect(c.sendMessage('story', { timeoutMs: 300 })).rejects.toMatchObject({
+      name: 'ClientError',
+      code: 'request_timeout',
+    });
     await expect(upstream.requests[0]?.ended).resolves.toBe('client_closed');
     expect(await aborted).toMatchObject({ finishReason: 'aborted', fullText: 'Once ' });
     await expect(c.sendMessage('next')).resolves.toMatchObject({ fullText: 'You said: next' });
@@ -154,13 +171,26 @@ describe('WSClient against a real WSServer over loopback', () => {
 
   it('fails a send with not_connected at once before connect() and after disconnect(); waits at most queueTimeoutMs while reconnecting', async () => {
     const server = await startServer();
-    const c = new WSClient({ url: server.url as string, reconnectAttempts: 50, reconnectDelay: 20, maxReconnectDelay: 50, reconnectJitter: 0, queueTimeoutMs: 200 });
+    const c = new WSClient({
+      url: server.url as string,
+      reconnectAttempts: 50,
+      reconnectDelay: 20,
+      maxReconnectDelay: 50,
+      reconnectJitter: 0,
+      queueTimeoutMs: 200,
+    });
     client = c;
-    await expect(c.sendMessage('too early')).rejects.toMatchObject({ code: 'not_connected', message: 'not connected: call connect() first' });
+    await expect(c.sendMessage('too early')).rejects.toMatchObject({
+      code: 'not_connected',
+      message: 'not connected: call connect() first',
+    });
     await c.connect();
     await server.stop();
     await firstValueFrom(c.status$.pipe(filter((status) => status === 'reconnecting')));
-    await expect(c.sendMessage('while away')).rejects.toMatchObject({ code: 'not_connected', message: 'the message waited 200 ms for a connection (queueTimeoutMs)' });
+    await expect(c.sendMessage('while away')).rejects.toMatchObject({
+      code: 'not_connected',
+      message: 'the message waited 200 ms for a connection (queueTimeoutMs)',
+    });
     c.disconnect();
     await expect(c.clearHistory()).rejects.toMatchObject({ code: 'not_connected' });
   });

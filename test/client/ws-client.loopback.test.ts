@@ -24,19 +24,22 @@ afterEach(async () => {
 });
 
 describe('WSClient handshake refusals and closes over loopback', () => {
-  it.each([404, 401, 403])('does not retry a handshake the server answers with HTTP %i: connection_refused at once', async (status) => {
-    let upgrades = 0;
-    http = createServer();
-    http.on('upgrade', (_request, socket) => {
-      upgrades++;
-      socket.end(`HTTP/1.1 ${status} Nope\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    });
-    const url = await listen(http);
-    client = new WSClient({ url, reconnectAttempts: 5, reconnectDelay: 10, heartbeatInterval: 0 });
-    await expect(client.connect()).rejects.toMatchObject({ code: 'connection_refused', retryable: false });
-    expect(client.getStats().reconnects).toBe(0);
-    expect(upgrades).toBe(1);
-  });
+  it.each([404, 401, 403])(
+    'does not retry a handshake the server answers with HTTP %i: connection_refused at once',
+    async (status) => {
+      let upgrades = 0;
+      http = createServer();
+      http.on('upgrade', (_request, socket) => {
+        upgrades++;
+        socket.end(`HTTP/1.1 ${status} Nope\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      });
+      const url = await listen(http);
+      client = new WSClient({ url, reconnectAttempts: 5, reconnectDelay: 10, heartbeatInterval: 0 });
+      await expect(client.connect()).rejects.toMatchObject({ code: 'connection_refused', retryable: false });
+      expect(client.getStats().reconnects).toBe(0);
+      expect(upgrades).toBe(1);
+    },
+  );
 
   it('closes with 1000 (normal closure) on disconnect()', async () => {
     http = createServer();

@@ -31,7 +31,8 @@ function setup(server: FakeServer, options: Partial<WSClientOptions> = {}) {
 }
 
 /** Runs `action` at the frame the marble's `x` stands at (inside `TestScheduler.run`). */
-const at = (cold: (marbles: string) => Observable<string>, marbles: string, action: () => void) => cold(marbles).subscribe(() => action());
+const at = (cold: (marbles: string) => Observable<string>, marbles: string, action: () => void) =>
+  cold(marbles).subscribe(() => action());
 
 describe('WSClient sends, queues and times out (marbles)', () => {
   it('fails a send before connect() at once with not_connected, and reports it on errors$', () => {
@@ -91,7 +92,10 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       server.latest.accept();
       at(cold, '5ms x', () => server.latest.fail()); // reconnect at 105
       at(cold, '150ms x', () => server.latest.acceptResume());
-      expectObservable(client.send('hello').pipe(map((event) => event.type)), '10ms ^').toBe('151ms a-(b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      expectObservable(client.send('hello').pipe(map((event) => event.type)), '10ms ^').toBe('151ms a-(b|)', {
+        a: 'llm_chunk',
+        b: 'llm_complete',
+      });
       flush();
       expect(server.sockets[0]?.sentOf('user_message')).toEqual([]);
       expect(server.latest.sentOf('user_message')).toHaveLength(1);
@@ -109,7 +113,8 @@ describe('WSClient sends, queues and times out (marbles)', () => {
         running++;
         // The reply is over for the server once it sends its last message.
         const ended = tap((message: ServerMessage) => message.type !== 'llm_chunk' && running--);
-        if (data.text === 'bad') return cold('-(e|)', { e: makeError('upstream_error', 'the model failed', { requestId: id }) }).pipe(ended);
+        if (data.text === 'bad')
+          return cold('-(e|)', { e: makeError('upstream_error', 'the model failed', { requestId: id }) }).pipe(ended);
         const reply = data.text === 'one' ? '-a 23ms (b|)' : '-a-(b|)';
         return cold<ServerMessage>(reply, { a: makeChunk(id, data.text), b: makeComplete(id, data.text) }).pipe(ended);
       });
@@ -121,14 +126,26 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       at(cold, '30ms x', () => void client.sendControl('get_status'));
       at(cold, '150ms x', () => server.latest.acceptResume());
       const types = map((event: { type: string }) => event.type);
-      expectObservable(client.send('one').pipe(types), '10ms ^').toBe('151ms a 23ms (b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      expectObservable(client.send('one').pipe(types), '10ms ^').toBe('151ms a 23ms (b|)', {
+        a: 'llm_chunk',
+        b: 'llm_complete',
+      });
       expectObservable(client.send('bad').pipe(types), '22ms ^').toBe('176ms #', undefined, code('upstream_error'));
       // Waiting behind a reply is not waiting for a connection: queueTimeoutMs (145, so at 170) no longer runs.
-      expectObservable(client.send('three').pipe(types), '25ms ^').toBe('177ms a-(b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      expectObservable(client.send('three').pipe(types), '25ms ^').toBe('177ms a-(b|)', {
+        a: 'llm_chunk',
+        b: 'llm_complete',
+      });
       flush();
       expect(server.latest.sentOf('user_message').map((m) => m.data.text)).toEqual(['one', 'bad', 'three']);
       // The control queued last went out at once, beside the first message.
-      expect(server.latest.sent.map((m) => m.type)).toEqual(['resume', 'user_message', 'control', 'user_message', 'user_message']);
+      expect(server.latest.sent.map((m) => m.type)).toEqual([
+        'resume',
+        'user_message',
+        'control',
+        'user_message',
+        'user_message',
+      ]);
       expect(errors.map((e) => e.code)).toEqual(['upstream_error']);
       client.disconnect();
     });
@@ -137,17 +154,28 @@ describe('WSClient sends, queues and times out (marbles)', () => {
   it('keeps a send made while queued messages still wait behind them', () => {
     testScheduler().run(({ cold, expectObservable, flush }) => {
       const server = createFakeServer();
-      server.answer('user_message', ({ id, data }) => cold('-a--(b|)', { a: makeChunk(id, data.text), b: makeComplete(id, data.text) }));
+      server.answer('user_message', ({ id, data }) =>
+        cold('-a--(b|)', { a: makeChunk(id, data.text), b: makeComplete(id, data.text) }),
+      );
       const { client } = setup(server, { reconnectAttempts: 1 });
       void client.connect();
       server.latest.accept();
       at(cold, '5ms x', () => server.latest.fail()); // reconnect at 105
       at(cold, '150ms x', () => server.latest.acceptResume());
       const types = map((event: { type: string }) => event.type);
-      expectObservable(client.send('one').pipe(types), '10ms ^').toBe('151ms a--(b|)', { a: 'llm_chunk', b: 'llm_complete' });
-      expectObservable(client.send('two').pipe(types), '20ms ^').toBe('155ms a--(b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      expectObservable(client.send('one').pipe(types), '10ms ^').toBe('151ms a--(b|)', {
+        a: 'llm_chunk',
+        b: 'llm_complete',
+      });
+      expectObservable(client.send('two').pipe(types), '20ms ^').toBe('155ms a--(b|)', {
+        a: 'llm_chunk',
+        b: 'llm_complete',
+      });
       // Sent while connected, but 'two' still waits: it goes after 'two', not into the running reply.
-      expectObservable(client.send('three').pipe(types), '152ms ^').toBe('159ms a--(b|)', { a: 'llm_chunk', b: 'llm_complete' });
+      expectObservable(client.send('three').pipe(types), '152ms ^').toBe('159ms a--(b|)', {
+        a: 'llm_chunk',
+        b: 'llm_complete',
+      });
       flush();
       expect(server.latest.sentOf('user_message').map((m) => m.data.text)).toEqual(['one', 'two', 'three']);
       client.disconnect();
@@ -165,7 +193,9 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       at(cold, '200ms x', () => server.latest.acceptResume());
       flush();
       expect(server.latest.sentOf('user_message')).toEqual([]);
-      expect(errors.map((e) => [e.code, e.message])).toEqual([['not_connected', 'the message waited 50 ms for a connection (queueTimeoutMs)']]);
+      expect(errors.map((e) => [e.code, e.message])).toEqual([
+        ['not_connected', 'the message waited 50 ms for a connection (queueTimeoutMs)'],
+      ]);
       client.disconnect();
     });
   });
@@ -182,8 +212,16 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       const { client, errors } = setup(server, { replyTimeoutMs: 5 });
       void client.connect();
       server.latest.accept();
-      expectObservable(client.send('one')).toBe('-a---#', { a: expect.objectContaining({ type: 'llm_chunk' }) }, code('request_timeout'));
-      expectObservable(client.send('two', { timeoutMs: 3, temperature: 0 })).toBe('-a-#', { a: expect.objectContaining({ type: 'llm_chunk' }) }, code('request_timeout'));
+      expectObservable(client.send('one')).toBe(
+        '-a---#',
+        { a: expect.objectContaining({ type: 'llm_chunk' }) },
+        code('request_timeout'),
+      );
+      expectObservable(client.send('two', { timeoutMs: 3, temperature: 0 })).toBe(
+        '-a-#',
+        { a: expect.objectContaining({ type: 'llm_chunk' }) },
+        code('request_timeout'),
+      );
       flush();
       const [one, two] = server.latest.sentOf('user_message');
       expect(two?.data).toEqual({ text: 'two', options: { temperature: 0 } }); // timeoutMs stays on the client
@@ -193,7 +231,10 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       ]);
       expectSubscriptions(answers[0]?.subscriptions ?? []).toBe('^----!');
       expectSubscriptions(answers[1]?.subscriptions ?? []).toBe('^--!');
-      expect(errors.map((e) => e.message)).toEqual(['the reply did not complete within 3 ms', 'the reply did not complete within 5 ms']);
+      expect(errors.map((e) => e.message)).toEqual([
+        'the reply did not complete within 3 ms',
+        'the reply did not complete within 5 ms',
+      ]);
       client.disconnect();
     });
   });
@@ -210,7 +251,9 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       const { client } = setup(server);
       void client.connect();
       server.latest.accept();
-      expectObservable(client.send('long'), '^----!').toBe('-a-a-', { a: expect.objectContaining({ type: 'llm_chunk' }) });
+      expectObservable(client.send('long'), '^----!').toBe('-a-a-', {
+        a: expect.objectContaining({ type: 'llm_chunk' }),
+      });
       flush();
       expectSubscriptions(answers[0]?.subscriptions ?? []).toBe('^----!');
       client.disconnect();
@@ -223,7 +266,9 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       const { client } = setup(server, { timeout: 20 });
       void client.connect();
       server.latest.accept();
-      expectObservable(client.errors$.pipe(map((error) => error.message))).toBe('20ms a', { a: 'no answer to get_status within 20 ms' });
+      expectObservable(client.errors$.pipe(map((error) => error.message))).toBe('20ms a', {
+        a: 'no answer to get_status within 20 ms',
+      });
       void client.sendControl('get_status');
     });
   });
@@ -263,8 +308,17 @@ describe('WSClient callbacks mean what the seed says', () => {
     const results: unknown[] = [];
     client.onToolCall(({ toolName, status }) => calls.push(`${toolName}:${status}`));
     client.onToolResult(({ result, error }) => results.push(error ?? result));
-    for (const status of ['start', 'complete'] as const) socket.deliver({ type: 'tool_call', id: status, data: { toolCallId: 'c1', toolName: 'calculate', args: {}, status, requestId: 'r' } });
-    socket.deliver({ type: 'tool_result', id: 'res', data: { toolCallId: 'c1', toolName: 'calculate', result: 14, requestId: 'r' } });
+    for (const status of ['start', 'complete'] as const)
+      socket.deliver({
+        type: 'tool_call',
+        id: status,
+        data: { toolCallId: 'c1', toolName: 'calculate', args: {}, status, requestId: 'r' },
+      });
+    socket.deliver({
+      type: 'tool_result',
+      id: 'res',
+      data: { toolCallId: 'c1', toolName: 'calculate', result: 14, requestId: 'r' },
+    });
     expect(calls).toEqual(['calculate:start']);
     expect(results).toEqual([14]);
     client.disconnect();
@@ -274,7 +328,8 @@ describe('WSClient callbacks mean what the seed says', () => {
     const { client, socket } = connected();
     const changes: string[] = [];
     client.onStatusChange((status) => changes.push(status));
-    for (const status of ['idle', 'idle', 'thinking', 'streaming', 'streaming', 'idle'] as const) socket.deliver(makeStatus(status));
+    for (const status of ['idle', 'idle', 'thinking', 'streaming', 'streaming', 'idle'] as const)
+      socket.deliver(makeStatus(status));
     const late: string[] = [];
     client.sessionStatus$.subscribe((status) => late.push(status));
     const lateChanges: string[] = [];
@@ -301,7 +356,14 @@ describe('WSClient callbacks mean what the seed says', () => {
     socket.deliver('not json');
     client.disconnect();
     void client.sendMessage('offline');
-    expect(communication.map(({ code, message, retryable, ...rest }) => ({ code, message, retryable, requestId: (rest as { requestId?: string }).requestId }))).toEqual([
+    expect(
+      communication.map(({ code, message, retryable, ...rest }) => ({
+        code,
+        message,
+        retryable,
+        requestId: (rest as { requestId?: string }).requestId,
+      })),
+    ).toEqual([
       { code: 'upstream_error', message: 'the model is away', retryable: true, requestId: 'r1' },
       { code: 'invalid_json', message: expect.any(String), retryable: false, requestId: undefined },
     ]);
@@ -327,7 +389,9 @@ describe('WSClient callbacks mean what the seed says', () => {
       void client.sendMessage('Hello!');
       void client.clearHistory();
       const clear = socket.lastSentOf('control');
-      socket.deliver(makeError('busy', 'clear_history arrived while a reply is running', { requestId: clear?.id, retryable: true }));
+      socket.deliver(
+        makeError('busy', 'clear_history arrived while a reply is running', { requestId: clear?.id, retryable: true }),
+      );
       void client.abort();
       client.disconnect();
       await new Promise((resolve) => setImmediate(resolve));

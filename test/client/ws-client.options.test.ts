@@ -6,7 +6,11 @@ import { createFakeServer } from '../../src/testing';
 
 /** What a new user gets from bad options and a socket that fails at once. */
 describe('WSClient options', () => {
-  const base = (): WSClientOptions => ({ url: 'ws://fake/ws', WebSocketCtor: createFakeServer().WebSocketCtor, heartbeatInterval: 0 });
+  const base = (): WSClientOptions => ({
+    url: 'ws://fake/ws',
+    WebSocketCtor: createFakeServer().WebSocketCtor,
+    heartbeatInterval: 0,
+  });
 
   const invalid = (options: unknown, option: string) => {
     let thrown: unknown;
@@ -75,18 +79,37 @@ describe('WSClient options', () => {
       }
       return 'accepted';
     };
-    expect(message([tool('ok'), tool('get time')])).toBe('WSClient: option `tools`: tools[1].name must be 1 to 64 letters, digits, _ or -, got "get time"');
-    expect(message([tool(7)])).toBe('WSClient: option `tools`: tools[0].name must be 1 to 64 letters, digits, _ or -, got 7');
+    expect(message([tool('ok'), tool('get time')])).toBe(
+      'WSClient: option `tools`: tools[1].name must be 1 to 64 letters, digits, _ or -, got "get time"',
+    );
+    expect(message([tool(7)])).toBe(
+      'WSClient: option `tools`: tools[0].name must be 1 to 64 letters, digits, _ or -, got 7',
+    );
     expect(message([{ name: 'clock' }])).toBe('WSClient: option `tools`: tool "clock" has no execute function');
     expect(message([tool('a'), tool('a')])).toBe('WSClient: option `tools`: two tools are named "a"');
-    expect(message(Array.from({ length: 33 }, (_, i) => tool(`t${i}`)))).toBe('WSClient: option `tools`: at most 32 tools, got 33');
+    expect(message(Array.from({ length: 33 }, (_, i) => tool(`t${i}`)))).toBe(
+      'WSClient: option `tools`: at most 32 tools, got 33',
+    );
     expect(message(Array.from({ length: 32 }, (_, i) => tool(`t${i}`)))).toBe('accepted');
   });
 
   it('accepts the documented values at their bounds', () => {
     const ok: Array<Partial<WSClientOptions>> = [
-      { reconnectAttempts: 0, maxQueueSize: 0, reconnectDelay: 0, reconnectJitter: 0, heartbeatInterval: 0, queueTimeoutMs: 0 },
-      { reconnectAttempts: Infinity, queueTimeoutMs: Infinity, replyTimeoutMs: Infinity, reconnectJitter: 1, maxQueueSize: 1 },
+      {
+        reconnectAttempts: 0,
+        maxQueueSize: 0,
+        reconnectDelay: 0,
+        reconnectJitter: 0,
+        heartbeatInterval: 0,
+        queueTimeoutMs: 0,
+      },
+      {
+        reconnectAttempts: Infinity,
+        queueTimeoutMs: Infinity,
+        replyTimeoutMs: Infinity,
+        reconnectJitter: 1,
+        maxQueueSize: 1,
+      },
       { protocols: 'llm-ws', replyTimeoutMs: undefined, timeout: undefined },
       { protocols: ['a', 'b'] },
     ];

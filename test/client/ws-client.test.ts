@@ -110,7 +110,10 @@ describe('WSClient (fake socket, fake clock)', () => {
     const connected = client.connect();
     FakeWebSocket.latest.open();
     advance(500);
-    return expect(connected).rejects.toMatchObject({ code: 'reconnect_failed', message: expect.stringContaining('no greeting from the server within 500 ms') });
+    return expect(connected).rejects.toMatchObject({
+      code: 'reconnect_failed',
+      message: expect.stringContaining('no greeting from the server within 500 ms'),
+    });
   });
 
   it('gives up after reconnectAttempts: disconnected, errors$ told, queued requests rejected', () => {
@@ -157,8 +160,17 @@ describe('WSClient (fake socket, fake clock)', () => {
     expect(first.seen.events.map((e) => e.type)).toEqual(['llm_chunk', 'llm_complete']);
     expect(first.seen.completed).toBe(true);
     expect(second.seen.events.map((e) => e.data)).toEqual([{ chunk: 'B1', isComplete: false, requestId: b?.id }]);
-    socket.deliver({ type: 'error', id: 'e', data: { code: 'upstream_error', message: 'boom', retryable: true, requestId: b?.id } });
-    expect(second.seen.error).toMatchObject({ name: 'ServerError', code: 'upstream_error', retryable: true, requestId: b?.id });
+    socket.deliver({
+      type: 'error',
+      id: 'e',
+      data: { code: 'upstream_error', message: 'boom', retryable: true, requestId: b?.id },
+    });
+    expect(second.seen.error).toMatchObject({
+      name: 'ServerError',
+      code: 'upstream_error',
+      retryable: true,
+      requestId: b?.id,
+    });
     // Neither ended early, so neither sent an abort.
     expect(socket.sentOf('control')).toHaveLength(0);
     client.disconnect();
@@ -213,12 +225,26 @@ describe('WSClient (fake socket, fake clock)', () => {
     socket.deliver({ type: 'session', id: 'fresh', data: { sessionId: 'fresh-session', resumeToken: 't' } });
     socket.deliver(seqd(1, chunk(request.id, 'Hel'))); // replayed twice by mistake: dropped
     socket.deliver(seqd(2, chunk(request.id, 'lo')));
-    socket.deliver({ type: 'session', id: 'r', data: { sessionId: 's-1', resumeToken: 'token-s-1', resumed: true, requestId: socket.resumeRequest?.id, lastSeq: 2 } });
+    socket.deliver({
+      type: 'session',
+      id: 'r',
+      data: {
+        sessionId: 's-1',
+        resumeToken: 'token-s-1',
+        resumed: true,
+        requestId: socket.resumeRequest?.id,
+        lastSeq: 2,
+      },
+    });
     expect(client.sessionId).toBe('s-1');
     // The unanswered user_message goes again with the same id (the server ignores ids it has seen).
     expect(socket.sentOf('user_message')).toEqual([expect.objectContaining({ id: request.id })]);
     socket.deliver(seqd(3, complete(request.id, 'Hello')));
-    expect(reply.seen.events.map((event) => event.type === 'llm_chunk' && event.data.chunk)).toEqual(['Hel', 'lo', false]);
+    expect(reply.seen.events.map((event) => event.type === 'llm_chunk' && event.data.chunk)).toEqual([
+      'Hel',
+      'lo',
+      false,
+    ]);
     expect(reply.seen.completed).toBe(true);
     client.disconnect();
   });
@@ -235,7 +261,9 @@ describe('WSClient (fake socket, fake clock)', () => {
     FakeWebSocket.latest.refuseResume('session_lost', 's-2');
     expect(inFlight.seen.error).toMatchObject({ name: 'ServerError', code: 'session_lost' });
     expect(queued.seen.error).toBeUndefined();
-    expect(FakeWebSocket.latest.sentOf('user_message').map((m) => (m.data as { text: string }).text)).toEqual(['after the drop']);
+    expect(FakeWebSocket.latest.sentOf('user_message').map((m) => (m.data as { text: string }).text)).toEqual([
+      'after the drop',
+    ]);
     expect(client.sessionId).toBe('s-2');
     expect(statuses[statuses.length - 1]).toBe('connected');
     client.disconnect();
@@ -246,7 +274,11 @@ describe('WSClient (fake socket, fake clock)', () => {
     const { client } = setup({ reconnectJitter: 0 });
     void client.connect();
     FakeWebSocket.latest.accept();
-    FakeWebSocket.latest.deliver({ type: 'closing', id: 'bye', data: { reason: 'server stopping', retryAfterMs: 2000 } });
+    FakeWebSocket.latest.deliver({
+      type: 'closing',
+      id: 'bye',
+      data: { reason: 'server stopping', retryAfterMs: 2000 },
+    });
     FakeWebSocket.latest.serverClose(1001);
     advance(1999);
     expect(FakeWebSocket.sockets).toHaveLength(1);
@@ -281,7 +313,9 @@ describe('WSClient (fake socket, fake clock)', () => {
       ['ProtocolError', 'invalid_json'],
       ['ProtocolError', 'invalid_message'],
     ]);
-    expect(errors[1]?.message).toBe('data.chunk: expected string, got 42; data.isComplete: expected boolean, got nothing');
+    expect(errors[1]?.message).toBe(
+      'data.chunk: expected string, got 42; data.isComplete: expected boolean, got nothing',
+    );
     expect(messages).toEqual(['session', 'status']);
     client.disconnect();
   });
@@ -294,13 +328,20 @@ describe('WSClient (fake socket, fake clock)', () => {
     const history = client.getHistory();
     const control = socket.sentOf('control')[0] as { id: string; data: unknown };
     expect(control.data).toEqual({ type: 'get_history' });
-    socket.deliver({ type: 'history', id: 'h', data: { messages: [{ role: 'user', content: 'hi' }], requestId: control.id } });
+    socket.deliver({
+      type: 'history',
+      id: 'h',
+      data: { messages: [{ role: 'user', content: 'hi' }], requestId: control.id },
+    });
     const cleared = client.clearHistory();
     advance(500);
     client.disconnect();
     return Promise.all([
       expect(history).resolves.toEqual([{ role: 'user', content: 'hi' }]),
-      expect(cleared).rejects.toMatchObject({ code: 'request_timeout', message: 'no answer to clear_history within 500 ms' }),
+      expect(cleared).rejects.toMatchObject({
+        code: 'request_timeout',
+        message: 'no answer to clear_history within 500 ms',
+      }),
     ]);
   });
 

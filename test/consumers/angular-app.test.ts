@@ -17,9 +17,18 @@ const describeWithBrowser = haveChromium ? describe : describe.skip;
 const SERVER_ONLY = /node_modules\/(ws|openai|ioredis|prom-client|ajv|commander|eventsource-parser)\//;
 
 /** The repository's own versions, so the app installs from the npm cache that `npm ci` filled. */
-const versionOf = (name: string): string => (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+const versionOf = (name: string): string =>
+  (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
+    .version;
 
-const ANGULAR = ['@angular/core', '@angular/common', '@angular/compiler', '@angular/platform-browser', '@angular/compiler-cli', '@angular/build'];
+const ANGULAR = [
+  '@angular/core',
+  '@angular/common',
+  '@angular/compiler',
+  '@angular/platform-browser',
+  '@angular/compiler-cli',
+  '@angular/build',
+];
 
 /** angular.json: one application built by @angular/build:application, as a production build. */
 const angularJson = {
@@ -96,7 +105,9 @@ describeWithBrowser('the packed llm-ws in an Angular application (ng build, Chro
       files: {
         'angular.json': JSON.stringify(angularJson, null, 2),
         'tsconfig.json': JSON.stringify(tsconfig, null, 2),
-        ...Object.fromEntries(['main.ts', 'app.config.ts', 'chat.component.ts', 'index.html'].map((file) => [`src/${file}`, example(file)])),
+        ...Object.fromEntries(
+          ['main.ts', 'app.config.ts', 'chat.component.ts', 'index.html'].map((file) => [`src/${file}`, example(file)]),
+        ),
       },
     });
     [server, browser] = await Promise.all([serveInstalled(app), launchChromium()]);
@@ -108,14 +119,20 @@ describeWithBrowser('the packed llm-ws in an Angular application (ng build, Chro
   });
 
   it('ng build compiles it (strict templates) without warnings, with nothing of the server in the bundle, and it streams a reply in Chromium', async () => {
-    const { stdout, stderr } = await runCommand(process.execPath, [join(app, 'node_modules/@angular/cli/bin/ng.js'), 'build'], {
-      cwd: app,
-      env: { NG_CLI_ANALYTICS: 'false', NG_FORCE_TTY: '0', NO_COLOR: '1', CI: '1' },
-      timeoutMs: 240_000,
-    });
+    const { stdout, stderr } = await runCommand(
+      process.execPath,
+      [join(app, 'node_modules/@angular/cli/bin/ng.js'), 'build'],
+      {
+        cwd: app,
+        env: { NG_CLI_ANALYTICS: 'false', NG_FORCE_TTY: '0', NO_COLOR: '1', CI: '1' },
+        timeoutMs: 240_000,
+      },
+    );
     expect(stdout).toContain('Application bundle generation complete');
     expect(`${stdout}\n${stderr}`).not.toMatch(/warning|error/i);
-    const inputs = Object.keys((JSON.parse(readFileSync(join(app, 'dist', 'stats.json'), 'utf8')) as { inputs: object }).inputs);
+    const inputs = Object.keys(
+      (JSON.parse(readFileSync(join(app, 'dist', 'stats.json'), 'utf8')) as { inputs: object }).inputs,
+    );
     expect(inputs.filter((input) => SERVER_ONLY.test(input) || input.startsWith('node:'))).toEqual([]);
     expect(inputs).toContainEqual(expect.stringMatching(/node_modules\/llm-ws\/dist\/angular\.mjs$/));
 

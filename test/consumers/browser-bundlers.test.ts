@@ -16,7 +16,8 @@ const describeWithBrowser = haveChromium ? describe : describe.skip;
 /** What only the server needs: none of it may reach a browser bundle. */
 const SERVER_ONLY = /node_modules\/(ws|openai|ioredis|prom-client|ajv|commander|eventsource-parser)\//;
 
-const page = (body: string, head = ''): string => `<!doctype html><html><head><meta charset="utf-8">${head}</head><body>${body}</body></html>\n`;
+const page = (body: string, head = ''): string =>
+  `<!doctype html><html><head><meta charset="utf-8">${head}</head><body>${body}</body></html>\n`;
 const EXPECTED = { fullText: '2+3*4 = 14', streamed: '2+3*4 = 14' };
 
 describeWithBrowser('the packed llm-ws in browser apps', () => {
@@ -60,7 +61,16 @@ describeWithBrowser('the packed llm-ws in browser apps', () => {
     const out = join(app, 'out-esbuild');
     const { stderr } = await runCommand(
       join(repoRoot, 'node_modules/.bin/esbuild'),
-      ['src/main.js', '--bundle', '--platform=browser', '--format=esm', '--minify', `--outfile=${join(out, 'main.js')}`, `--metafile=${join(out, 'meta.json')}`, '--log-level=warning'],
+      [
+        'src/main.js',
+        '--bundle',
+        '--platform=browser',
+        '--format=esm',
+        '--minify',
+        `--outfile=${join(out, 'main.js')}`,
+        `--metafile=${join(out, 'meta.json')}`,
+        '--log-level=warning',
+      ],
       { cwd: app },
     );
     expect(stderr).toBe('');
@@ -72,20 +82,31 @@ describeWithBrowser('the packed llm-ws in browser apps', () => {
   }, 60_000);
 
   it('a Vite build of it streams a reply in Chromium', async () => {
-    const { stdout, stderr } = await runCommand(process.execPath, [join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', 'out-vite'], {
-      cwd: app,
-      env: { NO_COLOR: '1' },
-    });
+    const { stdout, stderr } = await runCommand(
+      process.execPath,
+      [join(repoRoot, 'node_modules/vite/bin/vite.js'), 'build', '--outDir', 'out-vite'],
+      {
+        cwd: app,
+        env: { NO_COLOR: '1' },
+      },
+    );
     expect(stderr).toBe('');
     expect(stdout).not.toMatch(/warn|externalized for browser compatibility/i);
-    const bundled = readFileSync(join(app, 'out-vite/assets', (stdout.match(/assets\/(index-[\w-]+\.js)/) ?? [])[1] ?? 'missing'), 'utf8');
+    const bundled = readFileSync(
+      join(app, 'out-vite/assets', (stdout.match(/assets\/(index-[\w-]+\.js)/) ?? [])[1] ?? 'missing'),
+      'utf8',
+    );
     expect(bundled).not.toMatch(/require\("(ws|node:[a-z]+)"\)|from"(ws|openai|node:[a-z]+)"/);
     await expect(run(join(app, 'out-vite'))).resolves.toEqual(EXPECTED);
   }, 60_000);
 
   it('bun build --target=browser bundles it, and the bundle streams a reply in Chromium', async () => {
     const out = join(app, 'out-bun');
-    await runCommand(join(repoRoot, 'node_modules/.bin/bun'), ['build', 'src/main.js', '--target=browser', '--minify', `--outdir=${out}`], { cwd: app });
+    await runCommand(
+      join(repoRoot, 'node_modules/.bin/bun'),
+      ['build', 'src/main.js', '--target=browser', '--minify', `--outdir=${out}`],
+      { cwd: app },
+    );
     const bundled = readFileSync(join(out, 'main.js'), 'utf8');
     expect(bundled).not.toMatch(/from"(ws|openai|node:[a-z]+)"|require\("(ws|node:[a-z]+)"\)/);
     writeFileSync(join(out, 'index.html'), page('<script type="module" src="main.js"></script>'));
@@ -99,7 +120,10 @@ describeWithBrowser('the packed llm-ws in browser apps', () => {
   it('a page on another origin imports the client straight from `llm-ws serve` (CORS), as the README shows', async () => {
     const other = join(dir, 'other-origin');
     mkdirSync(other);
-    writeFileSync(join(other, 'index.html'), page(`<script type="module">\n${roundTripScript(`${server.httpOrigin}/llm-ws-client.js`)}</script>`));
+    writeFileSync(
+      join(other, 'index.html'),
+      page(`<script type="module">\n${roundTripScript(`${server.httpOrigin}/llm-ws-client.js`)}</script>`),
+    );
     await expect(run(other)).resolves.toEqual(EXPECTED);
   });
 });

@@ -10,13 +10,23 @@ import { type Browser, chromium } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
 export const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.LLM_WS_REQUIRE_BROWSER) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
-if (!haveChromium) console.warn(`skipping the consumer browser tests: ${CHROMIUM} is missing (apt-get install chromium)`);
+if (!haveChromium && process.env.LLM_WS_REQUIRE_BROWSER)
+  throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+if (!haveChromium)
+  console.warn(`skipping the consumer browser tests: ${CHROMIUM} is missing (apt-get install chromium)`);
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -55,14 +65,19 @@ const types: Record<string, string> = {
 /** Serves the files under `dir` on 127.0.0.1, port 0 (as `vite preview` or any static host would). */
 export async function serveStatic(dir: string): Promise<{ origin: string; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
-    const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+    const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname)).replace(
+      /^(\.\.[/\\])+/,
+      '',
+    );
     let file = join(dir, path);
     if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
     if (!file.startsWith(dir) || !existsSync(file)) {
       response.writeHead(404).end('not found');
       return;
     }
-    response.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+    response
+      .writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream' })
+      .end(readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -77,7 +92,10 @@ export async function serveStatic(dir: string): Promise<{ origin: string; close(
 }
 
 /** Opens `pageUrl` in a new page and resolves with what the page reports (see {@link roundTripScript}). */
-export async function roundTripInPage(browser: Browser, pageUrl: string): Promise<{ fullText?: string; streamed?: string; error?: string }> {
+export async function roundTripInPage(
+  browser: Browser,
+  pageUrl: string,
+): Promise<{ fullText?: string; streamed?: string; error?: string }> {
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -86,10 +104,16 @@ export async function roundTripInPage(browser: Browser, pageUrl: string): Promis
   });
   try {
     await page.goto(pageUrl);
-    await page.waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, { timeout: 20_000 }).catch(() => {
-      throw new Error(`the page reported nothing; ${problems.join('; ') || 'no errors'}`);
-    });
-    return await page.evaluate(() => (window as unknown as { __result: { fullText?: string; streamed?: string; error?: string } }).__result);
+    await page
+      .waitForFunction(() => (window as unknown as { __result?: unknown }).__result !== undefined, undefined, {
+        timeout: 20_000,
+      })
+      .catch(() => {
+        throw new Error(`the page reported nothing; ${problems.join('; ') || 'no errors'}`);
+      });
+    return await page.evaluate(
+      () => (window as unknown as { __result: { fullText?: string; streamed?: string; error?: string } }).__result,
+    );
   } finally {
     await page.close();
   }

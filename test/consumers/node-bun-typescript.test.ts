@@ -77,7 +77,16 @@ void client;
 /** A strict project checking `files`, the library's .d.ts included (no skipLibCheck). */
 const tsconfig = (moduleResolution: string, module: string, ...files: string[]): string =>
   JSON.stringify({
-    compilerOptions: { target: 'es2022', module, moduleResolution, strict: true, noEmit: true, skipLibCheck: false, types: ['node'], lib: ['es2022', 'dom'] },
+    compilerOptions: {
+      target: 'es2022',
+      module,
+      moduleResolution,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      types: ['node'],
+      lib: ['es2022', 'dom'],
+    },
     files,
   });
 
@@ -113,7 +122,11 @@ describe('the packed llm-ws in Node, Bun and TypeScript', () => {
   });
 
   const expectRoundTrip = (stdout: string): void => {
-    expect(JSON.parse(stdout.trim().split('\n').pop() as string)).toEqual({ fullText: '2+3*4 = 14', streamed: '2+3*4 = 14', finishReason: 'stop' });
+    expect(JSON.parse(stdout.trim().split('\n').pop() as string)).toEqual({
+      fullText: '2+3*4 = 14',
+      streamed: '2+3*4 = 14',
+      finishReason: 'stop',
+    });
   };
 
   it('an ES module script imports every entry and streams a reply', async () => {
@@ -125,17 +138,26 @@ describe('the packed llm-ws in Node, Bun and TypeScript', () => {
   });
 
   it('Bun runs llm-ws/client on its own WebSocket and streams a reply', async () => {
-    expectRoundTrip((await runCommand(join(repoRoot, 'node_modules/.bin/bun'), ['run', 'bun-client.ts', server.url], { cwd: app })).stdout);
+    expectRoundTrip(
+      (await runCommand(join(repoRoot, 'node_modules/.bin/bun'), ['run', 'bun-client.ts', server.url], { cwd: app }))
+        .stdout,
+    );
   });
 
-  it.each(['nodenext', 'bundler'])('TypeScript from `npm i typescript` type-checks against the published .d.ts (moduleResolution %s)', async (resolution) => {
-    const tsc = join(app, 'node_modules/.bin/tsc');
-    expect((await runCommand(tsc, ['--version'], { cwd: app })).stdout).toMatch(/Version [7-9]\./);
-    await runCommand(tsc, ['-p', `tsconfig.${resolution}.json`], { cwd: app });
-  }, 60_000);
+  it.each(['nodenext', 'bundler'])(
+    'TypeScript from `npm i typescript` type-checks against the published .d.ts (moduleResolution %s)',
+    async (resolution) => {
+      const tsc = join(app, 'node_modules/.bin/tsc');
+      expect((await runCommand(tsc, ['--version'], { cwd: app })).stdout).toMatch(/Version [7-9]\./);
+      await runCommand(tsc, ['-p', `tsconfig.${resolution}.json`], { cwd: app });
+    },
+    60_000,
+  );
 
   it('and TypeScript rejects code that misuses them, so the check above can fail', async () => {
-    const failure = await runCommand(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.type-error.json'], { cwd: app }).then(
+    const failure = await runCommand(join(app, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.type-error.json'], {
+      cwd: app,
+    }).then(
       () => 'compiled',
       (error: unknown) => (error as Error).message,
     );

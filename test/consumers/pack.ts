@@ -21,7 +21,16 @@ const run = promisify(execFile);
 export const repoRoot = join(__dirname, '..', '..');
 
 /** What a build needs from the repository; dist/ and node_modules are not among them. */
-const BUILD_INPUTS = ['package.json', 'tsconfig.json', 'tsup.config.ts', 'README.md', 'LICENSE', 'src', 'scripts', 'docs'];
+const BUILD_INPUTS = [
+  'package.json',
+  'tsconfig.json',
+  'tsup.config.ts',
+  'README.md',
+  'LICENSE',
+  'src',
+  'scripts',
+  'docs',
+];
 
 /** How long to wait for another test file's build and pack. */
 const PACK_TIMEOUT_MS = 240_000;
@@ -41,12 +50,19 @@ export async function runCommand(
     });
   } catch (error) {
     const { stdout, stderr, message } = error as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`${command} ${args.join(' ')} failed in ${options.cwd}: ${message}\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
+    throw new Error(
+      `${command} ${args.join(' ')} failed in ${options.cwd}: ${message}\n${stdout ?? ''}\n${stderr ?? ''}`,
+      { cause: error },
+    );
   }
 }
 
 /** `npm`, with the settings every consumer install uses: from the cache when it can, quietly. */
-export function npm(args: readonly string[], cwd: string, timeoutMs?: number): Promise<{ stdout: string; stderr: string }> {
+export function npm(
+  args: readonly string[],
+  cwd: string,
+  timeoutMs?: number,
+): Promise<{ stdout: string; stderr: string }> {
   return runCommand('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd,
     timeoutMs,
@@ -133,7 +149,13 @@ export interface ConsumerAppOptions {
 export async function makeConsumerApp(dir: string, tarball: string, options: ConsumerAppOptions = {}): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const dependencies = { ...(options.withoutLlmWs ? {} : { 'llm-ws': `file:${tarball}` }), ...options.dependencies };
-  const manifest = { name: 'llm-ws-consumer', version: '0.0.0', private: true, type: options.type ?? 'module', dependencies };
+  const manifest = {
+    name: 'llm-ws-consumer',
+    version: '0.0.0',
+    private: true,
+    type: options.type ?? 'module',
+    dependencies,
+  };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   for (const [path, text] of Object.entries(options.files ?? {})) {
     mkdirSync(join(dir, path, '..'), { recursive: true });

@@ -14,7 +14,9 @@ function sectionBlocks(heading: string, language: 'ts' | 'json' | 'sh'): string[
   const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
   const start = readme.indexOf(`\n## ${heading}\n`);
   const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
-  return [...section.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((match) => match[1] as string);
+  return [...section.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map(
+    (match) => match[1] as string,
+  );
 }
 
 const quickStartBlocks = (language: 'ts' | 'json' | 'sh'): string[] => sectionBlocks('Quick start', language);

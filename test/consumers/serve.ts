@@ -17,12 +17,20 @@ export interface InstalledServer {
  * and resolves once it prints its URL. The developer's OPENAI_* variables are left out, so the
  * offline model answers ("what is 2+3*4?" gets "2+3*4 = 14").
  */
-export function serveInstalled(appDir: string, extraArgs: readonly string[] = [], timeoutMs = 30_000): Promise<InstalledServer> {
-  const child: ChildProcess = spawn(join(appDir, 'node_modules/.bin/llm-ws'), ['serve', '--port', '0', '--host', '127.0.0.1', ...extraArgs], {
-    cwd: appDir,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function serveInstalled(
+  appDir: string,
+  extraArgs: readonly string[] = [],
+  timeoutMs = 30_000,
+): Promise<InstalledServer> {
+  const child: ChildProcess = spawn(
+    join(appDir, 'node_modules/.bin/llm-ws'),
+    ['serve', '--port', '0', '--host', '127.0.0.1', ...extraArgs],
+    {
+      cwd: appDir,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {

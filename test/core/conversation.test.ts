@@ -13,7 +13,12 @@ const result = (id: string): HistoryMessage => ({ role: 'tool', content: '1', to
 describe('trimHistory', () => {
   it.each<[string, HistoryMessage[], number, HistoryMessage[]]>([
     ['nothing when under the limit', [user('a'), assistant('b')], 5, [user('a'), assistant('b')]],
-    ['the oldest messages first', [user('1'), assistant('2'), user('3'), assistant('4')], 2, [user('3'), assistant('4')]],
+    [
+      'the oldest messages first',
+      [user('1'), assistant('2'), user('3'), assistant('4')],
+      2,
+      [user('3'), assistant('4')],
+    ],
     [
       'tool results whose call was trimmed',
       [user('q'), calls('x', 'y'), result('x'), result('y'), assistant('done')],
@@ -33,13 +38,26 @@ describe('trimHistory', () => {
   });
 
   it('never leaves a tool message without its call, for any history and limit', () => {
-    const history = [user('q'), calls('a', 'b'), result('a'), result('b'), assistant('x'), user('r'), calls('c'), result('c'), assistant('y')];
+    const history = [
+      user('q'),
+      calls('a', 'b'),
+      result('a'),
+      result('b'),
+      assistant('x'),
+      user('r'),
+      calls('c'),
+      result('c'),
+      assistant('y'),
+    ];
     for (let max = 1; max <= history.length; max++) {
       const kept = trimHistory(history, max);
       expect(kept.length).toBeLessThanOrEqual(max);
       kept.forEach((message, i) => {
         if (message.role !== 'tool') return;
-        const call = kept.slice(0, i).reverse().find((m) => m.toolCalls);
+        const call = kept
+          .slice(0, i)
+          .reverse()
+          .find((m) => m.toolCalls);
         expect(call?.toolCalls?.some((c) => c.id === message.toolCallId)).toBe(true);
       });
     }
@@ -63,6 +81,8 @@ describe('createConversation', () => {
   });
 
   it('refuses a history length below 1', () => {
-    expect(() => createConversation({ maxHistoryLength: 0 })).toThrow(/maxHistoryLength must be a whole number of 1 or more, got 0/);
+    expect(() => createConversation({ maxHistoryLength: 0 })).toThrow(
+      /maxHistoryLength must be a whole number of 1 or more, got 0/,
+    );
   });
 });

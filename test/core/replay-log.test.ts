@@ -50,7 +50,12 @@ describe('ReplayLog', () => {
   it('agrees with a plain array for any mix of appends, acknowledgements and limits', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.string({ maxLength: 20 }).map((text) => ({ append: text })), fc.nat(300).map((ack) => ({ ack })))),
+        fc.array(
+          fc.oneof(
+            fc.string({ maxLength: 20 }).map((text) => ({ append: text })),
+            fc.nat(300).map((ack) => ({ ack })),
+          ),
+        ),
         fc.integer({ min: 1, max: 50 }),
         fc.integer({ min: 1, max: 200 }),
         fc.nat(300),

@@ -23,7 +23,10 @@ const e = {
 
 const R = 'req1';
 const status = (value: string) => ({ type: 'status', data: { status: value, requestId: R } });
-const chunk = (text: string, isComplete = false) => ({ type: 'llm_chunk', data: { chunk: text, isComplete, requestId: R } });
+const chunk = (text: string, isComplete = false) => ({
+  type: 'llm_chunk',
+  data: { chunk: text, isComplete, requestId: R },
+});
 const complete = (fullText: string, finishReason: string, usage?: object) => ({
   type: 'llm_complete',
   data: { fullText, requestId: R, finishReason, ...(usage ? { usage } : {}) },
@@ -32,7 +35,10 @@ const toolCall = (id: string, key: string, state: string) => ({
   type: 'tool_call',
   data: { toolCallId: id, toolName: 'lookup', args: { key }, status: state, requestId: R },
 });
-const toolResult = (id: string, result: unknown) => ({ type: 'tool_result', data: { toolCallId: id, toolName: 'lookup', requestId: R, result } });
+const toolResult = (id: string, result: unknown) => ({
+  type: 'tool_result',
+  data: { toolCallId: id, toolName: 'lookup', requestId: R, result },
+});
 
 /** A reply over scripted model rounds (one cold Observable per model call) and one `lookup` tool. */
 function setup(
@@ -222,7 +228,9 @@ describe('runReply', () => {
       newScheduler().run((helpers) => {
         // 'Hel' + 'lo' = 5 bytes fit; the '!' would make 6.
         const model = helpers.cold<LLMEvent>('-a-----b-----c-----s|', e);
-        const { reply$, conversation, requests } = setup([model], { limits: { maxTextBytes: 5, maxToolArgumentsBytes: 100 } });
+        const { reply$, conversation, requests } = setup([model], {
+          limits: { maxTextBytes: 5, maxToolArgumentsBytes: 100 },
+        });
         helpers.expectObservable(reply$).toBe('t(sa)--b-----(x|)', {
           t: status('thinking'),
           s: status('streaming'),
@@ -249,7 +257,9 @@ describe('runReply', () => {
         expect(messages[messages.length - 1]).toEqual(tooLarge('the text', 5));
         expect(messages.filter((m) => m.type === 'tool_result')).toHaveLength(1);
         expect(second.subscriptions).toHaveLength(1);
-        expect(second.subscriptions[0]?.unsubscribedFrame).toBe(second.subscriptions[0]?.subscribedFrame as number + 3);
+        expect(second.subscriptions[0]?.unsubscribedFrame).toBe(
+          (second.subscriptions[0]?.subscribedFrame as number) + 3,
+        );
       });
     });
 
@@ -272,24 +282,37 @@ describe('runReply', () => {
       newScheduler().run((helpers) => {
         // Calls 0 and 1 have 11 bytes each: within 11 apiece, though 22 together.
         const model = helpers.cold<LLMEvent>('-t-T-v-f|', e);
-        const { reply$ } = setup([model, helpers.cold<LLMEvent>('-(cs|)', e)], { limits: { maxTextBytes: 100, maxToolArgumentsBytes: 11 } });
+        const { reply$ } = setup([model, helpers.cold<LLMEvent>('-(cs|)', e)], {
+          limits: { maxTextBytes: 100, maxToolArgumentsBytes: 11 },
+        });
         const messages: ServerMessageInput[] = [];
         reply$.subscribe((message) => messages.push(message));
         helpers.flush();
-        expect(messages[messages.length - 1]).toMatchObject({ type: 'llm_complete', data: { fullText: '!', finishReason: 'stop' } });
+        expect(messages[messages.length - 1]).toMatchObject({
+          type: 'llm_complete',
+          data: { fullText: '!', finishReason: 'stop' },
+        });
       });
     });
 
     it('turns a throw while handling an event into an error message instead of an unhandled error', () => {
       newScheduler().run((helpers) => {
-        const poisoned = { type: 'text', get delta(): string { throw new RangeError('Invalid string length'); } } as unknown as LLMEvent;
+        const poisoned = {
+          type: 'text',
+          get delta(): string {
+            throw new RangeError('Invalid string length');
+          },
+        } as unknown as LLMEvent;
         const model = helpers.cold<LLMEvent>('-a-----p-s|', { ...e, p: poisoned });
         const { reply$ } = setup([model]);
         helpers.expectObservable(reply$).toBe('t(sa)--(x|)', {
           t: status('thinking'),
           s: status('streaming'),
           a: chunk('Hel'),
-          x: { type: 'error', data: { code: 'internal_error', message: 'the server failed to answer', retryable: true, requestId: R } },
+          x: {
+            type: 'error',
+            data: { code: 'internal_error', message: 'the server failed to answer', retryable: true, requestId: R },
+          },
         });
         helpers.expectSubscriptions(model.subscriptions).toBe('^------!');
       });
@@ -298,25 +321,43 @@ describe('runReply', () => {
 
   it('passes on how long the endpoint asked to wait', () => {
     newScheduler().run((helpers) => {
-      const failure = new UpstreamError('rate_limited', 'slow down', { retryable: true, status: 429, retryAfterMs: 20_000 });
+      const failure = new UpstreamError('rate_limited', 'slow down', {
+        retryable: true,
+        status: 429,
+        retryAfterMs: 20_000,
+      });
       const { reply$ } = setup([helpers.cold<LLMEvent>('-#', e, failure)]);
       helpers.expectObservable(reply$).toBe('t(x|)', {
         t: status('thinking'),
-        x: { type: 'error', data: { code: 'rate_limited', message: 'slow down', retryable: true, retryAfterMs: 20_000, requestId: R } },
+        x: {
+          type: 'error',
+          data: { code: 'rate_limited', message: 'slow down', retryable: true, retryAfterMs: 20_000, requestId: R },
+        },
       });
     });
   });
 
   it('turns an upstream failure into an error message that says whether to retry', () => {
     newScheduler().run((helpers) => {
-      const failure = new UpstreamError('upstream_error', 'the model endpoint answered 500: boom', { retryable: true, status: 500 });
+      const failure = new UpstreamError('upstream_error', 'the model endpoint answered 500: boom', {
+        retryable: true,
+        status: 500,
+      });
       const model = helpers.cold<LLMEvent>('-a----#', e, failure);
       const { reply$ } = setup([model]);
       helpers.expectObservable(reply$).toBe('t(sa)-(x|)', {
         t: status('thinking'),
         s: status('streaming'),
         a: chunk('Hel'),
-        x: { type: 'error', data: { code: 'upstream_error', message: 'the model endpoint answered 500: boom', retryable: true, requestId: R } },
+        x: {
+          type: 'error',
+          data: {
+            code: 'upstream_error',
+            message: 'the model endpoint answered 500: boom',
+            retryable: true,
+            requestId: R,
+          },
+        },
       });
     });
   });
@@ -330,7 +371,12 @@ describe('runReply', () => {
         a: chunk('Hel'),
         x: {
           type: 'error',
-          data: { code: 'upstream_error', message: 'the model stream ended before the model finished', retryable: true, requestId: R },
+          data: {
+            code: 'upstream_error',
+            message: 'the model stream ended before the model finished',
+            retryable: true,
+            requestId: R,
+          },
         },
       });
     });
@@ -346,7 +392,9 @@ describe('runReply', () => {
       helpers.flush();
       expect(requests.map((r) => r.options.toolChoice)).toEqual(['auto', 'none']);
       expect(frames[frames.length - 1]).toEqual(complete('', 'length'));
-      expect(frames.filter((m) => m.type === 'tool_call' && (m.data as { status: string }).status === 'start')).toHaveLength(1);
+      expect(
+        frames.filter((m) => m.type === 'tool_call' && (m.data as { status: string }).status === 'start'),
+      ).toHaveLength(1);
     });
   });
 
@@ -356,7 +404,12 @@ describe('runReply', () => {
       helpers.expectObservable(reply$).toBe('(x|)', {
         x: {
           type: 'error',
-          data: { code: 'unknown_tool', message: 'no such tool: nuke; this server has lookup', retryable: false, requestId: R },
+          data: {
+            code: 'unknown_tool',
+            message: 'no such tool: nuke; this server has lookup',
+            retryable: false,
+            requestId: R,
+          },
         },
       });
       helpers.flush();

@@ -1,13 +1,23 @@
 import type { ServerMessageInput } from '../../src/protocol/codecs';
 import { MAX_CHUNK_FRAME_CHARS, SendQueue } from '../../src/core/send-queue';
 
-const chunk = (text: string, requestId = 'r1', isComplete = false): ServerMessageInput => ({ type: 'llm_chunk', data: { chunk: text, isComplete, requestId } });
-const status = (value: 'idle' | 'streaming'): ServerMessageInput => ({ type: 'status', data: { status: value, requestId: 'r1' } });
+const chunk = (text: string, requestId = 'r1', isComplete = false): ServerMessageInput => ({
+  type: 'llm_chunk',
+  data: { chunk: text, isComplete, requestId },
+});
+const status = (value: 'idle' | 'streaming'): ServerMessageInput => ({
+  type: 'status',
+  data: { status: value, requestId: 'r1' },
+});
 
 /** A queue over a connection whose congestion the test sets; what it emits, in order. */
 function setup() {
   const emitted: ServerMessageInput[] = [];
-  const port = { isCongested: false, congested: () => port.isCongested, emit: (message: ServerMessageInput): void => void emitted.push(message) };
+  const port = {
+    isCongested: false,
+    congested: () => port.isCongested,
+    emit: (message: ServerMessageInput): void => void emitted.push(message),
+  };
   return { queue: new SendQueue(port), emitted, port };
 }
 const texts = (messages: ServerMessageInput[]) => messages.map((m) => (m.type === 'llm_chunk' ? m.data.chunk : m.type));
@@ -29,7 +39,9 @@ describe('SendQueue', () => {
     queue.send(chunk('', 'r1', true));
     queue.send(status('idle'));
     expect(emitted).toEqual([]);
-    expect(queue.bytes).toBe('one two'.length + JSON.stringify(chunk('', 'r1', true).data).length + JSON.stringify(status('idle').data).length);
+    expect(queue.bytes).toBe(
+      'one two'.length + JSON.stringify(chunk('', 'r1', true).data).length + JSON.stringify(status('idle').data).length,
+    );
     port.isCongested = false;
     queue.flush(false);
     expect(emitted).toEqual([chunk('one two'), chunk('', 'r1', true), status('idle')]);
@@ -49,7 +61,11 @@ describe('SendQueue', () => {
     const { queue, emitted } = setup();
     const text = `${'x'.repeat(MAX_CHUNK_FRAME_CHARS - 1)}😀${'y'.repeat(MAX_CHUNK_FRAME_CHARS + 10)}`;
     queue.send(chunk(text));
-    expect(emitted.map((m) => (m.type === 'llm_chunk' ? m.data.chunk.length : 0))).toEqual([MAX_CHUNK_FRAME_CHARS - 1, MAX_CHUNK_FRAME_CHARS, 12]);
+    expect(emitted.map((m) => (m.type === 'llm_chunk' ? m.data.chunk.length : 0))).toEqual([
+      MAX_CHUNK_FRAME_CHARS - 1,
+      MAX_CHUNK_FRAME_CHARS,
+      12,
+    ]);
     expect(texts(emitted).join('')).toBe(text);
   });
 
@@ -70,7 +86,12 @@ describe('SendQueue', () => {
       port.isCongested = false;
       queue.flush(false);
     }
-    expect(texts(emitted)).toEqual([text.slice(0, MAX_CHUNK_FRAME_CHARS), text.slice(0, MAX_CHUNK_FRAME_CHARS), text.slice(0, MAX_CHUNK_FRAME_CHARS), 'status']);
+    expect(texts(emitted)).toEqual([
+      text.slice(0, MAX_CHUNK_FRAME_CHARS),
+      text.slice(0, MAX_CHUNK_FRAME_CHARS),
+      text.slice(0, MAX_CHUNK_FRAME_CHARS),
+      'status',
+    ]);
     expect(queue.empty).toBe(true);
   });
 });

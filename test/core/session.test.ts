@@ -134,9 +134,17 @@ describe('session and connection', () => {
       at(6, control('h2', 'clear_history'));
       at(7, control('h3', 'get_history'));
       scheduler.flush();
-      const histories = transport.frames.filter(({ message }) => message.type === 'history').map(({ message }) => message.data);
+      const histories = transport.frames
+        .filter(({ message }) => message.type === 'history')
+        .map(({ message }) => message.data);
       expect(histories).toEqual([
-        { messages: [{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'one ' }], requestId: 'h1' },
+        {
+          messages: [
+            { role: 'user', content: 'hello' },
+            { role: 'assistant', content: 'one ' },
+          ],
+          requestId: 'h1',
+        },
         { messages: [], requestId: 'h2' },
         { messages: [], requestId: 'h3' },
       ]);
@@ -145,7 +153,12 @@ describe('session and connection', () => {
 
   it.each<[string, string | Buffer, boolean, object]>([
     ['not JSON', 'hello?', false, { code: 'invalid_json', retryable: false }],
-    ['a wrong shape', JSON.stringify({ type: 'user_message', id: 'x1', data: { text: 42 } }), false, { code: 'invalid_message', message: 'data.text: expected string, got 42', requestId: 'x1' }],
+    [
+      'a wrong shape',
+      JSON.stringify({ type: 'user_message', id: 'x1', data: { text: 42 } }),
+      false,
+      { code: 'invalid_message', message: 'data.text: expected string, got 42', requestId: 'x1' },
+    ],
     ['an unknown type', JSON.stringify({ type: 'sudo', id: 'x2' }), false, { code: 'unknown_type', requestId: 'x2' }],
     ['a binary frame', Buffer.from([1, 2, 3]), true, { code: 'unsupported_frame', retryable: false }],
   ])('answers %s with an error and keeps serving', (_name, frame, isBinary, expected) => {
@@ -157,7 +170,10 @@ describe('session and connection', () => {
       connection.receive(JSON.stringify(userMessage('ok')), false);
       scheduler.flush();
       expect(transport.frames[1]?.message).toMatchObject({ type: 'error', data: expected });
-      expect(transport.frames[transport.frames.length - 2]?.message).toMatchObject({ type: 'llm_complete', data: { requestId: 'ok', fullText: 'one ' } });
+      expect(transport.frames[transport.frames.length - 2]?.message).toMatchObject({
+        type: 'llm_complete',
+        data: { requestId: 'ok', fullText: 'one ' },
+      });
     });
   });
 
@@ -167,8 +183,17 @@ describe('session and connection', () => {
       const { connect } = harness(scheduler);
       const { transport, connection } = connect({ ratePerSecond: 1, burst: 2 });
       for (const id of ['g1', 'g2', 'g3']) connection.receive(JSON.stringify(control(id, 'get_status')), false);
-      const errors = transport.frames.filter(({ message }) => message.type === 'error').map(({ message }) => message.data);
-      expect(errors).toEqual([{ code: 'rate_limited', message: 'more than 1 messages a second (bursts of 2): slow down', retryable: true, requestId: 'g3' }]);
+      const errors = transport.frames
+        .filter(({ message }) => message.type === 'error')
+        .map(({ message }) => message.data);
+      expect(errors).toEqual([
+        {
+          code: 'rate_limited',
+          message: 'more than 1 messages a second (bursts of 2): slow down',
+          retryable: true,
+          requestId: 'g3',
+        },
+      ]);
     });
   });
 
@@ -185,12 +210,20 @@ describe('session and connection', () => {
         scheduler.schedule(() => {
           second = connect();
           const { sessionId, resumeToken } = greetingOf(first.transport).data;
-          second.connection.receive(JSON.stringify({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: 3 } }), false);
+          second.connection.receive(
+            JSON.stringify({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: 3 } }),
+            false,
+          );
         }, 7);
         scheduler.flush();
         expectSubscriptions(model.subscriptions).toBe('^-----------!');
         expect(requests).toHaveLength(1);
-        expect(first.transport.log()).toEqual(['0 session', '0 status thinking q1 #1', '1 status streaming q1 #2', '1 llm_chunk one  q1 #3']);
+        expect(first.transport.log()).toEqual([
+          '0 session',
+          '0 status thinking q1 #1',
+          '1 status streaming q1 #2',
+          '1 llm_chunk one  q1 #3',
+        ]);
         expect(second?.transport.log()).toEqual([
           '7 session', // the fresh greeting, before the resume is read
           '7 llm_chunk two  q1 #4', // replayed
@@ -200,7 +233,11 @@ describe('session and connection', () => {
           '12 llm_complete stop q1 #7',
           '12 status idle q1 #8',
         ]);
-        expect(second?.transport.frames[2]?.message.data).toMatchObject({ resumed: true, lastSeq: 4, sessionId: greetingOf(first.transport).data.sessionId });
+        expect(second?.transport.frames[2]?.message.data).toMatchObject({
+          resumed: true,
+          lastSeq: 4,
+          sessionId: greetingOf(first.transport).data.sessionId,
+        });
       });
     });
 
@@ -225,8 +262,14 @@ describe('session and connection', () => {
         first.connection.receive(JSON.stringify(control('g', 'get_status')), false);
         const { sessionId, resumeToken } = greetingOf(first.transport).data;
         const second = connect();
-        second.connection.receive(JSON.stringify({ type: 'resume', id: 'r', data: { sessionId, resumeToken, lastSeq: 1 } }), false);
-        expect(first.transport.closedWith).toEqual({ code: 4409, reason: 'the session was resumed on another connection' });
+        second.connection.receive(
+          JSON.stringify({ type: 'resume', id: 'r', data: { sessionId, resumeToken, lastSeq: 1 } }),
+          false,
+        );
+        expect(first.transport.closedWith).toEqual({
+          code: 4409,
+          reason: 'the session was resumed on another connection',
+        });
         expect(second.connection.session.id).toBe(sessionId);
         first.connection.closed(1006, ''); // the old socket's close arrives late: the session stays with the new one
         expect(second.connection.session.attached).toBe(true);
@@ -241,7 +284,10 @@ describe('session and connection', () => {
         first.connection.receive(JSON.stringify(control('g', 'get_status')), false);
         const { sessionId } = greetingOf(first.transport).data;
         const thief = connect();
-        thief.connection.receive(JSON.stringify({ type: 'resume', id: 'r', data: { sessionId, resumeToken: 'guess', lastSeq: 0 } }), false);
+        thief.connection.receive(
+          JSON.stringify({ type: 'resume', id: 'r', data: { sessionId, resumeToken: 'guess', lastSeq: 0 } }),
+          false,
+        );
         expect(thief.transport.closedWith).toEqual({ code: 4403, reason: 'wrong resume token' });
         expect(registry.find(sessionId)?.attached).toBe(true);
         expect(first.transport.closedWith).toBeUndefined();
@@ -260,8 +306,14 @@ describe('session and connection', () => {
         const { sessionId, resumeToken } = greetingOf(first.transport).data;
         const second = connect();
         const target = name === 'an unknown session' ? 'no-such-session' : sessionId;
-        second.connection.receive(JSON.stringify({ type: 'resume', id: 'r', data: { sessionId: target, resumeToken, lastSeq } }), false);
-        expect(second.transport.frames[1]?.message).toMatchObject({ type: 'error', data: { code, retryable: false, requestId: 'r' } });
+        second.connection.receive(
+          JSON.stringify({ type: 'resume', id: 'r', data: { sessionId: target, resumeToken, lastSeq } }),
+          false,
+        );
+        expect(second.transport.frames[1]?.message).toMatchObject({
+          type: 'error',
+          data: { code, retryable: false, requestId: 'r' },
+        });
         expect(second.transport.frames[1]?.message.seq).toBeUndefined();
         expect(second.connection.session.id).toBe(greetingOf(second.transport).data.sessionId);
       });
@@ -273,8 +325,14 @@ describe('session and connection', () => {
         const { connect } = harness(scheduler);
         const { transport, connection } = connect();
         connection.receive(JSON.stringify(control('g', 'get_status')), false);
-        connection.receive(JSON.stringify({ type: 'resume', id: 'r', data: { sessionId: 'x', resumeToken: 'y', lastSeq: 0 } }), false);
-        expect(transport.frames[2]?.message).toMatchObject({ type: 'error', data: { code: 'invalid_message', message: 'resume must be the first message on a connection' } });
+        connection.receive(
+          JSON.stringify({ type: 'resume', id: 'r', data: { sessionId: 'x', resumeToken: 'y', lastSeq: 0 } }),
+          false,
+        );
+        expect(transport.frames[2]?.message).toMatchObject({
+          type: 'error',
+          data: { code: 'invalid_message', message: 'resume must be the first message on a connection' },
+        });
       });
     });
 
@@ -305,7 +363,12 @@ describe('session and connection', () => {
         at(0, userMessage('q1'));
         at(20, userMessage('q2'));
         scheduler.flush(); // an unhandled error would be thrown here, from RxJS's reporting
-        expect(transport.log().filter((line) => line.includes('q1')).map((line) => line.replace(/ #\d+$/, ''))).toEqual([
+        expect(
+          transport
+            .log()
+            .filter((line) => line.includes('q1'))
+            .map((line) => line.replace(/ #\d+$/, '')),
+        ).toEqual([
           '0 status thinking q1',
           '1 status streaming q1',
           '1 llm_chunk one  q1',
@@ -314,7 +377,12 @@ describe('session and connection', () => {
         ]);
         expect(connection.session.busy).toBe(false);
         // The session goes on.
-        expect(transport.log().filter((line) => line.includes('q2')).some((line) => line.includes('llm_complete stop'))).toBe(true);
+        expect(
+          transport
+            .log()
+            .filter((line) => line.includes('q2'))
+            .some((line) => line.includes('llm_complete stop')),
+        ).toBe(true);
       });
     });
   });
@@ -332,7 +400,9 @@ describe('session and connection', () => {
         scheduler.flush();
         // The provider is asked to wait while congested.
         expect(requests[0]?.whenWritable).toBeDefined();
-        const chunks = transport.frames.filter(({ message }) => message.type === 'llm_chunk').map(({ at: time, message }) => [time, (message.data as { chunk: string }).chunk]);
+        const chunks = transport.frames
+          .filter(({ message }) => message.type === 'llm_chunk')
+          .map(({ at: time, message }) => [time, (message.data as { chunk: string }).chunk]);
         expect(chunks).toEqual([
           [1, 'one '],
           [40, 'two three'], // coalesced while congested, sent when the connection signals its drain at 40
@@ -351,7 +421,10 @@ describe('session and connection', () => {
         // The socket's close event follows the close, and detaches the session.
         scheduler.schedule(() => transport.closedWith && connection.closed(1006, ''), 6);
         scheduler.flush();
-        expect(transport.closedWith).toEqual({ code: 4408, reason: 'client too slow: send buffer over its hard limit' });
+        expect(transport.closedWith).toEqual({
+          code: 4408,
+          reason: 'client too slow: send buffer over its hard limit',
+        });
         expect(connection.session.attached).toBe(false);
         expect(registry.find(connection.session.id)).toBeDefined();
       });

@@ -47,7 +47,10 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-async function startLlm(server: Server | undefined, options: { noServer?: boolean; path?: string } = {}): Promise<WSServer> {
+async function startLlm(
+  server: Server | undefined,
+  options: { noServer?: boolean; path?: string } = {},
+): Promise<WSServer> {
   const llm = await startServerFor(upstream, { server, ...options });
   cleanups.push(() => llm.stop());
   return llm;
@@ -82,7 +85,9 @@ async function echo(url: string): Promise<string[]> {
   // An error (such as "RSV1 must be clear" from a second response written into the socket) fails the test.
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused with HTTP ${response.statusCode}`)));
+    socket.once('unexpected-response', (_request, response) =>
+      reject(new Error(`upgrade refused with HTTP ${response.statusCode}`)),
+    );
     socket.on('message', (data) => {
       replies.push(data.toString());
       if (replies.length === 3) resolve();
@@ -94,7 +99,9 @@ async function echo(url: string): Promise<string[]> {
 
 function addSocketIOEndpoint(http: Server): void {
   const io = new SocketIOServer(http, { transports: ['websocket'] });
-  io.on('connection', (socket) => socket.on('hello', (name: string, ack: (reply: string) => void) => ack(`hello ${name}`)));
+  io.on('connection', (socket) =>
+    socket.on('hello', (name: string, ack: (reply: string) => void) => ack(`hello ${name}`)),
+  );
   // Not io.close(): that would close the app's HTTP server too, which listen()'s cleanup does.
   cleanups.push(() => {
     io.disconnectSockets(true);
@@ -103,7 +110,10 @@ function addSocketIOEndpoint(http: Server): void {
 }
 
 async function socketIOHello(port: number): Promise<string> {
-  const socket: SocketIOClient = connectSocketIO(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false });
+  const socket: SocketIOClient = connectSocketIO(`http://127.0.0.1:${port}`, {
+    transports: ['websocket'],
+    reconnection: false,
+  });
   cleanups.push(() => void socket.disconnect());
   return socket.timeout(5000).emitWithAck('hello', 'llm-ws') as Promise<string>;
 }
@@ -180,7 +190,9 @@ describe("Fastify's server", () => {
     expect(llm.url).toBe(`ws://127.0.0.1:${port}/ws`);
     expect(await chat(llm.url as string)).toBe('You said: hi');
     expect(await (await fetch(`http://127.0.0.1:${port}/api/ping`)).json()).toEqual({ pong: true });
-    await expect(connectTestClient(`ws://127.0.0.1:${port}/elsewhere`)).rejects.toThrow('upgrade refused with HTTP 404');
+    await expect(connectTestClient(`ws://127.0.0.1:${port}/elsewhere`)).rejects.toThrow(
+      'upgrade refused with HTTP 404',
+    );
 
     const client = await connectTestClient(llm.url as string);
     await client.waitFor('session');
@@ -224,7 +236,12 @@ describe('noServer and handleUpgrade', () => {
   });
 
   it('serves beside graphql-ws with one upgrade listener routing both (the README recipe)', async () => {
-    const schema = new GraphQLSchema({ query: new GraphQLObjectType({ name: 'Query', fields: { hello: { type: GraphQLString, resolve: () => 'world' } } }) });
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({
+        name: 'Query',
+        fields: { hello: { type: GraphQLString, resolve: () => 'world' } },
+      }),
+    });
     const graphql = new WebSocketServer({ noServer: true });
     const graphqlServer = useServer({ schema }, graphql);
     cleanups.push(() => graphqlServer.dispose());
@@ -244,7 +261,10 @@ describe('noServer and handleUpgrade', () => {
     cleanups.push(() => client.dispose());
     const result = await new Promise((resolve, reject) => {
       let last: unknown;
-      client.subscribe({ query: '{ hello }' }, { next: (value) => (last = value), error: reject, complete: () => resolve(last) });
+      client.subscribe(
+        { query: '{ hello }' },
+        { next: (value) => (last = value), error: reject, complete: () => resolve(last) },
+      );
     });
     expect(result).toEqual({ data: { hello: 'world' } });
     expect(await chat(`ws://127.0.0.1:${port}/llm`)).toBe('You said: hi');

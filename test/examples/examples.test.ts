@@ -23,4 +23,3 @@ describe('examples', () => {
 
   // examples/angular (the Angular chat component) is compiled by test/angular/ngc.test.ts and run in TestBed by test/angular/testbed.test.ts.
 });
-

@@ -5,10 +5,21 @@ const fold = (events: LLMEvent[]): RoundSnapshot => events.reduce(accumulateRoun
 
 describe('accumulateRound', () => {
   it.each<[string, LLMEvent[], Partial<RoundSnapshot>]>([
-    ['text deltas, concatenated', [{ type: 'text', delta: 'Hel' }, { type: 'text', delta: 'lo' }], { text: 'Hello', toolCalls: [] }],
+    [
+      'text deltas, concatenated',
+      [
+        { type: 'text', delta: 'Hel' },
+        { type: 'text', delta: 'lo' },
+      ],
+      { text: 'Hello', toolCalls: [] },
+    ],
     [
       'reasoning deltas, kept apart from the text',
-      [{ type: 'reasoning', delta: 'Hm' }, { type: 'text', delta: 'Hi' }, { type: 'reasoning', delta: 'm.' }],
+      [
+        { type: 'reasoning', delta: 'Hm' },
+        { type: 'text', delta: 'Hi' },
+        { type: 'reasoning', delta: 'm.' },
+      ],
       { text: 'Hi', reasoning: 'Hmm.' },
     ],
     [
@@ -36,7 +47,10 @@ describe('accumulateRound', () => {
     ],
     [
       'a finish reason and usage',
-      [{ type: 'finish', reason: 'length' }, { type: 'usage', usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } }],
+      [
+        { type: 'finish', reason: 'length' },
+        { type: 'usage', usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } },
+      ],
       { finishReason: 'length', usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } },
     ],
     ['nothing at all', [], emptyRound],

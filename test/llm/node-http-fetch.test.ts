@@ -22,7 +22,10 @@ describe('nodeHttpFetch', () => {
           return; // never ends: the client must hang up
         }
         if (request.url === '/echo') {
-          response.writeHead(201, { 'content-type': 'application/json', 'x-seen-auth': request.headers.authorization ?? '' });
+          response.writeHead(201, {
+            'content-type': 'application/json',
+            'x-seen-auth': request.headers.authorization ?? '',
+          });
           return response.end(JSON.stringify({ method: request.method, body }));
         }
         response.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -38,7 +41,11 @@ describe('nodeHttpFetch', () => {
   });
 
   it('sends method, headers and body, and gives back status, headers and a readable body', async () => {
-    const response = await nodeHttpFetch(`${base}/echo`, { method: 'POST', headers: { authorization: 'Bearer k' }, body: '{"x":1}' });
+    const response = await nodeHttpFetch(`${base}/echo`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k' },
+      body: '{"x":1}',
+    });
     expect(response.status).toBe(201);
     expect(response.headers.get('x-seen-auth')).toBe('Bearer k');
     expect(await response.json()).toEqual({ method: 'POST', body: '{"x":1}' });
@@ -58,7 +65,9 @@ describe('nodeHttpFetch', () => {
     const body = nodeBodyOf(response);
     expect(response.body).toBeNull();
     expect(body).toBeDefined();
-    const first = await new Promise<string>((resolve) => body?.once('data', (part: Buffer) => resolve(part.toString())));
+    const first = await new Promise<string>((resolve) =>
+      body?.once('data', (part: Buffer) => resolve(part.toString())),
+    );
     expect(first).toBe('data: {"a":1}\n\n');
     body?.on('error', () => undefined);
     controller.abort();
@@ -68,7 +77,9 @@ describe('nodeHttpFetch', () => {
   it('rejects an aborted request with an AbortError, and an unreachable one with TypeError: fetch failed', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(nodeHttpFetch(`${base}/echo`, { signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(nodeHttpFetch(`${base}/echo`, { signal: controller.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
     const port = (server.address() as AddressInfo).port;
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));

@@ -9,7 +9,8 @@ const tools = [
 ];
 const ask = (messages: HistoryMessage[], options: LLMRequest['options'] = {}, offered = tools): LLMEvent[] =>
   offlineAnswer({ messages, tools: offered, options }, 'call_x');
-const textOf = (events: LLMEvent[]): string => events.map((event) => (event.type === 'text' ? event.delta : '')).join('');
+const textOf = (events: LLMEvent[]): string =>
+  events.map((event) => (event.type === 'text' ? event.delta : '')).join('');
 
 describe('arithmeticIn', () => {
   it.each<[string, string | undefined]>([

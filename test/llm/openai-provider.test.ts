@@ -12,7 +12,8 @@ beforeEach(async () => {
 });
 afterEach(() => upstream.close());
 
-const provider = (maxRetries = 0) => openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test-key', model: 'test-model', maxRetries });
+const provider = (maxRetries = 0) =>
+  openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test-key', model: 'test-model', maxRetries });
 const request = (overrides: Partial<LLMRequest> = {}): LLMRequest => ({
   messages: [
     { role: 'system', content: 'sys' },
@@ -46,17 +47,20 @@ describe('openAIProvider over HTTP', () => {
     expect(sent?.body).toMatchObject({ model: 'test-model', stream: true, stream_options: { include_usage: true } });
   });
 
-  it.each(['reasoning_content', 'reasoning'] as const)('streams %s deltas as reasoning events, apart from the text, and counts reasoning tokens', async (field) => {
-    upstream.enqueue({ type: 'text', reasoning: ['Think', 'ing'], reasoningField: field, chunks: ['Hi'] });
-    const events = await lastValueFrom(provider()(request()).pipe(toArray()));
-    expect(events).toEqual<LLMEvent[]>([
-      { type: 'reasoning', delta: 'Think' },
-      { type: 'reasoning', delta: 'ing' },
-      { type: 'text', delta: 'Hi' },
-      { type: 'finish', reason: 'stop' },
-      { type: 'usage', usage: { promptTokens: 2, completionTokens: 3, totalTokens: 5, reasoningTokens: 2 } },
-    ]);
-  });
+  it.each(['reasoning_content', 'reasoning'] as const)(
+    'streams %s deltas as reasoning events, apart from the text, and counts reasoning tokens',
+    async (field) => {
+      upstream.enqueue({ type: 'text', reasoning: ['Think', 'ing'], reasoningField: field, chunks: ['Hi'] });
+      const events = await lastValueFrom(provider()(request()).pipe(toArray()));
+      expect(events).toEqual<LLMEvent[]>([
+        { type: 'reasoning', delta: 'Think' },
+        { type: 'reasoning', delta: 'ing' },
+        { type: 'text', delta: 'Hi' },
+        { type: 'finish', reason: 'stop' },
+        { type: 'usage', usage: { promptTokens: 2, completionTokens: 3, totalTokens: 5, reasoningTokens: 2 } },
+      ]);
+    },
+  );
 
   it('leaves a completed request alone: no abort, and the next one reuses its kept-alive connection', async () => {
     upstream.enqueue({ type: 'text', chunks: ['one'] }, { type: 'text', chunks: ['two'] });
@@ -80,7 +84,11 @@ describe('openAIProvider over HTTP', () => {
         request({
           messages: [
             { role: 'user', content: 'sum?' },
-            { role: 'assistant', content: '', toolCalls: [{ id: 'c1', name: 'calculate', arguments: '{"expression":"1+1"}' }] },
+            {
+              role: 'assistant',
+              content: '',
+              toolCalls: [{ id: 'c1', name: 'calculate', arguments: '{"expression":"1+1"}' }],
+            },
             { role: 'tool', content: '2', toolCallId: 'c1', toolName: 'calculate' },
           ],
           tools: [{ name: 'calculate', description: 'maths', parameters: { type: 'object' } }],
@@ -92,10 +100,18 @@ describe('openAIProvider over HTTP', () => {
       temperature: 0.5,
       max_tokens: 20,
       tool_choice: 'auto',
-      tools: [{ type: 'function', function: { name: 'calculate', description: 'maths', parameters: { type: 'object' } } }],
+      tools: [
+        { type: 'function', function: { name: 'calculate', description: 'maths', parameters: { type: 'object' } } },
+      ],
       messages: [
         { role: 'user', content: 'sum?' },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'calculate', arguments: '{"expression":"1+1"}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [
+            { id: 'c1', type: 'function', function: { name: 'calculate', arguments: '{"expression":"1+1"}' } },
+          ],
+        },
         { role: 'tool', tool_call_id: 'c1', content: '2' },
       ],
     });
@@ -155,14 +171,20 @@ describe('openAIProvider over HTTP', () => {
   });
 
   it('gives up at once on a 429 whose Retry-After is longer than maxRetryAfterMs, and passes the wait on', async () => {
-    upstream.enqueue({ type: 'error', status: 429, message: 'slow down', headers: { 'retry-after': '20' } }, { type: 'text', chunks: ['ok'] });
+    upstream.enqueue(
+      { type: 'error', status: 429, message: 'slow down', headers: { 'retry-after': '20' } },
+      { type: 'text', chunks: ['ok'] },
+    );
     const error = await failureOf(lastValueFrom(provider(2)(request())));
     expect(error).toMatchObject({ code: 'rate_limited', retryable: true, status: 429, retryAfterMs: 20_000 });
     expect(upstream.requests).toHaveLength(1);
   });
 
   it('lets the SDK wait out a short Retry-After and retry', async () => {
-    upstream.enqueue({ type: 'error', status: 429, headers: { 'retry-after-ms': '10' } }, { type: 'text', chunks: ['ok'] });
+    upstream.enqueue(
+      { type: 'error', status: 429, headers: { 'retry-after-ms': '10' } },
+      { type: 'text', chunks: ['ok'] },
+    );
     const events = await lastValueFrom(provider(2)(request()).pipe(toArray()));
     expect(events[0]).toEqual({ type: 'text', delta: 'ok' });
     expect(upstream.requests).toHaveLength(2);
@@ -172,11 +194,15 @@ describe('openAIProvider over HTTP', () => {
     upstream.enqueue({ type: 'text', chunks: ['small ', 'x'.repeat(1_200_000)] });
     const seen: LLMEvent[] = [];
     const limits = { maxTextBytes: 10_000, maxToolArgumentsBytes: 10_000 };
-    const error = await failureOf(lastValueFrom(provider()(request({ limits })).pipe(tap((event) => seen.push(event)))));
+    const error = await failureOf(
+      lastValueFrom(provider()(request({ limits })).pipe(tap((event) => seen.push(event)))),
+    );
     expect(error).toMatchObject({ code: 'reply_too_large', retryable: false });
     expect(seen).toEqual([{ type: 'text', delta: 'small ' }]);
     // 2 x 20,000 bytes of text and arguments, plus 1 MiB for the rest of the event.
-    expect(error.message).toBe(`the model stream sent one event of more than ${2 * 20_000 + 1024 * 1024} bytes; the reply was stopped`);
+    expect(error.message).toBe(
+      `the model stream sent one event of more than ${2 * 20_000 + 1024 * 1024} bytes; the reply was stopped`,
+    );
   });
 
   it('fails with a retryable upstream_error when the stream is cut mid-way', async () => {
@@ -219,8 +245,12 @@ describe('openAIProvider over HTTP', () => {
     upstream.enqueue({ type: 'text', chunks: ['first'] }, { type: 'text', chunks: ['second'] });
     const events$ = provider()(request());
     // Each subscription is answered by its own request, in order: a request made before them would have taken 'first'.
-    expect(await lastValueFrom(events$.pipe(toArray()))).toEqual(expect.arrayContaining([{ type: 'text', delta: 'first' }]));
-    expect(await lastValueFrom(events$.pipe(toArray()))).toEqual(expect.arrayContaining([{ type: 'text', delta: 'second' }]));
+    expect(await lastValueFrom(events$.pipe(toArray()))).toEqual(
+      expect.arrayContaining([{ type: 'text', delta: 'first' }]),
+    );
+    expect(await lastValueFrom(events$.pipe(toArray()))).toEqual(
+      expect.arrayContaining([{ type: 'text', delta: 'second' }]),
+    );
     expect(upstream.requests).toHaveLength(2);
   });
 });

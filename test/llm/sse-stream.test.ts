@@ -11,8 +11,16 @@ const body = (...pieces: string[]): ReadableStream<Uint8Array> => {
     },
   });
 };
-const chunk = (content: string) => JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] });
-const contents = (chunks: Array<{ choices: Array<{ delta: { content?: string | null } }> }>) => chunks.map((c) => c.choices[0]?.delta.content);
+const chunk = (content: string) =>
+  JSON.stringify({
+    id: 'c',
+    object: 'chat.completion.chunk',
+    created: 0,
+    model: 'm',
+    choices: [{ index: 0, delta: { content }, finish_reason: null }],
+  });
+const contents = (chunks: Array<{ choices: Array<{ delta: { content?: string | null } }> }>) =>
+  chunks.map((c) => c.choices[0]?.delta.content);
 
 describe('readChatCompletionStream', () => {
   it('reads events split anywhere across network reads, in order, and stops at [DONE]', async () => {
@@ -30,29 +38,46 @@ describe('readChatCompletionStream', () => {
   });
 
   it.each([
-    ['an error event', `event: error\ndata: {"error":{"message":"overloaded"}}\n\n`, 'the model stream reported an error: overloaded'],
-    ['a chunk carrying an error', `data: {"error":{"message":"context too long"}}\n\n`, 'the model stream reported an error: context too long'],
+    [
+      'an error event',
+      `event: error\ndata: {"error":{"message":"overloaded"}}\n\n`,
+      'the model stream reported an error: overloaded',
+    ],
+    [
+      'a chunk carrying an error',
+      `data: {"error":{"message":"context too long"}}\n\n`,
+      'the model stream reported an error: context too long',
+    ],
     ['data that is not JSON', `data: {oops\n\n`, 'the model stream sent data that is not JSON: {oops'],
   ])('fails with a retryable upstream_error on %s', async (_name, text, message) => {
-    await expect(readChatCompletionStream(body(`data: ${chunk('a')}\n\n`, text), () => undefined)).rejects.toMatchObject({
+    await expect(
+      readChatCompletionStream(body(`data: ${chunk('a')}\n\n`, text), () => undefined),
+    ).rejects.toMatchObject({
       code: 'upstream_error',
       retryable: true,
       message,
     });
   });
 
-  it.each([['null'], ['42'], ['"text"'], ['[1,2]']])('fails with a readable upstream_error when data is %s, not a chunk', async (data) => {
-    await expect(readChatCompletionStream(body(`data: ${data}\n\n`), () => undefined)).rejects.toMatchObject({
-      code: 'upstream_error',
-      message: `the model stream sent an event that is not a chat completion chunk: ${data}`,
-    });
-  });
+  it.each([['null'], ['42'], ['"text"'], ['[1,2]']])(
+    'fails with a readable upstream_error when data is %s, not a chunk',
+    async (data) => {
+      await expect(readChatCompletionStream(body(`data: ${data}\n\n`), () => undefined)).rejects.toMatchObject({
+        code: 'upstream_error',
+        message: `the model stream sent an event that is not a chat completion chunk: ${data}`,
+      });
+    },
+  );
 
   it('fails with reply_too_large, without reading on, once one event passes maxEventBytes', async () => {
     const seen: ChatCompletionChunk[] = [];
     let reads = 0;
     const huge = `data: ${chunk('x'.repeat(5000))}\n\n`;
-    const pieces = [`data: ${chunk('small')}\n\n`, ...Array.from({ length: 10 }, (_, i) => huge.slice(i * 1000, (i + 1) * 1000)), huge.slice(10_000)];
+    const pieces = [
+      `data: ${chunk('small')}\n\n`,
+      ...Array.from({ length: 10 }, (_, i) => huge.slice(i * 1000, (i + 1) * 1000)),
+      huge.slice(10_000),
+    ];
     const counted = new ReadableStream<Uint8Array>({
       pull(controller) {
         const piece = pieces[reads++];
@@ -60,7 +85,9 @@ describe('readChatCompletionStream', () => {
         else controller.enqueue(new TextEncoder().encode(piece));
       },
     });
-    await expect(readChatCompletionStream(counted, (c) => seen.push(c), undefined, { maxEventBytes: 2500 })).rejects.toMatchObject({
+    await expect(
+      readChatCompletionStream(counted, (c) => seen.push(c), undefined, { maxEventBytes: 2500 }),
+    ).rejects.toMatchObject({
       code: 'reply_too_large',
       retryable: false,
       message: 'the model stream sent one event of more than 2500 bytes; the reply was stopped',

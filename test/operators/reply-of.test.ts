@@ -7,7 +7,11 @@ const R = 'r1';
 const m: Record<string, ServerMessage> = {
   t: { type: 'status', id: '1', data: { status: 'thinking', requestId: R } },
   c: { type: 'llm_chunk', id: '2', data: { chunk: 'Hi', isComplete: false, requestId: R } },
-  k: { type: 'tool_call', id: '3', data: { toolCallId: 'x', toolName: 'calculate', args: {}, status: 'start', requestId: R } },
+  k: {
+    type: 'tool_call',
+    id: '3',
+    data: { toolCallId: 'x', toolName: 'calculate', args: {}, status: 'start', requestId: R },
+  },
   r: { type: 'tool_result', id: '4', data: { toolCallId: 'x', toolName: 'calculate', requestId: R, result: 1 } },
   d: { type: 'llm_complete', id: '5', data: { fullText: 'Hi', requestId: R, finishReason: 'stop' } },
   e: { type: 'error', id: '6', data: { code: 'upstream_error', message: 'boom', retryable: true, requestId: R } },
@@ -26,7 +30,11 @@ describe('replyOf', () => {
   it('errors with a ServerError carrying the code when the server answers with an error', () => {
     newScheduler().run(({ hot, expectObservable }) => {
       const source = hot<ServerMessage>('-c-e-d', m);
-      expectObservable(source.pipe(replyOf())).toBe('-c-#', m, new ServerError('upstream_error', 'boom', { retryable: true, requestId: R }));
+      expectObservable(source.pipe(replyOf())).toBe(
+        '-c-#',
+        m,
+        new ServerError('upstream_error', 'boom', { retryable: true, requestId: R }),
+      );
     });
   });
 });

@@ -27,7 +27,9 @@ describe('retryWithBackoff', () => {
     const retries: number[] = [];
     newScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const source = cold('--#');
-      const result = source.pipe(retryWithBackoff({ ...exact, maxAttempts: 4, onRetry: ({ delayMs }) => retries.push(delayMs) }));
+      const result = source.pipe(
+        retryWithBackoff({ ...exact, maxAttempts: 4, onRetry: ({ delayMs }) => retries.push(delayMs) }),
+      );
       // fail at 2; wait 10 -> resubscribe at 12, fail at 14; wait 20 -> 34, fail 36; wait 40 -> 76, fail 78; wait 40 -> 118, fail 120
       expectObservable(result).toBe('120ms #');
       expectSubscriptions(source.subscriptions).toBe(['^-!', '12ms ^-!', '34ms ^-!', '76ms ^-!', '118ms ^-!']);

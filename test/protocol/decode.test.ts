@@ -1,32 +1,80 @@
 import * as E from 'fp-ts/Either';
 import fc from 'fast-check';
-import { decodeClientMessage, decodeServerMessage, encodeMessage, type ClientMessage, type ServerMessage } from '../../src/protocol';
+import {
+  decodeClientMessage,
+  decodeServerMessage,
+  encodeMessage,
+  type ClientMessage,
+  type ServerMessage,
+} from '../../src/protocol';
 
 const frame = (value: unknown): string => JSON.stringify(value);
 
 describe('decodeClientMessage', () => {
   it.each<[string, unknown, ClientMessage]>([
-    ['a user_message', { type: 'user_message', id: 'm1', data: { text: 'hi' } }, { type: 'user_message', id: 'm1', data: { text: 'hi' } }],
+    [
+      'a user_message',
+      { type: 'user_message', id: 'm1', data: { text: 'hi' } },
+      { type: 'user_message', id: 'm1', data: { text: 'hi' } },
+    ],
     [
       'a user_message with every option',
-      { type: 'user_message', id: 'm1', data: { text: 'hi', options: { temperature: 0.7, maxTokens: 100, tools: ['calculate'] } } },
-      { type: 'user_message', id: 'm1', data: { text: 'hi', options: { temperature: 0.7, maxTokens: 100, tools: ['calculate'] } } },
+      {
+        type: 'user_message',
+        id: 'm1',
+        data: { text: 'hi', options: { temperature: 0.7, maxTokens: 100, tools: ['calculate'] } },
+      },
+      {
+        type: 'user_message',
+        id: 'm1',
+        data: { text: 'hi', options: { temperature: 0.7, maxTokens: 100, tools: ['calculate'] } },
+      },
     ],
-    ['temperature at its bounds', { type: 'user_message', id: 'm', data: { text: '', options: { temperature: 2 } } }, { type: 'user_message', id: 'm', data: { text: '', options: { temperature: 2 } } }],
-    ['a control', { type: 'control', id: 'c', data: { type: 'abort', requestId: 'm1' } }, { type: 'control', id: 'c', data: { type: 'abort', requestId: 'm1' } }],
+    [
+      'temperature at its bounds',
+      { type: 'user_message', id: 'm', data: { text: '', options: { temperature: 2 } } },
+      { type: 'user_message', id: 'm', data: { text: '', options: { temperature: 2 } } },
+    ],
+    [
+      'a control',
+      { type: 'control', id: 'c', data: { type: 'abort', requestId: 'm1' } },
+      { type: 'control', id: 'c', data: { type: 'abort', requestId: 'm1' } },
+    ],
     ['a ping without data', { type: 'ping', id: 'p' }, { type: 'ping', id: 'p' }],
     [
       'a user_message with client tools',
-      { type: 'user_message', id: 'm', data: { text: 'x', clientTools: [{ name: 'get_browser_time', description: 'The time', parameters: { type: 'object' } }] } },
-      { type: 'user_message', id: 'm', data: { text: 'x', clientTools: [{ name: 'get_browser_time', description: 'The time', parameters: { type: 'object' } }] } },
+      {
+        type: 'user_message',
+        id: 'm',
+        data: {
+          text: 'x',
+          clientTools: [{ name: 'get_browser_time', description: 'The time', parameters: { type: 'object' } }],
+        },
+      },
+      {
+        type: 'user_message',
+        id: 'm',
+        data: {
+          text: 'x',
+          clientTools: [{ name: 'get_browser_time', description: 'The time', parameters: { type: 'object' } }],
+        },
+      },
     ],
     [
       'a tool_approval with a reason',
       { type: 'tool_approval', id: 'a', data: { toolCallId: 'call_1', approved: false, reason: 'not today' } },
       { type: 'tool_approval', id: 'a', data: { toolCallId: 'call_1', approved: false, reason: 'not today' } },
     ],
-    ['a tool_result with a result', { type: 'tool_result', id: 'r', data: { toolCallId: 'c', result: { at: 1 } } }, { type: 'tool_result', id: 'r', data: { toolCallId: 'c', result: { at: 1 } } }],
-    ['a tool_result with an error', { type: 'tool_result', id: 'r', data: { toolCallId: 'c', error: 'no GPS' } }, { type: 'tool_result', id: 'r', data: { toolCallId: 'c', error: 'no GPS' } }],
+    [
+      'a tool_result with a result',
+      { type: 'tool_result', id: 'r', data: { toolCallId: 'c', result: { at: 1 } } },
+      { type: 'tool_result', id: 'r', data: { toolCallId: 'c', result: { at: 1 } } },
+    ],
+    [
+      'a tool_result with an error',
+      { type: 'tool_result', id: 'r', data: { toolCallId: 'c', error: 'no GPS' } },
+      { type: 'tool_result', id: 'r', data: { toolCallId: 'c', error: 'no GPS' } },
+    ],
     [
       'a resume that shares the session',
       { type: 'resume', id: 'r', data: { sessionId: 's', resumeToken: 't', lastSeq: 3, share: true } },
@@ -34,7 +82,12 @@ describe('decodeClientMessage', () => {
     ],
     [
       'unknown keys, dropped at every level',
-      { type: 'user_message', id: 'm', extra: 1, data: { text: 'x', admin: true, options: { temperature: 1, evil: 'yes' } } },
+      {
+        type: 'user_message',
+        id: 'm',
+        extra: 1,
+        data: { text: 'x', admin: true, options: { temperature: 1, evil: 'yes' } },
+      },
       { type: 'user_message', id: 'm', data: { text: 'x', options: { temperature: 1 } } },
     ],
   ])('accepts %s', (_name, input, expected) => {
@@ -47,12 +100,42 @@ describe('decodeClientMessage', () => {
     ['a JSON array', '[1,2]', 'invalid_message', /expected an object with type, id and data, got \[1,2\]/, undefined],
     ['JSON null', 'null', 'invalid_message', /got null/, undefined],
     ['a missing type', frame({ id: 'x', data: {} }), 'invalid_message', 'type: expected string, got nothing', 'x'],
-    ['an unknown type', frame({ type: 'shutdown', id: 'x' }), 'unknown_type', /unknown message type "shutdown"; expected one of user_message, control, ping/, 'x'],
-    ['a type named like an Object member', frame({ type: 'constructor', id: 'x' }), 'unknown_type', /"constructor"/, 'x'],
+    [
+      'an unknown type',
+      frame({ type: 'shutdown', id: 'x' }),
+      'unknown_type',
+      /unknown message type "shutdown"; expected one of user_message, control, ping/,
+      'x',
+    ],
+    [
+      'a type named like an Object member',
+      frame({ type: 'constructor', id: 'x' }),
+      'unknown_type',
+      /"constructor"/,
+      'x',
+    ],
     ['a type of __proto__', '{"type":"__proto__","id":"x"}', 'unknown_type', /"__proto__"/, 'x'],
-    ['text that is a number', frame({ type: 'user_message', id: 'm', data: { text: 42 } }), 'invalid_message', 'data.text: expected string, got 42', 'm'],
-    ['a missing text', frame({ type: 'user_message', id: 'm', data: {} }), 'invalid_message', 'data.text: expected string, got nothing', 'm'],
-    ['a missing id', frame({ type: 'user_message', data: { text: 'x' } }), 'invalid_message', /^id: expected a non-empty string of at most 128 characters, got nothing$/, undefined],
+    [
+      'text that is a number',
+      frame({ type: 'user_message', id: 'm', data: { text: 42 } }),
+      'invalid_message',
+      'data.text: expected string, got 42',
+      'm',
+    ],
+    [
+      'a missing text',
+      frame({ type: 'user_message', id: 'm', data: {} }),
+      'invalid_message',
+      'data.text: expected string, got nothing',
+      'm',
+    ],
+    [
+      'a missing id',
+      frame({ type: 'user_message', data: { text: 'x' } }),
+      'invalid_message',
+      /^id: expected a non-empty string of at most 128 characters, got nothing$/,
+      undefined,
+    ],
     ['an empty id', frame({ type: 'ping', id: '' }), 'invalid_message', /^id: expected a non-empty string/, undefined],
     ['an id too long', frame({ type: 'ping', id: 'x'.repeat(129) }), 'invalid_message', /^id: expected/, undefined],
     [
@@ -78,21 +161,39 @@ describe('decodeClientMessage', () => {
     ],
     [
       'a client tool with a name the API refuses',
-      frame({ type: 'user_message', id: 'm', data: { text: 'x', clientTools: [{ name: 'get time', description: '', parameters: {} }] } }),
+      frame({
+        type: 'user_message',
+        id: 'm',
+        data: { text: 'x', clientTools: [{ name: 'get time', description: '', parameters: {} }] },
+      }),
       'invalid_message',
       'data.clientTools[0].name: expected a tool name of 1 to 64 letters, digits, _ or -, got "get time"',
       'm',
     ],
     [
       'more client tools than allowed (about client tools, in a line: no dump of the array)',
-      frame({ type: 'user_message', id: 'm', data: { text: 'x', clientTools: Array.from({ length: 33 }, (_, i) => ({ name: `t${i}`, description: '', parameters: {} })) } }),
+      frame({
+        type: 'user_message',
+        id: 'm',
+        data: {
+          text: 'x',
+          clientTools: Array.from({ length: 33 }, (_, i) => ({ name: `t${i}`, description: '', parameters: {} })),
+        },
+      }),
       'invalid_client_tools',
       'data.clientTools: at most 32 client tools, got 33',
       'm',
     ],
     [
       'a client tool schema over its size bound',
-      frame({ type: 'user_message', id: 'm', data: { text: 'x', clientTools: [{ name: 't', description: '', parameters: { description: 'é'.repeat(9000) } }] } }),
+      frame({
+        type: 'user_message',
+        id: 'm',
+        data: {
+          text: 'x',
+          clientTools: [{ name: 't', description: '', parameters: { description: 'é'.repeat(9000) } }],
+        },
+      }),
       'invalid_message',
       /^data.clientTools\[0\].parameters: expected a JSON Schema object of at most 16384 bytes, got /,
       'm',
@@ -125,9 +226,21 @@ describe('decodeClientMessage', () => {
       'data.lastSeq: expected a whole number of 0 or more, got 1.5',
       'r',
     ],
-    ['a ping acknowledging a negative seq', frame({ type: 'ping', id: 'p', data: { lastSeq: -1 } }), 'invalid_message', /^data.lastSeq: expected a whole number of 0 or more/, 'p'],
+    [
+      'a ping acknowledging a negative seq',
+      frame({ type: 'ping', id: 'p', data: { lastSeq: -1 } }),
+      'invalid_message',
+      /^data.lastSeq: expected a whole number of 0 or more/,
+      'p',
+    ],
     // JSON.parse takes any depth; describing the value must not recurse into it.
-    ['100,000 nested arrays', '['.repeat(100_000) + ']'.repeat(100_000), 'invalid_message', /expected an object with type, id and data, got \[\[\[\[.*\.\.\.$/, undefined],
+    [
+      '100,000 nested arrays',
+      '['.repeat(100_000) + ']'.repeat(100_000),
+      'invalid_message',
+      /expected an object with type, id and data, got \[\[\[\[.*\.\.\.$/,
+      undefined,
+    ],
     [
       'a text of 100,000 nested objects',
       `{"type":"user_message","id":"m","data":{"text":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}}`,
@@ -149,7 +262,8 @@ describe('decodeClientMessage', () => {
   });
 
   it('never lets __proto__ reach a decoded object', () => {
-    const raw = '{"type":"control","id":"c","__proto__":{"polluted":1},"data":{"type":"abort","__proto__":{"polluted":2}}}';
+    const raw =
+      '{"type":"control","id":"c","__proto__":{"polluted":1},"data":{"type":"abort","__proto__":{"polluted":2}}}';
     const result = decodeClientMessage(raw);
     expect(E.isRight(result)).toBe(true);
     const message = (result as E.Right<ClientMessage>).right;
@@ -173,28 +287,72 @@ describe('decodeClientMessage', () => {
 describe('decodeServerMessage', () => {
   const messages: ServerMessage[] = [
     { type: 'session', id: '1', data: { sessionId: 's', resumeToken: 't' } },
-    { type: 'session', id: '1b', data: { sessionId: 's', resumeToken: 't', resumed: true, requestId: 'r', lastSeq: 9 } },
+    {
+      type: 'session',
+      id: '1b',
+      data: { sessionId: 's', resumeToken: 't', resumed: true, requestId: 'r', lastSeq: 9 },
+    },
     { type: 'closing', id: '11', data: { reason: 'server stopping', retryAfterMs: 1000 } },
     { type: 'llm_chunk', id: '2', seq: 7, data: { chunk: 'He', isComplete: false, requestId: 'r' } },
-    { type: 'llm_complete', id: '3', data: { fullText: 'Hello', requestId: 'r', finishReason: 'aborted', usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 } } },
-    { type: 'tool_call', id: '4', data: { toolCallId: 't', toolName: 'calculate', args: { expression: '1+1' }, status: 'start', requestId: 'r' } },
-    { type: 'tool_call', id: '4b', data: { toolCallId: 't', toolName: 'send_mail', args: {}, status: 'approval_required', requestId: 'r', timeoutMs: 60000 } },
-    { type: 'tool_call', id: '4c', data: { toolCallId: 't', toolName: 'send_mail', args: {}, status: 'denied', requestId: 'r', reason: 'no' } },
+    {
+      type: 'llm_complete',
+      id: '3',
+      data: {
+        fullText: 'Hello',
+        requestId: 'r',
+        finishReason: 'aborted',
+        usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3 },
+      },
+    },
+    {
+      type: 'tool_call',
+      id: '4',
+      data: { toolCallId: 't', toolName: 'calculate', args: { expression: '1+1' }, status: 'start', requestId: 'r' },
+    },
+    {
+      type: 'tool_call',
+      id: '4b',
+      data: {
+        toolCallId: 't',
+        toolName: 'send_mail',
+        args: {},
+        status: 'approval_required',
+        requestId: 'r',
+        timeoutMs: 60000,
+      },
+    },
+    {
+      type: 'tool_call',
+      id: '4c',
+      data: { toolCallId: 't', toolName: 'send_mail', args: {}, status: 'denied', requestId: 'r', reason: 'no' },
+    },
     { type: 'llm_reasoning', id: '4d', seq: 3, data: { chunk: 'Let me think', requestId: 'r' } },
     { type: 'tool_result', id: '5', data: { toolCallId: 't', toolName: 'calculate', requestId: 'r', error: 'boom' } },
     { type: 'status', id: '6', data: { status: 'calling_tool' } },
-    { type: 'history', id: '7', data: { messages: [{ role: 'assistant', content: '', toolCalls: [{ id: 't', name: 'n', arguments: '{}' }] }], requestId: 'c' } },
+    {
+      type: 'history',
+      id: '7',
+      data: {
+        messages: [{ role: 'assistant', content: '', toolCalls: [{ id: 't', name: 'n', arguments: '{}' }] }],
+        requestId: 'c',
+      },
+    },
     { type: 'error', id: '8', data: { code: 'busy', message: 'wait', retryable: true, requestId: 'r' } },
     { type: 'pong', id: '9', data: { requestId: 'p' } },
     { type: 'notification', id: '10', data: { event: 'maintenance', payload: { at: 1 } } },
   ];
 
-  it.each(messages.map((message) => [message.type, message] as const))('round-trips %s through encodeMessage', (_type, message) => {
-    expect(decodeServerMessage(encodeMessage(message))).toEqual(E.right(message));
-  });
+  it.each(messages.map((message) => [message.type, message] as const))(
+    'round-trips %s through encodeMessage',
+    (_type, message) => {
+      expect(decodeServerMessage(encodeMessage(message))).toEqual(E.right(message));
+    },
+  );
 
   it('refuses an error code outside the documented set', () => {
-    const result = decodeServerMessage(frame({ type: 'error', id: '1', data: { code: 'oops', message: '', retryable: false } }));
+    const result = decodeServerMessage(
+      frame({ type: 'error', id: '1', data: { code: 'oops', message: '', retryable: false } }),
+    );
     expect(E.isLeft(result) && result.left.message).toMatch(/^data.code: expected "invalid_json"/);
   });
 });

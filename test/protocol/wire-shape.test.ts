@@ -29,12 +29,19 @@ describe('wire shapes of the server messages', () => {
     if ('literal' in shape) return fc.constant(shape.literal);
     if ('keyof' in shape) return fc.constantFrom(...shape.keyof);
     if ('array' in shape) return fc.array(valid(shape.array), { maxLength: 3 });
-    const required = fc.record(Object.fromEntries(Object.entries(shape.required).map(([key, field]) => [key, valid(field)])));
-    const optional = fc.record(Object.fromEntries(Object.entries(shape.optional ?? {}).map(([key, field]) => [key, valid(field)])), { requiredKeys: [] });
+    const required = fc.record(
+      Object.fromEntries(Object.entries(shape.required).map(([key, field]) => [key, valid(field)])),
+    );
+    const optional = fc.record(
+      Object.fromEntries(Object.entries(shape.optional ?? {}).map(([key, field]) => [key, valid(field)])),
+      { requiredKeys: [] },
+    );
     // No `__proto__` here: io-ts lets it set a copy's prototype and merges its keys into the
     // result, where the shape decoder drops it (its own test below).
     const extra = fc.dictionary(fc.constantFrom('extra', 'admin', 'constructor', 'toString'), anyJson, { maxKeys: 2 });
-    return fc.tuple(required, optional, extra).map(([r, o, x]) => Object.assign(JSON.parse(JSON.stringify(x)) as object, r, o));
+    return fc
+      .tuple(required, optional, extra)
+      .map(([r, o, x]) => Object.assign(JSON.parse(JSON.stringify(x)) as object, r, o));
   }
 
   /** A valid value with one field (at any depth) replaced by an arbitrary value, or removed. */
@@ -43,7 +50,9 @@ describe('wire shapes of the server messages', () => {
     const keys = Object.keys(value);
     if (keys.length === 0) return replacement;
     const key = keys[(path[0] as number) % keys.length] as string;
-    const copy: Record<string, unknown> = Array.isArray(value) ? ([...value] as unknown as Record<string, unknown>) : { ...value };
+    const copy: Record<string, unknown> = Array.isArray(value)
+      ? ([...value] as unknown as Record<string, unknown>)
+      : { ...value };
     const next = mutate(copy[key], path.slice(1), replacement);
     // A mutation may drop a field: the copy is this test's own.
     // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
@@ -60,7 +69,10 @@ describe('wire shapes of the server messages', () => {
 
   const ioTsDecode = (value: unknown): E.Either<unknown, unknown> => {
     const type = (value as { type?: unknown } | null)?.type;
-    const codec = typeof type === 'string' && Object.prototype.hasOwnProperty.call(serverMessageCodecs, type) ? serverMessageCodecs[type as ServerMessageType] : undefined;
+    const codec =
+      typeof type === 'string' && Object.prototype.hasOwnProperty.call(serverMessageCodecs, type)
+        ? serverMessageCodecs[type as ServerMessageType]
+        : undefined;
     return codec ? codec.decode(value) : E.left('unknown');
   };
 
@@ -82,15 +94,24 @@ describe('wire shapes of the server messages', () => {
   });
 
   it('drop a `__proto__` key at every level: it reaches neither the result nor its prototype', () => {
-    const result = decodeServerMessage('{"__proto__":{"x":1},"type":"status","id":"a","data":{"__proto__":{"y":2},"status":"idle"}}');
+    const result = decodeServerMessage(
+      '{"__proto__":{"x":1},"type":"status","id":"a","data":{"__proto__":{"y":2},"status":"idle"}}',
+    );
     expect(result).toEqual(E.right({ type: 'status', id: 'a', data: { status: 'idle' } }));
     const message = (result as E.Right<{ data: object }>).right;
-    expect([Object.getPrototypeOf(message), Object.getPrototypeOf(message.data)]).toEqual([Object.prototype, Object.prototype]);
+    expect([Object.getPrototypeOf(message), Object.getPrototypeOf(message.data)]).toEqual([
+      Object.prototype,
+      Object.prototype,
+    ]);
     expect(Object.keys(message.data)).toEqual(['status']);
   });
 
   it('say which field is wrong, as the client decoder reports it', () => {
-    const result = decodeServerMessage(JSON.stringify({ type: 'llm_chunk', id: 'a', data: { chunk: 42, isComplete: false } }));
-    expect(result).toMatchObject({ left: { code: 'invalid_message', message: 'data.chunk: expected string, got 42', requestId: 'a' } });
+    const result = decodeServerMessage(
+      JSON.stringify({ type: 'llm_chunk', id: 'a', data: { chunk: 42, isComplete: false } }),
+    );
+    expect(result).toMatchObject({
+      left: { code: 'invalid_message', message: 'data.chunk: expected string, got 42', requestId: 'a' },
+    });
   });
 });

@@ -27,7 +27,12 @@ async function startServer(options: WSServerOptions = {}): Promise<WSServer> {
 /** A client that reaches the server through the proxy, reconnecting fast. */
 async function connectThroughProxy(): Promise<WSClient> {
   proxy = await createTcpProxy(server.port as number);
-  client = new WSClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, reconnectDelay: 20, maxReconnectDelay: 100, reconnectAttempts: 20 });
+  client = new WSClient({
+    url: `ws://127.0.0.1:${proxy.port}/ws`,
+    reconnectDelay: 20,
+    maxReconnectDelay: 100,
+    reconnectAttempts: 20,
+  });
   await client.connect();
   return client;
 }
@@ -42,7 +47,8 @@ const QUIET_MS = 2000;
 async function steadyBlock(request: RecordedRequest, total: number): Promise<number> {
   for (;;) {
     const sent = await Promise.race([request.whenBlocked(), request.ended.then(() => -1)]);
-    if (sent === -1 || request.eventsSent >= total) throw new Error(`the upstream wrote all ${total} events while the reader stalled`);
+    if (sent === -1 || request.eventsSent >= total)
+      throw new Error(`the upstream wrote all ${total} events while the reader stalled`);
     let timer: NodeJS.Timeout | undefined;
     const quiet = new Promise<'quiet'>((resolve) => (timer = setTimeout(() => resolve('quiet'), QUIET_MS)));
     const outcome = await Promise.race([request.whenDrained(), quiet]);
@@ -177,7 +183,8 @@ describe('faults over loopback', () => {
             new Promise<string>((resolve) => {
               socket.on('message', (data) => {
                 const message = JSON.parse(data.toString());
-                if (message.type === 'llm_complete' && message.data.requestId === `q${i}`) resolve(message.data.fullText);
+                if (message.type === 'llm_complete' && message.data.requestId === `q${i}`)
+                  resolve(message.data.fullText);
               });
               socket.send(JSON.stringify(userMessage(`q${i}`, `what is ${i}+1?`)));
             }),
@@ -187,7 +194,14 @@ describe('faults over loopback', () => {
       expect(server.getActiveSessions()).toHaveLength(1000);
     } finally {
       await Promise.all(
-        sockets.map((socket) => new Promise<void>((resolve) => (socket.readyState === WebSocket.CLOSED ? resolve() : (socket.once('close', () => resolve()), socket.close())))),
+        sockets.map(
+          (socket) =>
+            new Promise<void>((resolve) =>
+              socket.readyState === WebSocket.CLOSED
+                ? resolve()
+                : (socket.once('close', () => resolve()), socket.close()),
+            ),
+        ),
       );
     }
   }, 60_000);

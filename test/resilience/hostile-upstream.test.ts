@@ -78,39 +78,47 @@ describe('a hostile model endpoint', () => {
     expect(cli.child.exitCode).toBeNull();
     expect(cli.output()).not.toMatch(/RangeError|Invalid string length|heap out of memory|Unhandled/i);
     const { peakMb } = memoryOf(cli.child.pid as number);
-    if (process.env.LLM_WS_REPORT_MEMORY) process.stderr.write(`hostile-upstream: baseline ${baselineMb.toFixed(0)} MB, peak ${peakMb.toFixed(0)} MB\n`);
+    if (process.env.LLM_WS_REPORT_MEMORY)
+      process.stderr.write(`hostile-upstream: baseline ${baselineMb.toFixed(0)} MB, peak ${peakMb.toFixed(0)} MB\n`);
     expect(peakMb - baselineMb).toBeLessThan(budgetMb);
   };
 
   it.each([
     ['endless text', 'the text'],
     ['endless arguments', 'the arguments of tool call 0'],
-  ])('%s: the reply ends with reply_too_large, the model request is cancelled, a neighbour is served', async (what, limit) => {
-    const requestsBefore = upstream.requests.length;
-    const client = await connect();
-    client.send(userMessage('runaway', what));
-    const upstreamRequest = await upstream.request(requestsBefore);
-    await client.waitFor('status', (m) => m.data.requestId === 'runaway' && m.data.status === 'thinking');
-    await neighbourIsServed(`during-${what}`);
+  ])(
+    '%s: the reply ends with reply_too_large, the model request is cancelled, a neighbour is served',
+    async (what, limit) => {
+      const requestsBefore = upstream.requests.length;
+      const client = await connect();
+      client.send(userMessage('runaway', what));
+      const upstreamRequest = await upstream.request(requestsBefore);
+      await client.waitFor('status', (m) => m.data.requestId === 'runaway' && m.data.status === 'thinking');
+      await neighbourIsServed(`during-${what}`);
 
-    const error = await client.waitFor('error', (m) => m.data.requestId === 'runaway', 30_000);
-    expect(error.data).toMatchObject({ code: 'reply_too_large', retryable: false });
-    expect(error.data.message).toContain(limit);
-    // The model request is closed by the server, not finished by the model (it never finishes).
-    await expect(upstreamRequest.ended).resolves.toBe('client_closed');
-    await client.waitFor('status', (m) => m.data.requestId === 'runaway' && m.data.status === 'idle');
+      const error = await client.waitFor('error', (m) => m.data.requestId === 'runaway', 30_000);
+      expect(error.data).toMatchObject({ code: 'reply_too_large', retryable: false });
+      expect(error.data.message).toContain(limit);
+      // The model request is closed by the server, not finished by the model (it never finishes).
+      await expect(upstreamRequest.ended).resolves.toBe('client_closed');
+      await client.waitFor('status', (m) => m.data.requestId === 'runaway' && m.data.status === 'idle');
 
-    // What the client saw stayed under the limit (4 MiB of text by default).
-    const text = client.forRequest('runaway').flatMap((m) => (m.type === 'llm_chunk' ? [m.data.chunk] : [])).join('');
-    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(4 * 1024 * 1024);
+      // What the client saw stayed under the limit (4 MiB of text by default).
+      const text = client
+        .forRequest('runaway')
+        .flatMap((m) => (m.type === 'llm_chunk' ? [m.data.chunk] : []))
+        .join('');
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(4 * 1024 * 1024);
 
-    // The conversation stays consistent: the user's message, and no runaway text, in history.
-    client.send({ type: 'control', id: 'h', data: { type: 'get_history' } });
-    const history = await client.waitFor('history', (m) => m.data.requestId === 'h');
-    expect(history.data.messages).toEqual([{ role: 'user', content: what }]);
-    await neighbourIsServed(`after-${what}`);
-    survived(200);
-  }, 60_000);
+      // The conversation stays consistent: the user's message, and no runaway text, in history.
+      client.send({ type: 'control', id: 'h', data: { type: 'get_history' } });
+      const history = await client.waitFor('history', (m) => m.data.requestId === 'h');
+      expect(history.data.messages).toEqual([{ role: 'user', content: what }]);
+      await neighbourIsServed(`after-${what}`);
+      survived(200);
+    },
+    60_000,
+  );
 
   it('one 50 MB chunk: refused without holding it whole; the client stays connected and its session goes on', async () => {
     const requestsBefore = upstream.requests.length;
@@ -123,7 +131,9 @@ describe('a hostile model endpoint', () => {
     await expect(upstreamRequest.ended).resolves.toBe('client_closed');
     // Not mistaken for a slow reader: the same connection and session answer the next message.
     client.send(userMessage('next', 'and now?'));
-    expect((await client.waitFor('llm_complete', (m) => m.data.requestId === 'next', 15_000)).data.fullText).toBe('You said: and now?');
+    expect((await client.waitFor('llm_complete', (m) => m.data.requestId === 'next', 15_000)).data.fullText).toBe(
+      'You said: and now?',
+    );
     expect(client.socket.readyState).toBe(client.socket.OPEN);
     survived(200);
   }, 60_000);

@@ -27,7 +27,11 @@ describe('resume with a lastSeq the session never had', () => {
   it.each([
     ['below 0', () => -5, /data\.lastSeq: expected a whole number of 0 or more, got -5/],
     ['not whole', () => 1.5, /data\.lastSeq: expected a whole number of 0 or more/],
-    ['above the seq the session reached', (reached: number) => reached + 1, /lastSeq \d+ is past the last message of session .*\(\d+\)/],
+    [
+      'above the seq the session reached',
+      (reached: number) => reached + 1,
+      /lastSeq \d+ is past the last message of session .*\(\d+\)/,
+    ],
   ])('is refused as invalid_message when %s, and the session stays resumable', async (_name, badSeq, message) => {
     await loopback.start();
     const { sessionId, resumeToken, lastSeq } = await sessionWithOneReply();
@@ -42,7 +46,9 @@ describe('resume with a lastSeq the session never had', () => {
     honest.send({ type: 'resume', id: 'r-ok', data: { sessionId, resumeToken, lastSeq: 0 } });
     const resumed = await honest.waitFor('session', (m) => m.data.requestId === 'r-ok');
     expect(resumed.data).toMatchObject({ sessionId, resumed: true, lastSeq });
-    expect(honest.received.filter((m) => m.seq !== undefined).map((m) => m.seq)).toEqual(Array.from({ length: lastSeq }, (_, i) => i + 1));
+    expect(honest.received.filter((m) => m.seq !== undefined).map((m) => m.seq)).toEqual(
+      Array.from({ length: lastSeq }, (_, i) => i + 1),
+    );
   });
 });
 
@@ -56,11 +62,17 @@ describe('resume as the first message only', () => {
     await late.waitFor('pong');
     late.send({ type: 'resume', id: 'r-late', data: { sessionId, resumeToken, lastSeq } });
     const refused = await late.waitFor('error', (m) => m.data.requestId === 'r-late');
-    expect(refused.data).toMatchObject({ code: 'invalid_message', message: 'resume must be the first message on a connection' });
+    expect(refused.data).toMatchObject({
+      code: 'invalid_message',
+      message: 'resume must be the first message on a connection',
+    });
 
     const prompt = await loopback.connect();
     prompt.send({ type: 'resume', id: 'r-first', data: { sessionId, resumeToken, lastSeq } });
-    expect((await prompt.waitFor('session', (m) => m.data.requestId === 'r-first')).data).toMatchObject({ sessionId, resumed: true });
+    expect((await prompt.waitFor('session', (m) => m.data.requestId === 'r-first')).data).toMatchObject({
+      sessionId,
+      resumed: true,
+    });
   });
 });
 

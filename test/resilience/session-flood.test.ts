@@ -37,7 +37,11 @@ describe('a flood of abandoned sessions', () => {
     process.on('uncaughtException', onUnhandled);
     process.on('unhandledRejection', onUnhandled);
     upstream = await createOpenAITestServer();
-    server = await startServerFor(upstream, { maxSessions: MAX_SESSIONS, sessionMemoryBudgetBytes: BUDGET_BYTES, rateLimit: false });
+    server = await startServerFor(upstream, {
+      maxSessions: MAX_SESSIONS,
+      sessionMemoryBudgetBytes: BUDGET_BYTES,
+      rateLimit: false,
+    });
   });
 
   afterEach(async () => {
@@ -55,7 +59,11 @@ describe('a flood of abandoned sessions', () => {
     let lastSeq = 0;
     for (const n of [1, 2, 3]) {
       client.send(userMessage(`m${n}`, BIG_TEXT));
-      const idle = await client.waitFor('status', (m) => m.data.requestId === `m${n}` && m.data.status === 'idle', 15_000);
+      const idle = await client.waitFor(
+        'status',
+        (m) => m.data.requestId === `m${n}` && m.data.status === 'idle',
+        15_000,
+      );
       lastSeq = idle.seq as number;
     }
     await client.close();
@@ -69,7 +77,9 @@ describe('a flood of abandoned sessions', () => {
     // The memory store answers a resume at once: by the pong, its answer is in.
     client.send({ type: 'ping', id: 'p' });
     await client.waitFor('pong');
-    const answer = client.received.find((m) => (m.type === 'session' && m.data.resumed) || (m.type === 'error' && m.data.requestId === 'r'));
+    const answer = client.received.find(
+      (m) => (m.type === 'session' && m.data.resumed) || (m.type === 'error' && m.data.requestId === 'r'),
+    );
     return answer?.type === 'error' ? answer.data.code : answer?.type === 'session' ? 'resumed' : 'no answer';
   };
 
@@ -119,7 +129,10 @@ describe('a flood of abandoned sessions', () => {
     }
     const refused = await connectTestClient(server.url as string);
     clients.push(refused);
-    await expect(refused.closed).resolves.toEqual({ code: 1013, reason: 'server at its session budget: try again later' });
+    await expect(refused.closed).resolves.toEqual({
+      code: 1013,
+      reason: 'server at its session budget: try again later',
+    });
     expect(refused.received).toEqual([]);
 
     // The neighbour is served while the server is full.

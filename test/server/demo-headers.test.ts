@@ -18,14 +18,21 @@ describe('demo page headers', () => {
     writeFileSync(join(dir, 'index.html'), '<h1>chat</h1>');
     writeFileSync(join(dir, 'app.js'), 'export {}');
     writeFileSync(join(dir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
-    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: offlineProvider(), demoDir: dir });
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      llm: offlineProvider(),
+      demoDir: dir,
+    });
     await server.start();
     const base = `http://127.0.0.1:${server.port}`;
     for (const path of ['/', '/index.html', '/app.js', '/favicon.svg']) {
       for (const method of ['GET', 'HEAD']) {
         const response = await fetch(`${base}${path}`, { method });
         expect([method, path, response.status]).toEqual([method, path, 200]);
-        for (const [name, value] of Object.entries(DEMO_SECURITY_HEADERS)) expect([path, name, response.headers.get(name)]).toEqual([path, name, value]);
+        for (const [name, value] of Object.entries(DEMO_SECURITY_HEADERS))
+          expect([path, name, response.headers.get(name)]).toEqual([path, name, value]);
         await response.arrayBuffer();
       }
     }
@@ -36,7 +43,9 @@ describe('demo page headers', () => {
   });
 
   it('allows no inline or eval script, and no framing', () => {
-    const directives = new Map(DEMO_CONTENT_SECURITY_POLICY.split('; ').map((directive) => [directive.split(' ')[0], directive]));
+    const directives = new Map(
+      DEMO_CONTENT_SECURITY_POLICY.split('; ').map((directive) => [directive.split(' ')[0], directive]),
+    );
     expect(directives.get('script-src')).toBe("script-src 'self'");
     expect(directives.get('default-src')).toBe("default-src 'none'");
     expect(directives.get('frame-ancestors')).toBe("frame-ancestors 'none'");

@@ -36,9 +36,17 @@ afterEach(async () => {
 
 describe('GET /health', () => {
   it('answers at once with counts, and the cached reachability of the model endpoint', async () => {
-    const base = await startServer({ upstreamHealthCheck: openAIHealthCheck({ baseURL: upstream.baseURL, apiKey: 'k' }) });
+    const base = await startServer({
+      upstreamHealthCheck: openAIHealthCheck({ baseURL: upstream.baseURL, apiKey: 'k' }),
+    });
     const first = await (await fetch(`${base}/health`)).json();
-    expect(first).toMatchObject({ status: 'ok', connections: 0, sessions: 0, repliesRunning: 0, upstream: { reachable: null, checkedAt: null } });
+    expect(first).toMatchObject({
+      status: 'ok',
+      connections: 0,
+      sessions: 0,
+      repliesRunning: 0,
+      upstream: { reachable: null, checkedAt: null },
+    });
     const checked = await waitFor(
       async () => (await (await fetch(`${base}/health`)).json()) as { upstream: { reachable: boolean | null } },
       (body) => body.upstream.reachable !== null,
@@ -50,7 +58,9 @@ describe('GET /health', () => {
   it('reports an endpoint that does not answer as unreachable, without waiting for it', async () => {
     const port = upstream.port;
     await upstream.close();
-    const base = await startServer({ upstreamHealthCheck: openAIHealthCheck({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'k' }) });
+    const base = await startServer({
+      upstreamHealthCheck: openAIHealthCheck({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'k' }),
+    });
     const body = await waitFor(
       async () => (await (await fetch(`${base}/health`)).json()) as { upstream: { reachable: boolean | null } },
       (value) => value.upstream.reachable !== null,
@@ -103,7 +113,11 @@ describe('/health and /metrics with an auth token', () => {
     const probe = await fetch(`${base}/health`);
     expect(probe.status).toBe(200);
     expect(await probe.json()).toEqual({ status: 'ok' });
-    expect(await (await fetch(`${base}/health`, withToken)).json()).toMatchObject({ status: 'ok', connections: 0, store: { kind: 'memory' } });
+    expect(await (await fetch(`${base}/health`, withToken)).json()).toMatchObject({
+      status: 'ok',
+      connections: 0,
+      store: { kind: 'memory' },
+    });
   });
 
   it('leaves both open with metricsAuth: false', async () => {
@@ -113,7 +127,9 @@ describe('/health and /metrics with an auth token', () => {
   });
 
   it('refuses metricsAuth: true without authenticate, which would leave nothing to check', () => {
-    expect(() => new WSServer({ logger: silentLogger, llm: () => ({}) as never, metricsAuth: true })).toThrow(/metricsAuth needs authenticate/);
+    expect(() => new WSServer({ logger: silentLogger, llm: () => ({}) as never, metricsAuth: true })).toThrow(
+      /metricsAuth needs authenticate/,
+    );
   });
 });
 
@@ -140,7 +156,13 @@ describe('static files', () => {
 
   it('refuses to start with a demo folder that has no index.html', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llm-ws-demo-'));
-    server = new WSServer({ port: 0, hostname: '127.0.0.1', logger: silentLogger, llm: () => ({}) as never, demoDir: dir });
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      llm: () => ({}) as never,
+      demoDir: dir,
+    });
     await expect(server.start()).rejects.toThrow(/no index.html in the demo folder/);
   });
 });

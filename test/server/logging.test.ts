@@ -49,7 +49,9 @@ describe('with pino', () => {
       if (saved.key !== undefined) process.env.OPENAI_API_KEY = saved.key;
       if (saved.url !== undefined) process.env.OPENAI_BASE_URL = saved.url;
     }
-    expect(lines).toEqual([expect.objectContaining({ level: WARN, msg: expect.stringMatching(/^answering with the offline demo model/i) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: WARN, msg: expect.stringMatching(/^answering with the offline demo model/i) }),
+    ]);
   });
 
   it('logs a failed model call once, at warn, with the request id, the session id and the error with its stack', async () => {
@@ -70,7 +72,11 @@ describe('with pino', () => {
         sessionId: client.received[0]?.type === 'session' ? client.received[0].data.sessionId : 'no session message',
         code: 'upstream_error',
         status: 400,
-        err: expect.objectContaining({ type: 'UpstreamError', message: expect.stringContaining('model not found'), stack: expect.stringContaining('UpstreamError') }),
+        err: expect.objectContaining({
+          type: 'UpstreamError',
+          message: expect.stringContaining('model not found'),
+          stack: expect.stringContaining('UpstreamError'),
+        }),
       }),
     ]);
   });
@@ -84,7 +90,12 @@ describe('with pino', () => {
     const error = await client.waitFor('error');
     expect(error.data).toMatchObject({ code: 'reply_too_large', requestId: 'req-big', retryable: false });
     expect(lines.filter((line) => line.level >= WARN)).toEqual([
-      expect.objectContaining({ level: WARN, msg: 'model reply stopped at a limit', requestId: 'req-big', code: 'reply_too_large' }),
+      expect.objectContaining({
+        level: WARN,
+        msg: 'model reply stopped at a limit',
+        requestId: 'req-big',
+        code: 'reply_too_large',
+      }),
     ]);
     expect(lines.some((line) => line.err !== undefined)).toBe(false);
   });
@@ -97,7 +108,12 @@ describe('with pino', () => {
     client.send(userMessage('req-2', 'hi'));
     await client.waitFor('error');
     expect(lines.filter((line) => line.level >= WARN)).toEqual([
-      expect.objectContaining({ component: 'chat', requestId: 'req-2', msg: 'model request failed', sessionId: expect.any(String) }),
+      expect.objectContaining({
+        component: 'chat',
+        requestId: 'req-2',
+        msg: 'model request failed',
+        sessionId: expect.any(String),
+      }),
     ]);
   });
 
@@ -114,7 +130,10 @@ describe('with pino', () => {
       expect.objectContaining({
         level: ERROR,
         url: '/ws',
-        err: expect.objectContaining({ message: 'directory service down', stack: expect.stringContaining('directory service down') }),
+        err: expect.objectContaining({
+          message: 'directory service down',
+          stack: expect.stringContaining('directory service down'),
+        }),
       }),
     ]);
   });
@@ -140,7 +159,9 @@ describe('without pino', () => {
     await client.waitFor('error');
     expect(warn).toHaveBeenCalledTimes(1);
     const [line, error] = warn.mock.calls[0] as [string, Error];
-    expect(line).toMatch(/^\[llm-ws\] model request failed sessionId=\S+ requestId=req-3 code=upstream_error status=400$/);
+    expect(line).toMatch(
+      /^\[llm-ws\] model request failed sessionId=\S+ requestId=req-3 code=upstream_error status=400$/,
+    );
     expect(error.stack).toContain('model not found');
     expect(info).not.toHaveBeenCalled();
     expect(debug).not.toHaveBeenCalled();
@@ -171,6 +192,11 @@ describe('without pino', () => {
     const client = await loopback.connect();
     client.send(userMessage('req-4', 'hi'));
     await client.waitFor('error');
-    expect(seen).toEqual([[expect.objectContaining({ sessionId: expect.any(String), requestId: 'req-4', err: expect.any(Error) }), 'model request failed']]);
+    expect(seen).toEqual([
+      [
+        expect.objectContaining({ sessionId: expect.any(String), requestId: 'req-4', err: expect.any(Error) }),
+        'model request failed',
+      ],
+    ]);
   });
 });

@@ -5,7 +5,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { collectDefaultMetrics, Counter, Gauge, type OpenMetricsContentType, Registry, register as globalRegister } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  type OpenMetricsContentType,
+  Registry,
+  register as globalRegister,
+} from 'prom-client';
 import { LLMWSError } from '../../src/errors';
 import type { WSServerOptions } from '../../src/server/options';
 import type { WSServer } from '../../src/server/ws-server';
@@ -31,12 +38,14 @@ families = list(text_string_to_metric_families(sys.stdin.read()))
 print(json.dumps([{"name": f.name, "type": f.type, "samples": len(f.samples)} for f in families]))
 `;
 const openMetricsParserAvailable =
-  existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import prometheus_client.openmetrics.parser'], { stdio: 'ignore' }).status === 0;
+  existsSync(PYTHON) &&
+  spawnSync(PYTHON, ['-c', 'import prometheus_client.openmetrics.parser'], { stdio: 'ignore' }).status === 0;
 
 /** The families the reference OpenMetrics parser reads from `text`; throws with its complaint if it refuses it. */
 function parseOpenMetrics(text: string): Array<{ name: string; type: string; samples: number }> {
   const result = spawnSync(PYTHON, ['-c', OPENMETRICS_PARSER], { input: text, encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`the OpenMetrics parser refused the text: ${result.stderr.trim().split('\n').pop()}`);
+  if (result.status !== 0)
+    throw new Error(`the OpenMetrics parser refused the text: ${result.stderr.trim().split('\n').pop()}`);
   return JSON.parse(result.stdout) as Array<{ name: string; type: string; samples: number }>;
 }
 
@@ -66,7 +75,10 @@ function checkOpenMetricsLines(text: string): void {
     expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+$/);
     // Every sample belongs to the family declared last (its name, or its name plus a suffix).
     const sample = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? '';
-    expect(family !== undefined && (sample === family || /^_(total|created|bucket|count|sum|info)$/.test(sample.slice(family.length)))).toBe(true);
+    expect(
+      family !== undefined &&
+        (sample === family || /^_(total|created|bucket|count|sum|info)$/.test(sample.slice(family.length))),
+    ).toBe(true);
   }
 }
 
@@ -98,7 +110,8 @@ describe('names', () => {
     expect(text).toMatch(/^llm_ws_open_connections 1$/m);
     expect(text).toMatch(/^llm_ws_connections_total 1$/m);
     if (!openMetricsParserAvailable) {
-      if (process.env.CI) throw new Error(`CI needs the OpenMetrics parser: apt-get install python3-prometheus-client (for ${PYTHON})`);
+      if (process.env.CI)
+        throw new Error(`CI needs the OpenMetrics parser: apt-get install python3-prometheus-client (for ${PYTHON})`);
       console.warn('skipping the reference OpenMetrics parser: apt-get install python3-prometheus-client to run it');
       return;
     }
@@ -120,19 +133,25 @@ describe('names', () => {
     new Counter({ name: 'x_total', help: 'a counter', registers: [registry] }).inc();
     const colliding = await registry.metrics();
     expect(() => checkOpenMetricsLines(colliding)).toThrow(/second # (TYPE|HELP) for x/);
-    if (openMetricsParserAvailable) expect(() => parseOpenMetrics(colliding)).toThrow('the OpenMetrics parser refused the text');
+    if (openMetricsParserAvailable)
+      expect(() => parseOpenMetrics(colliding)).toThrow('the OpenMetrics parser refused the text');
   });
 
   it('renders Prometheus text that parses, each family once, with the values of what happened', async () => {
     const text = await (await exercise()).metricsRegistry.metrics();
     const families = parsePrometheusText(text);
     expect(new Set(families.map((family) => family.name)).size).toBe(families.length);
-    const value = (name: string): string | undefined => families.find((family) => family.name === name)?.metrics[0]?.value;
+    const value = (name: string): string | undefined =>
+      families.find((family) => family.name === name)?.metrics[0]?.value;
     expect(value('llm_ws_open_connections')).toBe('1');
     expect(value('llm_ws_connections_total')).toBe('1');
     expect(value('llm_ws_sessions')).toBe('1');
-    expect(families.find((family) => family.name === 'llm_ws_errors_total')?.metrics).toEqual([{ labels: { code: 'invalid_json' }, value: '1' }]);
-    expect(families.find((family) => family.name === 'llm_ws_upstream_request_duration_seconds')?.type).toBe('HISTOGRAM');
+    expect(families.find((family) => family.name === 'llm_ws_errors_total')?.metrics).toEqual([
+      { labels: { code: 'invalid_json' }, value: '1' },
+    ]);
+    expect(families.find((family) => family.name === 'llm_ws_upstream_request_duration_seconds')?.type).toBe(
+      'HISTOGRAM',
+    );
   });
 });
 
@@ -142,7 +161,9 @@ describe('registries', () => {
     const llm = await exercise();
     const merged = Registry.merge([globalRegister, llm.metricsRegistry]);
     const families = parsePrometheusText(await merged.metrics());
-    expect(families.map((family) => family.name)).toEqual(expect.arrayContaining(['process_cpu_user_seconds_total', 'llm_ws_open_connections']));
+    expect(families.map((family) => family.name)).toEqual(
+      expect.arrayContaining(['process_cpu_user_seconds_total', 'llm_ws_open_connections']),
+    );
   });
 
   it('puts its metrics on the registry given, without process metrics unless asked', async () => {
@@ -166,7 +187,10 @@ describe('registries', () => {
     const before = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
     const second = startServerFor(loopback.upstream, { registry });
     await expect(second).rejects.toThrow(LLMWSError);
-    await expect(second).rejects.toMatchObject({ code: 'metrics_conflict', message: expect.stringContaining('llm_ws_open_connections') });
+    await expect(second).rejects.toMatchObject({
+      code: 'metrics_conflict',
+      message: expect.stringContaining('llm_ws_open_connections'),
+    });
     expect((await registry.getMetricsAsJSON()).map((metric) => metric.name)).toEqual(before);
   });
 });

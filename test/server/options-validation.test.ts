@@ -10,7 +10,11 @@ import { connectTestClient } from '../utils/ws-test-client';
 function recordingLogger(): { logger: Logger; lines: { level: string; message: string; fields: unknown }[] } {
   const lines: { level: string; message: string; fields: unknown }[] = [];
   const at = (level: string) => (first: object | string, message?: string) =>
-    void lines.push(typeof first === 'string' ? { level, message: first, fields: undefined } : { level, message: message ?? '', fields: first });
+    void lines.push(
+      typeof first === 'string'
+        ? { level, message: first, fields: undefined }
+        : { level, message: message ?? '', fields: first },
+    );
   return { logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') }, lines };
 }
 
@@ -38,9 +42,17 @@ describe('WSServer options checked at construction', () => {
     ['rateLimit', { ratePerSecond: 0, burst: 5 }, /`rateLimit` must be false, or/],
     ['path', 'ws', /`path` must be a string starting with '\/'/],
     ['hostname', '', /`hostname` must be a non-empty string/],
-    ['enableCompression', 'yes', /`enableCompression` must be true, false or \{ thresholdBytes, contextTakeover, level, memLevel \}/],
+    [
+      'enableCompression',
+      'yes',
+      /`enableCompression` must be true, false or \{ thresholdBytes, contextTakeover, level, memLevel \}/,
+    ],
     ['enableCompression', { level: 10 }, /`enableCompression` must be level a whole number from 1 to 9, got/],
-    ['enableCompression', { threshold: 10 }, /`enableCompression` must be settings of thresholdBytes, contextTakeover, level, memLevel \(not threshold\)/],
+    [
+      'enableCompression',
+      { threshold: 10 },
+      /`enableCompression` must be settings of thresholdBytes, contextTakeover, level, memLevel \(not threshold\)/,
+    ],
     ['onDisconnect', 'abort', /`onDisconnect` must be 'continue' or 'cancel', got "abort"/],
     ['logger', 'silent', /`logger` must be a logger: .*consoleLogger\(\{ level \}\); for no logs, silentLogger/],
     ['llm', {}, /`llm` must be a function, got an object/],
@@ -66,18 +78,45 @@ describe('WSServer options checked at construction', () => {
   });
 
   it('refuses options that are not an object', () => {
-    expect(() => new WSServer('port=3000' as unknown as WSServerOptions)).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+    expect(() => new WSServer('port=3000' as unknown as WSServerOptions)).toThrow(
+      expect.objectContaining({ code: 'invalid_options' }),
+    );
   });
 
   it('takes every option at a valid value, and treats undefined as absent', () => {
     const made = make({
-      port: 0, hostname: '127.0.0.1', path: '/chat', maxConnections: 3, heartbeatInterval: 0, enableCompression: true,
-      maxPayload: 2048, conversationOptions: { systemPrompt: '', maxHistoryLength: 4 }, tools: [], builtinTools: false,
-      maxToolSteps: 2, upstreamIdleTimeoutMs: 1000, toolTimeoutMs: 1000, maxMessageLength: 10, sessionTtlMs: 1000,
-      maxSessions: 5, sessionMemoryBudgetBytes: 4096, maxReplyTextBytes: 100, maxToolArgumentsBytes: 100,
-      replayMaxMessages: 5, replayMaxBytes: 1000, onDisconnect: 'cancel', rateLimit: false, highWaterMarkBytes: 10,
-      sendBufferHardLimitBytes: 100, authenticate: () => 'x', allowedOrigins: ['https://a.example'], stopRetryAfterMs: 0,
-      demoDir: '/tmp', upstreamHealthCheck: async () => true, registry: new Registry(), collectDefaultMetrics: false,
+      port: 0,
+      hostname: '127.0.0.1',
+      path: '/chat',
+      maxConnections: 3,
+      heartbeatInterval: 0,
+      enableCompression: true,
+      maxPayload: 2048,
+      conversationOptions: { systemPrompt: '', maxHistoryLength: 4 },
+      tools: [],
+      builtinTools: false,
+      maxToolSteps: 2,
+      upstreamIdleTimeoutMs: 1000,
+      toolTimeoutMs: 1000,
+      maxMessageLength: 10,
+      sessionTtlMs: 1000,
+      maxSessions: 5,
+      sessionMemoryBudgetBytes: 4096,
+      maxReplyTextBytes: 100,
+      maxToolArgumentsBytes: 100,
+      replayMaxMessages: 5,
+      replayMaxBytes: 1000,
+      onDisconnect: 'cancel',
+      rateLimit: false,
+      highWaterMarkBytes: 10,
+      sendBufferHardLimitBytes: 100,
+      authenticate: () => 'x',
+      allowedOrigins: ['https://a.example'],
+      stopRetryAfterMs: 0,
+      demoDir: '/tmp',
+      upstreamHealthCheck: async () => true,
+      registry: new Registry(),
+      collectDefaultMetrics: false,
       port_: undefined,
     });
     expect(made).not.toThrow();
@@ -87,14 +126,25 @@ describe('WSServer options checked at construction', () => {
     const { logger, lines } = recordingLogger();
     new WSServer({ llm: offlineProvider(), logger, heartbeatIntervalMs: 5, maxConections: 3 } as WSServerOptions);
     expect(lines).toEqual([
-      expect.objectContaining({ level: 'warn', message: expect.stringMatching(/unknown option\(s\) `heartbeatIntervalMs`, `maxConections`/) }),
+      expect.objectContaining({
+        level: 'warn',
+        message: expect.stringMatching(/unknown option\(s\) `heartbeatIntervalMs`, `maxConections`/),
+      }),
     ]);
   });
 
   it('takes a deprecated name as its new one, warning once per process with the new name', async () => {
     const { logger, lines } = recordingLogger();
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the deprecated names are what this test checks.
-    server = new WSServer({ llm: offlineProvider(), logger, port: 0, hostname: '127.0.0.1', stopRetryAfter: 1234, highWaterMark: 1000 });
+    /* eslint-disable @typescript-eslint/no-deprecated -- the deprecated names are what this test checks. */
+    server = new WSServer({
+      llm: offlineProvider(),
+      logger,
+      port: 0,
+      hostname: '127.0.0.1',
+      stopRetryAfter: 1234,
+      highWaterMark: 1000,
+    });
+    /* eslint-enable @typescript-eslint/no-deprecated */
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- as above.
     new WSServer({ llm: offlineProvider(), logger, stopRetryAfter: 1 });
     expect(lines.map((line) => line.message)).toEqual([
@@ -113,7 +163,10 @@ describe('WSServer options checked at construction', () => {
 
   it('refuses a deprecated name given beside its new one', () => {
     expect(make({ sessionTtl: 1000, sessionTtlMs: 2000 })).toThrow(
-      expect.objectContaining({ code: 'invalid_options', message: expect.stringContaining('give `sessionTtlMs` or its deprecated name `sessionTtl`, not both') }),
+      expect.objectContaining({
+        code: 'invalid_options',
+        message: expect.stringContaining('give `sessionTtlMs` or its deprecated name `sessionTtl`, not both'),
+      }),
     );
   });
 
@@ -133,7 +186,9 @@ describe('WSServer options checked at construction', () => {
       if (saved.key !== undefined) process.env.OPENAI_API_KEY = saved.key;
       if (saved.url !== undefined) process.env.OPENAI_BASE_URL = saved.url;
     }
-    expect(first.lines).toEqual([expect.objectContaining({ level: 'warn', message: expect.stringMatching(/offline demo model/i) })]);
+    expect(first.lines).toEqual([
+      expect.objectContaining({ level: 'warn', message: expect.stringMatching(/offline demo model/i) }),
+    ]);
     expect(second.lines).toEqual([]);
   });
 });

@@ -30,7 +30,12 @@ async function start(options: Parameters<typeof startServerFor>[1] = {}) {
   const c = client;
   /** Resolves once a received message matches. */
   const seen = (match: (message: ServerMessage) => boolean) =>
-    waitUntil(() => received.find(match), listeners, 10_000, () => `waited in vain; got ${JSON.stringify(received.map((m) => m.type))}`);
+    waitUntil(
+      () => received.find(match),
+      listeners,
+      10_000,
+      () => `waited in vain; got ${JSON.stringify(received.map((m) => m.type))}`,
+    );
   /** The stream from a message on, as `type detail` lines. */
   const since = (index: number) =>
     received.slice(index).map((message) => {
@@ -99,7 +104,11 @@ describe('pause and resume over loopback', () => {
     await reply;
     const after = since(atPause);
     // 'two ' may be held (then released before the answer) or still on its way: either way, in order.
-    expect(after.filter((line) => line.startsWith('llm_chunk'))).toEqual(['llm_chunk two', 'llm_chunk three', 'llm_chunk']);
+    expect(after.filter((line) => line.startsWith('llm_chunk'))).toEqual([
+      'llm_chunk two',
+      'llm_chunk three',
+      'llm_chunk',
+    ]);
     expect(after.indexOf('llm_chunk three')).toBeGreaterThan(after.indexOf('status streaming'));
     expect(after.slice(-2)).toEqual(['llm_complete stop', 'status idle']);
   });
@@ -117,7 +126,10 @@ describe('pause and resume over loopback', () => {
         return { found: 42 };
       },
     });
-    upstream.enqueue({ type: 'tool_calls', calls: [{ id: 'call_1', name: 'slow_lookup', arguments: {} }] }, { type: 'text', chunks: ['It is ', '42'] });
+    upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'call_1', name: 'slow_lookup', arguments: {} }] },
+      { type: 'text', chunks: ['It is ', '42'] },
+    );
     const { c, received, since } = await start({ tools: [slowTool], builtinTools: false });
     const reply = c.sendMessage('look it up');
     await toolStarted.promise;

@@ -12,7 +12,9 @@ const toolEvents = {
 
 /** A registry with one tool, `wait`, whose run is `run` (a cold observable the test watches). */
 const waitTool = (run: Observable<unknown>) =>
-  createToolRegistry([defineTool({ name: 'wait', description: 'waits', parameters: { type: 'object' }, execute: () => run })]);
+  createToolRegistry([
+    defineTool({ name: 'wait', description: 'waits', parameters: { type: 'object' }, execute: () => run }),
+  ]);
 
 describe('pause and resume', () => {
   it('answers resume with the status the reply is in (not paused), and the reply goes on live', () => {

@@ -153,7 +153,7 @@ describe('WSClient with share', () => {
 });
 
 describe('refusals in a shared session, over loopback', () => {
-  it("answers a refused frame to its sender alone, outside the stream: the other connection sees none of it", async () => {
+  it('answers a refused frame to its sender alone, outside the stream: the other connection sees none of it', async () => {
     await loopback.start({ maxMessageLength: 100 });
     loopback.upstream.enqueue({ type: 'text', chunks: ['slow ', 'answer'], delayMs: 50 });
     const first = await loopback.connect();
@@ -183,7 +183,9 @@ describe('refusals in a shared session, over loopback', () => {
     // The first connection's next ping is answered after everything above was handled.
     first.send({ type: 'ping', id: 'p2' });
     await first.waitFor('pong', (m) => m.data.requestId === 'p2');
-    expect(first.received.filter((m) => m.type === 'error' || (m.type === 'pong' && m.data.requestId === 'p1'))).toEqual([]);
+    expect(
+      first.received.filter((m) => m.type === 'error' || (m.type === 'pong' && m.data.requestId === 'p1')),
+    ).toEqual([]);
     expectWholeStream(first);
     expectWholeStream(second);
   });

@@ -47,7 +47,11 @@ describe('WSServer over loopback', () => {
     client.send(userMessage('q1', 'tell me'));
     const done = await client.waitFor('llm_complete');
     expect(done.data).toMatchObject({ fullText: 'The quick brown fox', finishReason: 'stop', requestId: 'q1' });
-    expect(done.data.usage).toEqual({ promptTokens: expect.any(Number), completionTokens: 4, totalTokens: expect.any(Number) });
+    expect(done.data.usage).toEqual({
+      promptTokens: expect.any(Number),
+      completionTokens: 4,
+      totalTokens: expect.any(Number),
+    });
     const reply = client.forRequest('q1');
     expect(textOf(reply)).toBe('The quick brown fox');
     expect(reply.filter((m) => m.type === 'llm_chunk').length).toBe(5);
@@ -71,9 +75,16 @@ describe('WSServer over loopback', () => {
     const client = await connect();
     client.send(userMessage('q1', 'what is 2+3*4 and what time is it?'));
     await client.waitFor('llm_complete');
-    const results = client.received.filter((m): m is Extract<ServerMessage, { type: 'tool_result' }> => m.type === 'tool_result');
-    expect(results.find((r) => r.data.toolName === 'calculate')?.data.result).toEqual({ expression: '2+3*4', result: 14 });
-    expect(results.find((r) => r.data.toolName === 'get_current_time')?.data.result).toMatchObject({ iso: expect.stringMatching(/^\d{4}-/) });
+    const results = client.received.filter(
+      (m): m is Extract<ServerMessage, { type: 'tool_result' }> => m.type === 'tool_result',
+    );
+    expect(results.find((r) => r.data.toolName === 'calculate')?.data.result).toEqual({
+      expression: '2+3*4',
+      result: 14,
+    });
+    expect(results.find((r) => r.data.toolName === 'get_current_time')?.data.result).toMatchObject({
+      iso: expect.stringMatching(/^\d{4}-/),
+    });
     const starts = client.received.filter((m) => m.type === 'tool_call' && m.data.status === 'start');
     expect(starts.map((m) => m.data)).toEqual([
       { toolCallId: 'c1', toolName: 'calculate', args: { expression: '2+3*4' }, status: 'start', requestId: 'q1' },
@@ -132,7 +143,12 @@ describe('WSServer over loopback', () => {
 
   it.each<[string, string | Buffer, boolean, string]>([
     ['not JSON', '{nope', false, 'invalid_json'],
-    ['a wrong shape', JSON.stringify({ type: 'user_message', id: 'x', data: { text: ['a'] } }), false, 'invalid_message'],
+    [
+      'a wrong shape',
+      JSON.stringify({ type: 'user_message', id: 'x', data: { text: ['a'] } }),
+      false,
+      'invalid_message',
+    ],
     ['an unknown type', JSON.stringify({ type: 'eval', id: 'x', data: 'process.exit()' }), false, 'unknown_type'],
     ['a binary frame', Buffer.from('{"type":"ping","id":"p"}'), true, 'unsupported_frame'],
   ])('answers %s with an error, reports it, and keeps the connection open', async (_name, frame, binary, code) => {
@@ -145,7 +161,10 @@ describe('WSServer over loopback', () => {
     client.send({ type: 'ping', id: 'still-there' });
     await client.waitFor('pong', (m) => m.data.requestId === 'still-there');
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
-    if (!binary) expect(errors).toEqual([expect.objectContaining({ type: 'client_error', error: expect.objectContaining({ code }) })]);
+    if (!binary)
+      expect(errors).toEqual([
+        expect.objectContaining({ type: 'client_error', error: expect.objectContaining({ code }) }),
+      ]);
   });
 
   it('closes a connection that sends a frame over maxPayload with 1009, and serves the others', async () => {
@@ -169,7 +188,9 @@ describe('WSServer over loopback', () => {
 
   it('refuses upgrades on other paths with HTTP 404', async () => {
     await startServer({ path: '/chat' });
-    await expect(connectTestClient(`ws://127.0.0.1:${server.port}/ws`)).rejects.toThrow('upgrade refused with HTTP 404');
+    await expect(connectTestClient(`ws://127.0.0.1:${server.port}/ws`)).rejects.toThrow(
+      'upgrade refused with HTTP 404',
+    );
     expect(server.url).toBe(`ws://127.0.0.1:${server.port}/chat`);
   });
 
@@ -193,7 +214,14 @@ describe('WSServer over loopback', () => {
     const left = new Promise<WSServerEvent>((resolve) => server.onClientDisconnected(resolve));
     const client = await connect();
     expect(server.getActiveSessions()).toEqual([
-      { sessionId: expect.any(String), status: 'idle', connected: true, historyLength: 0, principal: undefined, heldBytes: 0 },
+      {
+        sessionId: expect.any(String),
+        status: 'idle',
+        connected: true,
+        historyLength: 0,
+        principal: undefined,
+        heldBytes: 0,
+      },
     ]);
     stopListening();
     await client.close();
@@ -207,7 +235,9 @@ describe('WSServer over loopback', () => {
     const a = await connect();
     const b = await connect();
     const sessionA = (await a.waitFor('session')).data.sessionId;
-    expect(await server.sendToClient(sessionA, { type: 'notification', data: { event: 'hello', payload: { to: 'a' } } })).toBe(true);
+    expect(
+      await server.sendToClient(sessionA, { type: 'notification', data: { event: 'hello', payload: { to: 'a' } } }),
+    ).toBe(true);
     expect(await server.sendToClient('no-such-session', { type: 'notification', data: { event: 'x' } })).toBe(false);
     expect((await a.waitFor('notification')).data).toEqual({ event: 'hello', payload: { to: 'a' } });
     expect(await server.broadcast({ type: 'notification', data: { event: 'maintenance' } }, sessionA)).toBe(1);
@@ -235,7 +265,9 @@ describe('WSServer over loopback', () => {
     await client.waitFor('llm_chunk');
     const { sessionId, resumeToken } = (client.received[0] as Extract<ServerMessage, { type: 'session' }>).data;
     const lastSeq = Math.max(...client.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq])));
-    const disconnected = new Promise((resolve) => server.events$.subscribe((event) => event.type === 'client_disconnected' && resolve(event)));
+    const disconnected = new Promise((resolve) =>
+      server.events$.subscribe((event) => event.type === 'client_disconnected' && resolve(event)),
+    );
     client.socket.terminate();
     await disconnected;
     expect(server.getActiveSessions()).toEqual([expect.objectContaining({ connected: false, status: 'streaming' })]);
@@ -298,7 +330,9 @@ describe('WSServer over loopback', () => {
     it('refuses other Origins with HTTP 403 (cross-site WebSocket hijacking)', async () => {
       await startServer({ allowedOrigins: ['https://chat.example'] });
       const url = server.url as string;
-      await expect(connectTestClient(url, { origin: 'https://evil.example' })).rejects.toThrow('upgrade refused with HTTP 403');
+      await expect(connectTestClient(url, { origin: 'https://evil.example' })).rejects.toThrow(
+        'upgrade refused with HTTP 403',
+      );
       clients.push(await connectTestClient(url, { origin: 'https://chat.example' }));
     });
 
@@ -306,9 +340,19 @@ describe('WSServer over loopback', () => {
       const seen: unknown[] = [];
       await startServer({
         authenticate: (request) => ({ user: new URL(request.url ?? '/', 'http://x').searchParams.get('user') }),
-        tools: [{ name: 'whoami', description: 'who is asking', parameters: {}, execute: (_args, context) => (seen.push(context.principal), 'ok') }],
+        tools: [
+          {
+            name: 'whoami',
+            description: 'who is asking',
+            parameters: {},
+            execute: (_args, context) => (seen.push(context.principal), 'ok'),
+          },
+        ],
       });
-      upstream.enqueue({ type: 'tool_calls', calls: [{ name: 'whoami', arguments: {} }] }, { type: 'text', chunks: ['done'] });
+      upstream.enqueue(
+        { type: 'tool_calls', calls: [{ name: 'whoami', arguments: {} }] },
+        { type: 'text', chunks: ['done'] },
+      );
       const client = await connect(`${server.url}?user=ada`);
       client.send(userMessage('q', 'who am I?'));
       await client.waitFor('llm_complete');

@@ -18,9 +18,18 @@ describe('the Redis bus codec', () => {
     ['not JSON', '{'],
     ['an unknown kind', JSON.stringify({ t: 'explode', s: 'S' })],
     ['a missing field', JSON.stringify({ t: 'takeover', s: 'S' })],
-    ['a control that is not one', JSON.stringify({ t: 'control', s: 'S', m: { type: 'control', id: 'c', data: { type: 'format_disk' } } })],
-    ['a server message of no known type', JSON.stringify({ t: 'send', s: 'S', to: 'N', m: { type: 'shell', data: {} } })],
-    ['a malformed server message', JSON.stringify({ t: 'broadcast', from: 'N', m: { type: 'notification', data: { event: 42 } } })],
+    [
+      'a control that is not one',
+      JSON.stringify({ t: 'control', s: 'S', m: { type: 'control', id: 'c', data: { type: 'format_disk' } } }),
+    ],
+    [
+      'a server message of no known type',
+      JSON.stringify({ t: 'send', s: 'S', to: 'N', m: { type: 'shell', data: {} } }),
+    ],
+    [
+      'a malformed server message',
+      JSON.stringify({ t: 'broadcast', from: 'N', m: { type: 'notification', data: { event: 42 } } }),
+    ],
     ['null', 'null'],
   ])('ignores %s', (_what, text) => {
     expect(decodeBusMessage(text)).toBeUndefined();

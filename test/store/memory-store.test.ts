@@ -18,7 +18,12 @@ function setup(budget: { maxSessions: number; maxBytes: number }) {
   const directory = createMemorySessionDirectory({
     ttlMs: 60_000,
     budget,
-    logger: { info: () => undefined, warn: (first: object | string, message?: string) => void warnings.push(`${String(message ?? first)} ${JSON.stringify(first)}`), error: () => undefined },
+    logger: {
+      info: () => undefined,
+      warn: (first: object | string, message?: string) =>
+        void warnings.push(`${String(message ?? first)} ${JSON.stringify(first)}`),
+      error: () => undefined,
+    },
     makeSession: ({ sessionId, resumeToken }) => {
       const fake = {
         id: sessionId,
@@ -56,7 +61,11 @@ describe('the memory store within a session budget', () => {
     expect([a, b, c].map((s) => s?.disposed)).toEqual([true, false, false]);
     expect(directory.claim(a.id, a.resumeToken, 0)).toEqual({ outcome: 'session_lost' });
     expect(directory.claim(b.id, b.resumeToken, 0)).toMatchObject({ outcome: 'resumed' });
-    expect(warnings).toEqual([expect.stringContaining('dropped detached sessions, least recently used first: over the session budget {"dropped":1')]);
+    expect(warnings).toEqual([
+      expect.stringContaining(
+        'dropped detached sessions, least recently used first: over the session budget {"dropped":1',
+      ),
+    ]);
     await directory.close();
   });
 
@@ -116,7 +125,10 @@ describe('the memory store within a session budget', () => {
   });
 
   it('has no budget unless given one', async () => {
-    const directory = createMemorySessionDirectory({ ttlMs: 1000, makeSession: () => ({ id: 'x', heldBytes: 1e12, dispose: () => undefined }) as unknown as Session });
+    const directory = createMemorySessionDirectory({
+      ttlMs: 1000,
+      makeSession: () => ({ id: 'x', heldBytes: 1e12, dispose: () => undefined }) as unknown as Session,
+    });
     directory.create(undefined);
     expect(directory.admit?.()).toBe(true);
     await directory.close();

@@ -35,7 +35,9 @@ afterEach(async () => {
 });
 
 async function startNode(): Promise<WSServer> {
-  const server = await startServerFor(upstream, { store: redisStore({ url: redis.url, leaseMs: 1000, commandTimeoutMs: COMMAND_TIMEOUT_MS }) });
+  const server = await startServerFor(upstream, {
+    store: redisStore({ url: redis.url, leaseMs: 1000, commandTimeoutMs: COMMAND_TIMEOUT_MS }),
+  });
   servers.push(server);
   return server;
 }
@@ -93,14 +95,20 @@ describe('redisStore when Redis hangs', () => {
     expect(await within(resumer.closed, 10_000, 'the resume while Redis hangs')).toMatchObject({ code: 1013 });
 
     idle.send(userMessage('q2', 'anyone?'));
-    expect((await idle.waitFor('error', (m) => m.data.requestId === 'q2')).data).toMatchObject({ code: 'store_unavailable', retryable: true });
+    expect((await idle.waitFor('error', (m) => m.data.requestId === 'q2')).data).toMatchObject({
+      code: 'store_unavailable',
+      retryable: true,
+    });
     expect(upstream.requests).toHaveLength(1);
 
     redis.thaw();
     await waitUntilTrue(async () => (await storeStatus(server)) === 'ok', 15_000);
     const back = await connect(server);
     back.send({ type: 'resume', id: 'r2', data: stored });
-    expect((await back.waitFor('session', (m) => m.data.requestId === 'r2')).data).toMatchObject({ resumed: true, lastSeq: stored.lastSeq });
+    expect((await back.waitFor('session', (m) => m.data.requestId === 'r2')).data).toMatchObject({
+      resumed: true,
+      lastSeq: stored.lastSeq,
+    });
     upstream.enqueue({ type: 'text', chunks: ['back'] });
     back.send(userMessage('q3', 'now?'));
     expect((await back.waitFor('llm_complete', (m) => m.data.requestId === 'q3')).data.fullText).toBe('back');
@@ -132,7 +140,8 @@ describe('redisStore when Redis hangs', () => {
     const writer = await startNode();
     const follower = await startNode();
     const client = await connect(writer);
-    const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } }).data;
+    const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } })
+      .data;
     upstream.enqueue({ type: 'stall', chunks: ['started '] });
     client.send(userMessage('q1', 'long story'));
     const chunk = await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');

@@ -58,7 +58,10 @@ describe('redisStore when Redis goes away', () => {
     expect(await upstream.requests[0]?.ended).toBe('client_closed');
 
     client.send(userMessage('q2', 'anyone?'));
-    expect((await client.waitFor('error', (m) => m.data.requestId === 'q2')).data).toMatchObject({ code: 'store_unavailable', retryable: true });
+    expect((await client.waitFor('error', (m) => m.data.requestId === 'q2')).data).toMatchObject({
+      code: 'store_unavailable',
+      retryable: true,
+    });
     expect(upstream.requests).toHaveLength(1);
     expect(server.health().store).toEqual({ kind: 'redis', status: 'unavailable' });
     // Other clients are still greeted; the process is fine.
@@ -75,7 +78,8 @@ describe('redisStore when Redis goes away', () => {
     const a = await startNode();
     const b = await startNode();
     const client = await connect(a);
-    const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } }).data;
+    const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } })
+      .data;
     upstream.enqueue({ type: 'text', chunks: ['one'] });
     client.send(userMessage('q1', 'first'));
     await client.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
@@ -87,7 +91,10 @@ describe('redisStore when Redis goes away', () => {
     // The writer writes its sessions again on reconnect, the log's seq last (after meta and history).
     const inspect = inspectRedis(redis.url);
     try {
-      await waitUntilTrue(async () => (await inspect.exists(`${DEFAULT_REDIS_PREFIX}{${sessionId}}:log`)) === 1, 15_000);
+      await waitUntilTrue(
+        async () => (await inspect.exists(`${DEFAULT_REDIS_PREFIX}{${sessionId}}:log`)) === 1,
+        15_000,
+      );
     } finally {
       await inspect.quit();
     }
@@ -102,6 +109,8 @@ describe('redisStore when Redis goes away', () => {
     expect(complete.data.fullText).toBe('two');
     expect(complete.seq).toBeGreaterThan(lastSeq);
     // The history came back with the session.
-    expect(upstream.requests[1]?.body.messages.map((m: { content: string }) => m.content)).toEqual(expect.arrayContaining(['first', 'one', 'second']));
+    expect(upstream.requests[1]?.body.messages.map((m: { content: string }) => m.content)).toEqual(
+      expect.arrayContaining(['first', 'one', 'second']),
+    );
   }, 40_000);
 });

@@ -24,7 +24,9 @@ const numbered = (count: number): string[] => Array.from({ length: count }, (_, 
 
 /** A server on the shared store; `leaseMs` short so a dead writer is noticed quickly. */
 async function startNode(leaseMs = 1000): Promise<WSServer> {
-  const server = await startServerFor(upstream, { store: redisStore({ url: TEST_REDIS_URL, prefix: keys.prefix, leaseMs }) });
+  const server = await startServerFor(upstream, {
+    store: redisStore({ url: TEST_REDIS_URL, prefix: keys.prefix, leaseMs }),
+  });
   servers.push(server);
   return server;
 }
@@ -38,14 +40,21 @@ async function testClient(server: WSServer): Promise<TestClient> {
 /** A WSClient that reaches `server` through a proxy the test can point elsewhere (the load balancer). */
 async function clientThroughProxy(server: WSServer): Promise<WSClient> {
   proxy = await createTcpProxy(server.port as number);
-  const client = new WSClient({ url: `ws://127.0.0.1:${proxy.port}/ws`, reconnectDelay: 20, maxReconnectDelay: 100, reconnectAttempts: 50 });
+  const client = new WSClient({
+    url: `ws://127.0.0.1:${proxy.port}/ws`,
+    reconnectDelay: 20,
+    maxReconnectDelay: 100,
+    reconnectAttempts: 50,
+  });
   clients.push({ close: () => client.disconnect() });
   await client.connect();
   return client;
 }
 
 const chunkTexts = (messages: readonly ServerMessage[], requestId: string): string[] =>
-  messages.flatMap((m) => (m.type === 'llm_chunk' && m.data.requestId === requestId && m.data.chunk ? [m.data.chunk] : []));
+  messages.flatMap((m) =>
+    m.type === 'llm_chunk' && m.data.requestId === requestId && m.data.chunk ? [m.data.chunk] : [],
+  );
 
 beforeEach(async () => {
   upstream = await createOpenAITestServer();
@@ -108,14 +117,19 @@ describe('redisStore: two servers, one Redis', () => {
     expect(chunkTexts(second.received, 'q1').slice(0, 2)).toEqual(['two ', 'three ']);
     // Live: chunks `a` generates now reach the client on `b` through the log.
     await second.waitFor('llm_chunk', (m) => m.data.chunk === 'c5 ');
-    expect(a.getActiveSessions()).toEqual([expect.objectContaining({ sessionId, status: 'streaming', connected: false })]);
+    expect(a.getActiveSessions()).toEqual([
+      expect.objectContaining({ sessionId, status: 'streaming', connected: false }),
+    ]);
     // The writer closed the first connection: the session was taken over.
     expect((await first.closed).code).toBe(4409);
 
     // The model request runs on `a`; the abort sent to `b` must reach it and cancel it for real.
     second.send(control('x1', 'abort'));
     const complete = await second.waitFor('llm_complete', (m) => m.data.requestId === 'q1');
-    expect(complete.data).toMatchObject({ finishReason: 'aborted', fullText: chunkTexts(second.received, 'q1').join('').replace(/^two /, 'one two ') });
+    expect(complete.data).toMatchObject({
+      finishReason: 'aborted',
+      fullText: chunkTexts(second.received, 'q1').join('').replace(/^two /, 'one two '),
+    });
     expect(await upstream.requests[0]?.ended).toBe('client_closed');
     const seqs = seqsOf(second.received);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seenSeq + 1 + i));
@@ -227,7 +241,10 @@ describe('redisStore: two servers, one Redis', () => {
     // A message that crosses the same bus after the broadcast: had A taken its own broadcast, it would come first.
     expect(await b.sendToClient(sessionA, { type: 'notification', data: { event: 'after' } })).toBe(true);
     await onA.waitFor('notification', (m) => m.data.event === 'after');
-    expect(onA.received.filter((m) => m.type === 'notification').map((m) => m.data)).toEqual([{ event: 'to-a' }, { event: 'after' }]);
+    expect(onA.received.filter((m) => m.type === 'notification').map((m) => m.data)).toEqual([
+      { event: 'to-a' },
+      { event: 'after' },
+    ]);
 
     // The client of B leaves; a message sent meanwhile waits in the log for its resume (on A).
     const { resumeToken } = (await onB.waitFor('session')).data;
@@ -258,16 +275,22 @@ describe('redisStore: two servers, one Redis', () => {
 
     const lost = await testClient(b);
     await lost.waitFor('session');
-    lost.send({ type: 'resume', id: 'r2', data: { sessionId: '00000000-0000-0000-0000-000000000000', resumeToken, lastSeq: 0 } });
+    lost.send({
+      type: 'resume',
+      id: 'r2',
+      data: { sessionId: '00000000-0000-0000-0000-000000000000', resumeToken, lastSeq: 0 },
+    });
     expect((await lost.waitFor('error', (m) => m.data.requestId === 'r2')).data.code).toBe('session_lost');
 
     const stored = await keys.redis.hgetall(`${keys.prefix}{${sessionId}}:meta`);
     expect(stored.token).toBeDefined();
-    expect(JSON.stringify(await Promise.all((await keysUnder(keys.redis, keys.prefix)).map((key) => keys.redis.dump(key))))).not.toContain(resumeToken);
+    expect(
+      JSON.stringify(await Promise.all((await keysUnder(keys.redis, keys.prefix)).map((key) => keys.redis.dump(key)))),
+    ).not.toContain(resumeToken);
     expect(owner.received.at(-1)?.type).toBe('status');
   });
 
-  it('trims the shared log by the client\'s acknowledgements, and numbering goes on from where it was on another server', async () => {
+  it("trims the shared log by the client's acknowledgements, and numbering goes on from where it was on another server", async () => {
     const a = await startNode();
     const b = await startNode();
     const client = await testClient(a);

@@ -17,6 +17,10 @@ describe('llm-ws/testing (src/testing/index.ts)', () => {
     const inputs = Object.keys(result.metafile.inputs);
     expect(result.outputFiles[0]?.contents.length).toBeGreaterThan(0);
     expect(inputs.filter((input) => /node_modules\/(ws|openai|io-ts)\//.test(input))).toEqual([]);
-    expect(inputs.filter((input) => /^node:|src\/(server|adapters|cli)\/|openai-test-server|validate-chat-request|protocol\/codecs/.test(input))).toEqual([]);
+    expect(
+      inputs.filter((input) =>
+        /^node:|src\/(server|adapters|cli)\/|openai-test-server|validate-chat-request|protocol\/codecs/.test(input),
+      ),
+    ).toEqual([]);
   });
 });

@@ -59,7 +59,9 @@ describe('message factories', () => {
 
   it('refuses, with the field named, data the client would reject', () => {
     expect(() => makeServerMessage('llm_chunk', { chunk: 42 } as never)).toThrow(
-      new TypeError('not a valid llm_chunk message: data.chunk: expected string, got 42; data.isComplete: expected boolean, got nothing'),
+      new TypeError(
+        'not a valid llm_chunk message: data.chunk: expected string, got 42; data.isComplete: expected boolean, got nothing',
+      ),
     );
   });
 });
@@ -68,13 +70,29 @@ describe('createFakeServer', () => {
   it('greets every connection with autoAccept and confirms a resume, in virtual time', () => {
     new TestScheduler((actual, expected) => expect(actual).toEqual(expected)).run(({ cold, expectObservable }) => {
       const server = createFakeServer({ autoAccept: true });
-      const client = new WSClient({ url: 'ws://fake/ws', WebSocketCtor: server.WebSocketCtor, heartbeatInterval: 0, reconnectDelay: 10, reconnectJitter: 0 });
-      expectObservable(client.status$).toBe('(ab) 2ms c 9ms d 3ms e', { a: 'connecting', b: 'connected', c: 'reconnecting', d: 'connected', e: 'disconnected' });
+      const client = new WSClient({
+        url: 'ws://fake/ws',
+        WebSocketCtor: server.WebSocketCtor,
+        heartbeatInterval: 0,
+        reconnectDelay: 10,
+        reconnectJitter: 0,
+      });
+      expectObservable(client.status$).toBe('(ab) 2ms c 9ms d 3ms e', {
+        a: 'connecting',
+        b: 'connected',
+        c: 'reconnecting',
+        d: 'connected',
+        e: 'disconnected',
+      });
       void client.connect();
       cold('------x').subscribe(() => server.latest.fail());
       cold('20ms x').subscribe(() => {
         expect(server.sockets).toHaveLength(2);
-        expect(server.latest.resumeRequest?.data).toEqual({ sessionId: 'session-1', resumeToken: 'token-session-1', lastSeq: 0 });
+        expect(server.latest.resumeRequest?.data).toEqual({
+          sessionId: 'session-1',
+          resumeToken: 'token-session-1',
+          lastSeq: 0,
+        });
         expect(client.sessionId).toBe('session-1');
         client.disconnect();
       });

@@ -3,15 +3,23 @@ import { builtinTools, createToolRegistry, isoInTimeZone } from '../../src/tools
 
 const registry = createToolRegistry(builtinTools);
 const run = (name: string, args: object) =>
-  firstValueFrom(registry.execute({ id: 'c', name, arguments: JSON.stringify(args) }, { sessionId: 's', requestId: 'r' }));
+  firstValueFrom(
+    registry.execute({ id: 'c', name, arguments: JSON.stringify(args) }, { sessionId: 's', requestId: 'r' }),
+  );
 
 describe('calculate', () => {
   it('gives 14 for 2+3*4', async () => {
-    expect(await run('calculate', { expression: '2+3*4' })).toEqual({ ok: true, result: { expression: '2+3*4', result: 14 } });
+    expect(await run('calculate', { expression: '2+3*4' })).toEqual({
+      ok: true,
+      result: { expression: '2+3*4', result: 14 },
+    });
   });
 
   it('gives a tool error, not an evaluation, for code', async () => {
-    expect(await run('calculate', { expression: 'process.exit(1)' })).toEqual({ ok: false, error: 'unknown name "process"' });
+    expect(await run('calculate', { expression: 'process.exit(1)' })).toEqual({
+      ok: false,
+      error: 'unknown name "process"',
+    });
   });
 
   it('refuses arguments without an expression', async () => {
@@ -42,7 +50,10 @@ describe('get_current_time', () => {
   });
 
   it('gives a tool error for an unknown time zone', async () => {
-    expect(await run('get_current_time', { timeZone: 'Mars/Olympus' })).toEqual({ ok: false, error: 'unknown time zone "Mars/Olympus"' });
+    expect(await run('get_current_time', { timeZone: 'Mars/Olympus' })).toEqual({
+      ok: false,
+      error: 'unknown time zone "Mars/Olympus"',
+    });
   });
 });
 
@@ -60,6 +71,8 @@ describe('isoInTimeZone', () => {
   });
 
   it('follows daylight saving time', () => {
-    expect(isoInTimeZone(new Date(Date.UTC(2026, 0, 15, 12)), 'America/New_York')).toBe('2026-01-15T07:00:00.000-05:00');
+    expect(isoInTimeZone(new Date(Date.UTC(2026, 0, 15, 12)), 'America/New_York')).toBe(
+      '2026-01-15T07:00:00.000-05:00',
+    );
   });
 });

@@ -22,7 +22,12 @@ const add = defineTool({
 const greet: Tool = {
   name: 'greet',
   description: 'greets someone',
-  parameters: { type: 'object', properties: { name: { type: 'string', minLength: 1 } }, required: ['name'], additionalProperties: false },
+  parameters: {
+    type: 'object',
+    properties: { name: { type: 'string', minLength: 1 } },
+    required: ['name'],
+    additionalProperties: false,
+  },
   execute: async (args: { name: string }) => `hello ${args.name}`,
 };
 
@@ -55,20 +60,72 @@ describe('createToolRegistry', () => {
       {},
       { ok: true, result: 3 },
     ],
-    ['undefined as null', { name: 'noop', description: '', parameters: {}, execute: () => undefined }, 'noop', {}, { ok: true, result: null }],
-    ['empty argument text as {}', add, 'add', '', { ok: false, error: expect.stringMatching(/^invalid arguments for add: a: expected number, got nothing/) }],
+    [
+      'undefined as null',
+      { name: 'noop', description: '', parameters: {}, execute: () => undefined },
+      'noop',
+      {},
+      { ok: true, result: null },
+    ],
+    [
+      'empty argument text as {}',
+      add,
+      'add',
+      '',
+      { ok: false, error: expect.stringMatching(/^invalid arguments for add: a: expected number, got nothing/) },
+    ],
   ])('returns %s', async (_name, tool, name, args, expected) => {
     expect(await run([tool], name, args)).toEqual(expected);
   });
 
   it.each<[string, Tool, unknown, RegExp]>([
-    ['arguments that are not JSON', add, '{"a": 1,', /^invalid arguments for add: arguments are not valid JSON: \{"a": 1,$/],
-    ['arguments of the wrong type (io-ts)', add, { a: '1', b: 2 }, /^invalid arguments for add: a: expected number, got "1"$/],
-    ['arguments failing the JSON Schema', greet, { name: '' }, /^invalid arguments for greet: arguments\/name must NOT have fewer than 1 characters$/],
-    ['a tool that throws', { ...add, execute: () => { throw new Error('kaput'); } }, { a: 1, b: 2 }, /^kaput$/],
-    ['a tool that rejects', { ...greet, execute: () => Promise.reject(new TypeError('no network')) }, { name: 'x' }, /^no network$/],
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- a non-Error thrown is the case under test.
-    ['a tool that throws a non-Error', { ...add, execute: () => { throw 'just a string'; } }, { a: 1, b: 2 }, /^just a string$/],
+    [
+      'arguments that are not JSON',
+      add,
+      '{"a": 1,',
+      /^invalid arguments for add: arguments are not valid JSON: \{"a": 1,$/,
+    ],
+    [
+      'arguments of the wrong type (io-ts)',
+      add,
+      { a: '1', b: 2 },
+      /^invalid arguments for add: a: expected number, got "1"$/,
+    ],
+    [
+      'arguments failing the JSON Schema',
+      greet,
+      { name: '' },
+      /^invalid arguments for greet: arguments\/name must NOT have fewer than 1 characters$/,
+    ],
+    [
+      'a tool that throws',
+      {
+        ...add,
+        execute: () => {
+          throw new Error('kaput');
+        },
+      },
+      { a: 1, b: 2 },
+      /^kaput$/,
+    ],
+    [
+      'a tool that rejects',
+      { ...greet, execute: () => Promise.reject(new TypeError('no network')) },
+      { name: 'x' },
+      /^no network$/,
+    ],
+    [
+      'a tool that throws a non-Error',
+      {
+        ...add,
+        execute: () => {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- a non-Error thrown is the case under test.
+          throw 'just a string';
+        },
+      },
+      { a: 1, b: 2 },
+      /^just a string$/,
+    ],
     ['a result that is not JSON', { ...add, execute: () => 10n }, { a: 1, b: 2 }, /BigInt/],
   ])('turns %s into a tool error, never a crash', async (_name, tool, args, message) => {
     const outcome = await run([tool], tool.name, args);
@@ -103,8 +160,15 @@ describe('createToolRegistry', () => {
 
   it('fails a tool that runs past the timeout, and aborts its signal', async () => {
     let signal: AbortSignal | undefined;
-    const slow: Tool = { name: 'slow', description: '', parameters: {}, execute: (_args, ctx) => ((signal = ctx.signal), NEVER) };
-    const outcome = await firstValueFrom(createToolRegistry([slow], { timeoutMs: 20 }).execute(call('slow', {}), context));
+    const slow: Tool = {
+      name: 'slow',
+      description: '',
+      parameters: {},
+      execute: (_args, ctx) => ((signal = ctx.signal), NEVER),
+    };
+    const outcome = await firstValueFrom(
+      createToolRegistry([slow], { timeoutMs: 20 }).execute(call('slow', {}), context),
+    );
     expect(outcome).toEqual({ ok: false, error: 'slow did not finish within 20 ms' });
     expect(signal?.aborted).toBe(true);
   });
@@ -120,7 +184,9 @@ describe('createToolRegistry', () => {
         return NEVER;
       },
     };
-    const subscription = createToolRegistry([slow]).execute(call('slow', {}, 'call_9'), context).subscribe();
+    const subscription = createToolRegistry([slow])
+      .execute(call('slow', {}, 'call_9'), context)
+      .subscribe();
     expect(seen.signal?.aborted).toBe(false);
     subscription.unsubscribe();
     expect(seen.signal?.aborted).toBe(true);
@@ -137,7 +203,9 @@ describe('createToolRegistry', () => {
 
   it('runs many calls without sharing state between them', async () => {
     const registry = createToolRegistry([add]);
-    const outcomes = await Promise.all([1, 2, 3].map((n) => firstValueFrom(registry.execute(call('add', { a: n, b: n }, `c${n}`), context))));
+    const outcomes = await Promise.all(
+      [1, 2, 3].map((n) => firstValueFrom(registry.execute(call('add', { a: n, b: n }, `c${n}`), context))),
+    );
     expect(outcomes).toEqual([2, 4, 6].map((result) => ({ ok: true, result })));
   });
 });
@@ -146,7 +214,11 @@ describe('jsonSchemaOf', () => {
   it.each<[string, t.Mixed, object]>([
     ['string', t.string, { type: 'string' }],
     ['integer', t.Int, { type: 'integer' }],
-    ['keyof as enum', t.keyof({ celsius: null, fahrenheit: null }), { type: 'string', enum: ['celsius', 'fahrenheit'] }],
+    [
+      'keyof as enum',
+      t.keyof({ celsius: null, fahrenheit: null }),
+      { type: 'string', enum: ['celsius', 'fahrenheit'] },
+    ],
     ['a union of literals as enum', t.union([t.literal(1), t.literal(2)]), { enum: [1, 2] }],
     ['a union of types as anyOf', t.union([t.string, t.number]), { anyOf: [{ type: 'string' }, { type: 'number' }] }],
     ['an array', t.array(t.boolean), { type: 'array', items: { type: 'boolean' } }],
@@ -154,7 +226,12 @@ describe('jsonSchemaOf', () => {
     [
       'required and optional fields together',
       t.intersection([t.type({ city: t.string }), t.partial({ unit: t.string })]),
-      { type: 'object', properties: { city: { type: 'string' }, unit: { type: 'string' } }, required: ['city'], additionalProperties: false },
+      {
+        type: 'object',
+        properties: { city: { type: 'string' }, unit: { type: 'string' } },
+        required: ['city'],
+        additionalProperties: false,
+      },
     ],
   ])('derives %s', (_name, codec, schema) => {
     expect(jsonSchemaOf(codec)).toEqual(schema);
@@ -166,7 +243,8 @@ describe('jsonSchemaOf', () => {
 });
 
 describe('needsApproval', () => {
-  const ask = (tool: Tool, args: unknown): Promise<boolean> => firstValueFrom(createToolRegistry([tool]).needsApproval(call(tool.name, args), context));
+  const ask = (tool: Tool, args: unknown): Promise<boolean> =>
+    firstValueFrom(createToolRegistry([tool]).needsApproval(call(tool.name, args), context));
   const mail = (needsApproval: Tool['needsApproval']): Tool => ({ ...greet, name: 'send_mail', needsApproval });
 
   it.each<[string, Tool['needsApproval'], boolean]>([
@@ -176,7 +254,13 @@ describe('needsApproval', () => {
     ['a function of the arguments', (args: { name: string }) => args.name === 'boss', true],
     ['a function answering false', () => false, false],
     ['a Promise', async () => true, true],
-    ['a function that throws (asking is the safe side)', () => { throw new Error('oops'); }, true],
+    [
+      'a function that throws (asking is the safe side)',
+      () => {
+        throw new Error('oops');
+      },
+      true,
+    ],
     ['a Promise that rejects', () => Promise.reject(new Error('oops')), true],
   ])('is asked when it is %s', async (_name, rule, expected) => {
     expect(await ask(mail(rule), { name: 'boss' })).toBe(expected);
@@ -195,7 +279,9 @@ describe('needsApproval', () => {
       seen = ctx;
       return new Promise<boolean>(() => undefined);
     });
-    const subscription = createToolRegistry([tool]).needsApproval(call('send_mail', { name: 'x' }, 'call_9'), context).subscribe();
+    const subscription = createToolRegistry([tool])
+      .needsApproval(call('send_mail', { name: 'x' }, 'call_9'), context)
+      .subscribe();
     expect(seen?.toolCallId).toBe('call_9');
     expect(seen?.signal.aborted).toBe(false);
     subscription.unsubscribe();

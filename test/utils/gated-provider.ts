@@ -15,7 +15,10 @@ export function gate(): { promise: Promise<void>; open: () => void } {
  * however loaded the machine: text event `n` (from 0) of the first model call waits for
  * `gates[n]`. `finished` resolves once that model call has ended on the server's side.
  */
-export function gatedProvider(upstream: OpenAITestServer, gates: Record<number, Promise<void>>): { provider: LLMProvider; finished: Promise<void> } {
+export function gatedProvider(
+  upstream: OpenAITestServer,
+  gates: Record<number, Promise<void>>,
+): { provider: LLMProvider; finished: Promise<void> } {
   const real = openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test', model: 'test-model', maxRetries: 0 });
   const finished = gate();
   let calls = 0;

@@ -61,7 +61,11 @@ export class FakeTransport {
 }
 
 /** Sessions and connections as the server makes them, over fake transports and a scripted model. */
-export function harness(scheduler: TestScheduler, rounds: Observable<LLMEvent>[] = [], overrides: Partial<SessionOptions> = {}) {
+export function harness(
+  scheduler: TestScheduler,
+  rounds: Observable<LLMEvent>[] = [],
+  overrides: Partial<SessionOptions> = {},
+) {
   const requests: LLMRequest[] = [];
   let counter = 0;
   const registry: MemorySessionDirectory = createMemorySessionDirectory({
@@ -92,16 +96,34 @@ export function harness(scheduler: TestScheduler, rounds: Observable<LLMEvent>[]
   });
   const connect = (rateLimit?: { ratePerSecond: number; burst: number }) => {
     const transport = new FakeTransport(scheduler);
-    const connection: Connection = createConnection({ transport, principal: undefined, directory: registry, rateLimit, logger: silentLogger });
+    const connection: Connection = createConnection({
+      transport,
+      principal: undefined,
+      directory: registry,
+      rateLimit,
+      logger: silentLogger,
+    });
     const at = (time: number, frame: unknown): void => {
-      scheduler.schedule(() => connection.receive(typeof frame === 'string' ? frame : JSON.stringify(frame), false), time);
+      scheduler.schedule(
+        () => connection.receive(typeof frame === 'string' ? frame : JSON.stringify(frame), false),
+        time,
+      );
     };
     return { transport, connection, at };
   };
   return { registry, requests, connect };
 }
 
-export const userMessage = (id: string, text = 'hi', options?: object) => ({ type: 'user_message', id, data: { text, ...(options ? { options } : {}) } });
-export const control = (id: string, type: string, requestId?: string) => ({ type: 'control', id, data: { type, ...(requestId ? { requestId } : {}) } });
+export const userMessage = (id: string, text = 'hi', options?: object) => ({
+  type: 'user_message',
+  id,
+  data: { text, ...(options ? { options } : {}) },
+});
+export const control = (id: string, type: string, requestId?: string) => ({
+  type: 'control',
+  id,
+  data: { type, ...(requestId ? { requestId } : {}) },
+});
 export const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-export const greetingOf = (transport: FakeTransport) => transport.frames[0]?.message as Extract<ServerMessage, { type: 'session' }>;
+export const greetingOf = (transport: FakeTransport) =>
+  transport.frames[0]?.message as Extract<ServerMessage, { type: 'session' }>;

@@ -27,18 +27,36 @@ export interface CliProcess {
 
 const entry = join(root, 'src/cli/index.ts');
 // Start from a clean slate: the developer's own OPENAI_* variables must not leak into tests.
-const cleanEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, ...env });
+const cleanEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  ...env,
+});
 
 /** Runs the CLI from its sources, under Node (through tsx) or under Bun (which runs TypeScript itself). */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, runtime: 'node' | 'bun' = 'node'): CliProcess {
   const [command, prefix] =
-    runtime === 'bun' ? [join(root, 'node_modules/.bin/bun'), ['run', entry]] : [process.execPath, ['--import', 'tsx', entry]];
-  return track(spawn(command, [...prefix, ...args], { cwd: root, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] }));
+    runtime === 'bun'
+      ? [join(root, 'node_modules/.bin/bun'), ['run', entry]]
+      : [process.execPath, ['--import', 'tsx', entry]];
+  return track(
+    spawn(command, [...prefix, ...args], { cwd: root, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] }),
+  );
 }
 
 /** Any command, with its output collected and waited on as {@link spawnCli}'s (its env cleaned the same way). */
-export function spawnTracked(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
-  return track(spawn(command, args, { cwd: options.cwd ?? root, env: cleanEnv(options.env ?? {}), stdio: ['pipe', 'pipe', 'pipe'] }));
+export function spawnTracked(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): CliProcess {
+  return track(
+    spawn(command, args, {
+      cwd: options.cwd ?? root,
+      env: cleanEnv(options.env ?? {}),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }),
+  );
 }
 
 const shellQuote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
@@ -49,7 +67,9 @@ const shellQuote = (word: string): string => `'${word.replace(/'/g, `'\\''`)}'`;
  * works in raw mode. `type` then sends keys (`\r` is Enter, `\x03` Ctrl-C).
  */
 export function spawnCliInTerminal(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const command = ['stty cols 100 rows 40; exec', process.execPath, '--import', 'tsx', entry, ...args].map((word, i) => (i === 0 ? word : shellQuote(word))).join(' ');
+  const command = ['stty cols 100 rows 40; exec', process.execPath, '--import', 'tsx', entry, ...args]
+    .map((word, i) => (i === 0 ? word : shellQuote(word)))
+    .join(' ');
   const child = spawn('script', ['--quiet', '--flush', '--return', '--command', command, '/dev/null'], {
     cwd: root,
     env: cleanEnv({ TERM: 'xterm', ...env }),
@@ -90,7 +110,9 @@ function track(
       // An exit is a change too: the last check then fails fast instead of waiting out the timeout.
       void exited.then(() => listeners.forEach((listener) => listener()));
       return waitUntil(
-        () => output.match(pattern) ?? (child.exitCode !== null ? fail(`process exited before printing ${pattern}; output:\n${output}`) : undefined),
+        () =>
+          output.match(pattern) ??
+          (child.exitCode !== null ? fail(`process exited before printing ${pattern}; output:\n${output}`) : undefined),
         listeners,
         timeoutMs,
         () => `timed out waiting for ${pattern} in output:\n${output}`,

@@ -34,7 +34,11 @@ export function waitUntil<T>(
 }
 
 /** Polls `condition` (which may be async) every `intervalMs` until it holds; rejects after `timeoutMs`. */
-export async function waitUntilTrue(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, intervalMs = 20): Promise<void> {
+export async function waitUntilTrue(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+  intervalMs = 20,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`condition still false after ${timeoutMs} ms: ${condition.toString()}`);

@@ -16,7 +16,11 @@ export interface TestClient {
   send(message: unknown): void;
   sendRaw(data: string | Buffer, options?: { binary?: boolean }): void;
   /** Resolves with the first message (already received or future) that matches. */
-  waitFor<K extends ServerMessageType>(type: K, match?: (message: ServerMessageOf<K>) => boolean, timeoutMs?: number): Promise<ServerMessageOf<K>>;
+  waitFor<K extends ServerMessageType>(
+    type: K,
+    match?: (message: ServerMessageOf<K>) => boolean,
+    timeoutMs?: number,
+  ): Promise<ServerMessageOf<K>>;
   /** Messages received so far that carry this requestId, in order. */
   forRequest(requestId: string): ServerMessage[];
   /** Resolves with the close code and reason once the socket closes. */
@@ -40,7 +44,9 @@ export async function connectTestClient(url: string, options: WebSocket.ClientOp
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
     socket.once('error', reject);
-    socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused with HTTP ${response.statusCode}`)));
+    socket.once('unexpected-response', (_request, response) =>
+      reject(new Error(`upgrade refused with HTTP ${response.statusCode}`)),
+    );
   });
 
   const waitFor: TestClient['waitFor'] = (type, match = () => true, timeoutMs = 5000) =>
@@ -48,7 +54,8 @@ export async function connectTestClient(url: string, options: WebSocket.ClientOp
       () => received.find((message) => message.type === type && match(message as never)) as never,
       listeners,
       timeoutMs,
-      () => `timed out after ${timeoutMs} ms waiting for a ${type} message; got ${JSON.stringify(received.map((m) => m.type))}`,
+      () =>
+        `timed out after ${timeoutMs} ms waiting for a ${type} message; got ${JSON.stringify(received.map((m) => m.type))}`,
     );
 
   return {
@@ -73,7 +80,8 @@ export async function connectTestClient(url: string, options: WebSocket.ClientOp
 }
 
 /** The `seq` of each message of a session's stream among `messages`, in order of arrival. */
-export const seqsOf = (messages: readonly ServerMessage[]): number[] => messages.flatMap((m) => (m.seq === undefined ? [] : [m.seq]));
+export const seqsOf = (messages: readonly ServerMessage[]): number[] =>
+  messages.flatMap((m) => (m.seq === undefined ? [] : [m.seq]));
 
 /** A user_message frame. */
 export const userMessage = (id: string, text: string, options?: object) => ({

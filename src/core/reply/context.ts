@@ -1,6 +1,11 @@
 import type { Observable } from 'rxjs';
 import type { LLMProvider, LLMToolDefinition } from '../../llm/types';
-import type { ClientToolDeclaration, ClientToolResultMessage, ToolApprovalMessage, UserMessageOptions } from '../../protocol/codecs';
+import type {
+  ClientToolDeclaration,
+  ClientToolResultMessage,
+  ToolApprovalMessage,
+  UserMessageOptions,
+} from '../../protocol/codecs';
 import type { ToolRegistry } from '../../tools/registry';
 import type { Conversation } from '../conversation';
 import type { Logger } from '../ports';

@@ -112,16 +112,10 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
         // The model is told, and goes on: it may answer without the tool, or ask something else.
         const why = answer.reason ? `: ${answer.reason}` : '';
         // A timeout is no one's decision: the model is told what happened, not that the user said no.
-        const error = answer.timedOut ? `${answer.reason}; the tool was not run` : `the user declined to run ${call.name}${why}`;
-        return from(
-          finished(
-            call,
-            i,
-            { ok: false, error },
-            'denied',
-            answer.reason ?? 'declined',
-          ),
-        );
+        const error = answer.timedOut
+          ? `${answer.reason}; the tool was not run`
+          : `the user declined to run ${call.name}${why}`;
+        return from(finished(call, i, { ok: false, error }, 'denied', answer.reason ?? 'declined'));
       }),
     );
   };

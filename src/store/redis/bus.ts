@@ -4,14 +4,24 @@
  */
 import * as E from 'fp-ts/Either';
 import * as t from 'io-ts';
-import { ClientToolResultMessage, ControlMessage, ServerMessage, type ServerMessageInput, ToolApprovalMessage } from '../../protocol/codecs';
+import {
+  ClientToolResultMessage,
+  ControlMessage,
+  ServerMessage,
+  type ServerMessageInput,
+  ToolApprovalMessage,
+} from '../../protocol/codecs';
 
 /** A message between processes. */
 export type BusMessage =
   /** Session `s` was resumed on process `by`: any other connection of it must close (4409). */
   | { readonly t: 'takeover'; readonly s: string; readonly by: string }
   /** An abort, pause or resume, or an answer to a tool call (approval, client result), for the process running the reply of `s`. */
-  | { readonly t: 'control'; readonly s: string; readonly m: ControlMessage | ToolApprovalMessage | ClientToolResultMessage }
+  | {
+      readonly t: 'control';
+      readonly s: string;
+      readonly m: ControlMessage | ToolApprovalMessage | ClientToolResultMessage;
+    }
   /** A message for the stream of `s`, for its writer `to` (`sendToClient` on another process). */
   | { readonly t: 'send'; readonly s: string; readonly to: string; readonly m: ServerMessageInput }
   /** The writer of `s` let go of it: a process following it may take over. */
@@ -21,10 +31,17 @@ export type BusMessage =
 
 const Envelope = t.union([
   t.type({ t: t.literal('takeover'), s: t.string, by: t.string }),
-  t.type({ t: t.literal('control'), s: t.string, m: t.union([ControlMessage, ToolApprovalMessage, ClientToolResultMessage]) }),
+  t.type({
+    t: t.literal('control'),
+    s: t.string,
+    m: t.union([ControlMessage, ToolApprovalMessage, ClientToolResultMessage]),
+  }),
   t.type({ t: t.literal('send'), s: t.string, to: t.string, m: t.UnknownRecord }),
   t.type({ t: t.literal('released'), s: t.string }),
-  t.intersection([t.type({ t: t.literal('broadcast'), from: t.string, m: t.UnknownRecord }), t.partial({ x: t.string })]),
+  t.intersection([
+    t.type({ t: t.literal('broadcast'), from: t.string, m: t.UnknownRecord }),
+    t.partial({ x: t.string }),
+  ]),
 ]);
 
 /** A server message as the bus carries it: checked like any message the server sends. */

@@ -35,9 +35,16 @@ export function followLog(options: FollowLogOptions): Observable<LoggedFrame[]> 
       // there the follow ends by disconnecting, which frees the blocked XREAD on the node too.
       if (!options.connection.isCluster) clientId = (await options.connection.call('CLIENT', 'ID')) as number;
       while (!stopped) {
-        const reply = (await options.connection.call('XREAD', 'COUNT', 512, 'BLOCK', options.blockMs, 'STREAMS', options.key, lastId)) as
-          | Array<[string, Array<[string, string[]]>]>
-          | null;
+        const reply = (await options.connection.call(
+          'XREAD',
+          'COUNT',
+          512,
+          'BLOCK',
+          options.blockMs,
+          'STREAMS',
+          options.key,
+          lastId,
+        )) as Array<[string, Array<[string, string[]]>]> | null;
         if (stopped) return;
         const entries = reply?.[0]?.[1] ?? [];
         const newest = entries[entries.length - 1];

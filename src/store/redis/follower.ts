@@ -105,7 +105,10 @@ export class FollowerSession implements Session {
     if (this.promoted) return this.promoted.handle(message, from);
     if (this.disposed) return;
     // Answers to a tool call go where the reply waits for them, as abort does.
-    const forwarded = message.type === 'tool_approval' || message.type === 'tool_result' || (message.type === 'control' && FORWARDED_CONTROLS.has(message.data.type));
+    const forwarded =
+      message.type === 'tool_approval' ||
+      message.type === 'tool_result' ||
+      (message.type === 'control' && FORWARDED_CONTROLS.has(message.data.type));
     if (forwarded) {
       void this.node.publish({ t: 'control', s: this.id, m: message }).catch(() => undefined);
     } else {
@@ -113,10 +116,15 @@ export class FollowerSession implements Session {
     }
   }
 
-  attach(transport: Transport, replay?: readonly string[], options?: { readonly share?: boolean }): Transport | undefined {
+  attach(
+    transport: Transport,
+    replay?: readonly string[],
+    options?: { readonly share?: boolean },
+  ): Transport | undefined {
     if (this.promoted) return this.promoted.attach(transport, replay, options);
     const [previous, ...others] = this.outlet.attach(transport, replay ?? [], options?.share === true, 0);
-    for (const other of others) other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
+    for (const other of others)
+      other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     return previous;
   }
 

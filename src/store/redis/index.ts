@@ -1,1 +1,8 @@
-export { redisStore, DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_URL, type RedisStoreOptions } from './redis-store';
+export {
+  redisStore,
+  DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  DEFAULT_REDIS_LEASE_MS,
+  DEFAULT_REDIS_PREFIX,
+  DEFAULT_REDIS_URL,
+  type RedisStoreOptions,
+} from './redis-store';

@@ -43,7 +43,8 @@ export interface StoredMeta {
 }
 
 /** The frames after a seq: all of them, or a gap because the oldest were trimmed or lost. */
-export type LoggedRange = { readonly frames: readonly LoggedFrame[] } | { readonly gap: { readonly oldestHeld: number } };
+export type LoggedRange =
+  { readonly frames: readonly LoggedFrame[] } | { readonly gap: { readonly oldestHeld: number } };
 
 /** SHA-256 of a resume token: Redis never holds a token that would let a reader take a session over. */
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
@@ -140,11 +141,15 @@ export class RedisSessionData {
 
   async setBusy(sessionId: string, requestId: string | undefined): Promise<void> {
     const meta = this.key(sessionId, 'meta');
-    await this.inOrder(sessionId, () => (requestId === undefined ? this.redis.hdel(meta, 'busy') : this.redis.hset(meta, 'busy', requestId)));
+    await this.inOrder(sessionId, () =>
+      requestId === undefined ? this.redis.hdel(meta, 'busy') : this.redis.hset(meta, 'busy', requestId),
+    );
   }
 
   async writeHistory(sessionId: string, messages: readonly HistoryMessage[]): Promise<void> {
-    await this.inOrder(sessionId, () => this.redis.set(this.key(sessionId, 'history'), JSON.stringify(messages), 'PX', this.ttlMs));
+    await this.inOrder(sessionId, () =>
+      this.redis.set(this.key(sessionId, 'history'), JSON.stringify(messages), 'PX', this.ttlMs),
+    );
   }
 
   async readHistory(sessionId: string): Promise<HistoryMessage[]> {
@@ -170,7 +175,12 @@ export class RedisSessionData {
       .batched(sessionId, (pipeline) => pipeline.xadd(...args))
       .catch(async (error: unknown) => {
         // Sent again after a failover (the old master had applied and replicated it, then the connection broke): already there.
-        if (error instanceof Error && /equal or smaller/.test(error.message) && (await this.redis.xrange(key, `${seq}-0`, `${seq}-0`)).length === 1) return;
+        if (
+          error instanceof Error &&
+          /equal or smaller/.test(error.message) &&
+          (await this.redis.xrange(key, `${seq}-0`, `${seq}-0`)).length === 1
+        )
+          return;
         throw error;
       });
   }
@@ -182,7 +192,11 @@ export class RedisSessionData {
    */
   async markReached(sessionId: string, seq: number): Promise<void> {
     if (seq === 0) return;
-    await this.inOrder(sessionId, () => this.redis.xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'm', '1').catch(() => undefined));
+    await this.inOrder(sessionId, () =>
+      this.redis
+        .xadd(this.key(sessionId, 'log'), 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'm', '1')
+        .catch(() => undefined),
+    );
   }
 
   /** The seq of the newest entry ever added to the log, even if trimmed since (0 for none). */

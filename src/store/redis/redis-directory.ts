@@ -57,22 +57,32 @@ class RedisSessionDirectory implements SessionDirectory {
     const session = node.context.makeSession({ sessionId, resumeToken, principal, persistence: writer });
     node.holdAsWriter(session, writer, Date.now());
     if (node.available()) {
-      Promise.all([node.data.writeMeta(sessionId, writer.tokenHash, principal), node.data.claim(sessionId, '', node.nodeId)]).catch((error: unknown) =>
-        node.reportFailure(error),
-      );
+      Promise.all([
+        node.data.writeMeta(sessionId, writer.tokenHash, principal),
+        node.data.claim(sessionId, '', node.nodeId),
+      ]).catch((error: unknown) => node.reportFailure(error));
     }
     // Without Redis the session still greets its client; the leases write it once Redis is back.
     return session;
   }
 
-  claim(sessionId: string, resumeToken: string, lastSeq: number, options?: { readonly share?: boolean }): Promise<ClaimResult> {
+  claim(
+    sessionId: string,
+    resumeToken: string,
+    lastSeq: number,
+    options?: { readonly share?: boolean },
+  ): Promise<ClaimResult> {
     // One claim per session at a time on this process: two quick reconnects must not both load it.
     const previous = this.claims.get(sessionId) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => claimNow(this.node, sessionId, resumeToken, lastSeq, options?.share === true));
+    const next = previous
+      .catch(() => undefined)
+      .then(() => claimNow(this.node, sessionId, resumeToken, lastSeq, options?.share === true));
     this.claims.set(sessionId, next);
-    void next.catch(() => undefined).finally(() => {
-      if (this.claims.get(sessionId) === next) this.claims.delete(sessionId);
-    });
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.claims.get(sessionId) === next) this.claims.delete(sessionId);
+      });
     return next;
   }
 
@@ -110,7 +120,12 @@ class RedisSessionDirectory implements SessionDirectory {
     const sent = sendToEach(this.all(), message, excludeSessionId);
     // Without Redis the other processes cannot be told; this process's sessions got it regardless.
     await node
-      .publish({ t: 'broadcast', from: node.nodeId, m: message, ...(excludeSessionId === undefined ? {} : { x: excludeSessionId }) })
+      .publish({
+        t: 'broadcast',
+        from: node.nodeId,
+        m: message,
+        ...(excludeSessionId === undefined ? {} : { x: excludeSessionId }),
+      })
       .catch((error: unknown) => node.reportFailure(error));
     return sent;
   }
@@ -165,6 +180,9 @@ class RedisSessionDirectory implements SessionDirectory {
 }
 
 /** Opens a Redis-backed session directory on the given connections. */
-export function createRedisSessionDirectory(context: SessionStoreContext, options: RedisDirectoryOptions): SessionDirectory {
+export function createRedisSessionDirectory(
+  context: SessionStoreContext,
+  options: RedisDirectoryOptions,
+): SessionDirectory {
   return new RedisSessionDirectory(context, options);
 }

@@ -84,7 +84,9 @@ const followBlockMs = (leaseMs: number): number => Math.min(1000, Math.max(50, l
 
 /** The one Redis (or cluster, or Sentinel set) the options name; throws on more than one. */
 function targetOf(options: RedisStoreOptions): RedisTarget {
-  const named = [options.url, options.client, options.cluster, options.sentinels].filter((value) => value !== undefined).length;
+  const named = [options.url, options.client, options.cluster, options.sentinels].filter(
+    (value) => value !== undefined,
+  ).length;
   if (named > 1) throw new RangeError('give one of url, client, cluster and sentinels');
   if (options.sentinels && !options.name) throw new RangeError('sentinels needs the name of the master they watch');
   if (options.name && !options.sentinels) throw new RangeError('name is the master of sentinels: give sentinels too');
@@ -110,7 +112,8 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
   if (!Number.isFinite(leaseMs) || leaseMs < 100) throw new RangeError(`leaseMs must be at least 100, got ${leaseMs}`);
   const prefix = options.prefix ?? DEFAULT_REDIS_PREFIX;
   const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
-  if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs < 10) throw new RangeError(`commandTimeoutMs must be at least 10, got ${commandTimeoutMs}`);
+  if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs < 10)
+    throw new RangeError(`commandTimeoutMs must be at least 10, got ${commandTimeoutMs}`);
   const blockMs = followBlockMs(leaseMs);
   // Checked now, so a mistake shows where the store is made rather than when a server starts.
   targetOf(options);
@@ -121,7 +124,9 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       const redis = connect(ownConnection(commandTimeoutMs));
       const subscriber = connect(SUBSCRIBER_CONNECTION);
       // On a cluster a hung node fails only its slots' commands: /health names it (the store as a whole stays up).
-      const nodes = redis.isCluster ? watchClusterNodes(redis as Cluster, Math.min(PROBE_INTERVAL_MS, commandTimeoutMs)) : undefined;
+      const nodes = redis.isCluster
+        ? watchClusterNodes(redis as Cluster, Math.min(PROBE_INTERVAL_MS, commandTimeoutMs))
+        : undefined;
       const directory = createRedisSessionDirectory(context, {
         redis,
         subscriber,

@@ -49,7 +49,10 @@ const functions: Record<string, NumericFunction> = {
   cosh: unary(Math.cosh),
   tanh: unary(Math.tanh),
   // log(x) is base 10 as on a calculator; log(x, b) takes the base.
-  log: { arity: 'variadic', apply: (x = NaN, base?: number) => (base === undefined ? Math.log10(x) : Math.log(x) / Math.log(base)) },
+  log: {
+    arity: 'variadic',
+    apply: (x = NaN, base?: number) => (base === undefined ? Math.log10(x) : Math.log(x) / Math.log(base)),
+  },
   atan2: { arity: 2, apply: Math.atan2 },
   pow: { arity: 2, apply: Math.pow },
   hypot: { arity: 'variadic', apply: Math.hypot },
@@ -146,7 +149,8 @@ class Parser {
       return Number(number[0]);
     }
     const name = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(this.input.slice(this.pos))?.[0];
-    if (!name) this.fail(this.pos < this.input.length ? `unexpected "${this.input[this.pos]}"` : 'unexpected end of expression');
+    if (!name)
+      this.fail(this.pos < this.input.length ? `unexpected "${this.input[this.pos]}"` : 'unexpected end of expression');
     this.pos += name.length;
     const key = name.toLowerCase();
     if (has(functions, key)) return this.call(key, functions[key] as NumericFunction, start);
@@ -163,7 +167,10 @@ class Parser {
     });
     this.expect(')');
     if (fn.arity !== 'variadic' && args.length !== fn.arity) {
-      throw new ArithmeticError(`${name} takes ${fn.arity} argument${fn.arity === 1 ? '' : 's'}, got ${args.length}`, start);
+      throw new ArithmeticError(
+        `${name} takes ${fn.arity} argument${fn.arity === 1 ? '' : 's'}, got ${args.length}`,
+        start,
+      );
     }
     return fn.apply(...args);
   }

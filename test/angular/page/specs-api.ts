@@ -37,10 +37,27 @@ export interface Specs {
   ownChatDestroy(): Promise<{ ended: string; statuses: string[] }>;
   serverPlatform(
     url: string,
-  ): Promise<{ stable: boolean; socketsOpened: number; shown: string | null; messages: number; hasClient: boolean; sendError: string }>;
-  abortReply(url: string, question: string, shownBeforeStop: string): Promise<{ stable: boolean; messages: RenderedMessage[]; busy: boolean }>;
+  ): Promise<{
+    stable: boolean;
+    socketsOpened: number;
+    shown: string | null;
+    messages: number;
+    hasClient: boolean;
+    sendError: string;
+  }>;
+  abortReply(
+    url: string,
+    question: string,
+    shownBeforeStop: string,
+  ): Promise<{ stable: boolean; messages: RenderedMessage[]; busy: boolean }>;
   clearConversation(
     url: string,
-  ): Promise<{ emittedOutsideZone: string[]; historyBefore: number; historyAfter: number; messagesShown: number; stable: boolean }>;
+  ): Promise<{
+    emittedOutsideZone: string[];
+    historyBefore: number;
+    historyAfter: number;
+    messagesShown: number;
+    stable: boolean;
+  }>;
   reset(): void;
 }

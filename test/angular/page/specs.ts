@@ -5,7 +5,14 @@
  */
 import 'zone.js';
 import '@angular/compiler';
-import { NgZone, PLATFORM_ID, provideZoneChangeDetection, provideZonelessChangeDetection, type Provider, type Type } from '@angular/core';
+import {
+  NgZone,
+  PLATFORM_ID,
+  provideZoneChangeDetection,
+  provideZonelessChangeDetection,
+  type Provider,
+  type Type,
+} from '@angular/core';
 import { type ComponentFixture, ComponentFixtureAutoDetect, TestBed } from '@angular/core/testing';
 import { BrowserTestingModule, platformBrowserTesting } from '@angular/platform-browser/testing';
 import { filter, firstValueFrom, lastValueFrom, type Observable } from 'rxjs';
@@ -13,7 +20,6 @@ import { type ChatMessage, LlmWsChat, provideLlmWs } from 'llm-ws/angular';
 import { ChatComponent } from '../../../examples/angular/chat.component';
 import { LateStatusComponent, OwnChatComponent, SERVER_URL } from './components';
 import type { Mode, RenderedMessage, Specs } from './specs-api';
-
 
 TestBed.initTestEnvironment(BrowserTestingModule, platformBrowserTesting());
 
@@ -33,7 +39,9 @@ const STABLE_WITHIN_MS = 5000;
 /** Whether `fixture.whenStable()` settles; the guard's timer runs in the root zone, so it cannot hold Angular's zone itself. */
 async function settles(fixture: ComponentFixture<unknown>): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<boolean>((resolve) => Zone.root.run(() => (timer = setTimeout(() => resolve(false), STABLE_WITHIN_MS))));
+  const expired = new Promise<boolean>((resolve) =>
+    Zone.root.run(() => (timer = setTimeout(() => resolve(false), STABLE_WITHIN_MS))),
+  );
   const stable = await Promise.race([fixture.whenStable().then(() => true), expired]);
   clearTimeout(timer);
   return stable;
@@ -51,8 +59,10 @@ function configure(mode: Mode, providers: Provider[]): void {
   });
 }
 
-const until = <T>(source$: Observable<T>, test: (value: T) => boolean): Promise<T> => firstValueFrom(source$.pipe(filter(test)));
-const replyEnded = (messages: readonly ChatMessage[]): boolean => messages.some((message) => message.role === 'assistant' && message.status !== 'streaming');
+const until = <T>(source$: Observable<T>, test: (value: T) => boolean): Promise<T> =>
+  firstValueFrom(source$.pipe(filter(test)));
+const replyEnded = (messages: readonly ChatMessage[]): boolean =>
+  messages.some((message) => message.role === 'assistant' && message.status !== 'streaming');
 
 function text(fixture: ComponentFixture<unknown>, selector: string): string | null {
   return (fixture.nativeElement as HTMLElement).querySelector(selector)?.textContent?.trim() ?? null;
@@ -64,7 +74,9 @@ function renderedMessages(fixture: ComponentFixture<unknown>): RenderedMessage[]
     role: item.className,
     status: (item as HTMLElement).dataset['status'] ?? '',
     text: item.querySelector('.text')?.textContent ?? '',
-    tools: Array.from(item.querySelectorAll('.tool')).map((tool) => (tool.textContent ?? '').replace(/\s+/g, ' ').trim()),
+    tools: Array.from(item.querySelectorAll('.tool')).map((tool) =>
+      (tool.textContent ?? '').replace(/\s+/g, ' ').trim(),
+    ),
   }));
 }
 
@@ -117,7 +129,12 @@ async function streamOneReply(url: string, mode: Mode, question: string) {
   await until(chat.status$, (status) => status === 'connected');
   const stableWhenConnected = await settles(fixture);
   const connectionShown = text(fixture, '.connection');
-  const zone = watchZone({ status$: chat.status$, sessionStatus$: chat.sessionStatus$, messages$: chat.messages$, busy$: chat.busy$ });
+  const zone = watchZone({
+    status$: chat.status$,
+    sessionStatus$: chat.sessionStatus$,
+    messages$: chat.messages$,
+    busy$: chat.busy$,
+  });
   const recording = recordReplyTexts(fixture);
   typeAndSend(fixture, question);
   await until(chat.messages$, replyEnded);
@@ -203,7 +220,9 @@ async function abortReply(url: string, question: string, shownBeforeStop: string
   const fixture = create(ChatComponent);
   const chat = TestBed.inject(LlmWsChat);
   typeAndSend(fixture, question);
-  await until(chat.messages$, (messages) => messages.some((message) => message.role === 'assistant' && message.text === shownBeforeStop));
+  await until(chat.messages$, (messages) =>
+    messages.some((message) => message.role === 'assistant' && message.text === shownBeforeStop),
+  );
   await settles(fixture);
   (fixture.nativeElement as HTMLElement).querySelector<HTMLButtonElement>('button.stop')!.click();
   const stable = await settles(fixture);
@@ -222,7 +241,13 @@ async function clearConversation(url: string) {
   const historyBefore = (await chat.client!.getHistory()).length;
   await chat.clear();
   const stable = await settles(fixture);
-  return { emittedOutsideZone: [...zone.outside], historyBefore, historyAfter: (await chat.client!.getHistory()).length, messagesShown: renderedMessages(fixture).length, stable };
+  return {
+    emittedOutsideZone: [...zone.outside],
+    historyBefore,
+    historyAfter: (await chat.client!.getHistory()).length,
+    messagesShown: renderedMessages(fixture).length,
+    stable,
+  };
 }
 
 /** Ends the current spec: destroys its fixture and the test module's injector (which disconnects a root-level chat). */
@@ -231,5 +256,14 @@ function reset(): void {
   TestBed.resetTestingModule();
 }
 
-const specs: Specs = { streamOneReply, lateSubscriber, ownChatStart, ownChatDestroy, serverPlatform, abortReply, clearConversation, reset };
+const specs: Specs = {
+  streamOneReply,
+  lateSubscriber,
+  ownChatStart,
+  ownChatDestroy,
+  serverPlatform,
+  abortReply,
+  clearConversation,
+  reset,
+};
 (globalThis as unknown as { llmWsSpecs: Specs }).llmWsSpecs = specs;
