@@ -35,9 +35,7 @@ export interface Specs {
   lateSubscriber(url: string): Promise<{ before: string | null; after: string | null; count: string | null }>;
   ownChatStart(url: string): Promise<{ stable: boolean; shown: string | null }>;
   ownChatDestroy(): Promise<{ ended: string; statuses: string[] }>;
-  serverPlatform(
-    url: string,
-  ): Promise<{
+  serverPlatform(url: string): Promise<{
     stable: boolean;
     socketsOpened: number;
     shown: string | null;
@@ -50,9 +48,7 @@ export interface Specs {
     question: string,
     shownBeforeStop: string,
   ): Promise<{ stable: boolean; messages: RenderedMessage[]; busy: boolean }>;
-  clearConversation(
-    url: string,
-  ): Promise<{
+  clearConversation(url: string): Promise<{
     emittedOutsideZone: string[];
     historyBefore: number;
     historyAfter: number;
