@@ -26,7 +26,6 @@ import type {
   SessionStatus,
 } from '../protocol/codecs';
 import { encodeMessage } from '../protocol/encode';
-import { CloseCode } from '../protocol/codes';
 import { DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../protocol/limits';
 import { ClientCore } from './client-core';
 import { HumanInTheLoop } from './human-in-the-loop';
@@ -40,6 +39,9 @@ import type {
   SendOptions,
   WSClientOptions,
 } from './options';
+
+/** Close code 1009 (a frame over the server's maxPayload); not CloseCode, whose module carries io-ts codecs into the client. */
+const MESSAGE_TOO_BIG = 1009;
 
 /** What `send()` and `sendMessage()` resolve with: the `llm_complete` data. */
 export type CompleteData = CompleteMessage['data'];
@@ -130,7 +132,7 @@ export class ReactiveClient extends ClientCore {
     // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
     this.status.subscribe((status) => status === 'connected' && this.loop.greeted());
     // 1009: the server refused a frame as too large; an answer that caused it must not go again as it was.
-    this.disconnections.subscribe(({ code }) => code === CloseCode.MessageTooBig && this.loop.frameTooBig());
+    this.disconnections.subscribe(({ code }) => code === MESSAGE_TOO_BIG && this.loop.frameTooBig());
     this.sessionStatus$ = this.sessionState.pipe(
       filter((status): status is SessionStatus => status !== undefined),
       distinctUntilChanged(),
