@@ -24,7 +24,11 @@ type Queued =
 export class OrderedWrites {
   private readonly queues = new Map<string, Queued[]>();
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(
+    private readonly cluster: Cluster,
+    /** Called before each write: lets the writes of one turn leave together (see turn-batch.ts). */
+    private readonly beforeWrite: () => void = () => undefined,
+  ) {}
 
   /** Runs `write` once the session's earlier writes have been answered. */
   run<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
@@ -58,6 +62,7 @@ export class OrderedWrites {
       const first = queue[0] as Queued;
       if ('run' in first) {
         queue.shift();
+        this.beforeWrite();
         await first.run().then(first.resolve, first.reject);
         continue;
       }
@@ -66,6 +71,7 @@ export class OrderedWrites {
         batch.push(queue.shift() as Extract<Queued, { add: unknown }>);
       const pipeline = this.cluster.pipeline();
       for (const item of batch) item.add(pipeline);
+      this.beforeWrite();
       try {
         const results = (await pipeline.exec()) ?? [];
         batch.forEach((item, i) => {

@@ -23,6 +23,7 @@ import type { HistoryMessage } from '../../protocol/codecs';
 import type { Cluster } from 'ioredis';
 import type { StoreConnection } from './connect';
 import { OrderedWrites } from './ordered-writes';
+import { TurnBatch } from './turn-batch';
 
 /** The keys of one session. */
 export type SessionKeyPart = 'meta' | 'history' | 'log' | 'requests' | 'owner';
@@ -75,11 +76,13 @@ return 0`;
 /**
  * Every command llm-ws sends about sessions, over one connection: on one Redis, commands keep
  * their order. On a cluster they may not, so there the writes of each session go in order
- * through {@link OrderedWrites}.
+ * through {@link OrderedWrites}. The writes of one event-loop turn leave in one socket write
+ * ({@link TurnBatch}).
  */
 export class RedisSessionData {
   /** On a cluster: each session's writes in order. */
   private readonly ordered: OrderedWrites | undefined;
+  private readonly turn: TurnBatch;
 
   constructor(
     private readonly redis: StoreConnection,
@@ -89,7 +92,8 @@ export class RedisSessionData {
     /** Log entries kept per session (approximately: Redis trims whole nodes). */
     private readonly maxLogEntries: number,
   ) {
-    this.ordered = redis.isCluster ? new OrderedWrites(redis as Cluster) : undefined;
+    this.turn = new TurnBatch(redis);
+    this.ordered = redis.isCluster ? new OrderedWrites(redis as Cluster, () => this.turn.begin()) : undefined;
   }
 
   key(sessionId: string, part: SessionKeyPart): string {
@@ -163,15 +167,15 @@ export class RedisSessionData {
     }
   }
 
-  /** Appends message `seq` to the log, trimming the oldest past the limit. */
-  async append(sessionId: string, seq: number, text: string): Promise<void> {
+  /** Appends message `seq` to the log, trimming the oldest past the limit. Per frame: no more work than it needs. */
+  append(sessionId: string, seq: number, text: string): Promise<unknown> {
     const key = this.key(sessionId, 'log');
     const args = [key, 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'f', text] as const;
     if (!this.ordered) {
-      await this.redis.xadd(...args);
-      return;
+      this.turn.begin();
+      return this.redis.xadd(...args);
     }
-    await this.ordered
+    return this.ordered
       .batched(sessionId, (pipeline) => pipeline.xadd(...args))
       .catch(async (error: unknown) => {
         // Sent again after a failover (the old master had applied and replicated it, then the connection broke): already there.
@@ -255,7 +259,10 @@ export class RedisSessionData {
       const failed = results?.find(([error]) => error);
       if (failed?.[0]) throw failed[0];
     };
-    if (!this.redis.isCluster) return renew(sessionIds);
+    if (!this.redis.isCluster) {
+      this.turn.begin();
+      return renew(sessionIds);
+    }
     await Promise.all(sessionIds.map((id) => this.inOrder(id, () => renew([id]))));
   }
 
@@ -275,7 +282,9 @@ export class RedisSessionData {
 
   /** Runs a write of session `sessionId`: at once on one Redis, after the session's earlier writes on a cluster. */
   private inOrder<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
-    return this.ordered ? this.ordered.run(sessionId, write) : write();
+    if (this.ordered) return this.ordered.run(sessionId, write);
+    this.turn.begin();
+    return write();
   }
 }
 

@@ -71,7 +71,7 @@ export class RedisPersistence implements SessionPersistence {
     this.settle(this.host.data.acknowledged(this.sessionId, seq));
   }
 
-  private settle(write: Promise<void>): void {
+  private settle(write: Promise<unknown>): void {
     write.catch((error: unknown) => {
       this.host.reportFailure(error);
       this.fail();
