@@ -5,7 +5,10 @@
  */
 import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
+import type { SessionStoreContext } from '../../src/core/ports';
 import { RedisSessionData } from '../../src/store/redis/redis-data';
+import { type RedisDirectoryOptions, RedisNode } from '../../src/store/redis/redis-node';
+import { RedisPersistence } from '../../src/store/redis/redis-persistence';
 import { isolatedRedisKeys, TEST_REDIS_URL } from '../utils/redis';
 
 const keys = isolatedRedisKeys();
@@ -140,5 +143,35 @@ describe('RedisSessionData: one write per turn', () => {
     await new Promise((resolve) => redis.once('ready', resolve));
     await data.append('s', 1, 'kept');
     expect(await seqsIn('s')).toEqual([1]);
+  });
+});
+
+describe('RedisPersistence: expiry is renewed per interval, not per frame', () => {
+  const TTL_MS = 60_000;
+
+  it('renews the keys on the first frame, then once a quarter of the TTL has passed', async () => {
+    const context = { ttlMs: TTL_MS, replayMaxMessages: 1000, logger: console } as unknown as SessionStoreContext;
+    const node = new RedisNode(context, { redis, prefix: keys.prefix } as unknown as RedisDirectoryOptions);
+    const touch = jest.spyOn(node.data, 'touch');
+    const now = jest.spyOn(Date, 'now');
+    try {
+      const start = 1_000_000;
+      now.mockReturnValue(start);
+      const writer = new RedisPersistence(node, 's', 'hash', null, 0, [], []);
+      for (let seq = 1; seq <= 100; seq++) writer.frameAppended(seq, `f${seq}`);
+      expect(touch).toHaveBeenCalledTimes(1);
+      now.mockReturnValue(start + TTL_MS / 4 - 1);
+      for (let seq = 101; seq <= 200; seq++) writer.frameAppended(seq, `f${seq}`);
+      expect(touch).toHaveBeenCalledTimes(1);
+      now.mockReturnValue(start + TTL_MS / 4);
+      for (let seq = 201; seq <= 300; seq++) writer.frameAppended(seq, `f${seq}`);
+      expect(touch).toHaveBeenCalledTimes(2);
+      now.mockRestore();
+      // The writes (fire and forget) have all been answered once a later read is.
+      expect(await data.lastSeq('s')).toBe(300);
+      expect(await redis.pttl(node.data.key('s', 'log'))).toBeGreaterThan(0);
+    } finally {
+      now.mockRestore();
+    }
   });
 });

@@ -49,7 +49,9 @@ export class RedisPersistence implements SessionPersistence {
     const { data } = this.host;
     this.settle(data.append(this.sessionId, seq, text));
     // XADD keeps a key's TTL but creates the stream without one: the first append gives it one.
-    if (seq === this.lastSeq + 1 || this.host.touchDue(this.sessionId)) this.settle(data.touch([this.sessionId]));
+    // touchDue is asked every time, so the first append's renewal counts and the second does not renew again.
+    const due = this.host.touchDue(this.sessionId);
+    if (due || seq === this.lastSeq + 1) this.settle(data.touch([this.sessionId]));
   }
 
   historyChanged(messages: readonly HistoryMessage[]): void {
