@@ -10,18 +10,20 @@ import { RedisSessionData } from '../../src/store/redis/redis-data';
 import { type RedisDirectoryOptions, RedisNode } from '../../src/store/redis/redis-node';
 import { RedisPersistence } from '../../src/store/redis/redis-persistence';
 import { isolatedRedisKeys, TEST_REDIS_URL } from '../utils/redis';
+import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
 
 const keys = isolatedRedisKeys();
 let redis: Redis;
 let data: RedisSessionData;
+let proxy: TcpProxy | undefined;
 
 /** The store's settings for its command connection (fail fast: no offline queue, no retries). */
-async function connectLikeTheStore(): Promise<Redis> {
-  const connection = new Redis(TEST_REDIS_URL, {
+async function connectLikeTheStore(url = TEST_REDIS_URL, commandTimeout = 2000): Promise<Redis> {
+  const connection = new Redis(url, {
     protocol: 2,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
-    commandTimeout: 2000,
+    commandTimeout,
     retryStrategy: () => 10,
   });
   connection.on('error', () => undefined);
@@ -63,8 +65,19 @@ beforeEach(async () => {
   data = new RedisSessionData(redis, keys.prefix, 60_000, 1000);
 });
 afterEach(async () => {
+  proxy?.stallServerToClient(false);
   await redis.quit();
+  await proxy?.close();
+  proxy = undefined;
 });
+
+/** Commands through a proxy that can hold Redis's answers back; `data` writes through it. */
+async function throughProxy(commandTimeoutMs: number): Promise<void> {
+  await redis.quit();
+  proxy = await createTcpProxy(Number(new URL(TEST_REDIS_URL).port || 6379));
+  redis = await connectLikeTheStore(`redis://127.0.0.1:${proxy.port}`, commandTimeoutMs);
+  data = new RedisSessionData(redis, keys.prefix, 60_000, 1000);
+}
 
 describe('RedisSessionData: one write per turn', () => {
   it('sends 50 appends of one turn in one write, in order', async () => {
@@ -76,7 +89,7 @@ describe('RedisSessionData: one write per turn', () => {
     expect(await seqsIn('s')).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
   });
 
-  it('sends the writes of a later turn in that turn, not with the earlier one', async () => {
+  it("sends a batch when its turn ends: the next turn's writes go in a write of their own", async () => {
     const writes = countWrites(redis.stream);
     const first = [1, 2, 3].map((seq) => data.append('s', seq, `f${seq}`));
     const second = await nextTurn(() => {
@@ -87,6 +100,37 @@ describe('RedisSessionData: one write per turn', () => {
     await Promise.all([...first, ...second]);
     expect(writes()).toBe(2);
     expect(await seqsIn('s')).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('sends a batch once the previous one is answered: the writes of the turns meanwhile go together', async () => {
+    await throughProxy(5000);
+    const writes = countWrites(redis.stream);
+    proxy?.stallServerToClient(true);
+    const first = [1, 2].map((seq) => data.append('s', seq, `f${seq}`));
+    const second = await nextTurn(() => [3, 4].map((seq) => data.append('s', seq, `f${seq}`)));
+    const third = await nextTurn(() => [5].map((seq) => data.append('s', seq, `f${seq}`)));
+    // Two more turns have ended: the first batch is unanswered, so the others wait.
+    await nextTurn(() => undefined);
+    await nextTurn(() => undefined);
+    expect(writes()).toBe(1);
+    proxy?.stallServerToClient(false);
+    await Promise.all([...first, ...second, ...third]);
+    expect(writes()).toBe(2);
+    expect(await seqsIn('s')).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('fails a held command at its own deadline when Redis stops answering, as an unbatched one', async () => {
+    await throughProxy(300);
+    proxy?.stallServerToClient(true);
+    const started = Date.now();
+    const first = data.append('s', 1, 'one');
+    const held = await nextTurn(() => [data.append('s', 2, 'two')]);
+    const outcomes = await Promise.allSettled([first, ...held]);
+    expect(outcomes.map((outcome) => outcome.status === 'rejected' && String(outcome.reason))).toEqual([
+      expect.stringMatching(/timed out/i),
+      expect.stringMatching(/timed out/i),
+    ]);
+    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('keeps appends in order with the other commands of the turn (trim on ack, history, busy, reads)', async () => {

@@ -171,10 +171,7 @@ export class RedisSessionData {
   append(sessionId: string, seq: number, text: string): Promise<unknown> {
     const key = this.key(sessionId, 'log');
     const args = [key, 'MAXLEN', '~', this.maxLogEntries, `${seq}-0`, 'f', text] as const;
-    if (!this.ordered) {
-      this.turn.begin();
-      return this.redis.xadd(...args);
-    }
+    if (!this.ordered) return this.turn.send(() => this.redis.xadd(...args));
     return this.ordered
       .batched(sessionId, (pipeline) => pipeline.xadd(...args))
       .catch(async (error: unknown) => {
@@ -259,10 +256,7 @@ export class RedisSessionData {
       const failed = results?.find(([error]) => error);
       if (failed?.[0]) throw failed[0];
     };
-    if (!this.redis.isCluster) {
-      this.turn.begin();
-      return renew(sessionIds);
-    }
+    if (!this.redis.isCluster) return this.turn.send(() => renew(sessionIds));
     await Promise.all(sessionIds.map((id) => this.inOrder(id, () => renew([id]))));
   }
 
@@ -282,9 +276,7 @@ export class RedisSessionData {
 
   /** Runs a write of session `sessionId`: at once on one Redis, after the session's earlier writes on a cluster. */
   private inOrder<T>(sessionId: string, write: () => Promise<T>): Promise<T> {
-    if (this.ordered) return this.ordered.run(sessionId, write);
-    this.turn.begin();
-    return write();
+    return this.ordered ? this.ordered.run(sessionId, write) : this.turn.send(write);
   }
 }
 

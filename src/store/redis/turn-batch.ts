@@ -5,11 +5,17 @@
  * upstream read of one poll batch go to Redis together. Without it each XADD was its own write
  * syscall in llm-ws and its own read and write in redis-server.
  *
+ * On one Redis, a batch also waits until the previous one has been answered (one batch in
+ * flight, as Nagle's algorithm does for bytes): the busier the process, the more each write
+ * carries, for at most one round trip's delay. On a cluster, where a session's writes already
+ * wait for its previous ones (ordered-writes.ts), each turn's batch leaves at the end of the turn.
+ *
  * Corking changes when bytes leave, not what ioredis does: every command is still written to
  * the socket when issued, in order, with its deadline running from then. So commands keep their
- * order with each other (appends, history, busy, XTRIM, release) as on an uncorked socket.
- * ioredis's own auto-pipelining does the same but threw from its `setImmediate` when the socket
- * had closed meanwhile (no offline queue), and on a cluster held commands for a hung node.
+ * order with each other (appends, history, busy, XTRIM, release) as on an uncorked socket, and a
+ * Redis that stops answering fails them at their deadline as before. ioredis's own
+ * auto-pipelining batches alike but threw from its `setImmediate` when the socket had closed
+ * meanwhile (no offline queue), and on a cluster held commands for a hung node past the deadline.
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { StoreConnection } from './connect';
@@ -22,12 +28,26 @@ interface Corkable {
   readonly writable: boolean;
 }
 
-/** Corks a connection's sockets for the rest of the current event-loop turn. */
+/** Corks a connection's sockets for the rest of the current event-loop turn (and, on one Redis, until the previous batch is answered). */
 export class TurnBatch {
-  /** The sockets corked this turn: exactly those are uncorked, even if a reconnect replaced them meanwhile. */
+  /** The sockets corked for the batch being gathered: exactly those are uncorked, even if a reconnect replaced them meanwhile. */
   private corked: Corkable[] | undefined;
+  /** A `setImmediate` will end the current turn's gathering. */
+  private turnEndScheduled = false;
+  /** The newest command of the batch being gathered (one Redis only). */
+  private newest: Promise<unknown> | undefined;
+  /** The batch sent last is not answered yet (one Redis only): the next one waits for it. */
+  private inFlight = false;
 
   constructor(private readonly connection: StoreConnection) {}
+
+  /** Runs `write` (which issues commands on the connection) so that its commands leave with the turn's batch. */
+  send<T>(write: () => Promise<T>): Promise<T> {
+    this.begin();
+    const sent = write();
+    if (this.corked && !this.connection.isCluster) this.newest = sent;
+    return sent;
+  }
 
   /** Called before a write: the writes from here to the end of the turn leave together. */
   begin(): void {
@@ -41,12 +61,33 @@ export class TurnBatch {
     }
     if (corked.length === 0) return;
     this.corked = corked;
-    setImmediate(this.flush);
+    if (this.turnEndScheduled) return;
+    this.turnEndScheduled = true;
+    setImmediate(this.turnEnded);
   }
 
-  private readonly flush = (): void => {
+  private readonly turnEnded = (): void => {
+    this.turnEndScheduled = false;
+    // Else it leaves once the previous batch is answered (see `release`).
+    if (!this.inFlight) this.release();
+  };
+
+  /** Sends the gathered batch. */
+  private release(): void {
     const corked = this.corked ?? [];
+    const newest = this.newest;
     this.corked = undefined;
+    this.newest = undefined;
+    if (newest) {
+      this.inFlight = true;
+      // Every command settles: answered, failed at its deadline, or failed when the connection closed.
+      const answered = (): void => {
+        this.inFlight = false;
+        // A batch whose turn has ended leaves now; one still gathering leaves at its turn's end.
+        if (this.corked && !this.turnEndScheduled) this.release();
+      };
+      newest.then(answered, answered);
+    }
     for (const stream of corked) {
       try {
         stream.uncork();
@@ -54,7 +95,7 @@ export class TurnBatch {
         // A socket that failed meanwhile: its 'close' fails its commands (ioredis), nothing to do here.
       }
     }
-  };
+  }
 
   private streams(): ReadonlyArray<Corkable | undefined> {
     if (!this.connection.isCluster) return [(this.connection as Redis).stream];
