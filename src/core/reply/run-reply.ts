@@ -2,7 +2,7 @@
  * One reply as one Observable: user text -> model stream -> tool loop -> protocol messages.
  * Unsubscribing it anywhere cancels the model request and any running tool.
  */
-import { concat, defer, from, Observable, type Subscription } from 'rxjs';
+import { concat, defer, from, Observable, Subscription } from 'rxjs';
 import { RequestError, UpstreamError } from '../../errors';
 import type { RoundSnapshot } from '../../llm/accumulate-round';
 import type { LLMFinishReason } from '../../llm/types';
@@ -57,33 +57,41 @@ export function runReply(context: ReplyContext): Observable<ServerMessageInput> 
       fail(error);
       return;
     }
-    let running: Subscription | undefined;
-    const abort = context.abort$.subscribe(() => {
-      abort.unsubscribe();
-      running?.unsubscribe();
-      state.aborted = true;
-      try {
-        for (const frame of abortEnding(context, state)) subscriber.next(frame);
-        subscriber.complete();
-      } catch (error) {
-        fail(error);
-      }
-    });
+    // A container: an abort while the rounds are being subscribed (a synchronous model) still stops them.
+    const running = new Subscription();
+    // Also a container: `abort$` may emit as it is subscribed (it has already fired).
+    const abort = new Subscription();
+    abort.add(
+      context.abort$.subscribe(() => {
+        if (state.aborted) return;
+        abort.unsubscribe();
+        running.unsubscribe();
+        state.aborted = true;
+        try {
+          for (const frame of abortEnding(context, state)) subscriber.next(frame);
+          subscriber.complete();
+        } catch (error) {
+          fail(error);
+        }
+      }),
+    );
     if (state.aborted) return;
-    running = rounds.subscribe({
-      next: (frame) => subscriber.next(frame),
-      error: (error: unknown) => {
-        abort.unsubscribe();
-        fail(error);
-      },
-      complete: () => {
-        abort.unsubscribe();
-        subscriber.complete();
-      },
-    });
+    running.add(
+      rounds.subscribe({
+        next: (frame) => subscriber.next(frame),
+        error: (error: unknown) => {
+          abort.unsubscribe();
+          fail(error);
+        },
+        complete: () => {
+          abort.unsubscribe();
+          subscriber.complete();
+        },
+      }),
+    );
     return () => {
       abort.unsubscribe();
-      running?.unsubscribe();
+      running.unsubscribe();
     };
   });
 }
