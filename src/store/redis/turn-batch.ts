@@ -5,10 +5,11 @@
  * upstream read of one poll batch go to Redis together. Without it each XADD was its own write
  * syscall in llm-ws and its own read and write in redis-server.
  *
- * On one Redis, a batch also waits until the previous one has been answered (one batch in
- * flight, as Nagle's algorithm does for bytes): the busier the process, the more each write
- * carries, for at most one round trip's delay. On a cluster, where a session's writes already
- * wait for its previous ones (ordered-writes.ts), each turn's batch leaves at the end of the turn.
+ * While frames stream, a batch leaves no sooner than {@link BATCH_INTERVAL_MS} after the previous
+ * one, and on one Redis not before the previous one has been answered (one batch in flight, as
+ * Nagle's algorithm does for bytes): the busier the process, the more each write carries, for at
+ * most a millisecond or a round trip of delay on writes no client waits for. On a cluster, where a
+ * session's writes already wait for its previous ones (ordered-writes.ts), only the interval holds.
  *
  * Corking changes when bytes leave, not what ioredis does: every command is still written to
  * the socket when issued, in order, with its deadline running from then. So commands keep their
@@ -19,6 +20,14 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { StoreConnection } from './connect';
+
+/**
+ * Shortest time between two batches, in ms. A batch leaves at the end of its turn once this has
+ * passed since the previous one left: while frames stream, each write carries about this long's
+ * worth (at 5,000 frames/s, about 5), for at most this much delay on writes no client waits for.
+ * After a pause the first batch leaves at the end of its turn.
+ */
+const BATCH_INTERVAL_MS = 1;
 
 /** The part of a socket corking needs (net.Socket and tls.TLSSocket alike). */
 interface Corkable {
@@ -38,6 +47,9 @@ export class TurnBatch {
   private newest: Promise<unknown> | undefined;
   /** The batch sent last is not answered yet (one Redis only): the next one waits for it. */
   private inFlight = false;
+  /** When the previous batch left (Date.now()). */
+  private releasedAt = 0;
+  private intervalTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly connection: StoreConnection) {}
 
@@ -69,8 +81,22 @@ export class TurnBatch {
   private readonly turnEnded = (): void => {
     this.turnEndScheduled = false;
     // Else it leaves once the previous batch is answered (see `release`).
-    if (!this.inFlight) this.release();
+    if (!this.inFlight) this.releaseWhenDue();
   };
+
+  /** Sends the gathered batch, or once {@link BATCH_INTERVAL_MS} has passed since the previous one left. */
+  private releaseWhenDue(): void {
+    if (this.intervalTimer) return;
+    const wait = this.releasedAt + BATCH_INTERVAL_MS - Date.now();
+    if (wait <= 0) {
+      this.release();
+      return;
+    }
+    this.intervalTimer = setTimeout(() => {
+      this.intervalTimer = undefined;
+      if (this.corked && !this.inFlight && !this.turnEndScheduled) this.release();
+    }, wait);
+  }
 
   /** Sends the gathered batch. */
   private release(): void {
@@ -78,13 +104,14 @@ export class TurnBatch {
     const newest = this.newest;
     this.corked = undefined;
     this.newest = undefined;
+    this.releasedAt = Date.now();
     if (newest) {
       this.inFlight = true;
       // Every command settles: answered, failed at its deadline, or failed when the connection closed.
       const answered = (): void => {
         this.inFlight = false;
-        // A batch whose turn has ended leaves now; one still gathering leaves at its turn's end.
-        if (this.corked && !this.turnEndScheduled) this.release();
+        // A batch whose turn has ended leaves now (or when due); one still gathering leaves at its turn's end.
+        if (this.corked && !this.turnEndScheduled) this.releaseWhenDue();
       };
       newest.then(answered, answered);
     }
