@@ -33,7 +33,7 @@ export function retryAfterMsOf(headers: Headers | undefined): number | undefined
 /** What every streamed chat request of one provider sends alike, and how the SDK would retry it. */
 export interface DirectTemplate {
   /** `http.request` options (host, port, path, method, agent, the SDK's headers with retry count 0). */
-  readonly options: RequestOptions & { readonly headers: Readonly<Record<string, string>> };
+  readonly options: Omit<RequestOptions, 'headers'> & { readonly headers: Readonly<Record<string, string>> };
   readonly secure: boolean;
   readonly timeoutMs: number;
   readonly maxRetries: number;

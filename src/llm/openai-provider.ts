@@ -255,7 +255,7 @@ interface UpstreamCall {
   open(params: ChatCompletionCreateParamsStreaming): Promise<IncomingMessage | Response>;
   readonly cancelled: boolean;
   /** Settles once cancelled: a wait for a slow client cannot outlive the request. */
-  whenCancelled(): Promise<void>;
+  readonly whenCancelled: () => Promise<void>;
   cancel(): void;
 }
 
