@@ -12,19 +12,16 @@ export interface ReplayLimits {
 /** What a resume from `lastSeq` can get: the frames after it, or nothing because some are gone. */
 export type ReplayResult = { readonly frames: readonly string[] } | { readonly gap: { readonly oldestHeld: number } };
 
-interface Entry {
-  readonly seq: number;
-  readonly text: string;
-  readonly bytes: number;
-}
-
 /**
  * The encoded frames of one session's stream, by `seq`, bounded in count and bytes, so a
  * client that reconnects can be sent what it missed. Frames the client acknowledged are dropped.
  */
 export class ReplayLog {
-  private entries: Entry[] = [];
-  /** Index of the oldest live entry in `entries` (dropping from the front without shifting). */
+  // Frames and their UTF-8 sizes side by side (no object per frame: this runs for every frame sent).
+  // Seqs are consecutive, so the frame at index `start` is message `droppedThrough + 1`.
+  private texts: string[] = [];
+  private sizes: number[] = [];
+  /** Index of the oldest live frame in `texts` (dropping from the front without shifting). */
   private start = 0;
   private bytes = 0;
   /** The seq of the newest frame ever appended, 0 before the first. */
@@ -48,7 +45,7 @@ export class ReplayLog {
 
   /** Frames held now. */
   get size(): number {
-    return this.entries.length - this.start;
+    return this.texts.length - this.start;
   }
 
   /** Bytes held now. */
@@ -60,7 +57,8 @@ export class ReplayLog {
   append(seq: number, text: string): void {
     if (seq !== this.newest + 1) throw new RangeError(`replay log expected seq ${this.newest + 1}, got ${seq}`);
     const bytes = Buffer.byteLength(text); // native: this runs for every frame the server sends
-    this.entries.push({ seq, text, bytes });
+    this.texts.push(text);
+    this.sizes.push(bytes);
     this.bytes += bytes;
     this.newest = seq;
     while (this.size > this.limits.maxMessages || (this.bytes > this.limits.maxBytes && this.size > 0))
@@ -70,7 +68,7 @@ export class ReplayLog {
 
   /** The client has everything up to `seq`: those frames need not be kept. */
   acknowledge(seq: number): void {
-    while (this.size > 0 && (this.entries[this.start] as Entry).seq <= seq) this.dropOldest();
+    while (this.size > 0 && this.droppedThrough < seq) this.dropOldest();
     this.droppedThrough = Math.max(this.droppedThrough, Math.min(seq, this.newest));
     this.compact();
   }
@@ -80,27 +78,30 @@ export class ReplayLog {
     if (lastSeq >= this.newest) return { frames: [] };
     if (lastSeq < this.droppedThrough) return { gap: { oldestHeld: this.droppedThrough + 1 } };
     const first = this.start + (lastSeq + 1 - (this.droppedThrough + 1));
-    return { frames: this.entries.slice(first).map((entry) => entry.text) };
+    return { frames: this.texts.slice(first) };
   }
 
   /** Drops everything (the session ends). */
   clear(): void {
     this.droppedThrough = this.newest;
-    this.entries = [];
+    this.texts = [];
+    this.sizes = [];
     this.start = 0;
     this.bytes = 0;
   }
 
   private dropOldest(): void {
-    const entry = this.entries[this.start++] as Entry;
-    this.bytes -= entry.bytes;
-    this.droppedThrough = entry.seq;
+    this.bytes -= this.sizes[this.start] as number;
+    // Let the text go now, not at the next compaction.
+    (this.texts as Array<string | undefined>)[this.start++] = undefined;
+    this.droppedThrough++;
   }
 
   private compact(): void {
     // Reclaim the dropped front once it is most of the array, so appends stay O(1) amortised.
-    if (this.start > 64 && this.start * 2 > this.entries.length) {
-      this.entries = this.entries.slice(this.start);
+    if (this.start > 64 && this.start * 2 > this.texts.length) {
+      this.texts = this.texts.slice(this.start);
+      this.sizes = this.sizes.slice(this.start);
       this.start = 0;
     }
   }

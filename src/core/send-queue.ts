@@ -52,6 +52,12 @@ export class SendQueue {
 
   /** Puts `message` into the stream now, or queues it while the connection is congested or text waits before it. */
   send(message: ServerMessageInput): void {
+    // The common case first: nothing waits, and the connection takes the message now.
+    if (
+      this.pending.length === 0 &&
+      (!isTextChunk(message) || (message.data.chunk.length <= MAX_CHUNK_FRAME_CHARS && !this.port.congested()))
+    )
+      return this.port.emit(message);
     const last = this.pending[this.pending.length - 1];
     // Chunks of one reply merge; a chunk pushed by the application (no requestId) stays as it was pushed.
     if (
@@ -65,14 +71,10 @@ export class SendQueue {
         data: { ...last.data, chunk: last.data.chunk + message.data.chunk },
       };
       this.pendingBytes += message.data.chunk.length;
-    } else if (
-      this.pending.length > 0 ||
-      (isTextChunk(message) && (message.data.chunk.length > MAX_CHUNK_FRAME_CHARS || this.port.congested()))
-    ) {
+    } else {
+      // Behind waiting messages, or a chunk too long for one frame or for a congested connection.
       this.pending.push(message);
       this.pendingBytes += this.sizeOf(message);
-    } else {
-      return this.port.emit(message);
     }
     this.flush(false);
   }

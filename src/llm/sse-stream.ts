@@ -3,6 +3,9 @@ import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import type { Readable } from 'node:stream';
 import { UpstreamError } from '../errors';
 
+/** Decoding options of every read (one object, not one per read). */
+const STREAMING: TextDecodeOptions = { stream: true };
+
 /** Turns the bytes of a Chat Completions SSE body into chunks, in order, until `[DONE]`. */
 class ChunkParser {
   /** `[DONE]` has arrived: nothing more is read. */
@@ -63,7 +66,7 @@ class ChunkParser {
   /** One network read; throws the stream's failure. Returns whether to read on. */
   feed(bytes: Uint8Array): boolean {
     this.eventEnded = false;
-    this.parser.feed(this.decoder.decode(bytes, { stream: true }));
+    this.parser.feed(this.decoder.decode(bytes, STREAMING));
     if (this.failure) throw this.failure;
     // Counted per read: what follows the last event of a read is counted from the next one.
     this.sinceEvent = this.eventEnded ? 0 : this.sinceEvent + bytes.length;

@@ -34,10 +34,17 @@ type ChunkData = Extract<ServerMessageInput, { type: 'llm_chunk' }>['data'];
 /** A reply's chunk (`chunk`, `isComplete`, `requestId` and nothing else), or undefined for any other shape. */
 function encodeReplyChunk(data: ChunkData, id: string, seq: number | undefined): string | undefined {
   const { chunk, isComplete, requestId } = data;
-  if (typeof requestId !== 'string' || typeof isComplete !== 'boolean' || Object.keys(data).length !== 3)
-    return undefined;
+  if (typeof requestId !== 'string' || typeof isComplete !== 'boolean') return undefined;
+  // No `Object.keys` array per frame: any other key sends the message the generic way.
+  for (const key in data) if (key !== 'chunk' && key !== 'isComplete' && key !== 'requestId') return undefined;
   return (
-    `{"type":"llm_chunk","id":${JSON.stringify(id)}${seq === undefined ? '' : `,"seq":${seq}`}` +
-    `,"data":{"chunk":${JSON.stringify(chunk)},"isComplete":${isComplete},"requestId":${JSON.stringify(requestId)}}}`
+    '{"type":"llm_chunk","id":' +
+    JSON.stringify(id) +
+    (seq === undefined ? '' : ',"seq":' + String(seq)) +
+    ',"data":{"chunk":' +
+    JSON.stringify(chunk) +
+    (isComplete ? ',"isComplete":true,"requestId":' : ',"isComplete":false,"requestId":') +
+    JSON.stringify(requestId) +
+    '}}'
   );
 }

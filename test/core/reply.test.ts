@@ -1,4 +1,4 @@
-import { type Observable, NEVER } from 'rxjs';
+import { BehaviorSubject, NEVER, Observable, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { UpstreamError } from '../../src/errors';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
@@ -175,6 +175,41 @@ describe('runReply', () => {
         { role: 'assistant', content: 'Hello', finishReason: 'aborted' },
       ]);
     });
+  });
+
+  it('ends aborted at once, without calling the model, when the abort came before the reply started', () => {
+    newScheduler().run((helpers) => {
+      const model = helpers.cold<LLMEvent>('-a-(s|)', e);
+      const abort$ = new BehaviorSubject<void>(undefined); // has fired already: emits as it is subscribed
+      const { reply$, conversation } = setup([model], { abort$ });
+      helpers.expectObservable(reply$).toBe('(ec|)', {
+        e: chunk('', true),
+        c: complete('', 'aborted'),
+      });
+      helpers.expectSubscriptions(model.subscriptions).toBe([]);
+      helpers.flush();
+      expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
+    });
+  });
+
+  it("ends with only what went out when the abort comes from a synchronous model's first chunk", () => {
+    const abort$ = new Subject<void>();
+    let unsubscribed = false;
+    const model = new Observable<LLMEvent>((subscriber) => {
+      // A model that emits as it is subscribed: the reply cannot stop it before it returns.
+      for (const event of [e.a, e.b, e.s] as LLMEvent[]) subscriber.next(event);
+      return () => (unsubscribed = true);
+    });
+    const { reply$, conversation } = setup([model], { abort$ });
+    const frames: ServerMessageInput[] = [];
+    reply$.subscribe((frame) => {
+      frames.push(frame);
+      if (frame.type === 'llm_chunk' && frame.data.chunk === 'Hel') abort$.next();
+    });
+    expect(unsubscribed).toBe(true);
+    expect(frames.map((frame) => frame.type)).toEqual(['status', 'status', 'llm_chunk', 'llm_chunk', 'llm_complete']);
+    expect(frames.at(-1)).toEqual(complete('Hel', 'aborted', expect.anything()));
+    expect(conversation.messages().at(-1)).toEqual({ role: 'assistant', content: 'Hel', finishReason: 'aborted' });
   });
 
   it('aborts a running tool, and leaves no unanswered tool call in history', () => {

@@ -1,4 +1,4 @@
-import { concat, defer, finalize, Observable, of } from 'rxjs';
+import { Observable, type Subscription } from 'rxjs';
 import { UpstreamError } from '../../errors';
 import { accumulateRound, emptyRound, type RoundSnapshot } from '../../llm/accumulate-round';
 import type { LLMRequest } from '../../llm/types';
@@ -35,9 +35,19 @@ export function modelRound(
   let round = emptyRound;
   limitCheck.newRound();
   const callStartedAt = performance.now();
-  // One subscriber does all the per-event work: this is the hot path of every reply.
-  const frames$ = new Observable<ServerMessageInput>((subscriber) =>
-    context
+  // One Observable, one subscriber for all the per-event work: this is the hot path of every reply,
+  // and each operator between the model and the session is a hop every chunk pays for. It does what
+  // `concat(of(thinking), frames$, defer(() => then(round)))` would.
+  return new Observable<ServerMessageInput>((subscriber) => {
+    subscriber.next(state.status('thinking'));
+    let timed = false;
+    const timeCall = (): void => {
+      if (timed) return;
+      timed = true;
+      context.timings?.modelCall(secondsSince(callStartedAt));
+    };
+    let after: Subscription | undefined;
+    const call = context
       .provider(request)
       .pipe(
         idleTimeout(
@@ -47,7 +57,6 @@ export function modelRound(
               retryable: true,
             }),
         ),
-        finalize(() => context.timings?.modelCall(secondsSince(callStartedAt))),
       )
       .subscribe({
         next: (event) => {
@@ -56,7 +65,8 @@ export function modelRound(
             if (event.type === 'tool_call_delta' && event.argumentsDelta)
               limitCheck.toolArguments(event.index, event.argumentsDelta);
             else if (event.type === 'text' || event.type === 'reasoning') limitCheck.text(event.delta);
-            round = accumulateRound(round, event);
+            // Text and reasoning accumulate once, in the reply state: a new snapshot per chunk cost a µs each.
+            if (event.type !== 'text' && event.type !== 'reasoning') round = accumulateRound(round, event);
             if (event.type === 'tool_call_delta') state.toolCallDelta();
             // Reasoning streams as its own frames, apart from the reply's text (and its fullText).
             if (event.type === 'reasoning') {
@@ -75,13 +85,26 @@ export function modelRound(
             subscriber.error(error);
           }
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      }),
-  );
-  return concat(
-    of(state.status('thinking')),
-    frames$,
-    defer(() => then(round, lastRound)),
-  );
+        error: (error: unknown) => {
+          timeCall();
+          subscriber.error(error);
+        },
+        complete: () => {
+          timeCall();
+          try {
+            // What follows the call goes straight to this subscriber: no hop for its frames either.
+            after = then({ ...round, text: state.roundText, reasoning: state.roundReasoning }, lastRound).subscribe(
+              subscriber,
+            );
+          } catch (error) {
+            subscriber.error(error);
+          }
+        },
+      });
+    return () => {
+      timeCall();
+      call.unsubscribe();
+      after?.unsubscribe();
+    };
+  });
 }

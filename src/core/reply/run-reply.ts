@@ -2,7 +2,7 @@
  * One reply as one Observable: user text -> model stream -> tool loop -> protocol messages.
  * Unsubscribing it anywhere cancels the model request and any running tool.
  */
-import { catchError, concat, defer, EMPTY, from, type Observable, of, takeUntil, tap, throwError } from 'rxjs';
+import { concat, defer, from, Observable, Subscription } from 'rxjs';
 import { RequestError, UpstreamError } from '../../errors';
 import type { RoundSnapshot } from '../../llm/accumulate-round';
 import type { LLMFinishReason } from '../../llm/types';
@@ -42,82 +42,135 @@ function finishReasonOf(reason: LLMFinishReason): FinishReason {
  * text marked `finishReason: 'aborted'`).
  */
 export function runReply(context: ReplyContext): Observable<ServerMessageInput> {
-  const { conversation, tools, options } = context;
-  return defer(() => {
-    const unknownTools = (options.tools ?? []).filter((name) => !tools.has(name));
-    if (unknownTools.length > 0) {
-      return throwError(
-        () =>
-          new RequestError(
-            'unknown_tool',
-            `no such tool: ${unknownTools.join(', ')}; this server has ${tools.names.join(', ') || 'none'}`,
-          ),
-      );
+  // One Observable doing what `concat(rounds.pipe(takeUntil(abort$)), abortEnding).pipe(catchError(...))`
+  // would, so each chunk passes one hop here instead of three (this is every chunk's path).
+  return new Observable<ServerMessageInput>((subscriber) => {
+    const fail = (error: unknown): void => {
+      subscriber.next(errorMessageFor(error, context));
+      subscriber.complete();
+    };
+    let rounds: Observable<ServerMessageInput>;
+    let state: ReplyState;
+    try {
+      ({ rounds, state } = startReply(context));
+    } catch (error) {
+      fail(error);
+      return;
     }
-    const clientTools = checkClientTools(context.clientTools ?? [], tools.names);
-    if (!clientTools.ok) return throwError(() => new RequestError('invalid_client_tools', clientTools.error));
-    conversation.append({ role: 'user', content: context.text });
-    const humanInTheLoop = context.humanInTheLoop ?? DEFAULT_HUMAN_IN_THE_LOOP;
-    const run: ReplyRun = {
-      context,
-      state: new ReplyState(context.requestId),
-      limitCheck: new LimitCheck(
-        context.limits ?? {
-          maxTextBytes: DEFAULT_MAX_REPLY_TEXT_BYTES,
-          maxToolArgumentsBytes: DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
-        },
-      ),
-      definitions: [...tools.definitions(options.tools), ...clientTools.definitions],
-      clientToolNames: new Set(clientTools.definitions.map((tool) => tool.name)),
-      humanInTheLoop,
-      startedAt: performance.now(),
-    };
-    const { state } = run;
-    /** The reasoning of a round, for its assistant message, when the server keeps it. */
-    const reasoning = (text: string): { reasoning?: string } =>
-      humanInTheLoop.keepReasoning && text !== '' ? { reasoning: text } : {};
-
-    // The round loop: a model call, then either the ending or a tool round and the next call.
-    const round = (step: number): Observable<ServerMessageInput> =>
-      modelRound(run, step, (snapshot, lastRound) => afterRound(snapshot, step, lastRound));
-    const afterRound = (snapshot: RoundSnapshot, step: number, lastRound: boolean): Observable<ServerMessageInput> => {
-      state.roundEnded(snapshot.usage);
-      if (snapshot.finishReason === undefined) {
-        throw new UpstreamError('upstream_error', 'the model stream ended before the model finished', {
-          retryable: true,
-        });
-      }
-      if (snapshot.toolCalls.length === 0 || lastRound) {
-        const finishReason = finishReasonOf(snapshot.finishReason);
-        conversation.append({
-          role: 'assistant',
-          content: snapshot.text,
-          ...(finishReason === 'stop' ? {} : { finishReason }),
-          ...reasoning(snapshot.reasoning),
-        });
-        return from(state.ending(finishReason));
-      }
-      return concat(
-        toolRound(run, snapshot, step),
-        defer(() => round(step + 1)),
-      );
-    };
-
-    return concat(
-      round(0).pipe(takeUntil(context.abort$.pipe(tap(() => (state.aborted = true))))),
-      defer(() => {
-        if (!state.aborted) return EMPTY;
-        if (state.roundText !== '') {
-          conversation.append({
-            role: 'assistant',
-            content: state.roundText,
-            finishReason: 'aborted',
-            ...reasoning(state.roundReasoning),
-          });
+    // A container: an abort while the rounds are being subscribed (a synchronous model) still stops them.
+    const running = new Subscription();
+    // Also a container: `abort$` may emit as it is subscribed (it has already fired).
+    const abort = new Subscription();
+    abort.add(
+      context.abort$.subscribe(() => {
+        if (state.aborted) return;
+        abort.unsubscribe();
+        running.unsubscribe();
+        state.aborted = true;
+        try {
+          for (const frame of abortEnding(context, state)) subscriber.next(frame);
+          subscriber.complete();
+        } catch (error) {
+          fail(error);
         }
-        state.estimateAbortedRound();
-        return from(state.ending('aborted'));
       }),
     );
-  }).pipe(catchError((error: unknown) => of(errorMessageFor(error, context))));
+    if (state.aborted) return;
+    running.add(
+      rounds.subscribe({
+        next: (frame) => subscriber.next(frame),
+        error: (error: unknown) => {
+          abort.unsubscribe();
+          fail(error);
+        },
+        complete: () => {
+          abort.unsubscribe();
+          subscriber.complete();
+        },
+      }),
+    );
+    return () => {
+      abort.unsubscribe();
+      running.unsubscribe();
+    };
+  });
+}
+
+/** The reasoning of a round, for its assistant message, when the server keeps it. */
+const reasoningOf = (humanInTheLoop: ReplyRun['humanInTheLoop'], text: string): { reasoning?: string } =>
+  humanInTheLoop.keepReasoning && text !== '' ? { reasoning: text } : {};
+
+/** The reply's last frames after an abort; the aborted round enters history as its partial text. */
+function abortEnding(context: ReplyContext, state: ReplyState): ServerMessageInput[] {
+  if (state.roundText !== '') {
+    context.conversation.append({
+      role: 'assistant',
+      content: state.roundText,
+      finishReason: 'aborted',
+      ...reasoningOf(context.humanInTheLoop ?? DEFAULT_HUMAN_IN_THE_LOOP, state.roundReasoning),
+    });
+  }
+  state.estimateAbortedRound();
+  return state.ending('aborted');
+}
+
+/**
+ * Checks the request and appends the user's message (throws a {@link RequestError} for a
+ * request refused), then returns the round loop: a model call, then either the ending or a
+ * tool round and the next call.
+ */
+function startReply(context: ReplyContext): { rounds: Observable<ServerMessageInput>; state: ReplyState } {
+  const { conversation, tools, options } = context;
+  const unknownTools = (options.tools ?? []).filter((name) => !tools.has(name));
+  if (unknownTools.length > 0) {
+    throw new RequestError(
+      'unknown_tool',
+      `no such tool: ${unknownTools.join(', ')}; this server has ${tools.names.join(', ') || 'none'}`,
+    );
+  }
+  const clientTools = checkClientTools(context.clientTools ?? [], tools.names);
+  if (!clientTools.ok) throw new RequestError('invalid_client_tools', clientTools.error);
+  conversation.append({ role: 'user', content: context.text });
+  const humanInTheLoop = context.humanInTheLoop ?? DEFAULT_HUMAN_IN_THE_LOOP;
+  const run: ReplyRun = {
+    context,
+    state: new ReplyState(context.requestId),
+    limitCheck: new LimitCheck(
+      context.limits ?? {
+        maxTextBytes: DEFAULT_MAX_REPLY_TEXT_BYTES,
+        maxToolArgumentsBytes: DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
+      },
+    ),
+    definitions: [...tools.definitions(options.tools), ...clientTools.definitions],
+    clientToolNames: new Set(clientTools.definitions.map((tool) => tool.name)),
+    humanInTheLoop,
+    startedAt: performance.now(),
+  };
+  const { state } = run;
+
+  const round = (step: number): Observable<ServerMessageInput> =>
+    modelRound(run, step, (snapshot, lastRound) => afterRound(snapshot, step, lastRound));
+  const afterRound = (snapshot: RoundSnapshot, step: number, lastRound: boolean): Observable<ServerMessageInput> => {
+    state.roundEnded(snapshot.usage);
+    if (snapshot.finishReason === undefined) {
+      throw new UpstreamError('upstream_error', 'the model stream ended before the model finished', {
+        retryable: true,
+      });
+    }
+    if (snapshot.toolCalls.length === 0 || lastRound) {
+      const finishReason = finishReasonOf(snapshot.finishReason);
+      conversation.append({
+        role: 'assistant',
+        content: snapshot.text,
+        ...(finishReason === 'stop' ? {} : { finishReason }),
+        ...reasoningOf(humanInTheLoop, snapshot.reasoning),
+      });
+      return from(state.ending(finishReason));
+    }
+    return concat(
+      toolRound(run, snapshot, step),
+      defer(() => round(step + 1)),
+    );
+  };
+  return { rounds: round(0), state };
 }
