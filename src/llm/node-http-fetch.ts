@@ -45,6 +45,8 @@ export function readWhole(incoming: IncomingMessage): Promise<Buffer> {
     incoming.on('data', (part: Buffer) => parts.push(part));
     incoming.once('end', () => resolve(Buffer.concat(parts)));
     incoming.once('error', reject);
+    // Destroyed (the request was cancelled) with no error: settle anyway, so no read hangs.
+    incoming.once('close', () => reject(new Error('the connection closed before the body ended')));
   });
 }
 
