@@ -5,10 +5,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+/** A path of unreserved characters and slashes only. */
+const PLAIN_PATH = /^\/[A-Za-z0-9\-._~/]*$/;
+
 /** The path of an upgrade request, without its query. */
 export function pathnameOf(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  const path = query === -1 ? url : url.slice(0, query);
+  // A plain path is its own pathname: no URL to parse on every upgrade. Anything a parse could
+  // change (dot segments, `//`, escapes, a fragment, backslashes) is parsed.
+  if (PLAIN_PATH.test(path) && !path.includes('/.') && !path.includes('//')) return path;
   // Only the path matters; the host is a placeholder so relative URLs parse.
-  return new URL(request.url ?? '/', 'http://localhost').pathname;
+  return new URL(url, 'http://localhost').pathname;
 }
 
 const statusText: Record<number, string> = {

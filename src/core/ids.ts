@@ -3,10 +3,20 @@
  * no `node:crypto`.
  */
 
-/** `count` random bytes as base64url (no padding). */
+/** Random bytes fetched at a time: each `getRandomValues` call costs more than the bytes (WebIDL checks, a native call). */
+const POOL_BYTES = 4096;
+let pool = new Uint8Array(0);
+let used = 0;
+
+/** `count` (at most POOL_BYTES) random bytes as base64url (no padding), each pool byte handed out once. */
 function randomBase64url(count: number): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(count));
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url');
+  if (used + count > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(POOL_BYTES));
+    used = 0;
+  }
+  const start = used;
+  used += count;
+  return Buffer.from(pool.buffer, pool.byteOffset + start, count).toString('base64url');
 }
 
 /**

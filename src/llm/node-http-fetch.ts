@@ -18,6 +18,11 @@ type WithNodeBody = Response & { [kNodeBody]?: IncomingMessage };
 const httpAgent = new HttpAgent({ keepAlive: true });
 const httpsAgent = new HttpsAgent({ keepAlive: true });
 
+/** The keep-alive agent for `https:` (`secure`) or `http:` endpoints, shared by every request of the process. */
+export function agentFor(secure: boolean): HttpAgent {
+  return secure ? httpsAgent : httpAgent;
+}
+
 /** The Node stream of an event-stream response made by {@link nodeHttpFetch}, if it is one. */
 export function nodeBodyOf(response: Response): IncomingMessage | undefined {
   return (response as WithNodeBody)[kNodeBody];
@@ -33,16 +38,20 @@ function headersOf(init: RequestInit | undefined): Record<string, string> {
   return headers;
 }
 
-function readWhole(incoming: IncomingMessage): Promise<Buffer> {
+/** The whole body of a response. */
+export function readWhole(incoming: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     incoming.on('data', (part: Buffer) => parts.push(part));
     incoming.once('end', () => resolve(Buffer.concat(parts)));
     incoming.once('error', reject);
+    // Destroyed (the request was cancelled) with no error: settle anyway, so no read hangs.
+    incoming.once('close', () => reject(new Error('the connection closed before the body ended')));
   });
 }
 
-function responseHeaders(incoming: IncomingMessage): Headers {
+/** A response's headers as fetch's `Headers`. */
+export function responseHeaders(incoming: IncomingMessage): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(incoming.headers)) {
     if (value === undefined) continue;

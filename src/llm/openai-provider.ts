@@ -7,7 +7,9 @@ import type {
 import { Observable } from 'rxjs';
 import { UpstreamError } from '../errors';
 import type { HistoryMessage } from '../protocol/codecs';
+import type { IncomingMessage } from 'node:http';
 import { nodeBodyOf, nodeHttpFetch } from './node-http-fetch';
+import { DirectExchange, type DirectTemplate, directTemplate, openDirect, retryAfterMsOf } from './openai-direct';
 import { readChatCompletionNodeStream, readChatCompletionStream } from './sse-stream';
 import type { LLMEvent, LLMFinishReason, LLMProvider, LLMRequest } from './types';
 
@@ -19,20 +21,7 @@ export const DEFAULT_MAX_RETRY_AFTER_MS = 5000;
 /** What one SSE event of a reply may take beyond its text and arguments (ids, names, JSON around them), in bytes. */
 const EVENT_ENVELOPE_BYTES = 1024 * 1024;
 
-/**
- * The `Retry-After` of a response, in ms (from `retry-after-ms`, or `retry-after` in seconds or
- * as a date), or undefined when it has none.
- */
-export function retryAfterMsOf(headers: Headers | undefined): number | undefined {
-  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
-  if (Number.isFinite(ms) && ms >= 0) return Math.round(ms);
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number.parseFloat(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
+export { retryAfterMsOf };
 
 /** How to reach an OpenAI-compatible endpoint. Unset fields fall back to the environment. */
 export interface OpenAIProviderOptions {
@@ -260,64 +249,126 @@ export function openAIHealthCheck(options: OpenAIProviderOptions = {}): () => Pr
   };
 }
 
+/** One request to the endpoint, by either path: how it is opened, and how unsubscribing stops it. */
+interface UpstreamCall {
+  /** The 2xx answer's body: a Node stream, or a fetch Response when the SDK's own fetch made it. */
+  open(params: ChatCompletionCreateParamsStreaming): Promise<IncomingMessage | Response>;
+  readonly cancelled: boolean;
+  /** Settles once cancelled: a wait for a slow client cannot outlive the request. */
+  readonly whenCancelled: () => Promise<void>;
+  cancel(): void;
+}
+
+/** The fast path: the provider's template, sent straight over the keep-alive agent (./openai-direct). */
+function directCall(template: DirectTemplate): UpstreamCall {
+  const exchange = new DirectExchange();
+  return {
+    open: (params) => openDirect(template, JSON.stringify(params), exchange),
+    get cancelled() {
+      return exchange.cancelled;
+    },
+    whenCancelled: () => exchange.whenCancelled(),
+    cancel: () => exchange.cancel(),
+  };
+}
+
+/** The SDK makes the request (a client of the caller's, or SDK logging on); its signal aborts it. */
+function sdkCall(client: OpenAI): UpstreamCall {
+  const controller = new AbortController();
+  let cancelled: Promise<void> | undefined;
+  return {
+    open: async (params) => {
+      const response = await client.chat.completions.create(params, { signal: controller.signal }).asResponse();
+      return nodeBodyOf(response) ?? response;
+    },
+    get cancelled() {
+      return controller.signal.aborted;
+    },
+    whenCancelled: () =>
+      (cancelled ??= new Promise<void>((resolve) => {
+        if (controller.signal.aborted) resolve();
+        else controller.signal.addEventListener('abort', () => resolve(), { once: true });
+      })),
+    cancel: () => controller.abort(),
+  };
+}
+
 /**
  * A provider for any OpenAI-compatible endpoint, streaming with `stream_options.include_usage`.
- * Unsubscribing aborts the HTTP request through an AbortSignal, so the endpoint sees the
- * connection close at once, not at the next chunk.
+ * Unsubscribing closes the HTTP request at once, so the endpoint sees the connection close, not
+ * at the next chunk.
+ *
+ * With a client of its own making, the provider asks the SDK once for the request's URL and
+ * headers and then sends each request itself (./openai-direct), keeping the SDK's errors and
+ * retry rules; with `options.client`, or with the SDK logging requests (`OPENAI_LOG=info` or
+ * `debug`), the SDK makes every request.
  */
 export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider {
   const client = makeClient(options);
   const model = options.model ?? process.env.LLM_MODEL ?? DEFAULT_MODEL;
+  // The SDK builds its request asynchronously, once; requests made before it is ready wait for
+  // it. Without one (a client of the caller's, SDK logging, or no key: the SDK reports that on
+  // each request) the SDK makes every request.
+  let template: DirectTemplate | undefined;
+  let templateReady: Promise<unknown> | undefined = options.client
+    ? undefined
+    : directTemplate(client, options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS).then(
+        (made) => {
+          template = made;
+          templateReady = undefined;
+        },
+        () => {
+          templateReady = undefined;
+        },
+      );
+  const callFor = (): UpstreamCall => (template ? directCall(template) : sdkCall(client));
 
   return (request) =>
     new Observable<LLMEvent>((subscriber) => {
-      const controller = new AbortController();
-      // Set once the stream has ended normally (before the complete that tears this down): an
-      // abort then would only run the SDK's and the HTTP client's abort listeners, make
-      // DOMExceptions, and destroy the keep-alive connection the rest of the body is draining on.
+      let call: UpstreamCall | undefined;
+      let unsubscribed = false;
+      // Set once the stream has ended normally (before the complete that tears this down): a
+      // cancel then would only destroy the keep-alive connection the rest of the body drains on.
       let settled = false;
-      // Settles on unsubscribe, so a wait for a slow client cannot outlive the request.
-      const cancelled = new Promise<void>((resolve) =>
-        controller.signal.addEventListener('abort', () => resolve(), { once: true }),
-      );
       const run = async (): Promise<void> => {
-        // The SDK makes the request (auth, retries, HTTP errors as typed errors); the body is
-        // parsed here, which costs far less CPU than the SDK's iterator.
-        const response = await client.chat.completions
-          .create(makeChatCompletionParams(request, model), { signal: controller.signal })
-          .asResponse();
+        if (templateReady) await templateReady;
+        if (unsubscribed) return;
+        call = callFor();
+        const { whenCancelled } = call;
+        // The body is parsed here, which costs far less CPU than the SDK's iterator.
+        const body = await call.open(makeChatCompletionParams(request, model));
         const onChunk = (chunk: ChatCompletionChunk): void => {
           for (const event of eventsOfChunk(chunk)) subscriber.next(event);
         };
         // A slow client holds the model's stream back, instead of the server buffering it.
         const pause = (): Promise<unknown> | undefined => {
           const writable = request.whenWritable?.();
-          return writable && Promise.race([writable, cancelled]);
+          return writable && Promise.race([writable, whenCancelled()]);
         };
         // One event cannot carry more than the reply may hold (twice: JSON may escape each character).
         const { limits } = request;
         const readOptions = limits
           ? { maxEventBytes: 2 * (limits.maxTextBytes + limits.maxToolArgumentsBytes) + EVENT_ENVELOPE_BYTES }
           : {};
-        const nodeBody = nodeBodyOf(response);
-        if (nodeBody) {
-          await readChatCompletionNodeStream(nodeBody, onChunk, pause, readOptions);
+        if (!(body instanceof Response)) {
+          await readChatCompletionNodeStream(body, onChunk, pause, readOptions);
         } else {
-          if (!response.body)
+          if (!body.body)
             throw new UpstreamError('upstream_error', 'the model endpoint answered without a body', {
               retryable: true,
             });
-          await readChatCompletionStream(response.body, onChunk, pause, readOptions);
+          await readChatCompletionStream(body.body, onChunk, pause, readOptions);
         }
         settled = true;
         subscriber.complete();
       };
-      // A failed request is still aborted: its body may be half read.
+      // A failed request is still cancelled: its body may be half read.
       run().catch((error: unknown) => {
-        if (!controller.signal.aborted) subscriber.error(toUpstreamError(error));
+        if (!call?.cancelled) subscriber.error(toUpstreamError(error));
       });
       return () => {
-        if (!settled) controller.abort();
+        unsubscribed = true;
+        if (!settled) call?.cancel();
       };
     });
 }
