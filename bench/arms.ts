@@ -200,6 +200,9 @@ const SERVE = [
   '127.0.0.1',
   '--max-connections',
   '20000',
+  // The idle section holds 10,000 sessions beside its streams: past the default budget (10,000).
+  '--max-sessions',
+  '20000',
   '--model',
   'bench',
   '--no-builtin-tools',

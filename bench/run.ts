@@ -525,12 +525,25 @@ async function main(): Promise<void> {
       log(`done: ${workload.name}`);
     }
     if (runs('herd')) herdFigures = await herd(herdClients, rounds, upstreamURL);
+    if (runs('herd')) log('done: herd');
     const firstRepeat = quick ? 10 : 50;
     if (runs('first')) first = await firstChunk(rounds, firstRepeat, upstreamURL);
-    for (const arm of core('stalled')) stalled[arm.name] = await stalledReader(arm, stalledSpec, upstreamURL);
-    for (const arm of core('idle')) idle[arm.name] = await idleSessions(arm, idleCount, idleStreams, upstreamURL);
-    for (const arm of core('storm')) storm[arm.name] = await reconnectStorm(arm, stormSessions, upstreamURL);
-    for (const arm of core('capacity')) capacity[arm.name] = await largestN(arm, nSteps, upstreamURL);
+    if (runs('first')) log('done: first chunk');
+    // Progress per arm from here: each section is one sample per arm.
+    const section = async <T>(
+      name: Parameters<typeof runs>[0],
+      run: (arm: Arm & { name: CoreArmName }) => Promise<T>,
+      into: Record<string, T>,
+    ) => {
+      for (const arm of core(name)) {
+        into[arm.name] = await run(arm);
+        log(`done: ${name} ${arm.name}`);
+      }
+    };
+    await section('stalled', (arm) => stalledReader(arm, stalledSpec, upstreamURL), stalled);
+    await section('idle', (arm) => idleSessions(arm, idleCount, idleStreams, upstreamURL), idle);
+    await section('storm', (arm) => reconnectStorm(arm, stormSessions, upstreamURL), storm);
+    await section('capacity', (arm) => largestN(arm, nSteps, upstreamURL), capacity);
   } finally {
     await stop(upstream.child);
   }
