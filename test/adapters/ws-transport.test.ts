@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { WebSocketTransport } from '../../src/adapters/ws-transport';
+import { countWrites } from '../utils/count-writes';
 
 /** The drain signal of the `ws` transport, over a real loopback socket whose reader stops reading. */
 describe('WebSocketTransport', () => {
@@ -29,23 +30,6 @@ describe('WebSocketTransport', () => {
     await new Promise((resolve) => client?.once('open', resolve));
     const [server, request] = await accepted;
     return { server, socket: request.socket, client };
-  };
-
-  /** Counts the writes (system calls) the socket makes: one per `_write` or `_writev`. */
-  const countWrites = (socket: Socket): (() => number) => {
-    let writes = 0;
-    const internals = socket as unknown as {
-      _write: (...args: unknown[]) => void;
-      _writev: (...args: unknown[]) => void;
-    };
-    for (const name of ['_write', '_writev'] as const) {
-      const original = internals[name].bind(socket);
-      internals[name] = (...args: unknown[]) => {
-        writes++;
-        original(...args);
-      };
-    }
-    return () => writes;
   };
 
   const receive = (reader: WebSocket, count: number): Promise<string[]> =>

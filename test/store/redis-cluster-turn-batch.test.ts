@@ -7,6 +7,7 @@ import { clusterSettings } from '../../src/store/redis/connect';
 import { RedisSessionData } from '../../src/store/redis/redis-data';
 import { uniquePrefix } from '../utils/redis';
 import { type OwnRedisCluster, startRedisCluster } from '../utils/redis-cluster';
+import { countWrites } from '../utils/count-writes';
 
 let cluster: OwnRedisCluster;
 let connection: Cluster;
@@ -34,19 +35,7 @@ afterEach(async () => {
 
 /** Counts the writes (system calls) of each master's socket from now on. */
 function countWritesPerMaster(): () => number[] {
-  const counts = connection.nodes('master').map((node) => {
-    let writes = 0;
-    const socket = node.stream;
-    const internals = socket as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
-    for (const name of ['_write', '_writev'] as const) {
-      const original = internals[name].bind(socket);
-      internals[name] = (...args: unknown[]) => {
-        writes++;
-        original(...args);
-      };
-    }
-    return () => writes;
-  });
+  const counts = connection.nodes('master').map((node) => countWrites(node.stream));
   return () => counts.map((count) => count());
 }
 

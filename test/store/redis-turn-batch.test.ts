@@ -3,7 +3,6 @@
  * order they were issued, and a reconnect in the middle of a turn leaves nothing corked and
  * nothing acknowledged lost. Runs against the Redis on this machine, under a key prefix of its own.
  */
-import type { Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import type { SessionStoreContext } from '../../src/core/ports';
 import { RedisSessionData } from '../../src/store/redis/redis-data';
@@ -11,6 +10,7 @@ import { type RedisDirectoryOptions, RedisNode } from '../../src/store/redis/red
 import { RedisPersistence } from '../../src/store/redis/redis-persistence';
 import { isolatedRedisKeys, TEST_REDIS_URL } from '../utils/redis';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
+import { countWrites } from '../utils/count-writes';
 
 const keys = isolatedRedisKeys();
 let redis: Redis;
@@ -29,20 +29,6 @@ async function connectLikeTheStore(url = TEST_REDIS_URL, commandTimeout = 2000):
   connection.on('error', () => undefined);
   await new Promise((resolve) => connection.once('ready', resolve));
   return connection;
-}
-
-/** Counts the writes (system calls) a socket makes from now on: one per `_write` or `_writev`. */
-function countWrites(socket: Socket): () => number {
-  let writes = 0;
-  const internals = socket as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
-  for (const name of ['_write', '_writev'] as const) {
-    const original = internals[name].bind(socket);
-    internals[name] = (...args: unknown[]) => {
-      writes++;
-      original(...args);
-    };
-  }
-  return () => writes;
 }
 
 /** Runs `work` in the check phase of a later turn (after the turn batch of the current one has left). */
