@@ -1,8 +1,10 @@
 /**
  * The per-chunk path inside one process, without sockets: a model event from the provider to the
  * encoded frame handed to the transport (reply pipeline, session, replay log, encoding), against
- * what the lean relay does for the same chunk (one JSON.stringify). Deterministic enough to compare
- * changes on a busy machine where `npm run bench` is not; bench/PROFILE.md uses it.
+ * what the lean relay does for the same chunk (one JSON.stringify). Far less noisy than `npm run
+ * bench` for comparing changes to that path (alternate the old and new code; runs spread about
+ * ±15% on a shared machine). It runs hot: in the server the same path costs several times more
+ * (cold caches between chunks, see bench/PROFILE.md).
  *
  *   npx tsx bench/hot-path.ts [sessions=100] [chunks=2000] [rounds=5]
  */
@@ -14,25 +16,8 @@ import type { LLMEvent } from '../src/llm/types';
 import { memoryStore } from '../src/store/memory-store';
 import { createToolRegistry } from '../src/tools';
 
-const numbers = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
-const [sessions = 100, chunks = 2000, rounds = 5] = numbers.map(Number);
+const [sessions = 100, chunks = 2000, rounds = 5] = process.argv.slice(2).map(Number);
 let sink = 0;
-/**
- * `--cold`: between two chunks, read through 2 MiB, as the server's network work (HTTP parsing,
- * syscalls) does between two chunks of one session: each chunk's path then runs with cold caches.
- */
-const cold = process.argv.includes('--cold') ? new Float64Array(256 * 1024) : undefined;
-const coolDown = (): void => {
-  if (!cold) return;
-  for (let i = 0; i < cold.length; i += 8) sink += cold[i] as number;
-};
-/** CPU time of `coolDown` alone, per chunk, in ns (subtracted from both figures). */
-function coolDownNs(): number {
-  const started = process.cpuUsage();
-  for (let i = 0; i < 10_000; i++) coolDown();
-  const used = process.cpuUsage(started);
-  return ((used.user + used.system) * 1000) / 10_000;
-}
 
 /** A transport that takes frames as a socket would: the text's length is read, nothing kept. */
 const transport = (): Transport => ({
@@ -74,11 +59,7 @@ async function llmWs(): Promise<number> {
       .receive(JSON.stringify({ type: 'user_message', id: `q${i}`, data: { text: 'hi' } }), false);
   const delta = { type: 'text', delta: ' token' } as const;
   const started = process.cpuUsage();
-  for (let c = 0; c < chunks; c++)
-    for (const stream of streams) {
-      coolDown();
-      stream.next({ ...delta });
-    }
+  for (let c = 0; c < chunks; c++) for (const stream of streams) stream.next({ ...delta });
   const used = process.cpuUsage(started);
   for (const stream of streams) {
     stream.next({ type: 'finish', reason: 'stop' });
@@ -94,7 +75,6 @@ function lean(): number {
   const started = process.cpuUsage();
   for (let c = 0; c < chunks; c++)
     for (let s = 0; s < sessions; s++) {
-      coolDown();
       const event = { type: 'text', delta: ' token' };
       (sinks[s] as Transport).send(
         JSON.stringify({
@@ -112,11 +92,10 @@ async function main(): Promise<void> {
   const figures: Array<{ llmWs: number; lean: number }> = [];
   for (let round = 0; round < rounds; round++) figures.push({ llmWs: await llmWs(), lean: lean() });
   const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
-  const baseline = cold ? coolDownNs() : 0;
-  const llmWsNs = median(figures.map((figure) => figure.llmWs)) - baseline;
-  const leanNs = median(figures.map((figure) => figure.lean)) - baseline;
+  const llmWsNs = median(figures.map((figure) => figure.llmWs));
+  const leanNs = median(figures.map((figure) => figure.lean));
   console.log(
-    `ns per chunk, ${sessions} sessions x ${chunks} chunks, median of ${rounds}${cold ? ', cold caches' : ''}: llm-ws ${llmWsNs.toFixed(0)}, lean ${leanNs.toFixed(0)}, added ${(llmWsNs - leanNs).toFixed(0)} (sink ${sink % 10})`,
+    `ns per chunk, ${sessions} sessions x ${chunks} chunks, median of ${rounds}: llm-ws ${llmWsNs.toFixed(0)}, lean ${leanNs.toFixed(0)}, added ${(llmWsNs - leanNs).toFixed(0)} (sink ${sink % 10})`,
   );
 }
 
