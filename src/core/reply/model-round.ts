@@ -1,4 +1,4 @@
-import { Observable, type Subscription } from 'rxjs';
+import { Observable } from 'rxjs';
 import { UpstreamError } from '../../errors';
 import { accumulateRound, emptyRound, type RoundSnapshot } from '../../llm/accumulate-round';
 import type { LLMRequest } from '../../llm/types';
@@ -46,7 +46,6 @@ export function modelRound(
       timed = true;
       context.timings?.modelCall(secondsSince(callStartedAt));
     };
-    let after: Subscription | undefined;
     const call = context
       .provider(request)
       .pipe(
@@ -93,9 +92,9 @@ export function modelRound(
           timeCall();
           try {
             // What follows the call goes straight to this subscriber: no hop for its frames either.
-            after = then({ ...round, text: state.roundText, reasoning: state.roundReasoning }, lastRound).subscribe(
-              subscriber,
-            );
+            // Subscribed with the subscriber itself, its teardown is the subscriber's: unsubscribing
+            // the round stops it too.
+            then({ ...round, text: state.roundText, reasoning: state.roundReasoning }, lastRound).subscribe(subscriber);
           } catch (error) {
             subscriber.error(error);
           }
@@ -104,7 +103,6 @@ export function modelRound(
     return () => {
       timeCall();
       call.unsubscribe();
-      after?.unsubscribe();
     };
   });
 }
