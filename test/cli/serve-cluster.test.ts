@@ -132,7 +132,7 @@ describe('two llm-ws serve processes on the master of Redis Sentinels', () => {
     await moveMidReply(first.port, second.port);
   }, 90_000);
 
-  it('keep the session through a failover of the master mid-reply: the reply completes or ends retryable, nothing is answered twice', async () => {
+  it('keep the session through a failover of the master mid-reply: the reply ends store_unavailable (retryable), nothing is answered twice', async () => {
     const [first, second] = await start();
     const c = await clientThrough(first.port);
     const chunks = numbered(400);
@@ -141,18 +141,14 @@ describe('two llm-ws serve processes on the master of Redis Sentinels', () => {
     c.chunks$.subscribe(({ chunk }) => chunk && received.push(chunk));
     const reply = c.sendMessage('count to 400').then(
       (done) => ({ text: done.fullText }),
-      (error: unknown) => ({ error: error as { retryable?: boolean } }),
+      (error: unknown) => ({ error: error as { code?: string; retryable?: boolean } }),
     );
     await firstValueFrom(c.chunks$.pipe(filter(({ chunk }) => chunk === 'c20 ')));
     await sentinels.failover();
-    const outcome = await reply;
-    if ('text' in outcome) {
-      expect(outcome.text).toBe(chunks.join(''));
-      expect(received).toEqual(chunks);
-    } else {
-      expect(outcome.error).toMatchObject({ retryable: true });
-      expect(received).toEqual(chunks.slice(0, received.length));
-    }
+    // docs/SCALING.md: a Sentinel failover leaves every session unavailable for about a second,
+    // so the running reply ends with store_unavailable (retryable) after the chunks it had.
+    expect(await reply).toMatchObject({ error: { code: 'store_unavailable', retryable: true } });
+    expect(received).toEqual(chunks.slice(0, received.length));
     expect(upstream.requests).toHaveLength(1);
 
     // The session lives on the new master: resumed on the other process, it goes on with its history.

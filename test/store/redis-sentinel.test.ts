@@ -43,7 +43,7 @@ afterEach(async () => {
 });
 
 describe('redisStore on the master of Redis Sentinels', () => {
-  it('keeps the session when the master is killed mid-reply: the reply completes or ends retryable, then goes on on the other server', async () => {
+  it('keeps the session when the master is killed mid-reply: the reply ends store_unavailable (retryable), then goes on on the other server', async () => {
     const prefix = uniquePrefix();
     const start = async (): Promise<WSServer> => {
       const server = await startServerFor(upstream, {
@@ -74,7 +74,7 @@ describe('redisStore on the master of Redis Sentinels', () => {
     client.chunks$.subscribe(({ chunk }) => chunk && received.push(chunk));
     const reply = client.sendMessage('count to 400').then(
       (done) => ({ text: done.fullText }),
-      (error: unknown) => ({ error: error as { retryable?: boolean } }),
+      (error: unknown) => ({ error: error as { code?: string; retryable?: boolean } }),
     );
     await firstValueFrom(client.chunks$.pipe(filter(({ chunk }) => chunk === 'c20 ')));
     const master = await sentinels.master();
@@ -82,14 +82,10 @@ describe('redisStore on the master of Redis Sentinels', () => {
     // failover, not Redis's asynchronous replication (docs/SCALING.md measures that).
     expect(await ask(master, 'WAIT', 1, 10_000)).toBe(1);
     await master.kill();
-    const outcome = await reply;
-    if ('text' in outcome) {
-      expect(outcome.text).toBe(chunks.join(''));
-      expect(received).toEqual(chunks);
-    } else {
-      expect(outcome.error).toMatchObject({ retryable: true });
-      expect(received).toEqual(chunks.slice(0, received.length));
-    }
+    // docs/SCALING.md: a Sentinel failover leaves every session unavailable for about a second,
+    // so the running reply ends with store_unavailable (retryable) after the chunks it had.
+    expect(await reply).toMatchObject({ error: { code: 'store_unavailable', retryable: true } });
+    expect(received).toEqual(chunks.slice(0, received.length));
     expect(upstream.requests).toHaveLength(1);
 
     await sentinels.waitForMaster(master.port);
