@@ -1,10 +1,13 @@
 /**
- * The Redis store on a real Redis Cluster (3 masters with a replica each, started by this file):
+ * The Redis store on a real Redis Cluster (3 masters with a replica each, started once by this file):
  * sessions in every master's slots, each session's keys in one slot, and a master failover
  * during a reply (CLUSTER FAILOVER on its replica, then a killed master) that loses no session
- * and answers nothing twice.
+ * and answers nothing twice; and the store's writes of one turn in one socket write per master.
  */
 import { Cluster } from 'ioredis';
+import { clusterSettings } from '../../src/store/redis/connect';
+import { RedisSessionData } from '../../src/store/redis/redis-data';
+import { countWrites } from '../utils/count-writes';
 import { filter, firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
 import type { WSServer } from '../../src/server/ws-server';
@@ -216,4 +219,58 @@ describe('redisStore on a Redis Cluster', () => {
       await cluster.waitForHealthy({ slot, notPort: master.port });
     });
   }, 120_000);
+});
+
+/**
+ * The writes of one event-loop turn leave in one socket write per master, each session's in the
+ * order made (on the same cluster as the tests above).
+ */
+describe('RedisSessionData on a Redis Cluster: one write per master per turn', () => {
+  let connection: Cluster;
+  beforeEach(async () => {
+    // The store's settings for its command connection (fail fast, a deadline per command).
+    connection = new Cluster(
+      [...cluster.startupNodes],
+      clusterSettings({ protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: 2000 }),
+    );
+    connection.on('error', () => undefined);
+    await new Promise((resolve) => connection.once('ready', resolve));
+    // Every master's connection ready, as the store waits for.
+    await Promise.all(connection.nodes('master').map((node) => node.ping()));
+  });
+  afterEach(async () => {
+    await connection.quit();
+  });
+
+  /** Counts the writes (system calls) of each master's socket from now on. */
+  function countWritesPerMaster(): () => number[] {
+    const counts = connection.nodes('master').map((node) => countWrites(node.stream));
+    return () => counts.map((count) => count());
+  }
+
+  it("sends the appends of 30 sessions made in one turn in one write to each master, each session's in order", async () => {
+    const data = new RedisSessionData(connection, uniquePrefix(), 60_000, 1000);
+    const sessions = Array.from({ length: 30 }, (_, i) => `s${i}`);
+    const writes = countWritesPerMaster();
+    await Promise.all(sessions.map((id) => data.append(id, 1, `${id} one`)));
+    // Sessions of every master's slots: each master got exactly one write.
+    expect(writes()).toEqual([1, 1, 1]);
+    // A session's writes wait for its previous ones to be answered (in later turns): still in order.
+    await Promise.all(
+      sessions.flatMap((id) => [
+        data.append(id, 2, `${id} two`),
+        data.acknowledged(id, 1),
+        data.append(id, 3, `${id} three`),
+      ]),
+    );
+    for (const id of sessions) {
+      expect(await data.framesAfter(id, 1)).toEqual({
+        frames: [
+          { seq: 2, text: `${id} two` },
+          { seq: 3, text: `${id} three` },
+        ],
+      });
+      expect(await data.lastSeq(id)).toBe(3);
+    }
+  });
 });
