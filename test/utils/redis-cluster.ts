@@ -175,6 +175,11 @@ export interface OwnRedisCluster {
    * healthy: a test that kills a node leaves the cluster as it found it for the next.
    */
   reviveAll(): Promise<void>;
+  /**
+   * Sets `cluster-node-timeout` on every running node (how long a master may not answer before
+   * its replica takes over); {@link reviveAll} sets it back to the one the cluster started with.
+   */
+  setNodeTimeout(ms: number): Promise<void>;
   /** Stops every process and deletes its files. */
   stop(): Promise<void>;
 }
@@ -187,6 +192,7 @@ export interface OwnRedisCluster {
  */
 export async function startRedisCluster(options: { readonly nodeTimeoutMs?: number } = {}): Promise<OwnRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-ws-cluster-'));
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
   const ports = await freePorts(12);
   const nodes: RedisProcess[] = [];
   const argsOf = new Map<number, string[]>();
@@ -210,7 +216,7 @@ export async function startRedisCluster(options: { readonly nodeTimeoutMs?: numb
         '--cluster-config-file',
         join(dir, `nodes-${port}.conf`),
         '--cluster-node-timeout',
-        String(options.nodeTimeoutMs ?? 2000),
+        String(nodeTimeoutMs),
         '--dir',
         dir,
         '--save',
@@ -303,10 +309,15 @@ export async function startRedisCluster(options: { readonly nodeTimeoutMs?: numb
     },
     reviveAll: async () => {
       const dead = nodes.filter((node) => !node.running());
-      if (dead.length === 0) return;
       for (const node of dead) nodes[nodes.indexOf(node)] = spawnRedis(argsOf.get(node.port) as string[], node.port);
       await Promise.all(nodes.map((node) => waitUntilTrue(() => answersPing(node), 10_000, 50)));
-      await cluster.waitForHealthy();
+      await cluster.setNodeTimeout(nodeTimeoutMs);
+      if (dead.length > 0) await cluster.waitForHealthy();
+    },
+    setNodeTimeout: async (ms) => {
+      await Promise.all(
+        nodes.filter((node) => node.running()).map((node) => ask(node, 'CONFIG', 'SET', 'cluster-node-timeout', ms)),
+      );
     },
     stop,
   };
