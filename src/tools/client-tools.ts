@@ -188,8 +188,16 @@ export function awaitApproval(
 }
 
 /**
- * What a client tool's `tool_result` means for the model: its result, unless it is larger than
- * `maxResultBytes` as JSON, or the error the client reported.
+ * Deepest nesting of objects and arrays a client tool's result may have: the result goes to the
+ * model, into history and to every tab as JSON, and JSON.stringify overflows the stack long before
+ * JSON.parse does (a frame of 10,000 nested arrays parses).
+ */
+export const MAX_CLIENT_TOOL_RESULT_DEPTH = 64;
+
+/**
+ * What a client tool's `tool_result` means for the model: its result, unless it nests deeper than
+ * {@link MAX_CLIENT_TOOL_RESULT_DEPTH} or is larger than `maxResultBytes` as JSON (then a tool
+ * error the model sees), or the error the client reported.
  */
 export function clientToolOutcome(
   answer: ClientToolResultMessage['data'],
@@ -198,7 +206,18 @@ export function clientToolOutcome(
 ): ToolOutcome {
   if (answer.error !== undefined) return { ok: false, error: answer.error };
   const value = answer.result === undefined ? null : answer.result;
-  const bytes = Buffer.byteLength(JSON.stringify(value));
+  if (depthOf(value, MAX_CLIENT_TOOL_RESULT_DEPTH) > MAX_CLIENT_TOOL_RESULT_DEPTH)
+    return {
+      ok: false,
+      error: `the result of ${toolName} nests deeper than ${MAX_CLIENT_TOOL_RESULT_DEPTH} levels; this server takes at most ${MAX_CLIENT_TOOL_RESULT_DEPTH}`,
+    };
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    return { ok: false, error: `the result of ${toolName} is not JSON: ${(error as Error).message}` };
+  }
+  const bytes = Buffer.byteLength(json);
   if (bytes > maxResultBytes)
     return {
       ok: false,

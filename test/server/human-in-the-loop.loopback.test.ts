@@ -228,6 +228,24 @@ describe('client tools over loopback', () => {
   const sendWithClock = (client: TestClient) =>
     client.send({ type: 'user_message', id: 'm1', data: { text: 'what time is it here?', clientTools: [clock] } });
 
+  it.each([
+    ['nested 10,000 levels deep', `${'['.repeat(10_000)}1${']'.repeat(10_000)}`],
+    ['nested 100 levels deep in objects', `${'{"a":'.repeat(100)}1${'}'.repeat(100)}`],
+  ])('makes a client tool result %s a tool error the model sees, never internal_error', async (_name, result) => {
+    await loopback.start();
+    askTheClock();
+    const client = await loopback.connect();
+    sendWithClock(client);
+    await client.waitFor('tool_call', (m) => m.data.status === 'client_execute');
+    // Written by hand: JSON.stringify itself cannot go that deep.
+    client.sendRaw(`{"type":"tool_result","id":"t1","data":{"toolCallId":"call_clock","result":${result}}}`);
+    expect((await client.waitFor('llm_complete')).data.fullText).toBe('It is noon.');
+    expect(client.received.filter((m) => m.type === 'error')).toEqual([]);
+    const error = 'the result of get_browser_time nests deeper than 64 levels; this server takes at most 64';
+    expect((await client.waitFor('tool_result')).data).toMatchObject({ toolCallId: 'call_clock', error });
+    expect(await toolMessagesOf(1)).toEqual([`Error: ${error}`]);
+  });
+
   it('offers the client tool to the model, asks the client to run it, and feeds its result back', async () => {
     await loopback.start();
     askTheClock();
