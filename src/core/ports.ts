@@ -52,9 +52,6 @@ export interface Transport {
   onDrain(listener: () => void): () => void;
 }
 
-/** The name a transport had before the seam was drawn. @deprecated Use {@link Transport}. */
-export type SessionTransport = Transport;
-
 // ---- Session -------------------------------------------------------------------------------------
 
 /**
@@ -264,12 +261,6 @@ export interface SessionDirectory {
   /** The server stops: every session of this process ends (a shared store keeps their state). */
   close(): Promise<void>;
 }
-
-/** What a connection needs of the store. @deprecated Use {@link SessionDirectory}. */
-export type SessionRegistry = Pick<
-  SessionDirectory,
-  'create' | 'claim' | 'discard' | 'attached' | 'detached' | 'resumed'
->;
 
 /**
  * Keeps sessions for a server: `memoryStore()` (the default) or `redisStore()` for several
