@@ -3,14 +3,9 @@ export const DEFAULT_REPLAY_MAX_MESSAGES = 5000;
 /** UTF-8 bytes a session keeps for replay unless configured (2 MiB). */
 export const DEFAULT_REPLAY_MAX_BYTES = 2 * 1024 * 1024;
 
-/** Bounds of a replay log: the oldest messages go first once either is passed. */
-export interface ReplayLimits {
-  readonly maxMessages: number;
-  readonly maxBytes: number;
-}
+import type { ReplayLimits, ReplayResult } from './ports';
 
-/** What a resume from `lastSeq` can get: the frames after it, or nothing because some are gone. */
-export type ReplayResult = { readonly frames: readonly string[] } | { readonly gap: { readonly oldestHeld: number } };
+export type { ReplayLimits, ReplayResult };
 
 /**
  * The encoded frames of one session's stream, by `seq`, bounded in count and bytes, so a
