@@ -20,6 +20,8 @@ export type { RawFrame } from '../protocol/decode';
 export type {
   Transport,
   Session,
+  Sender,
+  RemoteSender,
   SessionDirectory,
   SessionStoreContext,
   SessionInit,
@@ -27,6 +29,12 @@ export type {
   SessionBudget,
   ClaimResult,
   StoreHealth,
+  FollowerSession,
+  FollowerInit,
+  ForwardedFrame,
+  BackpressureLimits,
+  ReplayLimits,
+  ReplayResult,
 } from '../core/ports';
 
 // Options and their defaults (each option's `@default`).
@@ -83,6 +91,7 @@ export {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_LEASE_MS,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  type RedisClient,
   type RedisStoreOptions,
   type SessionStore,
 } from '../store';
