@@ -151,7 +151,14 @@ export interface FakeServerOptions {
    * @default false
    */
   readonly autoAccept?: boolean;
-  /** The scheduler of `autoAccept`'s tick. @default asyncScheduler (virtual inside `TestScheduler.run`) */
+  /**
+   * Fails every new socket (an error, then an unclean 1006 close), as a stopped server or a wrong
+   * port does: for tests of what an app shows while the client cannot connect. Like
+   * `autoAccept`, in the same frame of virtual time the client made the socket, after its handlers are set.
+   * @default false
+   */
+  readonly unreachable?: boolean;
+  /** The scheduler of `autoAccept`'s and `unreachable`'s tick. @default asyncScheduler (virtual inside `TestScheduler.run`) */
   readonly scheduler?: SchedulerLike;
 }
 
@@ -206,6 +213,10 @@ export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
     created: (socket) => {
       sockets.push(socket);
       // A tick later: the client sets its handlers right after making the socket.
+      if (options.unreachable) {
+        scheduler.schedule(() => socket.readyState === FakeWebSocket.CONNECTING && socket.fail());
+        return;
+      }
       if (options.autoAccept) {
         scheduler.schedule(() => {
           if (socket.readyState !== FakeWebSocket.CONNECTING) return;
