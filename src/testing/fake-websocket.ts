@@ -146,8 +146,11 @@ export class FakeWebSocket {
 /** Settings of {@link createFakeServer}. */
 export interface FakeServerOptions {
   /**
-   * Opens and greets every new socket by itself, a tick after the client makes it (and confirms
-   * a `resume`, as a server that kept the session). Off, the test calls `accept()` itself.
+   * Opens and greets every new socket by itself (and confirms a `resume`, as a server that kept
+   * the session). Off, the test calls `accept()` itself. In virtual time the greeting comes **in
+   * the same frame** the client made the socket (frame 0 for a `connect()` at the top of
+   * `TestScheduler.run`), once the code that made it has returned: a `send()` made then goes out
+   * at that frame too. With the real clock, a macrotask (`setTimeout(0)`) later.
    * @default false
    */
   readonly autoAccept?: boolean;
@@ -200,8 +203,19 @@ const abortsRequest = (message: ClientMessage, requestId: string): boolean =>
  *
  * ```ts
  * const server = createFakeServer({ autoAccept: true });
- * server.answer('user_message', ({ id }) => makeReply(id, ['Hel', 'lo']));
+ * server.answer('user_message', ({ id }) => cold(...replyMarbles(id, '-a-b|', { a: 'Hel', b: 'lo' })));
  * const client = new WSClient({ url: 'ws://fake/ws', WebSocketCtor: server.WebSocketCtor, heartbeatInterval: 0 });
+ * void client.connect();
+ * ```
+ *
+ * The frames, in virtual time (`TestScheduler.run`), of `client.send('hi')` at frame 0:
+ *
+ * ```text
+ * frame              0    1    2    3    4
+ * client             connect(), send('hi')
+ * fake server        greets (autoAccept: same frame), gets the user_message
+ * answer             ^    a    -    b    |          cold(...replyMarbles(id, '-a-b|')), subscribed at 0
+ * send()             -    a    -    b    (ec|)      a: 'Hel', b: 'lo', e: the empty isComplete chunk, c: llm_complete
  * ```
  */
 export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
