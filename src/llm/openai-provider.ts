@@ -134,6 +134,7 @@ export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
   }
   if (typeof chunk.usage === 'object' && chunk.usage !== null) {
     const reasoningTokens = chunk.usage.completion_tokens_details?.reasoning_tokens;
+    const cachedTokens = chunk.usage.prompt_tokens_details?.cached_tokens;
     events.push({
       type: 'usage',
       usage: {
@@ -141,6 +142,7 @@ export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
         completionTokens: chunk.usage.completion_tokens,
         totalTokens: chunk.usage.total_tokens,
         ...(typeof reasoningTokens === 'number' ? { reasoningTokens } : {}),
+        ...(typeof cachedTokens === 'number' ? { cachedTokens } : {}),
       },
     });
   }
