@@ -24,6 +24,8 @@ export const allowedFolders = {
   testing: ['client', 'protocol', 'errors', 'llm', 'util'],
   store: ['core', 'protocol', 'errors', 'util', 'operators', 'llm', 'tools'],
   adapters: ['core', 'protocol', 'errors', 'util', 'operators'],
+  // OpenTelemetry decorators of the core's ports (llm-ws/otel): no server, no store.
+  otel: ['core', 'llm', 'tools', 'protocol', 'errors'],
 };
 
 /**

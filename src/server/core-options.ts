@@ -72,6 +72,7 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
     logger: parts.logger,
     onSent: parts.metrics.sent,
     timings: { modelCall: parts.metrics.modelCall, firstToken: parts.metrics.firstToken },
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   };
 }
 

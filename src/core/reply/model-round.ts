@@ -25,6 +25,12 @@ export function modelRound(
     tools: run.definitions,
     whenWritable: context.whenWritable,
     limits: { maxTextBytes: limits.maxTextBytes, maxToolArgumentsBytes: limits.maxToolArgumentsBytes },
+    call: {
+      conversationId: context.sessionId,
+      requestId: context.requestId,
+      principal: context.principal,
+      trace: context.trace,
+    },
     options: {
       temperature: options.temperature,
       maxTokens: options.maxTokens,
