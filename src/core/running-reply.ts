@@ -63,6 +63,7 @@ export class RunningReply {
   /** Runs the reply with `context`; its frames go to `sink` (held while paused); `trace` hears how it ended. */
   start(context: Omit<ReplyContext, 'abort$' | 'answers'>, sink: ReplySink, trace?: ReplyTrace): void {
     let ending: ReplyEnding | undefined;
+    this.trace = trace;
     if (trace) {
       // Ended once: on the reply's completion, or when it is stopped before that.
       this.endTrace = () => {
@@ -93,6 +94,8 @@ export class RunningReply {
       });
   }
 
+  /** The reply's trace, told of its waits for the client. */
+  private trace: ReplyTrace | undefined;
   /** Ends the reply's trace, once (set while a trace is open). */
   private endTrace: (() => void) | undefined;
 
@@ -124,7 +127,10 @@ export class RunningReply {
     return new Observable((subscriber) => {
       const wait: Wait = { type, deliver: (answer) => subscriber.next(answer) };
       (this.waits ??= new Map()).set(toolCallId, wait);
+      const trace = this.trace;
+      trace?.waiting?.(type, 1);
       return () => {
+        trace?.waiting?.(type, -1);
         if (this.waits?.get(toolCallId) === wait) this.waits.delete(toolCallId);
       };
     });

@@ -6,6 +6,7 @@
  */
 import type { LLMProvider } from '../llm/types';
 import type { CompleteMessage } from '../protocol/codecs';
+import type { ResumeOutcome } from './connection';
 import type { ToolRegistry } from '../tools/registry';
 
 /** A reply starting, as its span should say. */
@@ -35,6 +36,11 @@ export interface ReplyTrace {
   readonly context: unknown;
   /** The reply ended; called once. */
   end(ending: ReplyEnding): void;
+  /**
+   * A tool call of the reply started (`1`) or stopped (`-1`) waiting for the client: for the
+   * user's approval (`tool_approval`) or for a client tool's result (`tool_result`).
+   */
+  waiting?(answer: 'tool_approval' | 'tool_result', delta: 1 | -1): void;
 }
 
 /**
@@ -49,4 +55,9 @@ export interface Telemetry {
   tools(registry: ToolRegistry): ToolRegistry;
   /** A reply starts: its trace, ended when the reply ends. */
   startReply(start: ReplyStart): ReplyTrace;
+  /**
+   * A `resume` was answered: `resumed` (with how many messages it replayed: how far behind the
+   * client was), `session_lost` or `resume_gap`.
+   */
+  resumed?(outcome: ResumeOutcome, replayedMessages: number | undefined): void;
 }

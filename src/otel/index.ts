@@ -9,7 +9,7 @@
  */
 import { metrics, type MeterProvider, trace, type TracerProvider } from '@opentelemetry/api';
 import type { Telemetry } from '../core/telemetry';
-import { createGenAIInstruments } from './instruments';
+import { createGenAIInstruments, createLlmWsInstruments } from './instruments';
 import { startReplySpan } from './reply-span';
 import { tracedProvider } from './traced-provider';
 import { tracedTools } from './traced-tools';
@@ -46,7 +46,8 @@ export interface OtelTelemetryOptions {
  * (`invoke_agent`, joining the client's trace when its `user_message` carried a `traceparent`),
  * a CLIENT span per model call (`chat {model}`), a span per tool run (`execute_tool {name}`), and
  * the GenAI client metrics (`gen_ai.client.operation.duration`, `gen_ai.client.token.usage`,
- * `gen_ai.client.operation.time_to_first_chunk`).
+ * `gen_ai.client.operation.time_to_first_chunk`), and llm-ws's own (`llm_ws.resumes`,
+ * `llm_ws.resume.replayed_messages`, `llm_ws.tool_calls.waiting`).
  */
 export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE);
@@ -54,6 +55,11 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
   const captureContent = options.captureContent ?? false;
   const agentName = options.agentName ?? DEFAULT_AGENT_NAME;
   const instruments = createGenAIInstruments(meter);
+  const own = createLlmWsInstruments(meter);
+  const waitingFor = {
+    tool_approval: { 'llm_ws.waiting_for': 'approval' },
+    tool_result: { 'llm_ws.waiting_for': 'client_tool' },
+  };
   return {
     provider: (provider) =>
       tracedProvider(provider, {
@@ -63,7 +69,16 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
         fallbackInfo: { providerName: options.providerName ?? '_OTHER', model: options.model ?? 'unknown' },
       }),
     tools: (registry) => tracedTools(registry, tracer, captureContent),
-    startReply: (start) => startReplySpan(start, tracer, { agentName, captureContent }),
+    startReply: (start) =>
+      startReplySpan(start, tracer, {
+        agentName,
+        captureContent,
+        waiting: (answer, delta) => own.waiting.add(delta, waitingFor[answer]),
+      }),
+    resumed: (outcome, replayedMessages) => {
+      own.resumes.add(1, { 'llm_ws.resume.outcome': outcome });
+      if (replayedMessages !== undefined) own.replayedMessages.record(replayedMessages);
+    },
   };
 }
 

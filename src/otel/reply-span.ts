@@ -20,7 +20,11 @@ import { parentContextOf } from './trace-context';
 export function startReplySpan(
   start: ReplyStart,
   tracer: Tracer,
-  options: { readonly agentName: string; readonly captureContent: boolean },
+  options: {
+    readonly agentName: string;
+    readonly captureContent: boolean;
+    readonly waiting: (answer: 'tool_approval' | 'tool_result', delta: 1 | -1) => void;
+  },
 ): ReplyTrace {
   const parent = parentContextOf(start.traceparent, start.tracestate);
   const span = tracer.startSpan(
@@ -43,6 +47,7 @@ export function startReplySpan(
   );
   return {
     context: trace.setSpan(parent, span),
+    waiting: options.waiting,
     end: (ending: ReplyEnding) => {
       const attributes: Attributes = {};
       if (ending.type === 'complete') {

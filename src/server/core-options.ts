@@ -97,7 +97,10 @@ export function coreOptionsFor(options: WSServerOptions, parts: CoreParts): Make
       onClosed: (sessionId, code, reason) =>
         parts.events.next({ type: 'client_disconnected', sessionId, code, reason }),
       onProtocolError: (sessionId, error) => parts.events.next({ type: 'client_error', sessionId, error }),
-      onResume: parts.metrics.resume,
+      onResume: (outcome, replayedMessages) => {
+        parts.metrics.resume(outcome);
+        options.telemetry?.resumed?.(outcome, replayedMessages);
+      },
       onResumed: (session) => parts.events.next({ type: 'session_resumed', sessionId: session.id }),
       onExpired: (session) => parts.events.next({ type: 'session_expired', sessionId: session.id }),
     },

@@ -73,6 +73,52 @@ const toolLoop = () =>
     { type: 'text', chunks: ['All ', 'done.'] },
   );
 
+/** The data points of metric `name` at the last collection. */
+async function pointsOf(name: string): Promise<DataPoint<unknown>[]> {
+  const { resourceMetrics } = await reader.collect();
+  const found = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((m) => m.descriptor.name === name);
+  return (found?.dataPoints ?? []) as DataPoint<unknown>[];
+}
+
+const mail = defineTool({
+  name: 'send_mail',
+  description: 'Sends an e-mail',
+  parameters: { type: 'object', properties: { to: { type: 'string' } }, required: ['to'] },
+  needsApproval: true,
+  execute: () => ({ sent: true }),
+});
+
+describe("llm-ws's own metrics", () => {
+  it('counts tool calls waiting for approval up while they wait and down once answered; resumes with how far behind the client was', async () => {
+    await loopback.start({ tools: [mail], telemetry: otelTelemetry({ tracerProvider, meterProvider }) });
+    loopback.upstream.enqueue(
+      { type: 'tool_calls', calls: [{ id: 'call_mail', name: 'send_mail', arguments: { to: 'a@b.c' } }] },
+      { type: 'text', chunks: ['Sent.'] },
+    );
+    const first = await loopback.connect();
+    const { sessionId, resumeToken } = (await first.waitFor('session')).data;
+    first.send(userMessage('m1', 'mail'));
+    const asked = await first.waitFor('tool_call', (m) => m.data.status === 'approval_required');
+    const waiting = async () =>
+      (await pointsOf('llm_ws.tool_calls.waiting')).find((p) => p.attributes['llm_ws.waiting_for'] === 'approval')
+        ?.value;
+    expect(await waiting()).toBe(1);
+    first.socket.terminate();
+    await first.closed;
+    const second = await loopback.connect();
+    // Two messages behind: the resume replays them.
+    second.send({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: (asked.seq ?? 0) - 2 } });
+    await second.waitFor('session', (m) => m.data.resumed === true);
+    const resumes = await pointsOf('llm_ws.resumes');
+    expect(resumes.map((p) => [p.attributes['llm_ws.resume.outcome'], p.value])).toEqual([['resumed', 1]]);
+    const replayed = (await pointsOf('llm_ws.resume.replayed_messages')) as DataPoint<Histogram>[];
+    expect(replayed.map((p) => [p.value.count, p.value.sum])).toEqual([[1, 2]]);
+    second.send({ type: 'tool_approval', id: 'a1', data: { toolCallId: 'call_mail', approved: true } });
+    await second.waitFor('llm_complete');
+    expect(await waiting()).toBe(0);
+  });
+});
+
 describe('otelTelemetry over loopback', () => {
   it("joins the client's trace: reply span, a CLIENT chat span per model call and an execute_tool span, with the GenAI attributes", async () => {
     const server = await start();
