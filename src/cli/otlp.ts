@@ -85,7 +85,7 @@ export async function startOtlpExport(env: NodeJS.ProcessEnv): Promise<OtlpExpor
   const serviceName = env.OTEL_SERVICE_NAME || DEFAULT_SERVICE_NAME;
   // OTEL_RESOURCE_ATTRIBUTES too; the service name wins as the spec says.
   const resource = resources
-    .detectResources({ detectors: [resources.envDetector] })
+    .detectResources({ detectors: [resources.resourceAttributesEnvDetector] })
     .merge(resources.resourceFromAttributes({ 'service.name': serviceName }));
   const tracerProvider = new traceSdk.TracerProvider({
     resource,
