@@ -45,6 +45,7 @@ export { WSClient } from './client/node';
 export type {
   WSClientOptions,
   SendOptions,
+  TraceContext,
   ReplyEvent,
   CompleteData,
   ConnectionStatus,

@@ -1,3 +1,4 @@
+import { type OtlpExport, otlpRequested, startOtlpExport } from './otlp';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -125,6 +126,16 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   } else {
     console.log(`llm-ws: answering with ${llm.description}`);
   }
+  let otlp: OtlpExport | undefined;
+  if (otlpRequested(process.env)) {
+    try {
+      otlp = await startOtlpExport(process.env);
+    } catch (error) {
+      console.error(`llm-ws: ${(error as Error).message}`);
+      process.exit(2);
+    }
+    console.log(`llm-ws: ${otlp.description}`);
+  }
   const demoDir = findDemoDir();
   if (!demoDir) console.warn('llm-ws: the demo page is not built (npm run build), so / serves no chat page');
   const server = new WSServer({
@@ -152,6 +163,7 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     ...(authenticate ? { authenticate, metricsAuth: options.metricsAuth } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(shared ? { store: shared.store } : {}),
+    ...(otlp ? { telemetry: otlp.telemetry } : {}),
   });
   if (shared) console.log(`llm-ws: ${shared.description}`);
   if (options.authTokensFile) {
@@ -180,13 +192,17 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`llm-ws: ${signal} received, closing connections`);
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('llm-ws: failed to stop cleanly', error);
-        process.exit(1);
-      },
-    );
+    server
+      .stop()
+      // What the exporters hold goes out before the process does.
+      .then(() => otlp?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('llm-ws: failed to stop cleanly', error);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -345,7 +361,12 @@ export function serveCommand(): Command {
         '  LLM_WS_AUTH_TOKEN as --auth-token\n' +
         '  REDIS_URL         as --redis-url\n' +
         '  REDIS_CLUSTER     as --redis-cluster (wins over REDIS_URL)\n' +
-        'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.',
+        'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.\n' +
+        '  OTEL_EXPORTER_OTLP_ENDPOINT  export traces and metrics over OTLP/HTTP to this collector\n' +
+        '                               (needs the OpenTelemetry packages: README "Observability")\n' +
+        '  OTEL_EXPORTER_OTLP_PROTOCOL  http/protobuf (default) or http/json\n' +
+        '  OTEL_SERVICE_NAME            service.name of the traces and metrics (default llm-ws)\n' +
+        '  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true  record message contents in spans',
     )
     .action((options: ServeOptions, command: Command) => serve(options, (flag) => command.getOptionValueSource(flag)));
 }

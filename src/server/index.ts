@@ -70,6 +70,7 @@ export {
 } from '../core/reply';
 export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, replayMaxBytesFor } from '../core/replay-log';
 export type { RateLimit } from '../core/token-bucket';
+export type { Telemetry, ReplyStart, ReplyTrace, ReplyEnding } from '../core/telemetry';
 
 // Authentication and logging.
 export { bearerTokenAuthentication, type Authenticate, type TokenPrincipal } from './auth';
@@ -105,7 +106,16 @@ export {
   type OpenAIProviderOptions,
 } from '../llm/openai-provider';
 export { offlineProvider, DEFAULT_OFFLINE_CHUNK_DELAY_MS, type OfflineProviderOptions } from '../llm/offline-provider';
-export type { LLMProvider, LLMRequest, LLMEvent, LLMToolDefinition, LLMFinishReason, JSONSchema } from '../llm/types';
+export type {
+  LLMProvider,
+  LLMRequest,
+  LLMEvent,
+  LLMToolDefinition,
+  LLMFinishReason,
+  LLMCallContext,
+  LLMProviderInfo,
+  JSONSchema,
+} from '../llm/types';
 
 // Tools.
 export { defineTool, type Tool, type ToolContext, type ToolOutcome } from '../tools/types';

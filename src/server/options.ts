@@ -4,6 +4,7 @@ import type { LLMProvider } from '../llm/types';
 import type { Authenticate } from './auth';
 import type { RateLimit } from '../core/token-bucket';
 import type { Tool } from '../tools/types';
+import type { Telemetry } from '../core/telemetry';
 import type { ConversationOptions } from '../core/conversation';
 import type { Logger } from './logger';
 import type { CompressionOptions } from './compression';
@@ -73,6 +74,12 @@ export interface WSServerOptions {
   readonly llm?: LLMProvider;
   /** Tools added to the built-in ones. @default [] */
   readonly tools?: readonly Tool[];
+  /**
+   * Traces (and metrics) of replies, model calls and tool runs: `otelTelemetry()` from
+   * `llm-ws/otel` for OpenTelemetry (README "Observability"), or your own {@link Telemetry}.
+   * @default none
+   */
+  readonly telemetry?: Telemetry;
   /** Offer `get_current_time` and `calculate`. @default true */
   readonly builtinTools?: boolean;
   /** Rounds of tool calls per reply before the model must answer in text. @default DEFAULT_MAX_TOOL_STEPS */

@@ -125,6 +125,10 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   conversationOptions,
   llm: fn,
   tools,
+  telemetry: (value) =>
+    hasMethods(value, ['provider', 'tools', 'startReply'])
+      ? undefined
+      : 'a Telemetry (provider, tools and startReply methods), such as otelTelemetry() from llm-ws/otel',
   builtinTools: boolean,
   maxToolSteps: positiveCount,
   upstreamIdleTimeoutMs: durationMs(1),
