@@ -1,5 +1,8 @@
 import type { Config } from 'jest';
 
+/** Packages of ES modules the interop tests load: jest transforms them to CommonJS. */
+const ESM_PACKAGES = '(ai|@ai-sdk/[^/]+|@workflow/[^/]+|@vercel/oidc|throttleit|zod)';
+
 const config: Config = {
   preset: 'ts-jest',
   testEnvironment: 'node',
@@ -19,7 +22,10 @@ const config: Config = {
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
+    // `ai` 7 and the packages it loads ship ES modules (only, or beside CommonJS that jest does not pick).
+    [`/node_modules/${ESM_PACKAGES}/.+\\.m?js$`]: '<rootDir>/test/utils/esm-to-cjs-transform.cjs',
   },
+  transformIgnorePatterns: [`/node_modules/(?!${ESM_PACKAGES}/)`],
 };
 
 export default config;
