@@ -9,6 +9,7 @@ import {
   DEFAULT_HOSTNAME,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_SESSIONS,
+  DEFAULT_AI_SDK_PATH,
   DEFAULT_PATH,
   DEFAULT_PORT,
   DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
@@ -36,6 +37,8 @@ interface ServeOptions extends RedisFlags {
   port: number;
   host: string;
   path: string;
+  aiSdkPath: string;
+  aiSdk: boolean;
   model?: string;
   systemPrompt: string;
   maxConnections: number;
@@ -102,10 +105,14 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   }
   const demoDir = findDemoDir();
   if (!demoDir) console.warn('llm-ws: the demo page is not built (npm run build), so / serves no chat page');
+  // AI SDK chats are bound to sessions where the sessions are: in Redis when they are.
+  const bindings = shared && options.aiSdk ? shared.bindings() : undefined;
   const server = new WSServer({
     port: options.port,
     hostname: options.host,
     path: options.path,
+    aiSdkPath: options.aiSdk ? options.aiSdkPath : false,
+    ...(bindings ? { conversationBindings: bindings } : {}),
     maxConnections: options.maxConnections,
     conversationOptions: { systemPrompt: options.systemPrompt, maxHistoryLength: options.maxHistory },
     llm: llm.provider,
@@ -143,6 +150,10 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
   await server.start();
   console.log(`llm-ws: listening on ${server.url}`);
+  if (options.aiSdk)
+    console.log(
+      `llm-ws: AI SDK WebSocketChatTransport at ${(server.url as string).replace(/\/[^/]*$/, options.aiSdkPath)}`,
+    );
   if (demoDir)
     console.log(`llm-ws: chat page at ${(server.url as string).replace(/^ws/, 'http').replace(/\/[^/]*$/, '/')}`);
 
@@ -151,13 +162,16 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`llm-ws: ${signal} received, closing connections`);
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('llm-ws: failed to stop cleanly', error);
-        process.exit(1);
-      },
-    );
+    server
+      .stop()
+      .then(() => bindings?.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('llm-ws: failed to stop cleanly', error);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -179,6 +193,12 @@ export function serveCommand(): Command {
       process.env.HOST ?? DEFAULT_HOSTNAME,
     )
     .option('--path <path>', 'WebSocket path', DEFAULT_PATH)
+    .option(
+      '--ai-sdk-path <path>',
+      "path of the AI SDK endpoint (ai 7's WebSocketChatTransport, for useChat)",
+      DEFAULT_AI_SDK_PATH,
+    )
+    .option('--no-ai-sdk', 'no AI SDK endpoint')
     .option('-m, --model <model>', 'model name (env LLM_MODEL; default gpt-4o-mini)')
     .option('-s, --system-prompt <text>', 'system prompt of every conversation', DEFAULT_SYSTEM_PROMPT)
     .option(

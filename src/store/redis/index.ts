@@ -6,3 +6,4 @@ export {
   DEFAULT_REDIS_URL,
   type RedisStoreOptions,
 } from './redis-store';
+export { redisConversationBindings, type RedisConversationBindingsOptions } from './conversation-bindings';
