@@ -9,6 +9,7 @@ import {
   DEFAULT_HOSTNAME,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_SESSIONS,
+  DEFAULT_AG_UI_PATH,
   DEFAULT_AI_SDK_PATH,
   DEFAULT_PATH,
   DEFAULT_PORT,
@@ -39,6 +40,8 @@ interface ServeOptions extends RedisFlags {
   path: string;
   aiSdkPath: string;
   aiSdk: boolean;
+  agUiPath: string;
+  agUi: boolean;
   model?: string;
   systemPrompt: string;
   maxConnections: number;
@@ -106,12 +109,13 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   const demoDir = findDemoDir();
   if (!demoDir) console.warn('llm-ws: the demo page is not built (npm run build), so / serves no chat page');
   // AI SDK chats are bound to sessions where the sessions are: in Redis when they are.
-  const bindings = shared && options.aiSdk ? shared.bindings() : undefined;
+  const bindings = shared && (options.aiSdk || options.agUi) ? shared.bindings() : undefined;
   const server = new WSServer({
     port: options.port,
     hostname: options.host,
     path: options.path,
     aiSdkPath: options.aiSdk ? options.aiSdkPath : false,
+    agUiPath: options.agUi ? options.agUiPath : false,
     ...(bindings ? { conversationBindings: bindings } : {}),
     maxConnections: options.maxConnections,
     conversationOptions: { systemPrompt: options.systemPrompt, maxHistoryLength: options.maxHistory },
@@ -199,6 +203,8 @@ export function serveCommand(): Command {
       DEFAULT_AI_SDK_PATH,
     )
     .option('--no-ai-sdk', 'no AI SDK endpoint')
+    .option('--ag-ui-path <path>', 'path of the AG-UI endpoint (POST a RunAgentInput, get SSE)', DEFAULT_AG_UI_PATH)
+    .option('--no-ag-ui', 'no AG-UI endpoint')
     .option('-m, --model <model>', 'model name (env LLM_MODEL; default gpt-4o-mini)')
     .option('-s, --system-prompt <text>', 'system prompt of every conversation', DEFAULT_SYSTEM_PROMPT)
     .option(

@@ -10,6 +10,7 @@ export {
   DEFAULT_HOSTNAME,
   DEFAULT_PATH,
   DEFAULT_AI_SDK_PATH,
+  DEFAULT_AG_UI_PATH,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -71,6 +72,7 @@ export {
   MAX_QUEUED_AI_SDK_FRAMES,
   type AiSdkEndpointOptions,
 } from '../adapters/ai-sdk/endpoint';
+export { createAgUiEndpoint, type AgUiEndpointOptions } from '../adapters/ag-ui/endpoint';
 export { memoryConversationBindings, DEFAULT_MAX_CONVERSATION_BINDINGS } from '../adapters/conversation-bindings';
 export { redisConversationBindings, type RedisConversationBindingsOptions } from '../store/redis';
 export type { ConversationBinding, ConversationBindings } from '../core/ports';

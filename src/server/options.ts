@@ -18,6 +18,8 @@ export const DEFAULT_HOSTNAME = 'localhost';
 export const DEFAULT_PATH = '/ws';
 /** Path of the AI SDK WebSocket chat endpoint unless configured (`WebSocketChatTransport` of `ai` 7). */
 export const DEFAULT_AI_SDK_PATH = '/ai-sdk';
+/** Path of the AG-UI endpoint unless configured (`POST` a `RunAgentInput`, get SSE). */
+export const DEFAULT_AG_UI_PATH = '/ag-ui';
 /** Concurrent connections unless configured. */
 export const DEFAULT_MAX_CONNECTIONS = 100;
 /** WebSocket ping period unless configured, in ms. */
@@ -61,7 +63,15 @@ export interface WSServerOptions {
    */
   readonly aiSdkPath?: string | false;
   /**
-   * Where the AI SDK endpoint keeps which session holds each chat (per principal). Several
+   * Path of the AG-UI endpoint: `POST` a `RunAgentInput`, get the run as AG-UI events over SSE,
+   * as `HttpAgent` of `@ag-ui/client` (and CopilotKit) expect (see the README, "Using llm-ws from
+   * AG-UI / CopilotKit"). Needs `@ag-ui/encoder` installed. Same authentication and origins as
+   * `path`; bodies up to `maxPayload`. On the HTTP server llm-ws creates (with `server`, route it
+   * yourself to `handleAgUi`). `false` turns it off. @default DEFAULT_AG_UI_PATH
+   */
+  readonly agUiPath?: string | false;
+  /**
+   * Where the AI SDK and AG-UI endpoints keep which session holds each chat or thread (per principal). Several
    * processes behind one address (the Redis store) need a shared one:
    * `redisConversationBindings({ url })` (yours to `close()` once the server stopped).
    * @default memoryConversationBindings()

@@ -120,6 +120,8 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   path,
   aiSdkPath: (value) =>
     value === false ? undefined : path(value) && "false, or a string starting with '/' (such as '/ai-sdk')",
+  agUiPath: (value) =>
+    value === false ? undefined : path(value) && "false, or a string starting with '/' (such as '/ag-ui')",
   conversationBindings: withMethods('conversation bindings: an object with get, bind, set and close methods', [
     'get',
     'bind',

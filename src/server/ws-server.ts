@@ -23,9 +23,12 @@ import { resolveLogger, type Logger } from './logger';
 import { coreOptionsFor } from './core-options';
 import type { EventOf, HealthReport, SessionInfo, WSServerEvent } from './events';
 import { createAiSdkEndpoint } from '../adapters/ai-sdk/endpoint';
+import { createAgUiEndpoint } from '../adapters/ag-ui/endpoint';
+import type { ServerResponse } from 'node:http';
 import { memoryConversationBindings } from '../adapters/conversation-bindings';
 import type { ConversationBindings } from '../core/ports';
 import {
+  DEFAULT_AG_UI_PATH,
   DEFAULT_AI_SDK_PATH,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HOSTNAME,
@@ -90,6 +93,8 @@ export class WSServer {
   private adapter: WebSocketAdapter | undefined;
   /** The AI SDK endpoint's sockets, once started (none with `aiSdkPath: false`). */
   private aiSdkAdapter: WebSocketAdapter | undefined;
+  /** The AG-UI endpoint, once started (none with `agUiPath: false`). */
+  private agUi: ((request: IncomingMessage, response: ServerResponse, principal: unknown) => void) | undefined;
   /** Where AI SDK chats are bound to sessions. */
   private readonly bindings: ConversationBindings;
   /** Our listener of the HTTP server's upgrades, while started. */
@@ -251,6 +256,14 @@ export class WSServer {
       ...(this.options.authenticate && this.options.metricsAuth !== false
         ? { authorize: (request: IncomingMessage) => this.authorized(request) }
         : {}),
+      ...(this.agUiPath() === undefined
+        ? {}
+        : {
+            post: {
+              path: this.agUiPath() as string,
+              handle: (request: IncomingMessage, response: ServerResponse) => this.handleAgUi(request, response),
+            },
+          }),
     });
     const ownsServer = !this.options.server && !this.options.noServer;
     const server = ownsServer ? createServer(routes) : this.options.server;
@@ -268,6 +281,13 @@ export class WSServer {
       decideUpgrade: (request: IncomingMessage) => this.decideUpgrade(request),
     };
     this.adapter = useWsServer(core, { ...adapterOptions, path: this.options.path ?? DEFAULT_PATH });
+    if (this.agUiPath() !== undefined)
+      this.agUi = createAgUiEndpoint(core, {
+        bindings: this.bindings,
+        bindingTtlMs: this.coreOptions.sessionTtlMs,
+        maxBodyBytes: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        logger: this.logger,
+      });
     const aiSdkPath = this.aiSdkPath();
     if (aiSdkPath !== undefined) {
       const endpoint = createAiSdkEndpoint(core, {
@@ -348,6 +368,38 @@ export class WSServer {
     return true;
   }
 
+  /**
+   * Answers one `POST` of the AG-UI endpoint (a `RunAgentInput`, answered with SSE): for a
+   * `server` of yours, route your framework's POST to it; the server's own HTTP server does so
+   * itself. Checks the origin (403) and `authenticate` (401) first; 503 when not started, 404
+   * with `agUiPath: false`.
+   */
+  handleAgUi(request: IncomingMessage, response: ServerResponse): void {
+    const refuse = (status: number, text: string): void => {
+      response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${text}\n`);
+    };
+    const agUi = this.agUi;
+    if (this.agUiPath() === undefined) return refuse(404, 'no AG-UI endpoint (agUiPath: false)');
+    if (!agUi) return refuse(503, 'the server is not started');
+    this.decideUpgrade(request).then(
+      (decision) => {
+        if (!decision.accept)
+          return refuse(decision.status, decision.status === 403 ? 'origin not allowed' : 'the auth token is required');
+        agUi(request, response, decision.principal);
+      },
+      (error: unknown) => {
+        this.logger.error({ err: error }, 'deciding an AG-UI request failed (authenticate threw?)');
+        refuse(500, 'authentication failed inside the server');
+      },
+    );
+  }
+
+  /** The AG-UI endpoint's path, if it is on. */
+  private agUiPath(): string | undefined {
+    const path = this.options.agUiPath ?? DEFAULT_AG_UI_PATH;
+    return path === false ? undefined : path;
+  }
+
   /** The AI SDK endpoint's path, if it is on. */
   private aiSdkPath(): string | undefined {
     const path = this.options.aiSdkPath ?? DEFAULT_AI_SDK_PATH;
@@ -372,6 +424,7 @@ export class WSServer {
     this.onUpgrade = undefined;
     const aiSdkAdapter = this.aiSdkAdapter;
     this.aiSdkAdapter = undefined;
+    this.agUi = undefined;
     // The core tells connected clients when to come back and ends the sessions; the adapter closes the sockets.
     const closingCore = this.core?.close({
       retryAfterMs: this.options.stopRetryAfterMs ?? DEFAULT_STOP_RETRY_AFTER_MS,

@@ -91,6 +91,7 @@ export class ChatLink {
       link.reply = undefined;
       await context.bindings.set(key, fresh, context.bindingTtlMs);
     }
+    link.reply?.markDelivered();
     return link;
   }
 

@@ -51,6 +51,11 @@ export class ChatReply {
     return this.followers.has(requestId);
   }
 
+  /** What was replayed so far is what the client has (a chat opened mid-reply): a `send` goes on after it. */
+  markDelivered(): void {
+    this.liveCursor = this.log.length;
+  }
+
   /** A `send` streams the reply from where the last live request left it. */
   followLive(requestId: string): void {
     this.sendFrame({ type: 'start', requestId });
