@@ -60,6 +60,7 @@ export {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_LEASE_MS,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  type RedisClient,
   type RedisStoreOptions,
   type SessionStore,
 } from '../store';

@@ -4,6 +4,7 @@ export {
   DEFAULT_REDIS_LEASE_MS,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_URL,
+  type RedisClient,
   type RedisStoreOptions,
 } from './redis-store';
 export { redisConversationBindings, type RedisConversationBindingsOptions } from './conversation-bindings';
