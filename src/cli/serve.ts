@@ -154,6 +154,10 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
   await server.start();
   console.log(`llm-ws: listening on ${server.url}`);
+  if (options.agUi)
+    console.log(
+      `llm-ws: AG-UI endpoint at ${(server.url as string).replace(/^ws/, 'http').replace(/\/[^/]*$/, options.agUiPath)}`,
+    );
   if (options.aiSdk)
     console.log(
       `llm-ws: AI SDK WebSocketChatTransport at ${(server.url as string).replace(/\/[^/]*$/, options.aiSdkPath)}`,
