@@ -2,6 +2,9 @@
  * Jest transform for the ES-module-only packages the interop tests load (`ai` 7, `@ai-sdk/*` and
  * what they import): jest runs CommonJS here, so esbuild rewrites those modules to CommonJS.
  */
+// A jest transformer is loaded by jest's own require: CommonJS.
+/* global require, module */
+/* eslint-disable @typescript-eslint/no-require-imports */
 const { transformSync } = require('esbuild');
 const { createHash } = require('node:crypto');
 
