@@ -24,7 +24,12 @@ export const allowedFolders = {
   testing: ['client', 'protocol', 'errors', 'llm', 'util'],
   // Records and coordination: of the core, its ports alone (see allowedFiles).
   store: ['core', 'protocol', 'errors', 'util'],
-  adapters: ['core', 'protocol', 'errors', 'util', 'operators'],
+  // Pure mappings of a reply into other protocols' words (AI SDK chunks, AG-UI events), shared by
+  // the server's adapters and the browser-safe AG-UI agent: no server code, no client code.
+  interop: ['protocol'],
+  adapters: ['core', 'protocol', 'errors', 'util', 'operators', 'interop'],
+  // llm-ws/ag-ui: the AG-UI agent over WSClient; browser-safe like the client.
+  'ag-ui': ['client', 'interop', 'protocol', 'errors', 'operators', 'util'],
   // OpenTelemetry decorators of the core's ports (llm-ws/otel): no server, no store.
   otel: ['core', 'llm', 'tools', 'protocol', 'errors'],
 };
@@ -54,6 +59,8 @@ export const forbiddenPackages = [
   // Node entry's WSClient on `ws`, outside the `llm-ws/client` entry.
   { folder: 'client', packages: ['ws', 'openai', 'ioredis', /^node:/], except: ['src/client/node.ts'] },
   { folder: 'angular', packages: ['ws', 'openai', 'ioredis', /^node:/] },
+  { folder: 'ag-ui', packages: ['ws', 'openai', 'ioredis', /^node:/] },
+  { folder: 'interop', packages: [/^(?!io-ts$|fp-ts(\/|$))/] },
   { folder: 'protocol', packages: [/^(?!io-ts$|fp-ts(\/|$))/] },
   { folder: 'operators', packages: [/^(?!rxjs$)/] },
   // The core sees only its ports: no HTTP server, no socket library, no Redis client.

@@ -10,8 +10,8 @@ import type { LLMWSCore } from '../../core/make-server';
 import type { ConversationBindings, Logger, Transport } from '../../core/ports';
 import { defaultPrincipalKey } from '../ai-sdk/endpoint';
 import { ChatLink } from '../ai-sdk/chat-link';
-import type { ChatResponse, SendRequest, UIMessagePart } from '../ai-sdk/codecs';
-import { AgUiRun } from './events';
+import type { ChatResponse, SendRequest, UIMessagePart } from '../../interop/ai-sdk-codecs';
+import { AgUiRun, agUiText } from '../../interop/ag-ui-events';
 
 /** Settings of {@link createAgUiEndpoint}. */
 export interface AgUiEndpointOptions {
@@ -69,17 +69,6 @@ function readBody(request: IncomingMessage, max: number): Promise<string | undef
   });
 }
 
-/** The text of an AG-UI user message's content: a string, or its text parts. */
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
-  return content
-    .map((part: { type?: unknown; text?: unknown }) =>
-      part?.type === 'text' && typeof part.text === 'string' ? part.text : '',
-    )
-    .join('');
-}
-
 /** The run as an AI SDK `send`: the last user message, or the answers to the interrupts (`resume`). */
 function sendOf(input: RunInput): SendRequest | string {
   const base = { type: 'send', requestId: input.runId, id: input.threadId, headers: {}, body: {} } as const;
@@ -106,7 +95,7 @@ function sendOf(input: RunInput): SendRequest | string {
   return {
     ...base,
     trigger: 'submit-message',
-    messages: [{ id: last.id, role: 'user', parts: [{ type: 'text', text: textOf(last.content) }] }],
+    messages: [{ id: last.id, role: 'user', parts: [{ type: 'text', text: agUiText(last.content) }] }],
   };
 }
 

@@ -7,7 +7,7 @@ import type { ConnectionHandler, LLMWSCore } from '../../core/make-server';
 import type { ConversationBinding, ConversationBindings, Logger, Transport } from '../../core/ports';
 import type { ClientMessage, ServerMessage } from '../../protocol/codecs';
 import { decodeServerMessage } from '../../protocol/decode';
-import type { ResumeRequest, SendRequest, UIMessage } from './codecs';
+import type { ResumeRequest, SendRequest, UIMessage } from '../../interop/ai-sdk-codecs';
 import { ChatReply, type SendFrame } from './chat-reply';
 
 /** What every chat of an endpoint shares. */

@@ -3,8 +3,8 @@
  * replays them with the same sequence numbers) and the requests that stream it now.
  */
 import type { ServerMessage } from '../../protocol/codecs';
-import type { ChatResponse, UIMessageChunk } from './codecs';
-import { ReplyChunker, uiFinishReason } from './reply-chunks';
+import type { ChatResponse, UIMessageChunk } from '../../interop/ai-sdk-codecs';
+import { ReplyChunker, uiFinishReason } from '../../interop/reply-chunks';
 
 /** One AI SDK request that streams the reply: `send` (live, numbered from 0) or `resume` (numbered as the reply's log). */
 export interface Follower {

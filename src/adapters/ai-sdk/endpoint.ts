@@ -12,7 +12,7 @@ import type { ConversationBindings, Logger, Transport } from '../../core/ports';
 import { formatValidationErrors } from '../../protocol/decode';
 import type { RawFrame } from '../../protocol/frame';
 import { ChatLink } from './chat-link';
-import { ChatRequest, type ChatResponse } from './codecs';
+import { ChatRequest, type ChatResponse } from '../../interop/ai-sdk-codecs';
 
 /** Frames of one socket waiting to be handled (a chat's session is opened asynchronously); past it the socket is closed. */
 export const MAX_QUEUED_AI_SDK_FRAMES = 64;

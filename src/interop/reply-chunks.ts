@@ -2,8 +2,8 @@
  * One llm-ws reply as the AI SDK's `UIMessageChunk`s: each reply message in, the chunks it makes
  * out, the same for the same messages (a replay numbers its chunks as the live stream did).
  */
-import type { FinishReason, ServerMessage } from '../../protocol/codecs';
-import type { UIFinishReason, UIMessageChunk } from './codecs';
+import type { FinishReason, ServerMessage } from '../protocol/codecs';
+import type { UIFinishReason, UIMessageChunk } from './ai-sdk-codecs';
 
 /** The `finishReason` of `ai` for one of llm-ws. */
 export function uiFinishReason(reason: FinishReason): UIFinishReason {

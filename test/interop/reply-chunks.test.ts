@@ -2,9 +2,9 @@
  * The reply-to-chunks mapping of the AI SDK endpoint, from plain tables: llm-ws reply messages in,
  * the `UIMessageChunk`s they make out. (The loopback tests run the same through the real `Chat`.)
  */
-import type { ServerMessage } from '../../../src/protocol/codecs';
-import { ReplyChunker } from '../../../src/adapters/ai-sdk/reply-chunks';
-import type { UIMessageChunk } from '../../../src/adapters/ai-sdk/codecs';
+import type { ServerMessage } from '../../src/protocol/codecs';
+import { ReplyChunker } from '../../src/interop/reply-chunks';
+import type { UIMessageChunk } from '../../src/interop/ai-sdk-codecs';
 
 const R = 'r1';
 const chunk = (text: string, isComplete = false): ServerMessage => ({

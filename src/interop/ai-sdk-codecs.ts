@@ -6,7 +6,7 @@
  * against `ai`'s own `uiMessageChunkSchema` through the real transport.
  */
 import * as t from 'io-ts';
-import { constrained, MessageId, SeqNumber } from '../../protocol/fields';
+import { constrained, MessageId, SeqNumber } from '../protocol/fields';
 
 /** Longest AI SDK `requestId` taken: llm-ws derives its own message ids from it (with a suffix). */
 export const MAX_AI_SDK_REQUEST_ID_LENGTH = 100;

@@ -1,11 +1,23 @@
 /**
  * The AI SDK chunks of a reply (what the chat link streams) as AG-UI events: the same reply,
- * told in AG-UI 1.0's words. Approvals end the run with an `interrupt` outcome.
+ * told in AG-UI 1.0's words. Approvals end the run with an `interrupt` outcome. Shared by the
+ * AG-UI HTTP endpoint and `LlmWsAgent` (llm-ws/ag-ui), so both speak alike.
  */
-import type { ChatResponse, UIMessageChunk } from '../ai-sdk/codecs';
+import type { ChatResponse, UIMessageChunk } from './ai-sdk-codecs';
 
 /** An AG-UI event, as the encoder takes it (`@ag-ui/core`'s `BaseEvent` and its fields). */
 export type AgUiEvent = { type: string } & Record<string, unknown>;
+
+/** The text of an AG-UI message's content: a string, or its text parts joined. */
+export function agUiText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part: { type?: unknown; text?: unknown }) =>
+      part?.type === 'text' && typeof part.text === 'string' ? part.text : '',
+    )
+    .join('');
+}
 
 /** The AG-UI interrupt of a tool call waiting for approval: its id is the tool call's. */
 export interface ToolApprovalInterrupt {
@@ -20,6 +32,8 @@ export class AgUiRun {
   ended = false;
   private readonly toolNames = new Map<string, string>();
   private readonly interrupts: ToolApprovalInterrupt[] = [];
+  /** Tool calls whose TOOL_CALL_RESULT was given. */
+  private readonly results = new Set<string>();
 
   constructor(
     private readonly threadId: string,
@@ -33,20 +47,35 @@ export class AgUiRun {
 
   /** The events of one frame of the chat link. */
   events(frame: ChatResponse): AgUiEvent[] {
-    if (this.ended) return [];
     switch (frame.type) {
       case 'chunk':
         return this.chunk(frame.chunk);
       case 'error':
-        this.ended = true;
-        return [{ type: 'RUN_ERROR', message: frame.errorText, code: frame.errorText.split(':', 1)[0] }];
+        return this.failed(frame.errorText);
       case 'end':
-        // A run ends with its `finish` chunk; an `end` without one (no-active) ends it here.
-        this.ended = true;
-        return [this.finished()];
+        return this.end();
       default:
         return [];
     }
+  }
+
+  /** The run failed; `errorText` starts with our error code (`code: message`). */
+  failed(errorText: string): AgUiEvent[] {
+    if (this.ended) return [];
+    this.ended = true;
+    return [{ type: 'RUN_ERROR', message: errorText, code: errorText.split(':', 1)[0] }];
+  }
+
+  /** The stream of the run ended: a run ends with its `finish` chunk; one without (no-active) ends here. */
+  end(): AgUiEvent[] {
+    if (this.ended) return [];
+    return [this.finished()];
+  }
+
+  /** The events of one chunk of the reply. */
+  chunk(chunk: UIMessageChunk): AgUiEvent[] {
+    if (this.ended) return [];
+    return this.chunkEvents(chunk);
   }
 
   private finished(): AgUiEvent {
@@ -59,7 +88,7 @@ export class AgUiRun {
     };
   }
 
-  private chunk(chunk: UIMessageChunk): AgUiEvent[] {
+  private chunkEvents(chunk: UIMessageChunk): AgUiEvent[] {
     switch (chunk.type) {
       case 'text-start':
         return [{ type: 'TEXT_MESSAGE_START', messageId: this.id(chunk.id), role: 'assistant' }];
@@ -95,11 +124,11 @@ export class AgUiRun {
         });
         return [];
       case 'tool-output-available':
-        return [this.result(chunk.toolCallId, JSON.stringify(chunk.output ?? null))];
+        return this.result(chunk.toolCallId, JSON.stringify(chunk.output ?? null));
       case 'tool-output-error':
-        return [this.result(chunk.toolCallId, JSON.stringify({ error: chunk.errorText }))];
+        return this.result(chunk.toolCallId, JSON.stringify({ error: chunk.errorText }));
       case 'tool-output-denied':
-        return [this.result(chunk.toolCallId, JSON.stringify({ denied: true }))];
+        return this.result(chunk.toolCallId, JSON.stringify({ denied: true }));
       case 'finish':
         return [this.finished()];
       default:
@@ -107,8 +136,11 @@ export class AgUiRun {
     }
   }
 
-  private result(toolCallId: string, content: string): AgUiEvent {
-    return { type: 'TOOL_CALL_RESULT', messageId: `${toolCallId}-result`, toolCallId, content, role: 'tool' };
+  private result(toolCallId: string, content: string): AgUiEvent[] {
+    // A denied call is told once: llm-ws follows `denied` with the error the model sees.
+    if (this.results.has(toolCallId)) return [];
+    this.results.add(toolCallId);
+    return [{ type: 'TOOL_CALL_RESULT', messageId: `${toolCallId}-result`, toolCallId, content, role: 'tool' }];
   }
 
   /** A message id unique in the thread: the run's, and the part's within it. */
