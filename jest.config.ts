@@ -12,6 +12,8 @@ export const INTEGRATION_TESTS = [
   '/test/angular/(ngc|testbed)\\.test\\.ts$',
   '/test/store/redis-(cluster|sentinel|hang|outage)[^/]*\\.test\\.ts$',
   '/test/resilience/hostile-upstream\\.test\\.ts$',
+  // Runs the README's tests under Jest and Vitest, each in a process of its own.
+  '/test/testing/readme-tests\\.test\\.ts$',
 ];
 
 /** What both tiers share. */

@@ -131,13 +131,18 @@ class ConnectionState implements Connection {
         code: 'rate_limited',
         message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`,
         retryable: true,
+        // When the next frame would be taken: what a client's retryWithBackoff waits at least.
+        retryAfterMs: (this.bucket as TokenBucket).msUntilToken(),
       },
       requestId,
     );
   }
 
   /** A refusal of a frame: to this connection alone, not into the session's stream (other tabs share it). */
-  private fail(error: { code: ErrorCode; message: string; retryable: boolean }, requestId?: string): void {
+  private fail(
+    error: { code: ErrorCode; message: string; retryable: boolean; retryAfterMs?: number },
+    requestId?: string,
+  ): void {
     this.current.answer(this.options.transport, {
       type: 'error',
       data: { ...error, ...(requestId ? { requestId } : {}) },
@@ -148,6 +153,7 @@ class ConnectionState implements Connection {
     const { sessionId, resumeToken, lastSeq } = message.data;
     const claimed = this.options.directory.claim(sessionId, resumeToken, lastSeq, {
       share: message.data.share === true,
+      principal: this.options.principal,
     });
     if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
     this.held = [];
@@ -201,6 +207,9 @@ class ConnectionState implements Connection {
         );
       case 'forbidden':
         return transport.close(CloseCode.Forbidden, 'wrong resume token');
+      case 'other_principal':
+        // Refused like a wrong token: the session, its answers and its tools are its owner's alone.
+        return transport.close(CloseCode.Forbidden, 'the session belongs to another principal');
     }
     const target = result.session;
     // A client cannot have read past the session's stream: such a resume is forged or confused, and changes nothing.

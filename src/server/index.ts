@@ -68,7 +68,7 @@ export {
   DEFAULT_MAX_REPLY_TEXT_BYTES,
   DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
 } from '../core/reply';
-export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from '../core/replay-log';
+export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, replayMaxBytesFor } from '../core/replay-log';
 export type { RateLimit } from '../core/token-bucket';
 
 // Authentication and logging.

@@ -7,6 +7,7 @@ import type {
   SessionStoreContext,
 } from '../core/ports';
 import { createHeldBytesCounter } from '../util/held-bytes';
+import { samePrincipal } from '../util/same-principal';
 import { secretsEqual } from '../util/secrets-equal';
 import { pushToEach } from './push-to-each';
 
@@ -82,11 +83,12 @@ export function createMemorySessionDirectory(
     sessionId: string,
     resumeToken: string,
     lastSeq: number,
-    options?: { readonly share?: boolean },
+    options?: { readonly share?: boolean; readonly principal?: unknown },
   ): ClaimResult => {
     const session = sessions.get(sessionId);
     if (!session) return { outcome: 'session_lost' };
     if (!secretsEqual(session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
+    if (!samePrincipal(session.principal, options?.principal)) return { outcome: 'other_principal' };
     const replay = session.replaySince(lastSeq);
     if ('gap' in replay) {
       // A connection joining too late leaves the session to the ones on it.

@@ -61,6 +61,11 @@ export type TestScenario =
       readonly status: number;
       readonly message?: string;
       readonly headers?: Record<string, string>;
+      /**
+       * Makes the body this many bytes instead (a proxy's huge error page): the error JSON, then
+       * spaces, written 64 KiB at a time as the socket drains, until written or the caller hangs up.
+       */
+      readonly bodyBytes?: number;
     }
   /** Streams `chunks`, then destroys the socket mid-stream (no finish, no [DONE]). */
   | { readonly type: 'cut'; readonly chunks: readonly string[]; readonly delayMs?: number }

@@ -193,8 +193,13 @@ describe('session and connection', () => {
           message: 'more than 1 messages a second (bursts of 2): slow down',
           retryable: true,
           requestId: 'g3',
+          // When the next token comes (1 a second, none left): the real clock may have moved a little.
+          retryAfterMs: expect.any(Number),
         },
       ]);
+      const [refused] = errors as Array<{ retryAfterMs: number }>;
+      expect(refused?.retryAfterMs).toBeGreaterThan(900);
+      expect(refused?.retryAfterMs).toBeLessThanOrEqual(1000);
     });
   });
 
