@@ -7,8 +7,7 @@ import type { ProtocolError } from '../errors';
 import type { ResumeMessage } from '../protocol/codecs';
 import { CloseCode, type ErrorCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
-import type { ClaimResult, Logger, SessionDirectory, Transport } from './ports';
-import type { Session } from './session';
+import type { ClaimResult, Logger, Session, SessionDirectory, Transport } from './ports';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
 import { errorMessageFor } from './error-message';
 
@@ -106,7 +105,7 @@ class ConnectionState implements Connection {
         case 'ping':
           if (message.data?.lastSeq !== undefined)
             this.current.acknowledge(message.data.lastSeq, this.options.transport);
-          return this.current.sendTo(this.options.transport, { type: 'pong', data: { requestId: message.id } });
+          return this.current.answer(this.options.transport, { type: 'pong', data: { requestId: message.id } });
         case 'resume':
           return first
             ? this.resume(message)
@@ -116,7 +115,7 @@ class ConnectionState implements Connection {
       }
     } catch (error) {
       // A bug of ours must cost this one frame, not the process or the other sessions.
-      this.current.sendTo(this.options.transport, errorMessageFor(error, { logger: this.options.logger }));
+      this.current.answer(this.options.transport, errorMessageFor(error, { logger: this.options.logger }));
     }
   }
 
@@ -140,7 +139,7 @@ class ConnectionState implements Connection {
 
   /** A refusal of a frame: to this connection alone, not into the session's stream (other tabs share it). */
   private fail(error: { code: ErrorCode; message: string; retryable: boolean }, requestId?: string): void {
-    this.current.sendTo(this.options.transport, {
+    this.current.answer(this.options.transport, {
       type: 'error',
       data: { ...error, ...(requestId ? { requestId } : {}) },
     });
@@ -150,6 +149,7 @@ class ConnectionState implements Connection {
     const { sessionId, resumeToken, lastSeq } = message.data;
     const claimed = this.options.directory.claim(sessionId, resumeToken, lastSeq, {
       share: message.data.share === true,
+      principal: this.options.principal,
     });
     if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
     this.held = [];
@@ -203,6 +203,9 @@ class ConnectionState implements Connection {
         );
       case 'forbidden':
         return transport.close(CloseCode.Forbidden, 'wrong resume token');
+      case 'other_principal':
+        // Refused like a wrong token: the session, its answers and its tools are its owner's alone.
+        return transport.close(CloseCode.Forbidden, 'the session belongs to another principal');
     }
     const target = result.session;
     // A client cannot have read past the session's stream: such a resume is forged or confused, and changes nothing.
@@ -220,7 +223,7 @@ class ConnectionState implements Connection {
       return;
     }
     this.current = target;
-    directory.discard(fresh);
+    directory.end(fresh);
     const previous = target.attach(transport, result.replay, { share: message.data.share === true });
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     directory.attached(target);

@@ -1,16 +1,27 @@
 /** Messages a session keeps for replay unless configured. */
 export const DEFAULT_REPLAY_MAX_MESSAGES = 5000;
-/** UTF-8 bytes a session keeps for replay unless configured (2 MiB). */
-export const DEFAULT_REPLAY_MAX_BYTES = 2 * 1024 * 1024;
+/** Room of the replay log past two copies of the largest reply: frame envelopes and the messages around it (2 MiB). */
+export const REPLAY_HEADROOM_BYTES = 2 * 1024 * 1024;
 
-/** Bounds of a replay log: the oldest messages go first once either is passed. */
-export interface ReplayLimits {
-  readonly maxMessages: number;
-  readonly maxBytes: number;
+/**
+ * The replay bound that lets any reply a server accepts be resumed after a drop at any point:
+ * its chunks and its `llm_complete` (which repeats the whole text) are each up to
+ * `maxReplyTextBytes`, plus {@link REPLAY_HEADROOM_BYTES}.
+ */
+export function replayMaxBytesFor(maxReplyTextBytes: number): number {
+  return 2 * maxReplyTextBytes + REPLAY_HEADROOM_BYTES;
 }
 
-/** What a resume from `lastSeq` can get: the frames after it, or nothing because some are gone. */
-export type ReplayResult = { readonly frames: readonly string[] } | { readonly gap: { readonly oldestHeld: number } };
+/**
+ * UTF-8 bytes a session keeps for replay unless configured (10 MiB): {@link replayMaxBytesFor}
+ * the default `maxReplyTextBytes` (4 MiB). A server with another `maxReplyTextBytes` and no
+ * `replayMaxBytes` keeps `replayMaxBytesFor` its own.
+ */
+export const DEFAULT_REPLAY_MAX_BYTES = replayMaxBytesFor(4 * 1024 * 1024);
+
+import type { ReplayLimits, ReplayResult } from './ports';
+
+export type { ReplayLimits, ReplayResult };
 
 /**
  * The encoded frames of one session's stream, by `seq`, bounded in count and bytes, so a

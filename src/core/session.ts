@@ -19,7 +19,7 @@ import { childLogger } from './logger';
 import type { BackpressureLimits } from './outlet';
 import { Outlets } from './outlets';
 import { CloseCode } from '../protocol/codes';
-import type { Logger, Session, SessionPersistence, Transport } from './ports';
+import type { Logger, Sender, Session, SessionPersistence, Transport } from './ports';
 
 export type { Session };
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
@@ -81,7 +81,7 @@ class SessionState implements Session {
   /** The connection attached now, and its backpressure. */
   private readonly outlet: Outlets;
   /** The connection whose frame is being handled, while it is. */
-  private sender: Transport | undefined;
+  private sender: Sender | undefined;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
   private reply: RunningReply | undefined;
@@ -111,6 +111,10 @@ class SessionState implements Session {
 
   get id(): string {
     return this.options.sessionId;
+  }
+
+  history(): readonly HistoryMessage[] {
+    return this.conversation.messages();
   }
 
   get resumeToken(): string {
@@ -165,20 +169,21 @@ class SessionState implements Session {
     if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
-  sendTo(to: Transport | undefined, message: ServerMessageInput): void {
+  answer(to: Sender | undefined, message: ServerMessageInput): void {
     if (this.disposed) return;
     if (!to) return this.send(message);
     // Counted (errors by code) as the stream's messages are.
     this.options.onSent?.(message);
+    if ('remote' in to) return to.answer(message);
     this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   /** Answers the connection whose frame is being handled (see session-control's refuse). */
   answerSender(message: ServerMessageInput): void {
-    this.sendTo(this.sender, message);
+    this.answer(this.sender, message);
   }
 
-  handle(message: SessionMessageIn, from?: Transport): void {
+  handle(message: SessionMessageIn, from?: Sender): void {
     if (this.disposed) return;
     // Refusals go to the sender alone: another tab has nothing to do with them.
     this.sender = from;
@@ -239,7 +244,7 @@ class SessionState implements Session {
     this.persistence?.acknowledged(upTo);
   }
 
-  dispose(): void {
+  end(): void {
     this.disposed = true;
     this.outlet.release();
     this.released();
@@ -438,19 +443,4 @@ function historyBytes(messages: readonly HistoryMessage[]): number {
 /** Creates a session with no connection yet. */
 export function createSession(options: SessionOptions): Session {
   return new SessionState(options);
-}
-
-/** Puts `message` into the stream of each session but `excludeSessionId`; returns how many. */
-export function sendToEach(
-  sessions: Iterable<Session>,
-  message: ServerMessageInput,
-  excludeSessionId?: string,
-): number {
-  let sent = 0;
-  for (const session of sessions) {
-    if (session.id === excludeSessionId) continue;
-    session.send(message);
-    sent++;
-  }
-  return sent;
 }
