@@ -8,7 +8,9 @@ import type { ProtocolError } from '../errors';
 import type { ServerMessageInput } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import type { RawFrame } from '../protocol/decode';
-import { createConnection, type ResumeOutcome } from './connection';
+import { createConnection, DEFAULT_MAX_CONNECTIONS_PER_SESSION, type ResumeOutcome } from './connection';
+
+export { DEFAULT_MAX_CONNECTIONS_PER_SESSION };
 import { createHeldBytesCounter } from './held-bytes';
 import { createIdGenerator } from './ids';
 import type { Logger, SessionBudget, SessionDirectory, SessionStore, StoreHealth, Transport } from './ports';
@@ -49,6 +51,8 @@ export interface MakeServerOptions {
   readonly budget?: SessionBudget;
   /** Frames per connection; more are answered with `rate_limited`. Undefined for no limit. */
   readonly rateLimit?: RateLimit;
+  /** Connections one session may have at once on this process: a shared resume past it is closed with 4429. @default DEFAULT_MAX_CONNECTIONS_PER_SESSION */
+  readonly maxConnectionsPerSession?: number;
   readonly logger: Logger;
   readonly hooks?: ServerHooks;
 }
@@ -121,6 +125,7 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
   const connectionShared = {
     directory,
     rateLimit: options.rateLimit,
+    maxConnectionsPerSession: options.maxConnectionsPerSession ?? DEFAULT_MAX_CONNECTIONS_PER_SESSION,
     logger,
     onProtocolError: hooks.onProtocolError,
     onResume: hooks.onResume,

@@ -124,6 +124,10 @@ class SessionState implements Session {
     return reply.paused ? 'paused' : reply.status;
   }
 
+  get connectionCount(): number {
+    return this.outlet.size;
+  }
+
   get attached(): boolean {
     return this.outlet.size > 0;
   }

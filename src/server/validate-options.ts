@@ -119,6 +119,7 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   hostname: string,
   path,
   maxConnections: positiveCount,
+  maxConnectionsPerSession: positiveCount,
   heartbeatInterval: durationMs(0),
   enableCompression: compression,
   maxPayload: positiveCount,

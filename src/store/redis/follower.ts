@@ -63,6 +63,10 @@ export class FollowerSession implements Session {
     return this.promoted?.status ?? 'idle';
   }
 
+  get connectionCount(): number {
+    return this.promoted ? this.promoted.connectionCount : this.outlet.size;
+  }
+
   get attached(): boolean {
     return this.promoted ? this.promoted.attached : this.outlet.size > 0;
   }
