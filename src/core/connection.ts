@@ -7,8 +7,7 @@ import type { ProtocolError } from '../errors';
 import type { ResumeMessage } from '../protocol/codecs';
 import { CloseCode, type ErrorCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
-import type { ClaimResult, Logger, SessionDirectory, Transport } from './ports';
-import type { Session } from './session';
+import type { ClaimResult, Logger, Session, SessionDirectory, Transport } from './ports';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
 import { errorMessageFor } from './error-message';
 
@@ -113,7 +112,7 @@ class ConnectionState implements Connection {
         case 'ping':
           if (message.data?.lastSeq !== undefined)
             this.current.acknowledge(message.data.lastSeq, this.options.transport);
-          return this.current.sendTo(this.options.transport, { type: 'pong', data: { requestId: message.id } });
+          return this.current.answer(this.options.transport, { type: 'pong', data: { requestId: message.id } });
         case 'resume':
           return first
             ? this.resume(message)
@@ -123,7 +122,7 @@ class ConnectionState implements Connection {
       }
     } catch (error) {
       // A bug of ours must cost this one frame, not the process or the other sessions.
-      this.current.sendTo(this.options.transport, errorMessageFor(error, { logger: this.options.logger }));
+      this.current.answer(this.options.transport, errorMessageFor(error, { logger: this.options.logger }));
     }
   }
 
@@ -140,14 +139,19 @@ class ConnectionState implements Connection {
         code: 'rate_limited',
         message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`,
         retryable: true,
+        // When the next frame would be taken: what a client's retryWithBackoff waits at least.
+        retryAfterMs: (this.bucket as TokenBucket).msUntilToken(),
       },
       requestId,
     );
   }
 
   /** A refusal of a frame: to this connection alone, not into the session's stream (other tabs share it). */
-  private fail(error: { code: ErrorCode; message: string; retryable: boolean }, requestId?: string): void {
-    this.current.sendTo(this.options.transport, {
+  private fail(
+    error: { code: ErrorCode; message: string; retryable: boolean; retryAfterMs?: number },
+    requestId?: string,
+  ): void {
+    this.current.answer(this.options.transport, {
       type: 'error',
       data: { ...error, ...(requestId ? { requestId } : {}) },
     });
@@ -234,16 +238,16 @@ class ConnectionState implements Connection {
     // A takeover replaces the connections; a join adds one, and each costs a send per frame.
     if (
       share &&
-      target.connectionCount >= (this.options.maxConnectionsPerSession ?? DEFAULT_MAX_CONNECTIONS_PER_SESSION)
+      target.connectionsAttached >= (this.options.maxConnectionsPerSession ?? DEFAULT_MAX_CONNECTIONS_PER_SESSION)
     ) {
       if (!target.attached) directory.detached(target);
       return transport.close(
         CloseCode.TooManyConnections,
-        `the session has ${target.connectionCount} connections, the most it takes: close one`,
+        `the session has ${target.connectionsAttached} connections, the most it takes: close one`,
       );
     }
     this.current = target;
-    directory.discard(fresh);
+    directory.end(fresh);
     const previous = target.attach(transport, result.replay, { share });
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     directory.attached(target);

@@ -9,13 +9,14 @@ import type { ServerMessageInput } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import type { RawFrame } from '../protocol/decode';
 import { createConnection, DEFAULT_MAX_CONNECTIONS_PER_SESSION, type ResumeOutcome } from './connection';
-
-export { DEFAULT_MAX_CONNECTIONS_PER_SESSION };
-import { createHeldBytesCounter } from './held-bytes';
-import { createIdGenerator } from './ids';
+import { createHeldBytesCounter } from '../util/held-bytes';
+import { createFollowerSession } from './follower-session';
+import { createIdGenerator, newSessionIdentity } from './ids';
 import type { Logger, SessionBudget, SessionDirectory, SessionStore, StoreHealth, Transport } from './ports';
 import { createSession, type Session, type SessionOptions } from './session';
 import type { RateLimit } from './token-bucket';
+
+export { DEFAULT_MAX_CONNECTIONS_PER_SESSION };
 
 /** What every session of a server shares (the store adds each one's identity and state). */
 export type SharedSessionOptions = Omit<
@@ -72,8 +73,8 @@ export interface LLMWSCore {
    * session budget is spent) and returns the handler of its frames.
    */
   opened(transport: Transport, principal: unknown): ConnectionHandler;
-  /** Puts `message` into one session's stream, wherever a shared store holds it. See `SessionDirectory.sendTo`. */
-  sendTo(sessionId: string, message: ServerMessageInput): Promise<boolean>;
+  /** Puts `message` into one session's stream, wherever a shared store holds it. See `SessionDirectory.push`. */
+  push(sessionId: string, message: ServerMessageInput): Promise<boolean>;
   /** Puts `message` into every session's stream but `excludeSessionId`. See `SessionDirectory.broadcast`. */
   broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
   /**
@@ -113,11 +114,20 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
   const directory: SessionDirectory = options.store.open({
     ttlMs: options.sessionTtlMs,
     replayMaxMessages: options.session.replay.maxMessages,
-    replay: options.session.replay,
-    backpressure: options.session.backpressure,
     budget,
     logger,
     makeSession: (init) => createSession({ ...options.session, ...init, nextMessageId: createIdGenerator() }),
+    makeFollower: (init) =>
+      createFollowerSession(
+        {
+          replay: options.session.replay,
+          backpressure: options.session.backpressure,
+          logger,
+          nextMessageId: createIdGenerator(),
+        },
+        init,
+      ),
+    newIdentity: newSessionIdentity,
     onResumed: hooks.onResumed && ((session) => hooks.onResumed?.(session)),
     onExpired: hooks.onExpired && ((session) => hooks.onExpired?.(session)),
   });
@@ -156,7 +166,7 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
       hooks.onConnected?.(connection.session.id);
       return connection;
     },
-    sendTo: (sessionId, message) => directory.sendTo(sessionId, message),
+    push: (sessionId, message) => directory.push(sessionId, message),
     broadcast: (message, excludeSessionId) => directory.broadcast(message, excludeSessionId),
     close: async (closeOptions = {}) => {
       if (closeOptions.retryAfterMs !== undefined) {

@@ -79,10 +79,12 @@ export function control(session: Controlled, message: ControlMessage): void {
       if (session.runningReply) return refuseBusy(session, id, 'clear_history arrived');
       session.conversation.clear();
       return answerHistory(session, id);
+    // A question of one connection: its answer is that connection's alone, not the stream's (a
+    // tab asking for a long history must not fill the others' buffers or the replay log).
     case 'get_history':
-      return answerHistory(session, id);
+      return session.answerSender(historyOf(session, id));
     case 'get_status':
-      return answerStatus(session, id);
+      return session.answerSender(statusOf(session, id));
   }
 }
 
@@ -93,10 +95,22 @@ function targetOf(session: Controlled, message: ControlMessage): RunningReply | 
   return target === undefined || target === reply?.requestId ? reply : undefined;
 }
 
+const statusOf = (session: Controlled, requestId: string): ServerMessageInput => ({
+  type: 'status',
+  data: { status: session.status, requestId },
+});
+
+const historyOf = (session: Controlled, requestId: string): ServerMessageInput => ({
+  type: 'history',
+  data: { messages: [...session.conversation.messages()], requestId },
+});
+
+/** The answer to a control that changed the session (abort, pause, resume): every connection's news. */
 function answerStatus(session: Controlled, requestId: string): void {
-  session.send({ type: 'status', data: { status: session.status, requestId } });
+  session.send(statusOf(session, requestId));
 }
 
+/** The answer to `clear_history`: every connection's news, as the history changed for all. */
 function answerHistory(session: Controlled, requestId: string): void {
-  session.send({ type: 'history', data: { messages: [...session.conversation.messages()], requestId } });
+  session.send(historyOf(session, requestId));
 }

@@ -19,7 +19,7 @@ import { childLogger } from './logger';
 import type { BackpressureLimits } from './outlet';
 import { Outlets } from './outlets';
 import { CloseCode } from '../protocol/codes';
-import type { Logger, Session, SessionPersistence, Transport } from './ports';
+import type { Logger, Sender, Session, SessionPersistence, Transport } from './ports';
 
 export type { Session };
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
@@ -78,7 +78,7 @@ class SessionState implements Session {
   /** The connection attached now, and its backpressure. */
   private readonly outlet: Outlets;
   /** The connection whose frame is being handled, while it is. */
-  private sender: Transport | undefined;
+  private sender: Sender | undefined;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
   private reply: RunningReply | undefined;
@@ -110,6 +110,10 @@ class SessionState implements Session {
     return this.options.sessionId;
   }
 
+  history(): readonly HistoryMessage[] {
+    return this.conversation.messages();
+  }
+
   get resumeToken(): string {
     return this.options.resumeToken;
   }
@@ -124,7 +128,7 @@ class SessionState implements Session {
     return reply.paused ? 'paused' : reply.status;
   }
 
-  get connectionCount(): number {
+  get connectionsAttached(): number {
     return this.outlet.size;
   }
 
@@ -166,20 +170,21 @@ class SessionState implements Session {
     if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
-  sendTo(to: Transport | undefined, message: ServerMessageInput): void {
+  answer(to: Sender | undefined, message: ServerMessageInput): void {
     if (this.disposed) return;
     if (!to) return this.send(message);
     // Counted (errors by code) as the stream's messages are.
     this.options.onSent?.(message);
+    if ('remote' in to) return to.answer(message);
     this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   /** Answers the connection whose frame is being handled (see session-control's refuse). */
   answerSender(message: ServerMessageInput): void {
-    this.sendTo(this.sender, message);
+    this.answer(this.sender, message);
   }
 
-  handle(message: SessionMessageIn, from?: Transport): void {
+  handle(message: SessionMessageIn, from?: Sender): void {
     if (this.disposed) return;
     // Refusals go to the sender alone: another tab has nothing to do with them.
     this.sender = from;
@@ -240,7 +245,7 @@ class SessionState implements Session {
     this.persistence?.acknowledged(upTo);
   }
 
-  dispose(): void {
+  end(): void {
     this.disposed = true;
     this.outlet.release();
     this.released();
@@ -428,19 +433,4 @@ function historyBytes(messages: readonly HistoryMessage[]): number {
 /** Creates a session with no connection yet. */
 export function createSession(options: SessionOptions): Session {
   return new SessionState(options);
-}
-
-/** Puts `message` into the stream of each session but `excludeSessionId`; returns how many. */
-export function sendToEach(
-  sessions: Iterable<Session>,
-  message: ServerMessageInput,
-  excludeSessionId?: string,
-): number {
-  let sent = 0;
-  for (const session of sessions) {
-    if (session.id === excludeSessionId) continue;
-    session.send(message);
-    sent++;
-  }
-  return sent;
 }

@@ -4,6 +4,39 @@
  */
 export { WSServer, type WSServerEvent, type SessionInfo, type HealthReport } from './ws-server';
 
+// The transport-agnostic core, for adapters of other socket libraries and runtimes
+// (docs/ARCHITECTURE.md, "Writing an adapter"), and the ports it is built on.
+export {
+  makeServer,
+  type MakeServerOptions,
+  type SharedSessionOptions,
+  type ServerHooks,
+  type ConnectionHandler,
+  type LLMWSCore,
+} from '../core/make-server';
+export { makeServerOptions, type CoreServerOptions } from './core-options';
+export type { ResumeOutcome } from '../core/connection';
+export type { RawFrame } from '../protocol/decode';
+export type {
+  Transport,
+  Session,
+  Sender,
+  RemoteSender,
+  SessionDirectory,
+  SessionStoreContext,
+  SessionInit,
+  SessionPersistence,
+  SessionBudget,
+  ClaimResult,
+  StoreHealth,
+  FollowerSession,
+  FollowerInit,
+  ForwardedFrame,
+  BackpressureLimits,
+  ReplayLimits,
+  ReplayResult,
+} from '../core/ports';
+
 // Options and their defaults (each option's `@default`).
 export {
   DEFAULT_PORT,
@@ -59,6 +92,7 @@ export {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_LEASE_MS,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  type RedisClient,
   type RedisStoreOptions,
   type SessionStore,
 } from '../store';

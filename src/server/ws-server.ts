@@ -37,7 +37,7 @@ export type { HealthReport, SessionInfo, WSServerEvent };
 import { checkOptions, firstUseOfDeprecated, type CheckedOptions } from './validate-options';
 import { type LLMWSCore, makeServer, type MakeServerOptions } from '../core/make-server';
 import type { SessionStore } from '../core/ports';
-import type { Session } from '../core/session';
+import type { Session } from '../core/ports';
 import { perMessageDeflateOf } from './compression';
 import { memoryStore } from '../store/memory-store';
 
@@ -353,7 +353,7 @@ export class WSServer {
    * (`invalid_message` or `unknown_type`) naming the field, and nothing is sent.
    */
   async sendToClient(sessionId: string, message: PushMessage): Promise<boolean> {
-    return this.core?.sendTo(sessionId, checkedPush(message)) ?? false;
+    return this.core?.push(sessionId, checkedPush(message)) ?? false;
   }
 
   /**
@@ -373,7 +373,7 @@ export class WSServer {
       sessionId: session.id,
       status: session.status,
       connected: session.attached,
-      historyLength: session.conversation.messages().length,
+      historyLength: session.history().length,
       principal: session.principal,
       heldBytes: session.heldBytes,
     }));

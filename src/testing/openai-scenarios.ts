@@ -2,6 +2,7 @@
  * What the OpenAI test server answers: the scenarios a test scripts, and the Chat Completions
  * SSE events each one becomes (chunks, tool-call fragments, usage), apart from the HTTP serving.
  */
+import { wordChunks } from '../util/word-chunks';
 
 /** One tool call a scenario makes the model ask for. */
 export interface ScriptedToolCall {
@@ -79,10 +80,7 @@ export type TestScenario =
   /** Writes each of `data` verbatim as one SSE `data:` line (garbage such as `null`), then `[DONE]`. */
   | { readonly type: 'raw'; readonly data: readonly string[] };
 
-/** Splits text into word-sized chunks, as a model streams it. */
-export function wordChunks(text: string): string[] {
-  return text.match(/\S+\s*|\s+/g) ?? [];
-}
+export { wordChunks };
 
 /** A text scenario for `text`, split into words. */
 export function textScenario(text: string, options: { delayMs?: number } = {}): TestScenario {

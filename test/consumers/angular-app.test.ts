@@ -6,7 +6,7 @@ import { makeConsumerApp, makeTempDir, packOnce, removeDir, repoRoot, runCommand
 import { type InstalledServer, serveInstalled } from './serve';
 
 /**
- * An Angular application as `ng new` would set it up (strict, strictTemplates, zoneless), made of
+ * An Angular 22 application as `ng new` would set it up (strict, strictTemplates, zoneless), made of
  * the example chat (examples/angular), with llm-ws installed from the packed tarball, built by
  * `ng build` with Angular's `application` builder (@angular/build), served as static files and
  * run in Chromium: it streams a reply with its tool call from the installed `llm-ws serve`.
@@ -20,6 +20,15 @@ const SERVER_ONLY = /node_modules\/(ws|openai|ioredis|prom-client|ajv|commander|
 const versionOf = (name: string): string =>
   (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string })
     .version;
+
+/**
+ * The app is on Angular 22, the newest major, as `ng new` makes it today. The repository's own
+ * Angular (the ngc and TestBed tests) stays on 21: Angular 22's compiler needs TypeScript 6.0,
+ * and the repository's TypeScript stays 5.x for ts-jest. Angular 22 needs Node ^22.22.3 or ^24.15.
+ */
+const ANGULAR_VERSION = '~22.2.6';
+const ANGULAR_BUILD_VERSION = '~22.2.3';
+const ANGULAR_TYPESCRIPT = '~6.0.3';
 
 const ANGULAR = [
   '@angular/core',
@@ -58,7 +67,7 @@ const angularJson = {
   },
 };
 
-/** tsconfig.json as `ng new` (Angular 21) writes it: strict, with strict templates. */
+/** tsconfig.json as `ng new` writes it: strict, with strict templates. */
 const tsconfig = {
   compileOnSave: false,
   compilerOptions: {
@@ -95,10 +104,11 @@ describeWithBrowser('the packed llm-ws in an Angular application (ng build, Chro
     dir = makeTempDir('angular-consumer');
     const tarball = await packOnce();
     const dependencies = Object.fromEntries([
-      ...ANGULAR.map((name) => [name, versionOf(name)]),
+      ...ANGULAR.map((name) => [name, name === '@angular/build' ? ANGULAR_BUILD_VERSION : ANGULAR_VERSION]),
       // The CLI's version goes with the builder's.
-      ['@angular/cli', versionOf('@angular/build')],
-      ...['rxjs', 'tslib', 'typescript'].map((name) => [name, versionOf(name)]),
+      ['@angular/cli', ANGULAR_BUILD_VERSION],
+      ['typescript', ANGULAR_TYPESCRIPT],
+      ...['rxjs', 'tslib'].map((name) => [name, versionOf(name)]),
     ]);
     app = await makeConsumerApp(join(dir, 'app'), tarball, {
       dependencies,
@@ -131,7 +141,8 @@ describeWithBrowser('the packed llm-ws in an Angular application (ng build, Chro
     expect(stdout).toContain('Application bundle generation complete');
     expect(`${stdout}\n${stderr}`).not.toMatch(/warning|error/i);
     const inputs = Object.keys(
-      (JSON.parse(readFileSync(join(app, 'dist', 'stats.json'), 'utf8')) as { inputs: object }).inputs,
+      // Angular 22 names the browser build's esbuild metafile browser-stats.json (21: stats.json).
+      (JSON.parse(readFileSync(join(app, 'dist', 'browser-stats.json'), 'utf8')) as { inputs: object }).inputs,
     );
     expect(inputs.filter((input) => SERVER_ONLY.test(input) || input.startsWith('node:'))).toEqual([]);
     expect(inputs).toContainEqual(expect.stringMatching(/node_modules\/llm-ws\/dist\/angular\.mjs$/));
