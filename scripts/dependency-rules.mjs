@@ -25,6 +25,8 @@ export const allowedFolders = {
   // Records and coordination: of the core, its ports alone (see allowedFiles).
   store: ['core', 'protocol', 'errors', 'util'],
   adapters: ['core', 'protocol', 'errors', 'util', 'operators'],
+  // OpenTelemetry decorators of the core's ports (llm-ws/otel): no server, no store.
+  otel: ['core', 'llm', 'tools', 'protocol', 'errors'],
 };
 
 /**

@@ -95,6 +95,13 @@ export interface WSClientOptions {
    */
   readonly tools?: readonly ClientTool[];
   /**
+   * The W3C trace context each `user_message` carries, asked for as each is sent (from your
+   * tracer: with OpenTelemetry, `propagation.inject(context.active(), carrier)` fills
+   * `traceparent` and `tracestate`): the server's spans for the reply then join that trace.
+   * A `traceparent` given to `send()` wins over it. @default none
+   */
+  readonly traceContext?: () => TraceContext | undefined;
+  /**
    * Largest result of a client tool sent to the server, as JSON, in UTF-8 bytes: a larger one is
    * sent as the call's `error` naming its size and this limit, so the model hears why (the
    * server's own bound is its `maxClientToolResultBytes`; a frame over its `maxPayload` would
@@ -160,9 +167,16 @@ export interface ApprovalRequest {
  * Options of one `send()` or `sendMessage()`: the message's options, which go to the server,
  * plus `timeoutMs`, which stays on the client.
  */
-export interface SendOptions extends UserMessageOptions {
+export interface SendOptions extends UserMessageOptions, TraceContext {
   /** Longest this reply may take, in ms (see {@link WSClientOptions.replyTimeoutMs}). @default the client's `replyTimeoutMs` */
   readonly timeoutMs?: number;
+}
+
+/** W3C trace context for a `user_message` (see `docs/PROTOCOL.md`). */
+export interface TraceContext {
+  /** `00-<trace id>-<parent span id>-<flags>`, lowercase hex. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 /**

@@ -28,7 +28,8 @@ export interface ConnectionOptions {
   /** Told about every frame the client got wrong (it has already been answered with an error). */
   readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
   /** Told what each resume came to (for metrics). */
-  readonly onResume?: (outcome: ResumeOutcome) => void;
+  /** A resume was answered; a resumed one says how many messages it replayed. */
+  readonly onResume?: (outcome: ResumeOutcome, replayedMessages?: number) => void;
   /** Told when the connection has closed, with the session it was on last. */
   readonly onClosed?: (sessionId: string, code: number, reason: string) => void;
 }
@@ -252,7 +253,7 @@ class ConnectionState implements Connection {
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     directory.attached(target);
     directory.resumed(target);
-    this.options.onResume?.('resumed');
+    this.options.onResume?.('resumed', target.lastSeq - lastSeq);
     target.sendDirect({
       type: 'session',
       data: {

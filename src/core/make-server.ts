@@ -33,7 +33,7 @@ export interface ServerHooks {
   /** A client sent a frame it got wrong (it has been answered with an error). */
   readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
   /** What a resume came to. */
-  readonly onResume?: (outcome: ResumeOutcome) => void;
+  readonly onResume?: (outcome: ResumeOutcome, replayedMessages?: number) => void;
   /** A session was resumed on a new connection. */
   readonly onResumed?: (session: Session) => void;
   /** A session of this process expired without a connection (the memory store only). */

@@ -27,6 +27,7 @@ import { SendQueue } from './send-queue';
 import { errorMessageFor } from './error-message';
 import type { HumanInTheLoopOptions, ReplyLimits, ReplyTimings } from './reply';
 import { RunningReply } from './running-reply';
+import type { Telemetry } from './telemetry';
 import { answerTool, control, refuse, refuseBusy } from './session-control';
 
 export type { BackpressureLimits };
@@ -58,6 +59,8 @@ export interface SessionOptions {
   readonly onSent?: (message: ServerMessageInput) => void;
   /** Told how replies' model calls go (for metrics). */
   readonly timings?: ReplyTimings;
+  /** Where each reply's trace starts (the model and tools given are decorated by it already). */
+  readonly telemetry?: Telemetry;
   /** Where a store keeps the session's state; none for a session of this process alone. */
   readonly persistence?: SessionPersistence;
   /** How long replies wait for approvals and client tools, and whether reasoning is kept. @default the reply's defaults */
@@ -358,6 +361,15 @@ class SessionState implements Session {
     const running = new RunningReply(message.id, message.data.options?.onDisconnect ?? options.onDisconnect);
     this.reply = running;
     persistence?.replyStarted(running.requestId);
+    const { traceparent, tracestate } = message.data;
+    const trace = options.telemetry?.startReply({
+      sessionId: options.sessionId,
+      requestId: message.id,
+      principal: options.principal,
+      text,
+      ...(traceparent === undefined ? {} : { traceparent }),
+      ...(tracestate === undefined ? {} : { tracestate }),
+    });
     running.start(
       {
         requestId: message.id,
@@ -377,12 +389,14 @@ class SessionState implements Session {
         logger: childLogger(options.logger, { sessionId: options.sessionId }),
         clientTools: message.data.clientTools,
         humanInTheLoop: options.humanInTheLoop,
+        trace: trace?.context,
       },
       {
         send: (frame) => this.send(frame),
         failed: (error) => this.replyFailed(running, error),
         ended: () => this.replyEnded(running),
       },
+      trace,
     );
   }
 

@@ -10,6 +10,7 @@ import {
   MAX_CLIENT_TOOL_PARAMETERS_BYTES,
   MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
   MAX_CLIENT_TOOLS,
+  MAX_TRACESTATE_LENGTH,
 } from './limits';
 
 /** Per-message options of a `user_message`. */
@@ -27,6 +28,27 @@ export const UserMessageOptions = t.exact(
 );
 /** Per-message options of a `user_message`. */
 export type UserMessageOptions = t.TypeOf<typeof UserMessageOptions>;
+
+/** Whether `s` is a W3C Trace Context `traceparent` of version 00 with a trace id and a parent id that are not all zeros. */
+function isTraceparent(s: string): boolean {
+  // Length first: the pattern then runs on 55 characters at most.
+  return (
+    s.length === 55 &&
+    /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(s) &&
+    s.slice(3, 35) !== '0'.repeat(32) &&
+    s.slice(36, 52) !== '0'.repeat(16)
+  );
+}
+
+/** A W3C `traceparent` (version 00): `00-<trace id, 32 hex>-<parent id, 16 hex>-<flags, 2 hex>`, lowercase. */
+export const Traceparent = constrained(t.string, isTraceparent, 'Traceparent');
+
+/** A W3C `tracestate`: printable ASCII, at most {@link MAX_TRACESTATE_LENGTH} characters. */
+export const Tracestate = constrained(
+  t.string,
+  (s) => s.length <= MAX_TRACESTATE_LENGTH && /^[\x20-\x7e]*$/.test(s),
+  'Tracestate',
+);
 
 /** A tool's name as the OpenAI API takes it: 1 to 64 letters, digits, `_` or `-`. */
 export const ToolName = constrained(t.string, (s) => /^[a-zA-Z0-9_-]{1,64}$/.test(s), 'ToolName');
@@ -75,6 +97,10 @@ export const UserMessage = t.strict({
         options: UserMessageOptions,
         /** Tools the client runs, offered to the model for this reply beside the server's. */
         clientTools: ClientTools,
+        /** W3C trace context of the client's span: the server's spans for this reply join that trace. */
+        traceparent: Traceparent,
+        /** W3C `tracestate` going with `traceparent`. */
+        tracestate: Tracestate,
       }),
     ),
   ]),
@@ -90,6 +116,7 @@ export const ControlType = t.keyof({
   clear_history: null,
   get_history: null,
   get_status: null,
+  rewind: null,
 });
 /** What a `control` message asks for. */
 export type ControlType = t.TypeOf<typeof ControlType>;

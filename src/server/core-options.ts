@@ -84,6 +84,7 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
           timings: { modelCall: parts.metrics.modelCall, firstToken: parts.metrics.firstToken },
         }
       : {}),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   };
 }
 
@@ -103,12 +104,16 @@ export function coreOptionsFor(options: WSServerOptions, parts: CoreParts): Make
       ? {}
       : { maxConnectionsPerSession: options.maxConnectionsPerSession }),
     logger: parts.logger,
-    hooks: parts.metrics && parts.events ? serverHooks(parts.metrics, parts.events) : {},
+    hooks: parts.metrics && parts.events ? serverHooks(parts.metrics, parts.events, options.telemetry) : {},
   };
 }
 
 /** A `WSServer`'s metrics and `events$`, fed from the core's hooks. */
-function serverHooks(metrics: ServerMetrics, events: Subject<WSServerEvent>): ServerHooks {
+function serverHooks(
+  metrics: ServerMetrics,
+  events: Subject<WSServerEvent>,
+  telemetry: WSServerOptions['telemetry'],
+): ServerHooks {
   return {
     onConnected: (sessionId) => {
       metrics.connectionOpened();
@@ -116,7 +121,10 @@ function serverHooks(metrics: ServerMetrics, events: Subject<WSServerEvent>): Se
     },
     onClosed: (sessionId, code, reason) => events.next({ type: 'client_disconnected', sessionId, code, reason }),
     onProtocolError: (sessionId, error) => events.next({ type: 'client_error', sessionId, error }),
-    onResume: metrics.resume,
+    onResume: (outcome, replayedMessages) => {
+      metrics.resume(outcome);
+      telemetry?.resumed?.(outcome, replayedMessages);
+    },
     onResumed: (session) => events.next({ type: 'session_resumed', sessionId: session.id }),
     onExpired: (session) => events.next({ type: 'session_expired', sessionId: session.id }),
   };

@@ -42,6 +42,8 @@ export {
   DEFAULT_PORT,
   DEFAULT_HOSTNAME,
   DEFAULT_PATH,
+  DEFAULT_AI_SDK_PATH,
+  DEFAULT_AG_UI_PATH,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -71,6 +73,7 @@ export {
 export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, replayMaxBytesFor } from '../core/replay-log';
 export { DEFAULT_MAX_CONNECTIONS_PER_SESSION } from '../core/connection';
 export type { RateLimit } from '../core/token-bucket';
+export type { Telemetry, ReplyStart, ReplyTrace, ReplyEnding } from '../core/telemetry';
 
 // Authentication and logging.
 export { bearerTokenAuthentication, type Authenticate, type TokenPrincipal } from './auth';
@@ -97,6 +100,19 @@ export {
   type SessionStore,
 } from '../store';
 
+// Protocol adapters: the AI SDK's WebSocket chat protocol, and where their conversations are bound.
+export {
+  createAiSdkEndpoint,
+  defaultPrincipalKey,
+  MAX_AI_SDK_CHATS_PER_SOCKET,
+  MAX_QUEUED_AI_SDK_FRAMES,
+  type AiSdkEndpointOptions,
+} from '../adapters/ai-sdk/endpoint';
+export { createAgUiEndpoint, type AgUiEndpointOptions } from '../adapters/ag-ui/endpoint';
+export { memoryConversationBindings, DEFAULT_MAX_CONVERSATION_BINDINGS } from '../adapters/conversation-bindings';
+export { redisConversationBindings, type RedisConversationBindingsOptions } from '../store/redis';
+export type { ConversationBinding, ConversationBindings } from '../core/ports';
+
 // The model.
 export {
   openAIProvider,
@@ -106,7 +122,16 @@ export {
   type OpenAIProviderOptions,
 } from '../llm/openai-provider';
 export { offlineProvider, DEFAULT_OFFLINE_CHUNK_DELAY_MS, type OfflineProviderOptions } from '../llm/offline-provider';
-export type { LLMProvider, LLMRequest, LLMEvent, LLMToolDefinition, LLMFinishReason, JSONSchema } from '../llm/types';
+export type {
+  LLMProvider,
+  LLMRequest,
+  LLMEvent,
+  LLMToolDefinition,
+  LLMFinishReason,
+  LLMCallContext,
+  LLMProviderInfo,
+  JSONSchema,
+} from '../llm/types';
 
 // Tools.
 export { defineTool, type Tool, type ToolContext, type ToolOutcome } from '../tools/types';
