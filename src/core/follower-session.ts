@@ -93,6 +93,10 @@ class Follower implements FollowerSession {
     return this.writer?.status ?? 'idle';
   }
 
+  get connectionsAttached(): number {
+    return this.writer ? this.writer.connectionsAttached : this.outlet.size;
+  }
+
   get attached(): boolean {
     return this.writer ? this.writer.attached : this.outlet.size > 0;
   }

@@ -131,6 +131,10 @@ class SessionState implements Session {
     return reply.paused ? 'paused' : reply.status;
   }
 
+  get connectionsAttached(): number {
+    return this.outlet.size;
+  }
+
   get attached(): boolean {
     return this.outlet.size > 0;
   }

@@ -102,6 +102,9 @@ export function coreOptionsFor(options: WSServerOptions, parts: CoreParts): Make
       maxBytes: options.sessionMemoryBudgetBytes ?? DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
     },
     rateLimit: configuredRateLimit === false ? undefined : configuredRateLimit,
+    ...(options.maxConnectionsPerSession === undefined
+      ? {}
+      : { maxConnectionsPerSession: options.maxConnectionsPerSession }),
     logger: parts.logger,
     hooks: {
       ...(parts.metrics && parts.events ? serverHooks(parts.metrics, parts.events) : {}),
