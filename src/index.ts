@@ -12,6 +12,7 @@ export {
   WSServer,
   memoryStore,
   redisStore,
+  redisConversationBindings,
   defineTool,
   openAIProvider,
   openAIHealthCheck,

@@ -11,6 +11,8 @@ import {
   DEFAULT_HOSTNAME,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_SESSIONS,
+  DEFAULT_AG_UI_PATH,
+  DEFAULT_AI_SDK_PATH,
   DEFAULT_PATH,
   DEFAULT_PORT,
   DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
@@ -38,6 +40,10 @@ interface ServeOptions extends RedisFlags {
   port: number;
   host: string;
   path: string;
+  aiSdkPath: string;
+  aiSdk: boolean;
+  agUiPath: string;
+  agUi: boolean;
   model?: string;
   systemPrompt: string;
   maxConnections: number;
@@ -138,10 +144,15 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   }
   const demoDir = findDemoDir();
   if (!demoDir) console.warn('llm-ws: the demo page is not built (npm run build), so / serves no chat page');
+  // AI SDK chats are bound to sessions where the sessions are: in Redis when they are.
+  const bindings = shared && (options.aiSdk || options.agUi) ? shared.bindings() : undefined;
   const server = new WSServer({
     port: options.port,
     hostname: options.host,
     path: options.path,
+    aiSdkPath: options.aiSdk ? options.aiSdkPath : false,
+    agUiPath: options.agUi ? options.agUiPath : false,
+    ...(bindings ? { conversationBindings: bindings } : {}),
     maxConnections: options.maxConnections,
     conversationOptions: { systemPrompt: options.systemPrompt, maxHistoryLength: options.maxHistory },
     llm: llm.provider,
@@ -184,6 +195,14 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
   await server.start();
   console.log(`llm-ws: listening on ${server.url}`);
+  if (options.agUi)
+    console.log(
+      `llm-ws: AG-UI endpoint at ${(server.url as string).replace(/^ws/, 'http').replace(/\/[^/]*$/, options.agUiPath)}`,
+    );
+  if (options.aiSdk)
+    console.log(
+      `llm-ws: AI SDK WebSocketChatTransport at ${(server.url as string).replace(/\/[^/]*$/, options.aiSdkPath)}`,
+    );
   if (demoDir)
     console.log(`llm-ws: chat page at ${(server.url as string).replace(/^ws/, 'http').replace(/\/[^/]*$/, '/')}`);
 
@@ -194,6 +213,7 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     console.log(`llm-ws: ${signal} received, closing connections`);
     server
       .stop()
+      .then(() => bindings?.close())
       // What the exporters hold goes out before the process does.
       .then(() => otlp?.shutdown())
       .then(
@@ -224,6 +244,14 @@ export function serveCommand(): Command {
       process.env.HOST ?? DEFAULT_HOSTNAME,
     )
     .option('--path <path>', 'WebSocket path', DEFAULT_PATH)
+    .option(
+      '--ai-sdk-path <path>',
+      "path of the AI SDK endpoint (ai 7's WebSocketChatTransport, for useChat)",
+      DEFAULT_AI_SDK_PATH,
+    )
+    .option('--no-ai-sdk', 'no AI SDK endpoint')
+    .option('--ag-ui-path <path>', 'path of the AG-UI endpoint (POST a RunAgentInput, get SSE)', DEFAULT_AG_UI_PATH)
+    .option('--no-ag-ui', 'no AG-UI endpoint')
     .option('-m, --model <model>', 'model name (env LLM_MODEL; default gpt-4o-mini)')
     .option('-s, --system-prompt <text>', 'system prompt of every conversation', DEFAULT_SYSTEM_PROMPT)
     .option(

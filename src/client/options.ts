@@ -2,12 +2,15 @@ import type { SchedulerLike } from 'rxjs';
 import type { LLMWSError } from '../errors';
 import type { ClientMessage, ControlMessage, ServerMessage, UserMessage, UserMessageOptions } from '../protocol/codecs';
 
-/** Reconnect attempts in a row before giving up, unless configured. */
+/**
+ * Reconnect attempts in a row before giving up, unless configured. With the default delays a
+ * server that is not there is given up on within 9.5 s (README, "Connection timings").
+ */
 export const DEFAULT_RECONNECT_ATTEMPTS = 5;
 /** Delay before the first reconnect attempt unless configured, in ms; doubled for each further one. */
-export const DEFAULT_RECONNECT_DELAY_MS = 1000;
-/** Cap on the reconnect delay unless configured, in ms. */
-export const DEFAULT_MAX_RECONNECT_DELAY_MS = 30_000;
+export const DEFAULT_RECONNECT_DELAY_MS = 500;
+/** Cap on the reconnect delay unless configured, in ms (a server's `closing` may ask for longer). */
+export const DEFAULT_MAX_RECONNECT_DELAY_MS = 3000;
 /** Share of each reconnect delay that is random unless configured: 1 is "full jitter". */
 export const DEFAULT_RECONNECT_JITTER = 1;
 /** Protocol ping period unless configured, in ms. */
@@ -200,7 +203,11 @@ export interface ClientStats {
   readonly reconnects: number;
   /** When the current connection was greeted; null while not connected. */
   readonly connectedSince: Date | null;
-  /** Round trip of the last protocol ping, in ms; null before the first pong. */
+  /**
+   * Round trip of the last request the server answered, in ms: from the frame going out to the
+   * first message carrying its id (a ping's `pong`, a control's answer, a reply's `thinking`
+   * status). Null before the first answer.
+   */
   readonly lastRoundTripMs: number | null;
 }
 

@@ -132,13 +132,18 @@ class ConnectionState implements Connection {
         code: 'rate_limited',
         message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`,
         retryable: true,
+        // When the next frame would be taken: what a client's retryWithBackoff waits at least.
+        retryAfterMs: (this.bucket as TokenBucket).msUntilToken(),
       },
       requestId,
     );
   }
 
   /** A refusal of a frame: to this connection alone, not into the session's stream (other tabs share it). */
-  private fail(error: { code: ErrorCode; message: string; retryable: boolean }, requestId?: string): void {
+  private fail(
+    error: { code: ErrorCode; message: string; retryable: boolean; retryAfterMs?: number },
+    requestId?: string,
+  ): void {
     this.current.answer(this.options.transport, {
       type: 'error',
       data: { ...error, ...(requestId ? { requestId } : {}) },

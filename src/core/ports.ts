@@ -353,3 +353,33 @@ export interface SessionStore {
   /** Opens the store for one server; the server closes what it returns when it stops. */
   open(context: SessionStoreContext): SessionDirectory;
 }
+
+// ---- Conversation bindings -------------------------------------------------------------------
+
+/**
+ * Where a conversation named by another protocol (an AI SDK chat `id`, an AG-UI `threadId`) lives
+ * in llm-ws: the session holding it, and where its running reply began. The protocol adapters
+ * keep one per conversation and principal, so a client of any process finds it.
+ */
+export interface ConversationBinding {
+  readonly sessionId: string;
+  readonly resumeToken: string;
+  /** The seq a resume starts after: just before the running reply's first message, or the newest seen. */
+  readonly fromSeq: number;
+  /** The id of the reply running (or waiting for an approval), if one is. */
+  readonly replyId?: string;
+}
+
+/**
+ * Keeps {@link ConversationBinding}s by key: `memoryConversationBindings()` for one process,
+ * `redisConversationBindings(...)` for several behind one address.
+ */
+export interface ConversationBindings {
+  get(key: string): Promise<ConversationBinding | undefined>;
+  /** Binds `key` unless it is bound already; resolves what holds then (`binding`, or the one there before). */
+  bind(key: string, binding: ConversationBinding, ttlMs: number): Promise<ConversationBinding>;
+  /** Binds `key` to `binding`, replacing what was there. */
+  set(key: string, binding: ConversationBinding, ttlMs: number): Promise<void>;
+  /** Releases what the bindings hold (connections); the bindings themselves stay where they are kept. */
+  close(): Promise<void>;
+}

@@ -116,6 +116,7 @@ export const ControlType = t.keyof({
   clear_history: null,
   get_history: null,
   get_status: null,
+  rewind: null,
 });
 /** What a `control` message asks for. */
 export type ControlType = t.TypeOf<typeof ControlType>;

@@ -23,7 +23,6 @@ import {
   DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
 } from '../tools/client-tools';
 import type { ToolRegistry } from '../tools/registry';
-import type { Telemetry } from '../core/telemetry';
 import type { WSServerEvent } from './events';
 import type { ServerMetrics } from './metrics';
 import {
@@ -103,16 +102,16 @@ export function coreOptionsFor(options: WSServerOptions, parts: CoreParts): Make
     },
     rateLimit: configuredRateLimit === false ? undefined : configuredRateLimit,
     logger: parts.logger,
-    hooks: {
-      ...(parts.metrics && parts.events ? serverHooks(parts.metrics, parts.events) : {}),
-      // Telemetry hears resumes whether or not the server keeps Prometheus metrics.
-      ...(options.telemetry?.resumed ? { onResume: resumeHook(parts.metrics, options.telemetry) } : {}),
-    },
+    hooks: parts.metrics && parts.events ? serverHooks(parts.metrics, parts.events, options.telemetry) : {},
   };
 }
 
 /** A `WSServer`'s metrics and `events$`, fed from the core's hooks. */
-function serverHooks(metrics: ServerMetrics, events: Subject<WSServerEvent>): ServerHooks {
+function serverHooks(
+  metrics: ServerMetrics,
+  events: Subject<WSServerEvent>,
+  telemetry: WSServerOptions['telemetry'],
+): ServerHooks {
   return {
     onConnected: (sessionId) => {
       metrics.connectionOpened();
@@ -120,7 +119,10 @@ function serverHooks(metrics: ServerMetrics, events: Subject<WSServerEvent>): Se
     },
     onClosed: (sessionId, code, reason) => events.next({ type: 'client_disconnected', sessionId, code, reason }),
     onProtocolError: (sessionId, error) => events.next({ type: 'client_error', sessionId, error }),
-    onResume: metrics.resume,
+    onResume: (outcome, replayedMessages) => {
+      metrics.resume(outcome);
+      telemetry?.resumed?.(outcome, replayedMessages);
+    },
     onResumed: (session) => events.next({ type: 'session_resumed', sessionId: session.id }),
     onExpired: (session) => events.next({ type: 'session_expired', sessionId: session.id }),
   };
@@ -171,12 +173,4 @@ export function makeServerOptions(options: CoreServerOptions = {}): MakeServerOp
     tools: serverTools(checked),
     logger: resolveLogger(checked.logger),
   });
-}
-
-/** The resume hook with telemetry: the Prometheus counter (when kept) and the telemetry's. */
-function resumeHook(metrics: ServerMetrics | undefined, telemetry: Telemetry): NonNullable<ServerHooks['onResume']> {
-  return (outcome, replayedMessages) => {
-    metrics?.resume(outcome);
-    telemetry.resumed?.(outcome, replayedMessages);
-  };
 }

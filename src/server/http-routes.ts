@@ -28,6 +28,8 @@ export interface HttpRoutesOptions {
    * request refused gets 401 from `/metrics` and only `{ "status": "ok" }` from `/health`.
    */
   readonly authorize?: (request: IncomingMessage) => Promise<boolean>;
+  /** A `POST` endpoint (the AG-UI one), answered by `handle`; other methods there get 405. */
+  readonly post?: { readonly path: string; handle(request: IncomingMessage, response: ServerResponse): void };
 }
 
 /** What `/health` tells a request without the token: that the server is up, nothing about its load. */
@@ -77,6 +79,12 @@ export function createHttpRoutes(
 
   return (request, response) => {
     const head = request.method === 'HEAD';
+    if (
+      options.post &&
+      request.method === 'POST' &&
+      new URL(request.url ?? '/', 'http://localhost').pathname === options.post.path
+    )
+      return options.post.handle(request, response);
     if (request.method !== 'GET' && !head)
       return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n', head);
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;

@@ -42,6 +42,8 @@ export {
   DEFAULT_PORT,
   DEFAULT_HOSTNAME,
   DEFAULT_PATH,
+  DEFAULT_AI_SDK_PATH,
+  DEFAULT_AG_UI_PATH,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -96,6 +98,19 @@ export {
   type RedisStoreOptions,
   type SessionStore,
 } from '../store';
+
+// Protocol adapters: the AI SDK's WebSocket chat protocol, and where their conversations are bound.
+export {
+  createAiSdkEndpoint,
+  defaultPrincipalKey,
+  MAX_AI_SDK_CHATS_PER_SOCKET,
+  MAX_QUEUED_AI_SDK_FRAMES,
+  type AiSdkEndpointOptions,
+} from '../adapters/ai-sdk/endpoint';
+export { createAgUiEndpoint, type AgUiEndpointOptions } from '../adapters/ag-ui/endpoint';
+export { memoryConversationBindings, DEFAULT_MAX_CONVERSATION_BINDINGS } from '../adapters/conversation-bindings';
+export { redisConversationBindings, type RedisConversationBindingsOptions } from '../store/redis';
+export type { ConversationBinding, ConversationBindings } from '../core/ports';
 
 // The model.
 export {

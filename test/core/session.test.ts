@@ -152,6 +152,36 @@ describe('session and connection', () => {
     });
   });
 
+  it('rewinds the last turn (regenerate): the last user message and its reply go, refused with busy while a reply runs', () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ cold }) => {
+      const { connect } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e), cold<LLMEvent>('-b-(s|)', e)]);
+      const { transport, at } = connect();
+      at(0, userMessage('q1', 'first'));
+      at(1, control('r0', 'rewind'));
+      at(5, userMessage('q2', 'second'));
+      at(9, control('r1', 'rewind'));
+      at(10, control('r2', 'rewind'));
+      at(11, control('r3', 'rewind'));
+      scheduler.flush();
+      expect(transport.log()).toContain('1 error busy r0');
+      const histories = transport.frames
+        .filter(({ message }) => message.type === 'history')
+        .map(({ message }) => message.data);
+      expect(histories).toEqual([
+        {
+          messages: [
+            { role: 'user', content: 'first' },
+            { role: 'assistant', content: 'one ' },
+          ],
+          requestId: 'r1',
+        },
+        { messages: [], requestId: 'r2' },
+        { messages: [], requestId: 'r3' },
+      ]);
+    });
+  });
+
   it.each<[string, string | Buffer, boolean, object]>([
     ['not JSON', 'hello?', false, { code: 'invalid_json', retryable: false }],
     [
@@ -193,8 +223,13 @@ describe('session and connection', () => {
           message: 'more than 1 messages a second (bursts of 2): slow down',
           retryable: true,
           requestId: 'g3',
+          // When the next token comes (1 a second, none left): the real clock may have moved a little.
+          retryAfterMs: expect.any(Number),
         },
       ]);
+      const [refused] = errors as Array<{ retryAfterMs: number }>;
+      expect(refused?.retryAfterMs).toBeGreaterThan(900);
+      expect(refused?.retryAfterMs).toBeLessThanOrEqual(1000);
     });
   });
 
