@@ -11,6 +11,7 @@
  * `npm run bench -- --quick` runs every arm small, once, and writes nothing (a smoke run).
  * Environment: BENCH_ROUNDS (default 3).
  */
+import { fanOutCost, fanOutMarkdown, type FanOutFigures } from './fan-out';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -47,8 +48,9 @@ const onlyArms = process.argv
   .find((arg) => arg.startsWith('--arms='))
   ?.slice('--arms='.length)
   .split(',');
-const runs = (section: 'streaming' | 'herd' | 'first' | 'stalled' | 'idle' | 'storm' | 'capacity'): boolean =>
-  !only || only.includes(section);
+const runs = (
+  section: 'streaming' | 'herd' | 'first' | 'stalled' | 'idle' | 'storm' | 'capacity' | 'fanout',
+): boolean => !only || only.includes(section);
 
 async function load(spec: LoadSpec): Promise<LoadResult> {
   const { match } = await startProcess(['--import', 'tsx', 'bench/load.ts', JSON.stringify(spec)], {}, /^(\{.*\})$/m);
@@ -514,6 +516,9 @@ async function main(): Promise<void> {
   const idle = {} as Record<CoreArmName, IdleFigures>;
   const storm = {} as Record<CoreArmName, StormResult>;
   const capacity = {} as Record<CoreArmName, Awaited<ReturnType<typeof largestN>>>;
+  /** Fan-out cost per tab of a shared session (bench/fan-out.ts), in-process on loopback: no arms. */
+  let fanOut: FanOutFigures[] | undefined;
+  const fanOutChunks = quick ? 500 : 2000;
   const core = (section: Parameters<typeof runs>[0]): Array<Arm & { name: CoreArmName }> =>
     runs(section) ? (CORE_ARMS.map(armNamed) as Array<Arm & { name: CoreArmName }>) : [];
   try {
@@ -544,6 +549,8 @@ async function main(): Promise<void> {
     await section('idle', (arm) => idleSessions(arm, idleCount, idleStreams, upstreamURL), idle);
     await section('storm', (arm) => reconnectStorm(arm, stormSessions, upstreamURL), storm);
     await section('capacity', (arm) => largestN(arm, nSteps, upstreamURL), capacity);
+    if (runs('fanout')) fanOut = await fanOutCost(fanOutChunks, rounds);
+    if (runs('fanout')) log('done: fan-out');
   } finally {
     await stop(upstream.child);
   }
@@ -565,15 +572,17 @@ async function main(): Promise<void> {
   if (only) {
     console.log(
       JSON.stringify(
-        { streaming: streamRows, herd: herdFigures, targets, first, stalled, idle, storm, capacity },
+        { streaming: streamRows, herd: herdFigures, targets, first, stalled, idle, storm, capacity, fanOut },
         null,
         2,
       ),
     );
     console.log(issue16Markdown(streamRows, herdFigures, herdClients));
+    if (fanOut) console.log(fanOutMarkdown(fanOut, fanOutChunks));
     return;
   }
   const sections = [
+    ...(fanOut ? [fanOutMarkdown(fanOut, fanOutChunks), ''] : []),
     `### Streaming (${rounds} round${rounds === 1 ? '' : 's'} each, medians; ratios against bare)`,
     '',
     streamTable(streamRows),

@@ -20,6 +20,7 @@ import {
 } from '../server/options';
 import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '../core/reply';
 import { WSServer } from '../server/ws-server';
+import { DEFAULT_MAX_CONNECTIONS_PER_SESSION } from '../core/connection';
 import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../tools/client-tools';
 import type { CompressionOptions } from '../server/compression';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX } from '../store/redis';
@@ -47,6 +48,7 @@ interface ServeOptions extends RedisFlags {
   model?: string;
   systemPrompt: string;
   maxConnections: number;
+  maxConnectionsPerSession: number;
   maxHistory: number;
   authToken?: string;
   authTokensFile?: string;
@@ -154,6 +156,7 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     agUiPath: options.agUi ? options.agUiPath : false,
     ...(bindings ? { conversationBindings: bindings } : {}),
     maxConnections: options.maxConnections,
+    maxConnectionsPerSession: options.maxConnectionsPerSession,
     conversationOptions: { systemPrompt: options.systemPrompt, maxHistoryLength: options.maxHistory },
     llm: llm.provider,
     upstreamHealthCheck: llm.healthCheck,
@@ -259,6 +262,12 @@ export function serveCommand(): Command {
       'concurrent connections; more are closed with 1013',
       wholeNumber(1),
       DEFAULT_MAX_CONNECTIONS,
+    )
+    .option(
+      '--max-connections-per-session <n>',
+      'connections (tabs) one session may have at once; a shared resume past it is closed with 4429',
+      wholeNumber(1),
+      DEFAULT_MAX_CONNECTIONS_PER_SESSION,
     )
     .option('--max-history <n>', 'messages kept per conversation', wholeNumber(1), DEFAULT_MAX_HISTORY_LENGTH)
     .option('--no-builtin-tools', 'offer the model no tools (by default: get_current_time and calculate)')

@@ -22,6 +22,8 @@ export interface ConnectionOptions {
   readonly directory: SessionDirectory;
   /** Frames per connection; more are answered with `rate_limited`. Undefined for no limit. */
   readonly rateLimit: RateLimit | undefined;
+  /** Connections one session may have at once (on this process); a shared resume past it closes 4429. @default DEFAULT_MAX_CONNECTIONS_PER_SESSION */
+  readonly maxConnectionsPerSession?: number;
   readonly logger: Logger;
   /** Told about every frame the client got wrong (it has already been answered with an error). */
   readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
@@ -40,6 +42,12 @@ export interface Connection {
   /** The connection closed with this code and reason. */
   closed(code: number, reason: string): void;
 }
+
+/**
+ * Connections (tabs) one session may have at once on one process unless configured: each costs a
+ * send of every frame of the session's stream.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_SESSION = 32;
 
 /** Frames a connection holds while its resume is settled by a session store; more are refused. */
 const MAX_FRAMES_WHILE_RESUMING = 256;
@@ -227,9 +235,21 @@ class ConnectionState implements Connection {
       }
       return;
     }
+    const share = message.data.share === true;
+    // A takeover replaces the connections; a join adds one, and each costs a send per frame.
+    if (
+      share &&
+      target.connectionsAttached >= (this.options.maxConnectionsPerSession ?? DEFAULT_MAX_CONNECTIONS_PER_SESSION)
+    ) {
+      if (!target.attached) directory.detached(target);
+      return transport.close(
+        CloseCode.TooManyConnections,
+        `the session has ${target.connectionsAttached} connections, the most it takes: close one`,
+      );
+    }
     this.current = target;
     directory.end(fresh);
-    const previous = target.attach(transport, result.replay, { share: message.data.share === true });
+    const previous = target.attach(transport, result.replay, { share });
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     directory.attached(target);
     directory.resumed(target);

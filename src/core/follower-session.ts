@@ -10,7 +10,7 @@
 import type { HistoryMessage, ServerMessageInput, SessionMessageIn, SessionStatus } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import { encodeServerMessage } from '../protocol/decode';
-import { Outlets } from './outlets';
+import { SessionConnections } from './session-connections';
 import type {
   BackpressureLimits,
   FollowerInit,
@@ -51,7 +51,7 @@ class Follower implements FollowerSession {
   readonly resumeToken: string;
   readonly principal: unknown;
   private log: ReplayLog;
-  private readonly outlet: Outlets;
+  private readonly outlet: SessionConnections;
   /** Pushes (`push`, `broadcast`) that reached this follower, for when this process writes. */
   private readonly queued: ServerMessageInput[] = [];
   /** Client frames forwarded to the writer and not yet taken, by key, oldest first. */
@@ -61,7 +61,7 @@ class Follower implements FollowerSession {
   /** Each connection's name for the writer (its answers come back for it), and back. */
   private readonly connectionNames = new Map<Transport, string>();
   private readonly connectionsByName = new Map<string, Transport>();
-  private disposed = false;
+  private ended = false;
   /** The writer-mode session once this process writes: everything goes to it. */
   private writer: Session | undefined;
 
@@ -73,7 +73,7 @@ class Follower implements FollowerSession {
     this.resumeToken = init.resumeToken;
     this.principal = init.principal;
     this.log = new ReplayLog(options.replay, init.startSeq);
-    this.outlet = new Outlets(options.backpressure, options.logger, init.sessionId);
+    this.outlet = new SessionConnections(options.backpressure, options.logger, init.sessionId);
   }
 
   get promoted(): boolean {
@@ -91,6 +91,10 @@ class Follower implements FollowerSession {
 
   get status(): SessionStatus {
     return this.writer?.status ?? 'idle';
+  }
+
+  get connectionsAttached(): number {
+    return this.writer ? this.writer.connectionsAttached : this.outlet.size;
   }
 
   get attached(): boolean {
@@ -111,12 +115,12 @@ class Follower implements FollowerSession {
 
   sendDirect(message: ServerMessageInput): void {
     if (this.writer) return this.writer.sendDirect(message);
-    if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
+    if (!this.ended) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   answer(to: Sender | undefined, message: ServerMessageInput): void {
     if (this.writer) return this.writer.answer(to, message);
-    if (this.disposed) return;
+    if (this.ended) return;
     if (!to) return this.send(message);
     if ('remote' in to) return to.answer(message);
     this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
@@ -125,7 +129,7 @@ class Follower implements FollowerSession {
   /** A push while another process writes: kept for when this one does (the writer has its own). */
   send(message: ServerMessageInput): void {
     if (this.writer) return this.writer.send(message);
-    if (this.disposed) return;
+    if (this.ended) return;
     if (this.queued.length < MAX_HELD_WHILE_FOLLOWING) this.queued.push(message);
     else
       this.options.logger.warn(
@@ -142,7 +146,7 @@ class Follower implements FollowerSession {
    */
   handle(message: SessionMessageIn, from?: Sender): void {
     if (this.writer) return this.writer.handle(message, from);
-    if (this.disposed) return;
+    if (this.ended) return;
     const transport = from && !('remote' in from) ? from : undefined;
     if (this.forwarded.size >= MAX_HELD_WHILE_FOLLOWING) {
       return this.answer(from, {
@@ -166,11 +170,11 @@ class Follower implements FollowerSession {
 
   answered(name: string, message: ServerMessageInput): void {
     const transport = this.connectionsByName.get(name);
-    if (transport && !this.disposed) this.answer(transport, message);
+    if (transport && !this.ended) this.answer(transport, message);
   }
 
   deliver(seq: number, text: string): void {
-    if (this.disposed || this.writer || seq <= this.log.lastSeq) return;
+    if (this.ended || this.writer || seq <= this.log.lastSeq) return;
     // The store skips seqs only past an outage that lost frames; nothing before them can be replayed.
     if (seq !== this.log.lastSeq + 1) this.log = new ReplayLog(this.options.replay, seq - 1);
     this.log.append(seq, text);
@@ -178,7 +182,7 @@ class Follower implements FollowerSession {
   }
 
   promote(writer: Session): void {
-    if (this.writer || this.disposed) return;
+    if (this.writer || this.ended) return;
     // The connections move to the session this process writes; the follower goes on as their face.
     const transports = this.outlet.transports();
     this.outlet.release();
@@ -239,7 +243,7 @@ class Follower implements FollowerSession {
   }
 
   end(): void {
-    this.disposed = true;
+    this.ended = true;
     this.outlet.release();
     this.log.clear();
     this.forwarded.clear();

@@ -8,13 +8,15 @@ import type { ProtocolError } from '../errors';
 import type { ServerMessageInput } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import type { RawFrame } from '../protocol/decode';
-import { createConnection, type ResumeOutcome } from './connection';
+import { createConnection, DEFAULT_MAX_CONNECTIONS_PER_SESSION, type ResumeOutcome } from './connection';
 import { createHeldBytesCounter } from '../util/held-bytes';
 import { createFollowerSession } from './follower-session';
 import { createIdGenerator, newSessionIdentity } from './ids';
 import type { Logger, SessionBudget, SessionDirectory, SessionStore, StoreHealth, Transport } from './ports';
 import { createSession, type Session, type SessionOptions } from './session';
 import type { RateLimit } from './token-bucket';
+
+export { DEFAULT_MAX_CONNECTIONS_PER_SESSION };
 
 /** What every session of a server shares (the store adds each one's identity and state). */
 export type SharedSessionOptions = Omit<
@@ -50,6 +52,8 @@ export interface MakeServerOptions {
   readonly budget?: SessionBudget;
   /** Frames per connection; more are answered with `rate_limited`. Undefined for no limit. */
   readonly rateLimit?: RateLimit;
+  /** Connections one session may have at once on this process: a shared resume past it is closed with 4429. @default DEFAULT_MAX_CONNECTIONS_PER_SESSION */
+  readonly maxConnectionsPerSession?: number;
   readonly logger: Logger;
   readonly hooks?: ServerHooks;
 }
@@ -131,6 +135,7 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
   const connectionShared = {
     directory,
     rateLimit: options.rateLimit,
+    maxConnectionsPerSession: options.maxConnectionsPerSession ?? DEFAULT_MAX_CONNECTIONS_PER_SESSION,
     logger,
     onProtocolError: hooks.onProtocolError,
     onResume: hooks.onResume,

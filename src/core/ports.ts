@@ -102,6 +102,8 @@ export interface Session {
   readonly status: SessionStatus;
   /** Whether a connection is attached. */
   readonly attached: boolean;
+  /** Connections attached now (tabs sharing it). */
+  readonly connectionsAttached: number;
   /** Whether a reply is running. */
   readonly busy: boolean;
   /** The seq of the newest message of the stream (0 before any). */

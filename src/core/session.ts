@@ -16,8 +16,8 @@ import { encodeServerMessage } from '../protocol/decode';
 import type { ToolRegistry } from '../tools/registry';
 import { type Conversation, type ConversationOptions, createConversation } from './conversation';
 import { childLogger } from './logger';
-import type { BackpressureLimits } from './outlet';
-import { Outlets } from './outlets';
+import type { BackpressureLimits } from './connection-writer';
+import { SessionConnections } from './session-connections';
 import { CloseCode } from '../protocol/codes';
 import type { Logger, Sender, Session, SessionPersistence, Transport } from './ports';
 
@@ -79,13 +79,13 @@ class SessionState implements Session {
   private readonly log: ReplayLog;
   private readonly persistence: SessionPersistence | undefined;
   /** The connection attached now, and its backpressure. */
-  private readonly outlet: Outlets;
+  private readonly outlet: SessionConnections;
   /** The connection whose frame is being handled, while it is. */
   private sender: Sender | undefined;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
   private reply: RunningReply | undefined;
-  private disposed = false;
+  private ended = false;
   /** The highest seq the client acknowledged: repeated acks (every heartbeat) cost nothing. */
   private acknowledgedSeq = 0;
   // Backpressure: messages waiting for the connection to drain, and who waits for that.
@@ -97,7 +97,7 @@ class SessionState implements Session {
   constructor(private readonly options: SessionOptions) {
     const persistence = options.persistence;
     this.persistence = persistence;
-    this.outlet = new Outlets(options.backpressure, options.logger, options.sessionId);
+    this.outlet = new SessionConnections(options.backpressure, options.logger, options.sessionId);
     this.conversation = persistence
       ? createConversation(options.conversation, {
           history: persistence.history,
@@ -131,6 +131,10 @@ class SessionState implements Session {
     return reply.paused ? 'paused' : reply.status;
   }
 
+  get connectionsAttached(): number {
+    return this.outlet.size;
+  }
+
   get attached(): boolean {
     return this.outlet.size > 0;
   }
@@ -156,7 +160,7 @@ class SessionState implements Session {
   }
 
   send(message: ServerMessageInput): void {
-    if (this.disposed) return;
+    if (this.ended) return;
     // Under backpressure only, chunks of one reply merge into one, sent once the socket drains;
     // a chunk too long for one frame goes out in pieces as the socket takes them.
     this.queue.send(message);
@@ -166,11 +170,11 @@ class SessionState implements Session {
   }
 
   sendDirect(message: ServerMessageInput): void {
-    if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
+    if (!this.ended) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   answer(to: Sender | undefined, message: ServerMessageInput): void {
-    if (this.disposed) return;
+    if (this.ended) return;
     if (!to) return this.send(message);
     // Counted (errors by code) as the stream's messages are.
     this.options.onSent?.(message);
@@ -184,7 +188,7 @@ class SessionState implements Session {
   }
 
   handle(message: SessionMessageIn, from?: Sender): void {
-    if (this.disposed) return;
+    if (this.ended) return;
     // Refusals go to the sender alone: another tab has nothing to do with them.
     this.sender = from;
     try {
@@ -245,7 +249,7 @@ class SessionState implements Session {
   }
 
   end(): void {
-    this.disposed = true;
+    this.ended = true;
     this.outlet.release();
     this.released();
     this.reply?.stop();

@@ -70,6 +70,8 @@ export const CloseCode = {
   TooSlow: 4408,
   /** Another connection resumed this session. */
   SessionTakenOver: 4409,
+  /** A shared `resume` found its session with `maxConnectionsPerSession` connections already: try again once a tab closed. */
+  TooManyConnections: 4429,
 } as const;
 /** A close code from {@link CloseCode}. */
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

@@ -23,6 +23,7 @@ import {
   DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
 } from '../tools/client-tools';
 import type { ToolRegistry } from '../tools/registry';
+import type { Telemetry } from '../core/telemetry';
 import type { WSServerEvent } from './events';
 import type { ServerMetrics } from './metrics';
 import {
@@ -51,8 +52,9 @@ export interface CoreParts {
 /** What every session of a server shares, built once: a session keeps only a reference to it. */
 function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): SharedSessionOptions {
   return {
-    provider: parts.provider,
-    tools: parts.tools,
+    // Telemetry decorates the model and the tools once, here: the core sees only what it made.
+    provider: options.telemetry ? options.telemetry.provider(parts.provider) : parts.provider,
+    tools: options.telemetry ? options.telemetry.tools(parts.tools) : parts.tools,
     conversation: options.conversationOptions ?? {},
     maxToolSteps: options.maxToolSteps ?? DEFAULT_MAX_TOOL_STEPS,
     idleTimeoutMs: options.upstreamIdleTimeoutMs ?? DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
@@ -100,17 +102,20 @@ export function coreOptionsFor(options: WSServerOptions, parts: CoreParts): Make
       maxBytes: options.sessionMemoryBudgetBytes ?? DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
     },
     rateLimit: configuredRateLimit === false ? undefined : configuredRateLimit,
+    ...(options.maxConnectionsPerSession === undefined
+      ? {}
+      : { maxConnectionsPerSession: options.maxConnectionsPerSession }),
     logger: parts.logger,
-    hooks: parts.metrics && parts.events ? serverHooks(parts.metrics, parts.events, options.telemetry) : {},
+    hooks: {
+      ...(parts.metrics && parts.events ? serverHooks(parts.metrics, parts.events) : {}),
+      // Telemetry hears resumes whether or not the server keeps Prometheus metrics.
+      ...(options.telemetry?.resumed ? { onResume: resumeHook(parts.metrics, options.telemetry) } : {}),
+    },
   };
 }
 
 /** A `WSServer`'s metrics and `events$`, fed from the core's hooks. */
-function serverHooks(
-  metrics: ServerMetrics,
-  events: Subject<WSServerEvent>,
-  telemetry: WSServerOptions['telemetry'],
-): ServerHooks {
+function serverHooks(metrics: ServerMetrics, events: Subject<WSServerEvent>): ServerHooks {
   return {
     onConnected: (sessionId) => {
       metrics.connectionOpened();
@@ -118,10 +123,7 @@ function serverHooks(
     },
     onClosed: (sessionId, code, reason) => events.next({ type: 'client_disconnected', sessionId, code, reason }),
     onProtocolError: (sessionId, error) => events.next({ type: 'client_error', sessionId, error }),
-    onResume: (outcome, replayedMessages) => {
-      metrics.resume(outcome);
-      telemetry?.resumed?.(outcome, replayedMessages);
-    },
+    onResume: metrics.resume,
     onResumed: (session) => events.next({ type: 'session_resumed', sessionId: session.id }),
     onExpired: (session) => events.next({ type: 'session_expired', sessionId: session.id }),
   };
@@ -172,4 +174,12 @@ export function makeServerOptions(options: CoreServerOptions = {}): MakeServerOp
     tools: serverTools(checked),
     logger: resolveLogger(checked.logger),
   });
+}
+
+/** The resume hook with telemetry: the Prometheus counter (when kept) and the telemetry's. */
+function resumeHook(metrics: ServerMetrics | undefined, telemetry: Telemetry): NonNullable<ServerHooks['onResume']> {
+  return (outcome, replayedMessages) => {
+    metrics?.resume(outcome);
+    telemetry.resumed?.(outcome, replayedMessages);
+  };
 }

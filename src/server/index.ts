@@ -71,6 +71,7 @@ export {
   DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
 } from '../core/reply';
 export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, replayMaxBytesFor } from '../core/replay-log';
+export { DEFAULT_MAX_CONNECTIONS_PER_SESSION } from '../core/connection';
 export type { RateLimit } from '../core/token-bucket';
 export type { Telemetry, ReplyStart, ReplyTrace, ReplyEnding } from '../core/telemetry';
 

@@ -80,6 +80,11 @@ export interface WSServerOptions {
   readonly conversationBindings?: ConversationBindings;
   /** Connections beyond this are closed with 1013 (counted per endpoint: `path`, `aiSdkPath`). @default DEFAULT_MAX_CONNECTIONS */
   readonly maxConnections?: number;
+  /**
+   * Connections one session may have at once (tabs sharing it, on this process): a shared resume
+   * past it is closed with 4429. @default DEFAULT_MAX_CONNECTIONS_PER_SESSION
+   */
+  readonly maxConnectionsPerSession?: number;
   /** WebSocket ping period in ms; a client that misses a pong is dropped. 0 disables. @default DEFAULT_HEARTBEAT_INTERVAL_MS */
   readonly heartbeatInterval?: number;
   /**

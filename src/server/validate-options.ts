@@ -129,6 +129,7 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
     'close',
   ]),
   maxConnections: positiveCount,
+  maxConnectionsPerSession: positiveCount,
   heartbeatInterval: durationMs(0),
   enableCompression: compression,
   maxPayload: positiveCount,

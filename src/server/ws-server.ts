@@ -120,11 +120,6 @@ export class WSServer {
       this.provider = fromEnvironment.provider;
     }
     this.tools = serverTools(options);
-    // Telemetry decorates the model and the tools once, here: the core sees only what it made.
-    if (options.telemetry) {
-      this.provider = options.telemetry.provider(this.provider);
-      this.tools = options.telemetry.tools(this.tools);
-    }
     this.metrics = createServerMetrics(
       {
         connections: () => this.getConnectionCount(),

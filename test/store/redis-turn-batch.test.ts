@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import type { SessionStoreContext } from '../../src/core/ports';
 import { RedisSessionData } from '../../src/store/redis/redis-data';
-import { type RedisDirectoryOptions, RedisNode } from '../../src/store/redis/redis-node';
+import { type RedisDirectoryOptions, ServerProcess } from '../../src/store/redis/server-process';
 import { RedisPersistence } from '../../src/store/redis/redis-persistence';
 import { isolatedRedisKeys, TEST_REDIS_URL } from '../utils/redis';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
@@ -181,7 +181,7 @@ describe('RedisPersistence: expiry is renewed per interval, not per frame', () =
 
   it('renews the keys on the first frame, then once a quarter of the TTL has passed', async () => {
     const context = { ttlMs: TTL_MS, replayMaxMessages: 1000, logger: console } as unknown as SessionStoreContext;
-    const node = new RedisNode(context, { redis, prefix: keys.prefix } as unknown as RedisDirectoryOptions);
+    const node = new ServerProcess(context, { redis, prefix: keys.prefix } as unknown as RedisDirectoryOptions);
     const touch = jest.spyOn(node.data, 'touch');
     const now = jest.spyOn(Date, 'now');
     try {

@@ -8,7 +8,7 @@ import { samePrincipal } from '../../util/same-principal';
 import { secretsEqual } from '../../util/secrets-equal';
 import { follow } from './follower';
 import { hashToken, type LoggedFrame } from './redis-data';
-import type { RedisNode } from './redis-node';
+import type { ServerProcess } from './server-process';
 import { adopt } from './writer';
 
 /** Tries at taking a session whose owner keeps changing, before the resume fails (the client retries). */
@@ -21,7 +21,7 @@ function logThenLocal(frames: readonly LoggedFrame[], session: Session, lastSeq:
 }
 
 /** The frames after `lastSeq` from Redis, then those this process appended since that read. */
-async function replayFromLog(node: RedisNode, session: Session, lastSeq: number): Promise<ClaimResult> {
+async function replayFromLog(node: ServerProcess, session: Session, lastSeq: number): Promise<ClaimResult> {
   const range = await node.data.framesAfter(session.id, lastSeq);
   if ('gap' in range) return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
   // Nothing is delivered between the read's answer and this line (no I/O callback runs between).
@@ -30,7 +30,7 @@ async function replayFromLog(node: RedisNode, session: Session, lastSeq: number)
 
 /** A resume of `sessionId` on this process, now (the directory runs one per session at a time). */
 export async function claimNow(
-  node: RedisNode,
+  node: ServerProcess,
   sessionId: string,
   resumeToken: string,
   lastSeq: number,
@@ -71,7 +71,7 @@ export async function claimNow(
  * Puts `message` into the stream of `sessionId`: through this process's session, through its
  * writer elsewhere (over the bus), or, when no one holds it, by writing it here and letting go.
  */
-export async function pushTo(node: RedisNode, sessionId: string, message: ServerMessageInput): Promise<boolean> {
+export async function pushTo(node: ServerProcess, sessionId: string, message: ServerMessageInput): Promise<boolean> {
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const held = node.held.get(sessionId);
     if (held) {
@@ -90,7 +90,7 @@ export async function pushTo(node: RedisNode, sessionId: string, message: Server
     const session = await adopt(node, sessionId, '', meta);
     session.send(message);
     const adopted = node.held.get(sessionId);
-    if (adopted && !session.attached && !session.busy) node.letGo(adopted);
+    if (adopted && !session.attached && !session.busy) node.release(adopted);
     return true;
   }
   throw new Error(`session ${sessionId} changed hands ${CLAIM_ATTEMPTS} times while a message was sent to it`);

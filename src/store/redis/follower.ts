@@ -11,16 +11,16 @@ import type { ClaimResult, FollowerSession } from '../../core/ports';
 import { CloseCode } from '../../protocol/codes';
 import { followLog } from './follow-log';
 import type { StoredMeta } from './redis-data';
-import type { RedisNode } from './redis-node';
+import type { ServerProcess } from './server-process';
 import { failInterrupted, loadWriter } from './writer';
 
-/** Drives the follower of one session on this process, until it is promoted or let go. */
+/** Drives the follower of one session on this process, until it is promoted or released. */
 export class RedisFollow {
   private following: Subscription | undefined;
   private checking = false;
 
   constructor(
-    private readonly node: RedisNode,
+    private readonly node: ServerProcess,
     readonly session: FollowerSession,
   ) {}
 
@@ -49,7 +49,7 @@ export class RedisFollow {
     });
   }
 
-  /** Stops reading the log (the follower was promoted, or let go). */
+  /** Stops reading the log (the follower was promoted, or released). */
   stop(): void {
     this.following?.unsubscribe();
     this.following = undefined;
@@ -79,7 +79,7 @@ export class RedisFollow {
     this.stop();
     const meta = await node.data.readMeta(sessionId);
     if (node.held.get(sessionId)?.follower !== this || !meta) {
-      // The client left meanwhile, or the session expired: let go of what was just taken.
+      // The client left meanwhile, or the session expired: release what was just taken.
       await node.data.release(sessionId, node.nodeId);
       return;
     }
@@ -98,13 +98,13 @@ export class RedisFollow {
     if (meta.busy !== undefined) failInterrupted(node, session, meta.busy);
     session.handleHeld();
     const held = node.held.get(sessionId);
-    if (held && !session.attached && !session.busy) node.letGo(held);
+    if (held && !session.attached && !session.busy) node.release(held);
   }
 }
 
 /** Another process writes the session: replay from the log and follow it. */
 export async function follow(
-  node: RedisNode,
+  node: ServerProcess,
   sessionId: string,
   resumeToken: string,
   meta: StoredMeta,

@@ -7,7 +7,7 @@
 import { CloseCode } from '../../protocol/codes';
 import { Cluster } from 'ioredis';
 import type { StoreConnection } from './connect';
-import type { RedisNode } from './redis-node';
+import type { ServerProcess } from './server-process';
 
 /**
  * A cluster is `ready` once it knows its slots, while its connections to the masters may still be
@@ -33,7 +33,7 @@ export interface Leases {
 }
 
 /** Starts the lease of `node` and watches its connections; `onBus` gets each message of the bus. */
-export function startLeases(node: RedisNode, onBus: (text: string) => void): Leases {
+export function startLeases(node: ServerProcess, onBus: (text: string) => void): Leases {
   const { redis, subscriber, leaseMs, probeIntervalMs, connectTimeoutMs } = node.options;
   let everReady = false;
   let listening = false;
@@ -102,7 +102,7 @@ export function startLeases(node: RedisNode, onBus: (text: string) => void): Lea
 }
 
 /** Renews this process's lease, and the TTLs of the sessions it holds that are due. */
-async function renew(node: RedisNode): Promise<void> {
+async function renew(node: ServerProcess): Promise<void> {
   if (!node.available() || node.closed) return;
   try {
     await node.data.renewLease(node.nodeId, node.options.leaseMs);
@@ -117,12 +117,12 @@ async function renew(node: RedisNode): Promise<void> {
  * Redis is back after an outage (perhaps restarted empty): writes again what this process's
  * sessions need there. A session another process took meanwhile is given up here.
  */
-async function reassert(node: RedisNode): Promise<void> {
+async function reassert(node: ServerProcess): Promise<void> {
   const { data } = node;
   try {
     await data.renewLease(node.nodeId, node.options.leaseMs);
     for (const sessionId of [...node.unreleased]) {
-      if (!node.held.has(sessionId)) await node.release(sessionId);
+      if (!node.held.has(sessionId)) await node.releaseOwnership(sessionId);
       node.unreleased.delete(sessionId);
     }
     for (const held of [...node.held.values()]) {
@@ -131,7 +131,7 @@ async function reassert(node: RedisNode): Promise<void> {
       const owner = await data.owner(session.id);
       if ((owner.alive && owner.id !== node.nodeId) || !(await data.claim(session.id, owner.id, node.nodeId))) {
         session.closeConnection(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
-        node.drop(session);
+        node.unhold(session);
         continue;
       }
       await data.writeMeta(session.id, writer.tokenHash, writer.principal, writer.busy);
@@ -146,7 +146,7 @@ async function reassert(node: RedisNode): Promise<void> {
 }
 
 /** Redis went away: every reply this process runs ends with `store_unavailable`. */
-function failRunningReplies(node: RedisNode): void {
+function failRunningReplies(node: ServerProcess): void {
   if (node.closed) return;
   for (const { session, writer } of node.held.values()) if (writer && session.busy) writer.fail();
 }

@@ -3,7 +3,7 @@
  * the process whose name is in its `owner` key: it runs the replies and numbers the stream. A
  * client that resumes on another process makes that process a follower (./follower.ts) until
  * the writer lets go or dies. A process holds a session in memory only while a client is
- * connected to it or its reply runs. The parts: ./redis-node.ts (shared state, letting go),
+ * connected to it or its reply runs. The parts: ./server-process.ts (shared state, letting go),
  * ./claims.ts (resumes and pushes), ./writer.ts (adopting a session), ./follower.ts,
  * ./leases.ts (liveness and outages), and this file, the store port's face and the bus.
  */
@@ -22,19 +22,19 @@ import { pushToEach } from '../push-to-each';
 import { claimNow, pushTo } from './claims';
 import { type Leases, startLeases } from './leases';
 import { hashToken } from './redis-data';
-import { RedisNode, type RedisDirectoryOptions } from './redis-node';
+import { ServerProcess, type RedisDirectoryOptions } from './server-process';
 import { RedisPersistence } from './redis-persistence';
 
 export type { RedisDirectoryOptions };
 
 class RedisSessionDirectory implements SessionDirectory {
-  private readonly node: RedisNode;
+  private readonly node: ServerProcess;
   private readonly leases: Leases;
   /** Claims under way on this process, by session: one at a time per session. */
   private readonly claims = new Map<string, Promise<unknown>>();
 
   constructor(context: SessionStoreContext, options: RedisDirectoryOptions) {
-    this.node = new RedisNode(context, options);
+    this.node = new ServerProcess(context, options);
     this.leases = startLeases(this.node, (text) => this.onBus(text));
   }
 
@@ -100,8 +100,8 @@ class RedisSessionDirectory implements SessionDirectory {
   end(session: Session): void {
     const held = this.node.held.get(session.id);
     if (held?.session !== session) return session.end();
-    if (session.lastSeq === 0 && !session.busy && held.writer) return this.node.forget(session);
-    this.node.letGo(held);
+    if (session.lastSeq === 0 && !session.busy && held.writer) return this.node.end(session);
+    this.node.release(held);
   }
 
   attached(): void {
@@ -111,11 +111,11 @@ class RedisSessionDirectory implements SessionDirectory {
   detached(session: Session): void {
     const held = this.node.held.get(session.id);
     if (held?.session !== session) return;
-    if (held.follower) return this.node.letGo(held);
-    // A running reply goes on into the log; the session is let go when it ends.
+    if (held.follower) return this.node.release(held);
+    // A running reply goes on into the log; the session is released when it ends.
     if (session.busy) return;
-    if (session.lastSeq === 0) return this.node.forget(session);
-    this.node.letGo(held);
+    if (session.lastSeq === 0) return this.node.end(session);
+    this.node.release(held);
   }
 
   resumed(session: Session): void {
@@ -148,9 +148,9 @@ class RedisSessionDirectory implements SessionDirectory {
     this.leases.stop();
     const releases: Promise<void>[] = [];
     for (const held of [...node.held.values()]) {
-      node.drop(held.session);
+      node.unhold(held.session);
       // A reply cut by the stop stays marked busy: whoever resumes it tells the client it was interrupted.
-      if (held.writer && node.available()) releases.push(node.release(held.session.id));
+      if (held.writer && node.available()) releases.push(node.releaseOwnership(held.session.id));
     }
     if (node.available()) releases.push(node.data.dropLease(node.nodeId));
     await Promise.allSettled(releases);
@@ -169,7 +169,7 @@ class RedisSessionDirectory implements SessionDirectory {
         if (!held || message.by === node.nodeId) return;
         held.session.closeConnection(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
         // A follower has nothing to hand over; a writer lets go once its connection is gone and its reply ended.
-        if (held.follower) node.letGo(held);
+        if (held.follower) node.release(held);
         return;
       case 'control': {
         if (!held?.writer) return;
@@ -206,7 +206,7 @@ class RedisSessionDirectory implements SessionDirectory {
 }
 
 /** Connection `name` of process `nodeId`, answered over the bus (see `FollowerSession.answered`). */
-function remoteSender(node: RedisNode, sessionId: string, nodeId: string, name: string): RemoteSender {
+function remoteSender(node: ServerProcess, sessionId: string, nodeId: string, name: string): RemoteSender {
   return {
     remote: true,
     answer: (message) =>

@@ -1,6 +1,6 @@
 import type { SessionPersistence } from '../../core/ports';
 import type { HistoryMessage } from '../../protocol/codecs';
-import type { RedisNode } from './redis-node';
+import type { ServerProcess } from './server-process';
 
 /**
  * `user_message` ids kept in Redis per session. A resend is of a message that got no answer
@@ -9,7 +9,7 @@ import type { RedisNode } from './redis-node';
 const REMEMBERED_REQUEST_IDS_IN_STORE = 64;
 
 /** What a session's persistence needs from the process's Redis store. */
-export type PersistenceHost = Pick<RedisNode, 'data' | 'available' | 'reportFailure' | 'replyEnded' | 'touchDue'>;
+export type PersistenceHost = Pick<ServerProcess, 'data' | 'available' | 'reportFailure' | 'replyEnded' | 'touchDue'>;
 
 /**
  * The persistence hooks of a session written by this process: every message, history change and

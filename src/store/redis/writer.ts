@@ -4,12 +4,12 @@
  */
 import type { Session } from '../../core/ports';
 import type { StoredMeta } from './redis-data';
-import type { RedisNode } from './redis-node';
+import type { ServerProcess } from './server-process';
 import { RedisPersistence } from './redis-persistence';
 
 /** What this process needs to write a session: its history, answered ids and seq (at least `atLeastSeq`). */
 export async function loadWriter(
-  node: RedisNode,
+  node: ServerProcess,
   sessionId: string,
   meta: StoredMeta,
   atLeastSeq: number,
@@ -36,7 +36,7 @@ export async function loadWriter(
  * already has reused.
  */
 export async function adopt(
-  node: RedisNode,
+  node: ServerProcess,
   sessionId: string,
   resumeToken: string,
   meta: StoredMeta,
@@ -50,7 +50,7 @@ export async function adopt(
 }
 
 /** The previous writer died mid-reply: the client hears so, and the session is idle again. */
-export function failInterrupted(node: RedisNode, session: Session, requestId: string): void {
+export function failInterrupted(node: ServerProcess, session: Session, requestId: string): void {
   session.send({
     type: 'error',
     data: {

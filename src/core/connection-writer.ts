@@ -1,7 +1,7 @@
 /**
- * Where a session's frames leave: the connection attached now, with the server's side of
- * backpressure (the hard limit that closes a reader too slow, and waiting for a drain). Used by
- * the core's session, and by any session object a store makes of its own.
+ * Writes a session's frames to one connection, with the server's side of backpressure (the hard
+ * limit that closes a reader too slow, and waiting for a drain). `SessionConnections` has one per
+ * attached connection.
  */
 import { CloseCode } from '../protocol/codes';
 import type { BackpressureLimits, Logger, Transport } from './ports';
@@ -9,7 +9,7 @@ import type { BackpressureLimits, Logger, Transport } from './ports';
 export type { BackpressureLimits };
 
 /** The connection a session writes to, if any, and how full its send buffer is. */
-export class Outlet {
+export class ConnectionWriter {
   private current: Transport | undefined;
   /** The largest frame written since the send buffer was last at or below its high-water mark, in bytes. */
   private largestFrame = 0;

@@ -1,6 +1,9 @@
 /**
- * What the parts of the Redis store share on one server process: its node id, the Redis data,
- * the sessions it holds (as writer or as follower), and letting go of them.
+ * This server process as the Redis store sees it (not a Redis node: those are `node-watch.ts`'s):
+ * its id on the bus and in the `owner` keys, the Redis data, the sessions it holds (as writer or
+ * as follower), and the one verb per step of ending its hold of one: `release` (stop holding,
+ * give up ownership: another process may take it), `end` (the session is over: its keys go),
+ * `unhold` (forget the object, telling no one: the store is closing or lost the session).
  */
 import { randomUUID } from 'node:crypto';
 import type { FollowerSession, Session, SessionStoreContext } from '../../core/ports';
@@ -26,7 +29,7 @@ export interface RedisDirectoryOptions {
   readonly probeIntervalMs: number;
   /** Longest `ready()` waits for Redis, in ms. */
   readonly connectTimeoutMs: number;
-  /** Closes the connections (those the directory made) once the sessions are let go. */
+  /** Closes the connections (those the directory made) once the sessions are released. */
   readonly closeConnections: () => Promise<void>;
 }
 
@@ -39,13 +42,13 @@ export type Held =
   | { readonly session: Session; readonly writer: RedisPersistence; readonly follower?: undefined }
   | { readonly session: FollowerSession; readonly follower: RedisFollow; readonly writer?: undefined };
 
-/** The state one process's Redis store shares between its parts. */
-export class RedisNode {
+/** This server process in the Redis store: shared by the store's parts. */
+export class ServerProcess {
   readonly nodeId = randomUUID();
   readonly data: RedisSessionData;
   /** The sessions held by this process, by id. */
   readonly held = new Map<string, Held>();
-  /** Sessions let go of while Redis was away: their owner key still names this process until released (see leases.ts). */
+  /** Sessions released while Redis was away: their owner key still names this process until released (see leases.ts). */
   readonly unreleased = new Set<string>();
   /** When each written session's keys last had their TTL renewed. */
   private readonly touchedAt = new Map<string, number>();
@@ -100,18 +103,18 @@ export class RedisNode {
     return true;
   }
 
-  /** A written session's reply ended: with no client connected, this process lets go of it. */
+  /** A written session's reply ended: with no client connected, this process releases it. */
   replyEnded(sessionId: string): void {
     const held = this.held.get(sessionId);
-    if (held && !held.session.attached) this.letGo(held);
+    if (held && !held.session.attached) this.release(held);
   }
 
   /** This process is done with a session it holds: another may take it at once. */
-  letGo(held: Held): void {
+  release(held: Held): void {
     const { session } = held;
-    this.drop(session);
+    this.unhold(session);
     if (!held.writer) return;
-    this.release(session.id).catch((error: unknown) => {
+    this.releaseOwnership(session.id).catch((error: unknown) => {
       // Else a process following it would wait on this one (whose lease runs on) until the session expires.
       this.unreleased.add(session.id);
       this.reportFailure(error);
@@ -119,13 +122,13 @@ export class RedisNode {
   }
 
   /** A session that never said anything: nothing to resume, so nothing is kept. */
-  forget(session: Session): void {
-    this.drop(session);
+  end(session: Session): void {
+    this.unhold(session);
     if (this.available()) this.data.remove(session.id).catch((error: unknown) => this.reportFailure(error));
   }
 
   /** Forgets and ends a held session object, telling no one. */
-  drop(session: Session): void {
+  unhold(session: Session): void {
     const held = this.held.get(session.id);
     if (held?.session === session) held.follower?.stop();
     this.held.delete(session.id);
@@ -134,7 +137,7 @@ export class RedisNode {
   }
 
   /** Gives up the session's ownership in Redis, so a follower (or anyone) may take it. */
-  async release(sessionId: string): Promise<void> {
+  async releaseOwnership(sessionId: string): Promise<void> {
     await this.data.touch([sessionId]);
     await this.data.release(sessionId, this.nodeId);
     await this.publish({ t: 'released', s: sessionId });

@@ -1,20 +1,19 @@
 /**
- * Where a session's frames leave when several connections share it (`resume` with `share`): one
- * {@link Outlet} per connection, each with its own backpressure and its own acknowledged seq.
- * With one connection it behaves as that connection's outlet.
+ * The connections a session writes to (several when they share it: `resume` with `share`): one
+ * {@link ConnectionWriter} per connection, each with its own backpressure and its own acknowledged
+ * seq. With one connection it behaves as that connection's writer.
  */
-import type { BackpressureLimits } from './outlet';
-import { Outlet } from './outlet';
-import type { Logger, Transport } from './ports';
+import { ConnectionWriter } from './connection-writer';
+import type { BackpressureLimits, Logger, Transport } from './ports';
 
 /** One attached connection: its outlet, and how far its client acknowledged the stream. */
 interface Attached {
-  readonly outlet: Outlet;
+  readonly outlet: ConnectionWriter;
   acknowledged: number;
 }
 
 /** The connections a session writes to, in the order they attached. */
-export class Outlets {
+export class SessionConnections {
   private attached: Attached[] = [];
   /** The drain listener, while someone waits for every connection to drain. */
   private drainListener: (() => void) | undefined;
@@ -54,7 +53,7 @@ export class Outlets {
       for (const entry of this.attached) if (entry !== existing) entry.outlet.release();
       this.attached = existing ? [existing] : [];
     }
-    const entry = existing ?? { outlet: new Outlet(this.limits, this.logger, this.sessionId), acknowledged };
+    const entry = existing ?? { outlet: new ConnectionWriter(this.limits, this.logger, this.sessionId), acknowledged };
     if (!existing) this.attached.push(entry);
     entry.outlet.attach(next, replay);
     if (this.drainListener) entry.outlet.watchDrain(this.drainListener);
