@@ -83,6 +83,9 @@ export {
 } from '../tools/client-tools';
 export { jsonSchemaOf } from '../tools/codec-schema';
 export { calculateTool } from '../tools/builtin/calculate';
+export { DEFAULT_MCP_MAX_TOOLS, type McpServerConfig } from '../tools/mcp/config';
+export { DEFAULT_MAX_MCP_RESULT_BYTES } from '../tools/mcp/result';
+export { MCP_TOOL_NAME_SEPARATOR } from '../tools/mcp/names';
 export { getCurrentTimeTool } from '../tools/builtin/current-time';
 
 // Errors a server's code may meet: a rejected push, a model or tool failure.

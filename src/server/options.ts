@@ -8,6 +8,7 @@ import type { ConversationOptions } from '../core/conversation';
 import type { Logger } from './logger';
 import type { CompressionOptions } from './compression';
 import type { SessionStore } from '../store/types';
+import type { McpServerConfig } from '../tools/mcp/config';
 
 /** Port unless configured. */
 export const DEFAULT_PORT = 3000;
@@ -73,6 +74,14 @@ export interface WSServerOptions {
   readonly llm?: LLMProvider;
   /** Tools added to the built-in ones. @default [] */
   readonly tools?: readonly Tool[];
+  /**
+   * MCP servers whose tools the model may call beside `tools`: each a command (stdio) or a URL
+   * (Streamable HTTP, with `headers` for auth). Their tools are named `<server>__<tool>`; `start()`
+   * connects (a server that does not answer is retried in the background; its tools fail with a
+   * tool error meanwhile) and `stop()` disconnects. Needs the optional peer dependency
+   * `@modelcontextprotocol/sdk`. See README "MCP tools". @default []
+   */
+  readonly mcpServers?: readonly McpServerConfig[];
   /** Offer `get_current_time` and `calculate`. @default true */
   readonly builtinTools?: boolean;
   /** Rounds of tool calls per reply before the model must answer in text. @default DEFAULT_MAX_TOOL_STEPS */

@@ -125,6 +125,10 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   conversationOptions,
   llm: fn,
   tools,
+  mcpServers: (value) =>
+    Array.isArray(value) && value.every(isObject)
+      ? undefined
+      : 'a list of MCP server settings ({ command } or { url })',
   builtinTools: boolean,
   maxToolSteps: positiveCount,
   upstreamIdleTimeoutMs: durationMs(1),

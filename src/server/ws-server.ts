@@ -18,6 +18,7 @@ import { wsUrlOf } from './endpoint';
 import { createHttpRoutes } from './http-routes';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { serverTools } from './server-tools';
+import { createMcpToolRegistry, type McpToolRegistry } from '../tools/mcp/mcp-tools';
 import { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
 import { resolveLogger, type Logger } from './logger';
 import { coreOptionsFor } from './core-options';
@@ -75,6 +76,8 @@ export class WSServer {
   private readonly logger: Logger;
   private readonly provider: LLMProvider;
   private readonly tools: ToolRegistry;
+  /** The MCP servers' connections, when `mcpServers` names any. */
+  private readonly mcp: McpToolRegistry | undefined;
   private readonly events = new Subject<WSServerEvent>();
   private readonly store: SessionStore;
   /** What `start` makes the core from, each time. */
@@ -104,7 +107,15 @@ export class WSServer {
       fromEnvironment = providerFromEnvironment();
       this.provider = fromEnvironment.provider;
     }
-    this.tools = serverTools(options);
+    const ownTools = serverTools(options);
+    this.mcp =
+      options.mcpServers && options.mcpServers.length > 0
+        ? createMcpToolRegistry(ownTools, options.mcpServers, {
+            logger: this.logger,
+            ...(options.toolTimeoutMs !== undefined ? { timeoutMs: options.toolTimeoutMs } : {}),
+          })
+        : undefined;
+    this.tools = this.mcp ?? ownTools;
     this.metrics = createServerMetrics(
       {
         connections: () => this.getConnectionCount(),
@@ -187,6 +198,14 @@ export class WSServer {
     return principal !== null && principal !== undefined;
   }
 
+  /**
+   * The MCP servers of the `mcpServers` option: each one's name (what it calls itself, or the
+   * configured one), whether it is connected, and how many tools it offers. Empty without any.
+   */
+  mcpServers(): Array<{ name: string; state: 'connecting' | 'connected' | 'disconnected' | 'closed'; tools: number }> {
+    return this.mcp?.servers() ?? [];
+  }
+
   /** The port listened on, once started and listening (useful with `port: 0`); undefined with `noServer`. */
   get port(): number | undefined {
     return this.address?.port;
@@ -245,6 +264,8 @@ export class WSServer {
     const server = ownsServer ? createServer(routes) : this.options.server;
     const core = makeServer(this.coreOptions);
     this.core = core;
+    // Before the first connection, so the first reply is offered the MCP servers' tools.
+    await this.mcp?.start();
     await core.ready();
     this.httpServer = server;
     this.adapter = useWsServer(core, {
@@ -270,6 +291,7 @@ export class WSServer {
       } catch (error) {
         await this.adapter.close(CloseCode.GoingAway, 'server failed to start');
         await core.close();
+        await this.mcp?.close();
         this.adapter = undefined;
         this.httpServer = undefined;
         this.core = undefined;
@@ -332,6 +354,7 @@ export class WSServer {
     await adapter.close(CloseCode.GoingAway, 'server stopping', options.timeoutMs ?? 5000);
     await closingCore;
     this.core = undefined;
+    await this.mcp?.close();
     if (server && !this.options.server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
