@@ -268,7 +268,7 @@ export class ReactiveClient extends ClientCore {
    * sends the message once more.
    */
   send(text: string, options?: SendOptions): Observable<ReplyEvent> {
-    const { timeoutMs = this.options.replyTimeoutMs, ...messageOptions } = options ?? {};
+    const { timeoutMs = this.options.replyTimeoutMs, attachments, ...messageOptions } = options ?? {};
     const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({
       name,
       description,
@@ -283,6 +283,7 @@ export class ReactiveClient extends ClientCore {
           ...(Object.keys(messageOptions).length > 0 ? { options: messageOptions } : {}),
           // The client's tools go with every message: the server offers them for this reply only.
           ...(clientTools.length > 0 ? { clientTools } : {}),
+          ...(attachments && attachments.length > 0 ? { attachments: [...attachments] } : {}),
         },
       }),
       replyOf(),

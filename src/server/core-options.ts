@@ -1,6 +1,12 @@
 /**
  * The core's options from a `WSServer`'s: defaults filled in, metrics and events hooked up.
  */
+import {
+  type AttachmentStore,
+  DEFAULT_ATTACHMENT_MEDIA_TYPES,
+  DEFAULT_MAX_ATTACHMENT_BYTES,
+  DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
+} from '../core/attachments';
 import type { Subject } from 'rxjs';
 import type { MakeServerOptions, SharedSessionOptions } from '../core/make-server';
 import type { Logger, SessionStore } from '../core/ports';
@@ -39,6 +45,7 @@ export interface CoreParts {
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
   readonly events: Subject<WSServerEvent>;
+  readonly attachmentStore: AttachmentStore;
 }
 
 /** What every session of a server shares, built once: a session keeps only a reference to it. */
@@ -54,6 +61,15 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
       maxToolArgumentsBytes: options.maxToolArgumentsBytes ?? DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
     },
     maxMessageLength: options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
+    attachments: {
+      limits: {
+        maxBytes: options.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES,
+        maxMessageBytes: options.maxMessageAttachmentBytes ?? DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
+        mediaTypes: (options.attachmentMediaTypes ?? DEFAULT_ATTACHMENT_MEDIA_TYPES).map((type) => type.toLowerCase()),
+        allowUrls: options.attachmentUrls ?? true,
+      },
+      store: parts.attachmentStore,
+    },
     onDisconnect: options.onDisconnect ?? 'continue',
     replay: {
       maxMessages: options.replayMaxMessages ?? DEFAULT_REPLAY_MAX_MESSAGES,

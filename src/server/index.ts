@@ -35,6 +35,13 @@ export {
   DEFAULT_MAX_REPLY_TEXT_BYTES,
   DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
 } from '../core/reply';
+export {
+  DEFAULT_MAX_ATTACHMENT_BYTES,
+  DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
+  DEFAULT_ATTACHMENT_MEDIA_TYPES,
+  type AttachmentStore,
+} from '../core/attachments';
+export { memoryAttachmentStore, DEFAULT_ATTACHMENT_MEMORY_BYTES } from '../store/memory-attachments';
 export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from '../core/replay-log';
 export type { RateLimit } from '../core/token-bucket';
 

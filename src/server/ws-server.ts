@@ -41,6 +41,8 @@ import type { SessionStore } from '../core/ports';
 import type { Session } from '../core/session';
 import { perMessageDeflateOf } from './compression';
 import { memoryStore } from '../store/memory-store';
+import { memoryAttachmentStore } from '../store/memory-attachments';
+import type { AttachmentStore } from '../core/attachments';
 
 /** The message as clients will get it, or throws the {@link ProtocolError} that says why they would reject it. */
 function checkedPush(message: unknown): PushMessage {
@@ -80,6 +82,8 @@ export class WSServer {
   private readonly mcp: McpToolRegistry | undefined;
   private readonly events = new Subject<WSServerEvent>();
   private readonly store: SessionStore;
+  /** Where attachments' bytes are kept (`GET /attachments/<ref>` reads them). */
+  private readonly attachmentStore: AttachmentStore;
   /** What `start` makes the core from, each time. */
   private readonly coreOptions: MakeServerOptions;
   /** The transport-agnostic server, made by `start` (none before, and after `stop`). */
@@ -126,6 +130,7 @@ export class WSServer {
     );
     this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
     this.store = options.store ?? memoryStore();
+    this.attachmentStore = options.attachmentStore ?? memoryAttachmentStore();
     this.coreOptions = coreOptionsFor(options, {
       store: this.store,
       provider: this.provider,
@@ -133,6 +138,7 @@ export class WSServer {
       logger: this.logger,
       metrics: this.metrics,
       events: this.events,
+      attachmentStore: this.attachmentStore,
     });
     // Logged only now that nothing above threw: a server that was never made says nothing.
     for (const [old, name] of checked.deprecated) {
@@ -256,6 +262,10 @@ export class WSServer {
       staticDir: this.options.demoDir,
       health: () => this.health(),
       metrics: this.metrics.registry,
+      attachment: (ref) => this.attachmentStore.get(ref),
+      ...(this.options.authenticate
+        ? { authorizeAttachment: (request: IncomingMessage) => this.authorized(request) }
+        : {}),
       ...(this.options.authenticate && this.options.metricsAuth !== false
         ? { authorize: (request: IncomingMessage) => this.authorized(request) }
         : {}),

@@ -23,6 +23,7 @@ export function modelRound(
     messages: context.conversation.forModel(),
     tools: run.definitions,
     whenWritable: context.whenWritable,
+    ...(context.attachmentData ? { attachmentData: context.attachmentData } : {}),
     limits: { maxTextBytes: limits.maxTextBytes, maxToolArgumentsBytes: limits.maxToolArgumentsBytes },
     options: {
       temperature: options.temperature,
