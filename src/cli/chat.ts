@@ -1,3 +1,5 @@
+import { readAttachmentFiles } from './attach';
+import type { Attachment } from '../protocol/codecs';
 import { createInterface, type Interface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
@@ -13,6 +15,9 @@ export const DEFAULT_CHAT_URL = 'ws://localhost:3000/ws';
 interface ChatOptions {
   url: string;
   token?: string;
+  attach: string[];
+  /** The files of `attach`, read once: they go with the question, or the first message typed. */
+  attachments?: Attachment[];
 }
 
 /** The URL with the token as `?token=` (browsers cannot set headers, so the server accepts it there). */
@@ -151,7 +156,9 @@ async function askOnce(question: string, options: ChatOptions): Promise<void> {
     await client.connect();
     const out = createPrinter(process.stdout, process.stderr);
     await new Promise<void>((resolve, reject) =>
-      client.send(question).subscribe({ next: (event) => render(event, out), error: reject, complete: resolve }),
+      client
+        .send(question, options.attachments?.length ? { attachments: options.attachments } : undefined)
+        .subscribe({ next: (event) => render(event, out), error: reject, complete: resolve }),
     );
   } finally {
     input?.close();
@@ -194,6 +201,7 @@ class MutableOutput extends Writable {
 async function converse(options: ChatOptions): Promise<void> {
   const client = new WSClient({ url: urlWithToken(options.url, options.token) });
   const note = (text: string): boolean => process.stderr.write(`${text}\n`);
+  const pendingAttachments = [...(options.attachments ?? [])];
   let quitting = false;
   client.onReconnecting(({ attempt, delayMs }) => note(`[reconnecting: attempt ${attempt} in ${delayMs} ms]`));
   client.onDisconnected(({ code, willReconnect }) => {
@@ -370,15 +378,18 @@ async function converse(options: ChatOptions): Promise<void> {
     if (!text) return ready();
     if (text.startsWith('/') && !text.startsWith('//')) return command(text.split(/\s/, 1)[0]?.toLowerCase() ?? text);
     startBusy();
-    reply = client.send(text.startsWith('//') ? text.slice(1) : text).subscribe({
-      next: (event) => render(event, out),
-      error: (error: unknown) => {
-        out.endLine();
-        noteError(error);
-        ready();
-      },
-      complete: ready,
-    });
+    const attachments = pendingAttachments.splice(0);
+    reply = client
+      .send(text.startsWith('//') ? text.slice(1) : text, attachments.length ? { attachments } : undefined)
+      .subscribe({
+        next: (event) => render(event, out),
+        error: (error: unknown) => {
+          out.endLine();
+          noteError(error);
+          ready();
+        },
+        complete: ready,
+      });
   };
 
   rl.on('line', (line) => {
@@ -415,8 +426,20 @@ export function chatCommand(): Command {
       'access token, sent as ?token= (env LLM_WS_AUTH_TOKEN)',
       process.env.LLM_WS_AUTH_TOKEN,
     )
+    .option(
+      '-a, --attach <file>',
+      'send a picture or file (png, jpg, gif, webp, pdf, txt, md, wav, mp3) with the question, or with the first message typed; repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
     .addHelpText('after', `\nInteractive commands:\n${HELP.trimEnd().replace(/^/gm, '  ')}`)
     .action(async (question: string | undefined, options: ChatOptions) => {
+      try {
+        options.attachments = readAttachmentFiles(options.attach);
+      } catch (error) {
+        console.error(`llm-ws: ${(error as Error).message}`);
+        process.exit(2);
+      }
       if (question !== undefined) await askOnce(question, options);
       else await converse(options);
     });
