@@ -1,6 +1,21 @@
 import type { Config } from 'jest';
 
-const config: Config = {
+/**
+ * The tests that start more than the test process's own sockets: other processes (the CLI, Bun,
+ * redis-server nodes of a Cluster or Sentinel set-up), Chromium, `npm pack` with installs into
+ * fresh apps, the Angular compiler. `npm test` (this config) leaves them out: the fast tier of
+ * unit, marble and loopback tests (real sockets and the one Redis at 127.0.0.1:6379).
+ * `npm run test:integration` (jest.integration.config.ts) runs exactly these.
+ */
+export const INTEGRATION_TESTS = [
+  '/test/(consumers|browser|cli|examples)/[^/]+\\.test\\.ts$',
+  '/test/angular/(ngc|testbed)\\.test\\.ts$',
+  '/test/store/redis-(cluster|sentinel|hang|outage)[^/]*\\.test\\.ts$',
+  '/test/resilience/hostile-upstream\\.test\\.ts$',
+];
+
+/** What both tiers share. */
+export const baseConfig: Config = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   // examples/*.test.ts show users how to test their own code; CI runs them too.
@@ -9,9 +24,6 @@ const config: Config = {
   // Integration tests open real sockets and HTTP servers on loopback: give them room on a
   // shared two-core machine, but every test still closes what it opens: no forced exit.
   testTimeout: 20_000,
-  // The consumer tests (test/consumers) share one build and `npm pack` per run: this names its folder.
-  globalSetup: '<rootDir>/test/consumers/global-setup.ts',
-  globalTeardown: '<rootDir>/test/consumers/global-teardown.ts',
   // The examples import the package by name, as users do; here it resolves to the sources.
   moduleNameMapper: {
     '^llm-ws$': '<rootDir>/src/index.ts',
@@ -21,5 +33,7 @@ const config: Config = {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
   },
 };
+
+const config: Config = { ...baseConfig, testPathIgnorePatterns: ['/node_modules/', ...INTEGRATION_TESTS] };
 
 export default config;

@@ -1,6 +1,6 @@
 /**
  * `npm start [-- serve options]`: runs `llm-ws serve` from a fast build of only what serving
- * needs: the CLI as one esbuild bundle and the demo page. No type declarations, no second module
+ * needs (`npm run chat [-- chat options]` runs `llm-ws chat`, `npm run cli -- <command>` any other): the CLI as one esbuild bundle and the demo page. No type declarations, no second module
  * format, no library entry points (that is `npm run build`, which takes minutes on a fresh clone).
  *
  * The build goes to node_modules/.cache/llm-ws/start, laid out as dist is (cli/ beside demo/, so
@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { build } from 'esbuild';
+import { build, stop } from 'esbuild';
 import { buildDemo } from './build-demo';
 
 const root = join(__dirname, '..');
@@ -65,9 +65,14 @@ export async function buildForStart(): Promise<boolean> {
     }),
     buildDemo(join(START_BUILD_DIR, 'demo')),
   ]);
+  // esbuild's service process would otherwise stay beside the server for as long as it runs.
+  await stop();
   writeFileSync(stampFile, stamp);
   return true;
 }
+
+/** What `llm-ws` takes as its first argument; anything else is an option of `serve`. */
+const CLI_COMMANDS = new Set(['serve', 'chat', 'help', '--help', '-h', '--version', '-V']);
 
 if (require.main === module) {
   const startedAt = performance.now();
@@ -77,8 +82,11 @@ if (require.main === module) {
         console.log(
           `llm-ws: built the CLI and the demo page for npm start in ${Math.round(performance.now() - startedAt)} ms`,
         );
-      // Run the CLI in this process, as `llm-ws serve <arguments>`: signals reach the server directly.
-      process.argv = [process.argv[0] as string, cliFile, 'serve', ...process.argv.slice(2)];
+      // Run the CLI in this process, as `llm-ws <arguments>` (`serve` unless a command is named):
+      // signals reach the server directly.
+      const args = process.argv.slice(2);
+      const command = args[0] !== undefined && CLI_COMMANDS.has(args[0]) ? [] : ['serve'];
+      process.argv = [process.argv[0] as string, cliFile, ...command, ...args];
       // The built CLI is CommonJS, run in this process: a require of a path known only now.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       require(cliFile);

@@ -24,6 +24,7 @@ export {
   type SessionInfo,
   type HealthReport,
   type ConversationOptions,
+  type RedisClient,
   type RedisStoreOptions,
   type SessionStore,
   type Tool,

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { providerFromEnvironment } from '../llm/from-environment';
 import { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT } from '../core/conversation';
-import { bearerTokenAuthentication } from '../server/auth';
+import { type Authenticate, bearerTokenAuthentication } from '../server/auth';
+import { type AuthTokenEntry, readAuthTokensFile, tokensAuthentication } from './auth-tokens';
 import { consoleLogger, DEFAULT_LOG_LEVEL, type LogLevel } from '../server/logger';
 import {
   DEFAULT_HOSTNAME,
@@ -42,6 +43,7 @@ interface ServeOptions extends RedisFlags, McpFlags {
   maxConnections: number;
   maxHistory: number;
   authToken?: string;
+  authTokensFile?: string;
   allowedOrigins?: string[];
   sessionTtl: number;
   maxSessions: number;
@@ -83,6 +85,22 @@ function compressionOf(options: ServeOptions): boolean | CompressionOptions {
   };
 }
 
+/**
+ * Who may connect, from `--auth-token` and `--auth-tokens-file`: with the file, each of its tokens
+ * gives its own principal (`{ kind: 'token', user }`) and `--auth-token` one more (`{ kind: 'token' }`).
+ * Throws for a file that cannot be read or used.
+ */
+function authenticationOf(options: ServeOptions): Authenticate | undefined {
+  if (!options.authTokensFile) return options.authToken ? bearerTokenAuthentication(options.authToken) : undefined;
+  const entries: AuthTokenEntry[] = readAuthTokensFile(options.authTokensFile);
+  if (options.authToken) {
+    if (entries.some((entry) => entry.token === options.authToken))
+      throw new Error(`${options.authTokensFile} gives the --auth-token a principal of its own: give it once`);
+    entries.push({ token: options.authToken, principal: { kind: 'token' } });
+  }
+  return tokensAuthentication(entries);
+}
+
 /** The built demo page: beside the built CLI (dist/cli → dist/demo), or in dist/ when run from the sources. */
 function findDemoDir(): string | undefined {
   const candidates = [join(__dirname, '..', 'demo'), join(__dirname, '..', '..', 'dist', 'demo')];
@@ -100,6 +118,13 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   let mcpServers: ReturnType<typeof mcpServersFromFlags>;
   try {
     mcpServers = mcpServersFromFlags(options);
+  } catch (error) {
+    console.error(`llm-ws: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  let authenticate: Authenticate | undefined;
+  try {
+    authenticate = authenticationOf(options);
   } catch (error) {
     console.error(`llm-ws: ${(error as Error).message}`);
     process.exit(2);
@@ -138,15 +163,19 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     maxReplyTextBytes: options.maxReplyTextBytes,
     maxToolArgumentsBytes: options.maxToolArgumentsBytes,
     enableCompression: compressionOf(options),
-    ...(options.authToken
-      ? { authenticate: bearerTokenAuthentication(options.authToken), metricsAuth: options.metricsAuth }
-      : {}),
+    ...(authenticate ? { authenticate, metricsAuth: options.metricsAuth } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(shared ? { store: shared.store } : {}),
   });
   if (shared) console.log(`llm-ws: ${shared.description}`);
-  if (options.authToken) {
+  if (options.authTokensFile) {
+    console.log(
+      `llm-ws: clients must present a token of ${options.authTokensFile}${options.authToken ? ' or the auth token' : ''} (Authorization: Bearer, or ?token=); each user's sessions are theirs alone`,
+    );
+  } else if (options.authToken) {
     console.log('llm-ws: clients must present the auth token (Authorization: Bearer, or ?token=)');
+  }
+  if (authenticate) {
     console.log(
       options.metricsAuth
         ? 'llm-ws: /metrics needs the token too; /health without it says only {"status":"ok"}'
@@ -249,8 +278,13 @@ export function serveCommand(): Command {
       process.env.LLM_WS_AUTH_TOKEN || undefined,
     )
     .option(
+      '--auth-tokens-file <file>',
+      'require one of the tokens in this file, a "token principal" line per user (# for comments): each ' +
+        "user's sessions are theirs alone (with --auth-token, that token is accepted too)",
+    )
+    .option(
       '--no-metrics-auth',
-      'with --auth-token: leave /metrics and the full /health open (by default they need the token)',
+      'with --auth-token or --auth-tokens-file: leave /metrics and the full /health open (by default they need a token)',
     )
     .option(
       '--allowed-origins <origins>',

@@ -149,6 +149,7 @@ class ConnectionState implements Connection {
     const { sessionId, resumeToken, lastSeq } = message.data;
     const claimed = this.options.directory.claim(sessionId, resumeToken, lastSeq, {
       share: message.data.share === true,
+      principal: this.options.principal,
     });
     if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
     this.held = [];
@@ -202,6 +203,9 @@ class ConnectionState implements Connection {
         );
       case 'forbidden':
         return transport.close(CloseCode.Forbidden, 'wrong resume token');
+      case 'other_principal':
+        // Refused like a wrong token: the session, its answers and its tools are its owner's alone.
+        return transport.close(CloseCode.Forbidden, 'the session belongs to another principal');
     }
     const target = result.session;
     // A client cannot have read past the session's stream: such a resume is forged or confused, and changes nothing.

@@ -131,6 +131,8 @@ export type ClaimResult =
   | { readonly outcome: 'resumed'; readonly session: Session; readonly replay: readonly string[] }
   | { readonly outcome: 'session_lost' }
   | { readonly outcome: 'forbidden' }
+  /** The session belongs to another principal than the one resuming (see `samePrincipal`). */
+  | { readonly outcome: 'other_principal' }
   | { readonly outcome: 'resume_gap'; readonly oldestHeld: number };
 
 /**
@@ -214,15 +216,16 @@ export interface SessionDirectory {
   /** A new, registered session for a connection of `principal`. */
   create(principal: unknown): Session;
   /**
-   * The session a resume asks for, if the token is right, with the frames after `lastSeq`. With
-   * `share`, the connection joins the ones attached: a store must not treat it as a takeover.
-   * A shared store answers asynchronously; one that cannot be reached rejects.
+   * The session a resume asks for, if the token is right and it belongs to `principal` (the
+   * resuming connection's, compared with `samePrincipal` before anything else changes), with the
+   * frames after `lastSeq`. With `share`, the connection joins the ones attached: a store must not
+   * treat it as a takeover. A shared store answers asynchronously; one that cannot be reached rejects.
    */
   claim(
     sessionId: string,
     resumeToken: string,
     lastSeq: number,
-    options?: { readonly share?: boolean },
+    options?: { readonly share?: boolean; readonly principal?: unknown },
   ): ClaimResult | Promise<ClaimResult>;
   /** Disposes and forgets a session. */
   discard(session: Session): void;

@@ -1,7 +1,23 @@
 /** Messages a session keeps for replay unless configured. */
 export const DEFAULT_REPLAY_MAX_MESSAGES = 5000;
-/** UTF-8 bytes a session keeps for replay unless configured (2 MiB). */
-export const DEFAULT_REPLAY_MAX_BYTES = 2 * 1024 * 1024;
+/** Room of the replay log past two copies of the largest reply: frame envelopes and the messages around it (2 MiB). */
+export const REPLAY_HEADROOM_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The replay bound that lets any reply a server accepts be resumed after a drop at any point:
+ * its chunks and its `llm_complete` (which repeats the whole text) are each up to
+ * `maxReplyTextBytes`, plus {@link REPLAY_HEADROOM_BYTES}.
+ */
+export function replayMaxBytesFor(maxReplyTextBytes: number): number {
+  return 2 * maxReplyTextBytes + REPLAY_HEADROOM_BYTES;
+}
+
+/**
+ * UTF-8 bytes a session keeps for replay unless configured (10 MiB): {@link replayMaxBytesFor}
+ * the default `maxReplyTextBytes` (4 MiB). A server with another `maxReplyTextBytes` and no
+ * `replayMaxBytes` keeps `replayMaxBytesFor` its own.
+ */
+export const DEFAULT_REPLAY_MAX_BYTES = replayMaxBytesFor(4 * 1024 * 1024);
 
 /** Bounds of a replay log: the oldest messages go first once either is passed. */
 export interface ReplayLimits {

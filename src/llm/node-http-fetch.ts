@@ -5,8 +5,8 @@
  * The SDK keeps making the request: auth, retries, timeouts and error mapping are its own.
  *
  * An event stream's body is not given to the Response (whose body is null); it is kept beside
- * it for {@link nodeBodyOf}. Any other body (errors, JSON) is read whole into the Response, so
- * the SDK reads it as usual.
+ * it for {@link nodeBodyOf}. Any other body is read into the Response, so the SDK reads it as
+ * usual: a 2xx one (JSON) whole, an error's up to {@link MAX_UPSTREAM_ERROR_BODY_BYTES}.
  */
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -38,16 +38,50 @@ function headersOf(init: RequestInit | undefined): Record<string, string> {
   return headers;
 }
 
-/** The whole body of a response. */
-export function readWhole(incoming: IncomingMessage): Promise<Buffer> {
+/**
+ * Most bytes of an endpoint's error body read (64 KiB): enough for any error message, while a
+ * proxy's error page of a gigabyte costs no more memory than this. The rest is not read: the
+ * connection is closed instead.
+ */
+export const MAX_UPSTREAM_ERROR_BODY_BYTES = 64 * 1024;
+
+/**
+ * The body of a response, whole, or its first `maxBytes` bytes: past them the response is
+ * destroyed (its connection closed, so the rest is never read or kept).
+ */
+export function readWhole(incoming: IncomingMessage, maxBytes = Infinity): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
-    incoming.on('data', (part: Buffer) => parts.push(part));
+    let bytes = 0;
+    incoming.on('data', (part: Buffer) => {
+      if (bytes + part.length <= maxBytes) {
+        parts.push(part);
+        bytes += part.length;
+        return;
+      }
+      parts.push(part.subarray(0, maxBytes - bytes));
+      resolve(Buffer.concat(parts));
+      incoming.destroy();
+    });
     incoming.once('end', () => resolve(Buffer.concat(parts)));
     incoming.once('error', reject);
     // Destroyed (the request was cancelled) with no error: settle anyway, so no read hangs.
     incoming.once('close', () => reject(new Error('the connection closed before the body ended')));
   });
+}
+
+/**
+ * Throws away a response's body that is not wanted (a retried error): read while it is short, so
+ * the keep-alive connection goes back to the pool, and the connection closed once it passes
+ * {@link MAX_UPSTREAM_ERROR_BODY_BYTES}.
+ */
+export function discardBody(incoming: IncomingMessage): void {
+  let bytes = 0;
+  incoming.on('data', (part: Buffer) => {
+    bytes += part.length;
+    if (bytes > MAX_UPSTREAM_ERROR_BODY_BYTES) incoming.destroy();
+  });
+  incoming.resume();
 }
 
 /** A response's headers as fetch's `Headers`. */
@@ -96,7 +130,8 @@ export const nodeHttpFetch = (input: string | URL | Request, init?: RequestInit)
         response.once('close', () => signal?.removeEventListener('abort', onAbort));
         return resolve(streamed);
       }
-      readWhole(response).then(
+      // An error's body (any other answer than 2xx) is read up to a bound; a 2xx one (JSON) whole.
+      readWhole(response, status >= 200 && status < 300 ? Infinity : MAX_UPSTREAM_ERROR_BODY_BYTES).then(
         (body) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(new Response(status === 204 || status === 304 ? null : new Uint8Array(body), init));

@@ -1,6 +1,7 @@
 import { concatMap, from, map, type Observable, type SchedulerLike, timer } from 'rxjs';
 import type { HistoryMessage } from '../protocol/codecs';
 import type { LLMEvent, LLMProvider, LLMRequest } from './types';
+import { isWhitespaceAt, wordChunks } from '../util/word-chunks';
 
 /** Pause between the offline model's chunks unless configured, in ms: slow enough to see it stream. */
 export const DEFAULT_OFFLINE_CHUNK_DELAY_MS = 30;
@@ -23,8 +24,15 @@ const TIME_QUESTION = /\b(time|date|today|clock)\b/i;
 const LEADING_WORDS = /^\s*(please\s+)?(what\s+is|what's|whats|calculate|compute|evaluate|how\s+much\s+is)\s*/i;
 const ARITHMETIC = /^[\d\s+\-*/^%().,!×÷−a-z]+$/i;
 
+/**
+ * The longest question the offline model looks for arithmetic in: its patterns then run over
+ * bounded input only (a regexp over unbounded input can overflow V8's stack or go quadratic).
+ */
+const MAX_QUESTION_LENGTH = 2000;
+
 /** The arithmetic in a question such as "what is 2+3*4?", if it holds any. */
 export function arithmeticIn(text: string): string | undefined {
+  if (text.length > MAX_QUESTION_LENGTH) return undefined;
   const candidate = text
     .replace(LEADING_WORDS, '')
     .replace(/[\s?]+$/, '')
@@ -36,7 +44,10 @@ export function arithmeticIn(text: string): string | undefined {
 }
 
 function words(text: string): string[] {
-  return text.match(/\S+\s*/g) ?? [text];
+  const chunks = wordChunks(text);
+  // White space at the start leads the first word, as `\S+\s*` would not split it off.
+  if (chunks.length > 1 && isWhitespaceAt(text, 0)) chunks.splice(0, 2, `${chunks[0]}${chunks[1]}`);
+  return chunks.length ? chunks : [text];
 }
 
 function toolCallEvents(name: string, args: Record<string, unknown>, id: string): LLMEvent[] {

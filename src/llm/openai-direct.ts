@@ -13,7 +13,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
 import OpenAI from 'openai';
-import { agentFor, readWhole, responseHeaders } from './node-http-fetch';
+import { agentFor, discardBody, MAX_UPSTREAM_ERROR_BODY_BYTES, readWhole, responseHeaders } from './node-http-fetch';
 
 /**
  * The `Retry-After` of a response, in ms (from `retry-after-ms`, or `retry-after` in seconds or
@@ -213,12 +213,12 @@ export async function openDirect(
     if (status >= 200 && status < 300) return incoming;
     const headers = responseHeaders(incoming);
     if (shouldRetry(status, headers, template.maxRetryAfterMs) && retriesRemaining > 0) {
-      incoming.resume(); // the body is not wanted; the connection goes back to the pool
+      discardBody(incoming); // not wanted: a short one lets the connection back into the pool
       await exchange.sleep(sdkRetryDelayMs(headers, retriesRemaining, maxRetries));
       if (exchange.cancelled) throw new OpenAI.APIUserAbortError();
       continue;
     }
-    const text = await readWhole(incoming).then(
+    const text = await readWhole(incoming, MAX_UPSTREAM_ERROR_BODY_BYTES).then(
       (bytes) => bytes.toString('utf8'),
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );

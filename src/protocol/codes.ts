@@ -77,7 +77,7 @@ export const CloseCode = {
   MessageTooBig: 1009,
   /** The server is at `maxConnections`: try again later. */
   TryAgainLater: 1013,
-  /** A `resume` presented the wrong token: knowing a session id gives no access. */
+  /** A `resume` presented the wrong token, or named a session of another principal: knowing a session id gives no access. */
   Forbidden: 4403,
   /** The client read so slowly that the server's send buffer passed its hard limit. */
   TooSlow: 4408,

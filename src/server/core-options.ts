@@ -10,7 +10,7 @@ import {
 import type { Subject } from 'rxjs';
 import type { MakeServerOptions, SharedSessionOptions } from '../core/make-server';
 import type { Logger, SessionStore } from '../core/ports';
-import { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from '../core/replay-log';
+import { DEFAULT_REPLAY_MAX_MESSAGES, replayMaxBytesFor } from '../core/replay-log';
 import {
   DEFAULT_MAX_REPLY_TEXT_BYTES,
   DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
@@ -73,7 +73,8 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
     onDisconnect: options.onDisconnect ?? 'continue',
     replay: {
       maxMessages: options.replayMaxMessages ?? DEFAULT_REPLAY_MAX_MESSAGES,
-      maxBytes: options.replayMaxBytes ?? DEFAULT_REPLAY_MAX_BYTES,
+      // Room for the largest reply this server accepts, so that any of them resumes whole.
+      maxBytes: options.replayMaxBytes ?? replayMaxBytesFor(options.maxReplyTextBytes ?? DEFAULT_MAX_REPLY_TEXT_BYTES),
     },
     backpressure: {
       highWaterMark: options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES,

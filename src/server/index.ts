@@ -42,7 +42,7 @@ export {
   type AttachmentStore,
 } from '../core/attachments';
 export { memoryAttachmentStore, DEFAULT_ATTACHMENT_MEMORY_BYTES } from '../store/memory-attachments';
-export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES } from '../core/replay-log';
+export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, replayMaxBytesFor } from '../core/replay-log';
 export type { RateLimit } from '../core/token-bucket';
 
 // Authentication and logging.
@@ -65,6 +65,7 @@ export {
   DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_LEASE_MS,
   DEFAULT_REDIS_COMMAND_TIMEOUT_MS,
+  type RedisClient,
   type RedisStoreOptions,
   type SessionStore,
 } from '../store';

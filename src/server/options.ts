@@ -160,7 +160,11 @@ export interface WSServerOptions {
   readonly maxToolArgumentsBytes?: number;
   /** Messages kept per session for resumes. @default DEFAULT_REPLAY_MAX_MESSAGES */
   readonly replayMaxMessages?: number;
-  /** UTF-8 bytes kept per session for resumes. @default DEFAULT_REPLAY_MAX_BYTES */
+  /**
+   * UTF-8 bytes kept per session for resumes. Below `replayMaxBytesFor(maxReplyTextBytes)`, a long
+   * reply can no longer be resumed whole after a drop (the client gets `resume_gap`).
+   * @default replayMaxBytesFor(maxReplyTextBytes): DEFAULT_REPLAY_MAX_BYTES (10 MiB) with the default maxReplyTextBytes
+   */
   readonly replayMaxBytes?: number;
   /** What a running reply does when its connection drops: run on for a resume, or cancel. A message's `options.onDisconnect` overrides it. @default 'continue' */
   readonly onDisconnect?: 'continue' | 'cancel';

@@ -1,3 +1,4 @@
+import { samePrincipal } from '../core/principal';
 import { createHeldBytesCounter } from '../core/held-bytes';
 import { newSessionIdentity } from '../core/ids';
 import type { ClaimResult, SessionBudget, SessionDirectory, SessionStore, SessionStoreContext } from '../core/ports';
@@ -76,11 +77,12 @@ export function createMemorySessionDirectory(
     sessionId: string,
     resumeToken: string,
     lastSeq: number,
-    options?: { readonly share?: boolean },
+    options?: { readonly share?: boolean; readonly principal?: unknown },
   ): ClaimResult => {
     const session = sessions.get(sessionId);
     if (!session) return { outcome: 'session_lost' };
     if (!secretsEqual(session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
+    if (!samePrincipal(session.principal, options?.principal)) return { outcome: 'other_principal' };
     const replay = session.replaySince(lastSeq);
     if ('gap' in replay) {
       // A connection joining too late leaves the session to the ones on it.

@@ -2,6 +2,7 @@
  * What the OpenAI test server answers: the scenarios a test scripts, and the Chat Completions
  * SSE events each one becomes (chunks, tool-call fragments, usage), apart from the HTTP serving.
  */
+import { wordChunks } from '../util/word-chunks';
 
 /** One tool call a scenario makes the model ask for. */
 export interface ScriptedToolCall {
@@ -60,6 +61,11 @@ export type TestScenario =
       readonly status: number;
       readonly message?: string;
       readonly headers?: Record<string, string>;
+      /**
+       * Makes the body this many bytes instead (a proxy's huge error page): the error JSON, then
+       * spaces, written 64 KiB at a time as the socket drains, until written or the caller hangs up.
+       */
+      readonly bodyBytes?: number;
     }
   /** Streams `chunks`, then destroys the socket mid-stream (no finish, no [DONE]). */
   | { readonly type: 'cut'; readonly chunks: readonly string[]; readonly delayMs?: number }
@@ -74,10 +80,7 @@ export type TestScenario =
   /** Writes each of `data` verbatim as one SSE `data:` line (garbage such as `null`), then `[DONE]`. */
   | { readonly type: 'raw'; readonly data: readonly string[] };
 
-/** Splits text into word-sized chunks, as a model streams it. */
-export function wordChunks(text: string): string[] {
-  return text.match(/\S+\s*|\s+/g) ?? [];
-}
+export { wordChunks };
 
 /** A text scenario for `text`, split into words. */
 export function textScenario(text: string, options: { delayMs?: number } = {}): TestScenario {

@@ -83,6 +83,34 @@ function sendError(
   response.end(JSON.stringify({ error: { message, type, param: null, code: null } }));
 }
 
+/** An error whose body is `bodyBytes` long: its JSON, then spaces, written as the socket drains. */
+function sendHugeError(
+  response: ServerResponse,
+  status: number,
+  message: string,
+  bodyBytes: number,
+  finish: () => void,
+): void {
+  const json = Buffer.from(JSON.stringify({ error: { message, type: 'server_error', param: null, code: null } }));
+  const padding = Buffer.alloc(64 * 1024, ' ');
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Math.max(bodyBytes, json.length)),
+  });
+  let left = Math.max(bodyBytes, json.length) - json.length;
+  const writeMore = (): void => {
+    while (left > 0 && !response.destroyed) {
+      const part = left >= padding.length ? padding : padding.subarray(0, left);
+      left -= part.length;
+      if (!response.write(part)) return void response.once('drain', writeMore);
+    }
+    if (!response.destroyed) response.end();
+  };
+  response.once('close', finish);
+  response.write(json);
+  writeMore();
+}
+
 /** How a streamed answer fares on its socket: events written, and whether the server waits for a drain. */
 class SocketWatch {
   eventsSent = 0;
@@ -146,8 +174,12 @@ export async function createOpenAITestServer(
     finish: () => void,
   ): void => {
     if (scenario.type === 'error') {
-      sendError(response, scenario.status, scenario.message ?? `scripted error ${scenario.status}`, scenario.headers);
-      return finish();
+      const message = scenario.message ?? `scripted error ${scenario.status}`;
+      if (scenario.bodyBytes === undefined) {
+        sendError(response, scenario.status, message, scenario.headers);
+        return finish();
+      }
+      return sendHugeError(response, scenario.status, message, scenario.bodyBytes, finish);
     }
     const id = `chatcmpl-test${++completions}`;
     const events = streamEvents(scenario, body, id)[Symbol.iterator]();

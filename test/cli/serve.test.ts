@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { type CliProcess, spawnCli } from '../utils/spawn-cli';
 import { connectTestClient, control, type TestClient, userMessage } from '../utils/ws-test-client';
@@ -119,6 +122,54 @@ describe('llm-ws serve', () => {
     const [, openPort] = await cli.waitForOutput(/listening on ws:\/\/[^:]+:(\d+)/);
     expect((await fetch(`http://127.0.0.1:${openPort}/metrics`)).status).toBe(200);
     expect(await (await fetch(`http://127.0.0.1:${openPort}/health`)).json()).toMatchObject({ connections: 0 });
+  });
+
+  it("--auth-tokens-file names users: each token gets its own principal, and one user cannot resume another's session", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-ws-tokens-'));
+    const file = join(dir, 'tokens');
+    writeFileSync(file, '# token principal\nalice-s3cret alice\n\n\tbob-s3cret\tbob\n');
+    try {
+      cli = spawnCli([
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--auth-tokens-file',
+        file,
+        '--auth-token',
+        'ops',
+      ]);
+      const [, url] = await cli.waitForOutput(/listening on (ws:\/\/\S+)/);
+      expect(cli.output()).toContain(`clients must present a token of ${file} or the auth token`);
+      const as = async (token: string) => {
+        const connected = await connectTestClient(`${url as string}?token=${token}`);
+        await connected.waitFor('session');
+        return connected;
+      };
+      const alice = await as('alice-s3cret');
+      client = alice;
+      const { sessionId, resumeToken } = (await alice.waitFor('session')).data;
+      for (const other of ['bob-s3cret', 'ops']) {
+        const intruder = await as(other);
+        intruder.send({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: 0, share: true } });
+        expect(await intruder.closed).toEqual({ code: 4403, reason: 'the session belongs to another principal' });
+      }
+      await expect(connectTestClient(`${url as string}?token=nobody`)).rejects.toThrow(/HTTP 401/);
+      const again = await as('alice-s3cret');
+      again.send({ type: 'resume', id: 'r2', data: { sessionId, resumeToken, lastSeq: 0, share: true } });
+      expect((await again.waitFor('session', (m) => m.data.resumed === true)).data.sessionId).toBe(sessionId);
+      await again.close();
+      await cli.stop();
+
+      // A line without a principal stops the server before it listens, naming the line.
+      writeFileSync(file, 'alice-s3cret alice\nbob-s3cret\n');
+      cli = spawnCli(['serve', '--port', '0', '--host', '127.0.0.1', '--auth-tokens-file', file]);
+      expect(await cli.exited).toBe(2);
+      expect(cli.output()).toContain(`${file}, line 2: expected "token principal", got a token alone`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says plainly that the offline demo model answers when no endpoint is configured, and it works', async () => {

@@ -2,7 +2,7 @@
  * `npm start`: a fast build of only the CLI and the demo page, skipped when the sources did not
  * change, then `llm-ws serve` with the arguments given. Timings belong in the README, not here.
  */
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnTracked } from '../utils/spawn-cli';
 
@@ -18,6 +18,26 @@ function npmStart(args: string[]) {
   return { ...started, listening };
 }
 
+/** The command lines of every process below `pid` (Linux /proc). */
+function descendantCommands(pid: number): string[] {
+  const parents = new Map<number, number>();
+  const commands = new Map<number, string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // stat: "pid (comm) state ppid ...": comm may hold spaces, so read after its closing paren.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      commands.set(Number(entry), readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim());
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const below = (parent: number): number[] =>
+    [...parents].filter(([, ppid]) => ppid === parent).flatMap(([child]) => [child, ...below(child)]);
+  return below(pid).map((child) => commands.get(child) ?? '');
+}
+
 describe('npm start', () => {
   let running: ReturnType<typeof npmStart> | undefined;
   afterEach(async () => {
@@ -30,6 +50,10 @@ describe('npm start', () => {
     running = npmStart(['--port', '0', '--host', '127.0.0.1']);
     const port = await running.listening;
     expect(running.output()).toMatch(/built the CLI and the demo page for npm start/);
+    // The build's esbuild service is stopped: only the server runs on.
+    expect(descendantCommands(running.child.pid as number).filter((command) => command.includes('esbuild'))).toEqual(
+      [],
+    );
     const page = await fetch(`http://127.0.0.1:${port}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);

@@ -7,7 +7,7 @@ import { type InstalledServer, serveInstalled } from './serve';
  * with the entry points a Node user imports), a Bun script on `llm-ws/client` (Bun's own
  * WebSocket), and TypeScript as users get it from `npm i typescript` (7.x, the native compiler)
  * type-checking code against the published declarations. All against `llm-ws serve` from the
- * same installed package.
+ * same installed package. The app installs as a user's does today: no lockfile, no cache.
  */
 
 /** Connects, asks the offline model a sum, prints the streamed chunks and the final text as JSON. */
@@ -100,7 +100,11 @@ describe('the packed llm-ws in Node, Bun and TypeScript', () => {
     const tarball = await packOnce();
     app = await makeConsumerApp(join(dir, 'app'), tarball, {
       // TypeScript as `npm i typescript` gives it today, and Node's types for the server's options.
-      dependencies: { typescript: 'latest', '@types/node': '^20' },
+      dependencies: { typescript: 'latest', '@types/node': '^22' },
+      // Every dependency as a user installing today gets it: the strict type-check below then
+      // reads the declarations of the releases our ranges resolve to now (ioredis 6.1's .d.ts,
+      // inside `^6`, failed it while the lockfile's 6.0 passed).
+      fresh: true,
       files: {
         'esm.mjs': ESM,
         'cjs.cjs': CJS,

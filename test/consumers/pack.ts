@@ -57,13 +57,19 @@ export async function runCommand(
   }
 }
 
-/** `npm`, with the settings every consumer install uses: from the cache when it can, quietly. */
+/**
+ * `npm`, with the settings every consumer install uses: from the cache when it can, quietly.
+ * `fresh`: as a user installing today, with an empty cache of its own and asking the registry for
+ * the newest versions inside every range (`--prefer-online`), not what a cache or lockfile holds.
+ */
 export function npm(
   args: readonly string[],
   cwd: string,
   timeoutMs?: number,
+  fresh = false,
 ): Promise<{ stdout: string; stderr: string }> {
-  return runCommand('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], {
+  const source = fresh ? ['--prefer-online', `--cache=${join(cwd, '.npm-cache')}`] : ['--prefer-offline'];
+  return runCommand('npm', [...args, ...source, '--no-audit', '--no-fund', '--loglevel=error'], {
     cwd,
     timeoutMs,
     // The consumer's own npm, not one told by a parent `npm test` to act on this repository.
@@ -140,11 +146,18 @@ export interface ConsumerAppOptions {
   readonly files?: Readonly<Record<string, string>>;
   /** Leave llm-ws out of the install (a baseline app to compare with). @default false */
   readonly withoutLlmWs?: boolean;
+  /**
+   * Install as a user does today: no lockfile, an empty npm cache, the newest release inside each
+   * range (see {@link npm}). Catches an upstream release that breaks us before a user meets it.
+   * @default false
+   */
+  readonly fresh?: boolean;
 }
 
 /**
  * Makes a fresh consumer app in `dir` (created if missing) with llm-ws installed from `tarball`
- * and the given dependencies, from the npm cache when it can. Resolves once `npm install` is done.
+ * and the given dependencies, from the npm cache when it can (unless `fresh`). Resolves once
+ * `npm install` is done.
  */
 export async function makeConsumerApp(dir: string, tarball: string, options: ConsumerAppOptions = {}): Promise<string> {
   mkdirSync(dir, { recursive: true });
@@ -161,7 +174,7 @@ export async function makeConsumerApp(dir: string, tarball: string, options: Con
     mkdirSync(join(dir, path, '..'), { recursive: true });
     writeFileSync(join(dir, path), text);
   }
-  await npm(['install'], dir);
+  await npm(['install'], dir, undefined, options.fresh);
   return dir;
 }
 

@@ -1,6 +1,8 @@
+import OpenAI from 'openai';
 import pino from 'pino';
 import { firstValueFrom, lastValueFrom, reduce, tap, toArray } from 'rxjs';
 import { UpstreamError } from '../../src/errors';
+import { nodeHttpFetch } from '../../src/llm/node-http-fetch';
 import { openAIProvider } from '../../src/llm/openai-provider';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import { accumulateRound, emptyRound } from '../../src/llm/accumulate-round';
@@ -252,5 +254,49 @@ describe('openAIProvider over HTTP', () => {
       expect.arrayContaining([{ type: 'text', delta: 'second' }]),
     );
     expect(upstream.requests).toHaveLength(2);
+  });
+});
+
+describe('openAIProvider: huge upstream error bodies', () => {
+  const bodyBytes = 128 * 1024 * 1024;
+  /** Runs `work` while sampling the memory that holds bodies (heap and Buffers), and returns its peak growth. */
+  const peakGrowthDuring = async (work: () => Promise<unknown>): Promise<number> => {
+    const memory = (): number => {
+      const usage = process.memoryUsage();
+      return usage.heapUsed + usage.arrayBuffers;
+    };
+    const start = memory();
+    let peak = start;
+    const sampler = setInterval(() => (peak = Math.max(peak, memory())), 2);
+    try {
+      await work();
+    } finally {
+      clearInterval(sampler);
+    }
+    return Math.max(peak, memory()) - start;
+  };
+
+  it.each([
+    ['the fast request path', () => provider(2)],
+    [
+      "the SDK's own requests (a client made with nodeHttpFetch)",
+      () =>
+        openAIProvider({
+          client: new OpenAI({ baseURL: upstream.baseURL, apiKey: 'test-key', maxRetries: 2, fetch: nodeHttpFetch }),
+          model: 'test-model',
+        }),
+    ],
+  ])('reads at most 64 KiB of each error body on %s, retries included', async (_path, make) => {
+    // Three attempts (two retries), each answered by a 500 of 128 MiB.
+    for (let i = 0; i < 3; i++)
+      upstream.enqueue({ type: 'error', status: 500, message: 'scripted failure', bodyBytes });
+    let error: UpstreamError | undefined;
+    const growth = await peakGrowthDuring(async () => {
+      error = await failureOf(lastValueFrom(make()(request())));
+    });
+    expect(upstream.requests).toHaveLength(3);
+    expect(error?.message).toBe('the model endpoint answered 500: scripted failure');
+    // Reading one such body whole would take 128 MiB at least.
+    expect(growth).toBeLessThan(32 * 1024 * 1024);
   });
 });

@@ -165,6 +165,53 @@ describe('tool approval over loopback', () => {
     client.send({ type: 'tool_approval', id: 'a1', data: { toolCallId: 'call_mail', approved: false } });
     await client.waitFor('llm_complete');
   });
+
+  it('gives calls the model sent with one id ids of their own: the call that runs is the one approved', async () => {
+    const runs: unknown[] = [];
+    await loopback.start({ tools: [mailTool(runs)], builtinTools: false, approvalTimeoutMs: 60_000 });
+    // A model (or a proxy) that repeats an id within one response, then again in its next call.
+    loopback.upstream.enqueue(
+      {
+        type: 'tool_calls',
+        calls: [
+          { id: 'call_dup', name: 'send_mail', arguments: { to: 'friend@example.com' } },
+          { id: 'call_dup', name: 'send_mail', arguments: { to: 'everyone@example.com' } },
+        ],
+      },
+      { type: 'tool_calls', calls: [{ id: 'call_dup', name: 'send_mail', arguments: { to: 'boss@example.com' } }] },
+      { type: 'text', chunks: ['Done.'] },
+    );
+    const client = await loopback.connect();
+    client.send(userMessage('m1', 'mail them'));
+    await client.waitFor('tool_call', (m) => m.data.status === 'approval_required' && m.data.toolCallId !== 'call_dup');
+    const cards = client
+      .forRequest('m1')
+      .flatMap((m) => (m.type === 'tool_call' && m.data.status === 'approval_required' ? [m.data] : []));
+    expect(cards.map(({ toolCallId, args }) => [toolCallId, args])).toEqual([
+      ['call_dup', { to: 'friend@example.com' }],
+      ['call_dup_2', { to: 'everyone@example.com' }],
+    ]);
+    client.send({ type: 'tool_approval', id: 'a1', data: { toolCallId: 'call_dup', approved: true } });
+    client.send({ type: 'tool_approval', id: 'a2', data: { toolCallId: 'call_dup_2', approved: false } });
+    // The next model call repeats the id of an earlier one: it is renamed past the ids the reply used.
+    const third = await client.waitFor(
+      'tool_call',
+      (m) => m.data.status === 'approval_required' && m.data.toolCallId === 'call_dup_3',
+    );
+    expect(third.data.args).toEqual({ to: 'boss@example.com' });
+    client.send({ type: 'tool_approval', id: 'a3', data: { toolCallId: 'call_dup_3', approved: false } });
+    await client.waitFor('llm_complete');
+    expect(runs).toEqual([{ to: 'friend@example.com' }]);
+    // The model sees each call's own answer, under the id the server gave it.
+    const secondRequest = (await loopback.upstream.request(1)).body.messages as Array<Record<string, unknown>>;
+    expect(secondRequest.filter((m) => m.role === 'tool').map((m) => [m.tool_call_id, m.content])).toEqual([
+      ['call_dup', '{"sent":true,"to":"friend@example.com"}'],
+      ['call_dup_2', 'Error: the user declined to run send_mail'],
+    ]);
+    expect(
+      (secondRequest.find((m) => m.role === 'assistant')?.tool_calls as Array<{ id: string }>).map((c) => c.id),
+    ).toEqual(['call_dup', 'call_dup_2']);
+  });
 });
 
 describe('client tools over loopback', () => {
@@ -180,6 +227,24 @@ describe('client tools over loopback', () => {
     );
   const sendWithClock = (client: TestClient) =>
     client.send({ type: 'user_message', id: 'm1', data: { text: 'what time is it here?', clientTools: [clock] } });
+
+  it.each([
+    ['nested 10,000 levels deep', `${'['.repeat(10_000)}1${']'.repeat(10_000)}`],
+    ['nested 100 levels deep in objects', `${'{"a":'.repeat(100)}1${'}'.repeat(100)}`],
+  ])('makes a client tool result %s a tool error the model sees, never internal_error', async (_name, result) => {
+    await loopback.start();
+    askTheClock();
+    const client = await loopback.connect();
+    sendWithClock(client);
+    await client.waitFor('tool_call', (m) => m.data.status === 'client_execute');
+    // Written by hand: JSON.stringify itself cannot go that deep.
+    client.sendRaw(`{"type":"tool_result","id":"t1","data":{"toolCallId":"call_clock","result":${result}}}`);
+    expect((await client.waitFor('llm_complete')).data.fullText).toBe('It is noon.');
+    expect(client.received.filter((m) => m.type === 'error')).toEqual([]);
+    const error = 'the result of get_browser_time nests deeper than 64 levels; this server takes at most 64';
+    expect((await client.waitFor('tool_result')).data).toMatchObject({ toolCallId: 'call_clock', error });
+    expect(await toolMessagesOf(1)).toEqual([`Error: ${error}`]);
+  });
 
   it('offers the client tool to the model, asks the client to run it, and feeds its result back', async () => {
     await loopback.start();

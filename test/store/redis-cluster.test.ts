@@ -1,10 +1,13 @@
 /**
- * The Redis store on a real Redis Cluster (3 masters with a replica each, started by this file):
+ * The Redis store on a real Redis Cluster (3 masters with a replica each, started once by this file):
  * sessions in every master's slots, each session's keys in one slot, and a master failover
  * during a reply (CLUSTER FAILOVER on its replica, then a killed master) that loses no session
- * and answers nothing twice.
+ * and answers nothing twice; and the store's writes of one turn in one socket write per master.
  */
 import { Cluster } from 'ioredis';
+import { clusterSettings } from '../../src/store/redis/connect';
+import { RedisSessionData } from '../../src/store/redis/redis-data';
+import { countWrites } from '../utils/count-writes';
 import { filter, firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
 import type { WSServer } from '../../src/server/ws-server';
@@ -44,7 +47,9 @@ afterEach(async () => {
   await Promise.all(servers.map((server) => server.stop()));
   servers = [];
   await upstream.close();
-});
+  // A test that killed a master leaves the cluster whole again: no test depends on the order.
+  await cluster.reviveAll();
+}, 60_000);
 
 /** A server on the cluster: given its nodes, or (`client`) an ioredis Cluster of the test's own. */
 async function startNode(client?: Cluster): Promise<WSServer> {
@@ -155,10 +160,16 @@ describe('redisStore on a Redis Cluster', () => {
 
   /**
    * A reply runs on server A; its session's master fails over (`failover`) meanwhile, then the
-   * client is moved to server B. The reply completes, or ends with a retryable error; no chunk
-   * comes twice, the model is asked once, and the session goes on with its history.
+   * client is moved to server B. What docs/SCALING.md promises: a planned failover carries the
+   * reply through (`expected: 'completes'`: every chunk once); a master that dies leaves its slots
+   * unwritable until its replica takes over, so the reply ends with `store_unavailable`
+   * (retryable) after the chunks it had. Either way no chunk comes twice, the model is asked
+   * once, and the session goes on with its history.
    */
-  async function replyThroughFailover(failover: (slot: number) => Promise<void>): Promise<void> {
+  async function replyThroughFailover(
+    expected: 'completes' | 'store_unavailable',
+    failover: (slot: number) => Promise<void>,
+  ): Promise<void> {
     const a = await startNode();
     const b = await startNode();
     const { client, proxy } = await clientThroughProxy(a);
@@ -176,11 +187,11 @@ describe('redisStore on a Redis Cluster', () => {
     proxy.retarget(b.port as number);
     proxy.cutAll();
     const outcome = await reply;
-    if ('text' in outcome) {
-      expect(outcome.text).toBe(chunks.join(''));
+    if (expected === 'completes') {
+      expect(outcome).toEqual({ text: chunks.join('') });
       expect(received).toEqual(chunks);
     } else {
-      expect(outcome.error).toMatchObject({ retryable: true });
+      expect(outcome).toMatchObject({ error: { code: 'store_unavailable', retryable: true } });
       expect(received).toEqual(chunks.slice(0, received.length));
     }
     expect(upstream.requests).toHaveLength(1);
@@ -194,19 +205,76 @@ describe('redisStore on a Redis Cluster', () => {
   }
 
   it('carries a reply through a CLUSTER FAILOVER of its master and a move to the other server', async () => {
-    await replyThroughFailover(async (slot) => {
+    await replyThroughFailover('completes', async (slot) => {
       const master = await cluster.masterOf(slot);
       await ask(await cluster.replicaOf(slot), 'CLUSTER', 'FAILOVER');
       await cluster.waitForHealthy({ slot, notPort: master.port });
     });
   }, 120_000);
 
-  // Last in this file: the cluster has one node fewer after it.
-  it('keeps the session when its master is killed mid-reply: the replica takes over, nothing is answered twice', async () => {
-    await replyThroughFailover(async (slot) => {
+  it('keeps the session when its master is killed mid-reply: the reply ends store_unavailable, the replica takes over, nothing is answered twice', async () => {
+    // The replica takes over only after the node timeout: longer than the store's retries of a
+    // write to a slot without a master (16 redirections 200 ms apart), so the reply cannot be
+    // carried through and must end store_unavailable, as docs/SCALING.md says.
+    await cluster.setNodeTimeout(6000);
+    await replyThroughFailover('store_unavailable', async (slot) => {
       const master = await cluster.masterOf(slot);
       await master.kill();
       await cluster.waitForHealthy({ slot, notPort: master.port });
     });
   }, 120_000);
+});
+
+/**
+ * The writes of one event-loop turn leave in one socket write per master, each session's in the
+ * order made (on the same cluster as the tests above).
+ */
+describe('RedisSessionData on a Redis Cluster: one write per master per turn', () => {
+  let connection: Cluster;
+  beforeEach(async () => {
+    // The store's settings for its command connection (fail fast, a deadline per command).
+    connection = new Cluster(
+      [...cluster.startupNodes],
+      clusterSettings({ protocol: 2, maxRetriesPerRequest: 0, enableOfflineQueue: false, commandTimeout: 2000 }),
+    );
+    connection.on('error', () => undefined);
+    await new Promise((resolve) => connection.once('ready', resolve));
+    // Every master's connection ready, as the store waits for.
+    await Promise.all(connection.nodes('master').map((node) => node.ping()));
+  });
+  afterEach(async () => {
+    await connection.quit();
+  });
+
+  /** Counts the writes (system calls) of each master's socket from now on. */
+  function countWritesPerMaster(): () => number[] {
+    const counts = connection.nodes('master').map((node) => countWrites(node.stream));
+    return () => counts.map((count) => count());
+  }
+
+  it("sends the appends of 30 sessions made in one turn in one write to each master, each session's in order", async () => {
+    const data = new RedisSessionData(connection, uniquePrefix(), 60_000, 1000);
+    const sessions = Array.from({ length: 30 }, (_, i) => `s${i}`);
+    const writes = countWritesPerMaster();
+    await Promise.all(sessions.map((id) => data.append(id, 1, `${id} one`)));
+    // Sessions of every master's slots: each master got exactly one write.
+    expect(writes()).toEqual([1, 1, 1]);
+    // A session's writes wait for its previous ones to be answered (in later turns): still in order.
+    await Promise.all(
+      sessions.flatMap((id) => [
+        data.append(id, 2, `${id} two`),
+        data.acknowledged(id, 1),
+        data.append(id, 3, `${id} three`),
+      ]),
+    );
+    for (const id of sessions) {
+      expect(await data.framesAfter(id, 1)).toEqual({
+        frames: [
+          { seq: 2, text: `${id} two` },
+          { seq: 3, text: `${id} three` },
+        ],
+      });
+      expect(await data.lastSeq(id)).toBe(3);
+    }
+  });
 });

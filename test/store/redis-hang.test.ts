@@ -4,50 +4,15 @@
  * again (SIGCONT), without a restart.
  */
 import type { WSServer } from '../../src/server/ws-server';
-import { redisStore } from '../../src/store/redis';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
-import { type OwnRedis, startOwnRedis } from '../utils/redis-server';
-import { startServerFor } from '../utils/test-server';
+import { useOwnRedisNodes } from '../utils/own-redis-nodes';
 import { waitUntilTrue } from '../utils/wait-until';
-import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
-
-let upstream: OpenAITestServer;
-let redis: OwnRedis;
-let servers: WSServer[] = [];
-let clients: TestClient[] = [];
+import { userMessage } from '../utils/ws-test-client';
 
 /** Short, so the test is quick; the default is 2 s. */
 const COMMAND_TIMEOUT_MS = 400;
 
-beforeEach(async () => {
-  upstream = await createOpenAITestServer();
-  redis = await startOwnRedis();
-});
-afterEach(async () => {
-  // Nothing stays stopped, whatever the test did.
-  redis.thaw();
-  await Promise.all(clients.map((client) => client.close()));
-  clients = [];
-  await Promise.all(servers.map((server) => server.stop()));
-  servers = [];
-  await upstream.close();
-  await redis.kill();
-});
-
-async function startNode(): Promise<WSServer> {
-  const server = await startServerFor(upstream, {
-    store: redisStore({ url: redis.url, leaseMs: 1000, commandTimeoutMs: COMMAND_TIMEOUT_MS }),
-  });
-  servers.push(server);
-  return server;
-}
-
-async function connect(server: WSServer): Promise<TestClient> {
-  const client = await connectTestClient(server.url as string);
-  clients.push(client);
-  await client.waitFor('session');
-  return client;
-}
+const nodes = useOwnRedisNodes({ leaseMs: 1000, commandTimeoutMs: COMMAND_TIMEOUT_MS });
+const { startNode, connect } = nodes;
 
 /** `GET /health` over HTTP, as a load balancer asks. */
 async function storeStatus(server: WSServer): Promise<string> {
@@ -72,7 +37,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 async function storedSession(server: WSServer): Promise<{ sessionId: string; resumeToken: string; lastSeq: number }> {
   const first = await connect(server);
   const { sessionId, resumeToken } = (first.received[0] as { data: { sessionId: string; resumeToken: string } }).data;
-  upstream.enqueue({ type: 'text', chunks: ['one'] });
+  nodes.upstream.enqueue({ type: 'text', chunks: ['one'] });
   first.send(userMessage('q1', 'first'));
   const idle = await first.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
   await first.close();
@@ -86,7 +51,7 @@ describe('redisStore when Redis hangs', () => {
     const stored = await storedSession(server);
     const idle = await connect(server);
 
-    redis.freeze();
+    nodes.redis.freeze();
     // Nobody sends anything: the store's own probe notices.
     await waitUntilTrue(async () => (await storeStatus(server)) === 'unavailable', 10_000);
 
@@ -99,9 +64,9 @@ describe('redisStore when Redis hangs', () => {
       code: 'store_unavailable',
       retryable: true,
     });
-    expect(upstream.requests).toHaveLength(1);
+    expect(nodes.upstream.requests).toHaveLength(1);
 
-    redis.thaw();
+    nodes.redis.thaw();
     await waitUntilTrue(async () => (await storeStatus(server)) === 'ok', 15_000);
     const back = await connect(server);
     back.send({ type: 'resume', id: 'r2', data: stored });
@@ -109,7 +74,7 @@ describe('redisStore when Redis hangs', () => {
       resumed: true,
       lastSeq: stored.lastSeq,
     });
-    upstream.enqueue({ type: 'text', chunks: ['back'] });
+    nodes.upstream.enqueue({ type: 'text', chunks: ['back'] });
     back.send(userMessage('q3', 'now?'));
     expect((await back.waitFor('llm_complete', (m) => m.data.requestId === 'q3')).data.fullText).toBe('back');
   }, 40_000);
@@ -118,7 +83,7 @@ describe('redisStore when Redis hangs', () => {
     const server = await startNode();
     const stored = await storedSession(server);
     const resumer = await connect(server);
-    redis.freeze();
+    nodes.redis.freeze();
     resumer.send({ type: 'resume', id: 'r1', data: stored });
     expect(await within(resumer.closed, 10_000, 'the resume while Redis hangs')).toMatchObject({ code: 1013 });
   }, 20_000);
@@ -126,14 +91,14 @@ describe('redisStore when Redis hangs', () => {
   it('ends a running reply with store_unavailable and cancels its model request', async () => {
     const server = await startNode();
     const client = await connect(server);
-    upstream.enqueue({ type: 'stall', chunks: ['started '] });
+    nodes.upstream.enqueue({ type: 'stall', chunks: ['started '] });
     client.send(userMessage('q1', 'long story'));
     await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');
 
-    redis.freeze();
+    nodes.redis.freeze();
     const failed = await client.waitFor('error', (m) => m.data.requestId === 'q1', 10_000);
     expect(failed.data).toMatchObject({ code: 'store_unavailable', retryable: true });
-    expect(await upstream.requests[0]?.ended).toBe('client_closed');
+    expect(await nodes.upstream.requests[0]?.ended).toBe('client_closed');
   }, 20_000);
 
   it('closes a client that follows another process with 1013, so it resumes once Redis is back', async () => {
@@ -142,7 +107,7 @@ describe('redisStore when Redis hangs', () => {
     const client = await connect(writer);
     const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } })
       .data;
-    upstream.enqueue({ type: 'stall', chunks: ['started '] });
+    nodes.upstream.enqueue({ type: 'stall', chunks: ['started '] });
     client.send(userMessage('q1', 'long story'));
     const chunk = await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');
     await client.close();
@@ -150,7 +115,7 @@ describe('redisStore when Redis hangs', () => {
     const moved = await connect(follower);
     moved.send({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: chunk.seq as number } });
     await moved.waitFor('session', (m) => m.data.requestId === 'r1');
-    redis.freeze();
+    nodes.redis.freeze();
     expect(await within(moved.closed, 10_000, 'the follower while Redis hangs')).toMatchObject({ code: 1013 });
   }, 20_000);
 });

@@ -5,25 +5,21 @@
  */
 import { filter, firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
+import type { WSClientOptions } from '../../src/client/options';
 import type { WSServer } from '../../src/server/ws-server';
 import { redisStore } from '../../src/store/redis';
-import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { defineTool } from '../../src/tools/types';
 import { isolatedRedisKeys, TEST_REDIS_URL } from '../utils/redis';
-import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
-import { startServerFor } from '../utils/test-server';
+import { useServeProcesses } from '../utils/serve-processes';
 
-let upstream: OpenAITestServer;
 const keys = isolatedRedisKeys();
-let servers: WSServer[] = [];
-let proxy: TcpProxy | undefined;
-let client: WSClient | undefined;
+const served = useServeProcesses();
 /** Where each run of the tool happened, by server port. */
 let runs: number[] = [];
 
 /** A server on the shared store, with a tool that needs approval and records where it ran. */
 async function startNode(): Promise<WSServer> {
-  const server: WSServer = await startServerFor(upstream, {
+  const server: WSServer = await served.startServer({
     store: redisStore({ url: TEST_REDIS_URL, prefix: keys.prefix, leaseMs: 1000 }),
     builtinTools: false,
     tools: [
@@ -39,46 +35,22 @@ async function startNode(): Promise<WSServer> {
       }),
     ],
   });
-  servers.push(server);
   return server;
 }
 
 /** A WSClient that reaches `server` through a proxy the test can point elsewhere (the load balancer). */
-async function clientThroughProxy(
-  server: WSServer,
-  options: Partial<ConstructorParameters<typeof WSClient>[0]> = {},
-): Promise<WSClient> {
-  proxy = await createTcpProxy(server.port as number);
-  client = new WSClient({
-    url: `ws://127.0.0.1:${proxy.port}/ws`,
-    reconnectDelay: 20,
-    maxReconnectDelay: 100,
-    reconnectAttempts: 50,
-    ...options,
-  });
-  await client.connect();
-  return client;
-}
+const clientThroughProxy = (server: WSServer, options: Partial<WSClientOptions> = {}): Promise<WSClient> =>
+  served.clientThrough(server.port as number, { maxReconnectDelay: 100, reconnectAttempts: 50, ...options });
 
-beforeEach(async () => {
-  upstream = await createOpenAITestServer();
+beforeEach(() => {
   runs = [];
-});
-afterEach(async () => {
-  client?.disconnect();
-  client = undefined;
-  await proxy?.close();
-  proxy = undefined;
-  await Promise.all(servers.map((server) => server.stop()));
-  servers = [];
-  await upstream.close();
 });
 
 describe('redisStore: human in the loop across two servers', () => {
   it("a reply waiting for approval survives its client's move, and the approval sent to the other server runs the tool where the reply runs", async () => {
     const a = await startNode();
     const b = await startNode();
-    upstream.enqueue(
+    served.upstream.enqueue(
       { type: 'tool_calls', calls: [{ id: 'call_mail', name: 'send_mail', arguments: { to: 'boss' } }] },
       { type: 'text', chunks: ['Sent.'] },
     );
@@ -87,21 +59,20 @@ describe('redisStore: human in the loop across two servers', () => {
     const [asked] = await firstValueFrom(moving.approvals$.pipe(filter((pending) => pending.length > 0)));
     expect(asked).toMatchObject({ toolCallId: 'call_mail', toolName: 'send_mail', args: { to: 'boss' } });
     // The load balancer sends the reconnect to the other server; the reply waits on the first.
-    proxy?.retarget(b.port as number);
-    proxy?.cutAll();
+    served.moveClientTo(b.port as number);
     await firstValueFrom(moving.status$.pipe(filter((status) => status === 'reconnecting')));
     await firstValueFrom(moving.status$.pipe(filter((status) => status === 'connected')));
     expect(b.getActiveSessions()).toEqual([expect.objectContaining({ sessionId: moving.sessionId, connected: true })]);
     moving.approve('call_mail');
     expect((await reply).fullText).toBe('Sent.');
     expect(runs).toEqual([a.port]);
-    expect(upstream.requests).toHaveLength(2);
+    expect(served.upstream.requests).toHaveLength(2);
   });
 
   it("a client tool's result sent to the other server reaches the reply on the first", async () => {
     const a = await startNode();
     const b = await startNode();
-    upstream.enqueue(
+    served.upstream.enqueue(
       { type: 'tool_calls', calls: [{ id: 'call_clock', name: 'get_browser_time', arguments: {} }] },
       { type: 'text', chunks: ['Noon.'] },
     );
@@ -119,13 +90,14 @@ describe('redisStore: human in the loop across two servers', () => {
     });
     const reply = moving.sendMessage('what time is it here?');
     await firstValueFrom(moving.toolCalls$.pipe(filter((call) => call.status === 'client_execute')));
-    proxy?.retarget(b.port as number);
-    proxy?.cutAll();
+    served.moveClientTo(b.port as number);
     await firstValueFrom(moving.status$.pipe(filter((status) => status === 'reconnecting')));
     await firstValueFrom(moving.status$.pipe(filter((status) => status === 'connected')));
     release('12:00');
     expect((await reply).fullText).toBe('Noon.');
-    const toolMessages = (await upstream.request(1)).body.messages.filter((m: { role: string }) => m.role === 'tool');
+    const toolMessages = (await served.upstream.request(1)).body.messages.filter(
+      (m: { role: string }) => m.role === 'tool',
+    );
     expect(toolMessages).toEqual([expect.objectContaining({ content: '12:00' })]);
   });
 });
@@ -135,7 +107,7 @@ describe('redisStore: a session shared across two servers', () => {
     const a = await startNode();
     const b = await startNode();
     const words = Array.from({ length: 40 }, (_, i) => `w${i} `);
-    upstream.enqueue({ type: 'text', chunks: words, delayMs: 2 });
+    served.upstream.enqueue({ type: 'text', chunks: words, delayMs: 2 });
     const first = new WSClient({ url: a.url as string, share: true, heartbeatInterval: 0 });
     const second = new WSClient({
       url: b.url as string,

@@ -1,5 +1,13 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { TestScheduler } from 'rxjs/testing';
-import { awaitApproval, awaitClientResult, checkClientTools, clientToolOutcome } from '../../src/tools/client-tools';
+import type { ClientToolDeclaration } from '../../src/protocol/codecs';
+import * as clientTools from '../../src/tools/client-tools';
+
+const { awaitApproval, awaitClientResult, checkClientTools, clientToolOutcome } = clientTools;
+/** The cache's size, read so that this file also runs against a version without the constant. */
+const CLIENT_TOOL_SCHEMA_CACHE_SIZE =
+  (clientTools as { CLIENT_TOOL_SCHEMA_CACHE_SIZE?: number }).CLIENT_TOOL_SCHEMA_CACHE_SIZE ?? 256;
 
 const scheduler = (): TestScheduler => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 const tool = (name: string, parameters: Record<string, unknown> = { type: 'object' }) => ({
@@ -100,5 +108,90 @@ describe('awaitClientResult (marbles)', () => {
         r: { ok: false, error: 'the client did not run get_browser_time within 3 ms' },
       });
     });
+  });
+});
+
+describe('checkClientTools: what one client declares never costs or breaks another', () => {
+  // A test may measure the heap after a full collection only with `gc` exposed: this exposes it.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heapAfterGc = (): number => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
+  const smallSchema = (i: number): Record<string, unknown> => ({
+    type: 'object',
+    properties: { [`field_${i}`]: { type: 'string', description: 'what to look up' }, limit: { type: 'integer' } },
+    required: [`field_${i}`],
+  });
+
+  it('keeps the heap flat over 1,000 messages declaring the same 32 tools (as WSClient does)', () => {
+    // A fresh copy per message, as each decoded frame brings.
+    const declaration = (): ClientToolDeclaration[] =>
+      Array.from({ length: 32 }, (_, i) => tool(`tool_${i}`, smallSchema(i)));
+    for (let m = 0; m < 50; m++) expect(checkClientTools(declaration(), []).ok).toBe(true);
+    const before = heapAfterGc();
+    for (let m = 0; m < 1000; m++) expect(checkClientTools(declaration(), []).ok).toBe(true);
+    expect(heapAfterGc() - before).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  it('keeps a bounded number of compiled schemas however many distinct ones arrive', () => {
+    for (let i = 0; i < CLIENT_TOOL_SCHEMA_CACHE_SIZE; i++) checkClientTools([tool('t', smallSchema(1e6 + i))], []);
+    const before = heapAfterGc();
+    for (let i = 0; i < CLIENT_TOOL_SCHEMA_CACHE_SIZE * 2; i++) checkClientTools([tool('t', smallSchema(2e6 + i))], []);
+    // Each kept validator costs some KiB; twice the cache's worth of new ones must not add up.
+    expect(heapAfterGc() - before).toBeLessThan(10 * 1024 * 1024);
+  });
+
+  it('lets any session declare a schema with an $id, again and again', () => {
+    const withId = { $id: 'https://example.com/lookup.json', type: 'object', properties: { q: { type: 'string' } } };
+    const nestedId = { type: 'object', properties: { q: { $id: 'urn:example:q', type: 'string' } } };
+    for (let session = 0; session < 3; session++) {
+      expect(checkClientTools([tool('lookup', structuredClone(withId))], [])).toMatchObject({ ok: true });
+      expect(checkClientTools([tool('lookup', structuredClone(nestedId))], [])).toMatchObject({ ok: true });
+    }
+  });
+
+  it("never resolves a $ref against another client's $id", () => {
+    expect(checkClientTools([tool('a', { $id: 'urn:example:shared', type: 'object', properties: {} })], []).ok).toBe(
+      true,
+    );
+    const refusal = checkClientTools([tool('b', { $ref: 'urn:example:shared' })], []);
+    expect(refusal.ok).toBe(false);
+    expect(!refusal.ok && refusal.error).toMatch(
+      /parameters of client tool b are not a valid JSON Schema: .*urn:example:shared/,
+    );
+  });
+
+  it('refuses a declaration whose schemas hold more than 32 KiB together, before compiling any', () => {
+    // 4 schemas of about 9 KiB: each passes the codec's 16 KiB, together they do not fit.
+    const big = (i: number): Record<string, unknown> => ({
+      type: 'object',
+      properties: Object.fromEntries(
+        Array.from({ length: 90 }, (_, k) => [`p${i}_${k}`, { type: 'string', description: 'd'.repeat(60) }]),
+      ),
+    });
+    const tools = Array.from({ length: 4 }, (_, i) => tool(`t${i}`, big(i)));
+    const refusal = checkClientTools(tools, []);
+    expect(refusal.ok).toBe(false);
+    expect(!refusal.ok && refusal.error).toMatch(
+      new RegExp(
+        `^the parameters schemas of the client tools have \\d+ bytes together; this server takes at most ${32 * 1024}$`,
+      ),
+    );
+    expect(checkClientTools(tools.slice(0, 3), []).ok).toBe(true);
+  });
+
+  it('refuses a schema nested deeper than 32 levels (compile time grows with depth squared)', () => {
+    let deep: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 400; i++) deep = { type: 'object', properties: { a: deep } };
+    expect(checkClientTools([tool('deep', deep)], [])).toEqual({
+      ok: false,
+      error: 'the parameters of client tool deep nest deeper than 32 levels',
+    });
+    let fine: Record<string, unknown> = { type: 'string' };
+    for (let i = 0; i < 10; i++) fine = { type: 'object', properties: { a: fine } };
+    expect(checkClientTools([tool('fine', fine)], []).ok).toBe(true);
   });
 });

@@ -169,6 +169,17 @@ export interface OwnRedisCluster {
     readonly slot?: number;
     readonly notPort?: number;
   }): Promise<void>;
+  /**
+   * Starts again every node that was killed, on its port and with its cluster config file (so it
+   * rejoins, as a replica of whichever node took over its slots), and waits until the cluster is
+   * healthy: a test that kills a node leaves the cluster as it found it for the next.
+   */
+  reviveAll(): Promise<void>;
+  /**
+   * Sets `cluster-node-timeout` on every running node (how long a master may not answer before
+   * its replica takes over); {@link reviveAll} sets it back to the one the cluster started with.
+   */
+  setNodeTimeout(ms: number): Promise<void>;
   /** Stops every process and deletes its files. */
   stop(): Promise<void>;
 }
@@ -181,8 +192,10 @@ export interface OwnRedisCluster {
  */
 export async function startRedisCluster(options: { readonly nodeTimeoutMs?: number } = {}): Promise<OwnRedisCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'llm-ws-cluster-'));
+  const nodeTimeoutMs = options.nodeTimeoutMs ?? 2000;
   const ports = await freePorts(12);
   const nodes: RedisProcess[] = [];
+  const argsOf = new Map<number, string[]>();
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((node) => node.kill()));
     rmSync(dir, { recursive: true, force: true });
@@ -190,34 +203,30 @@ export async function startRedisCluster(options: { readonly nodeTimeoutMs?: numb
   try {
     for (let i = 0; i < 6; i++) {
       const port = ports[i] as number;
-      nodes.push(
-        spawnRedis(
-          [
-            '--port',
-            String(port),
-            '--bind',
-            '127.0.0.1',
-            '--cluster-enabled',
-            'yes',
-            // Redis 7: the bus port is free too, instead of port + 10000 (which may be out of range or taken).
-            '--cluster-port',
-            String(ports[i + 6]),
-            '--cluster-config-file',
-            join(dir, `nodes-${port}.conf`),
-            '--cluster-node-timeout',
-            String(options.nodeTimeoutMs ?? 2000),
-            '--dir',
-            dir,
-            '--save',
-            '',
-            '--appendonly',
-            'no',
-            '--protected-mode',
-            'no',
-          ],
-          port,
-        ),
-      );
+      argsOf.set(port, [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        // Redis 7: the bus port is free too, instead of port + 10000 (which may be out of range or taken).
+        '--cluster-port',
+        String(ports[i + 6]),
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        String(nodeTimeoutMs),
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'no',
+      ]);
+      nodes.push(spawnRedis(argsOf.get(port) as string[], port));
     }
     await Promise.all(nodes.map((node) => waitUntilTrue(() => answersPing(node), 10_000, 50)));
     await run(
@@ -296,6 +305,18 @@ export async function startRedisCluster(options: { readonly nodeTimeoutMs?: numb
         },
         timeoutMs,
         100,
+      );
+    },
+    reviveAll: async () => {
+      const dead = nodes.filter((node) => !node.running());
+      for (const node of dead) nodes[nodes.indexOf(node)] = spawnRedis(argsOf.get(node.port) as string[], node.port);
+      await Promise.all(nodes.map((node) => waitUntilTrue(() => answersPing(node), 10_000, 50)));
+      await cluster.setNodeTimeout(nodeTimeoutMs);
+      if (dead.length > 0) await cluster.waitForHealthy();
+    },
+    setNodeTimeout: async (ms) => {
+      await Promise.all(
+        nodes.filter((node) => node.running()).map((node) => ask(node, 'CONFIG', 'SET', 'cluster-node-timeout', ms)),
       );
     },
     stop,

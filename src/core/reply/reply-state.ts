@@ -29,6 +29,8 @@ export class ReplyState {
   roundDeltas = 0;
   usage: Usage | undefined;
   aborted = false;
+  /** The tool-call ids this reply has used so far, over all its model calls. */
+  private readonly toolCallIds = new Set<string>();
 
   constructor(readonly requestId: string) {}
 
@@ -53,6 +55,20 @@ export class ReplyState {
     this.fullText += delta;
     this.roundText += delta;
     return first;
+  }
+
+  /**
+   * The id a tool call of this reply goes by: the model's, unless an earlier call of the reply
+   * already has it (a model or proxy may repeat ids, or send none), then the first free one of
+   * `<id>_2`, `<id>_3`, ... (`fallback` for no id). Approvals and results name calls by id, so two
+   * calls sharing one could run the one the user did not approve.
+   */
+  uniqueToolCallId(id: string, fallback: string): string {
+    const base = id || fallback;
+    let unique = base;
+    for (let n = 2; this.toolCallIds.has(unique); n++) unique = `${base}_${n}`;
+    this.toolCallIds.add(unique);
+    return unique;
   }
 
   /** A fragment of a tool call streamed. */

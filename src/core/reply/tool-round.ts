@@ -31,7 +31,7 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
     const parsed = parseToolArguments(call.arguments);
     return {
       ...call,
-      id: call.id || `call_${requestId}_${step}_${call.index}`,
+      id: state.uniqueToolCallId(call.id, `call_${requestId}_${step}_${call.index}`),
       args: E.isRight(parsed) ? parsed.right : call.arguments,
     };
   });

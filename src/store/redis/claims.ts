@@ -3,6 +3,7 @@
  * previous writer let go or died), or as a follower of the process that writes it.
  */
 import type { ClaimResult } from '../../core/ports';
+import { samePrincipal } from '../../core/principal';
 import type { Session } from '../../core/session';
 import type { ServerMessageInput } from '../../protocol/codecs';
 import { secretsEqual } from '../../util/secrets-equal';
@@ -34,11 +35,12 @@ export async function claimNow(
   sessionId: string,
   resumeToken: string,
   lastSeq: number,
-  share = false,
+  { share = false, principal }: { readonly share?: boolean; readonly principal?: unknown } = {},
 ): Promise<ClaimResult> {
   const local = node.held.get(sessionId);
   if (local) {
     if (!secretsEqual(local.session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
+    if (!samePrincipal(local.session.principal, principal)) return { outcome: 'other_principal' };
     const replay = local.session.replaySince(lastSeq);
     if (!('gap' in replay)) return { outcome: 'resumed', session: local.session, replay: replay.frames };
     // A follower holds only what came after it began following; the log in Redis holds the rest.
@@ -48,6 +50,8 @@ export async function claimNow(
   const meta = await node.data.readMeta(sessionId);
   if (!meta) return { outcome: 'session_lost' };
   if (!secretsEqual(meta.tokenHash, hashToken(resumeToken))) return { outcome: 'forbidden' };
+  // Before any takeover or adoption: a resume by another principal changes nothing.
+  if (!samePrincipal(meta.principal, principal)) return { outcome: 'other_principal' };
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const owner = await node.data.owner(sessionId);
     if (owner.alive && owner.id !== node.nodeId) return follow(node, sessionId, resumeToken, meta, lastSeq, share);

@@ -4,5 +4,6 @@ export {
   DEFAULT_REDIS_LEASE_MS,
   DEFAULT_REDIS_PREFIX,
   DEFAULT_REDIS_URL,
+  type RedisClient,
   type RedisStoreOptions,
 } from './redis-store';

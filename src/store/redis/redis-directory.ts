@@ -70,13 +70,18 @@ class RedisSessionDirectory implements SessionDirectory {
     sessionId: string,
     resumeToken: string,
     lastSeq: number,
-    options?: { readonly share?: boolean },
+    options?: { readonly share?: boolean; readonly principal?: unknown },
   ): Promise<ClaimResult> {
     // One claim per session at a time on this process: two quick reconnects must not both load it.
     const previous = this.claims.get(sessionId) ?? Promise.resolve();
     const next = previous
       .catch(() => undefined)
-      .then(() => claimNow(this.node, sessionId, resumeToken, lastSeq, options?.share === true));
+      .then(() =>
+        claimNow(this.node, sessionId, resumeToken, lastSeq, {
+          share: options?.share === true,
+          principal: options?.principal,
+        }),
+      );
     this.claims.set(sessionId, next);
     void next
       .catch(() => undefined)

@@ -16,6 +16,16 @@ export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000;
 /** The Redis used when neither `url`, `client` nor `REDIS_URL` says otherwise. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
+/**
+ * An ioredis `Redis` (also one made with `sentinels`) or `Cluster` of yours, for
+ * {@link RedisStoreOptions.client}. Typed by the one method llm-ws calls on it, not by ioredis's
+ * classes, so that llm-ws's declarations never load ioredis's: since ioredis 6.1 those import the
+ * untyped `redis-errors`, which fails a strict `tsc` of every app that imports llm-ws.
+ */
+export interface RedisClient {
+  duplicate(...args: never[]): unknown;
+}
+
 /** Settings of {@link redisStore}. */
 export interface RedisStoreOptions {
   /** The Redis to use. @default process.env.REDIS_URL, else DEFAULT_REDIS_URL */
@@ -26,7 +36,7 @@ export interface RedisStoreOptions {
    * settings (nodes, TLS, password, ...) are kept, and adds its own (RESP2, fail fast,
    * `commandTimeoutMs`). It does not use or close `client` itself.
    */
-  readonly client?: Redis | Cluster;
+  readonly client?: RedisClient;
   /**
    * Some nodes of a Redis Cluster instead of `url` (the others are found from them), e.g.
    * `[{ host: '10.0.0.1', port: 6379 }]`. For TLS or a password, pass a `Cluster` as `client`.
@@ -90,7 +100,11 @@ function targetOf(options: RedisStoreOptions): RedisTarget {
   if (named > 1) throw new RangeError('give one of url, client, cluster and sentinels');
   if (options.sentinels && !options.name) throw new RangeError('sentinels needs the name of the master they watch');
   if (options.name && !options.sentinels) throw new RangeError('name is the master of sentinels: give sentinels too');
-  if (options.client) return { client: options.client };
+  if (options.client) {
+    if (typeof options.client.duplicate !== 'function')
+      throw new TypeError('client must be an ioredis Redis or Cluster');
+    return { client: options.client as Redis | Cluster };
+  }
   if (options.cluster) return { cluster: options.cluster };
   if (options.sentinels) return { sentinels: options.sentinels, name: options.name as string };
   // Read when the store opens: a server made before REDIS_URL was set still uses it.
