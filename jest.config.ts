@@ -1,5 +1,8 @@
 import type { Config } from 'jest';
 
+/** Packages of ES modules the interop tests load: jest transforms them to CommonJS. */
+const ESM_PACKAGES = '(ai|@ai-sdk/[^/]+|@workflow/[^/]+|@vercel/oidc|throttleit|zod)';
+
 /**
  * The tests that start more than the test process's own sockets: other processes (the CLI, Bun,
  * redis-server nodes of a Cluster or Sentinel set-up), Chromium, `npm pack` with installs into
@@ -12,6 +15,8 @@ export const INTEGRATION_TESTS = [
   '/test/angular/(ngc|testbed)\\.test\\.ts$',
   '/test/store/redis-(cluster|sentinel|hang|outage)[^/]*\\.test\\.ts$',
   '/test/resilience/hostile-upstream\\.test\\.ts$',
+  // Runs the README's tests under Jest and Vitest, each in a process of its own.
+  '/test/testing/readme-tests\\.test\\.ts$',
 ];
 
 /** What both tiers share. */
@@ -31,7 +36,10 @@ export const baseConfig: Config = {
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
+    // `ai` 7 and the packages it loads ship ES modules (only, or beside CommonJS that jest does not pick).
+    [`/node_modules/${ESM_PACKAGES}/.+\\.m?js$`]: '<rootDir>/test/utils/esm-to-cjs-transform.cjs',
   },
+  transformIgnorePatterns: [`/node_modules/(?!${ESM_PACKAGES}/)`],
 };
 
 const config: Config = { ...baseConfig, testPathIgnorePatterns: ['/node_modules/', ...INTEGRATION_TESTS] };

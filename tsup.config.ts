@@ -31,6 +31,7 @@ export default defineConfig([
       testing: 'src/testing/index.ts',
       'testing/node': 'src/testing/node/index.ts',
       angular: 'src/angular/index.ts',
+      otel: 'src/otel/index.ts',
       // Not exported: entries only so that each is a module of its own in dist/ (rollup puts modules
       // imported by the same entries into one chunk). The codecs' io-ts calls run at the top level,
       // which a bundler keeps in any module it includes; alone in their modules, they are dropped

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { allowedFolders, forbiddenPackages, pendingFolderImports } from './dependency-rules.mjs';
+import { allowedFiles, allowedFolders, forbiddenPackages, pendingFolderImports } from './dependency-rules.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
@@ -58,6 +58,11 @@ for (const file of sourceFiles(src)) {
       }
       const to = folderOf(target);
       if (to === folder) continue;
+      const files = allowedFiles[folder]?.[to];
+      if (files && !files.includes(display(target)))
+        problems.push(
+          `${display(file)}: ${folder}/ may import only ${files.join(', ')} of ${to}/, not ${display(target)}`,
+        );
       const key = `${folder} -> ${to}`;
       if (!folderEdges.has(key)) folderEdges.set(key, []);
       folderEdges.get(key).push(`${display(file)} imports ${display(target)}`);

@@ -22,8 +22,22 @@ export const allowedFolders = {
   client: ['protocol', 'errors', 'operators', 'util'],
   angular: ['client', 'protocol', 'errors', 'operators'],
   testing: ['client', 'protocol', 'errors', 'llm', 'util'],
-  store: ['core', 'protocol', 'errors', 'util', 'operators', 'llm', 'tools'],
+  // Records and coordination: of the core, its ports alone (see allowedFiles).
+  store: ['core', 'protocol', 'errors', 'util'],
   adapters: ['core', 'protocol', 'errors', 'util', 'operators'],
+  // OpenTelemetry decorators of the core's ports (llm-ws/otel): no server, no store.
+  otel: ['core', 'llm', 'tools', 'protocol', 'errors'],
+};
+
+/**
+ * Where a folder may import only some files of another (`{ from: { to: [files] } }`), relative to
+ * the repository. The stores see the core through its ports alone (`core/ports.ts`: interfaces and
+ * plain value types, importing nothing of the core): they keep records and coordination, the core
+ * keeps the sessions. Adapters see the ports and `makeServer`.
+ */
+export const allowedFiles = {
+  store: { core: ['src/core/ports.ts'] },
+  adapters: { core: ['src/core/ports.ts', 'src/core/make-server.ts'] },
 };
 
 /**

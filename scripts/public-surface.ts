@@ -24,6 +24,7 @@ export const ENTRIES: Readonly<Record<string, string>> = {
   'llm-ws/testing': 'src/testing/index.ts',
   'llm-ws/testing/node': 'src/testing/node/index.ts',
   'llm-ws/angular': 'src/angular/index.ts',
+  'llm-ws/otel': 'src/otel/index.ts',
 };
 
 /** The built declaration file of each entry, as package.json `exports` names it for require(). */
@@ -35,6 +36,7 @@ export const DIST_ENTRIES: Readonly<Record<string, string>> = {
   'llm-ws/testing': 'dist/testing.d.ts',
   'llm-ws/testing/node': 'dist/testing/node.d.ts',
   'llm-ws/angular': 'dist/angular.d.ts',
+  'llm-ws/otel': 'dist/otel.d.ts',
 };
 
 /** Where the reviewed list lives, relative to the repository. */

@@ -109,9 +109,19 @@ export class ServerError extends LLMWSError {
   declare readonly code: ErrorCode;
   /** The id of the client message that failed. */
   readonly requestId: string | undefined;
+  /**
+   * How long the server asked to wait before trying again, in ms, when it said (`rate_limited`
+   * carries it). {@link retryWithBackoff} waits at least this long.
+   */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { retryable: boolean; requestId?: string }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { retryable: boolean; requestId?: string; retryAfterMs?: number },
+  ) {
     super(code, message, { retryable: options.retryable });
     this.requestId = options.requestId;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }

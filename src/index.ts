@@ -12,6 +12,7 @@ export {
   WSServer,
   memoryStore,
   redisStore,
+  redisConversationBindings,
   defineTool,
   openAIProvider,
   openAIHealthCheck,
@@ -45,6 +46,7 @@ export { WSClient } from './client/node';
 export type {
   WSClientOptions,
   SendOptions,
+  TraceContext,
   ReplyEvent,
   CompleteData,
   ConnectionStatus,

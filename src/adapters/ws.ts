@@ -35,7 +35,10 @@ export type UpgradeDecision =
 
 /** Settings of {@link useWsServer}. */
 export interface WebSocketAdapterOptions {
-  /** The HTTP server whose upgrades to listen to; none when the caller hands them over (`handleUpgrade`). */
+  /**
+   * The HTTP server whose upgrades to listen to; none when the caller hands them over
+   * (`handleUpgrade`), as a server of several endpoints does.
+   */
   readonly server?: Server;
   /**
    * Whether the HTTP server is ours alone: then upgrades to other paths get HTTP 404. On a server

@@ -2,6 +2,8 @@
  * The conversation as a chat UI shows it, built by a pure reducer from the events of the
  * replies (used with `scan`, tested from plain tables). No Angular here.
  */
+import type { ClientErrorCode, ConnectionErrorCode } from '../errors';
+import type { ErrorCode } from '../protocol/codes';
 import type { FinishReason, Usage } from '../protocol/codecs';
 import type { ReplyEvent } from '../client/options';
 
@@ -21,6 +23,13 @@ export interface ChatToolCall {
   /** Why the tool failed, once `error`, or why it was declined, once `denied`. */
   readonly error?: string;
 }
+
+/**
+ * Why a reply failed, as a stable code: one of the server's {@link ErrorCode}s (a `ServerError`),
+ * or the client's own (`ConnectionErrorCode`: the connection ended; `ClientErrorCode`: the client
+ * refused or timed the request out).
+ */
+export type ChatErrorCode = ErrorCode | ConnectionErrorCode | ClientErrorCode;
 
 /** Where a message is: a reply is `streaming` until it ends one of the other three ways. */
 export type ChatMessageStatus = 'streaming' | 'done' | 'aborted' | 'failed';
@@ -43,7 +52,7 @@ export interface ChatMessage {
   /** Token usage of the reply, when the model reported it. */
   readonly usage?: Usage;
   /** Why the reply failed, once `failed`: the error's stable `code` and its message. */
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: { readonly code: ChatErrorCode; readonly message: string };
 }
 
 /** What changes the conversation. */
@@ -53,7 +62,7 @@ export type ChatLogEvent =
   /** An event of reply `replyId` arrived. */
   | { readonly kind: 'reply'; readonly replyId: string; readonly event: ReplyEvent }
   /** Reply `replyId` failed. */
-  | { readonly kind: 'failed'; readonly replyId: string; readonly code: string; readonly message: string }
+  | { readonly kind: 'failed'; readonly replyId: string; readonly code: ChatErrorCode; readonly message: string }
   /** Reply `replyId` was stopped on this side. */
   | { readonly kind: 'aborted'; readonly replyId: string }
   /** The conversation was emptied. */

@@ -1,8 +1,9 @@
-import { DestroyRef, inject, NgZone, PLATFORM_ID } from '@angular/core';
+import { computed, DestroyRef, inject, NgZone, PLATFORM_ID, type Signal, signal } from '@angular/core';
 import {
   BehaviorSubject,
   distinctUntilChanged,
   map,
+  type MonoTypeOperatorFunction,
   type Observable,
   ReplaySubject,
   Subject,
@@ -12,7 +13,7 @@ import { ConnectionClosedError, type LLMWSError } from '../errors';
 import type { Attachment, SessionStatus, UserMessageOptions } from '../protocol/codecs';
 import type { ApprovalRequest, ConnectionStatus, ReplyEvent } from '../client/options';
 import { WSClient } from '../client/ws-client';
-import { applyChatEvent, type ChatLogEvent, type ChatMessage } from './chat-log';
+import { applyChatEvent, type ChatErrorCode, type ChatLogEvent, type ChatMessage } from './chat-log';
 import { enterZone } from './enter-zone';
 import { DEFAULT_AUTO_CONNECT, LLM_WS_OPTIONS } from './options';
 
@@ -22,6 +23,17 @@ import { DEFAULT_AUTO_CONNECT, LLM_WS_OPTIONS } from './options';
  */
 const SERVER_PLATFORM_ID = 'server';
 
+/** Whether a reply of the conversation is streaming. */
+const isBusy = (log: readonly ChatMessage[]): boolean => log.some((message) => message.status === 'streaming');
+
+/**
+ * The chat service {@link provideLlmWs} registered, in an injection context (a component's
+ * field initialiser or constructor): `readonly chat = injectLlmWsChat();`.
+ */
+export function injectLlmWsChat(): LlmWsChat {
+  return inject(LlmWsChat);
+}
+
 /** A reply this service is streaming. */
 interface RunningReply {
   readonly events: ReplaySubject<ReplyEvent>;
@@ -30,14 +42,16 @@ interface RunningReply {
 
 /**
  * The chat service: one llm-ws connection and its conversation, for Angular. Get it with
- * `inject(LlmWsChat)` after {@link provideLlmWs}.
+ * {@link injectLlmWsChat} (or `inject(LlmWsChat)`) after {@link provideLlmWs}.
  *
- * Every stream suits both `toSignal` and the `async` pipe: the state streams (`status$`,
- * `sessionStatus$`, `messages$`, `busy$`) replay their current value to each new subscriber
- * synchronously, so `toSignal(chat.status$, { requireSync: true })` works and a template that
- * subscribes late still sees the current state. Everything is delivered inside Angular's zone,
- * while the client's own timers (heartbeats, reconnect backoff, timeouts) run outside it, so
- * `whenStable()` settles while the socket is open.
+ * Signals first: `messages`, `status`, `sessionStatus`, `approvals` and `lastError` are
+ * `Signal`s, `busy` is `computed` from `messages`; read them in templates as they are. The same
+ * state is there as observables beside them (`messages$`, `status$`, ...), which replay their
+ * current value to each new subscriber synchronously, for the `async` pipe and rxjs code. With
+ * zone.js, everything is delivered inside Angular's zone while the client's own timers
+ * (heartbeats, reconnect backoff, timeouts) run outside it, so `whenStable()` settles while the
+ * socket is open; zoneless, nothing enters a zone (no `NgZone.run` per chunk): signals schedule
+ * change detection themselves.
  *
  * When the injector that created it is destroyed (the application, or the component whose
  * `providers` hold {@link provideLlmWs}), the running reply is aborted, the socket closed and
@@ -46,15 +60,29 @@ interface RunningReply {
  *
  * ```ts
  * @Component({
- *   template: `@for (m of chat.messages$ | async; track m.id) { <p>{{ m.text }}</p> }`,
+ *   template: `<p>{{ chat.status() }}</p> @for (m of chat.messages(); track m.id) { <p>{{ m.text }}</p> }`,
  * })
  * export class ChatComponent {
- *   readonly chat = inject(LlmWsChat);
- *   readonly status = toSignal(this.chat.status$, { requireSync: true });
+ *   readonly chat = injectLlmWsChat();
  * }
  * ```
  */
 export class LlmWsChat {
+  /** The conversation, a new array on every change (a reply's text grows chunk by chunk). */
+  readonly messages: Signal<readonly ChatMessage[]>;
+  /** The connection: `connecting`, `connected`, `reconnecting`, `disconnected`. */
+  readonly status: Signal<ConnectionStatus>;
+  /** What the server's session is doing: `idle`, `thinking`, `streaming`, `calling_tool`, `paused`. */
+  readonly sessionStatus: Signal<SessionStatus>;
+  /** True while a reply sent through this service is streaming (computed from `messages`). */
+  readonly busy: Signal<boolean>;
+  /** The tool calls waiting for the user's yes or no, oldest first; answer with {@link approve} or {@link deny}. */
+  readonly approvals: Signal<readonly ApprovalRequest[]>;
+  /**
+   * The latest error of the connection or of a request (see `errors$`), until the next `send()`
+   * or `clear()`; undefined when there is none. A failed reply's error is also on its message.
+   */
+  readonly lastError: Signal<LLMWSError | undefined>;
   /** The connection: `connecting`, `connected`, `reconnecting`, `disconnected`. Replays the current value. */
   readonly status$: Observable<ConnectionStatus>;
   /** What the server's session is doing: `idle`, `thinking`, `streaming`, `calling_tool`, `paused`. Replays the current value. */
@@ -78,11 +106,18 @@ export class LlmWsChat {
   readonly client: WSClient | undefined;
 
   private readonly zone = inject(NgZone);
-  private readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
-  private readonly sessionStatus = new BehaviorSubject<SessionStatus>('idle');
+  /** Zoneless change detection gives a no-op zone (not an `NgZone`): nothing to enter then. */
+  private readonly zoned = this.zone instanceof NgZone;
+  private readonly statusState = new BehaviorSubject<ConnectionStatus>('disconnected');
+  private readonly sessionState = new BehaviorSubject<SessionStatus>('idle');
   private readonly log = new BehaviorSubject<readonly ChatMessage[]>([]);
   private readonly errors = new Subject<LLMWSError>();
-  private readonly approvals = new BehaviorSubject<readonly ApprovalRequest[]>([]);
+  private readonly waiting = new BehaviorSubject<readonly ApprovalRequest[]>([]);
+  private readonly messagesSignal = signal<readonly ChatMessage[]>([]);
+  private readonly statusSignal = signal<ConnectionStatus>('disconnected');
+  private readonly sessionStatusSignal = signal<SessionStatus>('idle');
+  private readonly approvalsSignal = signal<readonly ApprovalRequest[]>([]);
+  private readonly lastErrorSignal = signal<LLMWSError | undefined>(undefined);
   private readonly running = new Map<string, RunningReply>();
   private readonly subscriptions = new Subscription();
   private nextId = 1;
@@ -91,15 +126,18 @@ export class LlmWsChat {
   /** Reads {@link LLM_WS_OPTIONS}: call it in an injection context (as {@link provideLlmWs}'s factory does). */
   constructor() {
     const { autoConnect = DEFAULT_AUTO_CONNECT, ...options } = inject(LLM_WS_OPTIONS);
-    this.status$ = this.status.pipe(distinctUntilChanged());
-    this.sessionStatus$ = this.sessionStatus.pipe(distinctUntilChanged());
+    this.messages = this.messagesSignal.asReadonly();
+    this.status = this.statusSignal.asReadonly();
+    this.sessionStatus = this.sessionStatusSignal.asReadonly();
+    this.approvals = this.approvalsSignal.asReadonly();
+    this.lastError = this.lastErrorSignal.asReadonly();
+    this.busy = computed(() => isBusy(this.messagesSignal()));
+    this.status$ = this.statusState.pipe(distinctUntilChanged());
+    this.sessionStatus$ = this.sessionState.pipe(distinctUntilChanged());
     this.messages$ = this.log.asObservable();
-    this.busy$ = this.log.pipe(
-      map((log) => log.some((message) => message.status === 'streaming')),
-      distinctUntilChanged(),
-    );
+    this.busy$ = this.log.pipe(map(isBusy), distinctUntilChanged());
     this.errors$ = this.errors.asObservable();
-    this.approvals$ = this.approvals.asObservable();
+    this.approvals$ = this.waiting.asObservable();
     inject(DestroyRef).onDestroy(() => this.destroy());
     if (inject(PLATFORM_ID) === SERVER_PLATFORM_ID) {
       this.client = undefined;
@@ -108,18 +146,26 @@ export class LlmWsChat {
     const client = new WSClient(options);
     this.client = client;
     this.subscriptions.add(
-      client.status$.pipe(enterZone(this.zone)).subscribe((status) => {
-        this.status.next(status);
+      client.status$.pipe(this.inZone()).subscribe((status) => {
+        this.setStatus(status);
         // A connection given up for good has no session any more.
-        if (status === 'disconnected') this.sessionStatus.next('idle');
+        if (status === 'disconnected') this.setSessionStatus('idle');
       }),
     );
     this.subscriptions.add(
-      client.sessionStatus$.pipe(enterZone(this.zone)).subscribe((status) => this.sessionStatus.next(status)),
+      client.sessionStatus$.pipe(this.inZone()).subscribe((status) => this.setSessionStatus(status)),
     );
-    this.subscriptions.add(client.errors$.pipe(enterZone(this.zone)).subscribe((error) => this.errors.next(error)));
     this.subscriptions.add(
-      client.approvals$.pipe(enterZone(this.zone)).subscribe((pending) => this.approvals.next(pending)),
+      client.errors$.pipe(this.inZone()).subscribe((error) => {
+        this.lastErrorSignal.set(error);
+        this.errors.next(error);
+      }),
+    );
+    this.subscriptions.add(
+      client.approvals$.pipe(this.inZone()).subscribe((pending) => {
+        this.approvalsSignal.set(pending);
+        this.waiting.next(pending);
+      }),
     );
     if (autoConnect) this.connect();
   }
@@ -129,20 +175,20 @@ export class LlmWsChat {
     const client = this.client;
     if (!client || this.destroyed) return;
     // Failures reach status$ and errors$; the promise itself is for callers of the client.
-    this.zone.runOutsideAngular(() => void client.connect());
+    this.outside(() => void client.connect());
   }
 
   /** Closes the connection and stops reconnecting; a running reply fails with `disconnected`. The next `connect()` starts a new conversation on the server. */
   disconnect(): void {
     const client = this.client;
     if (!client) return;
-    this.zone.runOutsideAngular(() => client.disconnect());
+    this.outside(() => client.disconnect());
   }
 
   /**
    * Sends `text` now (no subscription needed, so a template can call it from an event binding)
-   * and appends it and its reply to `messages$`. The server runs one reply at a time: sending
-   * while `busy$` is true fails the new reply with `busy`.
+   * and appends it and its reply to `messages`. The server runs one reply at a time: a message
+   * sent while `busy` is true waits on the client and goes out when the running reply ends.
    *
    * Returns the reply's events (chunks, tool calls and results, then the `llm_complete`),
    * replayed to every subscriber; subscribe only if you want them. A failure errors it and is
@@ -166,6 +212,7 @@ export class LlmWsChat {
       );
       return events.asObservable();
     }
+    this.lastErrorSignal.set(undefined);
     const n = this.nextId++;
     const replyId = `reply-${n}`;
     this.update({ kind: 'sent', userId: `user-${n}`, replyId, text });
@@ -174,10 +221,10 @@ export class LlmWsChat {
     const settle = (): void => {
       this.running.delete(replyId);
     };
-    reply.subscription = this.zone.runOutsideAngular(() =>
+    reply.subscription = this.outside(() =>
       client
         .send(text, options)
-        .pipe(enterZone(this.zone))
+        .pipe(this.inZone())
         .subscribe({
           next: (event) => {
             this.update({ kind: 'reply', replyId, event });
@@ -185,7 +232,7 @@ export class LlmWsChat {
           },
           error: (error: LLMWSError) => {
             settle();
-            this.update({ kind: 'failed', replyId, code: error.code ?? 'error', message: error.message });
+            this.update({ kind: 'failed', replyId, code: error.code as ChatErrorCode, message: error.message });
             events.error(error);
           },
           complete: () => {
@@ -202,20 +249,20 @@ export class LlmWsChat {
   /** Lets a tool call waiting for approval run (any tab or device on the conversation may answer). */
   approve(toolCallId: string): void {
     const client = this.client;
-    if (client) this.zone.runOutsideAngular(() => client.approve(toolCallId));
+    if (client) this.outside(() => client.approve(toolCallId));
   }
 
   /** Declines a tool call waiting for approval: it does not run, and the model is told so, with `reason`. */
   deny(toolCallId: string, reason?: string): void {
     const client = this.client;
-    if (client) this.zone.runOutsideAngular(() => client.deny(toolCallId, reason));
+    if (client) this.outside(() => client.deny(toolCallId, reason));
   }
 
   /** Stops the running reply: the server aborts it (and the model request); its message keeps the text so far, marked `aborted`. */
   abort(): void {
     for (const [replyId, reply] of [...this.running]) {
       this.running.delete(replyId);
-      this.zone.runOutsideAngular(() => reply.subscription?.unsubscribe());
+      this.outside(() => reply.subscription?.unsubscribe());
       this.update({ kind: 'aborted', replyId });
       reply.events.complete();
     }
@@ -227,14 +274,15 @@ export class LlmWsChat {
    */
   clear(): Promise<void> {
     this.abort();
+    this.lastErrorSignal.set(undefined);
     this.update({ kind: 'cleared' });
     const client = this.client;
     if (!client) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.zone.runOutsideAngular(() => {
+      this.outside(() => {
         void client.clearHistory().then(
-          () => this.zone.run(() => resolve()),
-          (error: unknown) => this.zone.run(() => reject(error)),
+          () => this.enter(() => resolve()),
+          (error: unknown) => this.enter(() => reject(error)),
         );
       });
     });
@@ -242,7 +290,34 @@ export class LlmWsChat {
 
   private update(event: ChatLogEvent): void {
     const next = applyChatEvent(this.log.value, event);
-    if (next !== this.log.value) this.log.next(next);
+    if (next === this.log.value) return;
+    this.messagesSignal.set(next);
+    this.log.next(next);
+  }
+
+  private setStatus(status: ConnectionStatus): void {
+    this.statusSignal.set(status);
+    this.statusState.next(status);
+  }
+
+  private setSessionStatus(status: SessionStatus): void {
+    this.sessionStatusSignal.set(status);
+    this.sessionState.next(status);
+  }
+
+  /** Into Angular's zone with zone.js; zoneless, as it comes (no `NgZone.run` per chunk). */
+  private inZone<T>(): MonoTypeOperatorFunction<T> {
+    return this.zoned ? enterZone(this.zone) : (source) => source;
+  }
+
+  private enter(fn: () => void): void {
+    if (this.zoned) this.zone.run(fn);
+    else fn();
+  }
+
+  /** Outside Angular's zone with zone.js (the client's timers must not keep it busy); zoneless, as it is. */
+  private outside<T>(fn: () => T): T {
+    return this.zoned ? this.zone.runOutsideAngular(fn) : fn();
   }
 
   private destroy(): void {
@@ -251,7 +326,7 @@ export class LlmWsChat {
     this.destroyed = true;
     this.disconnect();
     this.subscriptions.unsubscribe();
-    for (const subject of [this.status, this.sessionStatus, this.log, this.errors, this.approvals])
+    for (const subject of [this.statusState, this.sessionState, this.log, this.errors, this.waiting])
       (subject as Subject<unknown>).complete();
   }
 }

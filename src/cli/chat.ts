@@ -7,7 +7,7 @@ import type { Subscription } from 'rxjs';
 import { WSClient } from '../client/node';
 import type { ReplyEvent } from '../client/options';
 import type { LLMWSError } from '../errors';
-import type { HistoryMessage } from '../protocol/codecs';
+import type { HistoryMessage, Usage } from '../protocol/codecs';
 
 /** Where `llm-ws chat` connects unless told. */
 export const DEFAULT_CHAT_URL = 'ws://localhost:3000/ws';
@@ -18,6 +18,16 @@ interface ChatOptions {
   attach: string[];
   /** The files of `attach`, read once: they go with the question, or the first message typed. */
   attachments?: Attachment[];
+  /** Print each reply's token usage (always on in the interactive client; `--usage` in a one-shot answer). */
+  usage?: boolean;
+}
+
+/** A reply's token usage as one line: `[usage] 58 in (12 cached), 9 out (2 reasoning)`, `~` before estimated counts. */
+export function describeUsage(usage: Usage): string {
+  const about = usage.estimated ? '~' : '';
+  const cached = usage.cachedTokens ? ` (${usage.cachedTokens} cached)` : '';
+  const reasoning = usage.reasoningTokens ? ` (${usage.reasoningTokens} reasoning)` : '';
+  return `[usage] ${about}${usage.promptTokens} in${cached}, ${about}${usage.completionTokens} out${reasoning}${usage.estimated ? ', estimated' : ''}`;
 }
 
 /** The URL with the token as `?token=` (browsers cannot set headers, so the server accepts it there). */
@@ -75,8 +85,8 @@ function createPrinter(stream: NodeJS.WritableStream, lines: NodeJS.WritableStre
 }
 type Printer = ReturnType<typeof createPrinter>;
 
-/** Prints a reply event: text as it streams, tool calls and results on lines of their own. */
-function render(event: ReplyEvent, out: Printer): void {
+/** Prints a reply event: text as it streams, tool calls and results (and usage, when asked) on lines of their own. */
+function render(event: ReplyEvent, out: Printer, showUsage: boolean): void {
   switch (event.type) {
     case 'llm_chunk':
       return out.text(event.data.chunk);
@@ -94,7 +104,10 @@ function render(event: ReplyEvent, out: Printer): void {
           : `[result] ${event.data.toolName} → ${JSON.stringify(event.data.result)}`,
       );
     case 'llm_complete':
-      return event.data.finishReason === 'stop' ? out.endLine() : out.line(`[${event.data.finishReason}]`);
+      if (event.data.finishReason === 'stop') out.endLine();
+      else out.line(`[${event.data.finishReason}]`);
+      if (showUsage && event.data.usage) out.line(describeUsage(event.data.usage));
+      return;
   }
 }
 
@@ -156,9 +169,11 @@ async function askOnce(question: string, options: ChatOptions): Promise<void> {
     await client.connect();
     const out = createPrinter(process.stdout, process.stderr);
     await new Promise<void>((resolve, reject) =>
-      client
-        .send(question, options.attachments?.length ? { attachments: options.attachments } : undefined)
-        .subscribe({ next: (event) => render(event, out), error: reject, complete: resolve }),
+      client.send(question, options.attachments?.length ? { attachments: options.attachments } : undefined).subscribe({
+        next: (event) => render(event, out, options.usage === true),
+        error: reject,
+        complete: resolve,
+      }),
     );
   } finally {
     input?.close();
@@ -382,7 +397,7 @@ async function converse(options: ChatOptions): Promise<void> {
     reply = client
       .send(text.startsWith('//') ? text.slice(1) : text, attachments.length ? { attachments } : undefined)
       .subscribe({
-        next: (event) => render(event, out),
+        next: (event) => render(event, out, true),
         error: (error: unknown) => {
           out.endLine();
           noteError(error);
@@ -431,6 +446,10 @@ export function chatCommand(): Command {
       'send a picture or file (png, jpg, gif, webp, pdf, txt, md, wav, mp3) with the question, or with the first message typed; repeatable',
       (value: string, previous: string[]) => [...previous, value],
       [],
+    )
+    .option(
+      '--usage',
+      "with a question: print the reply's token usage on stderr (the interactive client always shows it)",
     )
     .addHelpText('after', `\nInteractive commands:\n${HELP.trimEnd().replace(/^/gm, '  ')}`)
     .action(async (question: string | undefined, options: ChatOptions) => {

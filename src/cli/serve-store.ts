@@ -5,7 +5,8 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { parseNodeList, type RedisNodeAddress } from '../store/redis/connect';
-import { redisStore } from '../store/redis';
+import { redisConversationBindings, redisStore } from '../store/redis';
+import type { ConversationBindings } from '../core/ports';
 import type { SessionStore } from '../store/types';
 
 /** The store flags of `llm-ws serve`, as commander parsed them. */
@@ -65,7 +66,7 @@ const names = (nodes: readonly RedisNodeAddress[]): string =>
 export function storeFromFlags(
   flags: RedisFlags,
   source: FlagSource,
-): { store: SessionStore; description: string } | undefined {
+): { store: SessionStore; bindings: () => ConversationBindings; description: string } | undefined {
   const given = (['redisUrl', 'redisCluster', 'redisSentinel'] as const).filter((flag) => flags[flag] !== undefined);
   const fromCommandLine = given.filter((flag) => source(flag) === 'cli');
   if (fromCommandLine.length > 1) throw new Error('give one of --redis-url, --redis-cluster and --redis-sentinel');
@@ -86,6 +87,7 @@ export function storeFromFlags(
       const cluster = checked('redisCluster', flags, source, parseNodeList);
       return {
         store: redisStore({ ...common, cluster }),
+        bindings: () => redisConversationBindings({ prefix: flags.redisPrefix, cluster }),
         description: `sessions shared through the Redis Cluster at ${names(cluster)} ${where}`,
       };
     }
@@ -95,6 +97,8 @@ export function storeFromFlags(
         throw new Error('--redis-sentinel needs --redis-sentinel-name, the name the Sentinels know the master by');
       return {
         store: redisStore({ ...common, sentinels, name: flags.redisSentinelName }),
+        bindings: () =>
+          redisConversationBindings({ prefix: flags.redisPrefix, sentinels, name: flags.redisSentinelName as string }),
         description: `sessions shared through the Redis master "${flags.redisSentinelName}" of the Sentinels at ${names(sentinels)} ${where}`,
       };
     }
@@ -104,6 +108,7 @@ export function storeFromFlags(
       const { host, protocol } = new URL(url);
       return {
         store: redisStore({ ...common, url }),
+        bindings: () => redisConversationBindings({ prefix: flags.redisPrefix, url }),
         description: `sessions shared through Redis at ${protocol}//${host} ${where}`,
       };
     }

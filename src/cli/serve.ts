@@ -1,3 +1,4 @@
+import { type OtlpExport, otlpRequested, startOtlpExport } from './otlp';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -10,6 +11,8 @@ import {
   DEFAULT_HOSTNAME,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_SESSIONS,
+  DEFAULT_AG_UI_PATH,
+  DEFAULT_AI_SDK_PATH,
   DEFAULT_PATH,
   DEFAULT_PORT,
   DEFAULT_SESSION_MEMORY_BUDGET_BYTES,
@@ -38,6 +41,10 @@ interface ServeOptions extends RedisFlags, McpFlags {
   port: number;
   host: string;
   path: string;
+  aiSdkPath: string;
+  aiSdk: boolean;
+  agUiPath: string;
+  agUi: boolean;
   model?: string;
   systemPrompt: string;
   maxConnections: number;
@@ -138,12 +145,27 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   } else {
     console.log(`llm-ws: answering with ${llm.description}`);
   }
+  let otlp: OtlpExport | undefined;
+  if (otlpRequested(process.env)) {
+    try {
+      otlp = await startOtlpExport(process.env);
+    } catch (error) {
+      console.error(`llm-ws: ${(error as Error).message}`);
+      process.exit(2);
+    }
+    console.log(`llm-ws: ${otlp.description}`);
+  }
   const demoDir = findDemoDir();
   if (!demoDir) console.warn('llm-ws: the demo page is not built (npm run build), so / serves no chat page');
+  // AI SDK chats are bound to sessions where the sessions are: in Redis when they are.
+  const bindings = shared && (options.aiSdk || options.agUi) ? shared.bindings() : undefined;
   const server = new WSServer({
     port: options.port,
     hostname: options.host,
     path: options.path,
+    aiSdkPath: options.aiSdk ? options.aiSdkPath : false,
+    agUiPath: options.agUi ? options.agUiPath : false,
+    ...(bindings ? { conversationBindings: bindings } : {}),
     maxConnections: options.maxConnections,
     conversationOptions: { systemPrompt: options.systemPrompt, maxHistoryLength: options.maxHistory },
     llm: llm.provider,
@@ -166,6 +188,7 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     ...(authenticate ? { authenticate, metricsAuth: options.metricsAuth } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
     ...(shared ? { store: shared.store } : {}),
+    ...(otlp ? { telemetry: otlp.telemetry } : {}),
   });
   if (shared) console.log(`llm-ws: ${shared.description}`);
   if (options.authTokensFile) {
@@ -192,6 +215,14 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
         : `llm-ws: MCP server ${mcp.name} does not answer yet (retrying; its tools appear once it does)`,
     );
   console.log(`llm-ws: listening on ${server.url}`);
+  if (options.agUi)
+    console.log(
+      `llm-ws: AG-UI endpoint at ${(server.url as string).replace(/^ws/, 'http').replace(/\/[^/]*$/, options.agUiPath)}`,
+    );
+  if (options.aiSdk)
+    console.log(
+      `llm-ws: AI SDK WebSocketChatTransport at ${(server.url as string).replace(/\/[^/]*$/, options.aiSdkPath)}`,
+    );
   if (demoDir)
     console.log(`llm-ws: chat page at ${(server.url as string).replace(/^ws/, 'http').replace(/\/[^/]*$/, '/')}`);
 
@@ -200,13 +231,18 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`llm-ws: ${signal} received, closing connections`);
-    server.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error('llm-ws: failed to stop cleanly', error);
-        process.exit(1);
-      },
-    );
+    server
+      .stop()
+      .then(() => bindings?.close())
+      // What the exporters hold goes out before the process does.
+      .then(() => otlp?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error('llm-ws: failed to stop cleanly', error);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -228,6 +264,14 @@ export function serveCommand(): Command {
       process.env.HOST ?? DEFAULT_HOSTNAME,
     )
     .option('--path <path>', 'WebSocket path', DEFAULT_PATH)
+    .option(
+      '--ai-sdk-path <path>',
+      "path of the AI SDK endpoint (ai 7's WebSocketChatTransport, for useChat)",
+      DEFAULT_AI_SDK_PATH,
+    )
+    .option('--no-ai-sdk', 'no AI SDK endpoint')
+    .option('--ag-ui-path <path>', 'path of the AG-UI endpoint (POST a RunAgentInput, get SSE)', DEFAULT_AG_UI_PATH)
+    .option('--no-ag-ui', 'no AG-UI endpoint')
     .option('-m, --model <model>', 'model name (env LLM_MODEL; default gpt-4o-mini)')
     .option('-s, --system-prompt <text>', 'system prompt of every conversation', DEFAULT_SYSTEM_PROMPT)
     .option(
@@ -383,7 +427,12 @@ export function serveCommand(): Command {
         '  LLM_WS_AUTH_TOKEN as --auth-token\n' +
         '  REDIS_URL         as --redis-url\n' +
         '  REDIS_CLUSTER     as --redis-cluster (wins over REDIS_URL)\n' +
-        'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.',
+        'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.\n' +
+        '  OTEL_EXPORTER_OTLP_ENDPOINT  export traces and metrics over OTLP/HTTP to this collector\n' +
+        '                               (needs the OpenTelemetry packages: README "Observability")\n' +
+        '  OTEL_EXPORTER_OTLP_PROTOCOL  http/protobuf (default) or http/json\n' +
+        '  OTEL_SERVICE_NAME            service.name of the traces and metrics (default llm-ws)\n' +
+        '  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true  record message contents in spans',
     )
     .action((options: ServeOptions, command: Command) => serve(options, (flag) => command.getOptionValueSource(flag)));
 }

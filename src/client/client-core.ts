@@ -8,7 +8,7 @@ import { BehaviorSubject, interval, Observable, type SchedulerLike, Subject, Sub
 import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
-import { serverErrorOf } from '../operators/reply-of';
+import { requestIdOf, serverErrorOf } from '../operators/reply-of';
 import type { ServerMessage, ServerMessageOf, SessionStatus } from '../protocol/codecs';
 import { decodeServerMessage } from '../protocol/decode-server-message';
 import { encodeMessage } from '../protocol/encode';
@@ -74,6 +74,8 @@ export abstract class ClientCore {
   private readonly idPrefix: string;
   private idCounter = 0;
   private readonly stats = new TrafficStats();
+  /** When each request's frame went out (by id), until its first answer: for `lastRoundTripMs`. */
+  private readonly sentAt = new Map<string, number>();
 
   constructor(options: WSClientOptions) {
     this.options = resolveClientOptions(options);
@@ -132,8 +134,15 @@ export abstract class ClientCore {
     const connection = new Subscription();
     // Assigned before subscribing: a socket that fails at once shuts down a connection already known.
     this.connection = connection;
+    // Each failed attempt is reported at once (not only when the last one gives up), so an app
+    // shows "cannot reach the server" while the client still tries.
+    let reported: unknown;
+    const reportAttempt = (error: unknown): void => {
+      reported = error;
+      this.errors.next(error as LLMWSError);
+    };
     connection.add(
-      this.openConnection(WebSocketCtor)
+      this.openConnection(WebSocketCtor, reportAttempt)
         .pipe(
           retryWithBackoff({
             maxAttempts: this.options.reconnectAttempts,
@@ -163,7 +172,7 @@ export abstract class ClientCore {
         .subscribe({
           next: () => greet(),
           error: (error: LLMWSError) => {
-            this.errors.next(error);
+            if (error !== reported) this.errors.next(error);
             this.shutDown(error);
             refuse(error);
           },
@@ -206,7 +215,7 @@ export abstract class ClientCore {
    * resume is settled), errors when the connection ends (even cleanly: a closed connection is a
    * loss to recover from).
    */
-  private openConnection(WebSocketCtor: WebSocketConstructor): Observable<void> {
+  private openConnection(WebSocketCtor: WebSocketConstructor, report: (error: unknown) => void): Observable<void> {
     // Built afresh on each (re)subscription, as defer() would, without the weight defer() adds to a browser bundle.
     const attempt = (): Observable<void> => {
       let close: CloseInfo | undefined;
@@ -233,6 +242,10 @@ export abstract class ClientCore {
       });
       return new Observable<void>((subscriber) => {
         let greetedEpoch: number | undefined;
+        const lost = (error: ConnectionClosedError): void => {
+          report(error);
+          subscriber.error(error);
+        };
         const greet = (): void => {
           greetedEpoch = this.onGreeting(socket);
           subscriber.next();
@@ -265,8 +278,8 @@ export abstract class ClientCore {
                 greet();
               }
             },
-            error: (error: unknown) => this.closingNormally || subscriber.error(connectionError(error, close)),
-            complete: () => this.closingNormally || subscriber.error(connectionError(undefined, close)),
+            error: (error: unknown) => this.closingNormally || lost(connectionError(error, close)),
+            complete: () => this.closingNormally || lost(connectionError(undefined, close)),
           });
         const { heartbeatInterval } = this.options;
         const pings =
@@ -349,6 +362,12 @@ export abstract class ClientCore {
     if (message.type === 'pong' && message.data.requestId === this.lastPing?.id) {
       this.stats.lastRoundTripMs = this.scheduler.now() - this.lastPing.at;
     }
+    const answered = requestIdOf(message);
+    const sentAt = answered === undefined ? undefined : this.sentAt.get(answered);
+    if (sentAt !== undefined) {
+      this.sentAt.delete(answered as string);
+      this.stats.lastRoundTripMs = this.scheduler.now() - sentAt;
+    }
     if (message.type === 'status' && message.data.status !== this.sessionState.value)
       this.sessionState.next(message.data.status);
     if (message.type === 'error' && !this.othersRefusal(message)) this.errors.next(serverErrorOf(message));
@@ -376,6 +395,7 @@ export abstract class ClientCore {
 
   /** Stops tracking a request that settled or was left, and lets the next queued message go. */
   protected untrack(requestId: string): number | undefined {
+    this.sentAt.delete(requestId);
     const sentOn = this.outbox.untrack(requestId);
     this.releaseQueue();
     return sentOn;
@@ -383,13 +403,15 @@ export abstract class ClientCore {
 
   /**
    * Sends now when connected, queues (bounded) while the client connects or reconnects, and
-   * queues a user_message behind one still queued. Throws {@link ClientError} `not_connected`
+   * queues a user_message behind one still queued or whose reply runs. Throws {@link ClientError} `not_connected`
    * when there is no connection and none under way, and `queue_full` past `maxQueueSize`.
    * Returns `sent`, `queued` (waiting for a connection) or `held` (waiting behind a reply).
    */
   protected write(frame: OutgoingFrame): 'sent' | 'queued' | 'held' {
     if (this.socket) {
-      if (frame.oneAtATime && this.outbox.holdsOneAtATime()) {
+      // One reply at a time, as the server runs them: a message sent while one runs waits here
+      // for its end (as it would while connecting) instead of being refused `busy`.
+      if (frame.oneAtATime && (this.outbox.holdsOneAtATime() || this.outbox.replyRunning())) {
         this.outbox.enqueue(frame);
         return 'held';
       }
@@ -412,6 +434,8 @@ export abstract class ClientCore {
     const socket = this.socket;
     if (!socket) return;
     this.count(frame.text, (text) => socket.next(text));
+    if (frame.requestId !== undefined && this.outbox.has(frame.requestId))
+      this.sentAt.set(frame.requestId, this.scheduler.now());
     this.outbox.written(frame.requestId, this.epoch);
   }
 

@@ -19,6 +19,7 @@ export {
   type WSClientOptions,
   type WebSocketConstructor,
   type SendOptions,
+  type TraceContext,
   type ControlRequest,
   type ConnectionStatus,
   type ClientStats,

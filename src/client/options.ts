@@ -9,12 +9,15 @@ import type {
   UserMessageOptions,
 } from '../protocol/codecs';
 
-/** Reconnect attempts in a row before giving up, unless configured. */
+/**
+ * Reconnect attempts in a row before giving up, unless configured. With the default delays a
+ * server that is not there is given up on within 9.5 s (README, "Connection timings").
+ */
 export const DEFAULT_RECONNECT_ATTEMPTS = 5;
 /** Delay before the first reconnect attempt unless configured, in ms; doubled for each further one. */
-export const DEFAULT_RECONNECT_DELAY_MS = 1000;
-/** Cap on the reconnect delay unless configured, in ms. */
-export const DEFAULT_MAX_RECONNECT_DELAY_MS = 30_000;
+export const DEFAULT_RECONNECT_DELAY_MS = 500;
+/** Cap on the reconnect delay unless configured, in ms (a server's `closing` may ask for longer). */
+export const DEFAULT_MAX_RECONNECT_DELAY_MS = 3000;
 /** Share of each reconnect delay that is random unless configured: 1 is "full jitter". */
 export const DEFAULT_RECONNECT_JITTER = 1;
 /** Protocol ping period unless configured, in ms. */
@@ -99,6 +102,13 @@ export interface WSClientOptions {
    */
   readonly tools?: readonly ClientTool[];
   /**
+   * The W3C trace context each `user_message` carries, asked for as each is sent (from your
+   * tracer: with OpenTelemetry, `propagation.inject(context.active(), carrier)` fills
+   * `traceparent` and `tracestate`): the server's spans for the reply then join that trace.
+   * A `traceparent` given to `send()` wins over it. @default none
+   */
+  readonly traceContext?: () => TraceContext | undefined;
+  /**
    * Largest result of a client tool sent to the server, as JSON, in UTF-8 bytes: a larger one is
    * sent as the call's `error` naming its size and this limit, so the model hears why (the
    * server's own bound is its `maxClientToolResultBytes`; a frame over its `maxPayload` would
@@ -164,7 +174,7 @@ export interface ApprovalRequest {
  * Options of one `send()` or `sendMessage()`: the message's options, which go to the server,
  * plus `timeoutMs`, which stays on the client.
  */
-export interface SendOptions extends UserMessageOptions {
+export interface SendOptions extends UserMessageOptions, TraceContext {
   /** Longest this reply may take, in ms (see {@link WSClientOptions.replyTimeoutMs}). @default the client's `replyTimeoutMs` */
   readonly timeoutMs?: number;
   /**
@@ -174,6 +184,13 @@ export interface SendOptions extends UserMessageOptions {
    * `attachment_too_large`, `unsupported_attachment` or `invalid_attachment`. @default none
    */
   readonly attachments?: readonly Attachment[];
+}
+
+/** W3C trace context for a `user_message` (see `docs/PROTOCOL.md`). */
+export interface TraceContext {
+  /** `00-<trace id>-<parent span id>-<flags>`, lowercase hex. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
 }
 
 /**
@@ -200,7 +217,11 @@ export interface ClientStats {
   readonly reconnects: number;
   /** When the current connection was greeted; null while not connected. */
   readonly connectedSince: Date | null;
-  /** Round trip of the last protocol ping, in ms; null before the first pong. */
+  /**
+   * Round trip of the last request the server answered, in ms: from the frame going out to the
+   * first message carrying its id (a ping's `pong`, a control's answer, a reply's `thinking`
+   * status). Null before the first answer.
+   */
   readonly lastRoundTripMs: number | null;
 }
 

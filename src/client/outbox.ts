@@ -80,13 +80,19 @@ export class Outbox {
     return this.queue.some((frame) => frame.oneAtATime);
   }
 
+  /** Whether a user_message went out and its reply has not settled: the next one waits for it. */
+  replyRunning(): boolean {
+    for (const request of this.pending.values()) if (request.oneAtATime && request.epoch !== undefined) return true;
+    return false;
+  }
+
   /**
    * Takes the queued frames that may go out on a connection now, oldest first: every control,
    * and the first user_message unless a reply is running. Later user_messages stay queued until
    * that reply settles (`untrack`); they no longer wait for a connection.
    */
   release(): OutgoingFrame[] {
-    let replyRunning = [...this.pending.values()].some((request) => request.oneAtATime && request.epoch !== undefined);
+    let replyRunning = this.replyRunning();
     const now: OutgoingFrame[] = [];
     const held: OutgoingFrame[] = [];
     for (const frame of this.queue) {

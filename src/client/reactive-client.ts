@@ -37,6 +37,7 @@ import type {
   ReconnectAttempt,
   ReplyEvent,
   SendOptions,
+  TraceContext,
   WSClientOptions,
 } from './options';
 
@@ -267,8 +268,24 @@ export class ReactiveClient extends ClientCore {
    * running out, aborts the reply on the server (and so the model request). Each subscription
    * sends the message once more.
    */
+  /** The trace context of a `user_message`: the one given to `send()`, else the client option's. */
+  private traceContextFor(traceparent: string | undefined, tracestate: string | undefined): TraceContext {
+    const context = traceparent === undefined ? this.options.traceContext?.() : { traceparent, tracestate };
+    if (context?.traceparent === undefined) return {};
+    return {
+      traceparent: context.traceparent,
+      ...(context.tracestate === undefined ? {} : { tracestate: context.tracestate }),
+    };
+  }
+
   send(text: string, options?: SendOptions): Observable<ReplyEvent> {
-    const { timeoutMs = this.options.replyTimeoutMs, attachments, ...messageOptions } = options ?? {};
+    const {
+      timeoutMs = this.options.replyTimeoutMs,
+      traceparent,
+      tracestate,
+      attachments,
+      ...messageOptions
+    } = options ?? {};
     const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({
       name,
       description,
@@ -284,6 +301,7 @@ export class ReactiveClient extends ClientCore {
           // The client's tools go with every message: the server offers them for this reply only.
           ...(clientTools.length > 0 ? { clientTools } : {}),
           ...(attachments && attachments.length > 0 ? { attachments: [...attachments] } : {}),
+          ...this.traceContextFor(traceparent, tracestate),
         },
       }),
       replyOf(),

@@ -12,7 +12,15 @@ import {
 } from './options';
 import { validateClientOptions } from './validate-options';
 
-type Optional = 'protocols' | 'WebSocketCtor' | 'replyTimeoutMs' | 'tools' | 'session' | 'share' | 'maxToolResultBytes';
+type Optional =
+  | 'protocols'
+  | 'WebSocketCtor'
+  | 'replyTimeoutMs'
+  | 'tools'
+  | 'session'
+  | 'share'
+  | 'maxToolResultBytes'
+  | 'traceContext';
 
 /** A client's options with every default filled in. */
 export type ResolvedOptions = Required<Omit<WSClientOptions, Optional>> & Pick<WSClientOptions, Optional>;

@@ -7,8 +7,7 @@ import type { ProtocolError } from '../errors';
 import type { ResumeMessage } from '../protocol/codecs';
 import { CloseCode, type ErrorCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
-import type { ClaimResult, Logger, SessionDirectory, Transport } from './ports';
-import type { Session } from './session';
+import type { ClaimResult, Logger, Session, SessionDirectory, Transport } from './ports';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
 import { errorMessageFor } from './error-message';
 
@@ -27,7 +26,8 @@ export interface ConnectionOptions {
   /** Told about every frame the client got wrong (it has already been answered with an error). */
   readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
   /** Told what each resume came to (for metrics). */
-  readonly onResume?: (outcome: ResumeOutcome) => void;
+  /** A resume was answered; a resumed one says how many messages it replayed. */
+  readonly onResume?: (outcome: ResumeOutcome, replayedMessages?: number) => void;
   /** Told when the connection has closed, with the session it was on last. */
   readonly onClosed?: (sessionId: string, code: number, reason: string) => void;
 }
@@ -105,7 +105,7 @@ class ConnectionState implements Connection {
         case 'ping':
           if (message.data?.lastSeq !== undefined)
             this.current.acknowledge(message.data.lastSeq, this.options.transport);
-          return this.current.sendTo(this.options.transport, { type: 'pong', data: { requestId: message.id } });
+          return this.current.answer(this.options.transport, { type: 'pong', data: { requestId: message.id } });
         case 'resume':
           return first
             ? this.resume(message)
@@ -115,7 +115,7 @@ class ConnectionState implements Connection {
       }
     } catch (error) {
       // A bug of ours must cost this one frame, not the process or the other sessions.
-      this.current.sendTo(this.options.transport, errorMessageFor(error, { logger: this.options.logger }));
+      this.current.answer(this.options.transport, errorMessageFor(error, { logger: this.options.logger }));
     }
   }
 
@@ -132,14 +132,19 @@ class ConnectionState implements Connection {
         code: 'rate_limited',
         message: `more than ${limit.ratePerSecond} messages a second (bursts of ${limit.burst}): slow down`,
         retryable: true,
+        // When the next frame would be taken: what a client's retryWithBackoff waits at least.
+        retryAfterMs: (this.bucket as TokenBucket).msUntilToken(),
       },
       requestId,
     );
   }
 
   /** A refusal of a frame: to this connection alone, not into the session's stream (other tabs share it). */
-  private fail(error: { code: ErrorCode; message: string; retryable: boolean }, requestId?: string): void {
-    this.current.sendTo(this.options.transport, {
+  private fail(
+    error: { code: ErrorCode; message: string; retryable: boolean; retryAfterMs?: number },
+    requestId?: string,
+  ): void {
+    this.current.answer(this.options.transport, {
       type: 'error',
       data: { ...error, ...(requestId ? { requestId } : {}) },
     });
@@ -223,12 +228,12 @@ class ConnectionState implements Connection {
       return;
     }
     this.current = target;
-    directory.discard(fresh);
+    directory.end(fresh);
     const previous = target.attach(transport, result.replay, { share: message.data.share === true });
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     directory.attached(target);
     directory.resumed(target);
-    this.options.onResume?.('resumed');
+    this.options.onResume?.('resumed', target.lastSeq - lastSeq);
     target.sendDirect({
       type: 'session',
       data: {

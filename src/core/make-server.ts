@@ -9,8 +9,9 @@ import type { ServerMessageInput } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import type { RawFrame } from '../protocol/decode';
 import { createConnection, type ResumeOutcome } from './connection';
-import { createHeldBytesCounter } from './held-bytes';
-import { createIdGenerator } from './ids';
+import { createHeldBytesCounter } from '../util/held-bytes';
+import { createFollowerSession } from './follower-session';
+import { createIdGenerator, newSessionIdentity } from './ids';
 import type { Logger, SessionBudget, SessionDirectory, SessionStore, StoreHealth, Transport } from './ports';
 import { createSession, type Session, type SessionOptions } from './session';
 import type { RateLimit } from './token-bucket';
@@ -30,7 +31,7 @@ export interface ServerHooks {
   /** A client sent a frame it got wrong (it has been answered with an error). */
   readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
   /** What a resume came to. */
-  readonly onResume?: (outcome: ResumeOutcome) => void;
+  readonly onResume?: (outcome: ResumeOutcome, replayedMessages?: number) => void;
   /** A session was resumed on a new connection. */
   readonly onResumed?: (session: Session) => void;
   /** A session of this process expired without a connection (the memory store only). */
@@ -68,8 +69,8 @@ export interface LLMWSCore {
    * session budget is spent) and returns the handler of its frames.
    */
   opened(transport: Transport, principal: unknown): ConnectionHandler;
-  /** Puts `message` into one session's stream, wherever a shared store holds it. See `SessionDirectory.sendTo`. */
-  sendTo(sessionId: string, message: ServerMessageInput): Promise<boolean>;
+  /** Puts `message` into one session's stream, wherever a shared store holds it. See `SessionDirectory.push`. */
+  push(sessionId: string, message: ServerMessageInput): Promise<boolean>;
   /** Puts `message` into every session's stream but `excludeSessionId`. See `SessionDirectory.broadcast`. */
   broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
   /**
@@ -109,11 +110,20 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
   const directory: SessionDirectory = options.store.open({
     ttlMs: options.sessionTtlMs,
     replayMaxMessages: options.session.replay.maxMessages,
-    replay: options.session.replay,
-    backpressure: options.session.backpressure,
     budget,
     logger,
     makeSession: (init) => createSession({ ...options.session, ...init, nextMessageId: createIdGenerator() }),
+    makeFollower: (init) =>
+      createFollowerSession(
+        {
+          replay: options.session.replay,
+          backpressure: options.session.backpressure,
+          logger,
+          nextMessageId: createIdGenerator(),
+        },
+        init,
+      ),
+    newIdentity: newSessionIdentity,
     onResumed: hooks.onResumed && ((session) => hooks.onResumed?.(session)),
     onExpired: hooks.onExpired && ((session) => hooks.onExpired?.(session)),
   });
@@ -151,7 +161,7 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
       hooks.onConnected?.(connection.session.id);
       return connection;
     },
-    sendTo: (sessionId, message) => directory.sendTo(sessionId, message),
+    push: (sessionId, message) => directory.push(sessionId, message),
     broadcast: (message, excludeSessionId) => directory.broadcast(message, excludeSessionId),
     close: async (closeOptions = {}) => {
       if (closeOptions.retryAfterMs !== undefined) {

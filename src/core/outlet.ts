@@ -4,15 +4,9 @@
  * the core's session, and by any session object a store makes of its own.
  */
 import { CloseCode } from '../protocol/codes';
-import type { Logger, Transport } from './ports';
+import type { BackpressureLimits, Logger, Transport } from './ports';
 
-/** When a slow reader makes the server hold back. */
-export interface BackpressureLimits {
-  /** Above this many buffered bytes, chunks are coalesced and the model stream is not read. */
-  readonly highWaterMark: number;
-  /** Above this many (plus the largest single frame in the buffer), the connection is closed with 4408 (the session stays resumable). */
-  readonly hardLimit: number;
-}
+export type { BackpressureLimits };
 
 /** The connection a session writes to, if any, and how full its send buffer is. */
 export class Outlet {

@@ -2,12 +2,29 @@
  * The one seam of the core: what it needs from the world around it. A transport (one
  * connection's socket), a session store (where sessions live, in this process or shared by
  * several), and a logger. Adapters implement `Transport`; stores implement `SessionStore`; the
- * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis.
+ * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis, and this
+ * module imports nothing of the core: a store (`src/store/`) imports this file alone of it.
  */
 import type { HistoryMessage, ServerMessageInput, SessionMessageIn, SessionStatus } from '../protocol/codecs';
-import type { Conversation } from './conversation';
-import type { BackpressureLimits } from './outlet';
-import type { ReplayLimits, ReplayResult } from './replay-log';
+
+// ---- Plain value types of the core ---------------------------------------------------------------
+
+/** When a slow reader makes the server hold back. */
+export interface BackpressureLimits {
+  /** Above this many buffered bytes, chunks are coalesced and the model stream is not read. */
+  readonly highWaterMark: number;
+  /** Above this many (plus the largest single frame in the buffer), the connection is closed with 4408 (the session stays resumable). */
+  readonly hardLimit: number;
+}
+
+/** Bounds of a replay log: the oldest messages go first once either is passed. */
+export interface ReplayLimits {
+  readonly maxMessages: number;
+  readonly maxBytes: number;
+}
+
+/** What a resume from `lastSeq` can get: the frames after it, or nothing because some are gone. */
+export type ReplayResult = { readonly frames: readonly string[] } | { readonly gap: { readonly oldestHeld: number } };
 
 // ---- Logger --------------------------------------------------------------------------------------
 
@@ -52,10 +69,20 @@ export interface Transport {
   onDrain(listener: () => void): () => void;
 }
 
-/** The name a transport had before the seam was drawn. @deprecated Use {@link Transport}. */
-export type SessionTransport = Transport;
-
 // ---- Session -------------------------------------------------------------------------------------
+
+/**
+ * A connection on another process that sent a frame to the session this process writes: what
+ * answers that frame alone (a `history`, a `status`, a refusal) goes back to it through the
+ * store's bus, never into the stream the session's other connections share.
+ */
+export interface RemoteSender {
+  readonly remote: true;
+  answer(message: ServerMessageInput): void;
+}
+
+/** Who sent a frame to a session: a connection of this process, or one of another (see {@link RemoteSender}). */
+export type Sender = Transport | RemoteSender;
 
 /**
  * One conversation and its stream of messages, as a connection and a store see it. The core's
@@ -66,7 +93,8 @@ export interface Session {
   readonly id: string;
   readonly resumeToken: string;
   readonly principal: unknown;
-  readonly conversation: Conversation;
+  /** The conversation so far, oldest first, without the system prompt (none while another process writes the session). */
+  history(): readonly HistoryMessage[];
   /**
    * `paused` while the running reply is paused, else the status the running reply last sent the
    * client (`thinking`, `streaming`, `calling_tool`), else `idle`. Answers to controls never change it.
@@ -88,17 +116,18 @@ export interface Session {
   /** Sends a message of the stream: it gets the next seq and a place in the replay log. */
   send(message: ServerMessageInput): void;
   /**
-   * Answers the connection `to` alone (a refusal of a frame it sent): no seq, not replayed, and
-   * not seen by the other connections sharing the session (nor by `to` once detached). With no
-   * `to` (a frame forwarded from another process), it goes into the stream instead.
+   * Answers the connection `to` alone (`get_history`, `get_status`, a refusal of a frame it sent):
+   * no seq, not replayed, and not seen by the other connections sharing the session (nor by `to`
+   * once detached). A {@link RemoteSender} (a connection of another process) is answered through
+   * it. With no `to` (a frame forwarded by an older process), it goes into the stream instead.
    */
-  sendTo(to: Transport | undefined, message: ServerMessageInput): void;
+  answer(to: Sender | undefined, message: ServerMessageInput): void;
   /**
    * Handles one decoded client message (not `ping` or `resume`, which belong to the connection):
    * a `user_message`, a control, or an answer (`tool_approval`, `tool_result`) to a running reply.
-   * A refusal of it goes to `from` alone (see {@link sendTo}).
+   * What answers it alone goes to `from` (see {@link answer}).
    */
-  handle(message: SessionMessageIn, from?: Transport): void;
+  handle(message: SessionMessageIn, from?: Sender): void;
   /**
    * Makes `transport` the session's connection, after writing `replay` frames to it. Returns the
    * connection it replaces, if any, for the caller to close. With `share`, it joins the
@@ -120,8 +149,54 @@ export interface Session {
   replaySince(lastSeq: number): ReplayResult;
   /** The client on `from` (the connection attached, when not given) has the stream up to `seq`. */
   acknowledge(seq: number, from?: Transport): void;
-  /** Ends the session: cancels the running reply (and with it the model request). */
-  dispose(): void;
+  /** Ends the session object: cancels the running reply (and with it the model request) and lets go of its connections. */
+  end(): void;
+}
+
+/** A client's frame a follower forwards to the session's writer (see {@link FollowerInit.forward}). */
+export interface ForwardedFrame {
+  readonly message: SessionMessageIn;
+  /** Names the frame for the writer's confirmation ({@link FollowerSession.took}). */
+  readonly key: string;
+  /** The sending connection's name, for the writer's answers to it alone ({@link FollowerSession.answered}); none for no connection. */
+  readonly connection?: string;
+}
+
+/** What a store gives to make a follower ({@link SessionStoreContext.makeFollower}). */
+export interface FollowerInit {
+  readonly sessionId: string;
+  readonly resumeToken: string;
+  readonly principal: unknown;
+  /** The seq of the newest frame the client has been given (the replay's last). */
+  readonly startSeq: number;
+  /**
+   * Sends a client's frame to the process that writes the session. That process handles it with a
+   * {@link RemoteSender} for `connection` (its answers to the connection alone come back through
+   * `answered`) and confirms it (`took`). A frame never confirmed is handled here after `promote`.
+   */
+  forward(frame: ForwardedFrame): void;
+}
+
+/**
+ * A session in follower mode: a connection of this process on a session another process writes.
+ * The store feeds it the writer's frames and its confirmations and answers, and promotes it once
+ * this process writes the session; the connections keep talking to this object throughout.
+ */
+export interface FollowerSession extends Session {
+  /** Whether this process writes the session now (after {@link promote}). */
+  readonly promoted: boolean;
+  /** The seq of the newest frame delivered. */
+  readonly followedSeq: number;
+  /** A frame of the stream as the writer appended it (older or repeated ones are ignored). */
+  deliver(seq: number, text: string): void;
+  /** The writer took forwarded frame `key`: it is no longer held for a takeover. */
+  took(key: string): void;
+  /** The writer's answer for connection `name` alone (no seq). */
+  answered(name: string, message: ServerMessageInput): void;
+  /** This process writes the session now, through `writer` (made with `makeSession`): the connections move to it. */
+  promote(writer: Session): void;
+  /** After {@link promote} (and whatever the store tells the client first): handles the frames the old writer never took, and pushes that waited. */
+  handleHeld(): void;
 }
 
 // ---- Session store -------------------------------------------------------------------------------
@@ -187,14 +262,14 @@ export interface SessionStoreContext {
   readonly ttlMs: number;
   /** Replay frames a session keeps (a shared store trims its log to this many). */
   readonly replayMaxMessages: number;
-  /** What a session's replay log holds: for session objects a store makes itself (a follower of another process's stream). */
-  readonly replay: ReplayLimits;
-  /** When a session holds back for a slow reader: for session objects a store makes itself. */
-  readonly backpressure: BackpressureLimits;
   /** What the sessions held by this process may hold together. @default no limit */
   readonly budget?: SessionBudget;
-  /** Makes a session object of this process (the store keeps it). */
+  /** Makes a session object of this process, the writer of its stream (the store keeps it). */
   makeSession(init: SessionInit): Session;
+  /** Makes a session object in follower mode, for a session another process writes (a shared store). */
+  makeFollower(init: FollowerInit): FollowerSession;
+  /** A new session's id and its 256-bit resume token. */
+  newIdentity(): { readonly sessionId: string; readonly resumeToken: string };
   readonly logger: Logger;
   /** Told when a session was resumed on a new connection. */
   onResumed?(session: Session): void;
@@ -227,8 +302,8 @@ export interface SessionDirectory {
     lastSeq: number,
     options?: { readonly share?: boolean; readonly principal?: unknown },
   ): ClaimResult | Promise<ClaimResult>;
-  /** Disposes and forgets a session. */
-  discard(session: Session): void;
+  /** Ends a session for good (its state too): a connection left it for another before it said anything. */
+  end(session: Session): void;
   /** A connection took the session: it must not expire. */
   attached(session: Session): void;
   /** The session lost its connection: it may expire. */
@@ -243,7 +318,7 @@ export interface SessionDirectory {
    * Puts `message` into the stream of session `sessionId`, wherever it is held. Resolves false
    * if no such session exists; rejects if a shared store cannot be reached to find out.
    */
-  sendTo(sessionId: string, message: ServerMessageInput): Promise<boolean>;
+  push(sessionId: string, message: ServerMessageInput): Promise<boolean>;
   /**
    * Puts `message` into the stream of every session held by any process, but
    * `excludeSessionId`. Resolves with how many sessions of this process it went to (also when
@@ -268,12 +343,6 @@ export interface SessionDirectory {
   close(): Promise<void>;
 }
 
-/** What a connection needs of the store. @deprecated Use {@link SessionDirectory}. */
-export type SessionRegistry = Pick<
-  SessionDirectory,
-  'create' | 'claim' | 'discard' | 'attached' | 'detached' | 'resumed'
->;
-
 /**
  * Keeps sessions for a server: `memoryStore()` (the default) or `redisStore()` for several
  * processes behind one address. A server opens it once per start and closes what it returns.
@@ -283,4 +352,34 @@ export interface SessionStore {
   readonly kind: string;
   /** Opens the store for one server; the server closes what it returns when it stops. */
   open(context: SessionStoreContext): SessionDirectory;
+}
+
+// ---- Conversation bindings -------------------------------------------------------------------
+
+/**
+ * Where a conversation named by another protocol (an AI SDK chat `id`, an AG-UI `threadId`) lives
+ * in llm-ws: the session holding it, and where its running reply began. The protocol adapters
+ * keep one per conversation and principal, so a client of any process finds it.
+ */
+export interface ConversationBinding {
+  readonly sessionId: string;
+  readonly resumeToken: string;
+  /** The seq a resume starts after: just before the running reply's first message, or the newest seen. */
+  readonly fromSeq: number;
+  /** The id of the reply running (or waiting for an approval), if one is. */
+  readonly replyId?: string;
+}
+
+/**
+ * Keeps {@link ConversationBinding}s by key: `memoryConversationBindings()` for one process,
+ * `redisConversationBindings(...)` for several behind one address.
+ */
+export interface ConversationBindings {
+  get(key: string): Promise<ConversationBinding | undefined>;
+  /** Binds `key` unless it is bound already; resolves what holds then (`binding`, or the one there before). */
+  bind(key: string, binding: ConversationBinding, ttlMs: number): Promise<ConversationBinding>;
+  /** Binds `key` to `binding`, replacing what was there. */
+  set(key: string, binding: ConversationBinding, ttlMs: number): Promise<void>;
+  /** Releases what the bindings hold (connections); the bindings themselves stay where they are kept. */
+  close(): Promise<void>;
 }

@@ -19,14 +19,9 @@ export function replayMaxBytesFor(maxReplyTextBytes: number): number {
  */
 export const DEFAULT_REPLAY_MAX_BYTES = replayMaxBytesFor(4 * 1024 * 1024);
 
-/** Bounds of a replay log: the oldest messages go first once either is passed. */
-export interface ReplayLimits {
-  readonly maxMessages: number;
-  readonly maxBytes: number;
-}
+import type { ReplayLimits, ReplayResult } from './ports';
 
-/** What a resume from `lastSeq` can get: the frames after it, or nothing because some are gone. */
-export type ReplayResult = { readonly frames: readonly string[] } | { readonly gap: { readonly oldestHeld: number } };
+export type { ReplayLimits, ReplayResult };
 
 /**
  * The encoded frames of one session's stream, by `seq`, bounded in count and bytes, so a

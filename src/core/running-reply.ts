@@ -11,6 +11,7 @@ import type {
   ToolApprovalMessage,
 } from '../protocol/codecs';
 import { type ReplyAnswers, type ReplyContext, runReply } from './reply';
+import type { ReplyEnding, ReplyTrace } from './telemetry';
 
 /** An answer from the client, to one tool call. */
 type Answer = ToolApprovalMessage | ClientToolResultMessage;
@@ -59,13 +60,25 @@ export class RunningReply {
     return this.paused$.value;
   }
 
-  /** Runs the reply with `context`; its frames go to `sink` (held while paused). */
-  start(context: Omit<ReplyContext, 'abort$' | 'answers'>, sink: ReplySink): void {
+  /** Runs the reply with `context`; its frames go to `sink` (held while paused); `trace` hears how it ended. */
+  start(context: Omit<ReplyContext, 'abort$' | 'answers'>, sink: ReplySink, trace?: ReplyTrace): void {
+    let ending: ReplyEnding | undefined;
+    this.trace = trace;
+    if (trace) {
+      // Ended once: on the reply's completion, or when it is stopped before that.
+      this.endTrace = () => {
+        this.endTrace = undefined;
+        trace.end(ending ?? { type: 'stopped' });
+      };
+    }
     this.subscription = runReply({ ...context, abort$: this.abort$, answers: this.answers })
       .pipe(holdWhilePaused(this.paused$))
       .subscribe({
         next: (frame) => {
           if (frame.type === 'status') this.status = frame.data.status;
+          else if (trace && frame.type === 'llm_complete') ending = { type: 'complete', data: frame.data };
+          else if (trace && frame.type === 'error')
+            ending = { type: 'error', code: frame.data.code, message: frame.data.message };
           // A throw here would escape to RxJS's unhandled-error path and end the process: it ends this reply instead.
           try {
             sink.send(frame);
@@ -74,9 +87,17 @@ export class RunningReply {
             sink.failed(error);
           }
         },
-        complete: () => sink.ended(),
+        complete: () => {
+          this.endTrace?.();
+          sink.ended();
+        },
       });
   }
+
+  /** The reply's trace, told of its waits for the client. */
+  private trace: ReplyTrace | undefined;
+  /** Ends the reply's trace, once (set while a trace is open). */
+  private endTrace: (() => void) | undefined;
 
   /** Ends the reply with `llm_complete` aborted: held frames go out first, so the client's text stays whole. */
   abort(): void {
@@ -106,7 +127,10 @@ export class RunningReply {
     return new Observable((subscriber) => {
       const wait: Wait = { type, deliver: (answer) => subscriber.next(answer) };
       (this.waits ??= new Map()).set(toolCallId, wait);
+      const trace = this.trace;
+      trace?.waiting?.(type, 1);
       return () => {
+        trace?.waiting?.(type, -1);
         if (this.waits?.get(toolCallId) === wait) this.waits.delete(toolCallId);
       };
     });
@@ -115,5 +139,6 @@ export class RunningReply {
   /** Stops the reply at once (and with it the model request), sending nothing more. */
   stop(): void {
     this.subscription?.unsubscribe();
+    this.endTrace?.();
   }
 }

@@ -86,11 +86,30 @@ export function control(session: Controlled, message: ControlMessage): void {
       if (session.runningReply) return refuseBusy(session, id, 'clear_history arrived');
       session.conversation.clear();
       return answerHistory(session, id);
-    case 'get_history':
+    case 'rewind':
+      // What "regenerate" needs: the last user message and all that answered it go, so that
+      // message can be sent again. The history as it is then is the answer.
+      if (session.runningReply) return refuseBusy(session, id, 'rewind arrived');
+      rewindLastTurn(session.conversation);
       return answerHistory(session, id);
+    // A question of one connection: its answer is that connection's alone, not the stream's (a
+    // tab asking for a long history must not fill the others' buffers or the replay log).
+    case 'get_history':
+      return session.answerSender(historyOf(session, id));
     case 'get_status':
-      return answerStatus(session, id);
+      return session.answerSender(statusOf(session, id));
   }
+}
+
+/** Drops the last user message and everything after it (nothing when there is no user message). */
+function rewindLastTurn(conversation: Controlled['conversation']): void {
+  const messages = conversation.messages();
+  let last = messages.length - 1;
+  while (last >= 0 && messages[last]?.role !== 'user') last--;
+  if (last < 0) return;
+  const kept = messages.slice(0, last);
+  conversation.clear();
+  if (kept.length > 0) conversation.append(...kept);
 }
 
 /** The running reply, if the control names none or names it: an abort, pause or resume racing a reply's end must not hit the next one. */
@@ -100,10 +119,22 @@ function targetOf(session: Controlled, message: ControlMessage): RunningReply | 
   return target === undefined || target === reply?.requestId ? reply : undefined;
 }
 
+const statusOf = (session: Controlled, requestId: string): ServerMessageInput => ({
+  type: 'status',
+  data: { status: session.status, requestId },
+});
+
+const historyOf = (session: Controlled, requestId: string): ServerMessageInput => ({
+  type: 'history',
+  data: { messages: [...session.conversation.messages()], requestId },
+});
+
+/** The answer to a control that changed the session (abort, pause, resume): every connection's news. */
 function answerStatus(session: Controlled, requestId: string): void {
-  session.send({ type: 'status', data: { status: session.status, requestId } });
+  session.send(statusOf(session, requestId));
 }
 
+/** The answer to `clear_history`: every connection's news, as the history changed for all. */
 function answerHistory(session: Controlled, requestId: string): void {
-  session.send({ type: 'history', data: { messages: [...session.conversation.messages()], requestId } });
+  session.send(historyOf(session, requestId));
 }

@@ -21,7 +21,7 @@ import { childLogger } from './logger';
 import type { BackpressureLimits } from './outlet';
 import { Outlets } from './outlets';
 import { CloseCode } from '../protocol/codes';
-import type { Logger, Session, SessionPersistence, Transport } from './ports';
+import type { Logger, Sender, Session, SessionPersistence, Transport } from './ports';
 
 export type { Session };
 import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
@@ -29,6 +29,7 @@ import { SendQueue } from './send-queue';
 import { errorMessageFor } from './error-message';
 import type { HumanInTheLoopOptions, ReplyLimits, ReplyTimings } from './reply';
 import { RunningReply } from './running-reply';
+import type { Telemetry } from './telemetry';
 import { answerTool, control, refuse, refuseBusy } from './session-control';
 
 export type { BackpressureLimits };
@@ -62,6 +63,8 @@ export interface SessionOptions {
   readonly onSent?: (message: ServerMessageInput) => void;
   /** Told how replies' model calls go (for metrics). */
   readonly timings?: ReplyTimings;
+  /** Where each reply's trace starts (the model and tools given are decorated by it already). */
+  readonly telemetry?: Telemetry;
   /** Where a store keeps the session's state; none for a session of this process alone. */
   readonly persistence?: SessionPersistence;
   /** How long replies wait for approvals and client tools, and whether reasoning is kept. @default the reply's defaults */
@@ -88,7 +91,7 @@ class SessionState implements Session {
   /** The connection attached now, and its backpressure. */
   private readonly outlet: Outlets;
   /** The connection whose frame is being handled, while it is. */
-  private sender: Transport | undefined;
+  private sender: Sender | undefined;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
   private reply: RunningReply | undefined;
@@ -118,6 +121,10 @@ class SessionState implements Session {
 
   get id(): string {
     return this.options.sessionId;
+  }
+
+  history(): readonly HistoryMessage[] {
+    return this.conversation.messages();
   }
 
   get resumeToken(): string {
@@ -172,20 +179,21 @@ class SessionState implements Session {
     if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
-  sendTo(to: Transport | undefined, message: ServerMessageInput): void {
+  answer(to: Sender | undefined, message: ServerMessageInput): void {
     if (this.disposed) return;
     if (!to) return this.send(message);
     // Counted (errors by code) as the stream's messages are.
     this.options.onSent?.(message);
+    if ('remote' in to) return to.answer(message);
     this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   /** Answers the connection whose frame is being handled (see session-control's refuse). */
   answerSender(message: ServerMessageInput): void {
-    this.sendTo(this.sender, message);
+    this.answer(this.sender, message);
   }
 
-  handle(message: SessionMessageIn, from?: Transport): void {
+  handle(message: SessionMessageIn, from?: Sender): void {
     if (this.disposed) return;
     // Refusals go to the sender alone: another tab has nothing to do with them.
     this.sender = from;
@@ -246,7 +254,7 @@ class SessionState implements Session {
     this.persistence?.acknowledged(upTo);
   }
 
-  dispose(): void {
+  end(): void {
     this.disposed = true;
     this.outlet.release();
     this.released();
@@ -361,6 +369,15 @@ class SessionState implements Session {
     const running = new RunningReply(message.id, message.data.options?.onDisconnect ?? options.onDisconnect);
     this.reply = running;
     persistence?.replyStarted(running.requestId);
+    const { traceparent, tracestate } = message.data;
+    const trace = options.telemetry?.startReply({
+      sessionId: options.sessionId,
+      requestId: message.id,
+      principal: options.principal,
+      text,
+      ...(traceparent === undefined ? {} : { traceparent }),
+      ...(tracestate === undefined ? {} : { tracestate }),
+    });
     running.start(
       {
         requestId: message.id,
@@ -382,12 +399,14 @@ class SessionState implements Session {
         humanInTheLoop: options.humanInTheLoop,
         ...(attachments.length > 0 ? { attachments } : {}),
         ...(options.attachments ? { attachmentData: readAttachment(options.attachments.store) } : {}),
+        trace: trace?.context,
       },
       {
         send: (frame) => this.send(frame),
         failed: (error) => this.replyFailed(running, error),
         ended: () => this.replyEnded(running),
       },
+      trace,
     );
   }
 
@@ -460,19 +479,4 @@ function historyBytes(messages: readonly HistoryMessage[]): number {
 /** Creates a session with no connection yet. */
 export function createSession(options: SessionOptions): Session {
   return new SessionState(options);
-}
-
-/** Puts `message` into the stream of each session but `excludeSessionId`; returns how many. */
-export function sendToEach(
-  sessions: Iterable<Session>,
-  message: ServerMessageInput,
-  excludeSessionId?: string,
-): number {
-  let sent = 0;
-  for (const session of sessions) {
-    if (session.id === excludeSessionId) continue;
-    session.send(message);
-    sent++;
-  }
-  return sent;
 }

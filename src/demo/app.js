@@ -201,6 +201,17 @@ function updateToolCard(card, call) {
 }
 
 /**
+ * A reply's token usage, summed over its model calls: `58 in (12 cached) · 9 out (2 reasoning)`,
+ * with `~` before counts the server estimated (a model that reported none).
+ */
+function describeUsage(usage) {
+  const about = usage.estimated ? '~' : '';
+  const cached = usage.cachedTokens ? ` (${usage.cachedTokens} cached)` : '';
+  const reasoning = usage.reasoningTokens ? ` (${usage.reasoningTokens} reasoning)` : '';
+  return `${about}${usage.promptTokens} in${cached} · ${about}${usage.completionTokens} out${reasoning} tokens`;
+}
+
+/**
  * Renders one reply's events into its turn: text through the markdown view, reasoning into a
  * collapsible "Thinking" block, tool calls as cards. Returns the function that takes each event.
  */
@@ -236,8 +247,9 @@ function replyRenderer(turn, bubble, meta, view) {
         meta.className = 'meta stopped';
         meta.textContent = 'Stopped';
       } else {
-        meta.textContent = usage ? `${usage.totalTokens} tokens` : '';
+        meta.textContent = usage ? describeUsage(usage) : '';
       }
+      if (usage && finishReason === 'aborted') meta.textContent += ` · ${describeUsage(usage)}`;
     }
     followReply();
   };

@@ -63,5 +63,7 @@ export function accumulateRound(snapshot: RoundSnapshot, event: LLMEvent): Round
       return { ...snapshot, finishReason: event.reason };
     case 'usage':
       return { ...snapshot, usage: event.usage };
+    case 'response':
+      return snapshot;
   }
 }

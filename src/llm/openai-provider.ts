@@ -12,7 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { nodeBodyOf, nodeHttpFetch } from './node-http-fetch';
 import { DirectExchange, type DirectTemplate, directTemplate, openDirect, retryAfterMsOf } from './openai-direct';
 import { readChatCompletionNodeStream, readChatCompletionStream } from './sse-stream';
-import type { LLMEvent, LLMFinishReason, LLMProvider, LLMRequest } from './types';
+import type { LLMEvent, LLMFinishReason, LLMProvider, LLMProviderInfo, LLMRequest } from './types';
 
 /** The model asked for unless configured (or `LLM_MODEL` is set). */
 export const DEFAULT_MODEL = 'gpt-4o-mini';
@@ -139,6 +139,7 @@ export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
   }
   if (typeof chunk.usage === 'object' && chunk.usage !== null) {
     const reasoningTokens = chunk.usage.completion_tokens_details?.reasoning_tokens;
+    const cachedTokens = chunk.usage.prompt_tokens_details?.cached_tokens;
     events.push({
       type: 'usage',
       usage: {
@@ -146,6 +147,7 @@ export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
         completionTokens: chunk.usage.completion_tokens,
         totalTokens: chunk.usage.total_tokens,
         ...(typeof reasoningTokens === 'number' ? { reasoningTokens } : {}),
+        ...(typeof cachedTokens === 'number' ? { cachedTokens } : {}),
       },
     });
   }
@@ -328,7 +330,7 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
       );
   const callFor = (): UpstreamCall => (template ? directCall(template) : sdkCall(client));
 
-  return (request) =>
+  const provider = (request: LLMRequest): Observable<LLMEvent> =>
     new Observable<LLMEvent>((subscriber) => {
       let call: UpstreamCall | undefined;
       let unsubscribed = false;
@@ -344,7 +346,18 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
         const attachments = await readAttachments(request);
         if (unsubscribed) return;
         const body = await call.open(makeChatCompletionParams(request, model, attachments));
+        let described = false;
         const onChunk = (chunk: ChatCompletionChunk): void => {
+          // Which completion and model answered, once (for telemetry): every chunk repeats them.
+          if (!described && typeof chunk === 'object' && chunk !== null) {
+            described = true;
+            const { id, model } = chunk as { id?: unknown; model?: unknown };
+            subscriber.next({
+              type: 'response',
+              ...(typeof id === 'string' ? { id } : {}),
+              ...(typeof model === 'string' ? { model } : {}),
+            });
+          }
           for (const event of eventsOfChunk(chunk)) subscriber.next(event);
         };
         // A slow client holds the model's stream back, instead of the server buffering it.
@@ -378,4 +391,16 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
         if (!settled) call?.cancel();
       };
     });
+  return Object.assign(provider, { info: providerInfo(client, model) });
+}
+
+/** What `openAIProvider` says about itself for telemetry: the API it speaks, the model, the endpoint. */
+function providerInfo(client: OpenAI, model: string): LLMProviderInfo {
+  try {
+    const url = new URL(client.baseURL);
+    const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+    return { providerName: 'openai', model, serverAddress: url.hostname, serverPort: port };
+  } catch {
+    return { providerName: 'openai', model };
+  }
 }

@@ -40,6 +40,35 @@ export interface LLMRequest {
    * are gone (the provider then tells the model so in text).
    */
   readonly attachmentData?: (ref: string) => Promise<{ mediaType: string; data: string } | undefined>;
+  /** Whose call this is: set by the server for every call of a reply, for decorators (telemetry, budgets). */
+  readonly call?: LLMCallContext;
+}
+
+/** Whose model call this is, as the server knows it. */
+export interface LLMCallContext {
+  /** The session (conversation) id. */
+  readonly conversationId: string;
+  /** The `user_message` id of the reply. */
+  readonly requestId: string;
+  /** Who the session belongs to, as the server's `authenticate` said. */
+  readonly principal?: unknown;
+  /**
+   * The reply's trace as the server's telemetry made it (an OpenTelemetry `Context` with
+   * `llm-ws/otel`): the parent of the call's span. Opaque to everything else.
+   */
+  readonly trace?: unknown;
+}
+
+/** What a provider says about itself, for telemetry (`gen_ai.provider.name`, `server.address`...). */
+export interface LLMProviderInfo {
+  /** The API spoken, as the GenAI conventions name it (`openai` for any OpenAI-compatible endpoint). */
+  readonly providerName: string;
+  /** The model requested. */
+  readonly model: string;
+  /** The endpoint's host, when it is remote. */
+  readonly serverAddress?: string;
+  /** The endpoint's port. */
+  readonly serverPort?: number;
 }
 
 /** Why one model call ended. */
@@ -58,6 +87,8 @@ export type LLMEvent =
       readonly argumentsDelta?: string;
     }
   | { readonly type: 'finish'; readonly reason: LLMFinishReason }
+  /** Which completion and model answered (`id` and `model` of the stream), once per call, when the endpoint says. */
+  | { readonly type: 'response'; readonly id?: string; readonly model?: string }
   | { readonly type: 'usage'; readonly usage: Usage };
 
 /**
@@ -65,4 +96,7 @@ export type LLMEvent =
  * request; unsubscribing cancels it, down to the HTTP connection. Failures are
  * {@link UpstreamError}s.
  */
-export type LLMProvider = (request: LLMRequest) => Observable<LLMEvent>;
+export type LLMProvider = ((request: LLMRequest) => Observable<LLMEvent>) & {
+  /** What the provider says about itself, for telemetry; optional. */
+  readonly info?: LLMProviderInfo;
+};

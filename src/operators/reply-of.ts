@@ -9,8 +9,8 @@ export function requestIdOf(message: ServerMessage): string | undefined {
 
 /** The {@link ServerError} an `error` message stands for. */
 export function serverErrorOf(message: ServerMessageOf<'error'>): ServerError {
-  const { code, message: text, retryable, requestId } = message.data;
-  return new ServerError(code, text, { retryable, requestId });
+  const { code, message: text, retryable, requestId, retryAfterMs } = message.data;
+  return new ServerError(code, text, { retryable, requestId, retryAfterMs });
 }
 
 /**

@@ -39,9 +39,20 @@ export function backoffDelay(
 }
 
 /**
+ * How long an error asks to wait before a retry, in ms: its `retryAfterMs` (a
+ * `ServerError` from the server's `rate_limited`, an `UpstreamError` from a `Retry-After`),
+ * when it is a finite number above 0.
+ */
+export function retryAfterOf(error: unknown): number | undefined {
+  const value = (error as { retryAfterMs?: unknown } | null | undefined)?.retryAfterMs;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+}
+
+/**
  * Resubscribes to the source after an error, waiting an exponentially growing, jittered delay
- * between attempts. The count starts again once the source emits (a connection that worked),
- * and after `maxAttempts` failed retries in a row the stream errors with `giveUp(...)`. An error
+ * between attempts, and never less than the error's own `retryAfterMs` (what the server asked
+ * for). The count starts again once the source emits (a connection that worked), and after
+ * `maxAttempts` failed retries in a row the stream errors with `giveUp(...)`. An error
  * `shouldRetry` rejects is passed on at once.
  */
 export function retryWithBackoff<T>(options: BackoffOptions): MonoTypeOperatorFunction<T> {
@@ -63,7 +74,7 @@ export function retryWithBackoff<T>(options: BackoffOptions): MonoTypeOperatorFu
             const retry = ++failures;
             if (retry > options.maxAttempts)
               return subscriber.error(options.giveUp ? options.giveUp(options.maxAttempts, error) : error);
-            const computed = backoffDelay(retry, options, random());
+            const computed = Math.max(backoffDelay(retry, options, random()), retryAfterOf(error) ?? 0);
             const delayMs = options.adjustDelay ? options.adjustDelay(computed, retry) : computed;
             options.onRetry?.({ attempt: retry, delayMs, error });
             wait = timer(delayMs, options.scheduler).subscribe(() => {

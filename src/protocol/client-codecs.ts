@@ -12,6 +12,7 @@ import {
   MAX_CLIENT_TOOLS,
   MAX_ATTACHMENTS,
   MAX_ATTACHMENT_LABEL_LENGTH,
+  MAX_TRACESTATE_LENGTH,
 } from './limits';
 
 /** Per-message options of a `user_message`. */
@@ -29,6 +30,27 @@ export const UserMessageOptions = t.exact(
 );
 /** Per-message options of a `user_message`. */
 export type UserMessageOptions = t.TypeOf<typeof UserMessageOptions>;
+
+/** Whether `s` is a W3C Trace Context `traceparent` of version 00 with a trace id and a parent id that are not all zeros. */
+function isTraceparent(s: string): boolean {
+  // Length first: the pattern then runs on 55 characters at most.
+  return (
+    s.length === 55 &&
+    /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/.test(s) &&
+    s.slice(3, 35) !== '0'.repeat(32) &&
+    s.slice(36, 52) !== '0'.repeat(16)
+  );
+}
+
+/** A W3C `traceparent` (version 00): `00-<trace id, 32 hex>-<parent id, 16 hex>-<flags, 2 hex>`, lowercase. */
+export const Traceparent = constrained(t.string, isTraceparent, 'Traceparent');
+
+/** A W3C `tracestate`: printable ASCII, at most {@link MAX_TRACESTATE_LENGTH} characters. */
+export const Tracestate = constrained(
+  t.string,
+  (s) => s.length <= MAX_TRACESTATE_LENGTH && /^[\x20-\x7e]*$/.test(s),
+  'Tracestate',
+);
 
 /** A tool's name as the OpenAI API takes it: 1 to 64 letters, digits, `_` or `-`. */
 export const ToolName = constrained(t.string, (s) => /^[a-zA-Z0-9_-]{1,64}$/.test(s), 'ToolName');
@@ -97,6 +119,10 @@ export const UserMessage = t.strict({
         clientTools: ClientTools,
         /** Pictures and files sent with the text (absent for a text-only message). */
         attachments: Attachments,
+        /** W3C trace context of the client's span: the server's spans for this reply join that trace. */
+        traceparent: Traceparent,
+        /** W3C `tracestate` going with `traceparent`. */
+        tracestate: Tracestate,
       }),
     ),
   ]),
@@ -112,6 +138,7 @@ export const ControlType = t.keyof({
   clear_history: null,
   get_history: null,
   get_status: null,
+  rewind: null,
 });
 /** What a `control` message asks for. */
 export type ControlType = t.TypeOf<typeof ControlType>;

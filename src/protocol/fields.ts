@@ -49,10 +49,16 @@ export const Usage = t.intersection([
   }),
   t.exact(
     t.partial({
-      /** True when the model did not report the last call's usage (an abort): its tokens are counted from the stream. */
+      /**
+       * True when some of the counts are the server's estimate: a model call the model never
+       * reported usage for (an abort, or an endpoint that sends none) counts about 4 characters
+       * per token.
+       */
       estimated: t.boolean,
       /** Of `completionTokens`, those the model spent reasoning, when the endpoint reports them. */
       reasoningTokens: t.number,
+      /** Of `promptTokens`, those the endpoint served from its prompt cache, when it reports them. */
+      cachedTokens: t.number,
     }),
   ),
 ]);

@@ -8,6 +8,8 @@ export const MAX_CLIENT_TOOL_DESCRIPTION_LENGTH = 4096;
 export const MAX_CLIENT_TOOL_PARAMETERS_BYTES = 16 * 1024;
 /** Longest `error` of a client tool's `tool_result`, in characters. */
 export const MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH = 4096;
+/** Longest `tracestate` of a `user_message`, in characters (W3C Trace Context: 32 members, 512 characters kept). */
+export const MAX_TRACESTATE_LENGTH = 512;
 /** Longest `reason` of a `tool_approval`, in characters. */
 export const MAX_APPROVAL_REASON_LENGTH = 1000;
 /**

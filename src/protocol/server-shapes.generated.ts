@@ -53,7 +53,8 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
         },
         "optional": {
           "estimated": "boolean",
-          "reasoningTokens": "number"
+          "reasoningTokens": "number",
+          "cachedTokens": "number"
         }
       },
       "requestId": "string"

@@ -1,6 +1,7 @@
 /**
  * The core's options from a `WSServer`'s: defaults filled in, metrics and events hooked up.
  */
+import { memoryAttachmentStore } from '../store/memory-attachments';
 import {
   type AttachmentStore,
   DEFAULT_ATTACHMENT_MEDIA_TYPES,
@@ -8,7 +9,12 @@ import {
   DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
 } from '../core/attachments';
 import type { Subject } from 'rxjs';
-import type { MakeServerOptions, SharedSessionOptions } from '../core/make-server';
+import type { MakeServerOptions, ServerHooks, SharedSessionOptions } from '../core/make-server';
+import { providerFromEnvironment } from '../llm/from-environment';
+import { memoryStore } from '../store/memory-store';
+import { resolveLogger } from './logger';
+import { serverTools } from './server-tools';
+import { checkOptions } from './validate-options';
 import type { Logger, SessionStore } from '../core/ports';
 import { DEFAULT_REPLAY_MAX_MESSAGES, replayMaxBytesFor } from '../core/replay-log';
 import {
@@ -43,9 +49,12 @@ export interface CoreParts {
   readonly provider: LLMProvider;
   readonly tools: ToolRegistry;
   readonly logger: Logger;
-  readonly metrics: ServerMetrics;
-  readonly events: Subject<WSServerEvent>;
-  readonly attachmentStore: AttachmentStore;
+  /** Where attachments' bytes are kept. @default a memoryAttachmentStore() of the core's own */
+  readonly attachmentStore?: AttachmentStore;
+  /** Absent for a core made without a `WSServer` ({@link makeServerOptions}): nothing is counted. */
+  readonly metrics?: ServerMetrics;
+  /** Absent for a core made without a `WSServer`: the caller passes its own `hooks`. */
+  readonly events?: Subject<WSServerEvent>;
 }
 
 /** What every session of a server shares, built once: a session keeps only a reference to it. */
@@ -68,7 +77,7 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
         mediaTypes: (options.attachmentMediaTypes ?? DEFAULT_ATTACHMENT_MEDIA_TYPES).map((type) => type.toLowerCase()),
         allowUrls: options.attachmentUrls ?? true,
       },
-      store: parts.attachmentStore,
+      store: parts.attachmentStore ?? memoryAttachmentStore(),
     },
     onDisconnect: options.onDisconnect ?? 'continue',
     replay: {
@@ -87,8 +96,13 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
       keepReasoning: options.keepReasoning ?? false,
     },
     logger: parts.logger,
-    onSent: parts.metrics.sent,
-    timings: { modelCall: parts.metrics.modelCall, firstToken: parts.metrics.firstToken },
+    ...(parts.metrics
+      ? {
+          onSent: parts.metrics.sent,
+          timings: { modelCall: parts.metrics.modelCall, firstToken: parts.metrics.firstToken },
+        }
+      : {}),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   };
 }
 
@@ -105,17 +119,75 @@ export function coreOptionsFor(options: WSServerOptions, parts: CoreParts): Make
     },
     rateLimit: configuredRateLimit === false ? undefined : configuredRateLimit,
     logger: parts.logger,
-    hooks: {
-      onConnected: (sessionId) => {
-        parts.metrics.connectionOpened();
-        parts.events.next({ type: 'client_connected', sessionId });
-      },
-      onClosed: (sessionId, code, reason) =>
-        parts.events.next({ type: 'client_disconnected', sessionId, code, reason }),
-      onProtocolError: (sessionId, error) => parts.events.next({ type: 'client_error', sessionId, error }),
-      onResume: parts.metrics.resume,
-      onResumed: (session) => parts.events.next({ type: 'session_resumed', sessionId: session.id }),
-      onExpired: (session) => parts.events.next({ type: 'session_expired', sessionId: session.id }),
-    },
+    hooks: parts.metrics && parts.events ? serverHooks(parts.metrics, parts.events, options.telemetry) : {},
   };
+}
+
+/** A `WSServer`'s metrics and `events$`, fed from the core's hooks. */
+function serverHooks(
+  metrics: ServerMetrics,
+  events: Subject<WSServerEvent>,
+  telemetry: WSServerOptions['telemetry'],
+): ServerHooks {
+  return {
+    onConnected: (sessionId) => {
+      metrics.connectionOpened();
+      events.next({ type: 'client_connected', sessionId });
+    },
+    onClosed: (sessionId, code, reason) => events.next({ type: 'client_disconnected', sessionId, code, reason }),
+    onProtocolError: (sessionId, error) => events.next({ type: 'client_error', sessionId, error }),
+    onResume: (outcome, replayedMessages) => {
+      metrics.resume(outcome);
+      telemetry?.resumed?.(outcome, replayedMessages);
+    },
+    onResumed: (session) => events.next({ type: 'session_resumed', sessionId: session.id }),
+    onExpired: (session) => events.next({ type: 'session_expired', sessionId: session.id }),
+  };
+}
+
+/**
+ * The options of {@link WSServerOptions} that make the core itself (what each session does), not
+ * its HTTP server, socket library, authentication or metrics: those belong to the adapter.
+ */
+export type CoreServerOptions = Omit<
+  WSServerOptions,
+  | 'port'
+  | 'hostname'
+  | 'path'
+  | 'server'
+  | 'noServer'
+  | 'maxConnections'
+  | 'heartbeatInterval'
+  | 'maxPayload'
+  | 'enableCompression'
+  | 'authenticate'
+  | 'allowedOrigins'
+  | 'metricsAuth'
+  | 'registry'
+  | 'collectDefaultMetrics'
+  | 'demoDir'
+  | 'upstreamHealthCheck'
+  | 'stopRetryAfterMs'
+  | 'stopRetryAfter'
+>;
+
+/**
+ * The options of {@link makeServer} from a `WSServer`'s (the same names, defaults and checks), for
+ * an adapter of your own: the model from `llm` (or the environment, as `WSServer` does), the
+ * built-in tools and `tools`, `memoryStore()` unless `store`, the console logger unless `logger`.
+ * Throws an `invalid_options` `LLMWSError` as the `WSServer` constructor does.
+ *
+ * ```ts
+ * const core = makeServer({ ...makeServerOptions({ llm, store }), hooks: { onConnected } });
+ * await core.ready();
+ * ```
+ */
+export function makeServerOptions(options: CoreServerOptions = {}): MakeServerOptions {
+  const checked = checkOptions(options).options;
+  return coreOptionsFor(checked, {
+    store: checked.store ?? memoryStore(),
+    provider: checked.llm ?? providerFromEnvironment().provider,
+    tools: serverTools(checked),
+    logger: resolveLogger(checked.logger),
+  });
 }

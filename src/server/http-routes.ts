@@ -32,6 +32,8 @@ export interface HttpRoutesOptions {
   readonly attachment?: (ref: string) => Promise<{ mediaType: string; data: string } | undefined>;
   /** Whether a request may read attachments (what `authenticate` accepts); undefined lets everyone who knows a ref. */
   readonly authorizeAttachment?: (request: IncomingMessage) => Promise<boolean>;
+  /** A `POST` endpoint (the AG-UI one), answered by `handle`; other methods there get 405. */
+  readonly post?: { readonly path: string; handle(request: IncomingMessage, response: ServerResponse): void };
 }
 
 /** The path of attachments and the shape of a ref: `sha256-` and 64 hex digits. */
@@ -86,6 +88,12 @@ export function createHttpRoutes(
 
   return (request, response) => {
     const head = request.method === 'HEAD';
+    if (
+      options.post &&
+      request.method === 'POST' &&
+      new URL(request.url ?? '/', 'http://localhost').pathname === options.post.path
+    )
+      return options.post.handle(request, response);
     if (request.method !== 'GET' && !head)
       return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n', head);
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;

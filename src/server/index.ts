@@ -4,11 +4,46 @@
  */
 export { WSServer, type WSServerEvent, type SessionInfo, type HealthReport } from './ws-server';
 
+// The transport-agnostic core, for adapters of other socket libraries and runtimes
+// (docs/ARCHITECTURE.md, "Writing an adapter"), and the ports it is built on.
+export {
+  makeServer,
+  type MakeServerOptions,
+  type SharedSessionOptions,
+  type ServerHooks,
+  type ConnectionHandler,
+  type LLMWSCore,
+} from '../core/make-server';
+export { makeServerOptions, type CoreServerOptions } from './core-options';
+export type { ResumeOutcome } from '../core/connection';
+export type { RawFrame } from '../protocol/decode';
+export type {
+  Transport,
+  Session,
+  Sender,
+  RemoteSender,
+  SessionDirectory,
+  SessionStoreContext,
+  SessionInit,
+  SessionPersistence,
+  SessionBudget,
+  ClaimResult,
+  StoreHealth,
+  FollowerSession,
+  FollowerInit,
+  ForwardedFrame,
+  BackpressureLimits,
+  ReplayLimits,
+  ReplayResult,
+} from '../core/ports';
+
 // Options and their defaults (each option's `@default`).
 export {
   DEFAULT_PORT,
   DEFAULT_HOSTNAME,
   DEFAULT_PATH,
+  DEFAULT_AI_SDK_PATH,
+  DEFAULT_AG_UI_PATH,
   DEFAULT_MAX_CONNECTIONS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_MAX_PAYLOAD_BYTES,
@@ -44,6 +79,7 @@ export {
 export { memoryAttachmentStore, DEFAULT_ATTACHMENT_MEMORY_BYTES } from '../store/memory-attachments';
 export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, replayMaxBytesFor } from '../core/replay-log';
 export type { RateLimit } from '../core/token-bucket';
+export type { Telemetry, ReplyStart, ReplyTrace, ReplyEnding } from '../core/telemetry';
 
 // Authentication and logging.
 export { bearerTokenAuthentication, type Authenticate, type TokenPrincipal } from './auth';
@@ -70,6 +106,19 @@ export {
   type SessionStore,
 } from '../store';
 
+// Protocol adapters: the AI SDK's WebSocket chat protocol, and where their conversations are bound.
+export {
+  createAiSdkEndpoint,
+  defaultPrincipalKey,
+  MAX_AI_SDK_CHATS_PER_SOCKET,
+  MAX_QUEUED_AI_SDK_FRAMES,
+  type AiSdkEndpointOptions,
+} from '../adapters/ai-sdk/endpoint';
+export { createAgUiEndpoint, type AgUiEndpointOptions } from '../adapters/ag-ui/endpoint';
+export { memoryConversationBindings, DEFAULT_MAX_CONVERSATION_BINDINGS } from '../adapters/conversation-bindings';
+export { redisConversationBindings, type RedisConversationBindingsOptions } from '../store/redis';
+export type { ConversationBinding, ConversationBindings } from '../core/ports';
+
 // The model.
 export {
   openAIProvider,
@@ -79,7 +128,16 @@ export {
   type OpenAIProviderOptions,
 } from '../llm/openai-provider';
 export { offlineProvider, DEFAULT_OFFLINE_CHUNK_DELAY_MS, type OfflineProviderOptions } from '../llm/offline-provider';
-export type { LLMProvider, LLMRequest, LLMEvent, LLMToolDefinition, LLMFinishReason, JSONSchema } from '../llm/types';
+export type {
+  LLMProvider,
+  LLMRequest,
+  LLMEvent,
+  LLMToolDefinition,
+  LLMFinishReason,
+  LLMCallContext,
+  LLMProviderInfo,
+  JSONSchema,
+} from '../llm/types';
 
 // Tools.
 export { defineTool, type Tool, type ToolContext, type ToolOutcome } from '../tools/types';

@@ -4,12 +4,14 @@ import type { LLMProvider } from '../llm/types';
 import type { Authenticate } from './auth';
 import type { RateLimit } from '../core/token-bucket';
 import type { Tool } from '../tools/types';
+import type { Telemetry } from '../core/telemetry';
 import type { ConversationOptions } from '../core/conversation';
 import type { Logger } from './logger';
 import type { CompressionOptions } from './compression';
 import type { SessionStore } from '../store/types';
 import type { McpServerConfig } from '../tools/mcp/config';
 import type { AttachmentStore } from '../core/attachments';
+import type { ConversationBindings } from '../core/ports';
 
 /** Port unless configured. */
 export const DEFAULT_PORT = 3000;
@@ -17,6 +19,10 @@ export const DEFAULT_PORT = 3000;
 export const DEFAULT_HOSTNAME = 'localhost';
 /** WebSocket path unless configured. */
 export const DEFAULT_PATH = '/ws';
+/** Path of the AI SDK WebSocket chat endpoint unless configured (`WebSocketChatTransport` of `ai` 7). */
+export const DEFAULT_AI_SDK_PATH = '/ai-sdk';
+/** Path of the AG-UI endpoint unless configured (`POST` a `RunAgentInput`, get SSE). */
+export const DEFAULT_AG_UI_PATH = '/ag-ui';
 /** Concurrent connections unless configured. */
 export const DEFAULT_MAX_CONNECTIONS = 100;
 /** WebSocket ping period unless configured, in ms. */
@@ -52,7 +58,29 @@ export interface WSServerOptions {
   readonly hostname?: string;
   /** Path of the WebSocket endpoint. @default DEFAULT_PATH */
   readonly path?: string;
-  /** Connections beyond this are closed with 1013. @default DEFAULT_MAX_CONNECTIONS */
+  /**
+   * Path of the AI SDK endpoint: the WebSocket chat protocol of `ai` 7's `WebSocketChatTransport`,
+   * so `useChat({ transport: new WebSocketChatTransport({ url }) })` streams from this server
+   * (see the README, "Using llm-ws from the AI SDK"). `false` turns it off. Same authentication,
+   * origins, `maxPayload` and heartbeat as `path`. @default DEFAULT_AI_SDK_PATH
+   */
+  readonly aiSdkPath?: string | false;
+  /**
+   * Path of the AG-UI endpoint: `POST` a `RunAgentInput`, get the run as AG-UI events over SSE,
+   * as `HttpAgent` of `@ag-ui/client` (and CopilotKit) expect (see the README, "Using llm-ws from
+   * AG-UI / CopilotKit"). Needs `@ag-ui/encoder` installed. Same authentication and origins as
+   * `path`; bodies up to `maxPayload`. On the HTTP server llm-ws creates (with `server`, route it
+   * yourself to `handleAgUi`). `false` turns it off. @default DEFAULT_AG_UI_PATH
+   */
+  readonly agUiPath?: string | false;
+  /**
+   * Where the AI SDK and AG-UI endpoints keep which session holds each chat or thread (per principal). Several
+   * processes behind one address (the Redis store) need a shared one:
+   * `redisConversationBindings({ url })` (yours to `close()` once the server stopped).
+   * @default memoryConversationBindings()
+   */
+  readonly conversationBindings?: ConversationBindings;
+  /** Connections beyond this are closed with 1013 (counted per endpoint: `path`, `aiSdkPath`). @default DEFAULT_MAX_CONNECTIONS */
   readonly maxConnections?: number;
   /** WebSocket ping period in ms; a client that misses a pong is dropped. 0 disables. @default DEFAULT_HEARTBEAT_INTERVAL_MS */
   readonly heartbeatInterval?: number;
@@ -83,6 +111,12 @@ export interface WSServerOptions {
    * `@modelcontextprotocol/sdk`. See README "MCP tools". @default []
    */
   readonly mcpServers?: readonly McpServerConfig[];
+  /**
+   * Traces (and metrics) of replies, model calls and tool runs: `otelTelemetry()` from
+   * `llm-ws/otel` for OpenTelemetry (README "Observability"), or your own {@link Telemetry}.
+   * @default none
+   */
+  readonly telemetry?: Telemetry;
   /** Offer `get_current_time` and `calculate`. @default true */
   readonly builtinTools?: boolean;
   /** Rounds of tool calls per reply before the model must answer in text. @default DEFAULT_MAX_TOOL_STEPS */

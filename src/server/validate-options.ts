@@ -118,6 +118,16 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   port: integer(0, 65_535),
   hostname: string,
   path,
+  aiSdkPath: (value) =>
+    value === false ? undefined : path(value) && "false, or a string starting with '/' (such as '/ai-sdk')",
+  agUiPath: (value) =>
+    value === false ? undefined : path(value) && "false, or a string starting with '/' (such as '/ag-ui')",
+  conversationBindings: withMethods('conversation bindings: an object with get, bind, set and close methods', [
+    'get',
+    'bind',
+    'set',
+    'close',
+  ]),
   maxConnections: positiveCount,
   heartbeatInterval: durationMs(0),
   enableCompression: compression,
@@ -129,6 +139,10 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
     Array.isArray(value) && value.every(isObject)
       ? undefined
       : 'a list of MCP server settings ({ command } or { url })',
+  telemetry: (value) =>
+    hasMethods(value, ['provider', 'tools', 'startReply'])
+      ? undefined
+      : 'a Telemetry (provider, tools and startReply methods), such as otelTelemetry() from llm-ws/otel',
   builtinTools: boolean,
   maxToolSteps: positiveCount,
   upstreamIdleTimeoutMs: durationMs(1),

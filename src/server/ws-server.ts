@@ -23,7 +23,14 @@ import { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
 import { resolveLogger, type Logger } from './logger';
 import { coreOptionsFor } from './core-options';
 import type { EventOf, HealthReport, SessionInfo, WSServerEvent } from './events';
+import { createAiSdkEndpoint } from '../adapters/ai-sdk/endpoint';
+import { createAgUiEndpoint } from '../adapters/ag-ui/endpoint';
+import type { ServerResponse } from 'node:http';
+import { memoryConversationBindings } from '../adapters/conversation-bindings';
+import type { ConversationBindings } from '../core/ports';
 import {
+  DEFAULT_AG_UI_PATH,
+  DEFAULT_AI_SDK_PATH,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
   DEFAULT_HOSTNAME,
   DEFAULT_MAX_CONNECTIONS,
@@ -38,7 +45,7 @@ export type { HealthReport, SessionInfo, WSServerEvent };
 import { checkOptions, firstUseOfDeprecated, type CheckedOptions } from './validate-options';
 import { type LLMWSCore, makeServer, type MakeServerOptions } from '../core/make-server';
 import type { SessionStore } from '../core/ports';
-import type { Session } from '../core/session';
+import type { Session } from '../core/ports';
 import { perMessageDeflateOf } from './compression';
 import { memoryStore } from '../store/memory-store';
 import { memoryAttachmentStore } from '../store/memory-attachments';
@@ -91,6 +98,14 @@ export class WSServer {
   /** The HTTP server served on once started: ours, or the `server` option's; none with `noServer`. */
   private httpServer: Server | undefined;
   private adapter: WebSocketAdapter | undefined;
+  /** The AI SDK endpoint's sockets, once started (none with `aiSdkPath: false`). */
+  private aiSdkAdapter: WebSocketAdapter | undefined;
+  /** The AG-UI endpoint, once started (none with `agUiPath: false`). */
+  private agUi: ((request: IncomingMessage, response: ServerResponse, principal: unknown) => void) | undefined;
+  /** Where AI SDK chats are bound to sessions. */
+  private readonly bindings: ConversationBindings;
+  /** Our listener of the HTTP server's upgrades, while started. */
+  private onUpgrade: ((request: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
   private address: AddressInfo | undefined;
   /** Waits for a `server` of the caller's that was not listening at `start` to listen. */
   private onListening: (() => void) | undefined;
@@ -120,6 +135,12 @@ export class WSServer {
           })
         : undefined;
     this.tools = this.mcp ?? ownTools;
+    this.tools = serverTools(options);
+    // Telemetry decorates the model and the tools once, here: the core sees only what it made.
+    if (options.telemetry) {
+      this.provider = options.telemetry.provider(this.provider);
+      this.tools = options.telemetry.tools(this.tools);
+    }
     this.metrics = createServerMetrics(
       {
         connections: () => this.getConnectionCount(),
@@ -131,6 +152,7 @@ export class WSServer {
     this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
     this.store = options.store ?? memoryStore();
     this.attachmentStore = options.attachmentStore ?? memoryAttachmentStore();
+    this.bindings = options.conversationBindings ?? memoryConversationBindings();
     this.coreOptions = coreOptionsFor(options, {
       store: this.store,
       provider: this.provider,
@@ -269,6 +291,14 @@ export class WSServer {
       ...(this.options.authenticate && this.options.metricsAuth !== false
         ? { authorize: (request: IncomingMessage) => this.authorized(request) }
         : {}),
+      ...(this.agUiPath() === undefined
+        ? {}
+        : {
+            post: {
+              path: this.agUiPath() as string,
+              handle: (request: IncomingMessage, response: ServerResponse) => this.handleAgUi(request, response),
+            },
+          }),
     });
     const ownsServer = !this.options.server && !this.options.noServer;
     const server = ownsServer ? createServer(routes) : this.options.server;
@@ -278,17 +308,41 @@ export class WSServer {
     await this.mcp?.start();
     await core.ready();
     this.httpServer = server;
-    this.adapter = useWsServer(core, {
-      server,
+    const adapterOptions = {
       ownsServer,
-      path: this.options.path ?? DEFAULT_PATH,
       maxPayload: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD_BYTES,
       perMessageDeflate: perMessageDeflateOf(this.options.enableCompression),
       heartbeatInterval: this.options.heartbeatInterval ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
       maxConnections: this.options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       logger: this.logger,
-      decideUpgrade: (request) => this.decideUpgrade(request),
-    });
+      decideUpgrade: (request: IncomingMessage) => this.decideUpgrade(request),
+    };
+    this.adapter = useWsServer(core, { ...adapterOptions, path: this.options.path ?? DEFAULT_PATH });
+    if (this.agUiPath() !== undefined)
+      this.agUi = createAgUiEndpoint(core, {
+        bindings: this.bindings,
+        bindingTtlMs: this.coreOptions.sessionTtlMs,
+        maxBodyBytes: this.options.maxPayload ?? DEFAULT_MAX_PAYLOAD_BYTES,
+        logger: this.logger,
+      });
+    const aiSdkPath = this.aiSdkPath();
+    if (aiSdkPath !== undefined) {
+      const endpoint = createAiSdkEndpoint(core, {
+        bindings: this.bindings,
+        bindingTtlMs: this.coreOptions.sessionTtlMs,
+        logger: this.logger,
+      });
+      this.aiSdkAdapter = useWsServer(endpoint, { ...adapterOptions, path: aiSdkPath });
+    }
+    if (server) {
+      // One listener for every endpoint: only a server with nobody else to answer gets 404 from us.
+      const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+        if (this.handleUpgrade(request, socket, head)) return;
+        if (ownsServer || server.listenerCount('upgrade') === 1) refuseUpgrade(socket, 404);
+      };
+      this.onUpgrade = onUpgrade;
+      server.on('upgrade', onUpgrade);
+    }
     if (server && ownsServer) {
       try {
         await new Promise<void>((resolve, reject) => {
@@ -299,6 +353,10 @@ export class WSServer {
           });
         });
       } catch (error) {
+        if (this.onUpgrade) server.off('upgrade', this.onUpgrade);
+        this.onUpgrade = undefined;
+        await this.aiSdkAdapter?.close(CloseCode.GoingAway, 'server failed to start');
+        this.aiSdkAdapter = undefined;
         await this.adapter.close(CloseCode.GoingAway, 'server failed to start');
         await core.close();
         await this.mcp?.close();
@@ -337,10 +395,53 @@ export class WSServer {
    * ```
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    if (this.adapter) return this.adapter.handleUpgrade(request, socket, head);
-    if (pathnameOf(request) !== (this.options.path ?? DEFAULT_PATH)) return false;
+    if (this.adapter)
+      return (
+        this.adapter.handleUpgrade(request, socket, head) ||
+        (this.aiSdkAdapter?.handleUpgrade(request, socket, head) ?? false)
+      );
+    const pathname = pathnameOf(request);
+    if (pathname !== (this.options.path ?? DEFAULT_PATH) && pathname !== this.aiSdkPath()) return false;
     refuseUpgrade(socket, 503);
     return true;
+  }
+
+  /**
+   * Answers one `POST` of the AG-UI endpoint (a `RunAgentInput`, answered with SSE): for a
+   * `server` of yours, route your framework's POST to it; the server's own HTTP server does so
+   * itself. Checks the origin (403) and `authenticate` (401) first; 503 when not started, 404
+   * with `agUiPath: false`.
+   */
+  handleAgUi(request: IncomingMessage, response: ServerResponse): void {
+    const refuse = (status: number, text: string): void => {
+      response.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' }).end(`${text}\n`);
+    };
+    const agUi = this.agUi;
+    if (this.agUiPath() === undefined) return refuse(404, 'no AG-UI endpoint (agUiPath: false)');
+    if (!agUi) return refuse(503, 'the server is not started');
+    this.decideUpgrade(request).then(
+      (decision) => {
+        if (!decision.accept)
+          return refuse(decision.status, decision.status === 403 ? 'origin not allowed' : 'the auth token is required');
+        agUi(request, response, decision.principal);
+      },
+      (error: unknown) => {
+        this.logger.error({ err: error }, 'deciding an AG-UI request failed (authenticate threw?)');
+        refuse(500, 'authentication failed inside the server');
+      },
+    );
+  }
+
+  /** The AG-UI endpoint's path, if it is on. */
+  private agUiPath(): string | undefined {
+    const path = this.options.agUiPath ?? DEFAULT_AG_UI_PATH;
+    return path === false ? undefined : path;
+  }
+
+  /** The AI SDK endpoint's path, if it is on. */
+  private aiSdkPath(): string | undefined {
+    const path = this.options.aiSdkPath ?? DEFAULT_AI_SDK_PATH;
+    return path === false ? undefined : path;
   }
 
   /**
@@ -357,11 +458,19 @@ export class WSServer {
     this.httpServer = undefined;
     if (this.onListening) server?.off('listening', this.onListening);
     this.onListening = undefined;
+    if (this.onUpgrade) server?.off('upgrade', this.onUpgrade);
+    this.onUpgrade = undefined;
+    const aiSdkAdapter = this.aiSdkAdapter;
+    this.aiSdkAdapter = undefined;
+    this.agUi = undefined;
     // The core tells connected clients when to come back and ends the sessions; the adapter closes the sockets.
     const closingCore = this.core?.close({
       retryAfterMs: this.options.stopRetryAfterMs ?? DEFAULT_STOP_RETRY_AFTER_MS,
     });
-    await adapter.close(CloseCode.GoingAway, 'server stopping', options.timeoutMs ?? 5000);
+    await Promise.all([
+      adapter.close(CloseCode.GoingAway, 'server stopping', options.timeoutMs ?? 5000),
+      aiSdkAdapter?.close(CloseCode.GoingAway, 'server stopping', options.timeoutMs ?? 5000),
+    ]);
     await closingCore;
     this.core = undefined;
     await this.mcp?.close();
@@ -386,7 +495,7 @@ export class WSServer {
    * (`invalid_message` or `unknown_type`) naming the field, and nothing is sent.
    */
   async sendToClient(sessionId: string, message: PushMessage): Promise<boolean> {
-    return this.core?.sendTo(sessionId, checkedPush(message)) ?? false;
+    return this.core?.push(sessionId, checkedPush(message)) ?? false;
   }
 
   /**
@@ -406,7 +515,7 @@ export class WSServer {
       sessionId: session.id,
       status: session.status,
       connected: session.attached,
-      historyLength: session.conversation.messages().length,
+      historyLength: session.history().length,
       principal: session.principal,
       heldBytes: session.heldBytes,
     }));
@@ -414,7 +523,7 @@ export class WSServer {
 
   /** How many WebSocket connections are open. */
   getConnectionCount(): number {
-    return this.adapter?.connectionCount() ?? 0;
+    return (this.adapter?.connectionCount() ?? 0) + (this.aiSdkAdapter?.connectionCount() ?? 0);
   }
 
   /** Calls back once the server listens. Returns an unsubscribe function. */

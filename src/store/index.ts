@@ -2,7 +2,6 @@
  * Session stores: where a server keeps its sessions (exported from `llm-ws/server`).
  */
 export { memoryStore, createMemorySessionDirectory, type MemorySessionDirectory } from './memory-store';
-export { newSessionIdentity } from '../core/ids';
 export type {
   SessionStore,
   SessionDirectory,

@@ -4,7 +4,6 @@
  * available). The default of every WSServer.
  */
 import { createHash } from 'node:crypto';
-import type { AttachmentStore } from '../core/attachments';
 
 /** Bytes (base64 text) of attachments kept in memory unless configured (64 MiB). */
 export const DEFAULT_ATTACHMENT_MEMORY_BYTES = 64 * 1024 * 1024;
@@ -14,8 +13,14 @@ export function attachmentRef(mediaType: string, data: string): string {
   return `sha256-${createHash('sha256').update(mediaType).update('\0').update(data).digest('hex')}`;
 }
 
-/** An attachment store in memory holding at most `maxBytes` of base64 text. */
-export function memoryAttachmentStore(options: { maxBytes?: number } = {}): AttachmentStore {
+/**
+ * An attachment store (the core's `AttachmentStore`, declared here by shape: stores import only
+ * the core's ports) in memory, holding at most `maxBytes` of base64 text.
+ */
+export function memoryAttachmentStore(options: { maxBytes?: number } = {}): {
+  put(mediaType: string, data: string): string;
+  get(ref: string): Promise<{ mediaType: string; data: string } | undefined>;
+} {
   const maxBytes = options.maxBytes ?? DEFAULT_ATTACHMENT_MEMORY_BYTES;
   // A Map iterates in insertion order: re-inserting on use makes its first entry the least recently used.
   const entries = new Map<string, { mediaType: string; data: string }>();

@@ -1,9 +1,15 @@
-import { samePrincipal } from '../core/principal';
-import { createHeldBytesCounter } from '../core/held-bytes';
-import { newSessionIdentity } from '../core/ids';
-import type { ClaimResult, SessionBudget, SessionDirectory, SessionStore, SessionStoreContext } from '../core/ports';
-import { type Session, sendToEach } from '../core/session';
+import type {
+  ClaimResult,
+  Session,
+  SessionBudget,
+  SessionDirectory,
+  SessionStore,
+  SessionStoreContext,
+} from '../core/ports';
+import { createHeldBytesCounter } from '../util/held-bytes';
+import { samePrincipal } from '../util/same-principal';
 import { secretsEqual } from '../util/secrets-equal';
+import { pushToEach } from './push-to-each';
 
 /** The sessions of one server process, with their expiry. */
 export interface MemorySessionDirectory extends SessionDirectory {
@@ -21,7 +27,7 @@ export interface MemorySessionDirectory extends SessionDirectory {
  * new session is refused (`admit` is false) when dropping every detached one is not enough.
  */
 export function createMemorySessionDirectory(
-  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'replay' | 'backpressure' | 'logger'> & {
+  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'makeFollower' | 'logger'> & {
     logger?: SessionStoreContext['logger'];
   },
 ): MemorySessionDirectory {
@@ -37,10 +43,10 @@ export function createMemorySessionDirectory(
     detachedOrder.delete(session.id);
   };
 
-  const discard = (session: Session): void => {
+  const end = (session: Session): void => {
     stopExpiry(session);
     sessions.delete(session.id);
-    session.dispose();
+    session.end();
   };
 
   const held = createHeldBytesCounter(() => sessions);
@@ -61,7 +67,7 @@ export function createMemorySessionDirectory(
         bytes -= session.heldBytes;
         held.dropped(session.heldBytes);
       }
-      discard(session);
+      end(session);
       dropped++;
     }
     if (dropped > 0) {
@@ -87,7 +93,7 @@ export function createMemorySessionDirectory(
     if ('gap' in replay) {
       // A connection joining too late leaves the session to the ones on it.
       if (options?.share && session.attached) return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
-      discard(session);
+      end(session);
       return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
     }
     return { outcome: 'resumed', session, replay: replay.frames };
@@ -99,20 +105,20 @@ export function createMemorySessionDirectory(
     },
     all: () => sessions.values(),
     create: (principal) => {
-      const session = context.makeSession({ ...newSessionIdentity(), principal });
+      const session = context.makeSession({ ...context.newIdentity(), principal });
       sessions.set(session.id, session);
       return session;
     },
     find: (sessionId) => sessions.get(sessionId),
     claim,
-    discard,
+    end,
     attached: stopExpiry,
     detached: (session) => {
-      if (session.lastSeq === 0 && !session.busy) return discard(session);
+      if (session.lastSeq === 0 && !session.busy) return end(session);
       stopExpiry(session);
       const timer = setTimeout(() => {
         context.onExpired?.(session);
-        discard(session);
+        end(session);
       }, context.ttlMs);
       timer.unref();
       expiries.set(session.id, timer);
@@ -123,17 +129,17 @@ export function createMemorySessionDirectory(
     resumed: (session) => context.onResumed?.(session),
     // Async so that a throw becomes a rejection, as the port promises; nothing here waits.
     // eslint-disable-next-line @typescript-eslint/require-await
-    sendTo: async (sessionId, message) => {
+    push: async (sessionId, message) => {
       const session = sessions.get(sessionId);
       session?.send(message);
       return session !== undefined;
     },
     // eslint-disable-next-line @typescript-eslint/require-await
-    broadcast: async (message, excludeSessionId) => sendToEach(sessions.values(), message, excludeSessionId),
+    broadcast: async (message, excludeSessionId) => pushToEach(sessions.values(), message, excludeSessionId),
     health: () => 'ok',
     // eslint-disable-next-line @typescript-eslint/require-await
     close: async () => {
-      for (const session of [...sessions.values()]) discard(session);
+      for (const session of [...sessions.values()]) end(session);
     },
   };
 }

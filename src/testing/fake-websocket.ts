@@ -146,12 +146,22 @@ export class FakeWebSocket {
 /** Settings of {@link createFakeServer}. */
 export interface FakeServerOptions {
   /**
-   * Opens and greets every new socket by itself, a tick after the client makes it (and confirms
-   * a `resume`, as a server that kept the session). Off, the test calls `accept()` itself.
+   * Opens and greets every new socket by itself (and confirms a `resume`, as a server that kept
+   * the session). Off, the test calls `accept()` itself. In virtual time the greeting comes **in
+   * the same frame** the client made the socket (frame 0 for a `connect()` at the top of
+   * `TestScheduler.run`), once the code that made it has returned: a `send()` made then goes out
+   * at that frame too. With the real clock, a macrotask (`setTimeout(0)`) later.
    * @default false
    */
   readonly autoAccept?: boolean;
-  /** The scheduler of `autoAccept`'s tick. @default asyncScheduler (virtual inside `TestScheduler.run`) */
+  /**
+   * Fails every new socket (an error, then an unclean 1006 close), as a stopped server or a wrong
+   * port does: for tests of what an app shows while the client cannot connect. Like
+   * `autoAccept`, in the same frame of virtual time the client made the socket, after its handlers are set.
+   * @default false
+   */
+  readonly unreachable?: boolean;
+  /** The scheduler of `autoAccept`'s and `unreachable`'s tick. @default asyncScheduler (virtual inside `TestScheduler.run`) */
   readonly scheduler?: SchedulerLike;
 }
 
@@ -193,8 +203,19 @@ const abortsRequest = (message: ClientMessage, requestId: string): boolean =>
  *
  * ```ts
  * const server = createFakeServer({ autoAccept: true });
- * server.answer('user_message', ({ id }) => makeReply(id, ['Hel', 'lo']));
+ * server.answer('user_message', ({ id }) => cold(...replyMarbles(id, '-a-b|', { a: 'Hel', b: 'lo' })));
  * const client = new WSClient({ url: 'ws://fake/ws', WebSocketCtor: server.WebSocketCtor, heartbeatInterval: 0 });
+ * void client.connect();
+ * ```
+ *
+ * The frames, in virtual time (`TestScheduler.run`), of `client.send('hi')` at frame 0:
+ *
+ * ```text
+ * frame              0    1    2    3    4
+ * client             connect(), send('hi')
+ * fake server        greets (autoAccept: same frame), gets the user_message
+ * answer             ^    a    -    b    |          cold(...replyMarbles(id, '-a-b|')), subscribed at 0
+ * send()             -    a    -    b    (ec|)      a: 'Hel', b: 'lo', e: the empty isComplete chunk, c: llm_complete
  * ```
  */
 export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
@@ -206,6 +227,10 @@ export function createFakeServer(options: FakeServerOptions = {}): FakeServer {
     created: (socket) => {
       sockets.push(socket);
       // A tick later: the client sets its handlers right after making the socket.
+      if (options.unreachable) {
+        scheduler.schedule(() => socket.readyState === FakeWebSocket.CONNECTING && socket.fail());
+        return;
+      }
       if (options.autoAccept) {
         scheduler.schedule(() => {
           if (socket.readyState !== FakeWebSocket.CONNECTING) return;

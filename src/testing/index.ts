@@ -30,4 +30,5 @@ export {
   makeReply,
   type Envelope,
 } from './server-messages';
+export { replyMarbles, type ReplyMarbleValue } from './reply-marbles';
 export { offlineProvider, type OfflineProviderOptions } from '../llm/offline-provider';

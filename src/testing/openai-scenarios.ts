@@ -26,6 +26,17 @@ export interface ScriptedReasoning {
   readonly reasoningField?: 'reasoning_content' | 'reasoning';
 }
 
+/**
+ * What a scenario's usage chunk says beyond its counts (prompt tokens are the request's words,
+ * completion tokens the streamed pieces).
+ */
+export interface ScriptedUsage {
+  /** Of the prompt tokens, those reported as served from the prompt cache (`prompt_tokens_details.cached_tokens`). */
+  readonly cachedTokens?: number;
+  /** Sends no usage chunk even when asked for one, as some compatible servers do. @default false */
+  readonly omitUsage?: boolean;
+}
+
 /** How the test server answers one request. */
 export type TestScenario =
   /**
@@ -33,28 +44,30 @@ export type TestScenario =
    * may contain {@link EMIT_TIME_PLACEHOLDER}: it is replaced by the wall-clock time, in ms with
    * three decimals, at the moment the chunk is written, to measure the latency of a relay.
    */
-  | (ScriptedReasoning & {
-      readonly type: 'text';
-      readonly chunks: readonly string[];
-      /** Pause before each chunk, in ms. @default 0 */
-      readonly delayMs?: number;
-      /** @default 'stop' */
-      readonly finishReason?: 'stop' | 'length' | 'content_filter';
-    })
+  | (ScriptedReasoning &
+      ScriptedUsage & {
+        readonly type: 'text';
+        readonly chunks: readonly string[];
+        /** Pause before each chunk, in ms. @default 0 */
+        readonly delayMs?: number;
+        /** @default 'stop' */
+        readonly finishReason?: 'stop' | 'length' | 'content_filter';
+      })
   /**
    * Streams tool calls, each one's arguments split into fragments of `fragmentSize` characters.
    * Any tool name may be scripted: a server tool, one that needs approval, or a client tool the
    * `user_message` declared (the request's `tools` list says which the model was offered).
    */
-  | (ScriptedReasoning & {
-      readonly type: 'tool_calls';
-      readonly calls: readonly ScriptedToolCall[];
-      /** Text streamed before the calls. */
-      readonly text?: string;
-      /** @default 8 */
-      readonly fragmentSize?: number;
-      readonly delayMs?: number;
-    })
+  | (ScriptedReasoning &
+      ScriptedUsage & {
+        readonly type: 'tool_calls';
+        readonly calls: readonly ScriptedToolCall[];
+        /** Text streamed before the calls. */
+        readonly text?: string;
+        /** @default 8 */
+        readonly fragmentSize?: number;
+        readonly delayMs?: number;
+      })
   /** Answers with an HTTP error and an OpenAI-shaped error body. */
   | {
       readonly type: 'error';
@@ -181,7 +194,8 @@ export function streamEvents(
     });
     events.push({ delayMs: 0, data: chunk({}, 'tool_calls') });
   }
-  if (body.stream_options?.include_usage) {
+  const scripted: ScriptedUsage = scenario.type === 'text' || scenario.type === 'tool_calls' ? scenario : {};
+  if (body.stream_options?.include_usage && !scripted.omitUsage) {
     const promptTokens = countWords(body);
     events.push({
       delayMs: 0,
@@ -193,6 +207,9 @@ export function streamEvents(
           completion_tokens: completionTokens,
           total_tokens: promptTokens + completionTokens,
           ...(reasoningTokens > 0 ? { completion_tokens_details: { reasoning_tokens: reasoningTokens } } : {}),
+          ...(scripted.cachedTokens === undefined
+            ? {}
+            : { prompt_tokens_details: { cached_tokens: Math.min(scripted.cachedTokens, promptTokens) } }),
         },
       },
     });

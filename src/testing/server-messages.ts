@@ -105,11 +105,14 @@ export const makeStatus = (status: SessionStatus, requestId?: string, envelope?:
 export const makeHistory = (messages: HistoryMessage[], requestId?: string, envelope?: Envelope) =>
   makeServerMessage('history', { messages, ...(requestId === undefined ? {} : { requestId }) }, envelope);
 
-/** A request-level failure, as the server reports it. */
+/**
+ * A request-level failure, as the server reports it: `retryAfterMs` is how long the server asks
+ * to wait before a retry (`rate_limited` carries it; the client's `ServerError.retryAfterMs`).
+ */
 export const makeError = (
   code: ErrorCode,
   message: string,
-  extra: { requestId?: string; retryable?: boolean } = {},
+  extra: { requestId?: string; retryable?: boolean; retryAfterMs?: number } = {},
   envelope?: Envelope,
 ) =>
   makeServerMessage(
@@ -119,6 +122,7 @@ export const makeError = (
       message,
       retryable: extra.retryable ?? false,
       ...(extra.requestId === undefined ? {} : { requestId: extra.requestId }),
+      ...(extra.retryAfterMs === undefined ? {} : { retryAfterMs: extra.retryAfterMs }),
     },
     envelope,
   );

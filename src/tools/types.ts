@@ -13,6 +13,11 @@ export interface ToolContext {
   readonly signal: AbortSignal;
   /** Who the session belongs to, as the server's `authenticate` said (undefined without one). */
   readonly principal?: unknown;
+  /**
+   * The reply's trace, as the server's telemetry made it (an OpenTelemetry `Context` with
+   * `llm-ws/otel`; undefined without telemetry): a tool making spans of its own may parent them on it.
+   */
+  readonly trace?: unknown;
 }
 
 /**

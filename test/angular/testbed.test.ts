@@ -102,6 +102,10 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
       upstream.enqueue(textScenario('Angular sees every chunk as it comes', { delayMs: 15 }));
       const seen = await run('streamOneReply', server.url as string, mode, 'Hello from TestBed');
       expect(seen.emittedOutsideZone).toEqual([]);
+      // Zoneless: no NgZone.run per frame (signals schedule change detection); zone.js: each delivery enters the zone.
+      if (mode === 'zoneless') expect(seen.zoneRunsInFrames).toBe(0);
+      else expect(seen.zoneRunsInFrames).toBeGreaterThan(2);
+      expect(seen.signalsMatch).toEqual({ status: true, busy: true, messages: true });
       expect(seen.stableWhenConnected).toBe(true);
       expect(seen.stableAfterReply).toBe(true);
       expect(seen.connectionShown).toBe('connected');

@@ -49,4 +49,21 @@ describe('public surface', () => {
       expect(root).not.toContain(internal);
     }
   });
+
+  it('publishes the core and its ports from llm-ws/server, for adapters of other sockets and runtimes', () => {
+    const server = actual['llm-ws/server'];
+    expect(server?.values).toEqual(expect.arrayContaining(['makeServer', 'makeServerOptions']));
+    expect(server?.types).toEqual(
+      expect.arrayContaining([
+        'Transport',
+        'ConnectionHandler',
+        'LLMWSCore',
+        'MakeServerOptions',
+        'SessionStore',
+        'Logger',
+      ]),
+    );
+    // The browser-safe root stays free of the server's core.
+    expect(actual['llm-ws']?.values).not.toContain('makeServer');
+  });
 });

@@ -76,6 +76,8 @@ describeWithBrowser('demo page in Chromium', () => {
     );
     await page.locator('.assistant .bubble:not(.streaming)').waitFor();
     await expect(bubbleText()).resolves.toBe('2+3*4 = 14');
+    // The usage over its two model calls (the offline model reports none for its tool call: estimated, marked ~).
+    await expect(page.locator('.assistant .meta').textContent()).resolves.toMatch(/^~\d+ in · ~\d+ out tokens$/);
     await expect(page.locator('.user .bubble').textContent()).resolves.toBe('What is 2+3*4?');
     await page.screenshot({ path: join(artifacts, 'demo-desktop.png') });
     await page.setViewportSize({ width: 390, height: 844 });

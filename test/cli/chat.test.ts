@@ -22,6 +22,22 @@ describe('llm-ws chat', () => {
     upstream = undefined;
   });
 
+  it("prints the reply's token usage on stderr with --usage, leaving stdout the answer", async () => {
+    upstream = await createOpenAITestServer();
+    upstream.enqueue({ type: 'text', chunks: ['Hi ', 'there'], cachedTokens: 1 });
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', model: 'm' }),
+    });
+    await server.start();
+    cli = spawnCli(['chat', '--url', server.url as string, '--usage', 'hi']);
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toBe('Hi there\n');
+    expect(cli.output()).toMatch(/Hi there\n\[usage\] \d+ in \(1 cached\), 2 out\n$/);
+  });
+
   it('answers one question with only the answer on stdout (tool lines on stderr), and exits 0', async () => {
     server = new WSServer({
       port: 0,

@@ -291,8 +291,10 @@ describe('client tools (marbles)', () => {
       const client = setup(server, { tools: [clock] });
       void client.connect();
       server.latest.accept();
-      client.send('one').subscribe();
+      const one = client.send('one').subscribe();
       client.send('two', { temperature: 0 }).subscribe();
+      // The second waits for the first reply (here: until it is left, which aborts it).
+      one.unsubscribe();
       flush();
       const declared = server.latest.sentOf('user_message').map((m) => m.data.clientTools);
       expect(declared).toEqual([

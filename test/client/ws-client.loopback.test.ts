@@ -56,4 +56,27 @@ describe('WSClient handshake refusals and closes over loopback', () => {
     client.disconnect();
     expect(await closed).toBe(1000);
   });
+
+  it('reports each refused attempt on errors$ as it happens, then rejects with reconnect_failed', async () => {
+    // A port nobody listens on: listen, note the port, close.
+    http = createServer();
+    const url = await listen(http);
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    http = createServer(); // for afterEach to close
+    client = new WSClient({ url, reconnectAttempts: 2, reconnectDelay: 20, reconnectJitter: 0, heartbeatInterval: 0 });
+    const seen: string[] = [];
+    client.errors$.subscribe((error) => seen.push(error.code));
+    const firstError = new Promise<string>((resolve) => client?.errors$.subscribe((error) => resolve(error.code)));
+    const connecting = client.connect();
+    let settled = false;
+    connecting.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // The first refusal is heard while connect() still tries (it waits 20 + 40 ms more).
+    expect(await firstError).toBe('connection_lost');
+    expect(settled).toBe(false);
+    await expect(connecting).rejects.toMatchObject({ code: 'reconnect_failed' });
+    expect(seen).toEqual(['connection_lost', 'connection_lost', 'connection_lost', 'reconnect_failed']);
+  });
 });

@@ -146,7 +146,8 @@ describe('WSClient sends, queues and times out (marbles)', () => {
         'user_message',
         'user_message',
       ]);
-      expect(errors.map((e) => e.code)).toEqual(['upstream_error']);
+      // The drop at 5 is reported at once; the reply's own failure with its request.
+      expect(errors.map((e) => e.code)).toEqual(['connection_lost', 'upstream_error']);
       client.disconnect();
     });
   });
@@ -194,6 +195,7 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       flush();
       expect(server.latest.sentOf('user_message')).toEqual([]);
       expect(errors.map((e) => [e.code, e.message])).toEqual([
+        ['connection_lost', 'connection lost (the socket failed: network down)'],
         ['not_connected', 'the message waited 50 ms for a connection (queueTimeoutMs)'],
       ]);
       client.disconnect();
@@ -217,8 +219,9 @@ describe('WSClient sends, queues and times out (marbles)', () => {
         { a: expect.objectContaining({ type: 'llm_chunk' }) },
         code('request_timeout'),
       );
-      expectObservable(client.send('two', { timeoutMs: 3, temperature: 0 })).toBe(
-        '-a-#',
+      // Sent once the first reply has timed out (one reply at a time), at 5.
+      expectObservable(client.send('two', { timeoutMs: 3, temperature: 0 }), '5ms ^').toBe(
+        '6ms a-#',
         { a: expect.objectContaining({ type: 'llm_chunk' }) },
         code('request_timeout'),
       );
@@ -226,14 +229,14 @@ describe('WSClient sends, queues and times out (marbles)', () => {
       const [one, two] = server.latest.sentOf('user_message');
       expect(two?.data).toEqual({ text: 'two', options: { temperature: 0 } }); // timeoutMs stays on the client
       expect(server.latest.sentOf('control').map((c) => c.data)).toEqual([
-        { type: 'abort', requestId: two?.id },
         { type: 'abort', requestId: one?.id },
+        { type: 'abort', requestId: two?.id },
       ]);
       expectSubscriptions(answers[0]?.subscriptions ?? []).toBe('^----!');
-      expectSubscriptions(answers[1]?.subscriptions ?? []).toBe('^--!');
+      expectSubscriptions(answers[1]?.subscriptions ?? []).toBe('5ms ^--!');
       expect(errors.map((e) => e.message)).toEqual([
-        'the reply did not complete within 3 ms',
         'the reply did not complete within 5 ms',
+        'the reply did not complete within 3 ms',
       ]);
       client.disconnect();
     });

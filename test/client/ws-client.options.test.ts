@@ -136,7 +136,8 @@ describe('WSClient.connect() always returns a promise', () => {
     const connecting = client.connect();
     expect(connecting).toBeInstanceOf(Promise);
     await expect(connecting).rejects.toMatchObject({ code: 'reconnect_failed' });
-    expect(errors).toEqual(['reconnect_failed']);
+    // The attempt's own failure at once, then the give-up.
+    expect(errors).toEqual(['connection_lost', 'reconnect_failed']);
     expect(client.isConnected()).toBe(false);
   });
 

@@ -127,8 +127,14 @@ describe('WSClient (fake socket, fake clock)', () => {
     advance(200);
     FakeWebSocket.latest.fail();
     expect(statuses[statuses.length - 1]).toBe('disconnected');
-    expect(errors.map((e) => e.code)).toEqual(['reconnect_failed']);
-    expect(errors[0]?.message).toMatch(/^gave up after 2 reconnect attempts: connection lost/);
+    // Each failed attempt at once (the drop and two reconnects), then the give-up.
+    expect(errors.map((e) => e.code)).toEqual([
+      'connection_lost',
+      'connection_lost',
+      'connection_lost',
+      'reconnect_failed',
+    ]);
+    expect(errors[3]?.message).toMatch(/^gave up after 2 reconnect attempts: connection lost/);
     expect(queued.seen.error?.code).toBe('reconnect_failed');
     advance(10_000);
     expect(FakeWebSocket.sockets).toHaveLength(3);
@@ -151,14 +157,19 @@ describe('WSClient (fake socket, fake clock)', () => {
     socket.accept();
     const first = observe(client.send('one', { temperature: 0.2 }));
     const second = observe(client.send('two'));
-    const [a, b] = socket.sentOf('user_message') as Array<{ id: string; data: unknown }>;
+    // One reply at a time: the second waits on the client for the first to end, never refused `busy`.
+    expect(socket.sentOf('user_message')).toHaveLength(1);
+    const [a] = socket.sentOf('user_message') as Array<{ id: string; data: unknown }>;
     expect(a?.data).toEqual({ text: 'one', options: { temperature: 0.2 } });
-    socket.deliver(chunk(b?.id as string, 'B1'));
+    socket.deliver(chunk('someone-else', 'X1'));
     socket.deliver(chunk(a?.id as string, 'A1'));
     socket.deliver({ type: 'status', id: 'st', data: { status: 'streaming', requestId: a?.id } });
     socket.deliver(complete(a?.id as string, 'A1'));
     expect(first.seen.events.map((e) => e.type)).toEqual(['llm_chunk', 'llm_complete']);
     expect(first.seen.completed).toBe(true);
+    const [, b] = socket.sentOf('user_message') as Array<{ id: string; data: unknown }>;
+    expect(b?.data).toEqual({ text: 'two' });
+    socket.deliver(chunk(b?.id as string, 'B1'));
     expect(second.seen.events.map((e) => e.data)).toEqual([{ chunk: 'B1', isComplete: false, requestId: b?.id }]);
     socket.deliver({
       type: 'error',

@@ -78,8 +78,8 @@ describe('makeServer', () => {
     const idOf = (transport: RecordingTransport): string =>
       (transport.messages[0]?.data as { sessionId: string }).sessionId;
     const notification = { type: 'notification' as const, data: { event: 'hello', payload: 1 } };
-    expect(await core.sendTo(idOf(a), notification)).toBe(true);
-    expect(await core.sendTo('no-such-session', notification)).toBe(false);
+    expect(await core.push(idOf(a), notification)).toBe(true);
+    expect(await core.push('no-such-session', notification)).toBe(false);
     expect(await core.broadcast(notification, idOf(a))).toBe(1);
     expect(a.messages.filter((message) => message.type === 'notification')).toHaveLength(1);
     expect(b.messages.filter((message) => message.type === 'notification')).toHaveLength(1);

@@ -31,6 +31,8 @@ const complete = (fullText: string, finishReason: string, usage?: object) => ({
   type: 'llm_complete',
   data: { fullText, requestId: R, finishReason, ...(usage ? { usage } : {}) },
 });
+/** The usage of a reply whose model reported none (its numbers are tested with estimateUsage). */
+const estimatedUsage = expect.objectContaining({ estimated: true, promptTokens: expect.any(Number) });
 const toolCall = (id: string, key: string, state: string) => ({
   type: 'tool_call',
   data: { toolCallId: id, toolName: 'lookup', args: { key }, status: state, requestId: R },
@@ -124,7 +126,8 @@ describe('runReply', () => {
         r: toolResult('call_1', 'found it'),
         a: chunk('Hel'),
         e: chunk('', true),
-        f: complete('Hel', 'stop'),
+        // Neither call reported usage: both are estimated from what was sent and streamed.
+        f: complete('Hel', 'stop', estimatedUsage),
       });
       helpers.flush();
       helpers.expectSubscriptions(round1.subscriptions).toBe('^--!');
@@ -223,7 +226,8 @@ describe('runReply', () => {
         c: status('calling_tool'),
         s: toolCall('call_1', 'x', 'start'),
         e: chunk('', true),
-        f: complete('', 'aborted'),
+        // The finished model call reported no usage: estimated.
+        f: complete('', 'aborted', estimatedUsage),
       });
       helpers.expectSubscriptions(tool.subscriptions).toBe('-^----!');
       helpers.flush();
@@ -426,7 +430,7 @@ describe('runReply', () => {
       reply$.subscribe((message) => frames.push(message));
       helpers.flush();
       expect(requests.map((r) => r.options.toolChoice)).toEqual(['auto', 'none']);
-      expect(frames[frames.length - 1]).toEqual(complete('', 'length'));
+      expect(frames[frames.length - 1]).toEqual(complete('', 'length', estimatedUsage));
       expect(
         frames.filter((m) => m.type === 'tool_call' && (m.data as { status: string }).status === 'start'),
       ).toHaveLength(1);

@@ -39,13 +39,14 @@ describe('session and connection', () => {
         '1 status streaming q1 #2',
         '1 llm_chunk one  q1 #3',
         '2 status paused c1 #4',
-        '6 status paused c2 #5',
-        '10 llm_chunk two  q1 #6',
-        '10 llm_chunk three q1 #7',
-        '10 llm_chunk  q1 #8',
-        '10 llm_complete stop q1 #9',
-        '10 status idle q1 #10',
-        '10 status idle c3 #11',
+        // A question's answer is its connection's alone: no seq, not in the stream.
+        '6 status paused c2',
+        '10 llm_chunk two  q1 #5',
+        '10 llm_chunk three q1 #6',
+        '10 llm_chunk  q1 #7',
+        '10 llm_complete stop q1 #8',
+        '10 status idle q1 #9',
+        '10 status idle c3 #10',
       ]);
     });
   });
@@ -151,6 +152,36 @@ describe('session and connection', () => {
     });
   });
 
+  it('rewinds the last turn (regenerate): the last user message and its reply go, refused with busy while a reply runs', () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ cold }) => {
+      const { connect } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e), cold<LLMEvent>('-b-(s|)', e)]);
+      const { transport, at } = connect();
+      at(0, userMessage('q1', 'first'));
+      at(1, control('r0', 'rewind'));
+      at(5, userMessage('q2', 'second'));
+      at(9, control('r1', 'rewind'));
+      at(10, control('r2', 'rewind'));
+      at(11, control('r3', 'rewind'));
+      scheduler.flush();
+      expect(transport.log()).toContain('1 error busy r0');
+      const histories = transport.frames
+        .filter(({ message }) => message.type === 'history')
+        .map(({ message }) => message.data);
+      expect(histories).toEqual([
+        {
+          messages: [
+            { role: 'user', content: 'first' },
+            { role: 'assistant', content: 'one ' },
+          ],
+          requestId: 'r1',
+        },
+        { messages: [], requestId: 'r2' },
+        { messages: [], requestId: 'r3' },
+      ]);
+    });
+  });
+
   it.each<[string, string | Buffer, boolean, object]>([
     ['not JSON', 'hello?', false, { code: 'invalid_json', retryable: false }],
     [
@@ -192,8 +223,13 @@ describe('session and connection', () => {
           message: 'more than 1 messages a second (bursts of 2): slow down',
           retryable: true,
           requestId: 'g3',
+          // When the next token comes (1 a second, none left): the real clock may have moved a little.
+          retryAfterMs: expect.any(Number),
         },
       ]);
+      const [refused] = errors as Array<{ retryAfterMs: number }>;
+      expect(refused?.retryAfterMs).toBeGreaterThan(900);
+      expect(refused?.retryAfterMs).toBeLessThanOrEqual(1000);
     });
   });
 
@@ -259,7 +295,8 @@ describe('session and connection', () => {
       scheduler.run(() => {
         const { connect } = harness(scheduler);
         const first = connect();
-        first.connection.receive(JSON.stringify(control('g', 'get_status')), false);
+        // A frame of the stream (a pause with no reply running is answered in it), so there is something to resume.
+        first.connection.receive(JSON.stringify(control('g', 'pause')), false);
         const { sessionId, resumeToken } = greetingOf(first.transport).data;
         const second = connect();
         second.connection.receive(
@@ -302,7 +339,7 @@ describe('session and connection', () => {
       scheduler.run(() => {
         const { connect } = harness(scheduler, [], { replay: { maxMessages: 2, maxBytes: 100_000 } });
         const first = connect();
-        for (const id of ['g1', 'g2', 'g3']) first.connection.receive(JSON.stringify(control(id, 'get_status')), false);
+        for (const id of ['g1', 'g2', 'g3']) first.connection.receive(JSON.stringify(control(id, 'pause')), false);
         const { sessionId, resumeToken } = greetingOf(first.transport).data;
         const second = connect();
         const target = name === 'an unknown session' ? 'no-such-session' : sessionId;
@@ -341,7 +378,7 @@ describe('session and connection', () => {
       scheduler.run(() => {
         const { connect } = harness(scheduler);
         const { connection } = connect();
-        for (const id of ['g1', 'g2', 'g3']) connection.receive(JSON.stringify(control(id, 'get_status')), false);
+        for (const id of ['g1', 'g2', 'g3']) connection.receive(JSON.stringify(control(id, 'pause')), false);
         connection.receive(JSON.stringify({ type: 'ping', id: 'p', data: { lastSeq: 2 } }), false);
         expect(connection.session.replaySince(2)).toEqual({ frames: [expect.stringContaining('"seq":3')] });
         expect(connection.session.replaySince(1)).toEqual({ gap: { oldestHeld: 3 } });

@@ -1,5 +1,5 @@
 import type { LLMEvent } from '../../src/llm/types';
-import { e, greetingOf, harness, newScheduler, userMessage } from '../utils/session-harness';
+import { control, e, greetingOf, harness, newScheduler, userMessage } from '../utils/session-harness';
 
 /**
  * Several connections on one session (`resume` with `share`), in virtual time over fake
@@ -41,6 +41,49 @@ describe('a shared session (marbles)', () => {
       first.connection.closed(1000, '');
       expect(first.connection.session.attached).toBe(false);
       expect(registry.find(first.connection.session.id)).toBeDefined();
+    });
+  });
+
+  it("answers one tab's get_history and get_status to that tab alone: not in the stream, the replay log or the other tab", () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ cold }) => {
+      const { connect } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e)]);
+      const first = connect();
+      const second = connect();
+      scheduler.schedule(() => {
+        const { sessionId, resumeToken } = greetingOf(first.transport).data;
+        second.connection.receive(
+          JSON.stringify({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: 0, share: true } }),
+          false,
+        );
+      }, 0);
+      first.at(1, userMessage('q1'));
+      second.at(10, control('h1', 'get_history'));
+      second.at(11, control('s1', 'get_status'));
+      // A bogus answer of the second tab's is refused to it alone, too.
+      second.at(12, { type: 'tool_approval', id: 'a1', data: { toolCallId: 'nope', approved: true } });
+      scheduler.flush();
+      const session = first.connection.session;
+      const seqBefore = session.lastSeq;
+      const answers = second.transport.frames
+        .map(({ message }) => message)
+        .filter((message) => message.seq === undefined);
+      expect(
+        answers.map((message) => `${message.type} ${String((message.data as { requestId?: string }).requestId)}`),
+      ).toEqual(['session undefined', 'session r1', 'history h1', 'status s1', 'error a1']);
+      const history = answers.find((message) => message.type === 'history');
+      expect(history?.data).toMatchObject({
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: 'one ' },
+        ],
+      });
+      const firstSaw = first.transport.frames.map(({ message }) => (message.data as { requestId?: string }).requestId);
+      for (const id of ['h1', 's1', 'a1']) expect(firstSaw).not.toContain(id);
+      // Nothing of theirs took a seq: the replay log holds the reply's frames only.
+      const replay = session.replaySince(0);
+      expect('frames' in replay && replay.frames.every((frame) => !/"requestId":"(h1|s1|a1)"/.test(frame))).toBe(true);
+      expect(session.lastSeq).toBe(seqBefore);
     });
   });
 });

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import pino from 'pino';
-import { firstValueFrom, lastValueFrom, reduce, tap, toArray } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, reduce, tap, toArray } from 'rxjs';
 import { UpstreamError } from '../../src/errors';
 import { nodeHttpFetch } from '../../src/llm/node-http-fetch';
 import { openAIProvider } from '../../src/llm/openai-provider';
@@ -14,8 +14,13 @@ beforeEach(async () => {
 });
 afterEach(() => upstream.close());
 
-const provider = (maxRetries = 0) =>
+const rawProvider = (maxRetries = 0) =>
   openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test-key', model: 'test-model', maxRetries });
+/** The provider without its `response` event (tested on its own below), so the tables list what the model said. */
+const provider =
+  (maxRetries = 0) =>
+  (req: LLMRequest) =>
+    rawProvider(maxRetries)(req).pipe(filter((event) => event.type !== 'response'));
 const request = (overrides: Partial<LLMRequest> = {}): LLMRequest => ({
   messages: [
     { role: 'system', content: 'sys' },
@@ -47,6 +52,25 @@ describe('openAIProvider over HTTP', () => {
     const sent = upstream.requests[0];
     expect(sent?.headers.authorization).toBe('Bearer test-key');
     expect(sent?.body).toMatchObject({ model: 'test-model', stream: true, stream_options: { include_usage: true } });
+  });
+
+  it('says first which completion and model answered, and describes itself for telemetry', async () => {
+    upstream.enqueue({ type: 'text', chunks: ['Hi'], cachedTokens: 1 });
+    const model = rawProvider();
+    const events = await lastValueFrom(model(request()).pipe(toArray()));
+    expect(events[0]).toEqual({ type: 'response', id: expect.stringMatching(/.+/), model: 'test-model' });
+    expect(events.filter((event) => event.type === 'response')).toHaveLength(1);
+    expect(events.at(-1)).toEqual({
+      type: 'usage',
+      usage: { promptTokens: 2, completionTokens: 1, totalTokens: 3, cachedTokens: 1 },
+    });
+    const url = new URL(upstream.baseURL);
+    expect(model.info).toEqual({
+      providerName: 'openai',
+      model: 'test-model',
+      serverAddress: url.hostname,
+      serverPort: Number(url.port),
+    });
   });
 
   it.each(['reasoning_content', 'reasoning'] as const)(

@@ -1,5 +1,6 @@
 import { defer, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import { ServerError } from '../../src/errors';
 import { backoffDelay, retryWithBackoff } from '../../src/operators/retry-with-backoff';
 
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -68,5 +69,32 @@ describe('retryWithBackoff', () => {
     newScheduler().run(({ cold, expectObservable }) => {
       expectObservable(cold('-#').pipe(retryWithBackoff({ ...exact, maxAttempts: 0 }))).toBe('-#');
     });
+  });
+
+  it("waits at least the error's retryAfterMs (the server's rate_limited), backing off as usual beyond it", () => {
+    const delays: number[] = [];
+    newScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const limited = new ServerError('rate_limited', 'slow down', { retryable: true, retryAfterMs: 25 });
+      const source = cold('-#', {}, limited);
+      const result = source.pipe(
+        retryWithBackoff({ ...exact, maxAttempts: 3, onRetry: ({ delayMs }) => delays.push(delayMs) }),
+      );
+      // fail at 1; wait max(10, 25) -> 26, fail 27; wait max(20, 25) -> 52, fail 53; wait 40 -> 93, fail 94
+      expectObservable(result).toBe('94ms #', {}, limited);
+      expectSubscriptions(source.subscriptions).toBe(['^!', '26ms ^!', '52ms ^!', '93ms ^!']);
+    });
+    expect(delays).toEqual([25, 25, 40]);
+  });
+
+  it('ignores a retryAfterMs that is not a positive finite number', () => {
+    const delays: number[] = [];
+    newScheduler().run(({ cold, expectObservable }) => {
+      const odd = Object.assign(new Error('odd'), { retryAfterMs: Number.NaN });
+      const result = cold('#', {}, odd).pipe(
+        retryWithBackoff({ ...exact, maxAttempts: 1, onRetry: ({ delayMs }) => delays.push(delayMs) }),
+      );
+      expectObservable(result).toBe('10ms #', {}, odd);
+    });
+    expect(delays).toEqual([10]);
   });
 });

@@ -1,5 +1,5 @@
-import type { ClaimResult } from '../../src/core/ports';
-import type { Session } from '../../src/core/session';
+import { newSessionIdentity } from '../../src/core/ids';
+import type { ClaimResult, Session } from '../../src/core/ports';
 import { createMemorySessionDirectory } from '../../src/store/memory-store';
 
 /** A session as the directory sees it: an id, a size, and whether it has said anything. */
@@ -17,6 +17,7 @@ function setup(budget: { maxSessions: number; maxBytes: number }) {
   const warnings: string[] = [];
   const directory = createMemorySessionDirectory({
     ttlMs: 60_000,
+    newIdentity: newSessionIdentity,
     budget,
     logger: {
       info: () => undefined,
@@ -33,7 +34,7 @@ function setup(budget: { maxSessions: number; maxBytes: number }) {
         heldBytes: 0,
         disposed: false,
         replaySince: () => ({ frames: [] }),
-        dispose: () => {
+        end: () => {
           fake.disposed = true;
         },
       };
@@ -91,7 +92,7 @@ describe('the memory store within a session budget', () => {
     expect(directory.admit?.()).toBe(false);
     (made[0] as FakeSession).heldBytes = 900;
     expect(directory.admit?.()).toBe(true);
-    directory.discard(first);
+    directory.end(first);
     await directory.close();
   });
 
@@ -127,7 +128,8 @@ describe('the memory store within a session budget', () => {
   it('has no budget unless given one', async () => {
     const directory = createMemorySessionDirectory({
       ttlMs: 1000,
-      makeSession: () => ({ id: 'x', heldBytes: 1e12, dispose: () => undefined }) as unknown as Session,
+      newIdentity: newSessionIdentity,
+      makeSession: () => ({ id: 'x', heldBytes: 1e12, end: () => undefined }) as unknown as Session,
     });
     directory.create(undefined);
     expect(directory.admit?.()).toBe(true);

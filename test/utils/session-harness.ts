@@ -8,6 +8,7 @@ import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import type { ServerMessage } from '../../src/protocol/codecs';
 import { createConnection, type Connection } from '../../src/core/connection';
 import { silentLogger } from '../../src/server/logger';
+import { newSessionIdentity } from '../../src/core/ids';
 import { createSession, type SessionOptions } from '../../src/core/session';
 import { createMemorySessionDirectory, type MemorySessionDirectory } from '../../src/store/memory-store';
 import { createToolRegistry } from '../../src/tools';
@@ -70,6 +71,7 @@ export function harness(
   let counter = 0;
   const registry: MemorySessionDirectory = createMemorySessionDirectory({
     ttlMs: 60_000,
+    newIdentity: newSessionIdentity,
     makeSession: ({ sessionId, resumeToken, principal }) =>
       createSession({
         sessionId,

@@ -74,6 +74,8 @@ export interface ReplyContext {
   readonly answers?: ReplyAnswers;
   /** @default DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_CLIENT_TOOL_TIMEOUT_MS, DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES, no reasoning kept */
   readonly humanInTheLoop?: HumanInTheLoopOptions;
+  /** The reply's trace handle (see `ReplyTrace.context`), passed to its model calls and tool runs. */
+  readonly trace?: unknown;
 }
 
 /** What the rounds of one running reply share. */

@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import { UpstreamError } from '../../errors';
 import { accumulateRound, emptyRound, type RoundSnapshot } from '../../llm/accumulate-round';
+import { estimateUsage } from '../../llm/estimate-usage';
 import type { LLMRequest } from '../../llm/types';
 import { idleTimeout } from '../../operators/idle-timeout';
 import type { ServerMessageInput } from '../../protocol/codecs';
@@ -25,6 +26,12 @@ export function modelRound(
     whenWritable: context.whenWritable,
     ...(context.attachmentData ? { attachmentData: context.attachmentData } : {}),
     limits: { maxTextBytes: limits.maxTextBytes, maxToolArgumentsBytes: limits.maxToolArgumentsBytes },
+    call: {
+      conversationId: context.sessionId,
+      requestId: context.requestId,
+      principal: context.principal,
+      trace: context.trace,
+    },
     options: {
       temperature: options.temperature,
       maxTokens: options.maxTokens,
@@ -95,7 +102,11 @@ export function modelRound(
             // What follows the call goes straight to this subscriber: no hop for its frames either.
             // Subscribed with the subscriber itself, its teardown is the subscriber's: unsubscribing
             // the round stops it too.
-            then({ ...round, text: state.roundText, reasoning: state.roundReasoning }, lastRound).subscribe(subscriber);
+            const whole = { ...round, text: state.roundText, reasoning: state.roundReasoning };
+            // A model that reported no usage is estimated, so every reply (and budget) counts its calls.
+            then(whole.usage ? whole : { ...whole, usage: estimateUsage(request, whole) }, lastRound).subscribe(
+              subscriber,
+            );
           } catch (error) {
             subscriber.error(error);
           }

@@ -10,6 +10,10 @@ function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | un
     ...(total.reasoningTokens === undefined && more.reasoningTokens === undefined
       ? {}
       : { reasoningTokens: (total.reasoningTokens ?? 0) + (more.reasoningTokens ?? 0) }),
+    ...(total.cachedTokens === undefined && more.cachedTokens === undefined
+      ? {}
+      : { cachedTokens: (total.cachedTokens ?? 0) + (more.cachedTokens ?? 0) }),
+    ...(total.estimated || more.estimated ? { estimated: true } : {}),
   };
 }
 
@@ -85,12 +89,12 @@ export class ReplyState {
   /** The model never reported the cut-off call's usage: its streamed pieces count as about a token each. */
   estimateAbortedRound(): void {
     if (this.roundDeltas === 0) return;
-    const partial = addUsage(this.usage, {
+    this.usage = addUsage(this.usage, {
       promptTokens: 0,
       completionTokens: this.roundDeltas,
       totalTokens: this.roundDeltas,
+      estimated: true,
     });
-    this.usage = partial && { ...partial, estimated: true };
   }
 
   /** An `llm_chunk` of this reply. */

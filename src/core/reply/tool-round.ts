@@ -37,7 +37,7 @@ export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Ob
   });
   type Call = (typeof calls)[number];
   const outcomes: ToolOutcome[] = [];
-  const toolContext = { sessionId: context.sessionId, requestId, principal: context.principal };
+  const toolContext = { sessionId: context.sessionId, requestId, principal: context.principal, trace: context.trace };
   const toolCallMessage = (
     call: Call,
     status: ToolCallStatus,

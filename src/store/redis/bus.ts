@@ -10,17 +10,35 @@ import {
   ServerMessage,
   type ServerMessageInput,
   ToolApprovalMessage,
+  UserMessage,
 } from '../../protocol/codecs';
 
 /** A message between processes. */
 export type BusMessage =
   /** Session `s` was resumed on process `by`: any other connection of it must close (4409). */
   | { readonly t: 'takeover'; readonly s: string; readonly by: string }
-  /** An abort, pause or resume, or an answer to a tool call (approval, client result), for the process running the reply of `s`. */
+  /**
+   * A client's frame for the writer of `s`, sent by a connection on process `from` that follows
+   * it: the writer confirms it took frame `k` (`took`), and answers what is that connection's
+   * alone (a `history`, a `status`, a refusal) to connection `c` of `from` (`answer`).
+   */
   | {
       readonly t: 'control';
       readonly s: string;
-      readonly m: ControlMessage | ToolApprovalMessage | ClientToolResultMessage;
+      readonly m: UserMessage | ControlMessage | ToolApprovalMessage | ClientToolResultMessage;
+      readonly from?: string;
+      readonly c?: string;
+      readonly k?: string;
+    }
+  /** The writer of `s` took frame `k` forwarded by process `to`: `to` need not hold it for a takeover any more. */
+  | { readonly t: 'took'; readonly s: string; readonly to: string; readonly k: string }
+  /** An answer for connection `c` of process `to` alone (no seq: not part of the stream). */
+  | {
+      readonly t: 'answer';
+      readonly s: string;
+      readonly to: string;
+      readonly c: string;
+      readonly m: ServerMessageInput;
     }
   /** A message for the stream of `s`, for its writer `to` (`sendToClient` on another process). */
   | { readonly t: 'send'; readonly s: string; readonly to: string; readonly m: ServerMessageInput }
@@ -31,11 +49,16 @@ export type BusMessage =
 
 const Envelope = t.union([
   t.type({ t: t.literal('takeover'), s: t.string, by: t.string }),
-  t.type({
-    t: t.literal('control'),
-    s: t.string,
-    m: t.union([ControlMessage, ToolApprovalMessage, ClientToolResultMessage]),
-  }),
+  t.intersection([
+    t.type({
+      t: t.literal('control'),
+      s: t.string,
+      m: t.union([UserMessage, ControlMessage, ToolApprovalMessage, ClientToolResultMessage]),
+    }),
+    t.partial({ from: t.string, c: t.string, k: t.string }),
+  ]),
+  t.type({ t: t.literal('took'), s: t.string, to: t.string, k: t.string }),
+  t.type({ t: t.literal('answer'), s: t.string, to: t.string, c: t.string, m: t.UnknownRecord }),
   t.type({ t: t.literal('send'), s: t.string, to: t.string, m: t.UnknownRecord }),
   t.type({ t: t.literal('released'), s: t.string }),
   t.intersection([
@@ -63,7 +86,7 @@ export function decodeBusMessage(text: string): BusMessage | undefined {
   const decoded = Envelope.decode(json);
   if (E.isLeft(decoded)) return undefined;
   const message = decoded.right;
-  if (message.t !== 'send' && message.t !== 'broadcast') return message;
+  if (message.t !== 'send' && message.t !== 'broadcast' && message.t !== 'answer') return message;
   const input = serverMessageInput(message.m);
   return input === undefined ? undefined : { ...message, m: input };
 }

@@ -2,10 +2,9 @@
  * Taking a session for a resume or a push: from this process's memory, as its new writer (its
  * previous writer let go or died), or as a follower of the process that writes it.
  */
-import type { ClaimResult } from '../../core/ports';
-import { samePrincipal } from '../../core/principal';
-import type { Session } from '../../core/session';
+import type { ClaimResult, Session } from '../../core/ports';
 import type { ServerMessageInput } from '../../protocol/codecs';
+import { samePrincipal } from '../../util/same-principal';
 import { secretsEqual } from '../../util/secrets-equal';
 import { follow } from './follower';
 import { hashToken, type LoggedFrame } from './redis-data';

@@ -7,3 +7,4 @@ export {
   type RedisClient,
   type RedisStoreOptions,
 } from './redis-store';
+export { redisConversationBindings, type RedisConversationBindingsOptions } from './conversation-bindings';

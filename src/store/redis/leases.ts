@@ -135,7 +135,7 @@ async function reassert(node: RedisNode): Promise<void> {
         continue;
       }
       await data.writeMeta(session.id, writer.tokenHash, writer.principal, writer.busy);
-      await data.writeHistory(session.id, session.conversation.messages());
+      await data.writeHistory(session.id, session.history());
       await data.markReached(session.id, session.lastSeq);
       await data.touch([session.id]);
     }

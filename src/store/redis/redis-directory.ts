@@ -7,12 +7,18 @@
  * ./claims.ts (resumes and pushes), ./writer.ts (adopting a session), ./follower.ts,
  * ./leases.ts (liveness and outages), and this file, the store port's face and the bus.
  */
-import { newSessionIdentity } from '../../core/ids';
-import type { ClaimResult, SessionDirectory, SessionStoreContext, StoreHealth } from '../../core/ports';
-import { type Session, sendToEach } from '../../core/session';
+import type {
+  ClaimResult,
+  RemoteSender,
+  Session,
+  SessionDirectory,
+  SessionStoreContext,
+  StoreHealth,
+} from '../../core/ports';
 import type { ServerMessageInput } from '../../protocol/codecs';
 import { CloseCode } from '../../protocol/codes';
 import { decodeBusMessage } from './bus';
+import { pushToEach } from '../push-to-each';
 import { claimNow, pushTo } from './claims';
 import { type Leases, startLeases } from './leases';
 import { hashToken } from './redis-data';
@@ -52,7 +58,7 @@ class RedisSessionDirectory implements SessionDirectory {
 
   create(principal: unknown): Session {
     const { node } = this;
-    const { sessionId, resumeToken } = newSessionIdentity();
+    const { sessionId, resumeToken } = node.context.newIdentity();
     const writer = new RedisPersistence(node, sessionId, hashToken(resumeToken), principal, 0, [], []);
     const session = node.context.makeSession({ sessionId, resumeToken, principal, persistence: writer });
     node.holdAsWriter(session, writer, Date.now());
@@ -91,9 +97,9 @@ class RedisSessionDirectory implements SessionDirectory {
     return next;
   }
 
-  discard(session: Session): void {
+  end(session: Session): void {
     const held = this.node.held.get(session.id);
-    if (held?.session !== session) return session.dispose();
+    if (held?.session !== session) return session.end();
     if (session.lastSeq === 0 && !session.busy && held.writer) return this.node.forget(session);
     this.node.letGo(held);
   }
@@ -116,13 +122,13 @@ class RedisSessionDirectory implements SessionDirectory {
     this.node.context.onResumed?.(session);
   }
 
-  sendTo(sessionId: string, message: ServerMessageInput): Promise<boolean> {
+  push(sessionId: string, message: ServerMessageInput): Promise<boolean> {
     return pushTo(this.node, sessionId, message);
   }
 
   async broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number> {
     const { node } = this;
-    const sent = sendToEach(this.all(), message, excludeSessionId);
+    const sent = pushToEach(this.all(), message, excludeSessionId);
     // Without Redis the other processes cannot be told; this process's sessions got it regardless.
     await node
       .publish({
@@ -165,8 +171,23 @@ class RedisSessionDirectory implements SessionDirectory {
         // A follower has nothing to hand over; a writer lets go once its connection is gone and its reply ended.
         if (held.follower) node.letGo(held);
         return;
-      case 'control':
-        if (held?.writer) held.session.handle(message.m);
+      case 'control': {
+        if (!held?.writer) return;
+        const { from, k, c } = message;
+        // Taken: the follower that forwarded it need not hold it for a takeover any more.
+        if (from !== undefined && k !== undefined)
+          node.publish({ t: 'took', s: message.s, to: from, k }).catch((error: unknown) => node.reportFailure(error));
+        held.session.handle(
+          message.m,
+          from !== undefined && c !== undefined ? remoteSender(node, message.s, from, c) : undefined,
+        );
+        return;
+      }
+      case 'took':
+        if (message.to === node.nodeId) held?.follower?.session.took(message.k);
+        return;
+      case 'answer':
+        if (message.to === node.nodeId) held?.follower?.session.answered(message.c, message.m);
         return;
       case 'send':
         if (message.to !== node.nodeId) return;
@@ -178,10 +199,21 @@ class RedisSessionDirectory implements SessionDirectory {
         if (held?.follower) void held.follower.checkWriter();
         return;
       case 'broadcast':
-        if (message.from !== node.nodeId) sendToEach(this.all(), message.m, message.x);
+        if (message.from !== node.nodeId) pushToEach(this.all(), message.m, message.x);
         return;
     }
   }
+}
+
+/** Connection `name` of process `nodeId`, answered over the bus (see `FollowerSession.answered`). */
+function remoteSender(node: RedisNode, sessionId: string, nodeId: string, name: string): RemoteSender {
+  return {
+    remote: true,
+    answer: (message) =>
+      void node
+        .publish({ t: 'answer', s: sessionId, to: nodeId, c: name, m: message })
+        .catch((error: unknown) => node.reportFailure(error)),
+  };
 }
 
 /** Opens a Redis-backed session directory on the given connections. */

@@ -3,11 +3,10 @@
  * the sessions it holds (as writer or as follower), and letting go of them.
  */
 import { randomUUID } from 'node:crypto';
-import type { SessionStoreContext } from '../../core/ports';
-import type { Session } from '../../core/session';
+import type { FollowerSession, Session, SessionStoreContext } from '../../core/ports';
 import { type BusMessage, encodeBusMessage } from './bus';
 import type { StoreConnection } from './connect';
-import type { FollowerSession } from './follower';
+import type { RedisFollow } from './follower';
 import { RedisSessionData } from './redis-data';
 import type { RedisPersistence } from './redis-persistence';
 
@@ -33,12 +32,12 @@ export interface RedisDirectoryOptions {
 
 /**
  * A session this process holds: it writes it (`writer`), or follows the stream another process
- * writes (`follower`; the session the connection sees is the follower itself, which turns into a
- * writer in place when promoted).
+ * writes (`follower`; the session the connection sees is the core's follower-mode session, which
+ * turns into a writer in place when promoted).
  */
 export type Held =
   | { readonly session: Session; readonly writer: RedisPersistence; readonly follower?: undefined }
-  | { readonly session: FollowerSession; readonly follower: FollowerSession; readonly writer?: undefined };
+  | { readonly session: FollowerSession; readonly follower: RedisFollow; readonly writer?: undefined };
 
 /** The state one process's Redis store shares between its parts. */
 export class RedisNode {
@@ -125,11 +124,13 @@ export class RedisNode {
     if (this.available()) this.data.remove(session.id).catch((error: unknown) => this.reportFailure(error));
   }
 
-  /** Forgets and disposes a held session, telling no one. */
+  /** Forgets and ends a held session object, telling no one. */
   drop(session: Session): void {
+    const held = this.held.get(session.id);
+    if (held?.session === session) held.follower?.stop();
     this.held.delete(session.id);
     this.touchedAt.delete(session.id);
-    session.dispose();
+    session.end();
   }
 
   /** Gives up the session's ownership in Redis, so a follower (or anyone) may take it. */

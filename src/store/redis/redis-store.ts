@@ -93,7 +93,9 @@ const PROBE_INTERVAL_MS = 1000;
 const followBlockMs = (leaseMs: number): number => Math.min(1000, Math.max(50, leaseMs / 2));
 
 /** The one Redis (or cluster, or Sentinel set) the options name; throws on more than one. */
-function targetOf(options: RedisStoreOptions): RedisTarget {
+export function targetOf(
+  options: Pick<RedisStoreOptions, 'url' | 'client' | 'cluster' | 'sentinels' | 'name'>,
+): RedisTarget {
   const named = [options.url, options.client, options.cluster, options.sentinels].filter(
     (value) => value !== undefined,
   ).length;

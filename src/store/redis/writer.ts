@@ -2,7 +2,7 @@
  * Making this process the writer of a session it has just claimed in Redis: its state is loaded
  * into persistence hooks, and a reply its previous writer left unfinished is failed.
  */
-import type { Session } from '../../core/session';
+import type { Session } from '../../core/ports';
 import type { StoredMeta } from './redis-data';
 import type { RedisNode } from './redis-node';
 import { RedisPersistence } from './redis-persistence';

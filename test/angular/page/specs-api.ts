@@ -23,6 +23,10 @@ export interface Specs {
   ): Promise<{
     /** Streams that delivered a value outside Angular's zone (zone mode only). */
     emittedOutsideZone: string[];
+    /** `NgZone.run` calls made while the page handled the socket's frames. */
+    zoneRunsInFrames: number;
+    /** The service's signals agree with what was rendered. */
+    signalsMatch: { status: boolean; busy: boolean; messages: boolean };
     stableWhenConnected: boolean;
     stableAfterReply: boolean;
     connectionShown: string | null;

@@ -101,6 +101,48 @@ function recordReplyTexts(fixture: ComponentFixture<unknown>): { texts: string[]
 
 let current: ComponentFixture<unknown> | undefined;
 
+/**
+ * Counts `NgZone.run` calls made while a WebSocket message is being handled: the client's frames
+ * reaching Angular. With zone.js each delivery enters the zone; zoneless there must be none.
+ */
+function countZoneRunsPerFrame(zone: NgZone): { runs: () => number; stop: () => void } {
+  let handling = false;
+  let runs = 0;
+  const descriptor = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage') as PropertyDescriptor;
+  Object.defineProperty(WebSocket.prototype, 'onmessage', {
+    configurable: true,
+    get(this: WebSocket) {
+      return descriptor.get?.call(this);
+    },
+    set(this: WebSocket, handler: ((event: MessageEvent) => unknown) | null) {
+      descriptor.set?.call(
+        this,
+        handler &&
+          ((event: MessageEvent) => {
+            handling = true;
+            try {
+              return handler.call(this, event);
+            } finally {
+              handling = false;
+            }
+          }),
+      );
+    },
+  });
+  const run = zone.run;
+  zone.run = function (this: NgZone, ...args: Parameters<NgZone['run']>) {
+    if (handling) runs++;
+    return run.apply(this, args);
+  } as NgZone['run'];
+  return {
+    runs: () => runs,
+    stop: () => {
+      Object.defineProperty(WebSocket.prototype, 'onmessage', descriptor);
+      zone.run = run;
+    },
+  };
+}
+
 function create<T>(component: Type<T>): ComponentFixture<T> {
   const fixture = TestBed.createComponent(component);
   current = fixture;
@@ -124,6 +166,8 @@ function watchZone(streams: Record<string, Observable<unknown>>): { outside: Set
 /** The example chat streams one reply, rendered chunk by chunk, and the fixture settles while the socket stays open. */
 async function streamOneReply(url: string, mode: Mode, question: string) {
   configure(mode, [provideLlmWs({ url, heartbeatInterval: 1000 })]);
+  // Before the socket is made: its onmessage handler is wrapped when the client sets it.
+  const zoneRuns = countZoneRunsPerFrame(TestBed.inject(NgZone));
   const fixture = create(ChatComponent);
   const chat = TestBed.inject(LlmWsChat);
   await until(chat.status$, (status) => status === 'connected');
@@ -143,7 +187,9 @@ async function streamOneReply(url: string, mode: Mode, question: string) {
   const stableAfterReply = await settles(fixture);
   recording.stop();
   zone.stop();
+  zoneRuns.stop();
   return {
+    zoneRunsInFrames: zoneRuns.runs(),
     // Zoneless, there is no Angular zone to be in.
     emittedOutsideZone: mode === 'zone' ? [...zone.outside] : [],
     stableWhenConnected,
@@ -153,6 +199,11 @@ async function streamOneReply(url: string, mode: Mode, question: string) {
     replyTextsShown: recording.texts,
     messages: renderedMessages(fixture),
     sendDisabled: (fixture.nativeElement as HTMLElement).querySelector<HTMLButtonElement>('button.send')?.disabled,
+    signalsMatch: {
+      status: chat.status() === 'connected',
+      busy: chat.busy() === false,
+      messages: chat.messages().length === 2 && chat.messages()[1]?.status === 'done',
+    },
   };
 }
 

@@ -1,5 +1,3 @@
-import type { Session } from './ports';
-
 /**
  * Up to this many sessions, their bytes are summed at every check. Past it, a sum up to 100 ms old
  * serves: at 1,000 sessions a sum took 0.15 ms, paid by every connect and disconnect (a herd of
@@ -8,6 +6,11 @@ import type { Session } from './ports';
 const EXACT_COUNT_SESSIONS = 100;
 /** Past {@link EXACT_COUNT_SESSIONS}, how old a sum of the sessions' bytes a check may use, in ms. */
 const BYTES_RECOUNT_MS = 100;
+
+/** Anything that holds bytes of the session budget (a session: `Session.heldBytes`). */
+export interface HoldsBytes {
+  readonly heldBytes: number;
+}
 
 /** What sessions hold together, for the session budget's checks. */
 export interface HeldBytesCounter {
@@ -22,7 +25,7 @@ export interface HeldBytesCounter {
  * 100 ms — a herd of connections, or of disconnections, would otherwise sum it once each.
  */
 export function createHeldBytesCounter(
-  sessions: () => { readonly size: number; values(): Iterable<Session> },
+  sessions: () => { readonly size: number; values(): Iterable<HoldsBytes> },
 ): HeldBytesCounter {
   let counted: { bytes: number; at: number } | undefined;
   return {

@@ -1,0 +1,274 @@
+/**
+ * A session in follower mode: a client is connected to this process while another process writes
+ * the session (runs its replies, numbers its stream). The store feeds it the frames the writer
+ * appends (`deliver`); every client frame goes to the writer through the store (`forward`), held
+ * until the writer confirms it (`took`); the writer's answers to one connection come back
+ * (`answered`). Once the store has made this process the writer, `promote` hands the connections
+ * to a writer-mode session and everything goes to it from then on: the connections keep talking
+ * to this object, so nothing changes under them.
+ */
+import type { HistoryMessage, ServerMessageInput, SessionMessageIn, SessionStatus } from '../protocol/codecs';
+import { CloseCode } from '../protocol/codes';
+import { encodeServerMessage } from '../protocol/decode';
+import { Outlets } from './outlets';
+import type {
+  BackpressureLimits,
+  FollowerInit,
+  FollowerSession,
+  Logger,
+  ReplayLimits,
+  ReplayResult,
+  Sender,
+  Session,
+  Transport,
+} from './ports';
+import { ReplayLog } from './replay-log';
+
+/**
+ * Frames a follower holds at once, forwarded and not yet taken by the writer (or pushes waiting
+ * for this process to write); past it a frame is refused with `rate_limited`, a push dropped.
+ */
+export const MAX_HELD_WHILE_FOLLOWING = 256;
+
+/** A client's frame forwarded to the writer, held until the writer says it took it (or this process takes over). */
+interface Forwarded {
+  readonly message: SessionMessageIn;
+  readonly from: Transport | undefined;
+}
+
+/** What every follower of a server shares. */
+export interface FollowerOptions {
+  readonly replay: ReplayLimits;
+  readonly backpressure: BackpressureLimits;
+  readonly logger: Logger;
+  readonly nextMessageId: () => string;
+}
+
+const NO_HISTORY: readonly HistoryMessage[] = [];
+
+class Follower implements FollowerSession {
+  readonly id: string;
+  readonly resumeToken: string;
+  readonly principal: unknown;
+  private log: ReplayLog;
+  private readonly outlet: Outlets;
+  /** Pushes (`push`, `broadcast`) that reached this follower, for when this process writes. */
+  private readonly queued: ServerMessageInput[] = [];
+  /** Client frames forwarded to the writer and not yet taken, by key, oldest first. */
+  private readonly forwarded = new Map<string, Forwarded>();
+  private forwardCount = 0;
+  private connectionCount = 0;
+  /** Each connection's name for the writer (its answers come back for it), and back. */
+  private readonly connectionNames = new Map<Transport, string>();
+  private readonly connectionsByName = new Map<string, Transport>();
+  private disposed = false;
+  /** The writer-mode session once this process writes: everything goes to it. */
+  private writer: Session | undefined;
+
+  constructor(
+    private readonly options: FollowerOptions,
+    private readonly init: FollowerInit,
+  ) {
+    this.id = init.sessionId;
+    this.resumeToken = init.resumeToken;
+    this.principal = init.principal;
+    this.log = new ReplayLog(options.replay, init.startSeq);
+    this.outlet = new Outlets(options.backpressure, options.logger, init.sessionId);
+  }
+
+  get promoted(): boolean {
+    return this.writer !== undefined;
+  }
+
+  get followedSeq(): number {
+    return this.log.lastSeq;
+  }
+
+  history(): readonly HistoryMessage[] {
+    // A follower holds no conversation: the writer has it.
+    return this.writer?.history() ?? NO_HISTORY;
+  }
+
+  get status(): SessionStatus {
+    return this.writer?.status ?? 'idle';
+  }
+
+  get attached(): boolean {
+    return this.writer ? this.writer.attached : this.outlet.size > 0;
+  }
+
+  get busy(): boolean {
+    return this.writer?.busy ?? false;
+  }
+
+  get lastSeq(): number {
+    return this.writer?.lastSeq ?? this.log.lastSeq;
+  }
+
+  get heldBytes(): number {
+    return this.log.heldBytes + (this.writer?.heldBytes ?? 0);
+  }
+
+  sendDirect(message: ServerMessageInput): void {
+    if (this.writer) return this.writer.sendDirect(message);
+    if (!this.disposed) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
+  }
+
+  answer(to: Sender | undefined, message: ServerMessageInput): void {
+    if (this.writer) return this.writer.answer(to, message);
+    if (this.disposed) return;
+    if (!to) return this.send(message);
+    if ('remote' in to) return to.answer(message);
+    this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
+  }
+
+  /** A push while another process writes: kept for when this one does (the writer has its own). */
+  send(message: ServerMessageInput): void {
+    if (this.writer) return this.writer.send(message);
+    if (this.disposed) return;
+    if (this.queued.length < MAX_HELD_WHILE_FOLLOWING) this.queued.push(message);
+    else
+      this.options.logger.warn(
+        { sessionId: this.id },
+        'too many pushes while another process writes this session; one was dropped',
+      );
+  }
+
+  /**
+   * Every client frame goes to the writer, where the conversation and the reply are: it answers
+   * what is the sender's alone back to that connection (`answered`). The frame is held until the
+   * writer says it took it; a writer that died before (its lease not yet run out) never will, so
+   * this process handles what it still holds once it is promoted (`handleHeld`).
+   */
+  handle(message: SessionMessageIn, from?: Sender): void {
+    if (this.writer) return this.writer.handle(message, from);
+    if (this.disposed) return;
+    const transport = from && !('remote' in from) ? from : undefined;
+    if (this.forwarded.size >= MAX_HELD_WHILE_FOLLOWING) {
+      return this.answer(from, {
+        type: 'error',
+        data: {
+          code: 'rate_limited',
+          message: 'too many messages while the process writing this session does not answer: try again shortly',
+          retryable: true,
+          requestId: message.id,
+        },
+      });
+    }
+    const key = String(++this.forwardCount);
+    this.forwarded.set(key, { message, from: transport });
+    this.init.forward({ message, key, ...(transport ? { connection: this.nameOf(transport) } : {}) });
+  }
+
+  took(key: string): void {
+    this.forwarded.delete(key);
+  }
+
+  answered(name: string, message: ServerMessageInput): void {
+    const transport = this.connectionsByName.get(name);
+    if (transport && !this.disposed) this.answer(transport, message);
+  }
+
+  deliver(seq: number, text: string): void {
+    if (this.disposed || this.writer || seq <= this.log.lastSeq) return;
+    // The store skips seqs only past an outage that lost frames; nothing before them can be replayed.
+    if (seq !== this.log.lastSeq + 1) this.log = new ReplayLog(this.options.replay, seq - 1);
+    this.log.append(seq, text);
+    this.outlet.write(text);
+  }
+
+  promote(writer: Session): void {
+    if (this.writer || this.disposed) return;
+    // The connections move to the session this process writes; the follower goes on as their face.
+    const transports = this.outlet.transports();
+    this.outlet.release();
+    transports.forEach((transport, i) => writer.attach(transport, [], { share: i > 0 }));
+    this.writer = writer;
+  }
+
+  handleHeld(): void {
+    // What the old writer never took (it died, or let go first) is this process's to answer now.
+    const untaken = [...this.forwarded.values()];
+    this.forwarded.clear();
+    for (const { message, from } of untaken) this.handle(message, from);
+    for (const message of this.queued.splice(0)) this.send(message);
+  }
+
+  attach(
+    transport: Transport,
+    replay?: readonly string[],
+    options?: { readonly share?: boolean },
+  ): Transport | undefined {
+    if (this.writer) return this.writer.attach(transport, replay, options);
+    const [previous, ...others] = this.outlet.attach(transport, replay ?? [], options?.share === true, 0);
+    for (const replaced of [previous, ...others]) if (replaced) this.forgetConnection(replaced);
+    for (const other of others)
+      other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
+    return previous;
+  }
+
+  detach(transport: Transport): boolean {
+    if (this.writer) return this.writer.detach(transport);
+    this.forgetConnection(transport);
+    // Shared: the session is left only when its last connection goes.
+    return this.outlet.detach(transport) && this.outlet.size === 0;
+  }
+
+  closeConnection(code: number, reason: string): void {
+    if (this.writer) return this.writer.closeConnection(code, reason);
+    this.outlet.close(code, reason);
+  }
+
+  /** The frames after `lastSeq`: this follower's own, then (once promoted) the writer's. */
+  replaySince(lastSeq: number): ReplayResult {
+    const followed = this.log.since(lastSeq);
+    if (!this.writer) return followed;
+    const written = this.writer.replaySince(lastSeq);
+    if (!('gap' in written)) return written;
+    // Older than the promotion: this follower's frames, then the writer's.
+    if ('gap' in followed) return followed;
+    const after = this.writer.replaySince(this.log.lastSeq);
+    return 'gap' in after ? written : { frames: [...followed.frames, ...after.frames] };
+  }
+
+  acknowledge(seq: number, from?: Transport): void {
+    // A client cannot have more than was sent; acks repeat on every heartbeat. Shared, the least of the connections' acks counts.
+    const upTo = Math.min(seq, this.log.lastSeq);
+    this.log.acknowledge(Math.min(this.outlet.acknowledge(upTo, from) ?? upTo, this.log.lastSeq));
+    this.writer?.acknowledge(seq, from);
+  }
+
+  end(): void {
+    this.disposed = true;
+    this.outlet.release();
+    this.log.clear();
+    this.forwarded.clear();
+    this.queued.length = 0;
+    this.connectionNames.clear();
+    this.connectionsByName.clear();
+    this.writer?.end();
+  }
+
+  /** A connection's name for the writer (see `answered`). */
+  private nameOf(transport: Transport): string {
+    let name = this.connectionNames.get(transport);
+    if (name === undefined) {
+      name = String(++this.connectionCount);
+      this.connectionNames.set(transport, name);
+      this.connectionsByName.set(name, transport);
+    }
+    return name;
+  }
+
+  private forgetConnection(transport: Transport): void {
+    const name = this.connectionNames.get(transport);
+    if (name === undefined) return;
+    this.connectionNames.delete(transport);
+    this.connectionsByName.delete(name);
+  }
+}
+
+/** A session in follower mode, for a store to feed (see `SessionStoreContext.makeFollower`). */
+export function createFollowerSession(options: FollowerOptions, init: FollowerInit): FollowerSession {
+  return new Follower(options, init);
+}
