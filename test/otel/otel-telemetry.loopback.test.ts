@@ -77,7 +77,7 @@ const toolLoop = () =>
 async function pointsOf(name: string): Promise<DataPoint<unknown>[]> {
   const { resourceMetrics } = await reader.collect();
   const found = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics).find((m) => m.descriptor.name === name);
-  return (found?.dataPoints ?? []);
+  return found?.dataPoints ?? [];
 }
 
 const mail = defineTool({
