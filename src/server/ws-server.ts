@@ -135,7 +135,6 @@ export class WSServer {
           })
         : undefined;
     this.tools = this.mcp ?? ownTools;
-    this.tools = serverTools(options);
     // Telemetry decorates the model and the tools once, here: the core sees only what it made.
     if (options.telemetry) {
       this.provider = options.telemetry.provider(this.provider);
