@@ -10,7 +10,7 @@ import {
   Subscription,
 } from 'rxjs';
 import { ConnectionClosedError, type LLMWSError } from '../errors';
-import type { SessionStatus, UserMessageOptions } from '../protocol/codecs';
+import type { Attachment, SessionStatus, UserMessageOptions } from '../protocol/codecs';
 import type { ApprovalRequest, ConnectionStatus, ReplyEvent } from '../client/options';
 import { WSClient } from '../client/ws-client';
 import { applyChatEvent, type ChatErrorCode, type ChatLogEvent, type ChatMessage } from './chat-log';
@@ -193,9 +193,13 @@ export class LlmWsChat {
    * Returns the reply's events (chunks, tool calls and results, then the `llm_complete`),
    * replayed to every subscriber; subscribe only if you want them. A failure errors it and is
    * also recorded on the reply's message, so ignoring the result never leaves an error unseen.
-   * On the server platform it errors with `disconnected`.
+   * On the server platform it errors with `disconnected`. `options.attachments` sends pictures and
+   * files with the text (see `WSClient.send`).
    */
-  send(text: string, options?: UserMessageOptions): Observable<ReplyEvent> {
+  send(
+    text: string,
+    options?: UserMessageOptions & { readonly attachments?: readonly Attachment[] },
+  ): Observable<ReplyEvent> {
     const events = new ReplaySubject<ReplyEvent>();
     const client = this.client;
     if (!client || this.destroyed) {

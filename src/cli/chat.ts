@@ -1,3 +1,5 @@
+import { readAttachmentFiles } from './attach';
+import type { Attachment } from '../protocol/codecs';
 import { createInterface, type Interface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
@@ -13,6 +15,9 @@ export const DEFAULT_CHAT_URL = 'ws://localhost:3000/ws';
 interface ChatOptions {
   url: string;
   token?: string;
+  attach: string[];
+  /** The files of `attach`, read once: they go with the question, or the first message typed. */
+  attachments?: Attachment[];
   /** Print each reply's token usage (always on in the interactive client; `--usage` in a one-shot answer). */
   usage?: boolean;
 }
@@ -164,7 +169,7 @@ async function askOnce(question: string, options: ChatOptions): Promise<void> {
     await client.connect();
     const out = createPrinter(process.stdout, process.stderr);
     await new Promise<void>((resolve, reject) =>
-      client.send(question).subscribe({
+      client.send(question, options.attachments?.length ? { attachments: options.attachments } : undefined).subscribe({
         next: (event) => render(event, out, options.usage === true),
         error: reject,
         complete: resolve,
@@ -211,6 +216,7 @@ class MutableOutput extends Writable {
 async function converse(options: ChatOptions): Promise<void> {
   const client = new WSClient({ url: urlWithToken(options.url, options.token) });
   const note = (text: string): boolean => process.stderr.write(`${text}\n`);
+  const pendingAttachments = [...(options.attachments ?? [])];
   let quitting = false;
   client.onReconnecting(({ attempt, delayMs }) => note(`[reconnecting: attempt ${attempt} in ${delayMs} ms]`));
   client.onDisconnected(({ code, willReconnect }) => {
@@ -387,15 +393,18 @@ async function converse(options: ChatOptions): Promise<void> {
     if (!text) return ready();
     if (text.startsWith('/') && !text.startsWith('//')) return command(text.split(/\s/, 1)[0]?.toLowerCase() ?? text);
     startBusy();
-    reply = client.send(text.startsWith('//') ? text.slice(1) : text).subscribe({
-      next: (event) => render(event, out, true),
-      error: (error: unknown) => {
-        out.endLine();
-        noteError(error);
-        ready();
-      },
-      complete: ready,
-    });
+    const attachments = pendingAttachments.splice(0);
+    reply = client
+      .send(text.startsWith('//') ? text.slice(1) : text, attachments.length ? { attachments } : undefined)
+      .subscribe({
+        next: (event) => render(event, out, true),
+        error: (error: unknown) => {
+          out.endLine();
+          noteError(error);
+          ready();
+        },
+        complete: ready,
+      });
   };
 
   rl.on('line', (line) => {
@@ -433,11 +442,23 @@ export function chatCommand(): Command {
       process.env.LLM_WS_AUTH_TOKEN,
     )
     .option(
+      '-a, --attach <file>',
+      'send a picture or file (png, jpg, gif, webp, pdf, txt, md, wav, mp3) with the question, or with the first message typed; repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [],
+    )
+    .option(
       '--usage',
       "with a question: print the reply's token usage on stderr (the interactive client always shows it)",
     )
     .addHelpText('after', `\nInteractive commands:\n${HELP.trimEnd().replace(/^/gm, '  ')}`)
     .action(async (question: string | undefined, options: ChatOptions) => {
+      try {
+        options.attachments = readAttachmentFiles(options.attach);
+      } catch (error) {
+        console.error(`llm-ws: ${(error as Error).message}`);
+        process.exit(2);
+      }
       if (question !== undefined) await askOnce(question, options);
       else await converse(options);
     });

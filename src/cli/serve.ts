@@ -25,6 +25,7 @@ import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../tools/client-tools';
 import type { CompressionOptions } from '../server/compression';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX } from '../store/redis';
 import { type FlagSource, nodeList, type RedisFlags, redisUrl, storeFromFlags } from './serve-store';
+import { mcpServersFromFlags, type McpFlags } from './serve-mcp';
 
 /** Parses a whole number of at least `min` for commander, with an error naming what was wrong. */
 export function wholeNumber(min: number): (value: string) => number {
@@ -37,7 +38,7 @@ export function wholeNumber(min: number): (value: string) => number {
   };
 }
 
-interface ServeOptions extends RedisFlags {
+interface ServeOptions extends RedisFlags, McpFlags {
   port: number;
   host: string;
   path: string;
@@ -68,6 +69,11 @@ interface ServeOptions extends RedisFlags {
   compression: boolean;
   compressionThresholdBytes?: number;
   compressionContextTakeover: boolean;
+}
+
+/** Collects a repeatable flag's values for commander. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 /** Splits a comma-separated list for commander. */
@@ -118,6 +124,13 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     console.error(`llm-ws: ${(error as Error).message}`);
     process.exit(2);
   }
+  let mcpServers: ReturnType<typeof mcpServersFromFlags>;
+  try {
+    mcpServers = mcpServersFromFlags(options);
+  } catch (error) {
+    console.error(`llm-ws: ${(error as Error).message}`);
+    process.exit(2);
+  }
   let authenticate: Authenticate | undefined;
   try {
     authenticate = authenticationOf(options);
@@ -162,6 +175,7 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     upstreamHealthCheck: llm.healthCheck,
     demoDir,
     builtinTools: options.builtinTools,
+    ...(mcpServers.length > 0 ? { mcpServers } : {}),
     approvalTimeoutMs: options.approvalTimeout * 1000,
     keepReasoning: options.keepReasoning,
     ...(options.requireApproval ? { requireApproval: options.requireApproval } : {}),
@@ -197,6 +211,12 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   if (options.allowedOrigins)
     console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
   await server.start();
+  for (const mcp of server.mcpServers())
+    console.log(
+      mcp.state === 'connected'
+        ? `llm-ws: MCP server ${mcp.name}: ${mcp.tools} tools`
+        : `llm-ws: MCP server ${mcp.name} does not answer yet (retrying; its tools appear once it does)`,
+    );
   console.log(`llm-ws: listening on ${server.url}`);
   if (options.agUi)
     console.log(
@@ -275,6 +295,24 @@ export function serveCommand(): Command {
       '--require-approval <tools>',
       "comma-separated tools whose calls wait for the user's yes (tool_approval) before they run",
       list,
+    )
+    .option(
+      '--mcp <command>',
+      'an MCP server to start and use over stdio, as one command line (quotes group words); its tools are offered as <server>__<tool>; repeatable',
+      collect,
+      [],
+    )
+    .option('--mcp-url <url>', 'an MCP server to use over Streamable HTTP; repeatable', collect, [])
+    .option(
+      '--mcp-header <header>',
+      "'Name: value' sent to every --mcp-url server (e.g. 'Authorization: Bearer ...'); repeatable",
+      collect,
+      [],
+    )
+    .option(
+      '--mcp-require-approval',
+      "every MCP tool waits for the user's yes (by default only those the server marks destructiveHint)",
+      false,
     )
     .option(
       '--approval-timeout <seconds>',

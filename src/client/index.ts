@@ -71,11 +71,13 @@ export type {
   ToolApprovalMessage,
   ClientToolResultMessage,
   ClientToolDeclaration,
+  Attachment,
   CompleteMessage,
   ToolCallMessage,
   ToolResultMessage,
   ErrorMessage,
   HistoryMessage,
+  HistoryAttachment,
   FinishReason,
   Usage,
 } from '../protocol/message-types';

@@ -1,6 +1,13 @@
 import type { SchedulerLike } from 'rxjs';
 import type { LLMWSError } from '../errors';
-import type { ClientMessage, ControlMessage, ServerMessage, UserMessage, UserMessageOptions } from '../protocol/codecs';
+import type {
+  Attachment,
+  ClientMessage,
+  ControlMessage,
+  ServerMessage,
+  UserMessage,
+  UserMessageOptions,
+} from '../protocol/codecs';
 
 /**
  * Reconnect attempts in a row before giving up, unless configured. With the default delays a
@@ -170,6 +177,13 @@ export interface ApprovalRequest {
 export interface SendOptions extends UserMessageOptions, TraceContext {
   /** Longest this reply may take, in ms (see {@link WSClientOptions.replyTimeoutMs}). @default the client's `replyTimeoutMs` */
   readonly timeoutMs?: number;
+  /**
+   * Pictures and files sent with the text: `{ mediaType, data }` (base64 bytes) or
+   * `{ mediaType, url }` (a `data:` URL, or an `https:` URL of a picture, which the model
+   * fetches), each with an optional `name`. The server refuses what passes its limits with
+   * `attachment_too_large`, `unsupported_attachment` or `invalid_attachment`. @default none
+   */
+  readonly attachments?: readonly Attachment[];
 }
 
 /** W3C trace context for a `user_message` (see `docs/PROTOCOL.md`). */

@@ -279,7 +279,13 @@ export class ReactiveClient extends ClientCore {
   }
 
   send(text: string, options?: SendOptions): Observable<ReplyEvent> {
-    const { timeoutMs = this.options.replyTimeoutMs, traceparent, tracestate, ...messageOptions } = options ?? {};
+    const {
+      timeoutMs = this.options.replyTimeoutMs,
+      traceparent,
+      tracestate,
+      attachments,
+      ...messageOptions
+    } = options ?? {};
     const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({
       name,
       description,
@@ -294,6 +300,7 @@ export class ReactiveClient extends ClientCore {
           ...(Object.keys(messageOptions).length > 0 ? { options: messageOptions } : {}),
           // The client's tools go with every message: the server offers them for this reply only.
           ...(clientTools.length > 0 ? { clientTools } : {}),
+          ...(attachments && attachments.length > 0 ? { attachments: [...attachments] } : {}),
           ...this.traceContextFor(traceparent, tracestate),
         },
       }),

@@ -31,7 +31,14 @@ export interface Controlled {
 export function refuse(
   session: Controlled,
   requestId: string,
-  code: 'busy' | 'message_too_long' | 'store_unavailable' | 'unknown_tool_call',
+  code:
+    | 'busy'
+    | 'message_too_long'
+    | 'store_unavailable'
+    | 'unknown_tool_call'
+    | 'attachment_too_large'
+    | 'unsupported_attachment'
+    | 'invalid_attachment',
   message: string,
   retryable: boolean,
 ): void {

@@ -4,8 +4,10 @@
  * session's replay log. It sees only its transport (see `ports.ts`) and, when a store keeps its
  * state, that store's persistence hooks; it is always the writer of its stream.
  */
+import { type AttachmentLimits, type AttachmentStore, checkAttachments } from './attachments';
 import type { LLMProvider } from '../llm/types';
 import type {
+  HistoryAttachment,
   HistoryMessage,
   ServerMessageInput,
   SessionMessageIn,
@@ -48,6 +50,8 @@ export interface SessionOptions {
   readonly replyLimits?: ReplyLimits;
   /** Longest `user_message` text accepted, in characters. */
   readonly maxMessageLength: number;
+  /** How pictures and files of a `user_message` are checked and where their bytes go; without it, a message with any is refused. */
+  readonly attachments?: { readonly limits: AttachmentLimits; readonly store: AttachmentStore };
   /** What a running reply does when its connection drops, unless the message says otherwise. */
   readonly onDisconnect: 'continue' | 'cancel';
   readonly replay: ReplayLimits;
@@ -66,6 +70,12 @@ export interface SessionOptions {
   /** How long replies wait for approvals and client tools, and whether reasoning is kept. @default the reply's defaults */
   readonly humanInTheLoop?: HumanInTheLoopOptions;
 }
+
+/** The store's `get`, bound: a store may be a class. */
+const readAttachment =
+  (store: AttachmentStore) =>
+  (ref: string): ReturnType<AttachmentStore['get']> =>
+    store.get(ref);
 
 /** How many `user_message` ids a session remembers to recognise a resend. */
 const REMEMBERED_REQUEST_IDS = 1000;
@@ -347,6 +357,8 @@ class SessionState implements Session {
         false,
       );
     }
+    const attachments = this.takeAttachments(message);
+    if (attachments === false) return;
     const persistence = this.persistence;
     if (persistence && !persistence.available()) {
       return refuse(
@@ -389,6 +401,8 @@ class SessionState implements Session {
         logger: childLogger(options.logger, { sessionId: options.sessionId }),
         clientTools: message.data.clientTools,
         humanInTheLoop: options.humanInTheLoop,
+        ...(attachments.length > 0 ? { attachments } : {}),
+        ...(options.attachments ? { attachmentData: readAttachment(options.attachments.store) } : {}),
         trace: trace?.context,
       },
       {
@@ -397,6 +411,28 @@ class SessionState implements Session {
         ended: () => this.replyEnded(running),
       },
       trace,
+    );
+  }
+
+  /**
+   * The message's attachments checked and stored, as history keeps them; false once the message
+   * was refused for one of them.
+   */
+  private takeAttachments(message: UserMessage): HistoryAttachment[] | false {
+    const list = message.data.attachments ?? [];
+    if (list.length === 0) return [];
+    const config = this.options.attachments;
+    if (!config) {
+      refuse(this, message.id, 'unsupported_attachment', 'this server takes no attachments', false);
+      return false;
+    }
+    const checked = checkAttachments(list, config.limits);
+    if (!checked.ok) {
+      refuse(this, message.id, checked.problem.code, checked.problem.message, false);
+      return false;
+    }
+    return checked.attachments.map(({ history, data }) =>
+      data === undefined ? history : { ...history, ref: config.store.put(history.mediaType, data) },
     );
   }
 

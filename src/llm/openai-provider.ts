@@ -1,3 +1,4 @@
+import { type AttachmentBytes, readAttachments, userContent } from './content-parts';
 import OpenAI from 'openai';
 import type {
   ChatCompletionChunk,
@@ -46,12 +47,12 @@ export interface OpenAIProviderOptions {
   readonly client?: OpenAI;
 }
 
-function toOpenAIMessage(message: HistoryMessage): ChatCompletionMessageParam {
+function toOpenAIMessage(message: HistoryMessage, bytes: AttachmentBytes): ChatCompletionMessageParam {
   switch (message.role) {
     case 'system':
       return { role: 'system', content: message.content };
     case 'user':
-      return { role: 'user', content: message.content };
+      return { role: 'user', content: userContent(message, bytes) };
     case 'tool':
       return { role: 'tool', tool_call_id: message.toolCallId ?? '', content: message.content };
     case 'assistant':
@@ -69,13 +70,17 @@ function toOpenAIMessage(message: HistoryMessage): ChatCompletionMessageParam {
 }
 
 /** The SDK's streaming request for one {@link LLMRequest}. */
-export function makeChatCompletionParams(request: LLMRequest, model: string): ChatCompletionCreateParamsStreaming {
+export function makeChatCompletionParams(
+  request: LLMRequest,
+  model: string,
+  attachments: AttachmentBytes = new Map(),
+): ChatCompletionCreateParamsStreaming {
   const { temperature, maxTokens, toolChoice } = request.options;
   return {
     model,
     stream: true,
     stream_options: { include_usage: true },
-    messages: request.messages.map(toOpenAIMessage),
+    messages: request.messages.map((message) => toOpenAIMessage(message, attachments)),
     ...(temperature === undefined ? {} : { temperature }),
     // `max_tokens`, not its successor `max_completion_tokens`: OpenAI-compatible servers (Ollama, vLLM) read this one.
     // eslint-disable-next-line @typescript-eslint/no-deprecated
@@ -338,7 +343,9 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
         call = callFor();
         const { whenCancelled } = call;
         // The body is parsed here, which costs far less CPU than the SDK's iterator.
-        const body = await call.open(makeChatCompletionParams(request, model));
+        const attachments = await readAttachments(request);
+        if (unsubscribed) return;
+        const body = await call.open(makeChatCompletionParams(request, model, attachments));
         let described = false;
         const onChunk = (chunk: ChatCompletionChunk): void => {
           // Which completion and model answered, once (for telemetry): every chunk repeats them.

@@ -34,6 +34,12 @@ export interface LLMRequest {
    * (one upstream event far larger than these allow), so its memory stays bounded too.
    */
   readonly limits?: { readonly maxTextBytes: number; readonly maxToolArgumentsBytes: number };
+  /**
+   * Reads back the bytes (base64) of an attachment that `messages` name by `ref` (a user message's
+   * `attachments`): a provider sends them to the model as content parts. Undefined when the bytes
+   * are gone (the provider then tells the model so in text).
+   */
+  readonly attachmentData?: (ref: string) => Promise<{ mediaType: string; data: string } | undefined>;
   /** Whose call this is: set by the server for every call of a reply, for decorators (telemetry, budgets). */
   readonly call?: LLMCallContext;
 }

@@ -10,6 +10,8 @@ import {
   MAX_CLIENT_TOOL_PARAMETERS_BYTES,
   MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
   MAX_CLIENT_TOOLS,
+  MAX_ATTACHMENTS,
+  MAX_ATTACHMENT_LABEL_LENGTH,
   MAX_TRACESTATE_LENGTH,
 } from './limits';
 
@@ -86,6 +88,24 @@ const ClientTools = constrained(
   'ClientTools',
 );
 
+const Label = constrained(t.string, (s) => s.length > 0 && s.length <= MAX_ATTACHMENT_LABEL_LENGTH, 'AttachmentLabel');
+
+/**
+ * A picture or file sent with a `user_message`: `mediaType` (`image/png`, `application/pdf`...)
+ * and either `data` (the bytes, base64) or `url` (a `data:` URL, or an `https:` URL the model
+ * fetches itself: the server never does). The server checks the type and size against its limits.
+ */
+export const Attachment = constrained(
+  t.intersection([t.strict({ mediaType: Label }), t.exact(t.partial({ data: t.string, url: t.string, name: Label }))]),
+  (a) => (a.data === undefined) !== (a.url === undefined),
+  'Attachment',
+);
+/** A picture or file sent with a `user_message`. */
+export type Attachment = t.TypeOf<typeof Attachment>;
+
+/** At most {@link MAX_ATTACHMENTS} attachments. */
+const Attachments = constrained(t.array(Attachment), (list) => list.length <= MAX_ATTACHMENTS, 'Attachments');
+
 /** The user says something; the server answers with a streamed reply. */
 export const UserMessage = t.strict({
   type: t.literal('user_message'),
@@ -97,6 +117,8 @@ export const UserMessage = t.strict({
         options: UserMessageOptions,
         /** Tools the client runs, offered to the model for this reply beside the server's. */
         clientTools: ClientTools,
+        /** Pictures and files sent with the text (absent for a text-only message). */
+        attachments: Attachments,
         /** W3C trace context of the client's span: the server's spans for this reply join that trace. */
         traceparent: Traceparent,
         /** W3C `tracestate` going with `traceparent`. */

@@ -16,6 +16,7 @@ export {
   MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
   MAX_CLIENT_TOOLS,
   MAX_MESSAGE_ID_LENGTH,
+  MAX_ATTACHMENTS,
 } from './limits';
 // Shared field types, and the client's messages.
 export {
@@ -28,6 +29,7 @@ export {
   SessionStatus,
   HistoryToolCall,
   HistoryMessage,
+  HistoryAttachment,
 } from './fields';
 export * from './client-codecs';
 

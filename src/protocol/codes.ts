@@ -37,6 +37,19 @@ export const ErrorCode = t.keyof({
   unknown_tool_call: null,
   /** A `user_message` text longer than the server's `maxMessageLength`. */
   message_too_long: null,
+  /**
+   * An attachment of a `user_message` is larger than the server's `maxAttachmentBytes`, or all of
+   * them together than its `maxMessageAttachmentBytes`.
+   */
+  attachment_too_large: null,
+  /**
+   * An attachment's media type is not one the server takes (`attachmentMediaTypes`), or it is a
+   * remote URL of a kind the model cannot fetch (only pictures go by URL) or the server refuses
+   * (`attachmentUrls: false`).
+   */
+  unsupported_attachment: null,
+  /** An attachment's `data` is not base64, or its `data:` URL is malformed or names another media type. */
+  invalid_attachment: null,
   /** A resume named a session the server does not have (expired, or the server restarted). */
   session_lost: null,
   /** A resume asked for messages the replay buffer no longer holds. */

@@ -86,6 +86,18 @@ export const HistoryToolCall = t.strict({
 export type HistoryToolCall = t.TypeOf<typeof HistoryToolCall>;
 
 /**
+ * A file or picture of a user's message, as history keeps it: by reference (`ref`, the server's
+ * content hash: fetch its bytes from `GET /attachments/<ref>`), or a remote `url` the model
+ * fetches itself; never the bytes, so history answers and replayed frames stay small.
+ */
+export const HistoryAttachment = t.intersection([
+  t.strict({ mediaType: t.string }),
+  t.exact(t.partial({ name: t.string, bytes: t.number, ref: t.string, url: t.string })),
+]);
+/** A file or picture of a user's message, as history keeps it. */
+export type HistoryAttachment = t.TypeOf<typeof HistoryAttachment>;
+
+/**
  * One message of a conversation, in the protocol's own (camelCase) shape; providers map it to
  * their API's shape. `finishReason: 'aborted'` marks an assistant answer that was cut short.
  */
@@ -102,6 +114,8 @@ export const HistoryMessage = t.intersection([
       finishReason: FinishReason,
       /** The model's reasoning before this answer; kept only when the server is set to (`keepReasoning`). */
       reasoning: t.string,
+      /** On a user message: the files and pictures sent with it, by reference. */
+      attachments: t.array(HistoryAttachment),
     }),
   ),
 ]);

@@ -15,6 +15,7 @@ export {
   ToolApprovalMessage,
   ClientToolResultMessage,
   ClientToolDeclaration,
+  Attachment,
   ClientMessage,
   clientMessageCodecs,
   type ClientMessageType,
@@ -52,6 +53,7 @@ export {
   MAX_MESSAGE_ID_LENGTH,
   ToolName,
   MAX_CLIENT_TOOLS,
+  MAX_ATTACHMENTS,
   MAX_CLIENT_TOOL_DESCRIPTION_LENGTH,
   MAX_CLIENT_TOOL_PARAMETERS_BYTES,
   MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH,
@@ -63,6 +65,7 @@ export {
   Usage,
   SessionStatus,
   HistoryMessage,
+  HistoryAttachment,
   HistoryToolCall,
 } from './codecs';
 

@@ -17,3 +17,7 @@ export const MAX_APPROVAL_REASON_LENGTH = 1000;
  * UTF-8 bytes (256 KiB): the client's `maxToolResultBytes` and the server's `maxClientToolResultBytes`.
  */
 export const DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES = 256 * 1024;
+/** Most attachments one `user_message` may carry. */
+export const MAX_ATTACHMENTS = 16;
+/** Longest `mediaType` or `name` of an attachment, in characters. */
+export const MAX_ATTACHMENT_LABEL_LENGTH = 255;

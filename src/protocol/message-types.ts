@@ -28,6 +28,10 @@ export type ToolApprovalMessage = codecs.ToolApprovalMessage;
 export type ClientToolResultMessage = codecs.ClientToolResultMessage;
 /** A tool the client runs, as a `user_message` declares it (`clientTools`). */
 export type ClientToolDeclaration = codecs.ClientToolDeclaration;
+/** A picture or file sent with a `user_message` (`attachments`). */
+export type Attachment = codecs.Attachment;
+/** A picture or file of a message, as history keeps it (by reference). */
+export type HistoryAttachment = codecs.HistoryAttachment;
 /** The end of a reply (`llm_complete`). */
 export type CompleteMessage = codecs.CompleteMessage;
 /** A tool call starting, completing or failing (`tool_call`). */

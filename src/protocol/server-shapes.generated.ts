@@ -144,7 +144,20 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
                 "aborted"
               ]
             },
-            "reasoning": "string"
+            "reasoning": "string",
+            "attachments": {
+              "array": {
+                "required": {
+                  "mediaType": "string"
+                },
+                "optional": {
+                  "name": "string",
+                  "bytes": "number",
+                  "ref": "string",
+                  "url": "string"
+                }
+              }
+            }
           }
         }
       }
@@ -170,6 +183,9 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
           "invalid_client_tools",
           "unknown_tool_call",
           "message_too_long",
+          "attachment_too_large",
+          "unsupported_attachment",
+          "invalid_attachment",
           "session_lost",
           "resume_gap",
           "store_unavailable",

@@ -1,6 +1,13 @@
 /**
  * The core's options from a `WSServer`'s: defaults filled in, metrics and events hooked up.
  */
+import { memoryAttachmentStore } from '../store/memory-attachments';
+import {
+  type AttachmentStore,
+  DEFAULT_ATTACHMENT_MEDIA_TYPES,
+  DEFAULT_MAX_ATTACHMENT_BYTES,
+  DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
+} from '../core/attachments';
 import type { Subject } from 'rxjs';
 import type { MakeServerOptions, ServerHooks, SharedSessionOptions } from '../core/make-server';
 import { providerFromEnvironment } from '../llm/from-environment';
@@ -43,6 +50,8 @@ export interface CoreParts {
   readonly provider: LLMProvider;
   readonly tools: ToolRegistry;
   readonly logger: Logger;
+  /** Where attachments' bytes are kept. @default a memoryAttachmentStore() of the core's own */
+  readonly attachmentStore?: AttachmentStore;
   /** Absent for a core made without a `WSServer` ({@link makeServerOptions}): nothing is counted. */
   readonly metrics?: ServerMetrics;
   /** Absent for a core made without a `WSServer`: the caller passes its own `hooks`. */
@@ -63,6 +72,15 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
       maxToolArgumentsBytes: options.maxToolArgumentsBytes ?? DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
     },
     maxMessageLength: options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
+    attachments: {
+      limits: {
+        maxBytes: options.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES,
+        maxMessageBytes: options.maxMessageAttachmentBytes ?? DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
+        mediaTypes: (options.attachmentMediaTypes ?? DEFAULT_ATTACHMENT_MEDIA_TYPES).map((type) => type.toLowerCase()),
+        allowUrls: options.attachmentUrls ?? true,
+      },
+      store: parts.attachmentStore ?? memoryAttachmentStore(),
+    },
     onDisconnect: options.onDisconnect ?? 'continue',
     replay: {
       maxMessages: options.replayMaxMessages ?? DEFAULT_REPLAY_MAX_MESSAGES,

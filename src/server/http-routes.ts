@@ -28,9 +28,18 @@ export interface HttpRoutesOptions {
    * request refused gets 401 from `/metrics` and only `{ "status": "ok" }` from `/health`.
    */
   readonly authorize?: (request: IncomingMessage) => Promise<boolean>;
+  /** The bytes of a stored attachment, for `GET /attachments/<ref>`; undefined serves none. */
+  readonly attachment?: (ref: string) => Promise<{ mediaType: string; data: string } | undefined>;
+  /** Whether a request may read attachments (what `authenticate` accepts); undefined lets everyone who knows a ref. */
+  readonly authorizeAttachment?: (request: IncomingMessage) => Promise<boolean>;
   /** A `POST` endpoint (the AG-UI one), answered by `handle`; other methods there get 405. */
   readonly post?: { readonly path: string; handle(request: IncomingMessage, response: ServerResponse): void };
 }
+
+/** The path of attachments and the shape of a ref: `sha256-` and 64 hex digits. */
+const ATTACHMENTS_PATH = '/attachments/';
+const isRef = (ref: string): boolean =>
+  ref.length === 71 && ref.startsWith('sha256-') && /^[0-9a-f]{64}$/.test(ref.slice(7));
 
 /** What `/health` tells a request without the token: that the server is up, nothing about its load. */
 const BARE_HEALTH = JSON.stringify({ status: 'ok' });
@@ -88,6 +97,29 @@ export function createHttpRoutes(
     if (request.method !== 'GET' && !head)
       return send(response, 405, 'text/plain; charset=utf-8', 'method not allowed\n', head);
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path.startsWith(ATTACHMENTS_PATH) && options.attachment) {
+      const ref = path.slice(ATTACHMENTS_PATH.length);
+      const read = options.attachment;
+      const allowed = options.authorizeAttachment ? options.authorizeAttachment(request) : Promise.resolve(true);
+      void allowed
+        .then(async (ok) => {
+          if (!ok)
+            return send(response, 401, 'text/plain; charset=utf-8', 'the auth token is required\n', head, {
+              'www-authenticate': 'Bearer',
+            });
+          const found = isRef(ref) ? await read(ref) : undefined;
+          if (!found) return send(response, 404, 'text/plain; charset=utf-8', 'no such attachment\n', head);
+          // A user's upload, served from the server's origin: never run as a page, never sniffed.
+          return send(response, 200, found.mediaType, Buffer.from(found.data, 'base64'), head, {
+            'cache-control': 'private, max-age=31536000, immutable',
+            'content-security-policy': "default-src 'none'; sandbox",
+            'x-content-type-options': 'nosniff',
+            'content-disposition': found.mediaType.startsWith('image/') ? 'inline' : 'attachment',
+          });
+        })
+        .catch(() => send(response, 500, 'text/plain; charset=utf-8', 'internal error\n', head));
+      return;
+    }
     if (path === '/health' || path === '/metrics') {
       const authorized = options.authorize ? options.authorize(request) : Promise.resolve(true);
       void authorized

@@ -70,6 +70,13 @@ export {
   DEFAULT_MAX_REPLY_TEXT_BYTES,
   DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
 } from '../core/reply';
+export {
+  DEFAULT_MAX_ATTACHMENT_BYTES,
+  DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
+  DEFAULT_ATTACHMENT_MEDIA_TYPES,
+  type AttachmentStore,
+} from '../core/attachments';
+export { memoryAttachmentStore, DEFAULT_ATTACHMENT_MEMORY_BYTES } from '../store/memory-attachments';
 export { DEFAULT_REPLAY_MAX_BYTES, DEFAULT_REPLAY_MAX_MESSAGES, replayMaxBytesFor } from '../core/replay-log';
 export { DEFAULT_MAX_CONNECTIONS_PER_SESSION } from '../core/connection';
 export type { RateLimit } from '../core/token-bucket';
@@ -143,6 +150,9 @@ export {
 } from '../tools/client-tools';
 export { jsonSchemaOf } from '../tools/codec-schema';
 export { calculateTool } from '../tools/builtin/calculate';
+export { DEFAULT_MCP_MAX_TOOLS, type McpServerConfig } from '../tools/mcp/config';
+export { DEFAULT_MAX_MCP_RESULT_BYTES } from '../tools/mcp/result';
+export { MCP_TOOL_NAME_SEPARATOR } from '../tools/mcp/names';
 export { getCurrentTimeTool } from '../tools/builtin/current-time';
 
 // Errors a server's code may meet: a rejected push, a model or tool failure.

@@ -9,6 +9,8 @@ import type { ConversationOptions } from '../core/conversation';
 import type { Logger } from './logger';
 import type { CompressionOptions } from './compression';
 import type { SessionStore } from '../store/types';
+import type { McpServerConfig } from '../tools/mcp/config';
+import type { AttachmentStore } from '../core/attachments';
 import type { ConversationBindings } from '../core/ports';
 
 /** Port unless configured. */
@@ -107,6 +109,14 @@ export interface WSServerOptions {
   /** Tools added to the built-in ones. @default [] */
   readonly tools?: readonly Tool[];
   /**
+   * MCP servers whose tools the model may call beside `tools`: each a command (stdio) or a URL
+   * (Streamable HTTP, with `headers` for auth). Their tools are named `<server>__<tool>`; `start()`
+   * connects (a server that does not answer is retried in the background; its tools fail with a
+   * tool error meanwhile) and `stop()` disconnects. Needs the optional peer dependency
+   * `@modelcontextprotocol/sdk`. See README "MCP tools". @default []
+   */
+  readonly mcpServers?: readonly McpServerConfig[];
+  /**
    * Traces (and metrics) of replies, model calls and tool runs: `otelTelemetry()` from
    * `llm-ws/otel` for OpenTelemetry (README "Observability"), or your own {@link Telemetry}.
    * @default none
@@ -143,6 +153,23 @@ export interface WSServerOptions {
   readonly toolTimeout?: number;
   /** Longest `user_message` text, in characters; longer ones get `message_too_long`. @default DEFAULT_MAX_MESSAGE_LENGTH */
   readonly maxMessageLength?: number;
+  /**
+   * Largest picture or file a `user_message` may carry, in bytes once decoded; a larger one gets
+   * `attachment_too_large`. Attachments ride in the message's frame: `maxPayload` must fit them
+   * (base64 is 4/3 of the bytes). @default DEFAULT_MAX_ATTACHMENT_BYTES
+   */
+  readonly maxAttachmentBytes?: number;
+  /** Largest total of one message's attachments, in bytes once decoded. @default DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES */
+  readonly maxMessageAttachmentBytes?: number;
+  /** Media types of attachments taken (`type/*` for all of a type); others get `unsupported_attachment`. `[]` takes none. @default DEFAULT_ATTACHMENT_MEDIA_TYPES */
+  readonly attachmentMediaTypes?: readonly string[];
+  /**
+   * Whether a picture may be sent as a remote `https:` URL, passed to the model (which fetches it):
+   * the server itself never fetches one. @default true
+   */
+  readonly attachmentUrls?: boolean;
+  /** Where attachments' bytes are kept, by reference. @default memoryAttachmentStore() (per process) */
+  readonly attachmentStore?: AttachmentStore;
   /** How long a session outlives its connection, in ms, so a client can resume it. @default DEFAULT_SESSION_TTL_MS */
   readonly sessionTtlMs?: number;
   /** @deprecated Use `sessionTtlMs` (this name goes in the next minor version). */

@@ -136,6 +136,10 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   conversationOptions,
   llm: fn,
   tools,
+  mcpServers: (value) =>
+    Array.isArray(value) && value.every(isObject)
+      ? undefined
+      : 'a list of MCP server settings ({ command } or { url })',
   telemetry: (value) =>
     hasMethods(value, ['provider', 'tools', 'startReply'])
       ? undefined
@@ -150,6 +154,14 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   maxClientToolResultBytes: positiveCount,
   keepReasoning: boolean,
   maxMessageLength: positiveCount,
+  maxAttachmentBytes: positiveCount,
+  maxMessageAttachmentBytes: positiveCount,
+  attachmentMediaTypes: (value) =>
+    Array.isArray(value) && value.every((item) => typeof item === 'string' && item.includes('/'))
+      ? undefined
+      : "a list of media types ('image/png', 'image/*')",
+  attachmentUrls: boolean,
+  attachmentStore: withMethods('an attachment store (memoryAttachmentStore())', ['put', 'get']),
   sessionTtlMs: durationMs(1),
   maxSessions: positiveCount,
   sessionMemoryBudgetBytes: positiveCount,

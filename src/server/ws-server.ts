@@ -18,6 +18,7 @@ import { wsUrlOf } from './endpoint';
 import { createHttpRoutes } from './http-routes';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { serverTools } from './server-tools';
+import { createMcpToolRegistry, type McpToolRegistry } from '../tools/mcp/mcp-tools';
 import { createUpstreamHealth, type UpstreamHealth } from './upstream-health';
 import { resolveLogger, type Logger } from './logger';
 import { coreOptionsFor } from './core-options';
@@ -47,6 +48,8 @@ import type { SessionStore } from '../core/ports';
 import type { Session } from '../core/ports';
 import { perMessageDeflateOf } from './compression';
 import { memoryStore } from '../store/memory-store';
+import { memoryAttachmentStore } from '../store/memory-attachments';
+import type { AttachmentStore } from '../core/attachments';
 
 /** The message as clients will get it, or throws the {@link ProtocolError} that says why they would reject it. */
 function checkedPush(message: unknown): PushMessage {
@@ -82,8 +85,12 @@ export class WSServer {
   private readonly logger: Logger;
   private readonly provider: LLMProvider;
   private readonly tools: ToolRegistry;
+  /** The MCP servers' connections, when `mcpServers` names any. */
+  private readonly mcp: McpToolRegistry | undefined;
   private readonly events = new Subject<WSServerEvent>();
   private readonly store: SessionStore;
+  /** Where attachments' bytes are kept (`GET /attachments/<ref>` reads them). */
+  private readonly attachmentStore: AttachmentStore;
   /** What `start` makes the core from, each time. */
   private readonly coreOptions: MakeServerOptions;
   /** The transport-agnostic server, made by `start` (none before, and after `stop`). */
@@ -119,7 +126,15 @@ export class WSServer {
       fromEnvironment = providerFromEnvironment();
       this.provider = fromEnvironment.provider;
     }
-    this.tools = serverTools(options);
+    const ownTools = serverTools(options);
+    this.mcp =
+      options.mcpServers && options.mcpServers.length > 0
+        ? createMcpToolRegistry(ownTools, options.mcpServers, {
+            logger: this.logger,
+            ...(options.toolTimeoutMs !== undefined ? { timeoutMs: options.toolTimeoutMs } : {}),
+          })
+        : undefined;
+    this.tools = this.mcp ?? ownTools;
     this.metrics = createServerMetrics(
       {
         connections: () => this.getConnectionCount(),
@@ -130,6 +145,7 @@ export class WSServer {
     );
     this.upstreamHealth = createUpstreamHealth(options.upstreamHealthCheck);
     this.store = options.store ?? memoryStore();
+    this.attachmentStore = options.attachmentStore ?? memoryAttachmentStore();
     this.bindings = options.conversationBindings ?? memoryConversationBindings();
     this.coreOptions = coreOptionsFor(options, {
       store: this.store,
@@ -138,6 +154,7 @@ export class WSServer {
       logger: this.logger,
       metrics: this.metrics,
       events: this.events,
+      attachmentStore: this.attachmentStore,
     });
     // Logged only now that nothing above threw: a server that was never made says nothing.
     for (const [old, name] of checked.deprecated) {
@@ -203,6 +220,14 @@ export class WSServer {
     return principal !== null && principal !== undefined;
   }
 
+  /**
+   * The MCP servers of the `mcpServers` option: each one's name (what it calls itself, or the
+   * configured one), whether it is connected, and how many tools it offers. Empty without any.
+   */
+  mcpServers(): Array<{ name: string; state: 'connecting' | 'connected' | 'disconnected' | 'closed'; tools: number }> {
+    return this.mcp?.servers() ?? [];
+  }
+
   /** The port listened on, once started and listening (useful with `port: 0`); undefined with `noServer`. */
   get port(): number | undefined {
     return this.address?.port;
@@ -253,6 +278,10 @@ export class WSServer {
       staticDir: this.options.demoDir,
       health: () => this.health(),
       metrics: this.metrics.registry,
+      attachment: (ref) => this.attachmentStore.get(ref),
+      ...(this.options.authenticate
+        ? { authorizeAttachment: (request: IncomingMessage) => this.authorized(request) }
+        : {}),
       ...(this.options.authenticate && this.options.metricsAuth !== false
         ? { authorize: (request: IncomingMessage) => this.authorized(request) }
         : {}),
@@ -269,6 +298,8 @@ export class WSServer {
     const server = ownsServer ? createServer(routes) : this.options.server;
     const core = makeServer(this.coreOptions);
     this.core = core;
+    // Before the first connection, so the first reply is offered the MCP servers' tools.
+    await this.mcp?.start();
     await core.ready();
     this.httpServer = server;
     const adapterOptions = {
@@ -322,6 +353,7 @@ export class WSServer {
         this.aiSdkAdapter = undefined;
         await this.adapter.close(CloseCode.GoingAway, 'server failed to start');
         await core.close();
+        await this.mcp?.close();
         this.adapter = undefined;
         this.httpServer = undefined;
         this.core = undefined;
@@ -435,6 +467,7 @@ export class WSServer {
     ]);
     await closingCore;
     this.core = undefined;
+    await this.mcp?.close();
     if (server && !this.options.server) {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

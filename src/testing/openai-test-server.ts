@@ -63,7 +63,11 @@ export interface OpenAITestServer {
 function lastUserText(body: any): string {
   const messages: any[] = Array.isArray(body?.messages) ? body.messages : [];
   const last = [...messages].reverse().find((message) => message?.role === 'user');
-  return typeof last?.content === 'string' ? last.content : '';
+  if (typeof last?.content === 'string') return last.content;
+  // Content parts: the text of its text parts.
+  return Array.isArray(last?.content)
+    ? (last.content as any[]).flatMap((part) => (part?.type === 'text' ? [String(part.text)] : [])).join('')
+    : '';
 }
 
 const echo = (request: RecordedRequest): TestScenario => textScenario(`You said: ${lastUserText(request.body)}`);

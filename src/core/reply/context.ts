@@ -1,6 +1,7 @@
 import type { Observable } from 'rxjs';
-import type { LLMProvider, LLMToolDefinition } from '../../llm/types';
+import type { LLMProvider, LLMRequest, LLMToolDefinition } from '../../llm/types';
 import type {
+  HistoryAttachment,
   ClientToolDeclaration,
   ClientToolResultMessage,
   ToolApprovalMessage,
@@ -65,6 +66,10 @@ export interface ReplyContext {
   readonly logger: Logger;
   /** Tools the client runs, declared on the `user_message`: offered beside the server's. */
   readonly clientTools?: readonly ClientToolDeclaration[];
+  /** Pictures and files of the user's message, as history keeps them (stored by reference). */
+  readonly attachments?: readonly HistoryAttachment[];
+  /** Reads a stored attachment's bytes back for the model call (see `LLMRequest.attachmentData`). */
+  readonly attachmentData?: LLMRequest['attachmentData'];
   /** Where the client's answers come from; without it, nothing can wait for approval or run on the client. */
   readonly answers?: ReplyAnswers;
   /** @default DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_CLIENT_TOOL_TIMEOUT_MS, DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES, no reasoning kept */

@@ -24,6 +24,7 @@ export function modelRound(
     messages: context.conversation.forModel(),
     tools: run.definitions,
     whenWritable: context.whenWritable,
+    ...(context.attachmentData ? { attachmentData: context.attachmentData } : {}),
     limits: { maxTextBytes: limits.maxTextBytes, maxToolArgumentsBytes: limits.maxToolArgumentsBytes },
     call: {
       conversationId: context.sessionId,

@@ -130,7 +130,11 @@ function startReply(context: ReplyContext): { rounds: Observable<ServerMessageIn
   }
   const clientTools = checkClientTools(context.clientTools ?? [], tools.names);
   if (!clientTools.ok) throw new RequestError('invalid_client_tools', clientTools.error);
-  conversation.append({ role: 'user', content: context.text });
+  conversation.append({
+    role: 'user',
+    content: context.text,
+    ...(context.attachments?.length ? { attachments: [...context.attachments] } : {}),
+  });
   const humanInTheLoop = context.humanInTheLoop ?? DEFAULT_HUMAN_IN_THE_LOOP;
   const run: ReplyRun = {
     context,
