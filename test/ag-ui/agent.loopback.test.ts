@@ -190,6 +190,18 @@ describe('LlmWsAgent on llm-ws', () => {
     ]);
   });
 
+  it('refuses a run with no user message to answer with RUN_ERROR invalid_message, sending nothing', async () => {
+    server = await startServerFor(upstream, { builtinTools: false });
+    const agent = await agentThroughProxy(server);
+    agent.addMessage({ id: 'a-0', role: 'assistant', content: 'Hello' });
+    const errors: Array<{ code?: string; message: string }> = [];
+    await agent.runAgent({}, { onRunErrorEvent: ({ event }) => void errors.push(event) });
+    expect(errors).toEqual([
+      expect.objectContaining({ code: 'invalid_message', message: expect.stringMatching(/user message/) }),
+    ]);
+    expect(upstream.requests).toHaveLength(0);
+  });
+
   it('aborts the reply and its model request on abortRun', async () => {
     server = await startServerFor(upstream, { builtinTools: false });
     upstream.enqueue({ type: 'text', chunks: Array.from({ length: 500 }, () => 'x'), delayMs: 5 });
