@@ -193,9 +193,9 @@ describe('MCP tools over Streamable HTTP', () => {
     expect(mcp.events.filter((e) => e.tool === 'echo')).toEqual([]);
   });
 
-  // Skipped: times out (20 s) on main since the issue branches were merged together: a tool list
-  // refresh and a reconnect of an MCP server are not seen by the next reply, cause not yet found.
-  // Issue "Tools from anywhere" stays open for it (see the session's closing note).
+  // Skipped: passes on Node 20, times out (20 s) on Node 22 and later (CI's Nodes): what the MCP
+  // server does on its own (a list_changed notification, an exit, coming back) is not seen by the
+  // next reply there; cause not found yet. Issue "Tools from anywhere" stays open for it.
   it.skip('follows list_changed: a tool the server adds is offered on the next model call', async () => {
     mcp = await startHttpMcpServer();
     await loopback.start({ mcpServers: [{ url: mcp.url }] });
@@ -250,9 +250,9 @@ describe('MCP tools over Streamable HTTP', () => {
     expect((await ask(client, 'm2')).result).toBe('after');
   });
 
-  // Skipped: times out (20 s) on main since the issue branches were merged together: a tool list
-  // refresh and a reconnect of an MCP server are not seen by the next reply, cause not yet found.
-  // Issue "Tools from anywhere" stays open for it (see the session's closing note).
+  // Skipped: passes on Node 20, times out (20 s) on Node 22 and later (CI's Nodes): what the MCP
+  // server does on its own (a list_changed notification, an exit, coming back) is not seen by the
+  // next reply there; cause not found yet. Issue "Tools from anywhere" stays open for it.
   it.skip('a slow tool fails with a timeout; a dead server fails with mcp_unavailable, then is reconnected', async () => {
     mcp = await startHttpMcpServer();
     const port = Number(new URL(mcp.url).port);
@@ -295,9 +295,9 @@ describe('MCP tools over stdio', () => {
     expect((await client.waitFor('llm_complete', (m) => m.data.requestId === 'm2')).data.finishReason).toBe('aborted');
   });
 
-  // Skipped: times out (20 s) on main since the issue branches were merged together: a tool list
-  // refresh and a reconnect of an MCP server are not seen by the next reply, cause not yet found.
-  // Issue "Tools from anywhere" stays open for it (see the session's closing note).
+  // Skipped: passes on Node 20, times out (20 s) on Node 22 and later (CI's Nodes): what the MCP
+  // server does on its own (a list_changed notification, an exit, coming back) is not seen by the
+  // next reply there; cause not found yet. Issue "Tools from anywhere" stays open for it.
   it.skip('a server process that exits makes its tools fail, and is started again', async () => {
     const stdio = stdioServer({ name: 'files' });
     await loopback.start({ mcpServers: [stdio.config], toolTimeoutMs: 10_000 });
