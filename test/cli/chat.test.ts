@@ -301,7 +301,7 @@ describe('llm-ws chat', () => {
       await chat.waitForOutput(/first $/);
       second.open();
       await chat.waitForOutput(/> and then\? more$/);
-      expect(chat.output()).toMatch(/> tell me\nfirst second third\n> and then\? more$/);
+      expect(chat.output()).toMatch(/> tell me\nfirst second third\n\[usage\] [^\n]*\n> and then\? more$/);
       chat.type('\r');
       await chat.waitForOutput(/You said: and then\? more/);
       expect(upstream.requests.map((request) => request.body.messages.at(-1).content)).toEqual([
@@ -327,14 +327,14 @@ describe('llm-ws chat', () => {
       chat.type('add\r');
       await chat.waitForOutput(/\[approve\] calculate\(\{"expression":"2\+2"\}\)\? y\/n\n$/);
       chat.type('y\r');
-      await chat.waitForOutput(/Four\.\n> $/);
+      await chat.waitForOutput(/Four\.\n\[usage\] [^\n]*\n> $/);
       expect(chat.output()).toMatch(
         /y\n\[tool\] calculate\(\{"expression":"2\+2"\}\)\n\[result\] calculate → \{"expression":"2\+2","result":4\}\nFour\./,
       );
       chat.type('again\r');
       await chat.waitForOutput(/\[approve\] calculate\(\{"expression":"3\+3"\}\)\? y\/n\n$/);
       chat.type('n\r');
-      await chat.waitForOutput(/As you wish\.\n> $/);
+      await chat.waitForOutput(/As you wish\.\n\[usage\] [^\n]*\n> $/);
       expect(chat.output()).toMatch(
         /n\n\[denied\] calculate: declined in llm-ws chat\n\[tool error\] calculate: the user declined to run calculate: declined in llm-ws chat\nAs you wish\./,
       );
@@ -347,7 +347,7 @@ describe('llm-ws chat', () => {
       upstream.enqueue({ type: 'text', reasoning: ['Let me ', 'think.'], chunks: ['Hi', ' there'] });
       const chat = await startChat();
       chat.type('hello\r');
-      await chat.waitForOutput(/Hi there\n> $/);
+      await chat.waitForOutput(/Hi there\n\[usage\] [^\n]*\n> $/);
       expect(chat.output()).toMatch(/> hello\nLet me think\.\nHi there\n/);
       expect(chat.stdout()).toContain('\x1b[2mLet me \x1b[22m\x1b[2mthink.\x1b[22m');
       chat.type('/quit\r');
