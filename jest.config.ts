@@ -1,4 +1,5 @@
 import type { Config } from 'jest';
+import { availableParallelism } from 'node:os';
 
 /** Packages of ES modules the interop tests load: jest transforms them to CommonJS. */
 const ESM_PACKAGES = '(ai|@ai-sdk/[^/]+|@workflow/[^/]+|@vercel/oidc|throttleit|zod)';
@@ -15,12 +16,19 @@ export const INTEGRATION_TESTS = [
   '/test/angular/(ngc|testbed)\\.test\\.ts$',
   '/test/store/redis-(cluster|sentinel|hang|outage)[^/]*\\.test\\.ts$',
   '/test/resilience/hostile-upstream\\.test\\.ts$',
+  // Type-checks the README's AG-UI recipes and runs each in a process of its own (tsx).
+  '/test/interop/readme-[^/]+\\.test\\.ts$',
+  // The native Bun adapter, in a Bun process of its own.
+  '/test/adapters/bun\\.loopback\\.test\\.ts$',
   // Runs the README's tests under Jest and Vitest, each in a process of its own.
   '/test/testing/readme-tests\\.test\\.ts$',
 ];
 
 /** What both tiers share. */
 export const baseConfig: Config = {
+  // At least two files at a time, also on a 2-core machine (where jest's default is one): many tests
+  // wait on sockets, other processes, installs and a browser more than on the CPU.
+  maxWorkers: Math.max(2, availableParallelism() - 1),
   preset: 'ts-jest',
   testEnvironment: 'node',
   // examples/*.test.ts show users how to test their own code; CI runs them too.
@@ -35,7 +43,8 @@ export const baseConfig: Config = {
     '^llm-ws/(.*)$': '<rootDir>/src/$1/index.ts',
   },
   transform: {
-    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: { warnOnly: false } }],
+    // Transpile only (tsconfig.jest.json): `npm run typecheck` type-checks the tests.
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }],
     // `ai` 7 and the packages it loads ship ES modules (only, or beside CommonJS that jest does not pick).
     [`/node_modules/${ESM_PACKAGES}/.+\\.m?js$`]: '<rootDir>/test/utils/esm-to-cjs-transform.cjs',
   },

@@ -33,6 +33,7 @@ export default defineConfig([
       angular: 'src/angular/index.ts',
       otel: 'src/otel/index.ts',
       'ag-ui': 'src/ag-ui/index.ts',
+      bun: 'src/bun/index.ts',
       // Not exported: entries only so that each is a module of its own in dist/ (rollup puts modules
       // imported by the same entries into one chunk). The codecs' io-ts calls run at the top level,
       // which a bundler keeps in any module it includes; alone in their modules, they are dropped
@@ -57,6 +58,11 @@ export default defineConfig([
     splitting: true,
     treeshake: true,
     shims: false,
+    // Where src/util/lazy-require.ts resolves server dependencies from: this file, in the ESM build
+    // (`import.meta.url`); the CJS build has `__filename`.
+    esbuildOptions(options, { format }) {
+      if (format === 'esm') options.define = { ...options.define, LLM_WS_ESM_URL: 'import.meta.url' };
+    },
   },
   {
     ...shared,

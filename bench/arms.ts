@@ -4,8 +4,11 @@
  * reads from a process (CPU time, write syscalls, memory through the probe).
  */
 import { type ChildProcess, execFile, spawn, type StdioOptions } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import WebSocket from 'ws';
@@ -23,6 +26,8 @@ export type ArmName =
   | 'lean+cork'
   | 'llm-ws redis'
   | 'llm-ws redis cluster'
+  | 'llm-ws sqlite'
+  | 'llm-ws otel'
   | 'llm-ws deflate'
   | 'llm-ws deflate 1k'
   | 'llm-ws bun';
@@ -176,6 +181,40 @@ async function startRedis(): Promise<{ url: string; sidecar: Sidecar }> {
   };
 }
 
+/**
+ * An OTLP/HTTP receiver in the bench's own process, standing in for a collector: it reads each
+ * export and answers 200 with an empty response (a valid empty protobuf and JSON message alike).
+ * Its "commands" are the exports it got, by path, so the arm shows it really exported.
+ */
+export async function startOtlpSink(): Promise<{ url: string; sidecar: Sidecar }> {
+  const counts: Record<string, number> = {};
+  const server = createHttpServer((request, response) => {
+    request.resume();
+    request.once('end', () => {
+      const path = request.url ?? '/';
+      counts[path] = (counts[path] ?? 0) + 1;
+      const json = (request.headers['content-type'] ?? '').includes('json');
+      response.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
+      response.end(json ? '{}' : undefined);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    sidecar: {
+      // In this process: its CPU is not the server's, as a collector's would not be.
+      pids: [],
+      commands: () => Promise.resolve({ ...counts }),
+      stop: () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    },
+  };
+}
+
 /** The server's memory, after a full GC when `collect` (the probe loaded into every arm answers). */
 export function memoryOf(child: ChildProcess, collect = true): Promise<NodeJS.MemoryUsage> {
   return new Promise((resolve, reject) => {
@@ -210,10 +249,15 @@ const SERVE = [
 const LISTENING = /listening on (ws:\/\/\S+)/;
 
 /** `llm-ws serve` under Node with the probe, plus `extra` arguments for Node (before the script) and for serve. */
-async function startServe(upstreamURL: string, serveArgs: string[], nodeArgs: string[] = []): Promise<Started> {
+async function startServe(
+  upstreamURL: string,
+  serveArgs: string[],
+  nodeArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<Started> {
   const { child, match } = await startProcess(
     [...PROBED, ...nodeArgs, ...SERVE, ...serveArgs],
-    { OPENAI_BASE_URL: upstreamURL },
+    { ...env, OPENAI_BASE_URL: upstreamURL },
     LISTENING,
     { ipc: true },
   );
@@ -261,8 +305,39 @@ export const arms: Arm[] = [
   {
     name: 'llm-ws',
     transport: 'ws',
+    // The memory store: `serve`'s default is SQLite since issue 25, and this arm is the baseline.
     start: (upstreamURL, sessionTtlSeconds) =>
-      startServe(upstreamURL, sessionTtlSeconds === undefined ? [] : ['--session-ttl', String(sessionTtlSeconds)]),
+      startServe(upstreamURL, [
+        '--store',
+        'memory',
+        ...(sessionTtlSeconds === undefined ? [] : ['--session-ttl', String(sessionTtlSeconds)]),
+      ]),
+  },
+  {
+    name: 'llm-ws sqlite',
+    transport: 'ws',
+    // `serve`'s default store, in a data directory of the bench's own (emptied at each start).
+    start: (upstreamURL) => {
+      const dir = join(tmpdir(), 'llm-ws-bench-sqlite');
+      rmSync(dir, { recursive: true, force: true });
+      return startServe(upstreamURL, ['--data-dir', dir]);
+    },
+  },
+  {
+    name: 'llm-ws otel',
+    transport: 'ws',
+    // The llm-ws arm with OpenTelemetry on, as `llm-ws serve` turns it on (issue 27): traces and
+    // metrics exported over OTLP/HTTP (protobuf) to a receiver that drops them.
+    start: async (upstreamURL) => {
+      const sink = await startOtlpSink();
+      try {
+        const env = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
+        return { ...(await startServe(upstreamURL, ['--store', 'memory'], [], env)), sidecar: sink.sidecar };
+      } catch (error) {
+        await sink.sidecar.stop();
+        throw error;
+      }
+    },
   },
   {
     name: 'socket.io',
@@ -320,12 +395,21 @@ export const arms: Arm[] = [
   {
     name: 'llm-ws bun',
     transport: 'ws',
-    // The same build as the llm-ws arm, run by Bun (the devDependency); no memory probe (Node-only flags).
+    // The same build as the llm-ws arm, run by Bun (the devDependency), which serves on Bun.serve's
+    // native WebSockets; no memory probe (Node-only flags).
     start: async (upstreamURL) => {
       const { child, match } = await startProcess(SERVE, { OPENAI_BASE_URL: upstreamURL }, LISTENING, {
         command: join(root, 'node_modules/.bin/bun'),
       });
-      return { child, url: match[1] as string };
+      const url = match[1] as string;
+      // The arm measures the native transport or nothing: /health says which one serves.
+      const health = await fetch(url.replace(/^ws/, 'http').replace(/\/ws$/, '/health'));
+      const { transport } = (await health.json()) as { transport?: string };
+      if (transport !== 'bun') {
+        await stop(child);
+        throw new Error(`the llm-ws bun arm serves on transport ${String(transport)}, not bun`);
+      }
+      return { child, url };
     },
   },
 ];

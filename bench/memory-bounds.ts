@@ -1,5 +1,5 @@
 /**
- * The README's "Memory bounds" figures: fills a WSServer (memory store) with SESSIONS abandoned
+ * The "Memory bounds" figures of docs/guide/security.md: fills a WSServer (memory store) with SESSIONS abandoned
  * sessions (a 100 KB message and a 200 KB reply each, so about 0.7 MB of history and replay)
  * under a budget of BUDGET_MIB, then reports what the budget counts (heldMiB), the heap, RSS
  * and peak RSS. Run it with and without a heap limit:

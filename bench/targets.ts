@@ -1,7 +1,7 @@
 /**
  * Issue 16's report: llm-ws against the lean and lean+cork relays of the same run, the targets
- * as ratios of medians (met or by how much missed), and the Redis, compression and Bun arms
- * against llm-ws under Node with the memory store. Markdown for RESULTS.md, data for results.json.
+ * as ratios of medians (met or by how much missed; issue 25's SQLite target beside them), and the
+ * Redis, SQLite, OpenTelemetry, compression and Bun arms against llm-ws under Node with the memory store. Markdown for RESULTS.md, data for results.json.
  */
 import type { ArmName } from './arms';
 import type { HerdFigures, StreamFigures, StreamRow } from './run';
@@ -97,6 +97,22 @@ export function issue16Targets(
       true,
       'x',
     ),
+    // Issue 25: the default store of `llm-ws serve` (a SQLite file) against the memory store.
+    target(
+      `CPU per chunk, ${at('paced100')}: llm-ws sqlite / llm-ws (memory store)`,
+      cpu('paced100', 'llm-ws sqlite') / cpu('paced100', 'llm-ws'),
+      1.15,
+      true,
+      'x',
+    ),
+    // Issue 27: OpenTelemetry on (spans and metrics exported over OTLP) against off.
+    target(
+      `CPU per chunk, ${at('paced100')}: llm-ws otel / llm-ws (tracing off)`,
+      cpu('paced100', 'llm-ws otel') / cpu('paced100', 'llm-ws'),
+      1.05,
+      true,
+      'x',
+    ),
     target(
       `redis-server CPU per chunk, ${at('paced100')}`,
       figures(rows, 'paced100', 'llm-ws redis')?.sidecar?.cpuUsPerChunk ?? Number.NaN,
@@ -148,10 +164,10 @@ function leanTable(rows: readonly StreamRow[]): string {
   return lines.join('\n');
 }
 
-/** The Redis (one server, and a cluster: redis-server µs summed over its 6 nodes), compression and Bun arms against llm-ws under Node with the memory store, in each workload they ran in. */
+/** The Redis (one server, and a cluster: redis-server µs summed over its 6 nodes), SQLite, OpenTelemetry, compression and Bun arms against llm-ws under Node with the memory store, in each workload they ran in. */
 function variantsTable(rows: readonly StreamRow[]): string {
   const lines = [
-    '| workload | arm | CPU µs/chunk / llm-ws | chunks/s / llm-ws | p99 minus llm-ws ms | redis-server µs/chunk | Redis commands/chunk |',
+    '| workload | arm | CPU µs/chunk / llm-ws | chunks/s / llm-ws | p99 minus llm-ws ms | redis-server µs/chunk | Redis commands (OTLP exports)/chunk |',
     '|---|---|---|---|---|---|---|',
   ];
   for (const { workload, arms } of rows) {
@@ -160,6 +176,8 @@ function variantsTable(rows: readonly StreamRow[]): string {
     for (const name of [
       'llm-ws redis',
       'llm-ws redis cluster',
+      'llm-ws sqlite',
+      'llm-ws otel',
       'llm-ws deflate',
       'llm-ws deflate 1k',
       'llm-ws bun',
@@ -177,7 +195,7 @@ function variantsTable(rows: readonly StreamRow[]): string {
         : '';
       lines.push(
         `| ${workload.name} | ${name} | ${fixed(f.cpuUsPerChunk / base.cpuUsPerChunk)}x (${fixed(f.cpuUsPerChunk, 1)} µs) | ${fixed(f.chunksPerSecond / base.chunksPerSecond)}x ` +
-          `| ${fixed(f.latencyMs.p99 - base.latencyMs.p99)} | ${f.sidecar ? fixed(f.sidecar.cpuUsPerChunk, 1) : ''} | ${commands} |`,
+          `| ${fixed(f.latencyMs.p99 - base.latencyMs.p99)} | ${f.sidecar && name !== 'llm-ws otel' ? fixed(f.sidecar.cpuUsPerChunk, 1) : ''} | ${commands} |`,
       );
     }
   }
@@ -218,7 +236,7 @@ export function issue16Markdown(
     '',
     herdTable(herdClients, herd),
     '',
-    '#### Redis store, permessage-deflate and Bun, against llm-ws under Node with the memory store',
+    '#### Redis and SQLite stores, OpenTelemetry, permessage-deflate and Bun, against llm-ws under Node with the memory store',
     '',
     variantsTable(rows),
   ].join('\n');

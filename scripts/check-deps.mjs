@@ -5,7 +5,13 @@ import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { allowedFiles, allowedFolders, forbiddenPackages, pendingFolderImports } from './dependency-rules.mjs';
+import {
+  allowedFiles,
+  allowedFolders,
+  forbiddenPackages,
+  forbiddenReachable,
+  pendingFolderImports,
+} from './dependency-rules.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
@@ -46,7 +52,11 @@ const display = (file) => relative(root, file);
 const problems = [];
 const pendingSeen = [];
 const folderEdges = new Map(); // "from -> to" -> the imports that make it
+const fileImports = new Map(); // file -> the files of src/ it imports
+const filePackages = new Map(); // file -> the packages it imports
 for (const file of sourceFiles(src)) {
+  fileImports.set(file, []);
+  filePackages.set(file, []);
   const folder = folderOf(file);
   // Every import and re-export, type-only ones included: a type import is a dependency too.
   for (const { fileName: specifier } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
@@ -56,6 +66,7 @@ for (const file of sourceFiles(src)) {
         problems.push(`${display(file)}: cannot resolve '${specifier}'`);
         continue;
       }
+      fileImports.get(file).push(target);
       const to = folderOf(target);
       if (to === folder) continue;
       const files = allowedFiles[folder]?.[to];
@@ -69,10 +80,37 @@ for (const file of sourceFiles(src)) {
       continue;
     }
     const name = packageName(specifier);
+    filePackages.get(file).push(name);
     for (const rule of forbiddenPackages) {
       if (rule.folder !== folder || rule.except?.includes(display(file))) continue;
       if (rule.packages.some((pattern) => matches(pattern, name)))
         problems.push(`${display(file)}: ${folder}/ must not import the package '${specifier}'`);
+    }
+  }
+}
+
+// Packages reached through chains of imports: the first chain found to each is reported.
+for (const rule of forbiddenReachable) {
+  for (const start of fileImports.keys()) {
+    if (folderOf(start) !== rule.folder) continue;
+    const via = new Map([[start, undefined]]);
+    const queue = [start];
+    while (queue.length > 0) {
+      const file = queue.shift();
+      const name = (filePackages.get(file) ?? []).find((candidate) =>
+        rule.packages.some((pattern) => matches(pattern, candidate)),
+      );
+      if (name !== undefined) {
+        const chain = [];
+        for (let step = file; step !== undefined; step = via.get(step)) chain.unshift(display(step));
+        problems.push(`${display(start)}: ${rule.folder}/ must not reach the package '${name}': ${chain.join(' -> ')}`);
+        break;
+      }
+      for (const next of fileImports.get(file) ?? [])
+        if (!via.has(next)) {
+          via.set(next, file);
+          queue.push(next);
+        }
     }
   }
 }

@@ -16,7 +16,7 @@ export const allowedFolders = {
   errors: ['protocol'],
   operators: ['protocol', 'errors'],
   llm: ['protocol', 'errors', 'util'],
-  tools: ['protocol', 'errors', 'llm'],
+  tools: ['protocol', 'errors', 'llm', 'util'],
   // The transport-agnostic server: no Node facade, no store implementation, no adapter.
   core: ['protocol', 'llm', 'tools', 'operators', 'util', 'errors'],
   client: ['protocol', 'errors', 'operators', 'util'],
@@ -32,6 +32,8 @@ export const allowedFolders = {
   'ag-ui': ['client', 'interop', 'protocol', 'errors', 'operators', 'util'],
   // OpenTelemetry decorators of the core's ports (llm-ws/otel): no server, no store.
   otel: ['core', 'llm', 'tools', 'protocol', 'errors'],
+  // llm-ws/bun: the native Bun adapter's entry.
+  bun: ['adapters'],
 };
 
 /**
@@ -65,4 +67,14 @@ export const forbiddenPackages = [
   { folder: 'operators', packages: [/^(?!rxjs$)/] },
   // The core sees only its ports: no HTTP server, no socket library, no Redis client.
   { folder: 'core', packages: ['ws', 'ioredis', /^node:/] },
+  // The native Bun adapter runs on Bun's own server: no Node built-ins, no socket library.
+  { folder: 'bun', packages: ['ws', /^node:/] },
 ];
+
+/**
+ * Packages a folder must not reach at all: not directly, and not through any chain of imports
+ * inside src/ (type-only imports count: keep the interfaces a folder needs apart from the code
+ * that loads the package). The core checks client tools' schemas through an option
+ * (`SessionOptions.checkClientTools`), so Ajv, a code-generating compiler, stays in the tools layer.
+ */
+export const forbiddenReachable = [{ folder: 'core', packages: ['ajv'] }];

@@ -5,7 +5,9 @@
  *   <!-- figure:package -->466 kB packed, 1.71 MB unpacked<!-- /figure -->
  *
  * Every `*.md` file of the repository (README.md, docs/, bench/) is searched. Each name below is
- * one measurement of the built package (run `npm run build` first):
+ * one measurement of the built package (run `npm run build` first), or a figure of the benchmark's
+ * last run as `npm run bench` wrote it in bench/results.json (`bench.*`: read, not measured here,
+ * since a bench run takes minutes; so a stated figure is the one bench/RESULTS.md shows):
  *
  *   npm run figures              measure, rewrite every marker, print the figures
  *   npm run figures -- --check   measure and fail if a stated figure is off by more than
@@ -148,7 +150,33 @@ function installSize(tarball: string): { bytes: number; packages: number; larges
   }
 }
 
-/** Every figure, measured. */
+/** What `npm run bench` wrote in bench/results.json, of the figures the docs state. */
+interface BenchResults {
+  readonly stalled: Record<string, { readonly othersP99Ms: number; readonly peakRssGrowthMb: number }>;
+  readonly storm: Record<string, { readonly settleMs: number }>;
+}
+
+/** Milliseconds as the bench's tables round them in prose: whole, with a thousands separator. */
+function ms(value: number): Figure {
+  return figure(`${Math.round(value).toLocaleString('en-US')} ms`);
+}
+
+/**
+ * The benchmark's figures the docs state, per arm (`llm-ws`, `bare`, `socket.io`): the stalled
+ * reader's server RSS growth and the other streams' p99, and the reconnect storm's time to settle.
+ */
+function benchFigures(): Record<string, Figure> {
+  const results = JSON.parse(readFileSync(join(root, 'bench', 'results.json'), 'utf8')) as BenchResults;
+  const figures: Record<string, Figure> = {};
+  for (const [arm, stalled] of Object.entries(results.stalled)) {
+    figures[`bench.stalled-rss.${arm}`] = figure(`${stalled.peakRssGrowthMb.toFixed(1)} MB`);
+    figures[`bench.stalled-p99.${arm}`] = ms(stalled.othersP99Ms);
+  }
+  for (const [arm, storm] of Object.entries(results.storm)) figures[`bench.storm.${arm}`] = ms(storm.settleMs);
+  return figures;
+}
+
+/** Every figure, measured (or, for the bench's, read). */
 async function measure(): Promise<Record<string, Figure>> {
   if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error('dist/ is not built: run npm run build first');
   const packDir = mkdtempSync(join(tmpdir(), 'llm-ws-figures-pack-'));
@@ -176,22 +204,30 @@ async function measure(): Promise<Record<string, Figure>> {
           .join(', ')}`,
       ),
       'minimal-app': figure(bytes(app('llm-ws'))),
+      'minimal-app-es2015': figure(bytes(app('llm-ws (rxjs es2015)'))),
+      // What opting in to approvals and client tools adds to the minimal app (approving each request).
+      'human-in-the-loop': figure(bytes(app('llm-ws + humanInTheLoop') - app('llm-ws'))),
       'minimal-app-socket.io': figure(bytes(app('socket.io-client'))),
       'minimal-app-graphql-ws': figure(bytes(app('graphql-ws'))),
       'browser-module': figure(size(browserModule)),
       'start-first': seconds(startFirst),
       'start-next': seconds(startNext),
+      ...benchFigures(),
     };
   } finally {
     rmSync(packDir, { recursive: true, force: true });
   }
 }
 
-/** Markdown files of the repository, outside node_modules, dist and dot-folders. */
+/** TypeDoc's pages (`npm run docs:build`): generated, and rewritten while CI's docs build runs. */
+const GENERATED_API_DOCS = join(root, 'docs', 'api');
+
+/** Markdown files of the repository, outside node_modules, dist, dot-folders and docs/api. */
 function markdownFiles(dir = root): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     if (entry.name.startsWith('.') || entry.name === 'node_modules' || entry.name === 'dist') return [];
     const path = join(dir, entry.name);
+    if (path === GENERATED_API_DOCS) return [];
     if (entry.isDirectory()) return markdownFiles(path);
     return entry.name.endsWith('.md') ? [path] : [];
   });

@@ -26,6 +26,7 @@ export const ENTRIES: Readonly<Record<string, string>> = {
   'llm-ws/angular': 'src/angular/index.ts',
   'llm-ws/otel': 'src/otel/index.ts',
   'llm-ws/ag-ui': 'src/ag-ui/index.ts',
+  'llm-ws/bun': 'src/bun/index.ts',
 };
 
 /** The built declaration file of each entry, as package.json `exports` names it for require(). */
@@ -39,6 +40,7 @@ export const DIST_ENTRIES: Readonly<Record<string, string>> = {
   'llm-ws/angular': 'dist/angular.d.ts',
   'llm-ws/otel': 'dist/otel.d.ts',
   'llm-ws/ag-ui': 'dist/ag-ui.d.ts',
+  'llm-ws/bun': 'dist/bun.d.ts',
 };
 
 /** Where the reviewed list lives, relative to the repository. */

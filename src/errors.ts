@@ -49,9 +49,12 @@ export class ToolError extends LLMWSError {
 /** A user_message asked for something the server refuses before calling the model. */
 export class RequestError extends LLMWSError {
   declare readonly code: ErrorCode;
+  /** How long to wait before the same request can succeed, in ms, when the server knows (`quota_exceeded`). */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { retryable?: boolean } = {}) {
+  constructor(code: ErrorCode, message: string, options: { retryable?: boolean; retryAfterMs?: number } = {}) {
     super(code, message, options);
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -93,7 +96,12 @@ export type ClientErrorCode =
   /** A control got no answer within `timeout`, or a reply did not end within its `timeoutMs`. */
   | 'request_timeout'
   /** No connection to send on: before `connect()`, after `disconnect()` or giving up, or none came within `queueTimeoutMs`. */
-  | 'not_connected';
+  | 'not_connected'
+  /**
+   * The server closed the connection with 1009: the request's frame, the largest sent on it, was
+   * over the server's `maxPayload`. It is not sent again (it would be refused again).
+   */
+  | 'message_too_large';
 
 /** The client refused or gave up on a request on its own side. */
 export class ClientError extends LLMWSError {

@@ -13,6 +13,7 @@ export {
   memoryStore,
   redisStore,
   redisConversationBindings,
+  redisAttachmentStore,
   defineTool,
   openAIProvider,
   openAIHealthCheck,

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { Transport } from '../core/ports';
+import { DrainListeners } from './drain-listeners';
 
 /** Corked frames of more than this many characters leave before the tick ends (chat chunks are ~100). */
 const CORK_FLUSH_CHARS = 64 * 1024;
@@ -15,7 +16,7 @@ const CORK_FLUSH_CHARS = 64 * 1024;
  * chunk). Each frame stays a frame of its own; a paced stream's lone frame leaves in the same tick.
  */
 export class WebSocketTransport implements Transport {
-  private drainListeners: Array<() => void> | undefined;
+  private readonly drainListeners = new DrainListeners();
   /** Whether the socket is corked until the end of this tick. */
   private corked = false;
   /** About how many bytes wait behind the cork (characters: a frame's length is all that is at hand). */
@@ -26,10 +27,7 @@ export class WebSocketTransport implements Transport {
     this.socket.uncork();
   };
   /** The send buffer shrank: whoever waits for a drain checks `bufferedAmount` again. */
-  private readonly written = (): void => {
-    const listeners = this.drainListeners;
-    if (listeners) for (const listener of [...listeners]) listener();
-  };
+  private readonly written = (): void => this.drainListeners.fire();
 
   /** `socket` is the one the upgrade came on, under `ws`. */
   constructor(
@@ -65,11 +63,6 @@ export class WebSocketTransport implements Transport {
   }
 
   onDrain(listener: () => void): () => void {
-    const own = (): void => listener();
-    (this.drainListeners ??= []).push(own);
-    return () => {
-      const remaining = this.drainListeners?.filter((candidate) => candidate !== own);
-      this.drainListeners = remaining && remaining.length > 0 ? remaining : undefined;
-    };
+    return this.drainListeners.add(listener);
   }
 }

@@ -109,7 +109,7 @@ class LiveReply {
  * `payload.reason`). Unsubscribing a run (`abortRun()`) aborts the reply and its model request.
  *
  * ```ts
- * const client = new WSClient({ url: 'wss://example.com/ws' });
+ * const client = new WSClient({ url: 'wss://example.com/ws', humanInTheLoop }); // approvals become interrupts
  * await client.connect();
  * const agent = new LlmWsAgent({ client });
  * agent.addMessage({ id: '1', role: 'user', content: 'Hello' });

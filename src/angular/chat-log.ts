@@ -53,6 +53,13 @@ export interface ChatMessage {
   readonly usage?: Usage;
   /** Why the reply failed, once `failed`: the error's stable `code` and its message. */
   readonly error?: { readonly code: ChatErrorCode; readonly message: string };
+  /** The message's id on the server, once it has one: what `editMessage` and `switchBranch` take. */
+  readonly messageId?: string;
+  /**
+   * The ids of this message and the branches beside it (an edit or a regenerate made them),
+   * oldest first: `"< 2/3 >"` is `siblingIds.indexOf(messageId) + 1` of `siblingIds.length`.
+   */
+  readonly siblingIds?: readonly string[];
 }
 
 /** What changes the conversation. */
@@ -66,7 +73,19 @@ export type ChatLogEvent =
   /** Reply `replyId` was stopped on this side. */
   | { readonly kind: 'aborted'; readonly replyId: string }
   /** The conversation was emptied. */
-  | { readonly kind: 'cleared' };
+  | { readonly kind: 'cleared' }
+  /** The conversation is now `messages` (opened, or its branch switched). */
+  | { readonly kind: 'loaded'; readonly messages: readonly ChatMessage[] }
+  /** The last reply is answered again as reply `replyId` (the old one stays on the server as a branch). */
+  | { readonly kind: 'regenerating'; readonly replyId: string }
+  /** User message `messageId` is replaced by `text` (the old branch stays on the server); its reply is `replyId`. */
+  | {
+      readonly kind: 'edited';
+      readonly messageId: string;
+      readonly userId: string;
+      readonly replyId: string;
+      readonly text: string;
+    };
 
 const userMessage = (id: string, text: string): ChatMessage => ({
   id,
@@ -80,13 +99,23 @@ const userMessage = (id: string, text: string): ChatMessage => ({
 export function applyChatEvent(log: readonly ChatMessage[], event: ChatLogEvent): readonly ChatMessage[] {
   switch (event.kind) {
     case 'sent':
-      return [
-        ...log,
-        userMessage(event.userId, event.text),
-        { id: event.replyId, role: 'assistant', text: '', status: 'streaming', toolCalls: [] },
-      ];
+      return [...log, userMessage(event.userId, event.text), streamingReply(event.replyId)];
     case 'cleared':
       return log.length === 0 ? log : [];
+    case 'loaded':
+      return event.messages;
+    case 'regenerating': {
+      const last = log.map((message) => message.role).lastIndexOf('user');
+      return [...log.slice(0, last + 1), streamingReply(event.replyId)];
+    }
+    case 'edited': {
+      const at = log.findIndex((message) => message.messageId === event.messageId);
+      return [
+        ...(at < 0 ? log : log.slice(0, at)),
+        userMessage(event.userId, event.text),
+        streamingReply(event.replyId),
+      ];
+    }
     case 'failed':
       return updateReply(log, event.replyId, (reply) => ({
         ...reply,
@@ -95,9 +124,33 @@ export function applyChatEvent(log: readonly ChatMessage[], event: ChatLogEvent)
       }));
     case 'aborted':
       return updateReply(log, event.replyId, (reply) => ({ ...reply, status: 'aborted' }));
-    case 'reply':
-      return updateReply(log, event.replyId, (reply) => applyReplyEvent(reply, event.event));
+    case 'reply': {
+      const next = updateReply(log, event.replyId, (reply) => applyReplyEvent(reply, event.event));
+      return event.event.type === 'llm_complete'
+        ? identifyQuestion(next, event.replyId, event.event.data.userMessageId)
+        : next;
+    }
   }
+}
+
+const streamingReply = (id: string): ChatMessage => ({
+  id,
+  role: 'assistant',
+  text: '',
+  status: 'streaming',
+  toolCalls: [],
+});
+
+/** The user message before reply `replyId` gets its server id, which the reply's `llm_complete` names. */
+function identifyQuestion(
+  log: readonly ChatMessage[],
+  replyId: string,
+  messageId: string | undefined,
+): readonly ChatMessage[] {
+  const index = log.findIndex((message) => message.id === replyId) - 1;
+  const question = log[index];
+  if (!messageId || question?.role !== 'user' || question.messageId === messageId) return log;
+  return [...log.slice(0, index), { ...question, messageId }, ...log.slice(index + 1)];
 }
 
 function applyReplyEvent(reply: ChatMessage, event: ReplyEvent): ChatMessage {
@@ -107,8 +160,15 @@ function applyReplyEvent(reply: ChatMessage, event: ReplyEvent): ChatMessage {
     case 'llm_reasoning':
       return event.data.chunk ? { ...reply, reasoning: (reply.reasoning ?? '') + event.data.chunk } : reply;
     case 'llm_complete': {
-      const { fullText, finishReason, usage } = event.data;
-      return { ...reply, text: fullText, status: 'done', finishReason, ...(usage ? { usage } : {}) };
+      const { fullText, finishReason, usage, messageId } = event.data;
+      return {
+        ...reply,
+        text: fullText,
+        status: 'done',
+        finishReason,
+        ...(usage ? { usage } : {}),
+        ...(messageId ? { messageId } : {}),
+      };
     }
     case 'tool_call': {
       const { toolCallId, toolName, args, status, reason } = event.data;

@@ -10,9 +10,18 @@ import {
   Subscription,
 } from 'rxjs';
 import { ConnectionClosedError, type LLMWSError } from '../errors';
-import type { Attachment, SessionStatus, UserMessageOptions } from '../protocol/codecs';
+import type {
+  Attachment,
+  ConversationSummary,
+  HistoryReplyMessage,
+  SessionStatus,
+  Usage,
+  UserMessageOptions,
+} from '../protocol/codecs';
 import type { ApprovalRequest, ConnectionStatus, ReplyEvent } from '../client/options';
+import { humanInTheLoop } from '../client/human-in-the-loop';
 import { WSClient } from '../client/ws-client';
+import { chatFromHistory } from './chat-history';
 import { applyChatEvent, type ChatErrorCode, type ChatLogEvent, type ChatMessage } from './chat-log';
 import { enterZone } from './enter-zone';
 import { DEFAULT_AUTO_CONNECT, LLM_WS_OPTIONS } from './options';
@@ -43,6 +52,11 @@ interface RunningReply {
 /**
  * The chat service: one llm-ws connection and its conversation, for Angular. Get it with
  * {@link injectLlmWsChat} (or `inject(LlmWsChat)`) after {@link provideLlmWs}.
+ *
+ * Conversations and branches: `regenerate()`, `editMessage()` and `switchBranch()` (a message's
+ * `messageId` and `siblingIds` make a "< 2/3 >" switcher), the user's `conversations` with
+ * `listConversations()`, `openConversation()`, `renameConversation()`, `deleteConversation()`,
+ * and `usage`, what the conversation has spent.
  *
  * Signals first: `messages`, `status`, `sessionStatus`, `approvals` and `lastError` are
  * `Signal`s, `busy` is `computed` from `messages`; read them in templates as they are. The same
@@ -83,6 +97,18 @@ export class LlmWsChat {
    * or `clear()`; undefined when there is none. A failed reply's error is also on its message.
    */
   readonly lastError: Signal<LLMWSError | undefined>;
+  /**
+   * The user's conversations as {@link listConversations} last loaded them, the most recently
+   * updated first; each with `usage`, the tokens it has spent so far, once a reply reported any.
+   */
+  readonly conversations: Signal<readonly ConversationSummary[]>;
+  /** Whether `listConversations({ more: true })` has another page to load. */
+  readonly moreConversations: Signal<boolean>;
+  /**
+   * What this conversation has spent so far (every reply's usage summed by the server), once a
+   * reply reported usage; read again after each reply, open and branch switch.
+   */
+  readonly usage: Signal<Usage | undefined>;
   /** The connection: `connecting`, `connected`, `reconnecting`, `disconnected`. Replays the current value. */
   readonly status$: Observable<ConnectionStatus>;
   /** What the server's session is doing: `idle`, `thinking`, `streaming`, `calling_tool`, `paused`. Replays the current value. */
@@ -118,6 +144,10 @@ export class LlmWsChat {
   private readonly sessionStatusSignal = signal<SessionStatus>('idle');
   private readonly approvalsSignal = signal<readonly ApprovalRequest[]>([]);
   private readonly lastErrorSignal = signal<LLMWSError | undefined>(undefined);
+  private readonly conversationsSignal = signal<readonly ConversationSummary[]>([]);
+  private readonly usageSignal = signal<Usage | undefined>(undefined);
+  private nextCursor: string | undefined;
+  private readonly moreSignal = signal(false);
   private readonly running = new Map<string, RunningReply>();
   private readonly subscriptions = new Subscription();
   private nextId = 1;
@@ -131,6 +161,9 @@ export class LlmWsChat {
     this.sessionStatus = this.sessionStatusSignal.asReadonly();
     this.approvals = this.approvalsSignal.asReadonly();
     this.lastError = this.lastErrorSignal.asReadonly();
+    this.conversations = this.conversationsSignal.asReadonly();
+    this.moreConversations = this.moreSignal.asReadonly();
+    this.usage = this.usageSignal.asReadonly();
     this.busy = computed(() => isBusy(this.messagesSignal()));
     this.status$ = this.statusState.pipe(distinctUntilChanged());
     this.sessionStatus$ = this.sessionState.pipe(distinctUntilChanged());
@@ -143,7 +176,8 @@ export class LlmWsChat {
       this.client = undefined;
       return;
     }
-    const client = new WSClient(options);
+    // The chat shows approvals: it always has the human in the loop (and runs `tools`, when given).
+    const client = new WSClient({ humanInTheLoop, ...options });
     this.client = client;
     this.subscriptions.add(
       client.status$.pipe(this.inZone()).subscribe((status) => {
@@ -200,6 +234,78 @@ export class LlmWsChat {
     text: string,
     options?: UserMessageOptions & { readonly attachments?: readonly Attachment[] },
   ): Observable<ReplyEvent> {
+    return this.stream(
+      (ids) => ({ kind: 'sent', ...ids, text }),
+      (client) => client.send(text, options),
+    );
+  }
+
+  /**
+   * Answers the last user message again, replacing the last reply in `messages` (the server
+   * keeps the old one as a branch: its `siblingIds` show both once it ends). Streams like {@link send}.
+   */
+  regenerate(): Observable<ReplyEvent> {
+    return this.stream(
+      ({ replyId }) => ({ kind: 'regenerating', replyId }),
+      (client) => client.regenerate(),
+      true,
+    );
+  }
+
+  /**
+   * Replaces user message `messageId` (a {@link ChatMessage.messageId}) with `text` and answers
+   * it: a new branch from there; the old one stays ({@link switchBranch} goes back). Streams like {@link send}.
+   */
+  editMessage(messageId: string, text: string): Observable<ReplyEvent> {
+    return this.stream(
+      (ids) => ({ kind: 'edited', messageId, ...ids, text }),
+      (client) => client.editMessage(messageId, text),
+      true,
+    );
+  }
+
+  /** Makes the branch of message `messageId` (one of a message's `siblingIds`) active; `messages` shows it. */
+  switchBranch(messageId: string): Promise<void> {
+    return this.call((client) => client.switchBranch(messageId).then(() => this.reload(client)));
+  }
+
+  /** Loads the first page of {@link conversations}, or (`more`) appends the next one. */
+  listConversations(options: { readonly more?: boolean; readonly limit?: number } = {}): Promise<void> {
+    const cursor = options.more ? this.nextCursor : undefined;
+    if (options.more && !cursor) return Promise.resolve();
+    return this.call((client) =>
+      client.listConversations({ ...(options.limit ? { limit: options.limit } : {}), ...(cursor ? { cursor } : {}) }),
+    ).then((page) => {
+      this.nextCursor = page.nextCursor;
+      this.moreSignal.set(page.nextCursor !== undefined);
+      this.conversationsSignal.set(
+        cursor ? [...this.conversationsSignal(), ...page.conversations] : page.conversations,
+      );
+    });
+  }
+
+  /** Moves to conversation `id` (one of {@link conversations}): `messages` shows it, and what is sent goes there. */
+  openConversation(id: string): Promise<void> {
+    this.abort();
+    return this.call((client) => client.openConversation(id).then(() => this.reload(client)));
+  }
+
+  /** Gives conversation `id` a title (1 to 200 characters); {@link conversations} is loaded again. */
+  renameConversation(id: string, title: string): Promise<void> {
+    return this.call((client) => client.renameConversation(id, title)).then(() => this.listConversations());
+  }
+
+  /** Deletes conversation `id` on the server; {@link conversations} is loaded again. */
+  deleteConversation(id: string): Promise<void> {
+    return this.call((client) => client.deleteConversation(id)).then(() => this.listConversations());
+  }
+
+  /** Streams the reply `start` asks for into `messages` (as `change` puts it there); `reload`: the history once it ends, for its branches. */
+  private stream(
+    change: (ids: { userId: string; replyId: string }) => ChatLogEvent,
+    start: (client: WSClient) => Observable<ReplyEvent>,
+    reload = false,
+  ): Observable<ReplyEvent> {
     const events = new ReplaySubject<ReplyEvent>();
     const client = this.client;
     if (!client || this.destroyed) {
@@ -215,15 +321,14 @@ export class LlmWsChat {
     this.lastErrorSignal.set(undefined);
     const n = this.nextId++;
     const replyId = `reply-${n}`;
-    this.update({ kind: 'sent', userId: `user-${n}`, replyId, text });
+    this.update(change({ userId: `user-${n}`, replyId }));
     const reply: RunningReply = { events, subscription: undefined };
     this.running.set(replyId, reply);
     const settle = (): void => {
       this.running.delete(replyId);
     };
     reply.subscription = this.outside(() =>
-      client
-        .send(text, options)
+      start(client)
         .pipe(this.inZone())
         .subscribe({
           next: (event) => {
@@ -237,6 +342,8 @@ export class LlmWsChat {
           },
           complete: () => {
             settle();
+            // The branches it made, and the conversation's usage, are the server's to say.
+            void (reload ? this.call((c) => this.reload(c)) : this.readUsage(client)).catch(() => undefined);
             events.complete();
           },
         }),
@@ -244,6 +351,41 @@ export class LlmWsChat {
     // It may have failed already (a full queue): then it is no longer running.
     if (reply.subscription.closed) settle();
     return events.asObservable();
+  }
+
+  /** `messages` and `usage` from the server's history. */
+  private reload(client: WSClient): Promise<void> {
+    return client.sendControl('get_history').then((answer) => {
+      const { messages, usage } = (answer as HistoryReplyMessage).data;
+      this.enter(() => {
+        this.update({ kind: 'loaded', messages: chatFromHistory(messages) });
+        this.usageSignal.set(usage);
+      });
+    });
+  }
+
+  private readUsage(client: WSClient): Promise<void> {
+    return client.sendControl('get_status').then((answer) => {
+      if (answer.type === 'status' && answer.data.usage) {
+        const { usage } = answer.data;
+        this.enter(() => this.usageSignal.set(usage));
+      }
+    });
+  }
+
+  /** Runs `request` outside Angular's zone and settles inside it; rejects with `disconnected` where there is no client. */
+  private call<T>(request: (client: WSClient) => Promise<T>): Promise<T> {
+    const client = this.client;
+    if (!client || this.destroyed)
+      return Promise.reject(new ConnectionClosedError('disconnected', 'no connection here', { retryable: false }));
+    return new Promise<T>((resolve, reject) => {
+      this.outside(() => {
+        request(client).then(
+          (value) => this.enter(() => resolve(value)),
+          (error: unknown) => this.enter(() => reject(error)),
+        );
+      });
+    });
   }
 
   /** Lets a tool call waiting for approval run (any tab or device on the conversation may answer). */
@@ -276,16 +418,8 @@ export class LlmWsChat {
     this.abort();
     this.lastErrorSignal.set(undefined);
     this.update({ kind: 'cleared' });
-    const client = this.client;
-    if (!client) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.outside(() => {
-        void client.clearHistory().then(
-          () => this.enter(() => resolve()),
-          (error: unknown) => this.enter(() => reject(error)),
-        );
-      });
-    });
+    if (!this.client) return Promise.resolve();
+    return this.call((client) => client.clearHistory());
   }
 
   private update(event: ChatLogEvent): void {

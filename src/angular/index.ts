@@ -19,4 +19,5 @@ export { enterZone } from './enter-zone';
 export type { ConnectionStatus, ReplyEvent } from '../client/options';
 export type { SessionStatus, UserMessageOptions, ErrorCode } from '../protocol/message-types';
 export type { ApprovalRequest } from '../client/options';
+export type { ConversationSummary, Usage } from '../protocol/message-types';
 export { LLMWSError } from '../errors';

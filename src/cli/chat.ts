@@ -3,11 +3,13 @@ import type { Attachment } from '../protocol/codecs';
 import { createInterface, type Interface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
-import type { Subscription } from 'rxjs';
+import type { Observable, Subscription } from 'rxjs';
+import { humanInTheLoop } from '../client/human-in-the-loop';
+import { HELP, runCommand } from './chat-commands';
 import { WSClient } from '../client/node';
 import type { ReplyEvent } from '../client/options';
 import type { LLMWSError } from '../errors';
-import type { HistoryMessage, Usage } from '../protocol/codecs';
+import type { Usage } from '../protocol/codecs';
 
 /** Where `llm-ws chat` connects unless told. */
 export const DEFAULT_CHAT_URL = 'ws://localhost:3000/ws';
@@ -111,33 +113,9 @@ function render(event: ReplyEvent, out: Printer, showUsage: boolean): void {
   }
 }
 
-function renderHistory(messages: readonly HistoryMessage[]): string {
-  if (messages.length === 0) return '(history is empty)\n';
-  return messages
-    .map((message) => {
-      if (message.toolCalls?.length)
-        return `${message.role}: [calls ${message.toolCalls.map((call) => call.name).join(', ')}]`;
-      return `${message.role}${message.toolName ? ` (${message.toolName})` : ''}: ${message.content}`;
-    })
-    .join('\n')
-    .concat('\n');
-}
-
-/** The interactive commands, as /help lists them. */
-const COMMANDS = [
-  ['/help', 'this list'],
-  ['/history', 'the conversation so far, as the server holds it'],
-  ['/clear', 'empty the conversation'],
-  ['/quit', 'leave (also /exit, Ctrl-D, or Ctrl-C with no reply running)'],
-] as const;
-const HELP =
-  `${COMMANDS.map(([name, what]) => `${name.padEnd(9)} ${what}`).join('\n')}\n` +
-  'Ctrl-C aborts a running reply. Start a message with // to send one that begins with /.\n' +
-  'What you type while a reply streams waits for the next prompt.\n';
-
 /** `llm-ws chat "question"`: prints the answer on stdout as it streams (tool lines on stderr) and exits (1 on failure). */
 async function askOnce(question: string, options: ChatOptions): Promise<void> {
-  const client = new WSClient({ url: urlWithToken(options.url, options.token), reconnectAttempts: 2 });
+  const client = new WSClient({ url: urlWithToken(options.url, options.token), reconnectAttempts: 2, humanInTheLoop });
   // Approvals are asked on stderr and answered on stdin, one line each (y or n), opened only if asked.
   let input: Interface | undefined;
   const answers: string[] = [];
@@ -214,7 +192,8 @@ class MutableOutput extends Writable {
 
 /** The interactive loop: a prompt, streamed replies, Ctrl-C to abort, a second Ctrl-C to quit. */
 async function converse(options: ChatOptions): Promise<void> {
-  const client = new WSClient({ url: urlWithToken(options.url, options.token) });
+  // Approvals are asked at the prompt.
+  const client = new WSClient({ url: urlWithToken(options.url, options.token), humanInTheLoop });
   const note = (text: string): boolean => process.stderr.write(`${text}\n`);
   const pendingAttachments = [...(options.attachments ?? [])];
   let quitting = false;
@@ -359,52 +338,27 @@ async function converse(options: ChatOptions): Promise<void> {
     else declineAll();
   });
 
-  const command = (name: string): void => {
-    switch (name) {
-      case '/quit':
-      case '/exit':
-        return quit();
-      case '/help':
-        out.text(HELP);
-        return ready();
-      case '/clear':
-      case '/history': {
-        startBusy();
-        const action =
-          name === '/clear'
-            ? client.clearHistory().then(() => 'history cleared\n')
-            : client.getHistory().then(renderHistory);
-        action
-          .then(
-            (output) => out.text(output),
-            (error: unknown) => noteError(error),
-          )
-          .finally(ready);
-        return;
-      }
-      default:
-        note(`[unknown command ${name}: /help lists the commands; start with // to send a message beginning with /]`);
-        return ready();
-    }
+  /** Streams a reply to the terminal; the prompt comes back at its end. */
+  const stream = (reply$: Observable<ReplyEvent>): void => {
+    startBusy();
+    reply = reply$.subscribe({
+      next: (event) => render(event, out, true),
+      error: (error: unknown) => {
+        out.endLine();
+        noteError(error);
+        ready();
+      },
+      complete: ready,
+    });
   };
+  const commands = { client, out, note, noteError, ready, quit, startBusy, stream, listing: {} };
 
   const handle = (line: string): void => {
     const text = line.trim();
     if (!text) return ready();
-    if (text.startsWith('/') && !text.startsWith('//')) return command(text.split(/\s/, 1)[0]?.toLowerCase() ?? text);
-    startBusy();
+    if (text.startsWith('/') && !text.startsWith('//')) return runCommand(text, commands);
     const attachments = pendingAttachments.splice(0);
-    reply = client
-      .send(text.startsWith('//') ? text.slice(1) : text, attachments.length ? { attachments } : undefined)
-      .subscribe({
-        next: (event) => render(event, out, true),
-        error: (error: unknown) => {
-          out.endLine();
-          noteError(error);
-          ready();
-        },
-        complete: ready,
-      });
+    stream(client.send(text.startsWith('//') ? text.slice(1) : text, attachments.length ? { attachments } : undefined));
   };
 
   rl.on('line', (line) => {

@@ -20,12 +20,27 @@ import {
 } from '../server/options';
 import { DEFAULT_MAX_REPLY_TEXT_BYTES, DEFAULT_MAX_TOOL_ARGUMENTS_BYTES } from '../core/reply';
 import { WSServer } from '../server/ws-server';
+import { bunRuntime } from '../server/bun-transport';
 import { DEFAULT_MAX_CONNECTIONS_PER_SESSION } from '../core/connection';
-import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../tools/client-tools';
+import { DEFAULT_CONCURRENT_MESSAGES, DEFAULT_MAX_QUEUED_MESSAGES } from '../core/waiting-messages';
+import type { ConcurrentMessages } from '../protocol/codecs';
+import { DEFAULT_APPROVAL_TIMEOUT_MS } from '../tools/client-answers';
 import type { CompressionOptions } from '../server/compression';
 import { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, DEFAULT_REDIS_LEASE_MS, DEFAULT_REDIS_PREFIX } from '../store/redis';
-import { type FlagSource, nodeList, type RedisFlags, redisUrl, storeFromFlags } from './serve-store';
+import {
+  DEFAULT_DATA_DIR,
+  type FlagSource,
+  localStore,
+  type LocalStoreFlags,
+  nodeList,
+  postgresUrl,
+  type RedisFlags,
+  redisUrl,
+  storeFromFlags,
+} from './serve-store';
 import { mcpServersFromFlags, type McpFlags } from './serve-mcp';
+import { limitsDescription, messageRateFlag, tokenBudgetFlag } from './serve-limits';
+import type { MessageRate, TokenBudget } from '../core/usage-limits';
 
 /** Parses a whole number of at least `min` for commander, with an error naming what was wrong. */
 export function wholeNumber(min: number): (value: string) => number {
@@ -38,7 +53,7 @@ export function wholeNumber(min: number): (value: string) => number {
   };
 }
 
-interface ServeOptions extends RedisFlags, McpFlags {
+interface ServeOptions extends RedisFlags, LocalStoreFlags, McpFlags {
   port: number;
   host: string;
   path: string;
@@ -51,6 +66,8 @@ interface ServeOptions extends RedisFlags, McpFlags {
   maxConnections: number;
   maxConnectionsPerSession: number;
   maxHistory: number;
+  concurrentMessages: ConcurrentMessages;
+  maxQueuedMessages: number;
   authToken?: string;
   authTokensFile?: string;
   allowedOrigins?: string[];
@@ -69,6 +86,8 @@ interface ServeOptions extends RedisFlags, McpFlags {
   compression: boolean;
   compressionThresholdBytes?: number;
   compressionContextTakeover: boolean;
+  tokenBudget?: TokenBudget;
+  messageRate?: MessageRate;
 }
 
 /** Collects a repeatable flag's values for commander. */
@@ -161,15 +180,30 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   if (!demoDir) console.warn('llm-ws: the demo page is not built (npm run build), so / serves no chat page');
   // AI SDK chats are bound to sessions where the sessions are: in Redis when they are.
   const bindings = shared && (options.aiSdk || options.agUi) ? shared.bindings() : undefined;
+  // Budgets are spent wherever a principal's messages land: in Redis when the sessions are.
+  const limited = options.tokenBudget !== undefined || options.messageRate !== undefined;
+  const quotaCounter = shared && limited ? shared.quotaCounter() : undefined;
+  // Attachments' bytes where the sessions are: a conversation resumed on another process has them.
+  const attachmentStore = shared?.attachments();
+  const compression = compressionOf(options);
+  // Under Bun, Bun.serve's native WebSockets; compression is ws's permessage-deflate, so it keeps ws.
+  const transport = bunRuntime() && compression === false ? 'bun' : 'ws';
+  if (bunRuntime() && transport === 'ws')
+    console.log('llm-ws: compression is on, so WebSockets go through ws, not Bun.serve');
+  const local = shared ? undefined : localStore(options);
   const server = new WSServer({
+    transport,
     port: options.port,
     hostname: options.host,
     path: options.path,
     aiSdkPath: options.aiSdk ? options.aiSdkPath : false,
     agUiPath: options.agUi ? options.agUiPath : false,
     ...(bindings ? { conversationBindings: bindings } : {}),
+    ...(attachmentStore ? { attachmentStore } : {}),
     maxConnections: options.maxConnections,
     maxConnectionsPerSession: options.maxConnectionsPerSession,
+    concurrentMessages: options.concurrentMessages,
+    maxQueuedMessages: options.maxQueuedMessages,
     conversationOptions: { systemPrompt: options.systemPrompt, maxHistoryLength: options.maxHistory },
     llm: llm.provider,
     upstreamHealthCheck: llm.healthCheck,
@@ -187,13 +221,20 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     sessionMemoryBudgetBytes: options.sessionMemoryBudgetBytes,
     maxReplyTextBytes: options.maxReplyTextBytes,
     maxToolArgumentsBytes: options.maxToolArgumentsBytes,
-    enableCompression: compressionOf(options),
+    enableCompression: compression,
     ...(authenticate ? { authenticate, metricsAuth: options.metricsAuth } : {}),
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
-    ...(shared ? { store: shared.store } : {}),
+    ...(shared ? { store: shared.store } : local ? { store: local.store } : {}),
     ...(otlp ? { telemetry: otlp.telemetry } : {}),
+    ...(options.tokenBudget ? { tokenBudget: options.tokenBudget } : {}),
+    ...(options.messageRate ? { messageRate: options.messageRate } : {}),
+    ...(quotaCounter ? { quotaCounter } : {}),
   });
+  const limits = limitsDescription(options, quotaCounter !== undefined);
+  if (limits)
+    console.log(`llm-ws: ${limits}${authenticate ? '' : ' (no auth token: all clients share one principal)'}`);
   if (shared) console.log(`llm-ws: ${shared.description}`);
+  if (local) console.log(`llm-ws: ${local.description}`);
   if (options.authTokensFile) {
     console.log(
       `llm-ws: clients must present a token of ${options.authTokensFile}${options.authToken ? ' or the auth token' : ''} (Authorization: Bearer, or ?token=); each user's sessions are theirs alone`,
@@ -237,6 +278,8 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
     server
       .stop()
       .then(() => bindings?.close())
+      .then(() => quotaCounter?.close())
+      .then(() => attachmentStore?.close())
       // What the exporters hold goes out before the process does.
       .then(() => otlp?.shutdown())
       .then(
@@ -254,7 +297,9 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
 /** `llm-ws serve`: runs the server until SIGINT or SIGTERM. */
 export function serveCommand(): Command {
   return new Command('serve')
-    .description('run the llm-ws WebSocket server')
+    .description(
+      "run the llm-ws WebSocket server (on Node, with ws; when run by Bun, on Bun.serve's native WebSockets unless compression is on; /health says which)",
+    )
     .option(
       '-p, --port <port>',
       'TCP port (env PORT)',
@@ -290,6 +335,20 @@ export function serveCommand(): Command {
       DEFAULT_MAX_CONNECTIONS_PER_SESSION,
     )
     .option('--max-history <n>', 'messages kept per conversation', wholeNumber(1), DEFAULT_MAX_HISTORY_LENGTH)
+    .addOption(
+      new Option(
+        '--concurrent-messages <mode>',
+        'a message sent while a reply runs: answered after it (queue), stops it and is answered (interrupt), or refused busy (reject)',
+      )
+        .choices(['queue', 'interrupt', 'reject'])
+        .default(DEFAULT_CONCURRENT_MESSAGES),
+    )
+    .option(
+      '--max-queued-messages <n>',
+      'with queue: messages one session holds behind its running reply; one more is refused queue_full',
+      wholeNumber(1),
+      DEFAULT_MAX_QUEUED_MESSAGES,
+    )
     .option('--no-builtin-tools', 'offer the model no tools (by default: get_current_time and calculate)')
     .option(
       '--require-approval <tools>',
@@ -375,6 +434,16 @@ export function serveCommand(): Command {
       DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,
     )
     .option(
+      '--token-budget <tokens/period>',
+      'tokens each principal (each auth token user) may spend per period, e.g. 200000/1d (s, m, h, d); past it messages get quota_exceeded',
+      tokenBudgetFlag,
+    )
+    .option(
+      '--message-rate <messages/period>',
+      'messages each principal may send per period, e.g. 20/1m; more get quota_exceeded',
+      messageRateFlag,
+    )
+    .option(
       '--redis-url <url>',
       'share sessions with other llm-ws processes through this Redis (env REDIS_URL)',
       redisUrl,
@@ -390,6 +459,21 @@ export function serveCommand(): Command {
       '--redis-sentinel <sentinels>',
       'share sessions through the master these Redis Sentinels name: host:port, comma-separated',
       nodeList,
+    )
+    .addOption(
+      new Option(
+        '--store <kind>',
+        'without Redis: where conversations are kept (sqlite: in --data-dir, across restarts)',
+      )
+        .choices(['sqlite', 'memory'])
+        .default('sqlite'),
+    )
+    .option('--data-dir <dir>', 'directory of the SQLite file of --store sqlite', DEFAULT_DATA_DIR)
+    .option(
+      '--postgres-url <url>',
+      'keep conversations in this PostgreSQL database (postgres://user@host:5432/db; needs `npm install pg`; env POSTGRES_URL); with a Redis flag, Redis coordinates the processes and PostgreSQL keeps the conversations',
+      postgresUrl,
+      process.env.POSTGRES_URL || undefined,
     )
     .option('--redis-sentinel-name <name>', 'with --redis-sentinel: the name the Sentinels know the master by')
     .option('--redis-prefix <prefix>', 'prefix of every Redis key and channel', DEFAULT_REDIS_PREFIX)
@@ -436,12 +520,13 @@ export function serveCommand(): Command {
         '  LLM_WS_AUTH_TOKEN as --auth-token\n' +
         '  REDIS_URL         as --redis-url\n' +
         '  REDIS_CLUSTER     as --redis-cluster (wins over REDIS_URL)\n' +
-        'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.\n' +
+        '  POSTGRES_URL      as --postgres-url\n' +
         '  OTEL_EXPORTER_OTLP_ENDPOINT  export traces and metrics over OTLP/HTTP to this collector\n' +
-        '                               (needs the OpenTelemetry packages: README "Observability")\n' +
+        '                               (needs the OpenTelemetry packages: docs/guide/operations.md)\n' +
         '  OTEL_EXPORTER_OTLP_PROTOCOL  http/protobuf (default) or http/json\n' +
         '  OTEL_SERVICE_NAME            service.name of the traces and metrics (default llm-ws)\n' +
-        '  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true  record message contents in spans',
+        '  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true  record message contents in spans\n' +
+        'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.',
     )
     .action((options: ServeOptions, command: Command) => serve(options, (flag) => command.getOptionValueSource(flag)));
 }

@@ -13,6 +13,9 @@ import type { ServerMessage, ServerMessageOf, SessionStatus } from '../protocol/
 import { decodeServerMessage } from '../protocol/decode-server-message';
 import { encodeMessage } from '../protocol/encode';
 import { type CloseInfo, connectionError } from './connection-error';
+
+/** Close code 1009 (a frame over the server's maxPayload); not CloseCode, whose module carries io-ts codecs into the client. */
+export const MESSAGE_TOO_BIG = 1009;
 import {
   type ClientStats,
   type ConnectionStatus,
@@ -34,9 +37,13 @@ const FRAME_REFUSALS: ReadonlySet<string> = new Set([
   'unknown_type',
   'unsupported_frame',
   'busy',
+  'queue_full',
   'unknown_tool_call',
   'message_too_long',
 ]);
+
+/** How a socket that failed without a close frame closed (RFC 6455 7.1.5). */
+const ABNORMAL_CLOSURE: CloseInfo = { code: 1006, reason: '' };
 
 /**
  * Connection state and plumbing shared by {@link ReactiveClient}'s requests. Not exported from
@@ -63,6 +70,8 @@ export abstract class ClientCore {
   private started = false;
   /** Counts greeted connections; a request remembers the one it was written to. */
   private epoch = 0;
+  /** The largest frame written on the current connection (in UTF-16 units): what a 1009 close blames. */
+  private largestSent: { readonly length: number; readonly requestId: string | undefined } | undefined;
   /** The session to resume after a reconnect, and how far its stream has been read. */
   private resumable: { readonly sessionId: string; readonly resumeToken: string } | undefined;
   private lastSeq = 0;
@@ -76,6 +85,12 @@ export abstract class ClientCore {
   private readonly stats = new TrafficStats();
   /** When each request's frame went out (by id), until its first answer: for `lastRoundTripMs`. */
   private readonly sentAt = new Map<string, number>();
+  /**
+   * Whether the server orders the messages sent while a reply runs itself (its greeting says
+   * `concurrentMessages` `queue` or `interrupt`): they go at once. Otherwise the client holds them
+   * until the running reply ends, as a server that refuses them with `busy` needs.
+   */
+  private serverOrders = false;
 
   constructor(options: WSClientOptions) {
     this.options = resolveClientOptions(options);
@@ -257,7 +272,13 @@ export abstract class ClientCore {
               const message = this.receive(raw);
               if (message?.type === 'closing') this.retryAfterMs = message.data.retryAfterMs;
               if (message?.type === 'session') {
-                const { sessionId, resumeToken, resumed } = message.data;
+                const { sessionId, resumeToken, resumed, requestId, lastSeq } = message.data;
+                if (resumed && greetedEpoch !== undefined && requestId !== undefined && requestId !== resumeId) {
+                  // An opened conversation: the connection is on it now, its stream read from `lastSeq` on.
+                  this.resumable = { sessionId, resumeToken };
+                  this.lastSeq = lastSeq ?? 0;
+                  return;
+                }
                 if (resumed) return greet();
                 if (resumeId) {
                   fallback = { sessionId, resumeToken };
@@ -278,7 +299,14 @@ export abstract class ClientCore {
                 greet();
               }
             },
-            error: (error: unknown) => this.closingNormally || lost(connectionError(error, close)),
+            error: (error: unknown) => {
+              if (this.closingNormally) return;
+              const failure = connectionError(error, close);
+              // rxjs errors on the error event, ahead of the close event: a socket that fails without a
+              // close frame closed with 1006 (RFC 6455 7.1.5), which is what the close event will say.
+              close ??= ABNORMAL_CLOSURE;
+              lost(failure);
+            },
             complete: () => this.closingNormally || lost(connectionError(undefined, close)),
           });
         const { heartbeatInterval } = this.options;
@@ -305,6 +333,7 @@ export abstract class ClientCore {
     this.socket = socket;
     this.stats.connectedSince = new Date(this.scheduler.now());
     const epoch = ++this.epoch;
+    this.largestSent = undefined;
     this.status.next('connected');
     // Requests sent on a lost connection go again (the server ignores a user_message it already has),
     // then what waited in the queue.
@@ -316,6 +345,20 @@ export abstract class ClientCore {
   /** An open connection ended. Its requests stay pending: a resume may still answer them. */
   private onConnectionLost(close: CloseInfo | undefined): void {
     this.stats.connectedSince = null;
+    // 1009 blames the largest frame sent on the connection: a request's is failed, not sent again
+    // on the next one (where it would be refused again, forever). Another frame's (a tool result's)
+    // is the human-in-the-loop part's to answer.
+    const largest = this.largestSent;
+    this.largestSent = undefined;
+    if (close?.code === MESSAGE_TOO_BIG && largest?.requestId !== undefined) {
+      this.outbox.fail(
+        largest.requestId,
+        new ClientError(
+          'message_too_large',
+          `the message (a frame of ${largest.length} characters) was larger than the server takes in one frame: it closed the connection with 1009`,
+        ),
+      );
+    }
     const willReconnect = this.connection !== undefined && !this.connection.closed;
     this.disconnections.next({ code: close?.code, reason: close?.reason ?? '', willReconnect });
   }
@@ -368,6 +411,10 @@ export abstract class ClientCore {
       this.sentAt.delete(answered as string);
       this.stats.lastRoundTripMs = this.scheduler.now() - sentAt;
     }
+    if (message.type === 'session') {
+      const mode = message.data.concurrentMessages;
+      this.serverOrders = mode === 'queue' || mode === 'interrupt';
+    }
     if (message.type === 'status' && message.data.status !== this.sessionState.value)
       this.sessionState.next(message.data.status);
     if (message.type === 'error' && !this.othersRefusal(message)) this.errors.next(serverErrorOf(message));
@@ -390,7 +437,7 @@ export abstract class ClientCore {
 
   /** Sends what the queue lets go now (see {@link Outbox.release}). */
   private releaseQueue(): void {
-    if (this.socket) for (const frame of this.outbox.release()) this.transmit(frame);
+    if (this.socket) for (const frame of this.outbox.release(!this.serverOrders)) this.transmit(frame);
   }
 
   /** Stops tracking a request that settled or was left, and lets the next queued message go. */
@@ -409,9 +456,9 @@ export abstract class ClientCore {
    */
   protected write(frame: OutgoingFrame): 'sent' | 'queued' | 'held' {
     if (this.socket) {
-      // One reply at a time, as the server runs them: a message sent while one runs waits here
-      // for its end (as it would while connecting) instead of being refused `busy`.
-      if (frame.oneAtATime && (this.outbox.holdsOneAtATime() || this.outbox.replyRunning())) {
+      // A server that refuses a message while a reply runs gets one at a time: a message sent
+      // while one runs waits here for its end (as it would while connecting), never refused `busy`.
+      if (frame.oneAtATime && !this.serverOrders && (this.outbox.holdsOneAtATime() || this.outbox.replyRunning())) {
         this.outbox.enqueue(frame);
         return 'held';
       }
@@ -434,6 +481,8 @@ export abstract class ClientCore {
     const socket = this.socket;
     if (!socket) return;
     this.count(frame.text, (text) => socket.next(text));
+    if (frame.text.length > (this.largestSent?.length ?? 0))
+      this.largestSent = { length: frame.text.length, requestId: frame.requestId };
     if (frame.requestId !== undefined && this.outbox.has(frame.requestId))
       this.sentAt.set(frame.requestId, this.scheduler.now());
     this.outbox.written(frame.requestId, this.epoch);

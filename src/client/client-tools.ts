@@ -1,4 +1,5 @@
-import { MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH } from '../protocol/limits';
+import { LLMWSError } from '../errors';
+import { MAX_CLIENT_TOOL_RESULT_ERROR_LENGTH, MAX_CLIENT_TOOLS } from '../protocol/limits';
 import type { ClientTool, ClientToolContext } from './options';
 
 /** What a client tool came to: its result, or why it failed. */
@@ -58,4 +59,28 @@ export function runClientTool(
     fail(error);
   }
   return () => (stopped = true);
+}
+
+/**
+ * Checks the client tools as the server will (a bad one would fail every message with
+ * `invalid_message` or `invalid_client_tools`), naming the tool at fault.
+ */
+export function checkTools(tools: readonly unknown[]): void {
+  const fail = (problem: string): never => {
+    throw new LLMWSError('invalid_options', `WSClient: option \`tools\`: ${problem}`);
+  };
+  if (tools.length > MAX_CLIENT_TOOLS) fail(`at most ${MAX_CLIENT_TOOLS} tools, got ${tools.length}`);
+  const names = new Set<string>();
+  tools.forEach((tool, i) => {
+    const { name, execute } = (tool ?? {}) as { name?: unknown; execute?: unknown };
+    if (typeof name !== 'string' || !/^[\w-]{1,64}$/.test(name)) {
+      fail(
+        `tools[${i}].name must be 1 to 64 letters, digits, _ or -, got ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`,
+      );
+    }
+    const named = name as string;
+    if (typeof execute !== 'function') fail(`tool ${JSON.stringify(named)} has no execute function`);
+    if (names.has(named)) fail(`two tools are named ${JSON.stringify(named)}`);
+    names.add(named);
+  });
 }

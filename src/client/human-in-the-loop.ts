@@ -1,8 +1,8 @@
 /**
  * The client's side of human in the loop, from the session's stream: the tool calls waiting for
  * approval (`approvals$`), the client tools the model calls for this client's replies, and the
- * answers to both, kept until the server is seen to take them. Browser-safe, and written with as
- * few rxjs operators as it can: every `WSClient` carries it.
+ * answers to both, kept until the server is seen to take them. Browser-safe, and opt-in (the
+ * `humanInTheLoop` option), so an app without approvals or client tools does not bundle it.
  */
 import { BehaviorSubject, type Observable } from 'rxjs';
 import type { ClientError } from '../errors';
@@ -10,7 +10,7 @@ import { requestIdOf } from '../operators/reply-of';
 import type { ClientMessage, ServerMessage, ServerMessageOf } from '../protocol/codecs';
 import { encodeMessage } from '../protocol/encode';
 import { MAX_APPROVAL_REASON_LENGTH } from '../protocol/limits';
-import { type ClientToolOutcome, runClientTool } from './client-tools';
+import { checkTools, type ClientToolOutcome, runClientTool } from './client-tools';
 import type { ApprovalRequest, ClientTool } from './options';
 
 /** What the client gives its human in the loop. */
@@ -63,7 +63,9 @@ export class HumanInTheLoop {
   /** Answers by tool call id: a connection lost with one in flight loses it, so each goes again after a reconnect. */
   private readonly unconfirmed = new Map<string, Unconfirmed>();
 
-  constructor(private readonly deps: HumanInTheLoopDeps) {}
+  constructor(private readonly deps: HumanInTheLoopDeps) {
+    checkTools(deps.tools);
+  }
 
   /** Follows one message of the session's stream. */
   track(message: ServerMessage): void {
@@ -224,3 +226,13 @@ export class HumanInTheLoop {
     }
   }
 }
+
+/** Makes a client's human in the loop: what the `humanInTheLoop` option of `WSClient` takes. */
+export type HumanInTheLoopFactory = (deps: HumanInTheLoopDeps) => HumanInTheLoop;
+
+/**
+ * Turns on approvals (`approvals$`, `approve()`, `deny()`, `onToolApproval()`) and client tools
+ * (the `tools` option) for a `WSClient`: `new WSClient({ url, humanInTheLoop, tools })`. Opt-in,
+ * so an app that uses neither does not carry their code.
+ */
+export const humanInTheLoop: HumanInTheLoopFactory = (deps) => new HumanInTheLoop(deps);

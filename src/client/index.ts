@@ -3,8 +3,10 @@
  * It uses `globalThis.WebSocket` unless given `WebSocketCtor`. Named exports only: each name here
  * is a public promise (test/api/public-surface.json lists them).
  */
-export { WSClient } from './ws-client';
+export { WSClient, type ConversationPage } from './ws-client';
 export type { CompleteData, ControlAnswer } from './reactive-client';
+// Opt-in: approvals and client tools (`new WSClient({ url, humanInTheLoop })`).
+export { humanInTheLoop, type HumanInTheLoopFactory } from './human-in-the-loop';
 
 // Options, their defaults, and what the client reports.
 export {
@@ -80,4 +82,5 @@ export type {
   HistoryAttachment,
   FinishReason,
   Usage,
+  ConversationSummary,
 } from '../protocol/message-types';

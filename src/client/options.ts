@@ -1,5 +1,6 @@
 import type { SchedulerLike } from 'rxjs';
 import type { LLMWSError } from '../errors';
+import type { HumanInTheLoopFactory } from './human-in-the-loop';
 import type {
   Attachment,
   ClientMessage,
@@ -11,7 +12,7 @@ import type {
 
 /**
  * Reconnect attempts in a row before giving up, unless configured. With the default delays a
- * server that is not there is given up on within 9.5 s (README, "Connection timings").
+ * server that is not there is given up on within 9.5 s (docs/guide/browser.md, "Connection timings").
  */
 export const DEFAULT_RECONNECT_ATTEMPTS = 5;
 /** Delay before the first reconnect attempt unless configured, in ms; doubled for each further one. */
@@ -97,10 +98,19 @@ export interface WSClientOptions {
    * Tools that run here, in the client (read the page, ask the user, get the location): declared
    * on every `user_message` as `clientTools`, offered to the model beside the server's. When the
    * model calls one for a reply this client sent, the client runs `execute` and sends the result
-   * back (`tool_result`); a throw or rejection is sent as the call's `error`.
+   * back (`tool_result`); a throw or rejection is sent as the call's `error`. Needs the
+   * `humanInTheLoop` option.
    * @default []
    */
   readonly tools?: readonly ClientTool[];
+  /**
+   * Approvals and client tools, opt-in: pass `humanInTheLoop` (from `llm-ws/client`) to answer
+   * tool calls waiting for approval (`approvals$`, `approve()`, `deny()`, `onToolApproval()`) and
+   * to run `tools`. Without it, `approvals$` stays empty, `approve()` and `deny()` throw, `tools`
+   * is refused, and a browser bundle leaves that code out.
+   * @default none
+   */
+  readonly humanInTheLoop?: HumanInTheLoopFactory;
   /**
    * The W3C trace context each `user_message` carries, asked for as each is sent (from your
    * tracer: with OpenTelemetry, `propagation.inject(context.active(), carrier)` fills
@@ -184,6 +194,13 @@ export interface SendOptions extends UserMessageOptions, TraceContext {
    * `attachment_too_large`, `unsupported_attachment` or `invalid_attachment`. @default none
    */
   readonly attachments?: readonly Attachment[];
+  /**
+   * Edits user message `editOf` (an `id` from the history or `llm_complete.userMessageId`): the
+   * text starts a new branch beside it, the old branch stays (see `switchBranch`). @default none
+   */
+  readonly editOf?: string;
+  /** Answers the last user message again as a new branch beside its answer (the text is not used). @default false */
+  readonly regenerate?: boolean;
 }
 
 /** W3C trace context for a `user_message` (see `docs/PROTOCOL.md`). */

@@ -6,8 +6,8 @@ export interface OutgoingFrame {
   /** The request the frame belongs to, if it opens one. */
   readonly requestId: string | undefined;
   /**
-   * A user_message: out of the queue only once no earlier one's reply is running, since the
-   * server refuses a second with `busy`.
+   * A user_message: out of the queue only once no earlier one's reply is running when the
+   * server refuses a second with `busy` (see {@link Outbox.release}).
    */
   readonly oneAtATime?: boolean;
 }
@@ -88,10 +88,17 @@ export class Outbox {
 
   /**
    * Takes the queued frames that may go out on a connection now, oldest first: every control,
-   * and the first user_message unless a reply is running. Later user_messages stay queued until
-   * that reply settles (`untrack`); they no longer wait for a connection.
+   * and, `oneAtATime` (the server refuses a message while a reply runs), the first user_message
+   * unless a reply is running. Later user_messages stay queued until that reply settles
+   * (`untrack`); they no longer wait for a connection. Without `oneAtATime` (the server queues
+   * them itself) every frame goes.
    */
-  release(): OutgoingFrame[] {
+  release(oneAtATime = true): OutgoingFrame[] {
+    if (!oneAtATime) {
+      const all = this.queue;
+      this.queue = [];
+      return all;
+    }
     let replyRunning = this.replyRunning();
     const now: OutgoingFrame[] = [];
     const held: OutgoingFrame[] = [];
@@ -131,6 +138,14 @@ export class Outbox {
       this.pending.delete(requestId);
       request.fail(error);
     }
+  }
+
+  /** Fails one request (it must not go again). */
+  fail(requestId: string, error: LLMWSError): void {
+    const request = this.pending.get(requestId);
+    if (!request) return;
+    this.pending.delete(requestId);
+    request.fail(error);
   }
 
   /** Fails every request and empties the queue. */

@@ -3,6 +3,7 @@
  * WebSocket constructor from the options or the global scope.
  */
 import {
+  BehaviorSubject,
   distinctUntilChanged,
   filter,
   lastValueFrom,
@@ -27,8 +28,8 @@ import type {
 } from '../protocol/codecs';
 import { encodeMessage } from '../protocol/encode';
 import { DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../protocol/limits';
-import { ClientCore } from './client-core';
-import { HumanInTheLoop } from './human-in-the-loop';
+import { ClientCore, MESSAGE_TOO_BIG } from './client-core';
+import type { HumanInTheLoop } from './human-in-the-loop';
 import type {
   ApprovalRequest,
   ConnectionStatus,
@@ -41,9 +42,6 @@ import type {
   WSClientOptions,
 } from './options';
 
-/** Close code 1009 (a frame over the server's maxPayload); not CloseCode, whose module carries io-ts codecs into the client. */
-const MESSAGE_TOO_BIG = 1009;
-
 /** What `send()` and `sendMessage()` resolve with: the `llm_complete` data. */
 export type CompleteData = CompleteMessage['data'];
 
@@ -51,7 +49,7 @@ export type CompleteData = CompleteMessage['data'];
 export type ControlAnswer = ServerMessageOf<'status'> | ServerMessageOf<'history'>;
 
 /** Marks a promise as handled (its errors are on `errors$`), and returns it for callers who await it. */
-function reported<T>(promise: Promise<T>): Promise<T> {
+export function reported<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
   return promise;
 }
@@ -90,11 +88,12 @@ export class ReactiveClient extends ClientCore {
   /**
    * The tool calls waiting for the user's yes or no, oldest first: each from its `tool_call`
    * with status `approval_required` until it is answered (here, or on another connection to the
-   * session) or its reply ends. Replays the current list to a new subscriber.
+   * session) or its reply ends. Replays the current list to a new subscriber. Always empty without
+   * the `humanInTheLoop` option.
    */
   readonly approvals$: Observable<readonly ApprovalRequest[]>;
-  /** Approvals, client tools and answers sent again after a reconnect. */
-  private readonly loop: HumanInTheLoop;
+  /** Approvals, client tools and answers sent again after a reconnect: the `humanInTheLoop` option's, if given. */
+  private readonly loop: HumanInTheLoop | undefined;
   /**
    * The session's status (idle, thinking, streaming, calling_tool, paused) as the server reports
    * it, on each change only. Replays the current one, once known, to a new subscriber.
@@ -120,7 +119,8 @@ export class ReactiveClient extends ClientCore {
     this.toolCalls$ = this.dataOf('tool_call');
     this.toolResults$ = this.dataOf('tool_result');
     this.reasoning$ = this.dataOf('llm_reasoning');
-    this.loop = new HumanInTheLoop({
+    const { humanInTheLoop } = this.options;
+    const loop = humanInTheLoop?.({
       tools: this.options.tools ?? [],
       maxToolResultBytes: this.options.maxToolResultBytes ?? DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
       write: (text) => this.write({ text, requestId: undefined }) === 'sent',
@@ -128,12 +128,15 @@ export class ReactiveClient extends ClientCore {
       ours: (requestId) => this.outbox.has(requestId),
       report: (error) => this.errors.next(error),
     });
-    this.approvals$ = this.loop.approvals$;
-    this.incoming.subscribe((message) => this.loop.track(message));
-    // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
-    this.status.subscribe((status) => status === 'connected' && this.loop.greeted());
-    // 1009: the server refused a frame as too large; an answer that caused it must not go again as it was.
-    this.disconnections.subscribe(({ code }) => code === MESSAGE_TOO_BIG && this.loop.frameTooBig());
+    this.loop = loop;
+    this.approvals$ = loop?.approvals$ ?? new BehaviorSubject<readonly ApprovalRequest[]>([]).asObservable();
+    if (loop) {
+      this.incoming.subscribe((message) => loop.track(message));
+      // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
+      this.status.subscribe((status) => status === 'connected' && loop.greeted());
+      // 1009: the server refused a frame as too large; an answer that caused it must not go again as it was.
+      this.disconnections.subscribe(({ code }) => code === MESSAGE_TOO_BIG && loop.frameTooBig());
+    }
     this.sessionStatus$ = this.sessionState.pipe(
       filter((status): status is SessionStatus => status !== undefined),
       distinctUntilChanged(),
@@ -145,22 +148,29 @@ export class ReactiveClient extends ClientCore {
 
   /**
    * Lets a tool call waiting for approval run. Any connection to the session may answer; the
-   * first answer counts. Fails on `errors$` only (not connected, or the server's
+   * first answer counts. Needs the `humanInTheLoop` option (a TypeError without it). Fails on `errors$` only (not connected, or the server's
    * `unknown_tool_call` when the call no longer waits).
    */
   approve(toolCallId: string): void {
-    this.loop.decide(toolCallId, true);
+    this.humanInTheLoop().decide(toolCallId, true);
   }
 
   /** Declines a tool call waiting for approval: it does not run, and the model is told so, with `reason`. */
   deny(toolCallId: string, reason?: string): void {
-    this.loop.decide(toolCallId, false, reason);
+    this.humanInTheLoop().decide(toolCallId, false, reason);
+  }
+
+  /** The opt-in part approve() and deny() need; a TypeError without it (a mistake in the code, not on the wire). */
+  private humanInTheLoop(): HumanInTheLoop {
+    if (!this.loop)
+      throw new TypeError('approve() and deny() need the humanInTheLoop option: new WSClient({ url, humanInTheLoop })');
+    return this.loop;
   }
 
   override disconnect(): void {
     super.disconnect();
     // The session is forgotten: nothing of it waits any more.
-    this.loop.reset();
+    this.loop?.reset();
   }
 
   private dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {
@@ -177,7 +187,7 @@ export class ReactiveClient extends ClientCore {
    * connection's error if it drops for good after the frame went out. Unsubscribing (or timing
    * out) after the frame went out calls `onCancel`; before, the queued frame is dropped.
    */
-  private exchange<T>(
+  protected exchange<T>(
     build: (id: string) => ClientMessage,
     settle: OperatorFunction<ServerMessage, T>,
     limits: {
@@ -284,6 +294,8 @@ export class ReactiveClient extends ClientCore {
       traceparent,
       tracestate,
       attachments,
+      editOf,
+      regenerate,
       ...messageOptions
     } = options ?? {};
     const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({
@@ -302,6 +314,8 @@ export class ReactiveClient extends ClientCore {
           ...(clientTools.length > 0 ? { clientTools } : {}),
           ...(attachments && attachments.length > 0 ? { attachments: [...attachments] } : {}),
           ...this.traceContextFor(traceparent, tracestate),
+          ...(editOf === undefined ? {} : { editOf }),
+          ...(regenerate ? { regenerate: true } : {}),
         },
       }),
       replyOf(),

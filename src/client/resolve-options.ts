@@ -20,7 +20,8 @@ type Optional =
   | 'session'
   | 'share'
   | 'maxToolResultBytes'
-  | 'traceContext';
+  | 'traceContext'
+  | 'humanInTheLoop';
 
 /** A client's options with every default filled in. */
 export type ResolvedOptions = Required<Omit<WSClientOptions, Optional>> & Pick<WSClientOptions, Optional>;

@@ -1,5 +1,4 @@
 import { LLMWSError } from '../errors';
-import { MAX_CLIENT_TOOLS } from '../protocol/limits';
 
 /** A check of one option's value; returns what it should be when it is not. */
 type Check = (value: unknown) => string | undefined;
@@ -63,6 +62,7 @@ const CHECKS: Record<string, Check> = {
       ? undefined
       : 'an object { sessionId, resumeToken }',
   share: (value) => (typeof value === 'boolean' ? undefined : 'a boolean'),
+  humanInTheLoop: fn,
 };
 
 /**
@@ -77,32 +77,13 @@ export function validateClientOptions(options: unknown): void {
     const expected = check(value);
     if (expected) throw invalidOptions(name, value, expected);
   }
-  const tools = (options as { tools?: unknown[] }).tools;
-  if (tools) checkTools(tools);
-}
-
-/**
- * Checks the client tools as the server will (a bad one would fail every message with
- * `invalid_message` or `invalid_client_tools`), naming the tool at fault.
- */
-function checkTools(tools: readonly unknown[]): void {
-  const fail = (problem: string): never => {
-    throw new LLMWSError('invalid_options', `WSClient: option \`tools\`: ${problem}`);
-  };
-  if (tools.length > MAX_CLIENT_TOOLS) fail(`at most ${MAX_CLIENT_TOOLS} tools, got ${tools.length}`);
-  const names = new Set<string>();
-  tools.forEach((tool, i) => {
-    const { name, execute } = (tool ?? {}) as { name?: unknown; execute?: unknown };
-    if (typeof name !== 'string' || !/^[\w-]{1,64}$/.test(name)) {
-      fail(
-        `tools[${i}].name must be 1 to 64 letters, digits, _ or -, got ${typeof name === 'string' ? JSON.stringify(name) : String(name)}`,
-      );
-    }
-    const named = name as string;
-    if (typeof execute !== 'function') fail(`tool ${JSON.stringify(named)} has no execute function`);
-    if (names.has(named)) fail(`two tools are named ${JSON.stringify(named)}`);
-    names.add(named);
-  });
+  // Client tools run in the opt-in part (humanInTheLoop, which checks them): refused without it.
+  const { tools, humanInTheLoop } = options as { tools?: unknown[]; humanInTheLoop?: unknown };
+  if (tools && tools.length > 0 && !humanInTheLoop)
+    throw new LLMWSError(
+      'invalid_options',
+      "WSClient: option `tools` needs the option `humanInTheLoop` (import { humanInTheLoop } from 'llm-ws/client')",
+    );
 }
 
 function invalidOptions(name: string, value: unknown, expected: string): LLMWSError {

@@ -1,8 +1,38 @@
-import { filter, Observable, skip, take } from 'rxjs';
+import { filter, lastValueFrom, map, Observable, type OperatorFunction, skip, take } from 'rxjs';
 import { ClientError } from '../errors';
-import type { ServerMessageOf, SessionStatus } from '../protocol/codecs';
-import type { ApprovalRequest, DisconnectInfo, ErrorEventHandler, ReconnectAttempt } from './options';
-import { type CompleteData, ReactiveClient } from './reactive-client';
+import { serverErrorOf } from '../operators/reply-of';
+import type {
+  ClientMessage,
+  ConversationSummary,
+  HistoryMessage,
+  ReplyEvent,
+  ServerMessage,
+  ServerMessageOf,
+  ServerMessageType,
+  SessionStatus,
+} from '../protocol/codecs';
+import type { ApprovalRequest, DisconnectInfo, ErrorEventHandler, ReconnectAttempt, SendOptions } from './options';
+import { type CompleteData, ReactiveClient, reported } from './reactive-client';
+
+/** One page of the user's conversations, the most recently updated first. */
+export interface ConversationPage {
+  readonly conversations: ConversationSummary[];
+  /** Pass it to `listConversations` for the next page; absent on the last. */
+  readonly nextCursor?: string;
+}
+
+/** The answer of type `type` to a request, or its `error` as a {@link ServerError}. */
+const answerOf =
+  <K extends ServerMessageType>(type: K): OperatorFunction<ServerMessage, ServerMessageOf<K>> =>
+  (messages$) =>
+    messages$.pipe(
+      filter((message) => {
+        if (message.type === 'error') throw serverErrorOf(message);
+        return message.type === type;
+      }),
+      map((message) => message as ServerMessageOf<K>),
+      take(1),
+    );
 
 /**
  * A client for an llm-ws server. Everything of {@link ReactiveClient} (typed observables,
@@ -17,7 +47,102 @@ import { type CompleteData, ReactiveClient } from './reactive-client';
  * ```
  */
 export class WSClient extends ReactiveClient {
+  /**
+   * One page of the user's conversations (the principal's: with no authentication, every user of
+   * the server shares one list), the most recently updated first. Rejects with a `ServerError`
+   * `conversations_unsupported` when the server's store cannot list them (a custom store without a catalog).
+   */
+  listConversations(page: { limit?: number; cursor?: string } = {}): Promise<ConversationPage> {
+    const data = {
+      ...(page.limit === undefined ? {} : { limit: page.limit }),
+      ...(page.cursor ? { cursor: page.cursor } : {}),
+    };
+    return this.conversationRequest(
+      (id) => ({ type: 'list_conversations', id, ...(Object.keys(data).length > 0 ? { data } : {}) }),
+      'conversations',
+      'the conversation list',
+    ).then(({ data: { conversations, nextCursor } }) => ({ conversations, ...(nextCursor ? { nextCursor } : {}) }));
+  }
+
+  /**
+   * Moves this client to conversation `id` (one of `listConversations`): what it sends from now
+   * on goes there, a reconnect resumes it, and it resolves with its history. Rejects with a
+   * `ServerError` `conversation_not_found` for none of the user's.
+   */
+  openConversation(id: string): Promise<HistoryMessage[]> {
+    return this.conversationRequest(
+      (requestId) => ({ type: 'open_conversation', id: requestId, data: { conversationId: id } }),
+      'history',
+      'opening the conversation',
+    ).then((answer) => answer.data.messages);
+  }
+
+  /** Gives conversation `id` a title (1 to 200 characters). */
+  renameConversation(id: string, title: string): Promise<void> {
+    return this.conversationRequest(
+      (requestId) => ({ type: 'rename_conversation', id: requestId, data: { conversationId: id, title } }),
+      'conversation_updated',
+      'renaming the conversation',
+    ).then(() => undefined);
+  }
+
+  /** Deletes conversation `id` from the server, its history and records in every store. */
+  deleteConversation(id: string): Promise<void> {
+    return this.conversationRequest(
+      (requestId) => ({ type: 'delete_conversation', id: requestId, data: { conversationId: id } }),
+      'conversation_updated',
+      'deleting the conversation',
+    ).then(() => undefined);
+  }
+
+  private conversationRequest<K extends ServerMessageType>(
+    build: (id: string) => ClientMessage,
+    answer: K,
+    what: string,
+  ): Promise<ServerMessageOf<K>> {
+    return reported(
+      lastValueFrom(
+        this.exchange(build, answerOf(answer), {
+          timeoutMs: this.options.timeout,
+          what,
+          timedOut: `no answer to ${what}`,
+        }),
+      ),
+    );
+  }
+
   /** Calls back each time the server greets a connection. Returns an unsubscribe function. */
+  /**
+   * Answers the last user message again: the new answer is a branch beside the one before (the
+   * history's `siblingIds` list both). Streams like {@link send}.
+   */
+  regenerate(options?: Omit<SendOptions, 'editOf' | 'regenerate'>): Observable<ReplyEvent> {
+    return this.send('', { ...options, regenerate: true });
+  }
+
+  /**
+   * Edits user message `messageId` of the active branch: `text` starts a new branch beside it and
+   * is answered; the old branch stays ({@link switchBranch} goes back). Streams like {@link send}.
+   */
+  editMessage(
+    messageId: string,
+    text: string,
+    options?: Omit<SendOptions, 'editOf' | 'regenerate'>,
+  ): Observable<ReplyEvent> {
+    return this.send(text, { ...options, editOf: messageId });
+  }
+
+  /**
+   * Makes the branch of message `messageId` (one of a message's `siblingIds`) the active one, down
+   * to its newest message; resolves with the history then. Refused `busy` while a reply runs,
+   * `invalid_message` for an id the conversation does not have.
+   */
+  switchBranch(messageId: string): Promise<HistoryMessage[]> {
+    return this.sendControl({ type: 'control', data: { type: 'switch_branch', messageId } }).then((answer) =>
+      answer.type === 'history' ? answer.data.messages : [],
+    );
+  }
+
   onConnected(callback: (info: { sessionId: string }) => void): () => void {
     return this.on(this.status$.pipe(filter((status) => status === 'connected')), () =>
       callback({ sessionId: this.sessionId as string }),

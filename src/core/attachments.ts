@@ -6,10 +6,31 @@
  */
 import type { Attachment, HistoryAttachment } from '../protocol/codecs';
 
-/** Largest attachment taken unless configured, in bytes once decoded (5 MiB). */
-export const DEFAULT_MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
-/** Largest total of one message's attachments taken unless configured, in bytes once decoded (10 MiB). */
-export const DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES = 10 * 1024 * 1024;
+/**
+ * Room in a `user_message` frame kept for everything but the attachments' base64, in bytes
+ * (320 KiB): the longest text the server takes by default (100,000 UTF-16 units, at most 3 UTF-8
+ * bytes each), the names and media types of 16 attachments, and the JSON around them.
+ */
+export const ATTACHMENT_FRAME_HEADROOM_BYTES = 320 * 1024;
+
+/**
+ * The most attachment bytes (decoded) a `user_message` frame of `maxPayloadBytes` carries with
+ * room for its text: three quarters (base64 is 4/3 of the bytes) of what is left past
+ * {@link ATTACHMENT_FRAME_HEADROOM_BYTES}. The attachment limits default to it, so that a message
+ * at those limits always fits in the frame the server takes.
+ */
+export function attachmentBytesFor(maxPayloadBytes: number): number {
+  return Math.max(0, Math.floor((maxPayloadBytes - ATTACHMENT_FRAME_HEADROOM_BYTES) / 4) * 3);
+}
+
+/**
+ * Largest attachment taken unless configured, in bytes once decoded: 540,672 (528 KiB), what
+ * fits in the default 1 MiB `maxPayload` ({@link attachmentBytesFor}). A server with another
+ * `maxPayload` defaults to `attachmentBytesFor(maxPayload)`.
+ */
+export const DEFAULT_MAX_ATTACHMENT_BYTES = attachmentBytesFor(1024 * 1024);
+/** Largest total of one message's attachments taken unless configured, in bytes once decoded: as {@link DEFAULT_MAX_ATTACHMENT_BYTES}. */
+export const DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES = DEFAULT_MAX_ATTACHMENT_BYTES;
 /**
  * Media types taken unless configured: pictures, PDF and plain text (as OpenAI-compatible models
  * take them as `image_url` and `file` parts) and WAV and MP3 audio (`input_audio`). `type/*`

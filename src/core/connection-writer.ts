@@ -43,12 +43,12 @@ export class ConnectionWriter {
   /** `gone` closed: false (and nothing done) if another connection is attached by now. */
   detach(gone: Transport): boolean {
     if (this.current !== gone) return false;
-    this.release();
+    this.detachCurrent();
     return true;
   }
 
   /** No connection any more (the session ends, or its connection went). */
-  release(): void {
+  detachCurrent(): void {
     this.current = undefined;
     this.stopDrainWatch();
   }

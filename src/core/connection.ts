@@ -4,12 +4,19 @@
  */
 import * as E from 'fp-ts/Either';
 import type { ProtocolError } from '../errors';
-import type { ResumeMessage } from '../protocol/codecs';
+import type {
+  ConcurrentMessages,
+  ConversationRequest,
+  OpenConversationMessage,
+  ResumeMessage,
+  ServerMessageInput,
+} from '../protocol/codecs';
 import { CloseCode, type ErrorCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
 import type { ClaimResult, Logger, Session, SessionDirectory, Transport } from './ports';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
 import { errorMessageFor } from './error-message';
+import { answerConversationRequest, notFound } from './conversation-requests';
 
 /** What a resume came to, as `/metrics` counts it. */
 export type ResumeOutcome = 'resumed' | 'session_lost' | 'resume_gap';
@@ -24,6 +31,8 @@ export interface ConnectionOptions {
   readonly rateLimit: RateLimit | undefined;
   /** Connections one session may have at once (on this process); a shared resume past it closes 4429. @default DEFAULT_MAX_CONNECTIONS_PER_SESSION */
   readonly maxConnectionsPerSession?: number;
+  /** What the sessions do with a message sent while a reply runs: the greeting tells the client. @default none said (a client then sends one at a time) */
+  readonly concurrentMessages?: ConcurrentMessages;
   readonly logger: Logger;
   /** Told about every frame the client got wrong (it has already been answered with an error). */
   readonly onProtocolError?: (sessionId: string, error: ProtocolError) => void;
@@ -68,7 +77,10 @@ class ConnectionState implements Connection {
     this.current = session;
     session.attach(options.transport);
     options.directory.attached(session);
-    session.sendDirect({ type: 'session', data: { sessionId: session.id, resumeToken: session.resumeToken } });
+    session.sendDirect({
+      type: 'session',
+      data: { sessionId: session.id, resumeToken: session.resumeToken, ...this.concurrency() },
+    });
   }
 
   get session(): Session {
@@ -118,6 +130,11 @@ class ConnectionState implements Connection {
           return first
             ? this.resume(message)
             : this.refuseResume(message, 'invalid_message', 'resume must be the first message on a connection');
+        case 'list_conversations':
+        case 'open_conversation':
+        case 'rename_conversation':
+        case 'delete_conversation':
+          return this.conversationRequest(message);
         default:
           return this.current.handle(message, this.options.transport);
       }
@@ -187,6 +204,92 @@ class ConnectionState implements Connection {
       });
   }
 
+  /** A request about the principal's conversations: answered to this connection alone. */
+  private conversationRequest(message: ConversationRequest): void {
+    const { directory, transport, principal, logger } = this.options;
+    const answer = (reply: ServerMessageInput): void => {
+      if (!this.isClosed) this.current.answer(transport, reply);
+    };
+    const catalog = directory.conversations;
+    if (!catalog) {
+      return this.fail(
+        { code: 'conversations_unsupported', message: 'this server keeps no conversation list', retryable: false },
+        message.id,
+      );
+    }
+    const failed = (error: unknown): void => {
+      logger.warn(
+        { err: error, type: message.type },
+        'a conversation request failed: the session store did not answer',
+      );
+      answer({
+        type: 'error',
+        data: {
+          code: 'store_unavailable',
+          message: 'the session store cannot be reached: try again shortly',
+          retryable: true,
+          requestId: message.id,
+        },
+      });
+    };
+    if (message.type !== 'open_conversation') {
+      // Deleting the conversation the connection is on: it goes on in a new one (the others on it are closed).
+      if (message.type === 'delete_conversation' && message.data.conversationId === this.current.id)
+        this.moveToNewSession(message.id);
+      answerConversationRequest(catalog, principal, message, answer).catch(failed);
+      return;
+    }
+    // Frames sent after it go to the conversation opened: they wait for it.
+    this.held = [];
+    catalog
+      .open(principal, message.data.conversationId)
+      .then((result) => this.settleOpen(message, result), failed)
+      .catch((error: unknown) => {
+        this.options.logger.error({ err: error }, 'opening a conversation failed inside the server');
+        failed(error);
+      })
+      .finally(() => {
+        const held = this.held ?? [];
+        this.held = undefined;
+        if (!this.isClosed) for (const [raw, isBinary] of held) this.receive(raw, isBinary);
+      });
+  }
+
+  /** The connection leaves its session for a new, empty one (confirmed with a `session` answering `requestId`). */
+  private moveToNewSession(requestId: string): void {
+    const left = this.current;
+    const { directory, transport, principal } = this.options;
+    if (left.detach(transport)) directory.detached(left);
+    const fresh = directory.create(principal);
+    this.current = fresh;
+    fresh.attach(transport);
+    directory.attached(fresh);
+    fresh.answer(transport, resumedGreeting(fresh, requestId, this.concurrency()));
+  }
+
+  /** The connection moves to the opened conversation's session, beside any connection on it already. */
+  private settleOpen(message: OpenConversationMessage, result: ClaimResult): void {
+    const { directory, transport } = this.options;
+    const { conversationId } = message.data;
+    if (result.outcome !== 'resumed') return this.current.answer(transport, notFound(conversationId, message.id));
+    const target = result.session;
+    if (this.isClosed) {
+      if (!target.attached) directory.detached(target);
+      return;
+    }
+    const left = this.current;
+    if (target !== left) {
+      if (left.detach(transport)) directory.detached(left);
+      this.current = target;
+      target.attach(transport, result.replay, { share: true });
+      directory.attached(target);
+    }
+    target.answer(transport, resumedGreeting(target, message.id, this.concurrency()));
+    // The history as `get_history` answers it (siblingIds, usage), to this connection alone; on a
+    // follower (which holds no history) the writer on another process answers.
+    target.handle({ type: 'control', id: message.id, data: { type: 'get_history' } }, transport);
+  }
+
   /** Connection-level: the answer to a resume is not part of either session's stream. */
   private refuseResume(
     message: ResumeMessage,
@@ -254,17 +357,33 @@ class ConnectionState implements Connection {
     directory.attached(target);
     directory.resumed(target);
     this.options.onResume?.('resumed', target.lastSeq - lastSeq);
-    target.sendDirect({
-      type: 'session',
-      data: {
-        sessionId: target.id,
-        resumeToken: target.resumeToken,
-        resumed: true,
-        requestId: message.id,
-        lastSeq: target.lastSeq,
-      },
-    });
+    target.sendDirect(resumedGreeting(target, message.id, this.concurrency()));
   }
+
+  /** The greeting's word on concurrent messages, when the server has one. */
+  private concurrency(): { concurrentMessages?: ConcurrentMessages } {
+    const mode = this.options.concurrentMessages;
+    return mode === undefined ? {} : { concurrentMessages: mode };
+  }
+}
+
+/** The `session` message that confirms a connection is on `session` now, answering request `requestId`. */
+function resumedGreeting(
+  session: Session,
+  requestId: string,
+  concurrency: { concurrentMessages?: ConcurrentMessages },
+): ServerMessageInput {
+  return {
+    type: 'session',
+    data: {
+      sessionId: session.id,
+      resumeToken: session.resumeToken,
+      resumed: true,
+      requestId,
+      lastSeq: session.lastSeq,
+      ...concurrency,
+    },
+  };
 }
 
 /** Accepts a connection: gives it a new session and greets the client with it. */

@@ -18,8 +18,7 @@ export function errorMessageFor(error: unknown, context: { requestId?: string; l
     context.logger.warn({ err: error, ...requestId, code: error.code, status: error.status }, 'model request failed');
   }
   if (error instanceof UpstreamError || error instanceof RequestError) {
-    const retryAfter =
-      error instanceof UpstreamError && error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {};
+    const retryAfter = error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs };
     return {
       type: 'error',
       data: { code: error.code, message: error.message, retryable: error.retryable, ...retryAfter, ...requestId },

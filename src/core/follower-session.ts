@@ -51,7 +51,7 @@ class Follower implements FollowerSession {
   readonly resumeToken: string;
   readonly principal: unknown;
   private log: ReplayLog;
-  private readonly outlet: SessionConnections;
+  private readonly connections: SessionConnections;
   /** Pushes (`push`, `broadcast`) that reached this follower, for when this process writes. */
   private readonly queued: ServerMessageInput[] = [];
   /** Client frames forwarded to the writer and not yet taken, by key, oldest first. */
@@ -73,7 +73,7 @@ class Follower implements FollowerSession {
     this.resumeToken = init.resumeToken;
     this.principal = init.principal;
     this.log = new ReplayLog(options.replay, init.startSeq);
-    this.outlet = new SessionConnections(options.backpressure, options.logger, init.sessionId);
+    this.connections = new SessionConnections(options.backpressure, options.logger, init.sessionId);
   }
 
   get promoted(): boolean {
@@ -94,11 +94,11 @@ class Follower implements FollowerSession {
   }
 
   get connectionsAttached(): number {
-    return this.writer ? this.writer.connectionsAttached : this.outlet.size;
+    return this.writer ? this.writer.connectionsAttached : this.connections.size;
   }
 
   get attached(): boolean {
-    return this.writer ? this.writer.attached : this.outlet.size > 0;
+    return this.writer ? this.writer.attached : this.connections.size > 0;
   }
 
   get busy(): boolean {
@@ -115,7 +115,7 @@ class Follower implements FollowerSession {
 
   sendDirect(message: ServerMessageInput): void {
     if (this.writer) return this.writer.sendDirect(message);
-    if (!this.ended) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
+    if (!this.ended) this.connections.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   answer(to: Sender | undefined, message: ServerMessageInput): void {
@@ -123,7 +123,7 @@ class Follower implements FollowerSession {
     if (this.ended) return;
     if (!to) return this.send(message);
     if ('remote' in to) return to.answer(message);
-    this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
+    this.connections.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   /** A push while another process writes: kept for when this one does (the writer has its own). */
@@ -178,14 +178,14 @@ class Follower implements FollowerSession {
     // The store skips seqs only past an outage that lost frames; nothing before them can be replayed.
     if (seq !== this.log.lastSeq + 1) this.log = new ReplayLog(this.options.replay, seq - 1);
     this.log.append(seq, text);
-    this.outlet.write(text);
+    this.connections.write(text);
   }
 
   promote(writer: Session): void {
     if (this.writer || this.ended) return;
     // The connections move to the session this process writes; the follower goes on as their face.
-    const transports = this.outlet.transports();
-    this.outlet.release();
+    const transports = this.connections.transports();
+    this.connections.detachAll();
     transports.forEach((transport, i) => writer.attach(transport, [], { share: i > 0 }));
     this.writer = writer;
   }
@@ -204,7 +204,7 @@ class Follower implements FollowerSession {
     options?: { readonly share?: boolean },
   ): Transport | undefined {
     if (this.writer) return this.writer.attach(transport, replay, options);
-    const [previous, ...others] = this.outlet.attach(transport, replay ?? [], options?.share === true, 0);
+    const [previous, ...others] = this.connections.attach(transport, replay ?? [], options?.share === true, 0);
     for (const replaced of [previous, ...others]) if (replaced) this.forgetConnection(replaced);
     for (const other of others)
       other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
@@ -215,12 +215,12 @@ class Follower implements FollowerSession {
     if (this.writer) return this.writer.detach(transport);
     this.forgetConnection(transport);
     // Shared: the session is left only when its last connection goes.
-    return this.outlet.detach(transport) && this.outlet.size === 0;
+    return this.connections.detach(transport) && this.connections.size === 0;
   }
 
   closeConnection(code: number, reason: string): void {
     if (this.writer) return this.writer.closeConnection(code, reason);
-    this.outlet.close(code, reason);
+    this.connections.close(code, reason);
   }
 
   /** The frames after `lastSeq`: this follower's own, then (once promoted) the writer's. */
@@ -238,13 +238,13 @@ class Follower implements FollowerSession {
   acknowledge(seq: number, from?: Transport): void {
     // A client cannot have more than was sent; acks repeat on every heartbeat. Shared, the least of the connections' acks counts.
     const upTo = Math.min(seq, this.log.lastSeq);
-    this.log.acknowledge(Math.min(this.outlet.acknowledge(upTo, from) ?? upTo, this.log.lastSeq));
+    this.log.acknowledge(Math.min(this.connections.acknowledge(upTo, from) ?? upTo, this.log.lastSeq));
     this.writer?.acknowledge(seq, from);
   }
 
   end(): void {
     this.ended = true;
-    this.outlet.release();
+    this.connections.detachAll();
     this.log.clear();
     this.forwarded.clear();
     this.queued.length = 0;

@@ -12,9 +12,18 @@ import { createConnection, DEFAULT_MAX_CONNECTIONS_PER_SESSION, type ResumeOutco
 import { createHeldBytesCounter } from '../util/held-bytes';
 import { createFollowerSession } from './follower-session';
 import { createIdGenerator, newSessionIdentity } from './ids';
-import type { Logger, SessionBudget, SessionDirectory, SessionStore, StoreHealth, Transport } from './ports';
+import type {
+  Logger,
+  RecordsHealth,
+  SessionBudget,
+  SessionDirectory,
+  SessionStore,
+  StoreHealth,
+  Transport,
+} from './ports';
 import { createSession, type Session, type SessionOptions } from './session';
 import type { RateLimit } from './token-bucket';
+import { DEFAULT_CONCURRENT_MESSAGES } from './waiting-messages';
 
 export { DEFAULT_MAX_CONNECTIONS_PER_SESSION };
 
@@ -93,6 +102,8 @@ export interface LLMWSCore {
   health(): StoreHealth;
   /** Nodes of a clustered store that do not answer now (`host:port`); none for other stores. */
   unavailableNodes(): readonly string[];
+  /** The records the store keeps conversations in, if any, and whether they answer now. */
+  recordsHealth(): RecordsHealth | undefined;
 }
 
 /** What a refused connection gets: frames and its close are nobody's business. */
@@ -136,6 +147,7 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
     directory,
     rateLimit: options.rateLimit,
     maxConnectionsPerSession: options.maxConnectionsPerSession ?? DEFAULT_MAX_CONNECTIONS_PER_SESSION,
+    concurrentMessages: options.session.concurrentMessages ?? DEFAULT_CONCURRENT_MESSAGES,
     logger,
     onProtocolError: hooks.onProtocolError,
     onResume: hooks.onResume,
@@ -188,5 +200,6 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
       return status === 'ok' && (directory.unavailableNodes?.().length ?? 0) > 0 ? 'degraded' : status;
     },
     unavailableNodes: () => directory.unavailableNodes?.() ?? [],
+    recordsHealth: () => directory.recordsHealth?.(),
   };
 }

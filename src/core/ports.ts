@@ -5,7 +5,7 @@
  * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis, and this
  * module imports nothing of the core: a store (`src/store/`) imports this file alone of it.
  */
-import type { HistoryMessage, ServerMessageInput, SessionMessageIn, SessionStatus } from '../protocol/codecs';
+import type { HistoryMessage, ServerMessageInput, SessionMessageIn, SessionStatus, Usage } from '../protocol/codecs';
 
 // ---- Plain value types of the core ---------------------------------------------------------------
 
@@ -19,6 +19,7 @@ export interface BackpressureLimits {
 
 /** Bounds of a replay log: the oldest messages go first once either is passed. */
 export interface ReplayLimits {
+  /** Entries: a frame, or up to 1,024 consecutive chunks of one reply kept as one. */
   readonly maxMessages: number;
   readonly maxBytes: number;
 }
@@ -95,6 +96,8 @@ export interface Session {
   readonly principal: unknown;
   /** The conversation so far, oldest first, without the system prompt (none while another process writes the session). */
   history(): readonly HistoryMessage[];
+  /** What the conversation's replies used so far, summed over their `llm_complete`s (none before the first, nor on a follower). */
+  readonly usage?: Usage | undefined;
   /**
    * `paused` while the running reply is paused, else the status the running reply last sent the
    * client (`thinking`, `streaming`, `calling_tool`), else `idle`. Answers to controls never change it.
@@ -223,12 +226,23 @@ export interface SessionPersistence {
   readonly history: readonly HistoryMessage[];
   /** `user_message` ids the session answered already (a resend of one is ignored). */
   readonly requestIds: readonly string[];
+  /** Optional: the conversation's usage total as stored (every reply's `llm_complete` usage summed), none before a reply reported any. */
+  readonly usage?: Usage;
   /** Whether the store takes writes now; a `user_message` is refused with `store_unavailable` when not. */
   available(): boolean;
   /** Each message of the stream, encoded with its seq, in order. */
   frameAppended(seq: number, text: string): void;
+  /**
+   * Optional: messages `firstSeq` to `lastSeq` (appended already) are consecutive chunks of one
+   * reply, given as one run (`protocol/replay-runs.ts`'s `encodeRun`): the store may keep the run
+   * instead of their frames, so its log holds a long reply of small chunks in few entries. Told
+   * before the frame after `lastSeq` is appended.
+   */
+  framesCoalesced?(firstSeq: number, lastSeq: number, run: string): void;
   /** The whole history, after each change. */
   historyChanged(messages: readonly HistoryMessage[]): void;
+  /** Optional: the conversation's usage total grew (a reply's `llm_complete` carried usage); this is the new total. */
+  usageChanged?(usage: Usage): void;
   replyStarted(requestId: string): void;
   /** The reply finished (completed, failed or aborted); its last message has been appended. */
   replyEnded(requestId: string): void;
@@ -285,6 +299,14 @@ export interface SessionStoreContext {
  */
 export type StoreHealth = 'ok' | 'degraded' | 'unavailable';
 
+/** The records under a store (SQLite, PostgreSQL), as `/health` reports them. */
+export interface RecordsHealth {
+  /** `sqlite`, `postgres`... (`SessionRecords.kind`). */
+  readonly kind: string;
+  /** `unavailable` while the database does not answer (`SessionRecords.health()`). */
+  readonly status: StoreHealth;
+}
+
 /**
  * The sessions of one server, as its opened store keeps them: where a connection finds and
  * leaves its session, and where the server pushes messages and counts what it holds.
@@ -328,6 +350,8 @@ export interface SessionDirectory {
    */
   broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
   health(): StoreHealth;
+  /** The records the store keeps conversations in, if any, and whether they answer now. */
+  recordsHealth?(): RecordsHealth | undefined;
   /**
    * Nodes of a clustered store that do not answer now (`host:port`): the sessions in their slots
    * are unavailable while the others are served. A store of one node does not have it.
@@ -343,6 +367,8 @@ export interface SessionDirectory {
   ready?(): Promise<void>;
   /** The server stops: every session of this process ends (a shared store keeps their state). */
   close(): Promise<void>;
+  /** The principals' conversations, for a store that can list them. */
+  readonly conversations?: ConversationCatalog;
 }
 
 /**
@@ -384,4 +410,164 @@ export interface ConversationBindings {
   set(key: string, binding: ConversationBinding, ttlMs: number): Promise<void>;
   /** Releases what the bindings hold (connections); the bindings themselves stay where they are kept. */
   close(): Promise<void>;
+}
+
+// ---- Usage limits ----------------------------------------------------------------------------
+
+/** Where a count stands in its window (see {@link QuotaCounter}). */
+export interface QuotaWindow {
+  /** The count in the current window, after what was just added. */
+  readonly used: number;
+  /** ms until the window ends and the count starts again from 0 (the whole period when no window is open). */
+  readonly resetInMs: number;
+}
+
+/**
+ * Counters in fixed windows, one per key, for the per-principal limits (a token budget, a message
+ * rate): a key's window opens at its first count and lasts `periodMs`. `memoryQuotaCounter()` for
+ * one process, `redisQuotaCounter(...)` for every process on one Redis (one key per counter, each
+ * update atomic, so a Redis Cluster serves it too).
+ */
+export interface QuotaCounter {
+  /**
+   * Adds `amount` to `key`'s count, opening a window of `periodMs` when none is open, and says where
+   * it stands. An `amount` of 0 only reads it (and opens no window). Rejects when the counter cannot
+   * be reached.
+   */
+  add(key: string, amount: number, periodMs: number): Promise<QuotaWindow>;
+  /** Releases what the counter holds (connections); the counts stay where they are kept. */
+  close(): Promise<void>;
+}
+/**
+ * Pure functions over a history as {@link SessionPersistence.historyChanged} hands it to a store
+ * (its branches and the marker of the active one): for stores that summarize it or add to it.
+ */
+export { activeHistory, appendToStoredHistory } from './conversation-tree';
+
+// ---- Session records -----------------------------------------------------------------------------
+
+/** A session's record as a store keeps it (never its resume token: only a hash of it). */
+export interface SessionMeta {
+  /** SHA-256 of the resume token (base64url). */
+  readonly tokenHash: string;
+  /** Who the session belongs to, as plain JSON data (`undefined` for the anonymous principal). */
+  readonly principal: unknown;
+  /** When the session was created, in ms since the epoch. */
+  readonly createdAt: number;
+  /** When its history last changed (or it was renamed), in ms since the epoch. */
+  readonly updatedAt: number;
+  /** A title given with `rename`; none while the first user message names it. */
+  readonly title?: string;
+  /** The reply running when its writer last said so: its request id and the seq of its first frame. */
+  readonly busy?: { readonly requestId: string; readonly fromSeq: number };
+  /** The conversation's usage total (see {@link SessionRecords.writeUsage}); none before a reply reported any. */
+  readonly usage?: Usage;
+}
+
+/** What a session record holds: what its writer needs to go on with it. */
+export interface StoredSession {
+  readonly meta: SessionMeta;
+  /** The history as the session last wrote it (kept opaque: whatever fields its messages carry). */
+  readonly history: readonly HistoryMessage[];
+  /** `user_message` ids answered lately, newest first. */
+  readonly requestIds: readonly string[];
+  /** The seq of the newest frame ever appended (0 for none), even if trimmed since. */
+  readonly lastSeq: number;
+}
+
+/** A frame of a session's log, by seq. */
+export interface StoredFrame {
+  readonly seq: number;
+  readonly text: string;
+}
+
+/** One conversation as a list shows it. */
+export interface ConversationSummary {
+  readonly id: string;
+  /** The title given with `rename`, else the start of the first user message ('' before one). */
+  readonly title: string;
+  /** In ms since the epoch. */
+  readonly createdAt: number;
+  /** In ms since the epoch. */
+  readonly updatedAt: number;
+  readonly messageCount: number;
+  /** The conversation's usage total (every reply's `llm_complete` usage summed); absent before a reply reported any. */
+  readonly usage?: Usage;
+}
+
+/** One page of a principal's conversations, the most recently updated first. */
+export interface ConversationPage {
+  readonly conversations: readonly ConversationSummary[];
+  /** Pass it back for the next page; absent on the last. */
+  readonly nextCursor?: string;
+}
+
+/**
+ * Where sessions are kept as records, so they outlive a process: SQLite, PostgreSQL (the
+ * memory store keeps none). Writes are not awaited by the core (a store keeps each session's
+ * writes in order and may batch them); a write that fails rejects, and the session then ends its
+ * running reply with `store_unavailable`. Reads are awaited. A store keeps history opaque: it
+ * writes and reads the messages as JSON, whatever fields they carry.
+ */
+export interface SessionRecords {
+  /** For logs and `/health`: `sqlite`, `postgres`... */
+  readonly kind: string;
+  /** Writes a new session's record. */
+  create(sessionId: string, meta: SessionMeta): Promise<void>;
+  read(sessionId: string): Promise<StoredSession | undefined>;
+  /**
+   * Appends frame `seq` of the stream. Per frame, so it returns nothing: the store batches appends
+   * (per tick or per few ms) and a batch that fails is reported by the next write or read.
+   */
+  append(sessionId: string, seq: number, text: string): void;
+  /** The frames after `afterSeq`, or a gap when the oldest of them were trimmed. */
+  framesAfter(
+    sessionId: string,
+    afterSeq: number,
+  ): Promise<{ readonly frames: readonly StoredFrame[] } | { readonly gap: { readonly oldestHeld: number } }>;
+  /** The whole history, after each change: on disk before the call returns for an embedded store. */
+  writeHistory(sessionId: string, messages: readonly HistoryMessage[], now: number): Promise<void>;
+  /**
+   * Optional: the conversation's usage total, after each reply that reported usage (read back as
+   * `meta.usage` and listed with its summary). A store without it lists no usage.
+   */
+  writeUsage?(sessionId: string, usage: Usage): Promise<void>;
+  /** A reply starts (`busy`), its request id remembered; or ends (`undefined`). */
+  setBusy(sessionId: string, busy: SessionMeta['busy'], rememberRequestId?: string): Promise<void>;
+  /** Frames up to `seq` need not be kept. */
+  trim(sessionId: string, seq: number): Promise<void>;
+  /** A new resume token (opening a conversation by id hands out a new one). */
+  setToken(sessionId: string, tokenHash: string): Promise<void>;
+  /** The conversations of `principal` (compared as JSON), the most recently updated first. */
+  list(principal: unknown, page: { readonly limit: number; readonly cursor?: string }): Promise<ConversationPage>;
+  rename(sessionId: string, title: string, now: number): Promise<void>;
+  /** Removes the session and everything of it. */
+  remove(sessionId: string): Promise<void>;
+  /**
+   * Optional: whether the database answers now (`unavailable` after a query failed for want of a
+   * connection, until one succeeds), for `/health`. A store without it is taken as `ok`.
+   */
+  health?(): StoreHealth;
+  /** Writes what is batched and lets go of the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * A principal's conversations, as a server's opened store serves them to its connections: what
+ * the `list_conversations`, `open_conversation`, `rename_conversation` and
+ * `delete_conversation` messages ask. Every call names the asking principal: a conversation of
+ * another is not found.
+ */
+export interface ConversationCatalog {
+  list(principal: unknown, page: { readonly limit: number; readonly cursor?: string }): Promise<ConversationPage>;
+  /**
+   * The session of conversation `id`, for a connection of its principal, without a resume token
+   * (`session_lost` when there is none of this principal's). The session's resume token may be
+   * a new one.
+   */
+  open(principal: unknown, id: string): Promise<ClaimResult>;
+  /** False when there is no such conversation of `principal`. */
+  rename(principal: unknown, id: string, title: string): Promise<boolean>;
+  /** Removes it from every store (its session ends); false when there is none of `principal`'s. */
+  remove(principal: unknown, id: string): Promise<boolean>;
 }

@@ -6,9 +6,9 @@
 import { ConnectionWriter } from './connection-writer';
 import type { BackpressureLimits, Logger, Transport } from './ports';
 
-/** One attached connection: its outlet, and how far its client acknowledged the stream. */
+/** One attached connection: its writer, and how far its client acknowledged the stream. */
 interface Attached {
-  readonly outlet: ConnectionWriter;
+  readonly writer: ConnectionWriter;
   acknowledged: number;
 }
 
@@ -26,12 +26,12 @@ export class SessionConnections {
 
   /** The connection attached first, if any (the only one unless shared). */
   get transport(): Transport | undefined {
-    return this.attached[0]?.outlet.transport;
+    return this.attached[0]?.writer.transport;
   }
 
   /** The connections attached, in the order they attached. */
   transports(): Transport[] {
-    return this.attached.map((entry) => entry.outlet.transport as Transport);
+    return this.attached.map((entry) => entry.writer.transport as Transport);
   }
 
   /** How many connections are attached. */
@@ -45,72 +45,72 @@ export class SessionConnections {
    * for the caller to close.
    */
   attach(next: Transport, replay: readonly string[], share: boolean, acknowledged: number): Transport[] {
-    const existing = this.attached.find((entry) => entry.outlet.transport === next);
+    const existing = this.attached.find((entry) => entry.writer.transport === next);
     const previous = share
       ? []
-      : this.attached.filter((entry) => entry !== existing).map((entry) => entry.outlet.transport as Transport);
+      : this.attached.filter((entry) => entry !== existing).map((entry) => entry.writer.transport as Transport);
     if (!share) {
-      for (const entry of this.attached) if (entry !== existing) entry.outlet.release();
+      for (const entry of this.attached) if (entry !== existing) entry.writer.detachCurrent();
       this.attached = existing ? [existing] : [];
     }
-    const entry = existing ?? { outlet: new ConnectionWriter(this.limits, this.logger, this.sessionId), acknowledged };
+    const entry = existing ?? { writer: new ConnectionWriter(this.limits, this.logger, this.sessionId), acknowledged };
     if (!existing) this.attached.push(entry);
-    entry.outlet.attach(next, replay);
-    if (this.drainListener) entry.outlet.watchDrain(this.drainListener);
+    entry.writer.attach(next, replay);
+    if (this.drainListener) entry.writer.watchDrain(this.drainListener);
     return previous;
   }
 
-  /** `gone` closed: true if it was attached (its outlet is released). */
+  /** `gone` closed: true if it was attached (its writer detached). */
   detach(gone: Transport): boolean {
-    const entry = this.attached.find((candidate) => candidate.outlet.transport === gone);
+    const entry = this.attached.find((candidate) => candidate.writer.transport === gone);
     if (!entry) return false;
-    entry.outlet.release();
+    entry.writer.detachCurrent();
     this.attached = this.attached.filter((candidate) => candidate !== entry);
     return true;
   }
 
   /** No connection any more. */
-  release(): void {
-    for (const entry of this.attached) entry.outlet.release();
+  detachAll(): void {
+    for (const entry of this.attached) entry.writer.detachCurrent();
     this.attached = [];
     this.drainListener = undefined;
   }
 
   /** Whether any connection holds more than its high-water mark unsent: the reply holds back for the slowest. */
   congested(): boolean {
-    return this.attached.some((entry) => entry.outlet.congested());
+    return this.attached.some((entry) => entry.writer.congested());
   }
 
   /** Writes one encoded frame to every connection; one past its hard limit is closed alone (4408). */
   write(text: string): void {
-    for (const entry of this.attached) entry.outlet.write(text);
+    for (const entry of this.attached) entry.writer.write(text);
   }
 
   /** Writes one encoded frame to `to` alone: false if it is not attached. */
   writeTo(to: Transport, text: string): boolean {
-    const entry = this.attached.find((candidate) => candidate.outlet.transport === to);
-    entry?.outlet.write(text);
+    const entry = this.attached.find((candidate) => candidate.writer.transport === to);
+    entry?.writer.write(text);
     return entry !== undefined;
   }
 
   closeIfOver(waitingBytes: number): void {
-    for (const entry of this.attached) entry.outlet.closeIfOver(waitingBytes);
+    for (const entry of this.attached) entry.writer.closeIfOver(waitingBytes);
   }
 
   /** Calls `listener` on each drain signal of any connection, until {@link stopDrainWatch}. */
   watchDrain(listener: () => void): void {
     this.drainListener = listener;
-    for (const entry of this.attached) entry.outlet.watchDrain(listener);
+    for (const entry of this.attached) entry.writer.watchDrain(listener);
   }
 
   stopDrainWatch(): void {
     this.drainListener = undefined;
-    for (const entry of this.attached) entry.outlet.stopDrainWatch();
+    for (const entry of this.attached) entry.writer.stopDrainWatch();
   }
 
   /** Closes every connection (the session stays; each end detaches it). */
   close(code: number, reason: string): void {
-    for (const entry of [...this.attached]) entry.outlet.transport?.close(code, reason);
+    for (const entry of [...this.attached]) entry.writer.transport?.close(code, reason);
   }
 
   /**
@@ -119,7 +119,7 @@ export class SessionConnections {
    */
   acknowledge(seq: number, from: Transport | undefined): number | undefined {
     const entry =
-      from === undefined ? this.attached[0] : this.attached.find((candidate) => candidate.outlet.transport === from);
+      from === undefined ? this.attached[0] : this.attached.find((candidate) => candidate.writer.transport === from);
     if (entry && seq > entry.acknowledged) entry.acknowledged = seq;
     return this.attached.length === 0
       ? undefined

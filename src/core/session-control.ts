@@ -9,6 +9,7 @@ import type {
   ServerMessageInput,
   SessionStatus,
   ToolApprovalMessage,
+  Usage,
 } from '../protocol/codecs';
 import type { Conversation } from './conversation';
 import type { RunningReply } from './running-reply';
@@ -18,10 +19,14 @@ export interface Controlled {
   readonly status: SessionStatus;
   readonly conversation: Conversation;
   readonly runningReply: RunningReply | undefined;
+  /** What the session's replies used so far, summed over their `llm_complete`s (none before the first). */
+  readonly usage: Usage | undefined;
   send(message: ServerMessageInput): void;
   /** Answers the connection whose frame is being handled alone: no seq, not replayed (a refusal of its frame). */
   answerSender(message: ServerMessageInput): void;
   abortReply(): void;
+  /** Takes a message waiting behind the running reply off the queue (it ends aborted, never run); false if none waits by that id. */
+  dropWaiting(requestId: string): boolean;
 }
 
 /**
@@ -33,6 +38,8 @@ export function refuse(
   requestId: string,
   code:
     | 'busy'
+    | 'invalid_message'
+    | 'queue_full'
     | 'message_too_long'
     | 'store_unavailable'
     | 'unknown_tool_call'
@@ -69,9 +76,13 @@ export function answerTool(session: Controlled, message: ToolApprovalMessage | C
 export function control(session: Controlled, message: ControlMessage): void {
   const { id } = message;
   switch (message.data.type) {
-    case 'abort':
+    case 'abort': {
+      const named = message.data.requestId;
       if (targetOf(session, message)) session.abortReply();
+      // A message still waiting its turn: it will not run.
+      else if (named !== undefined) session.dropWaiting(named);
       return answerStatus(session, id);
+    }
     // Pause and resume are idempotent; with no reply running (or another one named) they change
     // nothing and are answered with the status as it is: a pause is not kept for the next reply.
     case 'pause':
@@ -90,8 +101,17 @@ export function control(session: Controlled, message: ControlMessage): void {
       // What "regenerate" needs: the last user message and all that answered it go, so that
       // message can be sent again. The history as it is then is the answer.
       if (session.runningReply) return refuseBusy(session, id, 'rewind arrived');
-      rewindLastTurn(session.conversation);
+      session.conversation.rewind();
       return answerHistory(session, id);
+    case 'switch_branch': {
+      if (session.runningReply) return refuseBusy(session, id, 'switch_branch arrived');
+      const target = message.data.messageId;
+      if (target === undefined || !session.conversation.switchTo(target)) {
+        const what = target === undefined ? 'names no messageId' : `names ${target}, no message of this conversation`;
+        return refuse(session, id, 'invalid_message', `switch_branch ${what}`, false);
+      }
+      return answerHistory(session, id);
+    }
     // A question of one connection: its answer is that connection's alone, not the stream's (a
     // tab asking for a long history must not fill the others' buffers or the replay log).
     case 'get_history':
@@ -99,17 +119,6 @@ export function control(session: Controlled, message: ControlMessage): void {
     case 'get_status':
       return session.answerSender(statusOf(session, id));
   }
-}
-
-/** Drops the last user message and everything after it (nothing when there is no user message). */
-function rewindLastTurn(conversation: Controlled['conversation']): void {
-  const messages = conversation.messages();
-  let last = messages.length - 1;
-  while (last >= 0 && messages[last]?.role !== 'user') last--;
-  if (last < 0) return;
-  const kept = messages.slice(0, last);
-  conversation.clear();
-  if (kept.length > 0) conversation.append(...kept);
 }
 
 /** The running reply, if the control names none or names it: an abort, pause or resume racing a reply's end must not hit the next one. */
@@ -121,12 +130,16 @@ function targetOf(session: Controlled, message: ControlMessage): RunningReply | 
 
 const statusOf = (session: Controlled, requestId: string): ServerMessageInput => ({
   type: 'status',
-  data: { status: session.status, requestId },
+  data: { status: session.status, requestId, ...(session.usage ? { usage: session.usage } : {}) },
 });
 
 const historyOf = (session: Controlled, requestId: string): ServerMessageInput => ({
   type: 'history',
-  data: { messages: [...session.conversation.messages()], requestId },
+  data: {
+    messages: session.conversation.messagesWithBranches(),
+    requestId,
+    ...(session.usage ? { usage: session.usage } : {}),
+  },
 });
 
 /** The answer to a control that changed the session (abort, pause, resume): every connection's news. */

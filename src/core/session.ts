@@ -4,78 +4,42 @@
  * session's replay log. It sees only its transport (see `ports.ts`) and, when a store keeps its
  * state, that store's persistence hooks; it is always the writer of its stream.
  */
-import { type AttachmentLimits, type AttachmentStore, checkAttachments } from './attachments';
-import type { LLMProvider } from '../llm/types';
+import { acceptMessage, storeAvailable } from './message-intake';
 import type {
-  HistoryAttachment,
   HistoryMessage,
   ServerMessageInput,
   SessionMessageIn,
   SessionStatus,
+  Usage,
   UserMessage,
 } from '../protocol/codecs';
 import { encodeServerMessage } from '../protocol/decode';
-import type { ToolRegistry } from '../tools/registry';
-import { type Conversation, type ConversationOptions, createConversation } from './conversation';
+import { addUsage } from './reply/reply-state';
+import { type Conversation, createConversation, historyBytes } from './conversation';
+import { encodeRun, lastSeqOf } from '../protocol/replay-runs';
 import { childLogger } from './logger';
 import type { BackpressureLimits } from './connection-writer';
 import { SessionConnections } from './session-connections';
 import { CloseCode } from '../protocol/codes';
-import type { Logger, Sender, Session, SessionPersistence, Transport } from './ports';
+import type { Sender, Session, SessionPersistence, Transport } from './ports';
+import type { SessionOptions } from './session-options';
 
-export type { Session };
-import { type ReplayLimits, ReplayLog, type ReplayResult } from './replay-log';
+export type { Session, SessionOptions };
+import { ReplayLog, type ReplayResult } from './replay-log';
 import { SendQueue } from './send-queue';
 import { errorMessageFor } from './error-message';
-import type { HumanInTheLoopOptions, ReplyLimits, ReplyTimings } from './reply';
-import { RunningReply } from './running-reply';
-import type { Telemetry } from './telemetry';
+import type { RunningReply } from './running-reply';
+import { replyTo, startReply } from './reply-start';
+import {
+  DEFAULT_CONCURRENT_MESSAGES,
+  DEFAULT_MAX_QUEUED_MESSAGES,
+  neverRan,
+  type WaitingMessage,
+  WaitingMessages,
+} from './waiting-messages';
 import { answerTool, control, refuse, refuseBusy } from './session-control';
 
 export type { BackpressureLimits };
-
-/** Everything a session is made from. */
-export interface SessionOptions {
-  readonly sessionId: string;
-  /** The secret a client must present to resume the session. */
-  readonly resumeToken: string;
-  /** Who the session belongs to, as `authenticate` said; tools see it. */
-  readonly principal?: unknown;
-  readonly provider: LLMProvider;
-  readonly tools: ToolRegistry;
-  readonly conversation: ConversationOptions;
-  readonly maxToolSteps: number;
-  readonly idleTimeoutMs: number;
-  /** How large a reply may grow before it ends with `reply_too_large`. @default DEFAULT_MAX_REPLY_TEXT_BYTES and DEFAULT_MAX_TOOL_ARGUMENTS_BYTES */
-  readonly replyLimits?: ReplyLimits;
-  /** Longest `user_message` text accepted, in characters. */
-  readonly maxMessageLength: number;
-  /** How pictures and files of a `user_message` are checked and where their bytes go; without it, a message with any is refused. */
-  readonly attachments?: { readonly limits: AttachmentLimits; readonly store: AttachmentStore };
-  /** What a running reply does when its connection drops, unless the message says otherwise. */
-  readonly onDisconnect: 'continue' | 'cancel';
-  readonly replay: ReplayLimits;
-  readonly backpressure: BackpressureLimits;
-  readonly logger: Logger;
-  /** Makes the `id` of each server message. */
-  readonly nextMessageId: () => string;
-  /** Told of every message of the stream as it is sent (for metrics). */
-  readonly onSent?: (message: ServerMessageInput) => void;
-  /** Told how replies' model calls go (for metrics). */
-  readonly timings?: ReplyTimings;
-  /** Where each reply's trace starts (the model and tools given are decorated by it already). */
-  readonly telemetry?: Telemetry;
-  /** Where a store keeps the session's state; none for a session of this process alone. */
-  readonly persistence?: SessionPersistence;
-  /** How long replies wait for approvals and client tools, and whether reasoning is kept. @default the reply's defaults */
-  readonly humanInTheLoop?: HumanInTheLoopOptions;
-}
-
-/** The store's `get`, bound: a store may be a class. */
-const readAttachment =
-  (store: AttachmentStore) =>
-  (ref: string): ReturnType<AttachmentStore['get']> =>
-    store.get(ref);
 
 /** How many `user_message` ids a session remembers to recognise a resend. */
 const REMEMBERED_REQUEST_IDS = 1000;
@@ -89,12 +53,14 @@ class SessionState implements Session {
   private readonly log: ReplayLog;
   private readonly persistence: SessionPersistence | undefined;
   /** The connection attached now, and its backpressure. */
-  private readonly outlet: SessionConnections;
+  private readonly connections: SessionConnections;
   /** The connection whose frame is being handled, while it is. */
   private sender: Sender | undefined;
   /** Created on the first user_message: an idle session needs none. */
   private seenRequestIds: Set<string> | undefined;
   private reply: RunningReply | undefined;
+  /** Messages that arrived while the reply ran, waiting for their turn. */
+  private readonly waiting: WaitingMessages;
   private ended = false;
   /** The highest seq the client acknowledged: repeated acks (every heartbeat) cost nothing. */
   private acknowledgedSeq = 0;
@@ -103,11 +69,17 @@ class SessionState implements Session {
   /** The history `heldBytes` last measured, and its size: recounted only when the history changes. */
   private historySize: { messages: readonly HistoryMessage[]; bytes: number } | undefined;
   private drainWaiters: Array<() => void> = [];
+  /** What the session's replies used, summed over their `llm_complete`s (see `get_status`), from the store's total on. */
+  usage: Usage | undefined;
 
   constructor(private readonly options: SessionOptions) {
     const persistence = options.persistence;
     this.persistence = persistence;
-    this.outlet = new SessionConnections(options.backpressure, options.logger, options.sessionId);
+    this.connections = new SessionConnections(options.backpressure, options.logger, options.sessionId);
+    this.waiting = new WaitingMessages(
+      options.concurrentMessages ?? DEFAULT_CONCURRENT_MESSAGES,
+      options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
+    );
     this.conversation = persistence
       ? createConversation(options.conversation, {
           history: persistence.history,
@@ -115,6 +87,7 @@ class SessionState implements Session {
         })
       : createConversation(options.conversation);
     this.rememberAll(persistence?.requestIds);
+    this.usage = persistence?.usage;
     this.log = new ReplayLog(options.replay, persistence?.lastSeq ?? 0);
     persistence?.onFailed?.(() => this.storeFailed());
   }
@@ -142,11 +115,11 @@ class SessionState implements Session {
   }
 
   get connectionsAttached(): number {
-    return this.outlet.size;
+    return this.connections.size;
   }
 
   get attached(): boolean {
-    return this.outlet.size > 0;
+    return this.connections.size > 0;
   }
 
   /** The reply running now, if any (for the answers to control messages, `session-control.ts`). */
@@ -175,12 +148,12 @@ class SessionState implements Session {
     // a chunk too long for one frame goes out in pieces as the socket takes them.
     this.queue.send(message);
     if (this.queue.empty) return;
-    this.outlet.watchDrain(() => this.drained());
-    this.outlet.closeIfOver(this.queue.bytes);
+    this.connections.watchDrain(() => this.drained());
+    this.connections.closeIfOver(this.queue.bytes);
   }
 
   sendDirect(message: ServerMessageInput): void {
-    if (!this.ended) this.outlet.write(encodeServerMessage(message, this.options.nextMessageId()));
+    if (!this.ended) this.connections.write(encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   answer(to: Sender | undefined, message: ServerMessageInput): void {
@@ -189,7 +162,7 @@ class SessionState implements Session {
     // Counted (errors by code) as the stream's messages are.
     this.options.onSent?.(message);
     if ('remote' in to) return to.answer(message);
-    this.outlet.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
+    this.connections.writeTo(to, encodeServerMessage(message, this.options.nextMessageId()));
   }
 
   /** Answers the connection whose frame is being handled (see session-control's refuse). */
@@ -216,32 +189,32 @@ class SessionState implements Session {
     options?: { readonly share?: boolean },
   ): Transport | undefined {
     // A connection that joins (share) holds the replay log from where the others stand until it acknowledges.
-    const [previous, ...others] = this.outlet.attach(next, replay, options?.share === true, this.acknowledgedSeq);
+    const [previous, ...others] = this.connections.attach(next, replay, options?.share === true, this.acknowledgedSeq);
     for (const other of others)
       other.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
     // What still waits (a takeover while congested) goes out as the new connection takes it.
     if (!this.queue.empty || this.drainWaiters.length > 0) {
-      this.outlet.watchDrain(() => this.drained());
+      this.connections.watchDrain(() => this.drained());
       this.drained();
     }
     return previous;
   }
 
   detach(gone: Transport): boolean {
-    if (!this.outlet.detach(gone)) return false;
-    if (this.outlet.size > 0) {
+    if (!this.connections.detach(gone)) return false;
+    if (this.connections.size > 0) {
       // Others still share the session: what only the one gone still needed may be dropped now,
       // and if it was the one held back for, the reply goes on at the others' pace.
       this.acknowledge(0);
       this.drained();
       return false;
     }
-    this.released();
+    this.lastConnectionGone();
     return true;
   }
 
   closeConnection(code: number, reason: string): void {
-    this.outlet.close(code, reason);
+    this.connections.close(code, reason);
   }
 
   replaySince(lastSeq: number): ReplayResult {
@@ -251,7 +224,7 @@ class SessionState implements Session {
   acknowledge(seq: number, from?: Transport): void {
     // A client cannot have more than was sent; acks repeat on every heartbeat. Shared, the log
     // keeps what the connection furthest behind has not acknowledged.
-    const upTo = Math.min(this.outlet.acknowledge(Math.min(seq, this.log.lastSeq), from) ?? seq, this.log.lastSeq);
+    const upTo = Math.min(this.connections.acknowledge(Math.min(seq, this.log.lastSeq), from) ?? seq, this.log.lastSeq);
     if (upTo <= this.acknowledgedSeq) return;
     this.acknowledgedSeq = upTo;
     this.log.acknowledge(upTo);
@@ -260,10 +233,11 @@ class SessionState implements Session {
 
   end(): void {
     this.ended = true;
-    this.outlet.release();
-    this.released();
+    this.connections.detachAll();
+    this.lastConnectionGone();
     this.reply?.stop();
     this.reply = undefined;
+    this.waiting.clear();
     this.queue.clear();
     this.log.clear();
   }
@@ -289,7 +263,7 @@ class SessionState implements Session {
   }
 
   /** The connection is gone: frames go to the replay log only, and nobody waits for a drain. */
-  private released(): void {
+  private lastConnectionGone(): void {
     this.queue.flush(true);
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
@@ -298,16 +272,27 @@ class SessionState implements Session {
   }
 
   private congested(): boolean {
-    return this.outlet.congested();
+    return this.connections.congested();
   }
 
   private emit(message: ServerMessageInput): void {
     this.options.onSent?.(message);
     const seq = this.log.lastSeq + 1;
-    const text = encodeServerMessage(message, this.options.nextMessageId(), seq);
-    this.log.append(seq, text);
-    this.persistence?.frameAppended(seq, text);
-    this.outlet.write(text);
+    const id = this.options.nextMessageId();
+    const text = encodeServerMessage(message, id, seq);
+    const sealed = this.log.append(seq, text, message, id);
+    const persistence = this.persistence;
+    if (persistence) {
+      const coalesce =
+        sealed && persistence.framesCoalesced
+          ? () => persistence.framesCoalesced?.(sealed.firstSeq, lastSeqOf(sealed), encodeRun(sealed))
+          : undefined;
+      // The store's log keeps seqs in order: a run that ended before this frame goes in before it.
+      if (coalesce && sealed && lastSeqOf(sealed) < seq) coalesce();
+      persistence.frameAppended(seq, text);
+      if (coalesce && sealed && lastSeqOf(sealed) === seq) coalesce();
+    }
+    this.connections.write(text);
   }
 
   /**
@@ -318,7 +303,7 @@ class SessionState implements Session {
     if (this.congested()) return;
     this.queue.flush(false);
     if (!this.queue.empty) return;
-    this.outlet.stopDrainWatch();
+    this.connections.stopDrainWatch();
     const waiters = this.drainWaiters;
     this.drainWaiters = [];
     for (const resolve of waiters) resolve();
@@ -327,7 +312,7 @@ class SessionState implements Session {
   /** Resolves when the connection can take more (at once when it can, or when none is attached). */
   private whenWritable(): Promise<void> | undefined {
     if (!this.congested() && this.queue.empty) return undefined;
-    this.outlet.watchDrain(() => this.drained());
+    this.connections.watchDrain(() => this.drained());
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -343,97 +328,68 @@ class SessionState implements Session {
   }
 
   private startReply(message: UserMessage): void {
-    // A resend after a reconnect: the reply exists (running, or in the stream the resume replayed).
+    // A resend after a reconnect: the reply exists (running, waiting, or in the stream the resume replayed).
     if (this.seenRequestIds?.has(message.id)) return;
-    if (this.reply) return refuseBusy(this, message.id, 'a user_message arrived');
-    const { text } = message.data;
+    // Refused as before any check, so a client of a server that refuses sees `busy` first.
+    if (this.reply && this.waiting.mode === 'reject') return refuseBusy(this, message.id, 'a user_message arrived');
     const { options } = this;
-    if (text.length > options.maxMessageLength) {
-      return refuse(
-        this,
-        message.id,
-        'message_too_long',
-        `the text has ${text.length} characters; this server accepts at most ${options.maxMessageLength}`,
-        false,
-      );
-    }
-    const attachments = this.takeAttachments(message);
+    const attachments = acceptMessage(this, options, message);
     if (attachments === false) return;
-    const persistence = this.persistence;
-    if (persistence && !persistence.available()) {
+    if (!this.reply) {
+      this.remember(message.id);
+      return this.run({ message, attachments });
+    }
+    const offered = this.waiting.offer({ message, attachments });
+    if (offered.outcome === 'busy') return refuseBusy(this, message.id, 'a user_message arrived');
+    if (offered.outcome === 'queue_full') {
+      const max = options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES;
       return refuse(
         this,
         message.id,
-        'store_unavailable',
-        'the session store cannot be reached: try again shortly',
+        'queue_full',
+        `${max} messages already wait behind reply ${this.reply.requestId} (maxQueuedMessages): send it again once a reply ended`,
         true,
       );
     }
     this.remember(message.id);
-    const running = new RunningReply(message.id, message.data.options?.onDisconnect ?? options.onDisconnect);
+    if (offered.outcome === 'queued') return;
+    // interrupt: what waited gives way to the newest message, and the running reply stops for it.
+    for (const dropped of offered.dropped) this.send(neverRan(dropped.message.id));
+    this.abortReply();
+  }
+
+  /** Runs the reply to an accepted message. */
+  private run(accepted: WaitingMessage): void {
+    const running = replyTo(this.options, accepted.message);
     this.reply = running;
-    persistence?.replyStarted(running.requestId);
-    const { traceparent, tracestate } = message.data;
-    const trace = options.telemetry?.startReply({
-      sessionId: options.sessionId,
-      requestId: message.id,
-      principal: options.principal,
-      text,
-      ...(traceparent === undefined ? {} : { traceparent }),
-      ...(tracestate === undefined ? {} : { tracestate }),
-    });
-    running.start(
-      {
-        requestId: message.id,
-        sessionId: options.sessionId,
-        principal: options.principal,
-        text,
-        options: message.data.options ?? {},
-        conversation: this.conversation,
-        provider: options.provider,
-        tools: options.tools,
-        maxToolSteps: options.maxToolSteps,
-        idleTimeoutMs: options.idleTimeoutMs,
-        limits: options.replyLimits,
-        whenWritable: () => this.whenWritable(),
-        timings: options.timings,
-        // A child per reply, not per session: an idle session carries no logger of its own.
-        logger: childLogger(options.logger, { sessionId: options.sessionId }),
-        clientTools: message.data.clientTools,
-        humanInTheLoop: options.humanInTheLoop,
-        ...(attachments.length > 0 ? { attachments } : {}),
-        ...(options.attachments ? { attachmentData: readAttachment(options.attachments.store) } : {}),
-        trace: trace?.context,
-      },
-      {
-        send: (frame) => this.send(frame),
+    this.persistence?.replyStarted(running.requestId);
+    startReply(this.options, running, {
+      ...accepted,
+      conversation: this.conversation,
+      whenWritable: () => this.whenWritable(),
+      sink: {
+        send: (frame) => {
+          if (frame.type === 'llm_complete' && frame.data.usage) this.usageAdded(frame.data.usage);
+          this.send(frame);
+        },
         failed: (error) => this.replyFailed(running, error),
         ended: () => this.replyEnded(running),
       },
-      trace,
-    );
+    });
   }
 
-  /**
-   * The message's attachments checked and stored, as history keeps them; false once the message
-   * was refused for one of them.
-   */
-  private takeAttachments(message: UserMessage): HistoryAttachment[] | false {
-    const list = message.data.attachments ?? [];
-    if (list.length === 0) return [];
-    const config = this.options.attachments;
-    if (!config) {
-      refuse(this, message.id, 'unsupported_attachment', 'this server takes no attachments', false);
-      return false;
-    }
-    const checked = checkAttachments(list, config.limits);
-    if (!checked.ok) {
-      refuse(this, message.id, checked.problem.code, checked.problem.message, false);
-      return false;
-    }
-    return checked.attachments.map(({ history, data }) =>
-      data === undefined ? history : { ...history, ref: config.store.put(history.mediaType, data) },
-    );
+  /** A reply's `llm_complete` reported usage: the total grows, and the store keeps it (a conversation list shows it). */
+  private usageAdded(usage: Usage): void {
+    const total = addUsage(this.usage, usage) ?? usage;
+    this.usage = total;
+    this.persistence?.usageChanged?.(total);
+  }
+
+  /** Takes a waiting message off the queue (its sender aborted it): it ends as a reply aborted before its start. */
+  dropWaiting(requestId: string): boolean {
+    if (!this.waiting.remove(requestId)) return false;
+    this.send(neverRan(requestId));
+    return true;
   }
 
   private replyEnded(running: RunningReply): void {
@@ -441,6 +397,10 @@ class SessionState implements Session {
     this.reply = undefined;
     this.sendSafely({ type: 'status', data: { status: 'idle', requestId: running.requestId } });
     this.persistence?.replyEnded(running.requestId);
+    // The next message waiting is answered now, in the order they came.
+    let next = this.ended ? undefined : this.waiting.next();
+    while (next && !storeAvailable(this, this.persistence, next.message.id)) next = this.waiting.next();
+    if (next) this.run(next);
   }
 
   /** Sending a frame of the reply failed inside the server: the reply stops with an `internal_error`. */
@@ -466,18 +426,6 @@ class SessionState implements Session {
   abortReply(): void {
     this.reply?.abort();
   }
-}
-
-/** The UTF-8 bytes of a history's text: contents, and tool calls' names and arguments. */
-function historyBytes(messages: readonly HistoryMessage[]): number {
-  let bytes = 0;
-  for (const message of messages) {
-    bytes +=
-      Buffer.byteLength(message.content) + (message.reasoning === undefined ? 0 : Buffer.byteLength(message.reasoning));
-    for (const call of message.toolCalls ?? [])
-      bytes += Buffer.byteLength(call.arguments) + call.name.length + call.id.length;
-  }
-  return bytes;
 }
 
 /** Creates a session with no connection yet. */

@@ -7,7 +7,7 @@
 import type { LLMProvider } from '../llm/types';
 import type { CompleteMessage } from '../protocol/codecs';
 import type { ResumeOutcome } from './connection';
-import type { ToolRegistry } from '../tools/registry';
+import type { ToolRegistry } from '../tools/types';
 
 /** A reply starting, as its span should say. */
 export interface ReplyStart {

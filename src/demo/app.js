@@ -1,8 +1,10 @@
 // The demo chat page. Plain browser JavaScript over the project's own browser build of
 // llm-ws/client (served beside this file): no framework, no second client. The model's markdown
 // is rendered by /markdown.js (marked + DOMPurify). No inline script: the page's CSP forbids it.
-import { WSClient } from '/llm-ws-client.js';
+import { humanInTheLoop, WSClient } from '/llm-ws-client.js';
 import { createMarkdownView, handleCopyButtons } from '/markdown.js';
+import { createAttachmentPicker, showAttachments } from './attachments.js';
+import { createConversations } from './conversations.js';
 import { followOtherTabs } from './other-tabs.js';
 
 const $ = (id) => document.getElementById(id);
@@ -46,6 +48,8 @@ try {
 const client = new WSClient({
   url: `${scheme}://${location.host}/ws${location.search}`,
   reconnectAttempts: 10,
+  // Approvals and the browser's own tool.
+  humanInTheLoop,
   tools: [browserTime],
   share: true,
   ...(storedSession?.sessionId && storedSession?.resumeToken ? { session: storedSession } : {}),
@@ -66,9 +70,16 @@ const explanations = {
   disconnected: 'Disconnected.',
   queue_full: 'Too many messages are waiting for the connection.',
   internal_error: 'Something went wrong on the server.',
+  attachment_too_large: 'An attachment is too large for this server.',
+  unsupported_attachment: 'This server does not take that kind of attachment.',
+  invalid_attachment: 'An attachment could not be read.',
+  message_too_large: 'The message with its attachments is too large for this server.',
 };
+/** Codes whose server message says which attachment and which limit: shown with the code. */
+const DETAILED = new Set(['attachment_too_large', 'unsupported_attachment', 'invalid_attachment', 'message_too_large']);
 const explain = (error) => {
   const words = explanations[error?.code];
+  if (words && DETAILED.has(error.code)) return `${words} (${error.code}: ${error.message})`;
   return words
     ? `${words}${error.code.startsWith('upstream') ? ` (${error.message})` : ''}`
     : (error?.message ?? String(error));
@@ -89,6 +100,18 @@ const offerReconnect = (error) => {
 /** Shows a failed request's error, offering Reconnect when the connection is what failed. */
 const report = (error) => (NOT_SENT.has(error?.code) ? offerReconnect(error) : showNotice(explain(error)));
 
+/** The sidebar and the message controls (set up below, once the page's helpers exist). */
+let conversations;
+
+/** The conversation this tab is on, for the next load of the page and for tabs opened later. */
+function saveSession() {
+  try {
+    localStorage.setItem(SESSION_KEY, JSON.stringify(client.session));
+  } catch {
+    // Storage off (private mode): this tab still works, alone.
+  }
+}
+
 // --- connection indicator, with a countdown while reconnecting ---------------------------------
 let countdown;
 let connectionStatus = 'disconnected';
@@ -102,11 +125,8 @@ client.status$.subscribe((status) => {
   if (status === 'connected') {
     setConnection('connected', 'Connected');
     showNotice('');
-    try {
-      localStorage.setItem(SESSION_KEY, JSON.stringify(client.session));
-    } catch {
-      // Storage off (private mode): this tab still works, alone.
-    }
+    saveSession();
+    conversations?.connected();
   } else if (status === 'connecting') setConnection('connecting', 'Connecting…');
   else if (status === 'disconnected') setConnection('disconnected', 'Disconnected');
 });
@@ -277,15 +297,16 @@ function setBusy(busy) {
  * a reply is running, or the client has given up on the connection (then the notice offers
  * Reconnect, and the text stays in the input).
  */
-function ask(text) {
-  if (running || !text.trim()) return false;
+function ask(text, attachments) {
+  if (running || (!text.trim() && !attachments?.wire.length)) return false;
   if (connectionStatus === 'disconnected') {
     offerReconnect({ code: 'not_connected' });
     return false;
   }
   showNotice('');
   const userTurn = addTurn('user');
-  userTurn.append(element('div', 'bubble', text));
+  if (text) userTurn.append(element('div', 'bubble', text));
+  showAttachments(userTurn, attachments?.shown, { element, query: location.search });
   const { turn, bubble, meta, view } = assistantTurn();
   const render = replyRenderer(turn, bubble, meta, view);
   let answered = false;
@@ -298,6 +319,7 @@ function ask(text) {
     userTurn.remove();
     turn.remove();
     if (!input.value) input.value = text;
+    if (attachments) picker.restore(attachments.files);
   };
   const finish = () => {
     view.finish();
@@ -306,7 +328,8 @@ function ask(text) {
     setBusy(false);
     input.focus();
   };
-  const subscription = client.send(text).subscribe({
+  const options = attachments?.wire.length ? { attachments: attachments.wire } : undefined;
+  const subscription = client.send(text, options).subscribe({
     next: (event) => {
       answered = true;
       render(event);
@@ -321,7 +344,10 @@ function ask(text) {
       meta.className = 'meta failed';
       meta.textContent = explain(error);
     },
-    complete: finish,
+    complete: () => {
+      finish();
+      conversations.decorateLast();
+    },
   });
   running = {
     // Unsubscribing drops a message still waiting for the connection, or aborts one that went out.
@@ -337,12 +363,35 @@ function ask(text) {
   return true;
 }
 
+const picker = createAttachmentPicker({
+  button: $('attach'),
+  fileInput: $('file-input'),
+  dropZone: $('composer'),
+  input,
+  list: $('pending-attachments'),
+  element,
+});
 $('composer').addEventListener('submit', (event) => {
   event.preventDefault();
+  if (running) return;
   const text = input.value;
   input.value = '';
   input.style.height = '';
-  if (!ask(text) && !input.value) input.value = text;
+  if (picker.count === 0) {
+    if (!ask(text) && !input.value) input.value = text;
+    return;
+  }
+  picker.take().then(
+    (attachments) => {
+      if (ask(text, attachments)) return;
+      if (!input.value) input.value = text;
+      picker.restore(attachments.files);
+    },
+    (error) => {
+      if (!input.value) input.value = text;
+      showNotice(`An attachment could not be read: ${error?.message ?? error}`);
+    },
+  );
 });
 input.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -362,15 +411,68 @@ stopButton.addEventListener('click', () => {
   client.abort().catch(() => running?.stop());
 });
 handleCopyButtons(messages);
+/** An empty conversation on the page, headed `title`. */
+function showEmpty(title) {
+  messages.replaceChildren();
+  const empty = element('div', 'empty');
+  empty.id = 'empty';
+  empty.append(element('h1', '', title), element('p', '', 'Ask something new.'));
+  messages.append(empty);
+}
 $('clear').addEventListener('click', () => {
   if (running) return showNotice(explanations.busy);
-  client.clearHistory().then(() => {
-    messages.replaceChildren();
-    const empty = element('div', 'empty');
-    empty.id = 'empty';
-    empty.append(element('h1', '', 'Conversation cleared'), element('p', '', 'Ask something new.'));
-    messages.append(empty);
-  }, report);
+  client.clearHistory().then(() => showEmpty('Conversation cleared'), report);
+});
+
+/** Streams a reply the page did not type (Regenerate, an edit) into a new assistant turn; `after` once it ends. */
+function streamReply(reply$, after) {
+  const { turn, bubble, meta, view } = assistantTurn();
+  const render = replyRenderer(turn, bubble, meta, view);
+  setBusy(true);
+  scrollToEnd();
+  const finish = () => {
+    view.finish();
+    bubble.classList.remove('streaming');
+    running = undefined;
+    setBusy(false);
+  };
+  const subscription = reply$.subscribe({
+    next: render,
+    error: (error) => {
+      finish();
+      meta.className = 'meta failed';
+      meta.textContent = explain(error);
+    },
+    complete: () => {
+      finish();
+      after();
+    },
+  });
+  running = {
+    stop() {
+      subscription.unsubscribe();
+      finish();
+      meta.className = 'meta stopped';
+      meta.textContent = 'Stopped';
+    },
+  };
+  if (subscription.closed) running = undefined;
+}
+
+conversations = createConversations({
+  client,
+  element,
+  messages,
+  addTurn,
+  assistantTurn,
+  scrollToEnd,
+  report,
+  saveSession,
+  storedSessionId: storedSession?.sessionId,
+  cleared: showEmpty,
+  isRunning: () => running !== undefined,
+  stream: streamReply,
+  showAttachments: (container, items) => showAttachments(container, items, { element, query: location.search }),
 });
 for (const button of document.querySelectorAll('.suggestion')) {
   button.addEventListener('click', () => ask(button.textContent));
@@ -386,6 +488,7 @@ followOtherTabs({
   replyRenderer,
   element,
   scrollToEnd,
+  showAttachments: (container, items) => showAttachments(container, items, { element, query: location.search }),
 });
 
 client.connect().catch(offerReconnect);

@@ -14,6 +14,7 @@ export function followOtherTabs({
   replyRenderer,
   element,
   scrollToEnd,
+  showAttachments,
 }) {
   const joinedSessionId = client.session?.sessionId;
   // Frames of the session's stream that belong to no reply of this tab: while this tab's own reply
@@ -66,7 +67,9 @@ export function followOtherTabs({
           if ((entry.role !== 'user' && entry.role !== 'assistant') || (entry.role === 'assistant' && !entry.content))
             continue;
           if (entry.role === 'user') {
-            addTurn('user').append(element('div', 'bubble', entry.content));
+            const userTurn = addTurn('user');
+            if (entry.content) userTurn.append(element('div', 'bubble', entry.content));
+            showAttachments(userTurn, entry.attachments);
             continue;
           }
           const { bubble, view } = assistantTurn();

@@ -15,6 +15,8 @@ export function uiFinishReason(reason: FinishReason): UIFinishReason {
       return 'content-filter';
     case 'aborted':
       return 'other';
+    case 'interrupted':
+      return 'interrupted';
   }
 }
 

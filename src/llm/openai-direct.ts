@@ -12,7 +12,7 @@ import type { IncomingMessage, ClientRequest, RequestOptions } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { urlToHttpOptions } from 'node:url';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { agentFor, discardBody, MAX_UPSTREAM_ERROR_BODY_BYTES, readWhole, responseHeaders } from './node-http-fetch';
 
 /**
@@ -39,7 +39,12 @@ export interface DirectTemplate {
   readonly maxRetries: number;
   /** Longest `Retry-After` waited out before a retry (see `OpenAIProviderOptions.maxRetryAfterMs`). */
   readonly maxRetryAfterMs: number;
+  /** The client's SDK (its error classes): the one that made the client, whichever build of openai that is. */
+  readonly sdk: typeof OpenAI;
 }
+
+/** The SDK a client was made by, for its error classes (statics of the client class). */
+export const sdkOf = (client: OpenAI): typeof OpenAI => client.constructor as typeof OpenAI;
 
 /** The SDK's logger levels at which it logs every request: it must then make them itself. */
 const LOGGING_LEVELS = new Set(['info', 'debug']);
@@ -74,6 +79,7 @@ export async function directTemplate(client: OpenAI, maxRetryAfterMs: number): P
     timeoutMs: timeout,
     maxRetries: client.maxRetries,
     maxRetryAfterMs,
+    sdk: sdkOf(client),
   };
 }
 
@@ -192,21 +198,21 @@ export async function openDirect(
   body: string,
   exchange: DirectExchange,
 ): Promise<IncomingMessage> {
-  const { maxRetries } = template;
+  const { maxRetries, sdk } = template;
   for (let retryCount = 0; ; retryCount++) {
     const retriesRemaining = maxRetries - retryCount;
     const outcome = await exchange.attempt(template, body, retryCount);
-    if (exchange.cancelled) throw new OpenAI.APIUserAbortError();
+    if (exchange.cancelled) throw new sdk.APIUserAbortError();
     if ('error' in outcome) {
       const { error } = outcome;
       // The SDK's test: an abort (its timeout) or anything that says it timed out.
       const timedOut = outcome.timedOut || /timed? ?out/i.test(`${String(error)}${String(error.cause)}`);
       if (retriesRemaining > 0) {
         await exchange.sleep(sdkRetryDelayMs(undefined, retriesRemaining, maxRetries));
-        if (exchange.cancelled) throw new OpenAI.APIUserAbortError();
+        if (exchange.cancelled) throw new sdk.APIUserAbortError();
         continue;
       }
-      throw timedOut ? new OpenAI.APIConnectionTimeoutError() : new OpenAI.APIConnectionError({ cause: error });
+      throw timedOut ? new sdk.APIConnectionTimeoutError() : new sdk.APIConnectionError({ cause: error });
     }
     const { incoming } = outcome;
     const status = incoming.statusCode ?? 0;
@@ -215,7 +221,7 @@ export async function openDirect(
     if (shouldRetry(status, headers, template.maxRetryAfterMs) && retriesRemaining > 0) {
       discardBody(incoming); // not wanted: a short one lets the connection back into the pool
       await exchange.sleep(sdkRetryDelayMs(headers, retriesRemaining, maxRetries));
-      if (exchange.cancelled) throw new OpenAI.APIUserAbortError();
+      if (exchange.cancelled) throw new sdk.APIUserAbortError();
       continue;
     }
     const text = await readWhole(incoming, MAX_UPSTREAM_ERROR_BODY_BYTES).then(
@@ -223,7 +229,7 @@ export async function openDirect(
       (error: unknown) => (error instanceof Error ? error.message : String(error)),
     );
     const json = safeJSON(text);
-    throw OpenAI.APIError.generate(status, json as object | undefined, json ? undefined : text, headers);
+    throw sdk.APIError.generate(status, json as object | undefined, json ? undefined : text, headers);
   }
 }
 

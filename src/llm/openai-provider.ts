@@ -1,5 +1,5 @@
 import { type AttachmentBytes, readAttachments, userContent } from './content-parts';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsStreaming,
@@ -10,9 +10,20 @@ import { UpstreamError } from '../errors';
 import type { HistoryMessage } from '../protocol/codecs';
 import type { IncomingMessage } from 'node:http';
 import { nodeBodyOf, nodeHttpFetch } from './node-http-fetch';
-import { DirectExchange, type DirectTemplate, directTemplate, openDirect, retryAfterMsOf } from './openai-direct';
+import { lazyRequire } from '../util/lazy-require';
+import {
+  DirectExchange,
+  type DirectTemplate,
+  directTemplate,
+  openDirect,
+  retryAfterMsOf,
+  sdkOf,
+} from './openai-direct';
 import { readChatCompletionNodeStream, readChatCompletionStream } from './sse-stream';
 import type { LLMEvent, LLMFinishReason, LLMProvider, LLMProviderInfo, LLMRequest } from './types';
+
+/** The openai SDK, loaded by the first provider made (not by `import { WSClient } from 'llm-ws'`). */
+const openai = lazyRequire('openai') as () => { default: typeof OpenAI };
 
 /** The model asked for unless configured (or `LLM_MODEL` is set). */
 export const DEFAULT_MODEL = 'gpt-4o-mini';
@@ -154,21 +165,24 @@ export function eventsOfChunk(chunk: ChatCompletionChunk): LLMEvent[] {
   return events;
 }
 
-/** Maps whatever the SDK threw to an {@link UpstreamError} with an honest `retryable`. */
-export function toUpstreamError(error: unknown): UpstreamError {
+/**
+ * Maps whatever the SDK threw to an {@link UpstreamError} with an honest `retryable`. `sdk` is
+ * the client's own (its error classes), whichever build of openai (ES module or CommonJS) made it.
+ */
+export function toUpstreamError(error: unknown, sdk: typeof OpenAI): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  if (error instanceof OpenAI.APIConnectionTimeoutError) {
+  if (error instanceof sdk.APIConnectionTimeoutError) {
     return new UpstreamError('upstream_timeout', 'the model endpoint did not answer in time', {
       retryable: true,
       cause: error,
     });
   }
-  if (error instanceof OpenAI.APIConnectionError) {
+  if (error instanceof sdk.APIConnectionError) {
     // The SDK's message ("Connection error.") says nothing the cause chain does not: a logger
     // prints causes after the message (pino's `err`), so naming it here would say it twice.
     return new UpstreamError('upstream_error', 'could not reach the model endpoint', { retryable: true, cause: error });
   }
-  if (error instanceof OpenAI.RateLimitError) {
+  if (error instanceof sdk.RateLimitError) {
     const retryAfterMs = retryAfterMsOf(error.headers);
     return new UpstreamError('rate_limited', answered('the model endpoint is rate limiting', error), {
       retryable: true,
@@ -177,8 +191,8 @@ export function toUpstreamError(error: unknown): UpstreamError {
     });
   }
   // The SDK types a bare APIError's status and headers as `any`: name what they are.
-  const status = error instanceof OpenAI.APIError ? (error.status as number | undefined) : undefined;
-  if (error instanceof OpenAI.APIError && status !== undefined) {
+  const status = error instanceof sdk.APIError ? (error.status as number | undefined) : undefined;
+  if (error instanceof sdk.APIError && status !== undefined) {
     // 408, 409 and 5xx may pass on a retry; other 4xx (bad key, bad request, unknown model) will not.
     const retryable = status >= 500 || status === 408 || status === 409;
     const retryAfterMs = retryable ? retryAfterMsOf(error.headers as Headers | undefined) : undefined;
@@ -228,7 +242,7 @@ function makeClient(options: OpenAIProviderOptions): OpenAI {
   const baseURL = options.baseURL ?? process.env.OPENAI_BASE_URL;
   return (
     options.client ??
-    new OpenAI({
+    new (openai().default)({
       // Local servers (Ollama, llama.cpp) need no key, but the SDK refuses to start without one.
       apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? (baseURL ? 'unused' : undefined),
       baseURL,
@@ -251,7 +265,7 @@ export function openAIHealthCheck(options: OpenAIProviderOptions = {}): () => Pr
       await client.models.list({ timeout: 5000, maxRetries: 0 });
       return true;
     } catch (error) {
-      return error instanceof OpenAI.APIError && error.status !== undefined;
+      return error instanceof sdkOf(client).APIError && error.status !== undefined;
     }
   };
 }
@@ -384,7 +398,7 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
       };
       // A failed request is still cancelled: its body may be half read.
       run().catch((error: unknown) => {
-        if (!call?.cancelled) subscriber.error(toUpstreamError(error));
+        if (!call?.cancelled) subscriber.error(toUpstreamError(error, sdkOf(client)));
       });
       return () => {
         unsubscribed = true;

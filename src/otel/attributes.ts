@@ -40,15 +40,15 @@ export const ATTR_LLM_WS_CANCELLED = 'llm_ws.cancelled';
 /** llm-ws's own: true when the usage on the span is llm-ws's estimate (the model reported none). */
 export const ATTR_LLM_WS_USAGE_ESTIMATED = 'llm_ws.usage.estimated';
 
-/** The usage attributes of `usage` (reasoning and cached tokens only where reported). */
-export function usageAttributes(usage: Usage): Attributes {
-  return {
-    [ATTR_USAGE_INPUT_TOKENS]: usage.promptTokens,
-    [ATTR_USAGE_OUTPUT_TOKENS]: usage.completionTokens,
-    ...(usage.reasoningTokens === undefined ? {} : { [ATTR_USAGE_REASONING_TOKENS]: usage.reasoningTokens }),
-    ...(usage.cachedTokens === undefined ? {} : { [ATTR_USAGE_CACHE_READ_TOKENS]: usage.cachedTokens }),
-    ...(usage.estimated ? { [ATTR_LLM_WS_USAGE_ESTIMATED]: true } : {}),
-  };
+/** The usage attributes of `usage` (reasoning and cached tokens only where reported), written into `into`. */
+export function usageAttributes(usage: Usage, into: Attributes = {}): Attributes {
+  // Assigned one by one, not spread: this runs at the end of every model call and reply.
+  into[ATTR_USAGE_INPUT_TOKENS] = usage.promptTokens;
+  into[ATTR_USAGE_OUTPUT_TOKENS] = usage.completionTokens;
+  if (usage.reasoningTokens !== undefined) into[ATTR_USAGE_REASONING_TOKENS] = usage.reasoningTokens;
+  if (usage.cachedTokens !== undefined) into[ATTR_USAGE_CACHE_READ_TOKENS] = usage.cachedTokens;
+  if (usage.estimated) into[ATTR_LLM_WS_USAGE_ESTIMATED] = true;
+  return into;
 }
 
 /** `error.type` of a failure: its stable `code` when it has one (`rate_limited`, `upstream_timeout`...), else its class name. */

@@ -10,7 +10,7 @@
 import { metrics, type MeterProvider, trace, type TracerProvider } from '@opentelemetry/api';
 import type { Telemetry } from '../core/telemetry';
 import { createGenAIInstruments, createLlmWsInstruments } from './instruments';
-import { startReplySpan } from './reply-span';
+import { replySpans, startReplySpan } from './reply-span';
 import { tracedProvider } from './traced-provider';
 import { tracedTools } from './traced-tools';
 
@@ -60,6 +60,10 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
     tool_approval: { 'llm_ws.waiting_for': 'approval' },
     tool_result: { 'llm_ws.waiting_for': 'client_tool' },
   };
+  // Built once: a reply then costs its span and little else.
+  const replies = replySpans(tracer, agentName, captureContent, (answer, delta) =>
+    own.waiting.add(delta, waitingFor[answer]),
+  );
   return {
     provider: (provider) =>
       tracedProvider(provider, {
@@ -69,12 +73,7 @@ export function otelTelemetry(options: OtelTelemetryOptions = {}): Telemetry {
         fallbackInfo: { providerName: options.providerName ?? '_OTHER', model: options.model ?? 'unknown' },
       }),
     tools: (registry) => tracedTools(registry, tracer, captureContent),
-    startReply: (start) =>
-      startReplySpan(start, tracer, {
-        agentName,
-        captureContent,
-        waiting: (answer, delta) => own.waiting.add(delta, waitingFor[answer]),
-      }),
+    startReply: (start) => startReplySpan(start, replies),
     resumed: (outcome, replayedMessages) => {
       own.resumes.add(1, { 'llm_ws.resume.outcome': outcome });
       if (replayedMessages !== undefined) own.replayedMessages.record(replayedMessages);

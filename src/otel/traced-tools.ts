@@ -1,7 +1,7 @@
 /** The server's tools, decorated: an INTERNAL span `execute_tool {name}` per run. */
 import { type Context, context as otelContext, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { defer, finalize, tap } from 'rxjs';
-import type { ToolRegistry } from '../tools/registry';
+import type { ToolRegistry } from '../tools/types';
 import {
   ATTR_CONVERSATION_ID,
   ATTR_ERROR_TYPE,

@@ -123,6 +123,16 @@ export const UserMessage = t.strict({
         traceparent: Traceparent,
         /** W3C `tracestate` going with `traceparent`. */
         tracestate: Tracestate,
+        /**
+         * Edits user message `editOf` of the active path: this text starts a new branch beside it
+         * (the old one stays, `switch_branch` goes back to it) and is answered.
+         */
+        editOf: MessageId,
+        /**
+         * Answers the last user message of the active path again (its `text` is not used): the new
+         * answer is a branch beside the one before.
+         */
+        regenerate: t.boolean,
       }),
     ),
   ]),
@@ -139,6 +149,7 @@ export const ControlType = t.keyof({
   get_history: null,
   get_status: null,
   rewind: null,
+  switch_branch: null,
 });
 /** What a `control` message asks for. */
 export type ControlType = t.TypeOf<typeof ControlType>;
@@ -150,7 +161,11 @@ export type ControlType = t.TypeOf<typeof ControlType>;
 export const ControlMessage = t.strict({
   type: t.literal('control'),
   id: MessageId,
-  data: t.intersection([t.strict({ type: ControlType }), t.exact(t.partial({ requestId: t.string }))]),
+  data: t.intersection([
+    t.strict({ type: ControlType }),
+    // messageId, with switch_branch: a message of the branch to make active.
+    t.exact(t.partial({ requestId: t.string, messageId: MessageId })),
+  ]),
 });
 /** Controls the session. */
 export type ControlMessage = t.TypeOf<typeof ControlMessage>;
@@ -220,6 +235,88 @@ export const ClientToolResultMessage = t.strict({
 /** What a client tool returned or why it failed. */
 export type ClientToolResultMessage = t.TypeOf<typeof ClientToolResultMessage>;
 
+/** Characters a conversation's title may have. */
+export const MAX_CONVERSATION_TITLE_LENGTH = 200;
+
+/** Names a conversation (its session's id): 1 to 128 characters. */
+const ConversationId = constrained(t.string, (s) => s.length > 0 && s.length <= 128, 'ConversationId');
+
+/**
+ * Asks for a page of the principal's conversations, the most recently updated first (answered
+ * with `conversations`). `cursor` is the `nextCursor` of the page before.
+ */
+export const ListConversationsMessage = t.intersection([
+  t.strict({ type: t.literal('list_conversations'), id: MessageId }),
+  t.exact(
+    t.partial({
+      data: t.exact(t.partial({ limit: constrained(PositiveInt, (n) => n <= 100, 'PageSize'), cursor: t.string })),
+    }),
+  ),
+]);
+/** Asks for a page of the principal's conversations. */
+export type ListConversationsMessage = t.TypeOf<typeof ListConversationsMessage>;
+
+/**
+ * Moves the connection to one of the principal's conversations, by id, without its resume token:
+ * answered with a `session` message (`resumed: true`, a resume token for it) and its `history`.
+ */
+export const OpenConversationMessage = t.strict({
+  type: t.literal('open_conversation'),
+  id: MessageId,
+  data: t.strict({ conversationId: ConversationId }),
+});
+/** Moves the connection to one of the principal's conversations. */
+export type OpenConversationMessage = t.TypeOf<typeof OpenConversationMessage>;
+
+/** How many characters (code points, as a user counts them more nearly than UTF-16 units) `s` has. */
+function codePoints(s: string): number {
+  let count = 0;
+  for (let i = 0; i < s.length; i++, count++) {
+    const unit = s.charCodeAt(i);
+    // A high surrogate followed by a low one is one character.
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < s.length) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+  }
+  return count;
+}
+
+/** Gives one of the principal's conversations a title (answered with `conversation_updated`). */
+export const RenameConversationMessage = t.strict({
+  type: t.literal('rename_conversation'),
+  id: MessageId,
+  data: t.strict({
+    conversationId: ConversationId,
+    // Counted in characters (code points), not UTF-16 units; control characters refused (a NUL
+    // cut a stored title short of what the answer echoed).
+    title: constrained(
+      t.string,
+      (s) =>
+        s.trim().length > 0 &&
+        codePoints(s) <= MAX_CONVERSATION_TITLE_LENGTH &&
+        // eslint-disable-next-line no-control-regex
+        !/[\u0000-\u001f\u007f]/.test(s),
+      'ConversationTitle',
+    ),
+  }),
+});
+/** Gives one of the principal's conversations a title. */
+export type RenameConversationMessage = t.TypeOf<typeof RenameConversationMessage>;
+
+/** Deletes one of the principal's conversations from every store (answered with `conversation_updated`). */
+export const DeleteConversationMessage = t.strict({
+  type: t.literal('delete_conversation'),
+  id: MessageId,
+  data: t.strict({ conversationId: ConversationId }),
+});
+/** Deletes one of the principal's conversations. */
+export type DeleteConversationMessage = t.TypeOf<typeof DeleteConversationMessage>;
+
+/** The client messages about the principal's conversations: the connection answers them, not a session. */
+export type ConversationRequest =
+  ListConversationsMessage | OpenConversationMessage | RenameConversationMessage | DeleteConversationMessage;
+
 /** The client messages a session handles (`ping` and `resume` belong to the connection). */
 export type SessionMessageIn = UserMessage | ControlMessage | ToolApprovalMessage | ClientToolResultMessage;
 
@@ -231,6 +328,10 @@ export const clientMessageCodecs = {
   resume: ResumeMessage,
   tool_approval: ToolApprovalMessage,
   tool_result: ClientToolResultMessage,
+  list_conversations: ListConversationsMessage,
+  open_conversation: OpenConversationMessage,
+  rename_conversation: RenameConversationMessage,
+  delete_conversation: DeleteConversationMessage,
 } as const;
 
 /** Any message a client may send. */
@@ -241,6 +342,10 @@ export const ClientMessage = t.union([
   ResumeMessage,
   ToolApprovalMessage,
   ClientToolResultMessage,
+  ListConversationsMessage,
+  OpenConversationMessage,
+  RenameConversationMessage,
+  DeleteConversationMessage,
 ]);
 /** Any message a client may send. */
 export type ClientMessage = t.TypeOf<typeof ClientMessage>;

@@ -48,14 +48,32 @@ function serverMessage<Tag extends string, D extends t.Mixed>(type: Tag, data: D
 }
 
 /**
+ * What the server does with a `user_message` that arrives while a reply runs: answers it once
+ * the replies before it ended (`queue`), stops the running reply and answers it (`interrupt`),
+ * or refuses it with `busy` (`reject`).
+ */
+export const ConcurrentMessages = t.keyof({ queue: null, interrupt: null, reject: null });
+/** What the server does with a `user_message` that arrives while a reply runs. */
+export type ConcurrentMessages = t.TypeOf<typeof ConcurrentMessages>;
+
+/**
  * Sent first on every connection, naming its session and the secret that resumes it; sent again
  * with `resumed: true` (and the `resume` message's id as `requestId`) once a resume has replayed.
+ * `concurrentMessages` says what the server does with a message sent while a reply runs (a
+ * server that does not say refuses it with `busy`, so a client sends one at a time).
  */
 export const SessionMessage = serverMessage(
   'session',
   t.intersection([
     t.strict({ sessionId: t.string, resumeToken: t.string }),
-    t.exact(t.partial({ resumed: t.boolean, requestId: t.string, lastSeq: t.number })),
+    t.exact(
+      t.partial({
+        resumed: t.boolean,
+        requestId: t.string,
+        lastSeq: t.number,
+        concurrentMessages: ConcurrentMessages,
+      }),
+    ),
   ]),
 );
 /** Sent once on connect. */
@@ -91,12 +109,16 @@ export const ReasoningMessage = serverMessage(
 /** A piece of the model's reasoning. */
 export type ReasoningMessage = t.TypeOf<typeof ReasoningMessage>;
 
-/** The reply is over: its whole text, why it ended and, when the model said, the token usage. */
+/**
+ * The reply is over: its whole text, why it ended and, when the model said, the token usage;
+ * `messageId` is the id of its answer in history (absent when nothing entered history) and
+ * `userMessageId` that of the user message it answers.
+ */
 export const CompleteMessage = serverMessage(
   'llm_complete',
   t.intersection([
     t.strict({ fullText: t.string, finishReason: FinishReason }),
-    t.exact(t.partial({ usage: Usage, requestId: t.string })),
+    t.exact(t.partial({ usage: Usage, requestId: t.string, messageId: t.string, userMessageId: t.string })),
   ]),
 );
 /** The reply is over. */
@@ -156,7 +178,11 @@ export type ToolResultMessage = t.TypeOf<typeof ToolResultMessage>;
 /** The session's status changed, or a control asked for it. */
 export const StatusMessage = serverMessage(
   'status',
-  t.intersection([t.strict({ status: SessionStatus }), t.exact(t.partial({ requestId: t.string }))]),
+  t.intersection([
+    t.strict({ status: SessionStatus }),
+    // usage: the conversation's total so far (every reply's llm_complete usage summed), on the answer to get_status.
+    t.exact(t.partial({ requestId: t.string, usage: Usage })),
+  ]),
 );
 /** The session's status. */
 export type StatusMessage = t.TypeOf<typeof StatusMessage>;
@@ -164,7 +190,11 @@ export type StatusMessage = t.TypeOf<typeof StatusMessage>;
 /** The conversation so far (without the system prompt), answering `get_history` or `clear_history`. */
 export const HistoryReplyMessage = serverMessage(
   'history',
-  t.intersection([t.strict({ messages: t.array(HistoryMessage) }), t.exact(t.partial({ requestId: t.string }))]),
+  t.intersection([
+    t.strict({ messages: t.array(HistoryMessage) }),
+    // usage: the conversation's total so far, as on the answer to get_status.
+    t.exact(t.partial({ requestId: t.string, usage: Usage })),
+  ]),
 );
 /** The conversation so far. */
 export type HistoryReplyMessage = t.TypeOf<typeof HistoryReplyMessage>;
@@ -199,6 +229,53 @@ export const ClosingMessage = serverMessage('closing', t.strict({ reason: t.stri
 /** The server is about to close this connection. */
 export type ClosingMessage = t.TypeOf<typeof ClosingMessage>;
 
+/** One conversation as a list shows it: its title is the start of its first message until renamed. */
+export const ConversationSummary = t.intersection([
+  t.strict({
+    id: t.string,
+    title: t.string,
+    /** In ms since the epoch. */
+    createdAt: t.number,
+    /** In ms since the epoch. */
+    updatedAt: t.number,
+    messageCount: t.number,
+  }),
+  t.exact(
+    t.partial({
+      /** The conversation's total so far (every reply's `llm_complete` usage summed), as `get_status` says it; absent before a reply reported any. */
+      usage: Usage,
+    }),
+  ),
+]);
+/** One conversation as a list shows it. */
+export type ConversationSummary = t.TypeOf<typeof ConversationSummary>;
+
+/** Answers `list_conversations`: a page of the principal's conversations, the most recently updated first. */
+export const ConversationsMessage = serverMessage(
+  'conversations',
+  t.intersection([
+    t.strict({ conversations: t.array(ConversationSummary), requestId: t.string }),
+    t.exact(t.partial({ nextCursor: t.string })),
+  ]),
+);
+/** A page of the principal's conversations. */
+export type ConversationsMessage = t.TypeOf<typeof ConversationsMessage>;
+
+/** Answers `rename_conversation` (`renamed`, with the title) and `delete_conversation` (`deleted`). */
+export const ConversationUpdatedMessage = serverMessage(
+  'conversation_updated',
+  t.intersection([
+    t.strict({
+      conversationId: t.string,
+      change: t.keyof({ renamed: null, deleted: null }),
+      requestId: t.string,
+    }),
+    t.exact(t.partial({ title: t.string })),
+  ]),
+);
+/** A conversation was renamed or deleted. */
+export type ConversationUpdatedMessage = t.TypeOf<typeof ConversationUpdatedMessage>;
+
 /** Codecs of server messages by their `type` tag. */
 export const serverMessageCodecs = {
   session: SessionMessage,
@@ -213,6 +290,8 @@ export const serverMessageCodecs = {
   pong: PongMessage,
   notification: NotificationMessage,
   closing: ClosingMessage,
+  conversations: ConversationsMessage,
+  conversation_updated: ConversationUpdatedMessage,
 } as const;
 
 /**
@@ -249,6 +328,8 @@ export const ServerMessage = t.union([
   PongMessage,
   NotificationMessage,
   ClosingMessage,
+  ConversationsMessage,
+  ConversationUpdatedMessage,
 ]);
 /** Any message the server may send. */
 export type ServerMessage = t.TypeOf<typeof ServerMessage>;

@@ -13,14 +13,29 @@ export const ErrorCode = t.keyof({
   unknown_type: null,
   /** A binary frame: the protocol is text only. */
   unsupported_frame: null,
-  /** A `user_message` (or `clear_history`) arrived while a reply was still running. */
+  /**
+   * A `user_message` arrived while a reply was still running and the server refuses those
+   * (`concurrentMessages: 'reject'`), or a control that changes the history (`clear_history`,
+   * `rewind`) arrived while a reply was running or messages waited.
+   */
   busy: null,
+  /**
+   * A `user_message` arrived while a reply was running and `maxQueuedMessages` messages already
+   * waited behind it (`concurrentMessages: 'queue'`): send it again once a reply ended.
+   */
+  queue_full: null,
   /** The model endpoint failed: HTTP error after the SDK's retries, or a stream cut mid-way. */
   upstream_error: null,
   /** The model endpoint went silent for longer than the idle timeout. */
   upstream_timeout: null,
   /** The model endpoint, or this server's per-connection rate limit, asks the client to slow down. */
   rate_limited: null,
+  /**
+   * The principal used up its token budget (`tokenBudget`) or its messages of the period
+   * (`messageRate`): refused before the model was called, or the reply stopped before its next
+   * model call. `retryAfterMs` says when the period rolls over.
+   */
+  quota_exceeded: null,
   /**
    * The model's reply passed a limit of the server (`maxReplyTextBytes`, or `maxToolArgumentsBytes`
    * for one tool call's arguments): the reply was stopped and its model request cancelled.
@@ -58,6 +73,10 @@ export const ErrorCode = t.keyof({
   store_unavailable: null,
   /** The server process generating the reply went away before finishing it; the conversation lives on. */
   reply_interrupted: null,
+  /** A conversation request named no conversation of the asking principal (deleted, or another's). */
+  conversation_not_found: null,
+  /** The server's session store cannot list conversations (the Redis store). */
+  conversations_unsupported: null,
   /** Something failed inside the server; the session lives on. */
   internal_error: null,
 });
@@ -83,6 +102,8 @@ export const CloseCode = {
   TooSlow: 4408,
   /** Another connection resumed this session. */
   SessionTakenOver: 4409,
+  /** The conversation (session) was deleted: a resume of it finds nothing (`session_lost`). */
+  ConversationDeleted: 4410,
   /** A shared `resume` found its session with `maxConnectionsPerSession` connections already: try again once a tab closed. */
   TooManyConnections: 4429,
 } as const;

@@ -7,6 +7,7 @@ import { ProtocolError } from './errors';
 import {
   type ClientMessage,
   clientMessageCodecs,
+  MAX_CONVERSATION_TITLE_LENGTH,
   type PushMessage,
   pushableMessageCodecs,
   serverMessageCodecs,
@@ -33,7 +34,11 @@ import {
 function describeType(name: string): string {
   if (name === 'MessageId') return `a non-empty string of at most ${MAX_MESSAGE_ID_LENGTH} characters`;
   if (name === 'Temperature') return 'a number from 0 to 2';
-  if (name === 'SeqNumber') return 'a whole number of 0 or more';
+  if (name === 'SeqNumber') return 'a whole number of 0 or more, at most 2^53 - 1';
+  if (name === 'ConversationId') return 'a conversation id: a non-empty string of at most 128 characters';
+  if (name === 'PageSize') return 'a page size: a whole number from 1 to 100';
+  if (name === 'ConversationTitle')
+    return `a title of 1 to ${MAX_CONVERSATION_TITLE_LENGTH} characters, not all spaces, without control characters`;
   if (name === 'ToolName') return 'a tool name of 1 to 64 letters, digits, _ or -';
   if (name === 'ClientTools') return `at most ${MAX_CLIENT_TOOLS} client tools`;
   if (name === 'ToolParameters') return `a JSON Schema object of at most ${MAX_CLIENT_TOOL_PARAMETERS_BYTES} bytes`;

@@ -35,8 +35,17 @@ export const PositiveInt = constrained(t.number, (n) => Number.isSafeInteger(n) 
 /** A position in a session's stream: a whole number of 0 or more (0 before the first message). */
 export const SeqNumber = constrained(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'SeqNumber');
 
-/** Why a reply ended. `aborted` means the client asked to stop it. */
-export const FinishReason = t.keyof({ stop: null, length: null, content_filter: null, aborted: null });
+/**
+ * Why a reply ended. `aborted`: the client asked to stop it. `interrupted`: the server process
+ * running it stopped or died first; what had reached the store is kept.
+ */
+export const FinishReason = t.keyof({
+  stop: null,
+  length: null,
+  content_filter: null,
+  aborted: null,
+  interrupted: null,
+});
 /** Why a reply ended. */
 export type FinishReason = t.TypeOf<typeof FinishReason>;
 
@@ -116,6 +125,16 @@ export const HistoryMessage = t.intersection([
       reasoning: t.string,
       /** On a user message: the files and pictures sent with it, by reference. */
       attachments: t.array(HistoryAttachment),
+      /** The message's id in its conversation, stable for its life (the server gives it). */
+      id: t.string,
+      /** The message this one follows (absent at the start of the conversation): history is a tree of branches. */
+      parentId: t.string,
+      /**
+       * In a history answer, on a message with siblings (an edit or a regenerate made a branch
+       * beside it): the ids of all of them, its own included, oldest first. Its position among
+       * them and their count are what a "< 2/3 >" switcher shows; `switch_branch` moves to another.
+       */
+      siblingIds: t.array(t.string),
     }),
   ),
 ]);

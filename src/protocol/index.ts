@@ -64,6 +64,7 @@ export {
   FinishReason,
   Usage,
   SessionStatus,
+  ConcurrentMessages,
   HistoryMessage,
   HistoryAttachment,
   HistoryToolCall,

@@ -46,5 +46,7 @@ export type HistoryMessage = codecs.HistoryMessage;
 export type FinishReason = codecs.FinishReason;
 /** Token counts of a reply, when the model reports them. */
 export type Usage = codecs.Usage;
+/** One conversation as a list shows it (`listConversations`). */
+export type ConversationSummary = codecs.ConversationSummary;
 /** The code of an `error` message. */
 export type ErrorCode = codes.ErrorCode;

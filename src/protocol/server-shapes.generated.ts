@@ -12,7 +12,14 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
     "optional": {
       "resumed": "boolean",
       "requestId": "string",
-      "lastSeq": "number"
+      "lastSeq": "number",
+      "concurrentMessages": {
+        "keyof": [
+          "queue",
+          "interrupt",
+          "reject"
+        ]
+      }
     }
   },
   "llm_chunk": {
@@ -40,7 +47,8 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
           "stop",
           "length",
           "content_filter",
-          "aborted"
+          "aborted",
+          "interrupted"
         ]
       }
     },
@@ -57,7 +65,9 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
           "cachedTokens": "number"
         }
       },
-      "requestId": "string"
+      "requestId": "string",
+      "messageId": "string",
+      "userMessageId": "string"
     }
   },
   "tool_call": {
@@ -106,7 +116,19 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
       }
     },
     "optional": {
-      "requestId": "string"
+      "requestId": "string",
+      "usage": {
+        "required": {
+          "promptTokens": "number",
+          "completionTokens": "number",
+          "totalTokens": "number"
+        },
+        "optional": {
+          "estimated": "boolean",
+          "reasoningTokens": "number",
+          "cachedTokens": "number"
+        }
+      }
     }
   },
   "history": {
@@ -141,7 +163,8 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
                 "stop",
                 "length",
                 "content_filter",
-                "aborted"
+                "aborted",
+                "interrupted"
               ]
             },
             "reasoning": "string",
@@ -157,13 +180,30 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
                   "url": "string"
                 }
               }
+            },
+            "id": "string",
+            "parentId": "string",
+            "siblingIds": {
+              "array": "string"
             }
           }
         }
       }
     },
     "optional": {
-      "requestId": "string"
+      "requestId": "string",
+      "usage": {
+        "required": {
+          "promptTokens": "number",
+          "completionTokens": "number",
+          "totalTokens": "number"
+        },
+        "optional": {
+          "estimated": "boolean",
+          "reasoningTokens": "number",
+          "cachedTokens": "number"
+        }
+      }
     }
   },
   "error": {
@@ -175,9 +215,11 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
           "unknown_type",
           "unsupported_frame",
           "busy",
+          "queue_full",
           "upstream_error",
           "upstream_timeout",
           "rate_limited",
+          "quota_exceeded",
           "reply_too_large",
           "unknown_tool",
           "invalid_client_tools",
@@ -190,6 +232,8 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
           "resume_gap",
           "store_unavailable",
           "reply_interrupted",
+          "conversation_not_found",
+          "conversations_unsupported",
           "internal_error"
         ]
       },
@@ -218,6 +262,54 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
     "required": {
       "reason": "string",
       "retryAfterMs": "number"
+    }
+  },
+  "conversations": {
+    "required": {
+      "conversations": {
+        "array": {
+          "required": {
+            "id": "string",
+            "title": "string",
+            "createdAt": "number",
+            "updatedAt": "number",
+            "messageCount": "number"
+          },
+          "optional": {
+            "usage": {
+              "required": {
+                "promptTokens": "number",
+                "completionTokens": "number",
+                "totalTokens": "number"
+              },
+              "optional": {
+                "estimated": "boolean",
+                "reasoningTokens": "number",
+                "cachedTokens": "number"
+              }
+            }
+          }
+        }
+      },
+      "requestId": "string"
+    },
+    "optional": {
+      "nextCursor": "string"
+    }
+  },
+  "conversation_updated": {
+    "required": {
+      "conversationId": "string",
+      "change": {
+        "keyof": [
+          "renamed",
+          "deleted"
+        ]
+      },
+      "requestId": "string"
+    },
+    "optional": {
+      "title": "string"
     }
   }
 };

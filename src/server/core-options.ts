@@ -6,12 +6,14 @@ import {
   type AttachmentStore,
   DEFAULT_ATTACHMENT_MEDIA_TYPES,
   DEFAULT_MAX_ATTACHMENT_BYTES,
-  DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
+  attachmentBytesFor,
 } from '../core/attachments';
 import type { Subject } from 'rxjs';
 import type { MakeServerOptions, ServerHooks, SharedSessionOptions } from '../core/make-server';
 import { providerFromEnvironment } from '../llm/from-environment';
 import { memoryStore } from '../store/memory-store';
+import { memoryQuotaCounter } from '../store/memory-quota';
+import { createUsageLimits, type UsageLimits } from '../core/usage-limits';
 import { resolveLogger } from './logger';
 import { serverTools } from './server-tools';
 import { checkOptions } from './validate-options';
@@ -28,8 +30,9 @@ import {
   DEFAULT_APPROVAL_TIMEOUT_MS,
   DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
   DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
-} from '../tools/client-tools';
-import type { ToolRegistry } from '../tools/registry';
+} from '../tools/client-answers';
+import { checkClientTools } from '../tools/client-tools';
+import type { ToolRegistry } from '../tools/types';
 import type { Telemetry } from '../core/telemetry';
 import type { WSServerEvent } from './events';
 import type { ServerMetrics } from './metrics';
@@ -44,6 +47,8 @@ import {
   type WSServerOptions,
 } from './options';
 
+import { DEFAULT_CONCURRENT_MESSAGES, DEFAULT_MAX_QUEUED_MESSAGES } from '../core/waiting-messages';
+
 /** What a `WSServer` has made already, for the core to use. */
 export interface CoreParts {
   readonly store: SessionStore;
@@ -57,6 +62,10 @@ export interface CoreParts {
   /** Absent for a core made without a `WSServer`: the caller passes its own `hooks`. */
   readonly events?: Subject<WSServerEvent>;
 }
+
+/** The attachment limits' default: what fits in a frame of the server's `maxPayload`. */
+const attachmentLimitFor = (options: WSServerOptions): number =>
+  options.maxPayload === undefined ? DEFAULT_MAX_ATTACHMENT_BYTES : attachmentBytesFor(options.maxPayload);
 
 /** What every session of a server shares, built once: a session keeps only a reference to it. */
 function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): SharedSessionOptions {
@@ -74,14 +83,17 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
     maxMessageLength: options.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH,
     attachments: {
       limits: {
-        maxBytes: options.maxAttachmentBytes ?? DEFAULT_MAX_ATTACHMENT_BYTES,
-        maxMessageBytes: options.maxMessageAttachmentBytes ?? DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
+        // By default what fits in one frame: a message at the limits is never closed with 1009.
+        maxBytes: options.maxAttachmentBytes ?? attachmentLimitFor(options),
+        maxMessageBytes: options.maxMessageAttachmentBytes ?? attachmentLimitFor(options),
         mediaTypes: (options.attachmentMediaTypes ?? DEFAULT_ATTACHMENT_MEDIA_TYPES).map((type) => type.toLowerCase()),
         allowUrls: options.attachmentUrls ?? true,
       },
       store: parts.attachmentStore ?? memoryAttachmentStore(),
     },
     onDisconnect: options.onDisconnect ?? 'continue',
+    concurrentMessages: options.concurrentMessages ?? DEFAULT_CONCURRENT_MESSAGES,
+    maxQueuedMessages: options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED_MESSAGES,
     replay: {
       maxMessages: options.replayMaxMessages ?? DEFAULT_REPLAY_MAX_MESSAGES,
       // Room for the largest reply this server accepts, so that any of them resumes whole.
@@ -91,6 +103,7 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
       highWaterMark: options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES,
       hardLimit: options.sendBufferHardLimitBytes ?? DEFAULT_SEND_BUFFER_HARD_LIMIT_BYTES,
     },
+    checkClientTools,
     humanInTheLoop: {
       approvalTimeoutMs: options.approvalTimeoutMs ?? DEFAULT_APPROVAL_TIMEOUT_MS,
       clientToolTimeoutMs: options.clientToolTimeoutMs ?? DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
@@ -105,7 +118,19 @@ function sharedSessionOptions(options: WSServerOptions, parts: CoreParts): Share
         }
       : {}),
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    ...(options.tokenBudget || options.messageRate ? { usageLimits: usageLimitsFor(options, parts.logger) } : {}),
   };
+}
+
+/** The per-principal limits the options ask for, counted by their `quotaCounter` (this process's memory unless given). */
+function usageLimitsFor(options: WSServerOptions, logger: Logger): UsageLimits {
+  return createUsageLimits({
+    counter: options.quotaCounter ?? memoryQuotaCounter(),
+    logger,
+    ...(options.tokenBudget ? { tokenBudget: options.tokenBudget } : {}),
+    ...(options.messageRate ? { messageRate: options.messageRate } : {}),
+    ...(options.quotaKey ? { keyOf: options.quotaKey } : {}),
+  });
 }
 
 /** The options `makeServer` gets from a `WSServer`'s (built once; `start` makes a core from them each time). */

@@ -3,13 +3,15 @@
  * page's own origin only (no inline script, no eval), the WebSocket goes back to that origin,
  * nothing may frame the page, and DOM sinks take only values from DOMPurify's Trusted Types
  * policy: if markup from the model ever got past the sanitiser, the browser would still refuse
- * to run it.
+ * to run it. Pictures come from the origin or from `blob:` URLs the page made itself (attachments'
+ * thumbnails).
  */
 export const DEMO_CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self'",
+  // blob: for the thumbnails of attachments, made by the page from bytes it holds (never a remote URL).
+  "img-src 'self' blob:",
   "connect-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",

@@ -2,7 +2,7 @@
  * What a `WSServer` reports: its events, a session as `getActiveSessions` lists it, and the body
  * of `GET /health`.
  */
-import type { StoreHealth } from '../core/ports';
+import type { RecordsHealth, StoreHealth } from '../core/ports';
 import type { LLMWSError } from '../errors';
 import type { SessionStatus } from '../protocol/codecs';
 import type { UpstreamHealth } from './upstream-health';
@@ -46,12 +46,20 @@ export interface HealthReport {
   readonly connections: number;
   readonly sessions: number;
   readonly repliesRunning: number;
+  /** The WebSocket transport serving: `ws` (node:http + ws) or `bun` (`Bun.serve`'s native WebSockets). */
+  readonly transport: 'ws' | 'bun';
   /** The session store: `memory`, or `redis` with whether it answers now (on a cluster: which masters do not). */
   readonly store: {
     readonly kind: string;
     readonly status: StoreHealth;
     readonly unavailableNodes?: readonly string[];
   };
+  /**
+   * The records the store keeps conversations in (`sqlite`, `postgres`), with whether they answer
+   * now (`ok` or `unavailable`): under Redis, PostgreSQL may be down while Redis answers. Absent
+   * for a store without records (memory, Redis alone).
+   */
+  readonly records?: RecordsHealth;
   /** Whether the model endpoint answered its last check (cached; never checked on the request's time). */
   readonly upstream: UpstreamHealth;
 }

@@ -32,7 +32,10 @@ export interface HttpRoutesOptions {
   readonly attachment?: (ref: string) => Promise<{ mediaType: string; data: string } | undefined>;
   /** Whether a request may read attachments (what `authenticate` accepts); undefined lets everyone who knows a ref. */
   readonly authorizeAttachment?: (request: IncomingMessage) => Promise<boolean>;
-  /** A `POST` endpoint (the AG-UI one), answered by `handle`; other methods there get 405. */
+  /**
+   * A `POST` endpoint (the AG-UI one), answered by `handle`, which also gets the CORS preflight
+   * (`OPTIONS`) of its path; other methods there get 405.
+   */
   readonly post?: { readonly path: string; handle(request: IncomingMessage, response: ServerResponse): void };
 }
 
@@ -90,7 +93,7 @@ export function createHttpRoutes(
     const head = request.method === 'HEAD';
     if (
       options.post &&
-      request.method === 'POST' &&
+      (request.method === 'POST' || request.method === 'OPTIONS') &&
       new URL(request.url ?? '/', 'http://localhost').pathname === options.post.path
     )
       return options.post.handle(request, response);

@@ -28,6 +28,7 @@ export type {
   SessionPersistence,
   SessionBudget,
   ClaimResult,
+  RecordsHealth,
   StoreHealth,
   FollowerSession,
   FollowerInit,
@@ -64,6 +65,7 @@ export {
   type CompressionOptions,
 } from './compression';
 export { DEFAULT_MAX_HISTORY_LENGTH, DEFAULT_SYSTEM_PROMPT, type ConversationOptions } from '../core/conversation';
+export { DEFAULT_CONCURRENT_MESSAGES, DEFAULT_MAX_QUEUED_MESSAGES } from '../core/waiting-messages';
 export {
   DEFAULT_MAX_TOOL_STEPS,
   DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS,
@@ -72,6 +74,8 @@ export {
 } from '../core/reply';
 export {
   DEFAULT_MAX_ATTACHMENT_BYTES,
+  ATTACHMENT_FRAME_HEADROOM_BYTES,
+  attachmentBytesFor,
   DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES,
   DEFAULT_ATTACHMENT_MEDIA_TYPES,
   type AttachmentStore,
@@ -105,6 +109,16 @@ export {
   type RedisClient,
   type RedisStoreOptions,
   type SessionStore,
+  sqliteStore,
+  sqliteRecords,
+  DEFAULT_SQLITE_BATCH_MS,
+  type SqliteRecordsOptions,
+  createRecordsDirectory,
+  postgresStore,
+  postgresRecords,
+  DEFAULT_POSTGRES_BATCH_MS,
+  DEFAULT_POSTGRES_TABLE_PREFIX,
+  type PostgresRecordsOptions,
 } from '../store';
 
 // Protocol adapters: the AI SDK's WebSocket chat protocol, and where their conversations are bound.
@@ -118,7 +132,18 @@ export {
 export { createAgUiEndpoint, type AgUiEndpointOptions } from '../adapters/ag-ui/endpoint';
 export { memoryConversationBindings, DEFAULT_MAX_CONVERSATION_BINDINGS } from '../adapters/conversation-bindings';
 export { redisConversationBindings, type RedisConversationBindingsOptions } from '../store/redis';
+export {
+  redisAttachmentStore,
+  DEFAULT_REDIS_ATTACHMENT_TTL_MS,
+  type RedisAttachmentStoreOptions,
+} from '../store/redis';
 export type { ConversationBinding, ConversationBindings } from '../core/ports';
+
+// Per-principal token budgets and message rates, and where they count.
+export { memoryQuotaCounter } from '../store/memory-quota';
+export { redisQuotaCounter, type RedisQuotaCounterOptions } from '../store/redis';
+export type { QuotaCounter, QuotaWindow } from '../core/ports';
+export type { TokenBudget, MessageRate } from '../core/usage-limits';
 
 // The model.
 export {
@@ -147,7 +172,7 @@ export {
   DEFAULT_APPROVAL_TIMEOUT_MS,
   DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
   DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
-} from '../tools/client-tools';
+} from '../tools/client-answers';
 export { jsonSchemaOf } from '../tools/codec-schema';
 export { calculateTool } from '../tools/builtin/calculate';
 export { DEFAULT_MCP_MAX_TOOLS, type McpServerConfig } from '../tools/mcp/config';

@@ -1,8 +1,13 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type RegistryContentType } from 'prom-client';
+import type * as PromClient from 'prom-client';
+import type { Registry, RegistryContentType } from 'prom-client';
 import { LLMWSError } from '../errors';
+import { lazyRequire } from '../util/lazy-require';
 import type { ServerMessageInput } from '../protocol/codecs';
 
 import type { ResumeOutcome } from '../core/connection';
+
+/** prom-client, loaded by the first server made (not by `import { WSClient } from 'llm-ws'`). */
+const promClient = lazyRequire('prom-client') as () => typeof PromClient;
 
 export type { ResumeOutcome };
 
@@ -45,7 +50,7 @@ export interface ServerMetricsOptions {
  * the same registry) throws a {@link LLMWSError} with code `metrics_conflict`.
  */
 export function createServerMetrics(gauges: MetricsGauges, options: ServerMetricsOptions = {}): ServerMetrics {
-  const registry = options.registry ?? new Registry();
+  const registry = options.registry ?? new (promClient().Registry)();
   try {
     return registerServerMetrics(registry, gauges, options.collectDefaultMetrics ?? false);
   } catch (error) {
@@ -62,6 +67,7 @@ function registerServerMetrics(
   gauges: MetricsGauges,
   withDefaults: boolean,
 ): ServerMetrics {
+  const { collectDefaultMetrics, Counter, Gauge, Histogram } = promClient();
   const registers = [registry];
   // Check every name first, so a conflict leaves the registry as it was.
   for (const name of metricNames) {

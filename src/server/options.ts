@@ -11,7 +11,9 @@ import type { CompressionOptions } from './compression';
 import type { SessionStore } from '../store/types';
 import type { McpServerConfig } from '../tools/mcp/config';
 import type { AttachmentStore } from '../core/attachments';
-import type { ConversationBindings } from '../core/ports';
+import type { ConversationBindings, QuotaCounter } from '../core/ports';
+import type { MessageRate, TokenBudget } from '../core/usage-limits';
+import type { ConcurrentMessages } from '../protocol/codecs';
 
 /** Port unless configured. */
 export const DEFAULT_PORT = 3000;
@@ -61,13 +63,13 @@ export interface WSServerOptions {
   /**
    * Path of the AI SDK endpoint: the WebSocket chat protocol of `ai` 7's `WebSocketChatTransport`,
    * so `useChat({ transport: new WebSocketChatTransport({ url }) })` streams from this server
-   * (see the README, "Using llm-ws from the AI SDK"). `false` turns it off. Same authentication,
+   * (see docs/guide/ai-sdk-ag-ui.md, "Using llm-ws from the AI SDK"). `false` turns it off. Same authentication,
    * origins, `maxPayload` and heartbeat as `path`. @default DEFAULT_AI_SDK_PATH
    */
   readonly aiSdkPath?: string | false;
   /**
    * Path of the AG-UI endpoint: `POST` a `RunAgentInput`, get the run as AG-UI events over SSE,
-   * as `HttpAgent` of `@ag-ui/client` (and CopilotKit) expect (see the README, "Using llm-ws from
+   * as `HttpAgent` of `@ag-ui/client` (and CopilotKit) expect (see docs/guide/ai-sdk-ag-ui.md, "Using llm-ws from
    * AG-UI / CopilotKit"). Needs `@ag-ui/encoder` installed. Same authentication and origins as
    * `path`; bodies up to `maxPayload`. On the HTTP server llm-ws creates (with `server`, route it
    * yourself to `handleAgUi`). `false` turns it off. @default DEFAULT_AG_UI_PATH
@@ -113,12 +115,12 @@ export interface WSServerOptions {
    * (Streamable HTTP, with `headers` for auth). Their tools are named `<server>__<tool>`; `start()`
    * connects (a server that does not answer is retried in the background; its tools fail with a
    * tool error meanwhile) and `stop()` disconnects. Needs the optional peer dependency
-   * `@modelcontextprotocol/sdk`. See README "MCP tools". @default []
+   * `@modelcontextprotocol/sdk`. See docs/guide/node.md, "MCP tools". @default []
    */
   readonly mcpServers?: readonly McpServerConfig[];
   /**
    * Traces (and metrics) of replies, model calls and tool runs: `otelTelemetry()` from
-   * `llm-ws/otel` for OpenTelemetry (README "Observability"), or your own {@link Telemetry}.
+   * `llm-ws/otel` for OpenTelemetry (docs/guide/operations.md, "Observability"), or your own {@link Telemetry}.
    * @default none
    */
   readonly telemetry?: Telemetry;
@@ -155,11 +157,12 @@ export interface WSServerOptions {
   readonly maxMessageLength?: number;
   /**
    * Largest picture or file a `user_message` may carry, in bytes once decoded; a larger one gets
-   * `attachment_too_large`. Attachments ride in the message's frame: `maxPayload` must fit them
-   * (base64 is 4/3 of the bytes). @default DEFAULT_MAX_ATTACHMENT_BYTES
+   * `attachment_too_large`. Attachments ride in the message's frame: by default the limit is what
+   * fits in `maxPayload` beside the text (`attachmentBytesFor(maxPayload)`, base64 being 4/3 of
+   * the bytes); set higher, raise `maxPayload` too. @default attachmentBytesFor(maxPayload): DEFAULT_MAX_ATTACHMENT_BYTES (528 KiB) with the default maxPayload
    */
   readonly maxAttachmentBytes?: number;
-  /** Largest total of one message's attachments, in bytes once decoded. @default DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES */
+  /** Largest total of one message's attachments, in bytes once decoded. @default attachmentBytesFor(maxPayload): DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES (528 KiB) with the default maxPayload */
   readonly maxMessageAttachmentBytes?: number;
   /** Media types of attachments taken (`type/*` for all of a type); others get `unsupported_attachment`. `[]` takes none. @default DEFAULT_ATTACHMENT_MEDIA_TYPES */
   readonly attachmentMediaTypes?: readonly string[];
@@ -184,7 +187,7 @@ export interface WSServerOptions {
    * Bytes this process's sessions may hold together: their histories' text and replay logs (UTF-8).
    * Past it, as for `maxSessions`: detached sessions are dropped least recently used first, then
    * new connections are closed with 1013. With the Redis store, only sessions held by this
-   * process count (see the README). @default DEFAULT_SESSION_MEMORY_BUDGET_BYTES
+   * process count (see docs/guide/security.md, "Memory bounds"). @default DEFAULT_SESSION_MEMORY_BUDGET_BYTES
    */
   readonly sessionMemoryBudgetBytes?: number;
   /**
@@ -197,7 +200,10 @@ export interface WSServerOptions {
    * with `reply_too_large` and its model request is cancelled. @default DEFAULT_MAX_TOOL_ARGUMENTS_BYTES
    */
   readonly maxToolArgumentsBytes?: number;
-  /** Messages kept per session for resumes. @default DEFAULT_REPLAY_MAX_MESSAGES */
+  /**
+   * Entries kept per session for resumes: a message, or up to 1,024 consecutive chunks of one
+   * reply kept as one (so a reply of any number of chunks fits). @default DEFAULT_REPLAY_MAX_MESSAGES
+   */
   readonly replayMaxMessages?: number;
   /**
    * UTF-8 bytes kept per session for resumes. Below `replayMaxBytesFor(maxReplyTextBytes)`, a long
@@ -207,8 +213,44 @@ export interface WSServerOptions {
   readonly replayMaxBytes?: number;
   /** What a running reply does when its connection drops: run on for a resume, or cancel. A message's `options.onDisconnect` overrides it. @default 'continue' */
   readonly onDisconnect?: 'continue' | 'cancel';
+  /**
+   * What a `user_message` that arrives while a reply runs gets: answered once the replies before
+   * it ended, in order (`'queue'`); answered at once, the running reply stopped (`'interrupt'`,
+   * which also drops messages still waiting); or refused with `busy` (`'reject'`). The greeting
+   * tells clients, so `WSClient` sends at once to a server that queues or interrupts.
+   * @default DEFAULT_CONCURRENT_MESSAGES ('queue')
+   */
+  readonly concurrentMessages?: ConcurrentMessages;
+  /**
+   * With `concurrentMessages: 'queue'`: messages one session holds behind its running reply; one
+   * more is refused with `queue_full`. @default DEFAULT_MAX_QUEUED_MESSAGES (16)
+   */
+  readonly maxQueuedMessages?: number;
   /** Frames per connection (token bucket); more get `rate_limited`. `false` for none. @default DEFAULT_RATE_LIMIT */
   readonly rateLimit?: RateLimit | false;
+  /**
+   * Tokens (input + output, summed over model calls; estimated at 4 characters a token when the
+   * model reports none) each principal may spend per period. A `user_message` past it gets
+   * `quota_exceeded` with `retryAfterMs` (until the period, opened by the principal's first
+   * counted call, rolls over). A model call that starts within the budget runs to its end and
+   * counts in full; a reply that crosses it stops before its next model call. Counted by
+   * `quotaCounter`: per process unless it is shared. @default no budget
+   */
+  readonly tokenBudget?: TokenBudget;
+  /** `user_message`s each principal may send per period; more get `quota_exceeded` with `retryAfterMs`. Counted by `quotaCounter`. @default no limit */
+  readonly messageRate?: MessageRate;
+  /**
+   * Where `tokenBudget` and `messageRate` count. Several processes behind one address share a
+   * principal's counts with `redisQuotaCounter({ url })` (yours to `close()` once the server
+   * stopped). If it cannot be reached, messages go through unchecked (logged).
+   * @default memoryQuotaCounter(): this process alone
+   */
+  readonly quotaCounter?: QuotaCounter;
+  /**
+   * Whose counters a principal uses. Without `authenticate` every connection is the same
+   * (`undefined`) principal: one budget for the whole server. @default the principal as JSON with sorted keys
+   */
+  readonly quotaKey?: (principal: unknown) => string;
   /** Buffered bytes above which chunks coalesce and the model stream waits. @default DEFAULT_HIGH_WATER_MARK_BYTES */
   readonly highWaterMarkBytes?: number;
   /** @deprecated Use `highWaterMarkBytes` (this name goes in the next minor version). */
@@ -251,6 +293,12 @@ export interface WSServerOptions {
    * socket, head)`. Not with `server`. @default false
    */
   readonly noServer?: boolean;
+  /**
+   * What serves the WebSockets: `ws` on a node:http server, or `bun`, `Bun.serve`'s native
+   * WebSockets (only under the Bun runtime; not with `server`, `noServer` or `enableCompression`).
+   * With `bun` the other HTTP routes are the same; `/health` names the one in use. @default 'ws'
+   */
+  readonly transport?: 'ws' | 'bun';
   /**
    * Where the server logs: pino or any logger with its call forms (`(fields, message)` and
    * `(message)`), a child logger, or `console`. Errors go under `err`. @default consoleLogger() at DEFAULT_LOG_LEVEL ('info')

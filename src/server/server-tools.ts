@@ -1,6 +1,7 @@
 import { LLMWSError } from '../errors';
 import { builtinTools } from '../tools/builtin';
-import { createToolRegistry, type ToolRegistry } from '../tools/registry';
+import { createToolRegistry } from '../tools/registry';
+import type { ToolRegistry } from '../tools/types';
 import type { Tool } from '../tools/types';
 import type { WSServerOptions } from './options';
 

@@ -72,6 +72,18 @@ const rateLimit: Check = (value) => {
   return rateOk && positiveCount(burst) === undefined ? undefined : expected;
 };
 
+/** `tokenBudget` ({ tokens, periodMs }) or `messageRate` ({ messages, periodMs }): a whole count of 1 or more per a period of 1 ms or more. */
+const perPeriod =
+  (count: 'tokens' | 'messages'): Check =>
+  (value) =>
+    isObject(value) &&
+    positiveCount(value[count]) === undefined &&
+    typeof value.periodMs === 'number' &&
+    Number.isFinite(value.periodMs) &&
+    value.periodMs >= 1
+      ? undefined
+      : `{ ${count}, periodMs }: ${count} a whole number of 1 or more, periodMs a number of milliseconds of 1 or more`;
+
 const path: Check = (value) =>
   typeof value === 'string' && value.startsWith('/') ? undefined : "a string starting with '/' (such as '/ws')";
 
@@ -170,7 +182,16 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   replayMaxMessages: positiveCount,
   replayMaxBytes: positiveCount,
   onDisconnect: oneOf('continue', 'cancel'),
+  concurrentMessages: oneOf('queue', 'interrupt', 'reject'),
+  maxQueuedMessages: positiveCount,
   rateLimit,
+  tokenBudget: perPeriod('tokens'),
+  messageRate: perPeriod('messages'),
+  quotaCounter: withMethods(
+    'a quota counter: an object with add and close methods (memoryQuotaCounter(), redisQuotaCounter({ url }))',
+    ['add', 'close'],
+  ),
+  quotaKey: fn,
   highWaterMarkBytes: positiveCount,
   sendBufferHardLimitBytes: positiveCount,
   authenticate: fn,
@@ -182,6 +203,7 @@ const CHECKS: { readonly [K in keyof CheckedOptions]-?: Check } = {
   store: withMethods('a session store (memoryStore() or redisStore(...))', ['open']),
   server: withMethods('a node:http Server (or an https one)', ['listen', 'on', 'address']),
   noServer: boolean,
+  transport: oneOf('ws', 'bun'),
   logger,
   registry: withMethods('a prom-client Registry', ['registerMetric', 'metrics']),
   collectDefaultMetrics: boolean,
@@ -237,6 +259,10 @@ export function checkOptions(given: unknown): OptionsCheck {
   }
   if (options.server !== undefined && options.noServer === true)
     throw invalid('give `server` or `noServer: true`, not both');
+  if (options.transport === 'bun' && (options.server !== undefined || options.noServer === true))
+    throw invalid("transport 'bun' listens with Bun.serve itself: not with `server` or `noServer`");
+  if (options.transport === 'bun' && options.enableCompression !== undefined && options.enableCompression !== false)
+    throw invalid("transport 'bun' sends uncompressed frames: not with `enableCompression`");
   if (options.metricsAuth === true && options.authenticate === undefined) {
     throw invalid('metricsAuth needs authenticate: there is no token to ask /metrics for');
   }

@@ -12,10 +12,11 @@ import type { LLMProvider } from '../llm/types';
 import type { PushMessage } from '../protocol/codecs';
 import { decodePushMessage } from '../protocol/decode';
 import { CloseCode } from '../protocol/codes';
-import type { ToolRegistry } from '../tools/registry';
+import type { ToolRegistry } from '../tools/types';
 import { type Authenticate, originAllowed } from './auth';
 import { wsUrlOf } from './endpoint';
 import { createHttpRoutes } from './http-routes';
+import { type BunTransportOptions, serveOnBun } from './bun-transport';
 import { createServerMetrics, type ServerMetrics } from './metrics';
 import { serverTools } from './server-tools';
 import { createMcpToolRegistry, type McpToolRegistry } from '../tools/mcp/mcp-tools';
@@ -196,13 +197,16 @@ export class WSServer {
 
   /** What `GET /health` answers: never waits on the model endpoint (its reachability is cached). */
   health(): HealthReport {
+    const records = this.core?.recordsHealth();
     return {
       status: 'ok',
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       connections: this.getConnectionCount(),
       sessions: this.core?.sessionCount ?? 0,
       repliesRunning: this.repliesRunning(),
+      transport: this.options.transport ?? 'ws',
       store: storeHealth(this.store.kind, this.core),
+      ...(records ? { records } : {}),
       upstream: this.upstreamHealth.current(),
     };
   }
@@ -294,8 +298,9 @@ export class WSServer {
             },
           }),
     });
+    const onBun = this.options.transport === 'bun';
     const ownsServer = !this.options.server && !this.options.noServer;
-    const server = ownsServer ? createServer(routes) : this.options.server;
+    const server = onBun ? undefined : ownsServer ? createServer(routes) : this.options.server;
     const core = makeServer(this.coreOptions);
     this.core = core;
     // Before the first connection, so the first reply is offered the MCP servers' tools.
@@ -311,7 +316,7 @@ export class WSServer {
       logger: this.logger,
       decideUpgrade: (request: IncomingMessage) => this.decideUpgrade(request),
     };
-    this.adapter = useWsServer(core, { ...adapterOptions, path: this.options.path ?? DEFAULT_PATH });
+    if (!onBun) this.adapter = useWsServer(core, { ...adapterOptions, path: this.options.path ?? DEFAULT_PATH });
     if (this.agUiPath() !== undefined)
       this.agUi = createAgUiEndpoint(core, {
         bindings: this.bindings,
@@ -320,14 +325,17 @@ export class WSServer {
         logger: this.logger,
       });
     const aiSdkPath = this.aiSdkPath();
+    const endpoints = [{ path: this.options.path ?? DEFAULT_PATH, core: core as Pick<LLMWSCore, 'opened'> }];
     if (aiSdkPath !== undefined) {
       const endpoint = createAiSdkEndpoint(core, {
         bindings: this.bindings,
         bindingTtlMs: this.coreOptions.sessionTtlMs,
         logger: this.logger,
       });
-      this.aiSdkAdapter = useWsServer(endpoint, { ...adapterOptions, path: aiSdkPath });
+      if (onBun) endpoints.push({ path: aiSdkPath, core: endpoint });
+      else this.aiSdkAdapter = useWsServer(endpoint, { ...adapterOptions, path: aiSdkPath });
     }
+    if (onBun) return this.startOnBun(core, { ...adapterOptions, routes, endpoints });
     if (server) {
       // One listener for every endpoint: only a server with nobody else to answer gets 404 from us.
       const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -351,7 +359,7 @@ export class WSServer {
         this.onUpgrade = undefined;
         await this.aiSdkAdapter?.close(CloseCode.GoingAway, 'server failed to start');
         this.aiSdkAdapter = undefined;
-        await this.adapter.close(CloseCode.GoingAway, 'server failed to start');
+        await this.adapter?.close(CloseCode.GoingAway, 'server failed to start');
         await core.close();
         await this.mcp?.close();
         this.adapter = undefined;
@@ -368,6 +376,26 @@ export class WSServer {
     };
     this.onListening = onListening;
     server.once('listening', onListening);
+  }
+
+  /** `transport: 'bun'`: listens with `Bun.serve` (see ./bun-transport.ts); on failure nothing stays open. */
+  private async startOnBun(core: LLMWSCore, options: Omit<BunTransportOptions, 'port' | 'hostname'>): Promise<void> {
+    try {
+      const bun = await serveOnBun({
+        ...options,
+        port: this.options.port ?? DEFAULT_PORT,
+        hostname: this.options.hostname ?? DEFAULT_HOSTNAME,
+      });
+      this.adapter = bun;
+      this.address = bun.address;
+    } catch (error) {
+      await core.close();
+      await this.mcp?.close();
+      this.core = undefined;
+      this.agUi = undefined;
+      throw error;
+    }
+    this.events.next({ type: 'started', url: this.url, port: this.port });
   }
 
   private started(server: Server | undefined): void {
@@ -404,7 +432,9 @@ export class WSServer {
    * Answers one `POST` of the AG-UI endpoint (a `RunAgentInput`, answered with SSE): for a
    * `server` of yours, route your framework's POST to it; the server's own HTTP server does so
    * itself. Checks the origin (403) and `authenticate` (401) first; 503 when not started, 404
-   * with `agUiPath: false`.
+   * with `agUiPath: false`. CORS: a request from an allowed origin (`allowedOrigins`, any by
+   * default) is answered with `Access-Control-Allow-Origin` naming it, and its preflight
+   * (`OPTIONS`) with 204; credentials (cookies) are never allowed across origins: send a token.
    */
   handleAgUi(request: IncomingMessage, response: ServerResponse): void {
     const refuse = (status: number, text: string): void => {
@@ -412,6 +442,24 @@ export class WSServer {
     };
     const agUi = this.agUi;
     if (this.agUiPath() === undefined) return refuse(404, 'no AG-UI endpoint (agUiPath: false)');
+    const origin = request.headers.origin;
+    if (origin !== undefined && originAllowed(origin, this.options.allowedOrigins)) {
+      // Named, not `*`, so a cache keyed by URL alone never hands one origin's answer to another.
+      response.setHeader('access-control-allow-origin', origin);
+      response.setHeader('vary', 'Origin');
+    }
+    if (request.method === 'OPTIONS') {
+      if (origin === undefined || !originAllowed(origin, this.options.allowedOrigins))
+        return refuse(403, 'origin not allowed');
+      response
+        .writeHead(204, {
+          'access-control-allow-methods': 'POST',
+          'access-control-allow-headers': 'authorization, content-type, accept',
+          'access-control-max-age': '600',
+        })
+        .end();
+      return;
+    }
     if (!agUi) return refuse(503, 'the server is not started');
     this.decideUpgrade(request).then(
       (decision) => {

@@ -1,20 +1,27 @@
 import type {
   ClaimResult,
+  ConversationCatalog,
+  ConversationSummary,
   Session,
   SessionBudget,
   SessionDirectory,
   SessionStore,
   SessionStoreContext,
 } from '../core/ports';
+import { CloseCode } from '../protocol/codes';
 import { createHeldBytesCounter } from '../util/held-bytes';
 import { samePrincipal } from '../util/same-principal';
 import { secretsEqual } from '../util/secrets-equal';
 import { pushToEach } from './push-to-each';
+import { decodeCursor, encodeCursor, titleOf } from './records/summary';
 
 /** The sessions of one server process, with their expiry. */
 export interface MemorySessionDirectory extends SessionDirectory {
   /** The session of this process with this id. */
   find(sessionId: string): Session | undefined;
+  /** Holds `session` (one a store loaded from its records) as if it had been created here. */
+  hold(session: Session): void;
+  readonly conversations: ConversationCatalog;
 }
 
 /**
@@ -50,6 +57,7 @@ export function createMemorySessionDirectory(
   };
 
   const held = createHeldBytesCounter(() => sessions);
+  const catalog = createMemoryCatalog(sessions, end);
 
   /**
    * Drops detached sessions, longest detached first, until `room` more sessions fit within the
@@ -107,13 +115,23 @@ export function createMemorySessionDirectory(
     create: (principal) => {
       const session = context.makeSession({ ...context.newIdentity(), principal });
       sessions.set(session.id, session);
+      catalog.touched(session.id);
       return session;
     },
     find: (sessionId) => sessions.get(sessionId),
+    hold: (session) => {
+      sessions.set(session.id, session);
+      catalog.touched(session.id);
+    },
+    conversations: catalog,
     claim,
     end,
-    attached: stopExpiry,
+    attached: (session) => {
+      catalog.touched(session.id);
+      stopExpiry(session);
+    },
     detached: (session) => {
+      catalog.touched(session.id);
       if (session.lastSeq === 0 && !session.busy) return end(session);
       stopExpiry(session);
       const timer = setTimeout(() => {
@@ -140,6 +158,82 @@ export function createMemorySessionDirectory(
     // eslint-disable-next-line @typescript-eslint/require-await
     close: async () => {
       for (const session of [...sessions.values()]) end(session);
+    },
+  };
+}
+
+/**
+ * The conversations of the sessions this process holds: created and last touched (created,
+ * attached, detached) times and titles given by `rename` are kept beside the sessions.
+ */
+function createMemoryCatalog(
+  sessions: ReadonlyMap<string, Session>,
+  end: (session: Session) => void,
+): ConversationCatalog & { touched(sessionId: string): void } {
+  const times = new Map<string, { createdAt: number; updatedAt: number; title?: string }>();
+  const own = (principal: unknown, id: string): Session | undefined => {
+    const session = sessions.get(id);
+    return session && samePrincipal(session.principal, principal) ? session : undefined;
+  };
+  const summary = (session: Session): ConversationSummary => {
+    const kept = times.get(session.id);
+    const history = session.history();
+    return {
+      id: session.id,
+      title: kept?.title ?? titleOf(history),
+      createdAt: kept?.createdAt ?? 0,
+      updatedAt: kept?.updatedAt ?? 0,
+      messageCount: history.length,
+      ...(session.usage ? { usage: session.usage } : {}),
+    };
+  };
+  return {
+    touched: (id) => {
+      // Forget the times of sessions gone since (expired, dropped): done here, where it costs nothing extra.
+      if (times.size > sessions.size * 2 + 16)
+        for (const key of times.keys()) if (!sessions.has(key)) times.delete(key);
+      const now = Date.now();
+      const kept = times.get(id);
+      if (kept) kept.updatedAt = now;
+      else times.set(id, { createdAt: now, updatedAt: now });
+    },
+    // Async so that a throw becomes a rejection, as the port promises; nothing here waits.
+    // eslint-disable-next-line @typescript-eslint/require-await
+    list: async (principal, { limit, cursor }) => {
+      const after = decodeCursor(cursor);
+      const all = [...sessions.values()]
+        .filter((session) => session.lastSeq > 0 && samePrincipal(session.principal, principal))
+        .map(summary)
+        .sort((a, b) => b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : 1))
+        .filter((c) => !after || c.updatedAt < after.updatedAt || (c.updatedAt === after.updatedAt && c.id > after.id));
+      const page = all.slice(0, limit);
+      const last = page[page.length - 1];
+      return all.length > limit && last
+        ? { conversations: page, nextCursor: encodeCursor(last.updatedAt, last.id) }
+        : { conversations: page };
+    },
+    // eslint-disable-next-line @typescript-eslint/require-await
+    open: async (principal, id) => {
+      const session = own(principal, id);
+      return session ? { outcome: 'resumed', session, replay: [] } : { outcome: 'session_lost' };
+    },
+    // eslint-disable-next-line @typescript-eslint/require-await
+    rename: async (principal, id, title) => {
+      const session = own(principal, id);
+      const kept = times.get(id);
+      if (!session || !kept) return false;
+      kept.title = title;
+      kept.updatedAt = Date.now();
+      return true;
+    },
+    // eslint-disable-next-line @typescript-eslint/require-await
+    remove: async (principal, id) => {
+      const session = own(principal, id);
+      if (!session) return false;
+      session.closeConnection(CloseCode.ConversationDeleted, 'the conversation was deleted');
+      end(session);
+      times.delete(id);
+      return true;
     },
   };
 }

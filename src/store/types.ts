@@ -11,5 +11,6 @@ export type {
   SessionPersistence,
   SessionStore,
   SessionStoreContext,
+  RecordsHealth,
   StoreHealth,
 } from '../core/ports';

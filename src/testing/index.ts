@@ -27,6 +27,8 @@ export {
   makePong,
   makeNotification,
   makeClosing,
+  makeConversations,
+  makeConversationUpdated,
   makeReply,
   type Envelope,
 } from './server-messages';

@@ -5,6 +5,7 @@
  */
 import * as E from 'fp-ts/Either';
 import type {
+  ConversationSummary,
   HistoryMessage,
   ServerMessageOf,
   ServerMessageType,
@@ -124,6 +125,33 @@ export const makeError = (
       ...(extra.requestId === undefined ? {} : { requestId: extra.requestId }),
       ...(extra.retryAfterMs === undefined ? {} : { retryAfterMs: extra.retryAfterMs }),
     },
+    envelope,
+  );
+
+/** A page of conversations, answering `list_conversations` `requestId`. */
+export const makeConversations = (
+  requestId: string,
+  conversations: ConversationSummary[],
+  nextCursor?: string,
+  envelope?: Envelope,
+) =>
+  makeServerMessage(
+    'conversations',
+    { conversations, requestId, ...(nextCursor === undefined ? {} : { nextCursor }) },
+    envelope,
+  );
+
+/** A conversation renamed (with its `title`) or deleted, answering `rename_conversation` or `delete_conversation`. */
+export const makeConversationUpdated = (
+  requestId: string,
+  conversationId: string,
+  change: 'renamed' | 'deleted',
+  title?: string,
+  envelope?: Envelope,
+) =>
+  makeServerMessage(
+    'conversation_updated',
+    { conversationId, change, requestId, ...(title === undefined ? {} : { title }) },
     envelope,
   );
 

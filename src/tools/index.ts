@@ -6,4 +6,4 @@ export {
   DEFAULT_APPROVAL_TIMEOUT_MS,
   DEFAULT_CLIENT_TOOL_TIMEOUT_MS,
   DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
-} from './client-tools';
+} from './client-answers';

@@ -1,12 +1,14 @@
-import Ajv from 'ajv';
+import type Ajv from 'ajv';
 import * as E from 'fp-ts/Either';
 import * as t from 'io-ts';
 import { catchError, defer, from, isObservable, last, map, Observable, of, timeout } from 'rxjs';
 import { ToolError } from '../errors';
-import type { JSONSchema, LLMToolDefinition } from '../llm/types';
+import type { JSONSchema } from '../llm/types';
 import { formatValidationErrors } from '../protocol/decode';
+import { newAjv } from './ajv';
 import { jsonSchemaOf } from './codec-schema';
-import type { Tool, ToolContext, ToolOutcome } from './types';
+import { parseToolArguments, prefixOf } from './tool-arguments';
+import type { Tool, ToolOutcome, ToolRegistry } from './types';
 
 /** How long one tool call may run before it fails with a timeout, in ms. */
 export const DEFAULT_TOOL_TIMEOUT_MS = 30_000;
@@ -19,55 +21,9 @@ const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
  */
 export const MAX_TOOL_ERROR_LENGTH = 1000;
 
-/** `text`, cut to `max` characters with `...` when longer. */
-function prefixOf(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
-}
-
-/** A call the model asked for: `arguments` is the raw JSON text the model wrote. */
-export interface ToolCallRequest {
-  readonly id: string;
-  readonly name: string;
-  readonly arguments: string;
-}
-
-/** The tools a server offers, validated and ready to run. */
-export interface ToolRegistry {
-  /** Names of all tools, in the order they were given. */
-  readonly names: readonly string[];
-  has(name: string): boolean;
-  /** Definitions for the model: of the named tools, or of all when `names` is undefined. */
-  definitions(names?: readonly string[]): LLMToolDefinition[];
-  /**
-   * Runs one call: parses and validates its arguments, then executes the tool. Never errors:
-   * every failure becomes `{ ok: false, error }`. Unsubscribing aborts the tool's signal.
-   */
-  execute(call: ToolCallRequest, context: Omit<ToolContext, 'signal' | 'toolCallId'>): Observable<ToolOutcome>;
-  /**
-   * Whether the call must wait for the user's approval (see {@link Tool.needsApproval}): one
-   * value, then completion. False for an unknown tool or arguments that do not validate (the
-   * call fails without running, so there is nothing to approve); true when the tool's own
-   * function throws. Unsubscribing aborts the signal the function sees.
-   */
-  needsApproval(call: ToolCallRequest, context: Omit<ToolContext, 'signal' | 'toolCallId'>): Observable<boolean>;
-}
-
 type Validator = (args: unknown) => E.Either<string, unknown>;
 
-/**
- * Parses a tool call's argument text. An empty string means no arguments (`{}`), as some
- * models send for tools without parameters.
- */
-export function parseToolArguments(text: string): E.Either<string, unknown> {
-  if (text.trim() === '') return E.right({});
-  try {
-    return E.right(JSON.parse(text));
-  } catch {
-    return E.left(`arguments are not valid JSON: ${prefixOf(text, 80)}`);
-  }
-}
-
-function makeValidator(tool: Tool, ajv: Ajv): { schema: JSONSchema; validate: Validator } {
+function makeValidator(tool: Tool, ajv: () => Ajv): { schema: JSONSchema; validate: Validator } {
   const { parameters } = tool;
   if (parameters instanceof t.Type) {
     const codec = parameters as t.Mixed;
@@ -76,10 +32,11 @@ function makeValidator(tool: Tool, ajv: Ajv): { schema: JSONSchema; validate: Va
       validate: (args) => E.mapLeft(formatValidationErrors)(codec.decode(args)),
     };
   }
-  const check = ajv.compile(parameters);
+  const check = ajv().compile(parameters);
   return {
     schema: parameters,
-    validate: (args) => (check(args) ? E.right(args) : E.left(ajv.errorsText(check.errors, { dataVar: 'arguments' }))),
+    validate: (args) =>
+      check(args) ? E.right(args) : E.left(ajv().errorsText(check.errors, { dataVar: 'arguments' })),
   };
 }
 
@@ -101,7 +58,9 @@ function describeFailure(error: unknown): string {
  */
 export function createToolRegistry(tools: readonly Tool[], options: { timeoutMs?: number } = {}): ToolRegistry {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-  const ajv = new Ajv({ allErrors: true, strict: false });
+  // Made for the first tool with a JSON Schema: a server of io-ts tools (or none) never loads ajv.
+  let made: Ajv | undefined;
+  const ajv = (): Ajv => (made ??= newAjv({ allErrors: true, strict: false }));
   const entries = new Map<string, { tool: Tool; schema: JSONSchema; validate: Validator }>();
   for (const tool of tools) {
     if (!TOOL_NAME.test(tool.name)) {

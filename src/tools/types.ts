@@ -1,5 +1,6 @@
 import type * as t from 'io-ts';
-import type { JSONSchema } from '../llm/types';
+import type { Observable } from 'rxjs';
+import type { JSONSchema, LLMToolDefinition } from '../llm/types';
 
 /** What a tool knows about the call it serves. */
 export interface ToolContext {
@@ -59,4 +60,32 @@ export type ToolOutcome =
 /** Typed identity for declaring a tool: `defineTool({ name, parameters: codec, execute })` infers `Args`. */
 export function defineTool<Args>(tool: Tool<Args>): Tool<Args> {
   return tool;
+}
+
+/** A call the model asked for: `arguments` is the raw JSON text the model wrote. */
+export interface ToolCallRequest {
+  readonly id: string;
+  readonly name: string;
+  readonly arguments: string;
+}
+
+/** The tools a server offers, validated and ready to run. */
+export interface ToolRegistry {
+  /** Names of all tools, in the order they were given. */
+  readonly names: readonly string[];
+  has(name: string): boolean;
+  /** Definitions for the model: of the named tools, or of all when `names` is undefined. */
+  definitions(names?: readonly string[]): LLMToolDefinition[];
+  /**
+   * Runs one call: parses and validates its arguments, then executes the tool. Never errors:
+   * every failure becomes `{ ok: false, error }`. Unsubscribing aborts the tool's signal.
+   */
+  execute(call: ToolCallRequest, context: Omit<ToolContext, 'signal' | 'toolCallId'>): Observable<ToolOutcome>;
+  /**
+   * Whether the call must wait for the user's approval (see {@link Tool.needsApproval}): one
+   * value, then completion. False for an unknown tool or arguments that do not validate (the
+   * call fails without running, so there is nothing to approve); true when the tool's own
+   * function throws. Unsubscribing aborts the signal the function sees.
+   */
+  needsApproval(call: ToolCallRequest, context: Omit<ToolContext, 'signal' | 'toolCallId'>): Observable<boolean>;
 }

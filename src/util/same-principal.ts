@@ -4,7 +4,7 @@
  */
 
 /** `value` as JSON with every object's keys sorted, or undefined when it is not JSON data. */
-function canonicalJson(value: unknown): string | undefined {
+export function canonicalJson(value: unknown): string | undefined {
   let plain: unknown;
   try {
     const json = JSON.stringify(value);
@@ -34,4 +34,9 @@ export function samePrincipal(a: unknown, b: unknown): boolean {
   if (a === undefined || b === undefined || a === null || b === null) return false;
   const json = canonicalJson(a);
   return json !== undefined && json === canonicalJson(b);
+}
+
+/** The key a store files a principal's conversations under: its canonical JSON (`null` for the anonymous principal or one that is not data). */
+export function principalKey(principal: unknown): string {
+  return canonicalJson(principal ?? null) ?? 'null';
 }

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { docSamples } from '../consumers/doc-samples';
 
 /**
  * The Angular compiler (ngc) in strict mode with strictTemplates compiles the example app
- * (examples/angular: its component, config and bootstrap) and the TestBed specs' components,
- * and rejects what an Angular user's strict build rejects: a template that reads a field a
+ * (examples/angular: its component, config and bootstrap), the TestBed specs' components and the
+ * Angular guide's samples (docs/guide/angular.md, each a file as the user pastes it), and rejects what an Angular user's strict build rejects: a template that reads a field a
  * chat message does not have, and the old example's `@Injectable()` service whose constructor
  * takes options without an injection token (NG2003).
  */
@@ -26,6 +27,32 @@ async function compile(project: string): Promise<{ code: number | null; output: 
 describe('the Angular compiler, strict with strictTemplates', () => {
   it('compiles the example app and the TestBed specs', async () => {
     const { code, output } = await compile('test/angular/page/tsconfig.json');
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it("compiles the Angular guide's samples (docs/guide/angular.md) as a user pastes them", async () => {
+    const samples = docSamples(root, 'docs/guide/angular.md');
+    // The config and the component: a guide that lost one fails here rather than going unchecked.
+    expect(samples.map((sample) => sample.code.split('\n')[0])).toEqual([
+      '// app.config.ts',
+      expect.stringMatching(/^\/\/ chat\.component\.ts/),
+    ]);
+    for (const sample of samples) expect(`${sample.where}: ${sample.mode} ${sample.note}`).toMatch(/ngc\.test\.ts/);
+    const dir = join(root, 'test-artifacts', 'ngc-guide');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const files = samples.map((sample) => {
+      // Each sample names its file in its first line (`// app.config.ts`).
+      const name = /^\/\/ ([\w.-]+\.ts)/.exec(sample.code)?.[1] ?? sample.fileName;
+      writeFileSync(join(dir, name), sample.code);
+      return name;
+    });
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({ extends: '../../examples/angular/tsconfig.json', compilerOptions: { outDir: 'out' }, files }),
+    );
+    const { code, output } = await compile(join(dir, 'tsconfig.json'));
     expect(output).toBe('');
     expect(code).toBe(0);
   }, 120_000);

@@ -172,6 +172,29 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
     expect(seen).toEqual({ emittedOutsideZone: [], historyBefore: 2, historyAfter: 0, messagesShown: 0, stable: true });
   });
 
+  it('regenerates, edits and switches branches, and lists, renames, opens and deletes conversations', async () => {
+    const seen = await run('conversations', server.url as string);
+    expect(seen).toEqual({
+      idsAfterSend: [true, true],
+      replyBranch: '2/2',
+      afterEdit: { texts: ['changed question', 'You said: changed question'], userBranch: 2 },
+      afterSwitch: ['first question', 'You said: first question'],
+      usage: expect.objectContaining({ promptTokens: expect.any(Number), completionTokens: expect.any(Number) }),
+      titlesAfterRename: ['Renamed'],
+      firstPage: 1,
+      more: true,
+      bothPages: expect.arrayContaining(['second question', 'Renamed']),
+      opened: ['first question', 'You said: first question'],
+      titlesAfterDelete: ['Renamed'],
+    });
+    expect(upstream.requests.map((request) => request.body.messages.at(-1).content)).toEqual([
+      'first question',
+      'first question',
+      'changed question',
+      'second question',
+    ]);
+  });
+
   it('on the server platform it opens no socket and stays idle', async () => {
     const seen = await run('serverPlatform', server.url as string);
     expect(seen).toEqual({

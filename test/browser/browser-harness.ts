@@ -27,7 +27,8 @@ export async function buildDemoFor(name: string): Promise<string> {
   return dir;
 }
 
-export function launchChromium(): Promise<Browser> {
+/** Launches Debian's Chromium headless; `extraArgs` are more command-line switches. */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -38,6 +39,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--disable-sync',
       '--no-first-run',
+      ...extraArgs,
     ],
   });
 }

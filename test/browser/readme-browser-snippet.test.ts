@@ -1,7 +1,7 @@
 /**
- * The README's no-bundler browser snippet, as a user follows it: its `chat.js` and the built
+ * The browser guide's no-bundler browser snippet, as a user follows it: its `chat.js` and the built
  * `llm-ws-client.js` copied into the `demoDir` of a WSServer of their own, loaded by a page there
- * in Chromium, under the CSP every `demoDir` file gets. And why the README says "a file of its
+ * in Chromium, under the CSP every `demoDir` file gets. And why the guide says "a file of its
  * own": the same code inline is refused by that CSP.
  */
 import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,17 +20,17 @@ import {
   watchPage,
 } from './browser-harness';
 
-/** The README's `chat.js` block. */
+/** The `chat.js` block of the browser guide (docs/guide/browser.md). */
 function readmeChatModule(): string {
-  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const readme = readFileSync(join(__dirname, '..', '..', 'docs', 'guide', 'browser.md'), 'utf8');
   const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
     .map((match) => match[1] as string)
     .find((code) => code.startsWith('// chat.js'));
-  if (!block) throw new Error("the README has no ```js block starting with '// chat.js'");
+  if (!block) throw new Error("docs/guide/browser.md has no ```js block starting with '// chat.js'");
   return block;
 }
 
-describeWithBrowser("the README's browser snippet on a WSServer's demoDir", () => {
+describeWithBrowser("the browser guide's snippet on a WSServer's demoDir", () => {
   let browser: Browser;
   let server: WSServer | undefined;
   let page: Page | undefined;
@@ -52,7 +52,7 @@ describeWithBrowser("the README's browser snippet on a WSServer's demoDir", () =
     demoDir = join(artifacts, 'readme-browser-snippet-app');
     rmSync(demoDir, { recursive: true, force: true });
     mkdirSync(demoDir, { recursive: true });
-    // What the README says to do: copy the client module beside the page.
+    // What the guide says to do: copy the client module beside the page.
     copyFileSync(join(built, 'llm-ws-client.js'), join(demoDir, 'llm-ws-client.js'));
     writeFileSync(join(demoDir, 'chat.js'), readmeChatModule());
     browser = await launchChromium();
@@ -77,7 +77,7 @@ describeWithBrowser("the README's browser snippet on a WSServer's demoDir", () =
     expect(report.pageErrors).toEqual([]);
   });
 
-  it('is refused by the CSP when the same code is inline, as the README warns', async () => {
+  it('is refused by the CSP when the same code is inline, as the guide warns', async () => {
     const inline = `<!doctype html><title>chat</title><pre id="out"></pre><script type="module">${readmeChatModule()}</script>`;
     const { page, report } = await serve(inline);
     await waitUntilTrue(() => report.cspViolations.length > 0, 10_000);

@@ -13,6 +13,19 @@ describe('llm-ws chat', () => {
   let upstream: OpenAITestServer | undefined;
   let cli: CliProcess | undefined;
 
+  /** A server answering from the OpenAI-compatible test server (it echoes the last user message); its URL. */
+  async function startEchoServer(): Promise<string> {
+    upstream = await createOpenAITestServer();
+    server = new WSServer({
+      port: 0,
+      hostname: '127.0.0.1',
+      logger: silentLogger,
+      llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }),
+    });
+    await server.start();
+    return server.url as string;
+  }
+
   afterEach(async () => {
     await cli?.stop();
     await server?.stop();
@@ -137,21 +150,27 @@ describe('llm-ws chat', () => {
   });
 
   it('takes piped lines in turn, each after the reply before it, and exits 0 at the end of its input', async () => {
-    upstream = await createOpenAITestServer();
-    server = new WSServer({
-      port: 0,
-      hostname: '127.0.0.1',
-      logger: silentLogger,
-      llm: openAIProvider({ baseURL: upstream.baseURL, apiKey: 'k', maxRetries: 0 }),
-    });
-    await server.start();
-    cli = spawnCli(['chat', '--url', server.url as string]);
+    cli = spawnCli(['chat', '--url', await startEchoServer()]);
     cli.child.stdin?.end('first question\nsecond question\n/history\n');
     expect(await cli.exited).toBe(0);
     expect(cli.stdout()).toMatch(
       /You said: first question\n.*You said: second question\n.*user: first question\nassistant: You said: first question\nuser: second question\nassistant: You said: second question\n/s,
     );
     expect(cli.output()).not.toMatch(/giving up|still streaming/);
+  }, 60_000);
+
+  it('/regenerate answers the last message again and /edit replaces it, each as a branch /history shows', async () => {
+    cli = spawnCli(['chat', '--url', await startEchoServer()]);
+    cli.child.stdin?.end('first question\n/regenerate\n/edit changed question\n/history\n');
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toMatch(
+      /You said: first question\n.*You said: first question\n.*You said: changed question\n.*user \(2\/2\): changed question\nassistant: You said: changed question\n/s,
+    );
+    expect(upstream?.requests.map((request) => request.body.messages.at(-1).content)).toEqual([
+      'first question',
+      'first question',
+      'changed question',
+    ]);
   }, 60_000);
 
   it('quits on a piped /quit while its input stays open, quietly and with 0, also before the greeting', async () => {
@@ -277,7 +296,9 @@ describe('llm-ws chat', () => {
       const chat = await startChat();
       chat.type('/help\r');
       await chat.waitForOutput(/\/quit/);
-      expect(chat.output()).toMatch(/\/help .*\n.*\/history .*\n.*\/clear .*\n.*\/quit /);
+      expect(chat.output()).toMatch(
+        /\/help .*\n.*\/history .*\n.*\/regenerate .*\n.*\/edit TEXT .*\n.*\/list .*\n.*\/open ID .*\n.*\/rename TITLE .*\n.*\/delete ID .*\n.*\/clear .*\n.*\/quit /,
+      );
       chat.type('/foo\r');
       await chat.waitForOutput(/unknown command \/foo/);
       chat.type('//etc is a folder\r');

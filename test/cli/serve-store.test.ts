@@ -47,6 +47,20 @@ describe('storeFromFlags', () => {
     );
   });
 
+  it('keeps conversations in PostgreSQL under any Redis, naming neither password', () => {
+    const postgresUrl = 'postgres://u:secret@db:5432/llmws';
+    expect(storeFromFlags({ ...base, redisUrl: 'redis://:secret@r:6379', postgresUrl }, fromCli)?.description).toBe(
+      'sessions shared through Redis at redis://r:6379 (prefix p:); conversations kept in PostgreSQL at db:5432/llmws',
+    );
+    expect(storeFromFlags({ ...base, redisCluster: 'a:1', postgresUrl }, fromCli)?.description).toBe(
+      'sessions shared through the Redis Cluster at a:1 (prefix p:); conversations kept in PostgreSQL at db:5432/llmws',
+    );
+    expect(
+      storeFromFlags({ ...base, redisSentinel: 's:26379', redisSentinelName: 'main', postgresUrl }, fromCli)
+        ?.description,
+    ).toContain('; conversations kept in PostgreSQL at db:5432/llmws');
+  });
+
   it('refuses two Redis flags on the command line, and lets one there win over the environment', () => {
     expect(() => storeFromFlags({ ...base, redisUrl: 'redis://r:6379', redisCluster: 'a:1' }, fromCli)).toThrow(
       'give one of --redis-url, --redis-cluster and --redis-sentinel',

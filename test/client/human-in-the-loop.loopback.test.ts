@@ -1,4 +1,5 @@
 import { WSClient } from '../../src/client/node';
+import { humanInTheLoop } from '../../src/client/human-in-the-loop';
 import type { Logger } from '../../src/server/logger';
 import { useLoopbackServer } from '../utils/loopback-server';
 
@@ -36,6 +37,7 @@ describe('client tool results too large, over loopback', () => {
     await loopback.start({ clientToolTimeoutMs: 10_000 });
     callBig();
     client = new WSClient({
+      humanInTheLoop,
       url: loopback.server?.url as string,
       heartbeatInterval: 0,
       tools: [{ name: 'big', description: 'a large result', parameters: {}, execute: () => 'x'.repeat(2_000_000) }],
@@ -56,6 +58,7 @@ describe('client tool results too large, over loopback', () => {
     loopback.server?.onClientDisconnected(({ code }) => closeCodes.push(code));
     callBig();
     client = new WSClient({
+      humanInTheLoop,
       url: loopback.server?.url as string,
       heartbeatInterval: 0,
       reconnectDelay: 10,
@@ -81,5 +84,24 @@ describe('client tool results too large, over loopback', () => {
         message: 'websocket closed: Max payload size exceeded',
       },
     ]);
+  });
+});
+
+describe('a message over the server maxPayload', () => {
+  it('fails with message_too_large after the 1009 close, is not sent again, and the next message works', async () => {
+    await loopback.start({ maxPayload: 64 * 1024 });
+    const closeCodes: number[] = [];
+    loopback.server?.onClientDisconnected(({ code }) => closeCodes.push(code));
+    client = new WSClient({ url: loopback.server?.url as string, heartbeatInterval: 0, reconnectDelay: 10 });
+    await client.connect();
+    await expect(client.sendMessage('x'.repeat(100_000))).rejects.toMatchObject({
+      code: 'message_too_large',
+      message: expect.stringMatching(/larger than the server takes in one frame: it closed the connection with 1009$/),
+    });
+    loopback.upstream.enqueue({ type: 'text', chunks: ['ok'] });
+    expect((await client.sendMessage('small')).fullText).toBe('ok');
+    // One refusal: the large frame went out once, never again on the reconnected connection.
+    expect(closeCodes).toEqual([1009]);
+    expect(client.getStats().reconnects).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import { filter, finalize, map, NEVER, type Observable } from 'rxjs';
+import { humanInTheLoop } from '../../src/client/human-in-the-loop';
 import { TestScheduler } from 'rxjs/testing';
 import { WSClient } from '../../src/client/ws-client';
 import type { ClientTool, WSClientOptions } from '../../src/client/options';
@@ -22,6 +23,7 @@ const testScheduler = () => new TestScheduler((actual, expected) => expect(actua
 
 function setup(server: FakeServer, options: Partial<WSClientOptions> = {}) {
   return new WSClient({
+    humanInTheLoop,
     url: 'ws://fake/ws',
     WebSocketCtor: server.WebSocketCtor,
     heartbeatInterval: 0,

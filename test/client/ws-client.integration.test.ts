@@ -4,6 +4,7 @@ import type { ConnectionStatus, ReplyEvent } from '../../src/client/options';
 import { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
+import { withoutIds } from '../utils/history';
 
 let upstream: OpenAITestServer;
 let servers: WSServer[] = [];
@@ -79,7 +80,7 @@ describe('WSClient against a real WSServer over loopback', () => {
     expect(chunks.join('')).toBe('You said: ping me');
     expect(completions).toEqual(['You said: ping me']);
     expect(statuses).toEqual(expect.arrayContaining(['thinking', 'streaming', 'idle']));
-    expect(await c.getHistory()).toEqual([
+    expect(withoutIds(await c.getHistory())).toEqual([
       { role: 'user', content: 'ping me' },
       { role: 'assistant', content: 'You said: ping me' },
     ]);

@@ -1,5 +1,6 @@
 import { WSClient } from '../../src/client/ws-client';
 import { WSClient as NodeWSClient } from '../../src/client/node';
+import { humanInTheLoop } from '../../src/client/human-in-the-loop';
 import type { WSClientOptions } from '../../src/client/options';
 import { LLMWSError } from '../../src/errors';
 import { createFakeServer } from '../../src/testing';
@@ -72,7 +73,7 @@ describe('WSClient options', () => {
     const tool = (name: unknown) => ({ name, description: '', parameters: {}, execute: () => 1 });
     const message = (tools: unknown[]) => {
       try {
-        new WSClient({ ...base(), tools: tools as WSClientOptions['tools'] });
+        new WSClient({ ...base(), humanInTheLoop, tools: tools as WSClientOptions['tools'] });
       } catch (error) {
         expect(error).toMatchObject({ code: 'invalid_options' });
         return (error as Error).message;
@@ -91,6 +92,21 @@ describe('WSClient options', () => {
       'WSClient: option `tools`: at most 32 tools, got 33',
     );
     expect(message(Array.from({ length: 32 }, (_, i) => tool(`t${i}`)))).toBe('accepted');
+  });
+
+  it('refuses tools without the opt-in humanInTheLoop, and approve()/deny() without it throw a TypeError', () => {
+    const tools = [{ name: 'clock', description: '', parameters: {}, execute: () => 1 }];
+    expect(() => new WSClient({ ...base(), tools })).toThrow(
+      new LLMWSError(
+        'invalid_options',
+        "WSClient: option `tools` needs the option `humanInTheLoop` (import { humanInTheLoop } from 'llm-ws/client')",
+      ),
+    );
+    expect(() => new WSClient({ ...base(), tools: [] })).not.toThrow();
+    invalid({ ...base(), humanInTheLoop: true }, 'humanInTheLoop');
+    const client = new WSClient(base());
+    expect(() => client.approve('call_1')).toThrow(TypeError);
+    expect(() => client.deny('call_1')).toThrow(/need the humanInTheLoop option/);
   });
 
   it('accepts the documented values at their bounds', () => {

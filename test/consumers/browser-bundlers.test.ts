@@ -4,12 +4,14 @@ import type { Browser } from 'playwright-core';
 import { haveChromium, launchChromium, roundTripInPage, roundTripScript, serveStatic } from './browser';
 import { makeConsumerApp, makeTempDir, packOnce, removeDir, repoRoot, runCommand } from './pack';
 import { type InstalledServer, serveInstalled } from './serve';
+import { OFFLINE_HELP_TEXT } from '../../src/llm/offline-provider';
 
 /**
  * A browser app that depends on the packed llm-ws, built by esbuild and by Vite (the repo's own
  * copies of both, run in the app's folder so they resolve llm-ws from its node_modules), and the
  * no-bundler page (`<script type="module">` with an import map, or straight from `llm-ws serve`),
- * each run in Chromium against `llm-ws serve` from the same installed package.
+ * each run in Chromium against `llm-ws serve` from the same installed package; and the browser
+ * guide's import-map page (docs/guide/browser.md) as it is written, beside the installed package.
  */
 const describeWithBrowser = haveChromium ? describe : describe.skip;
 
@@ -19,6 +21,16 @@ const SERVER_ONLY = /node_modules\/(ws|openai|ioredis|prom-client|ajv|commander|
 const page = (body: string, head = ''): string =>
   `<!doctype html><html><head><meta charset="utf-8">${head}</head><body>${body}</body></html>\n`;
 const EXPECTED = { fullText: '2+3*4 = 14', streamed: '2+3*4 = 14' };
+
+/** The browser guide's ```html block with the import map, as a user copies it into a page. */
+function guideImportMapPage(): string {
+  const guide = readFileSync(join(repoRoot, 'docs', 'guide', 'browser.md'), 'utf8');
+  const block = [...guide.matchAll(/^( *)```html\n([\s\S]*?)^\1```$/gm)]
+    .map((match) => match[2] as string)
+    .find((html) => html.includes('type="importmap"'));
+  if (!block) throw new Error('docs/guide/browser.md has no ```html block with an import map');
+  return block;
+}
 
 describeWithBrowser('the packed llm-ws in browser apps', () => {
   let dir: string;
@@ -115,6 +127,27 @@ describeWithBrowser('the packed llm-ws in browser apps', () => {
 
   it('a plain <script type="module"> with an import map to the installed llm-ws/browser module streams a reply', async () => {
     await expect(run(app, 'import-map.html')).resolves.toEqual(EXPECTED);
+  });
+
+  it("the browser guide's import-map page, served beside the installed package, streams the offline model's answer into the page", async () => {
+    const snippet = guideImportMapPage();
+    expect(snippet).toContain('ws://localhost:3000/ws');
+    // The guide's page talks to ws://localhost:3000/ws; here the installed server is elsewhere.
+    writeFileSync(join(app, 'guide-import-map.html'), page(snippet.replace('ws://localhost:3000/ws', server.url)));
+    site = await serveStatic(app);
+    const shown = await browser.newPage();
+    const errors: string[] = [];
+    shown.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await shown.goto(`${site.origin}/guide-import-map.html`);
+      // "Hello!" gets the offline model's help text, streamed chunk by chunk into the body.
+      await shown.waitForFunction((text) => document.body.textContent?.includes(text), OFFLINE_HELP_TEXT, {
+        timeout: 20_000,
+      });
+      expect(errors).toEqual([]);
+    } finally {
+      await shown.close();
+    }
   });
 
   it('a page on another origin imports the client straight from `llm-ws serve` (CORS), as the README shows', async () => {

@@ -4,6 +4,8 @@
  * `src/` at run time, so a packaging bug (a wrong export, a Node import in client code, a missing
  * file) fails them as it would fail a user.
  *
+ * With LLM_WS_TARBALL set (CI, after its own build), that tarball is used and nothing is built.
+ *
  * Once per run: jest's global setup (`setup.ts`) names a folder for the run in
  * LLM_WS_PACK_DIR; the first test file to call {@link packOnce} builds and packs into it while the
  * others wait for it, and the global teardown removes it. A test run without that setup (a file run
@@ -105,6 +107,12 @@ export function packOnce(): Promise<string> {
 }
 
 async function packShared(): Promise<string> {
+  // CI packs once from the build it has just checked (.ci/run): the same files, one build fewer.
+  const given = process.env.LLM_WS_TARBALL;
+  if (given) {
+    if (!existsSync(given)) throw new Error(`LLM_WS_TARBALL names ${given}, which does not exist`);
+    return given;
+  }
   const shared = process.env.LLM_WS_PACK_DIR;
   if (!shared) return buildAndPack(mkdtempSync(join(tmpdir(), 'llm-ws-pack-')));
   const done = join(shared, 'tarball');

@@ -1,5 +1,6 @@
 import type { HistoryMessage } from '../../src/protocol/codecs';
 import { createConversation, trimHistory } from '../../src/core/conversation';
+import { withoutIds } from '../utils/history';
 
 const user = (content: string): HistoryMessage => ({ role: 'user', content });
 const assistant = (content: string): HistoryMessage => ({ role: 'assistant', content });
@@ -68,7 +69,7 @@ describe('createConversation', () => {
   it('puts the system prompt first for the model and keeps it out of the history', () => {
     const conversation = createConversation({ systemPrompt: 'Be brief.', maxHistoryLength: 2 });
     conversation.append(user('1'), assistant('2'), user('3'));
-    expect(conversation.messages()).toEqual([assistant('2'), user('3')]);
+    expect(withoutIds(conversation.messages())).toEqual([assistant('2'), user('3')]);
     expect(conversation.forModel()).toEqual([{ role: 'system', content: 'Be brief.' }, assistant('2'), user('3')]);
     conversation.clear();
     expect(conversation.forModel()).toEqual([{ role: 'system', content: 'Be brief.' }]);

@@ -4,8 +4,10 @@ import { UpstreamError } from '../../src/errors';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import type { ServerMessageInput } from '../../src/protocol/codecs';
 import { createConversation } from '../../src/core/conversation';
+import { withoutIds } from '../utils/history';
 import { silentLogger } from '../../src/server/logger';
-import { runReply } from '../../src/core/reply';
+import { type ReplyContext, runReply } from '../../src/core/reply';
+import { checkClientTools } from '../../src/tools/client-tools';
 import { createToolRegistry, type Tool } from '../../src/tools';
 
 // Marble values: LLM events by letter.
@@ -29,7 +31,15 @@ const chunk = (text: string, isComplete = false) => ({
 });
 const complete = (fullText: string, finishReason: string, usage?: object) => ({
   type: 'llm_complete',
-  data: { fullText, requestId: R, finishReason, ...(usage ? { usage } : {}) },
+  // The history ids of the answer and its question are random: their presence is tested apart.
+  data: expect.objectContaining({ fullText, requestId: R, finishReason, ...(usage ? { usage } : {}) }),
+});
+/** The usage of a model call cut off after `deltas` streamed pieces (about a token each). */
+const abortedUsage = (deltas: number) => ({
+  promptTokens: 0,
+  completionTokens: deltas,
+  totalTokens: deltas,
+  estimated: true,
 });
 /** The usage of a reply whose model reported none (its numbers are tested with estimateUsage). */
 const estimatedUsage = expect.objectContaining({ estimated: true, promptTokens: expect.any(Number) });
@@ -52,6 +62,8 @@ function setup(
     abort$?: Observable<unknown>;
     toolNames?: string[];
     limits?: { maxTextBytes: number; maxToolArgumentsBytes: number };
+    clientTools?: ReplyContext['clientTools'];
+    checkClientTools?: ReplyContext['checkClientTools'];
   } = {},
 ) {
   const requests: LLMRequest[] = [];
@@ -79,6 +91,8 @@ function setup(
     idleTimeoutMs: options.idleTimeoutMs ?? 1000,
     abort$: options.abort$ ?? NEVER,
     ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.clientTools ? { clientTools: options.clientTools } : {}),
+    ...(options.checkClientTools ? { checkClientTools: options.checkClientTools } : {}),
     logger: silentLogger,
   });
   return { reply$, requests, conversation };
@@ -104,9 +118,44 @@ describe('runReply', () => {
         { role: 'system', content: 'sys' },
         { role: 'user', content: 'question' },
       ]);
-      expect(conversation.messages()).toEqual([
+      expect(withoutIds(conversation.messages())).toEqual([
         { role: 'user', content: 'question' },
         { role: 'assistant', content: 'Hello' },
+      ]);
+    });
+  });
+
+  it('is a new reply for each subscription: two subscribers get two independent replies', () => {
+    newScheduler().run((helpers) => {
+      const first = helpers.cold<LLMEvent>('-a------(s|)', e);
+      const second = helpers.cold<LLMEvent>('---b------c------(s|)', e);
+      const abort$ = helpers.hot('--------------x');
+      const { reply$, requests, conversation } = setup([first, second], { abort$ });
+      // The first reply ends before the abort; the second is still streaming when it comes.
+      helpers.expectObservable(reply$).toBe('t(sa)---(ec|)', {
+        t: status('thinking'),
+        s: status('streaming'),
+        a: chunk('Hel'),
+        e: chunk('', true),
+        c: complete('Hel', 'stop', estimatedUsage),
+      });
+      helpers.expectObservable(reply$).toBe('t--(sb)---c---(ef|)', {
+        t: status('thinking'),
+        s: status('streaming'),
+        b: chunk('lo'),
+        c: chunk('!'),
+        e: chunk('', true),
+        f: complete('lo!', 'aborted', abortedUsage(2)),
+      });
+      helpers.expectSubscriptions(first.subscriptions).toBe('^-------!');
+      helpers.expectSubscriptions(second.subscriptions).toBe('^-------------!');
+      helpers.flush();
+      expect(requests).toHaveLength(2);
+      expect(withoutIds(conversation.messages())).toEqual([
+        { role: 'user', content: 'question' },
+        { role: 'user', content: 'question' },
+        { role: 'assistant', content: 'Hel' },
+        { role: 'assistant', content: 'lo!', finishReason: 'aborted' },
       ]);
     });
   });
@@ -138,7 +187,7 @@ describe('runReply', () => {
         { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{"key":"x"}' }] },
         { role: 'tool', content: 'found it', toolCallId: 'call_1', toolName: 'lookup' },
       ]);
-      expect(conversation.messages()).toHaveLength(4);
+      expect(withoutIds(conversation.messages())).toHaveLength(4);
     });
   });
 
@@ -169,11 +218,11 @@ describe('runReply', () => {
         a: chunk('Hel'),
         b: chunk('lo'),
         e: chunk('', true),
-        c: complete('Hello', 'aborted', { promptTokens: 0, completionTokens: 2, totalTokens: 2, estimated: true }),
+        c: complete('Hello', 'aborted', abortedUsage(2)),
       });
       helpers.expectSubscriptions(model.subscriptions).toBe('^-------!');
       helpers.flush();
-      expect(conversation.messages()).toEqual([
+      expect(withoutIds(conversation.messages())).toEqual([
         { role: 'user', content: 'question' },
         { role: 'assistant', content: 'Hello', finishReason: 'aborted' },
       ]);
@@ -191,7 +240,7 @@ describe('runReply', () => {
       });
       helpers.expectSubscriptions(model.subscriptions).toBe([]);
       helpers.flush();
-      expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
+      expect(withoutIds(conversation.messages())).toEqual([{ role: 'user', content: 'question' }]);
     });
   });
 
@@ -212,7 +261,11 @@ describe('runReply', () => {
     expect(unsubscribed).toBe(true);
     expect(frames.map((frame) => frame.type)).toEqual(['status', 'status', 'llm_chunk', 'llm_chunk', 'llm_complete']);
     expect(frames.at(-1)).toEqual(complete('Hel', 'aborted', expect.anything()));
-    expect(conversation.messages().at(-1)).toEqual({ role: 'assistant', content: 'Hel', finishReason: 'aborted' });
+    expect(withoutIds(conversation.messages()).at(-1)).toEqual({
+      role: 'assistant',
+      content: 'Hel',
+      finishReason: 'aborted',
+    });
   });
 
   it('aborts a running tool, and leaves no unanswered tool call in history', () => {
@@ -231,7 +284,7 @@ describe('runReply', () => {
       });
       helpers.expectSubscriptions(tool.subscriptions).toBe('-^----!');
       helpers.flush();
-      expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
+      expect(withoutIds(conversation.messages())).toEqual([{ role: 'user', content: 'question' }]);
     });
   });
 
@@ -279,7 +332,7 @@ describe('runReply', () => {
         });
         helpers.expectSubscriptions(model.subscriptions).toBe('^------------!');
         helpers.flush();
-        expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
+        expect(withoutIds(conversation.messages())).toEqual([{ role: 'user', content: 'question' }]);
         expect(requests[0]?.limits).toEqual({ maxTextBytes: 5, maxToolArgumentsBytes: 100 });
       });
     });
@@ -313,7 +366,7 @@ describe('runReply', () => {
         });
         helpers.expectSubscriptions(model.subscriptions).toBe('^--!');
         helpers.flush();
-        expect(conversation.messages()).toEqual([{ role: 'user', content: 'question' }]);
+        expect(withoutIds(conversation.messages())).toEqual([{ role: 'user', content: 'question' }]);
       });
     });
 
@@ -453,7 +506,45 @@ describe('runReply', () => {
       });
       helpers.flush();
       expect(requests).toHaveLength(0);
-      expect(conversation.messages()).toEqual([]);
+      expect(withoutIds(conversation.messages())).toEqual([]);
+    });
+  });
+
+  describe('client tools', () => {
+    const clock = { name: 'browser_time', description: 'the time here', parameters: { type: 'object' } };
+    const refused = (message: string) => ({
+      type: 'error',
+      data: { code: 'invalid_client_tools', message, retryable: false, requestId: R },
+    });
+
+    it('offers the declared client tools, as the injected check makes them, beside the server tools', () => {
+      newScheduler().run((helpers) => {
+        const model = helpers.cold<LLMEvent>('-(s|)', e);
+        const { reply$, requests } = setup([model], { clientTools: [clock], checkClientTools });
+        helpers.expectObservable(reply$).toBe('t(ec|)', {
+          t: status('thinking'),
+          e: chunk('', true),
+          c: complete('', 'stop', estimatedUsage),
+        });
+        helpers.flush();
+        expect(requests[0]?.tools.map((tool) => tool.name)).toEqual(['lookup', 'browser_time']);
+      });
+    });
+
+    it('refuses them, before calling the model or touching history, when the check does or none is given', () => {
+      newScheduler().run((helpers) => {
+        const refusing = setup([], { clientTools: [{ ...clock, name: 'lookup' }], checkClientTools });
+        helpers.expectObservable(refusing.reply$).toBe('(x|)', {
+          x: refused("client tool lookup has the name of one of this server's tools"),
+        });
+        const unchecked = setup([], { clientTools: [clock] });
+        helpers.expectObservable(unchecked.reply$).toBe('(x|)', { x: refused('this server takes no client tools') });
+        helpers.flush();
+        for (const { requests, conversation } of [refusing, unchecked]) {
+          expect(requests).toHaveLength(0);
+          expect(conversation.messages()).toEqual([]);
+        }
+      });
     });
   });
 

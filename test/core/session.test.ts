@@ -1,5 +1,6 @@
 import type { LLMEvent } from '../../src/llm/types';
 import { control, e, greetingOf, harness, newScheduler, userMessage } from '../utils/session-harness';
+import { withoutIds } from '../utils/history';
 
 describe('session and connection', () => {
   it('greets with the session id and a resume token, and numbers the stream from 1 (greeting and pongs aside)', () => {
@@ -91,10 +92,12 @@ describe('session and connection', () => {
     });
   });
 
-  it('refuses a second user_message while a reply runs with busy, and a text over maxMessageLength, outside the stream', () => {
+  it("concurrentMessages 'reject': refuses a second user_message while a reply runs with busy, and a text over maxMessageLength, outside the stream", () => {
     const scheduler = newScheduler();
     scheduler.run(({ cold }) => {
-      const { connect } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e), cold<LLMEvent>('-b-(s|)', e)]);
+      const { connect } = harness(scheduler, [cold<LLMEvent>('-a-(s|)', e), cold<LLMEvent>('-b-(s|)', e)], {
+        concurrentMessages: 'reject',
+      });
       const { transport, at } = connect();
       at(0, userMessage('q1'));
       at(1, userMessage('q2'));
@@ -135,9 +138,11 @@ describe('session and connection', () => {
       at(6, control('h2', 'clear_history'));
       at(7, control('h3', 'get_history'));
       scheduler.flush();
-      const histories = transport.frames
-        .filter(({ message }) => message.type === 'history')
-        .map(({ message }) => message.data);
+      const histories = transport.frames.flatMap(({ message }) =>
+        message.type === 'history' ? [{ ...message.data, messages: withoutIds(message.data.messages) }] : [],
+      );
+      // The conversation's usage so far (the model reported none: estimated) stays after a clear.
+      const usage = { promptTokens: 2, completionTokens: 1, totalTokens: 3, estimated: true };
       expect(histories).toEqual([
         {
           messages: [
@@ -145,9 +150,10 @@ describe('session and connection', () => {
             { role: 'assistant', content: 'one ' },
           ],
           requestId: 'h1',
+          usage,
         },
-        { messages: [], requestId: 'h2' },
-        { messages: [], requestId: 'h3' },
+        { messages: [], requestId: 'h2', usage },
+        { messages: [], requestId: 'h3', usage },
       ]);
     });
   });
@@ -165,9 +171,11 @@ describe('session and connection', () => {
       at(11, control('r3', 'rewind'));
       scheduler.flush();
       expect(transport.log()).toContain('1 error busy r0');
-      const histories = transport.frames
-        .filter(({ message }) => message.type === 'history')
-        .map(({ message }) => message.data);
+      const histories = transport.frames.flatMap(({ message }) =>
+        message.type === 'history' ? [{ ...message.data, messages: withoutIds(message.data.messages) }] : [],
+      );
+      // Both replies' usage (estimated): a rewind does not take back what was spent.
+      const usage = { promptTokens: 6, completionTokens: 2, totalTokens: 8, estimated: true };
       expect(histories).toEqual([
         {
           messages: [
@@ -175,9 +183,10 @@ describe('session and connection', () => {
             { role: 'assistant', content: 'one ' },
           ],
           requestId: 'r1',
+          usage,
         },
-        { messages: [], requestId: 'r2' },
-        { messages: [], requestId: 'r3' },
+        { messages: [], requestId: 'r2', usage },
+        { messages: [], requestId: 'r3', usage },
       ]);
     });
   });

@@ -216,14 +216,14 @@ describe('decodeClientMessage', () => {
       'a resume with a negative lastSeq',
       frame({ type: 'resume', id: 'r', data: { sessionId: 's', resumeToken: 't', lastSeq: -5 } }),
       'invalid_message',
-      'data.lastSeq: expected a whole number of 0 or more, got -5',
+      'data.lastSeq: expected a whole number of 0 or more, at most 2^53 - 1, got -5',
       'r',
     ],
     [
       'a resume with a lastSeq that is not whole',
       frame({ type: 'resume', id: 'r', data: { sessionId: 's', resumeToken: 't', lastSeq: 1.5 } }),
       'invalid_message',
-      'data.lastSeq: expected a whole number of 0 or more, got 1.5',
+      'data.lastSeq: expected a whole number of 0 or more, at most 2^53 - 1, got 1.5',
       'r',
     ],
     [
@@ -232,6 +232,27 @@ describe('decodeClientMessage', () => {
       'invalid_message',
       /^data.lastSeq: expected a whole number of 0 or more/,
       'p',
+    ],
+    [
+      'a title with a control character',
+      frame({ type: 'rename_conversation', id: 'r', data: { conversationId: 'c', title: 'a\u0000b' } }),
+      'invalid_message',
+      /^data.title: expected a title of 1 to 200 characters, not all spaces, without control characters, got /,
+      'r',
+    ],
+    [
+      'a title of 201 characters',
+      frame({ type: 'rename_conversation', id: 'r', data: { conversationId: 'c', title: '😀'.repeat(201) } }),
+      'invalid_message',
+      /^data.title: expected a title of 1 to 200 characters/,
+      'r',
+    ],
+    [
+      'a page of 101',
+      frame({ type: 'list_conversations', id: 'l', data: { limit: 101 } }),
+      'invalid_message',
+      /^data.limit: expected a page size: a whole number from 1 to 100, got 101/,
+      'l',
     ],
     // JSON.parse takes any depth; describing the value must not recurse into it.
     [
@@ -254,6 +275,13 @@ describe('decodeClientMessage', () => {
     expect(result.left.code).toBe(code);
     expect(result.left.message).toMatch(message);
     expect(result.left.requestId).toBe(requestId);
+  });
+
+  it('counts a title in characters: 200 emoji are a title', () => {
+    const title = '😀'.repeat(200);
+    expect(
+      decodeClientMessage(frame({ type: 'rename_conversation', id: 'r', data: { conversationId: 'c', title } })),
+    ).toEqual(E.right({ type: 'rename_conversation', id: 'r', data: { conversationId: 'c', title } }));
   });
 
   it('accepts the UTF-8 bytes of a frame', () => {

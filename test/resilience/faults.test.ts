@@ -7,7 +7,9 @@ import type { WSServerOptions } from '../../src/server/options';
 import { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
 import { createOpenAITestServer, type OpenAITestServer, type RecordedRequest } from '../../src/testing/node';
-import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy';
+import { steadyBlock } from '../utils/steady-block';
+import { connectThroughProxy as connectClientThroughProxy } from '../utils/proxied-client';
+import type { TcpProxy } from '../utils/tcp-proxy';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
 
 /**
@@ -26,35 +28,8 @@ async function startServer(options: WSServerOptions = {}): Promise<WSServer> {
 
 /** A client that reaches the server through the proxy, reconnecting fast. */
 async function connectThroughProxy(): Promise<WSClient> {
-  proxy = await createTcpProxy(server.port as number);
-  client = new WSClient({
-    url: `ws://127.0.0.1:${proxy.port}/ws`,
-    reconnectDelay: 20,
-    maxReconnectDelay: 100,
-    reconnectAttempts: 20,
-  });
-  await client.connect();
+  ({ client, proxy } = await connectClientThroughProxy(server.port as number));
   return client;
-}
-
-/** How long the upstream must stay blocked on its socket to count as stopped. */
-const QUIET_MS = 2000;
-
-/**
- * Waits until the upstream has been blocked on a full socket for QUIET_MS, and resolves with the
- * events it had sent; rejects if it writes its last event first (nothing held it back).
- */
-async function steadyBlock(request: RecordedRequest, total: number): Promise<number> {
-  for (;;) {
-    const sent = await Promise.race([request.whenBlocked(), request.ended.then(() => -1)]);
-    if (sent === -1 || request.eventsSent >= total)
-      throw new Error(`the upstream wrote all ${total} events while the reader stalled`);
-    let timer: NodeJS.Timeout | undefined;
-    const quiet = new Promise<'quiet'>((resolve) => (timer = setTimeout(() => resolve('quiet'), QUIET_MS)));
-    const outcome = await Promise.race([request.whenDrained(), quiet]);
-    clearTimeout(timer);
-    if (outcome === 'quiet') return sent;
-  }
 }
 
 const numbered = (count: number): string[] => Array.from({ length: count }, (_, i) => `c${i} `);

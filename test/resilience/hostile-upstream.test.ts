@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createOpenAITestServer, type OpenAITestServer, type TestScenario, textScenario } from '../../src/testing/node';
 import { type CliProcess, spawnCli } from '../utils/spawn-cli';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
+import { withoutIds } from '../utils/history';
 
 /** A process's resident memory now and at its peak, in MB (Linux: /proc). */
 function memoryOf(pid: number): { rssMb: number; peakMb: number } {
@@ -113,7 +114,7 @@ describe('a hostile model endpoint', () => {
       // The conversation stays consistent: the user's message, and no runaway text, in history.
       client.send({ type: 'control', id: 'h', data: { type: 'get_history' } });
       const history = await client.waitFor('history', (m) => m.data.requestId === 'h');
-      expect(history.data.messages).toEqual([{ role: 'user', content: what }]);
+      expect(withoutIds(history.data.messages)).toEqual([{ role: 'user', content: what }]);
       await neighbourIsServed(`after-${what}`);
       survived(200);
     },

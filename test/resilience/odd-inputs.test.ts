@@ -25,7 +25,7 @@ async function sessionWithOneReply(): Promise<{ sessionId: string; resumeToken: 
 
 describe('resume with a lastSeq the session never had', () => {
   it.each([
-    ['below 0', () => -5, /data\.lastSeq: expected a whole number of 0 or more, got -5/],
+    ['below 0', () => -5, /data\.lastSeq: expected a whole number of 0 or more, at most 2\^53 - 1, got -5/],
     ['not whole', () => 1.5, /data\.lastSeq: expected a whole number of 0 or more/],
     [
       'above the seq the session reached',
@@ -103,7 +103,9 @@ describe('deeply nested frames', () => {
     expect(top.data).toMatchObject({ code: 'invalid_message', retryable: false });
     const inner = await client.waitFor('error', (m) => m.data.requestId === 'deep');
     expect(inner.data).toMatchObject({ code: 'invalid_message' });
-    expect(inner.data.message).toMatch(/^data\.lastSeq: expected a whole number of 0 or more, got \[\[\[/);
+    expect(inner.data.message).toMatch(
+      /^data\.lastSeq: expected a whole number of 0 or more, at most 2\^53 - 1, got \[\[\[/,
+    );
     client.send({ type: 'ping', id: 'after' });
     await client.waitFor('pong', (m) => m.data.requestId === 'after');
   });

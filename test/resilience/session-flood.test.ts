@@ -2,6 +2,7 @@ import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing
 import type { WSServer } from '../../src/server/ws-server';
 import { startServerFor } from '../utils/test-server';
 import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
+import { waitUntilTrue } from '../utils/wait-until';
 
 const BUDGET_BYTES = 8 * 1024 * 1024;
 const MAX_SESSIONS = 12;
@@ -52,6 +53,14 @@ describe('a flood of abandoned sessions', () => {
     process.off('unhandledRejection', onUnhandled);
   });
 
+  /** Resolves once the server no longer has a connection on session `sessionId` (detached, or ended). */
+  const serverLetGo = (sessionId: string): Promise<void> =>
+    waitUntilTrue(
+      () => !server.getActiveSessions().some((session) => session.sessionId === sessionId && session.connected),
+      10_000,
+      5,
+    );
+
   /** One abandoned session: connect, three large messages, close. Returns how to resume it. */
   const abandonOne = async (): Promise<{ sessionId: string; resumeToken: string; lastSeq: number }> => {
     const client = await connect();
@@ -67,7 +76,11 @@ describe('a flood of abandoned sessions', () => {
       lastSeq = idle.seq as number;
     }
     await client.close();
-    return { sessionId: greeting.data.sessionId, resumeToken: greeting.data.resumeToken, lastSeq };
+    const { sessionId, resumeToken } = greeting.data;
+    // The client saw its socket close; the server may not have yet (its 'close' is another event):
+    // the budget is applied when it detaches the session, so wait for that, not for the client.
+    await serverLetGo(sessionId);
+    return { sessionId, resumeToken, lastSeq };
   };
 
   const resume = async (target: { sessionId: string; resumeToken: string; lastSeq: number }) => {
@@ -140,7 +153,10 @@ describe('a flood of abandoned sessions', () => {
 
     // One leaves (it said nothing, so its session goes at once): a new client gets a session. The
     // detached session was dropped to make room for the connected ones.
-    await (connected.pop() as TestClient).close();
+    const leaving = connected.pop() as TestClient;
+    const left = (await leaving.waitFor('session')).data.sessionId;
+    await leaving.close();
+    await serverLetGo(left);
     expect(await resume(detached)).toBe('session_lost');
     expect(unhandled).toEqual([]);
   }, 60_000);

@@ -4,8 +4,11 @@
  * not bytes), the fetch path, the limits and their error codes, and text-only frames unchanged.
  */
 import { WSClient } from '../../src/client/node';
+import { attachmentBytesFor, DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES } from '../../src/core/attachments';
+import { DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MAX_MESSAGE_LENGTH } from '../../src/server/options';
 import { useLoopbackServer } from '../utils/loopback-server';
 import { type TestClient, userMessage } from '../utils/ws-test-client';
+import { withoutIds } from '../utils/history';
 
 const loopback = useLoopbackServer();
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108020000009077', 'hex').toString('base64');
@@ -81,7 +84,7 @@ describe('attachments', () => {
     expect(await userContentOf(0)).toBe('plain');
     client.send({ type: 'control', id: 'h1', data: { type: 'get_history' } });
     const history = await client.waitFor('history', (m) => m.data.requestId === 'h1');
-    expect(history.data.messages[0]).toEqual({ role: 'user', content: 'plain' });
+    expect(withoutIds(history.data.messages)[0]).toEqual({ role: 'user', content: 'plain' });
   });
 
   it.each([
@@ -152,6 +155,45 @@ describe('attachments', () => {
       'You said: still there?',
     );
   });
+
+  it.each([
+    ['the default maxPayload (1 MiB)', undefined],
+    ['a maxPayload of 3 MiB', 3 * 1024 * 1024],
+  ])(
+    'with %s, a message at the default attachment limits fits in one frame; a byte past them is attachment_too_large',
+    async (_, maxPayload) => {
+      const payload = maxPayload ?? DEFAULT_MAX_PAYLOAD_BYTES;
+      const limit = attachmentBytesFor(payload);
+      if (maxPayload === undefined) expect(limit).toBe(DEFAULT_MAX_MESSAGE_ATTACHMENT_BYTES);
+      await loopback.start(maxPayload === undefined ? {} : { maxPayload });
+      const client = await loopback.connect();
+      // At the limit, in two attachments, with the longest text of three UTF-8 bytes a character.
+      const data = (bytes: number): string => Buffer.alloc(bytes, 'a').toString('base64');
+      const text = '€'.repeat(DEFAULT_MAX_MESSAGE_LENGTH);
+      const first = Math.floor(limit / 2);
+      const atLimit = [
+        { mediaType: 'text/plain', data: data(first), name: 'a'.repeat(255) },
+        { mediaType: 'text/plain', data: data(limit - first), name: 'b'.repeat(255) },
+      ];
+      const frame = JSON.stringify({ type: 'user_message', id: 'm1', data: { text, attachments: atLimit } });
+      expect(Buffer.byteLength(frame)).toBeLessThanOrEqual(payload);
+      send(client, 'm1', text, atLimit);
+      await client.waitFor('llm_complete', (m) => m.data.requestId === 'm1', 20_000);
+      // One byte more: refused with its code, the connection stays up.
+      send(client, 'm2', 'one more', [
+        { mediaType: 'text/plain', data: data(first) },
+        { mediaType: 'text/plain', data: data(limit - first + 1) },
+      ]);
+      const error = await client.waitFor('error', (m) => m.data.requestId === 'm2');
+      expect(error.data).toMatchObject({
+        code: 'attachment_too_large',
+        message: `the attachments add up to more than ${limit} bytes, the most this server takes per message`,
+        retryable: false,
+      });
+      client.send(userMessage('m3', 'still there?'));
+      await client.waitFor('llm_complete', (m) => m.data.requestId === 'm3');
+    },
+  );
 
   it('refuses remote URLs with attachmentUrls: false, and malformed attachments as invalid_message', async () => {
     await loopback.start({ attachmentUrls: false });

@@ -45,6 +45,7 @@ describe('GET /health', () => {
       connections: 0,
       sessions: 0,
       repliesRunning: 0,
+      transport: 'ws',
       upstream: { reachable: null, checkedAt: null },
     });
     const checked = await waitFor(

@@ -3,6 +3,7 @@ import type { ServerMessage } from '../../src/protocol/codecs';
 import { defineTool } from '../../src/tools/types';
 import { useLoopbackServer } from '../utils/loopback-server';
 import { type TestClient, userMessage } from '../utils/ws-test-client';
+import { withoutIds } from '../utils/history';
 
 /**
  * Human in the loop over real sockets, with the OpenAI-compatible test server as the model:
@@ -359,7 +360,11 @@ describe('reasoning over loopback', () => {
     expect(reasoningOf(frames)).toBe('Multiply first.');
     client.send({ type: 'control', id: 'h', data: { type: 'get_history' } });
     const history = await client.waitFor('history');
-    expect(history.data.messages.at(-1)).toEqual({ role: 'assistant', content: '14', reasoning: 'Multiply first.' });
+    expect(withoutIds(history.data.messages).at(-1)).toEqual({
+      role: 'assistant',
+      content: '14',
+      reasoning: 'Multiply first.',
+    });
     // Never sent back to the model.
     loopback.upstream.enqueue({ type: 'text', chunks: ['ok'] });
     client.send(userMessage('m2', 'and?'));
@@ -375,7 +380,10 @@ describe('reasoning over loopback', () => {
     await client.waitFor('llm_complete');
     expect(reasoningOf(framesOf(client, 'm1'))).toBe('Hm.');
     client.send({ type: 'control', id: 'h', data: { type: 'get_history' } });
-    expect((await client.waitFor('history')).data.messages.at(-1)).toEqual({ role: 'assistant', content: 'Hi' });
+    expect(withoutIds((await client.waitFor('history')).data.messages).at(-1)).toEqual({
+      role: 'assistant',
+      content: 'Hi',
+    });
   });
 
   it('delivers reasoning and text whole and apart, wherever the upstream splits them (fast-check)', async () => {

@@ -170,6 +170,23 @@ describe('WSServer options checked at construction', () => {
     );
   });
 
+  it("refuses transport 'bun' with server, noServer or compression, and an unknown transport", () => {
+    const refused = (options: WSServerOptions, message: string): void =>
+      expect(make(options)).toThrow(
+        expect.objectContaining({ code: 'invalid_options', message: expect.stringContaining(message) }),
+      );
+    refused({ transport: 'bun', noServer: true }, "transport 'bun' listens with Bun.serve itself");
+    refused({ transport: 'bun', enableCompression: true }, "transport 'bun' sends uncompressed frames");
+    refused({ transport: 'uws' as 'bun' }, '`transport` must be');
+  });
+
+  it("rejects start with transport 'bun' outside Bun, and can start on ws after", async () => {
+    server = new WSServer({ ...quiet, transport: 'bun', port: 0, hostname: '127.0.0.1' });
+    await expect(server.start()).rejects.toThrow("transport 'bun' needs the Bun runtime");
+    expect(server.url).toBeUndefined();
+    await server.stop();
+  });
+
   it('logs nothing, not even the offline-model warning, when the constructor throws', () => {
     const saved = { key: process.env.OPENAI_API_KEY, url: process.env.OPENAI_BASE_URL };
     delete process.env.OPENAI_API_KEY;

@@ -154,7 +154,7 @@ describe('WSClient with share', () => {
 
 describe('refusals in a shared session, over loopback', () => {
   it('answers a refused frame to its sender alone, outside the stream: the other connection sees none of it', async () => {
-    await loopback.start({ maxMessageLength: 100 });
+    await loopback.start({ maxMessageLength: 100, concurrentMessages: 'reject' });
     loopback.upstream.enqueue({ type: 'text', chunks: ['slow ', 'answer'], delayMs: 50 });
     const first = await loopback.connect();
     const { sessionId, resumeToken } = (await first.waitFor('session')).data;

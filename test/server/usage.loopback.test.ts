@@ -1,7 +1,7 @@
 import { CompleteMessage } from '../../src/protocol/codecs';
 import { defineTool } from '../../src/tools/types';
 import { useLoopbackServer } from '../utils/loopback-server';
-import { userMessage } from '../utils/ws-test-client';
+import { control, userMessage } from '../utils/ws-test-client';
 
 /** The reply's usage on `llm_complete`, over real sockets with the OpenAI-compatible test server as the model. */
 const loopback = useLoopbackServer();
@@ -64,6 +64,34 @@ describe('usage on llm_complete', () => {
     // 8 characters out at 4 a token; the prompt from the system prompt and the message.
     expect(complete.data.usage).toMatchObject({ completionTokens: 2, estimated: true });
     expect(complete.data.usage?.promptTokens).toBeGreaterThanOrEqual(2);
+  });
+
+  it('keeps the conversation total: every reply summed, on the answers to get_status and get_history', async () => {
+    await loopback.start();
+    loopback.upstream.enqueue(
+      { type: 'text', chunks: ['one ', 'two'], cachedTokens: 2 },
+      { type: 'text', chunks: ['three'], omitUsage: true },
+    );
+    const client = await loopback.connect();
+    client.send(control('s0', 'get_status'));
+    expect((await client.waitFor('status', (m) => m.data.requestId === 's0')).data.usage).toBeUndefined();
+    client.send(userMessage('m1', 'count'));
+    const first = (await client.waitFor('llm_complete', (m) => m.data.requestId === 'm1')).data.usage;
+    client.send(userMessage('m2', 'more'));
+    const second = (await client.waitFor('llm_complete', (m) => m.data.requestId === 'm2')).data.usage;
+    const total = {
+      promptTokens: (first?.promptTokens ?? 0) + (second?.promptTokens ?? 0),
+      completionTokens: (first?.completionTokens ?? 0) + (second?.completionTokens ?? 0),
+      totalTokens: (first?.totalTokens ?? 0) + (second?.totalTokens ?? 0),
+      cachedTokens: 2,
+      // The second reply's usage was estimated: so is the total.
+      estimated: true,
+    };
+    expect(total.totalTokens).toBeGreaterThan(first?.totalTokens ?? 0);
+    client.send(control('s1', 'get_status'));
+    expect((await client.waitFor('status', (m) => m.data.requestId === 's1')).data.usage).toEqual(total);
+    client.send(control('h1', 'get_history'));
+    expect((await client.waitFor('history', (m) => m.data.requestId === 'h1')).data.usage).toEqual(total);
   });
 
   it('decodes with old and new fields alike: usage is optional, and so is each of its details', () => {

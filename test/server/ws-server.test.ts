@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { withoutIds } from '../utils/history';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import type { ServerMessage } from '../../src/protocol/codecs';
@@ -105,7 +106,7 @@ describe('WSServer over loopback', () => {
     await client.waitFor('status', (m) => m.data.status === 'idle' && m.data.requestId === 'q1');
     client.send(control('h1', 'get_history'));
     const history = await client.waitFor('history', (m) => m.data.requestId === 'h1');
-    expect(history.data.messages).toEqual([
+    expect(withoutIds(history.data.messages)).toEqual([
       { role: 'user', content: 'hello' },
       { role: 'assistant', content: 'You said: hello' },
     ]);
@@ -126,7 +127,11 @@ describe('WSServer over loopback', () => {
     await expect(upstream.requests[0]?.ended).resolves.toBe('client_closed');
     client.send(control('h', 'get_history'));
     const history = await client.waitFor('history');
-    expect(history.data.messages[1]).toEqual({ role: 'assistant', content: 'Once upon ', finishReason: 'aborted' });
+    expect(withoutIds(history.data.messages)[1]).toEqual({
+      role: 'assistant',
+      content: 'Once upon ',
+      finishReason: 'aborted',
+    });
   });
 
   it('turns an upstream 500 into an error message and keeps the connection for the next message', async () => {

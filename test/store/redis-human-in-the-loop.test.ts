@@ -4,6 +4,7 @@
  * other, which forwards the answer to where the reply runs, as it does `abort`.
  */
 import { filter, firstValueFrom } from 'rxjs';
+import { humanInTheLoop } from '../../src/client/human-in-the-loop';
 import { WSClient } from '../../src/client/node';
 import type { WSClientOptions } from '../../src/client/options';
 import type { WSServer } from '../../src/server/ws-server';
@@ -40,7 +41,12 @@ async function startNode(): Promise<WSServer> {
 
 /** A WSClient that reaches `server` through a proxy the test can point elsewhere (the load balancer). */
 const clientThroughProxy = (server: WSServer, options: Partial<WSClientOptions> = {}): Promise<WSClient> =>
-  served.clientThrough(server.port as number, { maxReconnectDelay: 100, reconnectAttempts: 50, ...options });
+  served.clientThrough(server.port as number, {
+    humanInTheLoop,
+    maxReconnectDelay: 100,
+    reconnectAttempts: 50,
+    ...options,
+  });
 
 beforeEach(() => {
   runs = [];
@@ -108,8 +114,9 @@ describe('redisStore: a session shared across two servers', () => {
     const b = await startNode();
     const words = Array.from({ length: 40 }, (_, i) => `w${i} `);
     served.upstream.enqueue({ type: 'text', chunks: words, delayMs: 2 });
-    const first = new WSClient({ url: a.url as string, share: true, heartbeatInterval: 0 });
+    const first = new WSClient({ humanInTheLoop, url: a.url as string, share: true, heartbeatInterval: 0 });
     const second = new WSClient({
+      humanInTheLoop,
       url: b.url as string,
       share: true,
       heartbeatInterval: 0,

@@ -8,6 +8,8 @@ import {
   createFakeServer,
   makeChunk,
   makeClosing,
+  makeConversations,
+  makeConversationUpdated,
   makeComplete,
   makeError,
   makeHistory,
@@ -36,6 +38,11 @@ describe('message factories', () => {
     ['pong', makePong('p1')],
     ['notification', makeNotification('deploy', { version: 2 })],
     ['closing', makeClosing('server stopping', 2000)],
+    [
+      'conversations',
+      makeConversations('r5', [{ id: 's1', title: 'Cats', createdAt: 1, updatedAt: 2, messageCount: 2 }], 'next'),
+    ],
+    ['conversation_updated', makeConversationUpdated('r6', 's1', 'renamed', 'Dogs')],
   ];
 
   it('covers every server message type', () => {

@@ -1,19 +1,23 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeConsumerApp, makeTempDir, packOnce, removeDir } from '../consumers/pack';
 
 /**
- * The README's "Testing your code" tests, as written, under Jest (globals) and Vitest (its first
- * line's import uncommented): the two ```ts blocks of that section make one test file. The
- * package names resolve to the sources (as the repo's own jest config maps them).
+ * The RxJS guide's (docs/guide/rxjs.md) "Testing your code" tests, as written, under Jest (globals) and Vitest (its first
+ * line's import uncommented): the two ```ts blocks of that section make one test file. It runs in
+ * a fresh app with the packed llm-ws installed (test/consumers/pack.ts), so `llm-ws/client`,
+ * `llm-ws/testing` and rxjs are the package's and the app's, one rxjs for both; Jest is the
+ * repo's (with ts-jest, type-checking the file strictly), Vitest the app's own.
  */
 const root = join(__dirname, '..', '..');
-const dir = join(root, 'test-artifacts', 'readme-tests');
+let temp: string | undefined;
+let dir: string;
 
 function readmeTestFile(): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('### Testing your code');
-  const end = readme.indexOf('\n## ', start);
+  const readme = readFileSync(join(root, 'docs', 'guide', 'rxjs.md'), 'utf8');
+  const start = readme.indexOf('\n## Testing your code\n');
+  const end = readme.indexOf('\n## ', start + 1);
   const section = readme.slice(start, end);
   const blocks = section
     .split('```ts\n')
@@ -36,14 +40,15 @@ async function run(command: string, args: string[]): Promise<{ code: number | nu
   return { code, output };
 }
 
-const source = (entry: string) => join(root, 'src', entry, 'index.ts');
+beforeAll(async () => {
+  temp = makeTempDir('readme-tests');
+  dir = await makeConsumerApp(join(temp, 'app'), await packOnce(), {
+    dependencies: { vitest: '^4.1.12', '@types/jest': '^30.0.0' },
+  });
+}, 300_000);
+afterAll(() => removeDir(temp));
 
-beforeAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-});
-
-describe("the README's tests", () => {
+describe("the RxJS guide's tests", () => {
   it('pass under Jest as written', async () => {
     const file = readmeTestFile();
     expect(file.startsWith("// import { expect, it } from 'vitest';")).toBe(true);
@@ -54,11 +59,21 @@ describe("the README's tests", () => {
         rootDir: dir,
         testMatch: ['**/readme.jest.test.ts'],
         testEnvironment: 'node',
-        moduleNameMapper: { '^llm-ws/(client|testing)$': join(root, 'src', '$1', 'index.ts') },
         transform: {
           '^.+\\.ts$': [
             require.resolve('ts-jest'),
-            { tsconfig: join(root, 'tsconfig.json'), diagnostics: { warnOnly: false } },
+            {
+              // A user's strict settings; llm-ws's types come from the installed package.
+              tsconfig: {
+                target: 'es2022',
+                module: 'commonjs',
+                moduleResolution: 'node10',
+                strict: true,
+                esModuleInterop: true,
+                types: ['jest'],
+              },
+              diagnostics: { warnOnly: false },
+            },
           ],
         },
       }),
@@ -82,12 +97,11 @@ describe("the README's tests", () => {
     writeFileSync(
       join(dir, 'vitest.config.mjs'),
       `export default {
-  resolve: { alias: { 'llm-ws/client': ${JSON.stringify(source('client'))}, 'llm-ws/testing': ${JSON.stringify(source('testing'))} } },
   test: { include: ['readme.vitest.test.ts'], globals: false },
 };
 `,
     );
-    const { code, output } = await run(join(root, 'node_modules', 'vitest', 'vitest.mjs'), ['run', '--root', dir]);
+    const { code, output } = await run(join(dir, 'node_modules', 'vitest', 'vitest.mjs'), ['run', '--root', dir]);
     expect(output).toMatch(/Tests\s+2 passed \(2\)/);
     expect(code).toBe(0);
   }, 120_000);

@@ -2,9 +2,10 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { TestScheduler } from 'rxjs/testing';
 import type { ClientToolDeclaration } from '../../src/protocol/codecs';
+import { awaitApproval, awaitClientResult, clientToolOutcome } from '../../src/tools/client-answers';
 import * as clientTools from '../../src/tools/client-tools';
 
-const { awaitApproval, awaitClientResult, checkClientTools, clientToolOutcome } = clientTools;
+const { checkClientTools } = clientTools;
 /** The cache's size, read so that this file also runs against a version without the constant. */
 const CLIENT_TOOL_SCHEMA_CACHE_SIZE =
   (clientTools as { CLIENT_TOOL_SCHEMA_CACHE_SIZE?: number }).CLIENT_TOOL_SCHEMA_CACHE_SIZE ?? 256;
@@ -164,12 +165,12 @@ describe('checkClientTools: what one client declares never costs or breaks anoth
     );
   });
 
-  it('refuses a declaration whose schemas hold more than 32 KiB together, before compiling any', () => {
-    // 4 schemas of about 9 KiB: each passes the codec's 16 KiB, together they do not fit.
+  it('refuses a declaration whose schemas hold more than 16 KiB together, before compiling any', () => {
+    // 4 schemas of about 4.6 KiB: each passes the codec's 16 KiB, together they do not fit.
     const big = (i: number): Record<string, unknown> => ({
       type: 'object',
       properties: Object.fromEntries(
-        Array.from({ length: 90 }, (_, k) => [`p${i}_${k}`, { type: 'string', description: 'd'.repeat(60) }]),
+        Array.from({ length: 45 }, (_, k) => [`p${i}_${k}`, { type: 'string', description: 'd'.repeat(60) }]),
       ),
     });
     const tools = Array.from({ length: 4 }, (_, i) => tool(`t${i}`, big(i)));
@@ -177,7 +178,7 @@ describe('checkClientTools: what one client declares never costs or breaks anoth
     expect(refusal.ok).toBe(false);
     expect(!refusal.ok && refusal.error).toMatch(
       new RegExp(
-        `^the parameters schemas of the client tools have \\d+ bytes together; this server takes at most ${32 * 1024}$`,
+        `^the parameters schemas of the client tools have \\d+ bytes together; this server takes at most ${16 * 1024}$`,
       ),
     );
     expect(checkClientTools(tools.slice(0, 3), []).ok).toBe(true);
@@ -193,5 +194,51 @@ describe('checkClientTools: what one client declares never costs or breaks anoth
     let fine: Record<string, unknown> = { type: 'string' };
     for (let i = 0; i < 10; i++) fine = { type: 'object', properties: { a: fine } };
     expect(checkClientTools([tool('fine', fine)], []).ok).toBe(true);
+  });
+
+  it('compiles the costliest declarations it accepts, each on its own (their CPU is reported)', () => {
+    const limit = clientTools.MAX_CLIENT_TOOLS_SCHEMA_BYTES;
+    let fresh = 0;
+    const sizeOf = (tools: Array<ReturnType<typeof tool>>) => JSON.stringify(tools.map((t) => t.parameters)).length;
+    /** The declaration `make(n)` with the largest `n` the limit takes: as costly as this server accepts. */
+    const filled = (make: (n: number) => Array<ReturnType<typeof tool>>) => () => {
+      fresh++;
+      let n = 1;
+      while (sizeOf(make(n + 1)) <= limit) n++;
+      return make(n);
+    };
+    const properties = (n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, k) => [`p${fresh}_${k}`, { type: 'integer' }]));
+    const shapes: Record<string, () => Array<ReturnType<typeof tool>>> = {
+      // One object with as many properties as fit: the costliest per byte (compile time grows faster than linearly in them).
+      'one wide object': filled((n) => [tool('wide', { type: 'object', properties: properties(n) })]),
+      '32 tools, as many properties each as fit': filled((n) =>
+        Array.from({ length: 32 }, (_, i) => tool(`t${i}`, { type: 'object', properties: properties(n) })),
+      ),
+      '32 chains as deep as fit': filled((n) =>
+        Array.from({ length: 32 }, (_, i) => {
+          let deep: Record<string, unknown> = { type: 'string', minLength: fresh };
+          for (let k = 0; k < Math.min(n, 15); k++) deep = { type: 'object', properties: { a: deep }, required: ['a'] };
+          return tool(`t${i}`, deep);
+        }),
+      ),
+    };
+    for (const [name, make] of Object.entries(shapes)) {
+      // Warm once (the first compile of a process loads Ajv's code), then five declarations never seen before.
+      const warm = checkClientTools(make(), []);
+      expect(warm.ok ? name : [name, warm.error]).toBe(name);
+      const cpuMs = Array.from({ length: 5 }, () => {
+        const tools = make();
+        const started = process.cpuUsage();
+        const checked = checkClientTools(tools, []);
+        const used = process.cpuUsage(started);
+        expect(checked.ok ? name : [name, checked.error]).toBe(name);
+        return (used.user + used.system) / 1000;
+      }).sort((a, b) => a - b);
+      // The least of five: what the compile itself costs, without a collection or a neighbour's load.
+      // Reported, not asserted: a time bound in a test fails on a busy machine (it read 55 ms once
+      // with two test files at once, 30-43 ms alone); the 16 KiB schema limit is what bounds it.
+      expect({ name, cpuMs: Math.round(cpuMs[0] as number) }).toEqual({ name, cpuMs: expect.any(Number) });
+    }
   });
 });

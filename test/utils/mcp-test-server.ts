@@ -141,18 +141,27 @@ export interface HttpMcpServer {
   waitFor(predicate: (event: McpServerEvent) => boolean): Promise<McpServerEvent>;
   /** Requests refused for want of the token. */
   readonly refused: number;
+  /** With `holdStreams`: answers the GET requests of event streams held so far, and those to come. */
+  releaseStreams(): void;
   close(): Promise<void>;
 }
 
-/** Starts one on `port` (0: any free one); with `token`, requests without `Authorization: Bearer <token>` get 401. */
+/**
+ * Starts one on `port` (0: any free one); with `token`, requests without `Authorization: Bearer
+ * <token>` get 401; with `holdStreams`, the GET of the standalone event stream waits for
+ * `releaseStreams()` (a slow network: notifications sent meanwhile are dropped by the SDK's server).
+ */
 export async function startHttpMcpServer(
-  options: { token?: string; port?: number; name?: string } = {},
+  options: { token?: string; port?: number; name?: string; holdStreams?: boolean } = {},
 ): Promise<HttpMcpServer> {
   const events: McpServerEvent[] = [];
   const waiters = new Set<() => void>();
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const servers = new Set<Server>();
   let refused = 0;
+  let streamsHeld: Promise<void> = Promise.resolve();
+  let releaseStreams = (): void => undefined;
+  if (options.holdStreams) streamsHeld = new Promise((resolve) => (releaseStreams = resolve));
   const onEvent = (event: McpServerEvent): void => {
     events.push(event);
     for (const waiter of [...waiters]) waiter();
@@ -193,6 +202,7 @@ export async function startHttpMcpServer(
         await server.connect(created);
         transport = created;
       }
+      if (request.method === 'GET') await streamsHeld;
       await transport.handleRequest(request, response, body);
     })().catch(() => {
       if (!response.headersSent) response.writeHead(500);
@@ -207,6 +217,7 @@ export async function startHttpMcpServer(
     get refused() {
       return refused;
     },
+    releaseStreams: () => releaseStreams(),
     waitFor: (predicate) =>
       new Promise((resolve) => {
         const check = (): boolean => {
@@ -220,6 +231,7 @@ export async function startHttpMcpServer(
         if (!check()) waiters.add(check);
       }),
     async close() {
+      releaseStreams();
       dropAll();
       await Promise.all([...servers].map((server) => server.close().catch(() => undefined)));
       http.closeAllConnections();

@@ -35,7 +35,12 @@ export interface ServeProcesses {
   readonly serveProcess: (storeFlags: readonly string[], announced?: string) => Promise<Served>;
   /** Starts an in-process `WSServer` on this test's upstream; stopped after the test. */
   readonly startServer: (options: WSServerOptions) => Promise<WSServer>;
-  /** A connected `WSClient` that reaches `port` through a TCP proxy (quick reconnects unless `options` say otherwise). */
+  /**
+   * The load balancer: a TCP proxy to `port` (made once per test; later calls retarget it).
+   * Resolves with the port to connect to.
+   */
+  readonly balancerTo: (port: number) => Promise<number>;
+  /** A connected `WSClient` that reaches `port` through the balancer (quick reconnects unless `options` say otherwise). */
   readonly clientThrough: (port: number, options?: Partial<WSClientOptions>) => Promise<WSClient>;
   /** The load balancer sends the client's next connection to `port`, and the network drops the current one. */
   readonly moveClientTo: (port: number) => void;
@@ -71,6 +76,12 @@ export function useServeProcesses(): ServeProcesses {
     return upstream;
   };
 
+  const balancerTo = async (port: number): Promise<number> => {
+    if (proxy) proxy.retarget(port);
+    else proxy = await createTcpProxy(port);
+    return proxy.port;
+  };
+
   return {
     get upstream() {
       return theUpstream();
@@ -93,10 +104,10 @@ export function useServeProcesses(): ServeProcesses {
       servers.push(server);
       return server;
     },
+    balancerTo,
     clientThrough: async (port, options = {}) => {
-      proxy = await createTcpProxy(port);
       client = new WSClient({
-        url: `ws://127.0.0.1:${proxy.port}/ws`,
+        url: `ws://127.0.0.1:${await balancerTo(port)}/ws`,
         reconnectDelay: 20,
         maxReconnectDelay: 200,
         reconnectAttempts: 300,

@@ -33,8 +33,18 @@ const cleanEnv = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
   ...env,
 });
 
+/**
+ * A `serve` that names no store keeps its sessions in memory, as the tests written before the
+ * SQLite default expect: no file left in the repository, none shared by parallel tests.
+ */
+function withTestStore(args: string[]): string[] {
+  if (args[0] !== 'serve' || args.some((arg) => arg === '--store' || arg === '--data-dir')) return args;
+  return [...args, '--store', 'memory'];
+}
+
 /** Runs the CLI from its sources, under Node (through tsx) or under Bun (which runs TypeScript itself). */
 export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, runtime: 'node' | 'bun' = 'node'): CliProcess {
+  args = withTestStore(args);
   const [command, prefix] =
     runtime === 'bun'
       ? [join(root, 'node_modules/.bin/bun'), ['run', entry]]

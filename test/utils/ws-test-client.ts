@@ -15,7 +15,7 @@ export interface TestClient {
   readonly received: ServerMessage[];
   send(message: unknown): void;
   sendRaw(data: string | Buffer, options?: { binary?: boolean }): void;
-  /** Resolves with the first message (already received or future) that matches. */
+  /** Resolves with the first message (already received or future) that matches; rejects once the socket closes without one. */
   waitFor<K extends ServerMessageType>(
     type: K,
     match?: (message: ServerMessageOf<K>) => boolean,
@@ -38,8 +38,14 @@ export async function connectTestClient(url: string, options: WebSocket.ClientOp
     received.push(JSON.parse(data.toString()) as ServerMessage);
     for (const listener of [...listeners]) listener();
   });
+  let closedWith: { code: number; reason: string } | undefined;
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
-    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    socket.once('close', (code, reason) => {
+      closedWith = { code, reason: reason.toString() };
+      resolve(closedWith);
+      // A wait still pending can end now: nothing more will arrive.
+      for (const listener of [...listeners]) listener();
+    }),
   );
   await new Promise<void>((resolve, reject) => {
     socket.once('open', () => resolve());
@@ -51,7 +57,14 @@ export async function connectTestClient(url: string, options: WebSocket.ClientOp
 
   const waitFor: TestClient['waitFor'] = (type, match = () => true, timeoutMs = 5000) =>
     waitUntil(
-      () => received.find((message) => message.type === type && match(message as never)) as never,
+      () => {
+        const found = received.find((message) => message.type === type && match(message as never));
+        if (found === undefined && closedWith)
+          throw new Error(
+            `the socket closed (${closedWith.code} ${closedWith.reason}) while waiting for a ${type} message; got ${JSON.stringify(received.map((m) => m.type))}`,
+          );
+        return found as never;
+      },
       listeners,
       timeoutMs,
       () =>

@@ -7,9 +7,10 @@ import type {
   ToolApprovalMessage,
   UserMessageOptions,
 } from '../../protocol/codecs';
-import type { ToolRegistry } from '../../tools/registry';
+import type { ToolRegistry } from '../../tools/types';
 import type { Conversation } from '../conversation';
 import type { Logger } from '../ports';
+import type { UsageLimits } from '../usage-limits';
 import type { LimitCheck, ReplyLimits } from './limits';
 import type { ReplyState } from './reply-state';
 
@@ -28,6 +29,20 @@ export interface ReplyAnswers {
   approval(toolCallId: string): Observable<ToolApprovalMessage['data']>;
   result(toolCallId: string): Observable<ClientToolResultMessage['data']>;
 }
+
+/**
+ * Checks the tools a `user_message` declares to run on the client against the server's tool
+ * names: the definitions to offer the model beside the server's, or why the declaration is
+ * refused (the reply ends with `invalid_client_tools`). The server's is the tools layer's
+ * `checkClientTools` (each schema compiled with Ajv), given as an option so that the core never
+ * loads a schema compiler.
+ */
+export type ClientToolsCheck = (
+  declared: readonly ClientToolDeclaration[],
+  serverToolNames: readonly string[],
+) =>
+  | { readonly ok: true; readonly definitions: readonly LLMToolDefinition[] }
+  | { readonly ok: false; readonly error: string };
 
 /** How long a reply waits for its client, and what it keeps of the model's reasoning. */
 export interface HumanInTheLoopOptions {
@@ -66,6 +81,8 @@ export interface ReplyContext {
   readonly logger: Logger;
   /** Tools the client runs, declared on the `user_message`: offered beside the server's. */
   readonly clientTools?: readonly ClientToolDeclaration[];
+  /** Checks `clientTools`; without it, a message that declares any is refused with `invalid_client_tools`. */
+  readonly checkClientTools?: ClientToolsCheck;
   /** Pictures and files of the user's message, as history keeps them (stored by reference). */
   readonly attachments?: readonly HistoryAttachment[];
   /** Reads a stored attachment's bytes back for the model call (see `LLMRequest.attachmentData`). */
@@ -76,6 +93,12 @@ export interface ReplyContext {
   readonly humanInTheLoop?: HumanInTheLoopOptions;
   /** The reply's trace handle (see `ReplyTrace.context`), passed to its model calls and tool runs. */
   readonly trace?: unknown;
+  /** The principal's token budget and message rate: asked before the model calls, told what each spent. */
+  readonly usageLimits?: UsageLimits;
+  /** An edit: the user message of the active path this one replaces, as a new branch. */
+  readonly editOf?: string;
+  /** A regenerate: the last user message is answered again, as a new branch (`text` is not used). */
+  readonly regenerate?: boolean;
 }
 
 /** What the rounds of one running reply share. */

@@ -4,7 +4,7 @@
  * (./limits.ts). Error mapping is the connection's catch-all (../error-message.ts).
  */
 export { runReply } from './run-reply';
-export type { HumanInTheLoopOptions, ReplyAnswers, ReplyContext, ReplyTimings } from './context';
+export type { ClientToolsCheck, HumanInTheLoopOptions, ReplyAnswers, ReplyContext, ReplyTimings } from './context';
 export {
   DEFAULT_MAX_REPLY_TEXT_BYTES,
   DEFAULT_MAX_TOOL_ARGUMENTS_BYTES,

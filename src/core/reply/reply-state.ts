@@ -1,6 +1,7 @@
-import type { FinishReason, ServerMessageInput, Usage } from '../../protocol/codecs';
+import type { FinishReason, HistoryMessage, ServerMessageInput, Usage } from '../../protocol/codecs';
 
-function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
+/** `total` and `more` summed, field by field (reasoning and cached where either has them; estimated if either is). */
+export function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | undefined {
   if (!more) return total;
   if (!total) return more;
   return {
@@ -19,8 +20,7 @@ function addUsage(total: Usage | undefined, more: Usage | undefined): Usage | un
 
 /**
  * What one reply accumulates over its model calls, in one place: its text, the current call's
- * text and event count (what an abort keeps and estimates from), the usage, and whether it was
- * aborted. It also makes the reply's chunk and ending frames.
+ * text and event count (what an abort keeps and estimates from) and the usage. It also makes the reply's chunk and ending frames.
  */
 export class ReplyState {
   /** The reply's text over all its model calls. */
@@ -32,11 +32,17 @@ export class ReplyState {
   /** Events of the current model call: on an abort, its usage is estimated from them. */
   roundDeltas = 0;
   usage: Usage | undefined;
-  aborted = false;
   /** The tool-call ids this reply has used so far, over all its model calls. */
   private readonly toolCallIds = new Set<string>();
 
-  constructor(readonly requestId: string) {}
+  /** The reply's answer as history keeps it, once it entered history: its id goes with `llm_complete`. */
+  answer: HistoryMessage | undefined;
+
+  constructor(
+    readonly requestId: string,
+    /** The id of the user message the reply answers, when history gave it one. */
+    readonly userMessageId?: string,
+  ) {}
 
   /** A model call starts. */
   newRound(): void {
@@ -110,9 +116,20 @@ export class ReplyState {
   /** The reply's last frames: an empty complete chunk, then `llm_complete`. */
   ending(finishReason: FinishReason): ServerMessageInput[] {
     const { fullText, requestId, usage } = this;
+    const messageId = this.answer?.id;
     return [
       this.chunk('', true),
-      { type: 'llm_complete', data: { fullText, requestId, finishReason, ...(usage ? { usage } : {}) } },
+      {
+        type: 'llm_complete',
+        data: {
+          fullText,
+          requestId,
+          finishReason,
+          ...(usage ? { usage } : {}),
+          ...(messageId === undefined ? {} : { messageId }),
+          ...(this.userMessageId === undefined ? {} : { userMessageId: this.userMessageId }),
+        },
+      },
     ];
   }
 }

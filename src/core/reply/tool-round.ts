@@ -2,8 +2,8 @@ import * as E from 'fp-ts/Either';
 import { concat, defer, EMPTY, forkJoin, from, map, merge, mergeMap, type Observable, of } from 'rxjs';
 import type { RoundSnapshot, ToolCallSnapshot } from '../../llm/accumulate-round';
 import type { HistoryMessage, ServerMessageInput, ToolCallStatus } from '../../protocol/codecs';
-import { awaitApproval, awaitClientResult } from '../../tools/client-tools';
-import { parseToolArguments } from '../../tools/registry';
+import { awaitApproval, awaitClientResult } from '../../tools/client-answers';
+import { parseToolArguments } from '../../tools/tool-arguments';
 import type { ToolOutcome } from '../../tools/types';
 import type { ReplyRun } from './context';
 
@@ -24,6 +24,11 @@ type CallKind = 'server' | 'approval' | 'client';
  * the caller's. Unsubscribing (an abort) ends every run and every wait.
  */
 export function toolRound(run: ReplyRun, round: RoundSnapshot, step: number): Observable<ServerMessageInput> {
+  // Each subscription runs the calls anew, with outcomes of its own.
+  return defer(() => runCalls(run, round, step));
+}
+
+function runCalls(run: ReplyRun, round: RoundSnapshot, step: number): Observable<ServerMessageInput> {
   const { context, state, humanInTheLoop } = run;
   const { requestId } = state;
   const calls = round.toolCalls.map((call: ToolCallSnapshot) => {

@@ -44,6 +44,8 @@ export type BusMessage =
   | { readonly t: 'send'; readonly s: string; readonly to: string; readonly m: ServerMessageInput }
   /** The writer of `s` let go of it: a process following it may take over. */
   | { readonly t: 'released'; readonly s: string }
+  /** Conversation `s` was deleted: a process holding it closes its connection (4410) and lets it go. */
+  | { readonly t: 'deleted'; readonly s: string }
   /** A message for every session held anywhere but `x`, from process `from`. */
   | { readonly t: 'broadcast'; readonly from: string; readonly m: ServerMessageInput; readonly x?: string };
 
@@ -61,6 +63,7 @@ const Envelope = t.union([
   t.type({ t: t.literal('answer'), s: t.string, to: t.string, c: t.string, m: t.UnknownRecord }),
   t.type({ t: t.literal('send'), s: t.string, to: t.string, m: t.UnknownRecord }),
   t.type({ t: t.literal('released'), s: t.string }),
+  t.type({ t: t.literal('deleted'), s: t.string }),
   t.intersection([
     t.type({ t: t.literal('broadcast'), from: t.string, m: t.UnknownRecord }),
     t.partial({ x: t.string }),

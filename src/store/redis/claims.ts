@@ -8,6 +8,7 @@ import { samePrincipal } from '../../util/same-principal';
 import { secretsEqual } from '../../util/secrets-equal';
 import { follow } from './follower';
 import { hashToken, type LoggedFrame } from './redis-data';
+import { readMeta } from './restore';
 import type { ServerProcess } from './server-process';
 import { adopt } from './writer';
 
@@ -28,6 +29,13 @@ async function replayFromLog(node: ServerProcess, session: Session, lastSeq: num
   return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
 }
 
+/** Whether Redis keeps `resumeToken` as the session's token. */
+async function storedTokenIs(node: ServerProcess, sessionId: string, resumeToken: string): Promise<boolean> {
+  // Held here: this process writes it back into a Redis that lost it (leases.ts), not the records.
+  const meta = await node.data.readMeta(sessionId);
+  return meta !== undefined && secretsEqual(meta.tokenHash, hashToken(resumeToken));
+}
+
 /** A resume of `sessionId` on this process, now (the directory runs one per session at a time). */
 export async function claimNow(
   node: ServerProcess,
@@ -38,7 +46,9 @@ export async function claimNow(
 ): Promise<ClaimResult> {
   const local = node.held.get(sessionId);
   if (local) {
-    if (!secretsEqual(local.session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
+    // Redis holds the token: a conversation opened by id on another process has a new one.
+    if (!secretsEqual(local.session.resumeToken, resumeToken) && !(await storedTokenIs(node, sessionId, resumeToken)))
+      return { outcome: 'forbidden' };
     if (!samePrincipal(local.session.principal, principal)) return { outcome: 'other_principal' };
     const replay = local.session.replaySince(lastSeq);
     if (!('gap' in replay)) return { outcome: 'resumed', session: local.session, replay: replay.frames };
@@ -46,7 +56,8 @@ export async function claimNow(
     if (!local.follower) return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
     return replayFromLog(node, local.session, lastSeq);
   }
-  const meta = await node.data.readMeta(sessionId);
+  // A session Redis lost comes back from the records, when the store keeps them.
+  const meta = await readMeta(node, sessionId);
   if (!meta) return { outcome: 'session_lost' };
   if (!secretsEqual(meta.tokenHash, hashToken(resumeToken))) return { outcome: 'forbidden' };
   // Before any takeover or adoption: a resume by another principal changes nothing.
@@ -55,12 +66,17 @@ export async function claimNow(
     const owner = await node.data.owner(sessionId);
     if (owner.alive && owner.id !== node.nodeId) return follow(node, sessionId, resumeToken, meta, lastSeq, share);
     if (!(await node.data.claim(sessionId, owner.id, node.nodeId))) continue;
-    const range = await node.data.framesAfter(sessionId, lastSeq);
+    // The metadata read again now that the session is this process's: read before the claim, it may
+    // say a reply runs that its writer ended (and let go of) meanwhile, which is no interruption.
+    const [range, current] = await Promise.all([
+      node.data.framesAfter(sessionId, lastSeq),
+      node.data.readMeta(sessionId),
+    ]);
     if ('gap' in range) {
       await node.data.release(sessionId, node.nodeId);
       return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
     }
-    const session = await adopt(node, sessionId, resumeToken, meta, lastSeq);
+    const session = await adopt(node, sessionId, resumeToken, current ?? meta, lastSeq);
     // Messages the adoption itself wrote (an interrupted reply's error) come after the log's.
     return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
   }
@@ -78,7 +94,7 @@ export async function pushTo(node: ServerProcess, sessionId: string, message: Se
       held.session.send(message);
       return true;
     }
-    const meta = await node.data.readMeta(sessionId);
+    const meta = await readMeta(node, sessionId);
     if (!meta) return false;
     const owner = await node.data.owner(sessionId);
     if (owner.alive && owner.id !== node.nodeId) {

@@ -3,10 +3,18 @@
  * Cluster (its nodes, or an ioredis `Cluster` of yours), or to the master a set of Sentinels
  * names. Everything else in the store runs on what these return, whichever it is.
  */
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type * as IORedis from 'ioredis';
+import { lazyRequire } from '../../util/lazy-require';
+
+/** ioredis, loaded by the first store that connects (not by `import { WSClient } from 'llm-ws'`). */
+const ioredis = lazyRequire('ioredis') as () => typeof IORedis;
 
 /** A connection the store runs commands on: one Redis (standalone or through Sentinel), or a Cluster. */
 export type StoreConnection = Redis | Cluster;
+
+/** Whether a connection is a Cluster: ioredis's own flag, so ioredis need not be loaded to ask. */
+export const isCluster = (connection: StoreConnection): connection is Cluster => connection.isCluster;
 
 /** A node address: `{ host, port }`. */
 export interface RedisNodeAddress {
@@ -80,7 +88,7 @@ function eagerNodes(cluster: Cluster): Cluster {
 export function connectorFor(target: RedisTarget): Connector {
   if ('client' in target) {
     const { client } = target;
-    if (client instanceof Cluster) {
+    if (isCluster(client)) {
       return (settings) => {
         const mine = clusterSettings(settings);
         // Connected now even if yours waits for its first command (lazyConnect): the store waits for `ready`.
@@ -99,14 +107,14 @@ export function connectorFor(target: RedisTarget): Connector {
   if ('cluster' in target) {
     if (target.cluster.length === 0) throw new RangeError('cluster needs at least one node');
     const nodes = target.cluster.map(({ host, port }) => ({ host, port }));
-    return (settings) => eagerNodes(new Cluster(nodes, clusterSettings(settings)));
+    return (settings) => eagerNodes(new (ioredis().Cluster)(nodes, clusterSettings(settings)));
   }
   if ('sentinels' in target) {
     if (target.sentinels.length === 0) throw new RangeError('sentinels needs at least one Sentinel');
     const sentinels = target.sentinels.map(({ host, port }) => ({ host, port }));
-    return (settings) => new Redis({ ...SENTINEL_SETTINGS, ...settings, sentinels, name: target.name });
+    return (settings) => new (ioredis().Redis)({ ...SENTINEL_SETTINGS, ...settings, sentinels, name: target.name });
   }
-  return (settings) => new Redis(target.url, settings);
+  return (settings) => new (ioredis().Redis)(target.url, settings);
 }
 
 /** Reads `host:port,host:port` (a CLI flag or an environment variable) as node addresses. */

@@ -29,6 +29,8 @@ export function followLog(options: FollowLogOptions): Observable<LoggedFrame[]> 
   return new Observable<LoggedFrame[]>((subscriber) => {
     let stopped = false;
     let lastId = `${options.afterSeq}-0`;
+    /** The newest seq emitted: a run read after its own frames adds nothing. */
+    let upTo = options.afterSeq;
     let clientId: number | undefined;
     void (async () => {
       // On a cluster CLIENT ID would name a connection to some node, not necessarily the XREAD's:
@@ -49,7 +51,9 @@ export function followLog(options: FollowLogOptions): Observable<LoggedFrame[]> 
         const entries = reply?.[0]?.[1] ?? [];
         const newest = entries[entries.length - 1];
         if (newest) lastId = newest[0];
-        subscriber.next(framesOf(entries));
+        const frames = framesOf(entries, upTo);
+        upTo = frames[frames.length - 1]?.seq ?? upTo;
+        subscriber.next(frames);
       }
     })().catch((error: unknown) => {
       if (!stopped) subscriber.error(error);

@@ -12,7 +12,7 @@ import { CloseCode } from '../../protocol/codes';
 import { followLog } from './follow-log';
 import type { StoredMeta } from './redis-data';
 import type { ServerProcess } from './server-process';
-import { failInterrupted, loadWriter } from './writer';
+import { endInterrupted, loadWriter } from './writer';
 
 /** Drives the follower of one session on this process, until it is promoted or released. */
 export class RedisFollow {
@@ -85,7 +85,8 @@ export class RedisFollow {
     }
     const range = await node.data.framesAfter(sessionId, session.followedSeq);
     for (const frame of 'frames' in range ? range.frames : []) session.deliver(frame.seq, frame.text);
-    const writer = await loadWriter(node, sessionId, meta, session.followedSeq);
+    const loaded = await loadWriter(node, sessionId, meta, session.followedSeq);
+    const { writer } = loaded;
     session.promote(
       node.context.makeSession({
         sessionId,
@@ -95,7 +96,7 @@ export class RedisFollow {
       }),
     );
     node.holdAsWriter(session, writer);
-    if (meta.busy !== undefined) failInterrupted(node, session, meta.busy);
+    if (meta.busy !== undefined) endInterrupted(node, session, loaded, meta.busy);
     session.handleHeld();
     const held = node.held.get(sessionId);
     if (held && !session.attached && !session.busy) node.release(held);

@@ -8,3 +8,5 @@ export {
   type RedisStoreOptions,
 } from './redis-store';
 export { redisConversationBindings, type RedisConversationBindingsOptions } from './conversation-bindings';
+export { redisQuotaCounter, type RedisQuotaCounterOptions } from './quota-counter';
+export { redisAttachmentStore, DEFAULT_REDIS_ATTACHMENT_TTL_MS, type RedisAttachmentStoreOptions } from './attachments';

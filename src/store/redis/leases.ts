@@ -5,8 +5,7 @@
  * back (perhaps restarted empty).
  */
 import { CloseCode } from '../../protocol/codes';
-import { Cluster } from 'ioredis';
-import type { StoreConnection } from './connect';
+import { isCluster, type StoreConnection } from './connect';
 import type { ServerProcess } from './server-process';
 
 /**
@@ -15,7 +14,7 @@ import type { ServerProcess } from './server-process';
  * of a new server were answered 1013. Ready means every master's connection is ready.
  */
 async function mastersReady(redis: StoreConnection): Promise<void> {
-  if (!(redis instanceof Cluster)) return;
+  if (!isCluster(redis)) return;
   const masters = redis.nodes('master');
   const waits = masters
     .filter((master) => master.status !== 'ready')
@@ -108,6 +107,8 @@ async function renew(node: ServerProcess): Promise<void> {
     await node.data.renewLease(node.nodeId, node.options.leaseMs);
     const due = [...node.held.keys()].filter((id) => node.touchDue(id));
     await node.data.touch(due);
+    // A session held long without a change stays listed as long as it is kept.
+    await node.data.index.renew(due.map((id) => node.held.get(id)?.session.principal));
   } catch (error) {
     node.reportFailure(error);
   }

@@ -4,24 +4,36 @@
  *
  * Keys of session S (the `{S}` hash tag keeps them in one Redis Cluster slot):
  * - `<prefix>{S}:meta`    hash: `token` (SHA-256 of the resume token), `principal` (JSON), `busy`
- *                         (the request id of a running reply, while one runs)
+ *                         (the request id of a running reply, while one runs), and what a
+ *                         conversation list shows: `createdAt`, `title` (given by a rename),
+ *                         `autoTitle` and `count` (of the active branch, written with the history),
+ *                         `usage` (the usage total as JSON, after each reply that reported usage)
  * - `<prefix>{S}:history` string: the conversation history as JSON
  * - `<prefix>{S}:log`     stream: the session's messages, entry id `<seq>-0`, field `f` = the
- *                         frame; an entry with field `m` marks a seq whose frames were lost
+ *                         frame; an entry with field `m` marks a seq whose frames were lost; an
+ *                         entry `<seq>-1` with field `c` holds the chunks of one reply up to
+ *                         message `seq` as one run (`protocol/replay-runs.ts`), written in place of
+ *                         their frames (deleted then), so a long reply of small chunks takes few
  * - `<prefix>{S}:requests` list: the newest `user_message` ids answered, so a resend after a
  *                         move to another process is recognised
  * - `<prefix>{S}:owner`   string: the id of the process that writes the session's stream
  * - `<prefix>node:<N>`    string with a TTL (the lease): process N is alive while it exists
+ * - `<prefix>conversations:<P>` sorted set: the ids of principal P's sessions (P: SHA-256 of its
+ *                         canonical JSON) by the time each last changed; in its own slot, so
+ *                         written by commands of its own, never in a session's MULTI. An id whose
+ *                         session expired is dropped when a list finds its meta gone.
  * Each session key has a TTL of the session TTL, renewed while a process holds the session.
  *
  * On a Redis Cluster every command here names keys of one session only (one slot), or one lease
  * key: a MULTI, a script or a pipeline never spans slots. `touch` of several sessions is one
  * pipeline per session there.
  */
-import { createHash } from 'node:crypto';
-import type { HistoryMessage } from '../../protocol/codecs';
+import { decodeRun, lastSeqOf, runFrames } from '../../protocol/replay-runs';
+import { messageCountOf, titleOf, usageJson, usageOf } from '../records/summary';
+import type { HistoryMessage, Usage } from '../../protocol/codecs';
 import type { Cluster } from 'ioredis';
 import type { StoreConnection } from './connect';
+import { ConversationIndex } from './conversation-index';
 import { OrderedWrites } from './ordered-writes';
 import { TurnBatch } from './turn-batch';
 
@@ -41,24 +53,56 @@ export interface StoredMeta {
   readonly principal: unknown;
   /** The request id of the reply running when the writer last said so. */
   readonly busy: string | undefined;
+  /** The usage total, once a reply reported usage. */
+  readonly usage?: Usage;
+}
+
+/** What a conversation list shows of a session, as its meta holds it. */
+export interface SummaryFields {
+  readonly principal: unknown;
+  readonly createdAt: number;
+  readonly title: string;
+  readonly messageCount: number;
+  readonly usage?: Usage;
 }
 
 /** The frames after a seq: all of them, or a gap because the oldest were trimmed or lost. */
 export type LoggedRange =
   { readonly frames: readonly LoggedFrame[] } | { readonly gap: { readonly oldestHeld: number } };
 
-/** SHA-256 of a resume token: Redis never holds a token that would let a reader take a session over. */
-export const hashToken = (token: string): string => createHash('sha256').update(token).digest('base64url');
+export { hashToken } from '../records/token-hash';
 
 const seqOf = (entryId: string): number => Number.parseInt(entryId, 10);
 
-/** Reads Redis entries `[id, [field, value, ...]]` as frames, skipping loss markers. */
-export function framesOf(entries: ReadonlyArray<[string, string[]]>): LoggedFrame[] {
+/**
+ * Reads Redis entries `[id, [field, value, ...]]` as the frames after `afterSeq`, in order, each
+ * once: a run (`c`) as the frames of its chunks after the newest seq read so far; loss markers
+ * skipped. (A reader may see a run's frames and the run itself, between its write and the
+ * deletion of its frames.)
+ */
+export function framesOf(entries: ReadonlyArray<[string, string[]]>, afterSeq: number): LoggedFrame[] {
   const frames: LoggedFrame[] = [];
+  let upTo = afterSeq;
   for (const [id, fields] of entries) {
-    if (fields[0] === 'f' && fields[1] !== undefined) frames.push({ seq: seqOf(id), text: fields[1] });
+    const value = fields[1];
+    if (value === undefined || seqOf(id) <= upTo) continue;
+    if (fields[0] === 'f') {
+      upTo = seqOf(id);
+      frames.push({ seq: upTo, text: value });
+    } else if (fields[0] === 'c') {
+      const run = decodeRun(value);
+      if (!run) continue;
+      frames.push(...runFrames(run, upTo));
+      upTo = lastSeqOf(run);
+    }
   }
   return frames;
+}
+
+/** The seq a log entry begins at: its own, or a run's first chunk's. */
+function firstSeqOf([id, fields]: [string, string[]]): number {
+  if (fields[0] !== 'c' || fields[1] === undefined) return seqOf(id);
+  return decodeRun(fields[1])?.firstSeq ?? seqOf(id);
 }
 
 /** Replaces the owner only if it is still `expected` ('' for none): how a process takes a session. */
@@ -66,6 +110,18 @@ const CLAIM_SCRIPT = `
 local current = redis.call('GET', KEYS[1]) or ''
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1`;
+
+/**
+ * Adds a run of chunks as entry `<last>-1` and deletes the frames `<first>-0` to `<last>-0` it
+ * holds, only if the add succeeds (a run sent again after a failover, already there, deletes nothing).
+ */
+const COALESCE_SCRIPT = `
+local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[3] .. '-1', 'c', ARGV[4])
+if type(added) == 'table' and added.err then return 0 end
+local ids = {}
+for seq = tonumber(ARGV[2]), tonumber(ARGV[3]) do ids[#ids + 1] = seq .. '-0' end
+redis.call('XDEL', KEYS[1], unpack(ids))
 return 1`;
 
 /** Deletes the owner only if it is `me`: a process lets go only of what is still its own. */
@@ -83,6 +139,8 @@ export class RedisSessionData {
   /** On a cluster: each session's writes in order. */
   private readonly ordered: OrderedWrites | undefined;
   private readonly turn: TurnBatch;
+  /** The principals' conversation indexes. */
+  readonly index: ConversationIndex;
 
   constructor(
     private readonly redis: StoreConnection,
@@ -94,6 +152,10 @@ export class RedisSessionData {
   ) {
     this.turn = new TurnBatch(redis);
     this.ordered = redis.isCluster ? new OrderedWrites(redis as Cluster, () => this.turn.begin()) : undefined;
+    // Its keys are in slots of their own: written with the turn's writes on one Redis, at once on a cluster.
+    this.index = new ConversationIndex(redis, prefix, ttlMs, (write) =>
+      this.ordered ? write() : this.turn.send(write),
+    );
   }
 
   key(sessionId: string, part: SessionKeyPart): string {
@@ -112,7 +174,10 @@ export class RedisSessionData {
   async writeMeta(sessionId: string, tokenHash: string, principal: unknown, busy?: string): Promise<void> {
     const meta = this.key(sessionId, 'meta');
     await this.inOrder(sessionId, () => {
-      const pipeline = this.redis.multi().hset(meta, 'token', tokenHash, 'principal', principalJson(principal));
+      const pipeline = this.redis
+        .multi()
+        .hset(meta, 'token', tokenHash, 'principal', principalJson(principal))
+        .hsetnx(meta, 'createdAt', Date.now());
       if (busy !== undefined) pipeline.hset(meta, 'busy', busy);
       return pipeline.pexpire(meta, this.ttlMs).exec();
     });
@@ -121,7 +186,13 @@ export class RedisSessionData {
   async readMeta(sessionId: string): Promise<StoredMeta | undefined> {
     const fields = await this.redis.hgetall(this.key(sessionId, 'meta'));
     if (fields.token === undefined) return undefined;
-    return { tokenHash: fields.token, principal: parsePrincipal(fields.principal), busy: fields.busy };
+    const usage = usageOf(fields.usage);
+    return {
+      tokenHash: fields.token,
+      principal: parsePrincipal(fields.principal),
+      busy: fields.busy,
+      ...(usage ? { usage } : {}),
+    };
   }
 
   /** A reply for `requestId` starts: it is running, and the id is remembered so a resend is recognised. */
@@ -150,10 +221,64 @@ export class RedisSessionData {
     );
   }
 
+  /** Writes the history, and the title and count a conversation list shows of it. */
   async writeHistory(sessionId: string, messages: readonly HistoryMessage[]): Promise<void> {
     await this.inOrder(sessionId, () =>
-      this.redis.set(this.key(sessionId, 'history'), JSON.stringify(messages), 'PX', this.ttlMs),
+      this.redis
+        .multi()
+        .set(this.key(sessionId, 'history'), JSON.stringify(messages), 'PX', this.ttlMs)
+        .hset(this.key(sessionId, 'meta'), 'autoTitle', titleOf(messages), 'count', messageCountOf(messages))
+        .exec(),
     );
+  }
+
+  /**
+   * Resolves once this process's writes of these sessions so far are done, so a read after it
+   * sees them: on a cluster a session's writes queue apart from other commands (on one Redis they
+   * go first on the one connection).
+   */
+  async settled(sessionIds: readonly string[]): Promise<void> {
+    const { ordered } = this;
+    if (!ordered) return;
+    await Promise.allSettled(sessionIds.map((id) => ordered.run(id, () => Promise.resolve())));
+  }
+
+  /** A new resume token for the session (opened by id by its principal). */
+  async setToken(sessionId: string, tokenHash: string): Promise<void> {
+    await this.inOrder(sessionId, () => this.redis.hset(this.key(sessionId, 'meta'), 'token', tokenHash));
+  }
+
+  /** The conversation's usage total. */
+  async setUsage(sessionId: string, usage: Usage): Promise<void> {
+    await this.inOrder(sessionId, () => this.redis.hset(this.key(sessionId, 'meta'), 'usage', usageJson(usage)));
+  }
+
+  /** A title given to the conversation. */
+  async setTitle(sessionId: string, title: string): Promise<void> {
+    await this.inOrder(sessionId, () => this.redis.hset(this.key(sessionId, 'meta'), 'title', title));
+  }
+
+  /** What a conversation list shows of a session, from its meta (undefined once it is gone). */
+  async readSummaryFields(sessionId: string): Promise<SummaryFields | undefined> {
+    const [token, principal, createdAt, title, autoTitle, count, usageText] = await this.redis.hmget(
+      this.key(sessionId, 'meta'),
+      'token',
+      'principal',
+      'createdAt',
+      'title',
+      'autoTitle',
+      'count',
+      'usage',
+    );
+    if (token === null || token === undefined) return undefined;
+    const usage = usageOf(usageText);
+    return {
+      principal: parsePrincipal(principal ?? undefined),
+      createdAt: Number(createdAt ?? 0) || 0,
+      title: title ?? autoTitle ?? '',
+      messageCount: Number(count ?? 0) || 0,
+      ...(usage ? { usage } : {}),
+    };
   }
 
   async readHistory(sessionId: string): Promise<HistoryMessage[]> {
@@ -184,6 +309,16 @@ export class RedisSessionData {
           return;
         throw error;
       });
+  }
+
+  /**
+   * Keeps messages `firstSeq` to `lastSeq`, chunks of one reply, as one run in the log (entry
+   * `<lastSeq>-1`, right after the frame of `lastSeq`), and deletes their frames.
+   */
+  async coalesce(sessionId: string, firstSeq: number, lastSeq: number, run: string): Promise<void> {
+    await this.inOrder(sessionId, () =>
+      this.redis.eval(COALESCE_SCRIPT, 1, this.key(sessionId, 'log'), this.maxLogEntries, firstSeq, lastSeq, run),
+    );
   }
 
   /**
@@ -221,8 +356,8 @@ export class RedisSessionData {
   async framesAfter(sessionId: string, afterSeq: number): Promise<LoggedRange> {
     const entries = await this.redis.xrange(this.key(sessionId, 'log'), `${afterSeq + 1}-0`, '+');
     const first = entries[0];
-    if (first && seqOf(first[0]) > afterSeq + 1) return { gap: { oldestHeld: seqOf(first[0]) } };
-    return { frames: framesOf(entries) };
+    if (first && firstSeqOf(first) > afterSeq + 1) return { gap: { oldestHeld: firstSeqOf(first) } };
+    return { frames: framesOf(entries, afterSeq) };
   }
 
   /** The process that writes the session's stream ('' for none), and whether its lease still runs. */
@@ -289,7 +424,8 @@ function principalJson(principal: unknown): string {
   }
 }
 
-function parsePrincipal(text: string | undefined): unknown {
+/** A stored principal (JSON; `null` and anything unreadable as absent). */
+export function parsePrincipal(text: string | undefined): unknown {
   try {
     return text === undefined ? undefined : ((JSON.parse(text) as unknown) ?? undefined);
   } catch {

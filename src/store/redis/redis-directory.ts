@@ -9,10 +9,12 @@
  */
 import type {
   ClaimResult,
+  ConversationCatalog,
   RemoteSender,
   Session,
   SessionDirectory,
   SessionStoreContext,
+  RecordsHealth,
   StoreHealth,
 } from '../../core/ports';
 import type { ServerMessageInput } from '../../protocol/codecs';
@@ -24,6 +26,7 @@ import { type Leases, startLeases } from './leases';
 import { hashToken } from './redis-data';
 import { ServerProcess, type RedisDirectoryOptions } from './server-process';
 import { RedisPersistence } from './redis-persistence';
+import { dropDeleted, redisConversations } from './conversations';
 
 export type { RedisDirectoryOptions };
 
@@ -32,10 +35,14 @@ class RedisSessionDirectory implements SessionDirectory {
   private readonly leases: Leases;
   /** Claims under way on this process, by session: one at a time per session. */
   private readonly claims = new Map<string, Promise<unknown>>();
+  readonly conversations: ConversationCatalog;
 
   constructor(context: SessionStoreContext, options: RedisDirectoryOptions) {
     this.node = new ServerProcess(context, options);
     this.leases = startLeases(this.node, (text) => this.onBus(text));
+    this.conversations = redisConversations(this.node, (sessionId, resumeToken, lastSeq, principal) =>
+      this.claim(sessionId, resumeToken, lastSeq, { principal, share: true }),
+    );
   }
 
   get size(): number {
@@ -51,6 +58,12 @@ class RedisSessionDirectory implements SessionDirectory {
     return this.node.available() && this.leases.listening ? 'ok' : 'unavailable';
   }
 
+  /** The records under Redis (PostgreSQL), if any: Redis may answer while they do not. */
+  recordsHealth(): RecordsHealth | undefined {
+    const { records } = this.node;
+    return records ? { kind: records.kind, status: records.health?.() ?? 'ok' } : undefined;
+  }
+
   /** Resolves once Redis first answers, or after `connectTimeoutMs` (the server then starts without it). */
   ready(): Promise<void> {
     return this.leases.ready();
@@ -59,9 +72,17 @@ class RedisSessionDirectory implements SessionDirectory {
   create(principal: unknown): Session {
     const { node } = this;
     const { sessionId, resumeToken } = node.context.newIdentity();
-    const writer = new RedisPersistence(node, sessionId, hashToken(resumeToken), principal, 0, [], []);
+    const tokenHash = hashToken(resumeToken);
+    const now = Date.now();
+    // The record is written with the session's first message: one that only answered controls leaves none.
+    const records = node.recordsFor(
+      sessionId,
+      { tokenHash, principal, createdAt: now, updatedAt: now },
+      { lastSeq: 0, history: [], requestIds: [] },
+    );
+    const writer = new RedisPersistence(node, sessionId, tokenHash, principal, 0, [], [], undefined, records);
     const session = node.context.makeSession({ sessionId, resumeToken, principal, persistence: writer });
-    node.holdAsWriter(session, writer, Date.now());
+    node.holdAsWriter(session, writer, now);
     if (node.available()) {
       Promise.all([
         node.data.writeMeta(sessionId, writer.tokenHash, principal),
@@ -154,7 +175,12 @@ class RedisSessionDirectory implements SessionDirectory {
     }
     if (node.available()) releases.push(node.data.dropLease(node.nodeId));
     await Promise.allSettled(releases);
-    await node.options.closeConnections();
+    try {
+      await node.options.closeConnections();
+    } finally {
+      // Writes what the records batched (the frames of a reply cut by the stop too) and lets go of them.
+      await node.records?.close();
+    }
   }
 
   /** What another process said: takeovers, controls and pushes for sessions held here, releases, broadcasts. */
@@ -197,6 +223,9 @@ class RedisSessionDirectory implements SessionDirectory {
         return;
       case 'released':
         if (held?.follower) void held.follower.checkWriter();
+        return;
+      case 'deleted':
+        if (held) dropDeleted(node, held.session);
         return;
       case 'broadcast':
         if (message.from !== node.nodeId) pushToEach(this.all(), message.m, message.x);

@@ -1,5 +1,6 @@
 import type { SessionPersistence } from '../../core/ports';
-import type { HistoryMessage } from '../../protocol/codecs';
+import type { HistoryMessage, Usage } from '../../protocol/codecs';
+import type { RecordsPersistence } from '../records/records-persistence';
 import type { ServerProcess } from './server-process';
 
 /**
@@ -12,9 +13,10 @@ const REMEMBERED_REQUEST_IDS_IN_STORE = 64;
 export type PersistenceHost = Pick<ServerProcess, 'data' | 'available' | 'reportFailure' | 'replyEnded' | 'touchDue'>;
 
 /**
- * The persistence hooks of a session written by this process: every message, history change and
- * reply start and end goes to Redis as it happens. Writes are not awaited (one connection keeps
- * them in order); a failed one stops the running reply (through `onFailed`).
+ * The persistence hooks of a session written by this process: every message, history change,
+ * usage total and reply start and end goes to Redis as it happens, and to the durable records
+ * when the store has them (`records`). Writes are not awaited (one connection keeps them in
+ * order); a failed one stops the running reply (through `onFailed`).
  */
 export class RedisPersistence implements SessionPersistence {
   /** The request id of the running reply, so it can be written again after Redis lost it. */
@@ -30,7 +32,13 @@ export class RedisPersistence implements SessionPersistence {
     readonly lastSeq: number,
     readonly history: readonly HistoryMessage[],
     readonly requestIds: readonly string[],
-  ) {}
+    /** The usage total as stored. */
+    readonly usage?: Usage,
+    /** The write-through to the durable records, when the store keeps them. */
+    readonly records?: RecordsPersistence,
+  ) {
+    records?.onFailed(() => this.fail());
+  }
 
   available(): boolean {
     return this.host.available();
@@ -52,25 +60,44 @@ export class RedisPersistence implements SessionPersistence {
     // touchDue is asked every time, so the first append's renewal counts and the second does not renew again.
     const due = this.host.touchDue(this.sessionId);
     if (due || seq === this.lastSeq + 1) this.settle(data.touch([this.sessionId]));
+    this.records?.frameAppended(seq, text);
+  }
+
+  framesCoalesced(firstSeq: number, lastSeq: number, run: string): void {
+    // Only a saving: the frames stay if it fails (an outage fails the frames' own writes, reported there).
+    this.host.data.coalesce(this.sessionId, firstSeq, lastSeq, run).catch(() => undefined);
   }
 
   historyChanged(messages: readonly HistoryMessage[]): void {
-    this.settle(this.host.data.writeHistory(this.sessionId, messages));
+    const { data } = this.host;
+    this.settle(data.writeHistory(this.sessionId, messages));
+    // A conversation is listed once it has a message, as of its latest change: by the records when
+    // the store has them (the Redis index is then not written), else by the index.
+    if (this.records) this.records.historyChanged(messages);
+    else this.settle(data.index.listed(this.principal, this.sessionId, Date.now()));
+  }
+
+  usageChanged(usage: Usage): void {
+    this.settle(this.host.data.setUsage(this.sessionId, usage));
+    this.records?.usageChanged(usage);
   }
 
   replyStarted(requestId: string): void {
     this.busy = requestId;
     this.settle(this.host.data.replyStarted(this.sessionId, requestId, REMEMBERED_REQUEST_IDS_IN_STORE));
+    this.records?.replyStarted(requestId);
   }
 
   replyEnded(): void {
     this.busy = undefined;
     this.settle(this.host.data.setBusy(this.sessionId, undefined));
+    this.records?.replyEnded();
     this.host.replyEnded(this.sessionId);
   }
 
   acknowledged(seq: number): void {
     this.settle(this.host.data.acknowledged(this.sessionId, seq));
+    this.records?.acknowledged(seq);
   }
 
   private settle(write: Promise<unknown>): void {

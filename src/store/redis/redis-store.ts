@@ -1,4 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { SessionRecords } from '../../core/ports';
 import type { SessionStore } from '../types';
 import { connectorFor, type RedisNodeAddress, type RedisTarget } from './connect';
 import { watchClusterNodes } from './node-watch';
@@ -64,6 +65,15 @@ export interface RedisStoreOptions {
    * @default DEFAULT_REDIS_COMMAND_TIMEOUT_MS
    */
   readonly commandTimeoutMs?: number;
+  /**
+   * Where conversations are kept durably, under Redis's live coordination: makes the records
+   * (e.g. `() => postgresRecords({ url })`) each time a server opens the store, which closes them
+   * when it stops. Every change is written through to them; they keep the conversation list, and
+   * a session Redis no longer has (restarted empty, expired) comes back from them, a reply its
+   * process did not finish kept as `interrupted`. Redis still holds the claims, leases, bus and
+   * the live frame log. @default none: Redis alone keeps the sessions
+   */
+  readonly records?: () => SessionRecords;
 }
 
 /**
@@ -115,10 +125,14 @@ export function targetOf(
 
 /**
  * Sessions in Redis, shared by every server process that uses the same Redis and prefix: a
- * client can reconnect to any of them and resume, even mid-reply (see docs/SCALING.md).
+ * client can reconnect to any of them and resume, even mid-reply (see docs/SCALING.md). Each
+ * principal's conversations are listed, opened, renamed and deleted from any of them. Redis keeps
+ * them only as long as the session TTL (and its persistence settings) allow, unless `records`
+ * keeps them durably (PostgreSQL: they survive a Redis restarted empty).
  *
  * ```ts
  * new WSServer({ store: redisStore({ url: 'redis://redis:6379' }) });
+ * new WSServer({ store: redisStore({ url: 'redis://redis:6379', records: () => postgresRecords({ url: 'postgres://db/llmws' }) }) });
  * new WSServer({ store: redisStore({ cluster: [{ host: '10.0.0.1', port: 6379 }] }) });
  * new WSServer({ store: redisStore({ sentinels: [{ host: '10.0.0.5', port: 26379 }], name: 'mymaster' }) });
  * ```
@@ -153,6 +167,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         followBlockMs: blockMs,
         probeIntervalMs: Math.min(PROBE_INTERVAL_MS, commandTimeoutMs),
         connectTimeoutMs: options.connectTimeoutMs ?? 5000,
+        ...(options.records ? { records: options.records() } : {}),
         closeConnections: async () => {
           nodes?.stop();
           const mine = [subscriber, redis];

@@ -6,7 +6,9 @@
  * `unhold` (forget the object, telling no one: the store is closing or lost the session).
  */
 import { randomUUID } from 'node:crypto';
-import type { FollowerSession, Session, SessionStoreContext } from '../../core/ports';
+import type { FollowerSession, Session, SessionMeta, SessionRecords, SessionStoreContext } from '../../core/ports';
+import type { HistoryMessage, Usage } from '../../protocol/codecs';
+import { RecordsPersistence, type RecordsHost } from '../records/records-persistence';
 import { type BusMessage, encodeBusMessage } from './bus';
 import type { StoreConnection } from './connect';
 import type { RedisFollow } from './follower';
@@ -31,6 +33,11 @@ export interface RedisDirectoryOptions {
   readonly connectTimeoutMs: number;
   /** Closes the connections (those the directory made) once the sessions are released. */
   readonly closeConnections: () => Promise<void>;
+  /**
+   * Where sessions are kept durably (PostgreSQL...), if anywhere: every change is written through
+   * to them, and a session Redis no longer has (restarted empty, expired) is loaded back from them.
+   */
+  readonly records?: SessionRecords;
 }
 
 /**
@@ -55,12 +62,61 @@ export class ServerProcess {
   private outageReported = false;
   /** Set once the store is closed: nothing more is written or reported. */
   closed = false;
+  /** The durable records under Redis, if any (see {@link RedisDirectoryOptions.records}). */
+  readonly records: SessionRecords | undefined;
+  private readonly recordsHost: RecordsHost | undefined;
+  private recordFailures = 0;
 
   constructor(
     readonly context: SessionStoreContext,
     readonly options: RedisDirectoryOptions,
   ) {
     this.data = new RedisSessionData(options.redis, options.prefix, context.ttlMs, context.replayMaxMessages);
+    const { records } = options;
+    this.records = records;
+    this.recordsHost = undefined;
+    if (!records) return;
+    const closed = (): boolean => this.closed;
+    // Without Redis nothing is taken (store_unavailable): the records see only what Redis saw.
+    this.recordsHost = {
+      records,
+      available: () => this.available(),
+      reportFailure: (error) => {
+        // One line per burst, not per frame.
+        if (this.recordFailures++ % 100 === 0)
+          context.logger.error({ err: error, store: records.kind }, 'a session record write failed');
+      },
+      // What the stop tears down is not written: a reply cut by it stays busy in the records too.
+      get closing() {
+        return closed();
+      },
+    };
+  }
+
+  /**
+   * The write-through to the records of session `sessionId` (none without records). `meta`: the
+   * record to write with the first write, for a new session; none for one the records have.
+   */
+  recordsFor(
+    sessionId: string,
+    meta: SessionMeta | undefined,
+    state: {
+      readonly lastSeq: number;
+      readonly history: readonly HistoryMessage[];
+      readonly requestIds: readonly string[];
+      readonly usage?: Usage;
+    },
+  ): RecordsPersistence | undefined {
+    if (!this.recordsHost) return undefined;
+    return new RecordsPersistence(
+      this.recordsHost,
+      sessionId,
+      meta,
+      state.lastSeq,
+      state.history,
+      state.requestIds,
+      state.usage,
+    );
   }
 
   /** Whether Redis takes commands now. */

@@ -27,7 +27,7 @@ export const DEFAULT_MCP_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
  * One MCP server whose tools the model may call: either `command` (stdio: llm-ws starts the
  * process and speaks MCP on its stdin and stdout) or `url` (Streamable HTTP).
  *
- * Each tool is offered as `<name>__<tool>` (see README "MCP tools"); each call is sent with the
+ * Each tool is offered as `<name>__<tool>` (see docs/guide/node.md, "MCP tools"); each call is sent with the
  * reply's cancellation, so an abort reaches the MCP server as `notifications/cancelled`.
  */
 export interface McpServerConfig {

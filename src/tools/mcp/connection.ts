@@ -100,11 +100,38 @@ export function createMcpConnection(
     return all;
   }
 
-  function makeTransport(sdk: Awaited<ReturnType<typeof loadMcpSdk>>): Transport {
+  /**
+   * Lists the tools again once the standalone event stream of a Streamable HTTP server is open:
+   * the client opens it after the handshake without waiting, and a server drops the
+   * `list_changed` it sends while no such stream is open (before it opened, or between a drop
+   * and its reconnect), so a change made then would otherwise never be seen.
+   */
+  function relistWhenStreamOpens(attempt: { client?: Client; opened: boolean }): () => void {
+    return () => {
+      const current = attempt.client;
+      if (!current || client !== current) {
+        // Still connecting: connect() lists again once it is done.
+        attempt.opened = true;
+        return;
+      }
+      listAll(current).then(
+        (listed) => {
+          if (client === current) setTools(listed);
+        },
+        (error: unknown) =>
+          log?.warn({ mcpServer: label, err: error }, `MCP server ${label}: refreshing its tools failed`),
+      );
+    };
+  }
+
+  function makeTransport(
+    sdk: Awaited<ReturnType<typeof loadMcpSdk>>,
+    attempt: { client?: Client; opened: boolean },
+  ): Transport {
     if (config.url !== undefined) {
       return new sdk.StreamableHTTPClientTransport(new URL(config.url), {
         requestInit: { headers: { ...(config.headers ?? {}) } },
-        fetch: limitedFetch(maxMessageBytes),
+        fetch: limitedFetch(maxMessageBytes, relistWhenStreamOpens(attempt)),
       });
     }
     return new sdk.StdioClientTransport({
@@ -148,8 +175,9 @@ export function createMcpConnection(
           },
         },
       );
-      const transport = makeTransport(sdk);
       const mine = next;
+      const attempt: { client?: Client; opened: boolean } = { opened: false };
+      const transport = makeTransport(sdk, attempt);
       next.onclose = () => {
         if (client !== mine || state === 'closed') return;
         client = undefined;
@@ -175,6 +203,9 @@ export function createMcpConnection(
         `MCP server ${serverName} connected (${label})`,
       );
       setTools(listed);
+      attempt.client = next;
+      // The event stream opened while this listed: list again, in case a change fell in between.
+      if (attempt.opened) relistWhenStreamOpens(attempt)();
     } catch (error) {
       lastError = error instanceof Error ? error.message : String(error);
       log?.warn({ mcpServer: label, err: error }, `MCP server ${label}: could not connect (${lastError}); retrying`);

@@ -2,10 +2,12 @@
  * MCP servers as a tool source: their tools, named `<server>__<tool>`, offered beside the
  * server's own in one {@link ToolRegistry} that follows each server's tool list as it changes.
  */
-import Ajv from 'ajv';
+import type Ajv from 'ajv';
 import { defer, from, type Observable } from 'rxjs';
 import { LLMWSError } from '../../errors';
-import { createToolRegistry, DEFAULT_TOOL_TIMEOUT_MS, type ToolRegistry } from '../registry';
+import { newAjv } from '../ajv';
+import { createToolRegistry, DEFAULT_TOOL_TIMEOUT_MS } from '../registry';
+import type { ToolRegistry } from '../types';
 import type { Tool } from '../types';
 import {
   describeMcpServer,
@@ -76,7 +78,7 @@ export function createMcpToolRegistry(
       throw new LLMWSError('invalid_options', `MCP server ${i + 1} (${describeMcpServer(config)}): ${problem}`);
   });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
-  const ajv = new Ajv({ allErrors: false, strict: false });
+  const ajv = newAjv({ allErrors: false, strict: false });
   const log = options.logger;
   let mcp: ToolRegistry = createToolRegistry([]);
   const rebuild = (): void => {

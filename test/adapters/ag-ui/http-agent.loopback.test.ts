@@ -5,34 +5,19 @@
  */
 import { HttpAgent } from '@ag-ui/client';
 import type { WSServer } from '../../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../../src/testing/node';
-import { defineTool } from '../../../src/tools/types';
-import { startServerFor } from '../../utils/test-server';
+import { MAIL_ANN, recordedSendMail } from '../../utils/send-mail-tool';
+import { ask, expectMailApproved, lastAssistant } from '../../utils/ag-ui-agent';
+import { useLoopbackServer } from '../../utils/loopback-server';
 
-let upstream: OpenAITestServer;
-let server: WSServer | undefined;
-
-beforeEach(async () => {
-  upstream = await createOpenAITestServer();
-});
-
-afterEach(async () => {
-  await server?.stop();
-  server = undefined;
-  await upstream.close();
-});
+const loopback = useLoopbackServer();
 
 const agentFor = (of: WSServer, threadId: string): HttpAgent =>
   new HttpAgent({ url: `http://127.0.0.1:${of.port as number}/ag-ui`, threadId });
 
-function ask(agent: HttpAgent, text: string): void {
-  agent.addMessage({ id: `u-${agent.messages.length}`, role: 'user', content: text });
-}
-
 describe('AG-UI HttpAgent on llm-ws', () => {
   it('runs a thread: text streamed as events, the conversation kept by the server', async () => {
-    server = await startServerFor(upstream, { builtinTools: false, conversationOptions: { systemPrompt: '' } });
-    upstream.enqueue({ type: 'text', reasoning: ['hmm'], chunks: ['Hello ', 'there'] });
+    const server = await loopback.start({ builtinTools: false, conversationOptions: { systemPrompt: '' } });
+    loopback.upstream.enqueue({ type: 'text', reasoning: ['hmm'], chunks: ['Hello ', 'there'] });
     const agent = agentFor(server, 'thread-1');
     const types: string[] = [];
     ask(agent, 'hi');
@@ -45,55 +30,25 @@ describe('AG-UI HttpAgent on llm-ws', () => {
 
     ask(agent, 'again');
     await agent.runAgent();
-    expect(agent.messages.filter((message) => message.role === 'assistant').at(-1)?.content).toBe('You said: again');
-    const seen = (await upstream.request(1)).body.messages.map(
+    expect(lastAssistant(agent)).toBe('You said: again');
+    const seen = (await loopback.upstream.request(1)).body.messages.map(
       (m: { role: string; content: string }) => `${m.role}: ${m.content}`,
     );
     expect(seen).toEqual(['user: hi', 'assistant: Hello there', 'user: again']);
   });
 
   it('ends a run that needs an approval with an interrupt, and runs the tool when the next run resolves it', async () => {
-    const runs: unknown[] = [];
-    server = await startServerFor(upstream, {
-      builtinTools: false,
-      tools: [
-        defineTool({
-          name: 'send_mail',
-          description: 'Sends an e-mail',
-          parameters: { type: 'object', properties: { to: { type: 'string' } } },
-          needsApproval: true,
-          execute: (args) => {
-            runs.push(args);
-            return { sent: true };
-          },
-        }),
-      ],
-    });
-    upstream.enqueue(
-      { type: 'tool_calls', calls: [{ id: 'call_1', name: 'send_mail', arguments: { to: 'ann' } }] },
-      { type: 'text', chunks: ['Mail sent.'] },
-    );
+    const { tool, runs } = recordedSendMail();
+    const server = await loopback.start({ builtinTools: false, tools: [tool] });
+    loopback.upstream.enqueue(...MAIL_ANN);
     const agent = agentFor(server, 'thread-2');
     ask(agent, 'mail ann');
-    await agent.runAgent();
-    expect(agent.pendingInterrupts).toEqual([
-      expect.objectContaining({ id: 'call_1', reason: 'tool_approval', toolCallId: 'call_1' }),
-    ]);
-    expect(runs).toEqual([]);
-    const results: string[] = [];
-    await agent.runAgent(
-      { resume: [{ interruptId: 'call_1', status: 'resolved', payload: { approved: true } }] },
-      { onToolCallResultEvent: ({ event }) => void results.push(String(event.content)) },
-    );
-    expect(runs).toEqual([{ to: 'ann' }]);
-    expect(results).toEqual(['{"sent":true}']);
-    expect(agent.pendingInterrupts).toEqual([]);
-    expect(agent.messages.filter((message) => message.role === 'assistant').at(-1)?.content).toBe('Mail sent.');
+    await expectMailApproved(agent, runs);
   });
 
   it('fails a run with RUN_ERROR carrying our error code', async () => {
-    server = await startServerFor(upstream, { builtinTools: false });
-    upstream.enqueue({ type: 'error', status: 400, message: 'no such model' });
+    const server = await loopback.start({ builtinTools: false });
+    loopback.upstream.enqueue({ type: 'error', status: 400, message: 'no such model' });
     const agent = agentFor(server, 'thread-3');
     ask(agent, 'hi');
     const errors: Array<{ code?: string; message: string }> = [];
@@ -104,7 +59,7 @@ describe('AG-UI HttpAgent on llm-ws', () => {
   });
 
   it('refuses a body that is not a RunAgentInput with 400', async () => {
-    server = await startServerFor(upstream, { builtinTools: false });
+    const server = await loopback.start({ builtinTools: false });
     const response = await fetch(`http://127.0.0.1:${server.port as number}/ag-ui`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -112,5 +67,52 @@ describe('AG-UI HttpAgent on llm-ws', () => {
     });
     expect(response.status).toBe(400);
     expect(await response.text()).toMatch(/^invalid_message: not a RunAgentInput/);
+  });
+
+  describe('CORS', () => {
+    const preflight = (port: number, origin: string): Promise<Response> =>
+      fetch(`http://127.0.0.1:${port}/ag-ui`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+
+    it('answers an allowed origin: preflight 204, and the run names the origin, without credentials', async () => {
+      const server = await loopback.start({ builtinTools: false, allowedOrigins: ['https://app.example'] });
+      const allowed = await preflight(server.port as number, 'https://app.example');
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect(allowed.headers.get('access-control-allow-methods')).toBe('POST');
+      expect(allowed.headers.get('access-control-allow-headers')).toMatch(/content-type/);
+      expect(allowed.headers.get('access-control-allow-credentials')).toBeNull();
+
+      const agent = new HttpAgent({
+        url: `http://127.0.0.1:${server.port as number}/ag-ui`,
+        threadId: 'cors-1',
+        headers: { origin: 'https://app.example' },
+      });
+      ask(agent, 'hi');
+      await agent.runAgent();
+      expect(lastAssistant(agent)).toBe('You said: hi');
+      const run = await fetch(`http://127.0.0.1:${server.port as number}/ag-ui`, {
+        method: 'POST',
+        headers: { origin: 'https://app.example', 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(run.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      expect(run.headers.get('vary')).toBe('Origin');
+    });
+
+    it('refuses another origin with 403 and no CORS headers', async () => {
+      const server = await loopback.start({ builtinTools: false, allowedOrigins: ['https://app.example'] });
+      for (const method of ['OPTIONS', 'POST']) {
+        const response = await fetch(`http://127.0.0.1:${server.port as number}/ag-ui`, {
+          method,
+          headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+          ...(method === 'POST' ? { body: '{}' } : {}),
+        });
+        expect(response.status).toBe(403);
+        expect(response.headers.get('access-control-allow-origin')).toBeNull();
+      }
+    });
   });
 });

@@ -3,73 +3,26 @@
  * `Chat` (no React rendering needed), over loopback to a WSServer whose model is the
  * OpenAI-compatible test server. `ai` 7 needs Node 22: run with Node 22 on PATH.
  */
-import { lastAssistantMessageIsCompleteWithApprovalResponses, WebSocketChatTransport, type UIMessage } from 'ai';
-import { Chat } from '@ai-sdk/react';
 import { WebSocket } from 'ws';
-import type { WSServer } from '../../../src/server/ws-server';
-import { createOpenAITestServer, type OpenAITestServer } from '../../../src/testing/node';
-import { defineTool } from '../../../src/tools/types';
-import { startServerFor } from '../../utils/test-server';
+import { aiSdkUrl, lastAssistant, modelSaw as modelSawOf, textOf, useAiSdkChats } from '../../utils/ai-sdk-chat';
+import { MAIL_ANN, recordedSendMail } from '../../utils/send-mail-tool';
+import { useLoopbackServer } from '../../utils/loopback-server';
 import { waitUntil } from '../../utils/wait-until';
 
-let upstream: OpenAITestServer;
-let server: WSServer | undefined;
-const chats: Array<Chat<UIMessage>> = [];
+const loopback = useLoopbackServer();
 const sockets: WebSocket[] = [];
+const { openChat, reloadMidReply } = useAiSdkChats();
 
-beforeEach(async () => {
-  upstream = await createOpenAITestServer();
-});
-
-afterEach(async () => {
-  for (const chat of chats.splice(0)) await chat.dispose();
+afterEach(() => {
   for (const socket of sockets.splice(0)) socket.close();
-  await server?.stop();
-  server = undefined;
-  await upstream.close();
 });
-
-const aiSdkUrl = (of: WSServer): string => `ws://127.0.0.1:${of.port as number}/ai-sdk`;
-
-/** A Chat on its own transport, and a way to wait for what it shows. */
-function openChat(url: string, id?: string, options: { approvals?: boolean } = {}) {
-  const transport = new WebSocketChatTransport<UIMessage>({ url });
-  const chat = new Chat<UIMessage>({
-    ...(id === undefined ? {} : { id }),
-    transport,
-    ...(options.approvals ? { sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithApprovalResponses } : {}),
-  });
-  chats.push(chat);
-  const changed = new Set<() => void>();
-  const notify = (): void => {
-    for (const listener of [...changed]) listener();
-  };
-  chat['~registerMessagesCallback'](notify);
-  chat['~registerStatusCallback'](notify);
-  chat['~registerErrorCallback'](notify);
-  const until = <T>(find: () => T | undefined, what: string): Promise<T> =>
-    waitUntil(find, changed, 15_000, () => `${what}; status ${chat.status}, messages ${JSON.stringify(chat.messages)}`);
-  return { chat, until, transport };
-}
-
-/** The text of a message's text parts. */
-const textOf = (message: UIMessage | undefined): string =>
-  (message?.parts ?? []).map((part) => (part.type === 'text' ? part.text : '')).join('');
-
-const lastAssistant = (chat: Chat<UIMessage>): UIMessage | undefined =>
-  chat.messages.filter((message) => message.role === 'assistant').at(-1);
 
 /** The messages the model was sent in request `index`, as role: content. */
-async function modelSaw(index: number): Promise<string[]> {
-  const request = await upstream.request(index);
-  return (request.body.messages as Array<{ role: string; content: unknown }>).map(
-    (message) => `${message.role}: ${typeof message.content === 'string' ? message.content : ''}`,
-  );
-}
+const modelSaw = (index: number): Promise<string[]> => modelSawOf(loopback.upstream, index);
 
 describe('AI SDK WebSocketChatTransport on one process', () => {
   it('streams a reply into Chat, and the chat id is one conversation held by the server', async () => {
-    server = await startServerFor(upstream, {
+    const server = await loopback.start({
       builtinTools: false,
       conversationOptions: { systemPrompt: 'Be brief.' },
     });
@@ -91,8 +44,11 @@ describe('AI SDK WebSocketChatTransport on one process', () => {
   });
 
   it('regenerates the last reply: the server forgets it and answers the same user message again', async () => {
-    server = await startServerFor(upstream, { builtinTools: false, conversationOptions: { systemPrompt: '' } });
-    upstream.enqueue({ type: 'text', chunks: ['first ', 'answer'] }, { type: 'text', chunks: ['second ', 'answer'] });
+    const server = await loopback.start({ builtinTools: false, conversationOptions: { systemPrompt: '' } });
+    loopback.upstream.enqueue(
+      { type: 'text', chunks: ['first ', 'answer'] },
+      { type: 'text', chunks: ['second ', 'answer'] },
+    );
     const { chat, until } = openChat(aiSdkUrl(server));
     await chat.sendMessage({ text: 'question' });
     await until(
@@ -113,23 +69,23 @@ describe('AI SDK WebSocketChatTransport on one process', () => {
   });
 
   it('stop() aborts the model request', async () => {
-    server = await startServerFor(upstream, { builtinTools: false });
-    upstream.enqueue({ type: 'text', chunks: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 20 });
+    const server = await loopback.start({ builtinTools: false });
+    loopback.upstream.enqueue({ type: 'text', chunks: Array.from({ length: 200 }, (_, i) => `w${i} `), delayMs: 20 });
     const { chat, until } = openChat(aiSdkUrl(server));
     // sendMessage resolves once its stream ends.
     const sending = chat.sendMessage({ text: 'talk' });
     await until(() => (textOf(lastAssistant(chat)).includes('w2 ') ? true : undefined), 'some text');
     await chat.stop();
     await sending;
-    const request = await upstream.request(0);
+    const request = await loopback.upstream.request(0);
     await expect(request.ended).resolves.toBe('client_closed');
     expect(chat.status).toBe('ready');
     expect(textOf(lastAssistant(chat))).not.toContain('w199');
   });
 
   it('shows reasoning as a reasoning part before the text', async () => {
-    server = await startServerFor(upstream, { builtinTools: false });
-    upstream.enqueue({ type: 'text', reasoning: ['think ', 'hard'], chunks: ['done'] });
+    const server = await loopback.start({ builtinTools: false });
+    loopback.upstream.enqueue({ type: 'text', reasoning: ['think ', 'hard'], chunks: ['done'] });
     const { chat, until } = openChat(aiSdkUrl(server));
     await chat.sendMessage({ text: 'why?' });
     await until(() => (chat.status === 'ready' && textOf(lastAssistant(chat)) === 'done' ? true : undefined), 'reply');
@@ -141,8 +97,8 @@ describe('AI SDK WebSocketChatTransport on one process', () => {
   });
 
   it('fails the request with our error code in the text when the model endpoint fails', async () => {
-    server = await startServerFor(upstream, { builtinTools: false });
-    upstream.enqueue({ type: 'error', status: 400, message: 'no such model' });
+    const server = await loopback.start({ builtinTools: false });
+    loopback.upstream.enqueue({ type: 'error', status: 400, message: 'no such model' });
     const { chat, until } = openChat(aiSdkUrl(server));
     await chat.sendMessage({ text: 'hi' });
     const error = await until(() => (chat.status === 'error' ? chat.error : undefined), 'an error');
@@ -150,26 +106,9 @@ describe('AI SDK WebSocketChatTransport on one process', () => {
   });
 
   it('asks for approvals with tool-approval-request and runs the tool once approved', async () => {
-    const runs: unknown[] = [];
-    server = await startServerFor(upstream, {
-      builtinTools: false,
-      tools: [
-        defineTool({
-          name: 'send_mail',
-          description: 'Sends an e-mail',
-          parameters: { type: 'object', properties: { to: { type: 'string' } } },
-          needsApproval: true,
-          execute: (args) => {
-            runs.push(args);
-            return { sent: true };
-          },
-        }),
-      ],
-    });
-    upstream.enqueue(
-      { type: 'tool_calls', text: 'Sending.', calls: [{ id: 'call_1', name: 'send_mail', arguments: { to: 'ann' } }] },
-      { type: 'text', chunks: ['Mail ', 'sent.'] },
-    );
+    const { tool, runs } = recordedSendMail();
+    const server = await loopback.start({ builtinTools: false, tools: [tool] });
+    loopback.upstream.enqueue(...MAIL_ANN);
     const { chat, until } = openChat(aiSdkUrl(server), undefined, { approvals: true });
     await chat.sendMessage({ text: 'mail ann' });
     const asked = await until(() => {
@@ -196,29 +135,18 @@ describe('AI SDK WebSocketChatTransport on one process', () => {
   });
 
   it('resumes a reply after a reload: a new Chat of the same id gets all of it, once', async () => {
-    server = await startServerFor(upstream, { builtinTools: false });
+    const server = await loopback.start({ builtinTools: false });
     const words = Array.from({ length: 40 }, (_, i) => `w${i} `);
-    upstream.enqueue({ type: 'text', chunks: words, delayMs: 15 });
-    const first = openChat(aiSdkUrl(server), 'chat-reload');
-    const sending = first.chat.sendMessage({ text: 'count' });
-    await first.until(() => (textOf(lastAssistant(first.chat)).includes('w3 ') ? true : undefined), 'some text');
+    loopback.upstream.enqueue({ type: 'text', chunks: words, delayMs: 15 });
     // The page goes away mid-reply: its socket closes without a word (no abort).
-    first.transport.close();
-    await sending;
-
-    const second = openChat(aiSdkUrl(server), 'chat-reload');
-    await second.chat.resumeStream();
-    await second.until(
-      () => (second.chat.status === 'ready' && textOf(lastAssistant(second.chat)) !== '' ? true : undefined),
-      'the resumed reply',
-    );
+    const second = await reloadMidReply({ url: aiSdkUrl(server), id: 'chat-reload', text: 'count', shown: 'w3 ' });
     expect(textOf(lastAssistant(second.chat))).toBe(words.join(''));
     expect(second.chat.messages.filter((message) => message.role === 'assistant')).toHaveLength(1);
-    expect(upstream.requests).toHaveLength(1);
+    expect(loopback.upstream.requests).toHaveLength(1);
   });
 
   it('answers a resume with no reply running with no-active', async () => {
-    server = await startServerFor(upstream, { builtinTools: false });
+    const server = await loopback.start({ builtinTools: false });
     const { chat } = openChat(aiSdkUrl(server), 'idle-chat');
     await chat.resumeStream();
     expect(chat.status).toBe('ready');
@@ -257,9 +185,9 @@ describe('AI SDK protocol frames', () => {
   });
 
   it('resumes after lastSequence with every later chunk once, numbered as the first stream numbered them', async () => {
-    server = await startServerFor(upstream, { builtinTools: false });
+    const server = await loopback.start({ builtinTools: false });
     const words = Array.from({ length: 30 }, (_, i) => `w${i} `);
-    upstream.enqueue({ type: 'text', chunks: words, delayMs: 10 });
+    loopback.upstream.enqueue({ type: 'text', chunks: words, delayMs: 10 });
     const one = await rawSocket(aiSdkUrl(server));
     one.socket.send(JSON.stringify(send('c1', 'r1', 'x')));
     await waitUntil(
@@ -295,7 +223,7 @@ describe('AI SDK protocol frames', () => {
   });
 
   it('refuses a malformed request with an error naming the field, and a frame with no request id with close 1008', async () => {
-    server = await startServerFor(upstream, { builtinTools: false });
+    const server = await loopback.start({ builtinTools: false });
     const one = await rawSocket(aiSdkUrl(server));
     one.socket.send(JSON.stringify({ ...send('c1', 'r1', 'x'), trigger: 'nope' }));
     const error = await waitUntil(
@@ -315,7 +243,7 @@ describe('AI SDK protocol frames', () => {
   });
 
   it('keeps chats of different principals apart, even with the same chat id', async () => {
-    server = await startServerFor(upstream, {
+    const server = await loopback.start({
       builtinTools: false,
       conversationOptions: { systemPrompt: '' },
       authenticate: (request) => new URL(request.url ?? '/', 'http://x').searchParams.get('user'),

@@ -60,4 +60,17 @@ export interface Specs {
     stable: boolean;
   }>;
   reset(): void;
+  conversations(url: string): Promise<{
+    idsAfterSend: boolean[];
+    replyBranch: string;
+    afterEdit: { texts: string[]; userBranch: number };
+    afterSwitch: string[];
+    usage: unknown;
+    titlesAfterRename: string[];
+    firstPage: number;
+    more: boolean;
+    bothPages: string[];
+    opened: string[];
+    titlesAfterDelete: string[];
+  }>;
 }

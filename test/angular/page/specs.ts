@@ -301,6 +301,59 @@ async function clearConversation(url: string) {
   };
 }
 
+/** Branches and conversations through the service alone: regenerate, edit, switch, list, rename, open, delete. */
+async function conversations(url: string) {
+  configure('zone', [provideLlmWs({ url })]);
+  const chat = TestBed.inject(LlmWsChat);
+  const connected = () => firstValueFrom(chat.status$.pipe(filter((status) => status === 'connected')));
+  const until = (check: (messages: readonly ChatMessage[]) => boolean) =>
+    firstValueFrom(chat.messages$.pipe(filter(check)));
+  const texts = () => chat.messages().map((message) => message.text);
+  await connected();
+  await lastValueFrom(chat.send('first question'));
+  const idsAfterSend = chat.messages().map((message) => message.messageId !== undefined);
+  await lastValueFrom(chat.regenerate());
+  const regenerated = await until((messages) => messages[1]?.siblingIds?.length === 2);
+  const replyBranch = `${regenerated[1]!.siblingIds!.indexOf(regenerated[1]!.messageId!) + 1}/2`;
+  await lastValueFrom(chat.editMessage(chat.messages()[0]!.messageId!, 'changed question'));
+  const edited = await until((messages) => messages[0]?.siblingIds?.length === 2);
+  const afterEdit = { texts: texts(), userBranch: edited[0]!.siblingIds!.indexOf(edited[0]!.messageId!) + 1 };
+  await chat.switchBranch(edited[0]!.siblingIds![0]!);
+  const afterSwitch = texts();
+  const usage = chat.usage();
+  await chat.listConversations();
+  const first = chat.conversations()[0]!;
+  await chat.renameConversation(first.id, 'Renamed');
+  const titlesAfterRename = chat.conversations().map((conversation) => conversation.title);
+  // A new conversation: the service's next connection starts one.
+  chat.disconnect();
+  chat.connect();
+  await connected();
+  await lastValueFrom(chat.send('second question'));
+  await chat.listConversations({ limit: 1 });
+  const firstPage = chat.conversations().length;
+  const more = chat.moreConversations();
+  await chat.listConversations({ more: true, limit: 1 });
+  const bothPages = chat.conversations().map((conversation) => conversation.title);
+  const second = chat.conversations().find((conversation) => conversation.id !== first.id)!;
+  await chat.openConversation(first.id);
+  const opened = texts();
+  await chat.deleteConversation(second.id);
+  return {
+    idsAfterSend,
+    replyBranch,
+    afterEdit,
+    afterSwitch,
+    usage,
+    titlesAfterRename,
+    firstPage,
+    more,
+    bothPages,
+    opened,
+    titlesAfterDelete: chat.conversations().map((conversation) => conversation.title),
+  };
+}
+
 /** Ends the current spec: destroys its fixture and the test module's injector (which disconnects a root-level chat). */
 function reset(): void {
   current = undefined;
@@ -315,6 +368,7 @@ const specs: Specs = {
   serverPlatform,
   abortReply,
   clearConversation,
+  conversations,
   reset,
 };
 (globalThis as unknown as { llmWsSpecs: Specs }).llmWsSpecs = specs;
