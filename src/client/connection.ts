@@ -1,13 +1,12 @@
 /**
  * The connection as an rxjs pipeline. Each subscription is one `connect()`, with its own state;
- * each attempt is a fresh `webSocket` subject made when the attempt is subscribed (as `defer()`
- * would make it), its frames watched for silence, its handshake (the greeting, or a resume and
+ * each attempt is a fresh socket made when the attempt is subscribed (as `defer()` would make
+ * it; {@link webSocketFrames}, the events of rxjs's `webSocket` subject without its weight), its frames watched for silence, its handshake (the greeting, or a resume and
  * its answer) part of the attempt's stream; {@link retryWithBackoff} makes the next attempt after
  * a loss. The client on top gets a {@link Link} for each greeted connection and hears the rest
  * through {@link ConnectionHooks}. Browser-safe: rxjs, the protocol's encoder and the errors only.
  */
 import { interval, Observable, type Subscriber } from 'rxjs';
-import { webSocket } from 'rxjs/webSocket';
 import { ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
 import { serverErrorOf } from '../operators/reply-of';
@@ -17,6 +16,7 @@ import { type CloseInfo, connectionError } from './connection-error';
 import type { ReconnectAttempt, SessionCredentials, WebSocketConstructor } from './options';
 import type { ResolvedOptions } from './resolve-options';
 import { silenceTimeout } from './silence-timeout';
+import { webSocketFrames } from './web-socket-frames';
 
 /** How a socket that failed without a close frame closed (RFC 6455 7.1.5). */
 const ABNORMAL_CLOSURE: CloseInfo = { code: 1006, reason: '' };
@@ -138,30 +138,27 @@ function attempt(
     let link: Link | undefined;
     // Set once the attempt is over (failed, or left by the app): the socket's end is no news then.
     let over = false;
-    const socket = webSocket<string>({
-      url: options.url,
-      protocol: options.protocols,
-      WebSocketCtor,
-      // Raw text out of the subject: decoding happens after it, where a bad frame cannot error it.
-      deserializer: (event) => event.data as string,
-      serializer: (text) => text,
-      openObserver: {
-        next: () => {
-          if (!cursor.session) return;
-          resumeId = hooks.nextId();
-          // The first frame on the connection, ahead of anything queued.
-          const data = { ...cursor.session, lastSeq: cursor.lastSeq, ...(options.share ? { share: true } : {}) };
-          write(encodeMessage({ type: 'resume', id: resumeId, data }));
-        },
-      },
-      closeObserver: { next: (event) => (close = { code: event.code, reason: event.reason }) },
-    });
+    // The socket, once open: what frames are written on.
+    let socket: WebSocket | undefined;
     const write = (text: string): void => {
-      socket.next(text);
-      hooks.written(text);
+      // As rxjs's webSocket subject: a frame written on a socket no longer open is dropped.
+      if (socket?.readyState === 1) socket.send(text);
     };
+    const socket$ = webSocketFrames(WebSocketCtor, options.url, options.protocols, {
+      open: (opened) => {
+        socket = opened;
+        if (!cursor.session) return;
+        resumeId = hooks.nextId();
+        // The first frame on the connection, ahead of anything queued.
+        const data = { ...cursor.session, lastSeq: cursor.lastSeq, ...(options.share ? { share: true } : {}) };
+        const text = encodeMessage({ type: 'resume', id: resumeId, data });
+        write(text);
+        hooks.written(text);
+      },
+      close: (event) => (close = { code: event.code, reason: event.reason }),
+    });
     const greet = (): void => {
-      link = { epoch: ++run.epoch, send: (text) => socket.next(text) };
+      link = { epoch: ++run.epoch, send: write };
       hooks.greeted(link);
       subscriber.next(link);
     };
@@ -175,7 +172,7 @@ function attempt(
       hooks.failed(error);
       subscriber.error(error);
     };
-    const frames = socket
+    const frames = socket$
       .pipe(silenceTimeout(options.scheduler, options.timeout, options.heartbeatInterval))
       .subscribe({
         next: (raw) => {
@@ -206,7 +203,7 @@ function attempt(
         },
         error: (error: unknown) => {
           const failure = connectionError(error, close);
-          // rxjs errors on the error event, ahead of the close event: a socket that fails without a
+          // The socket errors on the error event, ahead of the close event: a socket that fails without a
           // close frame closed with 1006 (RFC 6455 7.1.5), which is what the close event will say.
           close ??= ABNORMAL_CLOSURE;
           lose(failure);
@@ -225,7 +222,7 @@ function attempt(
       // would tell the server 1005, no status).
       if (!over && link) {
         over = true;
-        socket.error({ code: 1000, reason: 'client disconnect' });
+        socket?.close(1000, 'client disconnect');
       }
       over = true;
       frames.unsubscribe();
