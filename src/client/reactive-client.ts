@@ -7,7 +7,6 @@ import {
   BehaviorSubject,
   distinctUntilChanged,
   filter,
-  lastValueFrom,
   map,
   Observable,
   type OperatorFunction,
@@ -307,7 +306,17 @@ export class ReactiveClient {
    * `code` (see {@link send}). Safe to call without awaiting: the error is on `errors$` too.
    */
   sendMessage(text: string, options?: SendOptions): Promise<CompleteData> {
-    return reported(lastValueFrom(this.send(text, options)).then((event) => (event as CompleteMessage).data));
+    // The reply's last event is its llm_complete (by hand: lastValueFrom's EmptyError would be dead weight here).
+    return reported(
+      new Promise<CompleteData>((resolve, reject) => {
+        let last: ReplyEvent | undefined;
+        this.send(text, options).subscribe({
+          next: (event) => (last = event),
+          error: reject,
+          complete: () => resolve((last as CompleteMessage).data),
+        });
+      }),
+    );
   }
 
   /** The trace context of a `user_message`: the one given to `send()`, else the client option's. */

@@ -18,18 +18,6 @@ import { TrafficStats } from './traffic-stats';
 /** Close code 1009 (a frame over the server's maxPayload); not CloseCode, whose module carries io-ts codecs into the client. */
 export const MESSAGE_TOO_BIG = 1009;
 
-/** Error codes that only refuse one frame (rate_limited may end a reply too, so it is not one). */
-const FRAME_REFUSALS: ReadonlySet<string> = new Set([
-  'invalid_json',
-  'invalid_message',
-  'unknown_type',
-  'unsupported_frame',
-  'busy',
-  'queue_full',
-  'unknown_tool_call',
-  'message_too_long',
-]);
-
 /** Where the wire tells what it hears. */
 export interface WireOutlets {
   readonly incoming: Subject<ServerMessage>;
@@ -56,6 +44,11 @@ export class Wire {
    * until the running reply ends, as a server that refuses them with `busy` needs.
    */
   private serverOrders = false;
+  /**
+   * Errors not this client's to report (WSClient sets it: other tabs' refusals in a shared
+   * session, from an older server); none by default.
+   */
+  notOurs: ((message: ServerMessageOf<'error'>) => boolean) | undefined;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -64,6 +57,11 @@ export class Wire {
   ) {
     this.idPrefix = options.random().toString(36).slice(2, 8);
     this.outbox = new Outbox(options.maxQueueSize);
+  }
+
+  /** Whether request `requestId` is this client's: one it made (its id prefix) or one in flight. */
+  ours(requestId: string): boolean {
+    return requestId.startsWith(`${this.idPrefix}-`) || this.outbox.has(requestId);
   }
 
   nextId(): string {
@@ -98,7 +96,7 @@ export class Wire {
       this.serverOrders = mode === 'queue' || mode === 'interrupt';
     }
     if (message.type === 'status' && message.data.status !== sessionState.value) sessionState.next(message.data.status);
-    if (message.type === 'error' && !this.othersRefusal(message)) errors.next(serverErrorOf(message));
+    if (message.type === 'error' && !this.notOurs?.(message)) errors.next(serverErrorOf(message));
     incoming.next(message);
     return message;
   }
@@ -206,18 +204,5 @@ export class Wire {
     if (frame.requestId !== undefined && this.outbox.has(frame.requestId))
       this.sentAt.set(frame.requestId, this.options.scheduler.now());
     this.outbox.written(frame.requestId, link.epoch);
-  }
-
-  /**
-   * A refusal of a frame another connection of a shared session sent (a server older than the
-   * one that answers the sender alone put it in the stream): that tab's business, not this one's.
-   */
-  private othersRefusal(message: ServerMessageOf<'error'>): boolean {
-    const { requestId, code } = message.data;
-    // Without a seq it was meant for this connection; with one, only codes that refuse a frame are someone else's.
-    const refusal = message.seq === undefined || FRAME_REFUSALS.has(code);
-    return (
-      refusal && requestId !== undefined && !requestId.startsWith(`${this.idPrefix}-`) && !this.outbox.has(requestId)
-    );
   }
 }

@@ -24,6 +24,7 @@ import type {
   WSClientOptions,
 } from './options';
 import { type CompleteData, ReactiveClient, reported } from './reactive-client';
+import { othersRefusal } from './others-refusal';
 import { MESSAGE_TOO_BIG } from './wire';
 
 /** What a control is answered with: a `status` message, or a `history` message for the history controls. */
@@ -84,6 +85,7 @@ export class WSClient extends ReactiveClient {
     this.toolCalls$ = this.dataOf('tool_call');
     this.toolResults$ = this.dataOf('tool_result');
     this.reasoning$ = this.dataOf('llm_reasoning');
+    this.wire.notOurs = (message) => othersRefusal(message, (requestId) => this.wire.ours(requestId));
     const loop = this.options.humanInTheLoop?.({
       tools: this.options.tools ?? [],
       maxToolResultBytes: this.options.maxToolResultBytes ?? DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
