@@ -3,17 +3,7 @@
  * protocol's encoder and decoder only, and takes its WebSocket constructor from the options or
  * the global scope. {@link WSClient} adds the rest (callbacks, controls, conversations, approvals).
  */
-import {
-  BehaviorSubject,
-  distinctUntilChanged,
-  filter,
-  map,
-  Observable,
-  type OperatorFunction,
-  Subject,
-  Subscription,
-  timer,
-} from 'rxjs';
+import { BehaviorSubject, Observable, type OperatorFunction, Subject, Subscription, timer } from 'rxjs';
 import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { replyOf, requestIdOf } from '../operators/reply-of';
 import type {
@@ -40,6 +30,7 @@ import type {
 } from './options';
 import type { OutgoingFrame } from './outbox';
 import { type ResolvedOptions, resolveClientOptions } from './resolve-options';
+import { select } from './select';
 import { Wire } from './wire';
 
 /** What `send()` and `sendMessage()` resolve with: the `llm_complete` data. */
@@ -123,14 +114,13 @@ export class ReactiveClient {
       errors: this.errors,
       sessionState: this.sessionState,
     });
-    this.status$ = this.status.pipe(distinctUntilChanged());
+    // Each change once: the status is only set when it changes (see `setStatus`).
+    this.status$ = this.status.asObservable();
     this.messages$ = this.incoming.asObservable();
     this.chunks$ = this.dataOf('llm_chunk');
     this.completions$ = this.dataOf('llm_complete');
-    this.sessionStatus$ = this.sessionState.pipe(
-      filter((status): status is SessionStatus => status !== undefined),
-      distinctUntilChanged(),
-    );
+    // The wire sets it on a change only.
+    this.sessionStatus$ = select(this.sessionState, (status) => status);
     this.errors$ = this.errors.asObservable();
     this.reconnecting$ = this.reconnecting.asObservable();
     this.disconnected$ = this.disconnections.asObservable();
@@ -166,8 +156,9 @@ export class ReactiveClient {
       );
     }
     this.started = true;
-    this.status.next('connecting');
-    const { wire, status } = this;
+    this.setStatus('connecting');
+    const { wire } = this;
+    const status = { next: (value: ConnectionStatus) => this.setStatus(value) };
     const subscription = new Subscription();
     let greet!: () => void;
     let refuse!: (error: unknown) => void;
@@ -232,6 +223,11 @@ export class ReactiveClient {
     this.run.stop(new ConnectionClosedError('disconnected', 'disconnect() was called', { retryable: false }));
     this.cursor.session = undefined;
     this.cursor.lastSeq = 0;
+  }
+
+  /** Sets the connection's status when it changes: `status$` tells each change once. */
+  private setStatus(status: ConnectionStatus): void {
+    if (status !== this.status.value) this.status.next(status);
   }
 
   /** Whether the server has greeted the current connection. */
@@ -330,9 +326,8 @@ export class ReactiveClient {
   }
 
   protected dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {
-    return this.incoming.pipe(
-      filter((message): message is ServerMessageOf<K> => message.type === type),
-      map((message) => message.data as ServerMessageOf<K>['data']),
+    return select(this.incoming, (message) =>
+      message.type === type ? (message.data as ServerMessageOf<K>['data']) : undefined,
     );
   }
 
@@ -381,19 +376,16 @@ export class ReactiveClient {
         this.errors.next(error);
         subscriber.error(error);
       };
-      const answers = this.incoming
-        .pipe(
-          filter((message) => requestIdOf(message) === id),
-          settle,
-        )
-        .subscribe({
-          next: (value) => subscriber.next(value),
-          error: end,
-          complete: () => {
-            settled = true;
-            subscriber.complete();
-          },
-        });
+      const answers = settle(
+        select(this.incoming, (message) => (requestIdOf(message) === id ? message : undefined)),
+      ).subscribe({
+        next: (value) => subscriber.next(value),
+        error: end,
+        complete: () => {
+          settled = true;
+          subscriber.complete();
+        },
+      });
       let waiting: Subscription | undefined;
       const frame = { text: encodeMessage(build(id)), requestId: id, oneAtATime: limits.oneAtATime };
       // On a connection (out, or waiting behind a reply): the wait for one is over.

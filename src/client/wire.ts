@@ -7,7 +7,8 @@ import type { Subject } from 'rxjs';
 import { ClientError, type LLMWSError, ProtocolError } from '../errors';
 import { requestIdOf, serverErrorOf } from '../operators/reply-of';
 import type { ServerMessage, ServerMessageOf, SessionStatus } from '../protocol/codecs';
-import { decodeServerFrame } from '../protocol/decode-server-message';
+import { decodeServerFrame, type ServerShapes } from '../protocol/decode-server-message';
+import { serverStreamShapes } from '../protocol/server-shapes.generated';
 import { encodeMessage } from '../protocol/encode';
 import type { CloseInfo } from './connection-error';
 import type { Link, SessionCursor } from './connection';
@@ -17,6 +18,17 @@ import { TrafficStats } from './traffic-stats';
 
 /** Close code 1009 (a frame over the server's maxPayload); not CloseCode, whose module carries io-ts codecs into the client. */
 export const MESSAGE_TOO_BIG = 1009;
+
+/**
+ * What the lean client checks: every message's data but the answers to `WSClient`'s requests
+ * (history, conversations), which it never makes: their envelope only (WSClient checks them all).
+ */
+const LEAN_SHAPES: ServerShapes = {
+  ...serverStreamShapes,
+  history: 'unknown',
+  conversations: 'unknown',
+  conversation_updated: 'unknown',
+};
 
 /** Where the wire tells what it hears. */
 export interface WireOutlets {
@@ -49,6 +61,8 @@ export class Wire {
    * session, from an older server); none by default.
    */
   notOurs: ((message: ServerMessageOf<'error'>) => boolean) | undefined;
+  /** The data shapes decoding checks (WSClient sets every message's). */
+  shapes: ServerShapes = LEAN_SHAPES;
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -72,7 +86,7 @@ export class Wire {
   receive(raw: string): ServerMessage | undefined {
     this.stats.received(raw);
     const { incoming, errors, sessionState } = this.outlets;
-    const message = decodeServerFrame(raw);
+    const message = decodeServerFrame(raw, this.shapes);
     if (message instanceof ProtocolError) {
       errors.next(message);
       return undefined;

@@ -13,6 +13,7 @@ import type {
   SessionStatus,
 } from '../protocol/codecs';
 import { DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../protocol/limits';
+import { serverMessageDataShapes } from '../protocol/server-shapes.generated';
 import type { HumanInTheLoop } from './human-in-the-loop';
 import type {
   ApprovalRequest,
@@ -85,6 +86,7 @@ export class WSClient extends ReactiveClient {
     this.toolCalls$ = this.dataOf('tool_call');
     this.toolResults$ = this.dataOf('tool_result');
     this.reasoning$ = this.dataOf('llm_reasoning');
+    this.wire.shapes = serverMessageDataShapes;
     this.wire.notOurs = (message) => othersRefusal(message, (requestId) => this.wire.ours(requestId));
     const loop = this.options.humanInTheLoop?.({
       tools: this.options.tools ?? [],
