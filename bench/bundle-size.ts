@@ -14,8 +14,8 @@
  * the second figure, and once more with approvals and client tools opted in (`humanInTheLoop`):
  * what that adds is the `human-in-the-loop` figure of the docs.
  *
- * `--budget=BYTES` exits 1 when llm-ws's gzipped app is larger (CI runs it with 12,700
- * bytes: a guard against regressions).
+ * `--budget=BYTES` exits 1 when llm-ws's gzipped app is larger (CI runs it with 12,288
+ * bytes, 12 KiB: issue 26's target, and a guard against regressions).
  * `--json` prints the figures as JSON.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
