@@ -1,11 +1,12 @@
 /**
  * The connection as an rxjs pipeline. Each subscription is one `connect()`, with its own state;
  * each attempt is a fresh socket made when the attempt is subscribed (as `defer()` would make
- * it; {@link webSocketFrames}, the events of rxjs's `webSocket` subject without its weight), its frames watched for silence, its handshake (the greeting, or a resume and
- * its answer) part of the attempt's stream; {@link retryWithBackoff} makes the next attempt after
- * a loss. The client on top gets a {@link Link} for each greeted connection and hears the rest
- * through {@link ConnectionHooks}. Browser-safe: rxjs, the protocol's encoder and the errors only.
- */
+ * it), as an Observable of its frames ({@link webSocketFrames}: the events of rxjs's `webSocket`
+ * subject without its weight), watched for silence, with its handshake (the greeting, or a
+ * resume and its answer) in the attempt's own stream; {@link retryWithBackoff} makes the next
+ * attempt after a loss. The client on top gets a {@link Link} for each greeted connection and
+ * hears the rest through {@link ConnectionHooks}. Browser-safe: rxjs, the protocol's encoder and
+ * the errors only. */
 import { interval, Observable, type Subscriber } from 'rxjs';
 import { ConnectionClosedError, type LLMWSError } from '../errors';
 import { retryWithBackoff } from '../operators/retry-with-backoff';
