@@ -8,6 +8,7 @@ import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
 import { replyOf, requestIdOf } from '../operators/reply-of';
 import type {
   ClientMessage,
+  ClientToolDeclaration,
   CompleteMessage,
   ServerMessage,
   ServerMessageOf,
@@ -259,11 +260,7 @@ export class ReactiveClient {
       regenerate,
       ...messageOptions
     } = options ?? {};
-    const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({
-      name,
-      description,
-      parameters,
-    }));
+    const clientTools = this.clientTools();
     return this.exchange<ReplyEvent>(
       (id) => ({
         type: 'user_message',
@@ -272,7 +269,7 @@ export class ReactiveClient {
           text,
           ...(Object.keys(messageOptions).length > 0 ? { options: messageOptions } : {}),
           // The client's tools go with every message: the server offers them for this reply only.
-          ...(clientTools.length > 0 ? { clientTools } : {}),
+          ...(clientTools && clientTools.length > 0 ? { clientTools } : {}),
           ...(attachments && attachments.length > 0 ? { attachments: [...attachments] } : {}),
           ...this.traceContextFor(traceparent, tracestate),
           ...(editOf === undefined ? {} : { editOf }),
@@ -323,6 +320,11 @@ export class ReactiveClient {
       traceparent: context.traceparent,
       ...(context.tracestate === undefined ? {} : { tracestate: context.tracestate }),
     };
+  }
+
+  /** The tools this client runs, declared on each message: none here (WSClient runs `tools`, with `humanInTheLoop`). */
+  protected clientTools(): ClientToolDeclaration[] | undefined {
+    return undefined;
   }
 
   protected dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {

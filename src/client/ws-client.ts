@@ -3,6 +3,7 @@ import { ClientError } from '../errors';
 import { serverErrorOf } from '../operators/reply-of';
 import type {
   ClientMessage,
+  ClientToolDeclaration,
   ControlType,
   ConversationSummary,
   HistoryMessage,
@@ -105,6 +106,11 @@ export class WSClient extends ReactiveClient {
       // 1009: the server refused a frame as too large; an answer that caused it must not go again as it was.
       this.disconnections.subscribe(({ code }) => code === MESSAGE_TOO_BIG && loop.frameTooBig());
     }
+  }
+
+  /** The `tools` option's, without their `execute`: the server offers them for each message's reply only. */
+  protected override clientTools(): ClientToolDeclaration[] {
+    return (this.options.tools ?? []).map(({ name, description, parameters }) => ({ name, description, parameters }));
   }
 
   /**
