@@ -159,7 +159,6 @@ export class ReactiveClient {
     this.started = true;
     this.setStatus('connecting');
     const { wire } = this;
-    const status = { next: (value: ConnectionStatus) => this.setStatus(value) };
     const subscription = new Subscription();
     let greet!: () => void;
     let refuse!: (error: unknown) => void;
@@ -177,7 +176,7 @@ export class ReactiveClient {
         refuse(reason);
         wire.close(reason);
         subscription.unsubscribe();
-        status.next('disconnected');
+        this.setStatus('disconnected');
       },
     };
     this.run = run;
@@ -189,7 +188,7 @@ export class ReactiveClient {
       receive: (raw) => wire.receive(raw),
       written: (text) => wire.stats.sent(text),
       nextId: () => wire.nextId(),
-      greeted: (link) => wire.greeted(link, () => status.next('connected')),
+      greeted: (link) => wire.greeted(link, () => this.setStatus('connected')),
       resumeRefused: (error, epoch) => wire.outbox.failUnanswered(epoch, error),
       lost: (close, willReconnect) => {
         wire.lost(close);
@@ -198,7 +197,7 @@ export class ReactiveClient {
       failed: (error) => this.errors.next((failed = error)),
       retrying: (attempt) => {
         wire.stats.reconnects++;
-        status.next('reconnecting');
+        this.setStatus('reconnecting');
         this.reconnecting.next(attempt);
       },
       ping: () => wire.ping(),
