@@ -205,8 +205,9 @@ async function measure(): Promise<Record<string, Figure>> {
       ),
       'minimal-app': figure(bytes(app('llm-ws'))),
       'minimal-app-es2015': figure(bytes(app('llm-ws (rxjs es2015)'))),
-      // What opting in to approvals and client tools adds to the minimal app (approving each request).
-      'human-in-the-loop': figure(bytes(app('llm-ws + humanInTheLoop') - app('llm-ws'))),
+      'minimal-app-wsclient': figure(bytes(app('llm-ws WSClient'))),
+      // What opting in to approvals and client tools adds to the WSClient app (approving each request).
+      'human-in-the-loop': figure(bytes(app('llm-ws WSClient + humanInTheLoop') - app('llm-ws WSClient'))),
       'minimal-app-socket.io': figure(bytes(app('socket.io-client'))),
       'minimal-app-graphql-ws': figure(bytes(app('graphql-ws'))),
       'browser-module': figure(size(browserModule)),

@@ -1,12 +1,12 @@
 /**
  * `LlmWsAgent`: an AG-UI agent (`AbstractAgent` of `@ag-ui/client`) over llm-ws's WebSocket.
- * Browser-safe: it talks through a {@link ReactiveClient} (WSClient) the app gives it, so a
+ * Browser-safe: it talks through a {@link WSClient} the app gives it, so a
  * dropped connection reconnects and resumes the running reply (every delta once) under the run.
  * The reply is told in AG-UI events by the same mapping as the `POST /ag-ui` endpoint.
  */
 import { AbstractAgent, type AgentConfig, type BaseEvent, type RunAgentInput } from '@ag-ui/client';
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
-import type { ReactiveClient } from '../client/reactive-client';
+import type { WSClient } from '../client/ws-client';
 import type { ReplyEvent } from '../protocol/codecs';
 import { AgUiRun, agUiText, type AgUiEvent } from '../interop/ag-ui-events';
 import { ReplyChunker, uiFinishReason } from '../interop/reply-chunks';
@@ -20,7 +20,7 @@ export interface LlmWsAgentConfig extends AgentConfig {
    * The client whose session holds the thread's conversation (`WSClient` of `llm-ws/client`, or
    * of `llm-ws` in Node). Connect it before the first run; the agent never disconnects it.
    */
-  readonly client: ReactiveClient;
+  readonly client: WSClient;
 }
 
 /** What a run streams to: the run's subscriber and its events, while it is attached to a reply. */
@@ -118,7 +118,7 @@ class LiveReply {
  */
 export class LlmWsAgent extends AbstractAgent {
   /** The client the runs go over. */
-  readonly client: ReactiveClient;
+  readonly client: WSClient;
   /** The reply paused for approvals, which the next run's `resume` entries answer. */
   private paused: LiveReply | undefined;
 
@@ -193,7 +193,7 @@ export class LlmWsAgent extends AbstractAgent {
   /** A new agent on the same client, with this one's messages and state (AG-UI's `clone`). */
   override clone(): LlmWsAgent {
     const copy = super.clone() as LlmWsAgent;
-    (copy as { client: ReactiveClient }).client = this.client;
+    (copy as { client: WSClient }).client = this.client;
     return copy;
   }
 }

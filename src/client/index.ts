@@ -3,8 +3,8 @@
  * It uses `globalThis.WebSocket` unless given `WebSocketCtor`. Named exports only: each name here
  * is a public promise (test/api/public-surface.json lists them).
  */
-export { WSClient, type ConversationPage } from './ws-client';
-export type { CompleteData, ControlAnswer } from './reactive-client';
+export { WSClient, type ConversationPage, type ControlAnswer } from './ws-client';
+export { ReactiveClient, type CompleteData } from './reactive-client';
 // Opt-in: approvals and client tools (`new WSClient({ url, humanInTheLoop })`).
 export { humanInTheLoop, type HumanInTheLoopFactory } from './human-in-the-loop';
 

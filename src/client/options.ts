@@ -99,7 +99,7 @@ export interface WSClientOptions {
    * on every `user_message` as `clientTools`, offered to the model beside the server's. When the
    * model calls one for a reply this client sent, the client runs `execute` and sends the result
    * back (`tool_result`); a throw or rejection is sent as the call's `error`. Needs the
-   * `humanInTheLoop` option.
+   * `humanInTheLoop` option, and `WSClient` (a `ReactiveClient` declares no tools).
    * @default []
    */
   readonly tools?: readonly ClientTool[];
@@ -107,7 +107,8 @@ export interface WSClientOptions {
    * Approvals and client tools, opt-in: pass `humanInTheLoop` (from `llm-ws/client`) to answer
    * tool calls waiting for approval (`approvals$`, `approve()`, `deny()`, `onToolApproval()`) and
    * to run `tools`. Without it, `approvals$` stays empty, `approve()` and `deny()` throw, `tools`
-   * is refused, and a browser bundle leaves that code out.
+   * is refused, and a browser bundle leaves that code out. `WSClient`'s: a `ReactiveClient`
+   * ignores it.
    * @default none
    */
   readonly humanInTheLoop?: HumanInTheLoopFactory;

@@ -1,52 +1,41 @@
 /**
- * The RxJS client. Browser-safe: it imports rxjs, io-ts and the protocol only, and takes its
- * WebSocket constructor from the options or the global scope.
+ * The lean RxJS client: connect, send, stream the reply. Browser-safe: it imports rxjs and the
+ * protocol's encoder and decoder only, and takes its WebSocket constructor from the options or
+ * the global scope. {@link WSClient} adds the rest (callbacks, controls, conversations, approvals).
  */
-import {
-  BehaviorSubject,
-  distinctUntilChanged,
-  filter,
-  lastValueFrom,
-  map,
-  Observable,
-  type OperatorFunction,
-  type Subscription,
-  take,
-  timer,
-} from 'rxjs';
-import { ClientError, type LLMWSError } from '../errors';
-import { replyOf, requestIdOf, serverErrorOf } from '../operators/reply-of';
+import { BehaviorSubject, Observable, type OperatorFunction, Subject, Subscription, timer } from 'rxjs';
+import { ClientError, ConnectionClosedError, type LLMWSError } from '../errors';
+import { replyOf, requestIdOf } from '../operators/reply-of';
 import type {
   ClientMessage,
+  ClientToolDeclaration,
   CompleteMessage,
-  ControlType,
-  HistoryMessage,
   ServerMessage,
   ServerMessageOf,
   ServerMessageType,
   SessionStatus,
 } from '../protocol/codecs';
 import { encodeMessage } from '../protocol/encode';
-import { DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../protocol/limits';
-import { ClientCore, MESSAGE_TOO_BIG } from './client-core';
-import type { HumanInTheLoop } from './human-in-the-loop';
+import { connection } from './connection';
 import type {
-  ApprovalRequest,
+  ClientStats,
   ConnectionStatus,
-  ControlRequest,
   DisconnectInfo,
   ReconnectAttempt,
   ReplyEvent,
   SendOptions,
+  SessionCredentials,
   TraceContext,
+  WebSocketConstructor,
   WSClientOptions,
 } from './options';
+import type { OutgoingFrame } from './outbox';
+import { type ResolvedOptions, resolveClientOptions } from './resolve-options';
+import { select } from './select';
+import { Wire } from './wire';
 
 /** What `send()` and `sendMessage()` resolve with: the `llm_complete` data. */
 export type CompleteData = CompleteMessage['data'];
-
-/** What a control is answered with: a `status` message, or a `history` message for the history controls. */
-export type ControlAnswer = ServerMessageOf<'status'> | ServerMessageOf<'history'>;
 
 /** Marks a promise as handled (its errors are on `errors$`), and returns it for callers who await it. */
 export function reported<T>(promise: Promise<T>): Promise<T> {
@@ -54,23 +43,46 @@ export function reported<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+/** One `connect()` until the client stops: its greeting, and how to stop it. */
+interface Run {
+  readonly greeted: Promise<void>;
+  readonly stop: (reason: LLMWSError) => void;
+}
+
 /**
- * The core of the client: typed observables of everything the server says, `send()` as a cold
- * Observable per reply, reconnects with backoff, jitter and resume, protocol heartbeats, and
- * Promise-returning requests. {@link WSClient} adds the callback API on top.
+ * The lean client: typed observables of what the server says, `send()` as a cold Observable per
+ * reply, reconnects with backoff, jitter and resume, protocol heartbeats, and `sendMessage()`.
+ * What a chat needs to connect, send and stream, and no more: an app that only does that bundles
+ * this class, not {@link WSClient} (the callback API, controls, conversations and approvals).
  *
  * Every method settles or reports: a send with no connection (and none under way) fails at once
- * with `not_connected`; one made while the client reconnects waits at most `queueTimeoutMs`.
- * No promise this client returns can become an unhandled rejection: each error is also on
- * `errors$`, so fire-and-forget calls such as `client.clearHistory()` are safe.
+ * with `not_connected`; one made while the client reconnects waits at most `queueTimeoutMs`. No
+ * promise this client returns can become an unhandled rejection: each error is also on `errors$`.
  *
  * ```ts
- * const client = new WSClient({ url: 'ws://localhost:3000/ws' });
+ * const client = new ReactiveClient({ url: 'ws://localhost:3000/ws' });
+ * client.chunks$.subscribe(({ chunk }) => render(chunk));
  * await client.connect();
- * client.send('Hello').subscribe((event) => console.log(event));
+ * await client.sendMessage('Hello');
  * ```
  */
-export class ReactiveClient extends ClientCore {
+export class ReactiveClient {
+  protected readonly options: ResolvedOptions;
+  protected readonly status = new BehaviorSubject<ConnectionStatus>('disconnected');
+  protected readonly incoming = new Subject<ServerMessage>();
+  protected readonly errors = new Subject<LLMWSError>();
+  protected readonly disconnections = new Subject<DisconnectInfo>();
+  /** The session's status as last reported; undefined until the server says. */
+  protected readonly sessionState = new BehaviorSubject<SessionStatus | undefined>(undefined);
+  private readonly reconnecting = new Subject<ReconnectAttempt>();
+  /** The session to resume, and how far its stream was read (joining one: from seq 0). */
+  private readonly cursor: { session: SessionCredentials | undefined; lastSeq: number };
+  protected readonly wire: Wire;
+  /** Set from `connect()` until the client stops for good: a connection is open or being (re)made. */
+  private run: Run | undefined;
+  /** Whether `connect()` was ever called, for the `not_connected` message. */
+  private started = false;
+
   /** The connection: connecting, connected, reconnecting, disconnected. Replays the current value. */
   readonly status$: Observable<ConnectionStatus>;
   /** Every message the server sends, decoded. */
@@ -79,21 +91,6 @@ export class ReactiveClient extends ClientCore {
   readonly chunks$: Observable<ServerMessageOf<'llm_chunk'>['data']>;
   /** Every `llm_complete`'s data. */
   readonly completions$: Observable<CompleteData>;
-  /** Every `tool_call`'s data: each call once as `start`, then once as `complete` or `error`. */
-  readonly toolCalls$: Observable<ServerMessageOf<'tool_call'>['data']>;
-  /** Every `tool_result`'s data (a tool's result, or why it failed). */
-  readonly toolResults$: Observable<ServerMessageOf<'tool_result'>['data']>;
-  /** Every `llm_reasoning`'s data: the model's reasoning, piece by piece, apart from its text. */
-  readonly reasoning$: Observable<ServerMessageOf<'llm_reasoning'>['data']>;
-  /**
-   * The tool calls waiting for the user's yes or no, oldest first: each from its `tool_call`
-   * with status `approval_required` until it is answered (here, or on another connection to the
-   * session) or its reply ends. Replays the current list to a new subscriber. Always empty without
-   * the `humanInTheLoop` option.
-   */
-  readonly approvals$: Observable<readonly ApprovalRequest[]>;
-  /** Approvals, client tools and answers sent again after a reconnect: the `humanInTheLoop` option's, if given. */
-  private readonly loop: HumanInTheLoop | undefined;
   /**
    * The session's status (idle, thinking, streaming, calling_tool, paused) as the server reports
    * it, on each change only. Replays the current one, once known, to a new subscriber.
@@ -111,162 +108,136 @@ export class ReactiveClient extends ClientCore {
   readonly disconnected$: Observable<DisconnectInfo>;
 
   constructor(options: WSClientOptions) {
-    super(options);
-    this.status$ = this.status.pipe(distinctUntilChanged());
+    this.options = resolveClientOptions(options);
+    this.cursor = { session: options.session && { ...options.session }, lastSeq: 0 };
+    this.wire = new Wire(this.options, this.cursor, {
+      incoming: this.incoming,
+      errors: this.errors,
+      sessionState: this.sessionState,
+    });
+    // Each change once: the status is only set when it changes (see `setStatus`).
+    this.status$ = this.status.asObservable();
     this.messages$ = this.incoming.asObservable();
     this.chunks$ = this.dataOf('llm_chunk');
     this.completions$ = this.dataOf('llm_complete');
-    this.toolCalls$ = this.dataOf('tool_call');
-    this.toolResults$ = this.dataOf('tool_result');
-    this.reasoning$ = this.dataOf('llm_reasoning');
-    const { humanInTheLoop } = this.options;
-    const loop = humanInTheLoop?.({
-      tools: this.options.tools ?? [],
-      maxToolResultBytes: this.options.maxToolResultBytes ?? DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
-      write: (text) => this.write({ text, requestId: undefined }) === 'sent',
-      nextId: () => this.nextId(),
-      ours: (requestId) => this.outbox.has(requestId),
-      report: (error) => this.errors.next(error),
-    });
-    this.loop = loop;
-    this.approvals$ = loop?.approvals$ ?? new BehaviorSubject<readonly ApprovalRequest[]>([]).asObservable();
-    if (loop) {
-      this.incoming.subscribe((message) => loop.track(message));
-      // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
-      this.status.subscribe((status) => status === 'connected' && loop.greeted());
-      // 1009: the server refused a frame as too large; an answer that caused it must not go again as it was.
-      this.disconnections.subscribe(({ code }) => code === MESSAGE_TOO_BIG && loop.frameTooBig());
-    }
-    this.sessionStatus$ = this.sessionState.pipe(
-      filter((status): status is SessionStatus => status !== undefined),
-      distinctUntilChanged(),
-    );
+    // The wire sets it on a change only.
+    this.sessionStatus$ = select(this.sessionState, (status) => status);
     this.errors$ = this.errors.asObservable();
     this.reconnecting$ = this.reconnecting.asObservable();
     this.disconnected$ = this.disconnections.asObservable();
   }
 
-  /**
-   * Lets a tool call waiting for approval run. Any connection to the session may answer; the
-   * first answer counts. Needs the `humanInTheLoop` option (a TypeError without it). Fails on `errors$` only (not connected, or the server's
-   * `unknown_tool_call` when the call no longer waits).
-   */
-  approve(toolCallId: string): void {
-    this.humanInTheLoop().decide(toolCallId, true);
-  }
-
-  /** Declines a tool call waiting for approval: it does not run, and the model is told so, with `reason`. */
-  deny(toolCallId: string, reason?: string): void {
-    this.humanInTheLoop().decide(toolCallId, false, reason);
-  }
-
-  /** The opt-in part approve() and deny() need; a TypeError without it (a mistake in the code, not on the wire). */
-  private humanInTheLoop(): HumanInTheLoop {
-    if (!this.loop)
-      throw new TypeError('approve() and deny() need the humanInTheLoop option: new WSClient({ url, humanInTheLoop })');
-    return this.loop;
-  }
-
-  override disconnect(): void {
-    super.disconnect();
-    // The session is forgotten: nothing of it waits any more.
-    this.loop?.reset();
-  }
-
-  private dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {
-    return this.incoming.pipe(
-      filter((message): message is ServerMessageOf<K> => message.type === type),
-      map((message) => message.data as ServerMessageOf<K>['data']),
-    );
+  /** The session id the server gave the current connection. */
+  get sessionId(): string | undefined {
+    return this.cursor.session?.sessionId;
   }
 
   /**
-   * Sends the message `build` makes and mirrors the server's messages carrying its id, until
-   * `settle` says the exchange is over. Fails with `not_connected` when there is no connection,
-   * or none within `queueTimeoutMs`; with `request_timeout` after `timeoutMs`; with the
-   * connection's error if it drops for good after the frame went out. Unsubscribing (or timing
-   * out) after the frame went out calls `onCancel`; before, the queued frame is dropped.
+   * The current session's id and resume token: hand them to another client (another tab, with
+   * `share: true`) to open the same conversation there. Undefined before the first greeting.
    */
-  protected exchange<T>(
-    build: (id: string) => ClientMessage,
-    settle: OperatorFunction<ServerMessage, T>,
-    limits: {
-      id?: string;
-      timeoutMs?: number;
-      what: string;
-      timedOut: string;
-      onCancel?: (id: string) => void;
-      oneAtATime?: boolean;
-    },
-  ): Observable<T> {
-    return new Observable<T>((subscriber) => {
-      const id = limits.id ?? this.nextId();
-      const text = encodeMessage(build(id));
-      let settled = false;
-      // The client's own refusals are reported on errors$ too: a caller who does not listen still hears of them.
-      const refuse = (error: ClientError): void => {
-        this.errors.next(error);
-        subscriber.error(error);
-      };
-      const answers = this.incoming
-        .pipe(
-          filter((message) => requestIdOf(message) === id),
-          settle,
-        )
-        .subscribe({
-          next: (value) => subscriber.next(value),
-          error: (error: unknown) => {
-            settled = true;
-            subscriber.error(error);
-          },
-          complete: () => {
-            settled = true;
-            subscriber.complete();
-          },
-        });
-      let waiting: Subscription | undefined;
-      const frame = { text, requestId: id, oneAtATime: limits.oneAtATime };
-      this.outbox.track(
-        id,
-        frame,
-        (error) => {
-          settled = true;
-          subscriber.error(error);
-        },
-        // On a connection (out, or waiting behind a reply): the wait for one is over.
-        () => waiting?.unsubscribe(),
+  get session(): SessionCredentials | undefined {
+    return this.cursor.session;
+  }
+
+  /**
+   * Connects, reconnecting with backoff on loss. Resolves once the server has greeted the
+   * client; rejects with a {@link ConnectionClosedError} if every attempt fails (never an
+   * unhandled rejection: the error is on `errors$` too). Calling it while connected or
+   * connecting returns the same promise.
+   */
+  connect(): Promise<void> {
+    if (this.run) return this.run.greeted;
+    const WebSocketCtor = this.options.WebSocketCtor ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WebSocketCtor) {
+      return Promise.reject(
+        new TypeError(
+          "no WebSocket implementation: pass WebSocketCtor (on Node 20, import WSClient from 'llm-ws', which uses the ws package)",
+        ),
       );
-      const deadline =
-        limits.timeoutMs !== undefined && Number.isFinite(limits.timeoutMs)
-          ? timer(limits.timeoutMs, this.scheduler).subscribe(() =>
-              refuse(new ClientError('request_timeout', `${limits.timedOut} within ${limits.timeoutMs} ms`)),
-            )
-          : undefined;
-      try {
-        const { queueTimeoutMs } = this.options;
-        if (this.write(frame) === 'queued' && Number.isFinite(queueTimeoutMs)) {
-          waiting = timer(queueTimeoutMs, this.scheduler).subscribe(() => {
-            settled = true;
-            refuse(
-              new ClientError(
-                'not_connected',
-                `${limits.what} waited ${queueTimeoutMs} ms for a connection (queueTimeoutMs)`,
-              ),
-            );
-          });
-        }
-      } catch (error) {
-        settled = true;
-        refuse(error as ClientError);
-      }
-      return () => {
-        waiting?.unsubscribe();
-        deadline?.unsubscribe();
-        answers.unsubscribe();
-        const sentOn = this.untrack(id);
-        if (!settled && sentOn !== undefined) limits.onCancel?.(id);
-      };
+    }
+    this.started = true;
+    this.setStatus('connecting');
+    const { wire } = this;
+    const subscription = new Subscription();
+    let greet!: () => void;
+    let refuse!: (error: unknown) => void;
+    const greeted = reported(
+      new Promise<void>((resolve, reject) => {
+        greet = resolve;
+        refuse = reject;
+      }),
+    );
+    // Known before subscribing: a socket that fails at once stops a run already there.
+    const run: Run = {
+      greeted,
+      stop: (reason) => {
+        this.run = undefined;
+        refuse(reason);
+        wire.close(reason);
+        subscription.unsubscribe();
+        this.setStatus('disconnected');
+      },
+    };
+    this.run = run;
+    // Each failed attempt is on errors$ at once (an app shows "cannot reach the server" while the
+    // client still tries); the error that ends the run only if it is not that one again.
+    let failed: unknown;
+    const links$ = connection(this.options, WebSocketCtor, {
+      cursor: this.cursor,
+      receive: (raw) => wire.receive(raw),
+      written: (text) => wire.stats.sent(text),
+      nextId: () => wire.nextId(),
+      greeted: (link) => wire.greeted(link, () => this.setStatus('connected')),
+      resumeRefused: (error, epoch) => wire.outbox.failUnanswered(epoch, error),
+      lost: (close, willReconnect) => {
+        wire.lost(close);
+        this.disconnections.next({ code: close?.code, reason: close?.reason ?? '', willReconnect });
+      },
+      failed: (error) => this.errors.next((failed = error)),
+      retrying: (attempt) => {
+        wire.stats.reconnects++;
+        this.setStatus('reconnecting');
+        this.reconnecting.next(attempt);
+      },
+      ping: () => wire.ping(),
     });
+    subscription.add(
+      links$.subscribe({
+        next: () => greet(),
+        error: (error: LLMWSError) => {
+          if (error !== failed) this.errors.next(error);
+          if (this.run === run) run.stop(error);
+        },
+      }),
+    );
+    return greeted;
+  }
+
+  /**
+   * Closes the connection and stops reconnecting. Requests in flight fail with `disconnected`.
+   * The session is forgotten: the next `connect()` starts a new conversation.
+   */
+  disconnect(): void {
+    if (!this.run) return;
+    this.run.stop(new ConnectionClosedError('disconnected', 'disconnect() was called', { retryable: false }));
+    this.cursor.session = undefined;
+    this.cursor.lastSeq = 0;
+  }
+
+  /** Sets the connection's status when it changes: `status$` tells each change once. */
+  private setStatus(status: ConnectionStatus): void {
+    if (status !== this.status.value) this.status.next(status);
+  }
+
+  /** Whether the server has greeted the current connection. */
+  isConnected(): boolean {
+    return this.status.value === 'connected';
+  }
+
+  /** Traffic counters and timings. */
+  getStats(): ClientStats {
+    return this.wire.stats.snapshot();
   }
 
   /**
@@ -278,16 +249,6 @@ export class ReactiveClient extends ClientCore {
    * running out, aborts the reply on the server (and so the model request). Each subscription
    * sends the message once more.
    */
-  /** The trace context of a `user_message`: the one given to `send()`, else the client option's. */
-  private traceContextFor(traceparent: string | undefined, tracestate: string | undefined): TraceContext {
-    const context = traceparent === undefined ? this.options.traceContext?.() : { traceparent, tracestate };
-    if (context?.traceparent === undefined) return {};
-    return {
-      traceparent: context.traceparent,
-      ...(context.tracestate === undefined ? {} : { tracestate: context.tracestate }),
-    };
-  }
-
   send(text: string, options?: SendOptions): Observable<ReplyEvent> {
     const {
       timeoutMs = this.options.replyTimeoutMs,
@@ -298,11 +259,7 @@ export class ReactiveClient extends ClientCore {
       regenerate,
       ...messageOptions
     } = options ?? {};
-    const clientTools = (this.options.tools ?? []).map(({ name, description, parameters }) => ({
-      name,
-      description,
-      parameters,
-    }));
+    const clientTools = this.clientTools();
     return this.exchange<ReplyEvent>(
       (id) => ({
         type: 'user_message',
@@ -311,7 +268,7 @@ export class ReactiveClient extends ClientCore {
           text,
           ...(Object.keys(messageOptions).length > 0 ? { options: messageOptions } : {}),
           // The client's tools go with every message: the server offers them for this reply only.
-          ...(clientTools.length > 0 ? { clientTools } : {}),
+          ...(clientTools && clientTools.length > 0 ? { clientTools } : {}),
           ...(attachments && attachments.length > 0 ? { attachments: [...attachments] } : {}),
           ...this.traceContextFor(traceparent, tracestate),
           ...(editOf === undefined ? {} : { editOf }),
@@ -341,52 +298,129 @@ export class ReactiveClient extends ClientCore {
    * `code` (see {@link send}). Safe to call without awaiting: the error is on `errors$` too.
    */
   sendMessage(text: string, options?: SendOptions): Promise<CompleteData> {
-    return reported(lastValueFrom(this.send(text, options)).then((event) => (event as CompleteMessage).data));
+    // The reply's last event is its llm_complete (by hand: lastValueFrom's EmptyError would be dead weight here).
+    return reported(
+      new Promise<CompleteData>((resolve, reject) => {
+        let last: ReplyEvent | undefined;
+        this.send(text, options).subscribe({
+          next: (event) => (last = event),
+          error: reject,
+          complete: () => resolve((last as CompleteMessage).data),
+        });
+      }),
+    );
+  }
+
+  /** The trace context of a `user_message`: the one given to `send()`, else the client option's. */
+  private traceContextFor(traceparent: string | undefined, tracestate: string | undefined): TraceContext {
+    const context = traceparent === undefined ? this.options.traceContext?.() : { traceparent, tracestate };
+    if (context?.traceparent === undefined) return {};
+    return {
+      traceparent: context.traceparent,
+      ...(context.tracestate === undefined ? {} : { tracestate: context.tracestate }),
+    };
+  }
+
+  /** The tools this client runs, declared on each message: none here (WSClient runs `tools`, with `humanInTheLoop`). */
+  protected clientTools(): ClientToolDeclaration[] | undefined {
+    return undefined;
+  }
+
+  protected dataOf<K extends ServerMessageType>(type: K): Observable<ServerMessageOf<K>['data']> {
+    return select(this.incoming, (message) =>
+      message.type === type ? (message.data as ServerMessageOf<K>['data']) : undefined,
+    );
+  }
+
+  protected nextId(): string {
+    return this.wire.nextId();
   }
 
   /**
-   * Sends a control and resolves with the server's answer (a `status` or `history` message).
-   * Takes the control's type (`'get_status'`, with the reply to abort as `requestId`), or the
-   * seed's whole message, `{ type: 'control', id, data: { type } }`. Rejects with a
-   * {@link ServerError} (for example `busy`), `request_timeout` after `timeout`, or
-   * `not_connected`; safe to call without awaiting: the error is on `errors$` too.
+   * Sends now when connected, queues (bounded) while the client connects or reconnects, and
+   * queues a user_message behind one still queued or whose reply runs (see {@link Wire.write}).
    */
-  sendControl(control: ControlType | ControlRequest, requestId?: string): Promise<ControlAnswer> {
-    const data = typeof control === 'string' ? { type: control, ...(requestId ? { requestId } : {}) } : control.data;
-    const answer$ = this.exchange(
-      (id) => ({ type: 'control', id, data }),
-      (messages$) =>
-        messages$.pipe(
-          map((message) => {
-            if (message.type === 'error') throw serverErrorOf(message);
-            return message as ControlAnswer;
-          }),
-          take(1),
-        ),
-      {
-        id: typeof control === 'string' ? undefined : control.id,
-        timeoutMs: this.options.timeout,
-        what: `the ${data.type} control`,
-        timedOut: `no answer to ${data.type}`,
-      },
-    );
-    return reported(lastValueFrom(answer$));
+  protected write(frame: OutgoingFrame): 'sent' | 'queued' | 'held' {
+    return this.wire.write(frame, this.run !== undefined, this.started);
   }
 
-  /** Stops the running reply (or the one named). Resolves once the server has acknowledged. Safe not to await. */
-  abort(requestId?: string): Promise<void> {
-    return reported(this.sendControl('abort', requestId).then(() => undefined));
-  }
-
-  /** Empties the conversation on the server. Safe not to await: a failure (such as `busy`) is on `errors$`. */
-  clearHistory(): Promise<void> {
-    return reported(this.sendControl('clear_history').then(() => undefined));
-  }
-
-  /** The conversation so far, without the system prompt. */
-  getHistory(): Promise<HistoryMessage[]> {
-    return reported(
-      this.sendControl('get_history').then((answer) => (answer.type === 'history' ? answer.data.messages : [])),
-    );
+  /**
+   * Sends the message `build` makes and mirrors the server's messages carrying its id, until
+   * `settle` says the exchange is over. Fails with `not_connected` when there is no connection,
+   * or none within `queueTimeoutMs`; with `request_timeout` after `timeoutMs`; with the
+   * connection's error if it drops for good after the frame went out. Unsubscribing (or timing
+   * out) after the frame went out calls `onCancel`; before, the queued frame is dropped.
+   */
+  protected exchange<T>(
+    build: (id: string) => ClientMessage,
+    settle: OperatorFunction<ServerMessage, T>,
+    limits: {
+      id?: string;
+      timeoutMs?: number;
+      what: string;
+      timedOut: string;
+      onCancel?: (id: string) => void;
+      oneAtATime?: boolean;
+    },
+  ): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      const { scheduler, queueTimeoutMs } = this.options;
+      const id = limits.id ?? this.nextId();
+      let settled = false;
+      const end = (error: unknown): void => {
+        settled = true;
+        subscriber.error(error);
+      };
+      // The client's own refusals are reported on errors$ too: a caller who does not listen still hears of them.
+      // Not settled by a timeout: the reply is aborted on the server then (see the teardown).
+      const refuse = (error: ClientError): void => {
+        this.errors.next(error);
+        subscriber.error(error);
+      };
+      const answers = settle(
+        select(this.incoming, (message) => (requestIdOf(message) === id ? message : undefined)),
+      ).subscribe({
+        next: (value) => subscriber.next(value),
+        error: end,
+        complete: () => {
+          settled = true;
+          subscriber.complete();
+        },
+      });
+      let waiting: Subscription | undefined;
+      const frame = { text: encodeMessage(build(id)), requestId: id, oneAtATime: limits.oneAtATime };
+      // On a connection (out, or waiting behind a reply): the wait for one is over.
+      this.wire.outbox.track(id, frame, end, () => waiting?.unsubscribe());
+      const { timeoutMs } = limits;
+      const deadline =
+        timeoutMs !== undefined && Number.isFinite(timeoutMs)
+          ? timer(timeoutMs, scheduler).subscribe(() =>
+              refuse(new ClientError('request_timeout', `${limits.timedOut} within ${timeoutMs} ms`)),
+            )
+          : undefined;
+      try {
+        if (this.write(frame) === 'queued' && Number.isFinite(queueTimeoutMs)) {
+          waiting = timer(queueTimeoutMs, scheduler).subscribe(() => {
+            settled = true;
+            refuse(
+              new ClientError(
+                'not_connected',
+                `${limits.what} waited ${queueTimeoutMs} ms for a connection (queueTimeoutMs)`,
+              ),
+            );
+          });
+        }
+      } catch (error) {
+        settled = true;
+        refuse(error as ClientError);
+      }
+      return () => {
+        waiting?.unsubscribe();
+        deadline?.unsubscribe();
+        answers.unsubscribe();
+        const sentOn = this.wire.untrack(id);
+        if (!settled && sentOn !== undefined) limits.onCancel?.(id);
+      };
+    });
   }
 }

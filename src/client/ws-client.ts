@@ -1,8 +1,10 @@
-import { filter, lastValueFrom, map, Observable, type OperatorFunction, skip, take } from 'rxjs';
+import { BehaviorSubject, filter, lastValueFrom, map, Observable, type OperatorFunction, skip, take } from 'rxjs';
 import { ClientError } from '../errors';
 import { serverErrorOf } from '../operators/reply-of';
 import type {
   ClientMessage,
+  ClientToolDeclaration,
+  ControlType,
   ConversationSummary,
   HistoryMessage,
   ReplyEvent,
@@ -11,8 +13,24 @@ import type {
   ServerMessageType,
   SessionStatus,
 } from '../protocol/codecs';
-import type { ApprovalRequest, DisconnectInfo, ErrorEventHandler, ReconnectAttempt, SendOptions } from './options';
+import { DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES } from '../protocol/limits';
+import { serverMessageDataShapes } from '../protocol/server-shapes.generated';
+import type { HumanInTheLoop } from './human-in-the-loop';
+import type {
+  ApprovalRequest,
+  ControlRequest,
+  DisconnectInfo,
+  ErrorEventHandler,
+  ReconnectAttempt,
+  SendOptions,
+  WSClientOptions,
+} from './options';
 import { type CompleteData, ReactiveClient, reported } from './reactive-client';
+import { othersRefusal } from './others-refusal';
+import { MESSAGE_TOO_BIG } from './wire';
+
+/** What a control is answered with: a `status` message, or a `history` message for the history controls. */
+export type ControlAnswer = ServerMessageOf<'status'> | ServerMessageOf<'history'>;
 
 /** One page of the user's conversations, the most recently updated first. */
 export interface ConversationPage {
@@ -36,8 +54,9 @@ const answerOf =
 
 /**
  * A client for an llm-ws server. Everything of {@link ReactiveClient} (typed observables,
- * `send()`, resumable reconnects, `sendMessage()` and the controls) plus the callback API,
- * each callback a thin subscription to one of those observables that returns its unsubscribe.
+ * `send()`, resumable reconnects, `sendMessage()`) plus the controls, conversations and branches,
+ * approvals and client tools (with the `humanInTheLoop` option), and the callback API, each
+ * callback a thin subscription to one of the observables that returns its unsubscribe.
  *
  * ```ts
  * const client = new WSClient({ url: 'ws://localhost:3000/ws' });
@@ -47,6 +66,126 @@ const answerOf =
  * ```
  */
 export class WSClient extends ReactiveClient {
+  /** Every `tool_call`'s data: each call once as `start`, then once as `complete` or `error`. */
+  readonly toolCalls$: Observable<ServerMessageOf<'tool_call'>['data']>;
+  /** Every `tool_result`'s data (a tool's result, or why it failed). */
+  readonly toolResults$: Observable<ServerMessageOf<'tool_result'>['data']>;
+  /** Every `llm_reasoning`'s data: the model's reasoning, piece by piece, apart from its text. */
+  readonly reasoning$: Observable<ServerMessageOf<'llm_reasoning'>['data']>;
+  /**
+   * The tool calls waiting for the user's yes or no, oldest first: each from its `tool_call`
+   * with status `approval_required` until it is answered (here, or on another connection to the
+   * session) or its reply ends. Replays the current list to a new subscriber. Always empty without
+   * the `humanInTheLoop` option.
+   */
+  readonly approvals$: Observable<readonly ApprovalRequest[]>;
+  /** Approvals, client tools and answers sent again after a reconnect: the `humanInTheLoop` option's, if given. */
+  private readonly loop: HumanInTheLoop | undefined;
+
+  constructor(options: WSClientOptions) {
+    super(options);
+    this.toolCalls$ = this.dataOf('tool_call');
+    this.toolResults$ = this.dataOf('tool_result');
+    this.reasoning$ = this.dataOf('llm_reasoning');
+    this.wire.shapes = serverMessageDataShapes;
+    this.wire.notOurs = (message) => othersRefusal(message, (requestId) => this.wire.ours(requestId));
+    const loop = this.options.humanInTheLoop?.({
+      tools: this.options.tools ?? [],
+      maxToolResultBytes: this.options.maxToolResultBytes ?? DEFAULT_MAX_CLIENT_TOOL_RESULT_BYTES,
+      write: (text) => this.write({ text, requestId: undefined }) === 'sent',
+      nextId: () => this.nextId(),
+      ours: (requestId) => this.wire.outbox.has(requestId),
+      report: (error) => this.errors.next(error),
+    });
+    this.loop = loop;
+    this.approvals$ = loop?.approvals$ ?? new BehaviorSubject<readonly ApprovalRequest[]>([]).asObservable();
+    if (loop) {
+      this.incoming.subscribe((message) => loop.track(message));
+      // Greeted again: the replay before the greeting confirmed what the server took; the rest goes again.
+      this.status.subscribe((status) => status === 'connected' && loop.greeted());
+      // 1009: the server refused a frame as too large; an answer that caused it must not go again as it was.
+      this.disconnections.subscribe(({ code }) => code === MESSAGE_TOO_BIG && loop.frameTooBig());
+    }
+  }
+
+  /** The `tools` option's, without their `execute`: the server offers them for each message's reply only. */
+  protected override clientTools(): ClientToolDeclaration[] {
+    return (this.options.tools ?? []).map(({ name, description, parameters }) => ({ name, description, parameters }));
+  }
+
+  /**
+   * Lets a tool call waiting for approval run. Any connection to the session may answer; the
+   * first answer counts. Needs the `humanInTheLoop` option (a TypeError without it). Fails on `errors$` only (not connected, or the server's
+   * `unknown_tool_call` when the call no longer waits).
+   */
+  approve(toolCallId: string): void {
+    this.humanInTheLoop().decide(toolCallId, true);
+  }
+
+  /** Declines a tool call waiting for approval: it does not run, and the model is told so, with `reason`. */
+  deny(toolCallId: string, reason?: string): void {
+    this.humanInTheLoop().decide(toolCallId, false, reason);
+  }
+
+  /** The opt-in part approve() and deny() need; a TypeError without it (a mistake in the code, not on the wire). */
+  private humanInTheLoop(): HumanInTheLoop {
+    if (!this.loop)
+      throw new TypeError('approve() and deny() need the humanInTheLoop option: new WSClient({ url, humanInTheLoop })');
+    return this.loop;
+  }
+
+  override disconnect(): void {
+    super.disconnect();
+    // The session is forgotten: nothing of it waits any more.
+    this.loop?.reset();
+  }
+
+  /**
+   * Sends a control and resolves with the server's answer (a `status` or `history` message).
+   * Takes the control's type (`'get_status'`, with the reply to abort as `requestId`), or the
+   * seed's whole message, `{ type: 'control', id, data: { type } }`. Rejects with a
+   * {@link ServerError} (for example `busy`), `request_timeout` after `timeout`, or
+   * `not_connected`; safe to call without awaiting: the error is on `errors$` too.
+   */
+  sendControl(control: ControlType | ControlRequest, requestId?: string): Promise<ControlAnswer> {
+    const data = typeof control === 'string' ? { type: control, ...(requestId ? { requestId } : {}) } : control.data;
+    const answer$ = this.exchange(
+      (id) => ({ type: 'control', id, data }),
+      (messages$) =>
+        messages$.pipe(
+          map((message) => {
+            if (message.type === 'error') throw serverErrorOf(message);
+            return message as ControlAnswer;
+          }),
+          take(1),
+        ),
+      {
+        id: typeof control === 'string' ? undefined : control.id,
+        timeoutMs: this.options.timeout,
+        what: `the ${data.type} control`,
+        timedOut: `no answer to ${data.type}`,
+      },
+    );
+    return reported(lastValueFrom(answer$));
+  }
+
+  /** Stops the running reply (or the one named). Resolves once the server has acknowledged. Safe not to await. */
+  abort(requestId?: string): Promise<void> {
+    return reported(this.sendControl('abort', requestId).then(() => undefined));
+  }
+
+  /** Empties the conversation on the server. Safe not to await: a failure (such as `busy`) is on `errors$`. */
+  clearHistory(): Promise<void> {
+    return reported(this.sendControl('clear_history').then(() => undefined));
+  }
+
+  /** The conversation so far, without the system prompt. */
+  getHistory(): Promise<HistoryMessage[]> {
+    return reported(
+      this.sendControl('get_history').then((answer) => (answer.type === 'history' ? answer.data.messages : [])),
+    );
+  }
+
   /**
    * One page of the user's conversations (the principal's: with no authentication, every user of
    * the server shares one list), the most recently updated first. Rejects with a `ServerError`
@@ -111,7 +250,6 @@ export class WSClient extends ReactiveClient {
     );
   }
 
-  /** Calls back each time the server greets a connection. Returns an unsubscribe function. */
   /**
    * Answers the last user message again: the new answer is a branch beside the one before (the
    * history's `siblingIds` list both). Streams like {@link send}.
@@ -143,6 +281,7 @@ export class WSClient extends ReactiveClient {
     );
   }
 
+  /** Calls back each time the server greets a connection. Returns an unsubscribe function. */
   onConnected(callback: (info: { sessionId: string }) => void): () => void {
     return this.on(this.status$.pipe(filter((status) => status === 'connected')), () =>
       callback({ sessionId: this.sessionId as string }),

@@ -2,7 +2,7 @@
  * What both decoders share, with no io-ts: parsing a frame, checking the envelope, and wording
  * the problems. Pure: no sockets, no RxJS.
  */
-import * as E from 'fp-ts/Either';
+import type { Either } from 'fp-ts/Either';
 import { ProtocolError } from './errors';
 import { MAX_MESSAGE_ID_LENGTH } from './limits';
 
@@ -10,6 +10,12 @@ import { MAX_MESSAGE_ID_LENGTH } from './limits';
 export type RawFrame = string | Uint8Array;
 
 let utf8: TextDecoder | undefined;
+
+// fp-ts's Either as plain objects, built here: fp-ts itself stays out of a browser bundle.
+/** A failed {@link Either}. */
+export const left = <L>(value: L): Either<L, never> => ({ _tag: 'Left', left: value });
+/** A successful {@link Either}. */
+export const right = <R>(value: R): Either<never, R> => ({ _tag: 'Right', right: value });
 
 /** Characters of a value an error quotes. */
 const QUOTED_CHARS = 40;
@@ -69,7 +75,7 @@ export function joinProblems(lines: readonly string[]): string {
   return all.length > 3 ? `${all.slice(0, 3).join('; ')} (and ${all.length - 3} more)` : all.join('; ');
 }
 
-function parseFrame(raw: RawFrame): E.Either<ProtocolError, unknown> {
+function parseFrame(raw: RawFrame): Either<ProtocolError, unknown> {
   let text: string;
   if (typeof raw === 'string') {
     text = raw;
@@ -79,13 +85,13 @@ function parseFrame(raw: RawFrame): E.Either<ProtocolError, unknown> {
       utf8 ??= new TextDecoder('utf-8', { fatal: true });
       text = utf8.decode(raw);
     } catch {
-      return E.left(new ProtocolError('invalid_json', 'frame is not valid UTF-8'));
+      return left(new ProtocolError('invalid_json', 'frame is not valid UTF-8'));
     }
   }
   try {
-    return E.right(JSON.parse(text));
+    return right(JSON.parse(text));
   } catch (error) {
-    return E.left(new ProtocolError('invalid_json', `frame is not valid JSON: ${(error as Error).message}`));
+    return left(new ProtocolError('invalid_json', `frame is not valid JSON: ${(error as Error).message}`));
   }
 }
 
@@ -104,18 +110,18 @@ export interface Envelope<K extends string> {
 export function parseEnvelope<K extends string>(
   raw: RawFrame,
   known: Readonly<Record<K, unknown>>,
-): E.Either<ProtocolError, Envelope<K>> {
+): Either<ProtocolError, Envelope<K>> {
   const parsed = parseFrame(raw);
-  return E.isLeft(parsed) ? parsed : checkEnvelope(parsed.right, known);
+  return parsed._tag === 'Left' ? parsed : checkEnvelope(parsed.right, known);
 }
 
 /** Checks the envelope of a message already parsed (or never a frame: one the server is asked to push). */
 export function checkEnvelope<K extends string>(
   value: unknown,
   known: Readonly<Record<K, unknown>>,
-): E.Either<ProtocolError, Envelope<K>> {
+): Either<ProtocolError, Envelope<K>> {
   if (!isPlainObject(value)) {
-    return E.left(
+    return left(
       new ProtocolError(
         'invalid_message',
         `(message): expected an object with type, id and data, got ${describeValue(value)}`,
@@ -128,11 +134,11 @@ export function checkEnvelope<K extends string>(
       : undefined;
   const type = value.type;
   if (typeof type !== 'string') {
-    return E.left(new ProtocolError('invalid_message', `type: expected string, got ${describeValue(type)}`, requestId));
+    return left(new ProtocolError('invalid_message', `type: expected string, got ${describeValue(type)}`, requestId));
   }
   // Own-property lookup: a `type` of "constructor" or "__proto__" must not find Object's members.
   if (!Object.prototype.hasOwnProperty.call(known, type)) {
-    return E.left(
+    return left(
       new ProtocolError(
         'unknown_type',
         `unknown message type ${describeValue(type)}; expected one of ${Object.keys(known).join(', ')}`,
@@ -140,5 +146,5 @@ export function checkEnvelope<K extends string>(
       ),
     );
   }
-  return E.right({ value, type: type as K, requestId });
+  return right({ value, type: type as K, requestId });
 }

@@ -2,8 +2,11 @@
 import type { ServerMessageType } from './codecs';
 import type { WireShape } from './wire-shape';
 
-/** The shape of each server message's `data`, by its `type` (the envelope is `serverEnvelope`). */
-export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireShape>> = {
+/** The answers to `WSClient`'s requests (history, conversations): their shapes are apart, see {@link requestAnswerShapes}. */
+export type RequestAnswerType = 'history' | 'conversations' | 'conversation_updated';
+
+/** The shape of the `data` of each server message but the answers to `WSClient`'s requests, by its `type`. */
+export const serverStreamShapes: Readonly<Record<Exclude<ServerMessageType, RequestAnswerType>, WireShape>> = {
   "session": {
     "required": {
       "sessionId": "string",
@@ -131,6 +134,71 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
       }
     }
   },
+  "error": {
+    "required": {
+      "code": {
+        "keyof": [
+          "invalid_json",
+          "invalid_message",
+          "unknown_type",
+          "unsupported_frame",
+          "busy",
+          "queue_full",
+          "upstream_error",
+          "upstream_timeout",
+          "rate_limited",
+          "quota_exceeded",
+          "reply_too_large",
+          "unknown_tool",
+          "invalid_client_tools",
+          "unknown_tool_call",
+          "message_too_long",
+          "attachment_too_large",
+          "unsupported_attachment",
+          "invalid_attachment",
+          "session_lost",
+          "resume_gap",
+          "store_unavailable",
+          "reply_interrupted",
+          "conversation_not_found",
+          "conversations_unsupported",
+          "internal_error"
+        ]
+      },
+      "message": "string",
+      "retryable": "boolean"
+    },
+    "optional": {
+      "requestId": "string",
+      "retryAfterMs": "number"
+    }
+  },
+  "pong": {
+    "required": {
+      "requestId": "string"
+    }
+  },
+  "notification": {
+    "required": {
+      "event": "string"
+    },
+    "optional": {
+      "payload": "unknown"
+    }
+  },
+  "closing": {
+    "required": {
+      "reason": "string",
+      "retryAfterMs": "number"
+    }
+  }
+};
+
+/**
+ * The shapes of the answers to `WSClient`'s requests (get_history, the conversation requests):
+ * apart, so that a lean client, which makes none of them, does not bundle them.
+ */
+export const requestAnswerShapes: Readonly<Record<RequestAnswerType, WireShape>> = {
   "history": {
     "required": {
       "messages": {
@@ -206,64 +274,6 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
       }
     }
   },
-  "error": {
-    "required": {
-      "code": {
-        "keyof": [
-          "invalid_json",
-          "invalid_message",
-          "unknown_type",
-          "unsupported_frame",
-          "busy",
-          "queue_full",
-          "upstream_error",
-          "upstream_timeout",
-          "rate_limited",
-          "quota_exceeded",
-          "reply_too_large",
-          "unknown_tool",
-          "invalid_client_tools",
-          "unknown_tool_call",
-          "message_too_long",
-          "attachment_too_large",
-          "unsupported_attachment",
-          "invalid_attachment",
-          "session_lost",
-          "resume_gap",
-          "store_unavailable",
-          "reply_interrupted",
-          "conversation_not_found",
-          "conversations_unsupported",
-          "internal_error"
-        ]
-      },
-      "message": "string",
-      "retryable": "boolean"
-    },
-    "optional": {
-      "requestId": "string",
-      "retryAfterMs": "number"
-    }
-  },
-  "pong": {
-    "required": {
-      "requestId": "string"
-    }
-  },
-  "notification": {
-    "required": {
-      "event": "string"
-    },
-    "optional": {
-      "payload": "unknown"
-    }
-  },
-  "closing": {
-    "required": {
-      "reason": "string",
-      "retryAfterMs": "number"
-    }
-  },
   "conversations": {
     "required": {
       "conversations": {
@@ -313,3 +323,11 @@ export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireSha
     }
   }
 };
+
+/** The shape of each server message's `data`, by its `type` (the envelope is `serverEnvelope`). */
+// A pure call rather than a spread: a bundle that does not use this table leaves both halves out.
+export const serverMessageDataShapes: Readonly<Record<ServerMessageType, WireShape>> = /* @__PURE__ */ Object.assign(
+  {},
+  serverStreamShapes,
+  requestAnswerShapes,
+);
