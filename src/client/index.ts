@@ -19,6 +19,7 @@ export {
   DEFAULT_MAX_QUEUE_SIZE,
   DEFAULT_QUEUE_TIMEOUT_MS,
   type WSClientOptions,
+  type ReactiveClientOptions,
   type WebSocketConstructor,
   type SendOptions,
   type TraceContext,

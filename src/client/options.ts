@@ -99,7 +99,7 @@ export interface WSClientOptions {
    * on every `user_message` as `clientTools`, offered to the model beside the server's. When the
    * model calls one for a reply this client sent, the client runs `execute` and sends the result
    * back (`tool_result`); a throw or rejection is sent as the call's `error`. Needs the
-   * `humanInTheLoop` option, and `WSClient` (a `ReactiveClient` declares no tools).
+   * `humanInTheLoop` option, and `WSClient` (a `ReactiveClient` does not take it: {@link ReactiveClientOptions}).
    * @default []
    */
   readonly tools?: readonly ClientTool[];
@@ -107,8 +107,8 @@ export interface WSClientOptions {
    * Approvals and client tools, opt-in: pass `humanInTheLoop` (from `llm-ws/client`) to answer
    * tool calls waiting for approval (`approvals$`, `approve()`, `deny()`, `onToolApproval()`) and
    * to run `tools`. Without it, `approvals$` stays empty, `approve()` and `deny()` throw, `tools`
-   * is refused, and a browser bundle leaves that code out. `WSClient`'s: a `ReactiveClient`
-   * ignores it.
+   * is refused, and a browser bundle leaves that code out. `WSClient`'s: a `ReactiveClient` does
+   * not take it.
    * @default none
    */
   readonly humanInTheLoop?: HumanInTheLoopFactory;
@@ -140,6 +140,13 @@ export interface WSClientOptions {
    */
   readonly share?: boolean;
 }
+
+/**
+ * Settings of a {@link ReactiveClient}: those of {@link WSClientOptions} but the ones only a
+ * `WSClient` acts on (`tools`, `humanInTheLoop`, `maxToolResultBytes`), so that TypeScript
+ * refuses them where they would do nothing.
+ */
+export type ReactiveClientOptions = Omit<WSClientOptions, 'tools' | 'humanInTheLoop' | 'maxToolResultBytes'>;
 
 /** What names a session and lets a client resume or join it. Keep `resumeToken` secret: it is the key. */
 export interface SessionCredentials {

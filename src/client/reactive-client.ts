@@ -26,8 +26,8 @@ import type {
   SendOptions,
   SessionCredentials,
   TraceContext,
+  ReactiveClientOptions,
   WebSocketConstructor,
-  WSClientOptions,
 } from './options';
 import type { OutgoingFrame } from './outbox';
 import { type ResolvedOptions, resolveClientOptions } from './resolve-options';
@@ -107,7 +107,7 @@ export class ReactiveClient {
   /** Each connection that ended. */
   readonly disconnected$: Observable<DisconnectInfo>;
 
-  constructor(options: WSClientOptions) {
+  constructor(options: ReactiveClientOptions) {
     this.options = resolveClientOptions(options);
     this.cursor = { session: options.session && { ...options.session }, lastSeq: 0 };
     this.wire = new Wire(this.options, this.cursor, {
