@@ -76,6 +76,9 @@ describe('redisStore conversations across processes', () => {
     await lastValueFrom(writer.regenerate());
     const id = writer.sessionId as string;
     const reader = await client(b);
+    // The writer stores the history after the reply's last frame, without holding the client for
+    // it: another process lists it once Redis has it.
+    await waitUntilTrue(async () => (await reader.listConversations()).conversations[0]?.messageCount === 2);
     const { conversations } = await reader.listConversations();
     // The stored history keeps both answers; the list counts the active branch.
     expect(conversations).toEqual([expect.objectContaining({ id, title: 'Tell me', messageCount: 2 })]);
@@ -90,6 +93,7 @@ describe('redisStore conversations across processes', () => {
     // Opened beside it, not taken over: the writer's client is still on it.
     expect(writer.isConnected() && writer.sessionId === id).toBe(true);
     await reader.renameConversation(id, 'Renamed');
+    await waitUntilTrue(async () => (await writer.listConversations()).conversations[0]?.messageCount === 4);
     expect((await writer.listConversations()).conversations).toEqual([
       expect.objectContaining({ id, title: 'Renamed', messageCount: 4 }),
     ]);
