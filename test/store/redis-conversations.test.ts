@@ -144,7 +144,12 @@ describe('redisStore conversations across processes', () => {
     // (seen in CI with 1 s) do not let the index lapse between two of them.
     const a = await startNode(2000);
     const id = await conversation(a, 'still here');
-    const index = (await keysUnder(keys.redis, keys.prefix)).find((key) => key.includes(':conversations:')) as string;
+    // Listed with the history, written after the reply's last frame (not awaited by the client).
+    const indexKey = async (): Promise<string | undefined> =>
+      (await keysUnder(keys.redis, keys.prefix)).find((key) => key.includes(':conversations:'));
+    await waitUntilTrue(async () => (await indexKey()) !== undefined);
+    const index = (await indexKey()) as string;
+    await waitUntilTrue(async () => (await keys.redis.zscore(index, id)) !== null);
     const listedAt = Date.now();
     // Past the TTL the last change gave the index: only the renewal of the held session keeps it.
     await waitUntilTrue(() => Date.now() - listedAt > 2500, 5000);
