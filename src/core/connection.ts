@@ -14,6 +14,7 @@ import type {
 import { CloseCode, type ErrorCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
 import type { ClaimResult, Logger, Session, SessionDirectory, Transport } from './ports';
+import type { CoreSessions } from './sessions';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
 import { errorMessageFor } from './error-message';
 import { answerConversationRequest, notFound } from './conversation-requests';
@@ -25,8 +26,10 @@ export type ResumeOutcome = 'resumed' | 'session_lost' | 'resume_gap';
 export interface ConnectionOptions {
   readonly transport: Transport;
   readonly principal: unknown;
-  /** Where the connection finds and leaves its sessions. */
+  /** Where the connection finds and leaves its sessions: the store's side. */
   readonly directory: SessionDirectory;
+  /** This process's sessions (the core's side: expiry, budget). */
+  readonly sessions: CoreSessions;
   /** Frames per connection; more are answered with `rate_limited`. Undefined for no limit. */
   readonly rateLimit: RateLimit | undefined;
   /** Connections one session may have at once (on this process); a shared resume past it closes 4429. @default DEFAULT_MAX_CONNECTIONS_PER_SESSION */
@@ -39,6 +42,8 @@ export interface ConnectionOptions {
   /** Told what each resume came to (for metrics). */
   /** A resume was answered; a resumed one says how many messages it replayed. */
   readonly onResume?: (outcome: ResumeOutcome, replayedMessages?: number) => void;
+  /** Told when a session was resumed on this connection. */
+  readonly onResumed?: (session: Session) => void;
   /** Told when the connection has closed, with the session it was on last. */
   readonly onClosed?: (sessionId: string, code: number, reason: string) => void;
 }
@@ -76,7 +81,7 @@ class ConnectionState implements Connection {
     const session = options.directory.create(options.principal);
     this.current = session;
     session.attach(options.transport);
-    options.directory.attached(session);
+    this.attached(session);
     session.sendDirect({
       type: 'session',
       data: { sessionId: session.id, resumeToken: session.resumeToken, ...this.concurrency() },
@@ -263,7 +268,7 @@ class ConnectionState implements Connection {
     const fresh = directory.create(principal);
     this.current = fresh;
     fresh.attach(transport);
-    directory.attached(fresh);
+    this.attached(fresh);
     fresh.answer(transport, resumedGreeting(fresh, requestId, this.concurrency()));
   }
 
@@ -282,7 +287,7 @@ class ConnectionState implements Connection {
       if (left.detach(transport)) directory.detached(left);
       this.current = target;
       target.attach(transport, result.replay, { share: true });
-      directory.attached(target);
+      this.attached(target);
     }
     target.answer(transport, resumedGreeting(target, message.id, this.concurrency()));
     // The history as `get_history` answers it (siblingIds, usage), to this connection alone; on a
@@ -354,10 +359,16 @@ class ConnectionState implements Connection {
     directory.end(fresh);
     const previous = target.attach(transport, result.replay, { share });
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
-    directory.attached(target);
-    directory.resumed(target);
+    this.attached(target);
+    this.options.onResumed?.(target);
     this.options.onResume?.('resumed', target.lastSeq - lastSeq);
     target.sendDirect(resumedGreeting(target, message.id, this.concurrency()));
+  }
+
+  /** A connection is on `session` now: it must not expire. */
+  private attached(session: Session): void {
+    this.options.sessions.attached(session);
+    this.options.directory.attached?.(session);
   }
 
   /** The greeting's word on concurrent messages, when the server has one. */

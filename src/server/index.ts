@@ -24,6 +24,7 @@ export type {
   RemoteSender,
   SessionDirectory,
   SessionStoreContext,
+  LocalSessions,
   SessionInit,
   SessionPersistence,
   SessionBudget,

@@ -10,7 +10,8 @@ import { createConnection, type Connection } from '../../src/core/connection';
 import { silentLogger } from '../../src/server/logger';
 import { newSessionIdentity } from '../../src/core/ids';
 import { createSession, type SessionOptions } from '../../src/core/session';
-import { createMemorySessionDirectory, type MemorySessionDirectory } from '../../src/store/memory-store';
+import { createLocalSessions } from '../../src/core/sessions';
+import { createMemorySessionDirectory } from '../../src/store/memory-store';
 import { createToolRegistry } from '../../src/tools';
 
 export const e = {
@@ -69,8 +70,9 @@ export function harness(
 ) {
   const requests: LLMRequest[] = [];
   let counter = 0;
-  const registry: MemorySessionDirectory = createMemorySessionDirectory({
-    ttlMs: 60_000,
+  const registry = createLocalSessions({ ttlMs: 60_000 });
+  const directory = createMemorySessionDirectory({
+    sessions: registry,
     newIdentity: newSessionIdentity,
     makeSession: ({ sessionId, resumeToken, principal }) =>
       createSession({
@@ -101,7 +103,8 @@ export function harness(
     const connection: Connection = createConnection({
       transport,
       principal: undefined,
-      directory: registry,
+      directory,
+      sessions: registry,
       rateLimit,
       logger: silentLogger,
     });

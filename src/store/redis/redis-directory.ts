@@ -20,7 +20,6 @@ import type {
 import type { ServerMessageInput } from '../../protocol/codecs';
 import { CloseCode } from '../../protocol/codes';
 import { decodeBusMessage } from './bus';
-import { pushToEach } from '../push-to-each';
 import { claimNow, pushTo } from './claims';
 import { type Leases, startLeases } from './leases';
 import { hashToken } from './redis-data';
@@ -43,14 +42,6 @@ class RedisSessionDirectory implements SessionDirectory {
     this.conversations = redisConversations(this.node, (sessionId, resumeToken, lastSeq, principal) =>
       this.claim(sessionId, resumeToken, lastSeq, { principal, share: true }),
     );
-  }
-
-  get size(): number {
-    return this.node.held.size;
-  }
-
-  all(): IterableIterator<Session> {
-    return [...this.node.held.values()].map((held) => held.session)[Symbol.iterator]();
   }
 
   /** `ok` once both commands and the bus work again: a process not yet subscribed after an outage would miss takeovers. */
@@ -120,13 +111,9 @@ class RedisSessionDirectory implements SessionDirectory {
 
   end(session: Session): void {
     const held = this.node.held.get(session.id);
-    if (held?.session !== session) return session.end();
+    if (held?.session !== session) return this.node.context.sessions.drop(session);
     if (session.lastSeq === 0 && !session.busy && held.writer) return this.node.end(session);
     this.node.release(held);
-  }
-
-  attached(): void {
-    // Nothing to do: the TTLs of held sessions are renewed by the renewal loop.
   }
 
   detached(session: Session): void {
@@ -139,17 +126,12 @@ class RedisSessionDirectory implements SessionDirectory {
     this.node.release(held);
   }
 
-  resumed(session: Session): void {
-    this.node.context.onResumed?.(session);
-  }
-
   push(sessionId: string, message: ServerMessageInput): Promise<boolean> {
     return pushTo(this.node, sessionId, message);
   }
 
-  async broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number> {
+  async broadcastToOthers(message: ServerMessageInput, excludeSessionId?: string): Promise<void> {
     const { node } = this;
-    const sent = pushToEach(this.all(), message, excludeSessionId);
     // Without Redis the other processes cannot be told; this process's sessions got it regardless.
     await node
       .publish({
@@ -159,7 +141,6 @@ class RedisSessionDirectory implements SessionDirectory {
         ...(excludeSessionId === undefined ? {} : { x: excludeSessionId }),
       })
       .catch((error: unknown) => node.reportFailure(error));
-    return sent;
   }
 
   async close(): Promise<void> {
@@ -228,7 +209,7 @@ class RedisSessionDirectory implements SessionDirectory {
         if (held) dropDeleted(node, held.session);
         return;
       case 'broadcast':
-        if (message.from !== node.nodeId) pushToEach(this.all(), message.m, message.x);
+        if (message.from !== node.nodeId) node.context.sessions.broadcast(message.m, message.x);
         return;
     }
   }

@@ -1,0 +1,99 @@
+import type { ReplayResult, Session } from '../../src/core/ports';
+import { createLocalSessions } from '../../src/core/sessions';
+
+/** A session as the core's sessions see it: an id, a token, a principal, a stream. */
+function fakeSession(
+  id: string,
+  options: { principal?: unknown; lastSeq?: number; busy?: boolean; replay?: ReplayResult } = {},
+) {
+  const sent: unknown[] = [];
+  const session = {
+    id,
+    resumeToken: `token-${id}`,
+    principal: options.principal,
+    lastSeq: options.lastSeq ?? 1,
+    busy: options.busy ?? false,
+    attached: false,
+    heldBytes: 0,
+    ended: false,
+    replaySince: () => options.replay ?? { frames: ['f'] },
+    send: (message: unknown) => void sent.push(message),
+    end: () => {
+      session.ended = true;
+    },
+  };
+  return { session: session as unknown as Session, fake: session, sent };
+}
+
+describe("the core's sessions of one process", () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('checks a resume of a held session: the token first, then the principal, then the frames', () => {
+    const sessions = createLocalSessions({ ttlMs: 1000 });
+    const { session } = fakeSession('a', { principal: { user: 'u' } });
+    expect(sessions.resume(session, 'wrong', 0, { user: 'other' })).toEqual({ outcome: 'forbidden' });
+    expect(sessions.resume(session, 'token-a', 0, { user: 'other' })).toEqual({ outcome: 'other_principal' });
+    expect(sessions.resume(session, 'token-a', 0, { user: 'u' })).toEqual({
+      outcome: 'resumed',
+      session,
+      replay: ['f'],
+    });
+    // Opened by id (no token): the principal alone.
+    expect(sessions.resume(session, undefined, 0, { user: 'u' })).toMatchObject({ outcome: 'resumed' });
+    const gone = fakeSession('b', { replay: { gap: { oldestHeld: 5 } } }).session;
+    expect(sessions.resume(gone, 'token-b', 0, undefined)).toEqual({ outcome: 'resume_gap', oldestHeld: 5 });
+    expect(gone.lastSeq).toBe(1); // nothing changed: the store decides what a gap costs
+  });
+
+  it("checks a record's token hash and principal before anything changes", () => {
+    const sessions = createLocalSessions({ ttlMs: 1000 });
+    expect(sessions.refusal('hash', 'other', 'p', 'p')).toBe('forbidden');
+    expect(sessions.refusal('hash', 'hash', 'p', 'q')).toBe('other_principal');
+    expect(sessions.refusal('hash', 'hash', { a: 1, b: 2 }, { b: 2, a: 1 })).toBeUndefined();
+    expect(sessions.refusal('hash', undefined, 'p', 'p')).toBeUndefined();
+  });
+
+  it('pushes to a held session and broadcasts to all held but one', () => {
+    const sessions = createLocalSessions({ ttlMs: 1000 });
+    const a = fakeSession('a');
+    const b = fakeSession('b');
+    sessions.hold(a.session);
+    sessions.hold(b.session);
+    const message = { type: 'notice' } as never;
+    expect(sessions.push('a', message)).toBe(true);
+    expect(sessions.push('c', message)).toBe(false);
+    expect(sessions.broadcast(message, 'a')).toBe(1);
+    expect([a.sent.length, b.sent.length]).toEqual([1, 1]);
+  });
+
+  it('drops a detached session that never said anything at once, and expires the others after the TTL', () => {
+    jest.useFakeTimers();
+    const expired: string[] = [];
+    const sessions = createLocalSessions({ ttlMs: 1000, onExpired: (session) => void expired.push(session.id) });
+    const silent = fakeSession('silent', { lastSeq: 0 });
+    const spoke = fakeSession('spoke');
+    sessions.hold(silent.session);
+    sessions.hold(spoke.session);
+    sessions.keepDetached(silent.session);
+    sessions.keepDetached(spoke.session);
+    expect(silent.fake.ended).toBe(true);
+    expect(sessions.get('silent')).toBeUndefined();
+    jest.advanceTimersByTime(999);
+    expect(sessions.get('spoke')).toBe(spoke.session);
+    jest.advanceTimersByTime(1);
+    expect([expired, spoke.fake.ended, sessions.size]).toEqual([['spoke'], true, 0]);
+  });
+
+  it('keeps a detached session a connection took again', () => {
+    jest.useFakeTimers();
+    const sessions = createLocalSessions({ ttlMs: 1000 });
+    const { session, fake } = fakeSession('a');
+    sessions.hold(session);
+    sessions.keepDetached(session);
+    sessions.attached(session);
+    jest.advanceTimersByTime(5000);
+    expect([fake.ended, sessions.get('a')]).toEqual([false, session]);
+    sessions.drop(session);
+    expect([fake.ended, sessions.size]).toEqual([true, 0]);
+  });
+});
