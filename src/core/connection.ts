@@ -17,6 +17,7 @@ import type { ClaimResult, Logger, Session, SessionDirectory, Transport } from '
 import type { CoreSessions } from './sessions';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
 import { errorMessageFor } from './error-message';
+import { HeldFrames } from './held-frames';
 import { answerConversationRequest, notFound } from './conversation-requests';
 
 /** What a resume came to, as `/metrics` counts it. */
@@ -63,15 +64,12 @@ export interface Connection {
  */
 export const DEFAULT_MAX_CONNECTIONS_PER_SESSION = 32;
 
-/** Frames a connection holds while its resume is settled by a session store; more are refused. */
-const MAX_FRAMES_WHILE_RESUMING = 256;
-
 /** A connection as a class: an idle connection costs its fields, not a closure per handler. */
 class ConnectionState implements Connection {
   private current: Session;
   private readonly bucket: TokenBucket | undefined;
-  /** Frames that arrived while an asynchronous resume was settled, handled once it is. */
-  private held: Array<[RawFrame, boolean]> | undefined;
+  /** Frames that arrived while an asynchronous resume (or opening) was settled, handled once it is. */
+  private held: HeldFrames<[RawFrame, boolean]> | undefined;
   private isClosed = false;
   /** Whether a frame came before: a `resume` is taken only as the first one, while the fresh session holds nothing. */
   private heard = false;
@@ -94,8 +92,7 @@ class ConnectionState implements Connection {
 
   receive(raw: RawFrame, isBinary: boolean): void {
     if (this.held) {
-      if (this.held.length < MAX_FRAMES_WHILE_RESUMING) this.held.push([raw, isBinary]);
-      else
+      if (this.held.hold([raw, isBinary]) === undefined)
         this.fail({
           code: 'rate_limited',
           message: 'too many messages while the resume is settled: slow down',
@@ -187,7 +184,7 @@ class ConnectionState implements Connection {
       principal: this.options.principal,
     });
     if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
-    this.held = [];
+    this.held = new HeldFrames();
     claimed
       .then(
         (result) => this.settleResume(message, result),
@@ -202,11 +199,14 @@ class ConnectionState implements Connection {
         this.options.logger.error({ err: error, sessionId }, 'resume failed inside the server');
         this.options.transport.close(CloseCode.TryAgainLater, 'the resume failed: try again');
       })
-      .finally(() => {
-        const held = this.held ?? [];
-        this.held = undefined;
-        if (!this.isClosed) for (const [raw, isBinary] of held) this.receive(raw, isBinary);
-      });
+      .finally(() => this.handleHeld());
+  }
+
+  /** The wait is over: the frames held meanwhile go to the session the connection is on now. */
+  private handleHeld(): void {
+    const held = this.held?.takeAll() ?? [];
+    this.held = undefined;
+    if (!this.isClosed) for (const [raw, isBinary] of held) this.receive(raw, isBinary);
   }
 
   /** A request about the principal's conversations: answered to this connection alone. */
@@ -245,7 +245,7 @@ class ConnectionState implements Connection {
       return;
     }
     // Frames sent after it go to the conversation opened: they wait for it.
-    this.held = [];
+    this.held = new HeldFrames();
     catalog
       .open(principal, message.data.conversationId)
       .then((result) => this.settleOpen(message, result), failed)
@@ -253,11 +253,7 @@ class ConnectionState implements Connection {
         this.options.logger.error({ err: error }, 'opening a conversation failed inside the server');
         failed(error);
       })
-      .finally(() => {
-        const held = this.held ?? [];
-        this.held = undefined;
-        if (!this.isClosed) for (const [raw, isBinary] of held) this.receive(raw, isBinary);
-      });
+      .finally(() => this.handleHeld());
   }
 
   /** The connection leaves its session for a new, empty one (confirmed with a `session` answering `requestId`). */

@@ -7,6 +7,7 @@ import { TestScheduler } from 'rxjs/testing';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import type { ServerMessage } from '../../src/protocol/codecs';
 import { createConnection, type Connection } from '../../src/core/connection';
+import type { SessionDirectory } from '../../src/core/ports';
 import { silentLogger } from '../../src/server/logger';
 import { newSessionIdentity } from '../../src/core/ids';
 import { createSession, type SessionOptions } from '../../src/core/session';
@@ -98,12 +99,12 @@ export function harness(
         ...overrides,
       }),
   });
-  const connect = (rateLimit?: { ratePerSecond: number; burst: number }) => {
+  const connect = (rateLimit?: { ratePerSecond: number; burst: number }, over: SessionDirectory = directory) => {
     const transport = new FakeTransport(scheduler);
     const connection: Connection = createConnection({
       transport,
       principal: undefined,
-      directory,
+      directory: over,
       sessions: registry,
       rateLimit,
       logger: silentLogger,
@@ -116,7 +117,7 @@ export function harness(
     };
     return { transport, connection, at };
   };
-  return { registry, requests, connect };
+  return { registry, directory, requests, connect };
 }
 
 export const userMessage = (id: string, text = 'hi', options?: object) => ({
