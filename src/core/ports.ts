@@ -316,6 +316,12 @@ export interface LocalSessions {
     owner: unknown,
     principal: unknown,
   ): 'forbidden' | 'other_principal' | undefined;
+  /**
+   * Runs `settle` once every settling of session `sessionId` started before it on this process
+   * has finished (whether it failed or not): two quick reconnects, or a resume and a push, must
+   * not both load or claim the session. Resolves or rejects as `settle` does.
+   */
+  oneAtATime<T>(sessionId: string, settle: () => Promise<T>): Promise<T>;
   /** Puts `message` into the stream of session `sessionId` if it is held here; false if it is not. */
   push(sessionId: string, message: ServerMessageInput): boolean;
   /** Puts `message` into the stream of every session held here but `excludeSessionId`; returns how many. */

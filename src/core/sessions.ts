@@ -40,6 +40,8 @@ class Sessions implements CoreSessions {
   private readonly detachedOrder = new Map<string, Session>();
   private readonly budget: SessionBudget;
   private readonly held = createHeldBytesCounter(() => this.sessions);
+  /** Settlings under way, by session: the last one started (see `oneAtATime`). */
+  private readonly settling = new Map<string, Promise<unknown>>();
 
   constructor(private readonly options: LocalSessionsOptions) {
     this.budget = options.budget ?? { maxSessions: Infinity, maxBytes: Infinity };
@@ -115,6 +117,17 @@ class Sessions implements CoreSessions {
     // The token first: a wrong one learns nothing of whose the session is.
     if (presented !== undefined && !secretsEqual(secret, presented)) return 'forbidden';
     return samePrincipal(owner, principal) ? undefined : 'other_principal';
+  }
+
+  oneAtATime<T>(sessionId: string, settle: () => Promise<T>): Promise<T> {
+    const next = (this.settling.get(sessionId) ?? Promise.resolve()).catch(() => undefined).then(settle);
+    this.settling.set(sessionId, next);
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.settling.get(sessionId) === next) this.settling.delete(sessionId);
+      });
+    return next;
   }
 
   push(sessionId: string, message: ServerMessageInput): boolean {

@@ -96,4 +96,24 @@ describe("the core's sessions of one process", () => {
     sessions.drop(session);
     expect([fake.ended, sessions.size]).toEqual([true, 0]);
   });
+
+  it('settles one session at a time, in order, whether the one before failed or not', async () => {
+    const sessions = createLocalSessions({ ttlMs: 1000 });
+    const order: string[] = [];
+    let finishFirst: () => void = () => undefined;
+    const first = sessions.oneAtATime('a', async () => {
+      order.push('first starts');
+      await new Promise<void>((resolve) => (finishFirst = resolve));
+      order.push('first fails');
+      throw new Error('no store');
+    });
+    const second = sessions.oneAtATime('a', async () => order.push('second') && 2);
+    const other = sessions.oneAtATime('b', async () => order.push('other session') && 3);
+    await expect(other).resolves.toBe(3);
+    expect(order).toEqual(['first starts', 'other session']);
+    finishFirst();
+    await expect(first).rejects.toThrow('no store');
+    await expect(second).resolves.toBe(2);
+    expect(order).toEqual(['first starts', 'other session', 'first fails', 'second']);
+  });
 });

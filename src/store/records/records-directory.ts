@@ -54,20 +54,6 @@ export function createRecordsDirectory(context: SessionStoreContext, records: Se
     sessions.hold(session);
     return session;
   };
-  /** Loads under way, by session: one at a time, so two quick reconnects do not both load it. */
-  const loads = new Map<string, Promise<unknown>>();
-
-  const serialized = <T>(sessionId: string, load: () => Promise<T>): Promise<T> => {
-    const next = (loads.get(sessionId) ?? Promise.resolve()).catch(() => undefined).then(load);
-    loads.set(sessionId, next);
-    void next
-      .catch(() => undefined)
-      .finally(() => {
-        if (loads.get(sessionId) === next) loads.delete(sessionId);
-      });
-    return next;
-  };
-
   /** The session from the records, held here from now on, with the frames after `clientSeq` (none when not given). */
   const load = async (sessionId: string, asked: Asked, clientSeq: number | undefined): Promise<ClaimResult> => {
     const stored = await records.read(sessionId);
@@ -122,7 +108,8 @@ export function createRecordsDirectory(context: SessionStoreContext, records: Se
 
   /** The session from this process's memory, else from the records. */
   const claim = (sessionId: string, asked: Asked, lastSeq: number | undefined, share: boolean): Promise<ClaimResult> =>
-    serialized(sessionId, async () => {
+    // One at a time per session: two quick reconnects must not both load it.
+    sessions.oneAtATime(sessionId, async () => {
       const held = sessions.get(sessionId);
       if (!held) return load(sessionId, asked, lastSeq);
       switch (asked.by) {

@@ -32,8 +32,6 @@ export type { RedisDirectoryOptions };
 class RedisSessionDirectory implements SessionDirectory {
   private readonly node: ServerProcess;
   private readonly leases: Leases;
-  /** Claims under way on this process, by session: one at a time per session. */
-  private readonly claims = new Map<string, Promise<unknown>>();
   readonly conversations: ConversationCatalog;
 
   constructor(context: SessionStoreContext, options: RedisDirectoryOptions) {
@@ -91,22 +89,12 @@ class RedisSessionDirectory implements SessionDirectory {
     options?: { readonly share?: boolean; readonly principal?: unknown },
   ): Promise<ClaimResult> {
     // One claim per session at a time on this process: two quick reconnects must not both load it.
-    const previous = this.claims.get(sessionId) ?? Promise.resolve();
-    const next = previous
-      .catch(() => undefined)
-      .then(() =>
-        claimNow(this.node, sessionId, resumeToken, lastSeq, {
-          share: options?.share === true,
-          principal: options?.principal,
-        }),
-      );
-    this.claims.set(sessionId, next);
-    void next
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.claims.get(sessionId) === next) this.claims.delete(sessionId);
-      });
-    return next;
+    return this.node.context.sessions.oneAtATime(sessionId, () =>
+      claimNow(this.node, sessionId, resumeToken, lastSeq, {
+        share: options?.share === true,
+        principal: options?.principal,
+      }),
+    );
   }
 
   end(session: Session): void {
