@@ -317,6 +317,12 @@ export interface LocalSessions {
     principal: unknown,
   ): 'forbidden' | 'other_principal' | undefined;
   /**
+   * What a resume replays when the store read part of it from its log: `stored` (the frames after
+   * `lastSeq` it read), then the session's own frames after those (appended since the read, or by
+   * the loading itself, such as an interrupted reply's ending).
+   */
+  replayAfter(session: Session, stored: readonly StoredFrame[], lastSeq: number): string[];
+  /**
    * Runs `settle` once every settling of session `sessionId` started before it on this process
    * has finished (whether it failed or not): two quick reconnects, or a resume and a push, must
    * not both load or claim the session. Resolves or rejects as `settle` does.

@@ -9,7 +9,7 @@ import type { ServerMessageInput } from '../protocol/codecs';
 import { createHeldBytesCounter } from '../util/held-bytes';
 import { samePrincipal } from '../util/same-principal';
 import { secretsEqual } from '../util/secrets-equal';
-import type { ClaimResult, LocalSessions, Logger, Session, SessionBudget } from './ports';
+import type { ClaimResult, LocalSessions, Logger, Session, SessionBudget, StoredFrame } from './ports';
 
 /** What {@link createLocalSessions} needs. */
 export interface LocalSessionsOptions {
@@ -117,6 +117,11 @@ class Sessions implements CoreSessions {
     // The token first: a wrong one learns nothing of whose the session is.
     if (presented !== undefined && !secretsEqual(secret, presented)) return 'forbidden';
     return samePrincipal(owner, principal) ? undefined : 'other_principal';
+  }
+
+  replayAfter(session: Session, stored: readonly StoredFrame[], lastSeq: number): string[] {
+    const local = session.replaySince(Math.max(lastSeq, stored[stored.length - 1]?.seq ?? 0));
+    return [...stored.map((frame) => frame.text), ...('frames' in local ? local.frames : [])];
   }
 
   oneAtATime<T>(sessionId: string, settle: () => Promise<T>): Promise<T> {

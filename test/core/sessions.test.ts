@@ -116,4 +116,25 @@ describe("the core's sessions of one process", () => {
     await expect(second).resolves.toBe(2);
     expect(order).toEqual(['first starts', 'other session', 'first fails', 'second']);
   });
+
+  it("replays what the store read from its log, then the session's own frames after the last one read", () => {
+    const sessions = createLocalSessions({ ttlMs: 1000 });
+    const asked: number[] = [];
+    const session = {
+      replaySince: (seq: number): ReplayResult => (asked.push(seq), { frames: [`own after ${seq}`] }),
+    } as unknown as Session;
+    expect(
+      sessions.replayAfter(
+        session,
+        [
+          { seq: 4, text: 'f4' },
+          { seq: 5, text: 'f5' },
+        ],
+        3,
+      ),
+    ).toEqual(['f4', 'f5', 'own after 5']);
+    // Nothing read (the log had nothing after it): the session's own after the client's.
+    expect(sessions.replayAfter(session, [], 7)).toEqual(['own after 7']);
+    expect(asked).toEqual([5, 7]);
+  });
 });

@@ -97,13 +97,7 @@ export function createRecordsDirectory(context: SessionStoreContext, records: Se
     }
     // The client saw frames that never reached the records: it gets the history as they hold it.
     if (lastSeq > stored.lastSeq) session.send({ type: 'history', data: { messages: [...session.history()] } });
-    const lastRead = range.frames[range.frames.length - 1]?.seq ?? from;
-    const local = session.replaySince(Math.max(lastSeq, lastRead));
-    return {
-      outcome: 'resumed',
-      session,
-      replay: [...range.frames.map((frame) => frame.text), ...('frames' in local ? local.frames : [])],
-    };
+    return { outcome: 'resumed', session, replay: sessions.replayAfter(session, range.frames, lastSeq) };
   };
 
   /** The session from this process's memory, else from the records. */

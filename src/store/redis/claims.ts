@@ -5,7 +5,7 @@
 import type { ClaimResult, Session } from '../../core/ports';
 import type { ServerMessageInput } from '../../protocol/codecs';
 import { follow } from './follower';
-import { hashToken, type LoggedFrame } from './redis-data';
+import { hashToken } from './redis-data';
 import { readMeta } from './restore';
 import type { ServerProcess } from './server-process';
 import { adopt } from './writer';
@@ -13,18 +13,12 @@ import { adopt } from './writer';
 /** Tries at taking a session whose owner keeps changing, before the resume fails (the client retries). */
 export const CLAIM_ATTEMPTS = 3;
 
-/** The frames read from the log after `lastSeq`, then the session's own frames after those. */
-function logThenLocal(frames: readonly LoggedFrame[], session: Session, lastSeq: number): string[] {
-  const local = session.replaySince(Math.max(lastSeq, frames[frames.length - 1]?.seq ?? 0));
-  return [...frames.map((frame) => frame.text), ...('frames' in local ? local.frames : [])];
-}
-
 /** The frames after `lastSeq` from Redis, then those this process appended since that read. */
 async function replayFromLog(node: ServerProcess, session: Session, lastSeq: number): Promise<ClaimResult> {
   const range = await node.data.framesAfter(session.id, lastSeq);
   if ('gap' in range) return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
   // Nothing is delivered between the read's answer and this line (no I/O callback runs between).
-  return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
+  return { outcome: 'resumed', session, replay: node.context.sessions.replayAfter(session, range.frames, lastSeq) };
 }
 
 /** A resume of `sessionId` on this process, now (the directory runs one per session at a time). */
@@ -72,7 +66,7 @@ export async function claimNow(
     }
     const session = await adopt(node, sessionId, resumeToken, current ?? meta, lastSeq);
     // Messages the adoption itself wrote (an interrupted reply's error) come after the log's.
-    return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
+    return { outcome: 'resumed', session, replay: node.context.sessions.replayAfter(session, range.frames, lastSeq) };
   }
   throw new Error(`session ${sessionId} changed hands ${CLAIM_ATTEMPTS} times during a resume`);
 }
