@@ -242,6 +242,10 @@ const SERVE = [
   // The idle section holds 10,000 sessions beside its streams: past the default budget (10,000).
   '--max-sessions',
   '20000',
+  // The memory store, the baseline every arm is compared with (`serve`'s default is SQLite since
+  // issue 25): the SQLite arm gives `--store sqlite`, the Redis arms a Redis.
+  '--store',
+  'memory',
   '--model',
   'bench',
   '--no-builtin-tools',
@@ -305,13 +309,8 @@ export const arms: Arm[] = [
   {
     name: 'llm-ws',
     transport: 'ws',
-    // The memory store: `serve`'s default is SQLite since issue 25, and this arm is the baseline.
     start: (upstreamURL, sessionTtlSeconds) =>
-      startServe(upstreamURL, [
-        '--store',
-        'memory',
-        ...(sessionTtlSeconds === undefined ? [] : ['--session-ttl', String(sessionTtlSeconds)]),
-      ]),
+      startServe(upstreamURL, sessionTtlSeconds === undefined ? [] : ['--session-ttl', String(sessionTtlSeconds)]),
   },
   {
     name: 'llm-ws sqlite',
@@ -320,7 +319,7 @@ export const arms: Arm[] = [
     start: (upstreamURL) => {
       const dir = join(tmpdir(), 'llm-ws-bench-sqlite');
       rmSync(dir, { recursive: true, force: true });
-      return startServe(upstreamURL, ['--data-dir', dir]);
+      return startServe(upstreamURL, ['--store', 'sqlite', '--data-dir', dir]);
     },
   },
   {
@@ -332,7 +331,7 @@ export const arms: Arm[] = [
       const sink = await startOtlpSink();
       try {
         const env = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
-        return { ...(await startServe(upstreamURL, ['--store', 'memory'], [], env)), sidecar: sink.sidecar };
+        return { ...(await startServe(upstreamURL, [], [], env)), sidecar: sink.sidecar };
       } catch (error) {
         await sink.sidecar.stop();
         throw error;

@@ -33,6 +33,8 @@ export interface BunWebSocket {
   send(data: string): number;
   close(code?: number, reason?: string): void;
   getBufferedAmount(): number;
+  /** Runs `callback`, the sends in it leaving in one write (uWebSockets' cork). */
+  cork<T>(callback: (ws: BunWebSocket) => T): T;
 }
 
 /** The members of Bun's `Server` the adapter uses. */
@@ -82,22 +84,57 @@ export interface BunAdapter {
   close(code: number, reason: string, graceMs?: number): Promise<void>;
 }
 
-/** One connection's socket as the core sees it. Bun buffers what the network did not take; its `drain` is the signal. */
+/** Frames held for the end of the tick past this many characters leave at once (chat chunks are ~100). */
+const CORK_FLUSH_CHARS = 64 * 1024;
+
+/**
+ * One connection's socket as the core sees it. Bun buffers what the network did not take; its
+ * `drain` is the signal.
+ *
+ * The frames of one tick leave in one write, as ../adapters/ws-transport.ts does on Node: outside
+ * Bun's own handlers (where it corks by itself) every `send` is a system call, and a chunk read
+ * from the model is sent from the model's HTTP response. So frames wait in an array until
+ * `process.nextTick` and go out in one `cork`; each stays a frame of its own, in order.
+ */
 export class BunTransport implements Transport {
   private readonly drainListeners = new DrainListeners();
+  /** Frames of this tick not yet handed to Bun. */
+  private held: string[] = [];
+  private heldChars = 0;
+  private readonly flush = (): void => {
+    const frames = this.held;
+    if (frames.length === 0) return;
+    this.held = [];
+    this.heldChars = 0;
+    if (this.ws.readyState !== OPEN) return;
+    if (frames.length === 1) {
+      this.ws.send(frames[0] as string);
+      return;
+    }
+    this.ws.cork((ws) => {
+      for (const frame of frames) ws.send(frame);
+    });
+  };
 
   constructor(private readonly ws: BunWebSocket) {}
 
   send(text: string): void {
-    if (this.ws.readyState === OPEN) this.ws.send(text);
+    if (this.ws.readyState !== OPEN) return;
+    if (this.held.length === 0) process.nextTick(this.flush);
+    this.held.push(text);
+    this.heldChars += text.length;
+    // Large frames are offered to the network at once: `bufferedAmount` then says what it did not take.
+    if (this.heldChars >= CORK_FLUSH_CHARS) this.flush();
   }
 
   close(code: number, reason: string): void {
+    this.flush();
     this.ws.close(code, reason);
   }
 
+  /** What Bun holds for the network, and what waits for the end of the tick (characters, about bytes for chat text). */
   bufferedAmount(): number {
-    return this.ws.getBufferedAmount();
+    return this.ws.getBufferedAmount() + this.heldChars;
   }
 
   onDrain(listener: () => void): () => void {
