@@ -317,6 +317,25 @@ export interface LocalSessions {
     principal: unknown,
   ): 'forbidden' | 'other_principal' | undefined;
   /**
+   * The writer's end of following (see {@link FollowerInit.forward}): a client's frame a follower
+   * on another process forwarded. When this process writes session `sessionId`, it confirms the
+   * frame (`sender.took`, when it has a key) and handles it, answering the sending connection
+   * alone through `sender.answer` (when the frame names one; else into the stream). False, and
+   * nothing done, when this process does not write it (it follows it too, or does not hold it).
+   */
+  takeForwarded(
+    sessionId: string,
+    frame: {
+      readonly message: SessionMessageIn;
+      readonly key?: string | undefined;
+      readonly connection?: string | undefined;
+    },
+    sender: {
+      took(key: string): void;
+      answer(connection: string, message: ServerMessageInput): void;
+    },
+  ): boolean;
+  /**
    * What a resume replays when the store read part of it from its log: `stored` (the frames after
    * `lastSeq` it read), then the session's own frames after those (appended since the read, or by
    * the loading itself, such as an interrupted reply's ending).

@@ -5,11 +5,11 @@
  * here and lets go of them here (`SessionStoreContext.sessions`), so none of this is written
  * again per store: the store keeps records and coordination.
  */
-import type { ServerMessageInput } from '../protocol/codecs';
+import type { ServerMessageInput, SessionMessageIn } from '../protocol/codecs';
 import { createHeldBytesCounter } from '../util/held-bytes';
 import { samePrincipal } from '../util/same-principal';
 import { secretsEqual } from '../util/secrets-equal';
-import type { ClaimResult, LocalSessions, Logger, Session, SessionBudget, StoredFrame } from './ports';
+import type { ClaimResult, FollowerSession, LocalSessions, Logger, Session, SessionBudget, StoredFrame } from './ports';
 
 /** What {@link createLocalSessions} needs. */
 export interface LocalSessionsOptions {
@@ -119,6 +119,27 @@ class Sessions implements CoreSessions {
     return samePrincipal(owner, principal) ? undefined : 'other_principal';
   }
 
+  takeForwarded(
+    sessionId: string,
+    frame: {
+      readonly message: SessionMessageIn;
+      readonly key?: string | undefined;
+      readonly connection?: string | undefined;
+    },
+    sender: { took(key: string): void; answer(connection: string, message: ServerMessageInput): void },
+  ): boolean {
+    const session = this.sessions.get(sessionId);
+    if (!session || following(session)) return false;
+    // Taken: the follower that forwarded it need not hold it for a takeover any more.
+    if (frame.key !== undefined) sender.took(frame.key);
+    const { connection } = frame;
+    session.handle(
+      frame.message,
+      connection === undefined ? undefined : { remote: true, answer: (message) => sender.answer(connection, message) },
+    );
+    return true;
+  }
+
   replayAfter(session: Session, stored: readonly StoredFrame[], lastSeq: number): string[] {
     const local = session.replaySince(Math.max(lastSeq, stored[stored.length - 1]?.seq ?? 0));
     return [...stored.map((frame) => frame.text), ...('frames' in local ? local.frames : [])];
@@ -187,6 +208,11 @@ class Sessions implements CoreSessions {
     }
     return fits();
   }
+}
+
+/** Whether `session` is a follower another process writes (not yet promoted). */
+function following(session: Session): boolean {
+  return (session as Partial<FollowerSession>).promoted === false;
 }
 
 /** The sessions of one server process (see the module's comment). */

@@ -137,4 +137,34 @@ describe("the core's sessions of one process", () => {
     expect(sessions.replayAfter(session, [], 7)).toEqual(['own after 7']);
     expect(asked).toEqual([5, 7]);
   });
+
+  it("handles a frame a follower forwarded when it writes the session: confirmed, then answered to the sender's connection", () => {
+    const sessions = createLocalSessions({ ttlMs: 1000 });
+    const handled: Array<{ id: string; from: unknown }> = [];
+    const writer = {
+      id: 'w',
+      handle: (message: { id: string }, from: unknown) => void handled.push({ id: message.id, from }),
+    };
+    const follower = { ...writer, id: 'f', promoted: false };
+    sessions.hold(writer as unknown as Session);
+    sessions.hold(follower as unknown as Session);
+    const told: string[] = [];
+    const sender = {
+      took: (key: string) => void told.push(`took ${key}`),
+      answer: (connection: string, message: { type: string }) => void told.push(`${message.type} to ${connection}`),
+    };
+    const status = { type: 'control', id: 'c1', data: { type: 'get_status' } } as const;
+    expect(sessions.takeForwarded('w', { message: status, key: 'k1', connection: '2' }, sender)).toBe(true);
+    expect(told).toEqual(['took k1']);
+    const from = handled[0]?.from as { remote: true; answer(message: { type: string }): void };
+    from.answer({ type: 'status' });
+    expect([from.remote, told]).toEqual([true, ['took k1', 'status to 2']]);
+    // No key or connection (an older process): handled, into the stream.
+    expect(sessions.takeForwarded('w', { message: status }, sender)).toBe(true);
+    expect(handled[1]?.from).toBeUndefined();
+    // A follower here, or nothing held: not this process's to handle.
+    expect(sessions.takeForwarded('f', { message: status, key: 'k2' }, sender)).toBe(false);
+    expect(sessions.takeForwarded('none', { message: status, key: 'k3' }, sender)).toBe(false);
+    expect([handled.length, told.length]).toEqual([2, 2]);
+  });
 });

@@ -10,7 +10,6 @@
 import type {
   ClaimResult,
   ConversationCatalog,
-  RemoteSender,
   Session,
   SessionDirectory,
   SessionStoreContext,
@@ -19,7 +18,7 @@ import type {
 } from '../../core/ports';
 import type { ServerMessageInput } from '../../protocol/codecs';
 import { CloseCode } from '../../protocol/codes';
-import { decodeBusMessage } from './bus';
+import { type BusMessage, decodeBusMessage } from './bus';
 import { claimNow, pushTo } from './claims';
 import { type Leases, startLeases } from './leases';
 import { hashToken } from './redis-data';
@@ -167,15 +166,10 @@ class RedisSessionDirectory implements SessionDirectory {
         if (held.follower) node.release(held);
         return;
       case 'control': {
-        if (!held?.writer) return;
-        const { from, k, c } = message;
-        // Taken: the follower that forwarded it need not hold it for a takeover any more.
-        if (from !== undefined && k !== undefined)
-          node.publish({ t: 'took', s: message.s, to: from, k }).catch((error: unknown) => node.reportFailure(error));
-        held.session.handle(
-          message.m,
-          from !== undefined && c !== undefined ? remoteSender(node, message.s, from, c) : undefined,
-        );
+        const { s, m, from } = message;
+        // A frame of an older process names no sender: it is handled, neither confirmed nor answered.
+        const frame = from === undefined ? { message: m } : { message: m, key: message.k, connection: message.c };
+        node.context.sessions.takeForwarded(s, frame, forwarder(node, s, from));
         return;
       }
       case 'took':
@@ -203,14 +197,21 @@ class RedisSessionDirectory implements SessionDirectory {
   }
 }
 
-/** Connection `name` of process `nodeId`, answered over the bus (see `FollowerSession.answered`). */
-function remoteSender(node: ServerProcess, sessionId: string, nodeId: string, name: string): RemoteSender {
+/** Process `from`, which forwarded a frame of session `s`: it is told over the bus (see `LocalSessions.takeForwarded`). */
+function forwarder(
+  node: ServerProcess,
+  s: string,
+  from: string | undefined,
+): { took(key: string): void; answer(connection: string, message: ServerMessageInput): void } {
+  const publish = (message: BusMessage): void =>
+    void node.publish(message).catch((error: unknown) => node.reportFailure(error));
   return {
-    remote: true,
-    answer: (message) =>
-      void node
-        .publish({ t: 'answer', s: sessionId, to: nodeId, c: name, m: message })
-        .catch((error: unknown) => node.reportFailure(error)),
+    took: (k) => {
+      if (from !== undefined) publish({ t: 'took', s, to: from, k });
+    },
+    answer: (c, m) => {
+      if (from !== undefined) publish({ t: 'answer', s, to: from, c, m });
+    },
   };
 }
 
