@@ -167,6 +167,24 @@ export interface ForwardedFrame {
   readonly connection?: string;
 }
 
+/**
+ * A {@link ForwardedFrame} as the writer's process receives it (see `LocalSessions.takeForwarded`):
+ * one an older process forwarded names neither a key nor a connection.
+ */
+export interface ReceivedForward {
+  readonly message: SessionMessageIn;
+  readonly key?: string | undefined;
+  readonly connection?: string | undefined;
+}
+
+/** The follower that forwarded a frame, as the writer's process tells it (through the store's bus). */
+export interface Forwarder {
+  /** The writer took frame `key` (see {@link FollowerSession.took}). */
+  took(key: string): void;
+  /** The writer's answer for `connection` alone (see {@link FollowerSession.answered}). */
+  answer(connection: string, message: ServerMessageInput): void;
+}
+
 /** What a store gives to make a follower ({@link SessionStoreContext.makeFollower}). */
 export interface FollowerInit {
   readonly sessionId: string;
@@ -323,18 +341,7 @@ export interface LocalSessions {
    * alone through `sender.answer` (when the frame names one; else into the stream). False, and
    * nothing done, when this process does not write it (it follows it too, or does not hold it).
    */
-  takeForwarded(
-    sessionId: string,
-    frame: {
-      readonly message: SessionMessageIn;
-      readonly key?: string | undefined;
-      readonly connection?: string | undefined;
-    },
-    sender: {
-      took(key: string): void;
-      answer(connection: string, message: ServerMessageInput): void;
-    },
-  ): boolean;
+  takeForwarded(sessionId: string, frame: ReceivedForward, sender: Forwarder): boolean;
   /**
    * What a resume replays when the store read part of it from its log: `stored` (the frames after
    * `lastSeq` it read), then the session's own frames after those (appended since the read, or by

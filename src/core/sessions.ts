@@ -5,11 +5,21 @@
  * here and lets go of them here (`SessionStoreContext.sessions`), so none of this is written
  * again per store: the store keeps records and coordination.
  */
-import type { ServerMessageInput, SessionMessageIn } from '../protocol/codecs';
+import type { ServerMessageInput } from '../protocol/codecs';
 import { createHeldBytesCounter } from '../util/held-bytes';
 import { samePrincipal } from '../util/same-principal';
 import { secretsEqual } from '../util/secrets-equal';
-import type { ClaimResult, FollowerSession, LocalSessions, Logger, Session, SessionBudget, StoredFrame } from './ports';
+import type {
+  ClaimResult,
+  FollowerSession,
+  Forwarder,
+  LocalSessions,
+  Logger,
+  ReceivedForward,
+  Session,
+  SessionBudget,
+  StoredFrame,
+} from './ports';
 
 /** What {@link createLocalSessions} needs. */
 export interface LocalSessionsOptions {
@@ -119,15 +129,7 @@ class Sessions implements CoreSessions {
     return samePrincipal(owner, principal) ? undefined : 'other_principal';
   }
 
-  takeForwarded(
-    sessionId: string,
-    frame: {
-      readonly message: SessionMessageIn;
-      readonly key?: string | undefined;
-      readonly connection?: string | undefined;
-    },
-    sender: { took(key: string): void; answer(connection: string, message: ServerMessageInput): void },
-  ): boolean {
+  takeForwarded(sessionId: string, frame: ReceivedForward, sender: Forwarder): boolean {
     const session = this.sessions.get(sessionId);
     if (!session || following(session)) return false;
     // Taken: the follower that forwarded it need not hold it for a takeover any more.

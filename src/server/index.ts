@@ -34,6 +34,8 @@ export type {
   FollowerSession,
   FollowerInit,
   ForwardedFrame,
+  ReceivedForward,
+  Forwarder,
   BackpressureLimits,
   ReplayLimits,
   ReplayResult,

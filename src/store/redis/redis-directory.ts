@@ -10,6 +10,7 @@
 import type {
   ClaimResult,
   ConversationCatalog,
+  Forwarder,
   Session,
   SessionDirectory,
   SessionStoreContext,
@@ -198,11 +199,7 @@ class RedisSessionDirectory implements SessionDirectory {
 }
 
 /** Process `from`, which forwarded a frame of session `s`: it is told over the bus (see `LocalSessions.takeForwarded`). */
-function forwarder(
-  node: ServerProcess,
-  s: string,
-  from: string | undefined,
-): { took(key: string): void; answer(connection: string, message: ServerMessageInput): void } {
+function forwarder(node: ServerProcess, s: string, from: string | undefined): Forwarder {
   const publish = (message: BusMessage): void =>
     void node.publish(message).catch((error: unknown) => node.reportFailure(error));
   return {
