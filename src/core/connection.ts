@@ -14,8 +14,10 @@ import type {
 import { CloseCode, type ErrorCode } from '../protocol/codes';
 import { decodeClientMessage, type RawFrame } from '../protocol/decode';
 import type { ClaimResult, Logger, Session, SessionDirectory, Transport } from './ports';
+import type { CoreSessions } from './sessions';
 import { createTokenBucket, type RateLimit, type TokenBucket } from './token-bucket';
 import { errorMessageFor } from './error-message';
+import { HeldFrames } from './held-frames';
 import { answerConversationRequest, notFound } from './conversation-requests';
 
 /** What a resume came to, as `/metrics` counts it. */
@@ -25,8 +27,10 @@ export type ResumeOutcome = 'resumed' | 'session_lost' | 'resume_gap';
 export interface ConnectionOptions {
   readonly transport: Transport;
   readonly principal: unknown;
-  /** Where the connection finds and leaves its sessions. */
+  /** Where the connection finds and leaves its sessions: the store's side. */
   readonly directory: SessionDirectory;
+  /** This process's sessions (the core's side: expiry, budget). */
+  readonly sessions: CoreSessions;
   /** Frames per connection; more are answered with `rate_limited`. Undefined for no limit. */
   readonly rateLimit: RateLimit | undefined;
   /** Connections one session may have at once (on this process); a shared resume past it closes 4429. @default DEFAULT_MAX_CONNECTIONS_PER_SESSION */
@@ -39,6 +43,8 @@ export interface ConnectionOptions {
   /** Told what each resume came to (for metrics). */
   /** A resume was answered; a resumed one says how many messages it replayed. */
   readonly onResume?: (outcome: ResumeOutcome, replayedMessages?: number) => void;
+  /** Told when a session was resumed on this connection. */
+  readonly onResumed?: (session: Session) => void;
   /** Told when the connection has closed, with the session it was on last. */
   readonly onClosed?: (sessionId: string, code: number, reason: string) => void;
 }
@@ -58,15 +64,12 @@ export interface Connection {
  */
 export const DEFAULT_MAX_CONNECTIONS_PER_SESSION = 32;
 
-/** Frames a connection holds while its resume is settled by a session store; more are refused. */
-const MAX_FRAMES_WHILE_RESUMING = 256;
-
 /** A connection as a class: an idle connection costs its fields, not a closure per handler. */
 class ConnectionState implements Connection {
   private current: Session;
   private readonly bucket: TokenBucket | undefined;
-  /** Frames that arrived while an asynchronous resume was settled, handled once it is. */
-  private held: Array<[RawFrame, boolean]> | undefined;
+  /** Frames that arrived while an asynchronous resume (or opening) was settled, handled once it is. */
+  private held: HeldFrames<[RawFrame, boolean]> | undefined;
   private isClosed = false;
   /** Whether a frame came before: a `resume` is taken only as the first one, while the fresh session holds nothing. */
   private heard = false;
@@ -76,7 +79,7 @@ class ConnectionState implements Connection {
     const session = options.directory.create(options.principal);
     this.current = session;
     session.attach(options.transport);
-    options.directory.attached(session);
+    this.attached(session);
     session.sendDirect({
       type: 'session',
       data: { sessionId: session.id, resumeToken: session.resumeToken, ...this.concurrency() },
@@ -89,8 +92,7 @@ class ConnectionState implements Connection {
 
   receive(raw: RawFrame, isBinary: boolean): void {
     if (this.held) {
-      if (this.held.length < MAX_FRAMES_WHILE_RESUMING) this.held.push([raw, isBinary]);
-      else
+      if (this.held.hold([raw, isBinary]) === undefined)
         this.fail({
           code: 'rate_limited',
           message: 'too many messages while the resume is settled: slow down',
@@ -182,7 +184,7 @@ class ConnectionState implements Connection {
       principal: this.options.principal,
     });
     if (!(claimed instanceof Promise)) return this.settleResume(message, claimed);
-    this.held = [];
+    this.held = new HeldFrames();
     claimed
       .then(
         (result) => this.settleResume(message, result),
@@ -197,11 +199,14 @@ class ConnectionState implements Connection {
         this.options.logger.error({ err: error, sessionId }, 'resume failed inside the server');
         this.options.transport.close(CloseCode.TryAgainLater, 'the resume failed: try again');
       })
-      .finally(() => {
-        const held = this.held ?? [];
-        this.held = undefined;
-        if (!this.isClosed) for (const [raw, isBinary] of held) this.receive(raw, isBinary);
-      });
+      .finally(() => this.handleHeld());
+  }
+
+  /** The wait is over: the frames held meanwhile go to the session the connection is on now. */
+  private handleHeld(): void {
+    const held = this.held?.takeAll() ?? [];
+    this.held = undefined;
+    if (!this.isClosed) for (const [raw, isBinary] of held) this.receive(raw, isBinary);
   }
 
   /** A request about the principal's conversations: answered to this connection alone. */
@@ -240,7 +245,7 @@ class ConnectionState implements Connection {
       return;
     }
     // Frames sent after it go to the conversation opened: they wait for it.
-    this.held = [];
+    this.held = new HeldFrames();
     catalog
       .open(principal, message.data.conversationId)
       .then((result) => this.settleOpen(message, result), failed)
@@ -248,11 +253,7 @@ class ConnectionState implements Connection {
         this.options.logger.error({ err: error }, 'opening a conversation failed inside the server');
         failed(error);
       })
-      .finally(() => {
-        const held = this.held ?? [];
-        this.held = undefined;
-        if (!this.isClosed) for (const [raw, isBinary] of held) this.receive(raw, isBinary);
-      });
+      .finally(() => this.handleHeld());
   }
 
   /** The connection leaves its session for a new, empty one (confirmed with a `session` answering `requestId`). */
@@ -263,7 +264,7 @@ class ConnectionState implements Connection {
     const fresh = directory.create(principal);
     this.current = fresh;
     fresh.attach(transport);
-    directory.attached(fresh);
+    this.attached(fresh);
     fresh.answer(transport, resumedGreeting(fresh, requestId, this.concurrency()));
   }
 
@@ -282,7 +283,7 @@ class ConnectionState implements Connection {
       if (left.detach(transport)) directory.detached(left);
       this.current = target;
       target.attach(transport, result.replay, { share: true });
-      directory.attached(target);
+      this.attached(target);
     }
     target.answer(transport, resumedGreeting(target, message.id, this.concurrency()));
     // The history as `get_history` answers it (siblingIds, usage), to this connection alone; on a
@@ -354,10 +355,16 @@ class ConnectionState implements Connection {
     directory.end(fresh);
     const previous = target.attach(transport, result.replay, { share });
     previous?.close(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
-    directory.attached(target);
-    directory.resumed(target);
+    this.attached(target);
+    this.options.onResumed?.(target);
     this.options.onResume?.('resumed', target.lastSeq - lastSeq);
     target.sendDirect(resumedGreeting(target, message.id, this.concurrency()));
+  }
+
+  /** A connection is on `session` now: it must not expire. */
+  private attached(session: Session): void {
+    this.options.sessions.attached(session);
+    this.options.directory.attached?.(session);
   }
 
   /** The greeting's word on concurrent messages, when the server has one. */

@@ -22,13 +22,8 @@ import type {
   Session,
   Transport,
 } from './ports';
+import { HeldFrames } from './held-frames';
 import { ReplayLog } from './replay-log';
-
-/**
- * Frames a follower holds at once, forwarded and not yet taken by the writer (or pushes waiting
- * for this process to write); past it a frame is refused with `rate_limited`, a push dropped.
- */
-export const MAX_HELD_WHILE_FOLLOWING = 256;
 
 /** A client's frame forwarded to the writer, held until the writer says it took it (or this process takes over). */
 interface Forwarded {
@@ -53,10 +48,9 @@ class Follower implements FollowerSession {
   private log: ReplayLog;
   private readonly connections: SessionConnections;
   /** Pushes (`push`, `broadcast`) that reached this follower, for when this process writes. */
-  private readonly queued: ServerMessageInput[] = [];
+  private readonly queued = new HeldFrames<ServerMessageInput>();
   /** Client frames forwarded to the writer and not yet taken, by key, oldest first. */
-  private readonly forwarded = new Map<string, Forwarded>();
-  private forwardCount = 0;
+  private readonly forwarded = new HeldFrames<Forwarded>();
   private connectionCount = 0;
   /** Each connection's name for the writer (its answers come back for it), and back. */
   private readonly connectionNames = new Map<Transport, string>();
@@ -130,8 +124,7 @@ class Follower implements FollowerSession {
   send(message: ServerMessageInput): void {
     if (this.writer) return this.writer.send(message);
     if (this.ended) return;
-    if (this.queued.length < MAX_HELD_WHILE_FOLLOWING) this.queued.push(message);
-    else
+    if (this.queued.hold(message) === undefined)
       this.options.logger.warn(
         { sessionId: this.id },
         'too many pushes while another process writes this session; one was dropped',
@@ -148,7 +141,8 @@ class Follower implements FollowerSession {
     if (this.writer) return this.writer.handle(message, from);
     if (this.ended) return;
     const transport = from && !('remote' in from) ? from : undefined;
-    if (this.forwarded.size >= MAX_HELD_WHILE_FOLLOWING) {
+    const key = this.forwarded.hold({ message, from: transport });
+    if (key === undefined) {
       return this.answer(from, {
         type: 'error',
         data: {
@@ -159,13 +153,11 @@ class Follower implements FollowerSession {
         },
       });
     }
-    const key = String(++this.forwardCount);
-    this.forwarded.set(key, { message, from: transport });
     this.init.forward({ message, key, ...(transport ? { connection: this.nameOf(transport) } : {}) });
   }
 
   took(key: string): void {
-    this.forwarded.delete(key);
+    this.forwarded.release(key);
   }
 
   answered(name: string, message: ServerMessageInput): void {
@@ -192,10 +184,8 @@ class Follower implements FollowerSession {
 
   handleHeld(): void {
     // What the old writer never took (it died, or let go first) is this process's to answer now.
-    const untaken = [...this.forwarded.values()];
-    this.forwarded.clear();
-    for (const { message, from } of untaken) this.handle(message, from);
-    for (const message of this.queued.splice(0)) this.send(message);
+    for (const { message, from } of this.forwarded.takeAll()) this.handle(message, from);
+    for (const message of this.queued.takeAll()) this.send(message);
   }
 
   attach(
@@ -246,8 +236,8 @@ class Follower implements FollowerSession {
     this.ended = true;
     this.connections.detachAll();
     this.log.clear();
-    this.forwarded.clear();
-    this.queued.length = 0;
+    this.forwarded.takeAll();
+    this.queued.takeAll();
     this.connectionNames.clear();
     this.connectionsByName.clear();
     this.writer?.end();

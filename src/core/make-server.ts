@@ -9,7 +9,6 @@ import type { ServerMessageInput } from '../protocol/codecs';
 import { CloseCode } from '../protocol/codes';
 import type { RawFrame } from '../protocol/decode';
 import { createConnection, DEFAULT_MAX_CONNECTIONS_PER_SESSION, type ResumeOutcome } from './connection';
-import { createHeldBytesCounter } from '../util/held-bytes';
 import { createFollowerSession } from './follower-session';
 import { createIdGenerator, newSessionIdentity } from './ids';
 import type {
@@ -22,6 +21,7 @@ import type {
   Transport,
 } from './ports';
 import { createSession, type Session, type SessionOptions } from './session';
+import { createLocalSessions } from './sessions';
 import type { RateLimit } from './token-bucket';
 import { DEFAULT_CONCURRENT_MESSAGES } from './waiting-messages';
 
@@ -82,9 +82,16 @@ export interface LLMWSCore {
    * session budget is spent) and returns the handler of its frames.
    */
   opened(transport: Transport, principal: unknown): ConnectionHandler;
-  /** Puts `message` into one session's stream, wherever a shared store holds it. See `SessionDirectory.push`. */
+  /**
+   * Puts `message` into the stream of session `sessionId`, wherever it is held. Resolves false if no
+   * such session exists; rejects if a shared store cannot be reached to find out.
+   */
   push(sessionId: string, message: ServerMessageInput): Promise<boolean>;
-  /** Puts `message` into every session's stream but `excludeSessionId`. See `SessionDirectory.broadcast`. */
+  /**
+   * Puts `message` into the stream of every session but `excludeSessionId`, on every process of a
+   * shared store. Resolves with how many sessions of this process it went to (also when a shared
+   * store cannot be reached to tell the others).
+   */
   broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
   /**
    * Ends every session of this process: tells each connected client when to come back (`closing`
@@ -122,10 +129,17 @@ const refusedHandler: ConnectionHandler = { receive: () => undefined, closed: ()
  */
 export function makeServer(options: MakeServerOptions): LLMWSCore {
   const { hooks = {}, budget, logger } = options;
+  // This process's sessions are the core's, whatever the store: it holds there what it makes.
+  const sessions = createLocalSessions({
+    ttlMs: options.sessionTtlMs,
+    logger,
+    ...(budget ? { budget } : {}),
+    ...(hooks.onExpired ? { onExpired: hooks.onExpired } : {}),
+  });
   const directory: SessionDirectory = options.store.open({
     ttlMs: options.sessionTtlMs,
     replayMaxMessages: options.session.replay.maxMessages,
-    budget,
+    sessions,
     logger,
     makeSession: (init) => createSession({ ...options.session, ...init, nextMessageId: createIdGenerator() }),
     makeFollower: (init) =>
@@ -139,37 +153,24 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
         init,
       ),
     newIdentity: newSessionIdentity,
-    onResumed: hooks.onResumed && ((session) => hooks.onResumed?.(session)),
-    onExpired: hooks.onExpired && ((session) => hooks.onExpired?.(session)),
   });
   // What every connection shares, built once: an idle connection should cost its own fields only.
   const connectionShared = {
     directory,
+    sessions,
     rateLimit: options.rateLimit,
     maxConnectionsPerSession: options.maxConnectionsPerSession ?? DEFAULT_MAX_CONNECTIONS_PER_SESSION,
     concurrentMessages: options.session.concurrentMessages ?? DEFAULT_CONCURRENT_MESSAGES,
     logger,
     onProtocolError: hooks.onProtocolError,
     onResume: hooks.onResume,
+    onResumed: hooks.onResumed,
     onClosed: hooks.onClosed,
-  };
-
-  /**
-   * Whether one more session fits the budget. The memory store makes room by dropping detached
-   * sessions; a store that cannot (Redis keeps its sessions there, and this process holds only
-   * the connected and busy ones) is asked only whether those fit.
-   */
-  const held = createHeldBytesCounter(() => ({ size: directory.size, values: () => directory.all() }));
-  const admit = (): boolean => {
-    if (directory.admit) return directory.admit();
-    if (!budget) return true;
-    if (directory.size + 1 > budget.maxSessions) return false;
-    return budget.maxBytes === Infinity || held.read() <= budget.maxBytes;
   };
 
   return {
     opened: (transport, principal) => {
-      if (!admit()) {
+      if (!sessions.admit()) {
         // Never an out-of-memory: a client told to come back later costs nothing.
         transport.close(CloseCode.TryAgainLater, 'server at its session budget: try again later');
         return refusedHandler;
@@ -178,22 +179,28 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
       hooks.onConnected?.(connection.session.id);
       return connection;
     },
-    push: (sessionId, message) => directory.push(sessionId, message),
-    broadcast: (message, excludeSessionId) => directory.broadcast(message, excludeSessionId),
+    // Async so that a throw becomes a rejection, as `push` promises.
+    push: async (sessionId, message) =>
+      sessions.push(sessionId, message) || (directory.push?.(sessionId, message) ?? false),
+    broadcast: async (message, excludeSessionId) => {
+      const sent = sessions.broadcast(message, excludeSessionId);
+      await directory.broadcastToOthers?.(message, excludeSessionId);
+      return sent;
+    },
     close: async (closeOptions = {}) => {
       if (closeOptions.retryAfterMs !== undefined) {
         const closing: ServerMessageInput = {
           type: 'closing',
           data: { reason: 'server stopping', retryAfterMs: closeOptions.retryAfterMs },
         };
-        for (const session of directory.all()) if (session.attached) session.sendDirect(closing);
+        for (const session of sessions.values()) if (session.attached) session.sendDirect(closing);
       }
       await directory.close();
     },
     ready: async () => directory.ready?.(),
-    sessions: () => directory.all(),
+    sessions: () => sessions.values(),
     get sessionCount() {
-      return directory.size;
+      return sessions.size;
     },
     health: () => {
       const status = directory.health();

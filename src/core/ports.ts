@@ -167,6 +167,24 @@ export interface ForwardedFrame {
   readonly connection?: string;
 }
 
+/**
+ * A {@link ForwardedFrame} as the writer's process receives it (see `LocalSessions.takeForwarded`):
+ * one an older process forwarded names neither a key nor a connection.
+ */
+export interface ReceivedForward {
+  readonly message: SessionMessageIn;
+  readonly key?: string | undefined;
+  readonly connection?: string | undefined;
+}
+
+/** The follower that forwarded a frame, as the writer's process tells it (through the store's bus). */
+export interface Forwarder {
+  /** The writer took frame `key` (see {@link FollowerSession.took}). */
+  took(key: string): void;
+  /** The writer's answer for `connection` alone (see {@link FollowerSession.answered}). */
+  answer(connection: string, message: ServerMessageInput): void;
+}
+
 /** What a store gives to make a follower ({@link SessionStoreContext.makeFollower}). */
 export interface FollowerInit {
   readonly sessionId: string;
@@ -272,25 +290,91 @@ export interface SessionBudget {
   readonly maxBytes: number;
 }
 
+/**
+ * This process's sessions, as the core keeps them for the store it opens
+ * ({@link SessionStoreContext.sessions}): the map by id, the expiry of a session kept without a
+ * connection, the session budget and the resume checks. A store holds here each session object it
+ * makes (with `makeSession` or `makeFollower`) and lets go of it here: it keeps no map of session
+ * objects of its own, and the core finds, counts, pushes to and greets them here.
+ */
+export interface LocalSessions {
+  /** Sessions held now. */
+  readonly size: number;
+  values(): IterableIterator<Session>;
+  get(sessionId: string): Session | undefined;
+  /** Holds `session` from now on (it replaces one held under its id; it does not expire until {@link keepDetached}). */
+  hold(session: Session): void;
+  /** Lets go of `session` (if it is the one held under its id) and ends the object. */
+  drop(session: Session): void;
+  /**
+   * `session` lost its last connection and stays in this process (a store whose records are the
+   * session objects): it is dropped after the TTL, or sooner to make room within the session
+   * budget, unless a connection takes it again. One that never said anything is dropped at once.
+   */
+  keepDetached(session: Session): void;
+  /**
+   * The resume checks of a held session: the token (skipped when `resumeToken` is undefined: the
+   * principal opens the session by id, or the server pushes), then the principal, then the frames
+   * after `lastSeq` (`resume_gap` when some are gone). Nothing changes either way.
+   */
+  resume(
+    session: Session,
+    resumeToken: string | undefined,
+    lastSeq: number,
+    principal: unknown,
+  ): Exclude<ClaimResult, { readonly outcome: 'session_lost' }>;
+  /**
+   * The resume checks of a session's record, before anything changes: `presented` against
+   * `secret` in constant time (a store keeping a hash of the token compares hashes; skipped when
+   * undefined), then `principal` against the `owner`'s. Undefined when the resume may go on.
+   */
+  refusal(
+    secret: string,
+    presented: string | undefined,
+    owner: unknown,
+    principal: unknown,
+  ): 'forbidden' | 'other_principal' | undefined;
+  /**
+   * The writer's end of following (see {@link FollowerInit.forward}): a client's frame a follower
+   * on another process forwarded. When this process writes session `sessionId`, it confirms the
+   * frame (`sender.took`, when it has a key) and handles it, answering the sending connection
+   * alone through `sender.answer` (when the frame names one; else into the stream). False, and
+   * nothing done, when this process does not write it (it follows it too, or does not hold it).
+   */
+  takeForwarded(sessionId: string, frame: ReceivedForward, sender: Forwarder): boolean;
+  /**
+   * What a resume replays when the store read part of it from its log: `stored` (the frames after
+   * `lastSeq` it read), then the session's own frames after those (appended since the read, or by
+   * the loading itself, such as an interrupted reply's ending).
+   */
+  replayAfter(session: Session, stored: readonly StoredFrame[], lastSeq: number): string[];
+  /**
+   * Runs `settle` once every settling of session `sessionId` started before it on this process
+   * has finished (whether it failed or not): two quick reconnects, or a resume and a push, must
+   * not both load or claim the session. Resolves or rejects as `settle` does.
+   */
+  oneAtATime<T>(sessionId: string, settle: () => Promise<T>): Promise<T>;
+  /** Puts `message` into the stream of session `sessionId` if it is held here; false if it is not. */
+  push(sessionId: string, message: ServerMessageInput): boolean;
+  /** Puts `message` into the stream of every session held here but `excludeSessionId`; returns how many. */
+  broadcast(message: ServerMessageInput, excludeSessionId?: string): number;
+}
+
 /** What a server gives the store it opens. */
 export interface SessionStoreContext {
   /** How long a session outlives its connection, in ms. */
   readonly ttlMs: number;
   /** Replay frames a session keeps (a shared store trims its log to this many). */
   readonly replayMaxMessages: number;
-  /** What the sessions held by this process may hold together. @default no limit */
-  readonly budget?: SessionBudget;
-  /** Makes a session object of this process, the writer of its stream (the store keeps it). */
+  /** This process's sessions: the store holds here every session object it makes. */
+  readonly sessions: LocalSessions;
+  /** Makes a session object of this process, the writer of its stream (the store holds it in {@link sessions}). */
   makeSession(init: SessionInit): Session;
   /** Makes a session object in follower mode, for a session another process writes (a shared store). */
   makeFollower(init: FollowerInit): FollowerSession;
   /** A new session's id and its 256-bit resume token. */
   newIdentity(): { readonly sessionId: string; readonly resumeToken: string };
   readonly logger: Logger;
-  /** Told when a session was resumed on a new connection. */
-  onResumed?(session: Session): void;
-  /** Told when a session of this process expired without a connection (the memory store only). */
-  onExpired?(session: Session): void;
 }
 
 /**
@@ -308,17 +392,19 @@ export interface RecordsHealth {
 }
 
 /**
- * The sessions of one server, as its opened store keeps them: where a connection finds and
- * leaves its session, and where the server pushes messages and counts what it holds.
+ * What one server's opened store does with sessions: makes and finds them (in its records, or
+ * another process), and decides what becomes of one its connections left. The sessions this
+ * process holds are the core's ({@link LocalSessions}): the store holds each one it makes there.
  */
 export interface SessionDirectory {
-  /** A new, registered session for a connection of `principal`. */
+  /** A new session for a connection of `principal`, held in {@link SessionStoreContext.sessions}. */
   create(principal: unknown): Session;
   /**
    * The session a resume asks for, if the token is right and it belongs to `principal` (the
-   * resuming connection's, compared with `samePrincipal` before anything else changes), with the
-   * frames after `lastSeq`. With `share`, the connection joins the ones attached: a store must not
-   * treat it as a takeover. A shared store answers asynchronously; one that cannot be reached rejects.
+   * resuming connection's, compared before anything else changes: see {@link LocalSessions.refusal}),
+   * with the frames after `lastSeq`. With `share`, the connection joins the ones attached: a store
+   * must not treat it as a takeover. A shared store answers asynchronously; one that cannot be
+   * reached rejects.
    */
   claim(
     sessionId: string,
@@ -328,27 +414,22 @@ export interface SessionDirectory {
   ): ClaimResult | Promise<ClaimResult>;
   /** Ends a session for good (its state too): a connection left it for another before it said anything. */
   end(session: Session): void;
-  /** A connection took the session: it must not expire. */
-  attached(session: Session): void;
-  /** The session lost its connection: it may expire. */
+  /** Optional: a connection took the session (the core stops its expiry itself). */
+  attached?(session: Session): void;
+  /** The session lost its last connection: keep it ({@link LocalSessions.keepDetached}), let go of it, or end it. */
   detached(session: Session): void;
-  /** A resume moved the session to a new connection. */
-  resumed(session: Session): void;
-  /** Sessions held by this process now. */
-  readonly size: number;
-  /** Sessions held by this process now. */
-  all(): IterableIterator<Session>;
   /**
-   * Puts `message` into the stream of session `sessionId`, wherever it is held. Resolves false
-   * if no such session exists; rejects if a shared store cannot be reached to find out.
+   * Optional: puts `message` into the stream of session `sessionId`, which this process does not
+   * hold (the core pushes to the ones it holds). Resolves false if no such session exists; rejects
+   * if a shared store cannot be reached to find out. Without it, such a push finds no session.
    */
-  push(sessionId: string, message: ServerMessageInput): Promise<boolean>;
+  push?(sessionId: string, message: ServerMessageInput): Promise<boolean>;
   /**
-   * Puts `message` into the stream of every session held by any process, but
-   * `excludeSessionId`. Resolves with how many sessions of this process it went to (also when
-   * a shared store cannot be reached to tell the others).
+   * Optional, for a store several processes share: puts `message` into the stream of every session
+   * the other processes hold, but `excludeSessionId` (the core puts it into this process's). Resolves
+   * (also when the store cannot be reached to tell them).
    */
-  broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number>;
+  broadcastToOthers?(message: ServerMessageInput, excludeSessionId?: string): Promise<void>;
   health(): StoreHealth;
   /** The records the store keeps conversations in, if any, and whether they answer now. */
   recordsHealth?(): RecordsHealth | undefined;
@@ -357,15 +438,9 @@ export interface SessionDirectory {
    * are unavailable while the others are served. A store of one node does not have it.
    */
   unavailableNodes?(): readonly string[];
-  /**
-   * Makes room for one more session within the budget (the memory store drops the least recently
-   * detached sessions first). False when there is none: the new connection is refused (1013).
-   * A store without it admits every connection.
-   */
-  admit?(): boolean;
   /** Resolves once the store can serve (a shared store connected, or gave up waiting); `start` awaits it. */
   ready?(): Promise<void>;
-  /** The server stops: every session of this process ends (a shared store keeps their state). */
+  /** The server stops: every session this process holds ends (a shared store keeps their state). */
   close(): Promise<void>;
   /** The principals' conversations, for a store that can list them. */
   readonly conversations?: ConversationCatalog;

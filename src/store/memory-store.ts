@@ -2,90 +2,31 @@ import type {
   ClaimResult,
   ConversationCatalog,
   ConversationSummary,
+  LocalSessions,
   Session,
-  SessionBudget,
   SessionDirectory,
   SessionStore,
   SessionStoreContext,
 } from '../core/ports';
 import { CloseCode } from '../protocol/codes';
-import { createHeldBytesCounter } from '../util/held-bytes';
 import { samePrincipal } from '../util/same-principal';
-import { secretsEqual } from '../util/secrets-equal';
-import { pushToEach } from './push-to-each';
 import { decodeCursor, encodeCursor, titleOf } from './records/summary';
 
-/** The sessions of one server process, with their expiry. */
+/** The memory store's directory: its catalog is always there. */
 export interface MemorySessionDirectory extends SessionDirectory {
-  /** The session of this process with this id. */
-  find(sessionId: string): Session | undefined;
-  /** Holds `session` (one a store loaded from its records) as if it had been created here. */
-  hold(session: Session): void;
   readonly conversations: ConversationCatalog;
 }
 
 /**
- * Keeps sessions in this process. A session without a connection expires after `ttlMs`; one
- * that never said anything goes at once, as there is nothing to resume. Timers exist only for
- * sessions without a connection, so idle connected sessions cost no timer.
- *
- * With a `budget`, the sessions together stay within its count and bytes: past either, the
- * sessions detached longest ago are dropped first (a resume of one gets `session_lost`), and a
- * new session is refused (`admit` is false) when dropping every detached one is not enough.
+ * Keeps sessions in this process: the session objects are the records. A session without a
+ * connection stays in the core's sessions until its TTL (see `LocalSessions.keepDetached`, which
+ * also keeps them within the session budget); a resume finds it there, or nothing.
  */
 export function createMemorySessionDirectory(
-  context: Omit<SessionStoreContext, 'replayMaxMessages' | 'makeFollower' | 'logger'> & {
-    logger?: SessionStoreContext['logger'];
-  },
+  context: Pick<SessionStoreContext, 'sessions' | 'makeSession' | 'newIdentity'>,
 ): MemorySessionDirectory {
-  const sessions = new Map<string, Session>();
-  const expiries = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Sessions without a connection, the one detached longest ago first: the order they are dropped in. */
-  const detachedOrder = new Map<string, Session>();
-  const budget: SessionBudget = context.budget ?? { maxSessions: Infinity, maxBytes: Infinity };
-
-  const stopExpiry = (session: Session): void => {
-    clearTimeout(expiries.get(session.id));
-    expiries.delete(session.id);
-    detachedOrder.delete(session.id);
-  };
-
-  const end = (session: Session): void => {
-    stopExpiry(session);
-    sessions.delete(session.id);
-    session.end();
-  };
-
-  const held = createHeldBytesCounter(() => sessions);
-  const catalog = createMemoryCatalog(sessions, end);
-
-  /**
-   * Drops detached sessions, longest detached first, until `room` more sessions fit within the
-   * budget; returns whether they do. Done only when a session is created or detached.
-   */
-  const makeRoom = (room: number): boolean => {
-    const unlimitedBytes = budget.maxBytes === Infinity;
-    let bytes = unlimitedBytes ? 0 : held.read();
-    const fits = (): boolean =>
-      sessions.size + room <= budget.maxSessions && (unlimitedBytes || bytes <= budget.maxBytes);
-    let dropped = 0;
-    for (const session of detachedOrder.values()) {
-      if (fits()) break;
-      if (!unlimitedBytes) {
-        bytes -= session.heldBytes;
-        held.dropped(session.heldBytes);
-      }
-      end(session);
-      dropped++;
-    }
-    if (dropped > 0) {
-      context.logger?.warn(
-        { dropped, maxSessions: budget.maxSessions, maxBytes: budget.maxBytes },
-        'dropped detached sessions, least recently used first: over the session budget',
-      );
-    }
-    return fits();
-  };
+  const { sessions } = context;
+  const catalog = createMemoryCatalog(sessions);
 
   const claim = (
     sessionId: string,
@@ -95,69 +36,32 @@ export function createMemorySessionDirectory(
   ): ClaimResult => {
     const session = sessions.get(sessionId);
     if (!session) return { outcome: 'session_lost' };
-    if (!secretsEqual(session.resumeToken, resumeToken)) return { outcome: 'forbidden' };
-    if (!samePrincipal(session.principal, options?.principal)) return { outcome: 'other_principal' };
-    const replay = session.replaySince(lastSeq);
-    if ('gap' in replay) {
-      // A connection joining too late leaves the session to the ones on it.
-      if (options?.share && session.attached) return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
-      end(session);
-      return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
-    }
-    return { outcome: 'resumed', session, replay: replay.frames };
+    const result = sessions.resume(session, resumeToken, lastSeq, options?.principal);
+    // Frames the client missed are gone, and the session is its record: no one can resume it any
+    // more. A connection joining too late leaves it to the ones on it.
+    if (result.outcome === 'resume_gap' && !(options?.share && session.attached)) sessions.drop(session);
+    return result;
   };
 
   return {
-    get size() {
-      return sessions.size;
-    },
-    all: () => sessions.values(),
     create: (principal) => {
       const session = context.makeSession({ ...context.newIdentity(), principal });
-      sessions.set(session.id, session);
+      sessions.hold(session);
       catalog.touched(session.id);
       return session;
     },
-    find: (sessionId) => sessions.get(sessionId),
-    hold: (session) => {
-      sessions.set(session.id, session);
-      catalog.touched(session.id);
-    },
     conversations: catalog,
     claim,
-    end,
-    attached: (session) => {
-      catalog.touched(session.id);
-      stopExpiry(session);
-    },
+    end: (session) => sessions.drop(session),
+    attached: (session) => catalog.touched(session.id),
     detached: (session) => {
       catalog.touched(session.id);
-      if (session.lastSeq === 0 && !session.busy) return end(session);
-      stopExpiry(session);
-      const timer = setTimeout(() => {
-        context.onExpired?.(session);
-        end(session);
-      }, context.ttlMs);
-      timer.unref();
-      expiries.set(session.id, timer);
-      detachedOrder.set(session.id, session);
-      makeRoom(0);
+      sessions.keepDetached(session);
     },
-    admit: () => makeRoom(1),
-    resumed: (session) => context.onResumed?.(session),
-    // Async so that a throw becomes a rejection, as the port promises; nothing here waits.
-    // eslint-disable-next-line @typescript-eslint/require-await
-    push: async (sessionId, message) => {
-      const session = sessions.get(sessionId);
-      session?.send(message);
-      return session !== undefined;
-    },
-    // eslint-disable-next-line @typescript-eslint/require-await
-    broadcast: async (message, excludeSessionId) => pushToEach(sessions.values(), message, excludeSessionId),
     health: () => 'ok',
     // eslint-disable-next-line @typescript-eslint/require-await
     close: async () => {
-      for (const session of [...sessions.values()]) end(session);
+      for (const session of [...sessions.values()]) sessions.drop(session);
     },
   };
 }
@@ -166,10 +70,7 @@ export function createMemorySessionDirectory(
  * The conversations of the sessions this process holds: created and last touched (created,
  * attached, detached) times and titles given by `rename` are kept beside the sessions.
  */
-function createMemoryCatalog(
-  sessions: ReadonlyMap<string, Session>,
-  end: (session: Session) => void,
-): ConversationCatalog & { touched(sessionId: string): void } {
+function createMemoryCatalog(sessions: LocalSessions): ConversationCatalog & { touched(sessionId: string): void } {
   const times = new Map<string, { createdAt: number; updatedAt: number; title?: string }>();
   const own = (principal: unknown, id: string): Session | undefined => {
     const session = sessions.get(id);
@@ -191,7 +92,7 @@ function createMemoryCatalog(
     touched: (id) => {
       // Forget the times of sessions gone since (expired, dropped): done here, where it costs nothing extra.
       if (times.size > sessions.size * 2 + 16)
-        for (const key of times.keys()) if (!sessions.has(key)) times.delete(key);
+        for (const key of times.keys()) if (!sessions.get(key)) times.delete(key);
       const now = Date.now();
       const kept = times.get(id);
       if (kept) kept.updatedAt = now;
@@ -231,7 +132,7 @@ function createMemoryCatalog(
       const session = own(principal, id);
       if (!session) return false;
       session.closeConnection(CloseCode.ConversationDeleted, 'the conversation was deleted');
-      end(session);
+      sessions.drop(session);
       times.delete(id);
       return true;
     },

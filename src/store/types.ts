@@ -5,6 +5,7 @@
  */
 export type {
   ClaimResult,
+  LocalSessions,
   SessionBudget,
   SessionDirectory,
   SessionInit,

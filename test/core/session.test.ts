@@ -335,7 +335,7 @@ describe('session and connection', () => {
           false,
         );
         expect(thief.transport.closedWith).toEqual({ code: 4403, reason: 'wrong resume token' });
-        expect(registry.find(sessionId)?.attached).toBe(true);
+        expect(registry.get(sessionId)?.attached).toBe(true);
         expect(first.transport.closedWith).toBeUndefined();
       });
     });
@@ -472,7 +472,7 @@ describe('session and connection', () => {
           reason: 'client too slow: send buffer over its hard limit',
         });
         expect(connection.session.attached).toBe(false);
-        expect(registry.find(connection.session.id)).toBeDefined();
+        expect(registry.get(connection.session.id)).toBeDefined();
       });
     });
   });

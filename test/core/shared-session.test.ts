@@ -40,7 +40,7 @@ describe('a shared session (marbles)', () => {
       expect(first.connection.session.attached).toBe(true);
       first.connection.closed(1000, '');
       expect(first.connection.session.attached).toBe(false);
-      expect(registry.find(first.connection.session.id)).toBeDefined();
+      expect(registry.get(first.connection.session.id)).toBeDefined();
     });
   });
 

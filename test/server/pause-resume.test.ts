@@ -212,7 +212,7 @@ describe('pause and resume', () => {
         '20 status idle q1 #8',
         '20 status idle c2 #9',
       ]);
-      expect(registry.find(connection.session.id)?.busy).toBe(false);
+      expect(registry.get(connection.session.id)?.busy).toBe(false);
     });
   });
 });

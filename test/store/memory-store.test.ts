@@ -1,5 +1,6 @@
 import { newSessionIdentity } from '../../src/core/ids';
 import type { ClaimResult, Session } from '../../src/core/ports';
+import { createLocalSessions } from '../../src/core/sessions';
 import { createMemorySessionDirectory } from '../../src/store/memory-store';
 
 /** A session as the directory sees it: an id, a size, and whether it has said anything. */
@@ -15,9 +16,8 @@ interface FakeSession {
 function setup(budget: { maxSessions: number; maxBytes: number }) {
   const made: FakeSession[] = [];
   const warnings: string[] = [];
-  const directory = createMemorySessionDirectory({
+  const sessions = createLocalSessions({
     ttlMs: 60_000,
-    newIdentity: newSessionIdentity,
     budget,
     logger: {
       info: () => undefined,
@@ -25,6 +25,10 @@ function setup(budget: { maxSessions: number; maxBytes: number }) {
         void warnings.push(`${String(message ?? first)} ${JSON.stringify(first)}`),
       error: () => undefined,
     },
+  });
+  const directory = createMemorySessionDirectory({
+    sessions,
+    newIdentity: newSessionIdentity,
     makeSession: ({ sessionId, resumeToken }) => {
       const fake = {
         id: sessionId,
@@ -50,10 +54,10 @@ function setup(budget: { maxSessions: number; maxBytes: number }) {
     directory.detached(session);
     return fake;
   };
-  return { directory, made, warnings, abandoned };
+  return { directory, sessions, made, warnings, abandoned };
 }
 
-describe('the memory store within a session budget', () => {
+describe('the core keeps the memory store within a session budget', () => {
   afterEach(() => jest.useRealTimers());
 
   it('drops the sessions detached longest ago first once their bytes pass the budget', async () => {
@@ -71,34 +75,34 @@ describe('the memory store within a session budget', () => {
   });
 
   it('counts a resumed session as used again: it is dropped after those detached since', async () => {
-    const { directory, abandoned } = setup({ maxSessions: 3, maxBytes: Infinity });
+    const { directory, sessions, abandoned } = setup({ maxSessions: 3, maxBytes: Infinity });
     const a = abandoned(1);
     const b = abandoned(1);
     const resumed = directory.claim(a.id, a.resumeToken, 0) as ClaimResult;
     if (resumed.outcome !== 'resumed') throw new Error('expected a resume');
-    directory.attached(resumed.session);
+    sessions.attached(resumed.session);
     directory.detached(resumed.session);
-    expect(directory.admit?.()).toBe(true); // a, b: room for one more
+    expect(sessions.admit()).toBe(true); // a, b: room for one more
     abandoned(1);
-    expect(directory.admit?.()).toBe(true); // drops b, detached before a was used again
+    expect(sessions.admit()).toBe(true); // drops b, detached before a was used again
     expect([a.disposed, b.disposed]).toEqual([false, true]);
     await directory.close();
   });
 
   it('refuses a new session when only connected sessions are left over the budget, and admits once one goes', async () => {
-    const { directory, made } = setup({ maxSessions: 100, maxBytes: 1000 });
+    const { directory, sessions, made } = setup({ maxSessions: 100, maxBytes: 1000 });
     const first = directory.create(undefined);
     (made[0] as FakeSession).heldBytes = 1200; // connected: never dropped
-    expect(directory.admit?.()).toBe(false);
+    expect(sessions.admit()).toBe(false);
     (made[0] as FakeSession).heldBytes = 900;
-    expect(directory.admit?.()).toBe(true);
+    expect(sessions.admit()).toBe(true);
     directory.end(first);
     await directory.close();
   });
 
   it('sums the bytes of thousands of sessions once for a herd of connections, not once per connection', async () => {
     jest.useFakeTimers(); // performance.now() stands still
-    const { directory, made } = setup({ maxSessions: 100_000, maxBytes: 1e12 });
+    const { directory, sessions, made } = setup({ maxSessions: 100_000, maxBytes: 1e12 });
     let reads = 0;
     const counting = (fake: FakeSession): void => {
       let bytes = fake.heldBytes;
@@ -116,23 +120,24 @@ describe('the memory store within a session budget', () => {
     }
     reads = 0;
     // A herd: 500 connections admitted within one instant.
-    for (let i = 0; i < 500; i++) expect(directory.admit?.()).toBe(true);
+    for (let i = 0; i < 500; i++) expect(sessions.admit()).toBe(true);
     expect(reads).toBe(2000);
     // Once the sum is older than 100 ms, the next check sums again.
     jest.advanceTimersByTime(100);
-    directory.admit?.();
+    sessions.admit();
     expect(reads).toBe(4000);
     await directory.close();
   });
 
   it('has no budget unless given one', async () => {
+    const sessions = createLocalSessions({ ttlMs: 1000 });
     const directory = createMemorySessionDirectory({
-      ttlMs: 1000,
+      sessions,
       newIdentity: newSessionIdentity,
       makeSession: () => ({ id: 'x', heldBytes: 1e12, end: () => undefined }) as unknown as Session,
     });
     directory.create(undefined);
-    expect(directory.admit?.()).toBe(true);
+    expect(sessions.admit()).toBe(true);
     await directory.close();
   });
 });

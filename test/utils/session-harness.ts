@@ -7,10 +7,12 @@ import { TestScheduler } from 'rxjs/testing';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import type { ServerMessage } from '../../src/protocol/codecs';
 import { createConnection, type Connection } from '../../src/core/connection';
+import type { SessionDirectory } from '../../src/core/ports';
 import { silentLogger } from '../../src/server/logger';
 import { newSessionIdentity } from '../../src/core/ids';
 import { createSession, type SessionOptions } from '../../src/core/session';
-import { createMemorySessionDirectory, type MemorySessionDirectory } from '../../src/store/memory-store';
+import { createLocalSessions } from '../../src/core/sessions';
+import { createMemorySessionDirectory } from '../../src/store/memory-store';
 import { createToolRegistry } from '../../src/tools';
 
 export const e = {
@@ -69,8 +71,9 @@ export function harness(
 ) {
   const requests: LLMRequest[] = [];
   let counter = 0;
-  const registry: MemorySessionDirectory = createMemorySessionDirectory({
-    ttlMs: 60_000,
+  const registry = createLocalSessions({ ttlMs: 60_000 });
+  const directory = createMemorySessionDirectory({
+    sessions: registry,
     newIdentity: newSessionIdentity,
     makeSession: ({ sessionId, resumeToken, principal }) =>
       createSession({
@@ -96,12 +99,13 @@ export function harness(
         ...overrides,
       }),
   });
-  const connect = (rateLimit?: { ratePerSecond: number; burst: number }) => {
+  const connect = (rateLimit?: { ratePerSecond: number; burst: number }, over: SessionDirectory = directory) => {
     const transport = new FakeTransport(scheduler);
     const connection: Connection = createConnection({
       transport,
       principal: undefined,
-      directory: registry,
+      directory: over,
+      sessions: registry,
       rateLimit,
       logger: silentLogger,
     });
@@ -113,7 +117,7 @@ export function harness(
     };
     return { transport, connection, at };
   };
-  return { registry, requests, connect };
+  return { registry, directory, requests, connect };
 }
 
 export const userMessage = (id: string, text = 'hi', options?: object) => ({

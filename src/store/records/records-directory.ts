@@ -8,6 +8,7 @@
 import type {
   ClaimResult,
   ConversationCatalog,
+  Session,
   SessionDirectory,
   SessionRecords,
   SessionStoreContext,
@@ -15,8 +16,6 @@ import type {
 import type { HistoryMessage } from '../../protocol/codecs';
 import { CloseCode } from '../../protocol/codes';
 import { samePrincipal } from '../../util/same-principal';
-import { secretsEqual } from '../../util/secrets-equal';
-import { createMemorySessionDirectory } from '../memory-store';
 import { interruptedEnding, interruptedText, withInterrupted } from './interrupted';
 import { RecordsPersistence, type RecordsHost } from './records-persistence';
 import { hashToken } from './token-hash';
@@ -29,7 +28,7 @@ type Asked =
 
 /** Opens a directory of sessions kept in `records` (which it closes when the server stops). */
 export function createRecordsDirectory(context: SessionStoreContext, records: SessionRecords): SessionDirectory {
-  const { logger } = context;
+  const { logger, sessions } = context;
   let closing = false;
   let failures = 0;
   const host: RecordsHost = {
@@ -43,46 +42,30 @@ export function createRecordsDirectory(context: SessionStoreContext, records: Se
       return closing;
     },
   };
-  const memory = createMemorySessionDirectory({
-    ...context,
-    makeSession: (init) => {
-      const now = Date.now();
-      const meta = {
-        tokenHash: hashToken(init.resumeToken),
-        principal: init.principal,
-        createdAt: now,
-        updatedAt: now,
-      };
-      return context.makeSession({
-        ...init,
-        persistence: new RecordsPersistence(host, init.sessionId, meta, 0, [], []),
-      });
-    },
-  });
-  /** Loads under way, by session: one at a time, so two quick reconnects do not both load it. */
-  const loads = new Map<string, Promise<unknown>>();
-
-  const serialized = <T>(sessionId: string, load: () => Promise<T>): Promise<T> => {
-    const next = (loads.get(sessionId) ?? Promise.resolve()).catch(() => undefined).then(load);
-    loads.set(sessionId, next);
-    void next
-      .catch(() => undefined)
-      .finally(() => {
-        if (loads.get(sessionId) === next) loads.delete(sessionId);
-      });
-    return next;
+  const create = (principal: unknown): Session => {
+    const identity = context.newIdentity();
+    const now = Date.now();
+    const meta = { tokenHash: hashToken(identity.resumeToken), principal, createdAt: now, updatedAt: now };
+    const session = context.makeSession({
+      ...identity,
+      principal,
+      persistence: new RecordsPersistence(host, identity.sessionId, meta, 0, [], []),
+    });
+    sessions.hold(session);
+    return session;
   };
-
   /** The session from the records, held here from now on, with the frames after `clientSeq` (none when not given). */
   const load = async (sessionId: string, asked: Asked, clientSeq: number | undefined): Promise<ClaimResult> => {
     const stored = await records.read(sessionId);
     if (!stored) return { outcome: 'session_lost' };
     const lastSeq = clientSeq ?? stored.lastSeq;
     const { meta } = stored;
-    if (asked.by === 'token' && !secretsEqual(meta.tokenHash, hashToken(asked.resumeToken)))
-      return { outcome: 'forbidden' };
-    if (asked.by !== 'server' && !samePrincipal(meta.principal, asked.principal))
-      return asked.by === 'token' ? { outcome: 'other_principal' } : { outcome: 'session_lost' };
+    if (asked.by !== 'server') {
+      const presented = asked.by === 'token' ? hashToken(asked.resumeToken) : undefined;
+      const refused = sessions.refusal(meta.tokenHash, presented, meta.principal, asked.principal);
+      // Opened by id: another principal's conversation is not found.
+      if (refused) return asked.by === 'token' ? { outcome: refused } : { outcome: 'session_lost' };
+    }
     // A client past what reached the records (frames lost with the process) starts from what is there.
     const from = Math.min(lastSeq, stored.lastSeq);
     const range = await records.framesAfter(sessionId, from);
@@ -105,7 +88,7 @@ export function createRecordsDirectory(context: SessionStoreContext, records: Se
       meta.usage,
     );
     const session = context.makeSession({ sessionId, resumeToken, principal: meta.principal, persistence });
-    memory.hold(session);
+    sessions.hold(session);
     if (asked.by !== 'token') persistence.write(() => records.setToken(sessionId, hashToken(resumeToken)));
     if (meta.busy) {
       if (partial !== '') persistence.historyChanged(history);
@@ -114,26 +97,22 @@ export function createRecordsDirectory(context: SessionStoreContext, records: Se
     }
     // The client saw frames that never reached the records: it gets the history as they hold it.
     if (lastSeq > stored.lastSeq) session.send({ type: 'history', data: { messages: [...session.history()] } });
-    const lastRead = range.frames[range.frames.length - 1]?.seq ?? from;
-    const local = session.replaySince(Math.max(lastSeq, lastRead));
-    return {
-      outcome: 'resumed',
-      session,
-      replay: [...range.frames.map((frame) => frame.text), ...('frames' in local ? local.frames : [])],
-    };
+    return { outcome: 'resumed', session, replay: sessions.replayAfter(session, range.frames, lastSeq) };
   };
 
   /** The session from this process's memory, else from the records. */
   const claim = (sessionId: string, asked: Asked, lastSeq: number | undefined, share: boolean): Promise<ClaimResult> =>
-    serialized(sessionId, async () => {
-      const held = memory.find(sessionId);
+    // One at a time per session: two quick reconnects must not both load it.
+    sessions.oneAtATime(sessionId, async () => {
+      const held = sessions.get(sessionId);
       if (!held) return load(sessionId, asked, lastSeq);
       switch (asked.by) {
-        case 'token':
-          return memory.claim(sessionId, asked.resumeToken, lastSeq ?? held.lastSeq, {
-            share,
-            principal: asked.principal,
-          });
+        case 'token': {
+          const result = sessions.resume(held, asked.resumeToken, lastSeq ?? held.lastSeq, asked.principal);
+          // As the memory store: the frames are gone from the one copy that had them.
+          if (result.outcome === 'resume_gap' && !(share && held.attached)) sessions.drop(held);
+          return result;
+        }
         case 'principal':
           return samePrincipal(held.principal, asked.principal)
             ? { outcome: 'resumed', session: held, replay: [] }
@@ -159,10 +138,10 @@ export function createRecordsDirectory(context: SessionStoreContext, records: Se
     },
     remove: async (principal, id) => {
       if (!(await own(principal, id))) return false;
-      const held = memory.find(id);
+      const held = sessions.get(id);
       if (held) {
         held.closeConnection(CloseCode.ConversationDeleted, 'the conversation was deleted');
-        memory.end(held);
+        sessions.drop(held);
       }
       await records.remove(id);
       return true;
@@ -170,34 +149,26 @@ export function createRecordsDirectory(context: SessionStoreContext, records: Se
   };
 
   return {
-    get size() {
-      return memory.size;
-    },
-    all: () => memory.all(),
-    create: (principal) => memory.create(principal),
+    create,
     claim: (sessionId, resumeToken, lastSeq, options) =>
       claim(sessionId, { by: 'token', resumeToken, principal: options?.principal }, lastSeq, options?.share === true),
-    end: (session) => memory.end(session),
-    attached: (session) => memory.attached(session),
-    detached: (session) => memory.detached(session),
-    resumed: (session) => memory.resumed(session),
-    admit: () => memory.admit?.() ?? true,
+    end: (session) => sessions.drop(session),
+    detached: (session) => sessions.keepDetached(session),
     conversations,
     push: async (sessionId, message) => {
       const result = await claim(sessionId, { by: 'server' }, undefined, false);
       if (result.outcome !== 'resumed') return false;
       result.session.send(message);
       // Loaded for the push alone: it expires like any session without a connection.
-      if (!result.session.attached) memory.detached(result.session);
+      if (!result.session.attached) sessions.keepDetached(result.session);
       return true;
     },
-    broadcast: (message, excludeSessionId) => memory.broadcast(message, excludeSessionId),
     // The records are the store: what they say is the store's health.
     health: () => records.health?.() ?? 'ok',
     recordsHealth: () => ({ kind: records.kind, status: records.health?.() ?? 'ok' }),
     close: async () => {
       closing = true;
-      await memory.close();
+      for (const session of [...sessions.values()]) sessions.drop(session);
       await records.close();
     },
   };

@@ -4,10 +4,8 @@
  */
 import type { ClaimResult, Session } from '../../core/ports';
 import type { ServerMessageInput } from '../../protocol/codecs';
-import { samePrincipal } from '../../util/same-principal';
-import { secretsEqual } from '../../util/secrets-equal';
 import { follow } from './follower';
-import { hashToken, type LoggedFrame } from './redis-data';
+import { hashToken } from './redis-data';
 import { readMeta } from './restore';
 import type { ServerProcess } from './server-process';
 import { adopt } from './writer';
@@ -15,25 +13,12 @@ import { adopt } from './writer';
 /** Tries at taking a session whose owner keeps changing, before the resume fails (the client retries). */
 export const CLAIM_ATTEMPTS = 3;
 
-/** The frames read from the log after `lastSeq`, then the session's own frames after those. */
-function logThenLocal(frames: readonly LoggedFrame[], session: Session, lastSeq: number): string[] {
-  const local = session.replaySince(Math.max(lastSeq, frames[frames.length - 1]?.seq ?? 0));
-  return [...frames.map((frame) => frame.text), ...('frames' in local ? local.frames : [])];
-}
-
 /** The frames after `lastSeq` from Redis, then those this process appended since that read. */
 async function replayFromLog(node: ServerProcess, session: Session, lastSeq: number): Promise<ClaimResult> {
   const range = await node.data.framesAfter(session.id, lastSeq);
   if ('gap' in range) return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
   // Nothing is delivered between the read's answer and this line (no I/O callback runs between).
-  return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
-}
-
-/** Whether Redis keeps `resumeToken` as the session's token. */
-async function storedTokenIs(node: ServerProcess, sessionId: string, resumeToken: string): Promise<boolean> {
-  // Held here: this process writes it back into a Redis that lost it (leases.ts), not the records.
-  const meta = await node.data.readMeta(sessionId);
-  return meta !== undefined && secretsEqual(meta.tokenHash, hashToken(resumeToken));
+  return { outcome: 'resumed', session, replay: node.context.sessions.replayAfter(session, range.frames, lastSeq) };
 }
 
 /** A resume of `sessionId` on this process, now (the directory runs one per session at a time). */
@@ -44,24 +29,27 @@ export async function claimNow(
   lastSeq: number,
   { share = false, principal }: { readonly share?: boolean; readonly principal?: unknown } = {},
 ): Promise<ClaimResult> {
+  const { sessions } = node.context;
   const local = node.held.get(sessionId);
   if (local) {
-    // Redis holds the token: a conversation opened by id on another process has a new one.
-    if (!secretsEqual(local.session.resumeToken, resumeToken) && !(await storedTokenIs(node, sessionId, resumeToken)))
-      return { outcome: 'forbidden' };
-    if (!samePrincipal(local.session.principal, principal)) return { outcome: 'other_principal' };
-    const replay = local.session.replaySince(lastSeq);
-    if (!('gap' in replay)) return { outcome: 'resumed', session: local.session, replay: replay.frames };
+    let result = sessions.resume(local.session, resumeToken, lastSeq, principal);
+    if (result.outcome === 'forbidden') {
+      // Redis holds the token: a conversation opened by id on another process has a new one.
+      // Held here: this process writes it back into a Redis that lost it (leases.ts), not the records.
+      const stored = await node.data.readMeta(sessionId);
+      if (!stored || sessions.refusal(stored.tokenHash, hashToken(resumeToken), undefined, undefined)) return result;
+      result = sessions.resume(local.session, undefined, lastSeq, principal);
+    }
     // A follower holds only what came after it began following; the log in Redis holds the rest.
-    if (!local.follower) return { outcome: 'resume_gap', oldestHeld: replay.gap.oldestHeld };
+    if (result.outcome !== 'resume_gap' || !local.follower) return result;
     return replayFromLog(node, local.session, lastSeq);
   }
   // A session Redis lost comes back from the records, when the store keeps them.
   const meta = await readMeta(node, sessionId);
   if (!meta) return { outcome: 'session_lost' };
-  if (!secretsEqual(meta.tokenHash, hashToken(resumeToken))) return { outcome: 'forbidden' };
   // Before any takeover or adoption: a resume by another principal changes nothing.
-  if (!samePrincipal(meta.principal, principal)) return { outcome: 'other_principal' };
+  const refused = sessions.refusal(meta.tokenHash, hashToken(resumeToken), meta.principal, principal);
+  if (refused) return { outcome: refused };
   for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
     const owner = await node.data.owner(sessionId);
     if (owner.alive && owner.id !== node.nodeId) return follow(node, sessionId, resumeToken, meta, lastSeq, share);
@@ -78,7 +66,7 @@ export async function claimNow(
     }
     const session = await adopt(node, sessionId, resumeToken, current ?? meta, lastSeq);
     // Messages the adoption itself wrote (an interrupted reply's error) come after the log's.
-    return { outcome: 'resumed', session, replay: logThenLocal(range.frames, session, lastSeq) };
+    return { outcome: 'resumed', session, replay: node.context.sessions.replayAfter(session, range.frames, lastSeq) };
   }
   throw new Error(`session ${sessionId} changed hands ${CLAIM_ATTEMPTS} times during a resume`);
 }

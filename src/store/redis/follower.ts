@@ -136,5 +136,6 @@ export async function follow(
   const follower = new RedisFollow(node, session);
   follower.follow();
   node.held.set(sessionId, { session, follower });
+  node.context.sessions.hold(session);
   return { outcome: 'resumed', session, replay: range.frames.map((frame) => frame.text) };
 }

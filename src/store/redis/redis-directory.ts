@@ -10,7 +10,7 @@
 import type {
   ClaimResult,
   ConversationCatalog,
-  RemoteSender,
+  Forwarder,
   Session,
   SessionDirectory,
   SessionStoreContext,
@@ -19,8 +19,7 @@ import type {
 } from '../../core/ports';
 import type { ServerMessageInput } from '../../protocol/codecs';
 import { CloseCode } from '../../protocol/codes';
-import { decodeBusMessage } from './bus';
-import { pushToEach } from '../push-to-each';
+import { type BusMessage, decodeBusMessage } from './bus';
 import { claimNow, pushTo } from './claims';
 import { type Leases, startLeases } from './leases';
 import { hashToken } from './redis-data';
@@ -33,8 +32,6 @@ export type { RedisDirectoryOptions };
 class RedisSessionDirectory implements SessionDirectory {
   private readonly node: ServerProcess;
   private readonly leases: Leases;
-  /** Claims under way on this process, by session: one at a time per session. */
-  private readonly claims = new Map<string, Promise<unknown>>();
   readonly conversations: ConversationCatalog;
 
   constructor(context: SessionStoreContext, options: RedisDirectoryOptions) {
@@ -43,14 +40,6 @@ class RedisSessionDirectory implements SessionDirectory {
     this.conversations = redisConversations(this.node, (sessionId, resumeToken, lastSeq, principal) =>
       this.claim(sessionId, resumeToken, lastSeq, { principal, share: true }),
     );
-  }
-
-  get size(): number {
-    return this.node.held.size;
-  }
-
-  all(): IterableIterator<Session> {
-    return [...this.node.held.values()].map((held) => held.session)[Symbol.iterator]();
   }
 
   /** `ok` once both commands and the bus work again: a process not yet subscribed after an outage would miss takeovers. */
@@ -100,33 +89,19 @@ class RedisSessionDirectory implements SessionDirectory {
     options?: { readonly share?: boolean; readonly principal?: unknown },
   ): Promise<ClaimResult> {
     // One claim per session at a time on this process: two quick reconnects must not both load it.
-    const previous = this.claims.get(sessionId) ?? Promise.resolve();
-    const next = previous
-      .catch(() => undefined)
-      .then(() =>
-        claimNow(this.node, sessionId, resumeToken, lastSeq, {
-          share: options?.share === true,
-          principal: options?.principal,
-        }),
-      );
-    this.claims.set(sessionId, next);
-    void next
-      .catch(() => undefined)
-      .finally(() => {
-        if (this.claims.get(sessionId) === next) this.claims.delete(sessionId);
-      });
-    return next;
+    return this.node.context.sessions.oneAtATime(sessionId, () =>
+      claimNow(this.node, sessionId, resumeToken, lastSeq, {
+        share: options?.share === true,
+        principal: options?.principal,
+      }),
+    );
   }
 
   end(session: Session): void {
     const held = this.node.held.get(session.id);
-    if (held?.session !== session) return session.end();
+    if (held?.session !== session) return this.node.context.sessions.drop(session);
     if (session.lastSeq === 0 && !session.busy && held.writer) return this.node.end(session);
     this.node.release(held);
-  }
-
-  attached(): void {
-    // Nothing to do: the TTLs of held sessions are renewed by the renewal loop.
   }
 
   detached(session: Session): void {
@@ -139,17 +114,12 @@ class RedisSessionDirectory implements SessionDirectory {
     this.node.release(held);
   }
 
-  resumed(session: Session): void {
-    this.node.context.onResumed?.(session);
-  }
-
   push(sessionId: string, message: ServerMessageInput): Promise<boolean> {
     return pushTo(this.node, sessionId, message);
   }
 
-  async broadcast(message: ServerMessageInput, excludeSessionId?: string): Promise<number> {
+  async broadcastToOthers(message: ServerMessageInput, excludeSessionId?: string): Promise<void> {
     const { node } = this;
-    const sent = pushToEach(this.all(), message, excludeSessionId);
     // Without Redis the other processes cannot be told; this process's sessions got it regardless.
     await node
       .publish({
@@ -159,7 +129,6 @@ class RedisSessionDirectory implements SessionDirectory {
         ...(excludeSessionId === undefined ? {} : { x: excludeSessionId }),
       })
       .catch((error: unknown) => node.reportFailure(error));
-    return sent;
   }
 
   async close(): Promise<void> {
@@ -198,15 +167,10 @@ class RedisSessionDirectory implements SessionDirectory {
         if (held.follower) node.release(held);
         return;
       case 'control': {
-        if (!held?.writer) return;
-        const { from, k, c } = message;
-        // Taken: the follower that forwarded it need not hold it for a takeover any more.
-        if (from !== undefined && k !== undefined)
-          node.publish({ t: 'took', s: message.s, to: from, k }).catch((error: unknown) => node.reportFailure(error));
-        held.session.handle(
-          message.m,
-          from !== undefined && c !== undefined ? remoteSender(node, message.s, from, c) : undefined,
-        );
+        const { s, m, from } = message;
+        // A frame of an older process names no sender: it is handled, neither confirmed nor answered.
+        const frame = from === undefined ? { message: m } : { message: m, key: message.k, connection: message.c };
+        node.context.sessions.takeForwarded(s, frame, forwarder(node, s, from));
         return;
       }
       case 'took':
@@ -228,20 +192,23 @@ class RedisSessionDirectory implements SessionDirectory {
         if (held) dropDeleted(node, held.session);
         return;
       case 'broadcast':
-        if (message.from !== node.nodeId) pushToEach(this.all(), message.m, message.x);
+        if (message.from !== node.nodeId) node.context.sessions.broadcast(message.m, message.x);
         return;
     }
   }
 }
 
-/** Connection `name` of process `nodeId`, answered over the bus (see `FollowerSession.answered`). */
-function remoteSender(node: ServerProcess, sessionId: string, nodeId: string, name: string): RemoteSender {
+/** Process `from`, which forwarded a frame of session `s`: it is told over the bus (see `LocalSessions.takeForwarded`). */
+function forwarder(node: ServerProcess, s: string, from: string | undefined): Forwarder {
+  const publish = (message: BusMessage): void =>
+    void node.publish(message).catch((error: unknown) => node.reportFailure(error));
   return {
-    remote: true,
-    answer: (message) =>
-      void node
-        .publish({ t: 'answer', s: sessionId, to: nodeId, c: name, m: message })
-        .catch((error: unknown) => node.reportFailure(error)),
+    took: (k) => {
+      if (from !== undefined) publish({ t: 'took', s, to: from, k });
+    },
+    answer: (c, m) => {
+      if (from !== undefined) publish({ t: 'answer', s, to: from, c, m });
+    },
   };
 }
 

@@ -53,7 +53,7 @@ export type Held =
 export class ServerProcess {
   readonly nodeId = randomUUID();
   readonly data: RedisSessionData;
-  /** The sessions held by this process, by id. */
+  /** The sessions held by this process, by id, with how this process holds each (the core's `sessions` hold the objects). */
   readonly held = new Map<string, Held>();
   /** Sessions released while Redis was away: their owner key still names this process until released (see leases.ts). */
   readonly unreleased = new Set<string>();
@@ -147,6 +147,7 @@ export class ServerProcess {
   /** This process writes `session` from now on (its keys' TTL is renewed at the next renewal). */
   holdAsWriter(session: Session, writer: RedisPersistence, touched = 0): void {
     this.held.set(session.id, { session, writer });
+    this.context.sessions.hold(session);
     this.unreleased.delete(session.id);
     this.touchedAt.set(session.id, touched);
   }
@@ -189,7 +190,7 @@ export class ServerProcess {
     if (held?.session === session) held.follower?.stop();
     this.held.delete(session.id);
     this.touchedAt.delete(session.id);
-    session.end();
+    this.context.sessions.drop(session);
   }
 
   /** Gives up the session's ownership in Redis, so a follower (or anyone) may take it. */
