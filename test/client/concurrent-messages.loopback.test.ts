@@ -1,7 +1,7 @@
 import { firstValueFrom } from 'rxjs';
 import { WSClient } from '../../src/client/node';
 import { useLoopbackServer } from '../utils/loopback-server';
-import { userMessage } from '../utils/ws-test-client';
+import { control, userMessage } from '../utils/ws-test-client';
 
 /**
  * Messages sent while a reply runs, over real sockets against WSServer and the OpenAI-compatible
@@ -78,10 +78,8 @@ describe('concurrent messages over loopback', () => {
 
   it("'queue': past maxQueuedMessages a raw client's message is refused queue_full", async () => {
     await loopback.start({ maxQueuedMessages: 1 });
-    loopback.upstream.enqueue(
-      { type: 'text', chunks: ['slow ', 'answer'], delayMs: 50 },
-      { type: 'text', chunks: ['queued answer'] },
-    );
+    // The first reply stalls until aborted: m2 and m3 arrive while it runs, whatever the machine's load.
+    loopback.upstream.enqueue({ type: 'stall', chunks: ['slow '] }, { type: 'text', chunks: ['queued answer'] });
     const raw = await loopback.connect();
     raw.send(userMessage('m1', 'one'));
     await raw.waitFor('llm_chunk');
@@ -89,6 +87,8 @@ describe('concurrent messages over loopback', () => {
     raw.send(userMessage('m3', 'three'));
     const refusal = await raw.waitFor('error', (m) => m.data.requestId === 'm3');
     expect(refusal.data).toMatchObject({ code: 'queue_full', retryable: true });
+    raw.send(control('c1', 'abort', 'm1'));
+    expect((await raw.waitFor('llm_complete', (m) => m.data.requestId === 'm1')).data.finishReason).toBe('aborted');
     expect((await raw.waitFor('llm_complete', (m) => m.data.requestId === 'm2')).data.fullText).toBe('queued answer');
   });
 });
