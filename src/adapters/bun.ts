@@ -101,7 +101,16 @@ export class BunTransport implements Transport {
   /** Frames of this tick not yet handed to Bun. */
   private held: string[] = [];
   private heldChars = 0;
-  private readonly flush = (): void => {
+  /**
+   * The end of the tick: the held frames go to Bun, and whoever waits for a drain checks
+   * `bufferedAmount` again. Held frames count in it, and Bun fires `drain` only after a send it
+   * could not take whole: a wait that began over held frames Bun then took at once has no other end.
+   */
+  private readonly tickEnded = (): void => {
+    this.flush();
+    this.drainListeners.fire();
+  };
+  private flush(): void {
     const frames = this.held;
     if (frames.length === 0) return;
     this.held = [];
@@ -114,13 +123,13 @@ export class BunTransport implements Transport {
     this.ws.cork((ws) => {
       for (const frame of frames) ws.send(frame);
     });
-  };
+  }
 
   constructor(private readonly ws: BunWebSocket) {}
 
   send(text: string): void {
     if (this.ws.readyState !== OPEN) return;
-    if (this.held.length === 0) process.nextTick(this.flush);
+    if (this.held.length === 0) process.nextTick(this.tickEnded);
     this.held.push(text);
     this.heldChars += text.length;
     // Large frames are offered to the network at once: `bufferedAmount` then says what it did not take.
