@@ -119,6 +119,8 @@ async function resumeOn(
     } catch (error) {
       const { code } = await Promise.race([resumer.closed, Promise.resolve({ code: 0 })]);
       if (code !== CloseCode.TryAgainLater || attempt === 5) throw error;
+      // Back once the server says its store answers again, as a client told 1013 comes back later.
+      await waitUntilTrue(() => server.health().store.status === 'ok', 20_000);
     }
   }
 }
