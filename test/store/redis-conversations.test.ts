@@ -44,6 +44,10 @@ async function socket(server: WSServer): Promise<TestClient> {
   return s;
 }
 
+/** The key of the (anonymous principal's) conversation index, once the store wrote it. */
+const indexKey = async (): Promise<string | undefined> =>
+  (await keysUnder(keys.redis, keys.prefix)).find((key) => key.includes(':conversations:'));
+
 /** A conversation of one question and its answer, said on `server`. */
 async function conversation(server: WSServer, question: string): Promise<string> {
   const c = await client(server);
@@ -135,7 +139,7 @@ describe('redisStore conversations across processes', () => {
     await keys.redis.del(`${keys.prefix}{${gone}}:meta`);
     expect((await asker.listConversations({ limit: 2 })).conversations.map((c) => c.title)).toEqual(['five', 'four']);
     expect((await asker.listConversations()).conversations.map((c) => c.title)).toEqual(['five', 'four', 'two', 'one']);
-    const index = (await keysUnder(keys.redis, keys.prefix)).find((key) => key.includes(':conversations:')) as string;
+    const index = (await indexKey()) as string;
     await waitUntilTrue(async () => (await keys.redis.zscore(index, gone)) === null);
   });
 
@@ -145,8 +149,6 @@ describe('redisStore conversations across processes', () => {
     const a = await startNode(2000);
     const id = await conversation(a, 'still here');
     // Listed with the history, written after the reply's last frame (not awaited by the client).
-    const indexKey = async (): Promise<string | undefined> =>
-      (await keysUnder(keys.redis, keys.prefix)).find((key) => key.includes(':conversations:'));
     await waitUntilTrue(async () => (await indexKey()) !== undefined);
     const index = (await indexKey()) as string;
     await waitUntilTrue(async () => (await keys.redis.zscore(index, id)) !== null);
