@@ -11,19 +11,75 @@ import type { HistoryMessage, ServerMessageInput, SessionMessageIn, SessionStatu
 import { CloseCode } from '../protocol/codes';
 import { encodeServerMessage } from '../protocol/decode';
 import { SessionConnections } from './session-connections';
-import type {
-  BackpressureLimits,
-  FollowerInit,
-  FollowerSession,
-  Logger,
-  ReplayLimits,
-  ReplayResult,
-  Sender,
-  Session,
-  Transport,
-} from './ports';
+import type { BackpressureLimits, Logger, ReplayLimits, ReplayResult, Sender, Session, Transport } from './ports';
 import { HeldFrames } from './held-frames';
 import { ReplayLog } from './replay-log';
+
+/** A client's frame a follower forwards to the session's writer (see {@link FollowerInit.forward}). */
+export interface ForwardedFrame {
+  readonly message: SessionMessageIn;
+  /** Names the frame for the writer's confirmation ({@link FollowerSession.took}). */
+  readonly key: string;
+  /** The sending connection's name, for the writer's answers to it alone ({@link FollowerSession.answered}); none for no connection. */
+  readonly connection?: string;
+}
+
+/**
+ * A {@link ForwardedFrame} as the writer's process receives it (see `CoreSessions.takeForwarded`):
+ * one an older process forwarded names neither a key nor a connection.
+ */
+export interface ReceivedForward {
+  readonly message: SessionMessageIn;
+  readonly key?: string | undefined;
+  readonly connection?: string | undefined;
+}
+
+/** The follower that forwarded a frame, as the writer's process tells it (through the store's bus). */
+export interface Forwarder {
+  /** The writer took frame `key` (see {@link FollowerSession.took}). */
+  took(key: string): void;
+  /** The writer's answer for `connection` alone (see {@link FollowerSession.answered}). */
+  answer(connection: string, message: ServerMessageInput): void;
+}
+
+/** What the core's shared-session parts give to make a follower (./following.ts). */
+export interface FollowerInit {
+  readonly sessionId: string;
+  readonly resumeToken: string;
+  readonly principal: unknown;
+  /** The seq of the newest frame the client has been given (the replay's last). */
+  readonly startSeq: number;
+  /**
+   * Sends a client's frame to the process that writes the session. That process handles it with a
+   * {@link RemoteSender} for `connection` (its answers to the connection alone come back through
+   * `answered`) and confirms it (`took`). A frame never confirmed is handled here after `promote`.
+   */
+  forward(frame: ForwardedFrame): void;
+  /** Optional: told once when the follower ends (this process lets go of it, promoted or not). */
+  ended?(): void;
+}
+
+/**
+ * A session in follower mode: a connection of this process on a session another process writes.
+ * The core feeds it the writer's frames (./following.ts) and its confirmations and answers, and promotes it once
+ * this process writes the session; the connections keep talking to this object throughout.
+ */
+export interface FollowerSession extends Session {
+  /** Whether this process writes the session now (after {@link promote}). */
+  readonly promoted: boolean;
+  /** The seq of the newest frame delivered. */
+  readonly followedSeq: number;
+  /** A frame of the stream as the writer appended it (older or repeated ones are ignored). */
+  deliver(seq: number, text: string): void;
+  /** The writer took forwarded frame `key`: it is no longer held for a takeover. */
+  took(key: string): void;
+  /** The writer's answer for connection `name` alone (no seq). */
+  answered(name: string, message: ServerMessageInput): void;
+  /** This process writes the session now, through `writer` (made with `makeSession`): the connections move to it. */
+  promote(writer: Session): void;
+  /** After {@link promote} (and whatever the store tells the client first): handles the frames the old writer never took, and pushes that waited. */
+  handleHeld(): void;
+}
 
 /** A client's frame forwarded to the writer, held until the writer says it took it (or this process takes over). */
 interface Forwarded {
@@ -233,6 +289,7 @@ class Follower implements FollowerSession {
   }
 
   end(): void {
+    if (!this.ended) this.init.ended?.();
     this.ended = true;
     this.connections.detachAll();
     this.log.clear();
@@ -262,7 +319,7 @@ class Follower implements FollowerSession {
   }
 }
 
-/** A session in follower mode, for a store to feed (see `SessionStoreContext.makeFollower`). */
+/** A session in follower mode, for the core's shared-session parts to feed (./following.ts). */
 export function createFollowerSession(options: FollowerOptions, init: FollowerInit): FollowerSession {
   return new Follower(options, init);
 }

@@ -16,12 +16,14 @@ import type {
   RecordsHealth,
   SessionBudget,
   SessionDirectory,
+  SessionInit,
   SessionStore,
   StoreHealth,
   Transport,
 } from './ports';
 import { createSession, type Session, type SessionOptions } from './session';
 import { createLocalSessions } from './sessions';
+import { createSharedDirectory, isSharedStore } from './shared-directory';
 import type { RateLimit } from './token-bucket';
 import { DEFAULT_CONCURRENT_MESSAGES } from './waiting-messages';
 
@@ -136,24 +138,39 @@ export function makeServer(options: MakeServerOptions): LLMWSCore {
     ...(budget ? { budget } : {}),
     ...(hooks.onExpired ? { onExpired: hooks.onExpired } : {}),
   });
-  const directory: SessionDirectory = options.store.open({
+  const makeSession = (init: SessionInit): Session =>
+    createSession({ ...options.session, ...init, nextMessageId: createIdGenerator() });
+  const newIdentity = newSessionIdentity;
+  const opened = options.store.open({
     ttlMs: options.sessionTtlMs,
     replayMaxMessages: options.session.replay.maxMessages,
     sessions,
     logger,
-    makeSession: (init) => createSession({ ...options.session, ...init, nextMessageId: createIdGenerator() }),
-    makeFollower: (init) =>
-      createFollowerSession(
-        {
-          replay: options.session.replay,
-          backpressure: options.session.backpressure,
-          logger,
-          nextMessageId: createIdGenerator(),
-        },
-        init,
-      ),
-    newIdentity: newSessionIdentity,
+    makeSession,
+    newIdentity,
   });
+  // A shared store keeps records and coordination: the core keeps its sessions on them.
+  const directory: SessionDirectory = isSharedStore(opened)
+    ? createSharedDirectory(
+        {
+          sessions,
+          logger,
+          makeSession,
+          newIdentity,
+          makeFollower: (init) =>
+            createFollowerSession(
+              {
+                replay: options.session.replay,
+                backpressure: options.session.backpressure,
+                logger,
+                nextMessageId: createIdGenerator(),
+              },
+              init,
+            ),
+        },
+        opened,
+      )
+    : opened;
   // What every connection shares, built once: an idle connection should cost its own fields only.
   const connectionShared = {
     directory,

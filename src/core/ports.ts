@@ -5,6 +5,7 @@
  * Node facade (`server/`) supplies a logger. Nothing here knows Node, `ws` or Redis, and this
  * module imports nothing of the core: a store (`src/store/`) imports this file alone of it.
  */
+import type { Observable } from 'rxjs';
 import type { HistoryMessage, ServerMessageInput, SessionMessageIn, SessionStatus, Usage } from '../protocol/codecs';
 
 // ---- Plain value types of the core ---------------------------------------------------------------
@@ -158,70 +159,6 @@ export interface Session {
   end(): void;
 }
 
-/** A client's frame a follower forwards to the session's writer (see {@link FollowerInit.forward}). */
-export interface ForwardedFrame {
-  readonly message: SessionMessageIn;
-  /** Names the frame for the writer's confirmation ({@link FollowerSession.took}). */
-  readonly key: string;
-  /** The sending connection's name, for the writer's answers to it alone ({@link FollowerSession.answered}); none for no connection. */
-  readonly connection?: string;
-}
-
-/**
- * A {@link ForwardedFrame} as the writer's process receives it (see `LocalSessions.takeForwarded`):
- * one an older process forwarded names neither a key nor a connection.
- */
-export interface ReceivedForward {
-  readonly message: SessionMessageIn;
-  readonly key?: string | undefined;
-  readonly connection?: string | undefined;
-}
-
-/** The follower that forwarded a frame, as the writer's process tells it (through the store's bus). */
-export interface Forwarder {
-  /** The writer took frame `key` (see {@link FollowerSession.took}). */
-  took(key: string): void;
-  /** The writer's answer for `connection` alone (see {@link FollowerSession.answered}). */
-  answer(connection: string, message: ServerMessageInput): void;
-}
-
-/** What a store gives to make a follower ({@link SessionStoreContext.makeFollower}). */
-export interface FollowerInit {
-  readonly sessionId: string;
-  readonly resumeToken: string;
-  readonly principal: unknown;
-  /** The seq of the newest frame the client has been given (the replay's last). */
-  readonly startSeq: number;
-  /**
-   * Sends a client's frame to the process that writes the session. That process handles it with a
-   * {@link RemoteSender} for `connection` (its answers to the connection alone come back through
-   * `answered`) and confirms it (`took`). A frame never confirmed is handled here after `promote`.
-   */
-  forward(frame: ForwardedFrame): void;
-}
-
-/**
- * A session in follower mode: a connection of this process on a session another process writes.
- * The store feeds it the writer's frames and its confirmations and answers, and promotes it once
- * this process writes the session; the connections keep talking to this object throughout.
- */
-export interface FollowerSession extends Session {
-  /** Whether this process writes the session now (after {@link promote}). */
-  readonly promoted: boolean;
-  /** The seq of the newest frame delivered. */
-  readonly followedSeq: number;
-  /** A frame of the stream as the writer appended it (older or repeated ones are ignored). */
-  deliver(seq: number, text: string): void;
-  /** The writer took forwarded frame `key`: it is no longer held for a takeover. */
-  took(key: string): void;
-  /** The writer's answer for connection `name` alone (no seq). */
-  answered(name: string, message: ServerMessageInput): void;
-  /** This process writes the session now, through `writer` (made with `makeSession`): the connections move to it. */
-  promote(writer: Session): void;
-  /** After {@link promote} (and whatever the store tells the client first): handles the frames the old writer never took, and pushes that waited. */
-  handleHeld(): void;
-}
-
 // ---- Session store -------------------------------------------------------------------------------
 
 /** What a resume came to: the session with the frames the client missed, or why not. */
@@ -271,6 +208,8 @@ export interface SessionPersistence {
    * session then ends its running reply with `store_unavailable` (and cancels its model request).
    */
   onFailed?(listener: () => void): void;
+  /** Optional: the session object ended (this process holds it no more); nothing more is written through this. */
+  ended?(): void;
 }
 
 /** What a store passes to make a session object in this process. */
@@ -335,14 +274,6 @@ export interface LocalSessions {
     principal: unknown,
   ): 'forbidden' | 'other_principal' | undefined;
   /**
-   * The writer's end of following (see {@link FollowerInit.forward}): a client's frame a follower
-   * on another process forwarded. When this process writes session `sessionId`, it confirms the
-   * frame (`sender.took`, when it has a key) and handles it, answering the sending connection
-   * alone through `sender.answer` (when the frame names one; else into the stream). False, and
-   * nothing done, when this process does not write it (it follows it too, or does not hold it).
-   */
-  takeForwarded(sessionId: string, frame: ReceivedForward, sender: Forwarder): boolean;
-  /**
    * What a resume replays when the store read part of it from its log: `stored` (the frames after
    * `lastSeq` it read), then the session's own frames after those (appended since the read, or by
    * the loading itself, such as an interrupted reply's ending).
@@ -370,8 +301,6 @@ export interface SessionStoreContext {
   readonly sessions: LocalSessions;
   /** Makes a session object of this process, the writer of its stream (the store holds it in {@link sessions}). */
   makeSession(init: SessionInit): Session;
-  /** Makes a session object in follower mode, for a session another process writes (a shared store). */
-  makeFollower(init: FollowerInit): FollowerSession;
   /** A new session's id and its 256-bit resume token. */
   newIdentity(): { readonly sessionId: string; readonly resumeToken: string };
   readonly logger: Logger;
@@ -454,7 +383,163 @@ export interface SessionStore {
   /** For logs and `/health`: `memory` or `redis`. */
   readonly kind: string;
   /** Opens the store for one server; the server closes what it returns when it stops. */
-  open(context: SessionStoreContext): SessionDirectory;
+  open(context: SessionStoreContext): SessionDirectory | SharedStoreParts;
+}
+
+// ---- Shared stores: records and coordination ------------------------------------------------
+
+/** Who writes a session of a shared store: process `id` (`''`: nobody yet), and whether it is still up (its lease runs). */
+export interface SessionOwner {
+  readonly id: string;
+  readonly alive: boolean;
+}
+
+/**
+ * What the processes sharing a store tell each other. Every process hears every message and acts
+ * on the sessions it holds.
+ */
+export type CoordinationMessage =
+  /** Session `s` was resumed on process `by`: any other connection of it must close (4409). */
+  | { readonly t: 'takeover'; readonly s: string; readonly by: string }
+  /**
+   * A client's frame for the writer of `s`, sent by a connection on process `from` that follows
+   * it: the writer confirms it took frame `k` (`took`), and answers what is that connection's
+   * alone (a `history`, a `status`, a refusal) to connection `c` of `from` (`answer`).
+   */
+  | {
+      readonly t: 'control';
+      readonly s: string;
+      readonly m: SessionMessageIn;
+      readonly from?: string;
+      readonly c?: string;
+      readonly k?: string;
+    }
+  /** The writer of `s` took frame `k` forwarded by process `to`: `to` need not hold it for a takeover any more. */
+  | { readonly t: 'took'; readonly s: string; readonly to: string; readonly k: string }
+  /** An answer for connection `c` of process `to` alone (no seq: not part of the stream). */
+  | {
+      readonly t: 'answer';
+      readonly s: string;
+      readonly to: string;
+      readonly c: string;
+      readonly m: ServerMessageInput;
+    }
+  /** A message for the stream of `s`, for its writer `to` (a push on another process). */
+  | { readonly t: 'send'; readonly s: string; readonly to: string; readonly m: ServerMessageInput }
+  /** The writer of `s` let go of it: a process following it may take over. */
+  | { readonly t: 'released'; readonly s: string }
+  /** Conversation `s` was deleted: a process holding it closes its connection (4410) and lets it go. */
+  | { readonly t: 'deleted'; readonly s: string }
+  /** A message for every session held anywhere but `x`, from process `from`. */
+  | { readonly t: 'broadcast'; readonly from: string; readonly m: ServerMessageInput; readonly x?: string };
+
+/**
+ * How the processes of a shared store agree on who writes each session, and talk: ownership
+ * (compare-and-set), the writer's log as it grows, and a bus. Redis implements it on its owner
+ * keys, leases, `XREAD BLOCK` and pub/sub; the core runs the claim, follow and takeover on it.
+ */
+export interface Coordination {
+  /** This process's name in ownership and on the bus. */
+  readonly processId: string;
+  /** Who writes the session now. */
+  owner(sessionId: string): Promise<SessionOwner>;
+  /** Makes this process the session's writer if `expectedOwner` still is; false if someone else got there first. */
+  claim(sessionId: string, expectedOwner: string): Promise<boolean>;
+  /**
+   * Gives up this process's ownership (another may take it at once) and tells the others
+   * (`released`). Resolves also when the store cannot be reached: it then lets go once it is back.
+   */
+  release(sessionId: string): Promise<void>;
+  /**
+   * The frames the writer appends after `afterSeq`, in batches, in order; an empty batch when
+   * nothing came for a while (the follower then checks the writer is still up). Errors when the
+   * store goes away under it. Unsubscribing stops it.
+   */
+  follow(sessionId: string, afterSeq: number): Observable<readonly StoredFrame[]>;
+  /** Tells every process (this one too). */
+  publish(message: CoordinationMessage): Promise<void>;
+  /** What the processes say, this one's too. */
+  readonly messages: Observable<CoordinationMessage>;
+}
+
+/** What a shared store keeps of a session for its resume checks and its next writer. */
+export interface SharedMeta {
+  /** The resume token as {@link SharedSessionRecords.hashToken} keeps it. */
+  readonly tokenHash: string;
+  readonly principal: unknown;
+  /** The request id of the reply running when its writer last said so. */
+  readonly busy?: string | undefined;
+  /** The conversation's usage total, once a reply reported usage. */
+  readonly usage?: Usage;
+}
+
+/** A session's state, loaded for this process to write it. */
+export interface LoadedSession {
+  /** Where the session's changes go from now on (its state so far in it). */
+  readonly persistence: SessionPersistence;
+  /** The seq of the newest frame of the shared log. */
+  readonly storedSeq: number;
+  /** Whether durable records keep the history: a client ahead of the log (the store lost frames) is then given it. */
+  readonly durable: boolean;
+  /**
+   * Ends the reply its previous writer left running (it went away mid-reply): the frames the
+   * client is told go through `send`, into the session's stream. Absent when none ran.
+   */
+  endInterrupted?(send: (message: ServerMessageInput) => void): void;
+}
+
+/**
+ * The state of the sessions of a shared store: meta, log and what a writer loads. The store
+ * brings back from its durable records (if any) a session it lost.
+ */
+export interface SharedSessionRecords {
+  /** The resume token as the store keeps it (a hash). */
+  hashToken(resumeToken: string): string;
+  /** The session's meta; none when the store (and its records) have no such session. */
+  readMeta(sessionId: string): Promise<SharedMeta | undefined>;
+  /** The frames of the shared log after `afterSeq`, or a gap when the oldest were trimmed. */
+  framesAfter(
+    sessionId: string,
+    afterSeq: number,
+  ): Promise<{ readonly frames: readonly StoredFrame[] } | { readonly gap: { readonly oldestHeld: number } }>;
+  /** Where a new session's changes go; its meta, and this process as its writer, are written in the background. */
+  create(sessionId: string, resumeToken: string, principal: unknown): SessionPersistence;
+  /**
+   * Loads a session this process has just claimed, to write it: a client ahead of the log
+   * (`clientSeq` past its newest frame: the store lost some) must not see seqs it has reused.
+   */
+  load(sessionId: string, meta: SharedMeta, clientSeq: number): Promise<LoadedSession>;
+  /** A session that never said anything: nothing to resume, so nothing is kept. */
+  remove(sessionId: string): void;
+}
+
+/** A resume by the directory (one claim per session at a time), shared with the connections on the session. */
+export type ShareClaim = (
+  sessionId: string,
+  resumeToken: string,
+  lastSeq: number,
+  principal: unknown,
+) => Promise<ClaimResult>;
+
+/**
+ * A store several processes share, opened for one server: its records and coordination; the core
+ * keeps the sessions (claim, follow, takeover, push, broadcast, release) on them.
+ */
+export interface SharedStoreParts {
+  readonly coordination: Coordination;
+  readonly records: SharedSessionRecords;
+  /** Logs an outage of the store once (until it is back): the core's writes to it that failed. */
+  reportFailure(error: unknown): void;
+  /** Whether the store takes writes now. */
+  available(): boolean;
+  health(): StoreHealth;
+  recordsHealth?(): RecordsHealth | undefined;
+  unavailableNodes?(): readonly string[];
+  ready?(): Promise<void>;
+  /** Closes the store, once the core has let go of every session (and released those it wrote). */
+  close(): Promise<void>;
+  /** The principals' conversations; `claim` opens one (the core's resume, shared). */
+  conversations?(claim: ShareClaim): ConversationCatalog;
 }
 
 // ---- Conversation bindings -------------------------------------------------------------------

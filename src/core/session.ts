@@ -232,6 +232,7 @@ class SessionState implements Session {
   }
 
   end(): void {
+    const first = !this.ended;
     this.ended = true;
     this.connections.detachAll();
     this.lastConnectionGone();
@@ -240,6 +241,7 @@ class SessionState implements Session {
     this.waiting.clear();
     this.queue.clear();
     this.log.clear();
+    if (first) this.persistence?.ended?.();
   }
 
   /**

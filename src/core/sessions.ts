@@ -9,17 +9,8 @@ import type { ServerMessageInput } from '../protocol/codecs';
 import { createHeldBytesCounter } from '../util/held-bytes';
 import { samePrincipal } from '../util/same-principal';
 import { secretsEqual } from '../util/secrets-equal';
-import type {
-  ClaimResult,
-  FollowerSession,
-  Forwarder,
-  LocalSessions,
-  Logger,
-  ReceivedForward,
-  Session,
-  SessionBudget,
-  StoredFrame,
-} from './ports';
+import type { FollowerSession, Forwarder, ReceivedForward } from './follower-session';
+import type { ClaimResult, LocalSessions, Logger, Session, SessionBudget, StoredFrame } from './ports';
 
 /** What {@link createLocalSessions} needs. */
 export interface LocalSessionsOptions {
@@ -41,6 +32,14 @@ export interface CoreSessions extends LocalSessions {
    * connection longest first. False when there is none: the new connection is refused (1013).
    */
   admit(): boolean;
+  /**
+   * The writer's end of following (see `FollowerInit.forward`): a client's frame a follower
+   * on another process forwarded. When this process writes session `sessionId`, it confirms the
+   * frame (`sender.took`, when it has a key) and handles it, answering the sending connection
+   * alone through `sender.answer` (when the frame names one; else into the stream). False, and
+   * nothing done, when this process does not write it (it follows it too, or does not hold it).
+   */
+  takeForwarded(sessionId: string, frame: ReceivedForward, sender: Forwarder): boolean;
 }
 
 class Sessions implements CoreSessions {

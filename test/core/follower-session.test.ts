@@ -1,6 +1,6 @@
 import { createFollowerSession } from '../../src/core/follower-session';
 import { MAX_HELD_FRAMES } from '../../src/core/held-frames';
-import type { ForwardedFrame } from '../../src/core/ports';
+import type { ForwardedFrame } from '../../src/core/follower-session';
 import { silentLogger } from '../../src/server/logger';
 import { FakeTransport, newScheduler } from '../utils/session-harness';
 

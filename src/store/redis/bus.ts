@@ -4,6 +4,7 @@
  */
 import * as E from 'fp-ts/Either';
 import * as t from 'io-ts';
+import type { CoordinationMessage } from '../../core/ports';
 import {
   ClientToolResultMessage,
   ControlMessage,
@@ -13,41 +14,8 @@ import {
   UserMessage,
 } from '../../protocol/codecs';
 
-/** A message between processes. */
-export type BusMessage =
-  /** Session `s` was resumed on process `by`: any other connection of it must close (4409). */
-  | { readonly t: 'takeover'; readonly s: string; readonly by: string }
-  /**
-   * A client's frame for the writer of `s`, sent by a connection on process `from` that follows
-   * it: the writer confirms it took frame `k` (`took`), and answers what is that connection's
-   * alone (a `history`, a `status`, a refusal) to connection `c` of `from` (`answer`).
-   */
-  | {
-      readonly t: 'control';
-      readonly s: string;
-      readonly m: UserMessage | ControlMessage | ToolApprovalMessage | ClientToolResultMessage;
-      readonly from?: string;
-      readonly c?: string;
-      readonly k?: string;
-    }
-  /** The writer of `s` took frame `k` forwarded by process `to`: `to` need not hold it for a takeover any more. */
-  | { readonly t: 'took'; readonly s: string; readonly to: string; readonly k: string }
-  /** An answer for connection `c` of process `to` alone (no seq: not part of the stream). */
-  | {
-      readonly t: 'answer';
-      readonly s: string;
-      readonly to: string;
-      readonly c: string;
-      readonly m: ServerMessageInput;
-    }
-  /** A message for the stream of `s`, for its writer `to` (`sendToClient` on another process). */
-  | { readonly t: 'send'; readonly s: string; readonly to: string; readonly m: ServerMessageInput }
-  /** The writer of `s` let go of it: a process following it may take over. */
-  | { readonly t: 'released'; readonly s: string }
-  /** Conversation `s` was deleted: a process holding it closes its connection (4410) and lets it go. */
-  | { readonly t: 'deleted'; readonly s: string }
-  /** A message for every session held anywhere but `x`, from process `from`. */
-  | { readonly t: 'broadcast'; readonly from: string; readonly m: ServerMessageInput; readonly x?: string };
+/** A message between processes (the core's `CoordinationMessage`; the bus carries it as JSON). */
+export type BusMessage = CoordinationMessage;
 
 const Envelope = t.union([
   t.type({ t: t.literal('takeover'), s: t.string, by: t.string }),

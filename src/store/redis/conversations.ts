@@ -6,7 +6,7 @@
  * Redis, they are the catalog: listed from them, and a conversation Redis lost is opened or
  * renamed after it is written back (./restore.ts); a deletion removes it from both.
  */
-import type { ClaimResult, ConversationCatalog, ConversationSummary, Session } from '../../core/ports';
+import type { ConversationCatalog, ConversationSummary, Session, ShareClaim } from '../../core/ports';
 import { CloseCode } from '../../protocol/codes';
 import { samePrincipal } from '../../util/same-principal';
 import { decodeCursor, encodeCursor } from '../records/summary';
@@ -15,22 +15,14 @@ import { hashToken } from './redis-data';
 import { readMeta } from './restore';
 import type { ServerProcess } from './server-process';
 
-/** A resume through the directory (one claim per session at a time), sharing the session with the connections on it. */
-export type ClaimFn = (
-  sessionId: string,
-  resumeToken: string,
-  lastSeq: number,
-  principal: unknown,
-) => Promise<ClaimResult>;
-
-/** A deleted conversation's session held by this process: its connection closes (4410) and it is let go. */
-export function dropDeleted(node: ServerProcess, session: Session): void {
+/** A deleted conversation's session held by this process: its connection closes (4410) and it is let go of. */
+function dropDeleted(node: ServerProcess, session: Session): void {
   session.closeConnection(CloseCode.ConversationDeleted, 'the conversation was deleted');
-  node.unhold(session);
+  node.context.sessions.drop(session);
 }
 
 /** The conversation catalog of the Redis store on process `node`. */
-export function redisConversations(node: ServerProcess, claim: ClaimFn): ConversationCatalog {
+export function redisConversations(node: ServerProcess, claim: ShareClaim): ConversationCatalog {
   const { data } = node;
 
   /** The summary of a listed entry, if its session is still there and `principal`'s. */
@@ -64,8 +56,8 @@ export function redisConversations(node: ServerProcess, claim: ClaimFn): Convers
       // The records keep every conversation, also those Redis lost or let expire.
       if (records) return records.list(principal, { limit, ...(cursor === undefined ? {} : { cursor }) });
       // What this process wrote of the principal's sessions is in the list it gives.
-      const mine = [...node.held.values()].filter((held) => samePrincipal(held.session.principal, principal));
-      await data.settled(mine.map((held) => held.session.id));
+      const mine = [...node.context.sessions.values()].filter((session) => samePrincipal(session.principal, principal));
+      await data.settled(mine.map((session) => session.id));
       const page: ConversationSummary[] = [];
       let after = decodeCursor(cursor);
       for (;;) {
@@ -84,10 +76,10 @@ export function redisConversations(node: ServerProcess, claim: ClaimFn): Convers
       }
     },
     open: async (principal, id) => {
-      const held = node.held.get(id);
+      const held = node.context.sessions.get(id);
       if (held)
-        return samePrincipal(held.session.principal, principal)
-          ? { outcome: 'resumed', session: held.session, replay: [] }
+        return samePrincipal(held.principal, principal)
+          ? { outcome: 'resumed', session: held, replay: [] }
           : { outcome: 'session_lost' };
       if (!(await owns(principal, id))) return { outcome: 'session_lost' };
       const { resumeToken } = node.context.newIdentity();
@@ -108,8 +100,8 @@ export function redisConversations(node: ServerProcess, claim: ClaimFn): Convers
       // The records first: a resume of it from now on (its connections reconnect at once) finds
       // nothing to bring back into Redis.
       await records?.remove(id);
-      const held = node.held.get(id);
-      if (held) dropDeleted(node, held.session);
+      const held = node.context.sessions.get(id);
+      if (held) dropDeleted(node, held);
       await node.publish({ t: 'deleted', s: id });
       await Promise.all([data.remove(id), data.index.unlisted(principal, id)]);
       return true;

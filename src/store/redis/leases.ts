@@ -105,10 +105,10 @@ async function renew(node: ServerProcess): Promise<void> {
   if (!node.available() || node.closed) return;
   try {
     await node.data.renewLease(node.nodeId, node.options.leaseMs);
-    const due = [...node.held.keys()].filter((id) => node.touchDue(id));
-    await node.data.touch(due);
+    const due = node.dueForRenewal();
+    await node.data.touch(due.map((session) => session.id));
     // A session held long without a change stays listed as long as it is kept.
-    await node.data.index.renew(due.map((id) => node.held.get(id)?.session.principal));
+    await node.data.index.renew(due.map((session) => session.principal));
   } catch (error) {
     node.reportFailure(error);
   }
@@ -122,17 +122,18 @@ async function reassert(node: ServerProcess): Promise<void> {
   const { data } = node;
   try {
     await data.renewLease(node.nodeId, node.options.leaseMs);
+    const { sessions } = node.context;
     for (const sessionId of [...node.unreleased]) {
-      if (!node.held.has(sessionId)) await node.releaseOwnership(sessionId);
+      if (!sessions.get(sessionId)) await node.releaseOwnership(sessionId);
       node.unreleased.delete(sessionId);
     }
-    for (const held of [...node.held.values()]) {
-      const { session, writer } = held;
-      if (!writer) continue;
+    for (const [sessionId, writer] of [...node.writers]) {
+      const session = sessions.get(sessionId);
+      if (!session) continue;
       const owner = await data.owner(session.id);
       if ((owner.alive && owner.id !== node.nodeId) || !(await data.claim(session.id, owner.id, node.nodeId))) {
         session.closeConnection(CloseCode.SessionTakenOver, 'the session was resumed on another connection');
-        node.unhold(session);
+        sessions.drop(session);
         continue;
       }
       await data.writeMeta(session.id, writer.tokenHash, writer.principal, writer.busy);
@@ -149,5 +150,5 @@ async function reassert(node: ServerProcess): Promise<void> {
 /** Redis went away: every reply this process runs ends with `store_unavailable`. */
 function failRunningReplies(node: ServerProcess): void {
   if (node.closed) return;
-  for (const { session, writer } of node.held.values()) if (writer && session.busy) writer.fail();
+  for (const writer of node.writers.values()) if (writer.busy !== undefined) writer.fail();
 }

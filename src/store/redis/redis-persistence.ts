@@ -10,7 +10,10 @@ import type { ServerProcess } from './server-process';
 const REMEMBERED_REQUEST_IDS_IN_STORE = 64;
 
 /** What a session's persistence needs from the process's Redis store. */
-export type PersistenceHost = Pick<ServerProcess, 'data' | 'available' | 'reportFailure' | 'replyEnded' | 'touchDue'>;
+export type PersistenceHost = Pick<
+  ServerProcess,
+  'data' | 'available' | 'reportFailure' | 'touchDue' | 'stoppedWriting'
+>;
 
 /**
  * The persistence hooks of a session written by this process: every message, history change,
@@ -92,7 +95,10 @@ export class RedisPersistence implements SessionPersistence {
     this.busy = undefined;
     this.settle(this.host.data.setBusy(this.sessionId, undefined));
     this.records?.replyEnded();
-    this.host.replyEnded(this.sessionId);
+  }
+
+  ended(): void {
+    this.host.stoppedWriting(this.sessionId, this);
   }
 
   acknowledged(seq: number): void {

@@ -3,7 +3,7 @@ import type { SessionRecords } from '../../core/ports';
 import type { SessionStore } from '../types';
 import { connectorFor, type RedisNodeAddress, type RedisTarget } from './connect';
 import { watchClusterNodes } from './node-watch';
-import { createRedisSessionDirectory } from './redis-directory';
+import { openRedisStore } from './redis-directory';
 
 /** Key prefix unless configured. */
 export const DEFAULT_REDIS_PREFIX = 'llm-ws:';
@@ -157,7 +157,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
       const nodes = redis.isCluster
         ? watchClusterNodes(redis as Cluster, Math.min(PROBE_INTERVAL_MS, commandTimeoutMs))
         : undefined;
-      const directory = createRedisSessionDirectory(context, {
+      const parts = openRedisStore(context, {
         redis,
         subscriber,
         // A follow's XREAD blocks up to blockMs by design: its deadline starts after that. Made on demand, so its first XREAD waits for it to connect.
@@ -176,7 +176,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
           for (const connection of mine) if (connection.status !== 'end') connection.disconnect();
         },
       });
-      return nodes ? Object.assign(directory, { unavailableNodes: () => nodes.unavailable() }) : directory;
+      return nodes ? { ...parts, unavailableNodes: () => nodes.unavailable() } : parts;
     },
   };
 }

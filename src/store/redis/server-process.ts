@@ -1,17 +1,15 @@
 /**
  * This server process as the Redis store sees it (not a Redis node: those are `node-watch.ts`'s):
- * its id on the bus and in the `owner` keys, the Redis data, the sessions it holds (as writer or
- * as follower), and the one verb per step of ending its hold of one: `release` (stop holding,
- * give up ownership: another process may take it), `end` (the session is over: its keys go),
- * `unhold` (forget the object, telling no one: the store is closing or lost the session).
+ * its id on the bus and in the `owner` keys, the Redis data, and the sessions it writes (their
+ * persistence, whose TTLs it renews and which it writes again after an outage). The core holds the
+ * session objects (`context.sessions`) and decides when to let go of one.
  */
 import { randomUUID } from 'node:crypto';
-import type { FollowerSession, Session, SessionMeta, SessionRecords, SessionStoreContext } from '../../core/ports';
+import type { SessionMeta, SessionRecords, SessionStoreContext } from '../../core/ports';
 import type { HistoryMessage, Usage } from '../../protocol/codecs';
 import { RecordsPersistence, type RecordsHost } from '../records/records-persistence';
 import { type BusMessage, encodeBusMessage } from './bus';
 import type { StoreConnection } from './connect';
-import type { RedisFollow } from './follower';
 import { RedisSessionData } from './redis-data';
 import type { RedisPersistence } from './redis-persistence';
 
@@ -40,21 +38,12 @@ export interface RedisDirectoryOptions {
   readonly records?: SessionRecords;
 }
 
-/**
- * A session this process holds: it writes it (`writer`), or follows the stream another process
- * writes (`follower`; the session the connection sees is the core's follower-mode session, which
- * turns into a writer in place when promoted).
- */
-export type Held =
-  | { readonly session: Session; readonly writer: RedisPersistence; readonly follower?: undefined }
-  | { readonly session: FollowerSession; readonly follower: RedisFollow; readonly writer?: undefined };
-
 /** This server process in the Redis store: shared by the store's parts. */
 export class ServerProcess {
   readonly nodeId = randomUUID();
   readonly data: RedisSessionData;
-  /** The sessions held by this process, by id, with how this process holds each (the core's `sessions` hold the objects). */
-  readonly held = new Map<string, Held>();
+  /** The persistence of each session this process writes, by id (the core holds the session objects). */
+  readonly writers = new Map<string, RedisPersistence>();
   /** Sessions released while Redis was away: their owner key still names this process until released (see leases.ts). */
   readonly unreleased = new Set<string>();
   /** When each written session's keys last had their TTL renewed. */
@@ -144,12 +133,18 @@ export class ServerProcess {
     await this.options.redis.publish(this.data.busChannel, encodeBusMessage(message));
   }
 
-  /** This process writes `session` from now on (its keys' TTL is renewed at the next renewal). */
-  holdAsWriter(session: Session, writer: RedisPersistence, touched = 0): void {
-    this.held.set(session.id, { session, writer });
-    this.context.sessions.hold(session);
-    this.unreleased.delete(session.id);
-    this.touchedAt.set(session.id, touched);
+  /** This process writes the session through `writer` from now on (its keys' TTL is renewed at the next renewal). */
+  writes(sessionId: string, writer: RedisPersistence, touched = 0): void {
+    this.writers.set(sessionId, writer);
+    this.unreleased.delete(sessionId);
+    this.touchedAt.set(sessionId, touched);
+  }
+
+  /** The session's writer object ended (the core let go of it): its TTL is no longer renewed from here. */
+  stoppedWriting(sessionId: string, writer: RedisPersistence): void {
+    if (this.writers.get(sessionId) !== writer) return;
+    this.writers.delete(sessionId);
+    this.touchedAt.delete(sessionId);
   }
 
   /** Whether the session's keys should have their TTL renewed (then marks them renewed). */
@@ -160,37 +155,17 @@ export class ServerProcess {
     return true;
   }
 
-  /** A written session's reply ended: with no client connected, this process releases it. */
-  replyEnded(sessionId: string): void {
-    const held = this.held.get(sessionId);
-    if (held && !held.session.attached) this.release(held);
-  }
-
-  /** This process is done with a session it holds: another may take it at once. */
-  release(held: Held): void {
-    const { session } = held;
-    this.unhold(session);
-    if (!held.writer) return;
-    this.releaseOwnership(session.id).catch((error: unknown) => {
-      // Else a process following it would wait on this one (whose lease runs on) until the session expires.
-      this.unreleased.add(session.id);
-      this.reportFailure(error);
-    });
-  }
-
-  /** A session that never said anything: nothing to resume, so nothing is kept. */
-  end(session: Session): void {
-    this.unhold(session);
-    if (this.available()) this.data.remove(session.id).catch((error: unknown) => this.reportFailure(error));
-  }
-
-  /** Forgets and ends a held session object, telling no one. */
-  unhold(session: Session): void {
-    const held = this.held.get(session.id);
-    if (held?.session === session) held.follower?.stop();
-    this.held.delete(session.id);
-    this.touchedAt.delete(session.id);
-    this.context.sessions.drop(session);
+  /** The sessions this process holds (writes or follows) whose keys' TTL is due for renewal (then marked renewed). */
+  dueForRenewal(): { readonly id: string; readonly principal: unknown }[] {
+    const held = new Set<string>();
+    const due = [];
+    for (const session of this.context.sessions.values()) {
+      held.add(session.id);
+      if (this.touchDue(session.id)) due.push(session);
+    }
+    // A follower let go of leaves its mark behind: forgotten here, not kept for good.
+    for (const id of this.touchedAt.keys()) if (!held.has(id)) this.touchedAt.delete(id);
+    return due;
   }
 
   /** Gives up the session's ownership in Redis, so a follower (or anyone) may take it. */

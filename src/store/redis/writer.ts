@@ -1,10 +1,14 @@
 /**
- * Making this process the writer of a session it has just claimed in Redis: its state is loaded
- * into persistence hooks, and a reply its previous writer left unfinished is ended: failed
- * (`reply_interrupted`), or, when the store keeps durable records, kept as `interrupted` with the
- * text of it the records hold.
+ * The sessions of the Redis store as the core's shared-session parts use them
+ * (`SharedSessionRecords`): a new session's persistence, and the loading of one this process has
+ * just claimed into persistence hooks, with the ending of a reply its previous writer left
+ * unfinished: failed (`reply_interrupted`), or, when the store keeps durable records, kept as
+ * `interrupted` with the text of it the records hold.
  */
-import type { Session, SessionRecords } from '../../core/ports';
+import type { LoadedSession, SessionRecords, SharedSessionRecords } from '../../core/ports';
+import type { ServerMessageInput } from '../../protocol/codecs';
+import { hashToken } from './redis-data';
+import { readMeta } from './restore';
 import { interruptedEnding, interruptedText, withInterrupted } from '../records/interrupted';
 import type { StoredMeta } from './redis-data';
 import type { ServerProcess } from './server-process';
@@ -82,54 +86,79 @@ export async function loadWriter(
 }
 
 /**
- * Makes a session object of a session this process has just claimed and holds it as its
- * writer. `clientSeq`: a client ahead of the log (Redis lost entries) must not see seqs it
- * already has reused; with records, it is given the history they keep.
- */
-export async function adopt(
-  node: ServerProcess,
-  sessionId: string,
-  resumeToken: string,
-  meta: StoredMeta,
-  clientSeq = 0,
-): Promise<Session> {
-  const loaded = await loadWriter(node, sessionId, meta, clientSeq);
-  const { writer } = loaded;
-  const session = node.context.makeSession({ sessionId, resumeToken, principal: meta.principal, persistence: writer });
-  node.holdAsWriter(session, writer);
-  if (meta.busy !== undefined) endInterrupted(node, session, loaded, meta.busy);
-  // The client saw frames that never reached the store: it gets the history as the records keep it.
-  if (node.records && clientSeq > loaded.storedSeq)
-    session.send({ type: 'history', data: { messages: [...session.history()] } });
-  return session;
-}
-
-/**
  * The previous writer went away mid-reply: the client hears so, and the session is idle again.
  * With records, the reply ends as `interrupted` with its text so far (kept in history); without,
  * it fails with `reply_interrupted`.
  */
-export function endInterrupted(node: ServerProcess, session: Session, loaded: LoadedWriter, requestId: string): void {
+function endInterrupted(
+  node: ServerProcess,
+  sessionId: string,
+  loaded: LoadedWriter,
+  requestId: string,
+  send: (message: ServerMessageInput) => void,
+): void {
   const { writer, interrupted } = loaded;
-  if (interrupted === undefined) return failInterrupted(node, session, requestId);
-  // The whole stored history (its branches too), with the interrupted reply on the active one.
-  if (interrupted !== '') writer.historyChanged(writer.history);
-  for (const frame of interruptedEnding(requestId, interrupted)) session.send(frame);
-  node.data.setBusy(session.id, undefined).catch((error: unknown) => node.reportFailure(error));
-  writer.records?.replyEnded();
+  if (interrupted === undefined) {
+    send({
+      type: 'error',
+      data: {
+        code: 'reply_interrupted',
+        message: 'the server process running this reply went away before it finished: send the message again',
+        retryable: true,
+        requestId,
+      },
+    });
+    send({ type: 'status', data: { status: 'idle', requestId } });
+  } else {
+    // The whole stored history (its branches too), with the interrupted reply on the active one.
+    if (interrupted !== '') writer.historyChanged(writer.history);
+    for (const frame of interruptedEnding(requestId, interrupted)) send(frame);
+    writer.records?.replyEnded();
+  }
+  node.data.setBusy(sessionId, undefined).catch((error: unknown) => node.reportFailure(error));
 }
 
-/** The previous writer died mid-reply: the client hears so, and the session is idle again. */
-export function failInterrupted(node: ServerProcess, session: Session, requestId: string): void {
-  session.send({
-    type: 'error',
-    data: {
-      code: 'reply_interrupted',
-      message: 'the server process running this reply went away before it finished: send the message again',
-      retryable: true,
-      requestId,
+/** The Redis store's sessions for the core (see the module's comment). */
+export function redisSessionRecords(node: ServerProcess): SharedSessionRecords {
+  return {
+    hashToken,
+    readMeta: (sessionId) => readMeta(node, sessionId),
+    framesAfter: (sessionId, afterSeq) => node.data.framesAfter(sessionId, afterSeq),
+    create: (sessionId, resumeToken, principal) => {
+      const tokenHash = hashToken(resumeToken);
+      const now = Date.now();
+      // The record is written with the session's first message: one that only answered controls leaves none.
+      const records = node.recordsFor(
+        sessionId,
+        { tokenHash, principal, createdAt: now, updatedAt: now },
+        { lastSeq: 0, history: [], requestIds: [] },
+      );
+      const writer = new RedisPersistence(node, sessionId, tokenHash, principal, 0, [], [], undefined, records);
+      node.writes(sessionId, writer, now);
+      if (node.available()) {
+        Promise.all([
+          node.data.writeMeta(sessionId, tokenHash, principal),
+          node.data.claim(sessionId, '', node.nodeId),
+        ]).catch((error: unknown) => node.reportFailure(error));
+      }
+      // Without Redis the session still greets its client; the leases write it once Redis is back.
+      return writer;
     },
-  });
-  session.send({ type: 'status', data: { status: 'idle', requestId } });
-  node.data.setBusy(session.id, undefined).catch((error: unknown) => node.reportFailure(error));
+    load: async (sessionId, meta, clientSeq): Promise<LoadedSession> => {
+      const loaded = await loadWriter(node, sessionId, { ...meta, busy: meta.busy }, clientSeq);
+      node.writes(sessionId, loaded.writer);
+      const { busy } = meta;
+      return {
+        persistence: loaded.writer,
+        storedSeq: loaded.storedSeq,
+        durable: node.records !== undefined,
+        ...(busy === undefined
+          ? {}
+          : { endInterrupted: (send) => endInterrupted(node, sessionId, loaded, busy, send) }),
+      };
+    },
+    remove: (sessionId) => {
+      if (node.available()) node.data.remove(sessionId).catch((error: unknown) => node.reportFailure(error));
+    },
+  };
 }
