@@ -7,12 +7,11 @@
  */
 import type { LoadedSession, SessionRecords, SharedSessionRecords } from '../../core/ports';
 import type { ServerMessageInput } from '../../protocol/codecs';
-import { hashToken } from './redis-data';
-import { readMeta } from './restore';
 import { interruptedEnding, interruptedText, withInterrupted } from '../records/interrupted';
-import type { StoredMeta } from './redis-data';
-import type { ServerProcess } from './server-process';
+import { hashToken, type StoredMeta } from './redis-data';
 import { RedisPersistence } from './redis-persistence';
+import { readMeta } from './restore';
+import type { ServerProcess } from './server-process';
 
 /** A loaded writer, and what its previous writer left unfinished. */
 export interface LoadedWriter {
