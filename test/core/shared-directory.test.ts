@@ -260,6 +260,45 @@ describe('sessions shared by processes (the core on an in-memory store)', () => 
     expect(hub.ownerOf(first.greeting.sessionId)).toBe('b');
   });
 
+  it('lets go of a session it took over when its client left while the session loaded', async () => {
+    const gate = new LoadGate();
+    const [a, b, c] = [start('a'), start('b', gate), start('c')];
+    const { first, second, round, sessionId } = await followedReply(a, b);
+    gate.armed = true;
+    round.finish();
+    await gate.reached();
+    expect(hub.ownerOf(sessionId)).toBe('b');
+    second.leave();
+    gate.open();
+    // Else a resume elsewhere would follow `b`, which holds nothing, for as long as `b` lives.
+    await waitUntilTrue(() => hub.ownerOf(sessionId) === '', WAIT_MS, 5);
+    const third = new CoreClient(c, ada);
+    third.write(resume('r2', first));
+    await third.waitFor('session', withId('r2'));
+    script.round().finish();
+    third.write(userMessage('q2', 'again'));
+    await third.waitFor('llm_complete', withId('q2'));
+    expect(script.calls.map((call) => call.processId)).toEqual(['a', 'c']);
+  });
+
+  it('closes the client 1013 and lets go when its takeover cannot load the session; its resume is then served', async () => {
+    const gate = new LoadGate();
+    const [a, b] = [start('a'), start('b', gate)];
+    const { first, second, round, sessionId } = await followedReply(a, b);
+    gate.failNext = true;
+    round.finish();
+    expect((await second.closed()).code).toBe(1013);
+    expect(hub.failures).toEqual([new Error('the store did not answer')]);
+    await waitUntilTrue(() => hub.ownerOf(sessionId) === '', WAIT_MS, 5);
+    const again = new CoreClient(b, ada);
+    again.write(resume('r2', first, second.stream.at(-1)?.seq ?? 0));
+    await again.waitFor('session', withId('r2'));
+    script.round().finish();
+    again.write(userMessage('q2', 'again'));
+    await again.waitFor('llm_complete', withId('q2'));
+    expect(script.calls.map((call) => call.processId)).toEqual(['a', 'b']);
+  });
+
   // Not yet: two followers (tabs on `b` and `c`, shared), the writer `a` lets go, `b` claims and
   // loads; a user_message sent on `c` meanwhile is forwarded while no process writes (`b`'s
   // session is still a follower, so `takeForwarded` on `b` refuses it) and `c` holds it for a
