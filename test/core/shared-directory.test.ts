@@ -185,6 +185,21 @@ describe('sessions shared by processes (the core on an in-memory store)', () => 
     expect(script.calls.map((call) => call.processId)).toEqual(['a']);
   });
 
+  it("replays from the shared log to a second tab on the follower's process (the follower holds only what came after it began)", async () => {
+    const [a, b] = [start('a'), start('b')];
+    const { first, second, round } = await followedReply(a, b, true);
+    round.text('two ');
+    await second.waitFor('llm_chunk', (data) => data.chunk === 'two ');
+    const third = new CoreClient(b, ada);
+    third.write(resume('r2', first, 0, true));
+    await third.waitFor('session', withId('r2'));
+    round.finish();
+    await third.waitFor('llm_complete', withId('q1'));
+    await second.waitFor('llm_complete', withId('q1'));
+    expect(third.stream).toEqual(second.stream);
+    expect(third.stream.map((message) => message.seq)).toEqual(third.stream.map((_, i) => i + 1));
+  });
+
   it("answers a follower's control on the writer, to that connection alone, and stops the writer's reply on abort", async () => {
     const [a, b] = [start('a'), start('b')];
     const { first, second, round } = await followedReply(a, b, true);
