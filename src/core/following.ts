@@ -50,13 +50,22 @@ export class Following {
     const { shared, session } = this;
     if (session.promoted || this.checking || shared.following(session.id) !== this || shared.closed) return;
     this.checking = true;
+    let claimed = false;
     try {
       const owner = await shared.coordination.owner(session.id);
       if (owner.alive && owner.id !== shared.processId) return;
       if (!(await shared.coordination.claim(session.id, owner.id))) return;
+      claimed = true;
       await this.promote();
     } catch (error) {
       shared.reportFailure(error);
+      // Taken but not loaded, and no longer followed: the client comes back and its resume takes
+      // the session, rather than wait here on nothing while no other process may take it.
+      if (claimed && !session.promoted) {
+        await this.letGo();
+        if (shared.following(session.id) === this)
+          session.closeConnection(CloseCode.TryAgainLater, 'session store unavailable: try again shortly');
+      }
     } finally {
       this.checking = false;
     }
@@ -68,14 +77,16 @@ export class Following {
     const sessionId = session.id;
     this.stop();
     const meta = await shared.records.readMeta(sessionId);
-    if (shared.following(sessionId) !== this || !meta) {
-      // The client left meanwhile, or the session expired: let go of what was just taken.
-      await shared.coordination.release(sessionId);
-      return;
-    }
+    // The client left meanwhile, or the session expired: let go of what was just taken.
+    if (shared.following(sessionId) !== this || !meta) return this.letGo();
     const range = await shared.records.framesAfter(sessionId, session.followedSeq);
     for (const frame of 'frames' in range ? range.frames : []) session.deliver(frame.seq, frame.text);
     const loaded = await shared.records.load(sessionId, meta, session.followedSeq);
+    // The client left while it loaded: else this process would own, and no one write, the session.
+    if (shared.following(sessionId) !== this) {
+      loaded.persistence.ended?.();
+      return this.letGo();
+    }
     shared.follows.delete(sessionId);
     session.promote(
       shared.makeWriter(
@@ -86,6 +97,13 @@ export class Following {
     loaded.endInterrupted?.((message) => session.send(message));
     session.handleHeld();
     if (shared.holds(session) && !session.attached && !session.busy) shared.release(session);
+  }
+
+  /** Gives up the ownership this follower took for a takeover it does not go on with. */
+  private async letGo(): Promise<void> {
+    // A server that stops drops its lease: the others may take the session at once.
+    const { shared } = this;
+    if (!shared.closed) await shared.coordination.release(this.session.id).catch(shared.reportFailure);
   }
 }
 
