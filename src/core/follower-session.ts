@@ -79,6 +79,8 @@ export interface FollowerSession extends Session {
   promote(writer: Session): void;
   /** After {@link promote} (and whatever the store tells the client first): handles the frames the old writer never took, and pushes that waited. */
   handleHeld(): void;
+  /** Another process writes the session now: the frames no writer confirmed are forwarded to it again (same keys). */
+  forwardHeld(): void;
 }
 
 /** A client's frame forwarded to the writer, held until the writer says it took it (or this process takes over). */
@@ -112,6 +114,8 @@ class Follower implements FollowerSession {
   private readonly connectionNames = new Map<Transport, string>();
   private readonly connectionsByName = new Map<string, Transport>();
   private ended = false;
+  /** Makes this follower's forward keys its own: a new follower of the session on this process starts its holds' keys again. */
+  private readonly keyPrefix: string;
   /** The writer-mode session once this process writes: everything goes to it. */
   private writer: Session | undefined;
 
@@ -123,6 +127,7 @@ class Follower implements FollowerSession {
     this.resumeToken = init.resumeToken;
     this.principal = init.principal;
     this.log = new ReplayLog(options.replay, init.startSeq);
+    this.keyPrefix = `${options.nextMessageId()}.`;
     this.connections = new SessionConnections(options.backpressure, options.logger, init.sessionId);
   }
 
@@ -209,11 +214,25 @@ class Follower implements FollowerSession {
         },
       });
     }
-    this.init.forward({ message, key, ...(transport ? { connection: this.nameOf(transport) } : {}) });
+    this.forwardOne(key, message, transport);
+  }
+
+  forwardHeld(): void {
+    if (this.writer || this.ended) return;
+    for (const [key, { message, from }] of this.forwarded.entries()) this.forwardOne(key, message, from);
+  }
+
+  /** Keys name a frame across processes (the new writer takes each once): this follower's own prefix, then the hold's. */
+  private forwardOne(key: string, message: SessionMessageIn, from: Transport | undefined): void {
+    this.init.forward({
+      message,
+      key: `${this.keyPrefix}${key}`,
+      ...(from ? { connection: this.nameOf(from) } : {}),
+    });
   }
 
   took(key: string): void {
-    this.forwarded.release(key);
+    if (key.startsWith(this.keyPrefix)) this.forwarded.release(key.slice(this.keyPrefix.length));
   }
 
   answered(name: string, message: ServerMessageInput): void {

@@ -62,7 +62,7 @@ export class Following {
       // Taken but not loaded, and no longer followed: the client comes back and its resume takes
       // the session, rather than wait here on nothing while no other process may take it.
       if (claimed && !session.promoted) {
-        await this.letGo();
+        await this.release();
         if (shared.following(session.id) === this)
           session.closeConnection(CloseCode.TryAgainLater, 'session store unavailable: try again shortly');
       }
@@ -78,14 +78,14 @@ export class Following {
     this.stop();
     const meta = await shared.records.readMeta(sessionId);
     // The client left meanwhile, or the session expired: let go of what was just taken.
-    if (shared.following(sessionId) !== this || !meta) return this.letGo();
+    if (shared.following(sessionId) !== this || !meta) return this.release();
     const range = await shared.records.framesAfter(sessionId, session.followedSeq);
     for (const frame of 'frames' in range ? range.frames : []) session.deliver(frame.seq, frame.text);
     const loaded = await shared.records.load(sessionId, meta, session.followedSeq);
     // The client left while it loaded: else this process would own, and no one write, the session.
     if (shared.following(sessionId) !== this) {
       loaded.persistence.ended?.();
-      return this.letGo();
+      return this.release();
     }
     shared.follows.delete(sessionId);
     session.promote(
@@ -96,11 +96,12 @@ export class Following {
     );
     loaded.endInterrupted?.((message) => session.send(message));
     session.handleHeld();
+    shared.writing(sessionId);
     if (shared.holds(session) && !session.attached && !session.busy) shared.release(session);
   }
 
   /** Gives up the ownership this follower took for a takeover it does not go on with. */
-  private async letGo(): Promise<void> {
+  private async release(): Promise<void> {
     // A server that stops drops its lease: the others may take the session at once.
     const { shared } = this;
     if (!shared.closed) await shared.coordination.release(this.session.id).catch(shared.reportFailure);

@@ -36,6 +36,11 @@ export class HeldFrames<T> {
     this.items.delete(key);
   }
 
+  /** Everything held with its key, oldest first (still held). */
+  entries(): [string, T][] {
+    return [...this.items.entries()];
+  }
+
   /** Everything held, oldest first, and holds nothing from then on. */
   takeAll(): T[] {
     const all = [...this.items.values()];

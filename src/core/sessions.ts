@@ -7,6 +7,7 @@
  */
 import type { ServerMessageInput } from '../protocol/codecs';
 import { createHeldBytesCounter } from '../util/held-bytes';
+import { MAX_HELD_FRAMES } from './held-frames';
 import { samePrincipal } from '../util/same-principal';
 import { secretsEqual } from '../util/secrets-equal';
 import type { FollowerSession, Forwarder, ReceivedForward } from './follower-session';
@@ -49,6 +50,11 @@ class Sessions implements CoreSessions {
   private readonly detachedOrder = new Map<string, Session>();
   private readonly budget: SessionBudget;
   private readonly held = createHeldBytesCounter(() => this.sessions);
+  /**
+   * The keys of the forwarded frames each written session took lately, so a frame a follower
+   * forwards again to a new writer (`forwardHeld`) that took it already is not handled twice.
+   */
+  private readonly taken = new Map<string, Set<string>>();
   /** Settlings under way, by session: the last one started (see `oneAtATime`). */
   private readonly settling = new Map<string, Promise<unknown>>();
 
@@ -77,6 +83,7 @@ class Sessions implements CoreSessions {
     if (this.sessions.get(session.id) === session) {
       this.stopExpiry(session.id);
       this.sessions.delete(session.id);
+      this.taken.delete(session.id);
     }
     session.end();
   }
@@ -132,12 +139,29 @@ class Sessions implements CoreSessions {
     const session = this.sessions.get(sessionId);
     if (!session || following(session)) return false;
     // Taken: the follower that forwarded it need not hold it for a takeover any more.
-    if (frame.key !== undefined) sender.took(frame.key);
+    if (frame.key !== undefined) {
+      sender.took(frame.key);
+      if (!this.tookNow(sessionId, frame.key)) return true;
+    }
     const { connection } = frame;
     session.handle(
       frame.message,
       connection === undefined ? undefined : { remote: true, answer: (message) => sender.answer(connection, message) },
     );
+    return true;
+  }
+
+  /** Notes that `sessionId` took forwarded frame `key`: false when it had already. */
+  private tookNow(sessionId: string, key: string): boolean {
+    let keys = this.taken.get(sessionId);
+    if (!keys) {
+      keys = new Set();
+      this.taken.set(sessionId, keys);
+    }
+    if (keys.has(key)) return false;
+    keys.add(key);
+    // A frame forwarded again was held when the new writer came: at most a follower's hold back.
+    if (keys.size > 2 * MAX_HELD_FRAMES) keys.delete(keys.values().next().value as string);
     return true;
   }
 

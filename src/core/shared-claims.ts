@@ -34,6 +34,7 @@ export async function adopt(
   const session = shared.makeWriter({ sessionId, resumeToken, principal: meta.principal }, loaded.persistence);
   shared.sessions.hold(session);
   loaded.endInterrupted?.((message) => session.send(message));
+  shared.writing(sessionId);
   // The client saw frames that never reached the store: it gets the history as the records keep it.
   if (loaded.durable && clientSeq > loaded.storedSeq)
     session.send({ type: 'history', data: { messages: [...session.history()] } });

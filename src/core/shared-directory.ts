@@ -162,6 +162,9 @@ class SharedDirectory implements SessionDirectory {
         // Let go of since the sender looked: written from the store.
         pushTo(shared, message.s, message.m).catch(shared.reportFailure);
         return;
+      case 'writing':
+        if (message.by !== shared.processId) shared.following(message.s)?.session.forwardHeld();
+        return;
       case 'released':
         void shared.following(message.s)?.checkWriter();
         return;

@@ -72,6 +72,11 @@ export class SharedProcess {
     return this.makers.makeSession({ ...init, persistence: new ReleasedWhenIdle(persistence, this, init.sessionId) });
   }
 
+  /** Tells the processes following `sessionId` that this one writes it now: they forward again what no writer confirmed. */
+  writing(sessionId: string): void {
+    this.coordination.publish({ t: 'writing', s: sessionId, by: this.processId }).catch(this.reportFailure);
+  }
+
   /** A written session's reply ended: with no client connected, this process lets go of it. */
   replyEnded(sessionId: string): void {
     const session = this.sessions.get(sessionId);

@@ -139,6 +139,11 @@ export type CoordinationMessage =
     }
   /** A message for the stream of `s`, for its writer `to` (a push on another process). */
   | { readonly t: 'send'; readonly s: string; readonly to: string; readonly m: ServerMessageInput }
+  /**
+   * Process `by` writes `s` now (it took it over, or took it up with no one writing it): a process
+   * following it forwards again the frames no writer confirmed (the new writer takes each once).
+   */
+  | { readonly t: 'writing'; readonly s: string; readonly by: string }
   /** The writer of `s` let go of it: a process following it may take over. */
   | { readonly t: 'released'; readonly s: string }
   /** Conversation `s` was deleted: a process holding it closes its connection (4410) and lets it go. */

@@ -144,6 +144,7 @@ describe("the core's sessions of one process", () => {
     const writer = {
       id: 'w',
       handle: (message: { id: string }, from: unknown) => void handled.push({ id: message.id, from }),
+      end: () => undefined,
     };
     const follower = { ...writer, id: 'f', promoted: false };
     sessions.hold(writer as unknown as Session);
@@ -166,5 +167,13 @@ describe("the core's sessions of one process", () => {
     expect(sessions.takeForwarded('f', { message: status, key: 'k2' }, sender)).toBe(false);
     expect(sessions.takeForwarded('none', { message: status, key: 'k3' }, sender)).toBe(false);
     expect([handled.length, told.length]).toEqual([2, 2]);
+    // Forwarded again (the follower heard `writing` before this writer's `took`): confirmed, not handled twice.
+    expect(sessions.takeForwarded('w', { message: status, key: 'k1', connection: '2' }, sender)).toBe(true);
+    expect([handled.length, told.slice(2)]).toEqual([2, ['took k1']]);
+    // The keys go with the session: held again later, a frame under an old key is new to it.
+    sessions.drop(writer as unknown as Session);
+    sessions.hold(writer as unknown as Session);
+    expect(sessions.takeForwarded('w', { message: status, key: 'k1', connection: '2' }, sender)).toBe(true);
+    expect(handled.length).toBe(3);
   });
 });

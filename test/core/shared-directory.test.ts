@@ -314,14 +314,35 @@ describe('sessions shared by processes (the core on an in-memory store)', () => 
     expect(script.calls.map((call) => call.processId)).toEqual(['a', 'b']);
   });
 
-  // Not yet: two followers (tabs on `b` and `c`, shared), the writer `a` lets go, `b` claims and
-  // loads; a user_message sent on `c` meanwhile is forwarded while no process writes (`b`'s
-  // session is still a follower, so `takeForwarded` on `b` refuses it) and `c` holds it for a
-  // takeover of its own that never comes (its claim failed): it is never answered. Reproduced
-  // with a LoadGate on `b` and `c` holding the load. A fix needs the new writer to have the
-  // losers' held frames sent again (or to keep frames it gets while promoting), without handling
-  // any twice: more than a small change (see the report of branch sharedtest).
-  it.todo('answers a frame sent on the follower that lost the takeover to another follower');
+  it('answers a frame sent on the follower that lost the takeover to another follower', async () => {
+    // Two tabs follow (on `b` and `c`); the writer `a` lets go and both try to take the session
+    // over. What the loser's tab sends while the winner still loads reaches a process that does
+    // not write yet (it refuses it): the winner's `writing` has the loser forward it again.
+    hub = createMemoryHub({ idleMs: 60_000 });
+    const [gateB, gateC] = [new LoadGate(), new LoadGate()];
+    const [a, b, c] = [start('a'), start('b', gateB), start('c', gateC)];
+    const { first, second, round, sessionId } = await followedReply(a, b, true);
+    const third = new CoreClient(c, ada);
+    third.write(resume('r2', first, 0, true));
+    await third.waitFor('session', withId('r2'));
+    first.leave();
+    gateB.armed = true;
+    gateC.armed = true;
+    round.finish();
+    const winner = await Promise.race([gateB.reached().then(() => 'b'), gateC.reached().then(() => 'c')]);
+    const [gate, loser, won] = winner === 'b' ? [gateB, third, second] : [gateC, second, third];
+    expect(hub.ownerOf(sessionId)).toBe(winner);
+    script.round().finish();
+    loser.write(userMessage('q2', 'again'));
+    // Heard by every process (the winner refused it: it does not write yet) before the winner writes.
+    await waitUntilTrue(() => hub.delivered.some((m) => m.t === 'control' && m.m.id === 'q2'), WAIT_MS, 1);
+    gate.open();
+    await loser.waitFor('llm_complete', withId('q2'));
+    await won.waitFor('llm_complete', withId('q2'));
+    expect(script.calls.map((call) => call.processId)).toEqual(['a', winner]);
+    // Once: the loser's hold forwarded again, taken by the new writer, and not handled twice.
+    expect(loser.received.filter((m) => m.type === 'llm_complete' && m.data.requestId === 'q2')).toHaveLength(1);
+  });
 
   it('pushes to a session another process holds, and to one nobody holds (replayed on resume)', async () => {
     const [a, b] = [start('a'), start('b')];

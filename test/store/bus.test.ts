@@ -7,6 +7,7 @@ describe('the Redis bus codec', () => {
     { t: 'control', s: 'S', m: { type: 'control', id: 'c1', data: { type: 'abort' } } },
     { t: 'send', s: 'S', to: 'N', m: { type: 'notification', data: { event: 'hello', payload: { a: 1 } } } },
     { t: 'released', s: 'S' },
+    { t: 'writing', s: 'S', by: 'B' },
     { t: 'broadcast', from: 'N', m: { type: 'notification', data: { event: 'all' } }, x: 'S' },
   ];
 

@@ -56,6 +56,8 @@ export interface MemoryHub {
   ownerOf(sessionId: string): string;
   /** What the processes reported as failures (`SharedStoreParts.reportFailure`). */
   readonly failures: unknown[];
+  /** The bus's messages, each once every process heard it, oldest first. */
+  readonly delivered: CoordinationMessage[];
 }
 
 const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value));
@@ -70,11 +72,16 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
   /** Told of each append, by session, so follows read on. */
   const appended = new Map<string, Set<() => void>>();
   const failures: unknown[] = [];
+  const delivered: CoordinationMessage[] = [];
   let opened = 0;
 
   const notify = (sessionId: string): void => appended.get(sessionId)?.forEach((listener) => listener());
   // Like pub/sub: delivered later, to every process (the sender too).
-  const deliver = (message: CoordinationMessage): void => queueMicrotask(() => bus.next(copy(message)));
+  const deliver = (message: CoordinationMessage): void =>
+    queueMicrotask(() => {
+      bus.next(copy(message));
+      delivered.push(message);
+    });
 
   function framesAfter(
     sessionId: string,
@@ -267,5 +274,6 @@ export function createMemoryHub(options: MemoryHubOptions = {}): MemoryHub {
     frames: (sessionId) => [...(records.get(sessionId)?.log ?? [])],
     ownerOf: (sessionId) => owners.get(sessionId) ?? '',
     failures,
+    delivered,
   };
 }

@@ -30,6 +30,7 @@ const Envelope = t.union([
   t.type({ t: t.literal('took'), s: t.string, to: t.string, k: t.string }),
   t.type({ t: t.literal('answer'), s: t.string, to: t.string, c: t.string, m: t.UnknownRecord }),
   t.type({ t: t.literal('send'), s: t.string, to: t.string, m: t.UnknownRecord }),
+  t.type({ t: t.literal('writing'), s: t.string, by: t.string }),
   t.type({ t: t.literal('released'), s: t.string }),
   t.type({ t: t.literal('deleted'), s: t.string }),
   t.intersection([
