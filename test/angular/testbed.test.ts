@@ -99,7 +99,8 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
   it.each<Mode>(['zone', 'zoneless'])(
     'the example chat streams one reply chunk by chunk and settles (%s)',
     async (mode) => {
-      upstream.enqueue(textScenario('Angular sees every chunk as it comes', { delayMs: 15 }));
+      // 7 words 40 ms apart: a loaded machine's browser may draw less often than every 15 ms.
+      upstream.enqueue(textScenario('Angular sees every chunk as it comes', { delayMs: 40 }));
       const seen = await run('streamOneReply', server.url as string, mode, 'Hello from TestBed');
       expect(seen.emittedOutsideZone).toEqual([]);
       // Zoneless: no NgZone.run per frame (signals schedule change detection); zone.js: each delivery enters the zone.
@@ -114,8 +115,9 @@ describeWithBrowser('llm-ws/angular in TestBed (Chromium)', () => {
         { role: 'user', status: 'done', text: 'Hello from TestBed', tools: [] },
         { role: 'assistant', status: 'done', text: 'Angular sees every chunk as it comes', tools: [] },
       ]);
-      // Rendered as it streamed: growing prefixes of the reply, not only its end.
-      expect(seen.replyTextsShown.length).toBeGreaterThan(2);
+      // Rendered as it streamed: growing prefixes of the reply, not only its end (a busy browser may
+      // draw several chunks at once, so at least one prefix before the whole reply).
+      expect(seen.replyTextsShown.length).toBeGreaterThan(1);
       seen.replyTextsShown.forEach((shown, index) => {
         expect('Angular sees every chunk as it comes'.startsWith(shown)).toBe(true);
         if (index > 0) expect(shown.length).toBeGreaterThan(seen.replyTextsShown[index - 1]!.length);
