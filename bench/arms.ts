@@ -4,7 +4,7 @@
  * reads from a process (CPU time, write syscalls, memory through the probe).
  */
 import { type ChildProcess, execFile, spawn, type StdioOptions } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createNetServer } from 'node:net';
@@ -110,6 +110,27 @@ const statFields = (pid: number): string[] =>
 export function cpuTicks(pid: number): number {
   const fields = statFields(pid);
   return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the whole line)
+}
+
+/**
+ * CPU ticks of each of a process's threads so far, summed by thread name (`comm`: Node's main
+ * thread and workers are all `node`; Bun names its `JITWorker`, `HeapHelper`...). A thread that
+ * ended is not counted: take the difference of two readings for what ran between them.
+ */
+export function threadTicks(pid: number): Record<string, number> {
+  const ticks: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      // The process's own main thread has the process's id: named apart from its workers.
+      const key = tid === String(pid) ? `${name} (main)` : name;
+      ticks[key] = (ticks[key] ?? 0) + Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ticks;
 }
 
 /**

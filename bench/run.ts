@@ -9,6 +9,8 @@
  *
  * Writes a table to stdout, bench/results.json, bench/RESULTS.md and bench/results.svg.
  * `npm run bench -- --quick` runs every arm small, once, and writes nothing (a smoke run).
+ * `--threads` prints, for each streaming sample, the CPU ticks (10 ms) of the server's threads by
+ * name over the measured load (where a runtime's CPU goes besides its JavaScript thread).
  * Environment: BENCH_ROUNDS (default 3).
  */
 import { fanOutCost, fanOutMarkdown, type FanOutFigures } from './fan-out';
@@ -28,6 +30,7 @@ import {
   type Sidecar,
   startProcess,
   stop,
+  threadTicks,
   writeSyscalls,
 } from './arms';
 import { renderChart } from './chart';
@@ -38,6 +41,7 @@ import type { StormResult, StormSpec } from './storm';
 const root = join(__dirname, '..');
 const TICK_US = 10_000; // /proc/<pid>/stat counts CPU time in clock ticks of 10 ms (USER_HZ = 100)
 const quick = process.argv.includes('--quick');
+const threads = process.argv.includes('--threads');
 /** `--only idle,storm`: run just these sections (while working on one figure); nothing is written. */
 const only = process.argv
   .find((arg) => arg.startsWith('--only='))
@@ -134,6 +138,7 @@ async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: str
   return withArm(arm, upstreamURL, async (child, url, sidecar) => {
     const pid = child.pid as number;
     const [before, writesBefore] = [cpuTicks(pid), writeSyscalls(pid)];
+    const threadsBefore = threads ? threadTicks(pid) : {};
     const sidecarTicks = (car: Sidecar): number => car.pids.reduce((sum, id) => sum + cpuTicks(id), 0);
     const sidecarBefore = sidecar && { ticks: sidecarTicks(sidecar), commands: await sidecar.commands() };
     const result = await load({
@@ -144,6 +149,15 @@ async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: str
       delayMs: workload.delayMs,
     });
     const chunks = Math.max(1, result.chunksDelivered);
+    if (threads) {
+      const byThread = Object.entries(threadTicks(pid))
+        .map(([name, ticks]) => [name, ticks - (threadsBefore[name] ?? 0)] as const)
+        .filter(([, ticks]) => ticks > 0)
+        .sort((a, b) => b[1] - a[1]);
+      console.log(
+        `threads, ${workload.name}, ${arm.name}: ${byThread.map(([name, ticks]) => `${name} ${ticks}`).join(', ')}`,
+      );
+    }
     const sample: StreamSample = {
       result,
       cpuUsPerChunk: ((cpuTicks(pid) - before) * TICK_US) / chunks,

@@ -29,6 +29,23 @@ export function encodeServerMessage(message: ServerMessageInput, id: string, seq
   );
 }
 
+/**
+ * `JSON.stringify(text)` for a string: the text between quotes when nothing in it needs escaping
+ * (no `"`, `\`, control character or surrogate), else `JSON.stringify`'s own answer. Three
+ * strings of every chunk frame go through here, most of them plain; JavaScriptCore's (Bun's)
+ * `JSON.stringify` of a short string costs more than this scan (bench/NOTES.md).
+ */
+export function quoteJsonString(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // Surrogates, paired or not, are left to JSON.stringify (it escapes a lone one).
+    if (code < 0x20 || code === 0x22 || code === 0x5c || (code >= 0xd800 && code <= 0xdfff)) {
+      return JSON.stringify(text);
+    }
+  }
+  return '"' + text + '"';
+}
+
 type ChunkData = Extract<ServerMessageInput, { type: 'llm_chunk' }>['data'];
 
 /** A reply's chunk (`chunk`, `isComplete`, `requestId` and nothing else), or undefined for any other shape. */
@@ -39,12 +56,12 @@ function encodeReplyChunk(data: ChunkData, id: string, seq: number | undefined):
   for (const key in data) if (key !== 'chunk' && key !== 'isComplete' && key !== 'requestId') return undefined;
   return (
     '{"type":"llm_chunk","id":' +
-    JSON.stringify(id) +
+    quoteJsonString(id) +
     (seq === undefined ? '' : ',"seq":' + String(seq)) +
     ',"data":{"chunk":' +
-    JSON.stringify(chunk) +
+    quoteJsonString(chunk) +
     (isComplete ? ',"isComplete":true,"requestId":' : ',"isComplete":false,"requestId":') +
-    JSON.stringify(requestId) +
+    quoteJsonString(requestId) +
     '}}'
   );
 }

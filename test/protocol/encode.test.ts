@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { ServerMessageInput } from '../../src/protocol/codecs';
-import { encodeServerMessage } from '../../src/protocol/encode';
+import { encodeServerMessage, quoteJsonString } from '../../src/protocol/encode';
 
 /** What every frame must be: the one JSON.stringify of its envelope would give, key for key. */
 const generic = (message: ServerMessageInput, id: string, seq?: number): string =>
@@ -9,6 +9,31 @@ const generic = (message: ServerMessageInput, id: string, seq?: number): string 
       ? { type: message.type, id, data: message.data }
       : { type: message.type, id, seq, data: message.data },
   );
+
+describe('quoteJsonString', () => {
+  it('is JSON.stringify of any string: plain text, escapes, paired and lone surrogates', () => {
+    for (const text of [
+      '',
+      'plain',
+      'a"b',
+      'a\\b',
+      'line\nnext',
+      '\u0000\u001f\u007f',
+      '\u2028',
+      '😀',
+      '\ud800',
+      'x\udc00',
+    ]) {
+      expect(quoteJsonString(text)).toBe(JSON.stringify(text));
+    }
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        expect(quoteJsonString(text)).toBe(JSON.stringify(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
 
 describe('encodeServerMessage', () => {
   it("writes a reply's chunk into its pre-built envelope exactly as JSON.stringify would (any text, id and seq)", () => {
