@@ -5,7 +5,7 @@ import type { Transport } from '../../src/core/ports';
 import type { LLMEvent } from '../../src/llm/types';
 import type { ServerMessage } from '../../src/protocol/codecs';
 import { memoryStore } from '../../src/store/memory-store';
-import { createToolRegistry } from '../../src/tools';
+import { testSessionSettings } from '../utils/session-settings';
 
 /** A transport that records what the core sends; its buffer is always empty. */
 class RecordingTransport implements Transport {
@@ -33,18 +33,7 @@ const answer: LLMEvent[] = [
 function options(overrides: Partial<MakeServerOptions> = {}): MakeServerOptions {
   return {
     store: memoryStore(),
-    session: {
-      provider: () => of(...answer),
-      tools: createToolRegistry([]),
-      conversation: { systemPrompt: '' },
-      maxToolSteps: 5,
-      idleTimeoutMs: 10_000,
-      maxMessageLength: 100,
-      onDisconnect: 'continue',
-      replay: { maxMessages: 100, maxBytes: 100_000 },
-      backpressure: { highWaterMark: 1000, hardLimit: 5000 },
-      logger: silentLogger,
-    },
+    session: testSessionSettings(() => of(...answer)),
     sessionTtlMs: 60_000,
     logger: silentLogger,
     ...overrides,

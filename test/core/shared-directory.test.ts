@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/core/logger';
 import { type LLMWSCore, makeServer } from '../../src/core/make-server';
 import type { SessionStore, SharedStoreParts } from '../../src/core/ports';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
-import { createToolRegistry } from '../../src/tools';
+import { testSessionSettings } from '../utils/session-settings';
 import { CLIENT_WAIT_MS, CoreClient } from '../utils/core-client';
 import { createMemoryHub, type MemoryHub } from '../utils/memory-shared-store';
 import { waitUntil, waitUntilTrue } from '../utils/wait-until';
@@ -124,18 +124,7 @@ function start(processId: string, gate?: LoadGate): LLMWSCore {
   const store = hub.store(processId);
   const core = makeServer({
     store: gate ? gate.wrap(store) : store,
-    session: {
-      provider: script.providerOf(processId),
-      tools: createToolRegistry([]),
-      conversation: { systemPrompt: '' },
-      maxToolSteps: 5,
-      idleTimeoutMs: 10_000,
-      maxMessageLength: 100,
-      onDisconnect: 'continue',
-      replay: { maxMessages: 100, maxBytes: 100_000 },
-      backpressure: { highWaterMark: 1000, hardLimit: 5000 },
-      logger: silentLogger,
-    },
+    session: testSessionSettings(script.providerOf(processId)),
     sessionTtlMs: 60_000,
     logger: silentLogger,
   });

@@ -13,7 +13,7 @@ import { newSessionIdentity } from '../../src/core/ids';
 import { createSession, type SessionOptions } from '../../src/core/session';
 import { createLocalSessions } from '../../src/core/sessions';
 import { createMemorySessionDirectory } from '../../src/store/memory-store';
-import { createToolRegistry } from '../../src/tools';
+import { testSessionSettings } from './session-settings';
 
 export const e = {
   a: { type: 'text', delta: 'one ' },
@@ -80,21 +80,15 @@ export function harness(
         sessionId,
         resumeToken,
         principal,
-        provider: (request) => {
-          requests.push(request);
-          const next = rounds.shift();
-          if (!next) throw new Error('no more model rounds scripted');
-          return next;
-        },
-        tools: createToolRegistry([]),
-        conversation: { systemPrompt: '' },
-        maxToolSteps: 5,
-        idleTimeoutMs: 10_000,
-        maxMessageLength: 50,
-        onDisconnect: 'continue',
-        replay: { maxMessages: 100, maxBytes: 100_000 },
-        backpressure: { highWaterMark: 1000, hardLimit: 5000 },
-        logger: silentLogger,
+        ...testSessionSettings(
+          (request) => {
+            requests.push(request);
+            const next = rounds.shift();
+            if (!next) throw new Error('no more model rounds scripted');
+            return next;
+          },
+          { maxMessageLength: 50 },
+        ),
         nextMessageId: () => `m${counter++}`,
         ...overrides,
       }),
