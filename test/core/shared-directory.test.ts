@@ -68,7 +68,8 @@ class LoadGate {
   armed = false;
   failNext = false;
   private readonly waiting: (() => void)[] = [];
-  private readonly changed = new Set<() => void>();
+  /** Told when a load reaches the gate: gates may share one, to wait for whichever is reached first. */
+  constructor(private readonly changed = new Set<() => void>()) {}
   wrap(store: SessionStore): SessionStore {
     return {
       kind: store.kind,
@@ -91,10 +92,14 @@ class LoadGate {
       },
     };
   }
+  /** Whether a load waits at the gate. */
+  get isReached(): boolean {
+    return this.waiting.length > 0;
+  }
   /** Resolves once a load waits at the gate. */
   reached(): Promise<true> {
     return waitUntil(
-      () => this.waiting.length > 0 || undefined,
+      () => this.isReached || undefined,
       this.changed,
       WAIT_MS,
       () => 'no load reached the gate',
@@ -308,7 +313,8 @@ describe('sessions shared by processes (the core on an in-memory store)', () => 
     // over. What the loser's tab sends while the winner still loads reaches a process that does
     // not write yet (it refuses it): the winner's `writing` has the loser forward it again.
     hub = createMemoryHub({ idleMs: 60_000 });
-    const [gateB, gateC] = [new LoadGate(), new LoadGate()];
+    const gateReached = new Set<() => void>();
+    const [gateB, gateC] = [new LoadGate(gateReached), new LoadGate(gateReached)];
     const [a, b, c] = [start('a'), start('b', gateB), start('c', gateC)];
     const { first, second, round, sessionId } = await followedReply(a, b, true);
     const third = new CoreClient(c, ada);
@@ -318,7 +324,13 @@ describe('sessions shared by processes (the core on an in-memory store)', () => 
     gateB.armed = true;
     gateC.armed = true;
     round.finish();
-    const winner = await Promise.race([gateB.reached().then(() => 'b'), gateC.reached().then(() => 'c')]);
+    // One wait for both gates: a race of two waits left the loser's 2 s timer running after the test.
+    const winner = await waitUntil(
+      () => (gateB.isReached ? 'b' : gateC.isReached ? 'c' : undefined),
+      gateReached,
+      WAIT_MS,
+      () => 'no load reached either gate',
+    );
     const [gate, loser, won] = winner === 'b' ? [gateB, third, second] : [gateC, second, third];
     expect(hub.ownerOf(sessionId)).toBe(winner);
     script.round().finish();

@@ -5,7 +5,7 @@
  * conversation resumed on another process still has its pictures and files.
  */
 import { attachmentRef } from '../memory-attachments';
-import { connectorFor } from './connect';
+import { connectorFor, quitConnection } from './connect';
 import { DEFAULT_REDIS_PREFIX, type RedisStoreOptions, targetOf } from './redis-store';
 
 /** How long an attachment is kept in Redis after it was stored or last read, unless configured (7 days). */
@@ -79,7 +79,7 @@ export function redisAttachmentStore(options: RedisAttachmentStoreOptions = {}):
         Promise.all([...writing.values()].map((entry) => entry.done)),
         new Promise((resolve) => setTimeout(resolve, 2000).unref()),
       ]);
-      await redis.quit().catch(() => redis.disconnect());
+      await quitConnection(redis);
     },
   };
 }

@@ -117,6 +117,31 @@ export function connectorFor(target: RedisTarget): Connector {
   return (settings) => new (ioredis().Redis)(target.url, settings);
 }
 
+/**
+ * Ends a connection the store made, for good: QUIT (Redis answers what it was sent first), then
+ * a disconnect where that did not end it. Not QUIT while ioredis waits to connect again (Redis
+ * away): it has nothing to send it on.
+ */
+export async function quitConnection(connection: StoreConnection): Promise<void> {
+  if (connection.status !== 'reconnecting') await connection.quit().catch(() => undefined);
+  disconnectConnection(connection);
+}
+
+/**
+ * Disconnects a connection the store made, and stops it connecting again. ioredis 6.0's
+ * `disconnect()` ends the socket and arms a timer (`disconnectTimeout`, 2 s) that the socket's
+ * 'close' clears; a connection waiting to connect again (Redis away) holds a socket that closed
+ * already, so that timer kept Node running 2 s after a store closed. Its 'close' is told again
+ * then: only that timer listens (ioredis's own listener ran once, at the close). ioredis 6.1
+ * ends such a connection without the timer; there the 'close' told again finds no listener.
+ */
+export function disconnectConnection(connection: StoreConnection): void {
+  if (connection.status === 'end') return;
+  const closedSocket = !isCluster(connection) && connection.status === 'reconnecting' ? connection.stream : undefined;
+  connection.disconnect();
+  closedSocket?.emit('close', false);
+}
+
 /** Reads `host:port,host:port` (a CLI flag or an environment variable) as node addresses. */
 export function parseNodeList(text: string): RedisNodeAddress[] {
   const nodes = text

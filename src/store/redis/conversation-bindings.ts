@@ -3,7 +3,7 @@
  * string under `<prefix>binding:<key>` with a time to live.
  */
 import type { ConversationBinding, ConversationBindings } from '../../core/ports';
-import { connectorFor } from './connect';
+import { connectorFor, quitConnection } from './connect';
 import { DEFAULT_REDIS_PREFIX, type RedisStoreOptions, targetOf } from './redis-store';
 
 /** Where {@link redisConversationBindings} keeps them: the same Redis as the store, named the same way. */
@@ -57,7 +57,7 @@ export function redisConversationBindings(options: RedisConversationBindingsOpti
       await redis.set(prefix + key, JSON.stringify(binding), 'PX', ttl(ttlMs));
     },
     close: async () => {
-      await redis.quit().catch(() => redis.disconnect());
+      await quitConnection(redis);
     },
   };
 }

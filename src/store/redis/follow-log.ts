@@ -1,5 +1,5 @@
 import { Observable } from 'rxjs';
-import type { StoreConnection } from './connect';
+import { disconnectConnection, type StoreConnection } from './connect';
 import { framesOf, type LoggedFrame } from './redis-data';
 
 /** Settings of {@link followLog}. */
@@ -61,8 +61,8 @@ export function followLog(options: FollowLogOptions): Observable<LoggedFrame[]> 
     return () => {
       stopped = true;
       const { connection } = options;
-      if (clientId === undefined) return connection.disconnect();
-      void options.unblock(clientId).finally(() => connection.disconnect());
+      if (clientId === undefined) return disconnectConnection(connection);
+      void options.unblock(clientId).finally(() => disconnectConnection(connection));
     };
   });
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { QuotaCounter } from '../../core/ports';
-import { connectorFor } from './connect';
+import { connectorFor, quitConnection } from './connect';
 import { DEFAULT_REDIS_PREFIX, type RedisStoreOptions, targetOf } from './redis-store';
 
 /** Where {@link redisQuotaCounter} keeps its counts: the same Redis as the store, named the same way. */
@@ -59,7 +59,7 @@ export function redisQuotaCounter(options: RedisQuotaCounterOptions = {}): Quota
       return { used, resetInMs };
     },
     close: async () => {
-      await redis.quit().catch(() => redis.disconnect());
+      await quitConnection(redis);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import type { SessionRecords } from '../../core/ports';
 import type { SessionStore } from '../types';
-import { connectorFor, type RedisNodeAddress, type RedisTarget } from './connect';
+import { connectorFor, quitConnection, type RedisNodeAddress, type RedisTarget } from './connect';
 import { watchClusterNodes } from './node-watch';
 import { openRedisStore } from './redis-directory';
 
@@ -170,10 +170,7 @@ export function redisStore(options: RedisStoreOptions = {}): SessionStore {
         ...(options.records ? { records: options.records() } : {}),
         closeConnections: async () => {
           nodes?.stop();
-          const mine = [subscriber, redis];
-          await Promise.allSettled(mine.map((connection) => connection.quit()));
-          // Only where QUIT did not end it (Redis away): a disconnect after it would wait 2 s for a close already past.
-          for (const connection of mine) if (connection.status !== 'end') connection.disconnect();
+          await Promise.all([subscriber, redis].map(quitConnection));
         },
       });
       return nodes ? { ...parts, unavailableNodes: () => nodes.unavailable() } : parts;
