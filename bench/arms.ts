@@ -102,9 +102,11 @@ export function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** The 20 fields after the command name in /proc/<pid>/stat (the name may hold spaces; the fields after its closing parenthesis do not). */
-const statFields = (pid: number): string[] =>
-  readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+/** The fields after the command name in a /proc `stat` file (the name may hold spaces; the fields after its closing parenthesis do not). */
+const fieldsOfStat = (path: string): string[] => readFileSync(path, 'utf8').split(') ')[1]?.split(' ') ?? [];
+
+/** The 20 fields after the command name in /proc/<pid>/stat. */
+const statFields = (pid: number): string[] => fieldsOfStat(`/proc/${pid}/stat`);
 
 /** User plus system CPU time of a process so far, in clock ticks. */
 export function cpuTicks(pid: number): number {
@@ -121,7 +123,7 @@ export function threadTicks(pid: number): Record<string, number> {
   const ticks: Record<string, number> = {};
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      const fields = fieldsOfStat(`/proc/${pid}/task/${tid}/stat`);
       const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
       // The process's own main thread has the process's id: named apart from its workers.
       const key = tid === String(pid) ? `${name} (main)` : name;
