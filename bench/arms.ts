@@ -30,7 +30,8 @@ export type ArmName =
   | 'llm-ws otel'
   | 'llm-ws deflate'
   | 'llm-ws deflate 1k'
-  | 'llm-ws bun';
+  | 'llm-ws bun'
+  | 'llm-ws bun default';
 
 /** Processes an arm needs beside its server (the Redis arms' redis-servers): their CPU and command counts are measured too. */
 export interface Sidecar {
@@ -112,6 +113,16 @@ const statFields = (pid: number): string[] => fieldsOfStat(`/proc/${pid}/stat`);
 export function cpuTicks(pid: number): number {
   const fields = statFields(pid);
   return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the whole line)
+}
+
+/** User and system CPU ticks of a process so far, and its minor page faults (a page mapped back in by the kernel). */
+export function cpuSplit(pid: number): {
+  readonly user: number;
+  readonly system: number;
+  readonly minorFaults: number;
+} {
+  const fields = statFields(pid);
+  return { user: Number(fields[11]), system: Number(fields[12]), minorFaults: Number(fields[7]) };
 }
 
 /**
@@ -275,6 +286,25 @@ const SERVE = [
 ];
 const LISTENING = /listening on (ws:\/\/\S+)/;
 
+/** What docs/guide/node.md ("Runtimes") says to set for a server run by Bun. */
+const BUN_SERVER_ENV = { MIMALLOC_PURGE_DELAY: '-1' } as const;
+
+/** `serve` run by Bun, with `env` added; fails unless /health says it serves on Bun's native WebSockets. */
+async function startBun(upstreamURL: string, env: NodeJS.ProcessEnv): Promise<Started> {
+  const { child, match } = await startProcess(SERVE, { OPENAI_BASE_URL: upstreamURL, ...env }, LISTENING, {
+    command: join(root, 'node_modules/.bin/bun'),
+  });
+  const url = match[1] as string;
+  // The arm measures the native transport or nothing: /health says which one serves.
+  const health = await fetch(url.replace(/^ws/, 'http').replace(/\/ws$/, '/health'));
+  const { transport } = (await health.json()) as { transport?: string };
+  if (transport !== 'bun') {
+    await stop(child);
+    throw new Error(`the Bun arm serves on transport ${String(transport)}, not bun`);
+  }
+  return { child, url };
+}
+
 /** `llm-ws serve` under Node with the probe, plus `extra` arguments for Node (before the script) and for serve. */
 async function startServe(
   upstreamURL: string,
@@ -414,25 +444,16 @@ export const arms: Arm[] = [
     transport: 'ws',
     start: (upstreamURL) => startDeflating(upstreamURL, ['--compression']),
   },
+  // The same build as the llm-ws arm, run by Bun (the devDependency), which serves on Bun.serve's
+  // native WebSockets, as docs/guide/node.md says to run a server on Bun: its allocator keeping
+  // freed pages (`MIMALLOC_PURGE_DELAY=-1`). No memory probe (Node-only flags).
+  { name: 'llm-ws bun', transport: 'ws', start: (upstreamURL) => startBun(upstreamURL, BUN_SERVER_ENV) },
+  // Bun with its allocator's defaults: mimalloc gives freed pages back to the kernel after 100 ms,
+  // and the next burst of allocations faults them in again (unset even if the bench's own environment sets it).
   {
-    name: 'llm-ws bun',
+    name: 'llm-ws bun default',
     transport: 'ws',
-    // The same build as the llm-ws arm, run by Bun (the devDependency), which serves on Bun.serve's
-    // native WebSockets; no memory probe (Node-only flags).
-    start: async (upstreamURL) => {
-      const { child, match } = await startProcess(SERVE, { OPENAI_BASE_URL: upstreamURL }, LISTENING, {
-        command: join(root, 'node_modules/.bin/bun'),
-      });
-      const url = match[1] as string;
-      // The arm measures the native transport or nothing: /health says which one serves.
-      const health = await fetch(url.replace(/^ws/, 'http').replace(/\/ws$/, '/health'));
-      const { transport } = (await health.json()) as { transport?: string };
-      if (transport !== 'bun') {
-        await stop(child);
-        throw new Error(`the llm-ws bun arm serves on transport ${String(transport)}, not bun`);
-      }
-      return { child, url };
-    },
+    start: (upstreamURL) => startBun(upstreamURL, { MIMALLOC_PURGE_DELAY: undefined }),
   },
 ];
 export const armNamed = (name: ArmName): Arm => arms.find((arm) => arm.name === name) as Arm;

@@ -10,7 +10,8 @@
  * Writes a table to stdout, bench/results.json, bench/RESULTS.md and bench/results.svg.
  * `npm run bench -- --quick` runs every arm small, once, and writes nothing (a smoke run).
  * `--threads` prints, for each streaming sample, the CPU ticks (10 ms) of the server's threads by
- * name over the measured load (where a runtime's CPU goes besides its JavaScript thread).
+ * name over the measured load (where a runtime's CPU goes besides its JavaScript thread), and the
+ * process's user and system ticks and minor page faults (the kernel's share: mapping memory back in).
  * Environment: BENCH_ROUNDS (default 3).
  */
 import { fanOutCost, fanOutMarkdown, type FanOutFigures } from './fan-out';
@@ -31,6 +32,7 @@ import {
   startProcess,
   stop,
   threadTicks,
+  cpuSplit,
   writeSyscalls,
 } from './arms';
 import { renderChart } from './chart';
@@ -139,6 +141,7 @@ async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: str
     const pid = child.pid as number;
     const [before, writesBefore] = [cpuTicks(pid), writeSyscalls(pid)];
     const threadsBefore = threads ? threadTicks(pid) : {};
+    const splitBefore = threads ? cpuSplit(pid) : undefined;
     const sidecarTicks = (car: Sidecar): number => car.pids.reduce((sum, id) => sum + cpuTicks(id), 0);
     const sidecarBefore = sidecar && { ticks: sidecarTicks(sidecar), commands: await sidecar.commands() };
     const result = await load({
@@ -154,8 +157,12 @@ async function streamSample(arm: Arm, workload: StreamWorkload, upstreamURL: str
         .map(([name, ticks]) => [name, ticks - (threadsBefore[name] ?? 0)] as const)
         .filter(([, ticks]) => ticks > 0)
         .sort((a, b) => b[1] - a[1]);
+      const split = cpuSplit(pid);
+      const kernel = splitBefore
+        ? `; user ${split.user - splitBefore.user}, system ${split.system - splitBefore.system}, minor faults ${split.minorFaults - splitBefore.minorFaults}`
+        : '';
       console.log(
-        `threads, ${workload.name}, ${arm.name}: ${byThread.map(([name, ticks]) => `${name} ${ticks}`).join(', ')}`,
+        `threads, ${workload.name}, ${arm.name}: ${byThread.map(([name, ticks]) => `${name} ${ticks}`).join(', ')}${kernel}`,
       );
     }
     const sample: StreamSample = {
@@ -477,7 +484,7 @@ async function main(): Promise<void> {
   // Issue 16's arms run only where its targets name the workload (the full run stays near 15 minutes);
   // --quick runs every arm once, small: the lean ones in both workloads, Redis, compression and Bun paced.
   const lean: ArmName[] = ['lean', 'lean+cork'];
-  const variants: ArmName[] = ['llm-ws deflate', 'llm-ws deflate 1k', 'llm-ws bun'];
+  const variants: ArmName[] = ['llm-ws deflate', 'llm-ws deflate 1k', 'llm-ws bun', 'llm-ws bun default'];
   const workloads: StreamWorkload[] = quick
     ? [
         { name: 'N=20 K=50 paced 20 ms', streams: 20, chunks: 50, delayMs: 20, arms: ALL_ARMS, role: 'paced100' },

@@ -98,7 +98,7 @@ export function issue16Targets(
       true,
       'x',
     ),
-    // Issue 24: `serve` under Bun, on Bun.serve's native WebSockets, against `serve` under Node.
+    // Issue 24: `serve` under Bun (run as docs/guide/node.md says for a server), on Bun.serve's native WebSockets, against `serve` under Node.
     target(
       `CPU per chunk, ${at('saturation')}: llm-ws bun / llm-ws (Node)`,
       cpu('saturation', 'llm-ws bun') / cpu('saturation', 'llm-ws'),
@@ -190,6 +190,7 @@ function variantsTable(rows: readonly StreamRow[]): string {
       'llm-ws deflate',
       'llm-ws deflate 1k',
       'llm-ws bun',
+      'llm-ws bun default',
     ] as const) {
       const f = arms[name];
       if (!f) continue;

@@ -251,6 +251,11 @@ async function serve(options: ServeOptions, source: FlagSource): Promise<void> {
   }
   if (options.allowedOrigins)
     console.log(`llm-ws: browsers may connect from ${options.allowedOrigins.join(', ')} only`);
+  // Read by Bun's allocator when the process starts, so only a hint can help here.
+  if (transport === 'bun' && process.env.MIMALLOC_PURGE_DELAY === undefined)
+    console.log(
+      'llm-ws: on Bun, start with MIMALLOC_PURGE_DELAY=-1 for less CPU under load (its allocator then keeps freed memory; see docs/guide/node.md, Runtimes)',
+    );
   await server.start();
   for (const mcp of server.mcpServers())
     console.log(

@@ -56,6 +56,8 @@ describe('llm-ws serve under Bun, with the Node client', () => {
     const base = `http://127.0.0.1:${new URL(url).port}`;
     const health = await (await fetch(`${base}/health`)).json();
     expect(health).toMatchObject({ status: 'ok', connections: 1, transport: 'bun' });
+    // Started without the allocator setting docs/guide/node.md recommends: it says so, before listening.
+    expect(serve.output()).toMatch(/on Bun, start with MIMALLOC_PURGE_DELAY=-1 .*\n.*listening on/);
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^llm_ws_open_connections 1$/m);
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
@@ -89,8 +91,10 @@ describe('llm-ws serve under Bun with an auth token', () => {
   it('refuses upgrades without the token and accepts them with it; /health tells the transport only with it', async () => {
     upstream = await createOpenAITestServer();
     const args = ['serve', '--port', '0', '--host', '127.0.0.1', '--auth-token', 's3cret'];
-    serve = spawnCli(args, { OPENAI_BASE_URL: upstream.baseURL }, 'bun');
+    serve = spawnCli(args, { OPENAI_BASE_URL: upstream.baseURL, MIMALLOC_PURGE_DELAY: '-1' }, 'bun');
     const url = (await serve.waitForOutput(/listening on (ws:\/\/\S+)/))[1] as string;
+    // Started as recommended: no hint.
+    expect(serve.output()).not.toMatch(/MIMALLOC_PURGE_DELAY/);
     const refused = new WebSocket(url);
     const status = await new Promise<number | undefined>((resolve) => {
       refused.once('unexpected-response', (request, response) => {
