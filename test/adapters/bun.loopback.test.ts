@@ -105,3 +105,11 @@ describe('the native Bun adapter', () => {
     expect(received.join('')).toBe(chunks.join(''));
   });
 });
+
+describe("the model's idle watchdog on Bun's event loop", () => {
+  it('reads what arrived while the main thread was held up past the timeout before calling the model silent', async () => {
+    // Bun runs an expired timer before reading sockets that became readable meanwhile, as Node does.
+    server = spawnTracked(join(root, 'node_modules/.bin/bun'), ['run', 'test/utils/idle-held-up.ts']);
+    expect((await server.waitForOutput(/outcome (\w+)/, 30_000))[1]).toBe('data');
+  });
+});
