@@ -12,7 +12,8 @@
  * `--threads` prints, for each streaming sample, the CPU ticks (10 ms) of the server's threads by
  * name over the measured load (where a runtime's CPU goes besides its JavaScript thread), and the
  * process's user and system ticks and minor page faults (the kernel's share: mapping memory back in).
- * Environment: BENCH_ROUNDS (default 3).
+ * Environment: BENCH_ROUNDS (default 3); BENCH_WARMUP_CHUNKS, chunks per stream of the warm-up load
+ * each server gets before it is measured (20 streams, unpaced; default 100).
  */
 import { fanOutCost, fanOutMarkdown, type FanOutFigures } from './fan-out';
 import type { ChildProcess } from 'node:child_process';
@@ -68,6 +69,14 @@ async function load(spec: LoadSpec): Promise<LoadResult> {
   return JSON.parse(match[1] as string) as LoadResult;
 }
 
+const WARMUP_STREAMS = 20;
+/** Chunks per stream of the warm-up load (20 streams). */
+const warmupChunks = Number(process.env.BENCH_WARMUP_CHUNKS ?? 100);
+if (!Number.isInteger(warmupChunks) || warmupChunks < 1)
+  throw new Error(
+    `BENCH_WARMUP_CHUNKS must be a whole number of chunks, 1 or more (got ${process.env.BENCH_WARMUP_CHUNKS})`,
+  );
+
 async function withArm<T>(
   arm: Arm,
   upstreamURL: string,
@@ -78,7 +87,8 @@ async function withArm<T>(
   try {
     // Warm every arm up alike, so the figures are of compiled code, not of the JIT's first pass.
     // A --quick run asserts only that every chunk arrives once, in order: its figures are not read.
-    if (!quick) await load({ url, transport: arm.transport, streams: 20, chunks: 100, delayMs: 0 });
+    if (!quick)
+      await load({ url, transport: arm.transport, streams: WARMUP_STREAMS, chunks: warmupChunks, delayMs: 0 });
     return await run(child, url, sidecar);
   } finally {
     await stop(child);

@@ -154,10 +154,6 @@ function installSize(tarball: string): { bytes: number; packages: number; larges
 interface BenchResults {
   readonly stalled: Record<string, { readonly othersP99Ms: number; readonly peakRssGrowthMb: number }>;
   readonly storm: Record<string, { readonly settleMs: number }>;
-  readonly streaming: ReadonlyArray<{
-    readonly workload: { readonly role?: string };
-    readonly arms: Record<string, { readonly cpuUsPerChunk: number }>;
-  }>;
 }
 
 /** Milliseconds as the bench's tables round them in prose: whole, with a thousands separator. */
@@ -167,8 +163,7 @@ function ms(value: number): Figure {
 
 /**
  * The benchmark's figures the docs state, per arm (`llm-ws`, `bare`, `socket.io`): the stalled
- * reader's server RSS growth and the other streams' p99, and the reconnect storm's time to settle;
- * and the Bun arms' CPU per chunk at saturation against llm-ws under Node.
+ * reader's server RSS growth and the other streams' p99, and the reconnect storm's time to settle.
  */
 function benchFigures(): Record<string, Figure> {
   const results = JSON.parse(readFileSync(join(root, 'bench', 'results.json'), 'utf8')) as BenchResults;
@@ -178,17 +173,6 @@ function benchFigures(): Record<string, Figure> {
     figures[`bench.stalled-p99.${arm}`] = ms(stalled.othersP99Ms);
   }
   for (const [arm, storm] of Object.entries(results.storm)) figures[`bench.storm.${arm}`] = ms(storm.settleMs);
-  // Bun's CPU per chunk against Node's at saturation: as docs/guide/node.md says to run it, and with its allocator's defaults.
-  const saturation = results.streaming.find((row) => row.workload.role === 'saturation')?.arms;
-  const node = saturation?.['llm-ws']?.cpuUsPerChunk;
-  for (const [name, arm] of [
-    ['bun', 'llm-ws bun'],
-    ['bun-default', 'llm-ws bun default'],
-  ] as const) {
-    const bun = saturation?.[arm]?.cpuUsPerChunk;
-    if (node !== undefined && bun !== undefined)
-      figures[`bench.saturation-cpu.${name}`] = figure(`${(bun / node).toFixed(2)}x`);
-  }
   return figures;
 }
 
