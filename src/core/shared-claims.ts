@@ -75,16 +75,27 @@ export async function claimNow(
     if (owner.alive && owner.id !== shared.processId)
       return follow(shared, sessionId, resumeToken, meta, lastSeq, share);
     if (!(await coordination.claim(sessionId, owner.id))) continue;
-    // The meta read again now that the session is this process's: read before the claim, it may
-    // say a reply runs that its writer ended (and let go of) meanwhile, which is no interruption.
-    const [range, current] = await Promise.all([records.framesAfter(sessionId, lastSeq), records.readMeta(sessionId)]);
-    if ('gap' in range) {
-      await coordination.release(sessionId);
-      return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
+    let session: Session | undefined;
+    try {
+      // The meta read again now that the session is this process's: read before the claim, it may
+      // say a reply runs that its writer ended (and let go of) meanwhile, which is no interruption.
+      const [range, current] = await Promise.all([
+        records.framesAfter(sessionId, lastSeq),
+        records.readMeta(sessionId),
+      ]);
+      if ('gap' in range) {
+        await coordination.release(sessionId);
+        return { outcome: 'resume_gap', oldestHeld: range.gap.oldestHeld };
+      }
+      session = await adopt(shared, sessionId, resumeToken, current ?? meta, lastSeq);
+      // Messages the adoption itself wrote (an interrupted reply's error) come after the log's.
+      return { outcome: 'resumed', session, replay: sessions.replayAfter(session, range.frames, lastSeq) };
+    } catch (error) {
+      // Claimed but not loaded: let go (once the store is back, if it is away), or the processes a
+      // resume reaches next would follow this one, which does not write it, while its lease runs.
+      if (!session) await coordination.release(sessionId).catch(shared.reportFailure);
+      throw error;
     }
-    const session = await adopt(shared, sessionId, resumeToken, current ?? meta, lastSeq);
-    // Messages the adoption itself wrote (an interrupted reply's error) come after the log's.
-    return { outcome: 'resumed', session, replay: sessions.replayAfter(session, range.frames, lastSeq) };
   }
   throw new Error(`session ${sessionId} changed hands ${CLAIM_ATTEMPTS} times during a resume`);
 }

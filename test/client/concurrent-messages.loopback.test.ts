@@ -65,7 +65,8 @@ describe('concurrent messages over loopback', () => {
 
   it("'reject': a raw client sending a second message while a reply runs gets busy, as before", async () => {
     await loopback.start({ concurrentMessages: 'reject' });
-    loopback.upstream.enqueue({ type: 'text', chunks: ['slow ', 'answer'], delayMs: 50 });
+    // The reply stalls until aborted: m2 arrives while it runs, whatever the machine's load.
+    loopback.upstream.enqueue({ type: 'stall', chunks: ['slow '] });
     const raw = await loopback.connect();
     expect((await raw.waitFor('session')).data.concurrentMessages).toBe('reject');
     raw.send(userMessage('m1', 'one'));
@@ -73,7 +74,12 @@ describe('concurrent messages over loopback', () => {
     raw.send(userMessage('m2', 'two'));
     const refusal = await raw.waitFor('error', (m) => m.data.requestId === 'm2');
     expect(refusal.data).toMatchObject({ code: 'busy', retryable: true });
-    await raw.waitFor('llm_complete', (m) => m.data.requestId === 'm1');
+    // The refusal left the running reply alone: still running (aborted by its sender only), and m2 never reached the model.
+    raw.send(control('c1', 'abort', 'm1'));
+    const complete = await raw.waitFor('llm_complete', (m) => m.data.requestId === 'm1');
+    expect(complete.data).toMatchObject({ finishReason: 'aborted', fullText: 'slow ' });
+    expect(loopback.upstream.requests).toHaveLength(1);
+    expect(raw.forRequest('m2').map((m) => m.type)).toEqual(['error']);
   });
 
   it("'queue': past maxQueuedMessages a raw client's message is refused queue_full", async () => {

@@ -308,6 +308,34 @@ describe('sessions shared by processes (the core on an in-memory store)', () => 
     expect(script.calls.map((call) => call.processId)).toEqual(['a', 'b']);
   });
 
+  it('closes a resume 1013 and lets go when the session it claimed cannot be loaded; a resume on another process then writes it', async () => {
+    const gate = new LoadGate();
+    const [a, b, c] = [start('a'), start('b', gate), start('c')];
+    const first = new CoreClient(a, ada);
+    script.round().finish();
+    first.write(userMessage('q1', 'hi'));
+    await first.waitFor('status', (data) => data.requestId === 'q1' && data.status === 'idle');
+    const { sessionId } = first.greeting;
+    first.leave();
+    await waitUntilTrue(() => hub.ownerOf(sessionId) === '', WAIT_MS, 5);
+    const lastSeq = first.stream.at(-1)?.seq ?? 0;
+    expect(lastSeq).toBeGreaterThan(0);
+
+    gate.failNext = true;
+    const failed = new CoreClient(b, ada);
+    failed.write(resume('r1', first, lastSeq));
+    expect((await failed.closed()).code).toBe(1013);
+    // `b` claimed the session and cannot write it: it must not keep it (its lease runs), or `c` would follow `b` for good.
+    await waitUntilTrue(() => hub.ownerOf(sessionId) === '', WAIT_MS, 5);
+    const again = new CoreClient(c, ada);
+    again.write(resume('r2', first, lastSeq));
+    await again.waitFor('session', withId('r2'));
+    script.round().finish();
+    again.write(userMessage('q2', 'again'));
+    await again.waitFor('llm_complete', withId('q2'));
+    expect(script.calls.map((call) => call.processId)).toEqual(['a', 'c']);
+  });
+
   it('answers a frame sent on the follower that lost the takeover to another follower', async () => {
     // Two tabs follow (on `b` and `c`); the writer `a` lets go and both try to take the session
     // over. What the loser's tab sends while the winner still loads reaches a process that does

@@ -101,6 +101,35 @@ describe('redisStore when Redis hangs', () => {
     expect(await nodes.upstream.requests[0]?.ended).toBe('client_closed');
   }, 20_000);
 
+  it('keeps the end of a reply the hang stopped: a resume once Redis is back replays its frames once, under their seqs, not as interrupted', async () => {
+    const server = await startNode();
+    const client = await connect(server);
+    const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } })
+      .data;
+    nodes.upstream.enqueue({ type: 'stall', chunks: ['started '] });
+    client.send(userMessage('q1', 'long story'));
+    const chunk = await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');
+
+    nodes.redis.freeze();
+    // The reply's end (its error, idle, busy cleared) is written once the connection has failed: none of it reaches Redis then.
+    await client.waitFor('error', (m) => m.data.requestId === 'q1', 10_000);
+    const idle = await client.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
+    const sent = client.received.filter((m) => (m.seq ?? 0) > (chunk.seq as number));
+    await client.close();
+    await waitUntilTrue(() => server.getActiveSessions().every((s) => s.sessionId !== sessionId));
+
+    nodes.redis.thaw();
+    await waitUntilTrue(async () => (await storeStatus(server)) === 'ok', 15_000);
+    const back = await connect(server);
+    // From before the reply's end, as a client that missed it does.
+    back.send({ type: 'resume', id: 'r1', data: { sessionId, resumeToken, lastSeq: chunk.seq as number } });
+    const resumed = await back.waitFor('session', (m) => m.data.requestId === 'r1');
+    expect(resumed.data).toMatchObject({ resumed: true, lastSeq: idle.seq });
+    // The replay comes before the answer to the resume.
+    const replayed = back.received.filter((m) => m.seq !== undefined);
+    expect(replayed).toEqual(sent);
+  }, 40_000);
+
   it('closes a client that follows another process with 1013, so it resumes once Redis is back', async () => {
     const writer = await startNode();
     const follower = await startNode();

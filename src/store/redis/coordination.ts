@@ -13,7 +13,12 @@ export function redisCoordination(node: ServerProcess, heard: Subject<Coordinati
   return {
     processId: node.nodeId,
     owner: (sessionId) => node.data.owner(sessionId),
-    claim: (sessionId, expectedOwner) => node.data.claim(sessionId, expectedOwner, node.nodeId),
+    claim: async (sessionId, expectedOwner) => {
+      if (!(await node.data.claim(sessionId, expectedOwner, node.nodeId))) return false;
+      // Let go of here with writes Redis lacks (and not released since): they go in before it is read to load.
+      await node.writeAgain(sessionId);
+      return true;
+    },
     release: async (sessionId) => {
       try {
         await node.releaseOwnership(sessionId);

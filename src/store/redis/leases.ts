@@ -123,10 +123,12 @@ async function reassert(node: ServerProcess): Promise<void> {
   try {
     await data.renewLease(node.nodeId, node.options.leaseMs);
     const { sessions } = node.context;
+    // Let go of with writes that failed and not released: written again (see writeAgain), then released.
     for (const sessionId of [...node.unreleased]) {
       if (!sessions.get(sessionId)) await node.releaseOwnership(sessionId);
       node.unreleased.delete(sessionId);
     }
+    node.forgetUnwritten((sessionId) => node.unreleased.has(sessionId));
     for (const [sessionId, writer] of [...node.writers]) {
       const session = sessions.get(sessionId);
       if (!session) continue;
@@ -136,10 +138,7 @@ async function reassert(node: ServerProcess): Promise<void> {
         sessions.drop(session);
         continue;
       }
-      await data.writeMeta(session.id, writer.tokenHash, writer.principal, writer.busy);
-      await data.writeHistory(session.id, session.history());
-      await data.markReached(session.id, session.lastSeq);
-      await data.touch([session.id]);
+      await node.writeState(session.id, writer, { history: session.history(), lastSeq: session.lastSeq });
     }
     node.context.logger.info('Redis is back; the sessions of this process are stored again');
   } catch (error) {

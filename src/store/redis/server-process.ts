@@ -11,7 +11,7 @@ import { RecordsPersistence, type RecordsHost } from '../records/records-persist
 import { type BusMessage, encodeBusMessage } from './bus';
 import type { StoreConnection } from './connect';
 import { RedisSessionData } from './redis-data';
-import type { RedisPersistence } from './redis-persistence';
+import { REMEMBERED_REQUEST_IDS_IN_STORE, type RedisPersistence } from './redis-persistence';
 
 /** The connections and settings a Redis directory runs on. */
 export interface RedisDirectoryOptions {
@@ -46,6 +46,11 @@ export class ServerProcess {
   readonly writers = new Map<string, RedisPersistence>();
   /** Sessions released while Redis was away: their owner key still names this process until released (see leases.ts). */
   readonly unreleased = new Set<string>();
+  /**
+   * The writers of sessions this process let go of whose writes did not all reach Redis: their
+   * state is written again before the session is released (and before this process loads it again).
+   */
+  private readonly unwritten = new Map<string, RedisPersistence>();
   /** When each written session's keys last had their TTL renewed. */
   private readonly touchedAt = new Map<string, number>();
   private outageReported = false;
@@ -145,6 +150,63 @@ export class ServerProcess {
     if (this.writers.get(sessionId) !== writer) return;
     this.writers.delete(sessionId);
     this.touchedAt.delete(sessionId);
+    if (writer.unwritten) this.unwritten.set(sessionId, writer);
+  }
+
+  /**
+   * A write of `writer` failed. One the core let go of is kept until its state is written again
+   * (see {@link writeAgain}); one still held is written again with the others when Redis is back.
+   */
+  writesLost(sessionId: string, writer: RedisPersistence): void {
+    if (this.writers.get(sessionId) !== writer) this.unwritten.set(sessionId, writer);
+  }
+
+  /**
+   * Writes again the state of session `sessionId`, let go of with writes that did not all reach
+   * Redis (see {@link writeState}); nothing when there is none such. Rejects when Redis does not
+   * answer: the caller tries again once it is back.
+   */
+  async writeAgain(sessionId: string): Promise<void> {
+    const writer = this.unwritten.get(sessionId);
+    if (writer?.unwritten) {
+      await this.writeState(sessionId, writer, { history: writer.latestHistory, lastSeq: writer.latestSeq });
+      if (writer.unwritten) return;
+    }
+    if (this.unwritten.get(sessionId) === writer) this.unwritten.delete(sessionId);
+  }
+
+  /**
+   * Writes session `sessionId`'s state as `writer` last had it (after Redis restarted empty, or
+   * lost writes): what failed to reach it (the frames whose appends failed, and the replies
+   * started), whether a reply runs, the history, usage and newest seq. Else the next writer would
+   * load what Redis held before: a finished reply still running (told to the client as
+   * interrupted, under seqs its frames already had), a history without its answer, a log
+   * missing frames that a resume would skip without a gap.
+   */
+  async writeState(
+    sessionId: string,
+    writer: RedisPersistence,
+    current: { readonly history: readonly HistoryMessage[]; readonly lastSeq: number },
+  ): Promise<void> {
+    const { data } = this;
+    const state = writer.unwritten;
+    for (const requestId of state?.requestIds ?? [])
+      await data.replyStarted(sessionId, requestId, REMEMBERED_REQUEST_IDS_IN_STORE);
+    await data.writeMeta(sessionId, writer.tokenHash, writer.principal, writer.busy);
+    if (writer.busy === undefined) await data.setBusy(sessionId, undefined);
+    await data.writeHistory(sessionId, current.history);
+    if (writer.latestUsage) await data.setUsage(sessionId, writer.latestUsage);
+    const frames = [...(state?.frames ?? [])].sort((a, b) => a.seq - b.seq);
+    // In order: those Redis got after all (sent before it hung, answered after the deadline) are refused, harmlessly.
+    await Promise.all(frames.map((frame) => data.append(sessionId, frame.seq, frame.text).catch(() => undefined)));
+    await data.markReached(sessionId, current.lastSeq);
+    await data.touch([sessionId]);
+    if (state) writer.rewritten(state);
+  }
+
+  /** Forgets the unwritten state of sessions released since (Redis took their writes, in order, before the release). */
+  forgetUnwritten(keep: (sessionId: string) => boolean): void {
+    for (const sessionId of [...this.unwritten.keys()]) if (!keep(sessionId)) this.unwritten.delete(sessionId);
   }
 
   /** Whether the session's keys should have their TTL renewed (then marks them renewed). */
@@ -170,6 +232,8 @@ export class ServerProcess {
 
   /** Gives up the session's ownership in Redis, so a follower (or anyone) may take it. */
   async releaseOwnership(sessionId: string): Promise<void> {
+    // Not before its state is in Redis: whoever takes the session next loads it from there.
+    if (this.unwritten.has(sessionId)) await this.writeAgain(sessionId);
     await this.data.touch([sessionId]);
     await this.data.release(sessionId, this.nodeId);
     await this.publish({ t: 'released', s: sessionId });
