@@ -1,7 +1,6 @@
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { fromEvent } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { idleTimeout } from '../../src/operators/idle-timeout';
+import { heldUpOutcome } from '../utils/held-up-socket';
 
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 const quiet = () => new Error('quiet');
@@ -29,55 +28,11 @@ describe('idleTimeout', () => {
 });
 
 describe('idleTimeout on a real event loop', () => {
-  let server: Server | undefined;
-  const sockets: Socket[] = [];
-  afterEach(async () => {
-    for (const socket of sockets.splice(0)) socket.destroy();
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-    server = undefined;
-  });
-
-  /** A connected pair of loopback sockets. */
-  async function socketPair(): Promise<{ reader: Socket; writer: Socket }> {
-    server = createServer();
-    const accepted = new Promise<Socket>((resolve) => server?.once('connection', resolve));
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-    const reader = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    sockets.push(reader);
-    await new Promise((resolve) => reader.once('connect', resolve));
-    const writer = await accepted;
-    sockets.push(writer);
-    return { reader, writer };
-  }
-
   it('reads what arrived while this thread was held up past the timeout before calling the source silent', async () => {
-    const { reader, writer } = await socketPair();
-    const outcome = new Promise<string>((resolve) => {
-      const subscription = fromEvent(reader, 'data')
-        .pipe(idleTimeout(200, quiet))
-        .subscribe({
-          next: () => {
-            subscription.unsubscribe();
-            resolve('data');
-          },
-          error: (error: Error) => resolve(error.message),
-        });
-    });
-    // Into the reader's receive buffer at once; the thread then stays busy (as when blocked on a
-    // write to a full pipe) past the timeout, so the timer and the data are both due when it returns.
-    writer.write('x');
-    const busyUntil = Date.now() + 300;
-    while (Date.now() < busyUntil);
-    expect(await outcome).toBe('data');
+    expect(await heldUpOutcome({ timeoutMs: 200, busyMs: 300, send: true })).toBe('data');
   });
 
   it('still errors when nothing came', async () => {
-    const { reader } = await socketPair();
-    const outcome = new Promise<string>((resolve) => {
-      fromEvent(reader, 'data')
-        .pipe(idleTimeout(50, quiet))
-        .subscribe({ next: () => resolve('data'), error: (error: Error) => resolve(error.message) });
-    });
-    expect(await outcome).toBe('quiet');
+    expect(await heldUpOutcome({ timeoutMs: 50, busyMs: 0, send: false })).toBe('quiet');
   });
 });
