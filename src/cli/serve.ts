@@ -531,6 +531,8 @@ export function serveCommand(): Command {
         '  OTEL_EXPORTER_OTLP_PROTOCOL  http/protobuf (default) or http/json\n' +
         '  OTEL_SERVICE_NAME            service.name of the traces and metrics (default llm-ws)\n' +
         '  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true  record message contents in spans\n' +
+        '  MIMALLOC_PURGE_DELAY=-1      run by Bun: its allocator keeps freed memory, for less CPU under\n' +
+        '                               load (read by Bun at start-up: docs/guide/node.md, Runtimes)\n' +
         'With neither OPENAI_API_KEY nor OPENAI_BASE_URL set, an offline demo model answers.',
     )
     .action((options: ServeOptions, command: Command) => serve(options, (flag) => command.getOptionValueSource(flag)));
