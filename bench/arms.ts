@@ -109,12 +109,6 @@ const fieldsOfStat = (path: string): string[] => readFileSync(path, 'utf8').spli
 /** The 20 fields after the command name in /proc/<pid>/stat. */
 const statFields = (pid: number): string[] => fieldsOfStat(`/proc/${pid}/stat`);
 
-/** User plus system CPU time of a process so far, in clock ticks. */
-export function cpuTicks(pid: number): number {
-  const fields = statFields(pid);
-  return Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of the whole line)
-}
-
 /** User and system CPU ticks of a process so far, and its minor page faults (a page mapped back in by the kernel). */
 export function cpuSplit(pid: number): {
   readonly user: number;
@@ -122,7 +116,14 @@ export function cpuSplit(pid: number): {
   readonly minorFaults: number;
 } {
   const fields = statFields(pid);
+  // minflt, utime, stime: fields 10, 14 and 15 of the whole line.
   return { user: Number(fields[11]), system: Number(fields[12]), minorFaults: Number(fields[7]) };
+}
+
+/** User plus system CPU time of a process so far, in clock ticks. */
+export function cpuTicks(pid: number): number {
+  const { user, system } = cpuSplit(pid);
+  return user + system;
 }
 
 /**

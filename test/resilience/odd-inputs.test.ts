@@ -5,7 +5,7 @@
  */
 import type { ServerMessage } from '../../src/protocol/codecs';
 import { useLoopbackServer } from '../utils/loopback-server';
-import { type TestClient, userMessage } from '../utils/ws-test-client';
+import { sessionGreeting, type TestClient, userMessage } from '../utils/ws-test-client';
 
 const loopback = useLoopbackServer();
 
@@ -15,7 +15,7 @@ const errorsOf = (client: TestClient): Array<Extract<ServerMessage, { type: 'err
 /** A session with one answered message (seq 1 to 5), and the credentials to resume it. */
 async function sessionWithOneReply(): Promise<{ sessionId: string; resumeToken: string; lastSeq: number }> {
   const first = await loopback.connect();
-  const { sessionId, resumeToken } = (first.received[0] as Extract<ServerMessage, { type: 'session' }>).data;
+  const { sessionId, resumeToken } = sessionGreeting(first);
   loopback.upstream.enqueue({ type: 'text', chunks: ['one'] });
   first.send(userMessage('q1', 'hello'));
   const idle = await first.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');

@@ -9,7 +9,7 @@ import { WSServer, type WSServerEvent } from '../../src/server/ws-server';
 import { bearerTokenAuthentication } from '../../src/server/auth';
 import { startServerFor } from '../utils/test-server';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
-import { connectTestClient, control, type TestClient, userMessage } from '../utils/ws-test-client';
+import { connectTestClient, control, sessionGreeting, type TestClient, userMessage } from '../utils/ws-test-client';
 
 let upstream: OpenAITestServer;
 let server: WSServer;
@@ -268,7 +268,7 @@ describe('WSServer over loopback', () => {
     const client = await connect();
     client.send(userMessage('q1', 'hi'));
     await client.waitFor('llm_chunk');
-    const { sessionId, resumeToken } = (client.received[0] as Extract<ServerMessage, { type: 'session' }>).data;
+    const { sessionId, resumeToken } = sessionGreeting(client);
     const lastSeq = Math.max(...client.received.flatMap((m) => (m.seq === undefined ? [] : [m.seq])));
     const disconnected = new Promise((resolve) =>
       server.events$.subscribe((event) => event.type === 'client_disconnected' && resolve(event)),

@@ -11,7 +11,7 @@ import { uniquePrefix } from '../utils/redis';
 import { ask, type OwnRedisCluster, type RedisProcess, startRedisCluster } from '../utils/redis-cluster';
 import { startServerFor } from '../utils/test-server';
 import { waitUntilTrue } from '../utils/wait-until';
-import { connectTestClient, type TestClient, userMessage } from '../utils/ws-test-client';
+import { connectTestClient, sessionGreeting, type TestClient, userMessage } from '../utils/ws-test-client';
 
 /** Short, so the test is quick; the default is 2 s. */
 const COMMAND_TIMEOUT_MS = 400;
@@ -64,7 +64,7 @@ interface Stored {
 /** A session with one answered message, its client gone: its state is in the cluster only. */
 async function storedSession(server: WSServer, n: number): Promise<Stored> {
   const client = await connect(server);
-  const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } }).data;
+  const { sessionId, resumeToken } = sessionGreeting(client);
   upstream.enqueue({ type: 'text', chunks: [`answer ${n}`] });
   client.send(userMessage(`q${n}`, `question ${n}`));
   const idle = await client.waitFor('status', (m) => m.data.requestId === `q${n}` && m.data.status === 'idle');

@@ -6,7 +6,7 @@
 import type { WSServer } from '../../src/server/ws-server';
 import { useOwnRedisNodes } from '../utils/own-redis-nodes';
 import { waitUntilTrue } from '../utils/wait-until';
-import { userMessage } from '../utils/ws-test-client';
+import { sessionGreeting, userMessage } from '../utils/ws-test-client';
 
 /** Short, so the test is quick; the default is 2 s. */
 const COMMAND_TIMEOUT_MS = 400;
@@ -36,7 +36,7 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
 /** A session with one answered message, its client gone: its state is in Redis only. */
 async function storedSession(server: WSServer): Promise<{ sessionId: string; resumeToken: string; lastSeq: number }> {
   const first = await connect(server);
-  const { sessionId, resumeToken } = (first.received[0] as { data: { sessionId: string; resumeToken: string } }).data;
+  const { sessionId, resumeToken } = sessionGreeting(first);
   nodes.upstream.enqueue({ type: 'text', chunks: ['one'] });
   first.send(userMessage('q1', 'first'));
   const idle = await first.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');
@@ -104,8 +104,7 @@ describe('redisStore when Redis hangs', () => {
   it('keeps the end of a reply the hang stopped: a resume once Redis is back replays its frames once, under their seqs, not as interrupted', async () => {
     const server = await startNode();
     const client = await connect(server);
-    const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } })
-      .data;
+    const { sessionId, resumeToken } = sessionGreeting(client);
     nodes.upstream.enqueue({ type: 'stall', chunks: ['started '] });
     client.send(userMessage('q1', 'long story'));
     const chunk = await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');
@@ -134,8 +133,7 @@ describe('redisStore when Redis hangs', () => {
     const writer = await startNode();
     const follower = await startNode();
     const client = await connect(writer);
-    const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } })
-      .data;
+    const { sessionId, resumeToken } = sessionGreeting(client);
     nodes.upstream.enqueue({ type: 'stall', chunks: ['started '] });
     client.send(userMessage('q1', 'long story'));
     const chunk = await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');

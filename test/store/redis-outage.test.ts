@@ -6,7 +6,7 @@ import { DEFAULT_REDIS_PREFIX } from '../../src/store/redis';
 import { inspectRedis } from '../utils/redis';
 import { useOwnRedisNodes } from '../utils/own-redis-nodes';
 import { waitUntilTrue } from '../utils/wait-until';
-import { seqsOf, userMessage } from '../utils/ws-test-client';
+import { seqsOf, sessionGreeting, userMessage } from '../utils/ws-test-client';
 
 const nodes = useOwnRedisNodes({ leaseMs: 1000 });
 const { startNode, connect } = nodes;
@@ -47,8 +47,7 @@ describe('redisStore when Redis goes away', () => {
     const a = await startNode();
     const b = await startNode();
     const client = await connect(a);
-    const { sessionId, resumeToken } = (client.received[0] as { data: { sessionId: string; resumeToken: string } })
-      .data;
+    const { sessionId, resumeToken } = sessionGreeting(client);
     nodes.upstream.enqueue({ type: 'text', chunks: ['one'] });
     client.send(userMessage('q1', 'first'));
     await client.waitFor('status', (m) => m.data.requestId === 'q1' && m.data.status === 'idle');

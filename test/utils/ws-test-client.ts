@@ -92,6 +92,13 @@ export async function connectTestClient(url: string, options: WebSocket.ClientOp
   };
 }
 
+/** The session a client was greeted with: the first message it received, which must be `session`. */
+export function sessionGreeting(client: Pick<TestClient, 'received'>): ServerMessageOf<'session'>['data'] {
+  const first = client.received[0];
+  if (first?.type !== 'session') throw new Error(`expected a session greeting first, got ${JSON.stringify(first)}`);
+  return first.data;
+}
+
 /** The `seq` of each message of a session's stream among `messages`, in order of arrival. */
 export const seqsOf = (messages: readonly ServerMessage[]): number[] =>
   messages.flatMap((m) => (m.seq === undefined ? [] : [m.seq]));
