@@ -43,7 +43,7 @@ afterEach(async () => {
   client = undefined;
   await proxy?.close();
   proxy = undefined;
-  expect(await server?.stop()).toBe(0);
+  if (server) expect(await server.stop()).toBe(0);
   server = undefined;
   await upstream.close();
 });
@@ -111,5 +111,9 @@ describe("the model's idle watchdog on Bun's event loop", () => {
     // Bun runs an expired timer before reading sockets that became readable meanwhile, as Node does.
     server = spawnTracked(join(root, 'node_modules/.bin/bun'), ['run', 'test/utils/idle-held-up.ts']);
     expect((await server.waitForOutput(/outcome (\w+)/, 30_000))[1]).toBe('data');
+    // The script ends by itself once it has closed what it opened; stopping it here would race
+    // that exit (a SIGTERM that lands first ends it with no exit code, as CI once saw).
+    expect(await server.exited).toBe(0);
+    server = undefined;
   });
 });
