@@ -2,7 +2,8 @@
  * The streamed chat request of `openAIProvider`, sent without the SDK's per-request machinery
  * (options merging, header building, logging preparation, fetch emulation): the URL and the
  * headers, which are the same for every request of a provider, are built once by the SDK
- * itself (`buildRequest`), and each request is one `http.request` on the keep-alive agent. What
+ * itself (`buildRequest`), and each request is one `http.request` on the keep-alive agent (or,
+ * under Bun, one `fetch`: see {@link UpstreamHttpClient}). What
  * the SDK decides stays the SDK's: a non-2xx answer becomes its own error class
  * (`APIError.generate`), a connection failure its `APIConnectionError` (or the timeout one), and
  * retries follow its rules (connection errors and 408/409/429/5xx, `x-should-retry`,
@@ -30,8 +31,23 @@ export function retryAfterMsOf(headers: Headers | undefined): number | undefined
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
+/**
+ * How the provider's own requests go out. `'node:http'`: `http.request` on a keep-alive agent,
+ * the body read as a Node stream, under Node far cheaper per chunk than `fetch`'s web stream.
+ * `'fetch'`: the runtime's `fetch`, the body read as a web stream; under Bun, whose `fetch` is
+ * native and whose `node:http` is JavaScript over it, the cheaper one (bench/NOTES.md).
+ */
+export type UpstreamHttpClient = 'node:http' | 'fetch';
+
+/** `'fetch'` under Bun, `'node:http'` elsewhere. */
+export const defaultUpstreamHttpClient = (): UpstreamHttpClient =>
+  typeof process.versions.bun === 'string' ? 'fetch' : 'node:http';
+
 /** What every streamed chat request of one provider sends alike, and how the SDK would retry it. */
 export interface DirectTemplate {
+  readonly httpClient: UpstreamHttpClient;
+  /** The request's URL, for `fetch`. */
+  readonly url: string;
   /** `http.request` options (host, port, path, method, agent, the SDK's headers with retry count 0). */
   readonly options: Omit<RequestOptions, 'headers'> & { readonly headers: Readonly<Record<string, string>> };
   readonly secure: boolean;
@@ -54,7 +70,11 @@ const LOGGING_LEVELS = new Set(['info', 'debug']);
  * go around the SDK without behaving differently (it logs each request, sends an idempotency
  * key, or the endpoint is not HTTP(S)).
  */
-export async function directTemplate(client: OpenAI, maxRetryAfterMs: number): Promise<DirectTemplate | undefined> {
+export async function directTemplate(
+  client: OpenAI,
+  maxRetryAfterMs: number,
+  httpClient: UpstreamHttpClient = defaultUpstreamHttpClient(),
+): Promise<DirectTemplate | undefined> {
   if (client.logLevel !== undefined && LOGGING_LEVELS.has(client.logLevel)) return undefined;
   if ((client as unknown as { idempotencyHeader?: string }).idempotencyHeader) return undefined;
   // What `chat.completions.create` asks the client for; the body is the request's own each time.
@@ -74,6 +94,8 @@ export async function directTemplate(client: OpenAI, maxRetryAfterMs: number): P
   });
   const secure = parsed.protocol === 'https:';
   return {
+    httpClient,
+    url,
     options: { ...urlToHttpOptions(parsed), method: 'POST', headers, agent: agentFor(secure) },
     secure,
     timeoutMs: timeout,
@@ -88,6 +110,8 @@ export class DirectExchange {
   cancelled = false;
   private request: ClientRequest | undefined;
   private incoming: IncomingMessage | undefined;
+  /** Aborts a `fetch` attempt, and its body once answered. */
+  private controller: AbortController | undefined;
   private wake: (() => void) | undefined;
   private cancelledPromise: Promise<void> | undefined;
   private resolveCancelled: (() => void) | undefined;
@@ -98,6 +122,7 @@ export class DirectExchange {
     this.cancelled = true;
     this.request?.destroy();
     this.incoming?.destroy();
+    this.controller?.abort();
     this.wake?.();
     this.resolveCancelled?.();
   }
@@ -114,14 +139,22 @@ export class DirectExchange {
 
   /** Sends one attempt; settles with the response (any status) or the error that kept it from coming. */
   attempt(template: DirectTemplate, body: string, retryCount: number): Promise<AttemptOutcome> {
+    const headers =
+      retryCount === 0
+        ? template.options.headers
+        : { ...template.options.headers, 'x-stainless-retry-count': String(retryCount) };
+    return template.httpClient === 'fetch'
+      ? this.fetchAttempt(template, headers, body)
+      : this.httpAttempt(template, headers, body);
+  }
+
+  private httpAttempt(
+    template: DirectTemplate,
+    headers: Readonly<Record<string, string>>,
+    body: string,
+  ): Promise<AttemptOutcome> {
     return new Promise((resolve) => {
-      const options =
-        retryCount === 0
-          ? template.options
-          : {
-              ...template.options,
-              headers: { ...template.options.headers, 'x-stainless-retry-count': String(retryCount) },
-            };
+      const options = headers === template.options.headers ? template.options : { ...template.options, headers };
       const request = (template.secure ? httpsRequest : httpRequest)(options);
       this.request = request;
       let timedOut = false;
@@ -144,6 +177,30 @@ export class DirectExchange {
     });
   }
 
+  private async fetchAttempt(
+    template: DirectTemplate,
+    headers: Readonly<Record<string, string>>,
+    body: string,
+  ): Promise<AttemptOutcome> {
+    const controller = new AbortController();
+    this.controller = controller;
+    let timedOut = false;
+    // The SDK's timeout covers the wait for the response's headers.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, template.timeoutMs);
+    try {
+      const response = await fetch(template.url, { method: 'POST', headers, body, signal: controller.signal });
+      return { response };
+    } catch (error) {
+      // Not `instanceof Error`: fetch's errors may come from another realm (undici's, under Jest).
+      return { error: error as Error, timedOut };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Waits `ms` (the SDK's wait before a retry), or less if cancelled. */
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -157,7 +214,41 @@ export class DirectExchange {
   }
 }
 
-type AttemptOutcome = { readonly incoming: IncomingMessage } | { readonly error: Error; readonly timedOut: boolean };
+/** An answer of either client, whatever its status. */
+type Answer = { readonly incoming: IncomingMessage } | { readonly response: Response };
+type AttemptOutcome = Answer | { readonly error: Error; readonly timedOut: boolean };
+
+const statusOf = (answer: Answer): number =>
+  'response' in answer ? answer.response.status : (answer.incoming.statusCode ?? 0);
+// A copy: a fetch response's own headers are immutable, and `shouldRetry` may set one.
+const headersOf = (answer: Answer): Headers =>
+  'response' in answer ? new Headers(answer.response.headers) : responseHeaders(answer.incoming);
+
+/** Drops an answer not wanted (a retry follows): a short one lets its connection back into the pool. */
+function discard(answer: Answer): void {
+  if ('incoming' in answer) discardBody(answer.incoming);
+  else void answer.response.body?.cancel().catch(() => undefined);
+}
+
+/** An error answer's text, at most {@link MAX_UPSTREAM_ERROR_BODY_BYTES} of it (the rest is never read). */
+async function errorTextOf(answer: Answer): Promise<string> {
+  if ('incoming' in answer) return (await readWhole(answer.incoming, MAX_UPSTREAM_ERROR_BODY_BYTES)).toString('utf8');
+  const reader = answer.response.body?.getReader();
+  if (!reader) return '';
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  try {
+    while (bytes < MAX_UPSTREAM_ERROR_BODY_BYTES) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parts.push(value.subarray(0, MAX_UPSTREAM_ERROR_BODY_BYTES - bytes));
+      bytes += value.length;
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
 
 /** The SDK's `shouldRetry`, with a `Retry-After` longer than `maxRetryAfterMs` not retried (as `boundedRetryFetch` marks it). */
 function shouldRetry(status: number, headers: Headers, maxRetryAfterMs: number): boolean {
@@ -197,7 +288,7 @@ export async function openDirect(
   template: DirectTemplate,
   body: string,
   exchange: DirectExchange,
-): Promise<IncomingMessage> {
+): Promise<IncomingMessage | Response> {
   const { maxRetries, sdk } = template;
   for (let retryCount = 0; ; retryCount++) {
     const retriesRemaining = maxRetries - retryCount;
@@ -214,19 +305,17 @@ export async function openDirect(
       }
       throw timedOut ? new sdk.APIConnectionTimeoutError() : new sdk.APIConnectionError({ cause: error });
     }
-    const { incoming } = outcome;
-    const status = incoming.statusCode ?? 0;
-    if (status >= 200 && status < 300) return incoming;
-    const headers = responseHeaders(incoming);
+    const status = statusOf(outcome);
+    if (status >= 200 && status < 300) return 'response' in outcome ? outcome.response : outcome.incoming;
+    const headers = headersOf(outcome);
     if (shouldRetry(status, headers, template.maxRetryAfterMs) && retriesRemaining > 0) {
-      discardBody(incoming); // not wanted: a short one lets the connection back into the pool
+      discard(outcome);
       await exchange.sleep(sdkRetryDelayMs(headers, retriesRemaining, maxRetries));
       if (exchange.cancelled) throw new sdk.APIUserAbortError();
       continue;
     }
-    const text = await readWhole(incoming, MAX_UPSTREAM_ERROR_BODY_BYTES).then(
-      (bytes) => bytes.toString('utf8'),
-      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    const text = await errorTextOf(outcome).catch((error: unknown) =>
+      error instanceof Error ? error.message : String(error),
     );
     const json = safeJSON(text);
     throw sdk.APIError.generate(status, json as object | undefined, json ? undefined : text, headers);

@@ -14,6 +14,7 @@ import { lazyRequire } from '../util/lazy-require';
 import {
   DirectExchange,
   type DirectTemplate,
+  type UpstreamHttpClient,
   directTemplate,
   openDirect,
   retryAfterMsOf,
@@ -54,6 +55,13 @@ export interface OpenAIProviderOptions {
   readonly maxRetryAfterMs?: number;
   /** The SDK's timeout, which covers the wait for response headers, in ms. @default 600000 (the SDK's default) */
   readonly timeoutMs?: number;
+  /**
+   * How the provider sends its requests: `'node:http'` (a keep-alive agent, the answer read as a
+   * Node stream: under Node the cheapest per chunk) or `'fetch'` (the runtime's own; under Bun
+   * the cheapest, its `node:http` being JavaScript over its `fetch`). Ignored with `client` or
+   * with the SDK logging requests: the SDK then makes them. @default `'fetch'` under Bun, else `'node:http'`
+   */
+  readonly httpClient?: UpstreamHttpClient;
   /** A client of your own (for a proxy, custom headers...); the options above are then ignored but `model`. */
   readonly client?: OpenAI;
 }
@@ -333,7 +341,7 @@ export function openAIProvider(options: OpenAIProviderOptions = {}): LLMProvider
   let template: DirectTemplate | undefined;
   let templateReady: Promise<unknown> | undefined = options.client
     ? undefined
-    : directTemplate(client, options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS).then(
+    : directTemplate(client, options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS, options.httpClient).then(
         (made) => {
           template = made;
           templateReady = undefined;

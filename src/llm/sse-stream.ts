@@ -109,16 +109,33 @@ export async function readChatCompletionStream(
 ): Promise<void> {
   const parser = new ChunkParser(onChunk, options.maxEventBytes);
   const reader = body.getReader();
+  let wanted = true;
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done || !parser.feed(value)) break;
+      if (done) return;
+      if (!parser.feed(value)) {
+        // [DONE]: the rest of the body (if any) is read and dropped, so that a fetch connection
+        // goes back to the pool at its end (cancelling closes it), as the Node reader does.
+        wanted = false;
+        void readToEnd(reader);
+        return;
+      }
       const wait = pause?.();
       if (wait) await wait;
     }
   } finally {
-    // Frees the connection at [DONE] or a failure; a no-op once the body has ended.
-    await reader.cancel().catch(() => undefined);
+    // A failure: the body is not wanted, its connection is closed.
+    if (wanted) await reader.cancel().catch(() => undefined);
+  }
+}
+
+/** Reads a body to its end, dropping what it reads; a failure ends it (nothing waits for it). */
+async function readToEnd(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // The connection failed after [DONE]: nothing of the reply is lost.
   }
 }
 

@@ -160,6 +160,7 @@ export {
   DEFAULT_MAX_RETRY_AFTER_MS,
   type OpenAIProviderOptions,
 } from '../llm/openai-provider';
+export type { UpstreamHttpClient } from '../llm/openai-direct';
 export { offlineProvider, DEFAULT_OFFLINE_CHUNK_DELAY_MS, type OfflineProviderOptions } from '../llm/offline-provider';
 export type {
   LLMProvider,

@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { lastValueFrom, toArray } from 'rxjs';
 import { UpstreamError } from '../../src/errors';
 import { nodeHttpFetch } from '../../src/llm/node-http-fetch';
-import { directTemplate } from '../../src/llm/openai-direct';
+import { directTemplate, type UpstreamHttpClient } from '../../src/llm/openai-direct';
 import { openAIProvider, type OpenAIProviderOptions } from '../../src/llm/openai-provider';
 import type { LLMRequest } from '../../src/llm/types';
 import { createOpenAITestServer, type OpenAITestServer, type TestScenario } from '../../src/testing/node';
@@ -27,15 +27,25 @@ const request: LLMRequest = {
   options: { temperature: 0.5, maxTokens: 20 },
 };
 
-/** The provider on its fast path, and the same setup with the SDK making every request (a client of the caller's). */
-function providers(options: OpenAIProviderOptions = {}) {
-  const settings = { baseURL: upstream.baseURL, apiKey: 'test-key', model: 'test-model', maxRetries: 0, ...options };
+/**
+ * The provider on its fast path, and the same setup with the SDK making every request (a client
+ * of the caller's), both sending with `httpClient`: the SDK's client with `fetch` itself.
+ */
+function providersVia(httpClient: UpstreamHttpClient, options: OpenAIProviderOptions = {}) {
+  const settings = {
+    baseURL: upstream.baseURL,
+    apiKey: 'test-key',
+    model: 'test-model',
+    maxRetries: 0,
+    httpClient,
+    ...options,
+  };
   const client = new OpenAI({
     apiKey: settings.apiKey,
     baseURL: settings.baseURL,
     maxRetries: settings.maxRetries,
     timeout: settings.timeoutMs,
-    fetch: nodeHttpFetch,
+    fetch: httpClient === 'fetch' ? fetch : nodeHttpFetch,
   });
   const fetched = jest.spyOn(client, 'fetch' as never);
   return {
@@ -53,7 +63,25 @@ const outcome = async (provider: ReturnType<typeof openAIProvider>): Promise<unk
     return { code, message, retryable, status, retryAfterMs };
   });
 
-describe('openAIProvider without the SDK per request', () => {
+const HTTP_CLIENTS: readonly UpstreamHttpClient[] = ['node:http', 'fetch'];
+
+describe('how the provider sends by default', () => {
+  const versions = process.versions;
+  afterEach(() => Object.defineProperty(process, 'versions', { value: versions, configurable: true }));
+  const templateUnder = async (bun: string | undefined) => {
+    Object.defineProperty(process, 'versions', { value: { ...versions, bun }, configurable: true });
+    return directTemplate(new OpenAI({ apiKey: 'k', baseURL: upstream.baseURL }), 1000);
+  };
+
+  it('uses fetch under Bun (its node:http is JavaScript over its fetch), node:http under Node', async () => {
+    expect((await templateUnder('1.4.5'))?.httpClient).toBe('fetch');
+    expect((await templateUnder(undefined))?.httpClient).toBe('node:http');
+  });
+});
+
+describe.each(HTTP_CLIENTS)('openAIProvider without the SDK per request, sending with %s', (httpClient) => {
+  const providers = (options: OpenAIProviderOptions = {}) => providersVia(httpClient, options);
+
   it('sends the very request the SDK sends: URL, headers (auth, organization, project, user agent) and body', async () => {
     const saved = { ...process.env };
     Object.assign(process.env, { OPENAI_ORG_ID: 'org-1', OPENAI_PROJECT_ID: 'proj-1' });

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { filter, firstValueFrom, lastValueFrom, reduce, tap, toArray } from 'rxjs';
 import { UpstreamError } from '../../src/errors';
 import { nodeHttpFetch } from '../../src/llm/node-http-fetch';
+import type { UpstreamHttpClient } from '../../src/llm/openai-direct';
 import { openAIProvider } from '../../src/llm/openai-provider';
 import type { LLMEvent, LLMRequest } from '../../src/llm/types';
 import { accumulateRound, emptyRound } from '../../src/llm/accumulate-round';
@@ -14,13 +15,13 @@ beforeEach(async () => {
 });
 afterEach(() => upstream.close());
 
-const rawProvider = (maxRetries = 0) =>
-  openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test-key', model: 'test-model', maxRetries });
+const rawProviderVia = (httpClient: UpstreamHttpClient, maxRetries = 0) =>
+  openAIProvider({ baseURL: upstream.baseURL, apiKey: 'test-key', model: 'test-model', maxRetries, httpClient });
 /** The provider without its `response` event (tested on its own below), so the tables list what the model said. */
-const provider =
-  (maxRetries = 0) =>
+const providerVia =
+  (httpClient: UpstreamHttpClient, maxRetries = 0) =>
   (req: LLMRequest) =>
-    rawProvider(maxRetries)(req).pipe(filter((event) => event.type !== 'response'));
+    rawProviderVia(httpClient, maxRetries)(req).pipe(filter((event) => event.type !== 'response'));
 const request = (overrides: Partial<LLMRequest> = {}): LLMRequest => ({
   messages: [
     { role: 'system', content: 'sys' },
@@ -39,7 +40,12 @@ const failureOf = async (events: Promise<unknown>): Promise<UpstreamError> => {
   return error;
 };
 
-describe('openAIProvider over HTTP', () => {
+const HTTP_CLIENTS: readonly UpstreamHttpClient[] = ['node:http', 'fetch'];
+
+describe.each(HTTP_CLIENTS)('openAIProvider over HTTP, its requests sent with %s', (httpClient) => {
+  const rawProvider = (maxRetries = 0) => rawProviderVia(httpClient, maxRetries);
+  const provider = (maxRetries = 0) => providerVia(httpClient, maxRetries);
+
   it('streams text deltas, the finish reason and usage, asking for usage in the stream', async () => {
     upstream.enqueue({ type: 'text', chunks: ['Hel', 'lo'] });
     const events = await lastValueFrom(provider()(request()).pipe(toArray()));
@@ -88,16 +94,26 @@ describe('openAIProvider over HTTP', () => {
     },
   );
 
-  it('leaves a completed request alone: no abort, and the next one reuses its kept-alive connection', async () => {
+  it('leaves a completed request alone: no abort, its body read to the end, its kept-alive connection reused', async () => {
     upstream.enqueue({ type: 'text', chunks: ['one'] }, { type: 'text', chunks: ['two'] });
     const abort = jest.spyOn(AbortController.prototype, 'abort');
+    const read = jest.spyOn(ReadableStreamDefaultReader.prototype, 'read');
     try {
       await lastValueFrom(provider()(request()));
       expect(abort).not.toHaveBeenCalled();
+      if (httpClient === 'fetch') {
+        // A fetch connection goes back to the pool once its body is read to the end, which the
+        // provider goes on doing after [DONE] (cancelling the body would close the connection).
+        const last = read.mock.results.at(-1)?.value as Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
+        expect((await last)?.done).toBe(true);
+      }
     } finally {
       abort.mockRestore();
+      read.mockRestore();
     }
     await expect(upstream.requests[0]?.ended).resolves.toBe('completed');
+    // Not for fetch: when its pool takes the connection back after the body's end is the runtime's affair.
+    if (httpClient === 'fetch') return;
     await lastValueFrom(provider()(request()));
     const [first, second] = upstream.requests;
     expect(first?.remotePort).toBeDefined();
@@ -245,7 +261,12 @@ describe('openAIProvider over HTTP', () => {
   it('fails with a retryable upstream_error when nothing listens at the URL', async () => {
     const port = upstream.port;
     await upstream.close();
-    const unreachable = openAIProvider({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'k', maxRetries: 0 });
+    const unreachable = openAIProvider({
+      baseURL: `http://127.0.0.1:${port}/v1`,
+      apiKey: 'k',
+      maxRetries: 0,
+      httpClient,
+    });
     const error = await failureOf(lastValueFrom(unreachable(request())));
     expect(error).toMatchObject({ code: 'upstream_error', retryable: true });
     upstream = await createOpenAITestServer(); // for afterEach
@@ -301,7 +322,8 @@ describe('openAIProvider: huge upstream error bodies', () => {
   };
 
   it.each([
-    ['the fast request path', () => provider(2)],
+    ['the fast request path (node:http)', () => providerVia('node:http', 2)],
+    ['the fast request path (fetch)', () => providerVia('fetch', 2)],
     [
       "the SDK's own requests (a client made with nodeHttpFetch)",
       () =>
