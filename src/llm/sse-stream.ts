@@ -125,7 +125,7 @@ export async function readChatCompletionStream(
       if (wait) await wait;
     }
   } finally {
-    // A failure: the body is not wanted, its connection is closed.
+    // After a failure the body is not wanted: its connection is closed (a no-op at the body's end).
     if (wanted) await reader.cancel().catch(() => undefined);
   }
 }
