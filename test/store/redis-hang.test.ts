@@ -91,9 +91,7 @@ describe('redisStore when Redis hangs', () => {
   it('ends a running reply with store_unavailable and cancels its model request', async () => {
     const server = await startNode();
     const client = await connect(server);
-    nodes.upstream.enqueue({ type: 'stall', chunks: ['started '] });
-    client.send(userMessage('q1', 'long story'));
-    await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');
+    await nodes.startStalledReply(client);
 
     nodes.redis.freeze();
     const failed = await client.waitFor('error', (m) => m.data.requestId === 'q1', 10_000);
@@ -105,9 +103,7 @@ describe('redisStore when Redis hangs', () => {
     const server = await startNode();
     const client = await connect(server);
     const { sessionId, resumeToken } = sessionGreeting(client);
-    nodes.upstream.enqueue({ type: 'stall', chunks: ['started '] });
-    client.send(userMessage('q1', 'long story'));
-    const chunk = await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');
+    const chunk = await nodes.startStalledReply(client);
 
     nodes.redis.freeze();
     // The reply's end (its error, idle, busy cleared) is written once the connection has failed: none of it reaches Redis then.
@@ -134,9 +130,7 @@ describe('redisStore when Redis hangs', () => {
     const follower = await startNode();
     const client = await connect(writer);
     const { sessionId, resumeToken } = sessionGreeting(client);
-    nodes.upstream.enqueue({ type: 'stall', chunks: ['started '] });
-    client.send(userMessage('q1', 'long story'));
-    const chunk = await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');
+    const chunk = await nodes.startStalledReply(client);
     await client.close();
 
     const moved = await connect(follower);

@@ -15,9 +15,7 @@ describe('redisStore when Redis goes away', () => {
   it('ends the running reply with store_unavailable, refuses new messages while Redis is away, and serves again once it is back', async () => {
     const server = await startNode();
     const client = await connect(server);
-    nodes.upstream.enqueue({ type: 'stall', chunks: ['started '] });
-    client.send(userMessage('q1', 'long story'));
-    await client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');
+    await nodes.startStalledReply(client);
 
     await nodes.redis.kill();
     // The reply cannot go on without its log: it ends at once, though the model is silent.

@@ -5,12 +5,13 @@
  * it starts Redis and the test server before each test and, after it, thaws Redis (nothing stays
  * stopped whatever the test did), closes every client and server, and kills Redis.
  */
+import type { ServerMessageOf } from '../../src/protocol/codecs';
 import type { WSServer } from '../../src/server/ws-server';
 import { redisStore, type RedisStoreOptions } from '../../src/store/redis';
 import { createOpenAITestServer, type OpenAITestServer } from '../../src/testing/node';
 import { type OwnRedis, startOwnRedis } from './redis-server';
 import { startServerFor } from './test-server';
-import { connectTestClient, type TestClient } from './ws-test-client';
+import { connectTestClient, type TestClient, userMessage } from './ws-test-client';
 
 export interface OwnRedisNodes {
   /** This test's redis-server. */
@@ -21,6 +22,11 @@ export interface OwnRedisNodes {
   readonly startNode: () => Promise<WSServer>;
   /** A test client connected to `server`, once it was greeted. */
   readonly connect: (server: WSServer) => Promise<TestClient>;
+  /**
+   * Sends `client` the message `q1`, which the model answers with the chunk `'started '` and then
+   * silence; resolves with that chunk's frame, once it arrived.
+   */
+  readonly startStalledReply: (client: TestClient) => Promise<ServerMessageOf<'llm_chunk'>>;
 }
 
 /** Registers the hooks; `storeOptions` go to every node's `redisStore` (beside the test's own `url`). */
@@ -70,6 +76,11 @@ export function useOwnRedisNodes(storeOptions: Omit<RedisStoreOptions, 'url'> = 
       clients.push(client);
       await client.waitFor('session');
       return client;
+    },
+    startStalledReply: (client) => {
+      inTest(upstream).enqueue({ type: 'stall', chunks: ['started '] });
+      client.send(userMessage('q1', 'long story'));
+      return client.waitFor('llm_chunk', (m) => m.data.chunk === 'started ');
     },
   };
 }
