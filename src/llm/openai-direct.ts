@@ -224,7 +224,10 @@ const statusOf = (answer: Answer): number =>
 const headersOf = (answer: Answer): Headers =>
   'response' in answer ? new Headers(answer.response.headers) : responseHeaders(answer.incoming);
 
-/** Drops an answer not wanted (a retry follows): a short one lets its connection back into the pool. */
+/**
+ * Drops an answer not wanted (a retry follows): a Node body is read and dropped (a short one then
+ * lets its connection back into the pool); a fetch body is cancelled, which closes its connection.
+ */
 function discard(answer: Answer): void {
   if ('incoming' in answer) discardBody(answer.incoming);
   else void answer.response.body?.cancel().catch(() => undefined);
